@@ -1,0 +1,43 @@
+"""User-facing errors.
+
+Every problem a user can cause (a bad file, an impossible layer, a learning rate of 1e6) is raised
+as a :class:`DlvizError` carrying an English message template and its arguments. The UI and the
+CLI translate the template with :func:`dlviz.i18n.translate`, so the same error reads in English
+or Chinese and never as a traceback.
+"""
+
+from __future__ import annotations
+
+
+class DlvizError(Exception):
+    """A problem explained in plain words. ``template`` is translatable; ``kwargs`` fill it."""
+
+    def __init__(self, template: str, **kwargs):
+        self.template = template
+        self.kwargs = kwargs
+        super().__init__(self.message())
+
+    def message(self, lang: str = "en") -> str:
+        from dlviz.i18n import translate
+
+        return translate(self.template, lang, **self.kwargs)
+
+
+class DataError(DlvizError):
+    """A dataset file is missing, truncated or not what it claims to be."""
+
+
+class SpecError(DlvizError):
+    """A model spec cannot be built. ``layer`` is the 0-based index of the culprit, if known."""
+
+    def __init__(self, template: str, layer: int | None = None, **kwargs):
+        self.layer = layer
+        super().__init__(template, **kwargs)
+
+
+class TrainError(DlvizError):
+    """Training settings are unusable, or training had to stop (NaN loss, out of memory)."""
+
+
+class RunError(DlvizError):
+    """A saved run is missing, damaged or not safe to load."""
