@@ -1,0 +1,167 @@
+"""Fetch dataset files from their mirrors into the cache, verified and atomically.
+
+Each file is streamed into a temporary ``*.part`` file inside the cache folder, its uncompressed
+md5 is checked against the registry, and only then renamed into place (``os.replace`` is atomic
+on one file system), so an interrupted or corrupt download never looks like a cached file.
+A mirror that fails in any way (network, HTTP status, wrong checksum) is skipped for the next.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from dlviz import __version__
+from dlviz.data.idx import md5_uncompressed
+from dlviz.data.registry import DatasetInfo
+from dlviz.errors import DataError
+
+ProgressFn = Callable[[float, str], None]
+"""``progress(fraction, text)``: fraction in [0, 1], never decreasing; ``text`` is language
+neutral (host, file name, megabytes) so a UI can show it as is."""
+
+TIMEOUT_S = 15.0
+_CHUNK = 1 << 16
+
+
+class DownloadError(DataError):
+    """No mirror delivered a verified copy of a file. ``reasons`` lists each mirror's failure."""
+
+    def __init__(self, template: str, reasons: str, **kwargs):
+        self.reasons = reasons
+        super().__init__(template, reasons=reasons, **kwargs)
+
+
+class _Progress:
+    """Maps per-file byte counts to one overall fraction, weighted by expected file size."""
+
+    def __init__(self, callback: ProgressFn | None, weights: Sequence[float]):
+        self.callback = callback
+        total = sum(weights) or 1.0
+        self.starts = [sum(weights[:i]) / total for i in range(len(weights))]
+        self.shares = [w / total for w in weights]
+        self.last = -1.0
+
+    def report(self, index: int, fraction: float, text: str, force: bool = False) -> None:
+        if self.callback is None:
+            return
+        overall = min(1.0, self.starts[index] + self.shares[index] * min(max(fraction, 0.0), 1.0))
+        # Retrying on the next mirror must not move the bar backwards; tiny steps are dropped
+        # so a UI redraws about 200 times per download, not once per 64 KiB.
+        if overall < self.last + 0.005 and not force:
+            return
+        overall = max(overall, self.last)
+        self.last = overall
+        self.callback(overall, text)
+
+
+def _expected_size(info: DatasetInfo, index: int) -> int:
+    """Uncompressed size of ``info.files[index]`` (train images, train labels, test ...)."""
+    count = info.n_train if index < 2 else info.n_test
+    h, w = info.image_shape
+    return count * h * w + 16 if index % 2 == 0 else count + 8
+
+
+def _describe(exc: BaseException) -> str:
+    """A short technical reason for one failed mirror (kept in English: it is diagnostic)."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code}"
+    if isinstance(exc, urllib.error.URLError):
+        return str(exc.reason)
+    if isinstance(exc, DataError):
+        return exc.message("en")
+    return str(exc) or type(exc).__name__
+
+
+def _fetch(url: str, target: Path, on_bytes: Callable[[int, int], None], timeout: float) -> None:
+    """Stream ``url`` into ``target``; raises on any network problem or short read."""
+    request = urllib.request.Request(url, headers={"User-Agent": f"dlviz/{__version__}"})
+    with urllib.request.urlopen(request, timeout=timeout) as response, target.open("wb") as out:
+        total = int(response.headers.get("Content-Length") or 0)
+        done = 0
+        while chunk := response.read(_CHUNK):
+            out.write(chunk)
+            done += len(chunk)
+            on_bytes(done, total)
+        if total and done != total:
+            raise http.client.IncompleteRead(b"", total - done)
+
+
+def download_files(
+    info: DatasetInfo,
+    names: Sequence[str],
+    cache_dir: Path,
+    *,
+    mirrors: Sequence[str] | None = None,
+    progress: ProgressFn | None = None,
+    timeout: float = TIMEOUT_S,
+) -> list[str]:
+    """Download ``names`` (members of ``info.files``) into ``cache_dir`` as ``<name>.gz``.
+
+    Returns the mirror base URLs that served the files. Raises :class:`DownloadError` when a
+    file could not be fetched and verified from any mirror, or the cache is not writable.
+    """
+    mirrors = list(info.mirrors if mirrors is None else mirrors)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DownloadError(
+            "Cannot write to the cache folder ({reasons}). Set DLVIZ_HOME to a folder you can write to.",
+            reasons=f"{cache_dir}: {exc.strerror or exc}",
+        ) from None
+    if not mirrors:
+        raise DownloadError("{name} has no download mirror configured.", reasons="no mirror configured", name=info.name)
+
+    indices = [info.files.index(name) for name in names]
+    bar = _Progress(progress, [_expected_size(info, i) for i in indices])
+    used: list[str] = []
+    for slot, name in enumerate(names):
+        failures: list[str] = []
+        for mirror in mirrors:
+            url = mirror.rstrip("/") + "/" + name + ".gz"
+            host = urllib.parse.urlsplit(url).netloc or url
+            label = f"{host}  {name}.gz"
+
+            def on_bytes(done: int, total: int, slot: int = slot, label: str = label) -> None:
+                text = f"{label}  {done / 1e6:.1f} / {total / 1e6:.1f} MB" if total else f"{label}  {done / 1e6:.1f} MB"
+                bar.report(slot, done / total if total else 0.0, text)
+
+            try:
+                fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=cache_dir)
+                os.close(fd)
+            except OSError as exc:
+                raise DownloadError(
+                    "Cannot write to the cache folder ({reasons}). Set DLVIZ_HOME to a folder you can write to.",
+                    reasons=f"{cache_dir}: {exc.strerror or exc}",
+                ) from None
+            tmp = Path(tmp_name)
+            try:
+                bar.report(slot, 0.0, label, force=slot == 0)
+                _fetch(url, tmp, on_bytes, timeout)
+                digest = md5_uncompressed(tmp)
+                if digest != info.md5.get(name, digest):
+                    failures.append(f"{url}: checksum mismatch ({digest})")
+                    continue
+                os.replace(tmp, cache_dir / f"{name}.gz")
+            except (OSError, ValueError, http.client.HTTPException, DataError) as exc:
+                # OSError covers URLError, timeouts and refused connections; ValueError a bad URL.
+                failures.append(f"{url}: {_describe(exc)}")
+                continue
+            finally:
+                tmp.unlink(missing_ok=True)
+            used.append(mirror)
+            bar.report(slot, 1.0, label, force=True)
+            break
+        else:
+            raise DownloadError(
+                "Could not download {file}; every mirror failed: {reasons}",
+                reasons="; ".join(failures),
+                file=f"{name}.gz",
+            )
+    return list(dict.fromkeys(used))

