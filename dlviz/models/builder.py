@@ -149,7 +149,21 @@ def build(spec, input_shape: Shape = (1, 28, 28), num_classes: int | None = 10,
                         "a Dense layer of {k} units (after a Flatten if needed).",
                         layer=len(spec["layers"]) - 1, shape=fmt_shape(shape), k=num_classes)
     module = nn.Sequential(modules)
+    glorot_init(module)
     return Built(module, table, tuple(input_shape), input_dtype)
+
+
+def glorot_init(module: nn.Module) -> None:
+    """Glorot/Xavier-uniform weights and zero biases for Dense and Conv layers.
+
+    This is Keras's default, the framework of the course material; it trains the course's MLP to its
+    97.5% in 5 epochs more reliably than PyTorch's default (Kaiming-uniform with a=sqrt(5)).
+    """
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
 
 
 def insert_layer(spec: dict, index: int, key: str) -> dict:

@@ -13,6 +13,7 @@ class Preset:
     description: str
     spec: dict
     input: str = "image"  # "image" | "text"
+    epochs: int = 5       # the default number of epochs for this preset (CLI and Train page)
 
     def copy_spec(self) -> dict:
         return copy.deepcopy(self.spec)
@@ -35,7 +36,7 @@ PRESETS: dict[str, Preset] = {p.key: p for p in [
            {"name": "cnn", "layers": [
                {"type": "conv2d", "out": 32, "kernel": 3}, {"type": "relu"}, {"type": "maxpool", "size": 2},
                {"type": "conv2d", "out": 64, "kernel": 3}, {"type": "relu"}, {"type": "maxpool", "size": 2},
-               {"type": "flatten"}, _dense(128), {"type": "relu"}, _dense(10)]}),
+               {"type": "flatten"}, _dense(128), {"type": "relu"}, _dense(10)]}, epochs=3),
     Preset("deep-sigmoid", "Deep sigmoid MLP (vanishing gradients)",
            f"{_SIGMOID_DEPTH} hidden Dense(64) layers, all with Sigmoid: the gradient shrinks at every layer, "
            "so the first layers barely learn. Compare it with the ReLU and residual presets.",
@@ -49,7 +50,7 @@ PRESETS: dict[str, Preset] = {p.key: p for p in [
                {"type": "residual", "channels": 16, "stride": 1},
                {"type": "residual", "channels": 32, "stride": 2},
                {"type": "residual", "channels": 64, "stride": 2},
-               {"type": "gap"}, _dense(10)]}),
+               {"type": "gap"}, _dense(10)]}, epochs=3),
     Preset("rnn", "LSTM reading rows (course: input 28, hidden 128)",
            "Reads the image one row at a time, like a sentence of 28 words of 28 numbers, with an LSTM of "
            "128 hidden units.",
