@@ -1,0 +1,17 @@
+"""dlviz: the table of contents and the shared sidebar. Nothing else (pages live in pages/)."""
+
+import streamlit as st
+
+from dlviz.ui import init_session, sidebar, t
+
+st.set_page_config(page_title="dlviz", page_icon="🧠", layout="wide")
+init_session()
+nav = st.navigation([
+    st.Page("pages/home.py", title=t("Start"), icon="🏠", default=True),
+    st.Page("pages/data.py", title=t("Data"), icon="🖼️", url_path="data"),
+    st.Page("pages/build.py", title=t("Build"), icon="🧱", url_path="build"),
+    st.Page("pages/train.py", title=t("Train"), icon="📈", url_path="train"),
+    st.Page("pages/runs.py", title=t("Runs"), icon="🗂️", url_path="runs"),
+])
+sidebar()
+nav.run()

@@ -1,0 +1,160 @@
+"""Command line: ``python -m dlviz train | runs`` (more verbs arrive with later features).
+
+Every problem a user can cause prints one plain sentence (in $DLVIZ_LANG) and exits with status 2;
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from dlviz.errors import DlvizError, SpecError
+from dlviz.i18n import t
+
+
+def _spec_from(arg: str) -> dict:
+    from dlviz.models import PRESETS, normalize
+
+    if arg in PRESETS:
+        return PRESETS[arg].copy_spec()
+    path = Path(arg)
+    if not path.suffix.lower() == ".json" and not path.exists():
+        raise SpecError("'{arg}' is neither a preset ({known}) nor a JSON spec file.", arg=arg,
+                        known=", ".join(PRESETS))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError("Cannot read the spec file {path}: {detail}", path=str(path), detail=str(e)) from None
+    return normalize(text)
+
+
+def _fmt_time(s: float) -> str:
+    return f"{int(s // 60)}:{int(s % 60):02d}" if s == s and s < 1e7 else "-"
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from dlviz.models import PRESETS
+    from dlviz.runs import RunStore
+    from dlviz.train import Listener, TrainConfig, TrainJob, run_job
+
+    spec = _spec_from(a.model)
+    epochs = a.epochs or (PRESETS[a.model].epochs if a.model in PRESETS else 5)
+    cfg = TrainConfig(optimizer=a.optimizer, lr=a.lr, batch_size=a.batch_size, epochs=epochs,
+                      weight_decay=a.weight_decay, seed=a.seed, device=a.device, limit=a.limit,
+                      schedule=a.schedule, val_fraction=a.val_fraction)
+    quiet = a.json and not sys.stderr.isatty()
+
+    class Console(Listener):
+        last = 0.0
+
+        def on_status(self, status, text="", **args):
+            if text and status in ("loading", "testing") and not args.get("fraction"):
+                print(t(text, **args), file=sys.stderr)
+
+        def on_created(self, run_id, params, device, source):
+            print(t("Run {run_id}: {params:,} parameters on {device}. Data: {source}", run_id=run_id,
+                    params=params, device=device, source=t(source[0], **source[1])), file=sys.stderr)
+
+        def on_progress(self, p, history):
+            now = time.monotonic()
+            if p.phase == "epoch_end":
+                print(t("epoch {epoch}/{epochs}  loss {loss:.4f}  acc {acc:.4f}  val_loss {vl:.4f}  val_acc {va:.4f}"
+                        "  {sps:,.0f} samples/s", epoch=p.epoch, epochs=p.epochs, loss=p.train_loss,
+                        acc=p.train_acc, vl=p.val_loss if p.val_loss is not None else float("nan"),
+                        va=p.val_acc if p.val_acc is not None else float("nan"), sps=p.samples_per_s),
+                      file=sys.stderr)
+            elif not quiet and now - self.last > 2:
+                self.last = now
+                print(t("  step {step}/{total}  loss {loss:.4f}  {sps:,.0f} samples/s  about {eta} left",
+                        step=p.step, total=p.total_steps, loss=p.train_loss, sps=p.samples_per_s,
+                        eta=_fmt_time(p.eta_s)), file=sys.stderr)
+
+    job = TrainJob(a.dataset, spec, cfg, name=a.name or "", data_dir=a.data_dir)
+    res = run_job(job, RunStore(), Console())
+    if res.message:
+        print(t(res.message, **res.message_args), file=sys.stderr)
+    if res.test_accuracy is not None:
+        print(t("Test accuracy: {acc:.2%} ({epochs} epochs, {secs:.1f} s of training on {device}). Run id: {run_id}",
+                acc=res.test_accuracy, epochs=res.epochs, secs=res.train_seconds, device=res.device,
+                run_id=res.run_id), file=sys.stderr)
+    if a.json:
+        print(json.dumps({"run_id": res.run_id, "status": res.status, "test_accuracy": res.test_accuracy,
+                          "test_loss": res.test_loss, "epochs": res.epochs, "steps": res.steps,
+                          "train_seconds": round(res.train_seconds, 3), "device": res.device, "params": res.params,
+                          "dataset": a.dataset, "model": a.model,
+                          "message": t(res.message, **res.message_args) if res.message else ""}))
+    return 0 if res.status == "finished" else (1 if res.status == "stopped" else 2)
+
+
+def cmd_runs(a: argparse.Namespace) -> int:
+    from dlviz.runs import RunStore
+
+    runs = RunStore().list(limit=a.limit)
+    if a.json:
+        print(json.dumps([{"run_id": r.id, "name": r.name, "status": r.status, "dataset": r.dataset,
+                           "test_accuracy": r.test_accuracy, "params": r.params, "device": r.device,
+                           "train_seconds": r.train_seconds, "created": r.created,
+                           "epochs": r.settings.get("epochs")} for r in runs]))
+        return 0
+    if not runs:
+        print(t("No runs yet. Train one with: python -m dlviz train --dataset mnist --model mlp"))
+        return 0
+    print(f"{'RUN ID':<22} {'STATUS':<11} {'DATASET':<14} {'TEST ACC':>8}  NAME")
+    for r in runs:
+        acc = f"{r.test_accuracy:.2%}" if r.test_accuracy is not None else "-"
+        print(f"{r.id:<22} {r.status:<11} {r.dataset:<14} {acc:>8}  {r.name}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from dlviz.train import OPTIMIZERS, SCHEDULES
+
+    p = argparse.ArgumentParser(prog="python -m dlviz", description=t("dlviz: build, train and look inside "
+                                                                        "neural networks."))
+    sub = p.add_subparsers(dest="cmd", required=True)
+    tr = sub.add_parser("train", help=t("train a model and save it as a run"))
+    tr.add_argument("--dataset", default="mnist", help="mnist | fashion-mnist")
+    tr.add_argument("--model", default="mlp", help=t("a preset (mlp, cnn, deep-sigmoid, resnet, rnn) or a .json spec"))
+    tr.add_argument("--epochs", type=int, default=None, help=t("default: the preset's (5 for mlp, 3 for cnn)"))
+    tr.add_argument("--batch-size", type=int, default=128)
+    tr.add_argument("--lr", type=float, default=3e-3)
+    tr.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS))
+    tr.add_argument("--schedule", default="onecycle", choices=list(SCHEDULES))
+    tr.add_argument("--weight-decay", type=float, default=0.0)
+    tr.add_argument("--val-fraction", type=float, default=0.2)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    tr.add_argument("--data-dir", default=os.environ.get("DLVIZ_DATA_DIR"),
+                    help=t("folder with the dataset files (default: $DLVIZ_DATA_DIR, then the cache)"))
+    tr.add_argument("--limit", type=int, default=None, help=t("train on only this many images (quick demos)"))
+    tr.add_argument("--name", default=None)
+    tr.add_argument("--json", action="store_true", help=t("print one JSON object as the last line"))
+    tr.set_defaults(func=cmd_train)
+    ru = sub.add_parser("runs", help=t("list saved runs"))
+    ru.add_argument("--json", action="store_true")
+    ru.add_argument("--limit", type=int, default=None)
+    ru.set_defaults(func=cmd_runs)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DlvizError as e:
+        print(t("Error: {message}", message=e.message(os.environ.get("DLVIZ_LANG", "en"))), file=sys.stderr)
+        if getattr(args, "json", False):
+            print(json.dumps({"error": e.message("en")}))
+        return 2
+    except KeyboardInterrupt:
+        print(t("Interrupted."), file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

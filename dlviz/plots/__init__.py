@@ -1,0 +1,11 @@
+"""Pure figure builders (Plotly): data in, ``go.Figure`` out. No streamlit here.
+
+Labels are passed in already translated (``tr`` is a translate function, English by default), so
+the same builders serve the app in both languages, the CLI and notebooks.
+"""
+
+from dlviz.plots.figures import (CORRECT, WRONG, class_balance, image_grid, prediction_gallery, probability_bars,
+                                 training_curves)
+
+__all__ = ["CORRECT", "WRONG", "class_balance", "image_grid", "prediction_gallery", "probability_bars",
+           "training_curves"]

@@ -1,0 +1,734 @@
+"""The run store: one SQLite index plus one folder per run.
+
+Layout under the dlviz home (``DLVIZ_HOME``, default ``~/.dlviz``)::
+
+    runs.db                           table ``runs``: name, status, dataset, spec, settings, metrics
+    runs/<run_id>/weights.safetensors
+    runs/<run_id>/snapshots/<tag>.safetensors   weights "as they were at epoch k", for replay
+
+Threading: a training worker thread writes (status, metrics, weights) while the UI thread reads.
+Every operation opens its own short-lived connection (sqlite3 connections must not cross threads),
+the database runs in WAL mode (readers never block the writer, and the writer never blocks
+readers), and writes are serialised by a lock shared by every store on the same file, so two
+writers in one process never race for SQLite's write lock and hit "database is locked".
+
+Safety: weights are only ever read with :func:`safetensors.torch.load_file`. Nothing here calls
+``torch.load`` or unpickles anything, because unpickling a file can run arbitrary code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from dlviz.errors import RunError
+
+SCHEMA_VERSION = 1
+WEIGHTS_FILE = "weights.safetensors"
+SNAPSHOT_DIR = "snapshots"
+
+STATUSES = ("running", "paused", "finished", "stopped", "failed", "interrupted")
+ACTIVE_STATUSES = ("running", "paused")
+
+# Stored in English and translated when shown (``dlviz.i18n.translate(record.message)``), so a
+# run trained in one language reads correctly in the other.
+INTERRUPTED_MESSAGE = (
+    "The app stopped while this run was training; the weights of its last finished epoch "
+    "were kept."
+)
+# The same event when not even one epoch finished: promising kept weights would be untrue.
+INTERRUPTED_NO_WEIGHTS_MESSAGE = (
+    "The app stopped while this run was training, before its first epoch finished; "
+    "no weights were saved."
+)
+
+MAX_NAME_LENGTH = 200
+
+# Ids become folder names: anything outside this alphabet (``..``, ``/``) could escape ``runs/``.
+_RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# A safetensors header is JSON; anything claiming more than this is not a weights file we wrote.
+_MAX_HEADER_BYTES = 100_000_000
+
+_JSON_FIELDS = ("spec", "settings", "metrics")
+_UPDATABLE = frozenset(
+    {"status", "metrics", "test_accuracy", "message", "train_seconds", "name", "params", "device"}
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id            TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    created       REAL NOT NULL,
+    updated       REAL NOT NULL,
+    status        TEXT NOT NULL,
+    dataset       TEXT NOT NULL,
+    spec          TEXT NOT NULL,   -- JSON object
+    settings      TEXT NOT NULL,   -- JSON object
+    metrics       TEXT NOT NULL,   -- JSON object
+    test_accuracy REAL,
+    params        INTEGER,
+    device        TEXT NOT NULL,
+    message       TEXT NOT NULL DEFAULT '',
+    train_seconds REAL
+);
+CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created);
+"""
+
+# One write lock per database file, shared by every RunStore in the process: the UI and the
+# worker usually hold separate RunStore objects on the same home.
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_for(db_path: Path) -> threading.Lock:
+    key = os.path.normcase(str(db_path.resolve()))
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(key, threading.Lock())
+
+
+def dlviz_home(home: str | os.PathLike[str] | None = None) -> Path:
+    """The dlviz data folder: ``home``, else ``$DLVIZ_HOME``, else ``~/.dlviz``; made if needed."""
+    raw = home if home is not None else (os.environ.get("DLVIZ_HOME") or "~/.dlviz")
+    path = Path(raw).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(
+            "dlviz cannot use {path} as its home folder ({reason}). "
+            "Set DLVIZ_HOME to a folder you can write to.",
+            path=str(path),
+            reason=exc.strerror or str(exc),
+        ) from exc
+    return path
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of the run index. ``spec``/``settings``/``metrics`` are plain JSON objects."""
+
+    id: str
+    name: str
+    created: float  # epoch seconds
+    updated: float
+    status: str  # one of STATUSES
+    dataset: str
+    spec: dict[str, Any]
+    settings: dict[str, Any]  # optimizer, lr, epochs, batch_size, ...
+    metrics: dict[str, Any]  # metric history
+    test_accuracy: float | None
+    params: int | None
+    device: str
+    message: str  # plain-language end message (English template; translate to show)
+    train_seconds: float | None
+    folder: Path
+
+    @property
+    def weights_path(self) -> Path:
+        return self.folder / WEIGHTS_FILE
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class RunStore:
+    """Runs on disk under one dlviz home. Safe to share between threads."""
+
+    def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
+        self.home = dlviz_home(home)
+        self.db_path = self.home / "runs.db"
+        self.runs_dir = self.home / "runs"
+        self._lock = _lock_for(self.db_path)
+        self._ready = False
+
+    # ----------------------------------------------------------------------------- database
+    def _db_error(self, exc: sqlite3.Error) -> RunError:
+        return RunError(
+            "The run index {path} could not be read or written ({reason}). "
+            "If it is damaged, move it aside and dlviz will start a new, empty one.",
+            path=str(self.db_path),
+            reason=str(exc),
+        )
+
+    def _open(self) -> sqlite3.Connection:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a write takes SQLite's write
+        # lock up front (BEGIN IMMEDIATE) instead of failing when a read upgrades to a write.
+        conn = sqlite3.connect(self.db_path, timeout=10, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def _ensure_schema(self) -> None:
+        if self._ready:
+            return
+        with self._lock:
+            if self._ready:
+                return
+            try:
+                conn = self._open()
+                try:
+                    found = conn.execute("PRAGMA user_version").fetchone()[0]
+                    if found > SCHEMA_VERSION:
+                        raise RunError(
+                            "The run index {path} was written by a newer version of dlviz "
+                            "(schema {found}; this version reads {supported}). Update dlviz or "
+                            "set DLVIZ_HOME to another folder.",
+                            path=str(self.db_path),
+                            found=found,
+                            supported=SCHEMA_VERSION,
+                        )
+                    # WAL persists in the file; it must be set outside a transaction. On file
+                    # systems without shared memory SQLite keeps its old mode, which still works.
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    if found < SCHEMA_VERSION:
+                        conn.executescript(
+                            f"BEGIN IMMEDIATE;{_SCHEMA}"
+                            f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
+                        )
+                finally:
+                    conn.close()
+            except sqlite3.Error as exc:
+                raise self._db_error(exc) from exc
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            self._ready = True
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one operation, turning SQLite failures into a RunError."""
+        try:
+            conn = self._open()
+        except sqlite3.Error as exc:
+            raise self._db_error(exc) from exc
+        try:
+            yield conn
+        except sqlite3.Error as exc:
+            raise self._db_error(exc) from exc
+        finally:
+            conn.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        self._ensure_schema()
+        with self._connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        # The schema check takes the same (non-reentrant) lock, so it must come first.
+        self._ensure_schema()
+        with self._lock, self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    # ------------------------------------------------------------------------------ records
+    def folder(self, run_id: str) -> Path:
+        """The folder of ``run_id`` (which may not exist)."""
+        return self.runs_dir / _checked_id(run_id)
+
+    def _record(self, row: sqlite3.Row) -> RunRecord:
+        run_id = row["id"]
+        decoded: dict[str, dict[str, Any]] = {}
+        for field in _JSON_FIELDS:
+            try:
+                value = json.loads(row[field])
+            except (TypeError, ValueError) as exc:
+                raise _damaged(run_id, field, str(exc)) from exc
+            if not isinstance(value, dict):
+                found = type(value).__name__
+                raise _damaged(run_id, field, f"expected a JSON object, found {found}")
+            decoded[field] = value
+        if row["status"] not in STATUSES:
+            raise _damaged(run_id, "status", f"unknown status {row['status']!r}")
+        return RunRecord(
+            id=run_id,
+            name=row["name"],
+            created=row["created"],
+            updated=row["updated"],
+            status=row["status"],
+            dataset=row["dataset"],
+            spec=decoded["spec"],
+            settings=decoded["settings"],
+            metrics=decoded["metrics"],
+            test_accuracy=row["test_accuracy"],
+            params=row["params"],
+            device=row["device"],
+            message=row["message"] or "",
+            train_seconds=row["train_seconds"],
+            folder=self.runs_dir / run_id,
+        )
+
+    def create(
+        self,
+        *,
+        name: str,
+        dataset: str,
+        spec: Mapping[str, Any],
+        settings: Mapping[str, Any],
+        device: str,
+        params: int | None = None,
+    ) -> RunRecord:
+        """Add a run with status "running" and make its folder."""
+        clean_name = _checked_name(name, "new")
+        created = time.time()
+        values = {
+            "name": clean_name,
+            "created": created,
+            "updated": created,
+            "status": "running",
+            "dataset": str(dataset),
+            "spec": _to_json(spec, "spec"),
+            "settings": _to_json(settings, "settings"),
+            "metrics": "{}",
+            "test_accuracy": None,
+            "params": None if params is None else int(params),
+            "device": str(device),
+            "message": "",
+            "train_seconds": None,
+        }
+        with self._write() as conn:
+            # Ids are readable (creation time) plus 16 random bits; a clash needs two runs in the
+            # same second drawing the same bits, and is simply redrawn.
+            while True:
+                stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(created))
+                run_id = f"{stamp}-{secrets.token_hex(2)}"
+                taken = conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone()
+                if taken is None and not (self.runs_dir / run_id).exists():
+                    break
+            columns = ["id", *values]
+            conn.execute(
+                f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                (run_id, *values.values()),
+            )
+            # Inside the transaction: if the folder cannot be made, the row is rolled back too.
+            try:
+                (self.runs_dir / run_id).mkdir(parents=True, exist_ok=False)
+            except OSError as exc:
+                raise RunError(
+                    "Could not create the folder {path} for a new run ({reason}). "
+                    "Free some disk space or check that the folder can be written.",
+                    path=str(self.runs_dir / run_id),
+                    reason=exc.strerror or str(exc),
+                ) from exc
+        return self.get(run_id)
+
+    def update(self, run_id: str, **fields: Any) -> None:
+        """Change some of: status, metrics, test_accuracy, message, train_seconds, name, params,
+        device. ``updated`` is set to now."""
+        unknown = set(fields) - _UPDATABLE
+        if unknown:
+            raise TypeError(f"RunStore.update() cannot change {sorted(unknown)}")
+        values: dict[str, Any] = {}
+        for key, value in fields.items():
+            if key == "status":
+                if value not in STATUSES:
+                    raise ValueError(f"status must be one of {STATUSES}, not {value!r}")
+                values[key] = value
+            elif key == "metrics":
+                values[key] = _to_json(value, "metrics")
+            elif key == "name":
+                values[key] = _checked_name(value, run_id)
+            elif key in ("test_accuracy", "train_seconds"):
+                values[key] = None if value is None else float(value)
+            elif key == "params":
+                values[key] = None if value is None else int(value)
+            else:  # message, device
+                values[key] = "" if value is None else str(value)
+        values["updated"] = time.time()
+        assignments = ", ".join(f"{key} = ?" for key in values)
+        with self._write() as conn:
+            cursor = conn.execute(
+                f"UPDATE runs SET {assignments} WHERE id = ?", (*values.values(), run_id)
+            )
+            if cursor.rowcount == 0:
+                raise _no_such_run(run_id)
+
+    def get(self, run_id: str) -> RunRecord:
+        """The run ``run_id``; RunError if there is none."""
+        with self._read() as conn:
+            row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise _no_such_run(run_id)
+        return self._record(row)
+
+    def list(self, limit: int | None = None, *, skip_damaged: bool = False) -> list[RunRecord]:
+        """Runs, newest first. ``skip_damaged`` leaves out rows that cannot be decoded (so one
+        bad row does not hide every other run) instead of raising RunError."""
+        sql = "SELECT * FROM runs ORDER BY created DESC, rowid DESC"
+        args: tuple[int, ...] = ()
+        if limit is not None:
+            sql += " LIMIT ?"
+            args = (max(0, int(limit)),)
+        with self._read() as conn:
+            rows = conn.execute(sql, args).fetchall()
+        records: list[RunRecord] = []
+        for row in rows:
+            try:
+                records.append(self._record(row))
+            except RunError:
+                if not skip_damaged:
+                    raise
+        return records
+
+    def last(self) -> RunRecord | None:
+        """The newest run, or None when there are none."""
+        newest = self.list(limit=1)
+        return newest[0] if newest else None
+
+    def rename(self, run_id: str, name: str) -> None:
+        """Give ``run_id`` a new name (surrounding spaces are dropped)."""
+        self.update(run_id, name=name)
+
+    def delete(self, run_id: str) -> None:
+        """Remove the run's row and its folder (weights and snapshots)."""
+        with self._write() as conn:
+            if conn.execute("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount == 0:
+                raise _no_such_run(run_id)
+        folder = self.folder(run_id)
+        try:
+            shutil.rmtree(folder)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise RunError(
+                "Run {run_id} was removed from the list, but its folder {path} could not be "
+                "deleted ({reason}). Delete the folder by hand.",
+                run_id=run_id,
+                path=str(folder),
+                reason=exc.strerror or str(exc),
+            ) from exc
+
+    def mark_interrupted(self, active_ids: set[str] | frozenset[str] = frozenset()) -> list[str]:
+        """Runs left "running"/"paused" by an app that stopped become "interrupted".
+
+        Call at app start with the ids of runs that really are training in this process. Returns
+        the ids that were changed.
+        """
+        changed: list[str] = []
+        with self._write() as conn:
+            rows = conn.execute(
+                "SELECT id FROM runs WHERE status IN (?, ?)", ACTIVE_STATUSES
+            ).fetchall()
+            now = time.time()
+            for (run_id,) in rows:
+                if run_id in active_ids:
+                    continue
+                has_weights = _RUN_ID_RE.match(run_id) is not None and (
+                    self.runs_dir / run_id / WEIGHTS_FILE
+                ).is_file()
+                message = INTERRUPTED_MESSAGE if has_weights else INTERRUPTED_NO_WEIGHTS_MESSAGE
+                conn.execute(
+                    "UPDATE runs SET status = 'interrupted', message = ?, updated = ? WHERE id = ?",
+                    (message, now, run_id),
+                )
+                changed.append(run_id)
+        return changed
+
+    # ------------------------------------------------------------------------------ weights
+    def _path_in_run(self, run_id: str, filename: str) -> Path:
+        parts = PurePosixPath(filename).parts
+        if (
+            not parts
+            or PurePosixPath(filename).is_absolute()
+            or any(part in ("", ".", "..") for part in parts)
+            or "\\" in filename
+            or not filename.endswith(".safetensors")
+        ):
+            raise ValueError(
+                f"weights file name must be a relative *.safetensors path, not {filename!r}"
+            )
+        return self.folder(run_id).joinpath(*parts)
+
+    def has_weights(self, run_id: str, filename: str = WEIGHTS_FILE) -> bool:
+        return self._path_in_run(run_id, filename).is_file()
+
+    def save_weights(
+        self,
+        run_id: str,
+        state_dict: Mapping[str, torch.Tensor],
+        filename: str = WEIGHTS_FILE,
+    ) -> Path:
+        """Write ``state_dict`` to the run's folder atomically; returns the file's path."""
+        path = self._path_in_run(run_id, filename)
+        # Checking the row first keeps a worker from re-creating the folder of a run the user
+        # just deleted.
+        with self._read() as conn:
+            if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+                raise RunError(
+                    "Run {run_id} was deleted, so its weights were not saved.", run_id=run_id
+                )
+        _atomic_save(_cpu_copy(state_dict), path, run_id)
+        return path
+
+    def save_snapshot(self, run_id: str, tag: str, state_dict: Mapping[str, torch.Tensor]) -> Path:
+        """Keep the weights as they are now in ``snapshots/<tag>.safetensors`` (tag: "epoch-3")."""
+        filename = f"{SNAPSHOT_DIR}/{_checked_tag(tag)}.safetensors"
+        return self.save_weights(run_id, state_dict, filename)
+
+    def list_snapshots(self, run_id: str) -> list[str]:
+        """Snapshot tags of ``run_id`` in natural order ("epoch-2" before "epoch-10")."""
+        folder = self.folder(run_id) / SNAPSHOT_DIR
+        if not folder.is_dir():
+            return []
+        # Half-written temporary files start with "." and end in ".tmp", so they never show up.
+        tags = [
+            p.name[: -len(".safetensors")]
+            for p in folder.glob("*.safetensors")
+            if p.is_file() and _TAG_RE.match(p.name[: -len(".safetensors")])
+        ]
+        return sorted(tags, key=_natural_key)
+
+    def load_weights(self, run_id: str, filename: str = WEIGHTS_FILE) -> dict[str, torch.Tensor]:
+        """The saved tensors of ``run_id`` on the CPU. Reads safetensors only, never pickles."""
+        path = self._path_in_run(run_id, filename)
+        if not path.is_file():
+            raise RunError(
+                "Run {run_id} has no saved weights ({path}): it may have been stopped before "
+                "the first epoch finished or the folder was deleted.",
+                run_id=run_id,
+                path=str(path),
+            )
+        return _load_safetensors(path, run_id)
+
+    def load_snapshot(self, run_id: str, tag: str) -> dict[str, torch.Tensor]:
+        """The weights saved by ``save_snapshot(run_id, tag, ...)``."""
+        path = self.folder(run_id) / SNAPSHOT_DIR / f"{_checked_tag(tag)}.safetensors"
+        if not path.is_file():
+            raise RunError(
+                "Run {run_id} has no snapshot {tag} ({path}): snapshots are saved only at the "
+                "epochs chosen before training.",
+                run_id=run_id,
+                tag=tag,
+                path=str(path),
+            )
+        return _load_safetensors(path, run_id)
+
+
+def load_state_into(
+    model: torch.nn.Module, state_dict: Mapping[str, torch.Tensor]
+) -> torch.nn.Module:
+    """Load ``state_dict`` into ``model`` after checking that names and shapes match exactly.
+
+    ``nn.Module.load_state_dict`` would also refuse a mismatch, but with a long technical list;
+    this names the first difference in words a user can act on. Returns ``model``.
+    """
+    expected = model.state_dict()
+    for key in expected:
+        if key not in state_dict:
+            raise RunError(
+                "The saved weights do not fit this model: the model has a tensor {key} that the "
+                "weights lack. Rebuild the model from the spec saved with the run.",
+                key=key,
+            )
+    for key, value in state_dict.items():
+        if key not in expected:
+            raise RunError(
+                "The saved weights do not fit this model: the weights have a tensor {key} that "
+                "the model lacks. Rebuild the model from the spec saved with the run.",
+                key=key,
+            )
+        want = expected[key]
+        if not isinstance(value, torch.Tensor) or (
+            isinstance(want, torch.Tensor) and tuple(value.shape) != tuple(want.shape)
+        ):
+            saved = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+            raise RunError(
+                "The saved weights do not fit this model: {key} has shape {saved} in the weights "
+                "but {expected} in the model. Rebuild the model from the spec saved with the run.",
+                key=key,
+                saved=str(saved),
+                expected=str(tuple(want.shape)) if isinstance(want, torch.Tensor) else "?",
+            )
+    model.load_state_dict(dict(state_dict), strict=True)
+    return model
+
+
+# ---------------------------------------------------------------------------------- helpers
+def _checked_id(run_id: str) -> str:
+    if not isinstance(run_id, str) or not _RUN_ID_RE.match(run_id):
+        raise _no_such_run(str(run_id))
+    return run_id
+
+
+def _checked_tag(tag: str) -> str:
+    if not isinstance(tag, str) or not _TAG_RE.match(tag) or tag.endswith(".tmp"):
+        raise ValueError(f"snapshot tag must be letters, digits, '-', '_' or '.', not {tag!r}")
+    return tag
+
+
+def _checked_name(name: Any, run_id: str) -> str:
+    clean = str(name or "").strip()
+    if not clean:
+        raise RunError("A run name cannot be empty: type a name for run {run_id}.", run_id=run_id)
+    if len(clean) > MAX_NAME_LENGTH:
+        raise RunError(
+            "A run name can have at most {limit} characters; the name for run {run_id} has "
+            "{length}.",
+            limit=MAX_NAME_LENGTH,
+            run_id=run_id,
+            length=len(clean),
+        )
+    return clean
+
+
+def _no_such_run(run_id: str) -> RunError:
+    return RunError(
+        "There is no run {run_id}: it may have been deleted. Pick a run from the list.",
+        run_id=run_id,
+    )
+
+
+def _damaged(run_id: str, field: str, reason: str) -> RunError:
+    return RunError(
+        "Run {run_id} is damaged: its {field} could not be read ({reason}). "
+        "Delete the run and train it again.",
+        run_id=run_id,
+        field=field,
+        reason=reason,
+    )
+
+
+def _json_default(obj: Any) -> Any:
+    # Metric histories often hold numpy or 0-d torch scalars; store them as plain numbers.
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu().tolist()
+    tolist = getattr(obj, "tolist", None)  # numpy arrays and scalars
+    if callable(tolist):
+        return tolist()
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj)
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    raise TypeError(f"{type(obj).__name__} cannot be stored as JSON")
+
+
+def _to_json(value: Any, field: str) -> str:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{field} must be a dict, not {type(value).__name__}")
+    # allow_nan: a diverged run's last loss is NaN and is worth keeping; Python reads it back.
+    return json.dumps(dict(value), default=_json_default, allow_nan=True)
+
+
+def _natural_key(tag: str) -> tuple[Any, ...]:
+    # re.split with a group alternates text, number, text, ... so positions always compare alike.
+    return tuple(int(part) if i % 2 else part for i, part in enumerate(re.split(r"(\d+)", tag)))
+
+
+def _cpu_copy(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Detached, contiguous CPU copies.
+
+    Copying (even tensors already on the CPU) takes a consistent picture while a training thread
+    may keep updating the parameters, and gives every tensor its own storage: safetensors refuses
+    tensors that share memory (tied weights, views of one buffer).
+    """
+    tensors: dict[str, torch.Tensor] = {}
+    for key, value in state_dict.items():
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"state_dict[{key!r}] is a {type(value).__name__}, not a tensor")
+        tensors[key] = value.detach().to("cpu", copy=True).contiguous()
+    return tensors
+
+
+def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, run_id: str) -> None:
+    """Write to a temporary file in the same folder, flush it to disk, then rename over ``path``.
+
+    ``os.replace`` within one folder is atomic, so a crash mid-write leaves the previous file (or
+    none), never a truncated one that would later fail to load.
+    """
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        save_file(tensors, tmp, metadata={"format": "pt", "dlviz_run": run_id})
+        with open(tmp, "r+b") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        raise RunError(
+            "Could not save the weights of run {run_id} to {path} ({reason}). "
+            "Free some disk space or check that the folder can be written.",
+            run_id=run_id,
+            path=str(path),
+            reason=exc.strerror or str(exc),
+        ) from exc
+    finally:
+        if tmp is not None:
+            with suppress(OSError):
+                os.unlink(tmp)
+    # Make the rename itself durable; not possible (nor needed) on every platform.
+    with suppress(OSError, AttributeError):
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def _looks_like_safetensors(path: Path) -> bool:
+    """Cheap format check before the real parser: 8-byte little-endian header length, then JSON.
+
+    A pickle (b"\\x80..."), a torch.save zip (b"PK..."), an empty or random file fails here.
+    """
+    try:
+        size = path.stat().st_size
+        if size < 10:  # the smallest valid file is 8 bytes of length plus "{}"
+            return False
+        with open(path, "rb") as fh:
+            header_len = int.from_bytes(fh.read(8), "little")
+            if not 2 <= header_len <= min(size - 8, _MAX_HEADER_BYTES):
+                return False
+            return fh.read(1) == b"{"
+    except OSError:
+        return False
+
+
+def _load_safetensors(path: Path, run_id: str) -> dict[str, torch.Tensor]:
+    not_safetensors = RunError(
+        "The weights file {path} of run {run_id} is not a safetensors file and was not loaded: "
+        "for safety dlviz never unpickles files (such as those written by torch.save).",
+        run_id=run_id,
+        path=str(path),
+    )
+    if not _looks_like_safetensors(path):
+        raise not_safetensors
+    try:
+        # The parser validates the header and every tensor's byte range; it never runs code.
+        tensors = load_file(path, device="cpu")
+    except Exception as exc:  # SafetensorError, OSError, bad JSON in the header, ...
+        raise not_safetensors from exc
+    return tensors
+
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "INTERRUPTED_MESSAGE",
+    "INTERRUPTED_NO_WEIGHTS_MESSAGE",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "WEIGHTS_FILE",
+    "RunRecord",
+    "RunStore",
+    "dlviz_home",
+    "load_state_into",
+]

@@ -1,0 +1,394 @@
+"""The training loop: data stays on the device, shuffling is an index permutation there.
+
+``fit`` never calls Streamlit. It reports through a callback with small frozen ``Progress``
+records, throttled to a few per second, and checks a ``Control`` (stop / pause) every step.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dlviz.errors import TrainError
+
+OPTIMIZERS: dict[str, dict] = {
+    # default learning rates as in the frameworks' documentation (Adadelta's is 1.0)
+    "sgd": {"title": "SGD (momentum)", "lr": 0.01},
+    "adam": {"title": "Adam", "lr": 1e-3},
+    "adamw": {"title": "AdamW", "lr": 1e-3},
+    "rmsprop": {"title": "RMSprop", "lr": 1e-3},
+    "adagrad": {"title": "Adagrad", "lr": 0.01},
+    "adadelta": {"title": "Adadelta", "lr": 1.0},
+}
+
+SCHEDULES = {
+    "constant": "Constant",
+    "cosine": "Cosine decay",
+    "onecycle": "Warm-up then cosine decay",
+}
+WARMUP_FRACTION = 0.05
+
+LR_MAX = 10.0
+REPORT_SECONDS = 0.25  # the page redraws twice a second; report a little faster than that
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    # The default recipe: Adam at 3e-3 with batch 128 and a one-cycle schedule reaches the course's
+    # accuracies (MLP 97.5% in 5 epochs, CNN 99% in 3) in fewer seconds than its batch-32 constant-LR
+    # Keras recipe. All of it is shown and editable on the Train page.
+    optimizer: str = "adam"
+    lr: float = 3e-3
+    batch_size: int = 128
+    epochs: int = 5
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    seed: int = 0
+    device: str = "auto"
+    val_fraction: float = 0.2
+    schedule: str = "onecycle"  # "constant" | "cosine" | "onecycle" (warm-up, then cosine to zero)
+    limit: int | None = None  # train on the first N training images (quick demos)
+
+    def validated(self) -> "TrainConfig":
+        opt = str(self.optimizer).lower()
+        if opt not in OPTIMIZERS:
+            raise TrainError("Unknown optimizer '{name}'. Choose one of: {known}.", name=self.optimizer,
+                             known=", ".join(OPTIMIZERS))
+        lr = _number(self.lr, "learning rate")
+        if not (0 < lr <= LR_MAX):
+            raise TrainError("A learning rate of {lr:g} cannot train: the weights would jump far past any good "
+                             "value. Use a value above 0 and at most {most:g}; {usual:g} is the usual start for "
+                             "{opt}.", lr=lr, most=LR_MAX, usual=OPTIMIZERS[opt]["lr"], opt=OPTIMIZERS[opt]["title"])
+        bs = int(_number(self.batch_size, "batch size"))
+        if not (1 <= bs <= 65536):
+            raise TrainError("Batch size {bs} is out of range: use 1 to 65536 (32 to 512 is usual).", bs=bs)
+        ep = int(_number(self.epochs, "epochs"))
+        if not (1 <= ep <= 1000):
+            raise TrainError("Epochs must be between 1 and 1000, not {epochs}.", epochs=ep)
+        wd = _number(self.weight_decay, "weight decay")
+        if not (0 <= wd <= 1):
+            raise TrainError("Weight decay must be between 0 and 1 (1e-4 is usual), not {wd:g}.", wd=wd)
+        mom = _number(self.momentum, "momentum")
+        if not (0 <= mom < 1):
+            raise TrainError("Momentum must be at least 0 and below 1 (0.9 is usual), not {m:g}.", m=mom)
+        if not (0 <= float(self.val_fraction) <= 0.9):
+            raise TrainError("The validation share must be between 0 and 0.9, not {v:g}.", v=float(self.val_fraction))
+        if self.schedule not in SCHEDULES:
+            raise TrainError("Unknown learning-rate schedule '{name}'. Choose one of: {known}.",
+                             name=self.schedule, known=", ".join(SCHEDULES))
+        limit = self.limit
+        if limit is not None and int(limit) < 1:
+            raise TrainError("--limit must be a positive number of images, not {n}.", n=limit)
+        return replace(self, optimizer=opt, lr=lr, batch_size=bs, epochs=ep, weight_decay=wd, momentum=mom,
+                       limit=None if limit is None else int(limit))
+
+
+def _number(v, what: str) -> float:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise TrainError("The {what} must be a number, not {value!r}.", what=what, value=v) from None
+    if not math.isfinite(x):
+        raise TrainError("The {what} must be a finite number, not {value!r}.", what=what, value=v)
+    return x
+
+
+def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
+    wd = cfg.weight_decay
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=wd)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=wd)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=wd)
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg.lr, weight_decay=wd)
+    if cfg.optimizer == "adagrad":
+        return torch.optim.Adagrad(params, lr=cfg.lr, weight_decay=wd)
+    return torch.optim.Adadelta(params, lr=cfg.lr, weight_decay=wd)
+
+
+def lr_factor(schedule: str, step: int, total: int) -> float:
+    """Multiplier of the base learning rate at optimizer step ``step`` (0-based) of ``total``.
+
+    One-cycle (Smith & Topin 2017): a short linear warm-up, then cosine annealing to zero, so large
+    early steps explore and small late steps settle; it reaches a given accuracy in fewer epochs.
+    """
+    if schedule == "constant" or total <= 1:
+        return 1.0
+    warm = max(1, int(WARMUP_FRACTION * total)) if schedule == "onecycle" else 0
+    if step < warm:
+        return (step + 1) / warm
+    t = (step - warm) / max(1, total - warm)
+    return 0.5 * (1.0 + math.cos(math.pi * min(t, 1.0)))
+
+
+def cuda_available() -> bool:
+    return torch.cuda.is_available()
+
+
+def available_devices() -> list[tuple[str, str]]:
+    """(key, description) for every device found, CPU first."""
+    out = [("cpu", f"CPU ({torch.get_num_threads()} threads)")]
+    if torch.cuda.is_available():
+        for i in range(torch.cuda.device_count()):
+            out.append((f"cuda:{i}" if i else "cuda", torch.cuda.get_device_name(i)))
+    return out
+
+
+def resolve_device(choice: str = "auto") -> torch.device:
+    choice = (choice or "auto").lower()
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if choice.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise TrainError("No CUDA GPU was found on this machine. Choose 'auto' or 'cpu'.")
+        return torch.device(choice)
+    if choice == "cpu":
+        return torch.device("cpu")
+    raise TrainError("Unknown device '{name}'. Use auto, cpu or cuda.", name=choice)
+
+
+@dataclass
+class DeviceData:
+    """Raw tensors resident on one device; ``transform`` turns a raw batch into model input."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    val_x: torch.Tensor
+    val_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    transform: Callable[[torch.Tensor], torch.Tensor]
+
+    @property
+    def device(self) -> torch.device:
+        return self.train_x.device
+
+
+def image_transform(x: torch.Tensor) -> torch.Tensor:
+    """(B, H, W) uint8 -> (B, 1, H, W) float in [0, 1], as the course divides by 255."""
+    return x.unsqueeze(1).float().div_(255.0)
+
+
+class Control:
+    """Stop / pause flags the loop checks every step (set from any thread)."""
+
+    def __init__(self):
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # wake a paused loop so it can stop
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait(self) -> float:
+        """Block while paused; returns the seconds spent paused (excluded from throughput)."""
+        if self._running.is_set():
+            return 0.0
+        t0 = time.perf_counter()
+        self._running.wait()
+        return time.perf_counter() - t0
+
+
+@dataclass(frozen=True)
+class Progress:
+    phase: str              # "train" | "epoch_end"
+    epoch: int              # 1-based epoch in progress
+    epochs: int
+    step: int               # optimizer steps done
+    total_steps: int
+    train_loss: float       # mean over the steps since the last report
+    train_acc: float
+    samples_per_s: float
+    elapsed_s: float        # training time, pauses excluded
+    eta_s: float
+    val_loss: float | None = None
+    val_acc: float | None = None
+
+
+@dataclass
+class FitResult:
+    status: str             # "finished" | "stopped" | "failed"
+    message: str = ""       # English template (translated by the UI/CLI)
+    message_args: dict = field(default_factory=dict)
+    steps: int = 0
+    epochs_done: int = 0
+    train_seconds: float = 0.0
+    history: dict = field(default_factory=lambda: {"train": [], "val": []})
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, transform, batch_size: int = 2048
+             ) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of ``model`` on raw ``x``; restores the train/eval mode."""
+    if len(x) == 0:
+        return float("nan"), float("nan")
+    was_training = model.training
+    model.eval()
+    loss = torch.zeros((), device=x.device)
+    correct = torch.zeros((), device=x.device, dtype=torch.long)
+    for s in range(0, len(x), batch_size):
+        out = model(transform(x[s:s + batch_size]))
+        yb = y[s:s + batch_size]
+        loss += F.cross_entropy(out.float(), yb, reduction="sum")
+        correct += (out.argmax(1) == yb).sum()
+    model.train(was_training)
+    return loss.item() / len(x), correct.item() / len(x)
+
+
+@torch.no_grad()
+def predict_proba(model: nn.Module, x: torch.Tensor, transform, batch_size: int = 2048) -> torch.Tensor:
+    """Class probabilities (N, K) on the CPU; restores the train/eval mode."""
+    was_training = model.training
+    model.eval()
+    out = [F.softmax(model(transform(x[s:s + batch_size])).float(), dim=1).cpu()
+           for s in range(0, len(x), batch_size)]
+    model.train(was_training)
+    return torch.cat(out) if out else torch.zeros((0, 0))
+
+
+Callback = Callable[[Progress], None]
+
+
+def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callback | None = None,
+        control: Control | None = None, on_epoch_end: Callable[[Progress, nn.Module], None] | None = None,
+        history: dict | None = None) -> FitResult:
+    """Train ``model`` (already on ``data.device``) in place. Never raises for NaN or stop: see status."""
+    cfg = cfg.validated()
+    control = control or Control()
+    device = data.device
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator(device=device)
+    gen.manual_seed(cfg.seed)
+    n = len(data.train_x)
+    if n == 0:
+        raise TrainError("There are no training images. Lower the validation share or raise --limit.")
+    bs = min(cfg.batch_size, n)
+    steps_per_epoch = math.ceil(n / bs)
+    total = steps_per_epoch * cfg.epochs
+    opt = make_optimizer(cfg, model.parameters())
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: lr_factor(cfg.schedule, k, total))
+    res = FitResult(status="finished")
+    if history is not None:  # the caller's dict, so checkpoints can save the history so far
+        history.setdefault("train", [])
+        history.setdefault("val", [])
+        res.history = history
+    model.train()
+    step = 0
+    train_time = 0.0
+    t_last = time.perf_counter()
+    pending: list[torch.Tensor] = []          # per-step losses not yet copied to the host
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    seen = 0
+    last_report_step, last_report_time = 0, 0.0
+
+    def report(epoch: int, phase: str, val=(None, None)) -> bool:
+        """Copy pending losses to the host once; False if a loss is not finite."""
+        nonlocal pending, correct, seen, last_report_step, last_report_time
+        losses = torch.stack(pending).float().tolist() if pending else []
+        for j, v in enumerate(losses):
+            if not math.isfinite(v):
+                bad = step - len(losses) + j + 1
+                res.status = "failed"
+                res.message = ("The loss became {what} at step {step} (epoch {epoch}), so training stopped. The "
+                               "learning rate ({lr:g}) is probably too high for {opt}: try {suggest:g}.")
+                res.message_args = dict(what="NaN" if v != v else "infinite", step=bad, epoch=epoch, lr=cfg.lr,
+                                        opt=OPTIMIZERS[cfg.optimizer]["title"], suggest=cfg.lr / 10)
+                return False
+        acc = correct.item() / max(seen, 1)
+        d_steps = step - last_report_step
+        d_time = max(train_time - last_report_time, 1e-9)
+        sps = d_steps * bs / d_time if d_steps else 0.0
+        avg_sps = step * bs / max(train_time, 1e-9)
+        eta = (total - step) * bs / avg_sps if avg_sps > 0 else float("nan")
+        p = Progress(phase, epoch, cfg.epochs, step, total, sum(losses) / max(len(losses), 1) if losses else
+                     float("nan"), acc, sps, train_time, eta, *val)
+        if losses:
+            res.history["train"].append([step, round(step / steps_per_epoch, 4), p.train_loss, acc])
+        if val[0] is not None:
+            res.history["val"].append([step, round(step / steps_per_epoch, 4), val[0], val[1]])
+        pending, seen = [], 0
+        correct.zero_()
+        last_report_step, last_report_time = step, train_time
+        if on_progress:
+            on_progress(p)
+        if phase == "epoch_end" and on_epoch_end:
+            on_epoch_end(p, model)
+        return True
+
+    try:
+        for epoch in range(1, cfg.epochs + 1):
+            perm = torch.randperm(n, device=device, generator=gen)
+            for s in range(0, n, bs):
+                t_last += control.wait()
+                if control.stopped:
+                    break
+                idx = perm[s:s + bs]
+                xb = data.transform(data.train_x[idx])
+                yb = data.train_y[idx]
+                out = model(xb)
+                loss = F.cross_entropy(out, yb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                step += 1
+                pending.append(loss.detach())
+                correct += (out.detach().argmax(1) == yb).sum()
+                seen += len(yb)
+                now = time.perf_counter()
+                train_time += now - t_last
+                t_last = now
+                if train_time - last_report_time >= REPORT_SECONDS and s + bs < n:
+                    if not report(epoch, "train"):
+                        return _done(res, step, epoch - 1, train_time)
+            if control.stopped:
+                if pending and not report(epoch, "train"):
+                    return _done(res, step, epoch - 1, train_time)
+                res.status = "stopped"
+                res.message = "Stopped at step {step} of {total} (epoch {epoch}). The weights trained so far were kept."
+                res.message_args = dict(step=step, total=total, epoch=epoch)
+                return _done(res, step, epoch - 1, train_time)
+            val = evaluate(model, data.val_x, data.val_y, data.transform) if len(data.val_x) else (None, None)
+            if not report(epoch, "epoch_end", val):
+                return _done(res, step, epoch - 1, train_time)
+            res.epochs_done = epoch
+            t_last = time.perf_counter()  # validation and checkpoints are not training time
+    except torch.cuda.OutOfMemoryError:
+        res.status = "failed"
+        res.message = ("The GPU ran out of memory at step {step}. Lower the batch size (now {bs}), use a smaller "
+                       "model, or train on the CPU.")
+        res.message_args = dict(step=step, bs=bs)
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    return _done(res, step, res.epochs_done, train_time)
+
+
+def _done(res: FitResult, step: int, epochs_done: int, seconds: float) -> FitResult:
+    res.steps = step
+    res.epochs_done = max(res.epochs_done, epochs_done)
+    res.train_seconds = seconds
+    return res

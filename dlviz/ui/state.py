@@ -1,0 +1,155 @@
+"""Per-session state that survives a browser refresh, and the process-wide shared objects.
+
+A refresh gives Streamlit a new session, so the few things a user would hate to lose (the model
+being built, the language, the dataset, the training job being watched) are written to
+``$DLVIZ_HOME/sessions/<sid>.json``; ``sid`` rides in the URL (``?s=...``). A new tab gets its own
+``sid``, so two tabs build and train independently.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import secrets
+import sys
+
+import streamlit as st
+
+from dlviz.data import load_dataset
+from dlviz.i18n import translate
+from dlviz.models import PRESETS
+from dlviz.runs import RunStore, dlviz_home
+from dlviz.train import LocalExecutor
+
+PERSISTED = ("lang", "dataset", "data_dir", "spec", "spec_undo", "job_id", "run_id", "train_settings")
+UNDO_DEPTH = 30
+_SID = re.compile(r"^[a-f0-9]{16}$")
+
+
+def t(text: str, /, **kwargs) -> str:
+    """Translate for this session's language."""
+    return translate(text, st.session_state.get("lang", "en"), **kwargs)
+
+
+def _cli_data_dir() -> str:
+    """``streamlit run app.py -- --data-dir DIR`` or $DLVIZ_DATA_DIR."""
+    argv = sys.argv[1:]
+    for i, a in enumerate(argv):
+        if a == "--data-dir" and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith("--data-dir="):
+            return a.split("=", 1)[1]
+    return os.environ.get("DLVIZ_DATA_DIR", "")
+
+
+def _session_file(sid: str):
+    folder = dlviz_home() / "sessions"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{sid}.json"
+
+
+def init_session() -> None:
+    """Fill ``st.session_state`` once per session: from the saved file for ``?s=``, else defaults."""
+    ss = st.session_state
+    if "sid" not in ss:
+        sid = st.query_params.get("s", "")
+        if not _SID.match(sid or ""):
+            sid = secrets.token_hex(8)
+        ss.sid = sid
+        saved = {}
+        path = _session_file(sid)
+        if path.exists():
+            try:
+                saved = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                saved = {}  # a damaged session file only loses the draft, never the app
+        ss.lang = saved.get("lang", os.environ.get("DLVIZ_LANG", "en"))
+        ss.dataset = saved.get("dataset", "mnist")
+        ss.data_dir = saved.get("data_dir", _cli_data_dir())
+        ss.spec = saved.get("spec") or PRESETS["mlp"].copy_spec()
+        ss.spec_undo = saved.get("spec_undo", [])
+        ss.job_id = saved.get("job_id")
+        ss.train_settings = saved.get("train_settings", {})
+        ss.run_id = saved.get("run_id")
+        store = get_store()
+        if ss.job_id and not get_executor().has(ss.job_id):
+            ss.job_id = None  # the app restarted: that job's run is in the store (interrupted or done)
+        if not ss.run_id:
+            last = store.last()
+            ss.run_id = last.id if last else None  # reopen the last run after a restart
+    # navigation between pages clears the query string; put the session id back every run
+    if st.query_params.get("s") != ss.sid:
+        st.query_params["s"] = ss.sid
+
+
+def save_session() -> None:
+    ss = st.session_state
+    data = {k: ss.get(k) for k in PERSISTED}
+    try:
+        path = _session_file(ss.sid)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # read-only home: the session simply is not restored after a refresh
+
+
+def current_spec() -> dict:
+    return st.session_state.spec
+
+
+def set_spec(spec: dict, undoable: bool = True) -> None:
+    """Replace the model being built; the previous one goes on the undo stack."""
+    ss = st.session_state
+    if undoable and spec != ss.spec:
+        ss.spec_undo = (ss.spec_undo + [copy.deepcopy(ss.spec)])[-UNDO_DEPTH:]
+    ss.spec = spec
+    save_session()
+
+
+push_spec = set_spec
+
+
+def undo_spec() -> bool:
+    ss = st.session_state
+    if not ss.spec_undo:
+        return False
+    ss.spec = ss.spec_undo.pop()
+    save_session()
+    return True
+
+
+@st.cache_resource(show_spinner=False)
+def get_executor() -> LocalExecutor:
+    """One executor per process; each session keeps its own job ids, so tabs train independently."""
+    ex = LocalExecutor()
+    RunStore().mark_interrupted(set())  # runs left 'running' by an earlier process
+    return ex
+
+
+def get_store() -> RunStore:
+    get_executor()  # make sure stale 'running' rows were marked first
+    return RunStore()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _cached_dataset(name: str, data_dir: str, _progress=None):
+    # shared read-only tensors; a user's model never goes in cache_resource (DESIGN habit 5)
+    return load_dataset(name, data_dir or None, progress=_progress)
+
+
+def get_data(name: str | None = None, data_dir: str | None = None):
+    """The dataset, loaded once per process; a download shows a progress bar. Raises DataError."""
+    ss = st.session_state
+    slot = st.empty()
+
+    def progress(fraction: float, text: str) -> None:
+        slot.progress(min(max(fraction, 0.0), 1.0), text=t("Downloading {name}: {text}", name=name or ss.dataset,
+                                                              text=text))
+
+    try:
+        return _cached_dataset(name or ss.dataset, ss.data_dir if data_dir is None else data_dir, progress)
+    finally:
+        slot.empty()

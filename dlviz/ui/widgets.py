@@ -1,0 +1,35 @@
+"""Shared widgets: the sidebar every page shows, and plain-language error boxes."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dlviz.data import DATASETS
+from dlviz.errors import DlvizError
+from dlviz.i18n import LANGUAGES
+from dlviz.ui.state import save_session, t
+
+
+def show_error(e: DlvizError) -> None:
+    st.error(e.message(st.session_state.get("lang", "en")), icon="⚠️")
+
+
+def sidebar() -> None:
+    ss = st.session_state
+    with st.sidebar:
+        langs = list(LANGUAGES)
+        lang = st.selectbox("🌐 Language / 语言", langs, index=langs.index(ss.lang) if ss.lang in langs else 0,
+                            format_func=LANGUAGES.get, key="_lang_select")
+        if lang != ss.lang:
+            ss.lang = lang
+            save_session()
+            st.rerun()
+        keys = list(DATASETS)
+        ds = st.selectbox(t("Dataset"), keys, index=keys.index(ss.dataset) if ss.dataset in keys else 0,
+                          format_func=lambda k: t(DATASETS[k].title), key="_dataset_select")
+        data_dir = st.text_input(t("Data folder (optional)"), value=ss.data_dir or "", key="_data_dir_input",
+                                 help=t("A folder holding the four IDX files (.gz or not). Leave empty to use the "
+                                        "cache, a download, or the offline subset."))
+        if ds != ss.dataset or data_dir.strip() != (ss.data_dir or ""):
+            ss.dataset, ss.data_dir = ds, data_dir.strip()
+            save_session()
