@@ -1,2 +1,80 @@
+"""Train page: the recipe, Train / Pause / Resume / Stop, live curves, then test accuracy and predictions."""
+
 import streamlit as st
-st.write('todo')
+
+from dlviz.errors import DlvizError
+from dlviz.models import build
+from dlviz.data import get_info
+from dlviz.train import TrainJob
+from dlviz.ui import current_spec, get_executor, get_store, save_session, show_error, t
+from dlviz.ui.train_widgets import live_panel, result_view, settings_form
+
+ss = st.session_state
+ex = get_executor()
+st.title(t("Train"))
+st.caption(t("The network learns from the training images; after every epoch it is checked on the validation "
+             "images it never trains on, and at the end on the test set."))
+
+spec = current_spec()
+info = get_info(ss.dataset)
+try:
+    built = build(spec, info.input_shape, info.num_classes)
+except DlvizError as e:
+    show_error(e)
+    st.page_link("pages/build.py", label=t("Fix the model on the Build page"), icon="🧱")
+    st.stop()
+st.markdown(t("**Model:** {name}, {params:,} parameters. **Data:** {dataset}.", name=spec.get("name", "model"),
+              params=built.params, dataset=t(info.title)))
+
+job_id = ss.job_id if ss.job_id and ex.has(ss.job_id) else None
+snap = ex.snapshot(job_id) if job_id else None
+active = bool(snap and not snap.done)
+
+cfg = settings_form(spec)
+b = st.columns([1, 1, 1, 4])
+if b[0].button(t("Train"), type="primary", disabled=active, icon="▶️", key="train_btn"):
+    try:
+        cfg = cfg.validated()
+    except DlvizError as e:
+        show_error(e)
+    else:
+        ss.job_id = ex.submit(TrainJob(ss.dataset, spec, cfg, data_dir=ss.data_dir or None))
+        save_session()
+        st.rerun()
+if active:
+    if snap.status == "paused":
+        if b[1].button(t("Resume"), icon="⏯️", key="resume_btn"):
+            ex.resume(job_id)
+            st.rerun()
+    elif b[1].button(t("Pause"), icon="⏸️", key="pause_btn"):
+        ex.pause(job_id)
+        st.rerun()
+    if b[2].button(t("Stop"), icon="⏹️", key="stop_btn"):
+        ex.stop(job_id)
+        ex.resume(job_id)
+
+
+@st.fragment(run_every=0.5)
+def live() -> None:
+    s = ex.snapshot(job_id)
+    if s.run_id and ss.run_id != s.run_id:
+        ss.run_id = s.run_id
+        save_session()
+    if s.done:
+        st.rerun()  # the whole page redraws once with the final results, and polling stops
+    live_panel(s)
+
+
+if active:
+    live()
+elif ss.run_id:
+    try:
+        run = get_store().get(ss.run_id)
+    except DlvizError:
+        run = None
+    if run:
+        st.divider()
+        st.subheader(t("Run: {name}", name=run.name))
+        result_view(run)
+if snap and snap.done and snap.status == "failed" and not snap.run_id:
+    st.error(t(snap.text, **snap.text_args))  # failed before a run was created (e.g. data not found)

@@ -142,6 +142,7 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
             if fitres.status != "failed":
                 store.save_weights(rec.id, model.state_dict())
         metrics["wall_seconds"] = time.perf_counter() - t0
+        metrics["message"] = {"template": res.message, "args": res.message_args}  # for translation later
         store.update(rec.id, status=res.status, metrics=metrics, test_accuracy=res.test_accuracy,
                      train_seconds=res.train_seconds, message=_english(res.message, res.message_args))
     except DlvizError as e:
@@ -180,6 +181,9 @@ def _load_last(store: RunStore, run_id: str, model) -> None:
 def _fail_run(store: RunStore, res: JobResult) -> None:
     if res.run_id:
         try:
-            store.update(res.run_id, status="failed", message=_english(res.message, res.message_args))
+            rec = store.get(res.run_id)
+            metrics = {**rec.metrics, "message": {"template": res.message, "args": res.message_args}}
+            store.update(res.run_id, status="failed", message=_english(res.message, res.message_args),
+                         metrics=metrics)
         except DlvizError:
             pass

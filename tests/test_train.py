@@ -1,0 +1,227 @@
+"""The training engine, the job runner and the executor (no streamlit)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import torch
+from torch import nn
+
+from dlviz.errors import TrainError
+from dlviz.models import PRESETS, build
+from dlviz.runs import RunStore, load_state_into
+from dlviz.train import (OPTIMIZERS, SCHEDULES, Control, DeviceData, LocalExecutor, TrainConfig, TrainJob,
+                         evaluate, fit, image_transform, lr_factor, resolve_device, run_job)
+
+
+def _blobs(n=600, k=3, seed=0):
+    """A learnable toy problem in image form: class = which third of the image is bright."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, k, (n,), generator=g)
+    x = torch.randint(0, 60, (n, 12, 12), generator=g, dtype=torch.uint8)
+    for c in range(k):
+        rows = slice(c * 4, c * 4 + 4)
+        x[y == c, rows, :] = 200
+    return x, y
+
+
+def _data(n=600):
+    x, y = _blobs(n)
+    tx, ty = _blobs(200, seed=1)
+    return DeviceData(x[: n - 100], y[: n - 100], x[n - 100:], y[n - 100:], tx, ty, image_transform)
+
+
+def _model(seed=0):
+    return build([{"type": "flatten"}, {"type": "dense", "units": 16}, {"type": "relu"},
+                  {"type": "dense", "units": 3}], (1, 12, 12), 3, seed=seed).module
+
+
+def test_loss_falls_and_accuracy_rises():
+    data, model = _data(), _model()
+    before = evaluate(model, data.test_x, data.test_y, data.transform)
+    res = fit(model, data, TrainConfig(epochs=3, batch_size=32, lr=3e-3))
+    after = evaluate(model, data.test_x, data.test_y, data.transform)
+    assert res.status == "finished" and res.epochs_done == 3
+    assert after[0] < before[0] * 0.5
+    assert after[1] > 0.95
+    assert len(res.history["val"]) == 3
+    assert res.steps == 3 * ((500 + 31) // 32)
+
+
+@pytest.mark.parametrize("opt", list(OPTIMIZERS))
+def test_every_optimizer_trains(opt):
+    data, model = _data(), _model()
+    res = fit(model, data, TrainConfig(optimizer=opt, lr=OPTIMIZERS[opt]["lr"], epochs=3, batch_size=32))
+    assert res.status == "finished"
+    assert evaluate(model, data.test_x, data.test_y, data.transform)[1] > 0.9, opt
+
+
+@pytest.mark.parametrize("schedule", list(SCHEDULES))
+def test_schedules(schedule):
+    total = 100
+    f = [lr_factor(schedule, k, total) for k in range(total)]
+    assert all(0 <= v <= 1 for v in f)
+    if schedule == "constant":
+        assert set(f) == {1.0}
+    else:
+        assert f[-1] < 0.01 and max(f) == pytest.approx(1.0, abs=0.02)
+    if schedule == "onecycle":
+        assert f[0] < f[3]  # warm-up
+
+
+def test_same_seed_same_result():
+    a, b = _model(0), _model(0)
+    fit(a, _data(), TrainConfig(epochs=1, batch_size=50, seed=3))
+    fit(b, _data(), TrainConfig(epochs=1, batch_size=50, seed=3))
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.equal(pa, pb)
+
+
+def test_stop_mid_epoch():
+    data, model = _data(4000), _model()
+    control = Control()
+    seen = []
+
+    def on_progress(p):
+        seen.append(p.step)
+        control.stop()
+
+    import dlviz.train.engine as eng
+    old = eng.REPORT_SECONDS
+    eng.REPORT_SECONDS = 0.0
+    try:
+        res = fit(model, data, TrainConfig(epochs=5, batch_size=8), on_progress, control)
+    finally:
+        eng.REPORT_SECONDS = old
+    steps_per_epoch = (3900 + 7) // 8
+    assert res.status == "stopped"
+    assert 0 < res.steps < steps_per_epoch  # it stopped inside the first epoch
+    assert res.epochs_done == 0
+    assert "Stopped at step" in res.message
+
+
+def test_pause_blocks_and_resume_continues():
+    data, model = _data(4000), _model()
+    control = Control()
+    control.pause()
+    w = model[1].weight.detach().clone()
+    out = {}
+    th = threading.Thread(target=lambda: out.setdefault("r", fit(model, data, TrainConfig(epochs=1), None, control)))
+    th.start()
+    time.sleep(0.5)
+    assert th.is_alive()  # paused before the first step
+    assert torch.equal(w, model[1].weight)  # no step was taken while paused
+    control.resume()
+    th.join(30)
+    assert out["r"].status == "finished"
+    assert out["r"].train_seconds < 5  # paused time is not training time
+
+
+@pytest.mark.parametrize("lr", [1e6, 0, -1, float("nan"), "abc"])
+def test_absurd_learning_rate_is_refused(lr):
+    with pytest.raises(TrainError) as e:
+        TrainConfig(lr=lr).validated()
+    assert "learning rate" in str(e.value).lower()
+
+
+def test_nan_loss_stops_with_plain_message():
+    data, model = _data(), _model()
+    with torch.no_grad():
+        model[1].weight.fill_(float("nan"))  # as a diverged run would leave them
+    res = fit(model, data, TrainConfig(epochs=2, batch_size=32))
+    assert res.status == "failed"
+    assert "NaN at step 1" in res.message.format(**res.message_args)
+    assert "learning rate" in res.message
+
+
+def test_divergent_lr_becomes_nan_and_stops():
+    data, model = _data(), _model()
+    res = fit(model, data, TrainConfig(optimizer="sgd", lr=10.0, momentum=0.0, epochs=3, batch_size=32,
+                                       schedule="constant"))
+    if res.status == "failed":
+        msg = res.message.format(**res.message_args)
+        assert "step" in msg and "try 1" in msg
+    else:  # if it survived, it must at least have finished honestly
+        assert res.status == "finished"
+
+
+def test_resolve_device():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(TrainError):
+            resolve_device("cuda")
+    with pytest.raises(TrainError):
+        resolve_device("tpu")
+
+
+def test_evaluate_restores_mode():
+    m = _model()
+    m.train()
+    data = _data()
+    evaluate(m, data.test_x, data.test_y, data.transform)
+    assert m.training
+
+
+# --------------------------------------------------------------------------- runner + executor on real MNIST
+def test_run_job_saves_a_loadable_run(home, mnist_dir):
+    store = RunStore()
+    res = run_job(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=3000),
+                           data_dir=str(mnist_dir)), store)
+    assert res.status == "finished" and res.test_accuracy > 0.8
+    rec = store.get(res.run_id)
+    assert rec.status == "finished" and rec.test_accuracy == pytest.approx(res.test_accuracy)
+    assert rec.params == 109386 and rec.settings["train_size"] == 3000 and rec.settings["val_size"] == 750
+    assert rec.metrics["train"] and len(rec.metrics["val"]) == 1
+    prev = rec.metrics["test_preview"]
+    assert len(prev["indices"]) == len(prev["probs"]) >= 12
+    assert sum(map(sum, prev["confusion"])) == 10000
+    model = build(rec.spec, (1, 28, 28), 10).module
+    load_state_into(model, store.load_weights(rec.id))
+    from dlviz.data import load_dataset
+    d = load_dataset("mnist", str(mnist_dir))
+    acc = evaluate(model, d.test_x, d.test_y, image_transform)[1]
+    assert acc == pytest.approx(res.test_accuracy, abs=1e-6)  # the saved weights are the tested ones
+    assert store.list_snapshots(rec.id) == ["epoch-1"]
+
+
+def test_run_job_bad_spec_and_bad_data_fail_plainly(home, mnist_dir, tmp_path):
+    bad = {"layers": [{"type": "maxpool", "size": 8}, {"type": "maxpool", "size": 8}, {"type": "flatten"},
+                      {"type": "dense", "units": 10}]}
+    r = run_job(TrainJob("mnist", bad, TrainConfig(epochs=1), data_dir=str(mnist_dir)), RunStore())
+    assert r.status == "failed" and "Layer 2" in r.message.format(**r.message_args)
+    (tmp_path / "empty").mkdir()
+    r = run_job(TrainJob("mnist", PRESETS["mlp"].spec, TrainConfig(epochs=1), data_dir=str(tmp_path / "empty")),
+                RunStore())
+    assert r.status == "failed" and r.run_id is None and "empty" in r.message.format(**r.message_args)
+
+
+def test_executor_two_jobs_independent_and_stop(home, mnist_dir):
+    ex = LocalExecutor()
+    a = ex.submit(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=2000),
+                           data_dir=str(mnist_dir)))
+    b = ex.submit(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=50, batch_size=16),
+                           data_dir=str(mnist_dir)))
+    deadline = time.time() + 60
+    while ex.snapshot(b).progress is None and time.time() < deadline:
+        time.sleep(0.1)
+    ex.pause(b)
+    assert ex.snapshot(b).status == "paused"
+    sa = ex.wait(a, 120)
+    assert sa.status == "finished" and sa.result.test_accuracy > 0.6  # a finished while b was paused
+    ex.resume(b)
+    ex.stop(b)
+    sb = ex.wait(b, 60)
+    assert sb.status == "stopped" and sb.run_id != sa.run_id
+    assert RunStore().get(sb.run_id).status == "stopped"
+    assert ex.active_run_ids() == set()
+
+
+def test_core_does_not_import_streamlit():
+    code = ("import sys, dlviz.train, dlviz.models, dlviz.data, dlviz.runs, dlviz.plots, dlviz.__main__; "
+            "assert 'streamlit' not in sys.modules, 'streamlit imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
