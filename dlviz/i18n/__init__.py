@@ -47,3 +47,8 @@ def translate(text: str, lang: str | None = None, /, **kwargs) -> str:
 def t(text: str, /, **kwargs) -> str:
     """Translate with the language from ``DLVIZ_LANG`` (the CLI's default)."""
     return translate(text, None, **kwargs)
+
+
+def N_(text: str) -> str:
+    """Mark a template for translation where it is stored, not shown (translated later with t)."""
+    return text

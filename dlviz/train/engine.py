@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dlviz.i18n import N_
 from dlviz.errors import TrainError
 
 OPTIMIZERS: dict[str, dict] = {
@@ -313,7 +314,7 @@ def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callb
             if not math.isfinite(v):
                 bad = step - len(losses) + j + 1
                 res.status = "failed"
-                res.message = ("The loss became {what} at step {step} (epoch {epoch}), so training stopped. The "
+                res.message = N_("The loss became {what} at step {step} (epoch {epoch}), so training stopped. The "
                                "learning rate ({lr:g}) is probably too high for {opt}: try {suggest:g}.")
                 res.message_args = dict(what="NaN" if v != v else "infinite", step=bad, epoch=epoch, lr=cfg.lr,
                                         opt=OPTIMIZERS[cfg.optimizer]["title"], suggest=cfg.lr / 10)
@@ -369,7 +370,7 @@ def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callb
                 if pending and not report(epoch, "train"):
                     return _done(res, step, epoch - 1, train_time)
                 res.status = "stopped"
-                res.message = "Stopped at step {step} of {total} (epoch {epoch}). The weights trained so far were kept."
+                res.message = N_("Stopped at step {step} of {total} (epoch {epoch}). The weights trained so far were kept.")
                 res.message_args = dict(step=step, total=total, epoch=epoch)
                 return _done(res, step, epoch - 1, train_time)
             val = evaluate(model, data.val_x, data.val_y, data.transform) if len(data.val_x) else (None, None)
@@ -379,7 +380,7 @@ def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callb
             t_last = time.perf_counter()  # validation and checkpoints are not training time
     except torch.cuda.OutOfMemoryError:
         res.status = "failed"
-        res.message = ("The GPU ran out of memory at step {step}. Lower the batch size (now {bs}), use a smaller "
+        res.message = N_("The GPU ran out of memory at step {step}. Lower the batch size (now {bs}), use a smaller "
                        "model, or train on the CPU.")
         res.message_args = dict(step=step, bs=bs)
         if torch.cuda.is_available():

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 from dlviz.data import load_dataset, split_indices
+from dlviz.i18n import N_
 from dlviz.errors import DlvizError
 from dlviz.models import build
 from dlviz.runs import RunStore
@@ -100,7 +101,7 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
     try:
         cfg = job.config.validated()
         device = resolve_device(cfg.device)
-        listener.on_status("loading", "Loading {dataset}...", dataset=job.dataset)
+        listener.on_status("loading", N_("Loading {dataset}..."), dataset=job.dataset)
         image_data = load_dataset(job.dataset, job.data_dir,
                                   progress=lambda f, text: listener.on_status("loading", text, fraction=f))
         info = image_data.info
@@ -136,7 +137,7 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
             if fitres.epochs_done > 0:
                 _load_last(store, rec.id, model)
         if fitres.steps > 0 and (fitres.status != "failed" or fitres.epochs_done > 0):
-            listener.on_status("testing", "Measuring accuracy on the test set...")
+            listener.on_status("testing", N_("Measuring accuracy on the test set..."))
             res.test_loss, res.test_accuracy = evaluate(model, data.test_x, data.test_y, data.transform)
             metrics["test_preview"] = test_preview(model, data)
             if fitres.status != "failed":
@@ -150,12 +151,12 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
         _fail_run(store, res)
     except torch.cuda.OutOfMemoryError:
         res.status = "failed"
-        res.message = "The GPU ran out of memory. Lower the batch size, use a smaller model, or train on the CPU."
+        res.message = N_("The GPU ran out of memory. Lower the batch size, use a smaller model, or train on the CPU.")
         _fail_run(store, res)
     except Exception as e:  # a bug of ours: say so plainly, keep the traceback for the log
         traceback.print_exc(file=sys.stderr)
         res.status = "failed"
-        res.message = "Something unexpected went wrong: {detail}. The app keeps working; please report this."
+        res.message = N_("Something unexpected went wrong: {detail}. The app keeps working; please report this.")
         res.message_args = {"detail": f"{type(e).__name__}: {e}"}
         _fail_run(store, res)
     listener.on_status(res.status, res.message, **res.message_args)
