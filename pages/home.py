@@ -2,6 +2,10 @@
 
 import streamlit as st
 
+from dlviz.ui import ensure_app
+
+ensure_app()
+
 from dlviz.errors import DlvizError
 from dlviz.ui import get_store, t
 
@@ -10,17 +14,17 @@ st.markdown(t("Build a network in the browser, train it live on real handwritten
               "does. Everything runs on this computer, on the GPU when there is one."))
 cols = st.columns(4)
 steps = [
-    ("🖼️", t("1. Data"), t("Look at the images and how many there are of each class."), "pages/data.py"),
-    ("🧱", t("2. Build"), t("Start from a course preset or stack layers yourself; shapes update at once."),
+    (":material/image:", t("1. Data"), t("Look at the images and how many there are of each class."), "pages/data.py"),
+    (":material/account_tree:", t("2. Build"), t("Start from a course preset or stack layers yourself; shapes update at once."),
      "pages/build.py"),
-    ("📈", t("3. Train"), t("Press Train and watch the loss fall and the accuracy rise."), "pages/train.py"),
-    ("🗂️", t("4. Runs"), t("Every run is saved: open, rename or delete it, even after a restart."), "pages/runs.py"),
+    (":material/monitoring:", t("3. Train"), t("Press Train and watch the loss fall and the accuracy rise."), "pages/train.py"),
+    (":material/history:", t("4. Runs"), t("Every run is saved: open, rename or delete it, even after a restart."), "pages/runs.py"),
 ]
 for col, (icon, title, text, page) in zip(cols, steps):
     with col.container(border=True):
         st.markdown(f"### {icon} {title}")
         st.write(text)
-        st.page_link(page, label=t("Open"), icon="➡️")
+        st.page_link(page, label=t("Open"), icon=":material/arrow_forward:")
 
 rid = st.session_state.get("run_id")
 if rid:
@@ -31,4 +35,4 @@ if rid:
     if run:
         acc = f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "–"
         st.info(t("Last run: {name} ({status}), test accuracy {acc}.", name=run.name, status=t(run.status), acc=acc),
-                icon="🗂️")
+                icon=":material/history:")

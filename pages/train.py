@@ -2,6 +2,10 @@
 
 import streamlit as st
 
+from dlviz.ui import ensure_app
+
+ensure_app()
+
 from dlviz.errors import DlvizError
 from dlviz.models import build
 from dlviz.data import get_info
@@ -21,7 +25,7 @@ try:
     built = build(spec, info.input_shape, info.num_classes)
 except DlvizError as e:
     show_error(e)
-    st.page_link("pages/build.py", label=t("Fix the model on the Build page"), icon="🧱")
+    st.page_link("pages/build.py", label=t("Fix the model on the Build page"), icon=":material/account_tree:")
     st.stop()
 st.markdown(t("**Model:** {name}, {params:,} parameters. **Data:** {dataset}.", name=spec.get("name", "model"),
               params=built.params, dataset=t(info.title)))
@@ -32,7 +36,7 @@ active = bool(snap and not snap.done)
 
 cfg = settings_form(spec)
 b = st.columns([1, 1, 1, 4])
-if b[0].button(t("Train"), type="primary", disabled=active, icon="▶️", key="train_btn"):
+if b[0].button(t("Train"), type="primary", disabled=active, icon=":material/play_arrow:", key="train_btn"):
     try:
         cfg = cfg.validated()
     except DlvizError as e:
@@ -43,13 +47,13 @@ if b[0].button(t("Train"), type="primary", disabled=active, icon="▶️", key="
         st.rerun()
 if active:
     if snap.status == "paused":
-        if b[1].button(t("Resume"), icon="⏯️", key="resume_btn"):
+        if b[1].button(t("Resume"), icon=":material/resume:", key="resume_btn"):
             ex.resume(job_id)
             st.rerun()
-    elif b[1].button(t("Pause"), icon="⏸️", key="pause_btn"):
+    elif b[1].button(t("Pause"), icon=":material/pause:", key="pause_btn"):
         ex.pause(job_id)
         st.rerun()
-    if b[2].button(t("Stop"), icon="⏹️", key="stop_btn"):
+    if b[2].button(t("Stop"), icon=":material/stop:", key="stop_btn"):
         ex.stop(job_id)
         ex.resume(job_id)
 

@@ -305,6 +305,7 @@ def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callb
     correct = torch.zeros((), device=device, dtype=torch.long)
     seen = 0
     last_report_step, last_report_time = 0, 0.0
+    sps_ema = [0.0]
 
     def report(epoch: int, phase: str, val=(None, None)) -> bool:
         """Copy pending losses to the host once; False if a loss is not finite."""
@@ -322,7 +323,9 @@ def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callb
         acc = correct.item() / max(seen, 1)
         d_steps = step - last_report_step
         d_time = max(train_time - last_report_time, 1e-9)
-        sps = d_steps * bs / d_time if d_steps else 0.0
+        # smoothed: one report can cover only a step or two, whose time is mostly noise
+        inst = d_steps * bs / d_time if d_steps else sps_ema[0]
+        sps = sps_ema[0] = inst if sps_ema[0] == 0 else 0.7 * sps_ema[0] + 0.3 * inst
         avg_sps = step * bs / max(train_time, 1e-9)
         eta = (total - step) * bs / avg_sps if avg_sps > 0 else float("nan")
         p = Progress(phase, epoch, cfg.epochs, step, total, sum(losses) / max(len(losses), 1) if losses else

@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import sys
+from pathlib import Path
 
 import streamlit as st
 
@@ -26,6 +27,7 @@ from dlviz.train import LocalExecutor
 PERSISTED = ("lang", "dataset", "data_dir", "spec", "spec_undo", "job_id", "run_id", "train_settings")
 UNDO_DEPTH = 30
 _SID = re.compile(r"^[a-f0-9]{16}$")
+_APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
 def t(text: str, /, **kwargs) -> str:
@@ -82,6 +84,20 @@ def init_session() -> None:
     # navigation between pages clears the query string; put the session id back every run
     if st.query_params.get("s") != ss.sid:
         st.query_params["s"] = ss.sid
+
+
+def ensure_app() -> None:
+    """Make sure this page runs inside app.py's navigation (call it first on every page).
+
+    Streamlit treats a project with a pages/ folder as an old-style multipage app until the first
+    ``st.navigation`` call; if the first visit after a server start is a deep link (/train), it runs
+    pages/train.py alone, without app.py. The public ``st.navigation`` call turns that mode off for
+    the process, and the rerun goes through app.py to the same page.
+    """
+    if "sid" in st.session_state:
+        return
+    st.navigation([st.Page(str(_APP))], position="hidden")
+    st.rerun()
 
 
 def save_session() -> None:

@@ -11,14 +11,14 @@ from dlviz.ui.state import save_session, t
 
 
 def show_error(e: DlvizError) -> None:
-    st.error(e.message(st.session_state.get("lang", "en")), icon="⚠️")
+    st.error(e.message(st.session_state.get("lang", "en")), icon=":material/error:")
 
 
 def sidebar() -> None:
     ss = st.session_state
     with st.sidebar:
         langs = list(LANGUAGES)
-        lang = st.selectbox("🌐 Language / 语言", langs, index=langs.index(ss.lang) if ss.lang in langs else 0,
+        lang = st.selectbox(":material/translate: Language / 语言", langs, index=langs.index(ss.lang) if ss.lang in langs else 0,
                             format_func=LANGUAGES.get, key="_lang_select")
         if lang != ss.lang:
             ss.lang = lang

@@ -1,0 +1,287 @@
+"""Widgets for the Build page: preset picker, layer editor, model summary, export and import.
+
+Every change to the model goes through :func:`dlviz.ui.set_spec` from a widget callback, so the page
+renders the new model in the same run. Widget keys carry a revision number that changes whenever
+the spec changes by any road other than the setting widget itself (add, move, remove, preset, undo,
+import, another page), so a widget never shows the value of the layer that used to sit at its index.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import streamlit as st
+
+from dlviz.errors import SpecError
+from dlviz.models import (LAYER_TYPES, PRESETS, Built, LayerRow, build, fmt_shape, insert_layer, layer_type,
+                          move_layer, normalize, remove_layer, to_json, to_pytorch)
+from dlviz.models.builder import MAX_LAYERS
+from dlviz.ui.state import set_spec, t, undo_spec
+
+CATEGORIES = {"core": "Core", "conv": "Convolution", "activation": "Activation", "regularise": "Regularisation",
+              "sequence": "Sequence"}
+# friendlier labels than the JSON keys; the key itself is shown in the help
+PARAM_LABELS = {"units": "Units", "bias": "Bias", "out": "Filters", "kernel": "Kernel size", "stride": "Stride",
+                "padding": "Padding", "size": "Window size", "channels": "Channels", "p": "Drop rate",
+                "slope": "Negative slope", "hidden": "Hidden size", "layers": "Stacked layers",
+                "bidirectional": "Bidirectional", "return_sequence": "Return every step", "vocab": "Vocabulary",
+                "dim": "Vector size", "mode": "Mode"}
+ADD_ORDER = [k for cat in CATEGORIES for k, lt in LAYER_TYPES.items() if lt.category == cat]
+
+
+# --------------------------------------------------------------------------- state
+def revision() -> int:
+    """The key revision: bumped whenever the spec differs from the one the widgets were drawn for."""
+    ss = st.session_state
+    if ss.get("_build_seen") != ss.spec:
+        ss._build_rev = ss.get("_build_rev", 0) + 1
+        ss._build_seen = copy.deepcopy(ss.spec)
+        ss._build_open = None
+    return ss.get("_build_rev", 0)
+
+
+def _layers() -> list:
+    layers = st.session_state.spec.get("layers")
+    return layers if isinstance(layers, list) else []
+
+
+def _set_setting(i: int, name: str, key: str) -> None:
+    ss = st.session_state
+    spec = copy.deepcopy(ss.spec)
+    if 0 <= i < len(spec.get("layers", [])):
+        spec["layers"][i][name] = ss[key]
+        set_spec(spec)
+        ss._build_seen = copy.deepcopy(spec)  # the widget already shows this value: keep its key
+        ss._build_open = i  # its label changes, which redraws the expander: keep it open
+
+
+def _set_name(key: str) -> None:
+    name = st.session_state[key].strip()
+    if name:
+        set_spec({**st.session_state.spec, "name": name})
+
+
+def _load_preset(key: str) -> None:
+    set_spec(PRESETS[st.session_state[key]].copy_spec())
+
+
+def try_build(spec: dict, input_shape, num_classes) -> tuple[Built | None, SpecError | None, list[LayerRow]]:
+    """``(built, None, rows)``, or ``(None, error, rows)`` where ``rows`` are the shapes that could be inferred."""
+    try:
+        built = build(spec, input_shape, num_classes)
+        return built, None, built.table
+    except SpecError as e:
+        err = e
+    rows: list[LayerRow] = []
+    try:
+        rows = build(spec, input_shape, None).table  # only the class count is wrong
+    except SpecError as e2:
+        if e2.layer:
+            try:
+                rows = build({"layers": list(spec["layers"])[:e2.layer]}, input_shape, None).table
+            except (SpecError, KeyError, TypeError):
+                pass
+    return None, err, rows
+
+
+# --------------------------------------------------------------------------- widgets
+def preset_bar() -> None:
+    with st.container(border=True):
+        c = st.columns([3, 4, 1.6, 1.2], vertical_alignment="bottom")
+        key = c[0].selectbox(t("Start from a preset"), list(PRESETS), format_func=lambda k: t(PRESETS[k].title),
+                             key="build_preset")
+        c[1].caption(t(PRESETS[key].description))
+        c[2].button(t("Load preset"), icon=":material/library_add:", key="build_load", on_click=_load_preset,
+                    args=("build_preset",), width="stretch",
+                    help=t("Replaces the current model (you can undo this)."))
+        c[3].button(t("Undo"), icon=":material/undo:", key="build_undo", on_click=undo_spec, width="stretch",
+                    disabled=not st.session_state.get("spec_undo"), help=t("Go back to the model before the last change."))
+
+
+def _setting(p, value, key: str, i: int):
+    label = t(PARAM_LABELS.get(p.name, p.name.replace("_", " ").capitalize()))
+    kw = dict(key=key, help=f"{t(p.help)} (`{p.name}`)", on_change=_set_setting, args=(i, p.name, key))
+    if p.kind == "bool":
+        return st.toggle(label, value=bool(value), **kw)
+    if p.kind == "choice":
+        idx = p.choices.index(value) if value in p.choices else 0
+        return st.selectbox(label, p.choices, index=idx, format_func=t, **kw)
+    if p.kind == "int":
+        lo, hi = int(p.min), int(p.max)
+        return st.number_input(label, lo, hi, min(max(int(value), lo), hi), step=1, **kw)
+    lo, hi = float(p.min), float(p.max)
+    return st.number_input(label, lo, hi, min(max(float(value), lo), hi), step=0.01, format="%.2f", **kw)
+
+
+def _title(lt, short: str) -> str:
+    """``Dense 128`` from the translated title and the diagram label (whose first word is the title's)."""
+    head, _, rest = short.partition(" ")
+    if rest and lt.title.lower().startswith(head.lower()):
+        return f"{t(lt.title)} {rest}"
+    return t(lt.title) + (f" · {short}" if short and short != lt.title else "")
+
+
+def layer_editor(rev: int, rows: list[LayerRow], err: SpecError | None) -> None:
+    """One expander per layer (number, type, label, output shape) with up / down / remove beside it."""
+    layers = _layers()
+    bad = err.layer if err is not None else None
+    for i, layer in enumerate(layers):
+        try:
+            lt = layer_type(layer.get("type"), i)
+            values = {**lt.defaults(), **layer}
+            short = lt.short(values)
+        except (SpecError, AttributeError, KeyError, TypeError, ValueError):
+            lt, values, short = None, {}, ""
+        label = f"**{i + 1}.** {_title(lt, short) if lt else str(layer)}"
+        if i < len(rows):
+            label += f" → `{fmt_shape(rows[i].output_shape)}`"
+        if i == bad:
+            label = f":red[{label}]"
+        row = st.container(horizontal=True, vertical_alignment="top", gap="small")
+        with row:
+            with st.expander(label, expanded=i in (bad, st.session_state.get("_build_open")), icon=":material/error:" if i == bad else None):
+                if i == bad:
+                    st.error(err.message(st.session_state.lang))
+                if lt:
+                    st.caption(t(lt.help))
+                    cols = st.columns(2)
+                    for j, p in enumerate(lt.params):
+                        with cols[j % 2]:
+                            _setting(p, values[p.name], f"build_p_{rev}_{i}_{p.name}", i)
+            st.button("", icon=":material/arrow_upward:", key=f"build_up_{rev}_{i}", type="tertiary", disabled=i == 0,
+                      help=t("Move up"), on_click=lambda i=i: set_spec(move_layer(st.session_state.spec, i, -1)))
+            st.button("", icon=":material/arrow_downward:", key=f"build_down_{rev}_{i}", type="tertiary",
+                      disabled=i == len(layers) - 1, help=t("Move down"),
+                      on_click=lambda i=i: set_spec(move_layer(st.session_state.spec, i, 1)))
+            st.button("", icon=":material/delete:", key=f"build_rm_{rev}_{i}", type="tertiary", help=t("Remove"),
+                      on_click=lambda i=i: set_spec(remove_layer(st.session_state.spec, i)))
+
+
+def _add(type_key: str, pos_key: str) -> None:
+    ss = st.session_state
+    set_spec(insert_layer(ss.spec, ss[pos_key], ss[type_key]))
+
+
+def add_layer(rev: int) -> None:
+    layers = _layers()
+    n = len(layers)
+
+    def where(k: int) -> str:
+        if k == n:
+            return t("At the end")
+        if k == 0:
+            return t("At the start")
+        lt = LAYER_TYPES.get(str(layers[k - 1].get("type")))
+        return t("After layer {n}: {title}", n=k, title=t(lt.title) if lt else "?")
+
+    with st.container(border=True):
+        st.markdown(f"**{t('Add a layer')}**")
+        c = st.columns(2)
+        kind = c[0].selectbox(t("Layer type"), ADD_ORDER, key="build_add_type",
+                              format_func=lambda k: f"{t(CATEGORIES[LAYER_TYPES[k].category])} · "
+                                                    f"{t(LAYER_TYPES[k].title)}")
+        c[1].selectbox(t("Where"), list(range(n + 1)), index=max(n - 1, 0) if n >= 2 else n, format_func=where,
+                       key=f"build_add_pos_{rev}",
+                       help=t("By default a new layer goes before the last one: the last Dense layer gives "
+                              "the class scores."))
+        c = st.columns([3, 1], vertical_alignment="center")
+        c[0].caption(t(LAYER_TYPES[kind].help))
+        c[1].button(t("Add"), icon=":material/add:", type="primary", key="build_add", width="stretch",
+                    disabled=n >= MAX_LAYERS, on_click=_add, args=("build_add_type", f"build_add_pos_{rev}"))
+
+
+def name_input(rev: int) -> None:
+    st.text_input(t("Model name"), value=str(st.session_state.spec.get("name") or "model"),
+                  key=f"build_name_{rev}", on_change=_set_name, args=(f"build_name_{rev}",), max_chars=60)
+
+
+def summary(built: Built | None, rows: list[LayerRow], input_shape) -> None:
+    """Metrics and the layer table (what could be inferred, when the model cannot be built)."""
+    if built is not None:
+        c = st.columns(3)
+        c[0].metric(t("Parameters"), f"{built.params:,}",
+                    help=t("Numbers the network learns: weights and biases of every layer."))
+        c[1].metric(t("Layers"), len(built.table))
+        c[2].metric(t("Output shape"), fmt_shape(built.table[-1].output_shape),
+                    help=t("One score per class."))
+    elif rows:
+        st.caption(t("Shapes up to the first problem:"))
+    if not rows:
+        return
+    data = {"#": [""] + [str(i + 1) for i in range(len(rows))],
+            t("Name"): ["input"] + [r.name for r in rows],
+            t("Layer"): [t("Input")] + [r.label if r.label != r.title else t(r.title) for r in rows],
+            t("Output shape"): [fmt_shape(tuple(input_shape))] + [fmt_shape(r.output_shape) for r in rows],
+            t("Parameters"): [0] + [r.params for r in rows]}
+    st.dataframe(data, hide_index=True, height=min(35 * (len(rows) + 2) + 3, 740),
+                 column_config={t("Parameters"): st.column_config.NumberColumn(format="localized"),
+                                "#": st.column_config.TextColumn(width="small")})
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _code(spec_json: str, input_shape: tuple, num_classes: int) -> str:
+    return to_pytorch(json.loads(spec_json), input_shape, num_classes)
+
+
+def export_panel(spec: dict, input_shape, num_classes: int, ok: bool) -> None:
+    name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in str(spec.get("name") or "model")) or "model"
+    if not ok:
+        st.info(t("Fix the model first: only a model that can be built is exported."), icon=":material/info:")
+        return
+    spec_json = to_json(spec)
+    code = _code(spec_json, tuple(input_shape), num_classes)
+    row = st.container(horizontal=True)
+    row.download_button(t("Download JSON"), spec_json, file_name=f"{name}.json", mime="application/json",
+                         icon=":material/data_object:", key="build_dl_json", on_click="ignore")
+    row.download_button(t("Download PyTorch code"), code, file_name=f"{name}.py", mime="text/x-python",
+                         icon=":material/code:", key="build_dl_py", on_click="ignore")
+    st.caption(t("Plain PyTorch: this code runs without dlviz and its weights' names match dlviz's."))
+    st.code(code, language="python", height=420)
+
+
+def _import(text: str | bytes, input_shape, num_classes) -> None:
+    ss = st.session_state
+    ss.pop("_build_import_ok", None)
+    try:
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise SpecError("This file is not a text file. Choose a .json file exported from dlviz.") from None
+        if not str(text).strip():
+            raise SpecError("Paste the JSON of a model first.")
+        spec = normalize(text)
+        build(spec, input_shape, num_classes)
+    except SpecError as e:
+        ss._build_import_err = e
+        return
+    ss.pop("_build_import_err", None)
+    ss._build_import_ok = spec["name"]
+    set_spec(spec)
+
+
+def _import_file(key: str, input_shape, num_classes) -> None:
+    f = st.session_state.get(key)
+    if f is not None:
+        _import(f.getvalue(), input_shape, num_classes)
+
+
+def import_panel(input_shape, num_classes: int) -> None:
+    ss = st.session_state
+    st.caption(t("Load a model saved as JSON. It is checked first: if it cannot be built, your current model "
+                 "stays as it is."))
+    c = st.columns(2)
+    c[0].file_uploader(t("Upload a .json file"), type=["json"], key="build_import_file", on_change=_import_file,
+                       args=("build_import_file", input_shape, num_classes))
+    with c[1]:
+        st.text_area(t("…or paste JSON"), key="build_import_text", height=120,
+                     placeholder='{"layers": [{"type": "flatten"}, {"type": "dense", "units": 10}]}')
+        st.button(t("Import JSON"), icon=":material/upload:", key="build_import_btn",
+                  on_click=lambda: _import(ss.get("build_import_text", ""), input_shape, num_classes))
+    err = ss.pop("_build_import_err", None)
+    if err is not None:
+        st.error(t("Not imported: {reason}", reason=err.message(ss.lang)), icon="⚠️")
+    name = ss.pop("_build_import_ok", None)
+    if name is not None:
+        st.success(t("Imported the model '{name}'. Undo brings back the previous one.", name=name), icon="✅")

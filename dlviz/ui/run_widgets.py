@@ -1,0 +1,111 @@
+"""Streamlit helpers for the Runs page: the run table, the settings table, one-shot messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from dlviz.data import DATASETS
+from dlviz.runs import RunRecord
+from dlviz.ui.state import t
+
+
+# settings key -> label; only these are shown in the table (the full JSON is in an expander)
+SETTING_LABELS = {
+    "optimizer": "Optimizer", "lr": "Learning rate", "batch_size": "Batch size", "epochs": "Epochs",
+    "schedule": "Learning-rate schedule", "weight_decay": "Weight decay", "momentum": "Momentum", "seed": "Seed",
+    "train_size": "Training images", "val_size": "Validation images", "limit": "Image limit",
+    "data_source": "Data source",
+}
+SOURCE_WORDS = {"folder": "a folder you named", "cache": "the local cache", "system": "a system folder",
+                "download": "a download", "package": "the offline 5,000-image subset"}
+
+
+def status_text(status: str) -> str:
+    return t(status)
+
+
+def dataset_name(key: str) -> str:
+    info = DATASETS.get(key)
+    return info.name if info else key
+
+
+def accuracy_text(acc: float | None) -> str:
+    return f"{acc:.2%}" if acc is not None else "–"
+
+
+def created_text(run: RunRecord) -> str:
+    return dt.datetime.fromtimestamp(run.created).strftime("%Y-%m-%d %H:%M")
+
+
+def run_label(run: RunRecord) -> str:
+    """One line for a picker: name, status, accuracy, when."""
+    return f"{run.name} · {status_text(run.status)} · {accuracy_text(run.test_accuracy)} · {created_text(run)}"
+
+
+def run_table(runs: list[RunRecord], open_id: str | None, on_pick: Callable[[str], None]) -> None:
+    """The runs as a table; clicking a row calls ``on_pick(run_id)`` before the next rerun."""
+    rows = [{
+        "open": "▶" if r.id == open_id else "",
+        "name": r.name,
+        "status": status_text(r.status),
+        "dataset": dataset_name(r.dataset),
+        "acc": accuracy_text(r.test_accuracy),
+        "params": f"{r.params:,}" if r.params is not None else "–",
+        "epochs": str(r.settings.get("epochs", "–")),
+        "device": r.device,
+        "created": created_text(r),
+        "seconds": f"{r.train_seconds:.1f}" if r.train_seconds is not None else "–",
+    } for r in runs]
+    ids = [r.id for r in runs]
+
+    def picked() -> None:
+        chosen = st.session_state["_runs_table"].selection.rows
+        if chosen and chosen[0] < len(ids):
+            on_pick(ids[chosen[0]])
+
+    cc = st.column_config
+    right = dict(alignment="right")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="_runs_table", on_select=picked,
+                 selection_mode="single-row", column_config={
+                     "open": cc.TextColumn("", help=t("The run open on the Train page"), width=40),
+                     "name": cc.TextColumn(t("Name")),
+                     "status": cc.TextColumn(t("Status")),
+                     "dataset": cc.TextColumn(t("Dataset")),
+                     "acc": cc.TextColumn(t("Test accuracy"), **right),
+                     "params": cc.TextColumn(t("Parameters"), **right),
+                     "epochs": cc.TextColumn(t("Epochs"), **right),
+                     "device": cc.TextColumn(t("Device")),
+                     "created": cc.TextColumn(t("Created")),
+                     "seconds": cc.TextColumn(t("Training time (s)"), **right),
+                 })
+
+
+def settings_table(settings: dict) -> None:
+    def value(key):
+        v = settings[key]
+        if key == "data_source" and v in SOURCE_WORDS:
+            return t(SOURCE_WORDS[v])
+        return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
+
+    rows = [{"setting": t(label), "value": value(key)} for key, label in SETTING_LABELS.items()
+            if settings.get(key) is not None]
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
+            "setting": st.column_config.TextColumn(t("Setting")), "value": st.column_config.TextColumn(t("Value"))})
+
+
+def flash(kind: str, text: str) -> None:
+    """Show ``text`` after the coming ``st.rerun()`` (a message shown now would vanish with it)."""
+    st.session_state["_runs_flash"] = (kind, text)
+
+
+def show_flash() -> None:
+    kind, text = st.session_state.pop("_runs_flash", (None, ""))
+    if kind == "success":
+        st.success(text, icon=":material/check_circle:")
+    elif kind:
+        st.info(text)
