@@ -82,3 +82,21 @@ def test_corrupt_idx_names_the_file(home, mnist_dir, tmp_path):
 def test_chinese_messages(home, mnist_dir):
     r = cli("train", "--lr", "1e6", "--data-dir", str(mnist_dir), env={"DLVIZ_LANG": "zh"})
     assert r.returncode == 2 and any("\u4e00" <= ch <= "\u9fff" for ch in r.stderr), r.stderr
+
+
+def test_evaluate_a_saved_run_and_refuse_bad_weights(home, mnist_dir):
+    r = cli("train", "--epochs", "1", "--limit", "3000", "--data-dir", str(mnist_dir), "--json")
+    out = json.loads(r.stdout.splitlines()[-1])
+    ev = cli("evaluate", "--run", out["run_id"], "--data-dir", str(mnist_dir), "--json")
+    assert ev.returncode == 0, ev.stderr
+    assert json.loads(ev.stdout)["test_accuracy"] == pytest.approx(out["test_accuracy"], abs=1e-6)
+    weights = home / "runs" / out["run_id"] / "weights.safetensors"
+    import torch
+    torch.save({"w": torch.zeros(2)}, weights)  # a pickle wearing the safetensors name
+    ev = cli("evaluate", "--run", out["run_id"], "--data-dir", str(mnist_dir))
+    assert ev.returncode == 2 and "safetensors" in ev.stderr and "Traceback" not in ev.stderr
+    weights.unlink()
+    ev = cli("evaluate", "--run", out["run_id"], "--data-dir", str(mnist_dir))
+    assert ev.returncode == 2 and "no saved weights" in ev.stderr and "Traceback" not in ev.stderr
+    ev = cli("evaluate", "--run", "20990101-000000-dead", "--data-dir", str(mnist_dir))
+    assert ev.returncode == 2 and "Traceback" not in ev.stderr

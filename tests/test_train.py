@@ -225,3 +225,20 @@ def test_core_does_not_import_streamlit():
     code = ("import sys, dlviz.train, dlviz.models, dlviz.data, dlviz.runs, dlviz.plots, dlviz.__main__; "
             "assert 'streamlit' not in sys.modules, 'streamlit imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_cuda_out_of_memory_stops_with_advice(monkeypatch):
+    data, model = _data(), _model()
+    calls = {"n": 0}
+    real = model.forward
+
+    def forward(x):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        return real(x)
+
+    monkeypatch.setattr(model, "forward", forward)
+    res = fit(model, data, TrainConfig(epochs=1, batch_size=32))
+    msg = res.message.format(**res.message_args)
+    assert res.status == "failed" and "out of memory" in msg and "batch size" in msg and "32" in msg

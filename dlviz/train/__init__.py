@@ -4,9 +4,9 @@ from dlviz.train.engine import (OPTIMIZERS, SCHEDULES, Control, DeviceData, FitR
                                 available_devices, evaluate, fit, image_transform, lr_factor, predict_proba,
                                 resolve_device)
 from dlviz.train.executor import Executor, JobSnapshot, LocalExecutor
-from dlviz.train.runner import JobResult, Listener, TrainJob, prepare_data, run_job
+from dlviz.train.runner import (JobResult, Listener, TrainJob, evaluate_run, load_run, prepare_data, run_job)
 
 __all__ = ["OPTIMIZERS", "SCHEDULES", "Control", "DeviceData", "FitResult", "Progress", "TrainConfig",
            "available_devices", "evaluate", "fit", "image_transform", "lr_factor", "predict_proba",
-           "resolve_device", "Executor", "JobSnapshot", "LocalExecutor", "JobResult", "Listener", "TrainJob",
+           "resolve_device", "Executor", "JobSnapshot", "LocalExecutor", "JobResult", "Listener", "TrainJob", "evaluate_run", "load_run",
            "prepare_data", "run_job"]

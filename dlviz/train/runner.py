@@ -188,3 +188,25 @@ def _fail_run(store: RunStore, res: JobResult) -> None:
                          metrics=metrics)
         except DlvizError:
             pass
+
+
+def load_run(run_id: str, store: RunStore, device: str = "cpu"):
+    """(model in eval mode, record) for a saved run: validated spec + safetensors, never a pickle."""
+    from dlviz.data import get_info
+    from dlviz.runs import load_state_into
+
+    rec = store.get(run_id)
+    info = get_info(rec.dataset)
+    model = build(rec.spec, info.input_shape, info.num_classes).module
+    load_state_into(model, store.load_weights(run_id))
+    return model.to(resolve_device(device)).eval(), rec
+
+
+def evaluate_run(run_id: str, store: RunStore, data_dir: str | None = None, device: str = "cpu") -> dict:
+    """Test loss and accuracy of a saved run's weights on its dataset's full test set."""
+    model, rec = load_run(run_id, store, device)
+    d = load_dataset(rec.dataset, data_dir)
+    dev = next(model.parameters()).device
+    loss, acc = evaluate(model, d.test_x.to(dev), d.test_y.to(dev), image_transform)
+    return {"run_id": run_id, "test_accuracy": acc, "test_loss": loss, "test_size": len(d.test_y),
+            "dataset": rec.dataset, "data_source": d.source}
