@@ -1,2 +1,124 @@
+"""Runs page: every saved run in a table; open, inspect, rename or delete one."""
+
+import json
+
 import streamlit as st
-st.write('todo')
+
+from dlviz.errors import DlvizError
+from dlviz.plots import training_curves
+from dlviz.ui import ensure_app, get_store, run_message, save_session, show_error, t
+from dlviz.ui.run_widgets import (accuracy_text, created_text, flash, run_label, run_table, settings_table,
+                                  show_flash, status_text)
+
+ensure_app()
+ss = st.session_state
+
+
+def open_run(run_id: str) -> None:
+    # a callback runs before the page is drawn, so the table and the link already show the new run
+    ss.run_id = run_id
+    save_session()
+
+
+def pick_run(run_id: str) -> None:
+    ss._runs_pick = run_id  # a row clicked in the table drives the picker below
+
+
+st.title(t("Runs"))
+show_flash()
+store = get_store()
+try:
+    runs = store.list(skip_damaged=True)  # one damaged row must not hide the others
+except DlvizError as e:
+    show_error(e)
+    st.stop()
+
+if not runs:
+    st.info(t("No runs yet. Build a model and train it: every training run is saved here, with its settings, "
+              "curves and weights, and stays after a restart."), icon=":material/history:")
+    st.page_link("pages/build.py", label=t("Build a model"), icon=":material/account_tree:")
+    st.stop()
+
+st.caption(t("{n} saved runs, newest first. Click a row, or pick a run below, to see its details.", n=len(runs)))
+run_table(runs, ss.get("run_id"), on_pick=pick_run)
+
+ids = [r.id for r in runs]
+by_id = {r.id: r for r in runs}
+if ss.get("_runs_pick") not in by_id:  # first visit, or the picked run was deleted
+    ss._runs_pick = ss.run_id if ss.get("run_id") in by_id else ids[0]
+rid = st.selectbox(t("Run"), ids, key="_runs_pick", format_func=lambda i: run_label(by_id[i]))
+run = by_id[rid]
+is_open = ss.get("run_id") == run.id
+
+b1, b2 = st.columns([1, 3], vertical_alignment="center")
+b1.button(t("Open this run"), icon=":material/folder_open:", type="primary", disabled=is_open, key="_runs_open",
+          width="stretch", on_click=open_run, args=(run.id,))
+if is_open:
+    b2.page_link("pages/train.py", label=t("This run is open: see its results on the Train page"),
+                 icon=":material/monitoring:")
+else:
+    b2.caption(t("Opening a run shows its results and predictions on the Train page."))
+
+st.subheader(run.name)
+m1, m2, m3, m4 = st.columns(4)
+m1.metric(t("Status"), status_text(run.status))
+m2.metric(t("Test accuracy"), accuracy_text(run.test_accuracy))
+m3.metric(t("Parameters"), f"{run.params:,}" if run.params is not None else "–")
+m4.metric(t("Training time"), t("{s:.1f} s", s=run.train_seconds) if run.train_seconds is not None else "–")
+st.caption(t("Run {run_id}, created {created} on {device}, dataset {dataset}.", run_id=run.id,
+             created=created_text(run), device=run.device, dataset=run.dataset))
+if run_message(run):
+    (st.error if run.status == "failed" else st.info)(run_message(run))
+if run.settings.get("subset"):
+    st.warning(t("Trained on the offline 5,000-image subset, not on the full MNIST."), icon=":material/warning:")
+if not run.is_active and not store.has_weights(run.id):
+    try:
+        store.load_weights(run.id)  # raises the plain RunError that says why there are no weights
+    except DlvizError as e:
+        st.warning(e.message(ss.get("lang", "en")) + " " + t("Its settings and curves are still here; only the "
+                                                              "trained model cannot be loaded."),
+                   icon=":material/warning:")
+
+train_rows, val_rows = run.metrics.get("train") or [], run.metrics.get("val") or []
+c1, c2 = st.columns([3, 2])
+with c1:
+    if train_rows or val_rows:
+        st.plotly_chart(training_curves(train_rows, val_rows, tr=t), width="stretch",
+                        config={"displayModeBar": False}, key="_runs_curves")
+    else:
+        st.info(t("No training curves: this run stopped before its first measurement."))
+with c2:
+    settings_table(run.settings)
+with st.expander(t("Model spec and all settings (JSON)")):
+    st.code(json.dumps({"spec": run.spec, "settings": run.settings}, indent=2), language="json")
+
+st.divider()
+r1, r2 = st.columns(2)
+with r1.container(border=True):
+    st.markdown(f":material/edit: **{t('Rename')}**")
+    new_name = st.text_input(t("New name"), value=run.name, key=f"_runs_name_{run.id}")
+    if st.button(t("Rename"), key="_runs_rename"):
+        try:
+            store.rename(run.id, new_name)
+        except DlvizError as e:
+            show_error(e)
+        else:
+            flash("success", t("Renamed to {name}.", name=new_name.strip()))
+            st.rerun()
+with r2.container(border=True):
+    st.markdown(f":material/delete: **{t('Delete')}**")
+    if run.is_active:
+        st.caption(t("This run is still training. Stop it on the Train page before deleting it."))
+    else:
+        sure = st.checkbox(t("Yes, delete this run and its weights for good"), key=f"_runs_sure_{run.id}")
+        if st.button(t("Delete run"), type="primary", disabled=not sure, key="_runs_delete") and sure:
+            try:
+                store.delete(run.id)
+            except DlvizError as e:
+                show_error(e)
+            else:
+                if ss.get("run_id") == run.id:
+                    ss.run_id = None
+                    save_session()
+                flash("success", t("Deleted the run {name}.", name=run.name))
+                st.rerun()

@@ -620,3 +620,26 @@ def test_core_imports_neither_streamlit_nor_mlxtend(tmp_path):
     env = {"DLVIZ_HOME": str(tmp_path / "h"), "PATH": "/usr/bin:/bin"}
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_folder_holding_the_other_dataset_is_not_used_for_this_one(tmp_path, monkeypatch, mnist_dir):
+    """MNIST and Fashion-MNIST share file names: a folder of MNIST must never feed Fashion-MNIST."""
+    monkeypatch.setenv("DLVIZ_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("DLVIZ_OFFLINE", "1")
+    if not Path("/usr/share/datasets/fashion-mnist").is_dir():
+        pytest.skip("Debian's dataset-fashion-mnist is not installed")
+    d = load_dataset("fashion-mnist", str(mnist_dir))
+    assert d.source == "system"
+    assert d.notice is not None and "holds MNIST" in d.notice[0].format(**d.notice[1])
+    m = load_dataset("mnist", str(mnist_dir))
+    assert m.source == "folder" and m.notice is None
+
+
+def test_dataset_subfolders_come_first(tmp_path, monkeypatch, mnist_dir):
+    monkeypatch.setenv("DLVIZ_OFFLINE", "1")
+    root = tmp_path / "data"
+    (root / "mnist").mkdir(parents=True)
+    for f in mnist_dir.iterdir():
+        (root / "mnist" / f.name).symlink_to(f)
+    d = load_dataset("mnist", str(root))
+    assert d.source == "folder" and d.source_detail == str(root / "mnist")

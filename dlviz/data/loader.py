@@ -29,9 +29,10 @@ import numpy as np
 import torch
 
 from dlviz.data.download import DownloadError, ProgressFn, download_files
-from dlviz.data.idx import read_idx
+from dlviz.data.idx import md5_uncompressed, read_idx
 from dlviz.data.registry import DATASETS, MNIST, DatasetInfo
 from dlviz.errors import DataError
+from dlviz.i18n import N_
 
 Source = Literal["folder", "cache", "system", "download", "package"]
 
@@ -192,16 +193,26 @@ def _from_folder(info: DatasetInfo, folder: Path) -> ImageData:
             folder=str(folder),
             name=info.name,
         )
-    candidates = [folder, folder / info.key, folder / "raw"]
+    # dataset-specific subfolders first, so one data folder can hold several datasets
+    candidates = [folder / info.key]
     if info.torchvision_folder:
         candidates.append(folder / info.torchvision_folder / "raw")
+    candidates += [folder, folder / "raw"]
     best: tuple[Path, dict[str, Path | None]] | None = None
+    other: tuple[Path, DatasetInfo] | None = None
     for candidate in candidates:
         found = _find_files(info, candidate)
         if all(found.values()):
+            holds = _identify_other(info, found)
+            if holds is not None:
+                # MNIST and Fashion-MNIST share file names: never show digits labelled "Coat"
+                other = other or (candidate, holds)
+                continue
             return _assemble(info, [p for p in found.values() if p], "folder", str(candidate))
         if any(found.values()) and (best is None or sum(map(bool, found.values())) > sum(map(bool, best[1].values()))):
             best = (candidate, found)
+    if other is not None and best is None:
+        raise _HoldsOtherDataset(other[0], other[1])
     if best is not None:
         missing = [name for name, path in best[1].items() if path is None]
         raise DataError(
@@ -221,6 +232,34 @@ def _from_folder(info: DatasetInfo, folder: Path) -> ImageData:
         key=info.key,
         torchvision=f"{info.torchvision_folder or info.key}/raw",
     )
+
+
+class _HoldsOtherDataset(Exception):
+    """The named folder holds another registry dataset under the same file names."""
+
+    def __init__(self, folder: Path, holds: DatasetInfo):
+        super().__init__(str(folder))
+        self.folder, self.holds = folder, holds
+
+
+def _identify_other(info: DatasetInfo, found: dict[str, Path | None]) -> DatasetInfo | None:
+    """The other registry dataset these files are, judged by the small training-labels file."""
+    from dlviz.data.registry import DATASETS
+
+    labels = next((n for n in found if "train-labels" in n), None)
+    path = found.get(labels) if labels else None
+    if path is None or info.md5.get(labels) is None:
+        return None
+    try:
+        digest = md5_uncompressed(path)
+    except (OSError, DataError):
+        return None  # unreadable: the normal checks will explain it
+    if digest == info.md5[labels]:
+        return None
+    for other in DATASETS.values():
+        if other.key != info.key and other.md5.get(labels) == digest:
+            return other
+    return None
 
 
 def _discard(path: Path) -> None:
@@ -360,6 +399,9 @@ def _lock(key: str) -> threading.Lock:
         return _LOCKS.setdefault(key, threading.Lock())
 
 
+_OTHER_DATASET_NOTICE = N_("The folder {folder} holds {other}, not {name}, so {name} came from the next source.")
+
+
 def load_dataset(
     name: str,
     data_dir: str | Path | None = None,
@@ -378,8 +420,21 @@ def load_dataset(
     """
     info = get_info(name)
     folder = data_dir if data_dir is not None and str(data_dir) != "" else os.environ.get("DLVIZ_DATA_DIR")
+    folder_notice: tuple[str, dict] | None = None
     if folder:
-        return _from_folder(info, Path(folder))
+        try:
+            return _from_folder(info, Path(folder))
+        except _HoldsOtherDataset as e:
+            folder_notice = (_OTHER_DATASET_NOTICE, {"folder": str(e.folder), "other": e.holds.name,
+                                                     "name": info.name})
+    data = _load_from_sources(info, home, allow_download, progress, mirrors)
+    if folder_notice and data.notice is None:
+        data = replace(data, notice=folder_notice)
+    return data
+
+
+def _load_from_sources(info: DatasetInfo, home, allow_download, progress, mirrors) -> ImageData:
+    """The sources after the user's folder: cache, system folder, download, package subset."""
 
     cache = dlviz_home(home) / "data" / info.key
     with _lock(info.key):

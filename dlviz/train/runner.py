@@ -153,6 +153,13 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
         res.status = "failed"
         res.message = N_("The GPU ran out of memory. Lower the batch size, use a smaller model, or train on the CPU.")
         _fail_run(store, res)
+    except KeyboardInterrupt:  # Ctrl+C in the CLI: leave the run marked, not "running" forever
+        res.status = "stopped"
+        res.message = N_("Interrupted from the keyboard. The weights of the last finished epoch were kept.")
+        if res.run_id:
+            metrics = {**store.get(res.run_id).metrics, "message": {"template": res.message, "args": {}}}
+            store.update(res.run_id, status="stopped", message=_english(res.message, {}), metrics=metrics)
+        raise
     except Exception as e:  # a bug of ours: say so plainly, keep the traceback for the log
         traceback.print_exc(file=sys.stderr)
         res.status = "failed"

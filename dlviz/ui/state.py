@@ -112,6 +112,14 @@ def save_session() -> None:
         pass  # read-only home: the session simply is not restored after a refresh
 
 
+def run_message(run) -> str:
+    """A run's end message in this session's language (stored as template + arguments)."""
+    msg = (run.metrics or {}).get("message") or {}
+    if msg.get("template"):
+        return t(msg["template"], **msg.get("args", {}))
+    return t(run.message) if run.message else ""
+
+
 def current_spec() -> dict:
     return st.session_state.spec
 

@@ -11,7 +11,7 @@ from dlviz.errors import DlvizError
 from dlviz.models import PRESETS
 from dlviz.plots import prediction_gallery, training_curves
 from dlviz.train import OPTIMIZERS, SCHEDULES, JobSnapshot, TrainConfig, available_devices
-from dlviz.ui.state import get_data, save_session, t
+from dlviz.ui.state import get_data, run_message, save_session, t
 
 QUICK_LIMIT = 6000
 
@@ -103,8 +103,7 @@ def live_panel(snap: JobSnapshot) -> None:
 
 def result_view(run) -> None:
     """Final numbers, curves and the course's prediction gallery for a saved run."""
-    msg = (run.metrics or {}).get("message") or {}
-    text = t(msg["template"], **msg.get("args", {})) if msg.get("template") else t(run.message)
+    text = run_message(run)
     if text:
         kind = {"finished": st.success, "stopped": st.warning, "failed": st.error,
                 "interrupted": st.warning}.get(run.status, st.info)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from dlviz.data import DATASETS
 from dlviz.errors import DlvizError
-from dlviz.i18n import LANGUAGES
+from dlviz.i18n import LANGUAGES, translate
 from dlviz.ui.state import save_session, t
 
 
@@ -26,7 +26,7 @@ def sidebar() -> None:
             st.rerun()
         keys = list(DATASETS)
         ds = st.selectbox(t("Dataset"), keys, index=keys.index(ss.dataset) if ss.dataset in keys else 0,
-                          format_func=lambda k: t(DATASETS[k].title), key="_dataset_select")
+                          format_func=lambda k, lang=ss.lang: translate(DATASETS[k].title, lang), key="_dataset_select")
         data_dir = st.text_input(t("Data folder (optional)"), value=ss.data_dir or "", key="_data_dir_input",
                                  help=t("A folder holding the four IDX files (.gz or not). Leave empty to use the "
                                         "cache, a download, or the offline subset."))
