@@ -18,9 +18,12 @@ class DlvizError(Exception):
         super().__init__(self.message())
 
     def message(self, lang: str = "en") -> str:
-        from dlviz.i18n import translate
+        from dlviz.i18n import catalogue, translate
 
-        return translate(self.template, lang, **self.kwargs)
+        # words filled into the template ("kernel", a layer title) translate too when known
+        cat = catalogue(lang)
+        kwargs = {k: cat.get(v, v) if isinstance(v, str) else v for k, v in self.kwargs.items()}
+        return translate(self.template, lang, **kwargs)
 
 
 class DataError(DlvizError):

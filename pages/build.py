@@ -1,2 +1,56 @@
+"""Build page: start from a preset, edit the layers, see shapes, parameters and a diagram; export/import."""
+
 import streamlit as st
-st.write('todo')
+
+from dlviz.data import get_info
+from dlviz.errors import DlvizError
+from dlviz.models import fmt_shape, to_dot
+from dlviz.ui import ensure_app, show_error, t
+from dlviz.ui.build_widgets import (add_layer, export_panel, import_panel, layer_editor, name_input, preset_bar,
+                                    revision, summary, try_build)
+
+ensure_app()  # a first deep link to /build runs this file alone: go through app.py
+ss = st.session_state
+st.title(t("Build a network"))
+st.markdown(t("A network is a stack of layers: the image goes in at the top, every layer transforms it, and the "
+              "last layer gives one score per class. Start from a preset, then add, remove, reorder or change "
+              "layers. The shapes and the number of parameters update as you edit, and a mistake is explained "
+              "in plain words."))
+st.page_link("pages/train.py", label=t("Happy with it? Go and train it"), icon="📈")
+
+try:
+    info = get_info(ss.dataset)
+except DlvizError as e:
+    show_error(e)
+    st.stop()
+input_shape, num_classes = tuple(info.input_shape), info.num_classes
+
+preset_bar()
+rev = revision()
+spec = ss.spec
+built, err, rows = try_build(spec, input_shape, num_classes)
+
+left, right = st.columns(2, gap="large")
+with left:
+    st.subheader(t("Layers"))
+    st.caption(t("Input: {dataset} images of shape {shape}, {k} classes.", dataset=t(info.title),
+                 shape=fmt_shape(input_shape), k=num_classes))
+    name_input(rev)
+    layer_editor(rev, rows, err)
+    add_layer(rev)
+with right:
+    st.subheader(t("Shapes and parameters"))
+    if err is not None:
+        show_error(err)
+    summary(built, rows, input_shape)
+    if built is not None:
+        st.subheader(t("Diagram"))
+        with st.container(horizontal=True, horizontal_alignment="center"):
+            st.graphviz_chart(to_dot(built))
+
+st.divider()
+tab_export, tab_import = st.tabs([t("Export"), t("Import")])
+with tab_export:
+    export_panel(spec, input_shape, num_classes, ok=built is not None)
+with tab_import:
+    import_panel(input_shape, num_classes)

@@ -33,6 +33,9 @@ st.markdown(t("**Model:** {name}, {params:,} parameters. **Data:** {dataset}.", 
 job_id = ss.job_id if ss.job_id and ex.has(ss.job_id) else None
 snap = ex.snapshot(job_id) if job_id else None
 active = bool(snap and not snap.done)
+if snap and snap.run_id and ss.run_id != snap.run_id:
+    ss.run_id = snap.run_id  # the job's run is the one to show, live or finished
+    save_session()
 
 cfg = settings_form(spec)
 b = st.columns([1, 1, 1, 4])
@@ -61,10 +64,7 @@ if active:
 @st.fragment(run_every=0.5)
 def live() -> None:
     s = ex.snapshot(job_id)
-    if s.run_id and ss.run_id != s.run_id:
-        ss.run_id = s.run_id
-        save_session()
-    if s.done:
+    if s.done or (s.run_id and ss.run_id != s.run_id):
         st.rerun()  # the whole page redraws once with the final results, and polling stops
     live_panel(s)
 

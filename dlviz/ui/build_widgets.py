@@ -59,7 +59,12 @@ def _set_setting(i: int, name: str, key: str) -> None:
 def _set_name(key: str) -> None:
     name = st.session_state[key].strip()
     if name:
-        set_spec({**st.session_state.spec, "name": name})
+        set_spec({**copy.deepcopy(st.session_state.spec), "name": name})
+
+
+def _edit(op, *args) -> None:
+    """Apply ``op(spec, *args)`` (move_layer, remove_layer, insert_layer) to the model, undoably."""
+    set_spec(op(st.session_state.spec, *args))
 
 
 def _load_preset(key: str) -> None:
@@ -88,15 +93,16 @@ def try_build(spec: dict, input_shape, num_classes) -> tuple[Built | None, SpecE
 # --------------------------------------------------------------------------- widgets
 def preset_bar() -> None:
     with st.container(border=True):
-        c = st.columns([3, 4, 1.6, 1.2], vertical_alignment="bottom")
-        key = c[0].selectbox(t("Start from a preset"), list(PRESETS), format_func=lambda k: t(PRESETS[k].title),
-                             key="build_preset")
+        c = st.columns([3, 4, 3], vertical_alignment="bottom")
+        titles = {k: t(p.title) for k, p in PRESETS.items()}  # labels fixed now: AppTest formats outside the run
+        key = c[0].selectbox(t("Start from a preset"), list(PRESETS), format_func=titles.get, key="build_preset")
         c[1].caption(t(PRESETS[key].description))
-        c[2].button(t("Load preset"), icon=":material/library_add:", key="build_load", on_click=_load_preset,
-                    args=("build_preset",), width="stretch",
-                    help=t("Replaces the current model (you can undo this)."))
-        c[3].button(t("Undo"), icon=":material/undo:", key="build_undo", on_click=undo_spec, width="stretch",
-                    disabled=not st.session_state.get("spec_undo"), help=t("Go back to the model before the last change."))
+        with c[2].container(horizontal=True, horizontal_alignment="right"):
+            st.button(t("Load preset"), icon=":material/library_add:", key="build_load", on_click=_load_preset,
+                      args=("build_preset",), help=t("Replaces the current model (you can undo this)."))
+            st.button(t("Undo"), icon=":material/undo:", key="build_undo", on_click=undo_spec,
+                      disabled=not st.session_state.get("spec_undo"),
+                      help=t("Go back to the model before the last change."))
 
 
 def _setting(p, value, key: str, i: int):
@@ -106,7 +112,7 @@ def _setting(p, value, key: str, i: int):
         return st.toggle(label, value=bool(value), **kw)
     if p.kind == "choice":
         idx = p.choices.index(value) if value in p.choices else 0
-        return st.selectbox(label, p.choices, index=idx, format_func=t, **kw)
+        return st.selectbox(label, p.choices, index=idx, format_func={c: t(c) for c in p.choices}.get, **kw)
     if p.kind == "int":
         lo, hi = int(p.min), int(p.max)
         return st.number_input(label, lo, hi, min(max(int(value), lo), hi), step=1, **kw)
@@ -115,11 +121,13 @@ def _setting(p, value, key: str, i: int):
 
 
 def _title(lt, short: str) -> str:
-    """``Dense 128`` from the translated title and the diagram label (whose first word is the title's)."""
+    """``Dense 128``: the translated title and the diagram label without its first word, when that names the type."""
     head, _, rest = short.partition(" ")
-    if rest and lt.title.lower().startswith(head.lower()):
+    if short == lt.title:
+        return t(lt.title)
+    if rest and head.lower() in lt.title.lower():
         return f"{t(lt.title)} {rest}"
-    return t(lt.title) + (f" · {short}" if short and short != lt.title else "")
+    return f"{t(lt.title)} · {short}" if short else t(lt.title)
 
 
 def layer_editor(rev: int, rows: list[LayerRow], err: SpecError | None) -> None:
@@ -138,24 +146,27 @@ def layer_editor(rev: int, rows: list[LayerRow], err: SpecError | None) -> None:
             label += f" → `{fmt_shape(rows[i].output_shape)}`"
         if i == bad:
             label = f":red[{label}]"
-        row = st.container(horizontal=True, vertical_alignment="top", gap="small")
-        with row:
-            with st.expander(label, expanded=i in (bad, st.session_state.get("_build_open")), icon=":material/error:" if i == bad else None):
+        is_open = i in (bad, st.session_state.get("_build_open"))
+        with st.container(horizontal=True, vertical_alignment="top", gap="small"):
+            with st.expander(label, expanded=is_open, icon=":material/error:" if i == bad else None):
                 if i == bad:
                     st.error(err.message(st.session_state.lang))
                 if lt:
                     st.caption(t(lt.help))
-                    cols = st.columns(2)
-                    for j, p in enumerate(lt.params):
+                    numbers = [p for p in lt.params if p.kind != "bool"]  # two per row; switches below
+                    cols = st.columns(2) if numbers else []
+                    for j, p in enumerate(numbers):
                         with cols[j % 2]:
                             _setting(p, values[p.name], f"build_p_{rev}_{i}_{p.name}", i)
-            st.button("", icon=":material/arrow_upward:", key=f"build_up_{rev}_{i}", type="tertiary", disabled=i == 0,
-                      help=t("Move up"), on_click=lambda i=i: set_spec(move_layer(st.session_state.spec, i, -1)))
+                    for p in lt.params:
+                        if p.kind == "bool":
+                            _setting(p, values[p.name], f"build_p_{rev}_{i}_{p.name}", i)
+            st.button("", icon=":material/arrow_upward:", key=f"build_up_{rev}_{i}", type="tertiary",
+                      disabled=i == 0, help=t("Move up"), on_click=_edit, args=(move_layer, i, -1))
             st.button("", icon=":material/arrow_downward:", key=f"build_down_{rev}_{i}", type="tertiary",
-                      disabled=i == len(layers) - 1, help=t("Move down"),
-                      on_click=lambda i=i: set_spec(move_layer(st.session_state.spec, i, 1)))
+                      disabled=i == len(layers) - 1, help=t("Move down"), on_click=_edit, args=(move_layer, i, 1))
             st.button("", icon=":material/delete:", key=f"build_rm_{rev}_{i}", type="tertiary", help=t("Remove"),
-                      on_click=lambda i=i: set_spec(remove_layer(st.session_state.spec, i)))
+                      on_click=_edit, args=(remove_layer, i))
 
 
 def _add(type_key: str, pos_key: str) -> None:
@@ -175,20 +186,20 @@ def add_layer(rev: int) -> None:
         lt = LAYER_TYPES.get(str(layers[k - 1].get("type")))
         return t("After layer {n}: {title}", n=k, title=t(lt.title) if lt else "?")
 
+    places = {k: where(k) for k in range(n + 1)}
+    kinds = {k: f"{t(CATEGORIES[LAYER_TYPES[k].category])} · {t(LAYER_TYPES[k].title)}" for k in ADD_ORDER}
     with st.container(border=True):
         st.markdown(f"**{t('Add a layer')}**")
         c = st.columns(2)
-        kind = c[0].selectbox(t("Layer type"), ADD_ORDER, key="build_add_type",
-                              format_func=lambda k: f"{t(CATEGORIES[LAYER_TYPES[k].category])} · "
-                                                    f"{t(LAYER_TYPES[k].title)}")
-        c[1].selectbox(t("Where"), list(range(n + 1)), index=max(n - 1, 0) if n >= 2 else n, format_func=where,
+        kind = c[0].selectbox(t("Layer type"), ADD_ORDER, key="build_add_type", format_func=kinds.get)
+        c[1].selectbox(t("Where"), list(range(n + 1)), index=max(n - 1, 0) if n >= 2 else n, format_func=places.get,
                        key=f"build_add_pos_{rev}",
                        help=t("By default a new layer goes before the last one: the last Dense layer gives "
                               "the class scores."))
-        c = st.columns([3, 1], vertical_alignment="center")
-        c[0].caption(t(LAYER_TYPES[kind].help))
-        c[1].button(t("Add"), icon=":material/add:", type="primary", key="build_add", width="stretch",
-                    disabled=n >= MAX_LAYERS, on_click=_add, args=("build_add_type", f"build_add_pos_{rev}"))
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.caption(t(LAYER_TYPES[kind].help), width="stretch")
+            st.button(t("Add"), icon=":material/add:", type="primary", key="build_add", disabled=n >= MAX_LAYERS,
+                      on_click=_add, args=("build_add_type", f"build_add_pos_{rev}"))
 
 
 def name_input(rev: int) -> None:
@@ -199,7 +210,7 @@ def name_input(rev: int) -> None:
 def summary(built: Built | None, rows: list[LayerRow], input_shape) -> None:
     """Metrics and the layer table (what could be inferred, when the model cannot be built)."""
     if built is not None:
-        c = st.columns(3)
+        c = st.columns([2, 1, 1.3])  # room for "1,234,567"
         c[0].metric(t("Parameters"), f"{built.params:,}",
                     help=t("Numbers the network learns: weights and biases of every layer."))
         c[1].metric(t("Layers"), len(built.table))
@@ -209,14 +220,12 @@ def summary(built: Built | None, rows: list[LayerRow], input_shape) -> None:
         st.caption(t("Shapes up to the first problem:"))
     if not rows:
         return
-    data = {"#": [""] + [str(i + 1) for i in range(len(rows))],
-            t("Name"): ["input"] + [r.name for r in rows],
+    data = {t("Name"): ["input"] + [r.name for r in rows],
             t("Layer"): [t("Input")] + [r.label if r.label != r.title else t(r.title) for r in rows],
             t("Output shape"): [fmt_shape(tuple(input_shape))] + [fmt_shape(r.output_shape) for r in rows],
             t("Parameters"): [0] + [r.params for r in rows]}
     st.dataframe(data, hide_index=True, height=min(35 * (len(rows) + 2) + 3, 740),
-                 column_config={t("Parameters"): st.column_config.NumberColumn(format="localized"),
-                                "#": st.column_config.TextColumn(width="small")})
+                 column_config={t("Parameters"): st.column_config.NumberColumn(format="localized")})
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -233,9 +242,9 @@ def export_panel(spec: dict, input_shape, num_classes: int, ok: bool) -> None:
     code = _code(spec_json, tuple(input_shape), num_classes)
     row = st.container(horizontal=True)
     row.download_button(t("Download JSON"), spec_json, file_name=f"{name}.json", mime="application/json",
-                         icon=":material/data_object:", key="build_dl_json", on_click="ignore")
+                        icon=":material/data_object:", key="build_dl_json", on_click="ignore")
     row.download_button(t("Download PyTorch code"), code, file_name=f"{name}.py", mime="text/x-python",
-                         icon=":material/code:", key="build_dl_py", on_click="ignore")
+                        icon=":material/code:", key="build_dl_py", on_click="ignore")
     st.caption(t("Plain PyTorch: this code runs without dlviz and its weights' names match dlviz's."))
     st.code(code, language="python", height=420)
 
@@ -272,8 +281,8 @@ def import_panel(input_shape, num_classes: int) -> None:
     st.caption(t("Load a model saved as JSON. It is checked first: if it cannot be built, your current model "
                  "stays as it is."))
     c = st.columns(2)
-    c[0].file_uploader(t("Upload a .json file"), type=["json"], key="build_import_file", on_change=_import_file,
-                       args=("build_import_file", input_shape, num_classes))
+    c[0].file_uploader(t("Upload a .json file"), type=["json"], key="build_import_file", max_upload_size=1,
+                       on_change=_import_file, args=("build_import_file", input_shape, num_classes))
     with c[1]:
         st.text_area(t("…or paste JSON"), key="build_import_text", height=120,
                      placeholder='{"layers": [{"type": "flatten"}, {"type": "dense", "units": 10}]}')

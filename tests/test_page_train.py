@@ -1,0 +1,94 @@
+"""The Train page (AppTest): train live, stop, plain messages for bad settings, reopen after restart."""
+
+from __future__ import annotations
+
+import time
+
+from dlviz.models import PRESETS
+from dlviz.runs import RunStore
+from dlviz.train import TrainConfig, TrainJob, run_job
+
+
+def _train_page(app, **state):
+    at = app()
+    at.run()
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.switch_page("pages/train.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _metric(at, label):
+    return next((m.value for m in at.metric if m.label == label), None)
+
+
+def _wait_done(at, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception, at.exception
+        if _metric(at, "Test accuracy") is not None:
+            return
+    raise AssertionError(f"training did not finish: {[m.value for m in at.markdown]} {[(m.label, m.value) for m in at.metric]} "
+                         f"{[b.key for b in at.button]} {at.session_state['job_id']}")
+
+
+def test_train_quick_demo_and_see_test_accuracy(app):
+    at = _train_page(app)
+    assert "109,386 parameters" in at.markdown[0].value
+    at.toggle[0].set_value(True)  # quick demo: 6,000 images
+    next(n for n in at.number_input if n.label == "Epochs").set_value(1)
+    at.button(key="train_btn").click().run()
+    assert not at.exception, at.exception
+    _wait_done(at)
+    acc = float(_metric(at, "Test accuracy").rstrip("%"))
+    assert 80 < acc <= 100
+    assert any("Training finished" in s.value for s in at.success)
+    run = RunStore().get(at.session_state["run_id"])
+    assert run.status == "finished" and run.settings["train_size"] == 6000 and run.settings["epochs"] == 1
+
+
+def test_stop_keeps_the_run(app):
+    at = _train_page(app)
+    next(n for n in at.number_input if n.label == "Epochs").set_value(30)
+    at.button(key="train_btn").click().run()
+    deadline = time.time() + 60
+    while not any(b.key == "stop_btn" for b in at.button) and time.time() < deadline:
+        time.sleep(0.3)
+        at.run()
+    at.button(key="stop_btn").click().run()
+    _wait_done(at)
+    assert any("Stopped at step" in w.value for w in at.warning)
+    assert RunStore().get(at.session_state["run_id"]).status == "stopped"
+
+
+def test_absurd_learning_rate_is_a_message(app):
+    at = _train_page(app)
+    next(n for n in at.number_input if n.label == "Learning rate").set_value(1e6)
+    at.button(key="train_btn").click().run()
+    assert not at.exception
+    assert at.error and "learning rate of 1e+06 cannot train" in at.error[0].value.lower()
+    assert RunStore().list() == []
+
+
+def test_unbuildable_model_points_to_the_build_page(app):
+    bad = {"name": "bad", "layers": [{"type": "conv2d", "out": 4, "kernel": 3}, {"type": "dense", "units": 10}]}
+    at = _train_page(app, spec=bad)
+    assert at.error and "Layer 2 (Dense)" in at.error[0].value
+    assert not any(b.key == "train_btn" for b in at.button)
+
+
+def test_last_run_reopens_after_restart(app, mnist_dir):
+    res = run_job(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=2000),
+                           name="yesterday's run", data_dir=str(mnist_dir)), RunStore())
+    at = _train_page(app)  # a new process-like session: nothing in session state
+    assert any("yesterday's run" in h.value for h in at.subheader)
+    assert _metric(at, "Test accuracy") == f"{res.test_accuracy:.2%}"
+
+
+def test_chinese(app):
+    at = _train_page(app, lang="zh")
+    assert at.title[0].value == "训练"
