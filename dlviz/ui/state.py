@@ -27,7 +27,6 @@ from dlviz.train import LocalExecutor
 PERSISTED = ("lang", "dataset", "data_dir", "spec", "spec_undo", "job_id", "run_id", "train_settings")
 UNDO_DEPTH = 30
 _SID = re.compile(r"^[a-f0-9]{16}$")
-_APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
 def t(text: str, /, **kwargs) -> str:
@@ -91,13 +90,15 @@ def ensure_app() -> None:
 
     Streamlit treats a project with a pages/ folder as an old-style multipage app until the first
     ``st.navigation`` call; if the first visit after a server start is a deep link (/train), it runs
-    pages/train.py alone, without app.py. The public ``st.navigation`` call turns that mode off for
-    the process, and the rerun goes through app.py to the same page.
+    pages/train.py alone, without app.py. Then run the whole app here instead (its public
+    ``st.navigation`` call turns the old mode off for the process) and stop the stray run.
     """
     if "sid" in st.session_state:
         return
-    st.navigation([st.Page(str(_APP))], position="hidden")
-    st.rerun()
+    from dlviz.ui.nav import run_app
+
+    run_app()
+    st.stop()
 
 
 def save_session() -> None:

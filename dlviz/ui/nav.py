@@ -1,0 +1,26 @@
+"""The table of contents and the shared sidebar: what app.py runs (and ensure_app on a deep link)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from dlviz.ui.state import init_session, t
+from dlviz.ui.widgets import sidebar
+
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_app() -> None:
+    st.set_page_config(page_title="dlviz", page_icon=":material/neurology:", layout="wide")
+    init_session()
+    nav = st.navigation([
+        st.Page(_ROOT / "pages/home.py", title=t("Start"), icon=":material/home:", default=True),
+        st.Page(_ROOT / "pages/data.py", title=t("Data"), icon=":material/image:", url_path="data"),
+        st.Page(_ROOT / "pages/build.py", title=t("Build"), icon=":material/account_tree:", url_path="build"),
+        st.Page(_ROOT / "pages/train.py", title=t("Train"), icon=":material/monitoring:", url_path="train"),
+        st.Page(_ROOT / "pages/runs.py", title=t("Runs"), icon=":material/history:", url_path="runs"),
+    ])
+    sidebar()
+    nav.run()
