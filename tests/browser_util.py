@@ -1,0 +1,174 @@
+"""Helpers for the browser tests: a Streamlit server on a free port, Debian's chromium, page helpers.
+
+No Streamlit or dlviz import here: the app runs in its own process, as a user would start it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+VIEWPORT = {"width": 1400, "height": 2400}  # the main area scrolls inside its own container: be tall
+
+# page title (the h1 each page shows) by sidebar link
+TITLES = {"Start": "dlviz: build, train and look inside neural networks", "Data": "Data",
+          "Build": "Build a network", "Train": "Train", "Runs": "Runs"}
+EXCEPTION = '[data-testid="stException"]'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``streamlit run app.py`` on a free port, with a private DLVIZ_HOME, offline, MNIST from ../shared."""
+
+    def __init__(self, home: Path, data_dir: Path = MNIST_DIR):
+        self.home = Path(home)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = self.home.parent / f"streamlit-{self.port}.log"
+        env = {**os.environ, "DLVIZ_HOME": str(self.home), "DLVIZ_DATA_DIR": str(data_dir), "DLVIZ_OFFLINE": "1"}
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(self.port), "--server.address", "127.0.0.1",
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def log(self, tail: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-tail:]
+        except OSError:
+            return ""
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with code {self.proc.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200 and r.read().strip() == b"ok":
+                        return
+            except OSError:
+                pass
+            time.sleep(0.25)  # polling a socket, not waiting on the page
+        raise RuntimeError(f"streamlit did not answer on {self.url} within {timeout:.0f} s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self._log.close()
+
+
+def start_server(home: Path, timeout: float = 60) -> Server:
+    server = Server(home)
+    try:
+        server.wait_healthy(timeout)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+# --------------------------------------------------------------------------- page helpers
+def exact(text: str) -> re.Pattern:
+    return re.compile(rf"^\s*{re.escape(text)}\s*$")
+
+
+def title(page, text: str):
+    return page.get_by_role("heading", level=1, name=text, exact=True)
+
+
+def button(page, label: str):
+    """A visible button by its label (its Material icon is aria-hidden, so the name is the label)."""
+    return page.get_by_role("button", name=label, exact=True)
+
+
+def metric(page, label: str):
+    return page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").filter(
+        has_text=exact(label)))
+
+
+def metric_value(page, label: str):
+    return metric(page, label).get_by_test_id("stMetricValue")
+
+
+def percent(text: str) -> float:
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*", text)
+    assert m, f"not a percentage: {text!r}"
+    return float(m.group(1))
+
+
+# one round trip: what the live panel shows now
+LIVE_JS = """() => {
+  const out = {metrics: {}};
+  for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
+    const l = m.querySelector('[data-testid="stMetricLabel"]');
+    const v = m.querySelector('[data-testid="stMetricValue"]');
+    if (l && v) out.metrics[l.innerText.trim()] = v.innerText.trim();
+  }
+  const bar = document.querySelector('[data-testid="stProgress"] [role="progressbar"]');
+  out.progress = bar ? Number(bar.getAttribute('aria-valuenow')) : null;
+  const text = document.querySelector('[data-testid="stProgress"]');
+  out.status = text ? text.innerText.trim() : null;
+  out.points = 0;
+  out.charts = 0;
+  for (const c of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {
+    const plot = c.querySelector('.js-plotly-plot');
+    if (!plot || !c.offsetParent) continue;
+    out.charts += 1;
+    // traces arrive base64-encoded (plotly 6): count what plotly decoded
+    for (const tr of (plot._fullData || [])) out.points += (tr._length || 0);
+  }
+  return out;
+}"""
+
+
+def live_state(page) -> dict:
+    return page.evaluate(LIVE_JS)
+
+
+def goto(page, url: str, page_title: str, timeout: float = 60_000) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    expect(title(page, page_title)).to_be_visible(timeout=timeout)
+
+
+def nav(page, link: str, timeout: float = 60_000) -> None:
+    """Click a sidebar link and wait for that page's title."""
+    from playwright.sync_api import expect
+
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=link, exact=True).click()
+    expect(title(page, TITLES[link])).to_be_visible(timeout=timeout)
+
+
+def sid(url: str) -> str:
+    m = re.search(r"[?&]s=([a-f0-9]{16})", url)
+    assert m, f"no session id in {url}"
+    return m.group(1)
