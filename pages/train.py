@@ -38,25 +38,26 @@ if snap and snap.run_id and ss.run_id != snap.run_id:
     save_session()
 
 cfg = settings_form(spec)
-b = st.columns([1, 1, 1, 4])
-if b[0].button(t("Train"), type="primary", disabled=active, icon=":material/play_arrow:", key="train_btn"):
+row = st.container(horizontal=True)
+if row.button(t("Train"), type="primary", disabled=active, icon=":material/play_arrow:", key="train_btn"):
     try:
         cfg = cfg.validated()
     except DlvizError as e:
         show_error(e)
     else:
         ss.job_id = ex.submit(TrainJob(ss.dataset, spec, cfg, data_dir=ss.data_dir or None))
+        ss.run_restored = False
         save_session()
         st.rerun()
 if active:
     if snap.status == "paused":
-        if b[1].button(t("Resume"), icon=":material/resume:", key="resume_btn"):
+        if row.button(t("Resume"), icon=":material/resume:", key="resume_btn"):
             ex.resume(job_id)
             st.rerun()
-    elif b[1].button(t("Pause"), icon=":material/pause:", key="pause_btn"):
+    elif row.button(t("Pause"), icon=":material/pause:", key="pause_btn"):
         ex.pause(job_id)
         st.rerun()
-    if b[2].button(t("Stop"), icon=":material/stop:", key="stop_btn"):
+    if row.button(t("Stop"), icon=":material/stop:", key="stop_btn"):
         ex.stop(job_id)
         ex.resume(job_id)
 
@@ -79,6 +80,8 @@ elif ss.run_id:
     if run:
         st.divider()
         st.subheader(t("Run: {name}", name=run.name))
+        if ss.get("run_restored"):
+            st.caption(t("Reopened: the last run trained on this computer. Press Train to train your own."))
         result_view(run)
 if snap and snap.done and snap.status == "failed" and not snap.run_id:
     st.error(t(snap.text, **snap.text_args))  # failed before a run was created (e.g. data not found)

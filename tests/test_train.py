@@ -242,3 +242,26 @@ def test_cuda_out_of_memory_stops_with_advice(monkeypatch):
     res = fit(model, data, TrainConfig(epochs=1, batch_size=32))
     msg = res.message.format(**res.message_args)
     assert res.status == "failed" and "out of memory" in msg and "batch size" in msg and "32" in msg
+
+
+def test_thread_tuner_restores_the_thread_count():
+    before = torch.get_num_threads()
+    data, model = _data(2000), _model()
+    res = fit(model, data, TrainConfig(epochs=1, batch_size=16))
+    assert torch.get_num_threads() == before
+    assert res.cpu_threads in ({1, before} if before > 1 else {before})
+
+
+def test_pause_while_loading_shows_paused(home, mnist_dir):
+    ex = LocalExecutor()
+    job = ex.submit(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=1000),
+                             data_dir=str(mnist_dir)))
+    ex.pause(job)  # at once: still queued or loading
+    deadline = time.time() + 30
+    while ex.snapshot(job).run_id is None and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    s = ex.snapshot(job)
+    assert s.status == "paused" and s.progress is None  # no step taken, and the page says so
+    ex.resume(job)
+    assert ex.wait(job, 60).status == "finished"

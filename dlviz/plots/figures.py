@@ -134,7 +134,7 @@ def prediction_gallery(images: np.ndarray, probs: np.ndarray, labels: Sequence[i
         fig.update_yaxes(visible=False, scaleanchor=f"x{(r - 1) * cols * 2 + c if (r, c) != (1, 1) else ''}",
                          row=r, col=c)
     for ann in fig.layout.annotations:
-        ann.font.size = 12
+        ann.font.size = 14
         ann.xshift = 0
     fig.update_layout(height=rows * 130 + 40, margin=dict(l=5, r=5, t=30, b=5), showlegend=False, bargap=0.15)
     return fig

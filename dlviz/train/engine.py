@@ -38,6 +38,8 @@ WARMUP_FRACTION = 0.05
 
 LR_MAX = 10.0
 REPORT_SECONDS = 0.25  # the page redraws twice a second; report a little faster than that
+MIN_REPORT_SAMPLES = 512  # ... but average each curve point over enough images to be readable
+MAX_REPORT_SECONDS = 2.0  # ... unless training is so slow that the page would look frozen
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class TrainConfig:
     device: str = "auto"
     val_fraction: float = 0.2
     schedule: str = "onecycle"  # "constant" | "cosine" | "onecycle" (warm-up, then cosine to zero)
+    cpu_threads: str = "auto"   # "auto": time the first steps and keep the faster thread count
     limit: int | None = None  # train on the first N training images (quick demos)
 
     def validated(self) -> "TrainConfig":
@@ -81,6 +84,8 @@ class TrainConfig:
             raise TrainError("Momentum must be at least 0 and below 1 (0.9 is usual), not {m:g}.", m=mom)
         if not (0 <= float(self.val_fraction) <= 0.9):
             raise TrainError("The validation share must be between 0 and 0.9, not {v:g}.", v=float(self.val_fraction))
+        if self.cpu_threads not in ("auto", "fixed"):
+            raise TrainError("cpu_threads must be 'auto' or 'fixed', not {v!r}.", v=self.cpu_threads)
         if self.schedule not in SCHEDULES:
             raise TrainError("Unknown learning-rate schedule '{name}'. Choose one of: {known}.",
                              name=self.schedule, known=", ".join(SCHEDULES))
@@ -239,6 +244,7 @@ class FitResult:
     epochs_done: int = 0
     train_seconds: float = 0.0
     history: dict = field(default_factory=lambda: {"train": [], "val": []})
+    cpu_threads: int | None = None  # what ThreadTuner chose
 
 
 @torch.no_grad()
@@ -261,17 +267,57 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, transform, batc
 
 
 @torch.no_grad()
-def predict_proba(model: nn.Module, x: torch.Tensor, transform, batch_size: int = 2048) -> torch.Tensor:
-    """Class probabilities (N, K) on the CPU; restores the train/eval mode."""
+def test_logits(model: nn.Module, x: torch.Tensor, transform, batch_size: int = 1024) -> torch.Tensor:
+    """Logits (N, K) on the CPU in one pass; restores the train/eval mode."""
     was_training = model.training
     model.eval()
-    out = [F.softmax(model(transform(x[s:s + batch_size])).float(), dim=1).cpu()
-           for s in range(0, len(x), batch_size)]
+    out = [model(transform(x[s:s + batch_size])).float().cpu() for s in range(0, len(x), batch_size)]
     model.train(was_training)
     return torch.cat(out) if out else torch.zeros((0, 0))
 
 
 Callback = Callable[[Progress], None]
+
+
+class ThreadTuner:
+    """Picks the CPU thread count that trains this model fastest, by timing the first steps.
+
+    PyTorch's OpenMP parallel regions cost more when started from a thread other than the main
+    one (the app trains in a worker thread): a small model such as the course MLP trains 2x slower
+    on 2 threads there than on 1, while a CNN still gains from 2. So time WINDOW steps with the
+    current count and WINDOW with one thread (after a short warm-up each) and keep the faster.
+    The count is process-wide; the original is restored when training ends.
+    """
+
+    WARMUP, WINDOW = 3, 12
+
+    def __init__(self):
+        self.original = torch.get_num_threads()
+        self.active = self.original > 1
+        self.times: dict[int, list[float]] = {self.original: [], 1: []}
+        self.k = 0
+        self.chosen = self.original
+
+    def after_step(self, seconds: float) -> None:
+        if not self.active:
+            return
+        w, n = self.WARMUP, self.WINDOW
+        k = self.k
+        self.k += 1
+        if w <= k < w + n:
+            self.times[self.original].append(seconds)
+        elif k == w + n:
+            torch.set_num_threads(1)
+        elif 2 * w + n <= k < 2 * (w + n):
+            self.times[1].append(seconds)
+        if k == 2 * (w + n) - 1:
+            many, one = (sorted(self.times[c])[len(self.times[c]) // 2] for c in (self.original, 1))
+            self.chosen = 1 if one < many else self.original
+            torch.set_num_threads(self.chosen)
+            self.active = False
+
+    def restore(self) -> None:
+        torch.set_num_threads(self.original)
 
 
 def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callback | None = None,
@@ -293,6 +339,7 @@ def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callb
     opt = make_optimizer(cfg, model.parameters())
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: lr_factor(cfg.schedule, k, total))
     res = FitResult(status="finished")
+    tuner = ThreadTuner() if device.type == "cpu" and cfg.cpu_threads == "auto" else None
     if history is not None:  # the caller's dict, so checkpoints can save the history so far
         history.setdefault("train", [])
         history.setdefault("val", [])
@@ -364,9 +411,13 @@ def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callb
                 correct += (out.detach().argmax(1) == yb).sum()
                 seen += len(yb)
                 now = time.perf_counter()
+                if tuner is not None:
+                    tuner.after_step(now - t_last)
                 train_time += now - t_last
                 t_last = now
-                if train_time - last_report_time >= REPORT_SECONDS and s + bs < n:
+                since = train_time - last_report_time
+                if (since >= REPORT_SECONDS and (seen >= MIN_REPORT_SAMPLES or since >= MAX_REPORT_SECONDS)
+                        and s + bs < n):
                     if not report(epoch, "train"):
                         return _done(res, step, epoch - 1, train_time)
             if control.stopped:
@@ -388,6 +439,10 @@ def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callb
         res.message_args = dict(step=step, bs=bs)
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+    finally:
+        if tuner is not None:
+            res.cpu_threads = tuner.chosen
+            tuner.restore()
     return _done(res, step, res.epochs_done, train_time)
 
 

@@ -64,6 +64,8 @@ class _JobState(Listener):
 
     def on_status(self, status: str, text: str = "", **args) -> None:
         fraction = args.pop("fraction", None)
+        if status == "running" and self.control.paused:
+            status = "paused"  # paused while the data was still loading
         self._set(status=status, text=text, text_args=args, fraction=fraction)
 
     def on_created(self, run_id, params, device, source) -> None:
@@ -115,14 +117,14 @@ class LocalExecutor:
     def pause(self, job_id: str) -> None:
         st = self._state(job_id)
         st.control.pause()
-        if st.snap.status == "running":
+        if st.snap.status in ("queued", "loading", "running"):
             st._set(status="paused")
 
     def resume(self, job_id: str) -> None:
         st = self._state(job_id)
         st.control.resume()
         if st.snap.status == "paused":
-            st._set(status="running")
+            st._set(status="running" if st.snap.run_id else "loading")
 
     def has(self, job_id: str) -> bool:
         with self._lock:

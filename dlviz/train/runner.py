@@ -14,6 +14,7 @@ import traceback
 from dataclasses import asdict, dataclass, field
 
 import torch
+import torch.nn.functional as F
 
 from dlviz.data import load_dataset, split_indices
 from dlviz.i18n import N_
@@ -21,7 +22,7 @@ from dlviz.errors import DlvizError
 from dlviz.models import build
 from dlviz.runs import RunStore
 from dlviz.train.engine import (Control, DeviceData, FitResult, Progress, TrainConfig, evaluate, fit,
-                                image_transform, predict_proba, resolve_device)
+                                image_transform, resolve_device, test_logits)
 
 PREVIEW_FIRST = 12   # test images shown in the result gallery ...
 PREVIEW_WRONG = 6    # ... plus this many mistakes
@@ -79,17 +80,24 @@ def prepare_data(image_data, cfg: TrainConfig, device: torch.device) -> DeviceDa
                       put(image_data.train_y[va]), put(image_data.test_x), put(image_data.test_y), image_transform)
 
 
-def test_preview(model, data: DeviceData) -> dict:
-    """Probabilities for the first test images plus some mistakes: the course's prediction figure."""
-    probs = predict_proba(model, data.test_x, data.transform)          # (N, K)
-    pred = probs.argmax(1)
+def test_results(model, data: DeviceData) -> tuple[float, float, dict]:
+    """(test loss, test accuracy, preview) from one pass over the test set.
+
+    The preview holds the probabilities of the first test images plus some mistakes (the course's
+    prediction figure) and the confusion matrix.
+    """
+    logits = test_logits(model, data.test_x, data.transform)          # (N, K)
     y = data.test_y.cpu()
+    loss = F.cross_entropy(logits, y).item()
+    probs = logits.softmax(1)
+    pred = probs.argmax(1)
+    acc = (pred == y).float().mean().item()
     wrong = torch.nonzero(pred != y).flatten()[:PREVIEW_WRONG].tolist()
     idx = list(range(min(PREVIEW_FIRST, len(y)))) + [i for i in wrong if i >= PREVIEW_FIRST]
     conf = torch.zeros(probs.shape[1], probs.shape[1], dtype=torch.long)
     conf.index_put_((y, pred), torch.ones_like(y), accumulate=True)
-    return {"indices": idx, "probs": [[round(v, 4) for v in probs[i].tolist()] for i in idx],
-            "labels": [int(y[i]) for i in idx], "confusion": conf.tolist()}
+    return loss, acc, {"indices": idx, "probs": [[round(v, 4) for v in probs[i].tolist()] for i in idx],
+                       "labels": [int(y[i]) for i in idx], "confusion": conf.tolist()}
 
 
 def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, control: Control | None = None
@@ -138,11 +146,11 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
                 _load_last(store, rec.id, model)
         if fitres.steps > 0 and (fitres.status != "failed" or fitres.epochs_done > 0):
             listener.on_status("testing", N_("Measuring accuracy on the test set..."))
-            res.test_loss, res.test_accuracy = evaluate(model, data.test_x, data.test_y, data.transform)
-            metrics["test_preview"] = test_preview(model, data)
+            res.test_loss, res.test_accuracy, metrics["test_preview"] = test_results(model, data)
             if fitres.status != "failed":
                 store.save_weights(rec.id, model.state_dict())
         metrics["wall_seconds"] = time.perf_counter() - t0
+        metrics["cpu_threads"] = fitres.cpu_threads
         metrics["message"] = {"template": res.message, "args": res.message_args}  # for translation later
         store.update(rec.id, status=res.status, metrics=metrics, test_accuracy=res.test_accuracy,
                      train_seconds=res.train_seconds, message=_english(res.message, res.message_args))

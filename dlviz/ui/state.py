@@ -24,7 +24,7 @@ from dlviz.models import PRESETS
 from dlviz.runs import RunStore, dlviz_home
 from dlviz.train import LocalExecutor
 
-PERSISTED = ("lang", "dataset", "data_dir", "spec", "spec_undo", "job_id", "run_id", "train_settings")
+PERSISTED = ("lang", "dataset", "data_dir", "spec", "spec_undo", "job_id", "run_id", "run_restored", "train_settings")
 UNDO_DEPTH = 30
 _SID = re.compile(r"^[a-f0-9]{16}$")
 
@@ -77,9 +77,11 @@ def init_session() -> None:
         store = get_store()
         if ss.job_id and not get_executor().has(ss.job_id):
             ss.job_id = None  # the app restarted: that job's run is in the store (interrupted or done)
+        ss.run_restored = bool(saved.get("run_restored", False))
         if not ss.run_id:
             last = store.last()
             ss.run_id = last.id if last else None  # reopen the last run after a restart
+            ss.run_restored = last is not None
     # navigation between pages clears the query string; put the session id back every run
     if st.query_params.get("s") != ss.sid:
         st.query_params["s"] = ss.sid

@@ -59,8 +59,9 @@ def settings_form(spec: dict) -> TrainConfig:
         wd = c7.number_input(t("Weight decay"), 0.0, 1.0, float(saved.get("weight_decay", 0.0)), format="%g",
                              step=1e-4)
         seed = c8.number_input(t("Random seed"), 0, 2**31 - 1, int(saved.get("seed", 0)))
-        val = c9.slider(t("Validation share"), 0.0, 0.5, float(saved.get("val_fraction", 0.2)), 0.05,
-                        help=t("Training images held back to check for overfitting (20% in the course)."))
+        val = c9.slider(t("Validation share"), 0, 50, int(round(100 * float(saved.get("val_fraction", 0.2)))), 5,
+                        format="%d%%", help=t("Training images held back to check for overfitting (20% in the "
+                                              "course).")) / 100
         quick = st.toggle(t("Quick demo: train on {n:,} images only", n=QUICK_LIMIT),
                           value=bool(saved.get("limit")))
     cfg = TrainConfig(optimizer=optimizer, lr=lr, batch_size=int(batch), epochs=int(epochs), weight_decay=wd,
@@ -121,7 +122,8 @@ def result_view(run) -> None:
     prev = m.get("test_preview")
     if prev:
         st.subheader(t("Test images: prediction, confidence (true label)"))
-        st.caption(t("Blue: right. Vermillion: wrong. Bars show the probability of each class."))
+        st.caption(t("Each bar is the probability the model gives a class. Blue title: right. Vermillion title: "
+                     "wrong; then the vermillion bar is the model's guess and the blue bar the true class."))
         try:
             data = get_data(run.dataset)
         except DlvizError as e:
