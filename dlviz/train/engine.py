@@ -353,6 +353,7 @@ def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callb
     seen = 0
     last_report_step, last_report_time = 0, 0.0
     sps_ema = [0.0]
+    ep = [0.0, 0, 0, 0]  # this epoch so far: loss sum, steps, correct, seen
 
     def report(epoch: int, phase: str, val=(None, None)) -> bool:
         """Copy pending losses to the host once; False if a loss is not finite."""
@@ -367,7 +368,13 @@ def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callb
                 res.message_args = dict(what="NaN" if v != v else "infinite", step=bad, epoch=epoch, lr=cfg.lr,
                                         opt=OPTIMIZERS[cfg.optimizer]["title"], suggest=cfg.lr / 10)
                 return False
-        acc = correct.item() / max(seen, 1)
+        n_correct = correct.item()
+        acc = n_correct / max(seen, 1)
+        chunk_loss = sum(losses) / len(losses) if losses else float("nan")
+        ep[0] += sum(losses)
+        ep[1] += len(losses)
+        ep[2] += n_correct
+        ep[3] += seen
         d_steps = step - last_report_step
         d_time = max(train_time - last_report_time, 1e-9)
         # smoothed: one report can cover only a step or two, whose time is mostly noise
@@ -375,10 +382,12 @@ def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callb
         sps = sps_ema[0] = inst if sps_ema[0] == 0 else 0.7 * sps_ema[0] + 0.3 * inst
         avg_sps = step * bs / max(train_time, 1e-9)
         eta = (total - step) * bs / avg_sps if avg_sps > 0 else float("nan")
-        p = Progress(phase, epoch, cfg.epochs, step, total, sum(losses) / max(len(losses), 1) if losses else
-                     float("nan"), acc, sps, train_time, eta, *val)
         if losses:
-            res.history["train"].append([step, round(step / steps_per_epoch, 4), p.train_loss, acc])
+            res.history["train"].append([step, round(step / steps_per_epoch, 4), chunk_loss, acc])
+        if phase == "epoch_end":  # the epoch's averages, as Keras prints them
+            chunk_loss, acc = ep[0] / max(ep[1], 1), ep[2] / max(ep[3], 1)
+            ep[:] = [0.0, 0, 0, 0]
+        p = Progress(phase, epoch, cfg.epochs, step, total, chunk_loss, acc, sps, train_time, eta, *val)
         if val[0] is not None:
             res.history["val"].append([step, round(step / steps_per_epoch, 4), val[0], val[1]])
         pending, seen = [], 0
