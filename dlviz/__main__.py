@@ -52,8 +52,16 @@ def cmd_train(a: argparse.Namespace) -> int:
     class Console(Listener):
         last = 0.0
 
+        shown = -1
+
         def on_status(self, status, text="", **args):
-            if text and status in ("loading", "testing") and not args.get("fraction"):
+            fraction = args.get("fraction")
+            if fraction is not None:  # a download: one line per 10%
+                tenth = int(fraction * 10)
+                if tenth > self.shown:
+                    self.shown = tenth
+                    print(t("  downloading: {pct:.0%} {text}", pct=fraction, text=text), file=sys.stderr)
+            elif text and status in ("loading", "testing"):
                 print(t(text, **args), file=sys.stderr)
 
         def on_created(self, run_id, params, device, source):

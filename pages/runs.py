@@ -6,6 +6,7 @@ import streamlit as st
 
 from dlviz.errors import DlvizError
 from dlviz.plots import training_curves
+from dlviz.train import evaluate_run
 from dlviz.ui import ensure_app, get_store, run_message, save_session, show_error, t
 from dlviz.ui.run_widgets import (accuracy_text, created_text, flash, run_label, run_table, settings_table,
                                   show_flash, status_text)
@@ -78,6 +79,17 @@ if not run.is_active and not store.has_weights(run.id):
         st.warning(e.message(ss.get("lang", "en")) + " " + t("Its settings and curves are still here; only the "
                                                               "trained model cannot be loaded."),
                    icon=":material/warning:")
+
+elif not run.is_active and st.button(t("Check the saved weights on the test set"), icon=":material/fact_check:",
+                                    key="_runs_check"):
+    with st.spinner(t("Loading the weights and measuring the test accuracy...")):
+        try:
+            out = evaluate_run(run.id, store, ss.get("data_dir") or None)
+        except DlvizError as e:
+            show_error(e)
+        else:
+            st.success(t("The saved weights load and score {acc:.2%} on {n:,} test images.",
+                         acc=out["test_accuracy"], n=out["test_size"]))
 
 train_rows, val_rows = run.metrics.get("train") or [], run.metrics.get("val") or []
 c1, c2 = st.columns([3, 2])

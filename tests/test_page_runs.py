@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from dlviz.models import build
 from dlviz.runs import RunStore
 
-SPEC = {"layers": [{"type": "flatten"}, {"type": "linear", "out": 10}]}
+SPEC = {"layers": [{"type": "flatten"}, {"type": "dense", "units": 10}]}
 SETTINGS = {"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "epochs": 2, "train_size": 48000, "val_size": 12000,
             "data_source": "folder", "subset": False}
 METRICS = {"train": [[10, 0.5, 1.2, 0.6], [20, 1.0, 0.8, 0.75], [40, 2.0, 0.5, 0.85]],
@@ -18,7 +19,7 @@ METRICS = {"train": [[10, 0.5, 1.2, 0.6], [20, 1.0, 0.8, 0.75], [40, 2.0, 0.5, 0
 def runs(home):
     """Three finished runs (oldest first) with the weights of a small model."""
     store = RunStore()
-    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
+    model = build(SPEC, (1, 28, 28), 10).module  # state_dict keys match what evaluate_run builds
     made = []
     for i, name in enumerate(["first run", "second run", "third run"]):
         rec = store.create(name=name, dataset="mnist", spec=SPEC, settings=SETTINGS, device="cpu", params=7850)
@@ -135,3 +136,19 @@ def test_chinese_status_words(app, runs):
     at = _runs_page(app, "zh")
     assert at.title[0].value == "运行记录"
     assert list(_table(at)["status"]) == ["已完成"] * 3
+
+
+def test_check_weights_refuses_a_pickle_with_a_plain_message(app, runs):
+    store, made = runs
+    torch.save({"w": torch.zeros(3)}, store.folder(made[-1].id) / "weights.safetensors")
+    at = _runs_page(app)
+    at.button(key="_runs_check").click().run()
+    assert not at.exception
+    assert at.error and "safetensors" in at.error[0].value
+
+
+def test_check_weights_measures_the_test_accuracy(app, runs):
+    at = _runs_page(app)
+    at.button(key="_runs_check").click().run()
+    assert not at.exception
+    assert at.success and "score" in at.success[-1].value  # the untrained Linear layer scores something
