@@ -33,6 +33,7 @@ from dlviz.data.idx import md5_uncompressed, read_idx
 from dlviz.data.registry import DATASETS, MNIST, DatasetInfo
 from dlviz.errors import DataError
 from dlviz.i18n import N_
+from dlviz.paths import resolve_home
 
 Source = Literal["folder", "cache", "system", "download", "package"]
 
@@ -372,9 +373,8 @@ def get_info(name: str) -> DatasetInfo:
 
 
 def dlviz_home(home: str | Path | None = None) -> Path:
-    """dlviz's own folder: ``home``, else ``DLVIZ_HOME``, else ``~/.dlviz``."""
-    chosen = home if home is not None else os.environ.get("DLVIZ_HOME") or "~/.dlviz"
-    return Path(chosen).expanduser()
+    """dlviz's own folder (not created: an unwritable home only means no cache)."""
+    return resolve_home(home)
 
 
 def cache_dir(name: str, home: str | Path | None = None) -> Path:

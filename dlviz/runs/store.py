@@ -36,6 +36,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from dlviz.paths import resolve_home
 from dlviz.errors import RunError
 
 SCHEMA_VERSION = 1
@@ -104,8 +105,7 @@ def _lock_for(db_path: Path) -> threading.Lock:
 
 def dlviz_home(home: str | os.PathLike[str] | None = None) -> Path:
     """The dlviz data folder: ``home``, else ``$DLVIZ_HOME``, else ``~/.dlviz``; made if needed."""
-    raw = home if home is not None else (os.environ.get("DLVIZ_HOME") or "~/.dlviz")
-    path = Path(raw).expanduser()
+    path = resolve_home(home)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
