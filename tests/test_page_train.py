@@ -92,3 +92,19 @@ def test_last_run_reopens_after_restart(app, mnist_dir):
 def test_chinese(app):
     at = _train_page(app, lang="zh")
     assert at.title[0].value == "训练"
+
+
+def test_preset_brings_its_default_epochs(app):
+    at = _train_page(app, spec=PRESETS["cnn"].copy_spec())
+    assert next(n for n in at.number_input if n.label == "Epochs").value == 3  # the course's CNN: 3 epochs
+    at2 = _train_page(app)
+    assert next(n for n in at2.number_input if n.label == "Epochs").value == 5  # the MLP: 5
+
+
+def test_settings_survive_a_new_session(app):
+    at = _train_page(app)
+    next(n for n in at.number_input if n.label == "Batch size").set_value(64).run()
+    sid = at.session_state["sid"]
+    from dlviz.ui.state import _session_file  # the file a refresh reads back (?s=sid)
+    import json
+    assert json.loads(_session_file(sid).read_text())["train_settings"]["batch_size"] == 64

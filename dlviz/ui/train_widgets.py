@@ -25,51 +25,70 @@ def fmt_seconds(s: float | None) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
+def _init_widgets(spec: dict) -> None:
+    """Seed the widgets' state from the saved settings once (keyed widgets keep their own state after).
+
+    Passing ``value=`` instead would change a widget's identity whenever the saved value changes,
+    and Streamlit would reset it under the user's click.
+    """
+    ss = st.session_state
+    saved = dict(ss.train_settings or {})
+    d = TrainConfig()
+    name = spec.get("name")
+    if name in PRESETS and saved.get("for_model") != name:
+        saved["epochs"] = PRESETS[name].epochs  # a new preset brings its own default epochs
+    values = {"device": saved.get("device", "auto"), "optimizer": saved.get("optimizer", d.optimizer),
+              "lr": float(saved.get("lr", d.lr)), "epochs": int(saved.get("epochs", 5)),
+              "batch_size": int(saved.get("batch_size", d.batch_size)), "schedule": saved.get("schedule", d.schedule),
+              "weight_decay": float(saved.get("weight_decay", 0.0)), "seed": int(saved.get("seed", 0)),
+              "val_pct": int(round(100 * float(saved.get("val_fraction", 0.2)))), "quick": bool(saved.get("limit"))}
+    model_changed = ss.get("_tr_for_model") != name
+    for k, v in values.items():
+        if f"_tr_{k}" not in ss or (k == "epochs" and model_changed):
+            ss[f"_tr_{k}"] = v
+    ss["_tr_for_model"] = name
+
+
 def settings_form(spec: dict) -> TrainConfig:
     """The training recipe, every part visible and editable; remembered per session."""
     ss = st.session_state
-    saved = ss.train_settings or {}
-    default_epochs = PRESETS[spec.get("name")].epochs if spec.get("name") in PRESETS else 5
-    d = TrainConfig()
     devices = available_devices()
     dev_keys = ["auto"] + [k for k, _ in devices]
+    if ss.get("_tr_device") not in dev_keys:
+        ss.pop("_tr_device", None)  # a GPU chosen on another machine
+    _init_widgets(spec)
     found = ", ".join(f"{k}: {name}" for k, name in devices)
     c1, c2, c3 = st.columns(3)
-    device = c1.selectbox(t("Device"), dev_keys, index=dev_keys.index(saved.get("device", "auto"))
-                          if saved.get("device", "auto") in dev_keys else 0,
-                          format_func=lambda k: t("auto (GPU if found)") if k == "auto" else k,
+    device = c1.selectbox(t("Device"), dev_keys, key="_tr_device",
+                          format_func=lambda k, a=t("auto (GPU if found)"): a if k == "auto" else k,
                           help=t("Found: {found}", found=found))
-    opts = list(OPTIMIZERS)
-    optimizer = c2.selectbox(t("Optimizer"), opts, index=opts.index(saved.get("optimizer", d.optimizer)),
+    optimizer = c2.selectbox(t("Optimizer"), list(OPTIMIZERS), key="_tr_optimizer",
                              format_func=lambda k: OPTIMIZERS[k]["title"])
-    lr = c3.number_input(t("Learning rate"), min_value=0.0, max_value=1e9, value=float(saved.get("lr", d.lr)),
-                         format="%g", step=1e-4, help=t("How big each step is. 0.003 suits Adam with the default "
-                                                        "schedule; 0.001 is Keras's default."))
+    lr = c3.number_input(t("Learning rate"), min_value=0.0, max_value=1e9, key="_tr_lr", format="%g", step=1e-4,
+                         help=t("How big each step is. 0.003 suits Adam with the default schedule; 0.001 is "
+                                "Keras's default."))
     c4, c5, c6 = st.columns(3)
-    epochs = c4.number_input(t("Epochs"), 1, 1000, int(saved.get("epochs", default_epochs)),
-                             help=t("Passes over the training images."))
-    batch = c5.number_input(t("Batch size"), 1, 65536, int(saved.get("batch_size", d.batch_size)),
+    epochs = c4.number_input(t("Epochs"), 1, 1000, key="_tr_epochs", help=t("Passes over the training images."))
+    batch = c5.number_input(t("Batch size"), 1, 65536, key="_tr_batch_size",
                             help=t("Images per step. The course used 32; 128 trains faster to the same accuracy "
                                    "with the warm-up schedule."))
-    scheds = list(SCHEDULES)
-    schedule = c6.selectbox(t("Learning-rate schedule"), scheds, index=scheds.index(saved.get("schedule", d.schedule)),
-                            format_func=lambda k: t(SCHEDULES[k]))
+    sched_names = {k: t(v) for k, v in SCHEDULES.items()}
+    schedule = c6.selectbox(t("Learning-rate schedule"), list(SCHEDULES), key="_tr_schedule",
+                            format_func=sched_names.get)
     with st.expander(t("More settings")):
         c7, c8, c9 = st.columns(3)
-        wd = c7.number_input(t("Weight decay"), 0.0, 1.0, float(saved.get("weight_decay", 0.0)), format="%g",
-                             step=1e-4)
-        seed = c8.number_input(t("Random seed"), 0, 2**31 - 1, int(saved.get("seed", 0)))
-        val = c9.slider(t("Validation share"), 0, 50, int(round(100 * float(saved.get("val_fraction", 0.2)))), 5,
-                        format="%d%%", help=t("Training images held back to check for overfitting (20% in the "
-                                              "course).")) / 100
-        quick = st.toggle(t("Quick demo: train on {n:,} images only", n=QUICK_LIMIT),
-                          value=bool(saved.get("limit")))
+        wd = c7.number_input(t("Weight decay"), 0.0, 1.0, key="_tr_weight_decay", format="%g", step=1e-4)
+        seed = c8.number_input(t("Random seed"), 0, 2**31 - 1, key="_tr_seed")
+        val = c9.slider(t("Validation share"), 0, 50, step=5, key="_tr_val_pct", format="%d%%",
+                        help=t("Training images held back to check for overfitting (20% in the course).")) / 100
+        quick = st.toggle(t("Quick demo: train on {n:,} images only", n=QUICK_LIMIT), key="_tr_quick")
     cfg = TrainConfig(optimizer=optimizer, lr=lr, batch_size=int(batch), epochs=int(epochs), weight_decay=wd,
                       seed=int(seed), device=device, val_fraction=val, schedule=schedule,
                       limit=QUICK_LIMIT if quick else None)
     new = {k: getattr(cfg, k) for k in ("optimizer", "lr", "batch_size", "epochs", "weight_decay", "seed",
                                          "device", "val_fraction", "schedule", "limit")}
-    if new != saved:
+    new["for_model"] = spec.get("name")
+    if new != ss.train_settings:
         ss.train_settings = new
         save_session()
     return cfg
