@@ -103,14 +103,23 @@ def set_number(page, label: str, value: int) -> None:
 
 def set_recipe(page, epochs: int, batch_size: int | None = None) -> None:
     """On the Train page: the quick demo (under "More settings"), the epochs and maybe the batch size."""
+    settled(page)
     quick = page.get_by_role("switch", name=re.compile(r"^Quick demo: train on 6,000 images only"))
     if not quick.is_visible():
         page.get_by_text("More settings", exact=True).click()
     expect(quick).to_be_visible()
-    if not quick.is_checked():
-        # the switch's input sits under its styled label, which takes the click
+    for _ in range(3):
+        if quick.is_checked():
+            break
+        # the switch's input sits under its styled label, which takes the click; on this loaded
+        # 2-core machine a click landing while the page redraws is sometimes dropped: click again
         page.get_by_text(re.compile(r"^Quick demo: train on 6,000 images only")).click()
+        try:
+            expect(quick).to_be_checked(timeout=5000)
+        except AssertionError:
+            settled(page)
     expect(quick).to_be_checked()
+    settled(page)
     set_number(page, "Epochs", epochs)
     if batch_size is not None:
         set_number(page, "Batch size", batch_size)
