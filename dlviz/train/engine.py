@@ -284,12 +284,14 @@ class ThreadTuner:
 
     PyTorch's OpenMP parallel regions cost more when started from a thread other than the main
     one (the app trains in a worker thread): a small model such as the course MLP trains 2x slower
-    on 2 threads there than on 1, while a CNN still gains from 2. So time WINDOW steps with the
-    current count and WINDOW with one thread (after a short warm-up each) and keep the faster.
-    The count is process-wide; the original is restored when training ends.
+    on 2 threads there than on 1, while a CNN still gains from 2. After a short warm-up, blocks of
+    steps alternate between the current count and one thread (interleaved, so a burst of load
+    from the browser or another tab hits both alike); the first step of each block is dropped and
+    the count with the lower median step time is kept. The count is process-wide; the original is
+    restored when training ends.
     """
 
-    WARMUP, WINDOW = 3, 12
+    WARMUP, BLOCK, BLOCKS = 3, 5, 6
 
     def __init__(self):
         self.original = torch.get_num_threads()
@@ -298,23 +300,27 @@ class ThreadTuner:
         self.k = 0
         self.chosen = self.original
 
+    def _count(self, block: int) -> int:
+        return self.original if block % 2 == 0 else 1
+
     def after_step(self, seconds: float) -> None:
         if not self.active:
             return
-        w, n = self.WARMUP, self.WINDOW
-        k = self.k
+        k = self.k - self.WARMUP
         self.k += 1
-        if w <= k < w + n:
-            self.times[self.original].append(seconds)
-        elif k == w + n:
-            torch.set_num_threads(1)
-        elif 2 * w + n <= k < 2 * (w + n):
-            self.times[1].append(seconds)
-        if k == 2 * (w + n) - 1:
-            many, one = (sorted(self.times[c])[len(self.times[c]) // 2] for c in (self.original, 1))
-            self.chosen = 1 if one < many else self.original
-            torch.set_num_threads(self.chosen)
-            self.active = False
+        if k < 0:
+            return
+        block, pos = divmod(k, self.BLOCK)
+        if pos > 0:  # the first step after a switch pays for the switch
+            self.times[self._count(block)].append(seconds)
+        if pos == self.BLOCK - 1:
+            if block + 1 < self.BLOCKS:
+                torch.set_num_threads(self._count(block + 1))
+            else:
+                many, one = (sorted(self.times[c])[len(self.times[c]) // 2] for c in (self.original, 1))
+                self.chosen = 1 if one < many else self.original
+                torch.set_num_threads(self.chosen)
+                self.active = False
 
     def restore(self) -> None:
         torch.set_num_threads(self.original)
