@@ -16,7 +16,7 @@ st.markdown(t("A network is a stack of layers: the image goes in at the top, eve
               "last layer gives one score per class. Start from a preset, then add, remove, reorder or change "
               "layers. The shapes and the number of parameters update as you edit, and a mistake is explained "
               "in plain words."))
-st.page_link("pages/train.py", label=t("Happy with it? Go and train it"), icon="📈")
+st.page_link("pages/train.py", label=t("Happy with it? Go and train it"), icon=":material/monitoring:")
 
 try:
     info = get_info(ss.dataset)

@@ -290,7 +290,7 @@ def import_panel(input_shape, num_classes: int) -> None:
                   on_click=lambda: _import(ss.get("build_import_text", ""), input_shape, num_classes))
     err = ss.pop("_build_import_err", None)
     if err is not None:
-        st.error(t("Not imported: {reason}", reason=err.message(ss.lang)), icon="⚠️")
+        st.error(t("Not imported: {reason}", reason=err.message(ss.lang)), icon=":material/error:")
     name = ss.pop("_build_import_ok", None)
     if name is not None:
-        st.success(t("Imported the model '{name}'. Undo brings back the previous one.", name=name), icon="✅")
+        st.success(t("Imported the model '{name}'. Undo brings back the previous one.", name=name), icon=":material/check_circle:")
