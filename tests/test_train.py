@@ -265,3 +265,20 @@ def test_pause_while_loading_shows_paused(home, mnist_dir):
     assert s.status == "paused" and s.progress is None  # no step taken, and the page says so
     ex.resume(job)
     assert ex.wait(job, 60).status == "finished"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on the lent machine)")
+def test_cuda_run_keeps_data_on_the_device(home, mnist_dir):
+    from dlviz.data import load_dataset
+    from dlviz.train import prepare_data
+
+    data = prepare_data(load_dataset("mnist", str(mnist_dir)), TrainConfig(limit=5000), torch.device("cuda"))
+    assert data.train_x.is_cuda and data.train_y.is_cuda and data.test_x.is_cuda
+    model = build(PRESETS["cnn"].spec, (1, 28, 28), 10, seed=0).module.cuda()
+    res = fit(model, data, TrainConfig(epochs=2, device="cuda"))
+    assert res.status == "finished" and res.cpu_threads is None  # no CPU thread tuning on the GPU
+    assert evaluate(model, data.test_x, data.test_y, data.transform)[1] > 0.95
+    r = run_job(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, device="cuda", limit=5000),
+                         data_dir=str(mnist_dir)), RunStore())
+    assert r.status == "finished" and r.device.startswith("cuda")
