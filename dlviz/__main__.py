@@ -132,6 +132,34 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_inspect(a: argparse.Namespace) -> int:
+    from dlviz.data import load_dataset
+    from dlviz.errors import DataError
+    from dlviz.inspect import activations, summarize
+    from dlviz.runs import RunStore
+    from dlviz.train import image_transform, load_run
+
+    model, rec = load_run(a.run, RunStore(), a.device)
+    data = load_dataset(rec.dataset, a.data_dir)
+    if not 0 <= a.index < len(data.test_y):
+        raise DataError("Test image {index} does not exist: {name} has test images 0 to {last}.", index=a.index,
+                        name=data.info.name, last=len(data.test_y) - 1)
+    x = image_transform(data.test_x[a.index:a.index + 1])[0]       # (1, 28, 28) in [0, 1]
+    layers, probs = activations(model, x)
+    pred = int(probs.argmax())
+    out = {"run_id": a.run, "index": a.index, "label": int(data.test_y[a.index]), "prediction": pred,
+           "probability": float(probs[pred]), "layers": summarize(layers)}
+    if a.json:
+        print(json.dumps(out))
+    else:
+        print(t("Test image {index} (label {label}): predicted {pred} with probability {p:.1%}.", index=a.index,
+                label=out["label"], pred=pred, p=out["probability"]))
+        for layer in out["layers"]:
+            print(f"  {layer['name']:<14} {str(tuple(layer['shape'])):<16} mean {layer['mean']:+.4f}  "
+                  f"zeros {layer['fraction_zero']:.0%}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from dlviz.train import OPTIMIZERS, SCHEDULES
 
@@ -166,6 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--device", default="cpu")
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=cmd_evaluate)
+    ins = sub.add_parser("inspect", help=t("every layer's activations for one test image of a saved run"))
+    ins.add_argument("--run", required=True, help=t("the run id (see: python -m dlviz runs)"))
+    ins.add_argument("--index", type=int, required=True, help=t("which test image (0 is the first)"))
+    ins.add_argument("--data-dir", default=os.environ.get("DLVIZ_DATA_DIR"))
+    ins.add_argument("--device", default="cpu")
+    ins.add_argument("--json", action="store_true")
+    ins.set_defaults(func=cmd_inspect)
     return p
 
 
