@@ -191,8 +191,8 @@ def test_build_mlp_train_one_epoch_and_see_results(app_server, user):
 
     nav(page, "Train")
     expect(page.get_by_text("mlp, 109,386 parameters", exact=False)).to_be_visible()
-    # four images per step: 1,200 steps, long enough to watch the curves move
-    set_recipe(page, epochs=1, batch_size=4)
+    # one image per step: 4,800 steps, long enough (a few seconds) to watch the curves move
+    set_recipe(page, epochs=1, batch_size=1)
     start_training(page)
     first, later = watch_live(page)
     assert later["status"] in RUN_STATES, later
@@ -272,7 +272,7 @@ def test_refresh_keeps_model_and_live_run(app_server, user):
 
     nav(page, "Train")
     expect(page.get_by_text("cnn, 225,034 parameters", exact=False)).to_be_visible()
-    set_recipe(page, epochs=2)
+    set_recipe(page, epochs=2, batch_size=8)  # 1,200 CNN steps: long enough to reload mid-run
     start_training(page)
     expect(metric_value(page, "Epoch")).to_have_text(re.compile(r"^[12] / 2$"), timeout=LOAD)
 
