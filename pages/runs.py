@@ -68,8 +68,9 @@ m3.metric(t("Parameters"), f"{run.params:,}" if run.params is not None else "–
 m4.metric(t("Training time"), t("{s:.1f} s", s=run.train_seconds) if run.train_seconds is not None else "–")
 st.caption(t("Run {run_id}, created {created} on {device}, dataset {dataset}.", run_id=run.id,
              created=created_text(run), device=run.device, dataset=run.dataset))
-if run_message(run):
-    (st.error if run.status == "failed" else st.info)(run_message(run))
+message = run_message(run)
+if message:
+    (st.error if run.status == "failed" else st.info)(message)
 if run.settings.get("subset"):
     st.warning(t("Trained on the offline 5,000-image subset, not on the full MNIST."), icon=":material/warning:")
 if not run.is_active and not store.has_weights(run.id):

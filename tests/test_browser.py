@@ -205,7 +205,7 @@ def test_build_mlp_train_one_epoch_and_see_results(app_server, user):
 
     acc = wait_finished(page)
     assert acc > 50, f"test accuracy {acc}% after one epoch of the MLP"
-    expect(page.get_by_role("heading", name="Run: mlp on mnist")).to_be_visible()
+    expect(page.get_by_role("heading", name="Run: mlp · MNIST")).to_be_visible()
     expect(metric_value(page, "Parameters")).to_have_text("109,386")
     expect(page.get_by_role("heading", name="Test images: prediction, confidence (true label)")).to_be_visible()
     charts = page.get_by_test_id("stPlotlyChart")
@@ -237,19 +237,19 @@ def test_two_tabs_train_independently(fresh_server, user):
     acc_a, acc_b = wait_finished(a), wait_finished(b)
     assert acc_a > 50 and acc_b > 50, (acc_a, acc_b)
     # each user sees their own run, not the other's (the newest)
-    expect(a.get_by_role("heading", name="Run: mlp on mnist")).to_be_visible()
+    expect(a.get_by_role("heading", name="Run: mlp · MNIST")).to_be_visible()
     expect(metric_value(a, "Parameters")).to_have_text("109,386")
-    expect(b.get_by_role("heading", name="Run: second-user on mnist")).to_be_visible()
+    expect(b.get_by_role("heading", name="Run: second-user · MNIST")).to_be_visible()
     expect(a.get_by_role("heading", name=re.compile("second-user"))).to_have_count(0)
-    expect(b.get_by_role("heading", name="Run: mlp on mnist")).to_have_count(0)
+    expect(b.get_by_role("heading", name="Run: mlp · MNIST")).to_have_count(0)
 
     nav(a, "Runs")
     expect(a.get_by_text("2 saved runs, newest first", exact=False)).to_be_visible()
     a.get_by_role("combobox", name="Run", exact=True).click()
     options = a.get_by_role("option")
     expect(options).to_have_count(2)
-    expect(options.filter(has_text="mlp on mnist")).to_have_count(1)
-    expect(options.filter(has_text="second-user on mnist")).to_have_count(1)
+    expect(options.filter(has_text="mlp · MNIST")).to_have_count(1)
+    expect(options.filter(has_text="second-user · MNIST")).to_have_count(1)
     expect(options.filter(has_text="finished")).to_have_count(2)
     a.keyboard.press("Escape")
     no_exception(a)
@@ -290,7 +290,7 @@ def test_refresh_keeps_model_and_live_run(app_server, user):
 
     acc = wait_finished(page, timeout=2 * FINISH)  # two epochs of a CNN on the CPU
     assert acc > 50, f"test accuracy {acc}% after two epochs of the CNN"
-    expect(page.get_by_role("heading", name="Run: cnn on mnist")).to_be_visible()
+    expect(page.get_by_role("heading", name="Run: cnn · MNIST")).to_be_visible()
     expect(metric_value(page, "Parameters")).to_have_text("225,034")
 
 

@@ -26,15 +26,4 @@ from dlviz.runs.store import (
     load_state_into,
 )
 
-__all__ = [
-    "ACTIVE_STATUSES",
-    "INTERRUPTED_MESSAGE",
-    "INTERRUPTED_NO_WEIGHTS_MESSAGE",
-    "SCHEMA_VERSION",
-    "STATUSES",
-    "WEIGHTS_FILE",
-    "RunRecord",
-    "RunStore",
-    "dlviz_home",
-    "load_state_into",
-]
+from dlviz.runs.store import __all__  # noqa: E402,F401  (one list, kept beside the code)

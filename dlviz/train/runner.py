@@ -119,7 +119,7 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
         res.device, res.params = str(device), built.params
         settings = {**asdict(cfg), "device": cfg.device, "train_size": len(data.train_y),
                     "val_size": len(data.val_y), "data_source": image_data.source, "subset": image_data.subset}
-        rec = store.create(name=job.name or f"{job.spec.get('name', 'model')} on {job.dataset}",
+        rec = store.create(name=job.name or f"{job.spec.get('name', 'model')} · {info.name}",  # no words: any language
                            dataset=job.dataset, spec=job.spec, settings=settings, device=str(device),
                            params=built.params)
         res.run_id = rec.id

@@ -136,8 +136,6 @@ def set_spec(spec: dict, undoable: bool = True) -> None:
     save_session()
 
 
-push_spec = set_spec
-
 
 def undo_spec() -> bool:
     ss = st.session_state
