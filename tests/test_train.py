@@ -186,7 +186,11 @@ def test_run_job_saves_a_loadable_run(home, mnist_dir):
     d = load_dataset("mnist", str(mnist_dir))
     acc = evaluate(model, d.test_x, d.test_y, image_transform)[1]
     assert acc == pytest.approx(res.test_accuracy, abs=1e-6)  # the saved weights are the tested ones
-    assert store.list_snapshots(rec.id) == ["epoch-1"]
+    # 3000 images at batch 128: 24 steps, so the early snapshots at steps 0 and 10 fit in
+    assert store.list_snapshots(rec.id) == ["epoch-1", "step-0", "step-10"]
+    grads = store.load_record(rec.id, "gradients")
+    assert grads["layers"] == ["dense_1", "dense_2", "dense_3"] and grads["steps"] == list(range(1, 25))
+    assert len(grads["norms"]) == 24 and all(v > 0 for row in grads["norms"] for v in row)
 
 
 def test_run_job_bad_spec_and_bad_data_fail_plainly(home, mnist_dir, tmp_path):

@@ -497,6 +497,33 @@ class RunStore:
         ]
         return sorted(tags, key=_natural_key)
 
+    # ------------------------------------------------------------------------------ records
+    def save_record(self, run_id: str, name: str, data: Any) -> Path:
+        """Write JSON ``data`` to ``<run folder>/<name>.json`` atomically (e.g. "gradients")."""
+        path = self.folder(run_id) / f"{_checked_tag(name)}.json"
+        if not path.parent.is_dir():
+            raise RunError("Run {run_id} was deleted, so its {name} record was not saved.", run_id=run_id,
+                           name=name)
+        tmp = path.with_name(f".{path.name}.tmp")
+        try:
+            tmp.write_text(_to_json(data, name), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise RunError(
+                "Could not save the {name} record of run {run_id} to {path} ({reason}). "
+                "Free some disk space or check that the folder can be written.",
+                name=name, run_id=run_id, path=str(path), reason=exc.strerror or str(exc),
+            ) from exc
+        return path
+
+    def load_record(self, run_id: str, name: str) -> Any | None:
+        """The JSON saved by ``save_record``, or None if there is none (older runs, damaged file)."""
+        path = self.folder(run_id) / f"{_checked_tag(name)}.json"
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
     def load_weights(self, run_id: str, filename: str = WEIGHTS_FILE) -> dict[str, torch.Tensor]:
         """The saved tensors of ``run_id`` on the CPU. Reads safetensors only, never pickles."""
         path = self._path_in_run(run_id, filename)

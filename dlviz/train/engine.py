@@ -59,6 +59,7 @@ class TrainConfig:
     schedule: str = "onecycle"  # "constant" | "cosine" | "onecycle" (warm-up, then cosine to zero)
     cpu_threads: str = "auto"   # "auto": time the first steps and keep the faster thread count
     limit: int | None = None  # train on the first N training images (quick demos)
+    record_gradients: bool = True  # per-layer gradient norms every step, histograms now and then
 
     def validated(self) -> "TrainConfig":
         opt = str(self.optimizer).lower()
@@ -328,8 +329,14 @@ class ThreadTuner:
 
 def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callback | None = None,
         control: Control | None = None, on_epoch_end: Callable[[Progress, nn.Module], None] | None = None,
-        history: dict | None = None) -> FitResult:
-    """Train ``model`` (already on ``data.device``) in place. Never raises for NaN or stop: see status."""
+        history: dict | None = None, recorder=None, snapshot_steps: tuple[int, ...] = (),
+        on_snapshot: Callable[[int, nn.Module], None] | None = None) -> FitResult:
+    """Train ``model`` (already on ``data.device``) in place. Never raises for NaN or stop: see status.
+
+    ``recorder`` (a ``dlviz.inspect.GradRecorder``) sees the gradients after every backward pass.
+    ``on_snapshot(step, model)`` is called before training (step 0, if listed) and after each step in
+    ``snapshot_steps``, for epoch replay; its time is not counted as training time.
+    """
     cfg = cfg.validated()
     control = control or Control()
     device = data.device
@@ -405,6 +412,9 @@ def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callb
             on_epoch_end(p, model)
         return True
 
+    snap_at = set(snapshot_steps) if on_snapshot else set()
+    if 0 in snap_at:
+        on_snapshot(0, model)
     try:
         for epoch in range(1, cfg.epochs + 1):
             perm = torch.randperm(n, device=device, generator=gen)
@@ -419,6 +429,8 @@ def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callb
                 loss = F.cross_entropy(out, yb)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
+                if recorder is not None:
+                    recorder.after_backward(step + 1)
                 opt.step()
                 sched.step()
                 step += 1
@@ -430,6 +442,9 @@ def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callb
                     tuner.after_step(now - t_last)
                 train_time += now - t_last
                 t_last = now
+                if step in snap_at:
+                    on_snapshot(step, model)
+                    t_last = time.perf_counter()  # saving is not training time
                 since = train_time - last_report_time
                 if (since >= REPORT_SECONDS and (seen >= MIN_REPORT_SAMPLES or since >= MAX_REPORT_SECONDS)
                         and s + bs < n):

@@ -24,6 +24,7 @@ from dlviz.runs import RunStore
 from dlviz.train.engine import (Control, DeviceData, FitResult, Progress, TrainConfig, evaluate, fit,
                                 image_transform, resolve_device, test_logits)
 
+EARLY_SNAPSHOTS = (0, 10, 50, 200)  # steps whose weights epoch replay shows (if inside the first epoch)
 PREVIEW_FIRST = 12   # test images shown in the result gallery ...
 PREVIEW_WRONG = 6    # ... plus this many mistakes
 
@@ -103,6 +104,8 @@ def test_results(model, data: DeviceData) -> tuple[float, float, dict]:
 def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, control: Control | None = None
             ) -> JobResult:
     """Run ``job`` to the end (or to a stop). Problems become a failed result with a plain message."""
+    from dlviz.inspect.gradients import GradRecorder  # here: dlviz.inspect may import dlviz.train
+
     listener = listener or Listener()
     control = control or Control()
     res = JobResult(run_id=None, status="failed")
@@ -130,13 +133,26 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
         def on_progress(p: Progress) -> None:
             listener.on_progress(p, history_ref)
 
+        steps_per_epoch = math.ceil(len(data.train_y) / min(cfg.batch_size, max(len(data.train_y), 1)))
+        recorder = (GradRecorder(model, steps_per_epoch * cfg.epochs, steps_per_epoch)
+                    if cfg.record_gradients else None)
+
         def on_epoch_end(p: Progress, m) -> None:
             store.save_weights(rec.id, m.state_dict())   # checkpoint: nothing lost on a stop or crash
             store.save_snapshot(rec.id, f"epoch-{p.epoch}", m.state_dict())
             store.update(rec.id, metrics=_metrics(history_ref))
+            if recorder is not None:
+                store.save_record(rec.id, "gradients", recorder.record())
 
+        def on_snapshot(step: int, m) -> None:
+            store.save_snapshot(rec.id, f"step-{step}", m.state_dict())
+
+        early = tuple(s for s in EARLY_SNAPSHOTS if s < steps_per_epoch)  # epochs cover the rest
         t0 = time.perf_counter()
-        fitres: FitResult = fit(model, data, cfg, on_progress, control, on_epoch_end, history=history_ref)
+        fitres: FitResult = fit(model, data, cfg, on_progress, control, on_epoch_end, history=history_ref,
+                                recorder=recorder, snapshot_steps=early, on_snapshot=on_snapshot)
+        if recorder is not None and fitres.steps > 0:
+            store.save_record(rec.id, "gradients", recorder.record())  # a stopped run keeps its part
         res.status, res.message, res.message_args = fitres.status, fitres.message, fitres.message_args
         res.epochs, res.steps, res.train_seconds = fitres.epochs_done, fitres.steps, fitres.train_seconds
         metrics = _metrics(fitres.history)
