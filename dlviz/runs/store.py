@@ -516,6 +516,9 @@ class RunStore:
             ) from exc
         return path
 
+    def has_record(self, run_id: str, name: str) -> bool:
+        return (self.folder(run_id) / f"{_checked_tag(name)}.json").is_file()
+
     def load_record(self, run_id: str, name: str) -> Any | None:
         """The JSON saved by ``save_record``, or None if there is none (older runs, damaged file)."""
         path = self.folder(run_id) / f"{_checked_tag(name)}.json"

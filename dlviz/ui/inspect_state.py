@@ -130,7 +130,7 @@ def _pick_replay(run: RunRecord) -> str | None:
     return None if tag == FINAL else tag
 
 
-def inspect_header() -> InspectCtx | None:
+def inspect_header(replay: bool = True) -> InspectCtx | None:
     """Run picker + replay slider. None (with guidance shown) when there is nothing to inspect yet."""
     try:
         runs = inspectable_runs()
@@ -146,7 +146,7 @@ def inspect_header() -> InspectCtx | None:
     with c1:
         run = _pick_run(runs)
     with c2:
-        tag = _pick_replay(run)
+        tag = _pick_replay(run) if replay else None
     try:
         model = load_model(run, tag)
         data = get_data(run.dataset)

@@ -10,17 +10,27 @@ from dlviz.ui.state import init_session, t
 from dlviz.ui.widgets import sidebar
 
 _ROOT = Path(__file__).resolve().parents[2]
+LOOK_INSIDE = [  # (file and url, title, icon)
+    ("inspect", "Inspect", ":material/visibility:"),
+    ("filters", "Filters", ":material/grid_on:"),
+    ("gradients", "Gradients", ":material/show_chart:"),
+    ("embeddings", "Embeddings", ":material/scatter_plot:"),
+    ("errors", "Errors", ":material/rule:"),
+]
 
 
 def run_app() -> None:
     st.set_page_config(page_title="dlviz", page_icon=":material/neurology:", layout="wide")
     init_session()
-    nav = st.navigation([
+    make = [
         st.Page(_ROOT / "pages/home.py", title=t("Start"), icon=":material/home:", default=True),
         st.Page(_ROOT / "pages/data.py", title=t("Data"), icon=":material/image:", url_path="data"),
         st.Page(_ROOT / "pages/build.py", title=t("Build"), icon=":material/account_tree:", url_path="build"),
         st.Page(_ROOT / "pages/train.py", title=t("Train"), icon=":material/monitoring:", url_path="train"),
         st.Page(_ROOT / "pages/runs.py", title=t("Runs"), icon=":material/history:", url_path="runs"),
-    ])
+    ]
+    look = [st.Page(_ROOT / f"pages/{name}.py", title=t(title), icon=icon, url_path=name)
+            for name, title, icon in LOOK_INSIDE if (_ROOT / f"pages/{name}.py").exists()]
+    nav = st.navigation({t("Build and train"): make, t("Look inside"): look})
     sidebar()
     nav.run()

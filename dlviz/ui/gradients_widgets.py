@@ -1,0 +1,77 @@
+"""Gradients page widgets: the findings, and the one-click vanishing-gradient experiment."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dlviz.data import get_info
+from dlviz.inspect.gradients import diagnose
+from dlviz.models import PRESETS
+from dlviz.train import TrainConfig, TrainJob
+from dlviz.ui.state import get_executor, get_store, t
+
+# The course's case for ResNet: the same data, three depths of trouble. 2,000 images at batch 32
+# (63 steps) are enough to see the gradients, and the residual CNN takes ~15 s of it on 2 cores.
+EXPERIMENT = ("deep-sigmoid", "mlp", "resnet")
+EXPERIMENT_CONFIG = dict(epochs=1, limit=2000, batch_size=32)
+ICONS = {"vanishing": ":material/trending_down:", "exploding": ":material/warning:", "healthy": ":material/check_circle:"}
+
+
+def show_findings(record: dict) -> None:
+    for f in diagnose(record):
+        text = t(f.template, **f.args)
+        if f.kind == "healthy":
+            st.success(text, icon=ICONS[f.kind])
+        else:
+            st.warning(text, icon=ICONS[f.kind])
+
+
+def _submit_next(exp: dict) -> None:
+    ss = st.session_state
+    key = exp["pending"].pop(0)
+    job = TrainJob(ss.dataset, PRESETS[key].copy_spec(), TrainConfig(**EXPERIMENT_CONFIG),
+                   name=f"{key} · {get_info(ss.dataset).name} · 2,000", data_dir=ss.data_dir or None)
+    exp["job"] = get_executor().submit(job)
+    exp["current"] = key
+
+
+def start_experiment() -> None:
+    exp = {"pending": list(EXPERIMENT), "runs": [], "failed": []}
+    _submit_next(exp)
+    st.session_state._grad_exp = exp
+
+
+@st.fragment(run_every=1.0)
+def experiment_progress() -> None:
+    """Runs the three presets one after another; the page reruns when the last one is done."""
+    ss = st.session_state
+    exp = ss.get("_grad_exp")
+    if not exp or not exp.get("job"):
+        return
+    snap = get_executor().snapshot(exp["job"])
+    done = len(exp["runs"]) + len(exp["failed"])
+    frac = done / len(EXPERIMENT)
+    if snap.progress is not None:
+        frac += snap.progress.step / max(snap.progress.total_steps, 1) / len(EXPERIMENT)
+    st.progress(min(frac, 1.0), text=t("Training {preset} ({k} of {n})...", preset=PRESETS[exp["current"]].title,
+                                       k=done + 1, n=len(EXPERIMENT)))
+    if not snap.done:
+        return
+    if snap.status == "finished" and snap.run_id:
+        exp["runs"].append(snap.run_id)
+    else:
+        exp["failed"].append(exp["current"])
+    if exp["pending"]:
+        _submit_next(exp)
+    else:
+        exp["job"] = None
+        ss._grad_compare = list(exp["runs"])
+        st.rerun()
+
+
+def compare_choices(current_id: str) -> list:
+    """Runs that have a gradient record, newest first (the current one first)."""
+    store = get_store()
+    runs = [r for r in store.list(skip_damaged=True) if store.has_record(r.id, "gradients")]
+    runs.sort(key=lambda r: r.id != current_id)
+    return runs

@@ -1,0 +1,69 @@
+"""Gradients page: how the gradient flowed through each layer while the model learned."""
+
+import streamlit as st
+
+from dlviz.inspect.gradients import typical_rms
+from dlviz.plots.gradients import depth_profile, gradient_flow, histogram_ridges
+from dlviz.ui import ensure_app, get_store, t
+from dlviz.ui.gradients_widgets import (compare_choices, experiment_progress, show_findings,
+                                        start_experiment)
+from dlviz.ui.inspect_state import inspect_header
+
+ensure_app()
+ss = st.session_state
+st.title(t("Gradients"))
+st.caption(t("Training nudges every weight against its gradient. If the gradient reaching a layer is tiny, that "
+             "layer barely learns; if it is huge, learning blows up. Here is what each layer received, step by step."))
+
+ctx = inspect_header(replay=False)
+if ctx is None:
+    st.stop()
+store = get_store()
+record = store.load_record(ctx.run.id, "gradients")
+if not record or not record.get("norms"):
+    st.info(t("This run has no gradient record (runs trained before gradient recording was added have none). "
+              "Train it again to see its gradients."), icon=":material/info:")
+else:
+    show_findings(record)
+    st.subheader(t("Gradient flow over training"))
+    st.caption(t("One line per layer with weights. Lines far below the others belong to layers that hardly learn. "
+                 "Recorded at every step{every}.", every="" if record["every"] == 1 else
+                 t(" (every {k}th step: a long run)", k=record["every"])))
+    st.plotly_chart(gradient_flow(record, t), width="stretch", key="grad_flow")
+
+    st.subheader(t("Weights and gradients over time"))
+    c1, c2 = st.columns(2)
+    layer = c1.selectbox(t("Layer"), record["layers"], key="_grad_layer")
+    kind = c2.radio(t("Show"), ["weight", "grad"], horizontal=True, key="_grad_kind",
+                    format_func=lambda k: t("weights") if k == "weight" else t("gradients"))
+    spe = round(record["steps"][-1] / record["epochs"][-1]) if record["epochs"] and record["epochs"][-1] else 1
+    st.plotly_chart(histogram_ridges(record["hist"], layer, kind, spe, t), width="stretch", key="grad_hist")
+    st.caption(t("Each row is a histogram taken at one step, the first at the top. Weights that spread out over "
+                 "time are learning; gradients that shrink to a spike at zero have stopped carrying signal."))
+
+st.divider()
+st.subheader(t("Compare runs at a glance"))
+st.caption(t("The typical gradient per weight in each layer, from the input to the output. A line that drops "
+             "steeply towards the input is the vanishing-gradient problem: the course's reason for ReLU and ResNet."))
+exp = ss.get("_grad_exp")
+if exp and exp.get("job"):
+    experiment_progress()
+else:
+    st.button(t("Run the experiment: deep sigmoid vs ReLU vs residual"), icon=":material/science:",
+              on_click=start_experiment, key="_grad_exp_start",
+              help=t("Trains the three presets on the same 2,000 images for one epoch (about half a minute on a "
+                     "laptop) and draws them here."))
+    if exp and exp.get("failed"):
+        st.warning(t("Some experiment runs did not finish: {names}.", names=", ".join(exp["failed"])))
+runs = compare_choices(ctx.run.id)
+by_id = {r.id: r for r in runs}
+default = [i for i in ss.get("_grad_compare", []) if i in by_id] or [i for i in [ctx.run.id] if i in by_id]
+chosen = st.multiselect(t("Runs to compare"), list(by_id), default=default, key=None,
+                        format_func=lambda i: f"{by_id[i].name} · {i}")
+profiles = []
+for rid in chosen:
+    rec = record if rid == ctx.run.id else store.load_record(rid, "gradients")
+    if rec and rec.get("norms"):
+        profiles.append((by_id[rid].name, rec["layers"], typical_rms(rec)))
+if profiles:
+    st.plotly_chart(depth_profile(profiles, t), width="stretch", key="grad_depth")
