@@ -43,7 +43,7 @@ def confusion_grid(conf: np.ndarray, classes: Sequence[str], tr: Tr = _en,
             custom.append([t, p])
             hover.append(tr("true {true}, predicted {pred}: {n} images", true=classes[t], pred=classes[p], n=n))
             lines.append(3 if selected == (t, p) else 0.5)
-    size = max(18, min(46, 460 // k))
+    size = max(14, min(36, 380 // k))  # pixels; the grid is about 10 squares of 38 px across
     fig = go.Figure(go.Scatter(
         x=xs, y=ys, mode="markers+text", text=texts, customdata=custom, hovertext=hover, hoverinfo="text",
         textfont=dict(size=11, color=["white" if (c.startswith("rgb(") and sum(map(int, c[4:-1].split(","))) < 420)
@@ -55,6 +55,6 @@ def confusion_grid(conf: np.ndarray, classes: Sequence[str], tr: Tr = _en,
                      **ticks)
     fig.update_yaxes(title=tr("true class"), autorange="reversed", showgrid=False, zeroline=False, scaleanchor="x",
                      **ticks)
-    fig.update_layout(height=size * k + 120, margin=dict(l=10, r=10, t=60, b=10), template="plotly_white",
+    fig.update_layout(height=round(size * 1.08 * k) + 90, margin=dict(l=10, r=10, t=60, b=10), template="plotly_white",
                       clickmode="event+select", dragmode=False, showlegend=False)
     return fig
