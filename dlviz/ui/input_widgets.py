@@ -1,0 +1,168 @@
+"""The input picker of the Inspect page: a test image, a drawing, or an uploaded picture.
+
+The chosen input is stored with ``inspect_state.set_input`` (read by ``current_input(ctx)`` on every
+inspection page). The raw drawing and upload live in session state (``_insp_drawing``,
+``_insp_upload``) and are processed from there on every run, so a page test can set them directly.
+Widget values are mirrored into plain keys, because Streamlit forgets a widget's value on pages
+that do not draw it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from dlviz.errors import DlvizError
+from dlviz.inspect.preprocess import Processed, open_image, to_mnist
+from dlviz.ui.inspect_state import InputImage, InspectCtx, current_input, set_input, test_input
+from dlviz.ui.state import t
+from dlviz.ui.widgets import show_error
+
+MODES = ("test", "draw", "upload")
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
+CANVAS = 280       # canvas size in screen pixels (10x MNIST)
+STROKE = 22        # about 2 MNIST pixels after the 20/ink-size scaling, like MNIST's pen
+SHOW = 168         # displayed size of the 28x28 input (6x, nearest neighbour)
+
+
+def _remember(widget_key: str, keep_key: str, default):
+    """Give a widget its remembered value when Streamlit has forgotten it (after another page)."""
+    ss = st.session_state
+    if widget_key not in ss:
+        ss[widget_key] = ss.get(keep_key, default)
+
+
+def _keep(widget_key: str, keep_key: str) -> None:
+    st.session_state[keep_key] = st.session_state[widget_key]
+
+
+def big(x) -> np.ndarray:
+    """A (1, 28, 28) float image as a (168, 168) uint8 picture, each pixel a 6x6 square."""
+    a = (np.asarray(x, dtype=np.float32).reshape(28, 28) * 255 + 0.5).clip(0, 255).astype(np.uint8)
+    return a.repeat(SHOW // 28, 0).repeat(SHOW // 28, 1)
+
+
+def _test_picker(ctx: InspectCtx) -> InputImage:
+    ss = st.session_state
+    names = [t("any class")] + [str(c) for c in ctx.classes]
+    _remember("_inspw_class", "_insp_class", 0)
+    _remember("_inspw_pos", "_insp_pos", 0)
+    c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+    cls = c1.selectbox(t("Class"), range(len(names)), format_func=names.__getitem__, key="_inspw_class",
+                       on_change=_keep, args=("_inspw_class", "_insp_class"))
+    ys = ctx.data.test_y
+    pool = np.arange(len(ys)) if cls == 0 else (ys == cls - 1).nonzero().flatten().numpy()
+    if ss["_inspw_pos"] >= len(pool):
+        ss["_inspw_pos"] = ss["_insp_pos"] = 0
+    if c3.button(t("Random"), icon=":material/shuffle:", key="_inspw_random"):
+        ss["_inspw_pos"] = ss["_insp_pos"] = int(np.random.randint(len(pool)))
+    pos = c2.number_input(t("Image number (of {n})", n=len(pool)), 0, max(0, len(pool) - 1), step=1,
+                          key="_inspw_pos", on_change=_keep, args=("_inspw_pos", "_insp_pos"))
+    inp = test_input(ctx, int(pool[int(pos)]))
+    set_input(inp)
+    return inp
+
+
+def _clear_drawing() -> None:
+    ss = st.session_state
+    ss._insp_drawing = None
+    ss._insp_canvas_n = ss.get("_insp_canvas_n", 0) + 1  # a new key gives an empty canvas
+
+
+def _draw_picker() -> np.ndarray | None:
+    from streamlit_drawable_canvas import st_canvas
+
+    ss = st.session_state
+    st.caption(t("Draw one digit, large, in the middle of the black square. The page updates when you let go."))
+    res = st_canvas(stroke_width=STROKE, stroke_color="#FFFFFF", background_color="#000000", height=CANVAS,
+                    width=CANVAS, drawing_mode="freedraw", return_image_data=True,
+                    key=f"_inspw_canvas_{ss.get('_insp_canvas_n', 0)}")
+    data = res.image_data if res is not None else None
+    if data is not None:
+        ss._insp_drawing = np.asarray(data)  # (280, 280, 4) RGBA: white strokes on opaque black
+    st.button(t("Clear"), icon=":material/ink_eraser:", key="_inspw_clear", on_click=_clear_drawing)
+    return ss.get("_insp_drawing")
+
+
+def _upload_changed() -> None:
+    f = st.session_state.get("_inspw_upload")
+    st.session_state._insp_upload = (f.name, f.getvalue()) if f is not None else None
+
+
+def _upload_picker():
+    st.file_uploader(t("Upload a picture of a digit"), type=UPLOAD_TYPES, key="_inspw_upload",
+                     on_change=_upload_changed,
+                     help=t("A photo or scan works too: it is turned gray, inverted if the paper is light, cropped "
+                            "and centred the way MNIST was made."))
+    return st.session_state.get("_insp_upload")
+
+
+def _process(source: str, raw) -> tuple[Processed, str | None]:
+    """(processed input, a notice) from a drawing array or an upload (name, bytes), cached per content."""
+    ss = st.session_state
+    key = (source, raw[0], len(raw[1]), hash(raw[1])) if source == "upload" else (source, hash(raw.tobytes()))
+    hit = ss.get("_insp_processed")
+    if hit and hit[0] == key:
+        if isinstance(hit[1], DlvizError):
+            raise hit[1]
+        return hit[1]
+    try:
+        if source == "upload":
+            img, notice = open_image(raw[1])
+            out = (to_mnist(img), notice)
+        else:
+            out = (to_mnist(raw), None)
+    except DlvizError as e:
+        ss._insp_processed = (key, e)
+        raise
+    ss._insp_processed = (key, out)
+    return out
+
+
+def _show_pair(original: np.ndarray | None, inp: InputImage) -> None:
+    c1, c2, _ = st.columns([1, 1, 2])
+    if original is not None:
+        c1.image(original, caption=t("What you gave"), width=SHOW)
+    c2.image(big(inp.x), caption=t("What the model sees (28 x 28)"), width=SHOW)
+
+
+def input_picker(ctx: InspectCtx) -> InputImage:
+    """Choose the input (test image, drawing or upload); show it as given and as the model sees it.
+
+    Returns the input to look at. A blank drawing or a bad file shows a plain message and keeps the
+    previous input (said so under the message), so the rest of the page keeps working.
+    """
+    ss = st.session_state
+    labels = {"test": t("Test image"), "draw": t("Draw"), "upload": t("Upload")}
+    _remember("_inspw_mode", "_insp_mode", "test")
+    mode = st.radio(t("Input"), MODES, format_func=labels.get, horizontal=True, key="_inspw_mode",
+                    on_change=_keep, args=("_inspw_mode", "_insp_mode"), label_visibility="collapsed")
+    if mode == "test":
+        inp = _test_picker(ctx)
+        _show_pair(None, inp)
+        return inp
+    left, right = st.columns([1, 1])
+    with left:
+        raw = _draw_picker() if mode == "draw" else _upload_picker()
+    with right:
+        shown = current_input(ctx)
+        if raw is None:
+            st.info(t("Draw a digit in the box.") if mode == "draw" else t("Choose an image file."),
+                    icon=":material/edit:" if mode == "draw" else ":material/upload:")
+        else:
+            try:
+                processed, notice = _process("drawn" if mode == "draw" else "upload", raw)
+            except DlvizError as e:
+                show_error(e)
+            else:
+                caption = t("Your drawing") if mode == "draw" else t("Uploaded: {name}", name=raw[0])
+                shown = InputImage(x=processed.x, label=None, caption=caption,
+                                   source="drawn" if mode == "draw" else "upload")
+                set_input(shown)
+                for n in ([notice] if notice else []) + list(processed.notices):
+                    st.caption(t(n))
+                _show_pair(processed.original, shown)
+                return shown
+        st.caption(t("Still showing: {caption}.", caption=shown.caption))
+        _show_pair(None, shown)
+    return shown

@@ -1,0 +1,149 @@
+"""The Inspect page (AppTest): a test image, a drawing, an upload; every layer shown; plain messages."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from pathlib import Path
+
+from dlviz.models import PRESETS, build
+from dlviz.runs import RunStore
+
+ROOT = Path(__file__).resolve().parents[1]
+SETTINGS = {"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "epochs": 1, "data_source": "folder", "subset": False}
+
+
+def _make_run(preset: str = "cnn"):
+    store = RunStore()
+    spec = PRESETS[preset].copy_spec()
+    model = build(spec, (1, 28, 28), 10, seed=0).module  # untrained weights are enough to look inside
+    rec = store.create(name=f"{preset} run", dataset="mnist", spec=spec, settings=SETTINGS, device="cpu",
+                       params=sum(p.numel() for p in model.parameters()))
+    store.save_weights(rec.id, model.state_dict())
+    store.update(rec.id, status="finished", test_accuracy=0.1)
+    return rec, [n for n, _ in model.named_children()]
+
+
+@pytest.fixture(autouse=True)
+def _registered(monkeypatch):
+    """Until the lead adds pages/inspect.py to dlviz/ui/nav.py, add it to the navigation here."""
+    import streamlit as st
+
+    real = st.navigation
+
+    def navigation(pages, **kw):
+        flat = [p for group in pages.values() for p in group] if isinstance(pages, dict) else list(pages)
+        if not any(getattr(p, "url_path", "") == "inspect" for p in flat):
+            page = st.Page(ROOT / "pages/inspect.py", title="Inspect", url_path="inspect")
+            pages = {**pages, "Inspect": [page]} if isinstance(pages, dict) else [*pages, page]
+        return real(pages, **kw)
+
+    monkeypatch.setattr(st, "navigation", navigation)
+
+
+def _page(app, **state):
+    at = app()
+    at.run()
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.switch_page("pages/inspect.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _layer_headers(at) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("**") and "`" in m.value]
+
+
+def _digit_rgba() -> np.ndarray:
+    img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+    ImageDraw.Draw(img).line([(90, 60), (190, 60), (130, 220)], fill=(255, 255, 255, 255), width=22)
+    return np.asarray(img).copy()
+
+
+@pytest.fixture
+def cnn_run(home):
+    return _make_run("cnn")
+
+
+def test_no_run_gives_guidance(app):
+    at = _page(app)
+    assert at.title[0].value == "Inspect"
+    assert at.info and "no trained image model" in at.info[0].value
+
+
+def test_test_image_shows_every_layer(app, cnn_run):
+    _, names = cnn_run
+    at = _page(app)
+    headers = _layer_headers(at)
+    assert len(headers) == len(names) == 10
+    assert [h.split("`")[1] for h in headers] == names  # every layer, in order
+    assert "32 x 26 x 26" in headers[0] and headers[-1].endswith("10")
+    # 6 layers with maps (conv, relu, pool twice) + the 28x28 input; 4 flat ones are strips + the probability bars
+    assert len(at.get("image")) == 7
+    assert len(at.get("plotly_chart")) == 5
+    captions = " ".join(c.value for c in at.caption)
+    assert "units are zero (ReLU switched them off)" in captions and "Output layer" in captions
+    assert at.session_state["_insp_input"].source == "test" and at.session_state["_insp_input"].index == 0
+    assert {m.label for m in at.metric} == {"The model says"}
+    assert at.success or at.error  # right or wrong against the true label 7
+
+
+def test_browse_a_class(app, cnn_run):
+    at = _page(app)
+    at.selectbox(key="_inspw_class").set_value(4).run()  # class "3"
+    at.number_input(key="_inspw_pos").set_value(2).run()
+    assert not at.exception
+    inp = at.session_state["_insp_input"]
+    assert inp.label == 3 and "(3)" in inp.caption
+    # the third 3 of the test set
+    from dlviz.data import load_dataset
+    import os
+    ys = load_dataset("mnist", os.environ["DLVIZ_DATA_DIR"]).test_y
+    assert inp.index == int((ys == 3).nonzero().flatten()[2])
+
+
+def test_a_drawing_is_looked_at(app, cnn_run):
+    at = _page(app, _insp_mode="draw", _insp_drawing=_digit_rgba())
+    inp = at.session_state["_insp_input"]
+    assert inp.source == "drawn" and inp.label is None and inp.caption == "Your drawing"
+    assert inp.x.shape == (1, 28, 28) and float(inp.x.max()) == pytest.approx(1.0)
+    assert len(_layer_headers(at)) == 10
+    assert len(at.get("image")) == 2 + 6  # what you gave, what the model sees, the maps
+
+
+def test_blank_drawing_is_a_plain_message_and_the_page_keeps_working(app, cnn_run):
+    at = _page(app, _insp_mode="draw", _insp_drawing=np.zeros((280, 280, 4), np.uint8))
+    assert at.error and "Draw a digit first" in at.error[0].value
+    assert any("Still showing: Test image 0" in c.value for c in at.caption)
+    assert len(_layer_headers(at)) == 10  # the rest of the page still renders
+
+
+@pytest.mark.parametrize("data,words", [(b"", "empty"), (b"GIF89a not really", "not an image")])
+def test_bad_upload_is_a_plain_message(app, cnn_run, data, words):
+    at = _page(app, _insp_mode="upload", _insp_upload=("digit.png", data))
+    assert at.error and words in at.error[0].value and "Traceback" not in at.error[0].value
+    assert len(_layer_headers(at)) == 10
+
+
+def test_good_upload(app, cnn_run):
+    img = Image.new("L", (300, 200), 255)
+    ImageDraw.Draw(img).line([(100, 30), (170, 30), (120, 170)], fill=0, width=14)  # dark on white paper
+    buf = io.BytesIO()
+    img.save(buf, "JPEG")
+    at = _page(app, _insp_mode="upload", _insp_upload=("seven.jpg", buf.getvalue()))
+    assert not at.error
+    assert at.session_state["_insp_input"].caption == "Uploaded: seven.jpg"
+    assert any("inverted" in c.value for c in at.caption)  # light paper was inverted
+
+
+@pytest.mark.parametrize("preset", ["mlp", "resnet", "rnn"])
+def test_other_models_show_every_layer(app, home, preset):
+    _, names = _make_run(preset)
+    at = _page(app)
+    assert [h.split("`")[1] for h in _layer_headers(at)] == names
