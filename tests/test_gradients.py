@@ -139,3 +139,15 @@ def test_deep_sigmoid_vanishes_where_relu_and_residual_do_not(mnist_dir):
     assert sig.kind == "vanishing" and sig.args["layers"].startswith("dense_1,")
     assert [f.kind for f in kinds["mlp"]] == ["healthy"]
     assert [f.kind for f in kinds["resnet"]] == ["healthy"]
+
+
+def test_live_copy_is_thinned_and_matches_the_record():
+    model = build(PRESETS["mlp"].spec, seed=0).module
+    rec = GradRecorder(model, total_steps=1000, steps_per_epoch=100)
+    x, y = torch.rand(4, 1, 28, 28), torch.randint(0, 10, (4,))
+    F.cross_entropy(model(x), y).backward()
+    for step in range(1, 701):
+        rec.after_backward(step)
+    live, full = rec.live(max_points=300), rec.record()
+    assert len(live["steps"]) == 234 and live["steps"][:3] == [1, 4, 7] and live["every"] == 3
+    assert live["norms"][1] == full["norms"][3] and live["epochs"][1] == 0.04

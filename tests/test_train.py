@@ -215,6 +215,8 @@ def test_executor_two_jobs_independent_and_stop(home, mnist_dir):
         time.sleep(0.1)
     ex.pause(b)
     assert ex.snapshot(b).status == "paused"
+    g = ex.snapshot(b).grads  # the live gradient flow the Train page can draw
+    assert g["layers"] == ["dense_1", "dense_2", "dense_3"] and len(g["norms"]) == len(g["steps"]) >= 1
     sa = ex.wait(a, 120)
     assert sa.status == "finished" and sa.result.test_accuracy > 0.6  # a finished while b was paused
     ex.resume(b)
@@ -226,7 +228,8 @@ def test_executor_two_jobs_independent_and_stop(home, mnist_dir):
 
 
 def test_core_does_not_import_streamlit():
-    code = ("import sys, dlviz.train, dlviz.models, dlviz.data, dlviz.runs, dlviz.plots, dlviz.__main__; "
+    code = ("import sys, dlviz.train, dlviz.models, dlviz.data, dlviz.runs, dlviz.plots, dlviz.inspect, "
+            "dlviz.plots.gradients, dlviz.plots.errors, dlviz.inspect.errors, dlviz.inspect.gradients, dlviz.__main__; "
             "assert 'streamlit' not in sys.modules, 'streamlit imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -83,6 +83,15 @@ class GradRecorder:
                 self.hists.append({"step": step, "layer": name, "kind": kind, "lo": -hi, "hi": hi,
                                    "counts": [int(c) for c in counts.tolist()]})
 
+    def live(self, max_points: int = 300) -> dict:
+        """A thinned copy for the live chart (at most ``max_points`` steps): one small host copy."""
+        n = len(self.steps)
+        stride = max(1, math.ceil(n / max_points))
+        spe = max(self.steps_per_epoch, 1)
+        steps = self.steps[::stride]
+        return {"layers": self.names, "sizes": self.sizes, "every": self.every * stride, "steps": steps,
+                "epochs": [round(s / spe, 4) for s in steps], "norms": self.norms[:n:stride].cpu().tolist()}
+
     def record(self) -> dict:
         """Everything recorded so far as JSON-able lists (one host copy)."""
         n = len(self.steps)

@@ -35,6 +35,7 @@ class JobSnapshot:
     progress: Progress | None = None
     train: tuple = ()                # ((step, epoch, loss, acc), ...)
     val: tuple = ()
+    grads: dict | None = None        # GradRecorder.live(): a fresh dict each report, never mutated
     result: JobResult | None = None
     started: float = 0.0
 
@@ -74,7 +75,7 @@ class _JobState(Listener):
     def on_progress(self, p: Progress, history: dict) -> None:
         # tuples of the lists as they are now: the worker appends, readers never see a torn list
         self._set(progress=p, train=tuple(map(tuple, history["train"])), val=tuple(map(tuple, history["val"])),
-                  status="paused" if self.control.paused else "running")
+                  grads=history.get("grads"), status="paused" if self.control.paused else "running")
 
 
 class LocalExecutor:

@@ -130,12 +130,15 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
         listener.on_status("running", "")
         history_ref: dict = {"train": [], "val": []}   # fit() appends to it; callbacks read it
 
-        def on_progress(p: Progress) -> None:
-            listener.on_progress(p, history_ref)
 
         steps_per_epoch = math.ceil(len(data.train_y) / min(cfg.batch_size, max(len(data.train_y), 1)))
         recorder = (GradRecorder(model, steps_per_epoch * cfg.epochs, steps_per_epoch)
                     if cfg.record_gradients else None)
+
+        def on_progress(p: Progress) -> None:
+            if recorder is not None:
+                history_ref["grads"] = recorder.live()
+            listener.on_progress(p, history_ref)
 
         def on_epoch_end(p: Progress, m) -> None:
             store.save_weights(rec.id, m.state_dict())   # checkpoint: nothing lost on a stop or crash

@@ -9,6 +9,7 @@ import streamlit as st
 
 from dlviz.errors import DlvizError
 from dlviz.models import PRESETS
+from dlviz.plots.gradients import gradient_flow
 from dlviz.plots import prediction_gallery, training_curves
 from dlviz.train import OPTIMIZERS, SCHEDULES, JobSnapshot, TrainConfig, available_devices
 from dlviz.ui.state import get_data, run_message, save_session, t
@@ -119,6 +120,11 @@ def live_panel(snap: JobSnapshot) -> None:
         st.plotly_chart(training_curves(snap.train, snap.val, tr=t), key="live_curves")
     elif snap.status == "running":
         st.caption(t("The first points appear after a quarter of a second of training."))
+    if snap.grads and snap.grads.get("norms"):
+        if st.toggle(t("Show the gradient flow live"), key="_tr_live_grads",
+                     help=t("Each layer's gradient norm at every step. The Gradients page explains it when "
+                            "training ends.")):
+            st.plotly_chart(gradient_flow(snap.grads, t), key="live_grads")
 
 
 def result_view(run) -> None:
@@ -135,6 +141,12 @@ def result_view(run) -> None:
     c[1].metric(t("Parameters"), f"{run.params:,}" if run.params else "–")
     c[2].metric(t("Training time"), fmt_seconds(run.train_seconds))
     c[3].metric(t("Device"), run.device or "–")
+    if run.status in ("finished", "stopped", "interrupted"):
+        links = st.columns(4, vertical_alignment="center")
+        links[0].markdown(t("**Look inside this model:**"))
+        links[1].page_link("pages/inspect.py", label=t("Inspect a digit"), icon=":material/visibility:")
+        links[2].page_link("pages/gradients.py", label=t("Gradients"), icon=":material/show_chart:")
+        links[3].page_link("pages/errors.py", label=t("Errors"), icon=":material/rule:")
     m = run.metrics or {}
     if m.get("train"):
         st.plotly_chart(training_curves(m["train"], m.get("val", []), tr=t), key=f"curves_{run.id}")
