@@ -139,7 +139,17 @@ def cmd_inspect(a: argparse.Namespace) -> int:
     from dlviz.runs import RunStore
     from dlviz.train import image_transform, load_run
 
-    model, rec = load_run(a.run, RunStore(), a.device)
+    store = RunStore()
+    model, rec = load_run(a.run, store, a.device)
+    if a.at:
+        from dlviz.errors import RunError
+        from dlviz.runs import load_state_into
+
+        tags = store.list_snapshots(a.run)
+        if a.at not in tags:
+            raise RunError("Run {run_id} has no weights saved at {tag}. It has: {tags}.", run_id=a.run, tag=a.at,
+                           tags=", ".join(tags) or "-")
+        load_state_into(model, store.load_snapshot(a.run, a.at))
     data = load_dataset(rec.dataset, a.data_dir)
     if not 0 <= a.index < len(data.test_y):
         raise DataError("Test image {index} does not exist: {name} has test images 0 to {last}.", index=a.index,
@@ -147,7 +157,7 @@ def cmd_inspect(a: argparse.Namespace) -> int:
     x = image_transform(data.test_x[a.index:a.index + 1])[0]       # (1, 28, 28) in [0, 1]
     layers, probs = activations(model, x)
     pred = int(probs.argmax())
-    out = {"run_id": a.run, "index": a.index, "label": int(data.test_y[a.index]), "prediction": pred,
+    out = {"run_id": a.run, "at": a.at or "final", "index": a.index, "label": int(data.test_y[a.index]), "prediction": pred,
            "probability": float(probs[pred]), "layers": summarize(layers)}
     if a.json:
         print(json.dumps(out))
@@ -199,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument("--index", type=int, required=True, help=t("which test image (0 is the first)"))
     ins.add_argument("--data-dir", default=os.environ.get("DLVIZ_DATA_DIR"))
     ins.add_argument("--device", default="cpu")
+    ins.add_argument("--at", default=None, help=t("replay: the weights saved at this point, e.g. step-0 or epoch-1"))
     ins.add_argument("--json", action="store_true")
     ins.set_defaults(func=cmd_inspect)
     return p

@@ -76,3 +76,11 @@ def test_inspect_cli_json(home, mnist_dir):
     assert 0 <= out["prediction"] <= 9 and 0 < out["probability"] <= 1 and out["label"] == 7
     r = cli("inspect", "--run", run_id, "--index", "10000", "--data-dir", str(mnist_dir))
     assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+    # replay: the weights before training give another answer than the trained ones (same image)
+    r0 = cli("inspect", "--run", run_id, "--index", "0", "--at", "step-0", "--data-dir", str(mnist_dir), "--json")
+    before = json.loads(r0.stdout)
+    assert before["at"] == "step-0" and out["at"] == "final"
+    assert before["layers"][0]["mean"] != out["layers"][0]["mean"]
+    assert before["probability"] < 0.5 < out["probability"]  # untrained: unsure; trained: sure
+    r = cli("inspect", "--run", run_id, "--index", "0", "--at", "epoch-9", "--data-dir", str(mnist_dir))
+    assert r.returncode == 2 and "no weights saved at epoch-9" in r.stderr and "step-0" in r.stderr
