@@ -8,3 +8,9 @@ from dlviz.inspect.activations import LayerActivation, activations, summarize
 from dlviz.inspect.hooks import Capture, capture
 
 __all__ = ["LayerActivation", "activations", "summarize", "Capture", "capture"]
+
+from dlviz.inspect.filters import LayerWeights, conv_layers, feature_maps, weight_stats  # noqa: E402
+from dlviz.inspect.units import UnitLayer, top_images, top_of, unit_layers, unit_scores  # noqa: E402
+
+__all__ += ["LayerWeights", "conv_layers", "feature_maps", "weight_stats", "UnitLayer", "top_images", "top_of",
+            "unit_layers", "unit_scores"]  # filters() stays in dlviz.inspect.filters (same name as the module)

@@ -189,6 +189,7 @@ def weight_histograms(layers, tr: Tr = _en, cols: int = 3, row_height: int = 190
     for ann in fig.layout.annotations:
         ann.font.size = 12
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
-    fig.update_layout(barmode="overlay", bargap=0, height=rows * row_height + 60, margin=dict(l=10, r=10, t=40, b=10),
-                      legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"))
+    # the legend sits at the top of the whole figure, above the first row's subplot titles
+    fig.update_layout(barmode="overlay", bargap=0, height=rows * row_height + 80, margin=dict(l=10, r=10, t=70, b=10),
+                      legend=dict(orientation="h", yref="container", y=1.0, yanchor="top", x=1, xanchor="right"))
     return fig
