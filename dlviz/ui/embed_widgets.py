@@ -1,0 +1,101 @@
+"""Widgets of the Embeddings page: the choices, the per-session result cache, the computation with progress."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from dlviz.inspect.embed import default_layer, knn_agreement, layer_outputs, pca, sample_indices, tsne
+from dlviz.models import LAYER_TYPES
+from dlviz.plots.activations import layer_kind
+from dlviz.ui.state import t
+
+SIZES = (200, 500, 1000, 2000)
+METHODS = ("pca", "tsne")
+RESULTS_KEPT = 8  # embeddings kept per session
+
+
+@dataclass(frozen=True)
+class EmbedChoice:
+    layer: str
+    method: str       # "pca" | "tsne"
+    n: int
+    colour_by: str    # "label" | "correct"
+
+
+def _layer_label(name: str) -> str:
+    kind = layer_kind(name)
+    return f"{name} · {t(LAYER_TYPES[kind].title)}" if kind in LAYER_TYPES else name
+
+
+def embed_controls(ctx) -> EmbedChoice:
+    ss = st.session_state
+    names = [n for n, _ in ctx.model.named_children()]
+    key = f"_emb_layer_{ctx.run.id}"  # each run has its own layers
+    if ss.get(key) not in names:
+        ss[key] = default_layer(names)
+    c1, c2, c3, c4 = st.columns([3, 2, 3, 2])
+    layer = c1.selectbox(t("Layer"), names, key=key, format_func=_layer_label,
+                         help=t("Whose activations to map. The default is the last hidden layer, the one the "
+                                "output layer reads."))
+    ss.setdefault("_emb_method", "pca")
+    method = c2.radio(t("Method"), METHODS, key="_emb_method", horizontal=True,
+                      format_func=lambda m: {"pca": t("PCA"), "tsne": t("t-SNE")}[m])
+    ss.setdefault("_emb_n", 2000)
+    n = c3.select_slider(t("Test images"), SIZES, key="_emb_n", format_func=lambda v: f"{v:,}",
+                         help=t("Drawn from the test set with every class in proportion."))
+    ss.setdefault("_emb_colour", "label")
+    colour_by = c4.radio(t("Colour by"), ("label", "correct"), key="_emb_colour",
+                         format_func=lambda c: {"label": t("true label"), "correct": t("right / wrong")}[c])
+    return EmbedChoice(layer, method, int(n), colour_by)
+
+
+def _key(ctx, choice: EmbedChoice) -> tuple:
+    return ctx.run.id, ctx.tag, choice.layer, choice.method, choice.n
+
+
+def cached_result(ctx, choice: EmbedChoice) -> dict | None:
+    return st.session_state.setdefault("_emb_results", {}).get(_key(ctx, choice))
+
+
+def compute_embedding(ctx, choice: EmbedChoice) -> dict:
+    """Features -> PCA or t-SNE, with a progress bar; the result is kept in this session. Raises DlvizError."""
+    bar = st.progress(0.0, text=t("Running {n:,} test images through the model...", n=choice.n))
+    start = time.perf_counter()
+    try:
+        idx = sample_indices(ctx.data.test_y, choice.n, seed=0)
+        out = layer_outputs(ctx.model, ctx.data.test_x[idx], choice.layer)
+        coords, ratio = pca(out.features, 2)
+        if choice.method == "tsne":
+            text = t("Computing t-SNE of {n:,} images...", n=len(idx))
+            coords = tsne(out.features, progress=lambda f: bar.progress(min(1.0, f), text=text))
+    finally:
+        bar.empty()
+    labels = ctx.data.test_y[idx]
+    result = {"coords": coords.numpy(), "ratio": ratio.tolist(), "idx": idx.numpy(), "labels": labels.numpy(),
+              "preds": out.preds.numpy(), "dims": int(out.features.shape[1]),
+              "knn": knn_agreement(coords, labels, k=10), "seconds": time.perf_counter() - start}
+    results = st.session_state.setdefault("_emb_results", {})
+    while len(results) >= RESULTS_KEPT:
+        results.pop(next(iter(results)))
+    results[_key(ctx, choice)] = result
+    return result
+
+
+def result_metrics(result: dict, choice: EmbedChoice) -> None:
+    acc = float(np.mean(result["preds"] == result["labels"]))
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric(t("Numbers per image"), f"{result['dims']:,}", help=t("The size of the layer's output, flattened."))
+    m2.metric(t("Accuracy on these images"), f"{acc:.1%}")
+    m3.metric(t("Neighbours with the same label"), f"{result['knn']:.0%}",
+              help=t("On the map, the share of each image's 10 nearest points that have the same label. "
+                     "Near 10% means the classes are mixed; near 100% means they sit apart."))
+    if choice.method == "pca":
+        a, b = result["ratio"]
+        m4.metric(t("Variance kept by the 2 axes"), f"{a + b:.1%}",
+                  help=t("First axis {a:.1%}, second axis {b:.1%} of the variation in the layer's numbers.", a=a, b=b))
+    else:
+        m4.metric(t("Computed in"), t("{s:.1f} s", s=result["seconds"]))

@@ -1,0 +1,114 @@
+"""The Embeddings page (AppTest): PCA at once, t-SNE after its button, the cache, colour modes, no runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dlviz.models import PRESETS, build
+from dlviz.runs import RunStore
+
+ROOT = Path(__file__).resolve().parents[1]
+SETTINGS = {"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "epochs": 1, "data_source": "folder", "subset": False}
+
+
+def _make_run(preset: str = "mlp"):
+    store = RunStore()
+    spec = PRESETS[preset].copy_spec()
+    model = build(spec, (1, 28, 28), 10, seed=0).module  # untrained weights are enough to map
+    rec = store.create(name=f"{preset} run", dataset="mnist", spec=spec, settings=SETTINGS, device="cpu",
+                       params=sum(p.numel() for p in model.parameters()))
+    store.save_weights(rec.id, model.state_dict())
+    store.update(rec.id, status="finished", test_accuracy=0.1)
+    return rec
+
+
+@pytest.fixture(autouse=True)
+def _registered(monkeypatch):
+    """Until the lead adds pages/embeddings.py to dlviz/ui/nav.py, add it to the navigation here."""
+    import streamlit as st
+
+    real = st.navigation
+
+    def navigation(pages, **kw):
+        flat = [p for group in pages.values() for p in group] if isinstance(pages, dict) else list(pages)
+        if not any(getattr(p, "url_path", "") == "embeddings" for p in flat):
+            page = st.Page(ROOT / "pages/embeddings.py", title="Embeddings", url_path="embeddings")
+            pages = {**pages, "Embeddings": [page]} if isinstance(pages, dict) else [*pages, page]
+        return real(pages, **kw)
+
+    monkeypatch.setattr(st, "navigation", navigation)
+
+
+def _page(app, **state):
+    at = app(timeout=120)
+    at.run()
+    at.session_state["lang"] = "en"
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.switch_page("pages/embeddings.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+
+def _html(at) -> str:
+    frames = at.get("iframe")
+    assert frames, "no embedded HTML"
+    return frames[-1].proto.srcdoc
+
+
+def test_no_run_shows_guidance(app):
+    at = _page(app)
+    assert at.title[0].value == "Embeddings"
+    assert at.info and "no trained image model" in at.info[0].value
+    assert not at.get("iframe")
+
+
+def test_pca_renders_at_once_with_its_explained_variance(app):
+    rec = _make_run("mlp")
+    at = _page(app, run_id=rec.id, _emb_n=200)
+    assert at.selectbox(key=f"_emb_layer_{rec.id}").value == "relu_2"  # the last hidden layer
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Numbers per image"] == "64"
+    assert metrics["Variance kept by the 2 axes"].endswith("%")
+    html = _html(at)
+    assert "data:image/png;base64," in html and "https://" not in html
+    assert any("PCA turns the layer's 64 numbers" in c.value for c in at.caption)
+    results = at.session_state["_emb_results"]
+    assert list(results) == [(rec.id, None, "relu_2", "pca", 200)]
+    # colouring by right/wrong re-draws from the cache
+    at.radio(key="_emb_colour").set_value("correct").run()
+    assert not at.exception
+    assert '"colours":["#0072B2","#D55E00"]' in _html(at)
+    assert len(at.session_state["_emb_results"]) == 1
+    # another layer is another map
+    at.selectbox(key=f"_emb_layer_{rec.id}").set_value("flatten_1").run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Numbers per image"] == "784"
+
+
+def test_tsne_waits_for_its_button_then_draws(app):
+    rec = _make_run("cnn")
+    at = _page(app, run_id=rec.id, _emb_n=200, _emb_method="tsne")
+    assert at.selectbox(key=f"_emb_layer_{rec.id}").value == "relu_3"
+    assert not at.get("iframe")  # t-SNE is not started by itself
+    at.button(key="_emb_go").click().run()
+    assert not at.exception, at.exception
+    assert "Computed in" in {m.label for m in at.metric}
+    assert any("t-SNE keeps each image's close neighbours close" in c.value for c in at.caption)
+    assert (rec.id, None, "relu_3", "tsne", 200) in at.session_state["_emb_results"]
+    assert '"x":[' in _html(at)
+    assert not [b for b in at.button if b.key == "_emb_go"]  # the prompt is gone once the map is there
+    at.radio(key="_emb_colour").set_value("correct").run()  # from the cache: no button, no recomputation
+    assert not at.exception
+    assert not [b for b in at.button if b.key == "_emb_go"] and '"top":' in _html(at)
+
+
+def test_chinese_page(app):
+    rec = _make_run("mlp")
+    at = _page(app, run_id=rec.id, _emb_n=200, lang="zh")
+    assert at.title[0].value == "嵌入"
+    assert "真实：{label}" in _html(at)
