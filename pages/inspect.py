@@ -27,7 +27,8 @@ pred = int(probs.argmax())
 
 st.subheader(t("Prediction"))
 c1, c2 = st.columns([1, 3], vertical_alignment="center")
-c1.metric(t("The model says"), str(ctx.classes[pred]), t("{p:.1%} sure", p=float(probs[pred])), delta_color="off")
+c1.metric(t("The model says"), str(ctx.classes[pred]), t("{p:.1%} sure", p=float(probs[pred])), delta_color="off",
+          delta_arrow="off")
 if inp.label is not None:
     if pred == inp.label:
         c1.success(t("Right: the image is a {label}.", label=ctx.classes[inp.label]), icon=":material/check:")

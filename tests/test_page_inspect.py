@@ -114,7 +114,7 @@ def test_a_drawing_is_looked_at(app, cnn_run):
     assert inp.source == "drawn" and inp.label is None and inp.caption == "Your drawing"
     assert inp.x.shape == (1, 28, 28) and float(inp.x.max()) == pytest.approx(1.0)
     assert len(_layer_headers(at)) == 10
-    assert len(at.get("image")) == 2 + 6  # what you gave, what the model sees, the maps
+    assert len(at.get("image")) == 1 + 6  # what the model sees (the drawing is on the canvas), the maps
 
 
 def test_blank_drawing_is_a_plain_message_and_the_page_keeps_working(app, cnn_run):
@@ -140,6 +140,8 @@ def test_good_upload(app, cnn_run):
     assert not at.error
     assert at.session_state["_insp_input"].caption == "Uploaded: seven.jpg"
     assert any("inverted" in c.value for c in at.caption)  # light paper was inverted
+    assert len(at.get("image")) == 1 + 6  # one st.image shows what you gave beside what the model sees
+    assert list(at.get("image")[0].proto.imgs[1].caption.split()) == "What the model sees (28 x 28)".split()
 
 
 @pytest.mark.parametrize("preset", ["mlp", "resnet", "rnn"])

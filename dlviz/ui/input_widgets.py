@@ -120,10 +120,12 @@ def _process(source: str, raw) -> tuple[Processed, str | None]:
 
 
 def _show_pair(original: np.ndarray | None, inp: InputImage) -> None:
-    c1, c2, _ = st.columns([1, 1, 2])
+    """The picture as given (uploads only: a drawing is on the canvas already) beside the model's input."""
+    images, captions = [big(inp.x)], [t("What the model sees (28 x 28)")]
     if original is not None:
-        c1.image(original, caption=t("What you gave"), width=SHOW)
-    c2.image(big(inp.x), caption=t("What the model sees (28 x 28)"), width=SHOW)
+        images.insert(0, original)
+        captions.insert(0, t("What you gave"))
+    st.image(images, caption=captions, width=SHOW)
 
 
 def input_picker(ctx: InspectCtx) -> InputImage:
@@ -161,7 +163,7 @@ def input_picker(ctx: InspectCtx) -> InputImage:
                 set_input(shown)
                 for n in ([notice] if notice else []) + list(processed.notices):
                     st.caption(t(n))
-                _show_pair(processed.original, shown)
+                _show_pair(processed.original if mode == "upload" else None, shown)
                 return shown
         st.caption(t("Still showing: {caption}.", caption=shown.caption))
         _show_pair(None, shown)
