@@ -18,3 +18,8 @@ from dlviz.inspect.units import UnitLayer, top_images, top_of, unit_layers, unit
 
 __all__ += ["LayerWeights", "conv_layers", "feature_maps", "weight_stats", "UnitLayer", "top_images", "top_of",
             "unit_layers", "unit_scores"]  # filters() stays in dlviz.inspect.filters (same name as the module)
+
+from dlviz.inspect.embed import (LayerFeatures, default_layer, layer_features, layer_outputs, pca,  # noqa: E402
+                                 sample_indices, tsne)
+
+__all__ += ["LayerFeatures", "default_layer", "layer_features", "layer_outputs", "pca", "sample_indices", "tsne"]
