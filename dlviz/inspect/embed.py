@@ -4,8 +4,9 @@ t-SNE is written here from the paper (van der Maaten & Hinton 2008, "Visualizing
 t-SNE", JMLR 9), exact O(N^2), which is fine for the ~2,000 points a page shows:
 
 1. reduce to 50 dimensions with PCA (customary, and it makes the distances cheaper);
-2. for each point i, binary-search the Gaussian precision beta_i = 1 / (2 sigma_i^2) so the
-   conditional distribution P_{j|i} has perplexity 2^H = ``perplexity`` (section 2);
+2. for each point i, search the Gaussian precision beta_i = 1 / (2 sigma_i^2) so the conditional
+   distribution P_{j|i} has perplexity exp(H) = ``perplexity``, H in nats (section 2; the paper
+   bisects, we take safeguarded Newton steps, which find the same beta in fewer passes);
 3. symmetrise: p_ij = (P_{j|i} + P_{i|j}) / 2N (section 3.1);
 4. Student-t (one degree of freedom) similarities in the map, q_ij ∝ (1 + |y_i - y_j|^2)^-1, and
    gradient descent on KL(P || Q) with dC/dy_i = 4 Σ_j (p_ij - q_ij)(y_i - y_j)(1 + |y_i - y_j|^2)^-1
@@ -14,8 +15,9 @@ t-SNE", JMLR 9), exact O(N^2), which is fine for the ~2,000 points a page shows:
 
 The map starts from the first two principal components scaled to a standard deviation of 1e-4
 (Kobak & Berens 2019, "The art of using t-SNE for single-cell transcriptomics"), so a layout is
-deterministic. The step size follows Belkina et al. 2019 (N / exaggeration, in units of the
-gradient without its factor 4), never below 50 in the units above.
+deterministic. The learning rate is max(N / 12 / 4, 50) for the gradient above, that is N / 12 for
+the gradient without its factor 4, as Belkina et al. 2019 advise ("Automated optimized parameters
+for t-SNE"). The loop runs on one CPU thread (see ``_one_cpu_thread``).
 
 Every function returns detached CPU results, leaves its inputs unchanged and restores the model's
 train/eval mode. No streamlit here.
