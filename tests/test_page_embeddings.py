@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 
 from dlviz.models import PRESETS, build
 from dlviz.runs import RunStore
@@ -22,23 +21,6 @@ def _make_run(preset: str = "mlp"):
     store.save_weights(rec.id, model.state_dict())
     store.update(rec.id, status="finished", test_accuracy=0.1)
     return rec
-
-
-@pytest.fixture(autouse=True)
-def _registered(monkeypatch):
-    """Until the lead adds pages/embeddings.py to dlviz/ui/nav.py, add it to the navigation here."""
-    import streamlit as st
-
-    real = st.navigation
-
-    def navigation(pages, **kw):
-        flat = [p for group in pages.values() for p in group] if isinstance(pages, dict) else list(pages)
-        if not any(getattr(p, "url_path", "") == "embeddings" for p in flat):
-            page = st.Page(ROOT / "pages/embeddings.py", title="Embeddings", url_path="embeddings")
-            pages = {**pages, "Embeddings": [page]} if isinstance(pages, dict) else [*pages, page]
-        return real(pages, **kw)
-
-    monkeypatch.setattr(st, "navigation", navigation)
 
 
 def _page(app, **state):

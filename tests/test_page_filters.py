@@ -112,6 +112,6 @@ def test_switching_runs_resets_choices_the_new_model_lacks(app, home):
 def test_chinese(app, home):
     rid = _make_run("mlp")
     at = _page(app, rid, lang="zh")
-    assert at.title[0].value.startswith("滤波器")  # build.json's "Filters" means "number of filters" (滤波器数)
+    assert at.title[0].value == "卷积核"
     assert at.info and not any(NO_CONV in i.value for i in at.info)
     assert not any(np.char.find(s, "First-layer") >= 0 for s in _subheaders(at))

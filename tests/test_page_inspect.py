@@ -28,23 +28,6 @@ def _make_run(preset: str = "cnn"):
     return rec, [n for n, _ in model.named_children()]
 
 
-@pytest.fixture(autouse=True)
-def _registered(monkeypatch):
-    """Until the lead adds pages/inspect.py to dlviz/ui/nav.py, add it to the navigation here."""
-    import streamlit as st
-
-    real = st.navigation
-
-    def navigation(pages, **kw):
-        flat = [p for group in pages.values() for p in group] if isinstance(pages, dict) else list(pages)
-        if not any(getattr(p, "url_path", "") == "inspect" for p in flat):
-            page = st.Page(ROOT / "pages/inspect.py", title="Inspect", url_path="inspect")
-            pages = {**pages, "Inspect": [page]} if isinstance(pages, dict) else [*pages, page]
-        return real(pages, **kw)
-
-    monkeypatch.setattr(st, "navigation", navigation)
-
-
 def _page(app, **state):
     at = app()
     at.run()

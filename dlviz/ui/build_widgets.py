@@ -22,7 +22,7 @@ from dlviz.ui.state import set_spec, t, undo_spec
 CATEGORIES = {"core": "Core", "conv": "Convolution", "activation": "Activation", "regularise": "Regularisation",
               "sequence": "Sequence"}
 # friendlier labels than the JSON keys; the key itself is shown in the help
-PARAM_LABELS = {"units": "Units", "bias": "Bias", "out": "Filters", "kernel": "Kernel size", "stride": "Stride",
+PARAM_LABELS = {"units": "Units", "bias": "Bias", "out": "Number of filters", "kernel": "Kernel size", "stride": "Stride",
                 "padding": "Padding", "size": "Window size", "channels": "Channels", "p": "Drop rate",
                 "slope": "Negative slope", "hidden": "Hidden size", "layers": "Stacked layers",
                 "bidirectional": "Bidirectional", "return_sequence": "Return every step", "vocab": "Vocabulary",

@@ -134,7 +134,6 @@ def input_picker(ctx: InspectCtx) -> InputImage:
     Returns the input to look at. A blank drawing or a bad file shows a plain message and keeps the
     previous input (said so under the message), so the rest of the page keeps working.
     """
-    ss = st.session_state
     labels = {"test": t("Test image"), "draw": t("Draw"), "upload": t("Upload")}
     _remember("_inspw_mode", "_insp_mode", "test")
     mode = st.radio(t("Input"), MODES, format_func=labels.get, horizontal=True, key="_inspw_mode",

@@ -30,7 +30,7 @@ def run_app() -> None:
         st.Page(_ROOT / "pages/runs.py", title=t("Runs"), icon=":material/history:", url_path="runs"),
     ]
     look = [st.Page(_ROOT / f"pages/{name}.py", title=t(title), icon=icon, url_path=name)
-            for name, title, icon in LOOK_INSIDE if (_ROOT / f"pages/{name}.py").exists()]
+            for name, title, icon in LOOK_INSIDE]
     nav = st.navigation({t("Build and train"): make, t("Look inside"): look})
     sidebar()
     nav.run()
