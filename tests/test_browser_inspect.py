@@ -1,0 +1,128 @@
+"""Looking inside a trained model in a real browser: draw a digit, click a confusion cell, hover an embedding.
+
+The server's store holds one CNN trained for one quick epoch (3,000 images) before the server starts,
+the way a student would have trained one on the Train page.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+from browser_util import CHROMIUM, EXCEPTION, MNIST_DIR, ROOT, VIEWPORT, goto, launch, start_server, title
+
+pytestmark = pytest.mark.browser
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
+if importlib.util.find_spec("playwright") is None:
+    pytest.skip("the playwright package is not installed (pip install playwright)", allow_module_level=True)
+if not (MNIST_DIR / "train-images-idx3-ubyte.gz").exists():
+    pytest.skip(f"{MNIST_DIR} is not present", allow_module_level=True)
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+ARTIFACTS = ROOT / "test-artifacts"
+LOAD = 90_000
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from dlviz.models import PRESETS
+    from dlviz.runs import RunStore
+    from dlviz.train import TrainConfig, TrainJob, run_job
+
+    home = tmp_path_factory.mktemp("inspect") / "dlviz-home"
+    res = run_job(TrainJob("mnist", PRESETS["cnn"].copy_spec(), TrainConfig(epochs=1, limit=3000),
+                           data_dir=str(MNIST_DIR)), RunStore(home))
+    assert res.status == "finished", res.message
+    srv = start_server(home)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with sync_playwright() as p:
+        b = launch(p)
+        ctx = b.new_context(viewport=VIEWPORT)
+        ctx.set_default_timeout(60_000)
+        yield ctx.new_page()
+        b.close()
+
+
+def _settled(page) -> None:
+    page.wait_for_timeout(300)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=LOAD)
+
+
+def test_draw_a_digit_and_see_the_prediction_and_every_layer(server, page):
+    goto(page, server.url + "/inspect", "Inspect", timeout=LOAD)
+    page.get_by_test_id("stRadio").get_by_text("Draw", exact=True).click()
+    canvas = page.locator("canvas.upper-canvas")
+    expect(canvas).to_be_visible()
+    _settled(page)
+    box = canvas.bounding_box()
+    # a "7": the top bar, then the diagonal down to the bottom left
+    pts = [(0.28, 0.22), (0.72, 0.22), (0.62, 0.45), (0.50, 0.80)]
+    page.mouse.move(box["x"] + pts[0][0] * box["width"], box["y"] + pts[0][1] * box["height"])
+    page.mouse.down()
+    for x, y in pts[1:]:
+        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=12)
+    page.mouse.up()
+    expect(page.get_by_text("What the model sees (28 x 28)")).to_be_visible(timeout=LOAD)
+    _settled(page)
+    expect(page.get_by_text(re.compile(r"^Still showing"))).to_have_count(0)
+    said = page.get_by_test_id("stMetric").filter(has_text="The model says").get_by_test_id("stMetricValue")
+    expect(said).to_have_text(re.compile(r"^[0-9]$"))
+    # every layer of the CNN in order, conv maps as pictures
+    for i, name in enumerate(["conv2d_1", "relu_1", "maxpool_1", "conv2d_2", "relu_2", "maxpool_2", "flatten_1",
+                              "dense_1", "relu_3", "dense_2"], start=1):
+        expect(page.get_by_text(re.compile(rf"^{i}\. .*{name}"))).to_be_visible()
+    # the feature-map pictures: the input pair's image, then one per layer with maps (6 in this CNN)
+    images = page.get_by_test_id("stImage")
+    assert images.count() >= 7, images.count()
+    assert "32 maps of 26 x 26" in page.get_by_test_id("stMain").inner_text()
+    expect(page.locator(EXCEPTION)).to_have_count(0)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "browser-inspect-drawn.png"), full_page=True)
+    drawn_prediction = said.inner_text()
+    assert drawn_prediction in "0123456789"
+
+
+def test_click_a_confusion_cell_opens_its_images(server, page):
+    goto(page, server.url + "/errors", "Errors", timeout=LOAD)
+    _settled(page)
+    heading = page.get_by_role("heading", level=3)
+    expect(heading.filter(has_text="taken for")).to_be_visible(timeout=LOAD)
+    # the grid is one scatter trace of 10 x 10 squares, row by row: square 77 is "7 predicted as 7"
+    point = page.locator(".js-plotly-plot .scatterlayer .trace .points path").nth(77)
+    point.click(force=True)
+    expect(heading.filter(has_text="7 recognised correctly")).to_be_visible(timeout=LOAD)
+    expect(page.locator(EXCEPTION)).to_have_count(0)
+
+
+def test_embedding_hover_shows_the_image(server, page):
+    goto(page, server.url + "/embeddings", "Embeddings", timeout=LOAD)
+    _settled(page)
+    frame = page.frame_locator("iframe").first
+    cv = frame.locator("#c")
+    expect(cv).to_be_visible(timeout=LOAD)
+    box = cv.bounding_box()
+    tip = frame.locator("#tip")
+    shown = False
+    for fy in (0.5, 0.4, 0.6, 0.3, 0.7):  # sweep across the middle until the cursor meets a point
+        for fx in [i / 20 for i in range(3, 18)]:
+            page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+            if tip.evaluate("e => getComputedStyle(e).display") == "block":
+                shown = True
+                break
+        if shown:
+            break
+    assert shown, "no tooltip appeared while hovering over the points"
+    assert re.search(r"[0-9]", tip.inner_text())
+    assert tip.locator("#tc").count() == 1  # the digit itself, drawn from the sprite
+    expect(page.locator(EXCEPTION)).to_have_count(0)
