@@ -315,6 +315,12 @@ PAGE_END = {
     "Build": lambda p: p.get_by_role("tab", name="Import"),
     "Train": lambda p: button(p, "Train"),
     "Runs": lambda p: p.get_by_text(re.compile(r"saved runs, newest first|No runs yet")),
+    # the look-inside pages: their last section, or the guidance shown before any model is trained
+    "Inspect": lambda p: p.get_by_text(re.compile(r"^Most active units|^There is no trained image model")).last,
+    "Filters": lambda p: p.get_by_text(re.compile(r"^What a unit looks for$|^There is no trained image model")).last,
+    "Gradients": lambda p: p.get_by_text(re.compile(r"^Compare runs at a glance$|^There is no trained image model")),
+    "Embeddings": lambda p: p.get_by_text(re.compile(r"^Try the first layers|^There is no trained image model")),
+    "Errors": lambda p: p.get_by_text(re.compile(r"^Test image numbers|^There is no trained image model")),
 }
 
 
