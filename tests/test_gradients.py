@@ -72,7 +72,7 @@ def test_fit_records_every_step_and_the_first_equals_autograd():
 def test_long_runs_record_at_most_max_points():
     model = build(PRESETS["mlp"].spec, seed=0).module
     rec = GradRecorder(model, total_steps=100_000)
-    assert rec.every == 25 and len(rec.norms) == 4001
+    assert rec.every == 25 and len(rec.pnorms) == 4001
 
 
 def test_snapshots_at_chosen_steps_and_before_training():
