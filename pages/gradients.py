@@ -26,8 +26,8 @@ if not record or not record.get("norms"):
 else:
     show_findings(record)
     st.subheader(t("Gradient flow over training"))
-    st.caption(t("One line per layer with weights. Lines far below the others belong to layers that hardly learn. "
-                 "Recorded at every step{every}.", every="" if record["every"] == 1 else
+    st.caption(t("One colour per layer with weights: faint, every recorded step; bold, the average over nearby steps. "
+                 "Lines far below the others belong to layers that hardly learn. Recorded at every step{every}.", every="" if record["every"] == 1 else
                  t(" (every {k}th step: a long run)", k=record["every"])))
     st.plotly_chart(gradient_flow(record, t), width="stretch", key="grad_flow")
 

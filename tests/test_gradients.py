@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -151,3 +152,15 @@ def test_live_copy_is_thinned_and_matches_the_record():
     live, full = rec.live(max_points=300), rec.record()
     assert len(live["steps"]) == 234 and live["steps"][:3] == [1, 4, 7] and live["every"] == 3
     assert live["norms"][1] == full["norms"][3] and live["epochs"][1] == 0.04
+
+
+def test_flow_figure_smooths_in_log_space():
+    from dlviz.plots.gradients import _smooth, gradient_flow
+
+    y = np.array([1e-3, 1e-1] * 50)
+    s = _smooth(y, 4)
+    assert np.allclose(s[10:-10], 1e-2)  # the geometric mean of the two, where the window is full
+    rec = {"layers": ["a", "b"], "epochs": list(np.linspace(0.01, 1, 100)), "norms": [[v, 1.0] for v in y]}
+    fig = gradient_flow(rec)
+    assert [tr.name for tr in fig.data if tr.showlegend is not False] == ["a", "b"]
+    assert len(fig.data) == 4  # faint raw + bold smoothed per layer

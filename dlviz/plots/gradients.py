@@ -21,16 +21,39 @@ def _layout(fig: go.Figure, height: int) -> go.Figure:
     return fig
 
 
+def _smooth(y: np.ndarray, window: int) -> np.ndarray:
+    """Centred moving average in log space (norms span decades), NaN-tolerant."""
+    if window <= 1 or len(y) < 3:
+        return y
+    logy = np.log(np.where(y > 0, y, np.nan))
+    ok = np.isfinite(logy)
+    kernel = np.ones(window)
+    num = np.convolve(np.where(ok, logy, 0.0), kernel, mode="same")
+    den = np.convolve(ok.astype(float), kernel, mode="same")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.exp(num / den)
+
+
 def gradient_flow(record: dict, tr: Tr = _en, max_points: int = 800) -> go.Figure:
-    """Per-layer gradient norm over training (log scale): one line per layer, input side first."""
+    """Per-layer gradient norm over training (log scale): one line per layer, input side first.
+
+    Single steps are noisy (each batch is different), so each layer is drawn as a faint line of the
+    raw values under a bold moving average over about 2% of the run.
+    """
     epochs = np.asarray(record["epochs"], dtype=float)
     norms = np.asarray(record["norms"], dtype=float)        # (S, L)
     stride = max(1, len(epochs) // max_points)               # the browser needs no more points than pixels
+    window = max(1, len(epochs) // 50)
     fig = go.Figure()
     for j, name in enumerate(record["layers"]):
-        y = norms[::stride, j]
-        fig.add_trace(go.Scattergl(x=epochs[::stride], y=np.where(y > 0, y, np.nan), mode="lines", name=name,
-                                   line=dict(width=1.5, color=LAYER_COLOURS[j % len(LAYER_COLOURS)])))
+        colour = LAYER_COLOURS[j % len(LAYER_COLOURS)]
+        y = norms[:, j]
+        if window > 1:
+            fig.add_trace(go.Scattergl(x=epochs[::stride], y=np.where(y > 0, y, np.nan)[::stride], mode="lines",
+                                       line=dict(width=1, color=colour), opacity=0.25, showlegend=False,
+                                       hoverinfo="skip", legendgroup=name))
+        fig.add_trace(go.Scattergl(x=epochs[::stride], y=_smooth(y, window)[::stride], mode="lines", name=name,
+                                   legendgroup=name, line=dict(width=2.2, color=colour)))
     fig.update_xaxes(title=tr("epoch"))
     fig.update_yaxes(title=tr("gradient norm (log scale)"), type="log", exponentformat="power")
     return _layout(fig, 360)
