@@ -66,6 +66,7 @@ def _test_picker(ctx: InspectCtx) -> InputImage:
 def _clear_drawing() -> None:
     ss = st.session_state
     ss._insp_drawing = None
+    ss._insp_drawing_json = None
     ss._insp_canvas_n = ss.get("_insp_canvas_n", 0) + 1  # a new key gives an empty canvas
 
 
@@ -74,12 +75,14 @@ def _draw_picker() -> np.ndarray | None:
 
     ss = st.session_state
     st.caption(t("Draw one digit, large, in the middle of the black square. The page updates when you let go."))
+    # initial_drawing: the strokes come back after a visit to another page (the canvas itself forgets them)
     res = st_canvas(stroke_width=STROKE, stroke_color="#FFFFFF", background_color="#000000", height=CANVAS,
                     width=CANVAS, drawing_mode="freedraw", return_image_data=True,
-                    key=f"_inspw_canvas_{ss.get('_insp_canvas_n', 0)}")
+                    initial_drawing=ss.get("_insp_drawing_json"), key=f"_inspw_canvas_{ss.get('_insp_canvas_n', 0)}")
     data = res.image_data if res is not None else None
     if data is not None:
         ss._insp_drawing = np.asarray(data)  # (280, 280, 4) RGBA: white strokes on opaque black
+        ss._insp_drawing_json = res.json_data
     st.button(t("Clear"), icon=":material/ink_eraser:", key="_inspw_clear", on_click=_clear_drawing)
     return ss.get("_insp_drawing")
 
