@@ -56,7 +56,7 @@ def _test_picker(ctx: InspectCtx) -> InputImage:
         ss["_inspw_pos"] = ss["_insp_pos"] = 0
     if c3.button(t("Random"), icon=":material/shuffle:", key="_inspw_random"):
         ss["_inspw_pos"] = ss["_insp_pos"] = int(np.random.randint(len(pool)))
-    pos = c2.number_input(t("Image number (of {n})", n=len(pool)), 0, max(0, len(pool) - 1), step=1,
+    pos = c2.number_input(t("Image number (of {n})", n=f"{len(pool):,}"), 0, max(0, len(pool) - 1), step=1,
                           key="_inspw_pos", on_change=_keep, args=("_inspw_pos", "_insp_pos"))
     inp = test_input(ctx, int(pool[int(pos)]))
     set_input(inp)
