@@ -5,34 +5,17 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from dlviz.models import PRESETS, build
-from dlviz.runs import RunStore
+from page_util import open_page, saved_run
 
-SETTINGS = {"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "epochs": 1, "data_source": "folder", "subset": False}
 NO_CONV = "This model has no convolution layers"
 
 
 def _make_run(preset: str) -> str:
-    store = RunStore()
-    spec = PRESETS[preset].copy_spec()
-    model = build(spec, (1, 28, 28), 10, seed=0).module  # untrained weights are enough to look inside
-    rec = store.create(name=f"{preset} run", dataset="mnist", spec=spec, settings=SETTINGS, device="cpu",
-                       params=sum(p.numel() for p in model.parameters()))
-    store.save_weights(rec.id, model.state_dict())
-    store.update(rec.id, status="finished", test_accuracy=0.1)
-    return rec.id
+    return saved_run(preset).id
 
 
 def _page(app, run_id: str, **state):
-    at = app(timeout=120)
-    at.run()
-    at.session_state["run_id"] = run_id
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.switch_page("pages/filters.py")
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(app, "pages/filters.py", timeout=120, run_id=run_id, **state)
 
 
 def _subheaders(at) -> list[str]:

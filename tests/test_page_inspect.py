@@ -10,33 +10,19 @@ from PIL import Image, ImageDraw
 
 from pathlib import Path
 
-from dlviz.models import PRESETS, build
-from dlviz.runs import RunStore
+from dlviz.models import build
+from page_util import open_page, saved_run
 
 ROOT = Path(__file__).resolve().parents[1]
-SETTINGS = {"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "epochs": 1, "data_source": "folder", "subset": False}
 
 
 def _make_run(preset: str = "cnn"):
-    store = RunStore()
-    spec = PRESETS[preset].copy_spec()
-    model = build(spec, (1, 28, 28), 10, seed=0).module  # untrained weights are enough to look inside
-    rec = store.create(name=f"{preset} run", dataset="mnist", spec=spec, settings=SETTINGS, device="cpu",
-                       params=sum(p.numel() for p in model.parameters()))
-    store.save_weights(rec.id, model.state_dict())
-    store.update(rec.id, status="finished", test_accuracy=0.1)
-    return rec, [n for n, _ in model.named_children()]
+    rec = saved_run(preset)
+    return rec, [n for n, _ in build(rec.spec, (1, 28, 28), 10).module.named_children()]
 
 
 def _page(app, **state):
-    at = app()
-    at.run()
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.switch_page("pages/inspect.py")
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(app, "pages/inspect.py", **state)
 
 
 def _layer_headers(at) -> list[str]:

@@ -1,0 +1,32 @@
+"""Shared steps of the look-inside page tests: a saved run of a preset, and a page opened on it."""
+
+from __future__ import annotations
+
+from dlviz.models import PRESETS, build
+from dlviz.runs import RunRecord, RunStore
+
+SETTINGS = {"optimizer": "adam", "lr": 3e-3, "batch_size": 128, "epochs": 1}
+
+
+def saved_run(preset: str) -> RunRecord:
+    """A finished run of ``preset`` with untrained weights (enough to look inside) in the current store."""
+    store = RunStore()
+    spec = PRESETS[preset].copy_spec()
+    model = build(spec, (1, 28, 28), 10, seed=0).module
+    rec = store.create(name=f"{preset} run", dataset="mnist", spec=spec, settings=SETTINGS, device="cpu",
+                       params=sum(p.numel() for p in model.parameters()))
+    store.save_weights(rec.id, model.state_dict())
+    store.update(rec.id, status="finished", test_accuracy=0.1)
+    return store.get(rec.id)
+
+
+def open_page(app, page: str, timeout: float = 60, **state):
+    """AppTest of app.py, then ``page`` (e.g. "pages/filters.py") with ``state`` set; no exception."""
+    at = app(timeout=timeout)
+    at.run()
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, at.exception
+    return at
