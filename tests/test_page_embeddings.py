@@ -14,7 +14,7 @@ def _make_run(preset: str = "mlp"):
 
 
 def _page(app, **state):
-    return open_page(app, "pages/embeddings.py", timeout=120, lang="en", **state)
+    return open_page(app, "pages/embeddings.py", timeout=120, **{"lang": "en", **state})
 
 
 
