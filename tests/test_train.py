@@ -230,7 +230,8 @@ def test_executor_two_jobs_independent_and_stop(home, mnist_dir):
 
 def test_core_does_not_import_streamlit():
     code = ("import sys, dlviz.train, dlviz.models, dlviz.data, dlviz.runs, dlviz.plots, dlviz.inspect, "
-            "dlviz.plots.gradients, dlviz.plots.errors, dlviz.inspect.errors, dlviz.inspect.gradients, dlviz.__main__; "
+            "dlviz.plots.gradients, dlviz.plots.errors, dlviz.inspect.errors, dlviz.inspect.gradients, dlviz.explain, "
+            "dlviz.__main__; "
             "assert 'streamlit' not in sys.modules, 'streamlit imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -1,0 +1,57 @@
+"""Attribution methods: known answers against torch.autograd, IG completeness, the model untouched."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from dlviz.errors import DlvizError
+from dlviz.explain import METHODS, attribute
+from dlviz.models import PRESETS, build
+
+
+def _cnn():
+    torch.manual_seed(0)
+    return build(PRESETS["cnn"].spec, seed=0).module
+
+
+def test_saliency_equals_autograd():
+    model, x = _cnn().eval(), torch.rand(1, 28, 28)
+    xb = x.unsqueeze(0).requires_grad_(True)
+    (grad,) = torch.autograd.grad(model(xb)[0, 3], xb)
+    got = attribute(model, x, 3, "saliency")
+    assert torch.allclose(got.map, grad[0].abs(), atol=1e-7)
+    assert torch.allclose(attribute(model, x, 3, "input_x_gradient").map, (grad * xb)[0].detach(), atol=1e-7)
+
+
+def test_integrated_gradients_completeness_on_the_cnn():
+    model, x = _cnn(), torch.rand(1, 28, 28)
+    a = attribute(model, x, 7, "integrated_gradients", steps=50)
+    e = a.extra
+    # sum of attributions = f(x) - f(black): within 1% (Sundararajan et al. 2017)
+    assert abs(e["attribution_sum"] - e["output_difference"]) <= 0.01 * abs(e["output_difference"])
+    assert a.map.shape == x.shape
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_every_method_leaves_the_model_bit_for_bit_unchanged(method):
+    model = _cnn().train()
+    before = copy.deepcopy(model.state_dict())
+    a = attribute(model, torch.rand(1, 28, 28), 1, method)
+    assert a.map.shape == (1, 28, 28) and a.seconds >= 0
+    assert model.training  # mode untouched
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert sum(len(m._forward_hooks) + len(m._backward_hooks) for m in model.modules()) == 0
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_bad_requests_get_plain_messages():
+    model, x = _cnn(), torch.rand(1, 28, 28)
+    with pytest.raises(DlvizError, match="does not exist"):
+        attribute(model, x, 10, "saliency")
+    with pytest.raises(DlvizError, match="Unknown explanation method"):
+        attribute(model, x, 1, "magic")
+    with pytest.raises(DlvizError, match="between 2 and 500"):
+        attribute(model, x, 1, "integrated_gradients", steps=1)
