@@ -44,3 +44,7 @@ class TrainError(DlvizError):
 
 class RunError(DlvizError):
     """A saved run is missing, damaged or not safe to load."""
+
+
+class ExplainError(DlvizError):
+    """An explanation that cannot be made: an unknown method, a class out of range, a bad setting."""

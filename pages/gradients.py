@@ -36,8 +36,8 @@ else:
     layer = c1.selectbox(t("Layer"), record["layers"], key="_grad_layer")
     kind = c2.radio(t("Show"), ["weight", "grad"], horizontal=True, key="_grad_kind",
                     format_func=lambda k: t("weights") if k == "weight" else t("gradients"))
-    spe = round(record["steps"][-1] / record["epochs"][-1]) if record["epochs"] and record["epochs"][-1] else 1
-    st.plotly_chart(histogram_ridges(record["hist"], layer, kind, spe, t), width="stretch", key="grad_hist")
+    st.plotly_chart(histogram_ridges(record["hist"], layer, kind, record.get("steps_per_epoch", 1), t),
+                    width="stretch", key="grad_hist")
     st.caption(t("Each row is a histogram taken at one step, the first at the top. Weights that spread out over "
                  "time are learning; gradients that shrink to a spike at zero have stopped carrying signal."))
 

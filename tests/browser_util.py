@@ -28,6 +28,20 @@ TITLES = {"Start": "dlviz: build, train and look inside neural networks", "Data"
 EXCEPTION = '[data-testid="stException"]'
 
 
+def skip_without_browser() -> None:
+    """Skip the calling test module when chromium, playwright or MNIST is missing (call at import)."""
+    import importlib.util
+
+    import pytest
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
+    if importlib.util.find_spec("playwright") is None:
+        pytest.skip("the playwright package is not installed (pip install playwright)", allow_module_level=True)
+    if not (MNIST_DIR / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip(f"{MNIST_DIR} is not present", allow_module_level=True)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -7,23 +7,17 @@ from ../shared/data/mnist. Trainings use the quick demo (6,000 images) so the mo
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
 
-from browser_util import (CHROMIUM, EXCEPTION, LIVE_JS, MNIST_DIR, ROOT, TITLES, VIEWPORT, button, goto, launch,
+from browser_util import (EXCEPTION, LIVE_JS, ROOT, TITLES, VIEWPORT, button, goto, launch, skip_without_browser,
                           live_state, metric_value, nav, percent, sid, start_server, title)
 
 pytestmark = pytest.mark.browser
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
-if importlib.util.find_spec("playwright") is None:
-    pytest.skip("the playwright package is not installed (pip install playwright)", allow_module_level=True)
-if not (MNIST_DIR / "train-images-idx3-ubyte.gz").exists():
-    pytest.skip(f"{MNIST_DIR} is not present", allow_module_level=True)
+skip_without_browser()
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 

@@ -6,22 +6,15 @@ the way a student would have trained one on the Train page.
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
 import pytest
 
-from browser_util import CHROMIUM, EXCEPTION, MNIST_DIR, ROOT, VIEWPORT, goto, launch, start_server, title
+from browser_util import EXCEPTION, MNIST_DIR, ROOT, VIEWPORT, goto, launch, skip_without_browser, start_server
 
 pytestmark = pytest.mark.browser
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
-if importlib.util.find_spec("playwright") is None:
-    pytest.skip("the playwright package is not installed (pip install playwright)", allow_module_level=True)
-if not (MNIST_DIR / "train-images-idx3-ubyte.gz").exists():
-    pytest.skip(f"{MNIST_DIR} is not present", allow_module_level=True)
+skip_without_browser()
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 

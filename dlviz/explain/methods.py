@@ -10,11 +10,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from dlviz.errors import DlvizError
-
-
-class ExplainError(DlvizError):
-    """A bad target, method or setting: a plain message, never a traceback."""
+from dlviz.errors import ExplainError
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,7 @@ class GradRecorder:
         n = len(self.steps)
         spe = max(self.steps_per_epoch, 1)
         return {"layers": self.names, "sizes": self.sizes, "every": self.every, "steps": list(self.steps),
+                "steps_per_epoch": spe,
                 "epochs": [round(s / spe, 4) for s in self.steps],
                 "norms": self._layer_norms(self.pnorms[:n]), "hist": list(self.hists)}
 

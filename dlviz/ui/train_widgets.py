@@ -121,9 +121,14 @@ def live_panel(snap: JobSnapshot) -> None:
     elif snap.status == "running":
         st.caption(t("The first points appear after a quarter of a second of training."))
     if snap.grads and snap.grads.get("norms"):
-        if st.toggle(t("Show the gradient flow live"), key="_tr_live_grads",
-                     help=t("Each layer's gradient norm at every step. The Gradients page explains it when "
-                            "training ends.")):
+        ss = st.session_state
+        if "_tr_live_grads" not in ss:  # Streamlit drops a widget's state while it is not drawn: keep the choice
+            ss._tr_live_grads = ss.get("_tr_live_grads_on", False)
+        on = st.toggle(t("Show the gradient flow live"), key="_tr_live_grads",
+                       help=t("Each layer's gradient norm at every step. The Gradients page explains it when "
+                              "training ends."))
+        ss._tr_live_grads_on = on
+        if on:
             st.plotly_chart(gradient_flow(snap.grads, t), key="live_grads")
 
 
