@@ -55,3 +55,7 @@ def test_bad_requests_get_plain_messages():
         attribute(model, x, 1, "magic")
     with pytest.raises(DlvizError, match="between 2 and 500"):
         attribute(model, x, 1, "integrated_gradients", steps=1)
+    with pytest.raises(DlvizError, match="one of"):
+        attribute(model, x, 1, "integrated_gradients", baseline_kind="grey")
+    with pytest.raises(DlvizError, match="two different classes"):
+        attribute(model, x, 1, "saliency", contrast=1)

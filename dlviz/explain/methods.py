@@ -1,24 +1,34 @@
-"""The attribution registry: Saliency, Input x Gradient and Integrated Gradients (more to come)."""
+"""The gradient family: Saliency, Input x Gradient, Integrated Gradients (more join in this module)."""
 
 from __future__ import annotations
 
-import copy
-import time
-from dataclasses import dataclass, field
-from typing import Callable
-
 import torch
-from torch import nn
 
-from dlviz.errors import ExplainError
+from dlviz.explain.registry import Method, Setting, register
 
 
-@dataclass(frozen=True)
-class Method:
-    key: str
-    title: str                     # translatable English
-    run: Callable                  # (model, x (1, ...), target, **settings) -> (map like x, extra dict)
-    settings: dict = field(default_factory=dict)   # name -> (default, lo, hi)
+def baseline(x: torch.Tensor, kind: str, seed: int = 0) -> torch.Tensor:
+    """A reference input for path methods: "black" (all zeros), "blurred" (the input, Gaussian-blurred),
+    "noise" (uniform noise in [0, 1], seeded). ``x`` is (B, C, H, W); the result is detached."""
+    x = x.detach()
+    if kind == "black":
+        return torch.zeros_like(x)
+    if kind == "noise":
+        g = torch.Generator(device="cpu").manual_seed(int(seed))
+        return torch.rand(x.shape, generator=g).to(x)
+    if kind == "blurred":
+        sigma, r = 3.0, 6
+        t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
+        k1 = torch.exp(-t ** 2 / (2 * sigma ** 2))
+        k1 = k1 / k1.sum()
+        c = x.shape[1]
+        xp = torch.nn.functional.pad(x, (r, r, r, r), mode="replicate")
+        y = torch.nn.functional.conv2d(xp, k1.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+        return torch.nn.functional.conv2d(y, k1.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+    raise ValueError(kind)
+
+
+BASELINES = ("black", "blurred", "noise")
 
 
 def _saliency(model, x, target, absolute=True):
@@ -33,10 +43,10 @@ def _input_x_gradient(model, x, target):
     return InputXGradient(model).attribute(x, target=target), {}
 
 
-def _integrated_gradients(model, x, target, steps=50, baseline="black"):
+def _integrated_gradients(model, x, target, steps=50, baseline_kind="black"):
     from captum.attr import IntegratedGradients
 
-    base = torch.zeros_like(x) if baseline == "black" else torch.full_like(x, float(baseline))
+    base = baseline(x, baseline_kind)
     # all steps in one batch: one forward and one backward pass instead of ``steps`` of each
     attr, delta = IntegratedGradients(model).attribute(x, baselines=base, target=target, n_steps=int(steps),
                                                        internal_batch_size=int(steps),
@@ -47,46 +57,16 @@ def _integrated_gradients(model, x, target, steps=50, baseline="black"):
                   "completeness_delta": float(delta.abs().sum())}
 
 
-METHODS: dict[str, Method] = {m.key: m for m in [
-    Method("saliency", "Saliency", _saliency, {"absolute": (True, None, None)}),
-    Method("input_x_gradient", "Input x Gradient", _input_x_gradient),
-    Method("integrated_gradients", "Integrated Gradients", _integrated_gradients,
-           {"steps": (50, 2, 500), "baseline": ("black", None, None)}),
-]}
-
-
-@dataclass
-class Attribution:
-    method: str
-    target: int
-    map: torch.Tensor        # shaped like the input (without the batch dimension), detached CPU
-    seconds: float
-    extra: dict
-
-
-def attribute(model: nn.Module, x: torch.Tensor, target: int, method: str, **settings) -> Attribution:
-    """Attribute class ``target``'s score for the single input ``x`` (e.g. (1, 28, 28)) with ``method``."""
-    if method not in METHODS:
-        raise ExplainError("Unknown explanation method '{name}'. Choose one of: {known}.", name=method,
-                           known=", ".join(METHODS))
-    m = METHODS[method]
-    for name, value in settings.items():
-        if name not in m.settings:
-            raise ExplainError("{method} has no setting '{name}'.", method=m.title, name=name)
-        _, lo, hi = m.settings[name]
-        if lo is not None and not (lo <= value <= hi):
-            raise ExplainError("{method}: {name} must be between {lo} and {hi}, not {value}.", method=m.title,
-                               name=name, lo=lo, hi=hi, value=value)
-    private = copy.deepcopy(model).eval()   # the user's model keeps its weights, hooks and mode
-    for p in private.parameters():
-        p.requires_grad_(False)
-    device = next(private.parameters()).device
-    xb = x.detach().to(device).unsqueeze(0).float()
-    with torch.no_grad():
-        k = private(xb).shape[1]
-    if not (0 <= int(target) < k):
-        raise ExplainError("Class {target} does not exist: this model has classes 0 to {last}.", target=target,
-                           last=k - 1)
-    t0 = time.perf_counter()
-    amap, extra = m.run(private, xb.requires_grad_(True), int(target), **settings)
-    return Attribution(method, int(target), amap.detach()[0].cpu(), time.perf_counter() - t0, extra)
+register(Method("saliency", "Saliency", _saliency,
+                {"absolute": Setting(True, choices=(True, False), title="Absolute value",
+                                     help="Show how strongly each pixel matters, ignoring the sign.")},
+                blurb="How much the score would change if this pixel changed a little.", signed=False))
+register(Method("input_x_gradient", "Input x Gradient", _input_x_gradient,
+                blurb="The gradient times the pixel: evidence only where there is ink."))
+register(Method("integrated_gradients", "Integrated Gradients", _integrated_gradients,
+                {"steps": Setting(50, 2, 500, title="Steps", help="Points on the path from the baseline to the "
+                                  "image; more steps, more exact."),
+                 "baseline_kind": Setting("black", choices=BASELINES, title="Baseline",
+                                          help="The 'nothing' image the input is compared with.")},
+                blurb="Adds up the gradient along a path from a blank image to this one; the parts sum to the "
+                      "change in the score."))
