@@ -1,4 +1,4 @@
-"""Command line: ``python -m dlviz train | runs`` (more verbs arrive with later features).
+"""Command line: ``python -m dlviz train | runs | evaluate | inspect | explain``.
 
 Every problem a user can cause prints one plain sentence (in $DLVIZ_LANG) and exits with status 2;
 never a traceback.
@@ -132,10 +132,10 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_inspect(a: argparse.Namespace) -> int:
+def _run_and_image(a: argparse.Namespace):
+    """The saved run (at the replay point ``--at``), its class names and test image ``--index`` as (1, 28, 28)."""
     from dlviz.data import load_dataset
     from dlviz.errors import DataError
-    from dlviz.inspect import activations, summarize
     from dlviz.runs import RunStore
     from dlviz.train import image_transform, load_run
 
@@ -155,9 +155,16 @@ def cmd_inspect(a: argparse.Namespace) -> int:
         raise DataError("Test image {index} does not exist: {name} has test images 0 to {last}.", index=a.index,
                         name=data.info.name, last=len(data.test_y) - 1)
     x = image_transform(data.test_x[a.index:a.index + 1])[0]       # (1, 28, 28) in [0, 1]
+    return model, list(data.info.classes), x, int(data.test_y[a.index])
+
+
+def cmd_inspect(a: argparse.Namespace) -> int:
+    from dlviz.inspect import activations, summarize
+
+    model, _, x, label = _run_and_image(a)
     layers, probs = activations(model, x)
     pred = int(probs.argmax())
-    out = {"run_id": a.run, "at": a.at or "final", "index": a.index, "label": int(data.test_y[a.index]), "prediction": pred,
+    out = {"run_id": a.run, "at": a.at or "final", "index": a.index, "label": label, "prediction": pred,
            "probability": float(probs[pred]), "layers": summarize(layers)}
     if a.json:
         print(json.dumps(out))
@@ -167,6 +174,60 @@ def cmd_inspect(a: argparse.Namespace) -> int:
         for layer in out["layers"]:
             print(f"  {layer['name']:<14} {str(tuple(layer['shape'])):<16} mean {layer['mean']:+.4f}  "
                   f"zeros {layer['fraction_zero']:.0%}")
+    return 0
+
+
+def _setting(text: str) -> tuple[str, object]:
+    from dlviz.errors import ExplainError
+
+    name, sep, raw = text.partition("=")
+    if not sep or not name.strip():
+        raise ExplainError("Write a setting as NAME=VALUE (e.g. steps=100), not '{text}'.", text=text)
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return name.strip(), value
+
+
+def cmd_explain(a: argparse.Namespace) -> int:
+    import torch
+
+    from dlviz.explain import METHODS, attribute
+
+    settings = dict(_setting(s) for s in a.setting or [])
+    model, classes, x, label = _run_and_image(a)
+    model.eval()
+    with torch.no_grad():
+        probs = torch.softmax(model(x.unsqueeze(0).to(next(model.parameters()).device)), 1)[0].cpu()
+    pred = int(probs.argmax())
+    target = pred if a.target is None else a.target
+    res = attribute(model, x, target, a.method, contrast=a.contrast, **settings)
+    m = res.map
+    out = {"run_id": a.run, "at": a.at or "final", "index": a.index, "label": label, "prediction": pred,
+           "probability": float(probs[pred]), "target": target, "contrast": a.contrast, "method": a.method,
+           "settings": res.settings, "seconds": res.seconds, "map_shape": list(m.shape),
+           "map_sum": float(m.sum()), "map_max_abs": float(m.abs().max()), "empty": res.empty}
+    out.update({k: v for k, v in res.extra.items() if isinstance(v, (int, float, str, bool))})
+    if a.out:
+        from dlviz.plots.explain import comparison_png
+
+        Path(a.out).write_bytes(comparison_png(x[0], {a.method: res}, {a.method: t(METHODS[a.method].title)}, tr=t))
+        out["out"] = str(a.out)
+    if a.json:
+        print(json.dumps(out))
+    else:
+        print(t("Test image {index} (label {label}): predicted {pred} with probability {p:.1%}.", index=a.index,
+                label=label, pred=pred, p=out["probability"]))
+        print(t("{method} for class {target}: {seconds:.0f} ms, attributions sum to {total:.4f}.",
+                method=t(METHODS[a.method].title), target=target, seconds=res.seconds * 1000, total=out["map_sum"]))
+        if "output_difference" in out:
+            print(t("Completeness: f(input) - f(baseline) = {diff:.4f}; the difference is {delta:.4f}.",
+                    diff=out["output_difference"], delta=out["completeness_delta"]))
+        if res.empty:
+            print(t("The explanation is empty: every attribution is zero."))
+        if a.out:
+            print(t("Saved the picture to {path}.", path=a.out))
     return 0
 
 
@@ -212,6 +273,19 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument("--at", default=None, help=t("replay: the weights saved at this point, e.g. step-0 or epoch-1"))
     ins.add_argument("--json", action="store_true")
     ins.set_defaults(func=cmd_inspect)
+    ex = sub.add_parser("explain", help=t("why a saved run made one decision: an attribution map for a test image"))
+    ex.add_argument("--run", required=True, help=t("the run id (see: python -m dlviz runs)"))
+    ex.add_argument("--index", type=int, required=True, help=t("which test image (0 is the first)"))
+    ex.add_argument("--method", default="integrated_gradients", help=t("an attribution method, e.g. integrated_gradients, saliency, grad_cam, occlusion (a wrong name lists them all)"))
+    ex.add_argument("--target", type=int, default=None, help=t("the class to explain (default: the prediction)"))
+    ex.add_argument("--contrast", type=int, default=None, help=t("explain 'target and not this class'"))
+    ex.add_argument("--setting", action="append", metavar="NAME=VALUE", help=t("a method setting, e.g. steps=100"))
+    ex.add_argument("--at", default=None, help=t("replay: the weights saved at this point, e.g. step-0 or epoch-1"))
+    ex.add_argument("--data-dir", default=os.environ.get("DLVIZ_DATA_DIR"))
+    ex.add_argument("--device", default="cpu")
+    ex.add_argument("--out", default=None, help=t("save the picture to this PNG file"))
+    ex.add_argument("--json", action="store_true", help=t("print one JSON object as the last line"))
+    ex.set_defaults(func=cmd_explain)
     return p
 
 

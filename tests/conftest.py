@@ -14,7 +14,7 @@ MNIST_DIR = SHARED / "mnist"
 os.environ.setdefault("DLVIZ_OFFLINE", "1")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     if not (MNIST_DIR / "train-images-idx3-ubyte.gz").exists():
         pytest.skip("../shared/data/mnist is not present")

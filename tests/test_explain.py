@@ -59,3 +59,23 @@ def test_bad_requests_get_plain_messages():
         attribute(model, x, 1, "integrated_gradients", baseline_kind="grey")
     with pytest.raises(DlvizError, match="two different classes"):
         attribute(model, x, 1, "saliency", contrast=1)
+
+
+def test_every_method_title_blurb_and_setting_reads_in_chinese():
+    from dlviz.i18n import catalogue
+
+    zh = catalogue("zh")
+    for m in METHODS.values():
+        assert m.blurb, m.key
+        texts = [m.title, m.blurb] + [x for s in m.settings.values() for x in (s.title, s.help)]
+        missing = [x for x in texts if not x or x not in zh]
+        assert not missing, (m.key, missing)
+
+
+def test_contrast_explains_the_difference_of_two_scores():
+    model, x = _cnn().eval(), torch.rand(1, 28, 28)
+    xb = x.unsqueeze(0).requires_grad_(True)
+    out = model(xb)[0]
+    (grad,) = torch.autograd.grad(out[3] - out[8], xb)
+    got = attribute(model, x, 3, "saliency", contrast=8, absolute=False)
+    assert got.contrast == 8 and torch.allclose(got.map, grad[0], atol=1e-6)

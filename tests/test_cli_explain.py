@@ -1,0 +1,62 @@
+"""`python -m dlviz explain`: the JSON contract, IG completeness in the output, a PNG, plain errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests import test_cli
+
+_ENV: dict = {}
+
+
+def cli(*args):
+    return test_cli.cli(*args, env=_ENV)
+
+
+@pytest.fixture(scope="module")
+def cnn_run(tmp_path_factory, mnist_dir):
+    """One CNN trained for 1 epoch on 2,000 images, in a private home shared by this module's tests."""
+    _ENV.update(DLVIZ_HOME=str(tmp_path_factory.mktemp("home")), DLVIZ_OFFLINE="1")
+    r = cli("train", "--model", "cnn", "--epochs", "1", "--limit", "2000", "--data-dir", str(mnist_dir), "--json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout.splitlines()[-1])["run_id"]
+
+
+def test_explain_json_contract_with_integrated_gradients(cnn_run, mnist_dir, tmp_path):
+    png = tmp_path / "ig.png"
+    r = cli("explain", "--run", cnn_run, "--index", "0", "--method", "integrated_gradients", "--data-dir",
+            str(mnist_dir), "--out", str(png), "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.splitlines()[-1])
+    for key in ("prediction", "target", "method", "seconds", "attribution_sum", "output_difference",
+                "completeness_delta"):
+        assert key in out, key
+    assert out["target"] == out["prediction"] and out["method"] == "integrated_gradients" and out["label"] == 7
+    # completeness (Sundararajan et al. 2017): the attributions add up to f(x) - f(black)
+    assert abs(out["attribution_sum"] - out["output_difference"]) <= 0.01 * abs(out["output_difference"])
+    assert out["map_sum"] == pytest.approx(out["attribution_sum"], rel=1e-4)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_explain_target_contrast_and_settings(cnn_run, mnist_dir):
+    r = cli("explain", "--run", cnn_run, "--index", "1", "--method", "integrated_gradients", "--target", "3",
+            "--contrast", "8", "--setting", "steps=20", "--setting", "baseline_kind=blurred", "--data-dir",
+            str(mnist_dir), "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.splitlines()[-1])
+    assert out["target"] == 3 and out["contrast"] == 8
+    assert out["settings"] == {"steps": 20, "baseline_kind": "blurred"}
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--method", "magic"], "Unknown explanation method"),
+    (["--target", "10"], "does not exist"),
+    (["--setting", "steps=1", "--method", "integrated_gradients"], "between 2 and 500"),
+    (["--setting", "steps"], "NAME=VALUE"),
+    (["--index", "99999"], "does not exist"),
+])
+def test_explain_bad_input_is_one_plain_line(cnn_run, mnist_dir, args, needle):
+    r = cli("explain", "--run", cnn_run, "--index", "0", *args, "--data-dir", str(mnist_dir))
+    assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr, r.stderr
