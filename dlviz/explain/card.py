@@ -1,0 +1,296 @@
+"""The plain-language card: what the model said, where its evidence is, and how far to trust that.
+
+Written for someone who is not an expert, in English or Chinese (every sentence goes through
+:func:`dlviz.i18n.translate`). Pure: tensors in, strings out; no streamlit here.
+
+Where the evidence is
+    The maps of all methods are summed over channels, each divided by its own largest absolute value
+    (so every method has the same say) and averaged. The positive part of that average is the evidence
+    FOR the class. Its mass is split over a 3x3 grid of regions (top-left ... bottom-right): the
+    strongest region is named, and the second one too when it holds at least half as much. When no
+    region holds 20% of the mass (an even spread is 11%), the evidence is "spread over the whole
+    image". The share of the mass on the ink (pixels brighter than 0.3) says whether the model looks at
+    the strokes (>= 60%), at the empty paper (<= 30%: the missing stroke there matters) or at both.
+
+Verdict (``Card.verdict``)
+    doubt   - the explanation is empty; or the randomisation check failed (the map hardly changes when
+              the model's weights are randomised, so it does not show what the model learned: Adebayo
+              et al. 2018); or two or more checks failed.
+    caution - no sanity check has been run yet; or one check (completeness, deletion/insertion) failed;
+              or the methods disagree (mean rank correlation below 0.25).
+    trust   - at least one check ran, every check that ran passed, and the methods do not disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from dlviz.i18n import N_, translate
+
+INK = 0.3              # a pixel brighter than this is ink (MNIST: 1 = ink, 0 = paper)
+ON_INK = 0.6           # share of the evidence on ink above which we say "on the strokes"
+ON_PAPER = 0.3         # ... below which we say "on the empty paper"
+SPREAD = 0.2           # no region holds this share: "spread over the whole image"
+MOSTLY = 0.5           # the named regions hold this share: "mostly ..."
+AGREE = 0.5            # mean rank correlation: "the methods agree"
+DISAGREE = 0.25        # below this: "the methods disagree"
+AGAINST = 0.3          # negative share of the signed mass above which the card names the evidence against
+UNSURE = 0.6           # top probability below this: "the model is unsure"
+
+REGIONS = (N_("the top-left"), N_("the top"), N_("the top-right"),
+           N_("the left"), N_("the centre"), N_("the right"),
+           N_("the bottom-left"), N_("the bottom"), N_("the bottom-right"))
+VERDICTS = {"trust": N_("Trust"), "caution": N_("Caution"), "doubt": N_("Doubt")}
+
+
+@dataclass
+class Card:
+    headline: str
+    lines: list[str] = field(default_factory=list)
+    verdict: str = "caution"        # "trust" | "caution" | "doubt"
+    check_lines: list[str] = field(default_factory=list)   # the lines of ``lines`` that report sanity checks
+
+
+def verdict_title(verdict: str, lang: str = "en") -> str:
+    """The verdict as one translated word ("Trust", "Caution", "Doubt") for a badge."""
+    return translate(VERDICTS.get(verdict, VERDICTS["caution"]), lang)
+
+
+def _plane(a) -> np.ndarray:
+    """A map (H, W) or (C, H, W) as an (H, W) float array (channels summed)."""
+    a = a.detach().cpu().float().numpy() if isinstance(a, torch.Tensor) else np.asarray(a, dtype=np.float32)
+    return a.sum(axis=0) if a.ndim == 3 else a
+
+
+def _pct(p: float) -> str:
+    """A probability as a percentage that never claims certainty it does not have (99.97% is '>99%')."""
+    if p >= 0.995 and p < 1.0:
+        return ">99%"
+    if 0 < p < 0.005:
+        return "<1%"
+    return f"{p:.0%}"
+
+
+def region_shares(amap) -> np.ndarray:
+    """The share of the positive mass of ``amap`` (H, W) in each cell of a 3x3 grid, row by row (sums to 1).
+
+    All zeros when the map has no positive mass.
+    """
+    pos = np.clip(_plane(amap), 0, None)
+    total = float(pos.sum())
+    rows = np.array_split(np.arange(pos.shape[0]), 3)
+    cols = np.array_split(np.arange(pos.shape[1]), 3)
+    shares = np.array([pos[np.ix_(r, c)].sum() for r in rows for c in cols], dtype=np.float64)
+    return shares / total if total > 0 else shares * 0
+
+
+def ink_share(amap, image) -> float | None:
+    """The share of the positive mass of ``amap`` that lies on ink (``image`` > 0.3); None without mass."""
+    pos = np.clip(_plane(amap), 0, None)
+    total = float(pos.sum())
+    if total <= 0:
+        return None
+    img = _plane(image)
+    if img.shape != pos.shape:
+        raise ValueError(f"map {pos.shape} and image {img.shape} differ in shape")
+    return float(pos[img > INK].sum() / total)
+
+
+def evidence_words(amap, image, lang: str = "en") -> str:
+    """Where the positive evidence of ``amap`` (H, W) lies, in words, e.g. "mostly the top-left, on the strokes".
+
+    ``image`` (H, W) in [0, 1] (1 = ink). The rules are in the module docstring.
+    """
+    shares = region_shares(amap)
+    on_ink = ink_share(amap, image)
+    if on_ink is None:
+        return translate("nowhere: this map has no evidence for the class", lang)
+    order = np.argsort(-shares, kind="stable")
+    first, second = int(order[0]), int(order[1])
+    if shares[first] < SPREAD:
+        where = translate("spread over the whole image", lang)
+    else:
+        named = translate(REGIONS[first], lang)
+        held = shares[first]
+        if shares[second] >= 0.5 * shares[first]:
+            named = translate("{a} and {b}", lang, a=named, b=translate(REGIONS[second], lang))
+            held += shares[second]
+        where = (translate("mostly {where}", lang, where=named) if held >= MOSTLY
+                 else translate("most in {where}, but spread out", lang, where=named))
+    if on_ink >= ON_INK:
+        return translate("{where}, on the strokes", lang, where=where)
+    if on_ink <= ON_PAPER:
+        return translate("{where}, on the empty paper: a missing stroke there matters", lang, where=where)
+    return translate("{where}, on the strokes and the empty paper around them", lang, where=where)
+
+
+def _method_title(key: str, attr, lang: str) -> str:
+    from dlviz.explain.registry import METHODS
+
+    m = METHODS.get(getattr(attr, "method", key))
+    return translate(m.title, lang) if m is not None else str(key)
+
+
+def _combined(attributions: dict) -> tuple[np.ndarray | None, list[str]]:
+    """The average of the non-empty maps, each scaled to [-1, 1] by its own max |value|; and the empty ones."""
+    planes, empty = [], []
+    for key, a in attributions.items():
+        p = _plane(a.map)
+        m = float(np.abs(p).max()) if p.size else 0.0
+        if not np.isfinite(m) or m <= 1e-12:
+            empty.append(key)
+            continue
+        planes.append(p / m)
+    return (np.mean(planes, axis=0) if planes else None), empty
+
+
+def make_card(classes: list[str], probs: torch.Tensor, target: int, contrast: int | None, image,
+              attributions: dict, agreement: float | None, completeness=None, randomisation=None, curves=None,
+              lang: str = "en") -> Card:
+    """The card for one explanation. ``probs`` (K,) are the model's class probabilities for ``image`` (H, W).
+
+    ``attributions`` maps a method key to its :class:`~dlviz.explain.registry.Attribution` (all for
+    ``target``, and ``contrast`` if given); ``agreement`` is their mean rank correlation (None for one
+    method); the checks (from :mod:`dlviz.explain.checks`) are optional: None means not run.
+    """
+    p = torch.as_tensor(probs).detach().float().flatten()
+    pred = int(p.argmax())
+    name = lambda i: str(classes[i]) if 0 <= i < len(classes) else str(i)  # noqa: E731
+    pct = lambda i: _pct(float(p[i]))  # noqa: E731
+    lines: list[str] = []
+
+    if contrast is None:
+        headline = translate("The model says {pred} ({p} sure).", lang, pred=name(pred), p=pct(pred))
+        if target != pred:
+            lines.append(translate("This explains class {target} ({p}), not the model's answer.", lang,
+                                   target=name(target), p=pct(target)))
+    else:
+        headline = translate("Why {a} and not {b}? The model says {pred} ({p} sure).", lang, a=name(target),
+                             b=name(contrast), pred=name(pred), p=pct(pred))
+        lines.append(translate("{a} gets {pa}, {b} gets {pb}.", lang, a=name(target), pa=pct(target),
+                               b=name(contrast), pb=pct(contrast)))
+    if float(p[pred]) < UNSURE:
+        lines.append(translate("The model is unsure: its top choice gets only {p}.", lang, p=pct(pred)))
+
+    img = _plane(image)
+    blank = not (img.size and float(np.abs(img).max()) > 1e-6)
+    combined, empty = _combined(attributions)
+    if combined is None:
+        if not attributions:
+            lines.append(translate("The explanation is empty: no method was run.", lang))
+        elif blank:
+            lines.append(translate("The explanation is empty: the image is blank, and against a black baseline an "
+                                   "all-black image has nothing to attribute (every pixel equals the baseline).",
+                                   lang))
+        else:
+            lines.append(translate("The explanation is empty: every map is zero, so these pixels do not move the "
+                                   "score the methods look at.", lang))
+    else:
+        for key in empty:
+            lines.append(translate("{method} gave an empty map (zero everywhere).", lang,
+                                   method=_method_title(key, attributions[key], lang)))
+        if blank:
+            lines.append(translate("The image is blank: there is no ink, so any evidence is about strokes that "
+                                   "are missing.", lang))
+        words = evidence_words(combined, img, lang)
+        if contrast is None:
+            lines.append(translate("Evidence for {target}: {words}.", lang, target=name(target), words=words))
+        else:
+            lines.append(translate("Evidence for {a} rather than {b}: {words}.", lang, a=name(target),
+                                   b=name(contrast), words=words))
+        absmass = float(np.abs(combined).sum())
+        neg = float(np.clip(-combined, 0, None).sum())
+        if absmass > 0 and neg / absmass >= AGAINST:
+            against = evidence_words(-combined, img, lang)
+            if contrast is None:
+                lines.append(translate("Evidence against {target}: {words}.", lang, target=name(target),
+                                       words=against))
+            else:
+                lines.append(translate("Evidence for {b} instead: {words}.", lang, b=name(contrast), words=against))
+
+    # agreement
+    disagree = False
+    if agreement is None or not np.isfinite(agreement):
+        if len(attributions) - len(empty) >= 2:
+            lines.append(translate("How well the methods agree is not known yet.", lang))
+        elif attributions:
+            lines.append(translate("Only one method: add another to see whether they agree.", lang))
+    elif agreement >= AGREE:
+        lines.append(translate("The methods agree ({r:.2f}).", lang, r=agreement))
+    elif agreement >= DISAGREE:
+        lines.append(translate("The methods partly agree ({r:.2f}).", lang, r=agreement))
+    else:
+        disagree = True
+        lines.append(translate("The methods disagree ({r:.2f}): read with care.", lang, r=agreement))
+
+    # sanity checks, one line each
+    notes: list[str] = []
+    ran, failed = 0, []
+    if completeness is not None:
+        ran += 1
+        off = _pct_abs(completeness.relative)
+        if completeness.passed:
+            notes.append(translate("Completeness check passed: the map adds up to the change in the score "
+                                   "(off by {off}).", lang, off=off))
+        else:
+            failed.append("completeness")
+            notes.append(translate("Completeness check failed: the map adds up to {s:.3g}, but the score changed "
+                                   "by {d:.3g} (off by {off}); try more steps.", lang,
+                                   s=completeness.attribution_sum, d=completeness.output_difference, off=off))
+    if randomisation is not None:
+        ran += 1
+        last = float(randomisation.similarity[-1]) if len(randomisation.similarity) else float("nan")
+        if randomisation.passed:
+            notes.append(translate("Randomisation check passed: with random weights the map changes (similarity "
+                                   "falls to {s:.2f}), so it shows what the model learned.", lang, s=last))
+        else:
+            failed.append("randomisation")
+            notes.append(translate("Randomisation check failed: the map hardly changes when the weights are "
+                                   "randomised (similarity {s:.2f}); it may show the image more than the model.",
+                                   lang, s=last))
+    if curves is not None:
+        ran += 1
+        kw = dict(d=curves.deletion_auc, rd=curves.random_deletion_auc, i=curves.insertion_auc,
+                  ri=curves.random_insertion_auc)
+        if curves.passed:
+            notes.append(translate("Deletion and insertion check passed: removing the highlighted pixels first "
+                                   "hurts the score more than removing random ones (area {d:.2f} vs {rd:.2f}; "
+                                   "insertion {i:.2f} vs {ri:.2f}).", lang, **kw))
+        else:
+            failed.append("curves")
+            notes.append(translate("Deletion and insertion check failed: the highlighted pixels matter no more "
+                                   "than random ones (area {d:.2f} vs {rd:.2f}; insertion {i:.2f} vs {ri:.2f}).",
+                                   lang, **kw))
+
+    verdict, reason = _verdict(combined is None, ran, failed, disagree, lang)
+    if ran == 0 and combined is not None:
+        notes.append(translate("No sanity check has been run yet.", lang))
+    lines += notes
+    lines.append(translate("Verdict: {verdict}. {reason}", lang, verdict=verdict_title(verdict, lang),
+                           reason=reason))
+    return Card(headline, lines, verdict, notes)
+
+
+def _pct_abs(r: float) -> str:
+    r = abs(float(r))
+    return "<0.1%" if r < 0.001 else f"{r:.1%}"
+
+
+def _verdict(empty: bool, ran: int, failed: list[str], disagree: bool, lang: str) -> tuple[str, str]:
+    """(verdict, reason): the rule in the module docstring."""
+    if empty:
+        return "doubt", translate("There is nothing to read in an empty map.", lang)
+    if "randomisation" in failed:
+        return "doubt", translate("The map does not depend on what the model learned.", lang)
+    if len(failed) >= 2:
+        return "doubt", translate("Two or more sanity checks failed.", lang)
+    if ran == 0:
+        return "caution", translate("Run the sanity checks before you rely on this map.", lang)
+    if failed:
+        return "caution", translate("One sanity check failed.", lang)
+    if disagree:
+        return "caution", translate("The checks passed, but the methods disagree.", lang)
+    return "trust", translate("The sanity checks passed and the methods do not contradict each other.", lang)

@@ -1,0 +1,105 @@
+"""A one-page HTML handout of one explanation: the comparison picture, the card, the checks.
+
+The page is self-contained (inline CSS, the picture as a base64 PNG, no script, nothing fetched from
+the network), so it opens offline and can be mailed or printed; ``@page`` sets A4 and the picture is
+capped in height so that it prints on one sheet. Every string that comes from the user or the model
+(title, class names inside the card, the check lines) is escaped. No streamlit here.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import html
+
+from dlviz.explain.card import Card, verdict_title
+from dlviz.i18n import translate
+from dlviz.plots.explain import comparison_png
+
+HTML_LANG = {"en": "en", "zh": "zh-CN"}
+VERDICT_COLOURS = {"trust": "#0072B2", "caution": "#E69F00", "doubt": "#D55E00"}   # Okabe-Ito
+
+CSS = """
+@page { size: A4; margin: 12mm; }
+* { box-sizing: border-box; }
+html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+body { font-family: "Noto Sans", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",
+       "Segoe UI", Helvetica, Arial, sans-serif; color: #111827; font-size: 10.5pt; line-height: 1.4;
+       max-width: 186mm; margin: 0 auto; padding: 8mm 0; }
+h1 { font-size: 17pt; margin: 0 0 1mm; }
+h2 { font-size: 13pt; margin: 0 0 2mm; }
+h3 { font-size: 11pt; margin: 3mm 0 1mm; }
+.meta { color: #4B5563; font-size: 9pt; margin: 0 0 3mm; }
+.card { border: 1px solid #D1D5DB; border-left: 5px solid var(--verdict); border-radius: 4px; padding: 3mm 4mm;
+        margin: 0 0 3mm; break-inside: avoid; }
+.badge { display: inline-block; background: var(--verdict); color: #fff; font-weight: 600; font-size: 9pt;
+         border-radius: 3px; padding: 0.4mm 2mm; margin-bottom: 1.5mm; }
+ul { margin: 0; padding-left: 5mm; }
+li { margin: 0.6mm 0; }
+figure { margin: 0 0 2mm; text-align: center; break-inside: avoid; }
+figure img { max-width: 100%; max-height: 105mm; height: auto; }
+figcaption { color: #4B5563; font-size: 9pt; }
+section { break-inside: avoid; }
+@media print { body { padding: 0; } }
+"""
+
+
+def _e(s) -> str:
+    return html.escape(str(s), quote=True)
+
+
+def handout_html(title: str, image, attributions: dict, titles: dict, card: Card, checks_lines: list[str],
+                 lang: str = "en", date: str | None = None) -> str:
+    """One self-contained HTML page: ``title``, the date, the card, the comparison of ``attributions``
+    (titled by ``titles``, already translated), ``checks_lines`` (one translated line per sanity check)
+    and a short "how to read this"."""
+    tr = lambda text, **kw: translate(text, lang, **kw)  # noqa: E731
+    date = date or datetime.date.today().isoformat()
+    png = base64.b64encode(comparison_png(image, attributions, titles, tr=tr)).decode("ascii")
+    colour = VERDICT_COLOURS.get(card.verdict, VERDICT_COLOURS["caution"])
+    own = set(getattr(card, "check_lines", []))
+    checks = [str(x) for x in checks_lines] or list(getattr(card, "check_lines", []))
+    card_lines = [x for x in card.lines if x not in own and x not in checks]   # each check reported once, below
+    items = "\n".join(f"    <li>{_e(x)}</li>" for x in card_lines)
+    check_items = ("\n".join(f"    <li>{_e(x)}</li>" for x in checks) if checks
+                   else f"    <li>{_e(tr('No sanity check has been run yet.'))}</li>")
+    return f"""<!DOCTYPE html>
+<html lang="{_e(HTML_LANG.get(lang, lang))}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)}</title>
+<style>{CSS}</style>
+</head>
+<body style="--verdict: {colour}">
+<h1>{_e(title)}</h1>
+<p class="meta">{_e(tr("Made with dlviz on {date}.", date=date))}</p>
+<div class="card">
+  <span class="badge">{_e(verdict_title(card.verdict, lang))}</span>
+  <h2>{_e(card.headline)}</h2>
+  <ul>
+{items}
+  </ul>
+</div>
+<figure>
+  <img alt="{_e(tr("The input and each method's map over it"))}" src="data:image/png;base64,{png}">
+  <figcaption>{_e(tr("Blue: evidence for the class. Vermillion: evidence against it. Each map is scaled to "
+                     "its method's strongest value."))}</figcaption>
+</figure>
+<section>
+  <h3>{_e(tr("Sanity checks"))}</h3>
+  <ul>
+{check_items}
+  </ul>
+</section>
+<section>
+  <h3>{_e(tr("How to read this"))}</h3>
+  <p>{_e(tr("Each picture shows the digit in grey with one method's answer on top. Blue marks pixels that pushed "
+            "the model towards its answer, vermillion pixels that pushed it away; where there is no colour the "
+            "pixel hardly mattered. The methods measure different things, so trust what they share more than "
+            "what one of them shows alone. The sanity checks test whether the picture really depends on the "
+            "model: a failed check means it may look convincing without explaining the decision."))}</p>
+</section>
+</body>
+</html>
+"""
