@@ -24,7 +24,8 @@ VIEWPORT = {"width": 1400, "height": 2400}  # the main area scrolls inside its o
 # page title (the h1 each page shows) by sidebar link
 TITLES = {"Start": "dlviz: build, train and look inside neural networks", "Data": "Data",
           "Build": "Build a network", "Train": "Train", "Runs": "Runs", "Inspect": "Inspect", "Filters": "Filters",
-          "Gradients": "Gradients", "Embeddings": "Embeddings", "Errors": "Errors"}
+          "Gradients": "Gradients", "Embeddings": "Embeddings", "Errors": "Errors",
+          "Explain": "Explain"}
 EXCEPTION = '[data-testid="stException"]'
 
 

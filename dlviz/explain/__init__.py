@@ -4,16 +4,12 @@
 on a private copy of the model, so the user's model is never changed. No streamlit here.
 """
 
-from dlviz.explain import methods  # noqa: F401  (registers the gradient family)
+# each module registers its methods; this order is the order users see them in
+from dlviz.explain import methods  # noqa: F401,I001  (the gradient family)
+from dlviz.explain import cam  # noqa: F401,E402  (Grad-CAM, Guided Grad-CAM)
+from dlviz.explain import perturb  # noqa: F401,E402  (occlusion, KernelSHAP, LIME)
 from dlviz.explain.registry import (METHODS, Attribution, Contrast, Method, Setting, attribute, check_settings,
                                     conv_layers, find_layer)
-
-for _mod in ("cam", "perturb"):            # registered by their modules, when present
-    try:
-        __import__(f"dlviz.explain.{_mod}")
-    except ModuleNotFoundError as e:  # pragma: no cover - only while a module is being written
-        if e.name != f"dlviz.explain.{_mod}":
-            raise
 
 __all__ = ["METHODS", "Attribution", "Contrast", "Method", "Setting", "attribute", "check_settings",
            "conv_layers", "find_layer"]

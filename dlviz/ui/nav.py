@@ -16,6 +16,7 @@ LOOK_INSIDE = [  # (file and url, title, icon)
     ("gradients", "Gradients", ":material/show_chart:"),
     ("embeddings", "Embeddings", ":material/scatter_plot:"),
     ("errors", "Errors", ":material/rule:"),
+    ("explain", "Explain", ":material/lightbulb:"),
 ]
 
 

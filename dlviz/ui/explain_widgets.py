@@ -1,0 +1,235 @@
+"""Explain page widgets: which class, which methods and settings, cached attributions, sanity checks, export.
+
+Attributions are cached in this session's state, keyed by everything that changes them (run, replay
+point, input pixels, target, contrast, method, settings), so moving a slider elsewhere on the page
+does not recompute them. Settings are mirrored into plain keys because Streamlit forgets widget
+values on pages that are not shown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import streamlit as st
+import torch
+
+from dlviz.errors import DlvizError
+from dlviz.explain import METHODS, attribute, conv_layers
+from dlviz.ui.inspect_state import InputImage, InspectCtx
+from dlviz.ui.state import t
+
+ss = st.session_state
+DEFAULT_METHODS = ("saliency", "integrated_gradients", "grad_cam", "occlusion")
+CACHE = 48                       # attributions kept per session (a 28x28 map each)
+PREFERRED_CHECK = ("integrated_gradients", "deeplift", "kernel_shap", "gradient_shap", "occlusion")
+
+
+@dataclass
+class Explained:
+    maps: dict = field(default_factory=dict)       # method -> Attribution, in the order chosen
+    errors: dict = field(default_factory=dict)     # method -> DlvizError (e.g. Grad-CAM without conv layers)
+
+
+def input_key(ctx: InspectCtx, inp: InputImage) -> str:
+    h = hashlib.sha1(inp.x.numpy().tobytes()).hexdigest()[:16]
+    return f"{ctx.run.id}|{ctx.tag}|{h}"
+
+
+def predict(ctx: InspectCtx, inp: InputImage) -> torch.Tensor:
+    with torch.no_grad():
+        return torch.softmax(ctx.model(inp.x.unsqueeze(0)), 1)[0]
+
+
+def _keep(widget_key: str, keep_key: str) -> None:
+    ss[keep_key] = ss[widget_key]
+
+
+def _remember(widget_key: str, keep_key: str, default):
+    if widget_key not in ss:
+        ss[widget_key] = ss.get(keep_key, default)
+
+
+def class_pickers(ctx: InspectCtx, pred: int) -> tuple[int, int | None]:
+    """"Explain the class" (default: the model's answer, whatever the input) and "...and not" (default: none)."""
+    names = [str(c) for c in ctx.classes]
+    answer, none = -1, -1
+    c1, c2 = st.columns(2)
+    _remember("_expw_target", "_exp_target", answer)
+    pick = c1.selectbox(t("Explain the class"), [answer] + list(range(len(names))), key="_expw_target",
+                        on_change=_keep, args=("_expw_target", "_exp_target"),
+                        format_func=lambda i: t("{name} (the model's answer)", name=names[pred]) if i == answer
+                        else names[i],
+                        help=t("Which class's score to explain. The model's own answer is the usual question."))
+    target = pred if pick == answer else int(pick)
+    _remember("_expw_contrast", "_exp_contrast", none)
+    if ss["_expw_contrast"] == target:
+        ss["_expw_contrast"] = ss["_exp_contrast"] = none
+    options = [none] + [i for i in range(len(names)) if i != target]
+    contrast = c2.selectbox(t("...and not"), options, key="_expw_contrast", on_change=_keep,
+                            args=("_expw_contrast", "_exp_contrast"),
+                            format_func=lambda i: t("(no contrast)") if i == none else names[i],
+                            help=t("'Why 3 and not 8?' explains the difference between the two scores, so only "
+                                   "the evidence that tells the two classes apart shows."))
+    return target, (None if contrast == none else int(contrast))
+
+
+def method_picker(model) -> list[str]:
+    has_conv = bool(conv_layers(model))
+    default = [m for m in DEFAULT_METHODS if m in METHODS and (has_conv or not METHODS[m].needs_conv)]
+    _remember("_expw_methods", "_exp_methods", default)
+    ss["_expw_methods"] = [m for m in ss["_expw_methods"] if m in METHODS]
+    chosen = st.multiselect(t("Methods to compare"), list(METHODS), key="_expw_methods",
+                            format_func=lambda k: t(METHODS[k].title), on_change=_keep,
+                            args=("_expw_methods", "_exp_methods"),
+                            help=t("Each method answers 'which pixels mattered?' in its own way. Where they agree, "
+                                   "trust grows."))
+    if not has_conv:
+        st.caption(t("This model has no convolution layer, so Grad-CAM and Guided Grad-CAM have nothing to look at; "
+                     "the gradient and perturbation methods work on any model."))
+    return chosen
+
+
+def _setting_widget(method: str, name: str, s, model):
+    title = t(s.title) if s.title else name
+    help_ = t(s.help) if s.help else None
+    wkey, kkey = f"_expw_{method}_{name}", f"_exp_{method}_{name}"
+    _remember(wkey, kkey, s.default)
+    kw = dict(key=wkey, on_change=_keep, args=(wkey, kkey), help=help_)
+    if name == "layer":                              # Grad-CAM: any conv layer of this model
+        layers = [""] + conv_layers(model)
+        if ss[wkey] not in layers:
+            ss[wkey] = ""
+        return st.selectbox(title, layers, format_func=lambda n: n or t("the last conv layer"), **kw)
+    if s.choices is not None:
+        if set(s.choices) == {True, False}:
+            return st.toggle(title, **kw)
+        return st.selectbox(title, list(s.choices), format_func=lambda c: t(METHODS[c].title) if c in METHODS
+                            else t(str(c)), **kw)
+    if s.lo is not None:
+        if isinstance(s.default, int):
+            return int(st.slider(title, int(s.lo), int(s.hi), step=1, **kw))
+        return float(st.slider(title, float(s.lo), float(s.hi), step=(float(s.hi) - float(s.lo)) / 100, **kw))
+    return st.text_input(title, **kw)
+
+
+def settings_panel(chosen: list[str], model) -> dict[str, dict]:
+    """One popover per chosen method with all its settings; returns method -> settings."""
+    out: dict[str, dict] = {}
+    with_settings = [m for m in chosen if METHODS[m].settings]
+    cols = st.columns(max(1, min(4, len(with_settings)))) if with_settings else []
+    for i, m in enumerate(chosen):
+        meth = METHODS[m]
+        if not meth.settings:
+            out[m] = {}
+            continue
+        with cols[with_settings.index(m) % len(cols)].popover(t("{method} settings", method=t(meth.title)),
+                                                              icon=":material/tune:", width="stretch"):
+            st.caption(t(meth.blurb))
+            out[m] = {name: _setting_widget(m, name, s, model) for name, s in meth.settings.items()}
+    return out
+
+
+def explain_all(ctx: InspectCtx, inp: InputImage, target: int, contrast: int | None,
+                chosen: dict[str, dict]) -> Explained:
+    """Every chosen method's attribution (cached), with a progress bar while any is computed."""
+    cache: dict = ss.setdefault("_exp_cache", {})
+    base = input_key(ctx, inp)
+    res = Explained()
+    todo = [m for m in chosen if (base, target, contrast, m, repr(sorted(chosen[m].items()))) not in cache]
+    bar = st.progress(0.0, text=t("Computing the explanations...")) if todo else None
+    for i, (m, settings) in enumerate(chosen.items()):
+        key = (base, target, contrast, m, repr(sorted(settings.items())))
+        if key not in cache:
+            if bar:
+                bar.progress(i / len(chosen), text=t("Computing {method}...", method=t(METHODS[m].title)))
+            try:
+                cache[key] = attribute(ctx.model, inp.x, target, m, contrast=contrast, **settings)
+            except DlvizError as e:
+                cache[key] = e
+            while len(cache) > CACHE:
+                cache.pop(next(iter(cache)))
+        got = cache[key]
+        (res.errors if isinstance(got, DlvizError) else res.maps)[m] = got
+    if bar:
+        bar.empty()
+    return res
+
+
+def check_method(maps: dict) -> str | None:
+    """The method whose sanity checks feed the card: a method with a completeness property first."""
+    for m in PREFERRED_CHECK:
+        if m in maps:
+            return m
+    return next(iter(maps), None)
+
+
+@dataclass
+class Checks:
+    method: str
+    completeness: object = None     # checks.Completeness | None
+    randomisation: object = None    # checks.Randomisation
+    curves: object = None           # checks.Curves
+    lines: list = field(default_factory=list)   # one plain line each, already translated
+
+
+def checks_key(ctx: InspectCtx, inp: InputImage, target: int, contrast: int | None, method: str,
+               settings: dict) -> tuple:
+    return (input_key(ctx, inp), target, contrast, method, repr(sorted(settings.items())))
+
+
+def check_lines(c: Checks) -> list[str]:
+    """One line per sanity check, in this session's language: what was measured and what it means."""
+    out = []
+    if c.completeness is not None:
+        k = c.completeness
+        out.append(t("Completeness {verdict}: the attributions add up to {sum:.3f} and the score moved {diff:.3f} "
+                     "from the baseline to this image ({rel:.1%} apart).",
+                     verdict=t("passed") if k.passed else t("failed"), sum=k.attribution_sum,
+                     diff=k.output_difference, rel=k.relative))
+    if c.randomisation is not None:
+        r = c.randomisation
+        last = r.similarity[-1] if r.similarity else float("nan")
+        out.append(t("Model randomisation passed: with the weights scrambled the map changes (similarity {s:.2f}), "
+                     "so it depends on what the model learned.", s=last) if r.passed else
+                   t("Model randomisation failed: with the weights scrambled the map hardly changes (similarity "
+                     "{s:.2f}), so it shows the image more than the model.", s=last))
+    if c.curves is not None:
+        v = c.curves
+        out.append(t("Deletion test passed: removing the pixels this map ranks highest lowers the model's confidence "
+                     "faster than removing random pixels (area {d:.2f} against {r:.2f}; lower is better).",
+                     d=v.deletion_auc, r=v.random_deletion_auc) if v.deletion_auc < v.random_deletion_auc else
+                   t("Deletion test failed: removing the pixels this map ranks highest lowers the confidence no faster "
+                     "than removing random pixels (area {d:.2f} against {r:.2f}).", d=v.deletion_auc,
+                     r=v.random_deletion_auc))
+        out.append(t("Insertion test passed: adding the top-ranked pixels to a blank image restores the answer faster "
+                     "than random pixels (area {i:.2f} against {r:.2f}; higher is better).", i=v.insertion_auc,
+                     r=v.random_insertion_auc) if v.insertion_auc > v.random_insertion_auc else
+                   t("Insertion test failed: adding the top-ranked pixels restores the answer no faster than random "
+                     "pixels (area {i:.2f} against {r:.2f}).", i=v.insertion_auc, r=v.random_insertion_auc))
+    return out
+
+
+def run_checks(ctx: InspectCtx, inp: InputImage, target: int, contrast: int | None, method: str, settings: dict,
+               attr) -> Checks:
+    """All three sanity checks for one method (cached); a progress bar while they run."""
+    from dlviz.explain import checks
+
+    cache: dict = ss.setdefault("_exp_checks", {})
+    key = checks_key(ctx, inp, target, contrast, method, settings)
+    if key not in cache:
+        bar = st.progress(0.1, text=t("Randomising the model layer by layer..."))
+        c = Checks(method, completeness=checks.completeness(attr))
+        c.randomisation = checks.randomisation_test(ctx.model, inp.x, target, method, **settings)
+        bar.progress(0.8, text=t("Deleting and inserting pixels..."))
+        c.curves = checks.deletion_insertion(ctx.model, inp.x, target, attr.map)
+        bar.empty()
+        while len(cache) >= 8:
+            cache.pop(next(iter(cache)))
+        cache[key] = c
+    return cache[key]
+
+
+def cached_checks(ctx: InspectCtx, inp: InputImage, target: int, contrast: int | None, method: str,
+                  settings: dict) -> Checks | None:
+    return ss.get("_exp_checks", {}).get(checks_key(ctx, inp, target, contrast, method, settings))

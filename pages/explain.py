@@ -1,0 +1,135 @@
+"""Explain page: pick a decision, ask why; several methods side by side, sanity checks, a card, a handout."""
+
+import streamlit as st
+
+from dlviz.ui import ensure_app
+
+ensure_app()
+
+from dlviz.errors import DlvizError
+from dlviz.explain import METHODS
+from dlviz.explain.card import make_card
+from dlviz.explain.checks import mean_agreement, rank_agreement
+from dlviz.explain.handout import handout_html
+from dlviz.i18n import translate
+from dlviz.plots import probability_bars
+from dlviz.plots.explain import (agreement_heatmap, comparison_figure, comparison_png, curves_figure,
+                                 randomisation_figure)
+from dlviz.ui import show_error, t
+from dlviz.ui.explain_widgets import (cached_checks, check_lines, check_method, class_pickers, explain_all,
+                                      method_picker, predict, run_checks, settings_panel)
+from dlviz.ui.input_widgets import input_picker
+from dlviz.ui.inspect_state import current_input, inspect_header
+
+ss = st.session_state
+VERDICT = {"trust": ("blue", ":material/verified:"), "caution": ("orange", ":material/warning:"),
+           "doubt": ("red", ":material/report:")}
+
+st.title(t("Explain"))
+st.caption(t("Why did the model decide this? Pick an input, and several explanation methods show which pixels pushed "
+             "the decision, side by side, with checks that say how far to trust them."))
+ctx = inspect_header()
+if ctx is None:
+    st.stop()
+
+with st.expander(t("Input: {caption}", caption=current_input(ctx).caption), icon=":material/image:"):
+    inp = input_picker(ctx)
+probs = predict(ctx, inp)
+pred = int(probs.argmax())
+image = inp.x[0]
+
+left, right = st.columns([2, 3])
+with left:
+    st.plotly_chart(probability_bars(probs.tolist(), inp.label, ctx.classes, tr=t), width="stretch",
+                    config={"displayModeBar": False}, key="_exp_probs")
+with right:
+    target, contrast = class_pickers(ctx, pred)
+    chosen = method_picker(ctx.model)
+    settings = settings_panel(chosen, ctx.model)
+if not chosen:
+    st.info(t("Choose at least one method."), icon=":material/info:")
+    st.stop()
+
+res = explain_all(ctx, inp, target, contrast, settings)
+for m, e in res.errors.items():
+    st.warning(f"**{t(METHODS[m].title)}**: {e.message(ss.get('lang', 'en'))}", icon=":material/info:")
+if not res.maps:
+    st.stop()
+titles = {m: t(METHODS[m].title) for m in res.maps}
+names = [str(c) for c in ctx.classes]
+question = (t("Why {a} and not {b}?", a=names[target], b=names[contrast]) if contrast is not None
+            else t("Why {a}?", a=names[target]))
+st.subheader(question)
+st.plotly_chart(comparison_figure(image, res.maps, titles, tr=t), width="stretch",
+                config={"displayModeBar": False}, key="_exp_compare")
+st.caption(" · ".join(t("{method}: {ms:.0f} ms", method=titles[m], ms=a.seconds * 1000) for m, a in res.maps.items()))
+for m, a in res.maps.items():
+    if a.empty:
+        st.info(t("{method} is empty: every pixel gets zero. With a black baseline an image with no ink has nothing "
+                  "to compare, so there is nothing to explain.", method=titles[m]) if float(image.abs().max()) == 0
+                else t("{method} is empty: every pixel gets zero, so this method sees no evidence here.",
+                       method=titles[m]), icon=":material/info:")
+
+agree_names, matrix = rank_agreement({titles[m]: a.map for m, a in res.maps.items()})
+agreement = mean_agreement(matrix)
+
+primary = check_method(res.maps)
+checks = cached_checks(ctx, inp, target, contrast, primary, settings[primary])
+card = make_card(ctx.classes, probs, target, contrast, image, res.maps, agreement,
+                 completeness=checks.completeness if checks else None,
+                 randomisation=checks.randomisation if checks else None,
+                 curves=checks.curves if checks else None, lang=ss.get("lang", "en"))
+c1, c2 = st.columns([3, 2])
+with c1.container(border=True):
+    colour, icon = VERDICT.get(card.verdict, ("gray", ":material/help:"))
+    st.markdown(f"#### {card.headline}")
+    st.badge({"trust": t("You can show this"), "caution": t("Show it with care"),
+              "doubt": t("Do not rely on this")}.get(card.verdict, card.verdict), icon=icon, color=colour)
+    # the checks' own lines appear, with their numbers and pictures, under "Can we trust it?"
+    hide = card.check_lines if checks else []
+    st.markdown("\n".join(f"- {line}" for line in card.lines if line not in hide))
+with c2:
+    if agreement is None:
+        st.caption(t("Choose two or more methods to see whether they agree."))
+    else:
+        st.metric(t("Agreement between the methods"), f"{agreement:.2f}",
+                  help=t("The mean rank correlation (Spearman) of the maps' strengths: 1 means the same pixels in the "
+                         "same order, 0 means unrelated."))
+        with st.expander(t("Agreement of each pair")):
+            st.plotly_chart(agreement_heatmap(agree_names, matrix, tr=t), width="stretch",
+                            config={"displayModeBar": False}, key="_exp_agree")
+
+st.subheader(t("Can we trust it?"))
+st.caption(t("Three checks from the research literature, run on {method}: do the parts add up, does the map depend "
+             "on the trained weights, and does it point at the pixels the model really needs?",
+             method=titles[primary]))
+if checks is None:
+    if st.button(t("Run the sanity checks"), icon=":material/fact_check:", key="_exp_run_checks"):
+        try:
+            checks = run_checks(ctx, inp, target, contrast, primary, settings[primary], res.maps[primary])
+        except DlvizError as e:
+            show_error(e)
+        else:
+            st.rerun()
+else:
+    for line in check_lines(checks):
+        st.markdown(f"- {line}")
+    g1, g2 = st.columns(2)
+    g1.plotly_chart(curves_figure(checks.curves, tr=t), width="stretch", config={"displayModeBar": False},
+                    key="_exp_curves")
+    g2.plotly_chart(randomisation_figure(checks.randomisation, tr=t), width="stretch",
+                    config={"displayModeBar": False}, key="_exp_random")
+
+st.subheader(t("Take it with you"))
+st.caption(t("The picture is for slides; the handout is one page with the image, the maps and the card, and opens "
+             "offline in any browser."))
+d1, d2 = st.columns(2)
+stem = f"dlviz-{ctx.run.id}-{'-'.join(res.maps)}"
+lang, maps, lines = ss.get("lang", "en"), dict(res.maps), check_lines(checks) if checks else []
+tr = lambda s, **k: translate(s, lang, **k)  # noqa: E731  the files are made on a click, in another thread: no session state there
+d1.download_button(t("Picture (PNG)"), lambda: comparison_png(image, maps, titles, tr=tr), file_name=f"{stem}.png",
+                   mime="image/png", icon=":material/download:", width="stretch", key="_exp_png")
+d2.download_button(t("One-page handout (HTML)"),
+                   lambda: handout_html(question, image, maps, titles, card, lines, lang=lang),
+                   file_name=f"{stem}.html", mime="text/html", icon=":material/description:", width="stretch",
+                   key="_exp_html")

@@ -1,0 +1,51 @@
+"""The Explain page (AppTest): methods side by side, the card, contrast, sanity checks, a model without conv."""
+
+from __future__ import annotations
+
+from tests.page_util import open_page, saved_run
+
+
+def _texts(at) -> str:
+    return " ".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [s.value for s in at.subheader])
+
+
+def test_explain_page_compares_methods_and_runs_the_checks(app, home):
+    rec = saved_run("cnn")
+    at = open_page(app, "pages/explain.py", timeout=120, run_id=rec.id)
+    assert at.title[0].value == "Explain"
+    assert at.subheader[0].value.startswith("Why ")          # "Why 3?" for the model's own answer
+    text = _texts(at)
+    for method in ("Saliency", "Integrated Gradients", "Grad-CAM", "Occlusion"):   # the default four, timed
+        assert f"{method}: " in text and " ms" in text, method
+    assert len(at.get("plotly_chart")) >= 2                    # probabilities and the comparison
+    verdicts = ("You can show this", "Show it with care", "Do not rely on this")
+    assert any(v in text for v in verdicts), "the card's verdict badge"
+    assert "No sanity check has been run yet." in text and "Show it with care" in text   # caution until checked
+    # the sanity checks run on demand and explain themselves in one line each
+    at.button(key="_exp_run_checks").click().run(timeout=120)
+    assert not at.exception, at.exception
+    text = _texts(at)
+    assert "Completeness" in text and "Model randomisation" in text and "Deletion test" in text
+    assert "Insertion test" in text
+
+
+def test_contrast_and_a_model_without_conv_layers(app, home):
+    rec = saved_run("mlp")
+    at = open_page(app, "pages/explain.py", timeout=120, run_id=rec.id)
+    assert "no convolution layer" in _texts(at)
+    assert "grad_cam" not in at.multiselect(key="_expw_methods").value     # not offered by default
+    at.multiselect(key="_expw_methods").set_value(["saliency", "grad_cam"]).run(timeout=120)
+    assert not at.exception, at.exception
+    assert any("needs a convolution layer" in w.value for w in at.warning)  # says why, page goes on
+    target = at.subheader[0].value.removeprefix("Why ").rstrip("?")
+    other = next(i for i in range(10) if str(i) != target)
+    at.selectbox(key="_expw_contrast").set_value(other).run(timeout=120)
+    assert not at.exception, at.exception
+    assert at.subheader[0].value == f"Why {target} and not {other}?"
+
+
+def test_explain_page_in_chinese(app, home):
+    rec = saved_run("cnn")
+    at = open_page(app, "pages/explain.py", timeout=120, run_id=rec.id, lang="zh")
+    assert at.title[0].value == "解释"
+    assert at.subheader[0].value.startswith("为什么是")
