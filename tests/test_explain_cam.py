@@ -126,13 +126,32 @@ def _cnn():
 def test_native_cam_equals_captum_layer_grad_cam():
     from captum.attr import LayerGradCam
 
+    # a conv layer's CAM weighs its rectified maps: the ReLU that follows it (Selvaraju et al. 2017)
     model, x = _cnn(), torch.rand(1, 1, 28, 28)
-    for name in ("conv2d_1", "conv2d_2"):
+    for name, maps in (("conv2d_1", "relu_1"), ("conv2d_2", "relu_2")):
         for target in (0, 7):
             ours = cam_native(private_copy(model), x.clone().requires_grad_(True), target, name)
-            ref = LayerGradCam(model, dict(model.named_modules())[name]).attribute(x, target=target,
+            ref = LayerGradCam(model, dict(model.named_modules())[maps]).attribute(x, target=target,
                                                                                     relu_attributions=True)
             assert torch.allclose(ours, ref.detach(), atol=1e-8, rtol=1e-5)
+
+
+def test_grad_cam_is_not_empty_on_a_trained_cnn(mnist_dir):
+    """On the raw conv2d_2 output the CAM of a trained CNN cancelled out for most digits (empty maps);
+    on the rectified maps every test digit gets a map."""
+    from dlviz.data import load_dataset
+    from dlviz.explain import attribute
+    from dlviz.train import TrainConfig, fit, image_transform, prepare_data
+
+    raw = load_dataset("mnist", mnist_dir)
+    cfg = TrainConfig(epochs=1, limit=3000, cpu_threads="fixed")
+    model = _cnn()
+    fit(model, prepare_data(raw, cfg, torch.device("cpu")), cfg)
+    xs = image_transform(raw.test_x[:8])
+    for x in xs:
+        target = int(model.eval()(x[None]).argmax())
+        a = attribute(model, x, target, "grad_cam")
+        assert not a.empty and a.extra["maps_after"] == "relu_2"
 
 
 def test_plain_stretch_equals_interpolate_and_alignment_places_cells_on_their_centres():
