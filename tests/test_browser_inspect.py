@@ -119,3 +119,39 @@ def test_embedding_hover_shows_the_image(server, page):
     assert re.search(r"[0-9]", tip.inner_text())
     assert tip.locator("#tc").count() == 1  # the digit itself, drawn from the sprite
     expect(page.locator(EXCEPTION)).to_have_count(0)
+
+
+def test_explain_a_decision_run_the_checks_and_export_the_handout(server, page, tmp_path):
+    """Open an explanation of test image 0, run the sanity checks, download the PNG and the handout,
+    and open the handout offline: its pictures are inline and it asks for nothing over the network."""
+    goto(page, server.url + "/explain", "Explain", timeout=LOAD)
+    expect(page.get_by_role("heading", name="Why 7?")).to_be_visible(timeout=LOAD)
+    figure = page.locator(".js-plotly-plot").filter(has_text="scaled to each method").filter(has_text="Integrated Gradients")
+    expect(figure).to_be_visible()
+    expect(figure).to_contain_text("Occlusion")
+    page.get_by_role("button", name="Run the sanity checks").click()
+    expect(page.get_by_text("Deletion test", exact=False).first).to_be_visible(timeout=LOAD)
+    expect(page.get_by_text("Model randomisation", exact=False).first).to_be_visible()
+    assert page.locator(EXCEPTION).count() == 0
+    _settled(page)
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Picture (PNG)").click()
+    png = tmp_path / "explain.png"
+    dl.value.save_as(png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="One-page handout (HTML)").click()
+    html = tmp_path / "handout.html"
+    dl.value.save_as(html)
+    requests: list[str] = []
+    hp = page.context.new_page()
+    hp.on("request", lambda r: requests.append(r.url))
+    hp.goto(html.as_uri())
+    expect(hp.get_by_role("heading", name="Why 7?")).to_be_visible()
+    expect(hp.get_by_text("Deletion test", exact=False).first).to_be_visible()   # the checks ran: they are in it
+    assert hp.locator("img[src^='data:image/png;base64,']").count() >= 1
+    assert hp.evaluate("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
+    assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    hp.screenshot(path=str(ARTIFACTS / "browser-handout.png"), full_page=True)
+    hp.close()
