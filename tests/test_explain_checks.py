@@ -99,6 +99,9 @@ def test_completeness_known_numbers():
     assert c.delta == pytest.approx(-0.1) and c.relative == pytest.approx(0.1) and not c.passed
     c = completeness(attr(attribution_sum=2.0, output_difference=-2.0, completeness_delta=0.08))
     assert c.relative == pytest.approx(0.04) and c.passed
+    # a score that barely moves: a float32 rounding gap is not a failure, however large relatively
+    c = completeness(attr(attribution_sum=2e-6, output_difference=1e-6))
+    assert c.relative == pytest.approx(1.0) and c.passed
     assert completeness(attr(attribution_sum=1.0)) is None
 
 
