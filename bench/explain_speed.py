@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import warnings
 import sys
 import time
 from pathlib import Path
@@ -68,8 +69,8 @@ def plain_captum(model, xb, target):
         "smoothgrad": lambda: ca.NoiseTunnel(ca.Saliency(model)).attribute(xb, target=target, nt_type="smoothgrad",
                                                                         nt_samples=20, stdevs=0.15),
         "deeplift": lambda: ca.DeepLift(model).attribute(xb, target=target, baselines=xb * 0),
-        "gradient_shap": lambda: ca.GradientShap(model).attribute(xb, target=target,
-                                                                  baselines=torch.zeros(2, *xb.shape[1:])),
+        "gradient_shap": lambda: ca.GradientShap(model).attribute(xb, target=target, n_samples=50, stdevs=0.1,
+                                                                  baselines=torch.zeros(3, *xb.shape[1:])),
         "grad_cam": grad_cam,
         "guided_grad_cam": lambda: ca.GuidedGradCam(model, last_conv).attribute(xb, target=target),
         "occlusion": lambda: ca.Occlusion(model).attribute(xb, target=target, sliding_window_shapes=(1, 4, 4),
@@ -85,6 +86,7 @@ def main() -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--repeat", type=int, default=7)
     a = ap.parse_args()
+    warnings.filterwarnings("ignore")            # Captum's notes about hooks and requires_grad
     device = torch.device(a.device)
     torch.manual_seed(0)
     raw = load_dataset("mnist", a.data_dir)
