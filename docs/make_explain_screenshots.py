@@ -32,6 +32,7 @@ OUT = ROOT / "docs" / "screenshots"
 
 def pick(page, label: str, option: str) -> None:
     page.get_by_test_id("stSelectbox").filter(has_text=label).click()
+    page.keyboard.type(option)              # the list is virtualised: filter it instead of scrolling
     page.get_by_role("option", name=option, exact=True).click()
 
 
@@ -50,7 +51,7 @@ def main() -> None:
     try:
         with sync_playwright() as p:
             b = launch(p)
-            ctx = b.new_context(viewport={"width": 1400, "height": 1300}, accept_downloads=True)
+            ctx = b.new_context(viewport={"width": 1400, "height": 2200}, accept_downloads=True)
             page = ctx.new_page()
             page.goto(srv.url + "/explain")
             expect(page.get_by_role("heading", level=1, name="Explain")).to_be_visible(timeout=90_000)

@@ -53,3 +53,8 @@ def test_errors_page(app, home, mnist_dir):
     acc_text = next(m.value for m in at.markdown if "test images are right" in m.value)
     pct = float(acc_text.split("**")[1].rstrip("%"))
     assert pct < 30, acc_text
+    # a language switch keeps the replay point (the slider is a new widget per language, fed from the choice)
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.select_slider[0].value == "step-0"

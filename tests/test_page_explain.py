@@ -33,13 +33,13 @@ def test_contrast_and_a_model_without_conv_layers(app, home):
     rec = saved_run("mlp")
     at = open_page(app, "pages/explain.py", timeout=120, run_id=rec.id)
     assert "no convolution layer" in _texts(at)
-    assert "grad_cam" not in at.multiselect(key="_expw_methods").value     # not offered by default
-    at.multiselect(key="_expw_methods").set_value(["saliency", "grad_cam"]).run(timeout=120)
+    assert "grad_cam" not in at.multiselect(key="_expw_methods_en").value     # not offered by default
+    at.multiselect(key="_expw_methods_en").set_value(["saliency", "grad_cam"]).run(timeout=120)
     assert not at.exception, at.exception
     assert any("needs a convolution layer" in w.value for w in at.warning)  # says why, page goes on
     target = at.subheader[0].value.removeprefix("Why ").rstrip("?")
     other = next(i for i in range(10) if str(i) != target)
-    at.selectbox(key="_expw_contrast").set_value(other).run(timeout=120)
+    at.selectbox(key="_expw_contrast_en").set_value(other).run(timeout=120)
     assert not at.exception, at.exception
     assert at.subheader[0].value == f"Why {target} and not {other}?"
 

@@ -41,6 +41,12 @@ def predict(ctx: InspectCtx, inp: InputImage) -> torch.Tensor:
         return torch.softmax(ctx.model(inp.x.unsqueeze(0)), 1)[0]
 
 
+def _w(name: str) -> str:
+    """A widget key that names the language: the browser keeps a keyed widget's old label when the labels
+    are translated anew, so each language gets its own widget (the value lives in a plain key)."""
+    return f"{name}_{ss.get('lang', 'en')}"
+
+
 def _keep(widget_key: str, keep_key: str) -> None:
     ss[keep_key] = ss[widget_key]
 
@@ -55,19 +61,19 @@ def class_pickers(ctx: InspectCtx, pred: int) -> tuple[int, int | None]:
     names = [str(c) for c in ctx.classes]
     answer, none = -1, -1
     c1, c2 = st.columns(2)
-    _remember("_expw_target", "_exp_target", answer)
-    pick = c1.selectbox(t("Explain the class"), [answer] + list(range(len(names))), key="_expw_target",
-                        on_change=_keep, args=("_expw_target", "_exp_target"),
+    _remember(_w("_expw_target"), "_exp_target", answer)
+    pick = c1.selectbox(t("Explain the class"), [answer] + list(range(len(names))), key=_w("_expw_target"),
+                        on_change=_keep, args=(_w("_expw_target"), "_exp_target"),
                         format_func=lambda i: t("{name} (the model's answer)", name=names[pred]) if i == answer
                         else names[i],
                         help=t("Which class's score to explain. The model's own answer is the usual question."))
     target = pred if pick == answer else int(pick)
-    _remember("_expw_contrast", "_exp_contrast", none)
-    if ss["_expw_contrast"] == target:
-        ss["_expw_contrast"] = ss["_exp_contrast"] = none
+    _remember(_w("_expw_contrast"), "_exp_contrast", none)
+    if ss[_w("_expw_contrast")] == target:
+        ss[_w("_expw_contrast")] = ss["_exp_contrast"] = none
     options = [none] + [i for i in range(len(names)) if i != target]
-    contrast = c2.selectbox(t("...and not"), options, key="_expw_contrast", on_change=_keep,
-                            args=("_expw_contrast", "_exp_contrast"),
+    contrast = c2.selectbox(t("...and not"), options, key=_w("_expw_contrast"), on_change=_keep,
+                            args=(_w("_expw_contrast"), "_exp_contrast"),
                             format_func=lambda i: t("(no contrast)") if i == none else names[i],
                             help=t("'Why 3 and not 8?' explains the difference between the two scores, so only "
                                    "the evidence that tells the two classes apart shows."))
@@ -77,11 +83,11 @@ def class_pickers(ctx: InspectCtx, pred: int) -> tuple[int, int | None]:
 def method_picker(model) -> list[str]:
     has_conv = bool(conv_layers(model))
     default = [m for m in DEFAULT_METHODS if m in METHODS and (has_conv or not METHODS[m].needs_conv)]
-    _remember("_expw_methods", "_exp_methods", default)
-    ss["_expw_methods"] = [m for m in ss["_expw_methods"] if m in METHODS]
-    chosen = st.multiselect(t("Methods to compare"), list(METHODS), key="_expw_methods",
+    _remember(_w("_expw_methods"), "_exp_methods", default)
+    ss[_w("_expw_methods")] = [m for m in ss[_w("_expw_methods")] if m in METHODS]
+    chosen = st.multiselect(t("Methods to compare"), list(METHODS), key=_w("_expw_methods"),
                             format_func=lambda k: t(METHODS[k].title), on_change=_keep,
-                            args=("_expw_methods", "_exp_methods"),
+                            args=(_w("_expw_methods"), "_exp_methods"),
                             help=t("Each method answers 'which pixels mattered?' in its own way. Where they agree, "
                                    "trust grows."))
     if not has_conv:
@@ -93,7 +99,7 @@ def method_picker(model) -> list[str]:
 def _setting_widget(method: str, name: str, s, model):
     title = t(s.title) if s.title else name
     help_ = t(s.help) if s.help else None
-    wkey, kkey = f"_expw_{method}_{name}", f"_exp_{method}_{name}"
+    wkey, kkey = _w(f"_expw_{method}_{name}"), f"_exp_{method}_{name}"
     _remember(wkey, kkey, s.default)
     kw = dict(key=wkey, on_change=_keep, args=(wkey, kkey), help=help_)
     if name == "layer":                              # Grad-CAM: any conv layer of this model

@@ -119,12 +119,22 @@ def _pick_run(runs: list[RunRecord]) -> RunRecord:
 def _pick_replay(run: RunRecord) -> str | None:
     ss = st.session_state
     points = replay_points(get_store().list_snapshots(run.id))
-    key = f"_insp_replay_{run.id}"
+    key = f"_insp_replay_{run.id}"                       # the choice, kept across pages and languages
     if ss.get(key) not in points:
         ss[key] = FINAL
     if len(points) < 2:
         return None
-    tag = st.select_slider(t("Replay: the weights as they were at"), points, key=key, format_func=replay_label,
+    # the widget's key names the language: the browser shows a keyed slider's old position when its
+    # labels change (a language switch showed "before training" while the final weights were in use)
+    wkey = f"_inspw_replay_{run.id}_{ss.get('lang', 'en')}"
+    if ss.get(wkey) != ss[key]:
+        ss[wkey] = ss[key]
+
+    def moved() -> None:
+        ss[key] = ss[wkey]
+
+    tag = st.select_slider(t("Replay: the weights as they were at"), points, key=wkey, format_func=replay_label,
+                           on_change=moved,
                            help=t("Training saved the weights before it started, after a few early steps and at "
                                   "the end of every epoch. Slide to see this page as it was then."))
     return None if tag == FINAL else tag
