@@ -315,6 +315,7 @@ PAGE_END = {
     "Gradients": lambda p: p.get_by_text(re.compile(r"^Compare runs at a glance$|^There is no trained image model")),
     "Embeddings": lambda p: p.get_by_text(re.compile(r"^Try the first layers|^There is no trained image model")),
     "Errors": lambda p: p.get_by_text(re.compile(r"^Test image numbers|^There is no trained image model")),
+    "Explain": lambda p: p.get_by_text(re.compile(r"^Take it with you$|^There is no trained image model")),
 }
 
 

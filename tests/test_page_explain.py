@@ -49,3 +49,19 @@ def test_explain_page_in_chinese(app, home):
     at = open_page(app, "pages/explain.py", timeout=120, run_id=rec.id, lang="zh")
     assert at.title[0].value == "解释"
     assert at.subheader[0].value.startswith("为什么是")
+
+
+def test_a_blank_input_says_the_explanation_is_empty_and_why(app, home):
+    import torch
+
+    from dlviz.ui.inspect_state import InputImage
+
+    rec = saved_run("cnn")
+    blank = InputImage(x=torch.zeros(1, 28, 28), label=None, caption="Your drawing", source="drawn")
+    at = open_page(app, "pages/explain.py", timeout=120, run_id=rec.id, _insp_input=blank, _insp_mode="draw",
+                   _exp_methods=["integrated_gradients", "input_x_gradient"])
+    infos = " ".join(i.value for i in at.info)
+    assert "Integrated Gradients is empty" in infos and "an image with no ink has nothing to compare" in infos
+    assert "Input x Gradient is empty" in infos
+    text = _texts(at)
+    assert "Do not rely on this" in text      # the card's verdict on an empty explanation
