@@ -147,11 +147,12 @@ def result_view(run) -> None:
     c[2].metric(t("Training time"), fmt_seconds(run.train_seconds))
     c[3].metric(t("Device"), run.device or "–")
     if run.status in ("finished", "stopped", "interrupted"):
-        links = st.columns(4, vertical_alignment="center")
+        links = st.columns(5, vertical_alignment="center")
         links[0].markdown(t("**Look inside this model:**"))
         links[1].page_link("pages/inspect.py", label=t("Inspect a digit"), icon=":material/visibility:")
         links[2].page_link("pages/gradients.py", label=t("Gradients"), icon=":material/show_chart:")
         links[3].page_link("pages/errors.py", label=t("Errors"), icon=":material/rule:")
+        links[4].page_link("pages/explain.py", label=t("Explain a decision"), icon=":material/lightbulb:")
     m = run.metrics or {}
     if m.get("train"):
         st.plotly_chart(training_curves(m["train"], m.get("val", []), tr=t), key=f"curves_{run.id}")
