@@ -168,6 +168,8 @@ def attribute(model: nn.Module, x: torch.Tensor, target: int, method: str, contr
     if m.needs_conv and not conv_layers(private):
         raise ExplainError("{method} needs a convolution layer, and this model has none: it looks at where a "
                            "conv layer's feature maps fire. Try a gradient method instead.", method=m.title)
+    import captum.attr  # noqa: F401  (0.5-1 s once per process: kept out of the method's timing)
+
     t0 = time.perf_counter()
     amap, extra = m.run(private, xb.requires_grad_(True), int(target), **settings)
     if device.type == "cuda":
