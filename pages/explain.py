@@ -11,13 +11,12 @@ from dlviz.explain import METHODS
 from dlviz.explain.card import make_card
 from dlviz.explain.checks import mean_agreement, rank_agreement
 from dlviz.explain.handout import handout_html
-from dlviz.i18n import translate
 from dlviz.plots import probability_bars
 from dlviz.plots.explain import (agreement_heatmap, comparison_figure, comparison_png, curves_figure,
                                  randomisation_figure)
 from dlviz.ui import show_error, t
 from dlviz.ui.explain_widgets import (cached_checks, check_lines, check_method, class_pickers, explain_all,
-                                      method_picker, predict, run_checks, settings_panel)
+                                      input_key, method_picker, predict, run_checks, settings_panel)
 from dlviz.ui.input_widgets import input_picker
 from dlviz.ui.inspect_state import current_input, inspect_header
 
@@ -125,11 +124,18 @@ st.caption(t("The picture is for slides; the handout is one page with the image,
              "offline in any browser."))
 d1, d2 = st.columns(2)
 stem = f"dlviz-{ctx.run.id}-{'-'.join(res.maps)}"
-lang, maps, lines = ss.get("lang", "en"), dict(res.maps), check_lines(checks) if checks else []
-tr = lambda s, **k: translate(s, lang, **k)  # noqa: E731  the files are made on a click, in another thread: no session state there
-d1.download_button(t("Picture (PNG)"), lambda: comparison_png(image, maps, titles, tr=tr), file_name=f"{stem}.png",
-                   mime="image/png", icon=":material/download:", width="stretch", key="_exp_png")
-d2.download_button(t("One-page handout (HTML)"),
-                   lambda: handout_html(question, image, maps, titles, card, lines, lang=lang),
-                   file_name=f"{stem}.html", mime="text/html", icon=":material/description:", width="stretch",
-                   key="_exp_html")
+lang, lines = ss.get("lang", "en"), check_lines(checks) if checks else []
+# built once per explanation, language and checks (about 0.3 s together), then served from the session;
+# a deferred callable was dropped now and then when the click raced a rerun on a busy machine
+files = ss.setdefault("_exp_files", {})
+fkey = (input_key(ctx, inp), target, contrast, repr([(m, sorted(settings[m].items())) for m in res.maps]), lang,
+        checks is not None)
+if fkey not in files:
+    files.clear()
+    files[fkey] = (comparison_png(image, res.maps, titles, tr=t),
+                   handout_html(question, image, res.maps, titles, card, lines, lang=lang))
+png, html_page = files[fkey]
+d1.download_button(t("Picture (PNG)"), png, file_name=f"{stem}.png", mime="image/png", icon=":material/download:",
+                   width="stretch", key="_exp_png")
+d2.download_button(t("One-page handout (HTML)"), html_page, file_name=f"{stem}.html", mime="text/html",
+                   icon=":material/description:", width="stretch", key="_exp_html")
