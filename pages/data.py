@@ -1,4 +1,4 @@
-"""Data page: where the images came from, how many there are, what they look like, class balance."""
+"""Data page: where the images (or sentences) came from, how many there are, what they look like, class balance."""
 
 import numpy as np
 import streamlit as st
@@ -23,6 +23,11 @@ except DlvizError as e:
     st.stop()
 
 info = data.info
+if getattr(info, "kind", "image") == "text":
+    from dlviz.ui.text_data_widgets import text_data_page
+
+    text_data_page(data)
+    st.stop()
 classes = [t(c) for c in data.classes]
 template, kwargs = data.source_label()
 local = data.source in ("folder", "cache", "system")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dlviz.data import DATASETS
+from dlviz.data import ALL_DATASETS
 from dlviz.errors import DlvizError
 from dlviz.i18n import LANGUAGES, translate
 from dlviz.ui.state import save_session, t
@@ -24,12 +24,14 @@ def sidebar() -> None:
             ss.lang = lang
             save_session()
             st.rerun()
-        keys = list(DATASETS)
+        keys = list(ALL_DATASETS)
         ds = st.selectbox(t("Dataset"), keys, index=keys.index(ss.dataset) if ss.dataset in keys else 0,
-                          format_func=lambda k, lang=ss.lang: translate(DATASETS[k].title, lang), key="_dataset_select")
+                          format_func=lambda k, lang=ss.lang: translate(ALL_DATASETS[k].title, lang),
+                          key="_dataset_select")
         data_dir = st.text_input(t("Data folder (optional)"), value=ss.data_dir or "", key="_data_dir_input",
-                                 help=t("A folder holding the four IDX files (.gz or not). Leave empty to use the "
-                                        "cache, a download, or the offline subset."))
+                                 help=t("A folder holding the four IDX files (.gz or not), or rt-polarity.pos and "
+                                        "rt-polarity.neg. Leave empty to use the cache, a download, or the offline "
+                                        "data."))
         if ds != ss.dataset or data_dir.strip() != (ss.data_dir or ""):
             ss.dataset, ss.data_dir = ds, data_dir.strip()
             save_session()
