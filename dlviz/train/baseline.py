@@ -1,0 +1,102 @@
+"""The classic baseline the course contrasts with deep learning: TF-IDF features + logistic regression.
+
+The course material (../shared/course/000_*.txt, "feature engineering vs learned features") counts
+words with a ``CountVectorizer`` and fits a random forest before it trains an Embedding-LSTM. Here the
+stronger, standard version of that idea runs on the very split the deep model trains and tests on:
+TF-IDF of word unigrams + bigrams (English) or character unigrams + bigrams (Chinese), then an
+L2-regularised logistic regression. On rt-polarity it scores about 78% and on the Chinese reviews about
+94%: a bar the deep models must clear. It takes a second or two (about 5 s on the 28,000 Chinese
+training sentences on a 2-core CPU), so it runs after training without slowing a run noticeably.
+
+No UI here; scikit-learn only (installed with mlxtend).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Sequence
+
+from dlviz.i18n import N_
+
+NAME = N_("TF-IDF + logistic regression")
+FEATURES = {"en": N_("word unigrams and bigrams"), "zh": N_("character unigrams and bigrams")}
+C = 10.0          # inverse regularisation strength: 10 is best or within 0.3 points of best on both datasets
+TOP_FEATURES = 12  # the n-grams with the largest weights towards each side, shown to students
+
+# English words (letters, digits, apostrophes inside: "don't" or the pre-split "n't") and punctuation
+# marks as tokens: the same idea as the deep models' tokenizer, so "!" and "?" count.
+_WORD = re.compile(r"[\w']+|[^\w\s]")
+
+
+@dataclass
+class BaselineResult:
+    name: str                 # English title (translate with t())
+    features: str             # English description of the features (translate with t())
+    test_accuracy: float
+    seconds: float            # fit + predict, wall clock
+    train_size: int
+    n_features: int
+    # (n-gram, weight) with the largest weights towards the last class (positive) and the first
+    top: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _no_space(text: str) -> str:
+    return "".join(text.split()).lower()
+
+
+def vectorizer(language: str):
+    """The TF-IDF vectorizer for ``language`` ("en": word 1-2-grams; "zh": character 1-2-grams)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    if language == "zh":
+        return TfidfVectorizer(analyzer="char", ngram_range=(1, 2), preprocessor=_no_space, sublinear_tf=True,
+                               dtype=_float32())
+    return TfidfVectorizer(tokenizer=_words, token_pattern=None, lowercase=False, ngram_range=(1, 2),
+                           sublinear_tf=True, dtype=_float32())
+
+
+def _float32():
+    import numpy as np
+
+    return np.float32
+
+
+def tfidf_baseline(train_texts: Sequence[str], train_y, test_texts: Sequence[str], test_y,
+                   language: str = "en", classes: Sequence[str] | None = None) -> BaselineResult | None:
+    """Fit on the training sentences, score on the test sentences. None if it cannot be fitted
+    (fewer than two classes among the training sentences, or no words at all)."""
+    from sklearn.linear_model import LogisticRegression
+
+    ytr = [int(v) for v in train_y]
+    yte = [int(v) for v in test_y]
+    if len(set(ytr)) < 2 or not len(test_texts):
+        return None
+    t0 = time.perf_counter()
+    vec = vectorizer(language)
+    try:
+        a = vec.fit_transform(list(train_texts))
+    except ValueError:   # "empty vocabulary": every sentence empty
+        return None
+    clf = LogisticRegression(C=C, solver="liblinear", max_iter=1000)
+    clf.fit(a, ytr)
+    pred = clf.predict(vec.transform(list(test_texts)))
+    acc = float(sum(int(p == y) for p, y in zip(pred, yte)) / len(yte))
+    seconds = time.perf_counter() - t0
+    top = {}
+    if len(clf.classes_) == 2:
+        names = vec.get_feature_names_out()
+        w = clf.coef_[0]
+        order = w.argsort()
+        label = (lambda k: classes[k] if classes is not None and k < len(classes) else str(k))
+        top = {label(int(clf.classes_[1])): [[str(names[i]), round(float(w[i]), 3)] for i in order[::-1][:TOP_FEATURES]],
+               label(int(clf.classes_[0])): [[str(names[i]), round(float(w[i]), 3)] for i in order[:TOP_FEATURES]]}
+    return BaselineResult(NAME, FEATURES.get(language, FEATURES["en"]), acc, seconds, len(ytr), a.shape[1], top)
