@@ -217,7 +217,7 @@ def test_skipping_leading_pads_changes_nothing_on_text_presets(key):
     model = _text_preset(key)
     ids = sentence(17, 4, UNK, 150, 33, length=24)
     for method in TEXT_METHODS:
-        a = attribute_text(model, ids, 1, method)
+        a = attribute_text(model, ids, 1, method, trim=True)
         b = attribute_text(model, ids, 1, method, trim=False)
         assert a.extra["leading_pads_skipped"] == 19 and b.extra["leading_pads_skipped"] == 0
         assert torch.allclose(a.scores, b.scores, rtol=1e-4, atol=1e-5 * float(b.scores.abs().max())), method
@@ -231,7 +231,9 @@ def test_pads_are_kept_when_the_model_counts_them():
     assert torch.equal(a.scores, b.scores)
     assert rel_gap(a) < 1e-4
     m2 = mean_model()                       # the masked mean does not
-    assert attribute_text(m2, IDS, 1, "saliency").extra["leading_pads_skipped"] == L - 6
+    assert attribute_text(m2, IDS, 1, "integrated_gradients").extra["leading_pads_skipped"] == L - 6
+    assert attribute_text(m2, IDS, 1, "saliency").extra["leading_pads_skipped"] == 0      # not worth a check
+    assert attribute_text(m2, IDS, 1, "saliency", trim=True).extra["leading_pads_skipped"] == L - 6
 
 
 # --------------------------------------------------------------------------------------------
@@ -625,11 +627,23 @@ def _widget_script():
     m.add_module("timepool_1", MaskedMean())
     m.add_module("dense_1", nn.Linear(4, 2))
     m.eval()
-    enc = encode_text(Vocab(), "good film <script>alert(1)</script> bad film", 10)
     import streamlit as st
 
+    text = st.session_state.get("text", "good film <script>alert(1)</script> bad film")
+    enc = encode_text(Vocab(), text, 10)
     compact = st.session_state.get("compact", False)
-    words_panel(m, enc, ["negative", "positive"], cache_key="run-1|None", key="_t", compact=compact)
+    if st.session_state.get("via_ctx"):                 # the entry point the pages use, with a TextCtx-like object
+        from types import SimpleNamespace
+
+        from dlviz.ui.text_explain_widgets import words_that_mattered
+
+        sentence = SimpleNamespace(text=text, tokens=enc.words, ids=enc.ids, unknown=enc.unknown,
+                                   truncated=enc.truncated, total=enc.total)
+        ctx = SimpleNamespace(model=m, classes=["negative", "positive"], run=SimpleNamespace(id="run-1"), tag=None,
+                              sentence=sentence)
+        words_that_mattered(ctx, key="_t", compact=compact)
+    else:
+        words_panel(m, enc, ["negative", "positive"], cache_key="run-1|None", key="_t", compact=compact)
 
 
 def _widget_app(**state):
@@ -678,3 +692,16 @@ def test_widget_compact_and_chinese():
     assert not at.subheader
     zh = _widget_app(lang="zh")
     assert "模型认为" in _html(zh) or "模型说" in _html(zh)
+
+
+def test_widget_through_the_page_context_and_short_sentences():
+    at = _widget_app(via_ctx=True, compact=True)
+    assert "Which words mattered" in at.markdown[0].value and "&lt;script&gt;" in _html(at)
+    short = _widget_app(text="good film")
+    assert any("too short" in c.value for c in short.caption)
+    assert not [b for b in short.button if b.key == "_t_run_checks"]
+    unknown = _widget_app(text="zzz yyy xxx")             # every word unknown: an empty IG explanation
+    body = _html(unknown)
+    assert "Every word is unknown" in body and "(empty)" in body
+    unknown.button(key="_t_run_checks").click().run()       # checks run on occlusion, the non-empty map
+    assert not unknown.exception, unknown.exception

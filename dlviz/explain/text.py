@@ -286,13 +286,19 @@ BASELINE_TITLES = {"unk": N_("every word unknown (UNK)"), "pad": N_("an empty se
 # The one verb
 
 
+# methods whose cost grows with the padded length enough that checking the leading pads pays off (the check
+# is two forward passes of 6 sentences; saliency and input x gradient are one pass of 1, occlusion n + 1)
+TRIM_PAYS = ("integrated_gradients",)
+
+
 def attribute_text(model: nn.Module, ids, target: int, method: str = "integrated_gradients",
-                   contrast: int | None = None, trim: bool = True, **settings) -> TextAttribution:
+                   contrast: int | None = None, trim: bool | None = None, **settings) -> TextAttribution:
     """Attribute class ``target``'s score for the sentence ``ids`` (L,) to its real tokens with ``method``.
 
     ``contrast=b`` explains ``score[target] - score[b]`` ("why target and not b?"). The user's model is
     not touched: everything runs on a private eval-mode copy. ``trim``: drop the leading pads first when
-    that provably changes nothing (see :func:`_leading_pads`; the time includes the check).
+    that provably changes nothing (see :func:`_leading_pads`; the time includes the check); None (default):
+    only for the methods in TRIM_PAYS.
     """
     settings = check_text_settings(method, settings)
     m = TEXT_METHODS[method]
@@ -314,7 +320,7 @@ def attribute_text(model: nn.Module, ids, target: int, method: str = "integrated
     import captum.attr  # noqa: F401  (its one-off import stays out of the timing)
 
     t0 = time.perf_counter()
-    cut = _leading_pads(private, layer, xb) if trim else 0
+    cut = _leading_pads(private, layer, xb) if (method in TRIM_PAYS if trim is None else trim) else 0
     with _rnn_backward_ok(device):
         scores, extra = m.run(private, xb[:, cut:], int(target), layer, **settings)
     if device.type == "cuda":

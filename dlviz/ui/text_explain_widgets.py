@@ -1,12 +1,12 @@
 """"Which words mattered": the text branch of the Explain page (and a compact view for the Attention page).
 
 ``words_that_mattered(ctx)`` (``ctx`` from ``dlviz.ui.text_state.text_header()``) draws, for its sentence:
-the prediction, class pickers ("explain the class", "...and not"), the methods to compare with their
-settings, one row of coloured word chips per method (blue for the class, vermillion against, every word
-escaped), a plain-language card with the completeness check, and a PNG download. ``compact=True`` draws only
-the Integrated Gradients chips for the model's answer and a one-line summary. Attributions are cached in
-this session's state, keyed by everything that changes them; ``cache_key`` names the model (run id and
-replay point), since the model object itself is not a key.
+class pickers ("explain the class", "...and not"), the methods to compare with their settings, one row of
+coloured word chips per method (blue for the class, vermillion against, every word escaped), a plain-language
+card with the completeness check and a verdict, the randomisation and deletion/insertion checks on demand,
+and a PNG and a one-page HTML handout. ``compact=True`` draws only the Integrated Gradients chips for the
+model's answer and the card's lines about the words. Attributions are cached in this session's state, keyed
+by everything that changes them; the cache key names the model by run id and replay point.
 """
 
 from __future__ import annotations
@@ -166,8 +166,9 @@ def explain_text(model, encoded: EncodedText, target: int, contrast: int | None,
 
 
 def check_method(maps: dict) -> str | None:
-    """The method whose sanity checks feed the card: Integrated Gradients first."""
-    return next((m for m in PREFERRED_CHECK if m in maps), next(iter(maps), None))
+    """The method whose sanity checks feed the card: Integrated Gradients first, an empty map last."""
+    ranked = [m for m in PREFERRED_CHECK if m in maps] + [m for m in maps if m not in PREFERRED_CHECK]
+    return next((m for m in ranked if not maps[m].empty), ranked[0] if ranked else None)
 
 
 def _checks_key(cache_key: str, encoded: EncodedText, target: int, contrast: int | None, method: str,
@@ -201,6 +202,10 @@ def _checks_section(model, res: TextExplained, chosen: dict, cache_key: str, key
     st.caption(t("Two checks from the research literature, run on {method}: do the word scores depend on the trained "
                  "weights, and does removing the top-scored words lower the class's probability faster than removing "
                  "random words?", method=t(TEXT_METHODS[method].title)))
+    if len(res.encoded.words) < MIN_WORDS_TO_RANK:
+        st.caption(t("The sentence is too short for the randomisation and deletion checks (they need at least 3 "
+                     "words)."))
+        return
     if res.checks is None:
         if st.button(t("Run the sanity checks"), icon=":material/fact_check:", key=f"{key}_run_checks"):
             try:
