@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dlviz.plots.attention import (LINE_BINS, attention_grid, attention_heatmap, head_view, line_count,
-                                   rollout_heatmap, token_label, token_labels)
+                                   rollout_heatmap, token_categories, token_label, token_labels)
 
 HOSTILE = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "great", "&amp;"]
 
@@ -20,7 +20,6 @@ def _rows(t: int, seed: int = 0, shape=()) -> np.ndarray:
 
 
 def test_the_core_does_not_import_streamlit():
-    assert "streamlit" not in sys.modules or "dlviz.plots.attention" not in sys.modules  # imported above
     import subprocess
 
     code = "import sys, dlviz.plots.attention, dlviz.plots.sequence; print('streamlit' in sys.modules)"
@@ -37,6 +36,8 @@ def test_token_labels_are_escaped_shortened_and_mark_unknown_words():
     assert token_label("a" * 30, limit=10) == "a" * 9 + "\u2026"
     assert token_labels(["a", "b"], [False, True]) == ["a", "<i>b</i>"]
     assert token_label("好电影") == "好电影" and token_label("فيلم") == "فيلم"
+    assert token_categories(["a", "<b>", "a", "a"], [False, False, False, True]) == ["a", "&lt;b&gt;", "a\u200b",
+                                                                                  "<i>a</i>"]
 
 
 def test_heatmap_keeps_the_values_and_every_position_even_repeated_tokens():
@@ -45,11 +46,14 @@ def test_heatmap_keeps_the_values_and_every_position_even_repeated_tokens():
     fig = attention_heatmap(a, toks)
     hm = fig.data[0]
     np.testing.assert_allclose(np.asarray(hm.z), a)
-    assert list(fig.layout.xaxis.tickvals) == [0, 1, 2, 3]  # positions: both "the" stay apart
-    assert list(fig.layout.xaxis.ticktext) == toks and list(fig.layout.yaxis.ticktext) == toks
-    assert fig.layout.yaxis.autorange == "reversed"  # the first token at the top, as it is read
+    # both "the" stay apart: the second is another category that looks the same
+    assert list(fig.layout.xaxis.categoryarray) == ["the", "movie", "the\u200b", "end"]
+    assert [c.replace("\u200b", "") for c in fig.layout.yaxis.categoryarray] == toks
+    assert list(hm.x) == list(hm.y) == list(fig.layout.xaxis.categoryarray)
+    assert fig.layout.xaxis.type == "category" and fig.layout.yaxis.autorange == "reversed"  # read from the top
     assert hm.zmin == 0 and hm.zmax == pytest.approx(a.max())
-    assert hm.customdata[1][2][0] == "2. movie" and hm.customdata[1][2][1] == "3. the"
+    assert hm.hovertemplate.startswith("%{y} looks at %{x}")  # the axis values name the tokens
+    assert hm.customdata is None  # nothing per cell: a long sentence stays small
     with pytest.raises(ValueError):
         attention_heatmap(a, toks[:3])
 
@@ -66,12 +70,17 @@ def test_no_raw_tag_reaches_the_figure():
 
 def test_grid_has_one_map_per_layer_and_head_on_one_scale():
     a = _rows(5, seed=1, shape=(3, 2))
-    toks = list("abcde")
+    toks = list("abcae")
     fig = attention_grid(a, toks)
     assert len(fig.data) == 6
     for k, tr in enumerate(fig.data):
         np.testing.assert_allclose(np.asarray(tr.z), a[k // 2, k % 2])
         assert tr.coloraxis == "coloraxis"
+        assert list(tr.x) == ["a", "b", "c", "a\u200b", "e"]
+    # token names on the left column and the bottom row only
+    shown = [(ax, fig.layout[ax].showticklabels) for ax in fig.layout if ax.startswith(("xaxis", "yaxis"))]
+    assert sum(v for ax, v in shown if ax.startswith("xaxis")) == 2 and sum(v for ax, v in shown
+                                                                             if ax.startswith("yaxis")) == 3
     assert fig.layout.coloraxis.cmin == 0 and fig.layout.coloraxis.cmax == pytest.approx(a.max())
     titles = [ann.text for ann in fig.layout.annotations]
     assert titles[:3] == ["layer 1 · head 1", "layer 1 · head 2", "layer 2 · head 1"]

@@ -16,7 +16,8 @@ def test_state_heatmap_puts_time_on_x_and_units_on_y():
     hm = fig.data[0]
     np.testing.assert_allclose(np.asarray(hm.z), h.T)
     assert hm.zmin == -1 and hm.zmax == 1 and hm.zmid == 0  # tanh states: diverging around zero
-    assert list(fig.layout.xaxis.ticktext) == ["good", "&lt;b&gt;film&lt;/b&gt;"]
+    assert list(hm.x) == list(fig.layout.xaxis.categoryarray) == ["good", "&lt;b&gt;film&lt;/b&gt;"]
+    assert list(hm.y) == ["1", "2", "3"] and fig.layout.yaxis.type == "category"
     assert "<b>" not in json.dumps(fig.to_plotly_json(), default=str).replace("<br>", "")
     gate = state_heatmap(np.clip(h, 0, 1), ["a", "b"], kind="gate")
     assert gate.data[0].zmin == 0 and gate.data[0].zmax == 1
@@ -32,7 +33,7 @@ def test_units_sorted_by_their_final_value():
     assert list(unit_order(h, None)) == [0, 1, 2]
     fig = state_heatmap(h, ["a", "b"], sort="final")
     np.testing.assert_allclose(np.asarray(fig.data[0].z), h[:, [1, 0, 2]].T)
-    assert list(fig.layout.yaxis.ticktext) == ["2", "1", "3"]  # units keep their own numbers
+    assert list(fig.layout.yaxis.categoryarray) == ["2", "1", "3"]  # units keep their own numbers
 
 
 def test_gate_grid_shares_scale_and_order():

@@ -3,8 +3,10 @@
 Every token shown is user text. Plotly renders trace and axis text as a small HTML subset (``<b>``,
 ``<i>``, ``<a href>``, ``<span style>``...) and turns ``&lt;`` back into ``<``; so tokens go through
 :func:`token_label` (``html.escape``) and a token such as ``<b>`` or ``<script>`` shows literally
-instead of styling the label. Positions, not token strings, are the axis values: a sentence with
-"the" twice would otherwise merge both into one category.
+instead of styling the label. The heat maps' axes are categories made unique with zero-width spaces
+(:func:`token_categories`: a sentence with "the" twice would otherwise merge both into one row), so
+hovering names the tokens from the axis values themselves and no per-cell text is sent: a 56-token
+sentence's eight maps stay small.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ ATTENTION_SCALE = [[0.0, "#FFFFFF"], [0.25, "#C6E3F5"], [0.55, "#56B4E9"], [0.8,
 # one colour per head in the head view (Okabe-Ito, then repeated)
 HEAD_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 MAX_LABEL = 18        # characters of a token shown on an axis (hover shows it whole)
-LINE_BINS = 8         # opacity levels in the head view: one trace per head and level
 MIN_LINE = 0.02       # weights below this draw no line
+# opacity levels of the head view (one trace per head and level): finer where most weights are (a row of
+# 15 tokens averages 7%), so a few strong lines stand out of the haze of weak ones, as in BertViz
+LINE_EDGES = (MIN_LINE, 0.05, 0.1, 0.15, 0.2, 0.3, 0.45, 0.65, 1.0)
+LINE_BINS = len(LINE_EDGES) - 1
 
 
 def token_label(token: str, unknown: bool = False, limit: int = MAX_LABEL) -> str:
@@ -41,6 +46,20 @@ def token_labels(tokens: Sequence[str], unknown: Sequence[bool] | None = None, l
     return [token_label(tok, unk, limit) for tok, unk in zip(tokens, unknown)]
 
 
+ZWSP = "\u200b"  # appended to repeated tokens: a different category that looks the same
+
+
+def token_categories(tokens: Sequence[str], unknown: Sequence[bool] | None = None, limit: int = MAX_LABEL) -> list[str]:
+    """Escaped token labels, unique: the k-th repeat of a label gets k zero-width spaces."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in token_labels(tokens, unknown, limit):
+        k = seen.get(label, 0)
+        seen[label] = k + 1
+        out.append(label + ZWSP * k)
+    return out
+
+
 def _hover_names(tokens: Sequence[str]) -> list[str]:
     return [f"{i + 1}. {html.escape(str(tok), quote=False)}" for i, tok in enumerate(tokens)]
 
@@ -55,11 +74,12 @@ def _check_square(a: np.ndarray, tokens: Sequence[str]) -> None:
         raise ValueError(f"attention of shape {a.shape} does not match {len(tokens)} tokens")
 
 
-def _axes(fig: go.Figure, n: int, labels: list[str], show_x: bool, show_y: bool, font: int, **where) -> None:
-    ticks = dict(tickmode="array", tickvals=list(range(n)), ticktext=labels, tickfont=dict(size=font), showgrid=False,
-                 zeroline=False)
-    fig.update_xaxes(showticklabels=show_x, tickangle=-60 if n > 6 else 0, constrain="domain", **ticks, **where)
-    fig.update_yaxes(showticklabels=show_y, autorange="reversed", constrain="domain", **ticks, **where)
+def _axes(fig: go.Figure, cats: list[str], show_x: bool, show_y: bool, font: int, **where) -> None:
+    n = len(cats)
+    ticks = dict(type="category", categoryorder="array", categoryarray=cats, tickfont=dict(size=font),
+                 showgrid=False, zeroline=False, constrain="domain")
+    fig.update_xaxes(showticklabels=show_x, tickangle=-60 if n > 6 else 0, **ticks, **where)
+    fig.update_yaxes(showticklabels=show_y, autorange="reversed", **ticks, **where)
 
 
 def attention_heatmap(matrix, tokens: Sequence[str], unknown: Sequence[bool] | None = None, title: str = "",
@@ -68,17 +88,14 @@ def attention_heatmap(matrix, tokens: Sequence[str], unknown: Sequence[bool] | N
     a = _as_array(matrix)
     _check_square(a, tokens)
     n = len(tokens)
-    names = _hover_names(tokens)
-    custom = np.empty((n, n, 2), dtype=object)
-    custom[:, :, 0] = np.array(names, dtype=object)[:, None]
-    custom[:, :, 1] = np.array(names, dtype=object)[None, :]
+    cats = token_categories(tokens, unknown)
     fig = go.Figure(go.Heatmap(
-        z=a, x=list(range(n)), y=list(range(n)), customdata=custom, colorscale=ATTENTION_SCALE, zmin=0,
+        z=a.astype(np.float32), x=cats, y=cats, colorscale=ATTENTION_SCALE, zmin=0,
         zmax=float(zmax) if zmax else max(float(a.max(initial=0.0)), 1e-6),
         colorbar=dict(title=dict(text=tr("weight")), thickness=12),
-        hovertemplate=tr("{query} looks at {key}: {weight}", query="%{customdata[0]}", key="%{customdata[1]}",
+        hovertemplate=tr("{query} looks at {key}: {weight}", query="%{y}", key="%{x}",
                          weight="%{z:.1%}") + "<extra></extra>"))
-    _axes(fig, n, token_labels(tokens, unknown), True, True, 12 if n <= 30 else 9)
+    _axes(fig, cats, True, True, 12 if n <= 30 else 9)
     fig.update_layout(title=dict(text=title, font=dict(size=14)), height=height, margin=dict(l=10, r=10, t=40, b=10),
                       xaxis_title=tr("looked at (key)"), yaxis_title=tr("looking (query)"))
     return fig
@@ -96,27 +113,22 @@ def attention_grid(attn, tokens: Sequence[str], unknown: Sequence[bool] | None =
         raise ValueError(f"attention must be (layers, heads, T, T), got {a.shape}")
     _check_square(a, tokens)
     n_layers, n_heads, n, _ = a.shape
-    names = _hover_names(tokens)
-    labels = token_labels(tokens, unknown)
+    cats = token_categories(tokens, unknown)
     layer_names = list(layer_names) if layer_names else [tr("layer {n}", n=i + 1) for i in range(n_layers)]
     titles = [f"{layer_names[l]} · {tr('head {n}', n=h + 1)}" for l in range(n_layers) for h in range(n_heads)]
     cell = cell or int(np.clip(26 * n, 170, 300) if n_heads <= 4 else np.clip(18 * n, 150, 230))
-    label_room = 14 + 6 * max((len(s) for s in labels), default=1)  # left/bottom margin for token names
+    label_room = 14 + 6 * max((len(s) for s in tokens), default=1)  # bottom margin for token names
     fig = make_subplots(rows=n_layers, cols=n_heads, subplot_titles=titles, horizontal_spacing=0.025,
                         vertical_spacing=min(0.3 / n_layers, 0.12))
-    custom = np.empty((n, n, 2), dtype=object)
-    custom[:, :, 0] = np.array(names, dtype=object)[:, None]
-    custom[:, :, 1] = np.array(names, dtype=object)[None, :]
-    hover = tr("{query} looks at {key}: {weight}", query="%{customdata[0]}", key="%{customdata[1]}",
-               weight="%{z:.1%}")
+    hover = tr("{query} looks at {key}: {weight}", query="%{y}", key="%{x}", weight="%{z:.1%}")
     zmax = max(float(a.max(initial=0.0)), 1e-6)
     font = 11 if n <= 20 else 8
     for l in range(n_layers):
         for h in range(n_heads):
-            fig.add_trace(go.Heatmap(z=a[l, h], customdata=custom, coloraxis="coloraxis",
+            fig.add_trace(go.Heatmap(z=a[l, h].astype(np.float32), x=cats, y=cats, coloraxis="coloraxis",
                                      hovertemplate=f"{titles[l * n_heads + h]}<br>{hover}<extra></extra>"),
                           row=l + 1, col=h + 1)
-            _axes(fig, n, labels, l == n_layers - 1, h == 0, font, row=l + 1, col=h + 1)
+            _axes(fig, cats, l == n_layers - 1, h == 0, font, row=l + 1, col=h + 1)
     for ann in fig.layout.annotations:
         ann.font.size = 12
     fig.update_layout(coloraxis=dict(colorscale=ATTENTION_SCALE, cmin=0, cmax=zmax,
@@ -130,7 +142,7 @@ def head_view(attn, tokens: Sequence[str], unknown: Sequence[bool] | None = None
               focus: int | None = None, tr: Tr = _en, title: str = "") -> go.Figure:
     """BertViz-style lines for one layer: tokens on the left look at tokens on the right.
 
-    ``attn``: (heads, T, T). Each line's opacity (and width) is its weight, in ``LINE_BINS`` levels
+    ``attn``: (heads, T, T). Each line's opacity (and width) grows with its weight, in ``LINE_BINS`` levels
     (one trace per head and level keeps the figure small: at most heads x 8 traces, whatever T is).
     One colour per head. ``focus``: draw only the lines from that (query) token.
     """
@@ -143,7 +155,7 @@ def head_view(attn, tokens: Sequence[str], unknown: Sequence[bool] | None = None
     labels = token_labels(tokens, unknown, limit=24)
     names = _hover_names(tokens)
     fig = go.Figure()
-    edges = np.linspace(MIN_LINE, 1.0, LINE_BINS + 1)
+    edges = np.asarray(LINE_EDGES)
     queries = range(n) if focus is None else [focus]
     for h in heads:
         colour = HEAD_COLOURS[h % len(HEAD_COLOURS)]
@@ -158,8 +170,8 @@ def head_view(attn, tokens: Sequence[str], unknown: Sequence[bool] | None = None
             if xs:
                 mid = (edges[b] + edges[b + 1]) / 2
                 fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False, meta="line",
-                                         opacity=float(min(1.0, 0.12 + 0.88 * mid)),
-                                         line=dict(color=colour, width=1 + 3 * mid)))
+                                         opacity=float(min(1.0, 0.03 + 1.2 * mid)),
+                                         line=dict(color=colour, width=0.8 + 4 * mid)))
         # a legend entry per head (an invisible point)
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=colour, width=3),
                                  name=tr("head {n}", n=h + 1), showlegend=len(heads) > 1))
@@ -170,7 +182,8 @@ def head_view(attn, tokens: Sequence[str], unknown: Sequence[bool] | None = None
         best = np.argsort(-row)[:3]
         top.append("<br>".join(f"{names[j]}: {row[j]:.0%}" for j in best))
     sel = np.zeros(n, dtype=bool) if focus is None else (np.arange(n) == focus)
-    fig.add_trace(go.Scatter(x=[0.0] * n, y=list(range(n)), mode="markers+text", text=labels, textposition="middle left",
+    fig.add_trace(go.Scatter(x=[0.0] * n, y=list(range(n)), mode="markers+text", text=labels,
+                             textposition="middle left",
                              marker=dict(size=9, color=["#D55E00" if s else "#444444" for s in sel]),
                              customdata=np.array([[nm, tp] for nm, tp in zip(names, top)], dtype=object),
                              hovertemplate=tr("{query} looks at", query="%{customdata[0]}")

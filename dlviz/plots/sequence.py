@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dlviz.plots.attention import _hover_names, token_labels
+from dlviz.plots.attention import _hover_names, token_categories, token_labels
 from dlviz.plots.figures import CORRECT, Tr, _en
 
 DIVERGING = [[0.0, "#D55E00"], [0.25, "#F0B48A"], [0.5, "#FFFFFF"], [0.75, "#8CC1E3"], [1.0, "#0072B2"]]
@@ -41,6 +41,11 @@ def _time_axis(fig: go.Figure, n: int, labels: list[str], **where) -> None:
                      tickfont=dict(size=12 if n <= 30 else 9), showgrid=False, zeroline=False, **where)
 
 
+def _token_axis(fig: go.Figure, cats: list[str], **where) -> None:
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=cats, tickangle=-60 if len(cats) > 8 else 0,
+                     tickfont=dict(size=12 if len(cats) <= 30 else 9), showgrid=False, zeroline=False, **where)
+
+
 def state_heatmap(values, tokens: Sequence[str], unknown: Sequence[bool] | None = None, title: str = "",
                   kind: str = "hidden", sort: str | None = None, tr: Tr = _en, height: int = 0,
                   sort_by=None) -> go.Figure:
@@ -55,23 +60,21 @@ def state_heatmap(values, tokens: Sequence[str], unknown: Sequence[bool] | None 
     n, units = a.shape
     order = unit_order(a if sort_by is None else sort_by, sort)
     z = a[:, order].T  # (U, T)
-    names = np.array(_hover_names(tokens), dtype=object)
-    custom = np.empty((units, n, 2), dtype=object)
-    custom[:, :, 0] = names[None, :]
-    custom[:, :, 1] = (order + 1)[:, None]
+    cats = token_categories(tokens, unknown)
+    unit_names = [str(u + 1) for u in order]  # units keep their own numbers in any order
     if kind == "gate":
         scale, zmin, zmax, zmid = SEQUENTIAL, 0.0, 1.0, None
     else:
         m = 1.0 if kind == "hidden" else max(float(np.abs(a).max(initial=0.0)), 1e-6)
         scale, zmin, zmax, zmid = DIVERGING, -m, m, 0.0
     fig = go.Figure(go.Heatmap(
-        z=z, x=list(range(n)), y=list(range(units)), customdata=custom, colorscale=scale, zmin=zmin, zmax=zmax,
-        zmid=zmid, colorbar=dict(thickness=12),
-        hovertemplate=tr("after {token}: unit {unit} = {value}", token="%{customdata[0]}", unit="%{customdata[1]}",
+        z=z.astype(np.float32), x=cats, y=unit_names, colorscale=scale, zmin=zmin, zmax=zmax, zmid=zmid,
+        colorbar=dict(thickness=12),
+        hovertemplate=tr("after {token}: unit {unit} = {value}", token="%{x}", unit="%{y}",
                          value="%{z:.3f}") + "<extra></extra>"))
-    _time_axis(fig, n, token_labels(tokens, unknown))
-    fig.update_yaxes(autorange="reversed", showticklabels=units <= 32, title_text=tr("unit"), showgrid=False,
-                     tickmode="array", tickvals=list(range(units)), ticktext=[str(u + 1) for u in order])
+    _token_axis(fig, cats)
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=unit_names, autorange="reversed",
+                     showticklabels=units <= 32, title_text=tr("unit"), showgrid=False)
     fig.update_layout(title=dict(text=title, font=dict(size=14)), margin=dict(l=10, r=10, t=40 if title else 10, b=10),
                       height=height or int(np.clip(6 * units + 160, 260, 720)))
     return fig
@@ -94,18 +97,19 @@ def gate_grid(gates: dict[str, object], tokens: Sequence[str], unknown: Sequence
     titles = titles or {}
     fig = make_subplots(rows=len(keys), cols=1, shared_xaxes=True, vertical_spacing=0.06,
                         subplot_titles=[titles.get(k, k) for k in keys])
-    names = np.array(_hover_names(tokens), dtype=object)
-    custom = np.empty((units, n, 2), dtype=object)
-    custom[:, :, 0] = names[None, :]
-    custom[:, :, 1] = (order + 1)[:, None]
+    cats = token_categories(tokens, unknown)
+    unit_names = [str(u + 1) for u in order]
     for r, (k, a) in enumerate(zip(keys, arrays), start=1):
-        fig.add_trace(go.Heatmap(z=a[:, order].T, customdata=custom, coloraxis="coloraxis",
+        fig.add_trace(go.Heatmap(z=a[:, order].T.astype(np.float32), x=cats, y=unit_names, coloraxis="coloraxis",
                                  hovertemplate=f"{titles.get(k, k)}<br>"
-                                 + tr("after {token}: unit {unit} = {value}", token="%{customdata[0]}",
-                                      unit="%{customdata[1]}", value="%{z:.3f}") + "<extra></extra>"),
+                                 + tr("after {token}: unit {unit} = {value}", token="%{x}", unit="%{y}",
+                                      value="%{z:.3f}") + "<extra></extra>"),
                       row=r, col=1)
-        fig.update_yaxes(autorange="reversed", showticklabels=False, title_text=tr("unit"), showgrid=False, row=r, col=1)
-    _time_axis(fig, n, token_labels(tokens, unknown), row=len(keys), col=1)
+        fig.update_yaxes(type="category", categoryorder="array", categoryarray=unit_names, autorange="reversed",
+                         showticklabels=False, title_text=tr("unit"), showgrid=False, row=r, col=1)
+        _token_axis(fig, cats, row=r, col=1)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_xaxes(showticklabels=True, row=len(keys), col=1)
     per = height_per or int(np.clip(3 * units + 90, 150, 320))
     fig.update_layout(coloraxis=dict(colorscale=SEQUENTIAL, cmin=0, cmax=1, colorbar=dict(thickness=12)),
                       height=per * len(keys) + 80, margin=dict(l=10, r=10, t=40, b=10))

@@ -69,10 +69,14 @@ def replay_label(tag: str) -> str:
 
 
 def inspectable_runs() -> list[RunRecord]:
+    """Finished image runs with weights. Text runs are left out (the text pages use dlviz.ui.text_state):
+    DATASETS holds only image datasets, and a run's settings say kind "text" when it read token ids."""
     store = get_store()
     out = []
     for r in store.list(skip_damaged=True):
-        if r.status in INSPECTABLE and r.dataset in DATASETS and store.has_weights(r.id):
+        image = r.dataset in DATASETS and getattr(DATASETS[r.dataset], "kind", "image") == "image" \
+            and (r.settings or {}).get("kind", "image") != "text"
+        if r.status in INSPECTABLE and image and store.has_weights(r.id):
             out.append(r)
     return out
 

@@ -1,0 +1,282 @@
+"""What every text "look inside" page shares: which text run, which replay point, which sentence.
+
+``text_header()`` draws the run picker (text runs only), the epoch-replay slider and the sentence box,
+and returns a :class:`TextCtx`: the model on the CPU in eval mode, its vocabulary, classes, and the
+typed sentence encoded the way training encoded its data (pre-padded to the run's ``max_len``, the
+first ``max_len`` tokens kept). The sentence is remembered across pages and per language (an English
+sentence means nothing to a character-level Chinese model). Empty text, only spaces, or text with no
+tokens gets a plain message and ``ctx.sentence`` is None.
+"""
+
+from __future__ import annotations
+
+import html
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+import torch
+from torch import nn
+
+from dlviz.data import get_info
+from dlviz.errors import DataError, DlvizError, RunError
+from dlviz.models import build
+from dlviz.runs import RunRecord, load_state_into
+from dlviz.ui.inspect_state import INSPECTABLE, MODEL_CACHE, FINAL, _pick_replay
+from dlviz.ui.state import get_store, save_session, t
+from dlviz.ui.widgets import show_error
+
+MAX_CHARS = 20_000   # the box takes this much; the model reads only its first max_len tokens
+DEFAULT_TEXT = {"en": "a gripping , funny and moving film , with a weak ending .",
+                "zh": "手机质量很好，物流也快，非常满意！"}
+
+
+@dataclass
+class Sentence:
+    text: str                 # as typed
+    tokens: list[str]         # the tokens the model reads (at most max_len), in order
+    ids: torch.Tensor         # (max_len,) long, pre-padded: the real tokens are the last len(tokens)
+    unknown: list[bool]       # per token: not in the vocabulary (read as UNK)
+    truncated: bool           # the text had more than max_len tokens
+    total: int                # tokens in the whole text
+
+    @property
+    def n(self) -> int:
+        return len(self.tokens)
+
+
+@dataclass
+class TextCtx:
+    run: RunRecord
+    model: nn.Module          # eval mode, CPU, weights at ``tag``
+    tag: str | None           # snapshot tag or None for the final weights
+    vocab: object             # dlviz.data.tokenize.Vocab
+    classes: list[str]
+    max_len: int
+    language: str             # "en" | "zh"
+    sentence: Sentence | None = None
+
+
+# --------------------------------------------------------------------------- runs and models
+def _info(run: RunRecord):
+    try:
+        return get_info(run.dataset)
+    except DataError:
+        return None
+
+
+def is_text_run(run: RunRecord) -> bool:
+    """A run of a text model: trained on a text dataset (its settings say so, or the registry does)."""
+    if (run.settings or {}).get("kind") == "text":
+        return True
+    return getattr(_info(run), "kind", "image") == "text"
+
+
+def text_runs() -> list[RunRecord]:
+    store = get_store()
+    return [r for r in store.list(skip_damaged=True)
+            if r.status in INSPECTABLE and is_text_run(r) and store.has_weights(r.id)
+            and store.has_record(r.id, "vocab")]
+
+
+def _run_language(run: RunRecord, vocab) -> str:
+    return getattr(vocab, "language", None) or (run.settings or {}).get("language") \
+        or getattr(_info(run), "language", None) or "en"
+
+
+def _run_classes(run: RunRecord) -> list[str]:
+    classes = (run.settings or {}).get("classes")
+    if isinstance(classes, list) and len(classes) >= 2:
+        return [str(c) for c in classes]
+    info = _info(run)
+    if info is None:
+        raise RunError("Run {run_id} was trained on {dataset}, which this version of dlviz does not know.",
+                       run_id=run.id, dataset=run.dataset)
+    return [str(c) for c in info.classes]
+
+
+def _run_max_len(run: RunRecord, vocab_json) -> int:
+    for source in (run.settings or {}, vocab_json if isinstance(vocab_json, dict) else {}):
+        if isinstance(source.get("max_len"), int) and source["max_len"] > 0:
+            return int(source["max_len"])
+    shape = getattr(_info(run), "input_shape", None)
+    if shape and len(shape) == 1:
+        return int(shape[0])
+    return int(getattr(_info(run), "max_len", 56) or 56)
+
+
+def load_text_model(run: RunRecord, tag: str | None):
+    """(model, vocab, max_len) for a text run at ``tag`` (None: final), cached in this session. Raises DlvizError."""
+    from dlviz.data.tokenize import Vocab
+
+    ss = st.session_state
+    cache: dict = ss.setdefault("_txt_models", {})
+    key = (run.id, tag or FINAL)
+    if key not in cache:
+        store = get_store()
+        raw = store.load_record(run.id, "vocab")
+        if raw is None:
+            raise RunError("Run {run_id} has no saved vocabulary, so a typed sentence cannot be turned into "
+                           "the token ids it was trained on. Train the model again.", run_id=run.id)
+        try:
+            vocab = Vocab.from_json(raw)
+        except DataError:
+            raise RunError("The vocabulary saved with run {run_id} is damaged. Train the model again.",
+                           run_id=run.id) from None
+        max_len = _run_max_len(run, raw)
+        model = build(run.spec, (max_len,), len(_run_classes(run)), input_dtype=torch.long).module
+        load_state_into(model, store.load_snapshot(run.id, tag) if tag else store.load_weights(run.id))
+        model.eval()
+        for p in model.parameters():
+            p.requires_grad_(False)
+        while len(cache) >= MODEL_CACHE:
+            cache.pop(next(iter(cache)))
+        cache[key] = (model, vocab, max_len)
+    return cache[key]
+
+
+def _pick_run(runs: list[RunRecord]) -> RunRecord:
+    ss = st.session_state
+    by_id = {r.id: r for r in runs}
+    if ss.get("_txt_run") not in by_id:
+        ss._txt_run = ss.run_id if ss.get("run_id") in by_id else runs[0].id
+
+    def picked() -> None:
+        ss.run_id = ss._txt_run  # the run looked at is the run open everywhere
+        save_session()
+
+    def label(rid: str) -> str:
+        r = by_id[rid]
+        acc = f" · {r.test_accuracy:.1%}" if r.test_accuracy is not None else ""
+        return f"{r.name}{acc} · {r.id}"
+
+    rid = st.selectbox(t("Text model to look inside"), list(by_id), key="_txt_run", format_func=label,
+                       on_change=picked, help=t("Every trained text run is here. Train one on a text dataset "
+                                                "(Data page, then Train) to add one."))
+    return by_id[rid]
+
+
+# --------------------------------------------------------------------------- the sentence
+def encode_sentence(text: str, vocab, max_len: int) -> Sentence | None:
+    """The sentence as the model reads it; None when it has no tokens. Pure (no streamlit)."""
+    from dlviz.data.tokenize import encode_batch
+
+    ids, lengths, truncated = encode_batch([text], vocab, max_len)
+    n = int(lengths[0])
+    if n == 0:
+        return None
+    all_tokens = list(vocab.tokens(text))
+    row = ids[0].to(torch.long)
+    kept = row[max_len - n:]
+    unk = getattr(vocab, "UNK", 1)
+    return Sentence(text=text, tokens=[str(s) for s in all_tokens[:n]], ids=row,
+                    unknown=[int(i) == unk for i in kept], truncated=bool(truncated[0]), total=len(all_tokens))
+
+
+def _sentence_box(ctx: TextCtx) -> Sentence | None:
+    ss = st.session_state
+    keep = f"_txt_sentence_{ctx.language}"      # kept across pages (a widget's own key is forgotten)
+    wkey = f"_txtw_sentence_{ctx.language}"
+    if keep not in ss:
+        ss[keep] = DEFAULT_TEXT.get(ctx.language, DEFAULT_TEXT["en"])
+    # set on every run: after a page switch the box is a new widget that would otherwise start empty
+    ss[wkey] = ss[keep]
+
+    def typed() -> None:
+        ss[keep] = ss[wkey]
+
+    text = st.text_area(t("Type a sentence"), key=wkey, on_change=typed, max_chars=MAX_CHARS, height=90,
+                        help=t("Press Ctrl+Enter (or click outside the box) to read it. The model reads at most "
+                               "{n} tokens.", n=ctx.max_len))
+    ss[keep] = text
+    if not text or not text.strip():
+        st.info(t("Type a sentence above to see what the model makes of it."), icon=":material/edit_note:")
+        return None
+    sent = encode_sentence(text, ctx.vocab, ctx.max_len)
+    if sent is None:
+        st.info(t("This text has no words or characters the model can read. Type a sentence with words."),
+                icon=":material/edit_note:")
+        return None
+    if sent.truncated:
+        st.warning(t("The text has {total:,} tokens; the model reads only the first {n}. The rest is cut off, "
+                     "as it was in training.", total=sent.total, n=ctx.max_len), icon=":material/content_cut:")
+    unknown = sum(sent.unknown)
+    if unknown == sent.n:
+        st.warning(t("None of these tokens is in the model's vocabulary: it reads them all as the unknown token, "
+                     "so its answer says nothing about the text."), icon=":material/help:")
+    elif unknown:
+        st.caption(t("{k} of {n} tokens are not in the vocabulary (shown in italics); the model reads them as "
+                     "the unknown token.", k=unknown, n=sent.n))
+    return sent
+
+
+def text_header(replay: bool = True, sentence: bool = True) -> TextCtx | None:
+    """Run picker + replay slider + sentence box. None (with guidance shown) when there is no text run."""
+    try:
+        runs = text_runs()
+    except DlvizError as e:
+        show_error(e)
+        return None
+    if not runs:
+        st.info(t("There is no trained text model to look inside yet. Pick a text dataset on the Data page, a "
+                  "text model (LSTM or transformer) on the Build page, and train it; then come back here."),
+                icon=":material/info:")
+        st.page_link("pages/train.py", label=t("Go to Train"), icon=":material/monitoring:")
+        return None
+    c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
+    with c1:
+        run = _pick_run(runs)
+    with c2:
+        tag = _pick_replay(run) if replay else None
+    try:
+        model, vocab, max_len = load_text_model(run, tag)
+    except DlvizError as e:
+        show_error(e)
+        return None
+    ctx = TextCtx(run=run, model=model, tag=tag, vocab=vocab, classes=_run_classes(run), max_len=max_len,
+                  language=_run_language(run, vocab))
+    if sentence:
+        ctx.sentence = _sentence_box(ctx)
+    return ctx
+
+
+# --------------------------------------------------------------------------- prediction
+@contextmanager
+def one_thread():
+    """Run one sentence through a small text model on one CPU thread (restored afterwards).
+
+    Measured on the 2-core machine while other work ran (a training job, another session): a 56-token
+    pass of the transformer preset took 2 ms on one thread and 430 ms on two, its Integrated Gradients
+    40 ms against 2-4 s; the two OpenMP threads wait for each other on a busy CPU, and ops this small gain
+    nothing from a second core anyway. PyTorch's OpenMP thread count belongs to the calling thread, so
+    this page run's setting leaves a training thread alone.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def predict(ctx: TextCtx, sent: Sentence) -> np.ndarray:
+    """Class probabilities (C,) for the sentence."""
+    with torch.no_grad(), one_thread():
+        logits = ctx.model(sent.ids[None])
+    return torch.softmax(logits.float(), dim=-1)[0].numpy()
+
+
+def show_prediction(ctx: TextCtx, probs: np.ndarray, key: str) -> None:
+    """The predicted class in words and the probability bars (class names escaped)."""
+    from dlviz.plots import probability_bars
+
+    pred = int(np.argmax(probs))
+    left, right = st.columns([1, 2], vertical_alignment="center")
+    with left:
+        st.metric(t("The model says"), ctx.classes[pred])
+        st.caption(t("{p:.1%} sure", p=float(probs[pred])))
+    with right:
+        names = [html.escape(c, quote=False) for c in ctx.classes]
+        st.plotly_chart(probability_bars(probs.tolist(), None, names, tr=t, height=180), width="stretch",
+                        config={"displayModeBar": False}, key=key)
