@@ -13,7 +13,7 @@ from dlviz.ui import show_error, t
 from dlviz.ui.attention_widgets import (attention_layers, prefix_probabilities, real_steps, trace_label, trace_picker,
                                         traces_for)
 from dlviz.ui.text_explain_widgets import words_that_mattered
-from dlviz.ui.text_state import one_thread, predict, show_prediction, text_header
+from dlviz.ui.text_state import class_names, one_thread, predict, show_prediction, text_header
 
 GATE_TITLES = {
     "input": N_("Input gate: how much of the new candidate is written to the memory"),
@@ -39,7 +39,8 @@ except DlvizError as e:
     show_error(e)
 
 st.subheader(t("How the decision builds up"))
-st.plotly_chart(prediction_over_time(prefix_probabilities(ctx, sent), sent.tokens, ctx.classes, sent.unknown, tr=t),
+st.plotly_chart(prediction_over_time(prefix_probabilities(ctx, sent), sent.tokens, class_names(ctx), sent.unknown,
+                                     tr=t),
                 key="_seq_prefix_fig", **chart)
 st.caption(t("The model's answer if the sentence ended after each word: the point where a line jumps is the word "
              "that changed its mind."))

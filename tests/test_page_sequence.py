@@ -132,4 +132,5 @@ def test_chinese_page(app):
     at = _page(app, run_id=rec.id, lang="zh")
     assert at.title[0].value == "序列"
     assert _subheaders(at)[0] == "判断是如何形成的"
+    assert {tr["name"] for tr in charts(at)[1]["data"]} == {"负面", "正面"}
     assert "手" in tick_texts(charts(at)[1])

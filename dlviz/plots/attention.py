@@ -78,6 +78,8 @@ def _axes(fig: go.Figure, cats: list[str], show_x: bool, show_y: bool, font: int
     n = len(cats)
     ticks = dict(type="category", categoryorder="array", categoryarray=cats, tickfont=dict(size=font),
                  showgrid=False, zeroline=False, constrain="domain")
+    if n <= 30:
+        ticks["dtick"] = 1  # every token named (Plotly would skip every other one); longer: Plotly thins them
     fig.update_xaxes(showticklabels=show_x, tickangle=-60 if n > 6 else 0, **ticks, **where)
     fig.update_yaxes(showticklabels=show_y, autorange="reversed", **ticks, **where)
 

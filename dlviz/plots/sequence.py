@@ -43,7 +43,8 @@ def _time_axis(fig: go.Figure, n: int, labels: list[str], **where) -> None:
 
 def _token_axis(fig: go.Figure, cats: list[str], **where) -> None:
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=cats, tickangle=-60 if len(cats) > 8 else 0,
-                     tickfont=dict(size=12 if len(cats) <= 30 else 9), showgrid=False, zeroline=False, **where)
+                     tickfont=dict(size=12 if len(cats) <= 30 else 9), showgrid=False, zeroline=False,
+                     dtick=1 if len(cats) <= 40 else None, **where)
 
 
 def state_heatmap(values, tokens: Sequence[str], unknown: Sequence[bool] | None = None, title: str = "",

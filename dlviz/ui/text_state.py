@@ -267,16 +267,22 @@ def predict(ctx: TextCtx, sent: Sentence) -> np.ndarray:
     return torch.softmax(logits.float(), dim=-1)[0].numpy()
 
 
+def class_names(ctx: TextCtx) -> list[str]:
+    """The class names as shown: translated where the catalogue knows them ("negative"), else as the data says."""
+    return [t(c) for c in ctx.classes]
+
+
 def show_prediction(ctx: TextCtx, probs: np.ndarray, key: str) -> None:
     """The predicted class in words and the probability bars (class names escaped)."""
     from dlviz.plots import probability_bars
 
     pred = int(np.argmax(probs))
+    shown = class_names(ctx)
     left, right = st.columns([1, 2], vertical_alignment="center")
     with left:
-        st.metric(t("The model says"), ctx.classes[pred])
+        st.metric(t("The model says"), shown[pred])
         st.caption(t("{p:.1%} sure", p=float(probs[pred])))
     with right:
-        names = [html.escape(c, quote=False) for c in ctx.classes]
+        names = [html.escape(c, quote=False) for c in shown]
         st.plotly_chart(probability_bars(probs.tolist(), None, names, tr=t, height=180), width="stretch",
                         config={"displayModeBar": False}, key=key)
