@@ -9,7 +9,8 @@ ensure_app()
 from dlviz.errors import DlvizError
 from dlviz.plots.attention import attention_grid, head_view, line_count, rollout_heatmap
 from dlviz.ui import show_error, t
-from dlviz.ui.attention_widgets import attention_for, attention_layers, head_controls, recurrent_layers, view_picker
+from dlviz.ui.attention_widgets import (HEAD_FIG, attention_for, attention_layers, head_controls, recurrent_layers,
+                                        view_picker)
 from dlviz.ui.text_explain_widgets import words_that_mattered
 from dlviz.ui.text_state import one_thread, predict, show_prediction, text_header
 
@@ -55,10 +56,11 @@ elif view == "head":
     layer, heads, focus = head_controls(res, sent)
     shown = res.attn[layer]
     fig = head_view(shown, sent.tokens, sent.unknown, heads=heads, focus=focus, tr=t, title=res.layers[layer])
-    st.plotly_chart(fig, width="stretch", config={"displayModeBar": False}, key="_att_head_fig")
+    st.plotly_chart(fig, width="stretch", config={"displayModeBar": False}, key=HEAD_FIG, on_select="rerun",
+                    selection_mode="points")
     st.caption(t("Each word on the left draws lines to the words it looks at on the right; the stronger the "
                  "attention, the darker and thicker the line ({k} lines; weights under 2% are left out). One colour "
-                 "per head.", k=line_count(fig)))
+                 "per head.", k=line_count(fig)) + " " + t("Click a word on the left to see only its lines."))
 else:
     st.plotly_chart(rollout_heatmap(res.rollout, sent.tokens, sent.unknown, tr=t), width="stretch",
                     config={"displayModeBar": False}, key="_att_rollout")

@@ -158,6 +158,15 @@ def test_a_typed_sentence_shows_its_attention_map_and_head_view(server, page):
     view = page.locator(".js-plotly-plot").filter(has_text="looked at")
     expect(view).to_be_visible()
     assert view.locator(".scatterlayer .trace").count() > 4
+    # click "great" on the left: only its lines remain, and the picker says so
+    lines = int(re.search(r"\((\d+) lines", page.get_by_text(re.compile(r"lines; weights under 2%")).inner_text())[1])
+    left = view.locator(".scatterlayer .trace").nth(-2).locator(".points path")
+    left.nth(1).click(force=True)
+    _settled(page)
+    expect(page.get_by_role("combobox", name="Lines from")).to_have_value(re.compile(r"^2\. great$"), timeout=LOAD)
+    caption = page.get_by_text(re.compile(r"lines; weights under 2%"))
+    expect(caption).not_to_contain_text(f"({lines} lines")
+    assert int(re.search(r"\((\d+) lines", caption.inner_text())[1]) <= 4 * 7  # one word's lines, 4 heads
     expect(page.locator(EXCEPTION)).to_have_count(0)
     assert page.dialogs == []
     page.screenshot(path=str(ARTIFACTS / "browser-attention-head.png"), full_page=True)

@@ -17,6 +17,7 @@ from dlviz.ui.state import t
 from dlviz.ui.text_state import Sentence, TextCtx, one_thread
 
 CACHE = 8  # results kept per session and kind
+HEAD_FIG = "_att_head_fig"  # the head view's chart key: its selection is a clicked token
 VIEWS = ("grid", "head", "rollout")
 RECURRENT = ("rnn", "lstm", "gru")
 
@@ -87,10 +88,28 @@ def view_picker() -> str:
     return choice or "grid"
 
 
+def _clicked_token(sent: Sentence) -> None:
+    """A click on a token on the head view's left side shows only its lines (BertViz-style).
+
+    Read before the pickers are drawn (the click is already in session state); a click is used once, so the
+    "Lines from" picker can override it.
+    """
+    ss = st.session_state
+    event = ss.get(HEAD_FIG) or {}
+    pts = (event.get("selection") or {}).get("points") or []
+    token = next((p.get("point_index") for p in pts if p.get("customdata") is not None), None)
+    click = (sent.text, token) if token is not None else None
+    if click != ss.get("_att_last_click"):
+        ss["_att_last_click"] = click
+        if token is not None and 0 <= int(token) < sent.n:
+            ss["_att_focus"] = int(token)
+
+
 def head_controls(res: AttentionResult, sent: Sentence) -> tuple[int, list[int] | None, int | None]:
     """(layer, heads or None for all, focus token or None) for the head view."""
     n_layers, n_heads = res.attn.shape[:2]
     ss = st.session_state
+    _clicked_token(sent)
     tok_opts = [-1, *range(sent.n)]
     head_opts = [-1, *range(n_heads)]
     for key, opts, default in (("_att_layer", range(n_layers), 0), ("_att_head", head_opts, -1),
