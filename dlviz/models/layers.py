@@ -57,24 +57,48 @@ class Rows(nn.Module):
 
 
 class Recurrent(nn.Module):
-    """An RNN/LSTM/GRU over (B, T, F) that returns the last time step (B, H*dirs) or every step."""
+    """An RNN/LSTM/GRU over (B, T, F) that returns the last time step (B, H*dirs) or every step.
+
+    With ``mask_pads`` (text models: the builder sets it when the model starts with an Embedding),
+    pad steps, whose input is a zero vector, are skipped: the real steps are moved to the front and
+    packed, so the state starts fresh at the first real token whatever the padding, the outputs at
+    pads are zero, and the 'last' step is the last real token (the backward direction's is the first
+    real token). A sequence of only pads gives zeros.
+    """
 
     def __init__(self, kind: str, input_size: int, hidden: int, num_layers: int = 1,
-                 bidirectional: bool = False, return_sequence: bool = False):
+                 bidirectional: bool = False, return_sequence: bool = False, mask_pads: bool = False):
         super().__init__()
         cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind]
         self.kind, self.return_sequence, self.bidirectional = kind, return_sequence, bidirectional
+        self.mask_pads = mask_pads
         self.rnn = cls(input_size, hidden, num_layers=num_layers, batch_first=True,
                        bidirectional=bidirectional)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out, state = self.rnn(x)  # out: (B, T, H*dirs)
-        if self.return_sequence:
-            return out
+    def _last(self, state) -> torch.Tensor:
         h_n = state[0] if self.kind == "lstm" else state  # (layers*dirs, B, H)
         if self.bidirectional:
             return torch.cat([h_n[-2], h_n[-1]], dim=1)  # final forward and backward states
         return h_n[-1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.mask_pads:
+            out, state = self.rnn(x)  # out: (B, T, H*dirs)
+            return out if self.return_sequence else self._last(state)
+        real = ~(x == 0).all(-1)  # (B, T): pads are zero vectors
+        lengths = real.sum(1)
+        # a stable sort on "is pad" puts the real steps first, in their order (pre-padding: pads first)
+        order = torch.sort((~real).to(torch.uint8), dim=1, stable=True).indices  # (B, T)
+        xs = torch.gather(x, 1, order.unsqueeze(-1).expand_as(x))
+        packed = nn.utils.rnn.pack_padded_sequence(xs, lengths.clamp(min=1).cpu(), batch_first=True,
+                                                   enforce_sorted=False)
+        out, state = self.rnn(packed)
+        if not self.return_sequence:
+            return self._last(state) * (lengths > 0).unsqueeze(1).to(x.dtype)
+        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+        idx = order.unsqueeze(-1).expand(-1, -1, out.shape[-1])
+        back = torch.zeros_like(out).scatter(1, idx, out)  # each step back at its own position
+        return back * real.unsqueeze(-1).to(out.dtype)
 
 
 class ResidualBlock(nn.Module):
@@ -106,14 +130,160 @@ class GlobalAvgPool(nn.Module):
 
 
 class TimePool(nn.Module):
-    """(B, T, F) -> (B, F): mean or max over time."""
+    """(B, T, F) -> (B, F): mean, max or last over time.
 
-    def __init__(self, mode: str = "mean"):
+    With ``mask_pads`` (text models) pad steps, zero vectors, are left out: the mean and max are over
+    the real steps and 'last' is the last real step; a sequence of only pads gives zeros.
+    """
+
+    def __init__(self, mode: str = "mean", mask_pads: bool = False):
         super().__init__()
-        self.mode = mode
+        self.mode, self.mask_pads = mode, mask_pads
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean(dim=1) if self.mode == "mean" else x.amax(dim=1)
+        if not self.mask_pads:
+            if self.mode == "last":
+                return x[:, -1]
+            return x.mean(dim=1) if self.mode == "mean" else x.amax(dim=1)
+        real = ~(x == 0).all(-1)  # (B, T)
+        count = real.sum(1, keepdim=True)  # (B, 1)
+        if self.mode == "mean":
+            return (x * real.unsqueeze(-1)).sum(1) / count.clamp(min=1)
+        if self.mode == "max":
+            low = torch.finfo(x.dtype).min
+            return x.masked_fill(~real.unsqueeze(-1), low).amax(1) * (count > 0)
+        t = x.shape[1]
+        last = (t - 1 - real.flip(1).to(torch.uint8).argmax(1))  # (B,) index of the last real step
+        return x[torch.arange(x.shape[0], device=x.device), last] * (count > 0)
+
+
+def sinusoid(positions: torch.Tensor, dim: int) -> torch.Tensor:
+    """Vaswani et al. 2017 positional encoding: (...,) positions -> (..., dim).
+
+    PE[p, 2i] = sin(p / 10000^(2i/dim)), PE[p, 2i+1] = cos(p / 10000^(2i/dim)).
+    """
+    half = torch.arange(0, dim, 2, device=positions.device, dtype=torch.float32)
+    angle = positions.unsqueeze(-1).float() / (10000.0 ** (half / dim))  # (..., ceil(dim/2))
+    pe = torch.stack([angle.sin(), angle.cos()], dim=-1).flatten(-2)  # sin, cos interleaved
+    return pe[..., :dim]
+
+
+class EncoderLayer(nn.Module):
+    """One transformer encoder block (pre-norm, as GPT-2 and minGPT), written out so its weights show.
+
+    x + Dropout(Wo · MultiHead(LN(x))), then + Dropout(FF(LN(.))). Attention of head h:
+    softmax(Q_h K_h^T / sqrt(d_head)) with Q = LN(x) Wq, K = LN(x) Wk, V = LN(x) Wv; pad keys get
+    weight 0 and pad queries attend nowhere (their rows are 0). With ``keep_attention`` the weights
+    of the last forward pass stay in ``attention`` (B, heads, T, T), detached.
+    """
+
+    def __init__(self, dim: int, heads: int, feedforward: int, dropout: float = 0.1):
+        super().__init__()
+        self.heads = heads
+        self.norm1 = nn.LayerNorm(dim)
+        self.q = nn.Linear(dim, dim)
+        self.k = nn.Linear(dim, dim)
+        self.v = nn.Linear(dim, dim)
+        self.out = nn.Linear(dim, dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.ff1 = nn.Linear(dim, feedforward)
+        self.act = nn.GELU()
+        self.ff2 = nn.Linear(feedforward, dim)
+        self.attn_drop = nn.Dropout(dropout)
+        self.drop1 = nn.Dropout(dropout)
+        self.drop2 = nn.Dropout(dropout)
+        self.keep_attention = False
+        self.attention: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
+        b, t, d = x.shape
+        if real is None:
+            real = torch.ones(b, t, dtype=torch.bool, device=x.device)
+        h = self.norm1(x)
+        dh = d // self.heads
+
+        def split(z):  # (B, T, D) -> (B, heads, T, d_head)
+            return z.view(b, t, self.heads, dh).transpose(1, 2)
+
+        q, k, v = split(self.q(h)), split(self.k(h)), split(self.v(h))
+        scores = q @ k.transpose(-2, -1) / dh ** 0.5  # (B, heads, T, T)
+        # a finite fill, not -inf: a row of only pads stays finite (uniform) instead of NaN
+        scores = scores.masked_fill(~real[:, None, None, :], torch.finfo(scores.dtype).min)
+        w = scores.softmax(-1) * real[:, None, :, None].to(scores.dtype)  # pad queries: rows of 0
+        if self.keep_attention:
+            self.attention = w.detach()
+        ctx = (self.attn_drop(w) @ v).transpose(1, 2).reshape(b, t, d)  # heads side by side
+        x = x + self.drop1(self.out(ctx))
+        return x + self.drop2(self.ff2(self.act(self.ff1(self.norm2(x)))))
+
+
+class TransformerEncoder(nn.Module):
+    """(B, T, D) -> (B, T, D): x * sqrt(D) + positional encoding, ``layers`` EncoderLayers, a LayerNorm.
+
+    With ``mask_pads`` (text models) zero vectors are pads: they are masked as keys, their outputs
+    are zero, and positions count from the first real token, so extra pre-padding changes nothing.
+    ``positions`` is "sinusoidal" (fixed, any length) or "learned" (one vector per position up to
+    ``max_len``; later positions share the last one).
+    """
+
+    def __init__(self, dim: int, heads: int, layers: int, feedforward: int, dropout: float = 0.1,
+                 positions: str = "sinusoidal", max_len: int = 512, mask_pads: bool = False):
+        super().__init__()
+        self.dim, self.positions, self.max_len, self.mask_pads = dim, positions, max_len, mask_pads
+        if positions == "learned":
+            self.pos = nn.Embedding(max_len, dim)
+            nn.init.normal_(self.pos.weight, std=0.02)
+        self.drop = nn.Dropout(dropout)
+        self.layers = nn.ModuleList(EncoderLayer(dim, heads, feedforward, dropout) for _ in range(layers))
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, _ = x.shape
+        if self.mask_pads:
+            real = ~(x == 0).all(-1)  # (B, T)
+            first = real.to(torch.uint8).argmax(1, keepdim=True)  # first real step (0 if none)
+        else:
+            real = torch.ones(b, t, dtype=torch.bool, device=x.device)
+            first = torch.zeros(b, 1, dtype=torch.long, device=x.device)
+        pos = (torch.arange(t, device=x.device).unsqueeze(0) - first).clamp(min=0)  # (B, T)
+        if self.positions == "learned":
+            pe = self.pos(pos.clamp(max=self.max_len - 1))
+        else:
+            pe = sinusoid(pos, self.dim).to(x.dtype)
+        keep = real.unsqueeze(-1).to(x.dtype)
+        # word vectors times sqrt(dim), as Vaswani et al. 3.4: with Keras-sized (+-0.05) embeddings the
+        # +-1 sine waves drowned the words and the small preset sat at chance for 3 epochs on rt-polarity
+        x = self.drop(x * self.dim ** 0.5 + pe) * keep
+        for layer in self.layers:
+            x = layer(x, real) * keep
+        return self.norm(x) * keep
+
+
+class KimConv(nn.Module):
+    """Kim (2014) sentence CNN block: (B, T, D) -> (B, filters * widths).
+
+    For each width w: a 1-D convolution of ``filters`` filters over w consecutive tokens (with w-1
+    zero vectors added at both ends, as Kim pads sentences), ReLU, then the maximum over the windows
+    that touch a real token (max over time); the maxima of all widths are concatenated.
+    """
+
+    def __init__(self, dim: int, widths: tuple[int, ...] = (3, 4, 5), filters: int = 100,
+                 mask_pads: bool = False):
+        super().__init__()
+        self.widths, self.mask_pads = tuple(widths), mask_pads
+        self.convs = nn.ModuleList(nn.Conv1d(dim, filters, w) for w in self.widths)
+        self.relus = nn.ModuleList(nn.ReLU() for _ in self.widths)  # one per use (Captum's DeepLift)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        real = ~(x == 0).all(-1) if self.mask_pads else torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
+        xt = x.transpose(1, 2)  # (B, D, T)
+        outs = []
+        for w, conv, relu in zip(self.widths, self.convs, self.relus):
+            y = relu(conv(nn.functional.pad(xt, (w - 1, w - 1))))  # (B, F, T+w-1)
+            # window j covers steps j-w+1 .. j; it counts if any of them is a real token
+            touch = nn.functional.max_pool1d(nn.functional.pad(real.unsqueeze(1).to(x.dtype), (w - 1, w - 1)), w, 1)
+            outs.append((y * touch).amax(-1))  # y >= 0, so zeroed windows never win over real ones
+        return torch.cat(outs, dim=1)
 
 
 # --------------------------------------------------------------------------- shape checks
@@ -215,6 +385,10 @@ def _recurrent(kind, title):
 
 
 def _embedding(p, shape, i):
+    if i == 0 and len(shape) != 1:
+        raise SpecError("Layer {n} (Embedding) reads sentences as token ids, but the input here is {shape}, an "
+                        "image. Pick a text dataset, or start from an image model.", layer=i, n=i + 1,
+                        shape=fmt_shape(shape))
     if len(shape) != 1 or i != 0:
         raise SpecError("Layer {n} (Embedding) must be the first layer of a text model: it turns token ids "
                         "into vectors.", layer=i, n=i + 1)
@@ -224,6 +398,28 @@ def _embedding(p, shape, i):
 def _timepool(p, shape, i):
     _need_sequence(shape, i, "Pool over time")
     return TimePool(p["mode"])
+
+
+def _transformer(p, shape, i):
+    _need_sequence(shape, i, "Transformer")
+    dim, heads = shape[1], int(p["heads"])
+    if dim % heads:
+        fits = [h for h in range(1, 9) if dim % h == 0]
+        raise SpecError("Layer {n} (Transformer): {heads} heads do not divide the vector size {dim} (each head "
+                        "gets an equal share of it). Use {fits} heads, or change the vector size before it.",
+                        layer=i, n=i + 1, heads=heads, dim=dim, fits=", ".join(map(str, fits)))
+    return TransformerEncoder(dim, heads, int(p["layers"]), int(p["feedforward"]), float(p["dropout"]),
+                              p["positions"], max_len=shape[0])
+
+
+def kim_widths(p: dict) -> tuple[int, ...]:
+    """The filter widths of a 'kimconv' layer spec (a width of 0 is unused)."""
+    return tuple(int(p[k]) for k in ("width1", "width2", "width3") if int(p[k]) > 0)
+
+
+def _kimconv(p, shape, i):
+    _need_sequence(shape, i, "Text CNN (Kim 2014)")
+    return KimConv(shape[1], kim_widths(p), int(p["filters"]))
 
 
 _UNITS = Param("units", "int", 128, 1, 8192, help="Number of neurons (outputs).")
@@ -287,9 +483,30 @@ LAYER_TYPES: dict[str, LayerType] = {lt.key: lt for lt in [
     LayerType("gru", "GRU", "sequence", _recurrent("gru", "GRU"), _RNN_PARAMS,
               "A lighter gated recurrent layer.", lambda p: f"GRU {p['hidden']}"),
     LayerType("timepool", "Pool over time", "sequence", _timepool,
-              (Param("mode", "choice", "mean", choices=("mean", "max"), help="Mean or max over time steps."),),
+              (Param("mode", "choice", "mean", choices=("mean", "max", "last"),
+                     help="Mean or max over the time steps, or the last step (pads are left out)."),),
               "Summarises a sequence into one vector.", lambda p: f"{p['mode'].capitalize()} over time"),
+    LayerType("transformer", "Transformer", "sequence", _transformer,
+              (Param("layers", "int", 2, 1, 4, help="Stacked encoder layers."),
+               Param("heads", "int", 4, 1, 8, help="Attention heads; they must divide the vector size."),
+               Param("feedforward", "int", 256, 1, 8192, help="Size of the feed-forward layer inside each block."),
+               Param("dropout", "float", 0.1, 0.0, 0.9, help="Dropout on the attention weights and block outputs."),
+               Param("positions", "choice", "sinusoidal", choices=("sinusoidal", "learned"),
+                     help="How token positions are encoded: fixed sine waves or learned vectors.")),
+              "Self-attention: every token looks at every other token (an encoder of a transformer).",
+              lambda p: f"Transformer {p['layers']}x{p['heads']}h"),
+    LayerType("kimconv", "Text CNN (Kim 2014)", "sequence", _kimconv,
+              (Param("filters", "int", 100, 1, 1024, help="Filters per width."),
+               Param("width1", "int", 3, 1, 9, help="Width of the first filters, in tokens."),
+               Param("width2", "int", 4, 0, 9, help="Width of the second filters, in tokens (0: unused)."),
+               Param("width3", "int", 5, 0, 9, help="Width of the third filters, in tokens (0: unused).")),
+              "Filters slide over a few words at a time; each keeps its strongest match in the sentence.",
+              lambda p: f"TextCNN {','.join(map(str, kim_widths(p)))} x{p['filters']}", aliases=("textcnn",)),
 ]}
+
+# Layers that follow the pad convention when the model reads token ids (it starts with an Embedding):
+# the builder sets their ``mask_pads``. Image models (Rows) keep every step, zero rows included.
+MASKS_PADS = ("rnn", "lstm", "gru", "timepool", "transformer", "kimconv")
 
 _ALIASES = {a: lt.key for lt in LAYER_TYPES.values() for a in lt.aliases}
 

@@ -12,8 +12,19 @@ class Preset:
     title: str
     description: str
     spec: dict
-    input: str = "image"  # "image" | "text"
+    input: str = "image"  # "image" | "text": which datasets the preset is for
     epochs: int = 5       # the default number of epochs for this preset (CLI and Train page)
+    dataset_epochs: tuple[tuple[str, int], ...] = ()  # (dataset, epochs) where a dataset needs other than ``epochs``
+
+    @property
+    def kind(self) -> str:
+        """The same as ``input`` ("image" | "text"), named as DatasetInfo.kind."""
+        return self.input
+
+    def epochs_for(self, dataset: str | None = None) -> int:
+        """The default epochs on ``dataset``: e.g. Kim's CNN needs 3 on rt-polarity but 8 on the
+        Chinese reviews (three times the sentences, twice as long, learned from characters)."""
+        return dict(self.dataset_epochs).get(dataset, self.epochs)
 
     def copy_spec(self) -> dict:
         return copy.deepcopy(self.spec)
@@ -56,6 +67,51 @@ PRESETS: dict[str, Preset] = {p.key: p for p in [
            "128 hidden units.",
            {"name": "rnn", "layers": [{"type": "rows"}, {"type": "lstm", "hidden": 128}, _dense(10)]}),
 ]}
+
+# Text presets read token ids (B, L). Their Embedding's vocab (10,000, the course's cap) is replaced by
+# the dataset's vocabulary size when built for a dataset (build(..., vocab_size=...) / with_vocab), and
+# they end in Dense(2) for the two sentiment classes (for_dataset() sets another class count).
+_VOCAB = 10000
+
+
+def _embed(dim):
+    return {"type": "embedding", "vocab": _VOCAB, "dim": dim}
+
+
+TEXT_PRESETS: list[Preset] = [
+    Preset("lstm", "LSTM sentiment (course: Embedding 10000x128-LSTM 128-Dense)",
+           "The course's sentiment model: each word becomes a 128-number vector, an LSTM of 128 units reads "
+           "them in order and its state after the last word decides. The course ends in Dense(1) with a "
+           "sigmoid; Dense(2) with softmax is the same model for two classes.",
+           {"name": "lstm", "layers": [_embed(128), {"type": "lstm", "hidden": 128}, _dense(2)]},
+           input="text", epochs=3, dataset_epochs=(("zh-reviews", 6),)),
+    Preset("gru", "Bidirectional GRU",
+           "A GRU reads the sentence forwards and another backwards; their final states together decide.",
+           {"name": "gru", "layers": [_embed(128), {"type": "gru", "hidden": 64, "bidirectional": True},
+                                      {"type": "dropout", "p": 0.5}, _dense(2)]},
+           input="text", epochs=3, dataset_epochs=(("zh-reviews", 6),)),
+    Preset("transformer", "Small transformer (2 layers, 4 heads)",
+           "Word vectors plus learned position vectors go through 2 self-attention layers of 4 heads each; the "
+           "average of the outputs decides. Its attention maps show which words each word looked at.",
+           {"name": "transformer", "layers": [
+               _embed(64), {"type": "transformer", "layers": 2, "heads": 4, "feedforward": 128, "dropout": 0.1,
+                            "positions": "learned"},
+               {"type": "timepool", "mode": "mean"}, {"type": "dropout", "p": 0.5}, _dense(2)]},
+           input="text", epochs=3, dataset_epochs=(("zh-reviews", 6),)),
+    Preset("kim-cnn", "Text CNN (Kim 2014: widths 3, 4, 5)",
+           "100 filters each over 3, 4 and 5 consecutive words; each filter keeps its strongest match in the "
+           "sentence (max over time), then dropout 0.5 and Dense. Kim reports 76.1% on these movie reviews "
+           "from random word vectors.",
+           {"name": "kim-cnn", "layers": [_embed(128), {"type": "kimconv", "filters": 100},
+                                          {"type": "dropout", "p": 0.5}, _dense(2)]},
+           input="text", epochs=3, dataset_epochs=(("zh-reviews", 8),)),
+    Preset("bag", "Bag of embeddings (baseline)",
+           "The average of the word vectors, then Dense: word order is ignored. A fast baseline for the "
+           "sequence models.",
+           {"name": "bag", "layers": [_embed(64), {"type": "timepool", "mode": "mean"}, _dense(2)]},
+           input="text", epochs=5, dataset_epochs=(("zh-reviews", 10),)),
+]
+PRESETS.update({p.key: p for p in TEXT_PRESETS})
 
 
 def get_preset(key: str) -> Preset:
