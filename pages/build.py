@@ -6,8 +6,8 @@ from dlviz.data import get_info
 from dlviz.errors import DlvizError
 from dlviz.models import fmt_shape, to_dot
 from dlviz.ui import ensure_app, show_error, t
-from dlviz.ui.build_widgets import (add_layer, export_panel, import_panel, layer_editor, name_input, preset_bar,
-                                    revision, summary, try_build)
+from dlviz.ui.build_widgets import (add_layer, export_panel, import_panel, kind_mismatch, layer_editor, name_input,
+                                    preset_bar, revision, summary, try_build)
 
 ensure_app()  # a first deep link to /build runs this file alone: go through app.py
 ss = st.session_state
@@ -25,7 +25,9 @@ except DlvizError as e:
     st.stop()
 input_shape, num_classes = tuple(info.input_shape), info.num_classes
 
-preset_bar()
+kind = getattr(info, "kind", "image")
+preset_bar(kind)
+kind_mismatch(ss.spec, kind)
 rev = revision()
 spec = ss.spec
 built, err, rows = try_build(spec, input_shape, num_classes)
@@ -33,8 +35,12 @@ built, err, rows = try_build(spec, input_shape, num_classes)
 left, right = st.columns(2, gap="large")
 with left:
     st.subheader(t("Layers"))
-    st.caption(t("Input: {dataset} images of shape {shape}, {k} classes.", dataset=t(info.title),
-                 shape=fmt_shape(input_shape), k=num_classes))
+    if kind == "text":
+        st.caption(t("Input: {dataset} sentences, each as {L} token ids (vocabulary of at most 10,000), {k} "
+                     "classes.", dataset=t(info.title), L=input_shape[0], k=num_classes))
+    else:
+        st.caption(t("Input: {dataset} images of shape {shape}, {k} classes.", dataset=t(info.title),
+                     shape=fmt_shape(input_shape), k=num_classes))
     name_input(rev)
     layer_editor(rev, rows, err)
     add_layer(rev)

@@ -1,4 +1,7 @@
-"""Explain page: pick a decision, ask why; several methods side by side, sanity checks, a card, a handout."""
+"""Explain page: pick a decision, ask why; several methods side by side, sanity checks, a card, a handout.
+
+For a text dataset the page explains a text run's decision as coloured words (dlviz.ui.text_explain_widgets).
+"""
 
 import streamlit as st
 
@@ -6,6 +9,7 @@ from dlviz.ui import ensure_app
 
 ensure_app()
 
+from dlviz.data import get_info
 from dlviz.errors import DlvizError
 from dlviz.explain import METHODS
 from dlviz.explain.card import make_card
@@ -27,8 +31,21 @@ VERDICT = {"trust": ("blue", ":material/verified:"), "caution": ("orange", ":mat
 st.title(t("Explain"))
 st.caption(t("Why did the model decide this? Pick an input, and several explanation methods show which pixels pushed "
              "the decision, side by side, with checks that say how far to trust them."))
+if getattr(get_info(ss.dataset), "kind", "image") == "text":     # a text dataset: explain a text run's words
+    from dlviz.ui.text_explain_widgets import words_that_mattered
+    from dlviz.ui.text_state import predict as predict_text
+    from dlviz.ui.text_state import one_thread, show_prediction, text_header
+
+    tctx = text_header()
+    if tctx is None or tctx.sentence is None:
+        st.stop()
+    with one_thread():      # one short sentence: a second OpenMP thread only waits on a busy CPU
+        show_prediction(tctx, predict_text(tctx, tctx.sentence), key="_exp_txt_probs")
+        words_that_mattered(tctx, key="_exp_txt")
+    st.stop()
 ctx = inspect_header()
 if ctx is None:
+    st.caption(t("Explaining a text model? Choose its dataset (rt-polarity or zh-reviews) in the sidebar."))
     st.stop()
 
 with st.expander(t("Input: {caption}", caption=current_input(ctx).caption), icon=":material/image:"):

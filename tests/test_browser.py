@@ -315,6 +315,8 @@ PAGE_END = {
     "Gradients": lambda p: p.get_by_text(re.compile(r"^Compare runs at a glance$|^There is no trained image model")),
     "Embeddings": lambda p: p.get_by_text(re.compile(r"^Try the first layers|^There is no trained image model")),
     "Errors": lambda p: p.get_by_text(re.compile(r"^Test image numbers|^There is no trained image model")),
+    "Attention": lambda p: p.get_by_text(re.compile(r"^There is no trained text model|^Rollout")).first,
+    "Sequence": lambda p: p.get_by_text(re.compile(r"^There is no trained text model|^Gates$")).first,
     "Explain": lambda p: p.get_by_text(re.compile(r"^Take it with you$|^There is no trained image model")),
 }
 

@@ -42,7 +42,12 @@ def click(at, prefix: str, index: int | None = None):
 
 
 def load_preset(at, key: str):
-    at.selectbox(key="build_preset").set_value(key).run()
+    if PRESETS[key].kind == "text":          # text presets are offered when the dataset is text
+        at.session_state["dataset"] = "rt-polarity"
+        at.run()
+        at.selectbox(key="build_preset_text").set_value(key).run()
+    else:
+        at.selectbox(key="build_preset").set_value(key).run()
     click(at, "build_load")
 
 
@@ -179,7 +184,11 @@ def test_chinese(app):
 def test_every_preset_loads(page, key):
     load_preset(page, key)
     assert not page.error
-    assert params(page) == f"{build(PRESETS[key].spec).params:,}"
+    from dlviz.data import get_info
+
+    shape = get_info("rt-polarity").input_shape if PRESETS[key].kind == "text" else (1, 28, 28)
+    k = 2 if PRESETS[key].kind == "text" else 10
+    assert params(page) == f"{build(PRESETS[key].spec, shape, k).params:,}"
     assert page.code and "model = nn.Sequential" in page.code[0].value
 
 
@@ -211,3 +220,14 @@ def test_empty_model_is_a_message(page):
     click(page, "build_add")
     assert layer_types(page) == ["flatten"]
     assert any("outputs (784)" in e.value for e in page.error)
+
+
+def test_a_text_dataset_offers_text_presets_and_flags_an_image_model(page):
+    page.session_state["dataset"] = "rt-polarity"
+    page.run()
+    assert any("reads images, but the dataset is sentences" in w.value for w in page.warning)
+    options = page.selectbox(key="build_preset_text").options
+    assert len(options) == 5 and not any("MLP" in o for o in options)
+    click(page, "build_fix_kind")                      # one click to the course's LSTM
+    assert not page.warning and layer_types(page)[:2] == ["embedding", "lstm"]
+    assert any("token ids" in c.value for c in page.caption)

@@ -65,3 +65,17 @@ def test_a_blank_input_says_the_explanation_is_empty_and_why(app, home):
     assert "Input x Gradient is empty" in infos
     text = _texts(at)
     assert "Do not rely on this" in text      # the card's verdict on an empty explanation
+
+
+def test_explain_page_on_a_text_dataset_colours_the_words(app, home):
+    from text_page_util import open_text_page, text_run
+
+    rec = text_run("lstm")
+    at = open_text_page(app, "pages/explain.py", run_id=rec.id, dataset="rt-polarity")
+    assert at.title[0].value == "Explain"
+    chips = " ".join(h.proto.body for h in at.get("html"))
+    assert "<span" in chips                                  # the words as coloured chips
+    at.text_area[0].set_value("<script>alert(1)</script> a wonderful film").run()
+    assert not at.exception, at.exception
+    chips = " ".join(h.proto.body for h in at.get("html"))
+    assert "&lt;" in chips and "<script>" not in chips       # typed markup shown, never run

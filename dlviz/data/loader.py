@@ -367,6 +367,11 @@ def get_info(name: str) -> DatasetInfo:
     """The registry entry for ``name`` (case-insensitive), or a DataError listing the choices."""
     key = str(name).strip().lower().replace("_", "-")
     info = DATASETS.get(key) or TEXT_DATASETS.get(key)
+    if info is None and key.startswith("csv-"):
+        from dlviz.data.user_csv import is_csv_name, load_csv
+
+        if is_csv_name(key):
+            return load_csv(key).info     # a user's CSV kept in the home folder
     if info is None:
         raise DataError(
             "Unknown dataset {name}. Choose one of: {choices}.",
@@ -431,6 +436,10 @@ def load_dataset(
     ``max_vocab`` are ignored for images.
     """
     info = get_info(name)
+    if info.kind == "text" and str(info.key).startswith("csv-"):
+        from dlviz.data.user_csv import load_csv
+
+        return load_csv(info.key, home, max_len=max_len, max_vocab=max_vocab)
     if info.kind == "text":
         from dlviz.data.text import load_text_dataset
 

@@ -16,7 +16,7 @@ import streamlit as st
 from dlviz.errors import SpecError
 from dlviz.models import (LAYER_TYPES, PRESETS, Built, LayerRow, build, fmt_shape, insert_layer, layer_type,
                           move_layer, normalize, remove_layer, to_json, to_pytorch)
-from dlviz.models.builder import MAX_LAYERS
+from dlviz.models.builder import MAX_LAYERS, is_text
 from dlviz.ui.state import set_spec, t, undo_spec
 
 CATEGORIES = {"core": "Core", "conv": "Convolution", "activation": "Activation", "regularise": "Regularisation",
@@ -91,15 +91,18 @@ def try_build(spec: dict, input_shape, num_classes) -> tuple[Built | None, SpecE
 
 
 # --------------------------------------------------------------------------- widgets
-def preset_bar() -> None:
+def preset_bar(kind: str = "image") -> None:
+    """Presets for this kind of dataset ("image" or "text")."""
     with st.container(border=True):
         c = st.columns([3, 4, 3], vertical_alignment="bottom")
-        titles = {k: t(p.title) for k, p in PRESETS.items()}  # labels fixed now: AppTest formats outside the run
-        key = c[0].selectbox(t("Start from a preset"), list(PRESETS), format_func=titles.get, key="build_preset")
+        keys = [k for k, p in PRESETS.items() if getattr(p, "kind", "image") == kind]
+        titles = {k: t(PRESETS[k].title) for k in keys}  # labels fixed now: AppTest formats outside the run
+        wkey = "build_preset" if kind == "image" else f"build_preset_{kind}"
+        key = c[0].selectbox(t("Start from a preset"), keys, format_func=titles.get, key=wkey)
         c[1].caption(t(PRESETS[key].description))
         with c[2].container(horizontal=True, horizontal_alignment="right"):
             st.button(t("Load preset"), icon=":material/library_add:", key="build_load", on_click=_load_preset,
-                      args=("build_preset",), help=t("Replaces the current model (you can undo this)."))
+                      args=(wkey,), help=t("Replaces the current model (you can undo this)."))
             st.button(t("Undo"), icon=":material/undo:", key="build_undo", on_click=undo_spec,
                       disabled=not st.session_state.get("spec_undo"),
                       help=t("Go back to the model before the last change."))
@@ -294,3 +297,21 @@ def import_panel(input_shape, num_classes: int) -> None:
     name = ss.pop("_build_import_ok", None)
     if name is not None:
         st.success(t("Imported the model '{name}'. Undo brings back the previous one.", name=name), icon=":material/check_circle:")
+
+
+def kind_mismatch(spec: dict, kind: str) -> None:
+    """When the draft model reads images but the dataset is text (or the other way), say so and offer a fix."""
+    try:
+        text_model = is_text(spec)
+    except SpecError:
+        return
+    if text_model == (kind == "text"):
+        return
+    fix = "lstm" if kind == "text" else "mlp"
+    with st.container(border=True):
+        st.warning(t("This model reads sentences, but the dataset is images.") if text_model else
+                   t("This model reads images, but the dataset is sentences: a text model starts with an Embedding "
+                     "layer that turns token ids into vectors."), icon=":material/swap_horiz:")
+        st.button(t("Start from the {preset} preset", preset=t(PRESETS[fix].title)), icon=":material/library_add:",
+                  key="build_fix_kind", on_click=lambda: set_spec(PRESETS[fix].copy_spec()),
+                  help=t("Replaces the current model (you can undo this)."))

@@ -16,6 +16,8 @@ LOOK_INSIDE = [  # (file and url, title, icon)
     ("gradients", "Gradients", ":material/show_chart:"),
     ("embeddings", "Embeddings", ":material/scatter_plot:"),
     ("errors", "Errors", ":material/rule:"),
+    ("attention", "Attention", ":material/hub:"),
+    ("sequence", "Sequence", ":material/timeline:"),
     ("explain", "Explain", ":material/lightbulb:"),
 ]
 

@@ -68,13 +68,37 @@ def token_table(data, text: str) -> None:
                      "word sits at the end, as the course's Keras code does.", L=data.max_len, p=pads, pad="<pad>"))
 
 
+def csv_upload() -> None:
+    """Add a CSV of (text, label) rows as a dataset; a bad file gets a plain message and changes nothing."""
+    from dlviz.data.user_csv import add_csv
+    from dlviz.errors import DlvizError
+    from dlviz.ui.state import save_session
+    from dlviz.ui.widgets import show_error
+
+    with st.expander(t("Use your own sentences (CSV)"), icon=":material/upload_file:"):
+        st.caption(t("A CSV file with a header row: one column of text and one of labels (e.g. text,label). Two or more "
+                     "classes, up to 20; English or Chinese; UTF-8 or GB18030."))
+        f = st.file_uploader(t("CSV file"), type=["csv", "txt"], key="_tdata_csv")
+        if f is not None and ss.get("_tdata_csv_done") != f.file_id:
+            try:
+                name = add_csv(f.getvalue(), f.name)
+            except DlvizError as e:
+                show_error(e)
+                return
+            ss._tdata_csv_done = f.file_id
+            ss.dataset = name
+            save_session()
+            st.rerun()
+
+
 def text_data_page(data) -> None:
-    info, classes = data.info, [t(c) for c in data.classes]
+    classes = [t(c) for c in data.classes]
     template, kwargs = data.source_label()
     st.success(t(template, **kwargs), icon=":material/folder_open:" if data.source != "download"
                else ":material/cloud_download:")
     for n in data.notices:
         st.caption(t(n[0], **n[1]))
+    csv_upload()
     st.markdown(t("Each example is one sentence with a label: {classes}. A network cannot read letters, so every "
                   "sentence is cut into tokens ({unit}), each token becomes its number in a vocabulary, and the "
                   "numbers go in.", classes=", ".join(classes),

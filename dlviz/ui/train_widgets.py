@@ -157,6 +157,26 @@ def result_view(run) -> None:
     if m.get("train"):
         st.plotly_chart(training_curves(m["train"], m.get("val", []), tr=t), key=f"curves_{run.id}")
     prev = m.get("test_preview")
+    if m.get("baseline"):
+        b = m["baseline"]
+        st.markdown(t("**Classic baseline** on the same split ({name}): **{acc:.2%}** test accuracy in {s:.1f} s, "
+                      "against the network's {net}.", name=b.get("name", "TF-IDF + logistic regression"),
+                      acc=b["test_accuracy"], s=b.get("seconds", 0.0),
+                      net=f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "–"))
+    if prev and prev.get("texts"):
+        classes = [t(c) for c in (run.settings or {}).get("classes", ["negative", "positive"])]
+        probs = np.asarray(prev["probs"])
+        st.subheader(t("Test sentences: prediction, confidence (true label)"))
+        rows = {t("sentence"): prev["texts"],
+                t("prediction"): [classes[int(p.argmax())] if int(p.argmax()) < len(classes) else str(int(p.argmax()))
+                                  for p in probs],
+                t("confidence"): [float(p.max()) for p in probs],
+                t("true label"): [classes[int(y)] if int(y) < len(classes) else str(y) for y in prev["labels"]],
+                t("right"): [bool(int(p.argmax()) == int(y)) for p, y in zip(probs, prev["labels"])]}
+        st.dataframe(rows, hide_index=True, width="stretch", key=f"text_preview_{run.id}",
+                     column_config={t("confidence"): st.column_config.ProgressColumn(format="percent", min_value=0,
+                                                                                      max_value=1)})
+        return
     if prev:
         st.subheader(t("Test images: prediction, confidence (true label)"))
         st.caption(t("Each bar is the probability the model gives a class. Blue title: right. Vermillion title: "

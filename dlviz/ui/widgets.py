@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dlviz.data import ALL_DATASETS
+from dlviz.data.user_csv import list_csv
 from dlviz.errors import DlvizError
 from dlviz.i18n import LANGUAGES, translate
 from dlviz.ui.state import save_session, t
@@ -24,9 +25,11 @@ def sidebar() -> None:
             ss.lang = lang
             save_session()
             st.rerun()
-        keys = list(ALL_DATASETS)
+        own = list_csv()                                   # the user's CSV files kept in the home folder
+        keys = list(ALL_DATASETS) + list(own)
         ds = st.selectbox(t("Dataset"), keys, index=keys.index(ss.dataset) if ss.dataset in keys else 0,
-                          format_func=lambda k, lang=ss.lang: translate(ALL_DATASETS[k].title, lang),
+                          format_func=lambda k, lang=ss.lang: translate(ALL_DATASETS[k].title, lang)
+                          if k in ALL_DATASETS else t("Your CSV: {name}", name=own[k]),
                           key="_dataset_select")
         data_dir = st.text_input(t("Data folder (optional)"), value=ss.data_dir or "", key="_data_dir_input",
                                  help=t("A folder holding the four IDX files (.gz or not), or rt-polarity.pos and "
