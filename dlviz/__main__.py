@@ -1,4 +1,4 @@
-"""Command line: ``python -m dlviz train | runs | evaluate | inspect | explain``.
+"""Command line: ``python -m dlviz train | runs | evaluate | inspect | explain | attention``.
 
 Every problem a user can cause prints one plain sentence (in $DLVIZ_LANG) and exits with status 2;
 never a traceback.
@@ -41,12 +41,16 @@ def cmd_train(a: argparse.Namespace) -> int:
     from dlviz.models import PRESETS
     from dlviz.runs import RunStore
     from dlviz.train import Listener, TrainConfig, TrainJob, run_job
+    from dlviz.train.runner import recipe_for
 
     spec = _spec_from(a.model)
-    epochs = a.epochs or (PRESETS[a.model].epochs if a.model in PRESETS else 5)
-    cfg = TrainConfig(optimizer=a.optimizer, lr=a.lr, batch_size=a.batch_size, epochs=epochs,
-                      weight_decay=a.weight_decay, seed=a.seed, device=a.device, limit=a.limit,
-                      schedule=a.schedule, val_fraction=a.val_fraction)
+    # the preset's own recipe (epochs; for text presets also lr, batch size, weight decay), then the flags
+    recipe = recipe_for(a.model if a.model in PRESETS else None, a.dataset)
+    chosen = {k: v for k, v in (("epochs", a.epochs), ("lr", a.lr), ("batch_size", a.batch_size),
+                                ("weight_decay", a.weight_decay), ("schedule", a.schedule),
+                                ("optimizer", a.optimizer)) if v is not None}
+    cfg = TrainConfig(**{**recipe, **chosen, "seed": a.seed, "device": a.device, "limit": a.limit,
+                         "val_fraction": a.val_fraction})
     quiet = a.json and not sys.stderr.isatty()
 
     class Console(Listener):
@@ -82,7 +86,7 @@ def cmd_train(a: argparse.Namespace) -> int:
                         step=p.step, total=p.total_steps, loss=p.train_loss, sps=p.samples_per_s,
                         eta=_fmt_time(p.eta_s)), file=sys.stderr)
 
-    job = TrainJob(a.dataset, spec, cfg, name=a.name or "", data_dir=a.data_dir)
+    job = TrainJob(a.dataset, spec, cfg, name=a.name or "", data_dir=a.data_dir, baseline=not a.no_baseline)
     res = run_job(job, RunStore(), Console())
     if res.message:
         print(t(res.message, **res.message_args), file=sys.stderr)
@@ -90,13 +94,31 @@ def cmd_train(a: argparse.Namespace) -> int:
         print(t("Test accuracy: {acc:.2%} ({epochs} epochs, {secs:.1f} s of training on {device}). Run id: {run_id}",
                 acc=res.test_accuracy, epochs=res.epochs, secs=res.train_seconds, device=res.device,
                 run_id=res.run_id), file=sys.stderr)
+    bl = res.baseline
+    if bl is not None:
+        print(t("Classic baseline, {name} ({features}): {acc:.2%} on the same test sentences ({secs:.1f} s).",
+                name=t(bl["name"]), features=t(bl["features"]), acc=bl["test_accuracy"], secs=bl["seconds"]),
+              file=sys.stderr)
     if a.json:
-        print(json.dumps({"run_id": res.run_id, "status": res.status, "test_accuracy": res.test_accuracy,
-                          "test_loss": res.test_loss, "epochs": res.epochs, "steps": res.steps,
-                          "train_seconds": round(res.train_seconds, 3), "device": res.device, "params": res.params,
-                          "dataset": a.dataset, "model": a.model,
-                          "message": t(res.message, **res.message_args) if res.message else ""}))
+        out = {"run_id": res.run_id, "status": res.status, "test_accuracy": res.test_accuracy,
+               "test_loss": res.test_loss, "epochs": res.epochs, "steps": res.steps,
+               "train_seconds": round(res.train_seconds, 3), "device": res.device, "params": res.params,
+               "dataset": a.dataset, "model": a.model,
+               "message": t(res.message, **res.message_args) if res.message else ""}
+        if bl is not None or _is_text_dataset(a.dataset):
+            out["baseline_test_accuracy"] = bl["test_accuracy"] if bl is not None else None
+            out["baseline_seconds"] = round(bl["seconds"], 3) if bl is not None else None
+        print(json.dumps(out))
     return 0 if res.status == "finished" else (1 if res.status == "stopped" else 2)
+
+
+def _is_text_dataset(name: str) -> bool:
+    from dlviz.data import get_info
+
+    try:
+        return get_info(name).kind == "text"
+    except DlvizError:
+        return False
 
 
 def cmd_runs(a: argparse.Namespace) -> int:
@@ -141,21 +163,106 @@ def _run_and_image(a: argparse.Namespace):
 
     store = RunStore()
     model, rec = load_run(a.run, store, a.device)
-    if a.at:
-        from dlviz.errors import RunError
-        from dlviz.runs import load_state_into
+    from dlviz.train.runner import is_text_run
 
-        tags = store.list_snapshots(a.run)
-        if a.at not in tags:
-            raise RunError("Run {run_id} has no weights saved at {tag}. It has: {tags}.", run_id=a.run, tag=a.at,
-                           tags=", ".join(tags) or "-")
-        load_state_into(model, store.load_snapshot(a.run, a.at))
+    if is_text_run(rec):
+        from dlviz.errors import RunError
+
+        raise RunError("Run {run_id} reads sentences ({dataset}), not images. For a text run use: python -m dlviz "
+                       "attention --run {run_id} --text \"...\"", run_id=a.run, dataset=rec.dataset)
+    _replay(store, model, a.run, a.at)
     data = load_dataset(rec.dataset, a.data_dir)
     if not 0 <= a.index < len(data.test_y):
         raise DataError("Test image {index} does not exist: {name} has test images 0 to {last}.", index=a.index,
                         name=data.info.name, last=len(data.test_y) - 1)
     x = image_transform(data.test_x[a.index:a.index + 1])[0]       # (1, 28, 28) in [0, 1]
     return model, list(data.info.classes), x, int(data.test_y[a.index])
+
+
+def _replay(store, model, run_id: str, at: str | None) -> None:
+    """Load the weights saved at replay point ``at`` (None: keep the final weights)."""
+    if not at:
+        return
+    from dlviz.errors import RunError
+    from dlviz.runs import load_state_into
+
+    tags = store.list_snapshots(run_id)
+    if at not in tags:
+        raise RunError("Run {run_id} has no weights saved at {tag}. It has: {tags}.", run_id=run_id, tag=at,
+                       tags=", ".join(tags) or "-")
+    load_state_into(model, store.load_snapshot(run_id, at))
+
+
+def attention_for_text(model, vocab, max_len: int, text: str) -> dict:
+    """Tokens, prediction and every layer's and head's attention (pads dropped) for one typed text."""
+    import torch
+
+    from dlviz.errors import DataError
+    from dlviz.inspect.attention import attention_maps
+
+    if not text.strip():
+        raise DataError("The text is empty. Type a sentence, for example --text \"a gripping, funny film\".")
+    tokens = vocab.tokens(text)
+    if not tokens:
+        raise DataError("The text has no characters the model can read (only invisible or control characters). "
+                        "Type a sentence.")
+    kept = tokens[:max_len]
+    ids = torch.zeros(max_len, dtype=torch.long)
+    ids[max_len - len(kept):] = torch.tensor(vocab.encode_tokens(kept), dtype=torch.long)
+    keep, maps = attention_maps(model, ids)
+    maps = maps[:, :, keep][:, :, :, keep]                       # (layers, heads, T, T), real tokens only
+    with torch.no_grad():
+        probs = torch.softmax(model(ids.unsqueeze(0).to(next(model.parameters()).device)).float(), 1)[0].cpu()
+    pred = int(probs.argmax())
+    unk = vocab.UNK
+    return {"tokens": kept, "ids": ids[keep].tolist(), "unknown": [i == unk for i in ids[keep].tolist()],
+            "total_tokens": len(tokens), "truncated": len(tokens) > max_len, "max_len": max_len,
+            "layers": int(maps.shape[0]), "heads": int(maps.shape[1]),
+            "attention": [[[[round(v, 6) for v in row] for row in head] for head in layer] for layer in maps.tolist()],
+            "prediction_index": pred, "probability": float(probs[pred]), "probabilities": [float(p) for p in probs]}
+
+
+def cmd_attention(a: argparse.Namespace) -> int:
+    from dlviz.errors import RunError
+    from dlviz.inspect.attention import attention_layers
+    from dlviz.runs import RunStore
+    from dlviz.train import load_run
+    from dlviz.train.runner import run_max_len
+
+    store = RunStore()
+    model, rec, vocab = load_run(a.run, store, a.device, with_vocab=True)
+    if vocab is None:
+        raise RunError("Run {run_id} was trained on images ({dataset}); attention maps need a text run with a "
+                       "transformer, e.g.: python -m dlviz train --dataset rt-polarity --model transformer",
+                       run_id=a.run, dataset=rec.dataset)
+    if not attention_layers(model):
+        raise RunError("Run {run_id} ({model}) has no transformer layer, so it has no attention to show. Train "
+                       "one with: python -m dlviz train --dataset {dataset} --model transformer",
+                       run_id=a.run, model=rec.spec.get("name", "model"), dataset=rec.dataset)
+    _replay(store, model, a.run, a.at)
+    res = attention_for_text(model, vocab, run_max_len(rec), a.text)
+    classes = rec.settings.get("classes") or []
+    pred = res["prediction_index"]
+    name = classes[pred] if pred < len(classes) else str(pred)
+    out = {"run_id": a.run, "at": a.at or "final", "prediction": name, **res,
+           "classes": list(classes)}
+    if res["truncated"]:
+        out["notice"] = t("The text has {total} tokens; the model reads only the first {max_len}.",
+                          total=res["total_tokens"], max_len=res["max_len"])
+    if a.json:
+        print(json.dumps(out, ensure_ascii=False))
+        return 0
+    if "notice" in out:
+        print(out["notice"])
+    print(t("Predicted {pred} with probability {p:.1%}.", pred=t(name), p=out["probability"]))
+    print(t("Tokens: {tokens}", tokens=" | ".join(out["tokens"])))
+    toks = out["tokens"]
+    for li, layer in enumerate(out["attention"]):
+        for hi, head in enumerate(layer):
+            pairs = "  ".join(f"{toks[i]}->{toks[max(range(len(row)), key=row.__getitem__)]}"
+                              for i, row in enumerate(head))
+            print(t("layer {layer} head {head}: {pairs}", layer=li + 1, head=hi + 1, pairs=pairs))
+    return 0
 
 
 def cmd_inspect(a: argparse.Namespace) -> int:
@@ -238,14 +345,15 @@ def build_parser() -> argparse.ArgumentParser:
                                                                         "neural networks."))
     sub = p.add_subparsers(dest="cmd", required=True)
     tr = sub.add_parser("train", help=t("train a model and save it as a run"))
-    tr.add_argument("--dataset", default="mnist", help="mnist | fashion-mnist")
-    tr.add_argument("--model", default="mlp", help=t("a preset (mlp, cnn, deep-sigmoid, resnet, rnn) or a .json spec"))
+    tr.add_argument("--dataset", default="mnist", help="mnist | fashion-mnist | rt-polarity | zh-reviews")
+    tr.add_argument("--model", default="mlp", help=t("a preset (images: mlp, cnn, deep-sigmoid, resnet, rnn; text: "
+                                                     "lstm, gru, transformer, kim-cnn, bag) or a .json spec"))
     tr.add_argument("--epochs", type=int, default=None, help=t("default: the preset's (5 for mlp, 3 for cnn)"))
-    tr.add_argument("--batch-size", type=int, default=128)
-    tr.add_argument("--lr", type=float, default=3e-3)
-    tr.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS))
-    tr.add_argument("--schedule", default="onecycle", choices=list(SCHEDULES))
-    tr.add_argument("--weight-decay", type=float, default=0.0)
+    tr.add_argument("--batch-size", type=int, default=None, help=t("default: the preset's (128 for images)"))
+    tr.add_argument("--lr", type=float, default=None, help=t("default: the preset's (0.003 for images)"))
+    tr.add_argument("--optimizer", default=None, choices=list(OPTIMIZERS))
+    tr.add_argument("--schedule", default=None, choices=list(SCHEDULES))
+    tr.add_argument("--weight-decay", type=float, default=None)
     tr.add_argument("--val-fraction", type=float, default=0.2)
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--device", default="auto", help="auto | cpu | cuda")
@@ -253,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help=t("folder with the dataset files (default: $DLVIZ_DATA_DIR, then the cache)"))
     tr.add_argument("--limit", type=int, default=None, help=t("train on only this many images (quick demos)"))
     tr.add_argument("--name", default=None)
+    tr.add_argument("--no-baseline", action="store_true",
+                    help=t("text: skip the classic TF-IDF + logistic regression baseline"))
     tr.add_argument("--json", action="store_true", help=t("print one JSON object as the last line"))
     tr.set_defaults(func=cmd_train)
     ru = sub.add_parser("runs", help=t("list saved runs"))
@@ -286,6 +396,13 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", default=None, help=t("save the picture to this PNG file"))
     ex.add_argument("--json", action="store_true", help=t("print one JSON object as the last line"))
     ex.set_defaults(func=cmd_explain)
+    at = sub.add_parser("attention", help=t("a text run's attention maps (every layer and head) for a sentence"))
+    at.add_argument("--run", required=True, help=t("the run id (see: python -m dlviz runs)"))
+    at.add_argument("--text", required=True, help=t("the sentence to read"))
+    at.add_argument("--at", default=None, help=t("replay: the weights saved at this point, e.g. step-0 or epoch-1"))
+    at.add_argument("--device", default="cpu")
+    at.add_argument("--json", action="store_true", help=t("print one JSON object"))
+    at.set_defaults(func=cmd_attention)
     return p
 
 

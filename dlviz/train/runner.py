@@ -16,10 +16,11 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn.functional as F
 
-from dlviz.data import load_dataset, split_indices
+from dlviz.data import get_info, load_dataset, split_indices
 from dlviz.i18n import N_
-from dlviz.errors import DlvizError
+from dlviz.errors import DlvizError, RunError, SpecError
 from dlviz.models import build
+from dlviz.models.builder import normalize, with_vocab
 from dlviz.runs import RunStore
 from dlviz.train.engine import (Control, DeviceData, FitResult, Progress, TrainConfig, evaluate, fit,
                                 image_transform, resolve_device, test_logits)
@@ -27,6 +28,37 @@ from dlviz.train.engine import (Control, DeviceData, FitResult, Progress, TrainC
 EARLY_SNAPSHOTS = (0, 10, 50, 200)  # steps whose weights epoch replay shows (if inside the first epoch)
 PREVIEW_FIRST = 12   # test images shown in the result gallery ...
 PREVIEW_WRONG = 6    # ... plus this many mistakes
+PREVIEW_CHARS = 300  # a text preview keeps this much of each test sentence
+
+
+# Text presets' default recipes beyond their epochs (Preset.epochs_for(dataset), in dlviz/models/presets.py):
+# learning rate and batch size, measured on this 2-core CPU so that the CLI's and the Train page's defaults
+# reach the issue's test accuracies (bench/text_accuracy.py prints the table). A dataset key inside a
+# recipe overrides for that dataset. The rest of TrainConfig keeps its defaults (Adam, one-cycle).
+TEXT_RECIPES: dict[str, dict] = {
+    "lstm": {"lr": 3e-3, "batch_size": 64},
+    "gru": {"lr": 3e-3, "batch_size": 64},
+    "transformer": {"lr": 1e-3, "batch_size": 64},
+    "kim-cnn": {"lr": 1e-3, "batch_size": 50},
+    "bag": {"lr": 1e-2, "batch_size": 64},
+}
+
+
+def recipe_for(preset: str | None, dataset: str | None = None) -> dict:
+    """The TrainConfig fields a preset trains with by default: its epochs (on ``dataset``), and for a text
+    preset its learning rate and batch size. {} for a spec of one's own."""
+    from dlviz.models import PRESETS
+
+    if preset not in PRESETS:
+        return {}
+    p = PRESETS[preset]
+    epochs_for = getattr(p, "epochs_for", None)
+    out = {"epochs": epochs_for(dataset) if epochs_for is not None else p.epochs}
+    rec = TEXT_RECIPES.get(preset, {})
+    out.update({k: v for k, v in rec.items() if not isinstance(v, dict)})
+    if dataset is not None and isinstance(rec.get(dataset), dict):
+        out.update(rec[dataset])
+    return out
 
 
 @dataclass(frozen=True)
@@ -36,6 +68,9 @@ class TrainJob:
     config: TrainConfig = field(default_factory=TrainConfig)
     name: str = ""
     data_dir: str | None = None
+    baseline: bool = True   # text: also fit the classic TF-IDF baseline on the same split (a few seconds)
+    data: object = field(default=None, compare=False, repr=False)  # a loaded TextData (a user's CSV) instead of
+    #                                                                  loading ``dataset`` by name
 
 
 class Listener:
@@ -61,24 +96,46 @@ class JobResult:
     train_seconds: float = 0.0
     device: str = ""
     params: int = 0
+    baseline: dict | None = None   # text: the classic baseline's name, test_accuracy, seconds, ...
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def prepare_data(image_data, cfg: TrainConfig, device: torch.device) -> DeviceData:
-    """Split (20% validation by default, seed 42 as in the course) and move to ``device`` once."""
-    tr, va = split_indices(len(image_data.train_y), cfg.val_fraction, seed=42)
+def is_text_data(data) -> bool:
+    """True for a text dataset (``TextData`` or a ``DatasetInfo`` of kind "text")."""
+    info = getattr(data, "info", data)
+    return getattr(info, "kind", "image") == "text"
+
+
+def text_transform(x: torch.Tensor) -> torch.Tensor:
+    """Token ids (B, L) long are already the model's input."""
+    return x
+
+
+def split_for(n_train: int, cfg: TrainConfig):
+    """(train indices, validation indices) of the training part: 20% validation by default, seed 42 as in
+    the course; ``cfg.limit`` keeps a small subset with the same proportions. The classic baseline uses
+    the same indices."""
+    tr, va = split_indices(n_train, cfg.val_fraction, seed=42)
     if cfg.limit is not None:
         # a small quick subset keeps the train/validation proportions
         n_val = math.ceil(cfg.limit * cfg.val_fraction / max(1e-9, 1 - cfg.val_fraction))
         tr, va = tr[: cfg.limit], va[:n_val]
+    return tr, va
+
+
+def prepare_data(data, cfg: TrainConfig, device: torch.device) -> DeviceData:
+    """Split (see ``split_for``) and move to ``device`` once. Images: uint8 (N, 28, 28) with
+    ``image_transform``; text: pre-padded ids (N, L) long, fed to the model as they are."""
+    tr, va = split_for(len(data.train_y), cfg)
 
     def put(t):
         return t.to(device, non_blocking=True)
 
-    return DeviceData(put(image_data.train_x[tr]), put(image_data.train_y[tr]), put(image_data.train_x[va]),
-                      put(image_data.train_y[va]), put(image_data.test_x), put(image_data.test_y), image_transform)
+    transform = text_transform if is_text_data(data) else image_transform
+    return DeviceData(put(data.train_x[tr]), put(data.train_y[tr]), put(data.train_x[va]),
+                      put(data.train_y[va]), put(data.test_x), put(data.test_y), transform)
 
 
 def test_results(model, data: DeviceData) -> tuple[float, float, dict]:
@@ -113,20 +170,37 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
         cfg = job.config.validated()
         device = resolve_device(cfg.device)
         listener.on_status("loading", N_("Loading {dataset}..."), dataset=job.dataset)
-        image_data = load_dataset(job.dataset, job.data_dir,
-                                  progress=lambda f, text: listener.on_status("loading", text, fraction=f))
-        info = image_data.info
-        built = build(job.spec, (1, *info.image_shape), info.num_classes, seed=cfg.seed)
+        info = job.data.info if job.data is not None else get_info(job.dataset)
+        spec = normalize(job.spec)
+        text = is_text_data(info)
+        _check_kinds(spec, info)
+        progress = (lambda f, msg: listener.on_status("loading", msg, fraction=f))
+        if text:
+            # the Embedding's size caps the vocabulary (the course's Embedding(10000, 128): 10,000 words)
+            raw_data = job.data if job.data is not None else load_dataset(
+                job.dataset, job.data_dir, progress=progress, max_vocab=_embedding_rows(spec))
+            if len(raw_data.vocab) > _embedding_rows(spec):   # a loaded dataset with a larger vocabulary
+                raw_data = _capped(raw_data, _embedding_rows(spec))
+            spec = with_vocab(spec, len(raw_data.vocab))   # saved with the run: rebuilds without the dataset
+            built = build(spec, (raw_data.max_len,), info.num_classes, input_dtype=torch.long, seed=cfg.seed)
+        else:
+            raw_data = load_dataset(job.dataset, job.data_dir, progress=progress)
+            built = build(spec, (1, *info.image_shape), info.num_classes, seed=cfg.seed)
         model = built.module.to(device)
-        data = prepare_data(image_data, cfg, device)
+        data = prepare_data(raw_data, cfg, device)
         res.device, res.params = str(device), built.params
         settings = {**asdict(cfg), "device": cfg.device, "train_size": len(data.train_y),
-                    "val_size": len(data.val_y), "data_source": image_data.source, "subset": image_data.subset}
-        rec = store.create(name=job.name or f"{job.spec.get('name', 'model')} · {info.name}",  # no words: any language
-                           dataset=job.dataset, spec=job.spec, settings=settings, device=str(device),
+                    "val_size": len(data.val_y), "data_source": raw_data.source, "subset": raw_data.subset}
+        if text:
+            settings.update(kind="text", language=info.language, max_len=int(raw_data.max_len),
+                            vocab_size=len(raw_data.vocab), classes=list(raw_data.classes))
+        rec = store.create(name=job.name or f"{spec.get('name', 'model')} · {info.name}",  # no words: any language
+                           dataset=job.dataset, spec=spec if text else job.spec, settings=settings, device=str(device),
                            params=built.params)
         res.run_id = rec.id
-        listener.on_created(rec.id, built.params, str(device), image_data.source_label())
+        if text:   # beside the weights: the app and the CLI encode a typed sentence with it later
+            store.save_record(rec.id, "vocab", raw_data.vocab.to_json())
+        listener.on_created(rec.id, built.params, str(device), raw_data.source_label())
         listener.on_status("running", "")
         history_ref: dict = {"train": [], "val": []}   # fit() appends to it; callbacks read it
 
@@ -166,10 +240,18 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
         if fitres.steps > 0 and (fitres.status != "failed" or fitres.epochs_done > 0):
             listener.on_status("testing", N_("Measuring accuracy on the test set..."))
             res.test_loss, res.test_accuracy, metrics["test_preview"] = test_results(model, data)
+            if text:
+                metrics["test_preview"]["texts"] = [_clip(raw_data.test_texts[i])
+                                                    for i in metrics["test_preview"]["indices"]]
             if fitres.status != "failed":
                 store.save_weights(rec.id, model.state_dict())
         metrics["wall_seconds"] = time.perf_counter() - t0
         metrics["cpu_threads"] = fitres.cpu_threads
+        if text and job.baseline and res.test_accuracy is not None:
+            listener.on_status("testing", N_("Training the classic baseline (TF-IDF + logistic regression)..."))
+            res.baseline = _baseline(raw_data, cfg)
+            if res.baseline is not None:
+                metrics["baseline"] = res.baseline
         metrics["message"] = {"template": res.message, "args": res.message_args}  # for translation later
         store.update(rec.id, status=res.status, metrics=metrics, test_accuracy=res.test_accuracy,
                      train_seconds=res.train_seconds, message=_english(res.message, res.message_args))
@@ -195,6 +277,60 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
         _fail_run(store, res)
     listener.on_status(res.status, res.message, **res.message_args)
     return res
+
+
+def _check_kinds(spec: dict, info) -> None:
+    """A text model on images (or the reverse) gets a plain message before anything is built."""
+    starts_with_embedding = spec["layers"][0]["type"] == "embedding"
+    if starts_with_embedding and not is_text_data(info):
+        raise SpecError("This model starts with an Embedding layer, which reads token ids, but {dataset} holds "
+                        "images. Pick a text dataset (rt-polarity, zh-reviews) or an image model.",
+                        layer=0, dataset=info.name)
+    if is_text_data(info) and not starts_with_embedding:
+        raise SpecError("{dataset} holds sentences, so the model must start with an Embedding layer that turns "
+                        "token ids into vectors (e.g. the lstm, gru, transformer, kim-cnn or bag preset).",
+                        layer=0, dataset=info.name)
+
+
+def _capped(text_data, rows: int):
+    """``text_data`` with its vocabulary cut to its ``rows`` most frequent entries (ids past it become UNK)."""
+    from dataclasses import replace
+
+    from dlviz.data.tokenize import UNK, Vocab
+
+    v = text_data.vocab
+    vocab = Vocab(v.itos[:rows], v.language, v.freqs[:rows], v.n_types)
+
+    def cut(x):
+        return x.masked_fill(x >= rows, UNK)
+
+    return replace(text_data, vocab=vocab, train_x=cut(text_data.train_x), test_x=cut(text_data.test_x))
+
+
+def _embedding_rows(spec: dict) -> int | None:
+    for layer in spec["layers"]:
+        if layer["type"] == "embedding":
+            return int(layer["vocab"])
+    return None
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS - 1] + "\u2026"
+
+
+def _baseline(text_data, cfg: TrainConfig) -> dict | None:
+    """The classic TF-IDF + logistic regression baseline on the deep model's own training sentences
+    (the same split and --limit, validation sentences left out) and the same test sentences."""
+    from dlviz.train.baseline import tfidf_baseline
+
+    tr, _ = split_for(len(text_data.train_y), cfg)
+    texts = text_data.train_texts
+    try:
+        out = tfidf_baseline([texts[i] for i in tr.tolist()], text_data.train_y[tr].tolist(), text_data.test_texts,
+                             text_data.test_y.tolist(), text_data.info.language or "en", list(text_data.classes))
+    except ImportError:  # scikit-learn missing: the run is still whole
+        return None
+    return out.to_dict() if out is not None else None
 
 
 def _metrics(history: dict) -> dict:
@@ -224,23 +360,73 @@ def _fail_run(store: RunStore, res: JobResult) -> None:
             pass
 
 
-def load_run(run_id: str, store: RunStore, device: str = "cpu"):
-    """(model in eval mode, record) for a saved run: validated spec + safetensors, never a pickle."""
-    from dlviz.data import get_info
+def is_text_run(rec) -> bool:
+    if rec.settings.get("kind") == "text":
+        return True
+    try:
+        return is_text_data(get_info(rec.dataset))
+    except DlvizError:
+        return False
+
+
+def load_vocab(store: RunStore, rec):
+    """The vocabulary saved with text run ``rec`` (RunError if it is missing or damaged)."""
+    from dlviz.data.tokenize import Vocab
+
+    raw = store.load_record(rec.id, "vocab")
+    if raw is None:
+        raise RunError("Run {run_id} has no saved vocabulary, so a typed sentence cannot be turned into "
+                       "the token ids it was trained on. Train the model again.", run_id=rec.id)
+    try:
+        return Vocab.from_json(raw)
+    except DlvizError:
+        raise RunError("The vocabulary saved with run {run_id} is damaged. Train the model again.",
+                       run_id=rec.id) from None
+
+
+def run_max_len(rec) -> int:
+    """The sequence length a text run was trained with."""
+    n = rec.settings.get("max_len")
+    if isinstance(n, int) and n > 0:
+        return n
+    return int(get_info(rec.dataset).max_len)
+
+
+def load_run(run_id: str, store: RunStore, device: str = "cpu", with_vocab: bool = False):
+    """(model in eval mode, record) for a saved run: validated spec + safetensors, never a pickle.
+
+    ``with_vocab=True`` returns (model, record, vocab): the vocabulary saved with a text run (to encode
+    a typed sentence exactly as the training data was), None for an image run.
+    """
     from dlviz.runs import load_state_into
 
     rec = store.get(run_id)
-    info = get_info(rec.dataset)
-    model = build(rec.spec, info.input_shape, info.num_classes).module
+    vocab = None
+    if is_text_run(rec):
+        vocab = load_vocab(store, rec)
+        classes = rec.settings.get("classes") or list(get_info(rec.dataset).classes)
+        model = build(rec.spec, (run_max_len(rec),), len(classes), input_dtype=torch.long).module
+    else:
+        info = get_info(rec.dataset)
+        model = build(rec.spec, info.input_shape, info.num_classes).module
     load_state_into(model, store.load_weights(run_id))
-    return model.to(resolve_device(device)).eval(), rec
+    model = model.to(resolve_device(device)).eval()
+    return (model, rec, vocab) if with_vocab else (model, rec)
 
 
 def evaluate_run(run_id: str, store: RunStore, data_dir: str | None = None, device: str = "cpu") -> dict:
-    """Test loss and accuracy of a saved run's weights on its dataset's full test set."""
-    model, rec = load_run(run_id, store, device)
+    """Test loss and accuracy of a saved run's weights on its dataset's full test set.
+
+    A text run's test sentences are encoded with the vocabulary saved with the run."""
+    model, rec, vocab = load_run(run_id, store, device, with_vocab=True)
     d = load_dataset(rec.dataset, data_dir)
     dev = next(model.parameters()).device
-    loss, acc = evaluate(model, d.test_x.to(dev), d.test_y.to(dev), image_transform)
+    if vocab is not None:
+        from dlviz.data.tokenize import encode_batch
+
+        x, transform = encode_batch(d.test_texts, vocab, run_max_len(rec))[0], text_transform
+    else:
+        x, transform = d.test_x, image_transform
+    loss, acc = evaluate(model, x.to(dev), d.test_y.to(dev), transform)
     return {"run_id": run_id, "test_accuracy": acc, "test_loss": loss, "test_size": len(d.test_y),
             "dataset": rec.dataset, "data_source": d.source}
