@@ -108,3 +108,24 @@ def test_settings_survive_a_new_session(app):
     from dlviz.ui.state import _session_file  # the file a refresh reads back (?s=sid)
     import json
     assert json.loads(_session_file(sid).read_text())["train_settings"]["batch_size"] == 64
+
+
+def test_train_a_text_model_and_see_sentences_and_the_baseline(app):
+    """rt-polarity with the bag-of-embeddings preset: the preset's text recipe fills the form, a quick demo
+    trains, the result shows test sentences and the classic baseline beside the network."""
+    from dlviz.train.runner import recipe_for
+    from tests.test_page_data_text import SHARED
+
+    at = _train_page(app, spec=PRESETS["bag"].copy_spec(), dataset="rt-polarity", data_dir=str(SHARED))
+    epochs = next(n for n in at.number_input if n.label == "Epochs")
+    assert epochs.value == recipe_for("bag", "rt-polarity")["epochs"]
+    epochs.set_value(1)
+    at.toggle[0].set_value(True)            # quick demo: a subset
+    at.button(key="train_btn").click().run()
+    assert not at.exception, at.exception
+    _wait_done(at, timeout=180)
+    assert 50 <= float(_metric(at, "Test accuracy").rstrip("%")) <= 100
+    text = " ".join(m.value for m in at.markdown)
+    assert "Classic baseline" in text
+    assert any(s.value == "Test sentences: prediction, confidence (true label)" for s in at.subheader)
+    assert at.dataframe, "the test sentences table"

@@ -9,6 +9,7 @@ import streamlit as st
 
 from dlviz.errors import DlvizError
 from dlviz.models import PRESETS
+from dlviz.train.runner import recipe_for
 from dlviz.plots.gradients import gradient_flow
 from dlviz.plots import prediction_gallery, training_curves
 from dlviz.train import OPTIMIZERS, SCHEDULES, JobSnapshot, TrainConfig, available_devices
@@ -36,18 +37,20 @@ def _init_widgets(spec: dict) -> None:
     saved = dict(ss.train_settings or {})
     d = TrainConfig()
     name = spec.get("name")
-    if name in PRESETS and saved.get("for_model") != name:
-        saved["epochs"] = PRESETS[name].epochs  # a new preset brings its own default epochs
+    key = f"{name}@{ss.get('dataset')}"
+    recipe = recipe_for(name, ss.get("dataset")) if name in PRESETS and saved.get("for_model") != key else {}
+    # a new preset (or dataset) brings its own recipe: epochs, and for text its learning rate and batch size
+    saved.update(recipe)
     values = {"device": saved.get("device", "auto"), "optimizer": saved.get("optimizer", d.optimizer),
               "lr": float(saved.get("lr", d.lr)), "epochs": int(saved.get("epochs", 5)),
               "batch_size": int(saved.get("batch_size", d.batch_size)), "schedule": saved.get("schedule", d.schedule),
               "weight_decay": float(saved.get("weight_decay", 0.0)), "seed": int(saved.get("seed", 0)),
               "val_pct": int(round(100 * float(saved.get("val_fraction", 0.2)))), "quick": bool(saved.get("limit"))}
-    model_changed = ss.get("_tr_for_model") != name
+    model_changed = ss.get("_tr_for_model") != key
     for k, v in values.items():
-        if f"_tr_{k}" not in ss or (k == "epochs" and model_changed):
+        if f"_tr_{k}" not in ss or (model_changed and (k == "epochs" or k in recipe)):
             ss[f"_tr_{k}"] = v
-    ss["_tr_for_model"] = name
+    ss["_tr_for_model"] = key
 
 
 def settings_form(spec: dict) -> TrainConfig:
@@ -88,7 +91,7 @@ def settings_form(spec: dict) -> TrainConfig:
                       limit=QUICK_LIMIT if quick else None)
     new = {k: getattr(cfg, k) for k in ("optimizer", "lr", "batch_size", "epochs", "weight_decay", "seed",
                                          "device", "val_fraction", "schedule", "limit")}
-    new["for_model"] = spec.get("name")
+    new["for_model"] = f"{spec.get('name')}@{ss.get('dataset')}"
     if new != ss.train_settings:
         ss.train_settings = new
         save_session()
