@@ -34,6 +34,7 @@ def run_app() -> None:
     ]
     look = [st.Page(_ROOT / f"pages/{name}.py", title=t(title), icon=icon, url_path=name)
             for name, title, icon in LOOK_INSIDE]
-    nav = st.navigation({t("Build and train"): make, t("Look inside"): look})
+    # expanded: all 13 pages listed (Streamlit folds the list after 10 behind "View more")
+    nav = st.navigation({t("Build and train"): make, t("Look inside"): look}, expanded=True)
     sidebar()
     nav.run()
