@@ -77,3 +77,18 @@ def test_navigation_titles_have_chinese():
 
 def test_unknown_language_falls_back_to_english():
     assert translate("Train", "xx") == "Train"
+
+
+def test_no_string_is_translated_two_ways():
+    """Catalogues are merged in file order, so a key in two files with different Chinese silently picks the
+    later one (a Build setting "Filters" once renamed the Filters page)."""
+    import json
+    from pathlib import Path
+
+    seen, clashes = {}, []
+    for f in sorted((Path(__file__).resolve().parents[1] / "dlviz" / "i18n" / "zh").glob("*.json")):
+        for k, v in json.loads(f.read_text(encoding="utf-8")).items():
+            if k in seen and seen[k][1] != v:
+                clashes.append((k, seen[k][0], f.name))
+            seen.setdefault(k, (f.name, v))
+    assert clashes == []

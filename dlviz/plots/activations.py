@@ -156,6 +156,8 @@ CAPTIONS = {
     "gru": N_("GRU: its memory (hidden state) after reading the whole sequence."),
     "embedding": N_("Embedding: each token becomes a learned list of numbers."),
     "timepool": N_("Pooling over time: the sequence summarised as one vector."),
+    "transformer": N_("Transformer: every word has looked at every other word and mixed in what it found."),
+    "kimconv": N_("Text CNN: each of {n} filters kept its strongest match of a few consecutive words."),
 }
 OUTPUT_CAPTION = N_("Output layer: one score per class; softmax turns the scores into the probabilities above.")
 ZERO_RELU = N_("{pct:.0%} of units are zero (ReLU switched them off).")
