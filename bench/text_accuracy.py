@@ -42,7 +42,9 @@ def run(dataset: str, preset: str, data_dir: str | None, seed: int, home: str) -
     try:
         out = json.loads(r.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):
-        out = {"status": "failed", "message": r.stderr.strip().splitlines()[-1:] or ["?"]}
+        out = {"status": "failed", "message": (r.stderr.strip().splitlines() or ["?"])[-1]}
+    if out.get("status") != "finished":
+        print(f"  {dataset} {preset}: exit status {r.returncode}: {out.get('message') or '?'}", flush=True)
     out["wall_seconds"] = wall
     return out
 

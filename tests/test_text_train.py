@@ -89,7 +89,7 @@ def test_baseline_on_the_full_split_is_sane(rt_dir):
 
     tr, _ = split_for(len(d.train_y), TrainConfig())
     bl = tfidf_baseline([d.train_texts[i] for i in tr.tolist()], d.train_y[tr], d.test_texts, d.test_y, "en")
-    assert 0.74 < bl.test_accuracy < 0.82    # measured 78.3%; TF-IDF bigrams + LR is known at about 76-79%
+    assert 0.74 < bl.test_accuracy < 0.82    # measured 77.5%; TF-IDF bigrams + LR is known at about 76-79%
     assert bl.seconds < 10
 
 
