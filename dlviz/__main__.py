@@ -1,4 +1,4 @@
-"""Command line: ``python -m dlviz train | runs | evaluate | inspect | explain | attention``.
+"""Command line: ``python -m dlviz train | runs | evaluate | inspect | explain | attention | bench train``.
 
 Every problem a user can cause prints one plain sentence (in $DLVIZ_LANG) and exits with status 2;
 never a traceback.
@@ -338,6 +338,12 @@ def cmd_explain(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(a: argparse.Namespace) -> int:
+    from dlviz.train import bench
+
+    return bench.main([a.preset] if a.preset else list(bench.TARGETS), a.device, a.data_dir, a.json)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from dlviz.train import OPTIMIZERS, SCHEDULES
 
@@ -403,6 +409,17 @@ def build_parser() -> argparse.ArgumentParser:
     at.add_argument("--device", default="cpu")
     at.add_argument("--json", action="store_true", help=t("print one JSON object"))
     at.set_defaults(func=cmd_attention)
+    be = sub.add_parser("bench", help=t("benchmarks: 'bench train' times the ordinary PyTorch loop against dlviz's "
+                                        "engine"))
+    bsub = be.add_subparsers(dest="what", required=True)
+    bt = bsub.add_parser("train", help=t("time to the course's accuracy: the ordinary loop, dlviz headless and with "
+                                         "the live UI"))
+    bt.add_argument("--preset", default=None, choices=["mlp", "cnn"], help=t("default: both"))
+    bt.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    bt.add_argument("--data-dir", default=os.environ.get("DLVIZ_DATA_DIR"),
+                    help=t("folder with the dataset files (default: $DLVIZ_DATA_DIR, then the cache)"))
+    bt.add_argument("--json", action="store_true", help=t("one JSON object per preset, each on its own line"))
+    bt.set_defaults(func=cmd_bench)
     return p
 
 

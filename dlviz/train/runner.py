@@ -72,8 +72,8 @@ class TrainJob:
     name: str = ""
     data_dir: str | None = None
     baseline: bool = True   # text: also fit the classic TF-IDF baseline on the same split (a few seconds)
-    data: object = field(default=None, compare=False, repr=False)  # a loaded TextData (a user's CSV) instead of
-    #                                                                  loading ``dataset`` by name
+    data: object = field(default=None, compare=False, repr=False)  # loaded data (a user's CSV; MNIST already in
+    #                                                                  memory) instead of loading ``dataset`` by name
 
 
 class Listener:
@@ -187,7 +187,8 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
             spec = with_vocab(spec, len(raw_data.vocab))   # saved with the run: rebuilds without the dataset
             built = build(spec, (raw_data.max_len,), info.num_classes, input_dtype=torch.long, seed=cfg.seed)
         else:
-            raw_data = load_dataset(job.dataset, job.data_dir, progress=progress)
+            raw_data = job.data if job.data is not None else load_dataset(job.dataset, job.data_dir,
+                                                                          progress=progress)
             built = build(spec, (1, *info.image_shape), info.num_classes, seed=cfg.seed)
         model = built.module.to(device)
         data = prepare_data(raw_data, cfg, device)
@@ -250,6 +251,7 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
                 store.save_weights(rec.id, model.state_dict())
         metrics["wall_seconds"] = time.perf_counter() - t0
         metrics["cpu_threads"] = fitres.cpu_threads
+        metrics["precision"] = fitres.precision
         if text and job.baseline and res.test_accuracy is not None:
             listener.on_status("testing", N_("Training the classic baseline (TF-IDF + logistic regression)..."))
             res.baseline = _baseline(raw_data, cfg)
