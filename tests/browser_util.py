@@ -58,7 +58,7 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = self.home.parent / f"streamlit-{self.port}.log"
-        env = {**os.environ, "DLVIZ_HOME": str(self.home), "DLVIZ_DATA_DIR": str(data_dir), "DLVIZ_OFFLINE": "1"}
+        env = {**{k: v for k, v in os.environ.items() if k != "DLVIZ_EXECUTOR"}, "DLVIZ_HOME": str(self.home), "DLVIZ_DATA_DIR": str(data_dir), "DLVIZ_OFFLINE": "1"}
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",

@@ -12,6 +12,10 @@ SHARED = ROOT.parent / "shared" / "data"
 MNIST_DIR = SHARED / "mnist"
 
 os.environ.setdefault("DLVIZ_OFFLINE", "1")
+# In-process page tests (AppTest) train in threads, so their monkeypatches reach the training code.
+# The browser tests start the real app without this (tests/browser_util.py): there jobs train in
+# child processes, as for users; tests/test_process.py covers that executor directly.
+os.environ.setdefault("DLVIZ_EXECUTOR", "thread")
 
 
 @pytest.fixture(scope="session")

@@ -62,7 +62,7 @@ class EngineResult:
 
 
 class _PeakRSS:
-    """Samples this process's resident set size every 5 ms while running (Linux /proc; else getrusage)."""
+    """Samples this process's resident set size every 20 ms while running (Linux /proc; else getrusage)."""
 
     def __init__(self):
         self.peak = 0.0
@@ -81,7 +81,7 @@ class _PeakRSS:
     def _run(self):
         while not self._stop.is_set():
             self.peak = max(self.peak, self.now_mb())
-            self._stop.wait(0.005)
+            self._stop.wait(0.02)
 
     def __enter__(self):
         self.peak = self.now_mb()
@@ -217,35 +217,38 @@ def headless(preset: str, data, **over) -> EngineResult:
                         n / res.train_seconds, mem.peak, _gpu_peak(device), extra={"cpu_threads": res.cpu_threads})
 
 
-def with_ui(preset: str, raw, data, **over) -> EngineResult:
-    """The app's path: executor, worker thread, gradient recording, snapshots; redrawn twice a second."""
+def with_ui(preset: str, data, data_dir: str | None, executor: str = "process", **over) -> EngineResult:
+    """The app's path: its executor (a child process per job, or a worker thread), the dataset loaded
+    by the job as the app loads it, gradient recording, replay snapshots, checkpoints; and, as the Train
+    page does twice a second, a snapshot turned into the curves and gradient figures (as JSON)."""
     from dlviz.models import PRESETS
     from dlviz.plots import training_curves
     from dlviz.plots.gradients import gradient_flow
     from dlviz.runs import RunStore
-    from dlviz.train import LocalExecutor, TrainJob
-    from dlviz.train.executor import _JobState
+    from dlviz.train import TrainJob
+    from dlviz.train.process import make_executor
 
     device = data.device
     cfg = _config(preset, device, **over)
     walls: dict[int, float] = {}
     t0 = [0.0]
+    ex = make_executor(executor, wait=True)   # the app warms its fork server when it starts
 
-    class Timed(_JobState):
+    class Timed(ex.State):
         def on_progress(self, p, history):
-            if p.phase == "epoch_end":
+            if p.phase == "epoch_end":   # when the page could first show the epoch's end
                 walls[p.epoch] = time.perf_counter() - t0[0]
             super().on_progress(p, history)
 
     with tempfile.TemporaryDirectory() as home:
         store = RunStore(home)
-        ex = LocalExecutor(lambda: store)
+        ex._store_factory = lambda: store
         ex.State = Timed
         redraws = 0
         _reset_gpu_peak(device)
         with _PeakRSS() as mem:
             t0[0] = time.perf_counter()
-            job = ex.submit(TrainJob("mnist", PRESETS[preset].copy_spec(), cfg, data=raw))
+            job = ex.submit(TrainJob("mnist", PRESETS[preset].copy_spec(), cfg, data_dir=data_dir))
             while True:
                 snap = ex.snapshot(job)
                 if snap.done:
@@ -266,10 +269,11 @@ def with_ui(preset: str, raw, data, **over) -> EngineResult:
     wl = [walls[e] for e in sorted(walls)]
     ttt, at = _target(preset, wl, accs)
     n = len(data.train_y) * r.epochs
-    return EngineResult("dlviz_ui", cfg.batch_size, cfg.epochs, cfg.lr, cfg.schedule,
+    name = "dlviz_ui" if executor == "process" else "dlviz_ui_thread"
+    return EngineResult(name, cfg.batch_size, cfg.epochs, cfg.lr, cfg.schedule,
                         run.metrics.get("precision") or "?", ttt, at, accs[-1], accs, wl[-1], r.train_seconds,
                         r.train_seconds / max(r.epochs, 1), n / r.train_seconds, mem.peak, _gpu_peak(device),
-                        redraws=redraws, extra={"cpu_threads": run.metrics.get("cpu_threads"),
+                        redraws=redraws, extra={"executor": executor, "cpu_threads": run.metrics.get("cpu_threads"),
                                                 "test_accuracy_reported": r.test_accuracy})
 
 
@@ -285,13 +289,17 @@ def hardware(device: torch.device) -> str:
     return f"{name or 'CPU'}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
 
 
-def bench_preset(preset: str, raw, data, engines=("ordinary", "dlviz", "dlviz_ui")) -> dict:
+ENGINES = ("ordinary", "dlviz", "dlviz_ui", "dlviz_ui_thread")
+
+
+def bench_preset(preset: str, data, data_dir: str | None, engines=ENGINES) -> dict:
     device = data.device
     out: dict = {"preset": preset, "device": str(device), "hardware": hardware(device), "torch": torch.__version__,
                  "target_accuracy": TARGETS[preset], "train_images": len(data.train_y),
                  "test_images": len(data.test_y)}
     runs = {"ordinary": lambda: ordinary(preset, data), "dlviz": lambda: headless(preset, data),
-            "dlviz_ui": lambda: with_ui(preset, raw, data)}
+            "dlviz_ui": lambda: with_ui(preset, data, data_dir),
+            "dlviz_ui_thread": lambda: with_ui(preset, data, data_dir, executor="thread")}
     for name in engines:
         out[name] = asdict(runs[name]())
     o, d, u = out.get("ordinary"), out.get("dlviz"), out.get("dlviz_ui")
@@ -308,6 +316,8 @@ def bench_preset(preset: str, raw, data, engines=("ordinary", "dlviz", "dlviz_ui
         out["throughput_ratio"] = d["samples_per_s"] / o["samples_per_s"]
     if d and u:
         out["ui_throughput_ratio"] = u["samples_per_s"] / d["samples_per_s"]
+    if d and out.get("dlviz_ui_thread"):
+        out["ui_thread_throughput_ratio"] = out["dlviz_ui_thread"]["samples_per_s"] / d["samples_per_s"]
     return out
 
 
@@ -315,13 +325,14 @@ def table(r: dict) -> str:
     """One preset's result as a Markdown table."""
     rows = [("engine", "batch", "epochs", "precision", "time to target", "at epoch", "final test acc",
              "epoch s", "samples/s", "peak RSS MB")]
-    for name in ("ordinary", "dlviz", "dlviz_ui"):
+    for name in ENGINES:
         e = r.get(name)
         if not e:
             continue
         ttt = f"{e['time_to_target_s']:.2f} s" if e["time_to_target_s"] is not None else "not reached"
         label = {"ordinary": "ordinary DataLoader loop", "dlviz": "dlviz engine (headless)",
-                 "dlviz_ui": f"dlviz + live UI ({e['redraws']} redraws)"}[name]
+                 "dlviz_ui": f"dlviz + live UI, the app ({e['redraws']} redraws)",
+                 "dlviz_ui_thread": f"dlviz + live UI, in a thread ({e['redraws']} redraws)"}[name]
         rows.append((label, str(e["batch_size"]), str(e["epochs"]), e["precision"], ttt,
                      str(e["reached_at_epoch"] or "-"), f"{e['final_test_accuracy']:.2%}", f"{e['epoch_s']:.2f}",
                      f"{e['samples_per_s']:,.0f}", f"{e['peak_rss_mb']:,.0f}"
@@ -338,6 +349,8 @@ def table(r: dict) -> str:
         tail.append(f"throughput vs ordinary: {r['throughput_ratio']:.1f}x")
     if "ui_throughput_ratio" in r:
         tail.append(f"live UI keeps {r['ui_throughput_ratio']:.0%} of headless throughput")
+    if "ui_thread_throughput_ratio" in r:
+        tail.append(f"in a thread it kept {r['ui_thread_throughput_ratio']:.0%}")
     return "\n".join([head, "", *lines, "", "; ".join(tail)])
 
 
@@ -350,6 +363,6 @@ def main(presets: list[str], device_choice: str, data_dir: str | None, as_json: 
     data = prepare_data(raw, TrainConfig(), device)
     for preset in presets:
         print(f"benchmarking {preset} on {device}...", file=sys.stderr, flush=True)
-        r = bench_preset(preset, raw, data)
+        r = bench_preset(preset, data, data_dir)
         print(json.dumps(r) if as_json else table(r) + "\n", flush=True)
     return 0

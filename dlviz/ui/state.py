@@ -148,8 +148,11 @@ def undo_spec() -> bool:
 
 @st.cache_resource(show_spinner=False)
 def get_executor() -> LocalExecutor:
-    """One executor per process; each session keeps its own job ids, so tabs train independently."""
-    ex = LocalExecutor()
+    """One executor per server; each session keeps its own job ids, so tabs train independently.
+    Jobs train in child processes (``ProcessExecutor``); DLVIZ_EXECUTOR=thread keeps them in threads."""
+    from dlviz.train.process import make_executor
+
+    ex = make_executor()
     RunStore().mark_interrupted(set())  # runs left 'running' by an earlier process
     return ex
 
