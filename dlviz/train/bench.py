@@ -132,7 +132,7 @@ def _target(preset: str, walls: list[float], accs: list[float]) -> tuple[float |
     return None, None
 
 
-def ordinary(preset: str, data, seed: int = 0) -> EngineResult:
+def ordinary(preset: str, data, seed: int = 0, epochs: int | None = None) -> EngineResult:
     """The ordinary loop: a DataLoader over CPU tensors, each batch copied to the device.
 
     It runs the course's epochs; if those do not reach the target it goes on, up to twice as many,
@@ -145,7 +145,7 @@ def ordinary(preset: str, data, seed: int = 0) -> EngineResult:
     from dlviz.train.engine import evaluate
 
     device = data.device
-    course = COURSE[preset]
+    course = {**COURSE[preset], **({"epochs": epochs} if epochs else {})}
     x = data.train_x.cpu().unsqueeze(1).float().div(255)       # what a notebook does before fitting
     y = data.train_y.cpu()
     torch.manual_seed(seed)
@@ -292,27 +292,32 @@ def hardware(device: torch.device) -> str:
 ENGINES = ("ordinary", "dlviz", "dlviz_ui", "dlviz_ui_thread")
 
 
-def bench_preset(preset: str, data, data_dir: str | None, engines=ENGINES) -> dict:
+def speedup(o: dict, d: dict) -> tuple[float | None, str]:
+    """(ordinary / dlviz time to target, what it is based on)."""
+    if o["time_to_target_s"] and d["time_to_target_s"]:
+        return o["time_to_target_s"] / d["time_to_target_s"], "time to target"
+    if d["time_to_target_s"]:   # the ordinary loop never got there: its whole run is a lower bound
+        return o["wall_s"] / d["time_to_target_s"], "at least (the ordinary loop did not reach the target)"
+    return None, "dlviz did not reach the target"
+
+
+def bench_preset(preset: str, data, data_dir: str | None, engines=ENGINES, overrides: dict | None = None) -> dict:
+    """Every engine on one preset. ``overrides`` (TrainConfig fields, e.g. epochs and limit) shorten
+    the run for tests; the ordinary loop then trains the same number of epochs."""
     device = data.device
     out: dict = {"preset": preset, "device": str(device), "hardware": hardware(device), "torch": torch.__version__,
                  "target_accuracy": TARGETS[preset], "train_images": len(data.train_y),
                  "test_images": len(data.test_y)}
-    runs = {"ordinary": lambda: ordinary(preset, data), "dlviz": lambda: headless(preset, data),
-            "dlviz_ui": lambda: with_ui(preset, data, data_dir),
-            "dlviz_ui_thread": lambda: with_ui(preset, data, data_dir, executor="thread")}
+    over = dict(overrides or {})
+    runs = {"ordinary": lambda: ordinary(preset, data, epochs=over.get("epochs")),
+            "dlviz": lambda: headless(preset, data, **over),
+            "dlviz_ui": lambda: with_ui(preset, data, data_dir, **over),
+            "dlviz_ui_thread": lambda: with_ui(preset, data, data_dir, executor="thread", **over)}
     for name in engines:
         out[name] = asdict(runs[name]())
     o, d, u = out.get("ordinary"), out.get("dlviz"), out.get("dlviz_ui")
     if o and d:
-        if o["time_to_target_s"] and d["time_to_target_s"]:
-            out["speedup"] = o["time_to_target_s"] / d["time_to_target_s"]
-            out["speedup_basis"] = "time to target"
-        elif d["time_to_target_s"]:   # the ordinary loop never got there: its whole run is a lower bound
-            out["speedup"] = o["wall_s"] / d["time_to_target_s"]
-            out["speedup_basis"] = "at least (the ordinary loop did not reach the target)"
-        else:
-            out["speedup"] = None
-            out["speedup_basis"] = "dlviz did not reach the target"
+        out["speedup"], out["speedup_basis"] = speedup(o, d)
         out["throughput_ratio"] = d["samples_per_s"] / o["samples_per_s"]
     if d and u:
         out["ui_throughput_ratio"] = u["samples_per_s"] / d["samples_per_s"]
