@@ -7,9 +7,12 @@ For each preset (the course's MLP and CNN, full MNIST, the app's 80/20 split, se
   epochs (MLP 5, CNN 3), Adam at 1e-3, fp32, no validation.
 - **dlviz**: ``fit()`` headless with the app's default recipe (the preset's epochs, batch 128,
   Adam 3e-3 one-cycle, automatic precision), data resident on the device, validation every epoch.
-- **dlviz_ui**: the app's own path: ``run_job`` in a worker thread through the executor's listener,
-  with gradient recording, replay snapshots and checkpoints, while the calling thread does what the
-  Train page does twice a second (takes a snapshot, builds the curves and gradient figures as JSON).
+- **dlviz_ui**: the app's own path: the app's executor (a child process per job, forked from a warm
+  fork server) runs ``run_job``, which loads the dataset as the app does, records gradients, saves
+  replay snapshots and checkpoints, while this process does what the Train page does twice a second
+  (takes a snapshot, builds the curves and gradient figures as JSON).
+- **dlviz_ui_thread**: the same with the job in a worker thread of this process (the app before the
+  process executor; ``DLVIZ_EXECUTOR=thread``), to show what the process buys.
 
 The ordinary loop trains the course's epochs, and more (up to twice as many) if they fall short of
 the target, so its time to target is measured, not guessed.
