@@ -50,7 +50,7 @@ def cmd_train(a: argparse.Namespace) -> int:
                                 ("weight_decay", a.weight_decay), ("schedule", a.schedule),
                                 ("optimizer", a.optimizer)) if v is not None}
     cfg = TrainConfig(**{**recipe, **chosen, "seed": a.seed, "device": a.device, "limit": a.limit,
-                         "val_fraction": a.val_fraction})
+                         "val_fraction": a.val_fraction, "precision": a.precision})
     quiet = a.json and not sys.stderr.isatty()
 
     class Console(Listener):
@@ -102,7 +102,8 @@ def cmd_train(a: argparse.Namespace) -> int:
     if a.json:
         out = {"run_id": res.run_id, "status": res.status, "test_accuracy": res.test_accuracy,
                "test_loss": res.test_loss, "epochs": res.epochs, "steps": res.steps,
-               "train_seconds": round(res.train_seconds, 3), "device": res.device, "params": res.params,
+               "train_seconds": round(res.train_seconds, 3), "device": res.device, "precision": res.precision,
+               "params": res.params,
                "dataset": a.dataset, "model": a.model,
                "message": t(res.message, **res.message_args) if res.message else ""}
         if bl is not None or _is_text_dataset(a.dataset):
@@ -346,6 +347,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from dlviz.train import OPTIMIZERS, SCHEDULES
+    from dlviz.train.engine import PRECISIONS
 
     p = argparse.ArgumentParser(prog="python -m dlviz", description=t("dlviz: build, train and look inside "
                                                                         "neural networks."))
@@ -363,6 +365,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--val-fraction", type=float, default=0.2)
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    tr.add_argument("--precision", default="auto", choices=list(PRECISIONS),
+                    help=t("bf16: mixed precision, weights stay 32-bit; auto (the default): bf16 only where it was "
+                           "measured to be faster (a GPU with bf16, or a CPU with native bf16 for a model with "
+                           "convolutions), else fp32"))
     tr.add_argument("--data-dir", default=os.environ.get("DLVIZ_DATA_DIR"),
                     help=t("folder with the dataset files (default: $DLVIZ_DATA_DIR, then the cache)"))
     tr.add_argument("--limit", type=int, default=None, help=t("train on only this many images (quick demos)"))

@@ -100,3 +100,24 @@ def test_evaluate_a_saved_run_and_refuse_bad_weights(home, mnist_dir):
     assert ev.returncode == 2 and "no saved weights" in ev.stderr and "Traceback" not in ev.stderr
     ev = cli("evaluate", "--run", "20990101-000000-dead", "--data-dir", str(mnist_dir))
     assert ev.returncode == 2 and "Traceback" not in ev.stderr
+
+
+def test_train_precision_flag_reaches_the_run(home, mnist_dir):
+    from dlviz.runs import RunStore
+    from dlviz.train.engine import cpu_has_native_bf16
+
+    base = ("train", "--model", "cnn", "--epochs", "1", "--limit", "1000", "--device", "cpu",
+            "--data-dir", str(mnist_dir), "--json")
+    r = cli(*base, "--precision", "fp32")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.splitlines()[-1])
+    run = RunStore().get(out["run_id"])
+    assert out["precision"] == "fp32" == run.metrics["precision"] and run.settings["precision"] == "fp32"
+    r = cli(*base)  # the default: auto, bf16 for a CNN on a CPU with native bf16
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.splitlines()[-1])
+    assert out["precision"] == ("bf16" if cpu_has_native_bf16() else "fp32")
+    assert RunStore().get(out["run_id"]).settings["precision"] == "auto"
+    assert 0.5 < out["test_accuracy"] <= 1.0
+    r = cli(*base, "--precision", "fp16")
+    assert r.returncode == 2 and "invalid choice" in r.stderr and "Traceback" not in r.stderr

@@ -129,3 +129,33 @@ def test_train_a_text_model_and_see_sentences_and_the_baseline(app):
     assert "Classic baseline" in text
     assert any(s.value == "Test sentences: prediction, confidence (true label)" for s in at.subheader)
     assert at.dataframe, "the test sentences table"
+
+
+def test_precision_select_reaches_the_run(app):
+    """The recipe's Precision select: "auto" by default, with its titles; "fp32" reaches TrainConfig, and the
+    finished run says what it trained with."""
+    at = _train_page(app)
+    sel = at.selectbox(key="_tr_precision")
+    assert sel.label == "Precision" and sel.value == "auto"
+    assert sel.options == ["Automatic (bf16 where the hardware has it and it pays)", "32-bit floats",
+                           "bf16 mixed precision"]
+    sel.set_value("fp32")
+    at.toggle[0].set_value(True)  # quick demo
+    next(n for n in at.number_input if n.label == "Epochs").set_value(1)
+    at.button(key="train_btn").click().run()
+    assert not at.exception, at.exception
+    _wait_done(at)
+    run = RunStore().get(at.session_state["run_id"])
+    assert run.settings["precision"] == "fp32" and run.metrics["precision"] == "fp32"
+    assert at.session_state["train_settings"]["precision"] == "fp32"   # remembered with the recipe
+    shown = " ".join(c.value for c in at.caption)
+    assert "Precision: 32-bit floats" in shown
+    if run.metrics.get("cpu_threads"):
+        assert f"CPU threads: {run.metrics['cpu_threads']}" in shown
+
+
+def test_precision_select_in_chinese(app):
+    at = _train_page(app, lang="zh")
+    sel = at.selectbox(key="_tr_precision")
+    assert sel.label == "数值精度" and sel.value == "auto"
+    assert "bf16 混合精度" in sel.options

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import threading
@@ -291,3 +292,184 @@ def test_cuda_run_keeps_data_on_the_device(home, mnist_dir):
     r = run_job(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, device="cuda", limit=5000),
                          data_dir=str(mnist_dir)), RunStore())
     assert r.status == "finished" and r.device.startswith("cuda")
+
+
+# --- the fast path: precision, channels-last, fused optimizers (correctness, not timing) ---
+
+def _cnn(seed=0):
+    return build(PRESETS["cnn"].copy_spec(), (1, 28, 28), 10, seed=seed).module
+
+
+def _digits_like(n=1500, seed=0, device="cpu"):
+    """Random 28x28 images with 10 classes (class = which band is bright): enough for the CNN preset to step on."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 10, (n,), generator=g)
+    x = torch.randint(0, 60, (n, 28, 28), generator=g, dtype=torch.uint8)
+    for c in range(10):
+        x[y == c, c * 2:c * 2 + 4, :] = 220
+    x, y = x.to(device), y.to(device)
+    return DeviceData(x[200:], y[200:], x[:100], y[:100], x[100:200], y[100:200], image_transform)
+
+
+def _not_contiguous(model) -> bool:
+    return any(not p.is_contiguous() for p in model.parameters())
+
+
+def test_resolve_precision(monkeypatch):
+    import dlviz.train.engine as eng
+    from dlviz.train.engine import cpu_has_native_bf16, resolve_precision
+
+    cpu = torch.device("cpu")
+    mlp = build(PRESETS["mlp"].copy_spec(), (1, 28, 28), 10).module
+    assert resolve_precision("fp32", cpu, _cnn()) == "fp32"
+    assert resolve_precision("auto", cpu, mlp) == "fp32"      # dense-only: bf16 saved nothing on the CPU
+    assert resolve_precision("auto", cpu, _cnn()) == ("bf16" if cpu_has_native_bf16() else "fp32")
+    assert resolve_precision("bf16", cpu, mlp) == "bf16"      # asked for: allowed, even if emulated
+    for native, want in ((True, "bf16"), (False, "fp32")):   # both answers of the hardware check
+        monkeypatch.setattr(eng, "cpu_has_native_bf16", lambda native=native: native)
+        assert resolve_precision("auto", cpu, _cnn()) == want
+        assert resolve_precision("auto", cpu, mlp) == "fp32"
+    with pytest.raises(TrainError) as e:
+        TrainConfig(precision="fp16").validated()
+    assert "Unknown precision 'fp16'" in str(e.value)
+    assert TrainConfig(precision="bf16").validated().precision == "bf16"
+
+
+def test_cnn_trains_channels_last_and_comes_back_contiguous(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    data, model = _digits_like(), _cnn()
+    during = []
+    res = fit(model, data, TrainConfig(epochs=1, batch_size=64, precision="bf16"),
+              on_progress=lambda p: during.append(_not_contiguous(model)))
+    assert res.status == "finished" and res.precision == "bf16"
+    assert during and all(during)  # the conv weights were channels-last while training ...
+    assert all(p.is_contiguous() for p in model.parameters())  # ... and are back in NCHW now
+    sd = model.state_dict()
+    save_file(sd, str(tmp_path / "w.safetensors"))  # refuses non-contiguous tensors
+    back = load_file(str(tmp_path / "w.safetensors"))
+    assert all(torch.equal(back[k], v) for k, v in sd.items())
+    loss, acc = evaluate(model, data.test_x, data.test_y, data.transform)
+    assert math.isfinite(loss) and acc > 0.5
+
+
+@pytest.mark.parametrize("opt", ["adam", "adamw", "sgd"])
+def test_make_optimizer_is_fused(opt):
+    from dlviz.train.engine import make_optimizer
+
+    o = make_optimizer(TrainConfig(optimizer=opt), _model().parameters())
+    assert o.defaults.get("fused") is True, opt
+
+
+def test_engine_matches_the_ordinary_loop_in_accuracy(mnist_dir):
+    """The CNN preset, 12,000 MNIST training images, 1 epoch, batch 128, Adam 3e-3, constant: an ordinary
+    DataLoader loop in fp32 against fit() with precision auto (bf16 + channels-last on a CPU with native
+    bf16) and with fp32. The fast path must not cost accuracy."""
+    from dlviz.data import load_dataset
+    from dlviz.train.engine import cpu_has_native_bf16
+
+    d = load_dataset("mnist", str(mnist_dir))
+    x, y = d.train_x[:12000], d.train_y[:12000]
+    data = DeviceData(x, y, x[:0], y[:0], d.test_x, d.test_y, image_transform)
+    accs = {}
+    torch.manual_seed(0)
+    plain = _cnn()
+    opt = torch.optim.Adam(plain.parameters(), lr=3e-3)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x.unsqueeze(1).float() / 255, y),
+                                         batch_size=128, shuffle=True, generator=torch.Generator().manual_seed(0))
+    plain.train()
+    for xb, yb in loader:
+        loss = nn.functional.cross_entropy(plain(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    accs["loop"] = evaluate(plain, d.test_x, d.test_y, image_transform)[1]
+    for precision in ("auto", "fp32"):
+        torch.manual_seed(0)
+        model = _cnn()
+        res = fit(model, data, TrainConfig(epochs=1, batch_size=128, lr=3e-3, schedule="constant",
+                                           precision=precision, device="cpu"))
+        assert res.status == "finished"
+        assert res.precision == ("bf16" if precision == "auto" and cpu_has_native_bf16() else "fp32")
+        accs[precision] = evaluate(model, d.test_x, d.test_y, image_transform)[1]
+    assert min(accs.values()) > 0.95, accs
+    assert max(accs.values()) - min(accs.values()) < 0.01, accs
+
+
+def test_pause_resume_stop_on_the_bf16_channels_last_path(monkeypatch):
+    """Paused from another thread mid-run, resumed, then stopped: "stopped", the model back in NCHW and
+    still evaluating (in fp32 and in bf16)."""
+    import dlviz.train.engine as eng
+
+    monkeypatch.setattr(eng, "REPORT_SECONDS", 0.0)
+    monkeypatch.setattr(eng, "MIN_REPORT_SAMPLES", 0)
+    data, model = _digits_like(3000), _cnn()
+    control = Control()
+    steps, layouts = [], []
+    reported = threading.Event()
+
+    def on_progress(p):
+        steps.append(p.step)
+        layouts.append(_not_contiguous(model))
+        reported.set()
+
+    out = {}
+    th = threading.Thread(target=lambda: out.setdefault("r", fit(
+        model, data, TrainConfig(epochs=50, batch_size=32, precision="bf16", device="cpu"), on_progress, control)))
+    th.start()
+    try:
+        assert reported.wait(60), "no step reported"
+        control.pause()
+        time.sleep(0.5)  # the step under way finishes, then the loop waits
+        w = [p.detach().clone() for p in model.parameters()]
+        at_pause = len(steps)
+        time.sleep(0.5)
+        assert th.is_alive() and len(steps) == at_pause  # paused: no step taken ...
+        assert all(torch.equal(a, p) for a, p in zip(w, model.parameters()))  # ... and no weight moved
+        reported.clear()
+        control.resume()
+        assert reported.wait(60), "no step after resuming"
+        control.stop()
+    finally:
+        control.stop()
+        th.join(60)
+    res = out["r"]
+    assert res.status == "stopped" and res.precision == "bf16" and "Stopped at step" in res.message
+    assert res.steps > steps[at_pause - 1]  # it went on after the resume
+    assert layouts and all(layouts)  # trained channels-last throughout
+    assert all(p.is_contiguous() for p in model.parameters())
+    for precision in ("fp32", "bf16"):
+        loss, acc = evaluate(model, data.test_x, data.test_y, data.transform, precision=precision)
+        assert math.isfinite(loss) and 0 <= acc <= 1
+
+
+def _fast_path_on(device: str, precision: str) -> None:
+    """fit() on ``device``: the CNN preset trains a few steps channels-last with bf16 convolutions and comes
+    back contiguous (the same code path on the CPU and on CUDA)."""
+    data, model = _digits_like(200 + 64 * 6, device=device), _cnn().to(device)
+    conv = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
+    dtypes = []
+    hook = conv.register_forward_hook(lambda m, i, o: dtypes.append(o.dtype) if m.training else None)
+    during = []
+    try:
+        res = fit(model, data, TrainConfig(epochs=1, batch_size=64, precision=precision, device=device),
+                  on_progress=lambda p: during.append(_not_contiguous(model)))
+    finally:
+        hook.remove()
+    assert res.status == "finished" and res.steps == 6 and res.precision == "bf16"
+    assert dtypes and set(dtypes) == {torch.bfloat16}
+    assert during and all(during)
+    assert all(p.is_contiguous() and p.dtype == torch.float32 for p in model.parameters())  # weights stay fp32
+    assert math.isfinite(evaluate(model, data.test_x, data.test_y, data.transform)[0])
+
+
+def test_fast_path_on_the_cpu():
+    _fast_path_on("cpu", "bf16")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on the lent machine)")
+def test_fast_path_on_cuda():
+    if not torch.cuda.is_bf16_supported():
+        pytest.skip("this GPU has no bf16")
+    _fast_path_on("cuda", "auto")

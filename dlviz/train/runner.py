@@ -98,6 +98,7 @@ class JobResult:
     steps: int = 0
     train_seconds: float = 0.0
     device: str = ""
+    precision: str = ""            # what fit() trained with: "fp32" or "bf16" ("auto" resolved)
     params: int = 0
     baseline: dict | None = None   # text: the classic baseline's name, test_accuracy, seconds, ...
 
@@ -236,6 +237,7 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
             store.save_record(rec.id, "gradients", recorder.record())  # a stopped run keeps its part
         res.status, res.message, res.message_args = fitres.status, fitres.message, fitres.message_args
         res.epochs, res.steps, res.train_seconds = fitres.epochs_done, fitres.steps, fitres.train_seconds
+        res.precision = fitres.precision
         metrics = _metrics(fitres.history)
         if fitres.status == "failed":
             # weights may be NaN now: keep the last finished epoch's checkpoint instead

@@ -13,6 +13,7 @@ from dlviz.train.runner import recipe_for
 from dlviz.plots.gradients import gradient_flow
 from dlviz.plots import prediction_gallery, training_curves
 from dlviz.train import OPTIMIZERS, SCHEDULES, JobSnapshot, TrainConfig, available_devices
+from dlviz.train.engine import PRECISIONS
 from dlviz.ui.state import get_data, run_message, save_session, t
 
 QUICK_LIMIT = 6000
@@ -45,7 +46,8 @@ def _init_widgets(spec: dict) -> None:
               "lr": float(saved.get("lr", d.lr)), "epochs": int(saved.get("epochs", 5)),
               "batch_size": int(saved.get("batch_size", d.batch_size)), "schedule": saved.get("schedule", d.schedule),
               "weight_decay": float(saved.get("weight_decay", 0.0)), "seed": int(saved.get("seed", 0)),
-              "val_pct": int(round(100 * float(saved.get("val_fraction", 0.2)))), "quick": bool(saved.get("limit"))}
+              "val_pct": int(round(100 * float(saved.get("val_fraction", 0.2)))), "quick": bool(saved.get("limit")),
+              "precision": saved.get("precision") if saved.get("precision") in PRECISIONS else d.precision}
     model_changed = ss.get("_tr_for_model") != key
     for k, v in values.items():
         if f"_tr_{k}" not in ss or (model_changed and (k == "epochs" or k in recipe)):
@@ -85,12 +87,19 @@ def settings_form(spec: dict) -> TrainConfig:
         seed = c8.number_input(t("Random seed"), 0, 2**31 - 1, key="_tr_seed")
         val = c9.slider(t("Validation share"), 0, 50, step=5, key="_tr_val_pct", format="%d%%",
                         help=t("Training images held back to check for overfitting (20% in the course).")) / 100
-        quick = st.toggle(t("Quick demo: train on {n:,} images only", n=QUICK_LIMIT), key="_tr_quick")
+        c10, c11 = st.columns([1, 2], vertical_alignment="bottom")  # the first column lines up with c7
+        precision = c10.selectbox(t("Precision"), list(PRECISIONS), key="_tr_precision",
+                                  format_func=lambda k: t(PRECISIONS[k]),
+                                  help=t("bf16 mixed precision computes with 16-bit numbers while the weights "
+                                         "stay 32-bit. Automatic uses it only where it was measured to be "
+                                         "faster: a GPU with bf16, or a CPU with native bf16 for a model with "
+                                         "convolutions."))
+        quick = c11.toggle(t("Quick demo: train on {n:,} images only", n=QUICK_LIMIT), key="_tr_quick")
     cfg = TrainConfig(optimizer=optimizer, lr=lr, batch_size=int(batch), epochs=int(epochs), weight_decay=wd,
-                      seed=int(seed), device=device, val_fraction=val, schedule=schedule,
+                      seed=int(seed), device=device, val_fraction=val, schedule=schedule, precision=precision,
                       limit=QUICK_LIMIT if quick else None)
     new = {k: getattr(cfg, k) for k in ("optimizer", "lr", "batch_size", "epochs", "weight_decay", "seed",
-                                         "device", "val_fraction", "schedule", "limit")}
+                                         "device", "val_fraction", "schedule", "precision", "limit")}
     new["for_model"] = f"{spec.get('name')}@{ss.get('dataset')}"
     if new != ss.train_settings:
         ss.train_settings = new
@@ -149,6 +158,14 @@ def result_view(run) -> None:
     c[1].metric(t("Parameters"), f"{run.params:,}" if run.params else "–")
     c[2].metric(t("Training time"), fmt_seconds(run.train_seconds))
     c[3].metric(t("Device"), run.device or "–")
+    m = run.metrics or {}
+    used = []   # what the engine chose: "auto" precision and CPU threads become concrete
+    if m.get("precision"):
+        used.append(t("Precision: {name}", name=t(PRECISIONS.get(m["precision"], m["precision"]))))
+    if m.get("cpu_threads"):
+        used.append(t("CPU threads: {n}", n=m["cpu_threads"]))
+    if used:
+        st.caption(" · ".join(used))
     if run.status in ("finished", "stopped", "interrupted"):
         links = st.columns(5, vertical_alignment="center")
         links[0].markdown(t("**Look inside this model:**"))
@@ -156,7 +173,6 @@ def result_view(run) -> None:
         links[2].page_link("pages/gradients.py", label=t("Gradients"), icon=":material/show_chart:")
         links[3].page_link("pages/errors.py", label=t("Errors"), icon=":material/rule:")
         links[4].page_link("pages/explain.py", label=t("Explain a decision"), icon=":material/lightbulb:")
-    m = run.metrics or {}
     if m.get("train"):
         st.plotly_chart(training_curves(m["train"], m.get("val", []), tr=t), key=f"curves_{run.id}")
     prev = m.get("test_preview")
