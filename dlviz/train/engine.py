@@ -37,7 +37,7 @@ SCHEDULES = {
 WARMUP_FRACTION = 0.05
 
 PRECISIONS = {
-    "auto": "Automatic (bf16 where the hardware has it and it pays)",
+    "auto": "Automatic (bf16 where faster)",
     "fp32": "32-bit floats",
     "bf16": "bf16 mixed precision",
 }
