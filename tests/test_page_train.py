@@ -137,7 +137,7 @@ def test_precision_select_reaches_the_run(app):
     at = _train_page(app)
     sel = at.selectbox(key="_tr_precision")
     assert sel.label == "Precision" and sel.value == "auto"
-    assert sel.options == ["Automatic (bf16 where the hardware has it and it pays)", "32-bit floats",
+    assert sel.options == ["Automatic (bf16 where faster)", "32-bit floats",
                            "bf16 mixed precision"]
     sel.set_value("fp32")
     at.toggle[0].set_value(True)  # quick demo
