@@ -35,7 +35,7 @@ def test_a_job_trains_in_a_child_process_and_reports_like_a_thread(home, mnist_d
         return s.done
 
     _wait_for(running, 120)
-    s = ex.snapshot(job)
+    s = ex.wait(job, 60)   # the relay thread ends once the child has exited
     assert s.status == "finished", (s.status, s.text, s.text_args)
     assert ex._state(job).proc.pid != os.getpid() and ex._state(job).proc.exitcode == 0
     assert s.result.test_accuracy > 0.8 and s.result.epochs == 2
