@@ -120,3 +120,24 @@ def test_the_app_uses_processes_unless_told(monkeypatch):
     monkeypatch.setenv("DLVIZ_EXECUTOR", "thread")
     ex = make_executor()
     assert isinstance(ex, LocalExecutor) and not isinstance(ex, ProcessExecutor)
+
+
+def test_a_shared_server_can_cap_each_jobs_threads(home, mnist_dir, monkeypatch):
+    import torch
+
+    if torch.get_num_threads() < 2:
+        pytest.skip("one CPU thread: nothing to cap")
+
+    def threads_used() -> int:
+        ex = ProcessExecutor()
+        # 8 steps: too few for the thread tuner to finish, so the job keeps the count it started with
+        job = ex.submit(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=1000),
+                                 data_dir=str(mnist_dir)))
+        s = ex.wait(job, 120)
+        assert s.status == "finished"
+        return RunStore().get(s.run_id).metrics["cpu_threads"]
+
+    monkeypatch.delenv("DLVIZ_TRAIN_THREADS", raising=False)
+    assert threads_used() == torch.get_num_threads()
+    monkeypatch.setenv("DLVIZ_TRAIN_THREADS", "1")
+    assert threads_used() == 1

@@ -73,6 +73,10 @@ def _child(job: TrainJob, home: str, env: dict, events, control: ProcessControl)
     for k in [k for k in os.environ if k.startswith("DLVIZ_")]:
         del os.environ[k]
     os.environ.update(env)   # the fork server started with the environment of its own start
+    threads = env.get("DLVIZ_TRAIN_THREADS", "")
+    if threads.isdigit() and int(threads) > 0:   # a shared server can cap each job's CPU threads
+        import torch
+        torch.set_num_threads(int(threads))
     listener = _Forward(events)
     try:
         result = run_job(job, RunStore(home), listener, control)
