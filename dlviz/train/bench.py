@@ -220,7 +220,8 @@ def headless(preset: str, data, **over) -> EngineResult:
                         n / res.train_seconds, mem.peak, _gpu_peak(device), extra={"cpu_threads": res.cpu_threads})
 
 
-def with_ui(preset: str, data, data_dir: str | None, executor: str = "process", **over) -> EngineResult:
+def with_ui(preset: str, data, data_dir: str | None, executor: str = "process", redraw: bool = True,
+            **over) -> EngineResult:
     """The app's path: its executor (a child process per job, or a worker thread), the dataset loaded
     by the job as the app loads it, gradient recording, replay snapshots, checkpoints; and, as the Train
     page does twice a second, a snapshot turned into the curves and gradient figures (as JSON)."""
@@ -256,7 +257,7 @@ def with_ui(preset: str, data, data_dir: str | None, executor: str = "process", 
                 snap = ex.snapshot(job)
                 if snap.done:
                     break
-                if snap.train:   # what the Train page's live fragment sends to the browser
+                if snap.train and redraw:   # what the Train page's live fragment sends to the browser
                     training_curves(snap.train, snap.val).to_json()
                     if snap.grads:
                         gradient_flow(snap.grads).to_json()
