@@ -10,7 +10,8 @@ For each preset (the course's MLP and CNN, full MNIST, the app's 80/20 split, se
 - **dlviz_ui**: the app's own path: the app's executor (a child process per job, forked from a warm
   fork server) runs ``run_job``, which loads the dataset as the app does, records gradients, saves
   replay snapshots and checkpoints, while this process does what the Train page does twice a second
-  (takes a snapshot, builds the curves and gradient figures as JSON).
+  by default (takes a snapshot, builds the curves figure as JSON; the gradient-flow figure too with
+  ``grads_live``, the page's toggle, off by default).
 - **dlviz_ui_thread**: the same with the job in a worker thread of this process (the app before the
   process executor; ``DLVIZ_EXECUTOR=thread``), to show what the process buys.
 
@@ -221,10 +222,11 @@ def headless(preset: str, data, **over) -> EngineResult:
 
 
 def with_ui(preset: str, data, data_dir: str | None, executor: str = "process", redraw: bool = True,
-            **over) -> EngineResult:
+            grads_live: bool = False, **over) -> EngineResult:
     """The app's path: its executor (a child process per job, or a worker thread), the dataset loaded
     by the job as the app loads it, gradient recording, replay snapshots, checkpoints; and, as the Train
-    page does twice a second, a snapshot turned into the curves and gradient figures (as JSON)."""
+    page does twice a second, a snapshot turned into the curves figure (as JSON), and the gradient-flow
+    figure if ``grads_live`` (the page's toggle)."""
     from dlviz.models import PRESETS
     from dlviz.plots import training_curves
     from dlviz.plots.gradients import gradient_flow
@@ -259,7 +261,7 @@ def with_ui(preset: str, data, data_dir: str | None, executor: str = "process", 
                     break
                 if snap.train and redraw:   # what the Train page's live fragment sends to the browser
                     training_curves(snap.train, snap.val).to_json()
-                    if snap.grads:
+                    if snap.grads and grads_live:   # the page's "Show the gradient flow live" (off by default)
                         gradient_flow(snap.grads).to_json()
                     redraws += 1
                 time.sleep(POLL_SECONDS)
