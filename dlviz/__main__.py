@@ -342,7 +342,7 @@ def cmd_explain(a: argparse.Namespace) -> int:
 def cmd_bench(a: argparse.Namespace) -> int:
     from dlviz.train import bench
 
-    return bench.main([a.preset] if a.preset else list(bench.TARGETS), a.device, a.data_dir, a.json)
+    return bench.main([a.preset] if a.preset else list(bench.TARGETS), a.device, a.data_dir, a.json, a.repeat)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -424,6 +424,8 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--device", default="auto", help="auto | cpu | cuda")
     bt.add_argument("--data-dir", default=os.environ.get("DLVIZ_DATA_DIR"),
                     help=t("folder with the dataset files (default: $DLVIZ_DATA_DIR, then the cache)"))
+    bt.add_argument("--repeat", type=int, default=1, help=t("run every engine this many times, interleaved, and "
+                                                             "report the median run (a shared machine is noisy)"))
     bt.add_argument("--json", action="store_true", help=t("one JSON object per preset, each on its own line"))
     bt.set_defaults(func=cmd_bench)
     return p

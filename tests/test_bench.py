@@ -65,3 +65,29 @@ def test_the_cli_verb_parses():
     assert a.what == "train" and a.preset == "cnn" and a.device == "cpu" and a.json
     a = build_parser().parse_args(["bench", "train"])
     assert a.preset is None   # both presets
+
+
+def test_the_median_run_is_reported_with_every_repeat():
+    def run(ttt, epoch_s):
+        return {"time_to_target_s": ttt, "epoch_s": epoch_s, "samples_per_s": 1 / epoch_s,
+                "final_test_accuracy": 0.98}
+
+    m = bench.median_run([run(3.0, 0.5), run(None, 0.9), run(2.0, 0.4)])
+    assert m["time_to_target_s"] == 3.0   # 2.0 < 3.0 < missed
+    assert [r["time_to_target_s"] for r in m["repeats"]] == [3.0, None, 2.0]   # in the order they ran
+    assert bench.median_run([run(2.0, 0.4), run(4.0, 0.6)])["time_to_target_s"] == 2.0   # the lower middle
+    assert bench.median_run([run(None, 0.7), run(None, 0.5)])["epoch_s"] == 0.5
+
+
+def test_repeats_are_interleaved_and_counted(small, mnist_dir, home, monkeypatch):
+    order = []
+    real_ordinary, real_headless = bench.ordinary, bench.headless
+    monkeypatch.setattr(bench, "ordinary", lambda *a, **k: order.append("o") or real_ordinary(*a, **k))
+    monkeypatch.setattr(bench, "headless", lambda *a, **k: order.append("d") or real_headless(*a, **k))
+    r = bench.bench_preset("mlp", small, str(mnist_dir), engines=("ordinary", "dlviz"),
+                           overrides={"epochs": 1, "limit": 3000}, repeat=2)
+    assert order == ["o", "d", "o", "d"]
+    assert r["repeat"] == 2 and len(r["dlviz"]["repeats"]) == 2 and len(r["ordinary"]["repeats"]) == 2
+    assert "median of 2 interleaved runs" in bench.table(r)
+    a = build_parser().parse_args(["bench", "train", "--repeat", "3"])
+    assert a.repeat == 3
