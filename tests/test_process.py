@@ -141,3 +141,21 @@ def test_a_shared_server_can_cap_each_jobs_threads(home, mnist_dir, monkeypatch)
     assert threads_used() == torch.get_num_threads()
     monkeypatch.setenv("DLVIZ_TRAIN_THREADS", "1")
     assert threads_used() == 1
+
+
+def test_a_paused_child_whose_app_died_stops(monkeypatch):
+    import multiprocessing as mp
+    import threading
+
+    class Gone:
+        def is_alive(self):
+            return False
+
+    c = process.ProcessControl(process.context())
+    c.pause()
+    monkeypatch.setattr(mp, "parent_process", lambda: Gone())
+    done = []
+    t = threading.Thread(target=lambda: done.append(c.wait()))
+    t.start()
+    t.join(10)
+    assert done and c.stopped and not c.paused   # it stopped instead of waiting for a resume that cannot come

@@ -23,6 +23,7 @@ import os
 import queue
 import sys
 import threading
+import time
 import traceback
 import uuid
 
@@ -45,6 +46,19 @@ class ProcessControl(Control):
         self._stop = ctx.Event()
         self._running = ctx.Event()
         self._running.set()
+
+    def wait(self) -> float:
+        """Block while paused, as ``Control.wait``; a paused job whose app has gone away (killed,
+        so nobody can resume it) stops instead of waiting for ever."""
+        if self._running.is_set():
+            return 0.0
+        t0 = time.perf_counter()
+        app = mp.parent_process()   # in a training child: the app that started it
+        while not self._running.wait(1.0):
+            if app is not None and not app.is_alive():
+                self.stop()
+                break
+        return time.perf_counter() - t0
 
 
 class _Forward(Listener):
