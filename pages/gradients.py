@@ -28,7 +28,7 @@ else:
     st.subheader(t("Gradient flow over training"))
     st.caption(t("One colour per layer with weights: faint, every recorded step; bold, the average over nearby steps. "
                  "Lines far below the others belong to layers that hardly learn. Recorded at every step{every}.", every="" if record["every"] == 1 else
-                 t(" (every {k}th step: a long run)", k=record["every"])))
+                 t(" (every {k}th step)", k=record["every"])))
     st.plotly_chart(gradient_flow(record, t), width="stretch", key="grad_flow")
 
     st.subheader(t("Weights and gradients over time"))
