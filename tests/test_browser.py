@@ -332,3 +332,35 @@ def test_no_exception_on_any_page(app_server, user):
         no_exception(page)
         expect(page.get_by_test_id("stSidebarNav").get_by_role("link", name=link, exact=True)).to_have_attribute(
             "aria-current", "page")
+
+
+def test_pause_resume_and_stop_a_run_in_its_own_process(app_server, user):
+    """The app trains in a child process: the page's Pause, Resume and Stop must still reach it."""
+    page = user()
+    goto(page, app_server.url + "/", TITLES["Start"], timeout=LOAD)
+    nav(page, "Train")
+    set_recipe(page, epochs=20, batch_size=1)   # 96,000 steps: far too long to finish during the test
+    start_training(page)
+    expect(metric_value(page, "Training loss")).to_be_visible(timeout=LOAD)
+
+    button(page, "Pause").click()
+    expect(button(page, "Resume")).to_be_visible(timeout=LOAD)
+    expect(page.get_by_test_id("stProgress")).to_contain_text("Paused", timeout=LOAD)
+    settled(page)
+    page.wait_for_timeout(1000)   # a report already on its way may still arrive
+    held = live_state(page)
+    page.wait_for_timeout(2000)   # the page redraws four times meanwhile
+    now = live_state(page)
+    assert (now["metrics"], now["progress"]) == (held["metrics"], held["progress"]), "a paused run kept training"
+
+    button(page, "Resume").click()
+    expect(button(page, "Pause")).to_be_visible(timeout=LOAD)
+    page.wait_for_function("""held => { const now = (%s)();
+        return now.metrics['Training loss'] !== held.metrics['Training loss'] || now.progress !== held.progress; }"""
+                           % LIVE_JS, arg=held, timeout=LOAD, polling=100)   # training goes on
+
+    button(page, "Stop").click()
+    expect(page.get_by_text(re.compile(r"Stopped at step [\d,]+ of [\d,]+"))).to_be_visible(timeout=LOAD)
+    expect(button(page, "Stop")).to_have_count(0)
+    expect(button(page, "Train")).to_be_enabled()
+    no_exception(page)
