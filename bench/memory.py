@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from browser_util import (CHROMIUM, EXCEPTION, MNIST_DIR, TITLES, VIEWPORT, Server, button, goto,  # noqa: E402
-                          launch, metric_value, nav)
+                          launch, metric_value, nav, set_recipe)
 
 SERVER_LIMIT_MB = 1500
 SESSION_LIMIT_MB = 150
@@ -194,31 +194,6 @@ def visit(page, link: str) -> None:
     settled(page)
 
 
-def set_epochs(page, epochs: int | None, quick: bool) -> None:
-    from playwright.sync_api import expect
-
-    if quick:
-        sw = page.get_by_role("switch", name=re.compile(r"^Quick demo: train on 6,000 images only"))
-        if not sw.is_visible():
-            page.get_by_text("More settings", exact=True).click()
-        for _ in range(3):
-            if sw.is_checked():
-                break
-            page.get_by_text(re.compile(r"^Quick demo: train on 6,000 images only")).click()
-            try:
-                expect(sw).to_be_checked(timeout=5000)
-            except AssertionError:
-                settled(page)
-        expect(sw).to_be_checked()
-        settled(page)
-    if epochs is not None:
-        box = page.get_by_role("spinbutton", name="Epochs", exact=True)
-        box.fill(str(epochs))
-        box.press("Enter")
-        expect(box).to_have_value(str(epochs))
-        settled(page)
-
-
 def train(page, timeout_s: float) -> str:
     """Press Train, wait for the end of the run; return what it says (epochs, test accuracy)."""
     from playwright.sync_api import expect
@@ -282,7 +257,7 @@ def measure(args) -> dict:
             visit(page, "Build")
             step("session 1: Build page", 1)
             visit(page, "Train")
-            set_epochs(page, args.epochs, args.quick)
+            set_recipe(page, epochs=args.epochs, quick=args.quick)
             step("session 1: Train page", 1)
             run = train(page, args.train_timeout)
             print(f"[memory] the run: {run}", file=sys.stderr, flush=True)

@@ -188,3 +188,49 @@ def sid(url: str) -> str:
     m = re.search(r"[?&]s=([a-f0-9]{16})", url)
     assert m, f"no session id in {url}"
     return m.group(1)
+
+
+def settled(page, timeout: float = 60_000) -> None:
+    """The script run that drew the page is over (Streamlit marks its root element)."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning", timeout=timeout)
+
+
+def set_number(page, label: str, value: int) -> None:
+    from playwright.sync_api import expect
+
+    box = page.get_by_role("spinbutton", name=label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    expect(box).to_have_value(str(value))
+
+
+def set_recipe(page, epochs: int | None = None, batch_size: int | None = None, quick: bool = True) -> None:
+    """On the Train page: the quick demo (under "More settings") if ``quick``, the epochs and the batch
+    size if given."""
+    from playwright.sync_api import expect
+
+    settled(page)
+    if quick:
+        switch = page.get_by_role("switch", name=re.compile(r"^Quick demo: train on 6,000 images only"))
+        if not switch.is_visible():
+            page.get_by_text("More settings", exact=True).click()
+        expect(switch).to_be_visible()
+        for _ in range(3):
+            if switch.is_checked():
+                break
+            # the switch's input sits under its styled label, which takes the click; on this loaded
+            # 2-core machine a click landing while the page redraws is sometimes dropped: click again
+            page.get_by_text(re.compile(r"^Quick demo: train on 6,000 images only")).click()
+            try:
+                expect(switch).to_be_checked(timeout=5000)
+            except AssertionError:
+                settled(page)
+        expect(switch).to_be_checked()
+        settled(page)
+    if epochs is not None:
+        set_number(page, "Epochs", epochs)
+    if batch_size is not None:
+        set_number(page, "Batch size", batch_size)
+    settled(page)

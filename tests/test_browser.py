@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from browser_util import (EXCEPTION, LIVE_JS, ROOT, TITLES, VIEWPORT, button, goto, launch, skip_without_browser,
-                          live_state, metric_value, nav, percent, sid, start_server, title)
+                          live_state, metric_value, nav, percent, set_recipe, settled, sid, start_server, title)
 
 pytestmark = pytest.mark.browser
 
@@ -73,11 +73,6 @@ def no_exception(page) -> None:
     expect(page.locator(EXCEPTION)).to_have_count(0)
 
 
-def settled(page) -> None:
-    """The script run that drew the page is over (Streamlit marks its root element)."""
-    expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning", timeout=LOAD)
-
-
 def load_preset(page, prefix: str, params: str) -> None:
     """On the Build page: pick the preset whose title starts with ``prefix``, load it, see its parameter count."""
     page.get_by_role("combobox", name="Start from a preset").click()
@@ -86,38 +81,6 @@ def load_preset(page, prefix: str, params: str) -> None:
     button(page, "Load preset").click()
     expect(metric_value(page, "Parameters")).to_have_text(params, timeout=LOAD)
     no_exception(page)
-
-
-def set_number(page, label: str, value: int) -> None:
-    box = page.get_by_role("spinbutton", name=label, exact=True)
-    box.fill(str(value))
-    box.press("Enter")
-    expect(box).to_have_value(str(value))
-
-
-def set_recipe(page, epochs: int, batch_size: int | None = None) -> None:
-    """On the Train page: the quick demo (under "More settings"), the epochs and maybe the batch size."""
-    settled(page)
-    quick = page.get_by_role("switch", name=re.compile(r"^Quick demo: train on 6,000 images only"))
-    if not quick.is_visible():
-        page.get_by_text("More settings", exact=True).click()
-    expect(quick).to_be_visible()
-    for _ in range(3):
-        if quick.is_checked():
-            break
-        # the switch's input sits under its styled label, which takes the click; on this loaded
-        # 2-core machine a click landing while the page redraws is sometimes dropped: click again
-        page.get_by_text(re.compile(r"^Quick demo: train on 6,000 images only")).click()
-        try:
-            expect(quick).to_be_checked(timeout=5000)
-        except AssertionError:
-            settled(page)
-    expect(quick).to_be_checked()
-    settled(page)
-    set_number(page, "Epochs", epochs)
-    if batch_size is not None:
-        set_number(page, "Batch size", batch_size)
-    settled(page)
 
 
 def start_training(page) -> None:
