@@ -13,9 +13,10 @@ import json
 
 import streamlit as st
 
-from dlviz.errors import SpecError
+from dlviz.errors import DlvizError, SpecError
 from dlviz.models import (LAYER_TYPES, PRESETS, Built, LayerRow, build, fmt_shape, insert_layer, layer_type,
                           move_layer, normalize, remove_layer, to_json, to_pytorch)
+from dlviz.models.codegen import to_script
 from dlviz.models.builder import MAX_LAYERS, is_text
 from dlviz.ui.state import set_spec, t, undo_spec
 
@@ -232,8 +233,23 @@ def summary(built: Built | None, rows: list[LayerRow], input_shape) -> None:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _code(spec_json: str, input_shape: tuple, num_classes: int) -> str:
+def _code(spec_json: str, input_shape: tuple, num_classes: int, recipe_json: str = "{}") -> str:
+    if len(input_shape) == 3:  # an image model: the script also reads MNIST's files and trains with the recipe
+        return to_script(json.loads(spec_json), input_shape, num_classes, json.loads(recipe_json))
     return to_pytorch(json.loads(spec_json), input_shape, num_classes)
+
+
+def _recipe(spec: dict) -> dict:
+    """The Train page's settings for this model (or the preset's recipe before the Train page was opened)."""
+    from dlviz.train.runner import recipe_for
+
+    ss = st.session_state
+    saved = dict(ss.get("train_settings") or {})
+    if saved.get("for_model") != f"{spec.get('name')}@{ss.get('dataset')}":
+        saved = {k: v for k, v in saved.items() if k not in ("epochs", "lr", "batch_size")}
+        saved.update(recipe_for(spec.get("name"), ss.get("dataset")))
+    keep = ("optimizer", "lr", "batch_size", "epochs", "weight_decay", "seed", "val_fraction", "schedule", "limit")
+    return {k: saved[k] for k in keep if k in saved}
 
 
 def export_panel(spec: dict, input_shape, num_classes: int, ok: bool) -> None:
@@ -242,13 +258,21 @@ def export_panel(spec: dict, input_shape, num_classes: int, ok: bool) -> None:
         st.info(t("Fix the model first: only a model that can be built is exported."), icon=":material/info:")
         return
     spec_json = to_json(spec)
-    code = _code(spec_json, tuple(input_shape), num_classes)
+    try:
+        code = _code(spec_json, tuple(input_shape), num_classes, json.dumps(_recipe(spec), sort_keys=True))
+    except DlvizError:  # a recipe the Train page would refuse too: export the model alone
+        code = _code(spec_json, tuple(input_shape), num_classes)
     row = st.container(horizontal=True)
     row.download_button(t("Download JSON"), spec_json, file_name=f"{name}.json", mime="application/json",
                         icon=":material/data_object:", key="build_dl_json", on_click="ignore")
     row.download_button(t("Download PyTorch code"), code, file_name=f"{name}.py", mime="text/x-python",
                         icon=":material/code:", key="build_dl_py", on_click="ignore")
-    st.caption(t("Plain PyTorch: this code runs without dlviz and its weights' names match dlviz's."))
+    if len(input_shape) == 3:
+        st.caption(t("Plain PyTorch: this script runs without dlviz. It builds the model, reads MNIST from a "
+                     "folder you name (`python {file} DATA_FOLDER`) and trains it with the recipe on the Train "
+                     "page; its weights' names match dlviz's.", file=f"{name}.py"))
+    else:
+        st.caption(t("Plain PyTorch: this code runs without dlviz and its weights' names match dlviz's."))
     st.code(code, language="python", height=420)
 
 
