@@ -26,9 +26,10 @@ if not record or not record.get("norms"):
 else:
     show_findings(record)
     st.subheader(t("Gradient flow over training"))
+    every = int(record.get("every") or 1)
     st.caption(t("One colour per layer with weights: faint, every recorded step; bold, the average over nearby steps. "
-                 "Lines far below the others belong to layers that hardly learn. Recorded at every step{every}.", every="" if record["every"] == 1 else
-                 t(" (every {k}th step)", k=record["every"])))
+                 "Lines far below the others belong to layers that hardly learn.") + " "
+               + (t("Recorded at every step.") if every == 1 else t("Recorded once every {k} steps.", k=every)))
     st.plotly_chart(gradient_flow(record, t), width="stretch", key="grad_flow")
 
     st.subheader(t("Weights and gradients over time"))

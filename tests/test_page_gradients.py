@@ -88,3 +88,16 @@ def test_experiment_button_starts_the_three_presets(app, home):
     assert exp["current"] == "deep-sigmoid" and exp["pending"] == ["mlp", "resnet"]
     get_executor().stop(exp["job"])  # the browser test watches a whole experiment; here, stop at once
     get_executor().wait(exp["job"], timeout=60)
+
+
+@pytest.mark.parametrize("every, words", [(1, "Recorded at every step."), (2, "Recorded once every 2 steps.")])
+def test_recording_interval_reads_as_english(app, home, every, words):
+    """Issue 13, bug 5: "Recorded at every step (every 2th step)"."""
+    store = RunStore()
+    rid = _trained_run(store, "mlp")
+    record = store.load_record(rid, "gradients")
+    record["every"] = every
+    store.save_record(rid, "gradients", record)
+    at = _page(app, rid)
+    captions = " ".join(c.value for c in at.caption)
+    assert words in captions and "th step" not in captions
