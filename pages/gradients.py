@@ -8,6 +8,7 @@ from dlviz.ui import ensure_app, get_store, t
 from dlviz.ui.gradients_widgets import (compare_choices, experiment_progress, show_findings,
                                         start_experiment)
 from dlviz.ui.inspect_state import inspect_header
+from dlviz.ui.run_widgets import run_title
 
 ensure_app()
 ss = st.session_state
@@ -60,7 +61,7 @@ runs = compare_choices(ctx.run.id)
 by_id = {r.id: r for r in runs}
 default = [i for i in ss.get("_grad_compare", []) if i in by_id] or [i for i in [ctx.run.id] if i in by_id]
 chosen = st.multiselect(t("Runs to compare"), list(by_id), default=default, key=None,
-                        format_func=lambda i: f"{by_id[i].name} · {i}")
+                        format_func=lambda i: f"{run_title(by_id[i])} · {i}")
 profiles = []
 for rid in chosen:
     rec = record if rid == ctx.run.id else store.load_record(rid, "gradients")

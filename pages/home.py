@@ -8,6 +8,7 @@ ensure_app()
 
 from dlviz.errors import DlvizError
 from dlviz.ui import get_store, t
+from dlviz.ui.run_widgets import run_title
 
 st.title(t("dlviz: build, train and look inside neural networks"))
 st.markdown(t("Build a network in the browser, train it live on real handwritten digits, and see how well it "
@@ -34,5 +35,5 @@ if rid:
         run = None
     if run:
         acc = f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "–"
-        st.info(t("Last run: {name} ({status}), test accuracy {acc}.", name=run.name, status=t(run.status), acc=acc),
+        st.info(t("Last run: {name} ({status}), test accuracy {acc}.", name=run_title(run), status=t(run.status), acc=acc),
                 icon=":material/history:")

@@ -7,7 +7,7 @@ import streamlit as st
 from dlviz.errors import DlvizError
 from dlviz.plots import training_curves
 from dlviz.train import evaluate_run
-from dlviz.ui import ensure_app, get_store, run_message, save_session, show_error, t
+from dlviz.ui import ensure_app, get_store, run_message, save_session, show_error, state, t
 from dlviz.ui.run_widgets import (accuracy_text, created_text, flash, run_label, run_table, settings_table,
                                   show_flash, status_text)
 
@@ -17,8 +17,7 @@ ss = st.session_state
 
 def open_run(run_id: str) -> None:
     # a callback runs before the page is drawn, so the table and the link already show the new run
-    ss.run_id = run_id
-    save_session()
+    state.open_run(run_id)
 
 
 def pick_run(run_id: str) -> None:
@@ -58,7 +57,8 @@ if is_open:
     b2.page_link("pages/train.py", label=t("This run is open: see its results on the Train page"),
                  icon=":material/monitoring:")
 else:
-    b2.caption(t("Opening a run shows its results and predictions on the Train page."))
+    b2.caption(t("Opening a run shows its results on the Train page and puts it at the top of every look-inside "
+                 "page, until you open or train another."))
 
 st.subheader(run.name)
 m1, m2, m3, m4 = st.columns(4)

@@ -8,9 +8,11 @@ ensure_app()
 
 from dlviz.errors import DlvizError
 from dlviz.models import build
-from dlviz.data import get_info
+from dlviz.data import ALL_DATASETS, get_info
 from dlviz.train import TrainJob
 from dlviz.ui import current_spec, get_executor, get_store, save_session, show_error, t
+from dlviz.ui.run_widgets import run_title
+from dlviz.ui.state import adopt_job_run
 from dlviz.ui.train_widgets import live_panel, result_view, settings_form
 
 ss = st.session_state
@@ -27,15 +29,14 @@ except DlvizError as e:
     show_error(e)
     st.page_link("pages/build.py", label=t("Fix the model on the Build page"), icon=":material/account_tree:")
     st.stop()
-st.markdown(t("**Model:** {name}, {params:,} parameters. **Data:** {dataset}.", name=spec.get("name", "model"),
+st.markdown(t("**Model to train:** {name}, {params:,} parameters. **Data:** {dataset}.", name=spec.get("name", "model"),
               params=built.params, dataset=t(info.title)))
 
 job_id = ss.job_id if ss.job_id and ex.has(ss.job_id) else None
 snap = ex.snapshot(job_id) if job_id else None
 active = bool(snap and not snap.done)
-if snap and snap.run_id and ss.run_id != snap.run_id:
-    ss.run_id = snap.run_id  # the job's run is the one to show, live or finished
-    save_session()
+if snap and snap.run_id:
+    adopt_job_run(job_id, snap.run_id)  # a new job's run opens once; a run opened after it stays open
 
 cfg = settings_form(spec)
 row = st.container(horizontal=True)
@@ -46,7 +47,6 @@ if row.button(t("Train"), type="primary", disabled=active, icon=":material/play_
         show_error(e)
     else:
         ss.job_id = ex.submit(TrainJob(ss.dataset, spec, cfg, data_dir=ss.data_dir or None))
-        ss.run_restored = False
         save_session()
         st.rerun()
 if active:
@@ -65,23 +65,30 @@ if active:
 @st.fragment(run_every=0.5)
 def live() -> None:
     s = ex.snapshot(job_id)
-    if s.done or (s.run_id and ss.run_id != s.run_id):
-        st.rerun()  # the whole page redraws once with the final results, and polling stops
+    if s.done or (s.run_id and ss.get("job_adopted") != job_id):
+        st.rerun()  # the whole page redraws once: with the final results (polling stops), or the new run open
     live_panel(s)
 
 
 if active:
     live()
-elif ss.run_id:
+if ss.run_id and not (active and ss.run_id == snap.run_id):
     try:
         run = get_store().get(ss.run_id)
     except DlvizError:
         run = None
     if run:
         st.divider()
-        st.subheader(t("Run: {name}", name=run.name))
+        st.subheader(t("Open run: {name}", name=run_title(run)))
         if ss.get("run_restored"):
             st.caption(t("Reopened: the last run trained on this computer. Press Train to train your own."))
+        run_model = (run.spec or {}).get("name", "model")
+        if run.dataset != ss.dataset or run_model != spec.get("name", "model"):
+            # the open run and the model above differ (the dataset or the model was changed since): say which is which
+            st.caption(t("This is the run you opened or trained last: {model} on {dataset}. It is not the model "
+                         "above; Train trains {draft} on {draft_data} as a new run.", model=run_model,
+                         dataset=get_info(run.dataset).name if run.dataset in ALL_DATASETS else run.dataset,
+                         draft=spec.get("name", "model"), draft_data=t(info.title)))
         result_view(run)
 if snap and snap.done and snap.status == "failed" and not snap.run_id:
     st.error(t(snap.text, **snap.text_args))  # failed before a run was created (e.g. data not found)

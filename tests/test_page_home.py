@@ -20,7 +20,7 @@ def test_start_page_names_the_last_run(app, mnist_dir):
                      data_dir=str(mnist_dir)), RunStore())
     at = app()
     at.run()
-    assert at.info and "Last run: demo (finished)" in at.info[0].value
+    assert at.info and "Last run: demo · MNIST (finished)" in at.info[0].value  # a run keeps its dataset tag
 
 
 def test_chinese_by_default_from_the_environment(app, monkeypatch):

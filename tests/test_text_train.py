@@ -155,7 +155,9 @@ def test_unknown_dataset_is_a_plain_message(tmp_path):
 
 
 def test_recipes():
-    assert recipe_for("cnn") == {"epochs": 3}
+    d = TrainConfig()
+    assert recipe_for("cnn") == {"epochs": 3, "optimizer": d.optimizer, "lr": d.lr, "batch_size": d.batch_size,
+                                 "schedule": d.schedule, "weight_decay": d.weight_decay}
     assert recipe_for("no-such-preset") == {}
     for key in ("lstm", "gru", "transformer", "kim-cnn", "bag"):
         r = recipe_for(key, "rt-polarity")

@@ -47,16 +47,23 @@ TEXT_RECIPES: dict[str, dict] = {
 }
 
 
+RECIPE_FIELDS = ("optimizer", "lr", "batch_size", "schedule", "weight_decay")
+
+
 def recipe_for(preset: str | None, dataset: str | None = None) -> dict:
-    """The TrainConfig fields a preset trains with by default: its epochs (on ``dataset``), and for a text
-    preset its learning rate and batch size. {} for a spec of one's own."""
+    """The TrainConfig fields a preset trains with by default: its epochs (on ``dataset``), optimizer,
+    learning rate, batch size, schedule and weight decay (TrainConfig's defaults unless a text recipe says
+    otherwise). A whole recipe, so that loading a preset after another never keeps the other's batch size.
+    {} for a spec of one's own."""
     from dlviz.models import PRESETS
 
     if preset not in PRESETS:
         return {}
     p = PRESETS[preset]
     epochs_for = getattr(p, "epochs_for", None)
-    out = {"epochs": epochs_for(dataset) if epochs_for is not None else p.epochs}
+    d = TrainConfig()
+    out = {"epochs": epochs_for(dataset) if epochs_for is not None else p.epochs,
+           **{k: getattr(d, k) for k in RECIPE_FIELDS}}
     rec = TEXT_RECIPES.get(preset, {})
     out.update({k: v for k, v in rec.items() if not isinstance(v, dict)})
     if dataset is not None and isinstance(rec.get(dataset), dict):

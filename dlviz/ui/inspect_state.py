@@ -21,7 +21,8 @@ from dlviz.errors import DlvizError
 from dlviz.models import build
 from dlviz.runs import RunRecord, load_state_into
 from dlviz.train import image_transform
-from dlviz.ui.state import get_data, get_store, save_session, t
+from dlviz.ui.run_widgets import run_title
+from dlviz.ui.state import get_data, get_store, open_run, t
 from dlviz.ui.widgets import show_error
 
 INSPECTABLE = ("finished", "stopped", "interrupted")
@@ -103,17 +104,18 @@ def load_model(run: RunRecord, tag: str | None) -> nn.Module:
 def _pick_run(runs: list[RunRecord]) -> RunRecord:
     ss = st.session_state
     by_id = {r.id: r for r in runs}
-    if ss.get("_insp_run") not in by_id:
-        ss._insp_run = ss.run_id if ss.get("run_id") in by_id else runs[0].id
+    if ss.get("run_id") in by_id:
+        ss._insp_run = ss.run_id   # the open run, wherever it was opened (Runs page, Train, another page)
+    elif ss.get("_insp_run") not in by_id:
+        ss._insp_run = runs[0].id
 
     def picked() -> None:
-        ss.run_id = ss._insp_run  # the run looked at is the run open everywhere
-        save_session()
+        open_run(ss._insp_run)  # the run looked at is the run open everywhere
 
     def label(rid: str) -> str:
         r = by_id[rid]
         acc = f" · {r.test_accuracy:.1%}" if r.test_accuracy is not None else ""
-        return f"{r.name}{acc} · {r.id}"
+        return f"{run_title(r)}{acc} · {r.id}"
 
     rid = st.selectbox(t("Model to look inside"), list(by_id), key="_insp_run", format_func=label, on_change=picked,
                        help=t("Every trained run is here. Train on the Train page to add one."))

@@ -8,8 +8,9 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from dlviz.data import DATASETS
+from dlviz.data import ALL_DATASETS
 from dlviz.runs import RunRecord
+from dlviz.train import OPTIMIZERS, SCHEDULES
 from dlviz.ui.state import t
 
 
@@ -29,8 +30,15 @@ def status_text(status: str) -> str:
 
 
 def dataset_name(key: str) -> str:
-    info = DATASETS.get(key)
+    info = ALL_DATASETS.get(key)
     return info.name if info else key
+
+
+def run_title(run: RunRecord) -> str:
+    """The run's name with its dataset: "my net · MNIST". A run is named "cnn · MNIST" when it is made;
+    one renamed to "my net" keeps its dataset tag wherever it is shown."""
+    data = dataset_name(run.dataset)
+    return run.name if data.lower() in run.name.lower() else f"{run.name} · {data}"
 
 
 def accuracy_text(acc: float | None) -> str:
@@ -43,7 +51,7 @@ def created_text(run: RunRecord) -> str:
 
 def run_label(run: RunRecord) -> str:
     """One line for a picker: name, status, accuracy, when."""
-    return f"{run.name} · {status_text(run.status)} · {accuracy_text(run.test_accuracy)} · {created_text(run)}"
+    return f"{run_title(run)} · {status_text(run.status)} · {accuracy_text(run.test_accuracy)} · {created_text(run)}"
 
 
 def run_table(runs: list[RunRecord], open_id: str | None, on_pick: Callable[[str], None]) -> None:
@@ -89,6 +97,10 @@ def settings_table(settings: dict) -> None:
         v = settings[key]
         if key == "data_source" and v in SOURCE_WORDS:
             return t(SOURCE_WORDS[v])
+        if key == "schedule" and v in SCHEDULES:  # the names the Train page shows
+            return t(SCHEDULES[v])
+        if key == "optimizer" and v in OPTIMIZERS:
+            return t(OPTIMIZERS[v]["title"])
         return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
 
     rows = [{"setting": t(label), "value": value(key)} for key, label in SETTING_LABELS.items()

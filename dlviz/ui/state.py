@@ -24,7 +24,8 @@ from dlviz.models import PRESETS
 from dlviz.runs import RunStore, dlviz_home
 from dlviz.train import LocalExecutor
 
-PERSISTED = ("lang", "dataset", "data_dir", "spec", "spec_undo", "job_id", "run_id", "run_restored", "train_settings")
+PERSISTED = ("lang", "dataset", "data_dir", "spec", "spec_undo", "job_id", "job_adopted", "run_id", "run_restored",
+             "train_settings")
 UNDO_DEPTH = 30
 _SID = re.compile(r"^[a-f0-9]{16}$")
 
@@ -72,6 +73,7 @@ def init_session() -> None:
         ss.spec = saved.get("spec") or PRESETS["mlp"].copy_spec()
         ss.spec_undo = saved.get("spec_undo", [])
         ss.job_id = saved.get("job_id")
+        ss.job_adopted = saved.get("job_adopted")
         ss.train_settings = saved.get("train_settings", {})
         ss.run_id = saved.get("run_id")
         store = get_store()
@@ -113,6 +115,30 @@ def save_session() -> None:
         os.replace(tmp, path)
     except OSError:
         pass  # read-only home: the session simply is not restored after a refresh
+
+
+def open_run(run_id: str | None) -> None:
+    """Make ``run_id`` the open run: the one the Train page and every look-inside page's header show.
+
+    The rule (docs/architecture.md, "The open run"): the run a user opened or trained last is the open
+    run until they pick another. Opening one (Runs page, a look-inside picker) and a training job's run
+    appearing both come here; nothing else changes ``run_id``.
+    """
+    ss = st.session_state
+    ss.run_id = run_id
+    ss.run_restored = False   # chosen in this session, not reopened from an earlier one
+    save_session()
+
+
+def adopt_job_run(job_id: str, run_id: str) -> bool:
+    """The run a job of this session creates becomes the open run, once: when it appears. A run the user
+    opens afterwards, while the job trains or after it ended, stays open. True if it was adopted now."""
+    ss = st.session_state
+    if ss.get("job_adopted") == job_id:
+        return False
+    ss.job_adopted = job_id
+    open_run(run_id)
+    return True
 
 
 def run_message(run) -> str:

@@ -24,7 +24,8 @@ from dlviz.errors import DataError, DlvizError, RunError
 from dlviz.models import build
 from dlviz.runs import RunRecord, load_state_into
 from dlviz.ui.inspect_state import INSPECTABLE, MODEL_CACHE, FINAL, _pick_replay
-from dlviz.ui.state import get_store, save_session, t
+from dlviz.ui.run_widgets import run_title
+from dlviz.ui.state import get_store, open_run, t
 from dlviz.ui.widgets import show_error
 
 MAX_CHARS = 20_000   # the box takes this much; the model reads only its first max_len tokens
@@ -139,17 +140,18 @@ def load_text_model(run: RunRecord, tag: str | None):
 def _pick_run(runs: list[RunRecord]) -> RunRecord:
     ss = st.session_state
     by_id = {r.id: r for r in runs}
-    if ss.get("_txt_run") not in by_id:
-        ss._txt_run = ss.run_id if ss.get("run_id") in by_id else runs[0].id
+    if ss.get("run_id") in by_id:
+        ss._txt_run = ss.run_id    # the open run, wherever it was opened
+    elif ss.get("_txt_run") not in by_id:
+        ss._txt_run = runs[0].id
 
     def picked() -> None:
-        ss.run_id = ss._txt_run  # the run looked at is the run open everywhere
-        save_session()
+        open_run(ss._txt_run)  # the run looked at is the run open everywhere
 
     def label(rid: str) -> str:
         r = by_id[rid]
         acc = f" · {r.test_accuracy:.1%}" if r.test_accuracy is not None else ""
-        return f"{r.name}{acc} · {r.id}"
+        return f"{run_title(r)}{acc} · {r.id}"
 
     rid = st.selectbox(t("Text model to look inside"), list(by_id), key="_txt_run", format_func=label,
                        on_change=picked, help=t("Every trained text run is here. Train one on a text dataset "

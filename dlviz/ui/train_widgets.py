@@ -144,6 +144,20 @@ def live_panel(snap: JobSnapshot) -> None:
             st.plotly_chart(gradient_flow(snap.grads, t), key="live_grads")
 
 
+def look_inside_links(run) -> list[tuple[str, str, str]]:
+    """(page, label, icon) of the look-inside pages that can open ``run``: a text model's attention and
+    sequence pages, an image model's Inspect, Gradients and Errors; Explain reads both."""
+    from dlviz.train.runner import is_text_run
+
+    explain = ("pages/explain.py", t("Explain a decision"), ":material/lightbulb:")
+    if is_text_run(run):
+        return [("pages/attention.py", t("Attention"), ":material/hub:"),
+                ("pages/sequence.py", t("Sequence"), ":material/timeline:"), explain]
+    return [("pages/inspect.py", t("Inspect a digit"), ":material/visibility:"),
+            ("pages/gradients.py", t("Gradients"), ":material/show_chart:"),
+            ("pages/errors.py", t("Errors"), ":material/rule:"), explain]
+
+
 def result_view(run) -> None:
     """Final numbers, curves and the course's prediction gallery for a saved run."""
     text = run_message(run)
@@ -169,10 +183,8 @@ def result_view(run) -> None:
     if run.status in ("finished", "stopped", "interrupted"):
         links = st.columns(5, vertical_alignment="center")
         links[0].markdown(t("**Look inside this model:**"))
-        links[1].page_link("pages/inspect.py", label=t("Inspect a digit"), icon=":material/visibility:")
-        links[2].page_link("pages/gradients.py", label=t("Gradients"), icon=":material/show_chart:")
-        links[3].page_link("pages/errors.py", label=t("Errors"), icon=":material/rule:")
-        links[4].page_link("pages/explain.py", label=t("Explain a decision"), icon=":material/lightbulb:")
+        for col, (page, label, icon) in zip(links[1:], look_inside_links(run)):
+            col.page_link(page, label=label, icon=icon)
     if m.get("train"):
         st.plotly_chart(training_curves(m["train"], m.get("val", []), tr=t), key=f"curves_{run.id}")
     prev = m.get("test_preview")
