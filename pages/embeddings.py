@@ -11,7 +11,8 @@ import streamlit.components.v1 as components
 from dlviz.errors import DlvizError
 from dlviz.plots.embedding import embedding_html
 from dlviz.ui import show_error, t
-from dlviz.ui.embed_widgets import cached_result, compute_embedding, embed_controls, result_metrics
+from dlviz.ui.embed_widgets import (cached_result, compute_embedding, embed_controls, result_metrics,
+                                    tsne_prompt_text)
 from dlviz.ui.inspect_state import inspect_header
 
 HEIGHT = 540
@@ -31,8 +32,7 @@ if result is None:
         start = True  # PCA takes well under a second: compute at once
     else:
         with prompt.container():
-            st.info(t("t-SNE arranges the points so that each image's nearest neighbours stay near it. It takes a "
-                      "few seconds for 2,000 images."), icon=":material/scatter_plot:")
+            st.info(tsne_prompt_text(choice.n), icon=":material/scatter_plot:")
             start = st.button(t("Compute t-SNE"), icon=":material/play_arrow:", type="primary", key="_emb_go")
     if start:
         try:

@@ -5,8 +5,9 @@ import streamlit as st
 from dlviz.inspect.gradients import typical_rms
 from dlviz.plots.gradients import depth_profile, gradient_flow, histogram_ridges
 from dlviz.ui import ensure_app, get_store, t
-from dlviz.ui.gradients_widgets import (compare_choices, experiment_progress, show_findings,
+from dlviz.ui.gradients_widgets import (compare_choices, experiment_estimate, experiment_progress, show_findings,
                                         start_experiment)
+from dlviz.ui.waits import seconds_text
 from dlviz.ui.inspect_state import inspect_header
 from dlviz.ui.run_widgets import run_title
 
@@ -53,8 +54,8 @@ if exp and exp.get("job"):
 else:
     st.button(t("Run the experiment: deep sigmoid vs ReLU vs residual"), icon=":material/science:",
               on_click=start_experiment, key="_grad_exp_start",
-              help=t("Trains the three presets on the same 2,000 images for one epoch (about half a minute on a "
-                     "laptop) and draws them here."))
+              help=t("Trains the three presets on the same 2,000 images for one epoch (about {time} on this "
+                     "computer) and draws them here.", time=seconds_text(experiment_estimate())))
     if exp and exp.get("failed"):
         st.warning(t("Some experiment runs did not finish: {names}.", names=", ".join(exp["failed"])))
 runs = compare_choices(ctx.run.id)

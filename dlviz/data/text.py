@@ -41,7 +41,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dlviz.data.download import TIMEOUT_S, DownloadError, ProgressFn, _describe, _fetch
+from dlviz.data.download import (TIMEOUT_S, DownloadError, ProgressFn, _describe, _fetch, forget_failure,
+                                 remember_failure, remembered_failure)
 from dlviz.data.loader import _lock, dlviz_home, downloads_allowed, get_info
 from dlviz.data.registry import DatasetInfo
 from dlviz.data.tokenize import (
@@ -527,11 +528,17 @@ def _rt_corpus(info: DatasetInfo, data_dir, home, allow_download, progress, mirr
         if corpus is not None:
             return replace(corpus, notices=tuple(notices))
         if downloads_allowed(allow_download):
+            urls = list(info.mirrors if mirrors is None else mirrors)
             try:
+                failure = remembered_failure(cache, urls)  # failed a moment ago: say so at once, no new wait
+                if failure is not None:
+                    raise failure
                 url = _download_rt(info, cache, mirrors, progress)
             except DownloadError as exc:
                 failure = exc
+                remember_failure(cache, urls, exc)
             else:
+                forget_failure(cache)
                 corpus = _rt_from_cache(info, cache)
                 if corpus is not None:
                     return replace(corpus, source="download", detail=url, notices=tuple(notices))

@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import sys
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -203,7 +204,13 @@ def get_data(name: str | None = None, data_dir: str | None = None):
         slot.progress(min(max(fraction, 0.0), 1.0), text=t("Downloading {name}: {text}", name=name or ss.dataset,
                                                               text=text))
 
+    key = (name or ss.dataset, ss.data_dir if data_dir is None else data_dir)
     try:
-        return _cached_dataset(name or ss.dataset, ss.data_dir if data_dir is None else data_dir, progress)
+        data = _cached_dataset(*key, progress)
+        notice = getattr(data, "notice", None)
+        if notice and isinstance(notice[1], dict) and time.time() > notice[1].get("retry_at", float("inf")):
+            _cached_dataset.clear()  # a failed download's wait is over: the next load tries again
+            data = _cached_dataset(*key, progress)
+        return data
     finally:
         slot.empty()
