@@ -1,4 +1,4 @@
-"""Command line: ``python -m dlviz train | runs | evaluate | inspect | explain | attention | bench train``.
+"""Command line: ``python -m dlviz train | runs | evaluate | inspect | explain | attention | data | bench train``.
 
 Every problem a user can cause prints one plain sentence (in $DLVIZ_LANG) and exits with status 2;
 never a traceback.
@@ -99,6 +99,11 @@ def cmd_train(a: argparse.Namespace) -> int:
         print(t("Classic baseline, {name} ({features}): {acc:.2%} on the same test sentences ({secs:.1f} s).",
                 name=t(bl["name"]), features=t(bl["features"]), acc=bl["test_accuracy"], secs=bl["seconds"]),
               file=sys.stderr)
+        from dlviz.train.baseline import comparison
+
+        said = comparison(bl["test_accuracy"], res.test_accuracy, bl.get("train_size", 0))
+        if said is not None:
+            print(t(said[0], **said[1]), file=sys.stderr)
     if a.json:
         out = {"run_id": res.run_id, "status": res.status, "test_accuracy": res.test_accuracy,
                "test_loss": res.test_loss, "epochs": res.epochs, "steps": res.steps,
@@ -339,6 +344,23 @@ def cmd_explain(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data(a: argparse.Namespace) -> int:
+    from dlviz.data import load_dataset
+    from dlviz.data.split import split_report
+
+    out = split_report(load_dataset(a.dataset, a.data_dir))
+    if a.json:
+        print(json.dumps(out))
+        return 0
+    print(t("{dataset}: {train:,} training, {validation:,} validation and {test:,} test items; {seen} test items also "
+            "occur in training.", dataset=a.dataset, train=out["train"], validation=out["validation"],
+            test=out["test"], seen=out["test_seen_in_train"]))
+    if out["duplicates_removed"] or out["conflicting_removed"]:
+        print(t("Removed before the split: {dups:,} duplicate texts and {conflicts:,} rows whose text carries more "
+                "than one label.", dups=out["duplicates_removed"], conflicts=out["conflicting_removed"]))
+    return 0
+
+
 def cmd_bench(a: argparse.Namespace) -> int:
     from dlviz.train import bench
 
@@ -415,6 +437,13 @@ def build_parser() -> argparse.ArgumentParser:
     at.add_argument("--device", default="cpu")
     at.add_argument("--json", action="store_true", help=t("print one JSON object"))
     at.set_defaults(func=cmd_attention)
+    da = sub.add_parser("data", help=t("a dataset's train, validation and test counts, and how many test items also "
+                                       "occur in training"))
+    da.add_argument("--dataset", default="mnist", help="mnist | fashion-mnist | rt-polarity | zh-reviews")
+    da.add_argument("--data-dir", default=os.environ.get("DLVIZ_DATA_DIR"),
+                    help=t("folder with the dataset files (default: $DLVIZ_DATA_DIR, then the cache)"))
+    da.add_argument("--json", action="store_true", help=t("print one JSON object"))
+    da.set_defaults(func=cmd_data)
     be = sub.add_parser("bench", help=t("benchmarks: 'bench train' times the ordinary PyTorch loop against dlviz's "
                                         "engine"))
     bsub = be.add_subparsers(dest="what", required=True)

