@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import io
 import math
-from functools import lru_cache
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -22,6 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 from plotly.subplots import make_subplots
 
 from dlviz.plots.figures import Tr, _en
+from dlviz.plots.fonts import font
 
 FOR_RGB = (0x00, 0x72, 0xB2)        # blue: evidence for
 AGAINST_RGB = (0xD5, 0x5E, 0x00)    # vermillion: evidence against
@@ -34,13 +33,6 @@ GAMMA = 0.5                         # opacity = MAX_ALPHA * |value| ** GAMMA: we
                                     # a few very strong pixels (the colour bar is drawn with the same curve)
 PANEL = 224                         # pixels per panel in the PNG (28 x 8)
 COLS = 5                            # panels per row before wrapping (the input counts as one)
-FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",      # Debian/Ubuntu fonts-noto-cjk
-         "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",           # Arch, Fedora
-         "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
-         "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-         "/usr/share/fonts/TTF/DejaVuSans.ttf",
-         "/usr/share/fonts/dejavu/DejaVuSans.ttf")
-
 
 # --------------------------------------------------------------------------------------------
 # Arrays
@@ -161,32 +153,6 @@ def comparison_figure(image, attributions: dict, titles: dict, tr: Tr = _en, col
 
 # --------------------------------------------------------------------------------------------
 # PNG (PIL only: no kaleido, no matplotlib)
-
-
-@lru_cache(maxsize=None)
-def _font_file() -> tuple[str, int] | None:
-    """(path, face index) of a TrueType font: Noto Sans CJK SC if installed (Chinese titles render), else DejaVu."""
-    for path in FONTS:
-        if Path(path).exists():
-            index = 2 if path.endswith(".ttc") else 0        # face 2 of NotoSansCJK-*.ttc is Simplified Chinese
-            try:
-                ImageFont.truetype(path, 12, index=index)
-            except OSError:
-                continue
-            return path, index
-    return None
-
-
-@lru_cache(maxsize=32)
-def font(px: int):
-    """A font ``px`` pixels high: the CJK-capable one, else DejaVu, else PIL's own."""
-    found = _font_file()
-    if found is not None:
-        return ImageFont.truetype(found[0], px, index=found[1])
-    try:
-        return ImageFont.load_default(size=px)
-    except TypeError:  # pragma: no cover - Pillow < 10.1 has one bitmap size
-        return ImageFont.load_default()
 
 
 def _width(draw: ImageDraw.ImageDraw, text: str, f) -> float:

@@ -11,10 +11,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 from plotly.subplots import make_subplots
 
 from dlviz.i18n import translate
+from dlviz.plots.fonts import font
 
 POSITIVE = np.array([0x00, 0x72, 0xB2], dtype=np.float32)
 NEGATIVE = np.array([0xD5, 0x5E, 0x00], dtype=np.float32)
@@ -63,10 +64,7 @@ def upscale(img: np.ndarray, size: int) -> np.ndarray:
 
 
 def _font(px: int):
-    try:
-        return ImageFont.load_default(size=px)
-    except TypeError:  # Pillow < 10.1 has one bitmap size
-        return ImageFont.load_default()
+    return font(px)  # the shipped font: labels in Chinese draw as characters on any machine
 
 
 def tile(images: Sequence[np.ndarray], cols: int, gap: int = 2, labels: Sequence[str] | None = None,

@@ -23,7 +23,9 @@ LOOK_INSIDE = [  # (file and url, title, icon)
 
 
 def run_app() -> None:
-    st.set_page_config(page_title="dlviz", page_icon=":material/neurology:", layout="wide")
+    # the icon and the logo ship in assets/: the page fetches nothing from outside (tests/test_offline.py)
+    st.set_page_config(page_title="dlviz", page_icon=str(_ROOT / "assets/favicon.png"), layout="wide")
+    st.logo(str(_ROOT / "assets/logo.png"), size="medium")
     init_session()
     make = [
         st.Page(_ROOT / "pages/home.py", title=t("Start"), icon=":material/home:", default=True),
