@@ -21,7 +21,7 @@ from dlviz.errors import TrainError
 
 OPTIMIZERS: dict[str, dict] = {
     # default learning rates as in the frameworks' documentation (Adadelta's is 1.0)
-    "sgd": {"title": "SGD (momentum)", "lr": 0.01},
+    "sgd": {"title": N_("SGD (momentum)"), "lr": 0.01},
     "adam": {"title": "Adam", "lr": 1e-3},
     "adamw": {"title": "AdamW", "lr": 1e-3},
     "rmsprop": {"title": "RMSprop", "lr": 1e-3},

@@ -69,7 +69,7 @@ def settings_form(spec: dict) -> TrainConfig:
                           format_func=lambda k, a=t("auto (GPU if found)"): a if k == "auto" else k,
                           help=t("Found: {found}", found=found))
     optimizer = c2.selectbox(t("Optimizer"), list(OPTIMIZERS), key="_tr_optimizer",
-                             format_func=lambda k: OPTIMIZERS[k]["title"])
+                             format_func=lambda k: t(OPTIMIZERS[k]["title"]))
     lr = c3.number_input(t("Learning rate"), min_value=0.0, max_value=1e9, key="_tr_lr", format="%g", step=1e-4,
                          help=t("How big each step is. 0.003 suits Adam with the default schedule; 0.001 is "
                                 "Keras's default."))
@@ -191,7 +191,7 @@ def result_view(run) -> None:
     if m.get("baseline"):
         b = m["baseline"]
         st.markdown(t("**Classic baseline** on the same split ({name}): **{acc:.2%}** test accuracy in {s:.1f} s, "
-                      "against the network's {net}.", name=b.get("name", "TF-IDF + logistic regression"),
+                      "against the network's {net}.", name=t(b.get("name") or "TF-IDF + logistic regression"),
                       acc=b["test_accuracy"], s=b.get("seconds", 0.0),
                       net=f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "–"))
         from dlviz.train.baseline import comparison
