@@ -48,7 +48,7 @@ def load_preset(at, key: str):
         at.selectbox(key="build_preset_text").set_value(key).run()
     else:
         at.selectbox(key="build_preset").set_value(key).run()
-    click(at, "build_load")
+    assert not at.exception, at.exception
 
 
 def import_text(at, text: str):
@@ -231,3 +231,17 @@ def test_a_text_dataset_offers_text_presets_and_flags_an_image_model(page):
     click(page, "build_fix_kind")                      # one click to the course's LSTM
     assert not page.warning and layer_types(page)[:2] == ["embedding", "lstm"]
     assert any("token ids" in c.value for c in page.caption)
+
+
+def test_choosing_a_preset_loads_it_at_once(page):
+    """Issue 13: no second click ("Load preset"); the picker clears so the same preset can be chosen again."""
+    assert not [b for b in page.button if b.key == "build_load"]
+    page.selectbox(key="build_preset").set_value("cnn").run()
+    assert not page.exception, page.exception
+    assert params(page) == "225,034"
+    assert page.selectbox(key="build_preset").value is None
+    assert any("convolutional network" in c.value for c in page.caption)  # the loaded preset's description stays in view
+    page.selectbox(key="build_preset").set_value("cnn").run()  # the same one again: offered, nothing to undo twice
+    assert params(page) == "225,034" and len(page.session_state["spec_undo"]) == 1
+    click(page, "build_undo")
+    assert params(page) == "109,386"

@@ -69,7 +69,13 @@ def _edit(op, *args) -> None:
 
 
 def _load_preset(key: str) -> None:
-    set_spec(PRESETS[st.session_state[key]].copy_spec())
+    """Choosing a preset loads it (undoable); the picker then clears, so any preset can be chosen again."""
+    ss = st.session_state
+    chosen = ss.get(key)
+    if chosen in PRESETS:
+        set_spec(PRESETS[chosen].copy_spec())
+        ss._build_preset_loaded = chosen
+    ss[key] = None
 
 
 def try_build(spec: dict, input_shape, num_classes) -> tuple[Built | None, SpecError | None, list[LayerRow]]:
@@ -99,11 +105,15 @@ def preset_bar(kind: str = "image") -> None:
         keys = [k for k, p in PRESETS.items() if getattr(p, "kind", "image") == kind]
         titles = {k: t(PRESETS[k].title) for k in keys}  # labels fixed now: AppTest formats outside the run
         wkey = "build_preset" if kind == "image" else f"build_preset_{kind}"
-        key = c[0].selectbox(t("Start from a preset"), keys, format_func=titles.get, key=wkey)
-        c[1].caption(t(PRESETS[key].description))
+        if st.session_state.get(wkey) not in keys:
+            st.session_state[wkey] = None
+        c[0].selectbox(t("Start from a preset"), keys, format_func=titles.get, key=wkey, index=None,
+                       placeholder=t("Choose one to load it"), on_change=_load_preset, args=(wkey,),
+                       help=t("Replaces the current model (you can undo this)."))
+        ss = st.session_state
+        shown = next((k for k in (ss.get("_build_preset_loaded"), ss.spec.get("name")) if k in keys), keys[0])
+        c[1].caption(t(PRESETS[shown].description))
         with c[2].container(horizontal=True, horizontal_alignment="right"):
-            st.button(t("Load preset"), icon=":material/library_add:", key="build_load", on_click=_load_preset,
-                      args=(wkey,), help=t("Replaces the current model (you can undo this)."))
             st.button(t("Undo"), icon=":material/undo:", key="build_undo", on_click=undo_spec,
                       disabled=not st.session_state.get("spec_undo"),
                       help=t("Go back to the model before the last change."))
