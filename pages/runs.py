@@ -8,6 +8,7 @@ from dlviz.errors import DlvizError
 from dlviz.plots import training_curves
 from dlviz.train import evaluate_run
 from dlviz.ui import ensure_app, get_store, run_message, save_session, show_error, state, t
+from dlviz.ui.compare_widgets import compare_section
 from dlviz.ui.run_widgets import (accuracy_text, created_text, flash, run_label, run_table, settings_table,
                                   show_flash, status_text)
 
@@ -41,6 +42,7 @@ if not runs:
 
 st.caption(t("{n} saved runs, newest first. Click a row, or pick a run below, to see its details.", n=len(runs)))
 run_table(runs, ss.get("run_id"), on_pick=pick_run)
+compare_section(runs)
 
 ids = [r.id for r in runs]
 by_id = {r.id: r for r in runs}
