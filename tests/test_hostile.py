@@ -145,3 +145,227 @@ def test_text_model_export_keeps_a_hostile_name_a_string():
     src = to_pytorch(spec, (20,), 2)
     benign = to_pytorch({**spec, "name": "lstm"}, (20,), 2)
     assert _shape_of(src) == _shape_of(benign)
+
+
+# ===================================================================================================
+# Lifecycle: runs, training processes, the run index, the disk (items 8-13; dlviz/train/process.py,
+# dlviz/runs/store.py)
+import json  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import textwrap  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ------------------------------------------------------------------------- helpers (lifecycle cases)
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting for a parent to reap it counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            state = fh.read().rsplit(")", 1)[1].split()[0]
+        return state not in ("Z", "X")
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+def _wait_until(cond, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not cond():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def _python(script: str, home: Path, log: Path, main_file: Path | None = None) -> subprocess.Popen:
+    """Run ``script`` in a fresh interpreter (as its __main__ file, like Streamlit runs app.py), from the repo."""
+    main_file = main_file or home.parent / "server_main.py"
+    main_file.write_text(textwrap.dedent(script))
+    env = {**os.environ, "DLVIZ_HOME": str(home), "DLVIZ_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    env.pop("DLVIZ_EXECUTOR", None)
+    return subprocess.Popen([sys.executable, str(main_file)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=open(log, "wb"), text=True)
+
+
+def _read_json_line(proc: subprocess.Popen, log: Path) -> dict:
+    line = proc.stdout.readline()
+    assert line, f"the server process printed nothing:\n{log.read_text(errors='replace')[-3000:]}"
+    return json.loads(line)
+
+
+# ------------------------------------------------------------------ 10. server killed mid-training
+SERVER_KILLED = """
+import json, sys, time
+from multiprocessing import forkserver, resource_tracker
+from dlviz.models import PRESETS
+from dlviz.train import TrainConfig, TrainJob
+from dlviz.train.process import ProcessExecutor
+
+if __name__ == "__main__":
+    ex = ProcessExecutor()
+    job = ex.submit(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=200, batch_size=16, limit=2000),
+                             data_dir=sys.argv[1] if len(sys.argv) > 1 else {data!r}))
+    while ex.snapshot(job).progress is None or not ex.snapshot(job).val:
+        assert not ex.snapshot(job).done, ex.snapshot(job)
+        time.sleep(0.05)
+    print(json.dumps({{"child": ex._state(job).proc.pid, "forkserver": forkserver._forkserver._forkserver_pid,
+                      "tracker": resource_tracker._resource_tracker._pid, "run_id": ex.snapshot(job).run_id}}),
+          flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_killed_server_takes_its_training_process_with_it(home, mnist_dir, tmp_path):
+    """Issue 14, item 10: SIGKILL the process that started a training job: the child, the fork server and the
+    resource tracker end within seconds; the run ends "interrupted" once, and stays so after a restart."""
+    from dlviz.runs import INTERRUPTED_MESSAGE, RunStore
+
+    log = tmp_path / "server.log"
+    server = _python(SERVER_KILLED.format(data=str(mnist_dir)), home, log)
+    try:
+        pids = _read_json_line(server, log)
+        assert all(_alive(pids[k]) for k in ("child", "forkserver", "tracker")), pids
+        store = RunStore(home)
+        assert store.get(pids["run_id"]).status == "running"
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(10)
+        for what in ("child", "forkserver", "tracker"):
+            _wait_until(lambda: not _alive(pids[what]), 15,
+                        f"the {what} (pid {pids[what]}) outlived the killed server:\n{log.read_text()[-3000:]}")
+    finally:
+        if server.poll() is None:
+            server.kill()
+    run = store.get(pids["run_id"])
+    assert run.status == "interrupted" and run.message == INTERRUPTED_MESSAGE
+    assert store.load_weights(run.id)   # its last finished epoch was kept
+    # a restarted app finds nothing left to mark, and a late writer cannot flip the run's end
+    assert store.mark_interrupted(set()) == []
+    assert store.update(run.id, status="finished", test_accuracy=0.9) is False
+    assert store.get(run.id).status == "interrupted" and store.get(run.id).test_accuracy is None
+
+
+def test_a_runs_end_is_written_once():
+    """Issue 14, item 10: the first final status wins (the trainer's, or a restart's "interrupted")."""
+    pytest.importorskip("torch")
+    from dlviz.runs import RunStore
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        store = RunStore(d)
+        run = store.create(name="a", dataset="mnist", spec={"layers": []}, settings={}, device="cpu")
+        assert store.update(run.id, status="paused") is True
+        assert store.mark_interrupted(set(), only="someone-else") == []
+        assert store.mark_interrupted(set()) == [run.id]
+        assert store.update(run.id, status="finished") is False
+        assert store.update(run.id, status="running") is False
+        assert store.get(run.id).status == "interrupted"
+        assert store.update(run.id, name="renamed") is True   # other fields still change
+
+
+# --------------------------------------------------- 13. a training child must not run the app again
+FAKE_APP = """
+# Stands for app.py under Streamlit: the module multiprocessing would re-run in every child. Its start-up
+# marks orphaned runs "interrupted" and leaves a trace, as the app's start-up did.
+import json, os, sys, time
+from pathlib import Path
+
+from dlviz.runs import RunStore
+
+RunStore().mark_interrupted(set())
+Path(os.environ["DLVIZ_HOME"], "app-ran-in-" + str(os.getpid())).touch()
+
+if __name__ == "__main__":
+    from dlviz.models import PRESETS
+    from dlviz.train import TrainConfig, TrainJob
+    from dlviz.train.process import ProcessExecutor
+
+    ex = ProcessExecutor()
+    spec = PRESETS["mlp"].copy_spec()
+    a = ex.submit(TrainJob("mnist", spec, TrainConfig(epochs=200, batch_size=16, limit=2000), data_dir={data!r}))
+    while ex.snapshot(a).progress is None:
+        time.sleep(0.05)
+    run_a = ex.snapshot(a).run_id
+    b = ex.submit(TrainJob("mnist", spec, TrainConfig(epochs=1, limit=500), data_dir={data!r}))   # user B
+    seen = set()
+    while not ex.snapshot(b).done:
+        seen.add(RunStore().get(run_a).status)
+        time.sleep(0.02)
+    for _ in range(20):   # and a moment after B ended
+        seen.add(RunStore().get(run_a).status)
+        time.sleep(0.05)
+    ex.stop(a)
+    ex.wait(a, 60)
+    print(json.dumps({{"seen": sorted(seen), "a": ex.snapshot(a).status, "b": ex.snapshot(b).status,
+                      "server": os.getpid()}}), flush=True)
+"""
+
+
+def test_another_users_train_never_marks_a_running_run_interrupted(home, mnist_dir, tmp_path):
+    """Issue 14, item 13: user B pressing Train must not mark user A's run "interrupted": a training child runs
+    none of the app that started it (Streamlit makes app.py __main__, which multiprocessing re-ran in children)."""
+    log = tmp_path / "server.log"
+    server = _python(FAKE_APP.format(data=str(mnist_dir)), home, log, main_file=tmp_path / "fake_app.py")
+    try:
+        out = _read_json_line(server, log)
+        server.wait(60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert out["b"] == "finished" and out["a"] == "stopped", out
+    assert out["seen"] == ["running"], f"user A's run went through {out['seen']} while it trained"
+    ran = sorted(p.name for p in home.glob("app-ran-in-*"))
+    assert ran == [f"app-ran-in-{out['server']}"], f"the app's start-up ran in the training children too: {ran}"
+    assert "ScriptRunContext" not in log.read_text(errors="replace")
+
+
+# ------------------------------------------------------------------------------ 12. a full disk
+def test_a_full_disk_says_so_and_keeps_the_last_good_checkpoint(home, mnist_dir, monkeypatch):
+    """Issue 14, item 12: the disk fills up at the second epoch's checkpoint: the run fails with "The disk is
+    full: free some space" (en and zh), not "Something unexpected went wrong ... please report this", and the
+    first epoch's weights are still there, whole."""
+    import errno
+
+    import torch
+
+    import dlviz.runs.store as store_module
+    from dlviz.i18n import translate
+    from dlviz.models import PRESETS
+    from dlviz.runs import DISK_FULL_MESSAGE, RunStore
+    from dlviz.train import TrainConfig, TrainJob, run_job
+
+    real_write = store_module._write_all
+    checkpoints: list[bytes] = []
+    full = {"now": False}
+
+    def write(fh, data):
+        if Path(fh.name).name.startswith(".weights.safetensors."):
+            checkpoints.append(data)
+            full["now"] = len(checkpoints) >= 2   # the second epoch's checkpoint finds the disk full
+        if full["now"]:
+            fh.write(data[: len(data) // 3])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_write(fh, data)
+
+    monkeypatch.setattr(store_module, "_write_all", write)
+    cfg = TrainConfig(epochs=3, limit=600, record_gradients=False)
+    res = run_job(TrainJob("mnist", PRESETS["mlp"].copy_spec(), cfg, data_dir=str(mnist_dir)), RunStore())
+    assert res.status == "failed"
+    assert res.message == DISK_FULL_MESSAGE and "unexpected" not in res.message
+    assert res.message.startswith("The disk is full: free some space")
+    assert "磁盘" in translate(res.message, "zh")
+    run = RunStore().get(res.run_id)
+    assert run.status == "failed" and run.message == DISK_FULL_MESSAGE
+    from safetensors.torch import load as from_bytes
+
+    kept = RunStore().load_weights(run.id)
+    expected = from_bytes(checkpoints[0])
+    assert kept.keys() == expected.keys() and all(torch.equal(kept[k], expected[k]) for k in kept)
+    assert not [p for p in run.folder.rglob("*.tmp")], "a half-written file was left behind"

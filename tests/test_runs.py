@@ -193,7 +193,7 @@ def test_weights_round_trip(store):
     assert path == run.weights_path and path.is_file()
     assert store.has_weights(run.id)
     # Only the final file remains: the temporary one was renamed over it.
-    assert [p.name for p in run.folder.iterdir()] == ["weights.safetensors"]
+    assert sorted(p.name for p in run.folder.iterdir()) == ["run.json", "weights.safetensors"]
 
     loaded = store.load_weights(run.id)
     expected = model.state_dict()
@@ -232,16 +232,16 @@ def test_overwrite_is_atomic_and_failed_write_keeps_old_file(store, monkeypatch)
 
     import dlviz.runs.store as store_module
 
-    def crash(tensors, filename, metadata=None):
-        pathlib.Path(filename).write_bytes(b"half written")
-        raise OSError(28, "No space left on device")
+    def crash(fh, data):
+        fh.write(b"half written")
+        raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(store_module, "save_file", crash)
+    monkeypatch.setattr(store_module, "_write_all", crash)
     with pytest.raises(RunError, match="Could not save"):
         store.save_weights(run.id, {"w": torch.ones(3)})
     monkeypatch.undo()
     assert torch.equal(store.load_weights(run.id)["w"], torch.zeros(3))
-    assert [p.name for p in run.folder.iterdir()] == ["weights.safetensors"]
+    assert sorted(p.name for p in run.folder.iterdir()) == ["run.json", "weights.safetensors"]
 
 
 def test_snapshots(store):

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from dlviz.runs.store import (
     ACTIVE_STATUSES,
+    DISK_FULL_MESSAGE,
     INTERRUPTED_MESSAGE,
     INTERRUPTED_NO_WEIGHTS_MESSAGE,
+    IndexDamagedError,
     SCHEMA_VERSION,
     STATUSES,
     WEIGHTS_FILE,
+    all_finite,
     RunRecord,
     RunStore,
     dlviz_home,

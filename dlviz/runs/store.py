@@ -18,6 +18,7 @@ Safety: weights are only ever read with :func:`safetensors.torch.load_file`. Not
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -34,7 +35,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save as safetensors_bytes
 
 from dlviz.paths import resolve_home
 from dlviz.errors import RunError
@@ -59,6 +60,11 @@ INTERRUPTED_NO_WEIGHTS_MESSAGE = (
 )
 
 MAX_NAME_LENGTH = 200
+
+# Every run folder keeps a copy of its row (``run.json``), so a damaged index can be rebuilt from the
+# folders alone; a damaged index is first copied aside to ``runs.db.damaged-<time>``.
+RECORD_FILE = "run.json"
+DISK_FULL_MESSAGE = "The disk is full: free some space, then train again. The last good weights were kept."
 
 # Ids become folder names: anything outside this alphabet (``..``, ``/``) could escape ``runs/``.
 _RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -95,6 +101,10 @@ CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created);
 # worker usually hold separate RunStore objects on the same home.
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
+
+
+class IndexDamagedError(RunError):
+    """The SQLite index itself cannot be read (truncated, overwritten): ``RunStore.rebuild_index`` mends it."""
 
 
 def _lock_for(db_path: Path) -> threading.Lock:
@@ -159,6 +169,16 @@ class RunStore:
 
     # ----------------------------------------------------------------------------- database
     def _db_error(self, exc: sqlite3.Error) -> RunError:
+        if _is_disk_full(exc):
+            return RunError(DISK_FULL_MESSAGE)
+        if _is_damaged_db(exc):
+            return IndexDamagedError(
+                "The run index {path} is damaged ({reason}). Your runs' folders are intact: rebuild the "
+                "index from them (the Runs page's button, or: python -m dlviz runs --rebuild). The damaged "
+                "file is kept as a backup.",
+                path=str(self.db_path),
+                reason=str(exc),
+            )
         return RunError(
             "The run index {path} could not be read or written ({reason}). "
             "If it is damaged, move it aside and dlviz will start a new, empty one.",
@@ -329,11 +349,17 @@ class RunStore:
                     path=str(self.runs_dir / run_id),
                     reason=exc.strerror or str(exc),
                 ) from exc
-        return self.get(run_id)
+        rec = self.get(run_id)
+        self._mirror(rec)
+        return rec
 
-    def update(self, run_id: str, **fields: Any) -> None:
+    def update(self, run_id: str, **fields: Any) -> bool:
         """Change some of: status, metrics, test_accuracy, message, train_seconds, name, params,
-        device. ``updated`` is set to now."""
+        device. ``updated`` is set to now.
+
+        An update that sets ``status`` applies only while the run is "running" or "paused": a run
+        that already ended (finished, stopped, failed, interrupted) keeps its end, and False is
+        returned with nothing changed. True otherwise."""
         unknown = set(fields) - _UPDATABLE
         if unknown:
             raise TypeError(f"RunStore.update() cannot change {sorted(unknown)}")
@@ -355,12 +381,20 @@ class RunStore:
                 values[key] = "" if value is None else str(value)
         values["updated"] = time.time()
         assignments = ", ".join(f"{key} = ?" for key in values)
+        # A status moves only while the run is active: its final state is written once, by whoever
+        # ends it first (the trainer, or an app start that found it orphaned), and never flipped back.
+        only_active = " AND status IN (?, ?)" if "status" in values else ""
         with self._write() as conn:
             cursor = conn.execute(
-                f"UPDATE runs SET {assignments} WHERE id = ?", (*values.values(), run_id)
+                f"UPDATE runs SET {assignments} WHERE id = ?{only_active}",
+                (*values.values(), run_id, *(ACTIVE_STATUSES if only_active else ())),
             )
             if cursor.rowcount == 0:
-                raise _no_such_run(run_id)
+                if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+                    raise _no_such_run(run_id)
+                return False
+        self._mirror_id(run_id)
+        return True
 
     def get(self, run_id: str) -> RunRecord:
         """The run ``run_id``; RunError if there is none."""
@@ -417,11 +451,14 @@ class RunStore:
                 reason=exc.strerror or str(exc),
             ) from exc
 
-    def mark_interrupted(self, active_ids: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    def mark_interrupted(
+        self, active_ids: set[str] | frozenset[str] = frozenset(), only: str | None = None
+    ) -> list[str]:
         """Runs left "running"/"paused" by an app that stopped become "interrupted".
 
-        Call at app start with the ids of runs that really are training in this process. Returns
-        the ids that were changed.
+        Call at app start (in the server process only, never in a training child) with the ids of
+        runs that really are training in this process; ``only``: just that run (a training process
+        whose app died). Returns the ids that were changed.
         """
         changed: list[str] = []
         with self._write() as conn:
@@ -430,18 +467,139 @@ class RunStore:
             ).fetchall()
             now = time.time()
             for (run_id,) in rows:
-                if run_id in active_ids:
+                if run_id in active_ids or (only is not None and run_id != only):
                     continue
                 has_weights = _RUN_ID_RE.match(run_id) is not None and (
                     self.runs_dir / run_id / WEIGHTS_FILE
                 ).is_file()
                 message = INTERRUPTED_MESSAGE if has_weights else INTERRUPTED_NO_WEIGHTS_MESSAGE
                 conn.execute(
-                    "UPDATE runs SET status = 'interrupted', message = ?, updated = ? WHERE id = ?",
-                    (message, now, run_id),
+                    "UPDATE runs SET status = 'interrupted', message = ?, updated = ? "
+                    "WHERE id = ? AND status IN (?, ?)",
+                    (message, now, run_id, *ACTIVE_STATUSES),
                 )
                 changed.append(run_id)
+        for run_id in changed:
+            self._mirror_id(run_id)
         return changed
+
+    # ------------------------------------------------------------------ index backup and rebuild
+    def _mirror(self, rec: RunRecord) -> None:
+        """Keep a copy of the run's row in its folder (``run.json``): enough to rebuild the index."""
+        row = {
+            "id": rec.id, "name": rec.name, "created": rec.created, "updated": rec.updated,
+            "status": rec.status, "dataset": rec.dataset, "spec": rec.spec, "settings": rec.settings,
+            "metrics": rec.metrics, "test_accuracy": rec.test_accuracy, "params": rec.params,
+            "device": rec.device, "message": rec.message, "train_seconds": rec.train_seconds,
+        }
+        path = rec.folder / RECORD_FILE
+        if not rec.folder.is_dir():
+            return
+        tmp = path.with_name(f".{RECORD_FILE}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            tmp.write_text(_to_json(row, "run"), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as exc:
+            with suppress(OSError):
+                tmp.unlink()
+            if exc.errno == errno.ENOSPC:
+                raise RunError(DISK_FULL_MESSAGE) from exc
+            # a read-only folder: the index still holds the row; only a later rebuild would miss it
+
+    def _mirror_id(self, run_id: str) -> None:
+        try:
+            rec = self.get(run_id)
+        except RunError:
+            return   # deleted meanwhile, or a damaged row the index still reports
+        self._mirror(rec)
+
+    def index_problem(self) -> RunError | None:
+        """None when the index reads; else the error to show (an ``IndexDamagedError`` when the
+        file itself is damaged and ``rebuild_index`` can mend it)."""
+        try:
+            self._ready = False
+            self._ensure_schema()
+            with self._read() as conn:
+                conn.execute("PRAGMA quick_check(1)").fetchone()
+                conn.execute("SELECT COUNT(*) FROM runs").fetchone()
+        except RunError as exc:
+            return exc
+        return None
+
+    def backup_index(self) -> Path | None:
+        """Copy runs.db (and its WAL) aside to ``runs.db.damaged-<time>``; returns the copy's path."""
+        if not self.db_path.exists():
+            return None
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        dest = self.db_path.with_name(f"{self.db_path.name}.damaged-{stamp}")
+        n = 1
+        while dest.exists():
+            dest = self.db_path.with_name(f"{self.db_path.name}.damaged-{stamp}-{n}")
+            n += 1
+        try:
+            shutil.copy2(self.db_path, dest)
+            for suffix in ("-wal", "-shm"):
+                side = self.db_path.with_name(self.db_path.name + suffix)
+                if side.exists():
+                    shutil.copy2(side, dest.with_name(dest.name + suffix))
+        except OSError as exc:
+            raise RunError(
+                "Could not keep a backup of the run index at {path} ({reason}). Free some disk space "
+                "or check that the folder can be written.",
+                path=str(dest),
+                reason=exc.strerror or str(exc),
+            ) from exc
+        return dest
+
+    def rebuild_index(self) -> dict[str, Any]:
+        """A new index from the run folders' ``run.json`` copies, after backing the old one up.
+
+        Runs that were active become "interrupted" (nothing trains them any more). Returns
+        ``{"backup": path or None, "runs": n restored, "skipped": [folders without a readable copy]}``.
+        """
+        with self._lock:
+            backup = self.backup_index()
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with suppress(FileNotFoundError):
+                    os.unlink(self.db_path.with_name(self.db_path.name + suffix))
+            self._ready = False
+        restored, skipped = 0, []
+        folders = sorted(p for p in self.runs_dir.iterdir() if p.is_dir()) if self.runs_dir.is_dir() else []
+        rows = []
+        for folder in folders:
+            try:
+                row = json.loads((folder / RECORD_FILE).read_text(encoding="utf-8"))
+                if not isinstance(row, dict) or row.get("id") != folder.name or not _RUN_ID_RE.match(folder.name):
+                    raise ValueError  # not this run's record
+                rows.append(row)
+            except (OSError, ValueError):
+                skipped.append(folder.name)
+        with self._write() as conn:
+            for row in rows:
+                try:
+                    status = row.get("status") if row.get("status") in STATUSES else "interrupted"
+                    message = str(row.get("message") or "")
+                    if status in ACTIVE_STATUSES:
+                        status = "interrupted"
+                        message = (INTERRUPTED_MESSAGE if (self.runs_dir / row["id"] / WEIGHTS_FILE).is_file()
+                                   else INTERRUPTED_NO_WEIGHTS_MESSAGE)
+                    conn.execute(
+                        "INSERT INTO runs (id, name, created, updated, status, dataset, spec, settings, "
+                        "metrics, test_accuracy, params, device, message, train_seconds) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (row["id"], _checked_name(row.get("name"), row["id"]), float(row["created"]),
+                         float(row.get("updated") or row["created"]), status, str(row["dataset"]),
+                         _to_json(row["spec"], "spec"), _to_json(row.get("settings") or {}, "settings"),
+                         _to_json(row.get("metrics") or {}, "metrics"),
+                         None if row.get("test_accuracy") is None else float(row["test_accuracy"]),
+                         None if row.get("params") is None else int(row["params"]),
+                         str(row.get("device") or ""), message,
+                         None if row.get("train_seconds") is None else float(row["train_seconds"])),
+                    )
+                    restored += 1
+                except (KeyError, TypeError, ValueError, RunError):
+                    skipped.append(str(row.get("id")))
+        return {"backup": None if backup is None else str(backup), "runs": restored, "skipped": skipped}
 
     # ------------------------------------------------------------------------------ weights
     def _path_in_run(self, run_id: str, filename: str) -> Path:
@@ -466,9 +624,15 @@ class RunStore:
         run_id: str,
         state_dict: Mapping[str, torch.Tensor],
         filename: str = WEIGHTS_FILE,
-    ) -> Path:
-        """Write ``state_dict`` to the run's folder atomically; returns the file's path."""
+    ) -> Path | None:
+        """Write ``state_dict`` to the run's folder atomically; returns the file's path.
+
+        Weights that are not all finite (a run that diverged to NaN) are never kept: nothing is
+        written, the previous file stays, and None is returned."""
         path = self._path_in_run(run_id, filename)
+        tensors = _cpu_copy(state_dict)
+        if not all_finite(tensors):
+            return None
         # Checking the row first keeps a worker from re-creating the folder of a run the user
         # just deleted.
         with self._read() as conn:
@@ -476,11 +640,12 @@ class RunStore:
                 raise RunError(
                     "Run {run_id} was deleted, so its weights were not saved.", run_id=run_id
                 )
-        _atomic_save(_cpu_copy(state_dict), path, run_id)
+        _atomic_save(tensors, path, run_id)
         return path
 
-    def save_snapshot(self, run_id: str, tag: str, state_dict: Mapping[str, torch.Tensor]) -> Path:
-        """Keep the weights as they are now in ``snapshots/<tag>.safetensors`` (tag: "epoch-3")."""
+    def save_snapshot(self, run_id: str, tag: str, state_dict: Mapping[str, torch.Tensor]) -> Path | None:
+        """Keep the weights as they are now in ``snapshots/<tag>.safetensors`` (tag: "epoch-3");
+        weights that are not finite are not kept (None)."""
         filename = f"{SNAPSHOT_DIR}/{_checked_tag(tag)}.safetensors"
         return self.save_weights(run_id, state_dict, filename)
 
@@ -509,6 +674,10 @@ class RunStore:
             tmp.write_text(_to_json(data, name), encoding="utf-8")
             os.replace(tmp, path)
         except OSError as exc:
+            with suppress(OSError):
+                tmp.unlink()
+            if exc.errno == errno.ENOSPC:
+                raise RunError(DISK_FULL_MESSAGE) from exc
             raise RunError(
                 "Could not save the {name} record of run {run_id} to {path} ({reason}). "
                 "Free some disk space or check that the folder can be written.",
@@ -688,13 +857,18 @@ def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, run_id: str) -> N
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        # serialised in memory and written by Python, so a full disk is an OSError with its errno
+        # (safetensors' own writer reports it as an opaque SafetensorError)
         os.close(fd)
-        save_file(tensors, tmp, metadata={"format": "pt", "dlviz_run": run_id})
-        with open(tmp, "r+b") as fh:
+        with open(tmp, "wb") as fh:
+            _write_all(fh, safetensors_bytes(tensors, metadata={"format": "pt", "dlviz_run": run_id}))
+            fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
         tmp = None
     except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise RunError(DISK_FULL_MESSAGE) from exc
         raise RunError(
             "Could not save the weights of run {run_id} to {path} ({reason}). "
             "Free some disk space or check that the folder can be written.",
@@ -713,6 +887,28 @@ def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, run_id: str) -> N
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _write_all(fh, data: bytes) -> None:
+    """``fh.write(data)``: one place, so a test can make the disk "full"."""
+    fh.write(data)
+
+
+def all_finite(tensors: Mapping[str, torch.Tensor]) -> bool:
+    """True when no floating-point tensor holds a NaN or an infinity."""
+    return all(
+        bool(torch.isfinite(v).all()) for v in tensors.values()
+        if isinstance(v, torch.Tensor) and (v.is_floating_point() or v.is_complex())
+    )
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    return getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in str(exc).lower()
+
+
+def _is_damaged_db(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text or "file is encrypted" in text
 
 
 def _looks_like_safetensors(path: Path) -> bool:
@@ -752,7 +948,10 @@ def _load_safetensors(path: Path, run_id: str) -> dict[str, torch.Tensor]:
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "DISK_FULL_MESSAGE",
     "INTERRUPTED_MESSAGE",
+    "IndexDamagedError",
+    "all_finite",
     "INTERRUPTED_NO_WEIGHTS_MESSAGE",
     "SCHEMA_VERSION",
     "STATUSES",

@@ -14,6 +14,20 @@ has imported torch and dlviz once, so a run starts in a fraction of a second ins
 a fresh interpreter. Progress comes back as small messages on a queue (only the new curve points);
 stop and pause are shared events, so the ``Control`` API and the pages do not change. If a process
 cannot be started (an unusual platform, a sandbox), the job runs in a thread as before.
+
+Two rules keep children from outliving or disturbing the server:
+
+- a child runs none of the app. Streamlit runs ``app.py`` as ``__main__``, and multiprocessing
+  re-runs the parent's ``__main__`` in every child it starts (forkserver and spawn alike) -- which
+  ran the app's start-up (marking other users' runs "interrupted") and printed ~94 "missing
+  ScriptRunContext" warnings per child. Children named ``dlviz-*`` are started without it
+  (``_no_main_in_children``): their target lives in this importable module.
+- a child dies with the server that started it. Its parent process is the fork server, which a
+  killed server leaves behind (every child holds the fork server's "alive" pipe), so the child
+  watches the server itself: the server's sentinel pipe and its pid, from a thread. When the server
+  is gone the child marks its run "interrupted" (only if still running: a run's end is written
+  once) and exits; the fork server and the resource tracker then end on their own. On Linux the
+  child also asks the kernel for SIGKILL when its parent dies (``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
@@ -21,6 +35,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
+import signal
 import sys
 import threading
 import time
@@ -37,6 +52,8 @@ from dlviz.train.runner import JobResult, Listener, TrainJob, run_job
 # torch._dynamo, which torch.optim imports when the first optimizer is made (1.6 s on a 2-core CPU)
 PRELOAD = ["dlviz.train.process", "dlviz.inspect.gradients", "torch._dynamo"]
 POLL_SECONDS = 0.5
+CHILD_PREFIX = "dlviz-"      # processes started without the parent's __main__ (see _no_main_in_children)
+WATCH_SECONDS = 0.5          # how often a child checks that its server is still alive
 
 
 class ProcessControl(Control):
@@ -66,6 +83,7 @@ class _Forward(Listener):
 
     def __init__(self, events):
         self.events = events
+        self.run_id: str | None = None
         self.sent_train = 0
         self.sent_val = 0
 
@@ -73,6 +91,7 @@ class _Forward(Listener):
         self.events.put(("status", status, text, args))
 
     def on_created(self, run_id, params, device, source):
+        self.run_id = run_id
         self.events.put(("created", run_id, params, device, source))
 
     def on_progress(self, p, history):
@@ -82,7 +101,7 @@ class _Forward(Listener):
         self.sent_train, self.sent_val = len(tr), len(va)
 
 
-def _child(job: TrainJob, home: str, env: dict, events, control: ProcessControl) -> None:
+def _child(job: TrainJob, home: str, env: dict, events, control: ProcessControl, app_pid: int | None = None) -> None:
     """A training process's main function."""
     for k in [k for k in os.environ if k.startswith("DLVIZ_")]:
         del os.environ[k]
@@ -92,6 +111,7 @@ def _child(job: TrainJob, home: str, env: dict, events, control: ProcessControl)
         import torch
         torch.set_num_threads(int(threads))
     listener = _Forward(events)
+    _die_with_server(app_pid, lambda: _orphaned(home, listener.run_id))
     try:
         result = run_job(job, RunStore(home), listener, control)
     except BaseException as e:   # run_job turns problems into a failed result; this is the last guard
@@ -104,6 +124,95 @@ def _child(job: TrainJob, home: str, env: dict, events, control: ProcessControl)
     events.join_thread()
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:   # alive, owned by someone else
+        return True
+    return True
+
+
+def _set_parent_death_signal() -> None:
+    """Linux: the kernel sends this process SIGKILL when its parent process dies."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)   # PR_SET_PDEATHSIG = 1
+    except Exception:   # noqa: BLE001 - the watchdog thread covers it
+        pass
+
+
+def _die_with_server(app_pid: int | None, on_gone) -> None:
+    """In a training child: end this process when the server that started it is gone.
+
+    The parent process of a forkserver child is the fork server, not the server, so the kernel's
+    parent-death signal alone is not enough: a thread waits on the server's sentinel (a pipe the
+    server holds; it closes when the server dies, however it died) and checks the server's pid."""
+    _set_parent_death_signal()
+    app = mp.parent_process()
+    if app is None and app_pid is None:
+        return
+
+    ppid = os.getppid()   # the fork server (or the server itself under spawn)
+
+    def gone() -> bool:
+        if app is not None and not app.is_alive():
+            return True
+        if ppid != 1 and os.getppid() != ppid:   # re-parented: the process that forked this one died
+            return True
+        return app_pid is not None and not _pid_alive(app_pid)
+
+    def watch() -> None:
+        while True:
+            if app is not None:
+                app.join(WATCH_SECONDS)   # returns at once when the server's end of the pipe closes
+            else:
+                time.sleep(WATCH_SECONDS)
+            if gone():
+                break
+        # give the last words a moment, never longer: nobody will ever read this process again
+        t = threading.Thread(target=on_gone, name="dlviz-orphaned", daemon=True)
+        t.start()
+        t.join(3.0)
+        os._exit(3)
+
+    threading.Thread(target=watch, name="dlviz-watch-server", daemon=True).start()
+
+
+def _orphaned(home: str, run_id: str | None) -> None:
+    """The server died while this child trained: its run ends "interrupted" (if it is still running)."""
+    if run_id:
+        try:
+            RunStore(home).mark_interrupted(only=run_id)
+        except Exception:   # noqa: BLE001 - the next app start marks it
+            pass
+
+
+def _strip_main(get_preparation_data):
+    def prepare(name):
+        data = get_preparation_data(name)
+        if str(name).startswith(CHILD_PREFIX):
+            data.pop("init_main_from_name", None)
+            data.pop("init_main_from_path", None)
+        return data
+
+    prepare.dlviz_strips_main = True
+    return prepare
+
+
+def _no_main_in_children() -> None:
+    """Children named ``dlviz-*`` do not re-run the parent's ``__main__`` (Streamlit's app.py)."""
+    from multiprocessing import spawn
+
+    if not getattr(spawn.get_preparation_data, "dlviz_strips_main", False):
+        spawn.get_preparation_data = _strip_main(spawn.get_preparation_data)
+
+
 _ctx = None
 _ctx_lock = threading.Lock()
 
@@ -114,6 +223,7 @@ def context():
     global _ctx
     with _ctx_lock:
         if _ctx is None:
+            _no_main_in_children()
             if "forkserver" in mp.get_all_start_methods():
                 _ctx = mp.get_context("forkserver")
                 _ctx.set_forkserver_preload(PRELOAD)
@@ -131,7 +241,7 @@ def warm_up(wait: bool = False) -> None:
     so that pressing Train later starts at once. In the background unless ``wait``."""
     def go():
         try:
-            p = context().Process(target=_noop, daemon=True)
+            p = context().Process(target=_noop, name=f"{CHILD_PREFIX}warm-up", daemon=True)
             p.start()
             p.join(60)
         except Exception:   # noqa: BLE001 - submit() falls back to a thread if processes cannot start
@@ -157,8 +267,8 @@ class ProcessExecutor(LocalExecutor):
 
         def relay():
             events = ctx.Queue()
-            proc = ctx.Process(target=_child, args=(job, str(store.home), env, events, state.control),
-                               name=f"dlviz-train-{job_id}", daemon=True)
+            proc = ctx.Process(target=_child, args=(job, str(store.home), env, events, state.control, os.getpid()),
+                               name=f"{CHILD_PREFIX}train-{job_id}", daemon=True)
             state.proc = proc
             try:
                 proc.start()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import multiprocessing as mp
 import os
 import re
 import secrets
@@ -22,6 +23,7 @@ import streamlit as st
 from dlviz.data import load_dataset
 from dlviz.i18n import translate
 from dlviz.models import PRESETS
+from dlviz.errors import RunError
 from dlviz.runs import RunStore, dlviz_home
 from dlviz.train import LocalExecutor
 
@@ -180,7 +182,14 @@ def get_executor() -> LocalExecutor:
     from dlviz.train.process import make_executor
 
     ex = make_executor()
-    RunStore().mark_interrupted(set())  # runs left 'running' by an earlier process
+    # Runs left 'running' by an earlier server become 'interrupted'. Start-up clean-up belongs to the
+    # server process alone: a training child never runs the app (dlviz.train.process), and if one
+    # somehow did, it must not mark the runs other users are training.
+    if mp.parent_process() is None:
+        try:
+            RunStore().mark_interrupted(ex.active_run_ids())
+        except RunError:
+            pass  # a damaged index: every page says so and offers to rebuild it (dlviz.ui.nav)
     return ex
 
 
