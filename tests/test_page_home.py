@@ -29,5 +29,5 @@ def test_chinese_by_default_from_the_environment(app, monkeypatch):
     at = app()
     at.run()
     assert not at.exception
-    assert at.title[0].value.startswith("dlviz:搭建")
+    assert at.title[0].value.startswith("dlviz：搭建")
     assert at.selectbox(key="_lang_select").value == "zh"
