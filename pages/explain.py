@@ -9,6 +9,7 @@ from dlviz.ui import ensure_app
 
 ensure_app()
 
+from dlviz.glossary import help_text
 from dlviz.data import get_info
 from dlviz.errors import DlvizError
 from dlviz.explain import METHODS
@@ -118,7 +119,8 @@ with c2:
 st.subheader(t("Can we trust it?"))
 st.caption(t("Three checks from the research literature, run on {method}: do the parts add up, does the map depend "
              "on the trained weights, and does it point at the pixels the model really needs?",
-             method=titles[primary]))
+             method=titles[primary]),
+           help=help_text("completeness", "randomisation", "deletion", lang=st.session_state.get("lang", "en")))
 if checks is None:
     if st.button(t("Run the sanity checks"), icon=":material/fact_check:", key="_exp_run_checks"):
         try:

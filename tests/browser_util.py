@@ -25,7 +25,7 @@ VIEWPORT = {"width": 1400, "height": 2400}  # the main area scrolls inside its o
 TITLES = {"Start": "dlviz: build, train and look inside neural networks", "Data": "Data",
           "Build": "Build a network", "Train": "Train", "Runs": "Runs", "Inspect": "Inspect", "Filters": "Filters",
           "Gradients": "Gradients", "Embeddings": "Embeddings", "Errors": "Errors",
-          "Attention": "Attention", "Sequence": "Sequence", "Explain": "Explain"}
+          "Attention": "Attention", "Sequence": "Sequence", "Explain": "Explain", "Glossary": "Glossary"}
 EXCEPTION = '[data-testid="stException"]'
 
 

@@ -16,6 +16,7 @@ import streamlit as st
 from dlviz.errors import DlvizError, SpecError
 from dlviz.models import (LAYER_TYPES, PRESETS, Built, LayerRow, build, fmt_shape, insert_layer, layer_type,
                           move_layer, normalize, remove_layer, to_json, to_pytorch)
+from dlviz.glossary import help_text
 from dlviz.models.codegen import to_script
 from dlviz.models.builder import MAX_LAYERS, is_text
 from dlviz.ui.state import set_spec, t, undo_spec
@@ -28,6 +29,7 @@ PARAM_LABELS = {"units": "Units", "bias": "Bias", "out": "Number of filters", "k
                 "slope": "Negative slope", "hidden": "Hidden size", "layers": "Stacked layers",
                 "bidirectional": "Bidirectional", "return_sequence": "Return every step", "vocab": "Vocabulary",
                 "dim": "Vector size", "mode": "Mode"}
+GLOSSARY = {"stride": "stride", "padding": "padding", "p": "dropout", "kernel": "convolution", "out": "convolution"}
 ADD_ORDER = [k for cat in CATEGORIES for k, lt in LAYER_TYPES.items() if lt.category == cat]
 
 
@@ -121,7 +123,10 @@ def preset_bar(kind: str = "image") -> None:
 
 def _setting(p, value, key: str, i: int):
     label = t(PARAM_LABELS.get(p.name, p.name.replace("_", " ").capitalize()))
-    kw = dict(key=key, help=f"{t(p.help)} (`{p.name}`)", on_change=_set_setting, args=(i, p.name, key))
+    help_ = f"{t(p.help)} (`{p.name}`)"
+    if p.name in GLOSSARY:  # the word's plain sentence and where the glossary is
+        help_ += "\n\n" + help_text(GLOSSARY[p.name], lang=st.session_state.get("lang", "en"))
+    kw = dict(key=key, help=help_, on_change=_set_setting, args=(i, p.name, key))
     if p.kind == "bool":
         return st.toggle(label, value=bool(value), **kw)
     if p.kind == "choice":

@@ -36,7 +36,9 @@ def run_app() -> None:
     ]
     look = [st.Page(_ROOT / f"pages/{name}.py", title=t(title), icon=icon, url_path=name)
             for name, title, icon in LOOK_INSIDE]
-    # expanded: all 13 pages listed (Streamlit folds the list after 10 behind "View more")
-    nav = st.navigation({t("Build and train"): make, t("Look inside"): look}, expanded=True)
+    # expanded: all 14 pages listed (Streamlit folds the list after 10 behind "View more")
+    help_pages = [st.Page(_ROOT / "pages/glossary.py", title=t("Glossary"), icon=":material/menu_book:",
+                          url_path="glossary")]
+    nav = st.navigation({t("Build and train"): make, t("Look inside"): look, t("Help"): help_pages}, expanded=True)
     sidebar()
     nav.run()

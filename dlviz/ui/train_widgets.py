@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from dlviz.errors import DlvizError
+from dlviz.glossary import help_text
 from dlviz.models import PRESETS
 from dlviz.train.runner import recipe_for
 from dlviz.plots.gradients import gradient_flow
@@ -80,11 +81,12 @@ def settings_form(spec: dict) -> TrainConfig:
                                    "with the warm-up schedule."))
     sched_names = {k: t(v) for k, v in SCHEDULES.items()}
     schedule = c6.selectbox(t("Learning-rate schedule"), list(SCHEDULES), key="_tr_schedule",
-                            format_func=sched_names.get)
+                            format_func=sched_names.get, help=help_text("schedule", lang=ss.get("lang", "en")))
     with st.expander(t("More settings")):
         c7, c8, c9 = st.columns(3)
-        wd = c7.number_input(t("Weight decay"), 0.0, 1.0, key="_tr_weight_decay", format="%g", step=1e-4)
-        seed = c8.number_input(t("Random seed"), 0, 2**31 - 1, key="_tr_seed")
+        wd = c7.number_input(t("Weight decay"), 0.0, 1.0, key="_tr_weight_decay", format="%g", step=1e-4,
+                         help=help_text("weight-decay", lang=ss.get("lang", "en")))
+        seed = c8.number_input(t("Random seed"), 0, 2**31 - 1, key="_tr_seed", help=help_text("seed", lang=ss.get("lang", "en")))
         val = c9.slider(t("Validation share"), 0, 50, step=5, key="_tr_val_pct", format="%d%%",
                         help=t("Training images held back to check for overfitting (20% in the course).")) / 100
         c10, c11 = st.columns([1, 2], vertical_alignment="bottom")  # the first column lines up with c7
@@ -179,7 +181,7 @@ def result_view(run) -> None:
     if m.get("cpu_threads"):
         used.append(t("CPU threads: {n}", n=m["cpu_threads"]))
     if used:
-        st.caption(" · ".join(used))
+        st.caption(" · ".join(used), help=help_text("bf16", "cpu-threads", lang=st.session_state.get("lang", "en")))
     if run.status in ("finished", "stopped", "interrupted"):
         links = st.columns(5, vertical_alignment="center")
         links[0].markdown(t("**Look inside this model:**"))
