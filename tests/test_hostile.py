@@ -151,6 +151,7 @@ def test_text_model_export_keeps_a_hostile_name_a_string():
 # Lifecycle: runs, training processes, the run index, the disk (items 8-13; dlviz/train/process.py,
 # dlviz/runs/store.py)
 import json  # noqa: E402
+import re  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import textwrap  # noqa: E402
@@ -369,3 +370,99 @@ def test_a_full_disk_says_so_and_keeps_the_last_good_checkpoint(home, mnist_dir,
     expected = from_bytes(checkpoints[0])
     assert kept.keys() == expected.keys() and all(torch.equal(kept[k], expected[k]) for k in kept)
     assert not [p for p in run.folder.rglob("*.tmp")], "a half-written file was left behind"
+
+
+# ------------------------------------------------------------------- 8. a CSV with three classes
+THREE_CLASSES = "text,label\n" + "\n".join(
+    [f"a truly great film {i},pos" for i in range(100)] + [f"an awful boring film {i},neg" for i in range(100)]
+    + [f"a film that was just okay {i},meh" for i in range(100)])
+
+
+def test_a_three_class_csv_trains_end_to_end_with_its_baseline(home):
+    """Issue 14, item 8: a CSV with 3 classes was refused by the TF-IDF baseline (scikit-learn 1.8+ has no
+    liblinear for 3+ classes) and the run failed. Upload (parse and keep), train a tiny text model one epoch,
+    and the baseline's accuracy is there."""
+    from dlviz.data import get_info
+    from dlviz.data.user_csv import add_csv
+    from dlviz.models import PRESETS
+    from dlviz.runs import RunStore
+    from dlviz.train import TrainConfig, TrainJob, run_job
+
+    name = add_csv(THREE_CLASSES.encode(), "three.csv")
+    assert get_info(name).num_classes == 3
+    store = RunStore()
+    spec = PRESETS["bag"].copy_spec()
+    spec["layers"][-1]["units"] = 3   # as the Build page asks: one output per class
+    res = run_job(TrainJob(name, spec, TrainConfig(epochs=1, batch_size=32, lr=1e-2)), store)
+    assert res.status == "finished", (res.message, res.message_args)
+    assert res.baseline is not None and res.baseline["test_accuracy"] > 0.9, res.baseline
+    rec = store.get(res.run_id)
+    assert rec.settings["classes"] == ["meh", "neg", "pos"]
+    assert rec.metrics["baseline"]["test_accuracy"] == res.baseline["test_accuracy"]
+
+
+def test_requirements_pin_what_the_tests_ran_with():
+    """Issue 14, item 8: every dependency in requirements.txt is pinned to one version (a '>=' let a new
+    scikit-learn in, which broke the baseline), and the pinned versions are the ones installed here."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    lines = [ln.split("#")[0].strip() for ln in (ROOT / "requirements.txt").read_text().splitlines()]
+    pins = [ln for ln in lines if ln]
+    assert pins and all("==" in ln and not any(op in ln for op in (">", "<", "~", "!")) for ln in pins), pins
+    for ln in pins:
+        pkg, want = ln.split("==")
+        try:
+            got = version(pkg)
+        except PackageNotFoundError:
+            continue   # an optional one not installed here
+        assert got.split("+")[0] == want, f"{pkg}: requirements.txt pins {want}, the tests ran with {got}"
+
+
+def _browser_or_skip():
+    import importlib.util
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from browser_util import CHROMIUM, MNIST_DIR
+
+    if not Path(CHROMIUM).exists() or importlib.util.find_spec("playwright") is None:
+        pytest.skip("chromium or playwright is not installed")
+    if not (MNIST_DIR / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip(f"{MNIST_DIR} is not present")
+
+
+@pytest.mark.browser
+def test_a_csv_uploaded_on_the_data_page_becomes_the_dataset(tmp_path):
+    """Issue 14, item 8: after a CSV upload on the Data page the dataset is the upload (it stayed on
+    rt-polarity, and nothing said why)."""
+    _browser_or_skip()
+    from browser_util import TITLES, goto, launch, settled, start_server
+    from playwright.sync_api import expect, sync_playwright
+
+    rt = ROOT.parent / "shared" / "data" / "rt-polarity"
+    if not (rt / "rt-polarity.pos").exists():
+        pytest.skip(f"{rt} is not present")
+    home = tmp_path / "home"
+    sid = "0123456789abcdef"
+    (home / "sessions").mkdir(parents=True)
+    (home / "sessions" / f"{sid}.json").write_text(json.dumps({"dataset": "rt-polarity", "data_dir": str(rt)}))
+    csv = tmp_path / "three.csv"
+    csv.write_text(THREE_CLASSES)
+    server = start_server(home)
+    try:
+        with sync_playwright() as pw:
+            browser = launch(pw)
+            page = browser.new_page(viewport={"width": 1400, "height": 2400})
+            goto(page, f"{server.url}/data?s={sid}", TITLES["Data"])
+            settled(page)
+            box = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Dataset")
+            expect(box).to_have_value(re.compile("rt-polarity"), timeout=30_000)
+            page.get_by_text("Use your own sentences (CSV)").click()
+            page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(csv))
+            expect(box).to_have_value("Your CSV: three.csv", timeout=60_000)
+            settled(page)
+            expect(box).to_have_value("Your CSV: three.csv")
+            expect(page.get_by_text("meh, neg, pos", exact=False).first).to_be_visible(timeout=30_000)
+            assert json.loads((home / "sessions" / f"{sid}.json").read_text())["dataset"].startswith("csv-")
+            browser.close()
+    finally:
+        server.stop()

@@ -72,6 +72,11 @@ def _float32():
     return np.float32
 
 
+def solver_for(n_classes: int) -> str:
+    """The logistic regression solver: liblinear for two classes, lbfgs (multinomial) for more."""
+    return "liblinear" if n_classes <= 2 else "lbfgs"
+
+
 def tfidf_baseline(train_texts: Sequence[str], train_y, test_texts: Sequence[str], test_y,
                    language: str = "en", classes: Sequence[str] | None = None) -> BaselineResult | None:
     """Fit on the training sentences, score on the test sentences. None if it cannot be fitted
@@ -88,7 +93,9 @@ def tfidf_baseline(train_texts: Sequence[str], train_y, test_texts: Sequence[str
         a = vec.fit_transform(list(train_texts))
     except ValueError:   # "empty vocabulary": every sentence empty
         return None
-    clf = LogisticRegression(C=C, solver="liblinear", max_iter=1000)
+    # liblinear for two classes (the figures in docs/performance.md were measured with it); scikit-learn 1.8+
+    # refuses it for three or more, where lbfgs fits the multinomial model
+    clf = LogisticRegression(C=C, solver=solver_for(len(set(ytr))), max_iter=1000)
     clf.fit(a, ytr)
     pred = clf.predict(vec.transform(list(test_texts)))
     acc = float(sum(int(p == y) for p, y in zip(pred, yte)) / len(yte))

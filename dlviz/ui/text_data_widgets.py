@@ -87,6 +87,7 @@ def csv_upload() -> None:
                 return
             ss._tdata_csv_done = f.file_id
             ss.dataset = name
+            ss["_dataset_select_next"] = name   # the sidebar's Dataset box follows (it kept rt-polarity otherwise)
             save_session()
             st.rerun()
 

@@ -27,6 +27,9 @@ def sidebar() -> None:
             st.rerun()
         own = list_csv()                                   # the user's CSV files kept in the home folder
         keys = list(ALL_DATASETS) + list(own)
+        picked = ss.pop("_dataset_select_next", None)   # a page chose the dataset (a CSV just uploaded)
+        if picked in keys:
+            ss["_dataset_select"] = picked                  # set before the box is drawn, so it shows the choice
         ds = st.selectbox(t("Dataset"), keys, index=keys.index(ss.dataset) if ss.dataset in keys else 0,
                           format_func=lambda k, lang=ss.lang: translate(ALL_DATASETS[k].title, lang)
                           if k in ALL_DATASETS else t("Your CSV: {name}", name=own[k]),
