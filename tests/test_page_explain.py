@@ -79,3 +79,26 @@ def test_explain_page_on_a_text_dataset_colours_the_words(app, home):
     assert not at.exception, at.exception
     chips = " ".join(h.proto.body for h in at.get("html"))
     assert "&lt;" in chips and "<script>" not in chips       # typed markup shown, never run
+
+
+
+def test_text_explain_survives_a_changed_answer_label(app, home):
+    """Issue 14 item 7: typing a sentence on the Explain page first crashed with "'<=' not supported between
+    'int' and 'str'". Streamlit keeps a selectbox's value as its label; "negative (the model's answer)" is no
+    label of the next run once the answer changes, so the box hands back that string instead of -1."""
+    from text_page_util import open_text_page, text_run
+
+    rec = text_run("lstm")
+    # what the browser hands back after the answer changed: the old label, which matches no option now
+    at = open_text_page(app, "pages/explain.py", run_id=rec.id, dataset="rt-polarity",
+                        _exp_txtw_target_en="negative (the model's answer)", _exp_txtw_contrast_en="positive")
+    assert at.subheader[0].value.startswith("Why ")
+    assert "(the model's answer)" in at.selectbox(key="_exp_txtw_target_en").format_func(
+        at.selectbox(key="_exp_txtw_target_en").value)
+
+
+def test_image_explain_survives_a_changed_answer_label(app, home):
+    rec = saved_run("mlp")
+    at = open_page(app, "pages/explain.py", timeout=120, run_id=rec.id, _exp_methods=["saliency"],
+                   _expw_target_en="3 (the model's answer)", _expw_contrast_en="5")
+    assert at.subheader[0].value.startswith("Why ")

@@ -18,6 +18,7 @@ from dlviz.errors import DlvizError
 from dlviz.explain import METHODS, attribute, conv_layers
 from dlviz.ui.inspect_state import InputImage, InspectCtx
 from dlviz.ui.state import t
+from dlviz.ui.text_explain_widgets import valid_pick
 
 ss = st.session_state
 DEFAULT_METHODS = ("saliency", "integrated_gradients", "grad_cam", "occlusion")
@@ -62,14 +63,17 @@ def class_pickers(ctx: InspectCtx, pred: int) -> tuple[int, int | None]:
     answer, none = -1, -1
     c1, c2 = st.columns(2)
     _remember(_w("_expw_target"), "_exp_target", answer)
+    # a stale label (the answer changed with the input) comes back as a string: back to the model's answer
+    ss[_w("_expw_target")] = valid_pick(ss[_w("_expw_target")], range(-1, len(names)), answer)
     pick = c1.selectbox(t("Explain the class"), [answer] + list(range(len(names))), key=_w("_expw_target"),
                         on_change=_keep, args=(_w("_expw_target"), "_exp_target"),
                         format_func=lambda i: t("{name} (the model's answer)", name=names[pred]) if i == answer
                         else names[i],
                         help=t("Which class's score to explain. The model's own answer is the usual question."))
+    pick = valid_pick(pick, range(-1, len(names)), answer)
     target = pred if pick == answer else int(pick)
     _remember(_w("_expw_contrast"), "_exp_contrast", none)
-    if ss[_w("_expw_contrast")] == target:
+    if valid_pick(ss[_w("_expw_contrast")], range(-1, len(names)), none) in (none, target):
         ss[_w("_expw_contrast")] = ss["_exp_contrast"] = none
     options = [none] + [i for i in range(len(names)) if i != target]
     contrast = c2.selectbox(t("...and not"), options, key=_w("_expw_contrast"), on_change=_keep,
@@ -77,6 +81,7 @@ def class_pickers(ctx: InspectCtx, pred: int) -> tuple[int, int | None]:
                             format_func=lambda i: t("(no contrast)") if i == none else names[i],
                             help=t("'Why 3 and not 8?' explains the difference between the two scores, so only "
                                    "the evidence that tells the two classes apart shows."))
+    contrast = valid_pick(contrast, [i for i in range(len(names)) if i != target], none)
     return target, (None if contrast == none else int(contrast))
 
 

@@ -68,6 +68,12 @@ def _remember(widget_key: str, keep_key: str, default):
         ss[widget_key] = ss.get(keep_key, default)
 
 
+def valid_pick(value, allowed, default):
+    """``value`` when it is one of the ints in ``allowed``, else ``default`` (a stale label, a bool, None)."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and value in allowed
+    return value if ok else default
+
+
 def _class_name(classes, i: int) -> str:
     return t(str(classes[i])) if 0 <= i < len(classes) else str(i)
 
@@ -83,23 +89,26 @@ def _class_pickers(classes, pred: int, key: str) -> tuple[int, int | None]:
     c1, c2 = st.columns(2)
     wt, kt = _w(key, "target"), f"{key}_target"
     _remember(wt, kt, answer)
-    if ss[wt] != answer and not (0 <= ss[wt] < len(classes)):
-        ss[wt] = answer
+    # Streamlit keeps a selectbox's value as its label and hands back the label itself when it matches no
+    # option any more: "negative (the model's answer)" after a new sentence changed the answer (issue 14)
+    ss[wt] = valid_pick(ss[wt], range(-1, len(classes)), answer)
     pick = c1.selectbox(t("Explain the class"), [answer] + list(range(len(classes))), key=wt, on_change=_keep,
                         args=(wt, kt), format_func=lambda i: t("{name} (the model's answer)",
                                                                name=_class_name(classes, pred)) if i == answer
                         else _class_name(classes, i),
                         help=t("Which class's score to explain. The model's own answer is the usual question."))
+    pick = valid_pick(pick, range(-1, len(classes)), answer)
     target = pred if pick == answer else int(pick)
     wc, kc = _w(key, "contrast"), f"{key}_contrast"
     _remember(wc, kc, none)
-    if ss[wc] == target or not (ss[wc] == none or 0 <= ss[wc] < len(classes)):
+    if valid_pick(ss[wc], range(-1, len(classes)), none) in (none, target):
         ss[wc] = ss[kc] = none
     contrast = c2.selectbox(t("...and not"), [none] + [i for i in range(len(classes)) if i != target], key=wc,
                             on_change=_keep, args=(wc, kc),
                             format_func=lambda i: t("(no contrast)") if i == none else _class_name(classes, i),
                             help=t("'Why positive and not negative?' explains the difference between the two "
                                    "scores, so only the words that tell the two classes apart show."))
+    contrast = valid_pick(contrast, [i for i in range(len(classes)) if i != target], none)
     return target, (None if contrast == none else int(contrast))
 
 
