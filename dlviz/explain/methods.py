@@ -65,7 +65,8 @@ def _integrated_gradients(model, x, target, steps=50, baseline_kind="black"):
 register(Method("saliency", "Saliency", _saliency,
                 {"absolute": Setting(True, choices=(True, False), title="Absolute value",
                                      help="Show how strongly each pixel matters, ignoring the sign.")},
-                blurb="How much the score would change if this pixel changed a little.", signed=False))
+                blurb="How much the score would change if this pixel changed a little.", signed=False,
+                signed_when=lambda s: not s["absolute"]))
 register(Method("input_x_gradient", "Input x Gradient", _input_x_gradient,
                 blurb="The gradient times the pixel: evidence only where there is ink."))
 register(Method("integrated_gradients", "Integrated Gradients", _integrated_gradients,
@@ -260,7 +261,8 @@ register(Method("smoothgrad", "SmoothGrad", _smoothgrad,
                                           help="Only used when the method to smooth is Integrated Gradients: "
                                                "the 'nothing' image the input is compared with.")},
                 blurb="Averages a gradient map over many slightly noisy copies of the image, so the speckle "
-                      "cancels out and the shape stays."))
+                      "cancels out and the shape stays.", signed=False,
+                signed_when=lambda s: s["average"] != "squared" and s["base"] != "saliency"))
 register(Method("deeplift", "DeepLift", _deeplift,
                 {"baseline_kind": Setting("black", choices=BASELINES, title="Baseline",
                                           help="The 'nothing' image the input is compared with.")},

@@ -54,6 +54,15 @@ class Method:
     blurb: str = ""                # translatable one sentence: what it measures, in plain words
     needs_conv: bool = False       # Grad-CAM and friends need a conv layer
     signed: bool = True            # False: the map is >= 0 by construction (|gradient|, Grad-CAM)
+    signed_when: Callable | None = None   # settings -> bool, where a setting decides (Saliency's "absolute")
+
+    def is_signed(self, settings: dict | None = None) -> bool:
+        """Whether this method's map is signed (for / against) with these settings (defaults filled in)."""
+        if self.signed_when is None:
+            return bool(self.signed)
+        full = {name: s.default for name, s in self.settings.items()}
+        full.update(settings or {})
+        return bool(self.signed_when(full))
 
 
 METHODS: dict[str, Method] = {}
@@ -78,6 +87,7 @@ class Attribution:
     extra: dict              # method-specific numbers (IG: attribution_sum, output_difference, completeness_delta)
     contrast: int | None = None    # "why target and not contrast?": the map explains score[target] - score[contrast]
     settings: dict = field(default_factory=dict)   # the settings actually used (defaults filled in)
+    signed: bool = True      # False: the map is >= 0 by construction and says how much, not which way
 
     @property
     def empty(self) -> bool:
@@ -152,6 +162,10 @@ def attribute(model: nn.Module, x: torch.Tensor, target: int, method: str, contr
     """
     settings = check_settings(method, settings)
     m = METHODS[method]
+    import captum.attr  # noqa: F401  (0.5-1 s once per process, at start-up when warm_up ran: not in the timing)
+
+    # the time a user waits: the private copy, the checks and the method (issue 12: it left out the copy)
+    t0 = time.perf_counter()
     private = private_copy(model)
     device = next(private.parameters()).device
     xb = x.detach().to(device).unsqueeze(0).float()
@@ -168,9 +182,6 @@ def attribute(model: nn.Module, x: torch.Tensor, target: int, method: str, contr
     if m.needs_conv and not conv_layers(private):
         raise ExplainError("{method} needs a convolution layer, and this model has none: it looks at where a "
                            "conv layer's feature maps fire. Try a gradient method instead.", method=m.title)
-    import captum.attr  # noqa: F401  (0.5-1 s once per process: kept out of the method's timing)
-
-    t0 = time.perf_counter()
     amap, extra = m.run(private, xb.requires_grad_(True), int(target), **settings)
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -178,4 +189,5 @@ def attribute(model: nn.Module, x: torch.Tensor, target: int, method: str, contr
     amap = amap.detach()
     if amap.shape != xb.shape:
         raise RuntimeError(f"{method} returned {tuple(amap.shape)}, expected {tuple(xb.shape)}")
-    return Attribution(method, int(target), amap[0].float().cpu(), seconds, extra, contrast, settings)
+    return Attribution(method, int(target), amap[0].float().cpu(), seconds, extra, contrast, settings,
+                       m.is_signed(settings))

@@ -344,16 +344,24 @@ def attribute_text(model: nn.Module, ids, target: int, method: str = "integrated
 MIN_WORDS_TO_RANK = 3      # fewer words than this: a rank correlation says nothing
 
 
+def text_model_free_maps(ids) -> dict[str, torch.Tensor]:
+    """Word maps of a sentence computed with no model: each real token's position, and its vocabulary rank
+    (ids are given by frequency in the training text, most frequent first)."""
+    ids = torch.as_tensor(ids).detach().long().cpu().flatten()
+    real = ids[ids != PAD]
+    return {"position": torch.arange(len(real), dtype=torch.float32), "vocabulary rank": real.float()}
+
+
 def text_randomisation(model: nn.Module, ids, target: int, method: str = "integrated_gradients",
                        contrast: int | None = None, seed: int = 0, **settings):
     """Adebayo et al. 2018 over words: re-initialise the layers from the output side down, one more at a
-    time, on a private copy, and measure (Spearman, as shown: signed, or |scores| for saliency) how far the
-    word scores move from the trained model's. A :class:`dlviz.explain.checks.Randomisation` (its
+    time, on a private copy, and measure (Spearman, signed and absolute) how far the word scores move from
+    the trained model's, beside the model-free reference (:func:`text_model_free_maps`); judged by the rule of
+    :mod:`dlviz.explain.checks` (docs/explain-checks.md). A :class:`dlviz.explain.checks.Randomisation` (its
     ``maps`` are the word scores per step); None for sentences of fewer than 3 words."""
     import copy
 
-    from dlviz.explain.checks import RANDOMISATION_THRESHOLD, Randomisation, _param_groups, _reinitialise, \
-        _seeded, spearman
+    from dlviz.explain.checks import _compare, _param_groups, _reinitialise, _seeded, judge, reference_similarity
 
     settings = check_text_settings(method, settings)
     t0 = time.perf_counter()
@@ -363,10 +371,10 @@ def text_randomisation(model: nn.Module, ids, target: int, method: str = "integr
     if original.empty:
         raise ExplainError("The explanation is empty, so there is nothing to compare once the model is randomised.")
     shown = (lambda v: v) if original.signed else torch.abs
-    ref = shown(original.scores)
+    reference, references = reference_similarity(original.scores, text_model_free_maps(ids))
     work = copy.deepcopy(model)
     device = next(work.parameters()).device
-    layers, similarity, maps = [], [], []
+    layers, steps, maps = [], [], []
     for step, (name, modules) in enumerate(reversed(_param_groups(work))):
         with _seeded(seed * 1000 + step + 1, device):
             for m in modules:
@@ -374,9 +382,8 @@ def text_randomisation(model: nn.Module, ids, target: int, method: str = "integr
         a = attribute_text(work, ids, target, method, contrast=contrast, **settings)
         layers.append(name)
         maps.append(shown(a.scores))
-        similarity.append(spearman(maps[-1], ref))
-    passed = bool(similarity) and similarity[-1] < RANDOMISATION_THRESHOLD
-    return Randomisation(method, layers, similarity, maps, passed, time.perf_counter() - t0)
+        steps.append(_compare(original.scores, a.scores))
+    return judge(method, layers, steps, maps, reference, references, time.perf_counter() - t0)
 
 
 def word_curves(model: nn.Module, ids, target: int, scores, seed: int = 0):
