@@ -13,15 +13,17 @@ from dlviz.glossary import help_text
 from dlviz.data import get_info
 from dlviz.errors import DlvizError
 from dlviz.explain import METHODS
-from dlviz.explain.card import make_card
+from dlviz.explain.card import make_card, randomisation_sentence, verdict_title
+from dlviz.explain.checks import data_randomisation_test
 from dlviz.explain.checks import mean_agreement, rank_agreement
 from dlviz.explain.handout import handout_html
 from dlviz.plots import probability_bars
 from dlviz.plots.explain import (agreement_heatmap, comparison_figure, comparison_png, curves_figure,
                                  randomisation_figure)
 from dlviz.ui import show_error, t
-from dlviz.ui.explain_widgets import (cached_checks, check_lines, check_method, class_pickers, explain_all,
-                                      input_key, method_picker, predict, run_checks, settings_panel)
+from dlviz.ui.explain_widgets import (SHUFFLED_IMAGES, cached_checks, check_lines, check_method, class_pickers,
+                                      explain_all, input_key, method_picker, predict, randomisation_numbers,
+                                      run_checks, settings_panel, shuffled_model)
 from dlviz.ui.input_widgets import input_picker
 from dlviz.ui.inspect_state import current_input, inspect_header
 
@@ -95,13 +97,14 @@ checks = cached_checks(ctx, inp, target, contrast, primary, settings[primary])
 card = make_card(ctx.classes, probs, target, contrast, image, res.maps, agreement,
                  completeness=checks.completeness if checks else None,
                  randomisation=checks.randomisation if checks else None,
-                 curves=checks.curves if checks else None, lang=ss.get("lang", "en"))
+                 curves=checks.curves if checks else None, lang=ss.get("lang", "en"),
+                 label=inp.label if inp.source == "test" else None, source=inp.source)
 c1, c2 = st.columns([3, 2])
 with c1.container(border=True):
     colour, icon = VERDICT.get(card.verdict, ("gray", ":material/help:"))
     st.markdown(f"#### {card.headline}")
-    st.badge({"trust": t("You can show this"), "caution": t("Show it with care"),
-              "doubt": t("Do not rely on this")}.get(card.verdict, card.verdict), icon=icon, color=colour)
+    # the badge rates the explanation, never the answer (whether the answer is right is the card's first line)
+    st.badge(verdict_title(card.verdict, ss.get("lang", "en")), icon=icon, color=colour)
     # the checks' own lines appear, with their numbers and pictures, under "Can we trust it?"
     hide = card.check_lines if checks else []
     st.markdown("\n".join(f"- {line}" for line in card.lines if line not in hide))
@@ -130,13 +133,33 @@ if checks is None:
         else:
             st.rerun()
 else:
-    for line in check_lines(checks):
+    for line in check_lines(checks, data=False):
         st.markdown(f"- {line}")
+    st.caption(randomisation_numbers(checks.randomisation) + " " + t("The rule is fixed and written down in "
+                                                                     "docs/explain-checks.md."))
     g1, g2 = st.columns(2)
     g1.plotly_chart(curves_figure(checks.curves, tr=t), width="stretch", config={"displayModeBar": False},
                     key="_exp_curves")
     g2.plotly_chart(randomisation_figure(checks.randomisation, tr=t), width="stretch",
                     config={"displayModeBar": False}, key="_exp_random")
+    # the data-randomisation test (Adebayo et al. 2018): only a tool that trains can run it
+    st.markdown(f"**{t('Data randomisation')}**")
+    st.caption(t("Train the same network on {n:,} training images whose labels were shuffled, so there is nothing "
+                 "real to learn, and compare its map with this one. A faithful map should look different.",
+                 n=SHUFFLED_IMAGES))
+    if checks.data_randomisation is None:
+        if st.button(t("Train on shuffled labels and compare"), icon=":material/shuffle:", key="_exp_data_random"):
+            try:
+                shuffled, acc, n = shuffled_model(ctx)
+                checks.data_randomisation = data_randomisation_test(ctx.model, shuffled, inp.x, target, primary,
+                                                                    contrast=contrast, **settings[primary])
+            except DlvizError as e:
+                show_error(e)
+            else:
+                st.rerun()
+    else:
+        st.markdown(f"- {randomisation_sentence(checks.data_randomisation, ss.get('lang', 'en'))}")
+        st.caption(randomisation_numbers(checks.data_randomisation))
 
 st.subheader(t("Take it with you"))
 st.caption(t("The picture is for slides; the handout is one page with the image, the maps and the card, and opens "

@@ -32,8 +32,12 @@ def _digit() -> torch.Tensor:
     return img
 
 
-def _attr(amap: torch.Tensor, method: str = "integrated_gradients", target: int = 3, contrast=None) -> Attribution:
-    return Attribution(method, target, amap.unsqueeze(0).float(), 0.01, {}, contrast)
+def _attr(amap: torch.Tensor, method: str = "integrated_gradients", target: int = 3, contrast=None,
+          signed: bool | None = None) -> Attribution:
+    from dlviz.explain import METHODS
+
+    signed = METHODS[method].is_signed() if signed is None else signed
+    return Attribution(method, target, amap.unsqueeze(0).float(), 0.01, {}, contrast, signed=signed)
 
 
 def _probs(top: int = 3, p: float = 0.97, runner_up: int = 8) -> torch.Tensor:
@@ -124,7 +128,8 @@ def test_headline_and_evidence_line():
 def test_contrast_headline():
     amap = torch.zeros(28, 28)
     amap[3:7, 3:7] = 1.0
-    card = make_card(CLASSES, _probs(), 3, 8, _digit(), {"saliency": _attr(amap, "saliency", 3, 8)}, None)
+    card = make_card(CLASSES, _probs(), 3, 8, _digit(), {"input_x_gradient": _attr(amap, "input_x_gradient", 3, 8)},
+                     None)
     assert card.headline.startswith("Why 3 and not 8?")
     assert "The model says 3 (97% sure)" in card.headline
     assert "3 gets 97%, 8 gets 1%." in card.lines
@@ -191,7 +196,9 @@ def test_verdict_rules(agreement, checks, verdict):
     card = make_card(CLASSES, _probs(), 3, None, _digit(), {"integrated_gradients": _attr(amap)}, agreement,
                      comp, rand, curves)
     assert card.verdict == verdict
-    assert card.lines[-1].startswith("Verdict: " + verdict.capitalize())
+    assert card.lines[-1] == card.verdict_line
+    assert card.verdict_line.startswith("About the explanation, not the answer: " + {
+        "trust": "passed its checks", "caution": "read it with care", "doubt": "not reliable"}[verdict])
     ran = [c for c in (comp, rand, curves) if c is not None]
     assert len(card.check_lines) == max(1, len(ran))          # one line per check, or "not run yet"
     assert all(line in card.lines for line in card.check_lines)
@@ -244,6 +251,109 @@ def test_the_card_in_chinese():
     for line in [card.headline, *card.lines]:
         assert CJK.search(line), line               # every sentence translated
         assert not re.search(r"\b(the|and|check|passed|failed)\b", line), line
+
+
+# --------------------------------------------------------------------------------------------
+# Two questions: is the model right? is the explanation faithful? (issue 12, item 1)
+
+
+def _checked_card(label, source="test", p=0.97, lang="en"):
+    amap = torch.zeros(28, 28)
+    amap[3:7, 3:7] = 1.0
+    comp, rand, curves = _passed()
+    return make_card(CLASSES, _probs(p=p), 3, None, _digit(), {"integrated_gradients": _attr(amap)}, None, comp,
+                     rand, curves, lang=lang, label=label, source=source)
+
+
+def test_a_wrong_answer_with_a_faithful_explanation_is_not_called_right():
+    card = _checked_card(label=5)
+    assert card.verdict == "trust" and card.correct is False
+    assert card.correctness == "Is the model right? No: the true label is 5, the model says 3."
+    assert "The model is wrong here: these maps show why it made this mistake." in card.lines
+    assert card.lines.index(card.correctness) == 0               # the first question, first
+    # nothing about the explanation can be read as "the answer is right"
+    from dlviz.explain.card import verdict_title
+
+    badge = verdict_title(card.verdict)
+    assert badge.startswith("Explanation") and not re.search(r"(?i)\b(trust|right|correct|show this)\b", badge)
+    assert "not the answer" in card.verdict_line
+
+
+def test_a_right_answer_and_an_input_nobody_labelled():
+    right = _checked_card(label=3)
+    assert right.correct is True and right.correctness == "Is the model right? Yes: the true label is 3."
+    assert not any("wrong" in line for line in right.lines)
+    drawn = _checked_card(label=None, source="drawn")
+    assert drawn.correct is None
+    assert drawn.correctness == ("Is the model right? Unknown: this is your drawing, so there is no true answer "
+                                 "to compare with.")
+    assert "an uploaded image" in _checked_card(label=None, source="upload").correctness
+    unsure = _checked_card(label=3, p=0.4)
+    assert any(line.startswith("The model is unsure here") for line in unsure.lines)
+    zh = _checked_card(label=5, lang="zh")
+    assert CJK.search(zh.correctness) and CJK.search(zh.verdict_line) and "5" in zh.correctness
+
+
+def test_badges_in_both_languages_speak_of_the_explanation():
+    from dlviz.explain.card import BADGES, verdict_title
+
+    for v in BADGES:
+        assert "Explanation" in verdict_title(v)
+        assert "解释" in verdict_title(v, "zh")
+
+
+# --------------------------------------------------------------------------------------------
+# Unsigned maps are never "for" or "against" (issue 12, item 2)
+
+
+def test_an_unsigned_map_is_never_called_evidence_for_or_against():
+    amap = torch.zeros(28, 28)
+    amap[3:7, 3:7] = 1.0
+    card = make_card(CLASSES, _probs(), 3, None, _digit(), {"saliency": _attr(amap, "saliency")}, None)
+    text = " ".join(card.lines)
+    assert "Evidence for" not in text and "Evidence against" not in text
+    assert any(line.startswith("Where it matters, either way") for line in card.lines)
+    # beside a signed map: the unsigned one stays out of the for/against words and the card says so
+    signed = amap.clone()
+    signed[20:24, 20:24] = -2.0
+    both = make_card(CLASSES, _probs(), 3, None, _digit(), {"saliency": _attr(amap.abs(), "saliency"),
+                                                             "integrated_gradients": _attr(signed)}, 0.5)
+    assert any(line.startswith("Evidence against 3") for line in both.lines)
+    assert any(line.startswith("Saliency show how much each pixel matters, not which way") for line in both.lines)
+
+
+def test_every_method_declares_whether_its_map_is_signed():
+    from dlviz.explain import METHODS, attribute
+
+    model = build(PRESETS["cnn"].spec, seed=0).module.eval()
+    x = torch.rand(1, 28, 28)
+    expected = {"saliency": False, "grad_cam": False, "smoothgrad": False, "integrated_gradients": True,
+                "input_x_gradient": True, "deeplift": True, "gradient_shap": True, "guided_grad_cam": True,
+                "occlusion": True, "kernel_shap": True, "lime": True}
+    assert set(expected) == set(METHODS)
+    for key, signed in expected.items():
+        assert METHODS[key].is_signed() is signed, key
+    assert METHODS["saliency"].is_signed({"absolute": False}) is True
+    assert METHODS["smoothgrad"].is_signed({"base": "integrated_gradients"}) is True
+    assert METHODS["smoothgrad"].is_signed({"base": "integrated_gradients", "average": "squared"}) is False
+    for key in ("saliency", "grad_cam", "integrated_gradients"):
+        a = attribute(model, x, 3, key)
+        assert a.signed is expected[key]
+        if not a.signed:
+            assert float(a.map.min()) >= 0                       # unsigned by construction
+    assert attribute(model, x, 3, "saliency", absolute=False).signed is True
+
+
+def test_agreement_compares_like_with_like():
+    from dlviz.explain.checks import rank_agreement
+
+    a = torch.randn(28, 28, generator=torch.Generator().manual_seed(0))
+    maps = {"s1": a, "s2": -a, "u": a.abs()}
+    names, m = rank_agreement(maps, {"s1": True, "s2": True, "u": False})
+    assert m[0, 1] == pytest.approx(-1.0)           # two signed maps: opposite signs disagree completely
+    assert m[0, 2] == pytest.approx(1.0)            # signed against unsigned: |s1| against u
+    _, old = rank_agreement(maps)                   # no signs given: everything as |map|
+    assert old[0, 1] == pytest.approx(1.0)
 
 
 # --------------------------------------------------------------------------------------------

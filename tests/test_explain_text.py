@@ -442,7 +442,13 @@ def test_sanity_checks_on_the_trained_model(sentiment):
     assert c.deletion_auc < c.random_deletion_auc and c.insertion_auc > c.random_insertion_auc
     card = text_card(["negative", "positive"], ig.probs, 1, None, enc, {"integrated_gradients": ig},
                      completeness=completeness(ig), randomisation=r, curves=c)
-    assert card.verdict == "trust" and card.lines[-1].startswith("Verdict: Trust")
+    assert card.verdict == "trust" and card.lines[-1].startswith("About the explanation, not the answer: passed")
+    assert len(r.signed) == len(r.absolute) == 2 and r.reference is not None     # both, beside the reference
+    # a typed sentence has no true answer: the card says so instead of implying the answer is right
+    assert card.correct is None and card.lines[0].startswith("Is the model right? Unknown: this is a typed sentence")
+    wrong = text_card(["negative", "positive"], ig.probs, 1, None, enc, {"integrated_gradients": ig}, label=0,
+                      source="test")
+    assert "The model is wrong here: these maps show why it made this mistake." in wrong.lines
     # on a mean of the embeddings every word has the same gradient, so saliency cannot rank the words:
     # its scores are the same whatever the weights, and the randomisation check says so
     sal = text_randomisation(model, enc.ids, 1, "saliency")
@@ -705,3 +711,19 @@ def test_widget_through_the_page_context_and_short_sentences():
     assert "Every word is unknown" in body and "(empty)" in body
     unknown.button(key="_t_run_checks").click().run()       # checks run on occlusion, the non-empty map
     assert not unknown.exception, unknown.exception
+
+
+def test_unsigned_word_scores_are_not_drawn_as_evidence_for():
+    """Issue 12 item 2: saliency's |gradient| made every word blue, "evidence for" ("brilliant" +10 for negative)."""
+    from dlviz.plots.explain import MATTERS_RGB
+    from dlviz.plots.text import _hex
+
+    html_ = chips_html(["a", "brilliant", "film"], torch.tensor([0.1, 10.0, 0.5]), signed=False)
+    assert _hex(chip_rgb(1.0, False)) in html_ and _hex(chip_rgb(1.0)) not in html_
+    assert chip_rgb(1.0, False) != chip_rgb(1.0) and chip_rgb(-1.0, False) == chip_rgb(1.0, False)
+    from types import SimpleNamespace
+
+    only = comparison_html(["a", "b"], {"saliency": SimpleNamespace(scores=torch.tensor([1.0, 2.0]), signed=False)},
+                           {"saliency": "Saliency"})
+    assert "either way" in only and "evidence for" not in only and "evidence against" not in only
+    assert _hex(MATTERS_RGB) in only

@@ -18,15 +18,19 @@ def test_explain_page_compares_methods_and_runs_the_checks(app, home):
     for method in ("Saliency", "Integrated Gradients", "Grad-CAM", "Occlusion"):   # the default four, timed
         assert f"{method}: " in text and " ms" in text, method
     assert len(at.get("plotly_chart")) >= 2                    # probabilities and the comparison
-    verdicts = ("You can show this", "Show it with care", "Do not rely on this")
+    verdicts = ("Explanation passed its checks", "Explanation: read with care", "Explanation not reliable")
     assert any(v in text for v in verdicts), "the card's verdict badge"
-    assert "No sanity check has been run yet." in text and "Show it with care" in text   # caution until checked
+    assert "No sanity check has been run yet." in text and "Explanation: read with care" in text   # until checked
+    # the first question, apart from the second: a test image has a true label to compare with
+    assert "Is the model right? " in text and ("the true label is" in text)
     # the sanity checks run on demand and explain themselves in one line each
     at.button(key="_exp_run_checks").click().run(timeout=120)
     assert not at.exception, at.exception
     text = _texts(at)
-    assert "Completeness" in text and "Model randomisation" in text and "Deletion test" in text
-    assert "Insertion test" in text
+    assert "Completeness check" in text and "Randomisation check" in text and "Deletion and insertion check" in text
+    assert "signed" in text and "absolute" in text and "a map of the image alone" in text      # both, and the reference
+    assert "Infidelity" in text and "Sensitivity" in text and "for a random map" in text
+    assert at.button(key="_exp_data_random")                               # the data-randomisation test, one click
 
 
 def test_contrast_and_a_model_without_conv_layers(app, home):
@@ -64,7 +68,8 @@ def test_a_blank_input_says_the_explanation_is_empty_and_why(app, home):
     assert "Integrated Gradients is empty" in infos and "an image with no ink has nothing to compare" in infos
     assert "Input x Gradient is empty" in infos
     text = _texts(at)
-    assert "Do not rely on this" in text      # the card's verdict on an empty explanation
+    assert "Explanation not reliable" in text      # the card's verdict on an empty explanation
+    assert "Is the model right? Unknown: this is your drawing" in text
 
 
 def test_explain_page_on_a_text_dataset_colours_the_words(app, home):
@@ -102,3 +107,19 @@ def test_image_explain_survives_a_changed_answer_label(app, home):
     at = open_page(app, "pages/explain.py", timeout=120, run_id=rec.id, _exp_methods=["saliency"],
                    _expw_target_en="3 (the model's answer)", _expw_contrast_en="5")
     assert at.subheader[0].value.startswith("Why ")
+
+
+def test_data_randomisation_is_one_click_with_progress(app, home, monkeypatch):
+    """Issue 12 item 3: retrain the same architecture on shuffled labels (dlviz.train.fit), compare the maps."""
+    from dlviz.ui import explain_widgets
+
+    monkeypatch.setattr(explain_widgets, "SHUFFLED_IMAGES", 400)
+    rec = saved_run("mlp")
+    at = open_page(app, "pages/explain.py", timeout=120, run_id=rec.id, _exp_methods=["saliency"])
+    at.button(key="_exp_run_checks").click().run(timeout=120)
+    assert not at.exception, at.exception
+    at.button(key="_exp_data_random").click().run(timeout=180)
+    assert not at.exception, at.exception
+    text = _texts(at)
+    assert "Data randomisation check" in text and "shuffled labels" in text
+    assert "rank similarity" in text.lower()

@@ -165,3 +165,47 @@ def test_randomisation_figure_threshold_line():
     assert [s.y0 for s in fig.layout.shapes] == [RANDOMISATION_THRESHOLD]
     failed = randomisation_figure(Randomisation("x", ["d"], [0.99], [], False, 1.0))
     assert failed.data[0].line.color == px.AGAINST
+
+
+def test_randomisation_figure_shows_signed_absolute_reference_and_the_rules_line():
+    from dlviz.explain.checks import judge
+
+    r = judge("integrated_gradients", ["dense_2", "dense_1"], [(0.3, 0.98), (0.1, 0.99)], [], 0.95,
+              {"input": 0.95}, 1.0)
+    assert not r.passed and r.bar == 0.5
+    fig = randomisation_figure(r)
+    assert [list(d.y) for d in fig.data] == [[1.0, 0.98, 0.99], [1.0, 0.3, 0.1]]
+    assert [d.name for d in fig.data] == ["absolute (|map|)", "signed"]
+    assert sorted(s.y0 for s in fig.layout.shapes) == [0.5, 0.95]
+    texts = [a.text for a in fig.layout.annotations]
+    assert "pass below 0.50" in texts and "a map of the input alone: 0.95" in texts
+
+
+def test_unsigned_maps_get_a_one_sided_scale_and_their_own_legend():
+    """Issue 12 item 2: Saliency (|gradient|) was drawn as blue "evidence for" everywhere."""
+    import io
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from dlviz.explain.registry import Attribution
+    from dlviz.plots.explain import comparison_png
+
+    img = torch.zeros(28, 28)
+    img[10:18, 10:18] = 1.0
+    amap = torch.zeros(1, 28, 28)
+    amap[0, 10:18, 10:18] = 1.0
+    atts = {"saliency": Attribution("saliency", 3, amap, 0.0, {}, signed=False),
+            "integrated_gradients": Attribution("integrated_gradients", 3, amap, 0.0, {}, signed=True)}
+    fig = comparison_figure(img, atts, {"saliency": "Saliency", "integrated_gradients": "IG"})
+    heat = [d for d in fig.data if d.name in ("Saliency", "IG")]
+    sal, ig = heat
+    assert (sal.zmin, sal.zmax) == (0, 1) and (ig.zmin, ig.zmax) == (-1, 1)
+    assert "204,121,167" in sal.colorscale[-1][1] and "0,114,178" in ig.colorscale[-1][1]
+    assert sal.showscale and ig.showscale
+    assert "either way" in sal.colorbar.title.text and "evidence for" not in list(sal.colorbar.ticktext)
+    png = np.asarray(Image.open(io.BytesIO(comparison_png(img, {"saliency": atts["saliency"]},
+                                                          {"saliency": "Saliency"}))).convert("RGB")).astype(int)
+    blue = (np.abs(png - np.array([0, 114, 178])).sum(-1) < 60).sum()
+    assert blue == 0                                    # no "for" blue anywhere for an unsigned map

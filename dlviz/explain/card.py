@@ -12,7 +12,19 @@ Where the evidence is
     image". The share of the mass on the ink (pixels brighter than 0.3) says whether the model looks at
     the strokes (>= 60%), at the empty paper (<= 30%: the missing stroke there matters) or at both.
 
-Verdict (``Card.verdict``)
+Two questions, kept apart
+    Is the model right? For a test item the true label is known and the card says whether the answer
+    matches it ("The model is wrong here: these maps show why it made this mistake"); for a drawn,
+    uploaded or typed input nobody knows, and the card says so. Is the explanation faithful? The verdict
+    and its badge speak of the explanation only (``BADGES``), in words that cannot be read as "the
+    answer is right": a faithful map of a wrong answer is a good explanation of a mistake.
+
+Signed and unsigned maps
+    Only signed maps (``Attribution.signed``) count as evidence for or against. Unsigned maps (|gradient|,
+    Grad-CAM) say how much a pixel matters, either way: when no signed map is shown the card says where
+    the maps put their weight, never "for" or "against".
+
+Verdict (``Card.verdict``), about the explanation only
     doubt   - the explanation is empty; or the randomisation check failed (the map hardly changes when
               the model's weights are randomised, so it does not show what the model learned: Adebayo
               et al. 2018); or two or more checks failed.
@@ -43,7 +55,13 @@ UNSURE = 0.6           # top probability below this: "the model is unsure"
 REGIONS = (N_("the top-left"), N_("the top"), N_("the top-right"),
            N_("the left"), N_("the centre"), N_("the right"),
            N_("the bottom-left"), N_("the bottom"), N_("the bottom-right"))
-VERDICTS = {"trust": N_("Trust"), "caution": N_("Caution"), "doubt": N_("Doubt")}
+VERDICTS = {"trust": N_("passed its checks"), "caution": N_("read it with care"), "doubt": N_("not reliable")}
+# the badge: about the explanation, never about whether the answer is right
+BADGES = {"trust": N_("Explanation passed its checks"), "caution": N_("Explanation: read with care"),
+          "doubt": N_("Explanation not reliable")}
+SOURCES = {"drawn": N_("your drawing"), "uploaded": N_("an uploaded image"), "upload": N_("an uploaded image"),
+           "typed": N_("a typed sentence"),
+           "edited": N_("an edited image")}
 
 
 @dataclass
@@ -52,11 +70,46 @@ class Card:
     lines: list[str] = field(default_factory=list)
     verdict: str = "caution"        # "trust" | "caution" | "doubt"
     check_lines: list[str] = field(default_factory=list)   # the lines of ``lines`` that report sanity checks
+    correct: bool | None = None     # is the model right? None: nobody knows (a drawn, uploaded or typed input)
+    correctness: str = ""           # the line that answers "is the model right?" (also in ``lines``)
+    verdict_line: str = ""          # the last line: how far the explanation (not the answer) can be trusted
 
 
 def verdict_title(verdict: str, lang: str = "en") -> str:
-    """The verdict as one translated word ("Trust", "Caution", "Doubt") for a badge."""
-    return translate(VERDICTS.get(verdict, VERDICTS["caution"]), lang)
+    """The verdict as a translated badge about the explanation ("Explanation passed its checks", ...)."""
+    return translate(BADGES.get(verdict, BADGES["caution"]), lang)
+
+
+def verdict_sentence(verdict: str, reason: str, lang: str = "en") -> str:
+    """The card's last line: how far to trust the explanation, said so that it cannot be read about the answer."""
+    return translate("About the explanation, not the answer: {verdict}. {reason}", lang,
+                     verdict=translate(VERDICTS.get(verdict, VERDICTS["caution"]), lang), reason=reason)
+
+
+def correctness_lines(name, p: torch.Tensor, pred: int, label: int | None, source: str | None,
+                      lang: str = "en") -> tuple[bool | None, str, list[str]]:
+    """(correct, the line that answers "is the model right?", extra lines for a wrong or unsure answer).
+
+    ``label`` is the true class of a test item; None for an input nobody labelled (``source`` says what it
+    is: "drawn", "uploaded", "typed", "edited")."""
+    extra: list[str] = []
+    if label is None:
+        what = translate(SOURCES.get(source or "", N_("your own input")), lang)
+        line = translate("Is the model right? Unknown: this is {what}, so there is no true answer to compare "
+                         "with.", lang, what=what)
+        correct = None
+    elif int(label) == pred:
+        line = translate("Is the model right? Yes: the true label is {label}.", lang, label=name(int(label)))
+        correct = True
+    else:
+        line = translate("Is the model right? No: the true label is {label}, the model says {pred}.", lang,
+                         label=name(int(label)), pred=name(pred))
+        extra.append(translate("The model is wrong here: these maps show why it made this mistake.", lang))
+        correct = False
+    if float(p[pred]) < UNSURE:
+        extra.append(translate("The model is unsure here: its top choice gets only {p}, so these maps show what it "
+                               "weighed, not a confident reason.", lang, p=_pct(float(p[pred]))))
+    return correct, line, extra
 
 
 def _plane(a) -> np.ndarray:
@@ -99,7 +152,7 @@ def ink_share(amap, image) -> float | None:
     return float(pos[img > INK].sum() / total)
 
 
-def evidence_words(amap, image, lang: str = "en") -> str:
+def evidence_words(amap, image, lang: str = "en", matters: bool = False) -> str:
     """Where the positive evidence of ``amap`` (H, W) lies, in words, e.g. "mostly the top-left, on the strokes".
 
     ``image`` (H, W) in [0, 1] (1 = ink). The rules are in the module docstring.
@@ -107,7 +160,8 @@ def evidence_words(amap, image, lang: str = "en") -> str:
     shares = region_shares(amap)
     on_ink = ink_share(amap, image)
     if on_ink is None:
-        return translate("nowhere: this map has no evidence for the class", lang)
+        return (translate("nowhere: this map is zero everywhere", lang) if matters
+                else translate("nowhere: this map has no evidence for the class", lang))
     order = np.argsort(-shares, kind="stable")
     first, second = int(order[0]), int(order[1])
     if shares[first] < SPREAD:
@@ -134,8 +188,9 @@ def _method_title(key: str, attr, lang: str) -> str:
     return translate(m.title, lang) if m is not None else str(key)
 
 
-def _combined(attributions: dict) -> tuple[np.ndarray | None, list[str]]:
-    """The average of the non-empty maps, each scaled to [-1, 1] by its own max |value|; and the empty ones."""
+def _combined(attributions: dict, signed: bool | None = None) -> tuple[np.ndarray | None, list[str]]:
+    """The average of the non-empty maps, each scaled to [-1, 1] by its own max |value|; and the empty ones.
+    ``signed``: only the signed maps (True), only the unsigned ones (False), or all (None)."""
     planes, empty = [], []
     for key, a in attributions.items():
         p = _plane(a.map)
@@ -143,18 +198,21 @@ def _combined(attributions: dict) -> tuple[np.ndarray | None, list[str]]:
         if not np.isfinite(m) or m <= 1e-12:
             empty.append(key)
             continue
+        if signed is not None and bool(getattr(a, "signed", True)) != signed:
+            continue
         planes.append(p / m)
     return (np.mean(planes, axis=0) if planes else None), empty
 
 
 def make_card(classes: list[str], probs: torch.Tensor, target: int, contrast: int | None, image,
               attributions: dict, agreement: float | None, completeness=None, randomisation=None, curves=None,
-              lang: str = "en") -> Card:
+              lang: str = "en", label: int | None = None, source: str | None = None) -> Card:
     """The card for one explanation. ``probs`` (K,) are the model's class probabilities for ``image`` (H, W).
 
     ``attributions`` maps a method key to its :class:`~dlviz.explain.registry.Attribution` (all for
     ``target``, and ``contrast`` if given); ``agreement`` is their mean rank correlation (None for one
-    method); the checks (from :mod:`dlviz.explain.checks`) are optional: None means not run.
+    method); the checks (from :mod:`dlviz.explain.checks`) are optional: None means not run. ``label`` is
+    the true class of a test item, None when nobody knows it (``source``: "drawn", "uploaded", "edited").
     """
     p = torch.as_tensor(probs).detach().float().flatten()
     pred = int(p.argmax())
@@ -172,12 +230,14 @@ def make_card(classes: list[str], probs: torch.Tensor, target: int, contrast: in
                              b=name(contrast), pred=name(pred), p=pct(pred))
         lines.append(translate("{a} gets {pa}, {b} gets {pb}.", lang, a=name(target), pa=pct(target),
                                b=name(contrast), pb=pct(contrast)))
-    if float(p[pred]) < UNSURE:
-        lines.append(translate("The model is unsure: its top choice gets only {p}.", lang, p=pct(pred)))
+    correct, correctness, extra = correctness_lines(name, p, pred, label, source, lang)
+    lines = [correctness] + extra + lines
 
     img = _plane(image)
     blank = not (img.size and float(np.abs(img).max()) > 1e-6)
     combined, empty = _combined(attributions)
+    signed_combined, _ = _combined(attributions, signed=True)
+    nothing = combined is None
     if combined is None:
         if not attributions:
             lines.append(translate("The explanation is empty: no method was run.", lang))
@@ -195,14 +255,27 @@ def make_card(classes: list[str], probs: torch.Tensor, target: int, contrast: in
         if blank:
             lines.append(translate("The image is blank: there is no ink, so any evidence is about strokes that "
                                    "are missing.", lang))
-        words = evidence_words(combined, img, lang)
-        if contrast is None:
-            lines.append(translate("Evidence for {target}: {words}.", lang, target=name(target), words=words))
+        unsigned = [k for k, a in attributions.items() if not getattr(a, "signed", True) and k not in empty]
+        if signed_combined is None:
+            # only unsigned maps: how much each pixel matters, either way; never "for" or "against"
+            lines.append(translate("Where it matters, either way (these maps have no sign): {words}.", lang,
+                                   words=evidence_words(combined, img, lang, matters=True)))
+            combined = None
         else:
-            lines.append(translate("Evidence for {a} rather than {b}: {words}.", lang, a=name(target),
-                                   b=name(contrast), words=words))
-        absmass = float(np.abs(combined).sum())
-        neg = float(np.clip(-combined, 0, None).sum())
+            combined = signed_combined
+            words = evidence_words(combined, img, lang)
+            if contrast is None:
+                lines.append(translate("Evidence for {target}: {words}.", lang, target=name(target), words=words))
+            else:
+                lines.append(translate("Evidence for {a} rather than {b}: {words}.", lang, a=name(target),
+                                       b=name(contrast), words=words))
+            if unsigned:
+                lines.append(translate("{methods} show how much each pixel matters, not which way, so they are left "
+                                       "out of the evidence for and against.", lang,
+                                       methods=translate(", ", lang).join(_method_title(k, attributions[k], lang)
+                                                                          for k in unsigned)))
+        absmass = float(np.abs(combined).sum()) if combined is not None else 0.0
+        neg = float(np.clip(-combined, 0, None).sum()) if combined is not None else 0.0
         if absmass > 0 and neg / absmass >= AGAINST:
             against = evidence_words(-combined, img, lang)
             if contrast is None:
@@ -242,36 +315,63 @@ def make_card(classes: list[str], probs: torch.Tensor, target: int, contrast: in
                                    s=completeness.attribution_sum, d=completeness.output_difference, off=off))
     if randomisation is not None:
         ran += 1
-        last = float(randomisation.similarity[-1]) if len(randomisation.similarity) else float("nan")
-        if randomisation.passed:
-            notes.append(translate("Randomisation check passed: with random weights the map changes (similarity "
-                                   "falls to {s:.2f}), so it shows what the model learned.", lang, s=last))
-        else:
+        note = randomisation_sentence(randomisation, lang, "pixels")
+        if not randomisation.passed:
             failed.append("randomisation")
-            notes.append(translate("Randomisation check failed: the map hardly changes when the weights are "
-                                   "randomised (similarity {s:.2f}); it may show the image more than the model.",
-                                   lang, s=last))
+        notes.append(note)
     if curves is not None:
         ran += 1
-        kw = dict(d=curves.deletion_auc, rd=curves.random_deletion_auc, i=curves.insertion_auc,
-                  ri=curves.random_insertion_auc)
-        if curves.passed:
-            notes.append(translate("Deletion and insertion check passed: removing the highlighted pixels first "
-                                   "hurts the score more than removing random ones (area {d:.2f} vs {rd:.2f}; "
-                                   "insertion {i:.2f} vs {ri:.2f}).", lang, **kw))
-        else:
+        if not curves.passed:
             failed.append("curves")
-            notes.append(translate("Deletion and insertion check failed: the highlighted pixels matter no more "
-                                   "than random ones (area {d:.2f} vs {rd:.2f}; insertion {i:.2f} vs {ri:.2f}).",
-                                   lang, **kw))
+        notes.append(curves_sentence(curves, lang, "pixels"))
 
-    verdict, reason = _verdict(combined is None, ran, failed, disagree, lang)
-    if ran == 0 and combined is not None:
+    verdict, reason = _verdict(nothing, ran, failed, disagree, lang)
+    if ran == 0 and not nothing:
         notes.append(translate("No sanity check has been run yet.", lang))
     lines += notes
-    lines.append(translate("Verdict: {verdict}. {reason}", lang, verdict=verdict_title(verdict, lang),
-                           reason=reason))
-    return Card(headline, lines, verdict, notes)
+    verdict_line = verdict_sentence(verdict, reason, lang)
+    lines.append(verdict_line)
+    return Card(headline, lines, verdict, notes, correct, correctness, verdict_line)
+
+
+def randomisation_sentence(r, lang: str = "en", unit: str = "pixels") -> str:
+    """One plain line for a model- or data-randomisation result: what it means first, the numbers after."""
+    last = float(r.similarity[-1]) if len(r.similarity) else float("nan")
+    data = getattr(r, "kind", "model") == "data"
+    if r.passed:
+        text = (translate("Data randomisation check passed: a model trained on shuffled labels gives a different "
+                          "map, so this map shows what the model learned from the real labels.", lang) if data else
+                translate("Randomisation check passed: scramble the model's learned weights and this map turns "
+                          "into a different one, so it shows what the model learned.", lang))
+    else:
+        text = (translate("Data randomisation check failed: a model trained on shuffled labels gives much the same "
+                          "map, so this map shows the input more than what the model learned.", lang) if data else
+                translate("Randomisation check failed: this map barely depends on what the model learned; it "
+                          "shows the input more than the model.", lang))
+    return text + " " + translate("(Left of the original map: {s:.2f} out of 1; to pass it had to stay below "
+                                  "{bar:.2f}.)", lang, s=last, bar=float(getattr(r, "bar", 0.5)))
+
+
+def curves_sentence(c, lang: str = "en", unit: str = "pixels") -> str:
+    """One plain line for the deletion and insertion curves: the average confidence, not "area"."""
+    kw = dict(d=_pct(c.deletion_auc), rd=_pct(c.random_deletion_auc), i=_pct(c.insertion_auc),
+              ri=_pct(c.random_insertion_auc))
+    words = unit == "words"
+    if c.passed:
+        return (translate("Deletion and insertion check passed: removing the top-scored words first makes the "
+                          "model lose its answer faster than removing random words (on average it keeps {d} of "
+                          "its confidence, against {rd}; built back from the top words it reaches {i}, against "
+                          "{ri}).", lang, **kw) if words else
+                translate("Deletion and insertion check passed: hiding the pixels this map points at first makes "
+                          "the model lose its answer faster than hiding random pixels (on average it keeps {d} "
+                          "of its confidence, against {rd}; shown only those pixels it reaches {i}, against "
+                          "{ri}).", lang, **kw))
+    return (translate("Deletion and insertion check failed: the top-scored words matter no more than random ones "
+                      "(on average the model keeps {d} of its confidence without them, against {rd} for random "
+                      "words; {i} against {ri} built back from them).", lang, **kw) if words else
+            translate("Deletion and insertion check failed: the pixels this map points at matter no more than "
+                      "random ones (on average the model keeps {d} of its confidence without them, against {rd} "
+                      "for random pixels; {i} against {ri} shown only them).", lang, **kw))
 
 
 def _pct_abs(r: float) -> str:

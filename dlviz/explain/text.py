@@ -484,7 +484,9 @@ class TextCard:
     lines: list[str] = field(default_factory=list)
     verdict: str = "caution"      # "trust" | "caution" | "doubt" (as dlviz.explain.card)
     check_lines: list[str] = field(default_factory=list)   # the lines of ``lines`` that report checks
-    verdict_line: str = ""        # the last line: the verdict and its reason
+    verdict_line: str = ""        # the last line: the verdict on the explanation (not the answer) and its reason
+    correct: bool | None = None   # is the model right? None: nobody knows (a typed sentence)
+    correctness: str = ""         # the line that answers "is the model right?"
 
     @property
     def word_lines(self) -> list[str]:
@@ -534,7 +536,8 @@ def _quoted(words: list[str], lang: str) -> str:
 
 def text_card(classes: list[str], probs, target: int, contrast: int | None, encoded: EncodedText,
               attributions: dict, agreement: float | None = None, completeness=None, randomisation=None,
-              curves=None, too_short: bool = False, lang: str = "en") -> TextCard:
+              curves=None, too_short: bool = False, lang: str = "en", label: int | None = None,
+              source: str = "typed") -> TextCard:
     """What the model said about the sentence and which words pushed it, in plain words (not escaped: the
     page escapes every line, since they quote the user's words). The checks (``completeness`` from
     dlviz.explain.checks, ``randomisation`` from :func:`text_randomisation`, ``curves`` from
@@ -554,8 +557,10 @@ def text_card(classes: list[str], probs, target: int, contrast: int | None, enco
     else:
         headline = translate("Why {a} and not {b}? The model says {pred} ({p} sure).", lang, a=name(target),
                              b=name(contrast), pred=name(pred), p=_pct(float(p[pred])))
-    if float(p[pred]) < UNSURE:
-        lines.append(translate("The model is unsure: its top choice gets only {p}.", lang, p=_pct(float(p[pred]))))
+    from dlviz.explain.card import correctness_lines
+
+    correct, correctness, extra = correctness_lines(name, p, pred, label, source, lang)
+    lines = [correctness] + extra + lines
     if encoded.truncated:
         lines.append(translate("The text is long: the model reads only its first {n} of {total} tokens.", lang,
                                n=len(encoded.words), total=encoded.total))
@@ -614,39 +619,25 @@ def text_card(classes: list[str], probs, target: int, contrast: int | None, enco
             checks.append(translate("Completeness check failed: the words' scores add up to {s:.3g}, but the "
                                     "score changed by {d:.3g} (off by {off}); try more steps.", lang,
                                     s=completeness.attribution_sum, d=completeness.output_difference, off=off))
+    from dlviz.explain.card import curves_sentence, randomisation_sentence
+
     if randomisation is not None:
-        last = float(randomisation.similarity[-1]) if len(randomisation.similarity) else float("nan")
-        if randomisation.passed:
-            checks.append(translate("Randomisation check passed: with random weights the word scores change "
-                                    "(similarity falls to {s:.2f}), so they show what the model learned.", lang,
-                                    s=last))
-        else:
+        if not randomisation.passed:
             failed.append("randomisation")
-            checks.append(translate("Randomisation check failed: the word scores hardly change when the weights are "
-                                    "randomised (similarity {s:.2f}); they may show the sentence more than the "
-                                    "model.", lang, s=last))
+        checks.append(randomisation_sentence(randomisation, lang, "words"))
     if curves is not None:
-        kw = dict(d=curves.deletion_auc, rd=curves.random_deletion_auc, i=curves.insertion_auc,
-                  ri=curves.random_insertion_auc)
-        if curves.passed:
-            checks.append(translate("Deletion and insertion check passed: removing the top-scored words first "
-                                    "lowers the class's probability faster than removing random words (area "
-                                    "{d:.2f} vs {rd:.2f}; insertion {i:.2f} vs {ri:.2f}).", lang, **kw))
-        else:
+        if not curves.passed:
             failed.append("curves")
-            checks.append(translate("Deletion and insertion check failed: the top-scored words matter no more than "
-                                    "random ones (area {d:.2f} vs {rd:.2f}; insertion {i:.2f} vs {ri:.2f}).",
-                                    lang, **kw))
+        checks.append(curves_sentence(curves, lang, "words"))
     if too_short:
         checks.append(translate("The sentence is too short for the randomisation and deletion checks (they need "
                                 "at least 3 words).", lang))
-    from dlviz.explain.card import _verdict, verdict_title
+    from dlviz.explain.card import _verdict, verdict_sentence
 
     # completeness comes free with Integrated Gradients; "trust" needs a check of the model as well
     model_checks = int(randomisation is not None) + int(curves is not None)
     if not model_checks and not too_short and not empty:
         checks.append(translate("The randomisation and deletion checks have not been run yet.", lang))
     verdict, reason = _verdict(empty, model_checks, failed, disagree, lang)
-    verdict_line = translate("Verdict: {verdict}. {reason}", lang, verdict=verdict_title(verdict, lang),
-                             reason=reason)
-    return TextCard(headline, lines + checks + [verdict_line], verdict, checks, verdict_line)
+    verdict_line = verdict_sentence(verdict, reason, lang)
+    return TextCard(headline, lines + checks + [verdict_line], verdict, checks, verdict_line, correct, correctness)

@@ -4,7 +4,9 @@ matrix, the deletion/insertion curves and the randomisation test.
 One diverging scale for every map: each map is divided by its own largest absolute value, so it runs
 from -1 to 1; blue (#0072B2) is evidence FOR the class, vermillion (#D55E00) evidence AGAINST it, and 0
 is transparent, so the digit (grey) shows through where a method sees nothing. Unsigned maps (>= 0 by
-construction, e.g. |gradient|, Grad-CAM) use the blue half only. Okabe-Ito colours, colour-blind safe.
+construction, e.g. |gradient|, Grad-CAM: ``Attribution.signed`` is False) say how much a pixel matters,
+either way: they are drawn on a one-sided scale in their own colour (reddish purple, #CC79A7) with their
+own legend, never as blue "evidence for". Okabe-Ito colours, colour-blind safe.
 No streamlit here; labels come in through ``tr`` (English by default).
 """
 
@@ -25,6 +27,8 @@ from dlviz.plots.fonts import font
 FOR_RGB = (0x00, 0x72, 0xB2)        # blue: evidence for
 AGAINST_RGB = (0xD5, 0x5E, 0x00)    # vermillion: evidence against
 FOR, AGAINST = "#0072B2", "#D55E00"
+MATTERS_RGB = (0xCC, 0x79, 0xA7)    # reddish purple: an unsigned map, "how much it matters, either way"
+MATTERS = "#CC79A7"
 INK_RGB = (128, 128, 128)           # the grey of full ink under the maps (light enough for colour to show)
 FRAME_RGB = (156, 163, 175)         # #9CA3AF, the neutral frame around panels
 TEXT_RGB = (17, 24, 39)             # #111827
@@ -78,9 +82,12 @@ def _alpha(s):
     return MAX_ALPHA * np.abs(s) ** GAMMA
 
 
-def _overlay(base: np.ndarray, s: np.ndarray) -> np.ndarray:
+def _overlay(base: np.ndarray, s: np.ndarray, unsigned: bool = False) -> np.ndarray:
     """Blend colours over ``base`` (H, W, 3) floats: ``s`` in [-1, 1], blue for > 0, vermillion for < 0,
-    opacity ``_alpha(s)``."""
+    opacity ``_alpha(s)``; ``unsigned``: one colour (reddish purple) for |s|, how much it matters either way."""
+    if unsigned:
+        s = np.abs(np.clip(s, -1.0, 1.0))[..., None]
+        return base * (1 - _alpha(s)) + np.asarray(MATTERS_RGB, np.float32) * _alpha(s)
     s = np.clip(s, -1.0, 1.0)[..., None]
     colour = np.where(s >= 0, np.asarray(FOR_RGB, np.float32), np.asarray(AGAINST_RGB, np.float32))
     alpha = _alpha(s)
@@ -94,6 +101,16 @@ def _title(key: str, titles: dict, amap, tr: Tr) -> str:
 
 # --------------------------------------------------------------------------------------------
 # Plotly
+
+
+def _is_signed(a) -> bool:
+    return bool(getattr(a, "signed", True))
+
+
+def _matters_scale(stops: int = 10) -> list:
+    """The one-sided colours of an unsigned map for z in [0, 1]: the same opacity curve, one colour."""
+    r, g, b = MATTERS_RGB
+    return [[float(v), f"rgba({r},{g},{b},{float(_alpha(v)):.3f})"] for v in np.linspace(0.0, 1.0, stops + 1)]
 
 
 def _colourscale(stops: int = 10) -> list:
@@ -122,6 +139,9 @@ def comparison_figure(image, attributions: dict, titles: dict, tr: Tr = _en, col
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=names + [""] * (rows * cols - n),
                         horizontal_spacing=0.02, vertical_spacing=0.16 / rows)
     grey = [[0.0, "rgb(255,255,255)"], [1.0, "rgb({},{},{})".format(*INK_RGB)]]
+    first_signed = next((k for k in keys if _is_signed(attributions[k])), None)
+    first_unsigned = next((k for k in keys if not _is_signed(attributions[k])), None)
+    both = first_signed is not None and first_unsigned is not None
     for i in range(n):
         r, c = i // cols + 1, i % cols + 1
         fig.add_trace(go.Heatmap(z=img, zmin=0, zmax=1, colorscale=grey, showscale=False, hoverinfo="skip"),
@@ -129,14 +149,26 @@ def comparison_figure(image, attributions: dict, titles: dict, tr: Tr = _en, col
         if i == 0:
             continue
         key = keys[i - 1]
-        fig.add_trace(go.Heatmap(
-            z=scaled(attributions[key].map), zmin=-1, zmax=1, colorscale=_colourscale(), showscale=i == 1,
-            name=names[i], hovertemplate=f"{names[i]}<br>x %{{x}}, y %{{y}}: %{{z:.2f}}<extra></extra>",
-            colorbar=dict(orientation="h", x=0.5, xanchor="center", y=-0.03, yanchor="top",
-                          len=min(0.6, 0.3 * cols), thickness=12, outlinewidth=1, outlinecolor="#9CA3AF",
-                          tickvals=[-1, 0, 1], ticktext=[tr("evidence against"), "0", tr("evidence for")],
-                          title=dict(text=tr("scaled to each method's strongest value"), side="bottom"))),
-            row=r, col=c)
+        bar = dict(orientation="h", y=-0.03, yanchor="top", len=min(0.6, 0.3 * cols) / (2 if both else 1),
+                   thickness=12, outlinewidth=1, outlinecolor="#9CA3AF")
+        if _is_signed(attributions[key]):
+            fig.add_trace(go.Heatmap(
+                z=scaled(attributions[key].map), zmin=-1, zmax=1, colorscale=_colourscale(),
+                showscale=key == first_signed, name=names[i],
+                hovertemplate=f"{names[i]}<br>x %{{x}}, y %{{y}}: %{{z:.2f}}<extra></extra>",
+                colorbar=dict(**bar, x=0.27 if both else 0.5, xanchor="center", tickvals=[-1, 0, 1],
+                              ticktext=[tr("evidence against"), "0", tr("evidence for")],
+                              title=dict(text=tr("scaled to each method's strongest value"), side="bottom"))),
+                row=r, col=c)
+        else:       # unsigned: one-sided, its own colour and legend, never "for" or "against"
+            fig.add_trace(go.Heatmap(
+                z=np.abs(scaled(attributions[key].map)), zmin=0, zmax=1, colorscale=_matters_scale(),
+                showscale=key == first_unsigned, name=names[i],
+                hovertemplate=f"{names[i]}<br>x %{{x}}, y %{{y}}: %{{z:.2f}}<extra></extra>",
+                colorbar=dict(**bar, x=0.77 if both else 0.5, xanchor="center", tickvals=[0, 1],
+                              ticktext=["0", tr("matters most")],
+                              title=dict(text=tr("how much it matters, either way (no sign)"), side="bottom"))),
+                row=r, col=c)
     frame = dict(showticklabels=False, ticks="", showgrid=False, zeroline=False, showline=True, mirror=True,
                  linecolor="#9CA3AF", linewidth=1, constrain="domain")
     fig.update_xaxes(**frame)
@@ -190,7 +222,7 @@ def wrap(draw: ImageDraw.ImageDraw, text: str, f, width: float, max_lines: int =
     return lines
 
 
-def _panel(img01: np.ndarray, amap=None) -> Image.Image:
+def _panel(img01: np.ndarray, amap=None, unsigned: bool = False) -> Image.Image:
     """One PANEL x PANEL picture: the digit upscaled with sharp pixels, the map over it upscaled smoothly."""
     h, w = img01.shape
     base = Image.fromarray(np.rint(_digit_rgb(img01)).astype(np.uint8)).resize((PANEL, PANEL), Image.NEAREST)
@@ -200,7 +232,7 @@ def _panel(img01: np.ndarray, amap=None) -> Image.Image:
         if s.shape != (h, w):
             raise ValueError(f"map {s.shape} and image {(h, w)} differ in shape")
         smooth = np.asarray(Image.fromarray(s.astype(np.float32), mode="F").resize((PANEL, PANEL), Image.BILINEAR))
-        out = _overlay(out, smooth)
+        out = _overlay(out, smooth, unsigned)
     return Image.fromarray(np.rint(np.clip(out, 0, 255)).astype(np.uint8))
 
 
@@ -220,7 +252,9 @@ def comparison_png(image, attributions: dict, titles: dict, tr: Tr = _en, cols: 
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     title_h = max(len(wrap(probe, name, title_f, PANEL)) for name in names) * line_h + 6
     width = max(2 * margin + cols * PANEL + (cols - 1) * gap, 2 * margin + 2 * PANEL + gap)
-    legend_h = 86
+    unsigned_any = any(not _is_signed(attributions[k]) for k in keys)
+    signed_any = any(_is_signed(attributions[k]) for k in keys) or not keys
+    legend_h = 86 * (int(signed_any) + int(unsigned_any))
     height = margin + rows * (title_h + PANEL) + (rows - 1) * gap + 16 + legend_h
     canvas = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(canvas)
@@ -236,19 +270,36 @@ def comparison_png(image, attributions: dict, titles: dict, tr: Tr = _en, cols: 
             tw = _width(draw, line, title_f)
             draw.text((x + (PANEL - tw) / 2, ty), line, fill=TEXT_RGB, font=title_f)
             ty += line_h
-        canvas.paste(_panel(img, maps[i]), (x, y + title_h))
+        canvas.paste(_panel(img, maps[i], i > 0 and not _is_signed(attributions[keys[i - 1]])), (x, y + title_h))
         draw.rectangle((x - 1, y + title_h - 1, x + PANEL, y + title_h + PANEL), outline=FRAME_RGB)
-    _legend(canvas, draw, height - legend_h, small_f, tr)
+    top = height - legend_h
+    if signed_any:
+        _legend(canvas, draw, top, small_f, tr)
+        top += 86
+    if unsigned_any:
+        _legend(canvas, draw, top, small_f, tr, unsigned=True)
     buf = io.BytesIO()
     canvas.save(buf, format="PNG", compress_level=6)
     return buf.getvalue()
 
 
-def _legend(canvas: Image.Image, draw: ImageDraw.ImageDraw, top: int, f, tr: Tr) -> None:
-    """The colour strip: vermillion (against) - transparent - blue (for), as it looks over white paper."""
+def _legend(canvas: Image.Image, draw: ImageDraw.ImageDraw, top: int, f, tr: Tr, unsigned: bool = False) -> None:
+    """The colour strip: vermillion (against) - transparent - blue (for), as it looks over white paper;
+    ``unsigned``: transparent - reddish purple, "how much it matters, either way"."""
     width = canvas.width
     bar_w, bar_h = min(360, width - 240), 16
     bx = (width - bar_w) // 2
+    if unsigned:
+        s = np.linspace(0, 1, bar_w, dtype=np.float32)[None, :].repeat(bar_h, axis=0)
+        bar = _overlay(np.full((bar_h, bar_w, 3), 255.0, np.float32), s, unsigned=True)
+        canvas.paste(Image.fromarray(np.rint(bar).astype(np.uint8)), (bx, top + 6))
+        draw.rectangle((bx - 1, top + 5, bx + bar_w, top + 6 + bar_h), outline=FRAME_RGB)
+        cy = top + 6 + bar_h / 2
+        draw.text((bx - 10 - _width(draw, "0", f), cy), "0", fill=TEXT_RGB, font=f, anchor="lm")
+        draw.text((bx + bar_w + 10, cy), tr("matters most"), fill=MATTERS_RGB, font=f, anchor="lm")
+        caption = tr("how much it matters, either way (no sign)")
+        draw.text(((width - _width(draw, caption, f)) / 2, top + bar_h + 14), caption, fill=(75, 85, 99), font=f)
+        return
     s = np.linspace(-1, 1, bar_w, dtype=np.float32)[None, :].repeat(bar_h, axis=0)
     bar = _overlay(np.full((bar_h, bar_w, 3), 255.0, np.float32), s)
     canvas.paste(Image.fromarray(np.rint(bar).astype(np.uint8)), (bx, top + 6))
@@ -341,23 +392,45 @@ def _randomisation_threshold(r) -> float | None:
 
 
 def randomisation_figure(r, tr: Tr = _en) -> go.Figure:
-    """Similarity of the map to the trained model's map as more layers are randomised (output side first).
+    """Similarity of the map to the trained model's map as more layers are randomised (output side first),
+    as signed numbers and as |map| (Adebayo et al. 2018 report both), beside the model-free reference (what a
+    map of the input alone scores) and the pass line of the rule (docs/explain-checks.md).
 
-    A map that explains the model falls below the dashed pass line; one that stays high shows the image
-    more than what the model learned.
+    A map that explains the model falls below the dashed pass line on both; one that stays high shows the
+    image more than what the model learned.
     """
     steps = [tr("+ {layer}", layer=name) for name in r.layers]
     x = [tr("trained weights")] + steps
-    y = [1.0] + [float(s) for s in r.similarity]
     colour = FOR if r.passed else AGAINST
-    fig = go.Figure(go.Scatter(x=x, y=y, mode="lines+markers", line=dict(color=colour, width=2.5),
-                               marker=dict(size=8), name=tr("similarity to the trained model's map"),
-                               hovertemplate="%{x}: %{y:.2f}<extra></extra>"))
-    t = _randomisation_threshold(r)
+    signed, absolute = list(getattr(r, "signed", []) or []), list(getattr(r, "absolute", []) or [])
+    fig = go.Figure()
+    if signed and absolute:
+        ys = [[1.0] + [float(v) for v in absolute], [1.0] + [float(v) for v in signed]]
+        fig.add_trace(go.Scatter(x=x, y=ys[0], mode="lines+markers", line=dict(color=colour, width=2.5),
+                                 marker=dict(size=8), name=tr("absolute (|map|)"),
+                                 hovertemplate="%{x}: %{y:.2f}<extra></extra>"))
+        fig.add_trace(go.Scatter(x=x, y=ys[1], mode="lines+markers", line=dict(color=colour, width=2, dash="dot"),
+                                 marker=dict(size=7, symbol="diamond"), name=tr("signed"),
+                                 hovertemplate="%{x}: %{y:.2f}<extra></extra>"))
+        y = ys[0] + ys[1]
+    else:
+        y = [1.0] + [float(s) for s in r.similarity]
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", line=dict(color=colour, width=2.5),
+                                 marker=dict(size=8), name=tr("similarity to the trained model's map"),
+                                 hovertemplate="%{x}: %{y:.2f}<extra></extra>"))
+    bar = getattr(r, "bar", None)
+    t = float(bar) if bar is not None else _randomisation_threshold(r)
     if t is not None:
         fig.add_hline(y=t, line=dict(color="#6B7280", dash="dash", width=1.5),
                       annotation_text=tr("pass below {t:.2f}", t=t), annotation_position="top right")
+    ref = getattr(r, "reference", None)
+    if ref is not None and math.isfinite(ref):
+        fig.add_hline(y=float(ref), line=dict(color="#9CA3AF", dash="dot", width=1.5),
+                      annotation_text=tr("a map of the input alone: {r:.2f}", r=float(ref)),
+                      annotation_position="bottom left")
     fig.update_xaxes(title=tr("layers randomised, output side first"), type="category", tickangle=-30)
     fig.update_yaxes(title=tr("rank correlation with the original map"), range=[min(-0.2, min(y) - 0.05), 1.05])
-    fig.update_layout(height=340, margin=dict(l=10, r=10, t=20, b=10), template="plotly_white", showlegend=False)
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=20, b=10), template="plotly_white",
+                      showlegend=bool(signed and absolute),
+                      legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0))
     return fig

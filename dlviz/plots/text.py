@@ -3,7 +3,8 @@
 Blue (#0072B2) is a push FOR the class, vermillion (#D55E00) AGAINST it; the strength of the colour is
 the word's |score| divided by the largest |score| in the sentence, on the same opacity curve as the image
 overlays (dlviz.plots.explain: opacity = 0.85 |s| ** 0.5 over white), so a weak word stays visible next
-to a very strong one. Unsigned scores (saliency) use the blue half only. Unknown words (outside the
+to a very strong one. Unsigned scores (saliency) use one other colour (reddish purple), "how much it matters,
+either way", never the blue of "for". Unknown words (outside the
 vocabulary) get a dashed border. Every word is HTML-escaped: the result is safe for ``st.html`` and
 ``st.markdown(unsafe_allow_html=True)``. ``chips_png`` draws the same with PIL. No streamlit here; labels
 come in through ``tr`` (English by default).
@@ -18,7 +19,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from dlviz.plots.explain import AGAINST_RGB, FOR_RGB, FRAME_RGB, TEXT_RGB, _alpha, font
+from dlviz.plots.explain import AGAINST_RGB, FOR_RGB, FRAME_RGB, MATTERS_RGB, TEXT_RGB, _alpha, font
 from dlviz.plots.figures import Tr, _en
 
 DARK = "#111827"
@@ -34,10 +35,11 @@ def scaled_scores(scores) -> np.ndarray:
     return s / peak if peak > 1e-12 else np.zeros_like(s)
 
 
-def chip_rgb(s: float) -> tuple[int, int, int]:
-    """The chip's background for a scaled score ``s`` in [-1, 1]: blue or vermillion blended over white."""
+def chip_rgb(s: float, signed: bool = True) -> tuple[int, int, int]:
+    """The chip's background for a scaled score ``s`` in [-1, 1]: blue or vermillion blended over white;
+    ``signed=False``: reddish purple for |s| (how much it matters, either way)."""
     s = float(np.clip(s, -1.0, 1.0))
-    colour = np.asarray(FOR_RGB if s >= 0 else AGAINST_RGB, np.float64)
+    colour = np.asarray(MATTERS_RGB if not signed else FOR_RGB if s >= 0 else AGAINST_RGB, np.float64)
     a = float(_alpha(s))
     return tuple(int(round(v)) for v in 255.0 * (1 - a) + colour * a)
 
@@ -85,7 +87,7 @@ def chips_html(words: Sequence[str], scores, unknown: Sequence[bool] | None = No
     parts.append('<div dir="auto" style="display:flex;flex-wrap:wrap;gap:6px 4px;align-items:flex-start;'
                  'line-height:1.25">')
     for w, v, sv, unk in zip(words, raw, s, unknown):
-        bg = chip_rgb(sv)
+        bg = chip_rgb(sv, signed)
         fg = text_rgb(bg)
         border = f"1px dashed {MUTED}" if unk else "1px solid #D1D5DB"
         tip = tr("{word}: {value}", word=w, value=_value(float(v)))
@@ -103,16 +105,22 @@ def chips_html(words: Sequence[str], scores, unknown: Sequence[bool] | None = No
     return "".join(parts)
 
 
-def legend_html(tr: Tr = _en, signed: bool = True) -> str:
-    """A small key: against (vermillion) ... for (blue), scaled to the sentence's strongest word."""
-    def swatch(s):
+def legend_html(tr: Tr = _en, signed: bool = True, unsigned: bool = False) -> str:
+    """A small key: against (vermillion) ... for (blue), scaled to the sentence's strongest word; with
+    ``unsigned`` also (or, ``signed=False``, only) the one-sided key of unsigned scores."""
+    def swatch(s, sign=True):
         return (f'<span style="display:inline-block;width:14px;height:14px;border-radius:3px;vertical-align:-2px;'
-                f'background:{_hex(chip_rgb(s))};border:1px solid #D1D5DB"></span>')
-    steps = "".join(swatch(v) for v in (np.linspace(-1, 1, 9) if signed else np.linspace(0, 1, 5)))
-    left = (f'<span style="color:{_hex(AGAINST_RGB)}">{html.escape(tr("evidence against"))}</span> '
-            if signed else "")
-    return (f'<div style="font-size:0.8rem;color:{MUTED};margin-top:6px">{left}{steps} '
-            f'<span style="color:{_hex(FOR_RGB)}">{html.escape(tr("evidence for"))}</span> · '
+                f'background:{_hex(chip_rgb(s, sign))};border:1px solid #D1D5DB"></span>')
+    parts = []
+    if signed:
+        steps = "".join(swatch(v) for v in np.linspace(-1, 1, 9))
+        parts.append(f'<span style="color:{_hex(AGAINST_RGB)}">{html.escape(tr("evidence against"))}</span> '
+                     f'{steps} <span style="color:{_hex(FOR_RGB)}">{html.escape(tr("evidence for"))}</span>')
+    if unsigned or not signed:
+        steps = "".join(swatch(v, False) for v in np.linspace(0, 1, 5))
+        parts.append(f'{steps} <span style="color:{_hex(MATTERS_RGB)}">'
+                     f'{html.escape(tr("how much it matters, either way (no sign)"))}</span>')
+    return (f'<div style="font-size:0.8rem;color:{MUTED};margin-top:6px">{" · ".join(parts)} · '
             f'{html.escape(tr("strength relative to the strongest word"))}</div>')
 
 
@@ -129,8 +137,9 @@ def comparison_html(words: Sequence[str], attributions: dict, titles: dict, unkn
             title = tr("{method}: {ms:.0f} ms", method=title, ms=a.seconds * 1000)
         rows.append(chips_html(words, a.scores, unknown, getattr(a, "signed", True), show_values, tr, title))
     signed = any(getattr(a, "signed", True) for a in attributions.values()) or not attributions
+    unsigned = any(not getattr(a, "signed", True) for a in attributions.values())
     return ('<div style="display:flex;flex-direction:column;gap:10px">' + "".join(rows) + "</div>"
-            + legend_html(tr, signed))
+            + legend_html(tr, signed, unsigned))
 
 
 def lines_html(headline: str, lines: Sequence[str]) -> str:
@@ -195,7 +204,7 @@ def chips_png(words: Sequence[str], rows: dict, unknown: Sequence[bool] | None =
             s = np.abs(s)
         top = y0 + 24
         for (x, y, cw), w, v, sv, unk in zip(boxes, words, raw, s, unknown):
-            bg = chip_rgb(sv)
+            bg = chip_rgb(sv, signed)
             box = (x, top + y, x + cw, top + y + chip_h)
             draw.rounded_rectangle(box, radius=6, fill=bg, outline=(156, 163, 175) if unk else (209, 213, 219),
                                    width=2 if unk else 1)

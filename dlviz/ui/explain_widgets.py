@@ -182,6 +182,8 @@ class Checks:
     randomisation: object = None    # checks.Randomisation
     curves: object = None           # checks.Curves
     lines: list = field(default_factory=list)   # one plain line each, already translated
+    fidelity: object = None         # checks.Fidelity (captum's infidelity and sensitivity, beside a random map)
+    data_randomisation: object = None   # checks.Randomisation against a shuffled-label model (on demand)
 
 
 def checks_key(ctx: InspectCtx, inp: InputImage, target: int, contrast: int | None, method: str,
@@ -189,36 +191,41 @@ def checks_key(ctx: InspectCtx, inp: InputImage, target: int, contrast: int | No
     return (input_key(ctx, inp), target, contrast, method, repr(sorted(settings.items())))
 
 
-def check_lines(c: Checks) -> list[str]:
-    """One line per sanity check, in this session's language: what was measured and what it means."""
+def check_lines(c: Checks, data: bool = True) -> list[str]:
+    """One plain line per sanity check, in this session's language: what it means first, the numbers after
+    (``data=False``: without the data-randomisation line, which the page shows in its own section)."""
+    from dlviz.explain.card import curves_sentence, randomisation_sentence
+
+    lang = ss.get("lang", "en")
     out = []
     if c.completeness is not None:
         k = c.completeness
-        out.append(t("Completeness {verdict}: the attributions add up to {sum:.3f} and the score moved {diff:.3f} "
-                     "from the baseline to this image ({rel:.1%} apart).",
-                     verdict=t("passed") if k.passed else t("failed"), sum=k.attribution_sum,
-                     diff=k.output_difference, rel=k.relative))
+        out.append(t("Completeness check passed: the pixels' shares add up to the whole change in the score, from "
+                     "the blank baseline to this image ({rel:.1%} apart).", rel=k.relative) if k.passed else
+                   t("Completeness check failed: the pixels' shares do not add up to the change in the score from "
+                     "the blank baseline to this image ({rel:.1%} apart); try more steps.", rel=k.relative))
     if c.randomisation is not None:
-        r = c.randomisation
-        last = r.similarity[-1] if r.similarity else float("nan")
-        out.append(t("Model randomisation passed: with the weights scrambled the map changes (similarity {s:.2f}), "
-                     "so it depends on what the model learned.", s=last) if r.passed else
-                   t("Model randomisation failed: with the weights scrambled the map hardly changes (similarity "
-                     "{s:.2f}), so it shows the image more than the model.", s=last))
+        out.append(randomisation_sentence(c.randomisation, lang))
+    if data and c.data_randomisation is not None:
+        out.append(randomisation_sentence(c.data_randomisation, lang))
     if c.curves is not None:
-        v = c.curves
-        out.append(t("Deletion test passed: removing the pixels this map ranks highest lowers the model's confidence "
-                     "faster than removing random pixels (area {d:.2f} against {r:.2f}; lower is better).",
-                     d=v.deletion_auc, r=v.random_deletion_auc) if v.deletion_auc < v.random_deletion_auc else
-                   t("Deletion test failed: removing the pixels this map ranks highest lowers the confidence no faster "
-                     "than removing random pixels (area {d:.2f} against {r:.2f}).", d=v.deletion_auc,
-                     r=v.random_deletion_auc))
-        out.append(t("Insertion test passed: adding the top-ranked pixels to a blank image restores the answer faster "
-                     "than random pixels (area {i:.2f} against {r:.2f}; higher is better).", i=v.insertion_auc,
-                     r=v.random_insertion_auc) if v.insertion_auc > v.random_insertion_auc else
-                   t("Insertion test failed: adding the top-ranked pixels restores the answer no faster than random "
-                     "pixels (area {i:.2f} against {r:.2f}).", i=v.insertion_auc, r=v.random_insertion_auc))
+        out.append(curves_sentence(c.curves, lang))
+    if c.fidelity is not None:
+        f = c.fidelity
+        out.append(t("Infidelity (how badly the map predicts what small changes to the image do to the score; "
+                     "lower is better): {v:.3g}, against {r:.3g} for a random map.", v=f.infidelity,
+                     r=f.random_infidelity))
+        out.append(t("Sensitivity (how much the map itself changes when the image barely moves; lower is "
+                     "better): {v:.2f}, against {r:.2f} for a random map.", v=f.sensitivity, r=f.random_sensitivity))
     return out
+
+
+def randomisation_numbers(r) -> str:
+    """The randomisation check's numbers in one line: signed, absolute, the model-free reference and the bar."""
+    ref = "–" if r.reference is None else f"{r.reference:.2f}"
+    return t("Rank similarity to the original map after randomising: signed {s:.2f}, absolute {a:.2f}; a map of "
+             "the image alone (no model) scores {ref}. Passing needs both below {bar:.2f}.", s=r.signed[-1],
+             a=r.absolute[-1], ref=ref, bar=r.bar)
 
 
 def run_checks(ctx: InspectCtx, inp: InputImage, target: int, contrast: int | None, method: str, settings: dict,
@@ -232,8 +239,10 @@ def run_checks(ctx: InspectCtx, inp: InputImage, target: int, contrast: int | No
         bar = st.progress(0.1, text=t("Randomising the model layer by layer..."))
         c = Checks(method, completeness=checks.completeness(attr))
         c.randomisation = checks.randomisation_test(ctx.model, inp.x, target, method, **settings)
-        bar.progress(0.8, text=t("Deleting and inserting pixels..."))
+        bar.progress(0.6, text=t("Deleting and inserting pixels..."))
         c.curves = checks.deletion_insertion(ctx.model, inp.x, target, attr.map)
+        bar.progress(0.7, text=t("Measuring infidelity and sensitivity..."))
+        c.fidelity = checks.fidelity(ctx.model, inp.x, target, method, attr.map, contrast=contrast, **settings)
         bar.empty()
         while len(cache) >= 8:
             cache.pop(next(iter(cache)))
@@ -244,3 +253,35 @@ def run_checks(ctx: InspectCtx, inp: InputImage, target: int, contrast: int | No
 def cached_checks(ctx: InspectCtx, inp: InputImage, target: int, contrast: int | None, method: str,
                   settings: dict) -> Checks | None:
     return ss.get("_exp_checks", {}).get(checks_key(ctx, inp, target, contrast, method, settings))
+
+
+SHUFFLED_IMAGES = 3000          # training images for the shuffled-label model (a few thousand: under a minute)
+SHUFFLED_EPOCHS = 2
+
+
+def shuffled_model(ctx: InspectCtx):
+    """The same architecture trained on SHUFFLED_IMAGES training images with their labels shuffled (for the
+    data-randomisation test), kept in this session per run; a progress bar while it trains."""
+    from dlviz.explain.checks import shuffled_label_model
+    from dlviz.train import DeviceData, image_transform
+    from dlviz.ui.state import get_data
+
+    store = ss.setdefault("_exp_shuffled", {})
+    if ctx.run.id in store:
+        return store[ctx.run.id]
+    bar = st.progress(0.0, text=t("Loading {n} training images...", n=SHUFFLED_IMAGES))
+    d = get_data(ctx.run.dataset)
+    n = min(SHUFFLED_IMAGES, len(d.train_y))
+    device = next(ctx.model.parameters()).device
+    data = DeviceData(d.train_x[:n].to(device), d.train_y[:n].to(device), d.train_x[:0].to(device),
+                      d.train_y[:0].to(device), d.test_x[:0].to(device), d.test_y[:0].to(device), image_transform)
+
+    def progress(p):
+        done = min(1.0, float(getattr(p, "step", 0)) / max(1, int(getattr(p, "total_steps", 1) or 1)))
+        bar.progress(done, text=t("Training on shuffled labels: {pct:.0%}", pct=done))
+
+    model, acc = shuffled_label_model(ctx.model, data, epochs=SHUFFLED_EPOCHS, on_progress=progress)
+    bar.empty()
+    store.clear()
+    store[ctx.run.id] = (model, acc, n)
+    return store[ctx.run.id]

@@ -18,6 +18,7 @@ import streamlit as st
 import torch
 
 from dlviz.errors import DlvizError
+from dlviz.explain.card import verdict_title
 from dlviz.explain.checks import completeness, mean_agreement, rank_agreement
 from dlviz.explain.text import (BASELINE_TITLES, FILL_TITLES, MIN_WORDS_TO_RANK, TEXT_METHODS, EncodedText,
                                 attribute_text, text_card, text_randomisation, word_curves)
@@ -305,8 +306,8 @@ def words_panel(model, encoded: EncodedText, classes, cache_key: str, key: str =
     st.html(comparison_html(encoded.words, res.maps, titles, encoded.unknown, tr=t))
     with st.container(border=True):
         colour, icon = VERDICT.get(card.verdict, ("gray", ":material/help:"))
-        st.badge({"trust": t("You can show this"), "caution": t("Show it with care"),
-                  "doubt": t("Do not rely on this")}.get(card.verdict, card.verdict), icon=icon, color=colour)
+        # the badge rates the explanation, never the answer (a typed sentence has no known answer: the card says so)
+        st.badge(verdict_title(card.verdict, lang), icon=icon, color=colour)
         st.html(lines_html(card.headline, card.lines))
     _checks_section(model, res, chosen, cache_key, key, method)
     # the files are built once per explanation, language and checks, then served from the session (a deferred
