@@ -184,3 +184,29 @@ def test_page_fetches_nothing_outside_and_chinese_reads_without_a_cjk_font(tmp_p
     assert "URL: http://localhost:" in text, text[-3000:]
     attempts = net_log.read_text() if net_log.exists() else ""
     assert not attempts, attempts  # the server asked no outside address anything
+
+
+# --------------------------------------------------------------------------------------------------
+# Example photos (assets/examples): the upload road with no file at hand
+
+@pytest.mark.parametrize("name,index", [("photo-3.jpg", 30), ("photo-7-squared-paper.jpg", 0), ("photo-2.jpg", 1)])
+def test_example_photo_becomes_its_mnist_digit(name, index, mnist_dir):
+    """Made from MNIST test digits (assets/examples/make_examples.py): after dlviz's preprocessing (grey,
+    inverted, cropped, centred) each photo is close to the digit it was made from, squared paper included."""
+    from dlviz.data.idx import read_idx
+    from dlviz.inspect.preprocess import open_image, to_mnist
+
+    img, notice = open_image((ROOT / "assets/examples" / name).read_bytes())
+    x = to_mnist(img).x.numpy().reshape(-1)
+    ref = read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz")[index].astype(np.float32).reshape(-1)
+    assert np.corrcoef(x, ref)[0, 1] > 0.6, np.corrcoef(x, ref)[0, 1]
+
+
+def test_inspect_offers_the_example_photos(app, home):
+    from page_util import open_page, saved_run
+
+    saved_run("cnn")
+    at = open_page(app, "pages/inspect.py", _insp_mode="upload")
+    at.button(key="_inspw_example_photo-3.jpg").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["_insp_input"].caption == "Uploaded: photo-3.jpg"

@@ -9,10 +9,13 @@ that do not draw it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 
 from dlviz.errors import DlvizError
+from dlviz.i18n import N_
 from dlviz.inspect.preprocess import Processed, open_image, to_mnist
 from dlviz.ui.inspect_state import InputImage, InspectCtx, current_input, set_input, test_input
 from dlviz.ui.state import t
@@ -92,11 +95,27 @@ def _upload_changed() -> None:
     st.session_state._insp_upload = (f.name, f.getvalue()) if f is not None else None
 
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
+EXAMPLE_PHOTOS = {"photo-3.jpg": N_("A 3 on plain paper"), "photo-7-squared-paper.jpg": N_("A 7 on squared paper"),
+                  "photo-2.jpg": N_("A tilted 2")}
+
+
+def _use_example(name: str) -> None:
+    st.session_state._insp_upload = (name, (EXAMPLES / name).read_bytes())
+
+
 def _upload_picker():
     st.file_uploader(t("Upload a picture of a digit"), type=UPLOAD_TYPES, key="_inspw_upload",
                      on_change=_upload_changed,
                      help=t("A photo or scan works too: it is turned gray, inverted if the paper is light, cropped "
                             "and centred the way MNIST was made."))
+    # phone photos of handwritten digits, shipped in assets/examples: the upload road works with no file at hand
+    row = st.container(horizontal=True, vertical_alignment="center")
+    row.caption(t("Or an example photo:"))
+    for name, label in EXAMPLE_PHOTOS.items():
+        if (EXAMPLES / name).is_file():
+            row.button(t(label), key=f"_inspw_example_{name}", icon=":material/photo_camera:", type="tertiary",
+                       on_click=_use_example, args=(name,))
     return st.session_state.get("_insp_upload")
 
 
