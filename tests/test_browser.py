@@ -279,6 +279,7 @@ PAGE_END = {
     "Attention": lambda p: p.get_by_text(re.compile(r"^There is no trained text model|^Rollout")).first,
     "Sequence": lambda p: p.get_by_text(re.compile(r"^There is no trained text model|^Gates$")).first,
     "Explain": lambda p: p.get_by_text(re.compile(r"^Take it with you$|^There is no trained image model")),
+    "Glossary": lambda p: p.get_by_role("heading", name="LSTM and GRU"),  # the last entry
 }
 
 
