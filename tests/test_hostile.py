@@ -466,3 +466,79 @@ def test_a_csv_uploaded_on_the_data_page_becomes_the_dataset(tmp_path):
             browser.close()
     finally:
         server.stop()
+
+
+# ------------------------------------------------------------ 9. failed runs: kept, finite, open
+def _poisoned_run(mnist_dir, monkeypatch, at_step: int, epochs: int = 2):
+    """A real run whose weights become NaN at training step ``at_step`` (as a diverging run's do)."""
+    import torch
+
+    import dlviz.train.runner as runner
+    from dlviz.models import PRESETS
+    from dlviz.runs import RunStore
+    from dlviz.train import TrainConfig, TrainJob, run_job
+
+    real_build = runner.build
+
+    def build(*a, **k):
+        built = real_build(*a, **k)
+        steps = {"n": 0}
+
+        def poison(module, args):
+            if module.training:
+                steps["n"] += 1
+                if steps["n"] == at_step:
+                    with torch.no_grad():
+                        for p in module.parameters():
+                            p.fill_(float("nan"))
+
+        built.module.register_forward_pre_hook(poison)
+        return built
+
+    monkeypatch.setattr(runner, "build", build)
+    cfg = TrainConfig(epochs=epochs, limit=800, batch_size=16, record_gradients=False)   # 50 steps an epoch
+    res = run_job(TrainJob("mnist", PRESETS["mlp"].copy_spec(), cfg, data_dir=str(mnist_dir)), RunStore())
+    monkeypatch.setattr(runner, "build", real_build)
+    assert res.status == "failed" and "NaN" in str(res.message_args.get("what")), (res.message, res.message_args)
+    return res
+
+
+def test_a_snapshot_of_weights_that_are_not_finite_is_never_kept(home, mnist_dir, monkeypatch):
+    """Issue 14, item 9: a NaN run's step-10 snapshot held NaN weights; it is not kept (nor any NaN weights)."""
+    import torch
+
+    from dlviz.runs import RunStore
+
+    res = _poisoned_run(mnist_dir, monkeypatch, at_step=5)
+    store = RunStore()
+    assert store.list_snapshots(res.run_id) == ["step-0"]   # before training: finite; step 10 and 50: NaN
+    assert not store.has_weights(res.run_id)
+    run = store.get(res.run_id)
+    assert store.save_snapshot(run.id, "step-99", {"w": torch.tensor([1.0, float("nan")])}) is None
+    assert store.save_weights(run.id, {"w": torch.tensor([float("inf")])}) is None
+    assert store.list_snapshots(run.id) == ["step-0"] and not store.has_weights(run.id)
+
+
+def test_a_failed_run_opens_on_the_look_inside_pages_with_how_it_ended(app, mnist_dir, monkeypatch):
+    """Issue 14, item 9: a run that failed (NaN in epoch 2) kept its first epoch; the look-inside pages open it,
+    with a banner saying how it ended (they listed finished, stopped and interrupted runs only)."""
+    import torch
+
+    from dlviz.runs import RunStore
+
+    res = _poisoned_run(mnist_dir, monkeypatch, at_step=60)
+    store = RunStore()
+    run = store.get(res.run_id)
+    assert run.status == "failed" and store.has_weights(run.id)
+    assert all(bool(torch.isfinite(v).all()) for v in store.load_weights(run.id).values())
+    for page in ("pages/inspect.py", "pages/filters.py"):
+        at = app(timeout=120)
+        at.run()
+        at.session_state["run_id"] = run.id
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, at.exception
+        assert at.selectbox(key="_insp_run").value == run.id
+        banners = [e.value for e in at.error]
+        assert any(b.startswith("This run failed.") and "The loss became NaN" in b
+                   and "weights of its last finished epoch" in b for b in banners), banners

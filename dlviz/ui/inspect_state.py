@@ -25,7 +25,9 @@ from dlviz.ui.run_widgets import run_title
 from dlviz.ui.state import get_data, get_store, open_run, t
 from dlviz.ui.widgets import show_error
 
-INSPECTABLE = ("finished", "stopped", "interrupted")
+# every run with kept weights: one that failed (NaN, a killed process) or was interrupted kept its last
+# finished epoch, and a banner says how it ended (``ended_banner``)
+INSPECTABLE = ("finished", "stopped", "interrupted", "failed")
 MODEL_CACHE = 6  # (run, replay point) models kept per session
 FINAL = "final"
 _STEP = re.compile(r"^step-(\d+)$")
@@ -146,6 +148,22 @@ def _pick_replay(run: RunRecord) -> str | None:
     return None if tag == FINAL else tag
 
 
+def ended_banner(run: RunRecord) -> None:
+    """For a run that did not finish: how it ended, and which weights the page shows."""
+    if run.status == "finished":
+        return
+    from dlviz.ui.state import run_message
+
+    how = {"failed": t("This run failed."), "stopped": t("This run was stopped before its last epoch."),
+           "interrupted": t("This run was interrupted: the app stopped while it trained.")}.get(run.status)
+    if how is None:
+        return
+    msg = run_message(run)
+    text = t("{how} {message} This page shows the weights of its last finished epoch.", how=how,
+             message=msg if msg else "")
+    (st.error if run.status == "failed" else st.warning)(" ".join(text.split()), icon=":material/history:")
+
+
 def inspect_header(replay: bool = True) -> InspectCtx | None:
     """Run picker + replay slider. None (with guidance shown) when there is nothing to inspect yet."""
     try:
@@ -163,6 +181,7 @@ def inspect_header(replay: bool = True) -> InspectCtx | None:
         run = _pick_run(runs)
     with c2:
         tag = _pick_replay(run) if replay else None
+    ended_banner(run)
     try:
         model = load_model(run, tag)
         data = get_data(run.dataset)

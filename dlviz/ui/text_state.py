@@ -23,7 +23,7 @@ from dlviz.data import get_info
 from dlviz.errors import DataError, DlvizError, RunError
 from dlviz.models import build
 from dlviz.runs import RunRecord, load_state_into
-from dlviz.ui.inspect_state import INSPECTABLE, MODEL_CACHE, FINAL, _pick_replay
+from dlviz.ui.inspect_state import INSPECTABLE, MODEL_CACHE, FINAL, _pick_replay, ended_banner
 from dlviz.ui.run_widgets import run_title
 from dlviz.ui.state import get_store, open_run, t
 from dlviz.ui.widgets import show_error
@@ -231,6 +231,7 @@ def text_header(replay: bool = True, sentence: bool = True) -> TextCtx | None:
         run = _pick_run(runs)
     with c2:
         tag = _pick_replay(run) if replay else None
+    ended_banner(run)
     try:
         model, vocab, max_len = load_text_model(run, tag)
     except DlvizError as e:
