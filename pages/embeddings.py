@@ -9,6 +9,7 @@ ensure_app()
 import streamlit.components.v1 as components
 
 from dlviz.errors import DlvizError
+from dlviz.glossary import help_text
 from dlviz.plots.embedding import embedding_html
 from dlviz.ui import show_error, t
 from dlviz.ui.embed_widgets import (cached_result, compute_embedding, embed_controls, result_metrics,
@@ -19,7 +20,8 @@ HEIGHT = 540
 
 st.title(t("Embeddings"))
 st.caption(t("Every point is one test image, placed by what the chosen layer outputs for it: images the layer sees "
-             "as similar sit close together. Well-separated colours mean the layer already tells the classes apart."))
+             "as similar sit close together. Well-separated colours mean the layer already tells the classes apart."),
+           help=help_text("embedding-map", "knn", lang=st.session_state.get("lang", "en")))
 ctx = inspect_header()
 if ctx is None:
     st.stop()

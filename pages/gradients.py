@@ -4,6 +4,7 @@ import streamlit as st
 
 from dlviz.inspect.gradients import typical_rms
 from dlviz.plots.gradients import depth_profile, gradient_flow, histogram_ridges
+from dlviz.glossary import help_text
 from dlviz.ui import ensure_app, get_store, t
 from dlviz.ui.gradients_widgets import (compare_choices, experiment_estimate, experiment_progress, show_findings,
                                         start_experiment)
@@ -15,7 +16,8 @@ ensure_app()
 ss = st.session_state
 st.title(t("Gradients"))
 st.caption(t("Training nudges every weight against its gradient. If the gradient reaching a layer is tiny, that "
-             "layer barely learns; if it is huge, learning blows up. Here is what each layer received, step by step."))
+             "layer barely learns; if it is huge, learning blows up. Here is what each layer received, step by step."),
+           help=help_text("gradient", "vanishing", "residual", lang=ss.get("lang", "en")))
 
 ctx = inspect_header(replay=False)
 if ctx is None:
