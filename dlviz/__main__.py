@@ -130,6 +130,14 @@ def _is_text_dataset(name: str) -> bool:
 def cmd_runs(a: argparse.Namespace) -> int:
     from dlviz.runs import RunStore
 
+    if a.rebuild:
+        out = RunStore().rebuild_index()
+        if out["backup"]:
+            print(t("The old run index was kept as {path}.", path=out["backup"]))
+        print(t("The run index was rebuilt from the run folders: {n} runs.", n=out["runs"]))
+        if out["skipped"]:
+            print(t("Folders without a readable run.json, left out: {names}", names=", ".join(out["skipped"])))
+        return 0
     runs = RunStore().list(limit=a.limit)
     if a.json:
         print(json.dumps([{"run_id": r.id, "name": r.name, "status": r.status, "dataset": r.dataset,
@@ -402,6 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     ru = sub.add_parser("runs", help=t("list saved runs"))
     ru.add_argument("--json", action="store_true")
     ru.add_argument("--limit", type=int, default=None)
+    ru.add_argument("--rebuild", action="store_true",
+                    help=t("rebuild a damaged run index from the run folders (the old index is kept as a backup)"))
     ru.set_defaults(func=cmd_runs)
     ev = sub.add_parser("evaluate", help=t("load a saved run's weights and measure its test accuracy"))
     ev.add_argument("--run", required=True, help=t("the run id (see: python -m dlviz runs)"))

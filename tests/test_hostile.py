@@ -542,3 +542,70 @@ def test_a_failed_run_opens_on_the_look_inside_pages_with_how_it_ended(app, mnis
         banners = [e.value for e in at.error]
         assert any(b.startswith("This run failed.") and "The loss became NaN" in b
                    and "weights of its last finished epoch" in b for b in banners), banners
+
+
+# ------------------------------------------------------------------------ 11. a truncated runs.db
+def _truncated_index(n: int = 3) -> list[str]:
+    """``n`` saved runs, then runs.db cut to half its size (as a crash or a full disk can leave it)."""
+    import torch
+
+    from dlviz.runs import RunStore
+
+    store = RunStore()
+    ids = []
+    for i in range(n):
+        rec = store.create(name=f"run {i}", dataset="mnist", spec={"layers": [{"type": "flatten"}]},
+                           settings={"epochs": 1}, device="cpu")
+        store.save_weights(rec.id, {"w": torch.full((2,), float(i))})
+        store.update(rec.id, status="finished", test_accuracy=0.5 + i / 10)
+        ids.append(rec.id)
+    size = store.db_path.stat().st_size
+    with open(store.db_path, "r+b") as fh:
+        fh.truncate(size // 2)
+    return ids
+
+
+def test_a_damaged_run_index_keeps_the_app_usable_and_is_rebuilt_from_the_run_folders(app):
+    """Issue 14, item 11: a truncated runs.db made every page a RunError traceback and the menu disappear. The app
+    says the index is damaged, keeps a copy of it, and rebuilds it from the run folders with one button."""
+    from dlviz.runs import RunStore
+
+    ids = _truncated_index()
+    home = RunStore().home
+    at = app()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("is damaged" in e.value for e in at.error), [e.value for e in at.error]
+    backups = list(home.glob("runs.db.damaged-*"))
+    assert len(backups) == 1 and any(str(backups[0]) in c.value for c in at.caption)
+    for page in ("pages/runs.py", "pages/train.py", "pages/inspect.py"):   # every page still draws, no traceback
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, (page, at.exception)
+    at.button(key="_rebuild_index").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert not any("is damaged" in e.value for e in at.error)
+    assert any("rebuilt" in s.value and "3 runs" in s.value for s in at.success), [s.value for s in at.success]
+    runs = RunStore().list()
+    assert sorted(r.id for r in runs) == sorted(ids)
+    assert {r.status for r in runs} == {"finished"} and sorted(r.test_accuracy for r in runs) == [0.5, 0.6, 0.7]
+    assert RunStore().load_weights(ids[2])["w"].tolist() == [2.0, 2.0]
+
+
+def test_the_cli_says_the_index_is_damaged_and_rebuilds_it(home):
+    """Issue 14, item 11, the command line: one sentence and exit 2, then ``runs --rebuild``."""
+    ids = _truncated_index(2)
+    env = {**os.environ, "DLVIZ_HOME": str(home), "PYTHONPATH": str(ROOT)}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "dlviz", "runs", *args], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    out = cli()
+    assert out.returncode == 2 and "is damaged" in out.stderr + out.stdout and "Traceback" not in out.stderr
+    out = cli("--rebuild")
+    assert out.returncode == 0, out.stderr
+    assert "2 runs" in out.stdout and "runs.db.damaged-" in out.stdout
+    out = cli("--json")
+    assert out.returncode == 0 and sorted(r["run_id"] for r in json.loads(out.stdout)) == sorted(ids)

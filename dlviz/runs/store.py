@@ -174,7 +174,7 @@ class RunStore:
         if _is_damaged_db(exc):
             return IndexDamagedError(
                 "The run index {path} is damaged ({reason}). Your runs' folders are intact: rebuild the "
-                "index from them (the Runs page's button, or: python -m dlviz runs --rebuild). The damaged "
+                "index from them (the Rebuild button in the app, or: python -m dlviz runs --rebuild). The damaged "
                 "file is kept as a backup.",
                 path=str(self.db_path),
                 reason=str(exc),
@@ -551,14 +551,14 @@ class RunStore:
             ) from exc
         return dest
 
-    def rebuild_index(self) -> dict[str, Any]:
+    def rebuild_index(self, keep_backup: bool = True) -> dict[str, Any]:
         """A new index from the run folders' ``run.json`` copies, after backing the old one up.
 
         Runs that were active become "interrupted" (nothing trains them any more). Returns
         ``{"backup": path or None, "runs": n restored, "skipped": [folders without a readable copy]}``.
         """
         with self._lock:
-            backup = self.backup_index()
+            backup = self.backup_index() if keep_backup else None
             for suffix in ("", "-wal", "-shm", "-journal"):
                 with suppress(FileNotFoundError):
                     os.unlink(self.db_path.with_name(self.db_path.name + suffix))

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from dlviz.errors import RunError
 from dlviz.ui.state import init_session, t
-from dlviz.ui.widgets import sidebar
+from dlviz.ui.widgets import show_error, sidebar
 
 _ROOT = Path(__file__).resolve().parents[2]
 LOOK_INSIDE = [  # (file and url, title, icon)
@@ -41,4 +42,53 @@ def run_app() -> None:
                           url_path="glossary")]
     nav = st.navigation({t("Build and train"): make, t("Look inside"): look, t("Help"): help_pages}, expanded=True)
     sidebar()
-    nav.run()
+    try:   # every page calls ensure_app() first, which draws index_notice() on top of it
+        nav.run()
+    except RunError as e:   # the run index failed under a page: a sentence, never a traceback; the menu stays
+        show_error(e)
+
+
+_BACKED_UP: dict = {}   # damaged index files already copied aside by this server: (path, size, mtime) -> copy
+
+
+def index_notice() -> None:
+    """When the run index (runs.db) is damaged: say so on every page, keep a backup of the damaged file, and
+    offer to rebuild the index from the run folders (each keeps a copy of its row in run.json)."""
+    from dlviz.runs import IndexDamagedError, RunStore
+
+    _rebuilt_notice()
+    store = RunStore()
+    problem = store.index_problem()
+    if not isinstance(problem, IndexDamagedError):
+        return
+    backup = None
+    try:
+        info = store.db_path.stat()
+        key = (str(store.db_path), info.st_size, info.st_mtime_ns)
+        if key not in _BACKED_UP:
+            _BACKED_UP[key] = store.backup_index()
+        backup = _BACKED_UP[key]
+    except OSError:
+        pass
+    except RunError as e:
+        show_error(e)
+    show_error(problem)
+    if backup is not None:
+        st.caption(t("A copy of the damaged index was kept as {path}.", path=str(backup)))
+    if st.button(t("Rebuild the run index from the run folders"), icon=":material/build:", key="_rebuild_index",
+                 type="primary"):
+        try:
+            with st.spinner(t("Rebuilding the run index...")):
+                out = store.rebuild_index(keep_backup=backup is None)
+        except RunError as e:
+            show_error(e)
+            return
+        st.session_state["_index_rebuilt"] = out
+        st.rerun()
+
+
+def _rebuilt_notice() -> None:
+    out = st.session_state.pop("_index_rebuilt", None)
+    if out:
+        st.success(t("The run index was rebuilt from the run folders: {n} runs.", n=out["runs"]),
+                   icon=":material/check_circle:")

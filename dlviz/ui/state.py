@@ -84,7 +84,10 @@ def init_session() -> None:
             ss.job_id = None  # the app restarted: that job's run is in the store (interrupted or done)
         ss.run_restored = bool(saved.get("run_restored", False))
         if not ss.run_id:
-            last = store.last()
+            try:
+                last = store.last()
+            except RunError:
+                last = None  # a damaged index: every page says so (index_notice) and the app goes on
             ss.run_id = last.id if last else None  # reopen the last run after a restart
             ss.run_restored = last is not None
     # navigation between pages clears the query string; put the session id back every run
@@ -101,6 +104,9 @@ def ensure_app() -> None:
     ``st.navigation`` call turns the old mode off for the process) and stop the stray run.
     """
     if "sid" in st.session_state:
+        from dlviz.ui.nav import index_notice
+
+        index_notice()   # a damaged run index: said on top of every page, with the button that rebuilds it
         return
     from dlviz.ui.nav import run_app
 
