@@ -326,14 +326,11 @@ def test_named_folder_broken_file_raises(tmp_path):
         load_dataset("mnist", folder)
 
 
-def test_named_folder_absent_or_empty_raises(tmp_path, monkeypatch):
+def test_named_folder_absent_or_a_file_raises(tmp_path, monkeypatch):
     with raises_naming(tmp_path / "nowhere", "does not exist"):
         load_dataset("mnist", tmp_path / "nowhere")
-    (tmp_path / "empty").mkdir()
-    with raises_naming(tmp_path / "empty", "No MNIST files"):
-        load_dataset("mnist", tmp_path / "empty")
-    monkeypatch.setenv("DLVIZ_DATA_DIR", str(tmp_path / "empty"))
-    with raises_naming(tmp_path / "empty"):
+    monkeypatch.setenv("DLVIZ_DATA_DIR", str(tmp_path / "nowhere"))
+    with raises_naming(tmp_path / "nowhere"):
         load_dataset("mnist")
     afile = tmp_path / "afile"
     afile.write_text("x")
@@ -643,3 +640,47 @@ def test_dataset_subfolders_come_first(tmp_path, monkeypatch, mnist_dir):
         (root / "mnist" / f.name).symlink_to(f)
     d = load_dataset("mnist", str(root))
     assert d.source == "folder" and d.source_detail == str(root / "mnist")
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 13, bug 3: a data folder is a source to try for every dataset, not a wall
+
+
+def test_a_folder_without_this_dataset_goes_on_to_the_next_source(tmp_path, monkeypatch):
+    """One data folder holding MNIST (and rt-polarity): Fashion-MNIST comes from its next source (Debian's
+    folder), with a notice naming the folder, instead of "No Fashion-MNIST files in the folder"."""
+    system = write_tiny(tmp_path / "system-fashion", n_train=9)
+    monkeypatch.setitem(DATASETS, "fashion-mnist", dataclasses.replace(FASHION_MNIST, system_dirs=(str(system),)))
+    folder = write_tiny(tmp_path / "data" / "mnist").parent
+    d = load_dataset("fashion-mnist", folder)
+    assert d.source == "system" and len(d.train_y) == 9
+    notice = d.notice[0].format(**d.notice[1])
+    assert str(folder) in notice and "no Fashion-MNIST files" in notice and "next source" in notice
+    assert translate(d.notice[0], "zh", **d.notice[1]) != notice
+    (tmp_path / "empty").mkdir()                  # an empty folder is no wall either
+    assert load_dataset("mnist", tmp_path / "empty").source == "package"
+    monkeypatch.setenv("DLVIZ_DATA_DIR", str(tmp_path / "empty"))
+    assert load_dataset("fashion-mnist").source == "system"
+
+
+def test_a_broken_file_in_the_folder_is_still_reported(tmp_path):
+    folder = write_tiny(tmp_path / "data" / "fashion-mnist")
+    bad = folder / "train-images-idx3-ubyte.gz"
+    bad.write_bytes(bad.read_bytes()[:-40])
+    with raises_naming(bad):
+        load_dataset("fashion-mnist", tmp_path / "data")
+
+
+def test_clearing_the_folder_keeps_mnist_and_rt_polarity(tmp_path, mnist_dir):
+    """Data read once from a named folder keeps working when the folder is cleared (it is kept in the cache);
+    a user's own small set is not copied."""
+    shared = mnist_dir.parent
+    assert load_dataset("mnist", shared).source == "folder"
+    after = load_dataset("mnist")                 # the folder field cleared, offline
+    assert after.source == "cache" and len(after.train_y) == 60_000 and not after.subset
+    rt = load_dataset("rt-polarity", shared)
+    assert rt.source == "folder"
+    assert load_dataset("rt-polarity").source == "cache"
+    tiny = write_tiny(tmp_path / "mine" / "fashion-mnist")
+    load_dataset("fashion-mnist", tiny)
+    assert not (cache_of(tmp_path, "fashion-mnist") / "train-labels-idx1-ubyte.gz").exists()

@@ -41,13 +41,22 @@ def test_shuffle_and_class_filter(app):
     assert not at.exception and at.session_state["_data_seed"] == 1
 
 
-def test_empty_folder_is_a_message_not_a_crash(app, tmp_path, monkeypatch):
+def test_empty_folder_goes_on_to_the_next_source(app, tmp_path, monkeypatch):
+    """A data folder is a source to try, not a wall (issue 13, bug 3): the page says the folder had no MNIST
+    files and shows the next source's data (offline here: the packaged subset)."""
     empty = tmp_path / "empty"
     empty.mkdir()
     monkeypatch.setenv("DLVIZ_DATA_DIR", str(empty))
     at = _data_page(app)
-    assert at.error and "No MNIST files in the folder" in at.error[0].value
-    assert any("Data folder" in i.value for i in at.info)
+    assert not at.error
+    assert any(f"The folder {empty} has no MNIST files" in c.value for c in at.caption)
+    assert at.metric
+
+
+def test_missing_folder_is_a_message_not_a_crash(app, tmp_path, monkeypatch):
+    monkeypatch.setenv("DLVIZ_DATA_DIR", str(tmp_path / "nowhere"))
+    at = _data_page(app)
+    assert at.error and "does not exist" in at.error[0].value
     assert not at.metric  # the page stopped after the hint
 
 

@@ -2,9 +2,13 @@
 
 Sources, in the order of DESIGN.md's "Data sources":
 
-1. ``folder``   a folder the user names (``data_dir`` or ``DLVIZ_DATA_DIR``). Naming a folder is a
-                promise: if the files are not there or are broken, that is an error, never a
-                silent switch to another source.
+1. ``folder``   a folder the user names (``data_dir`` or ``DLVIZ_DATA_DIR``): a source to try for
+                every dataset, not a wall. A folder without any file of this dataset (one data
+                folder holding MNIST and rt-polarity, asked for Fashion-MNIST) goes on to the next
+                source and says so in the data's notice; a folder that does not exist, or holds some
+                of the files or a broken one, is an error that names the problem, never skipped.
+                A genuine copy read from the folder (its labels' md5 is the published one) is also
+                kept in the cache, so clearing the folder later changes nothing.
 2. ``cache``    ``<home>/data/<key>/`` (home: ``home`` or ``DLVIZ_HOME`` or ``~/.dlviz``).
 3. ``system``   folders an OS package installs (Debian's dataset-fashion-mnist).
 4. ``download`` the registry's mirrors, into the cache (unless offline).
@@ -17,6 +21,7 @@ import gzip
 import importlib.util
 import io
 import os
+import shutil
 import threading
 import zlib
 from collections.abc import Sequence
@@ -229,15 +234,15 @@ def _from_folder(info: DatasetInfo, folder: Path) -> ImageData:
             missing=", ".join(missing),
             files=", ".join(info.files),
         )
-    raise DataError(
-        "No {name} files in the folder {folder}. Expected {files} (plain or .gz) in the folder "
-        "itself, in its subfolder {key} or in {torchvision}.",
-        name=info.name,
-        folder=str(folder),
-        files=", ".join(info.files),
-        key=info.key,
-        torchvision=f"{info.torchvision_folder or info.key}/raw",
-    )
+    raise _NoFilesHere(folder)
+
+
+class _NoFilesHere(Exception):
+    """The named folder holds no file of this dataset: the next source is tried."""
+
+    def __init__(self, folder: Path):
+        super().__init__(str(folder))
+        self.folder = folder
 
 
 class _HoldsOtherDataset(Exception):
@@ -411,6 +416,30 @@ def _lock(key: str) -> threading.Lock:
 
 
 _OTHER_DATASET_NOTICE = N_("The folder {folder} holds {other}, not {name}, so {name} came from the next source.")
+_NO_FILES_NOTICE = N_("The folder {folder} has no {name} files ({files}), so {name} came from the next source.")
+
+
+def _keep_in_cache(info: DatasetInfo, folder: Path, cache: Path) -> None:
+    """Copy a genuine dataset read from the user's folder into the cache (once), so that the data keeps
+    working when the folder is cleared or moved. Only the published files (the training labels' md5
+    matches the registry's) are kept; a user's own subset stays where it is. Best effort: a read-only
+    home only means no copy."""
+    found = _find_files(info, folder)
+    have = _find_files(info, cache)
+    if all(have.values()) or not all(found.values()):
+        return
+    labels = next((n for n in found if "train-labels" in n), None)
+    try:
+        if labels is None or md5_uncompressed(found[labels]) != info.md5.get(labels):
+            return
+        cache.mkdir(parents=True, exist_ok=True)
+        for name, path in found.items():
+            if have[name] is None and path is not None:
+                tmp = cache / f".{path.name}.part"
+                shutil.copyfile(path, tmp)
+                os.replace(tmp, cache / path.name)
+    except (OSError, DataError):
+        pass
 
 
 def load_dataset(
@@ -451,12 +480,18 @@ def load_dataset(
     folder_notice: tuple[str, dict] | None = None
     if folder:
         try:
-            return _from_folder(info, Path(folder))
+            data = _from_folder(info, Path(folder))
         except _HoldsOtherDataset as e:
             folder_notice = (_OTHER_DATASET_NOTICE, {"folder": str(e.folder), "other": e.holds.name,
                                                      "name": info.name})
+        except _NoFilesHere as e:
+            folder_notice = (_NO_FILES_NOTICE, {"folder": str(e.folder), "name": info.name,
+                                                "files": ", ".join(info.files)})
+        else:
+            _keep_in_cache(info, Path(data.source_detail), dlviz_home(home) / "data" / info.key)
+            return data
     data = _load_from_sources(info, home, allow_download, progress, mirrors)
-    if folder_notice and data.notice is None:
+    if folder_notice:   # the first thing to say: the folder the user named was passed over, and why
         data = replace(data, notice=folder_notice)
     return data
 

@@ -30,6 +30,7 @@ import importlib.util
 import io
 import math
 import os
+import shutil
 import tarfile
 import tempfile
 import threading
@@ -433,6 +434,23 @@ def _rt_from_folder(info: DatasetInfo, folder: Path) -> _Corpus | None:
     return None
 
 
+def _rt_keep_in_cache(info: DatasetInfo, corpus: _Corpus, cache: Path) -> None:
+    """A published copy read from the user's folder (the published sentence counts, no notice) is also
+    kept in the cache, so clearing the folder later changes nothing. Best effort."""
+    src = [Path(corpus.detail) / name for name in info.files]
+    dst = [cache / name for name in info.files]
+    if corpus.notices or all(p.is_file() for p in dst) or not all(p.is_file() for p in src):
+        return
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        for a, b in zip(src, dst):
+            tmp = b.with_name(f".{b.name}.part")
+            shutil.copyfile(a, tmp)
+            os.replace(tmp, b)
+    except OSError:
+        pass
+
+
 def _rt_from_cache(info: DatasetInfo, cache: Path) -> _Corpus | None:
     """The cached copy if both files are there with the published counts, else None.
 
@@ -549,6 +567,7 @@ def _rt_corpus(info: DatasetInfo, data_dir, home, allow_download, progress, mirr
     if folder:
         corpus = _rt_from_folder(info, Path(folder))
         if corpus is not None:
+            _rt_keep_in_cache(info, corpus, dlviz_home(home) / "data" / info.key)
             return corpus
         notices.append((_NO_FILES_NOTICE, {"folder": str(folder), "name": info.name, "files": ", ".join(info.files)}))
     cache = dlviz_home(home) / "data" / info.key
