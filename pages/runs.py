@@ -72,7 +72,7 @@ st.caption(t("Run {run_id}, created {created} on {device}, dataset {dataset}.", 
              created=created_text(run), device=run.device, dataset=run.dataset))
 message = run_message(run)
 if message:
-    (st.error if run.status == "failed" else st.info)(message)
+    (st.error if run.status == "failed" or (run.metrics or {}).get("verdict") else st.info)(message)
 if run.settings.get("subset"):
     st.warning(t("Trained on the offline 5,000-image subset, not on the full MNIST."), icon=":material/warning:")
 if not run.is_active and not store.has_weights(run.id):

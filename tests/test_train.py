@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from dlviz.errors import TrainError
+from dlviz.i18n import translate
 from dlviz.models import PRESETS, build
 from dlviz.runs import RunStore, load_state_into
 from dlviz.train import (OPTIMIZERS, SCHEDULES, Control, DeviceData, LocalExecutor, TrainConfig, TrainJob,
@@ -473,3 +474,41 @@ def test_fast_path_on_cuda():
     if not torch.cuda.is_bf16_supported():
         pytest.skip("this GPU has no bf16")
     _fast_path_on("cuda", "auto")
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 13, bug 9: a run that diverged or learned nothing says so, with the likely cause
+
+
+def _hist(*losses):
+    return {"train": [[i + 1, (i + 1) / len(losses), loss, 0.1] for i, loss in enumerate(losses)]}
+
+
+def test_verdict_names_divergence_chance_level_and_the_cause():
+    from dlviz.train.runner import verdict
+
+    ones = torch.tensor([1] * 1135 + [0] * 980 + list(range(2, 10)) * 985)   # MNIST's test set: 11.35% ones
+    cfg = TrainConfig(lr=5.0)
+    template, args = verdict(_hist(8e5, 299.3), 0.1135, ones, 10, cfg)
+    text = template.format(**args)
+    assert "diverged" in text and "learned nothing" in text and "11.35%" in text
+    assert "learning rate (5) is probably too high for Adam: try 0.001" in text
+    assert translate(template, "zh", **args) != text
+    # chance level without blowing up: a learning rate far too low
+    template, args = verdict(_hist(2.31, 2.30), 0.1135, ones, 10, TrainConfig(lr=1e-7))
+    assert "learned nothing" in template and "too low" in template and "diverged" not in template
+    # blown up but still above chance
+    template, _ = verdict(_hist(2.3, 9.0), 0.6, ones, 10, TrainConfig(lr=0.5))
+    assert template.startswith("Training diverged:")
+    # a healthy run: nothing to say
+    assert verdict(_hist(2.3, 0.2), 0.97, ones, 10, TrainConfig()) is None
+
+
+def test_a_learning_rate_of_5_is_not_called_finished(mnist_dir, tmp_path):
+    res = run_job(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=600, lr=5.0),
+                           data_dir=str(mnist_dir)), RunStore(tmp_path))
+    assert res.status == "finished" and res.test_accuracy < 0.25
+    text = res.message.format(**res.message_args)
+    assert "learning rate (5) is probably too high" in text, text
+    run = RunStore(tmp_path).get(res.run_id)
+    assert run.metrics["verdict"]["template"] == res.message and "too high" in run.message

@@ -163,7 +163,12 @@ def look_inside_links(run) -> list[tuple[str, str, str]]:
 def result_view(run) -> None:
     """Final numbers, curves and the course's prediction gallery for a saved run."""
     text = run_message(run)
-    if text:
+    verdict = (run.metrics or {}).get("verdict") or {}
+    if verdict.get("template"):  # diverged, or no better than guessing: never "Training finished"
+        if run.status != "finished" and text:
+            st.warning(text)
+        st.error(t(verdict["template"], **verdict.get("args", {})), icon=":material/warning:")
+    elif text:
         kind = {"finished": st.success, "stopped": st.warning, "failed": st.error,
                 "interrupted": st.warning}.get(run.status, st.info)
         kind(text)
