@@ -70,6 +70,17 @@ def live() -> None:
     live_panel(s)
 
 
+@st.fragment(run_every=0.5)
+def settling() -> None:
+    """A stopped run's test set is scored in the background: its progress, then the page once more."""
+    s = ex.snapshot(job_id)
+    if not s.settling:
+        st.rerun()  # the result is in: the whole page redraws with the test accuracy
+    text, args, frac = s.background or ("Measuring accuracy on the test set...", {}, None)
+    st.progress(min(max(frac or 0.0, 0.0), 1.0), text=t("In the background: {what} You can go on meanwhile.",
+                                                        what=t(text, **args)))
+
+
 if active:
     live()
 if ss.run_id and not (active and ss.run_id == snap.run_id):
@@ -89,6 +100,8 @@ if ss.run_id and not (active and ss.run_id == snap.run_id):
                          "above; Train trains {draft} on {draft_data} as a new run.", model=run_model,
                          dataset=get_info(run.dataset).name if run.dataset in ALL_DATASETS else run.dataset,
                          draft=spec.get("name", "model"), draft_data=t(info.title)))
+        if snap and snap.settling and snap.run_id == run.id:
+            settling()
         result_view(run)
 if snap and snap.done and snap.status == "failed" and not snap.run_id:
     st.error(t(snap.text, **snap.text_args))  # failed before a run was created (e.g. data not found)

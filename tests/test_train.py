@@ -200,10 +200,10 @@ def test_run_job_bad_spec_and_bad_data_fail_plainly(home, mnist_dir, tmp_path):
                       {"type": "dense", "units": 10}]}
     r = run_job(TrainJob("mnist", bad, TrainConfig(epochs=1), data_dir=str(mnist_dir)), RunStore())
     assert r.status == "failed" and "Layer 2" in r.message.format(**r.message_args)
-    (tmp_path / "empty").mkdir()
-    r = run_job(TrainJob("mnist", PRESETS["mlp"].spec, TrainConfig(epochs=1), data_dir=str(tmp_path / "empty")),
+    # a folder without MNIST goes on to the next source (issue 13, bug 3); one that does not exist is an error
+    r = run_job(TrainJob("mnist", PRESETS["mlp"].spec, TrainConfig(epochs=1), data_dir=str(tmp_path / "nowhere")),
                 RunStore())
-    assert r.status == "failed" and r.run_id is None and "empty" in r.message.format(**r.message_args)
+    assert r.status == "failed" and r.run_id is None and "nowhere" in r.message.format(**r.message_args)
 
 
 def test_executor_two_jobs_independent_and_stop(home, mnist_dir):

@@ -332,11 +332,17 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, transform, batc
 
 
 @torch.no_grad()
-def test_logits(model: nn.Module, x: torch.Tensor, transform, batch_size: int = 1024) -> torch.Tensor:
-    """Logits (N, K) on the CPU in one pass; restores the train/eval mode."""
+def test_logits(model: nn.Module, x: torch.Tensor, transform, batch_size: int = 1024,
+                progress: Callable[[float], None] | None = None) -> torch.Tensor:
+    """Logits (N, K) on the CPU in one pass; restores the train/eval mode. ``progress(fraction)`` after
+    each batch."""
     was_training = model.training
     model.eval()
-    out = [model(transform(x[s:s + batch_size])).float().cpu() for s in range(0, len(x), batch_size)]
+    out = []
+    for s in range(0, len(x), batch_size):
+        out.append(model(transform(x[s:s + batch_size])).float().cpu())
+        if progress is not None:
+            progress(min(s + batch_size, len(x)) / max(len(x), 1))
     model.train(was_training)
     return torch.cat(out) if out else torch.zeros((0, 0))
 

@@ -38,10 +38,17 @@ class JobSnapshot:
     grads: dict | None = None        # GradRecorder.live(): a fresh dict each report, never mutated
     result: JobResult | None = None
     started: float = 0.0
+    background: tuple | None = None  # (English template, args, fraction or None): work after a stop, e.g. scoring
 
     @property
     def done(self) -> bool:
+        """Training is over and the page has control back (a stopped job may still score the test set)."""
         return self.status in FINAL
+
+    @property
+    def settling(self) -> bool:
+        """Done, but the job still works in the background (a stopped run's test set): the result is to come."""
+        return self.done and self.result is None
 
 
 class Executor(Protocol):
@@ -72,6 +79,9 @@ class _JobState(Listener):
     def on_created(self, run_id, params, device, source) -> None:
         self._set(run_id=run_id, params=params, device=device, source=source)
 
+    def on_background(self, text: str, fraction: float | None = None, **args) -> None:
+        self._set(background=(text, args, fraction))
+
     def on_progress(self, p: Progress, history: dict) -> None:
         # tuples of the lists as they are now: the worker appends, readers never see a torn list
         self._set(progress=p, train=tuple(map(tuple, history["train"])), val=tuple(map(tuple, history["val"])),
@@ -95,7 +105,7 @@ class LocalExecutor:
         def work():
             result = run_job(job, self._store_factory(), state, state.control)
             state._set(result=result, run_id=result.run_id, status=result.status, text=result.message,
-                       text_args=result.message_args)
+                       text_args=result.message_args, background=None)
 
         state.thread = threading.Thread(target=work, name=f"dlviz-train-{job_id}", daemon=True)
         with self._lock:

@@ -94,6 +94,9 @@ class _Forward(Listener):
         self.run_id = run_id
         self.events.put(("created", run_id, params, device, source))
 
+    def on_background(self, text, fraction=None, **args):
+        self.events.put(("background", text, fraction, args))
+
     def on_progress(self, p, history):
         tr, va = history["train"], history["val"]
         self.events.put(("progress", p, [list(r) for r in tr[self.sent_train:]],
@@ -276,7 +279,7 @@ class ProcessExecutor(LocalExecutor):
                 traceback.print_exc(file=sys.stderr)
                 result = run_job(job, store, state, state.control)
                 state._set(result=result, run_id=result.run_id, status=result.status, text=result.message,
-                           text_args=result.message_args)
+                           text_args=result.message_args, background=None)
                 return
             self._relay(state, proc, events, store)
 
@@ -305,6 +308,8 @@ class ProcessExecutor(LocalExecutor):
                 state.on_status(msg[1], msg[2], **msg[3])
             elif kind == "created":
                 state.on_created(*msg[1:])
+            elif kind == "background":
+                state.on_background(msg[1], msg[2], **msg[3])
             elif kind == "progress":
                 history["train"].extend(msg[2])
                 history["val"].extend(msg[3])
@@ -315,13 +320,17 @@ class ProcessExecutor(LocalExecutor):
             elif kind == "result":
                 r = msg[1]
                 state._set(result=r, run_id=r.run_id or state.snap.run_id, status=r.status, text=r.message,
-                           text_args=r.message_args)
+                           text_args=r.message_args, background=None)
                 break
         proc.join(timeout=30)
 
 
 def _lost(state, exitcode, store: RunStore) -> None:
     """The child ended without a result (killed, out of memory, a crash in native code)."""
+    if state.snap.status == "stopped":   # it died while scoring a stopped run: the run is saved, stopped
+        state._set(result=JobResult(run_id=state.snap.run_id, status="stopped", message=state.snap.text,
+                                    message_args=state.snap.text_args), background=None)
+        return
     text = N_("The training process ended unexpectedly (exit code {code}). The weights of the last finished "
               "epoch were kept.")
     args = {"code": exitcode}
@@ -332,7 +341,7 @@ def _lost(state, exitcode, store: RunStore) -> None:
             store.update(run_id, status="failed", message=text.format(**args))
         except Exception:   # noqa: BLE001 - the run may have been deleted meanwhile
             pass
-    state._set(result=result, status="failed", text=text, text_args=args)
+    state._set(result=result, status="failed", text=text, text_args=args, background=None)
 
 
 def make_executor(kind: str | None = None, wait: bool = False):
