@@ -105,3 +105,5 @@ if ss.run_id and not (active and ss.run_id == snap.run_id):
         result_view(run)
 if snap and snap.done and snap.status == "failed" and not snap.run_id:
     st.error(t(snap.text, **snap.text_args))  # failed before a run was created (e.g. data not found)
+elif snap and snap.done and snap.status == "stopped" and not snap.run_id and snap.text:
+    st.info(t(snap.text, **snap.text_args))   # stopped while the data loaded

@@ -512,3 +512,38 @@ def test_a_learning_rate_of_5_is_not_called_finished(mnist_dir, tmp_path):
     assert "learning rate (5) is probably too high" in text, text
     run = RunStore(tmp_path).get(res.run_id)
     assert run.metrics["verdict"]["template"] == res.message and "too high" in run.message
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 13, bug 8: Stop gives control back within a second, whatever the run is doing
+
+
+def test_stop_during_validation_stops_there():
+    """A Stop pressed while the validation set is measured (many seconds for a ResNet on a CPU) stops
+    between its batches instead of measuring the rest first."""
+    x, y = _blobs(5000)
+    data = DeviceData(x[:200], y[:200], x[200:], y[200:], x[:10], y[:10], image_transform)   # 4,800 to validate
+    control = Control()
+    model = _model()
+    calls = []
+
+    def stop_while_validating(module, args):
+        if not module.training:
+            calls.append(len(args[0]))
+            control.stop()
+
+    model.register_forward_pre_hook(stop_while_validating)
+    res = fit(model, data, TrainConfig(epochs=2, batch_size=32, cpu_threads="fixed"), control=control)
+    assert res.status == "stopped" and "Stopped at step" in res.message
+    assert calls == [2048], calls            # one validation batch of three, then the stop
+    assert res.history["val"] == [] and res.epochs_done == 0
+    assert evaluate(model, data.val_x, data.val_y, data.transform, should_stop=lambda: True) is None
+
+
+def test_stop_while_the_data_loads_saves_no_run(mnist_dir, tmp_path):
+    control = Control()
+    control.stop()
+    res = run_job(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=300),
+                           data_dir=str(mnist_dir)), RunStore(tmp_path), control=control)
+    assert res.status == "stopped" and res.run_id is None and "no run was saved" in res.message
+    assert RunStore(tmp_path).list() == []

@@ -313,8 +313,9 @@ class FitResult:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, transform, batch_size: int = 2048,
-             precision: str = "fp32") -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) of ``model`` on raw ``x``; restores the train/eval mode."""
+             precision: str = "fp32", should_stop: Callable[[], bool] | None = None) -> tuple[float, float] | None:
+    """(mean cross-entropy, accuracy) of ``model`` on raw ``x``; restores the train/eval mode. None when
+    ``should_stop()`` turned true between batches (a Stop pressed while the validation set is measured)."""
     if len(x) == 0:
         return float("nan"), float("nan")
     was_training = model.training
@@ -322,6 +323,9 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, transform, batc
     loss = torch.zeros((), device=x.device)
     correct = torch.zeros((), device=x.device, dtype=torch.long)
     for s in range(0, len(x), batch_size):
+        if should_stop is not None and should_stop():
+            model.train(was_training)
+            return None
         with autocast(x.device, precision):
             out = model(transform(x[s:s + batch_size]))
         yb = y[s:s + batch_size]
@@ -535,8 +539,16 @@ def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callb
                 res.message = N_("Stopped at step {step} of {total} (epoch {epoch}). The weights trained so far were kept.")
                 res.message_args = dict(step=step, total=total, epoch=epoch)
                 return _done(res, step, epoch - 1, train_time)
-            val = (evaluate(model, data.val_x, data.val_y, data.transform, precision=precision)
+            val = (evaluate(model, data.val_x, data.val_y, data.transform, precision=precision,
+                            should_stop=lambda: control.stopped)
                    if len(data.val_x) else (None, None))
+            if val is None:   # stopped while the validation set was measured: stop now, not after it
+                if pending and not report(epoch, "train"):
+                    return _done(res, step, epoch - 1, train_time)
+                res.status = "stopped"
+                res.message = N_("Stopped at step {step} of {total} (epoch {epoch}). The weights trained so far were kept.")
+                res.message_args = dict(step=step, total=total, epoch=epoch)
+                return _done(res, step, epoch - 1, train_time)
             if not report(epoch, "epoch_end", val):
                 return _done(res, step, epoch - 1, train_time)
             res.epochs_done = epoch

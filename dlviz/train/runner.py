@@ -251,6 +251,11 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
             raw_data = job.data if job.data is not None else load_dataset(job.dataset, job.data_dir,
                                                                           progress=progress)
             built = build(spec, (1, *info.image_shape), info.num_classes, seed=cfg.seed)
+        if control.stopped:   # Stop pressed while the data loaded: nothing to train, nothing to save
+            res.status = "stopped"
+            res.message = N_("Stopped before training began; no run was saved.")
+            listener.on_status(res.status, res.message)
+            return res
         model = built.module.to(device)
         data = prepare_data(raw_data, cfg, device)
         res.device, res.params = str(device), built.params
@@ -347,7 +352,9 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
             if res.baseline is not None:
                 metrics["baseline"] = res.baseline
         metrics["message"] = {"template": res.message, "args": res.message_args}  # for translation later
-        store.update(rec.id, status=res.status, metrics=metrics, test_accuracy=res.test_accuracy,
+        # a stopped run's end was written before scoring (a status is written once): only fill in its results
+        end = {} if stopped else {"status": res.status}
+        store.update(rec.id, **end, metrics=metrics, test_accuracy=res.test_accuracy,
                      train_seconds=res.train_seconds, message=_english(res.message, res.message_args))
     except DlvizError as e:
         res.status, res.message, res.message_args = "failed", e.template, e.kwargs
