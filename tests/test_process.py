@@ -85,11 +85,11 @@ def test_a_child_that_dies_becomes_a_plain_failure(home, mnist_dir):
 
 def test_a_failed_job_message_comes_back(home, tmp_path):
     ex = ProcessExecutor()
-    (tmp_path / "empty").mkdir()
+    # a folder that does not exist (an empty one is no wall: the next source is tried, issue 13 bug 3)
     job = ex.submit(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1),
-                             data_dir=str(tmp_path / "empty")))
+                             data_dir=str(tmp_path / "nowhere")))
     s = ex.wait(job, 60)
-    assert s.status == "failed" and s.run_id is None and "empty" in s.text.format(**s.text_args)
+    assert s.status == "failed" and s.run_id is None and "nowhere" in s.text.format(**s.text_args)
 
 
 def test_without_processes_the_job_trains_in_a_thread(home, mnist_dir, monkeypatch):
