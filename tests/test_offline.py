@@ -210,3 +210,26 @@ def test_inspect_offers_the_example_photos(app, home):
     at.button(key="_inspw_example_photo-3.jpg").click().run()
     assert not at.exception and not at.error
     assert at.session_state["_insp_input"].caption == "Uploaded: photo-3.jpg"
+
+
+# --------------------------------------------------------------------------------------------------
+# The HTML handouts carry their Chinese characters (a saved file has no server to fetch a font from)
+
+def test_chinese_handout_embeds_the_characters_it_uses(tmp_path):
+    import base64
+    import io
+    import re
+
+    from fontTools.ttLib import TTFont
+
+    from dlviz.plots.fonts import FAMILY, embed_font
+
+    page = embed_font("<html><head><style>body{}</style></head><body><h1>为什么是 7？</h1><p>合理性检查都通过了。"
+                      "</p></body></html>")
+    m = re.search(r'@font-face \{ font-family: "([^"]+)";.*?url\(data:font/otf;base64,([A-Za-z0-9+/=]+)\)', page)
+    assert m and m.group(1) == FAMILY
+    assert "http" not in page.lower()
+    cmap = TTFont(io.BytesIO(base64.b64decode(m.group(2)))).getBestCmap()
+    assert {ord(c) for c in "为什么是合理性检查都通过了？。"} <= set(cmap)
+    assert len(m.group(2)) < 60_000                      # the characters used, not the 1.7 MB font
+    assert embed_font("<style>x</style><p>English only</p>") == "<style>x</style><p>English only</p>"

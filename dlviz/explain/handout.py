@@ -15,6 +15,7 @@ import html
 from dlviz.explain.card import Card, verdict_title
 from dlviz.i18n import translate
 from dlviz.plots.explain import comparison_png
+from dlviz.plots.fonts import embed_font
 
 HTML_LANG = {"en": "en", "zh": "zh-CN"}
 VERDICT_COLOURS = {"trust": "#0072B2", "caution": "#E69F00", "doubt": "#D55E00"}   # Okabe-Ito
@@ -23,7 +24,7 @@ CSS = """
 @page { size: A4; margin: 12mm; }
 * { box-sizing: border-box; }
 html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-body { font-family: "Noto Sans", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",
+body { font-family: "Noto Sans", "dlviz Noto Sans SC", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",
        "Segoe UI", Helvetica, Arial, sans-serif; color: #111827; font-size: 10.5pt; line-height: 1.4;
        max-width: 186mm; margin: 0 auto; padding: 8mm 0; }
 h1 { font-size: 17pt; margin: 0 0 1mm; }
@@ -63,7 +64,8 @@ def handout_html(title: str, image, attributions: dict, titles: dict, card: Card
     items = "\n".join(f"    <li>{_e(x)}</li>" for x in card_lines)
     check_items = ("\n".join(f"    <li>{_e(x)}</li>" for x in checks) if checks
                    else f"    <li>{_e(tr('No sanity check has been run yet.'))}</li>")
-    return f"""<!DOCTYPE html>
+    # the Chinese characters ride along (dlviz.plots.fonts): the file reads on a machine with no CJK font
+    return embed_font(f"""<!DOCTYPE html>
 <html lang="{_e(HTML_LANG.get(lang, lang))}">
 <head>
 <meta charset="utf-8">
@@ -102,4 +104,4 @@ def handout_html(title: str, image, attributions: dict, titles: dict, card: Card
 </section>
 </body>
 </html>
-"""
+""")

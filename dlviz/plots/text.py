@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from dlviz.plots.explain import AGAINST_RGB, FOR_RGB, FRAME_RGB, MATTERS_RGB, TEXT_RGB, _alpha, font
+from dlviz.plots.fonts import embed_font
 from dlviz.plots.figures import Tr, _en
 
 DARK = "#111827"
@@ -268,7 +269,7 @@ def text_handout_html(title: str, words: Sequence[str], attributions: dict, titl
     check_items = ("\n".join(f"    <li>{e(x)}</li>" for x in checks) if checks
                    else f"    <li>{e(tr('No sanity check has been run yet.'))}</li>")
     chips = comparison_html(words, attributions, titles, unknown, tr=tr)
-    return f"""<!DOCTYPE html>
+    return embed_font(f"""<!DOCTYPE html>
 <html lang="{e(HTML_LANG.get(lang, lang))}">
 <head>
 <meta charset="utf-8">
@@ -305,4 +306,4 @@ def text_handout_html(title: str, words: Sequence[str], attributions: dict, titl
 </section>
 </body>
 </html>
-"""
+""")
