@@ -154,3 +154,19 @@ def test_a_text_runs_result_links_to_its_own_look_inside_pages(app):
     _go(at, "pages/train.py", run_id=image.id, dataset="mnist", spec=PRESETS["mlp"].copy_spec())
     labels = [label for _, label in _page_links(at)]
     assert {"Inspect a digit", "Gradients", "Errors", "Explain a decision"} <= set(labels), labels
+
+
+def test_a_look_inside_page_says_when_the_open_run_is_of_the_other_kind(app):
+    """An image page cannot show an open text run (nor a text page an image run): it says so, so that its own
+    choice is not taken for the open run."""
+    from tests.text_page_util import register_text_pages, text_run  # noqa: F401
+
+    image = saved_run("mlp")
+    text = text_run("lstm")
+    at = app()
+    at.run()
+    _go(at, "pages/inspect.py", run_id=text.id)
+    assert at.selectbox(key="_insp_run").value == image.id
+    assert "The open run, lstm text run · rt-polarity, reads sentences" in _captions(at), _captions(at)
+    _go(at, "pages/inspect.py", run_id=image.id)
+    assert "The open run" not in _captions(at)

@@ -121,7 +121,29 @@ def _pick_run(runs: list[RunRecord]) -> RunRecord:
 
     rid = st.selectbox(t("Model to look inside"), list(by_id), key="_insp_run", format_func=label, on_change=picked,
                        help=t("Every trained run is here. Train on the Train page to add one."))
+    other_kind_note(ss.get("run_id"), by_id, text_page=False)
     return by_id[rid]
+
+
+def other_kind_note(run_id: str | None, shown: dict, text_page: bool) -> None:
+    """The open run cannot be shown on this page (a text run on an image page, or the reverse): say so, so
+    that the page's own choice is not mistaken for the open run."""
+    from dlviz.train.runner import is_text_run
+
+    if not run_id or run_id in shown:
+        return
+    try:
+        run = get_store().get(run_id)
+    except DlvizError:
+        return   # deleted
+    if is_text_run(run) == text_page:   # the same kind, only not listed (still training, no weights): nothing to say
+        return
+    if text_page:
+        st.caption(t("The open run, {name}, reads images: this page looks inside text models. Its images are on "
+                     "Inspect, Gradients and Errors.", name=run_title(run)))
+    else:
+        st.caption(t("The open run, {name}, reads sentences: this page looks inside image models. Its sentences "
+                     "are on Attention and Sequence.", name=run_title(run)))
 
 
 def _pick_replay(run: RunRecord) -> str | None:

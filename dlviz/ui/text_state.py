@@ -23,7 +23,7 @@ from dlviz.data import get_info
 from dlviz.errors import DataError, DlvizError, RunError
 from dlviz.models import build
 from dlviz.runs import RunRecord, load_state_into
-from dlviz.ui.inspect_state import INSPECTABLE, MODEL_CACHE, FINAL, _pick_replay, ended_banner
+from dlviz.ui.inspect_state import INSPECTABLE, MODEL_CACHE, FINAL, _pick_replay, ended_banner, other_kind_note
 from dlviz.ui.run_widgets import run_title
 from dlviz.ui.state import get_store, open_run, t
 from dlviz.ui.widgets import show_error
@@ -156,6 +156,7 @@ def _pick_run(runs: list[RunRecord]) -> RunRecord:
     rid = st.selectbox(t("Text model to look inside"), list(by_id), key="_txt_run", format_func=label,
                        on_change=picked, help=t("Every trained text run is here. Train one on a text dataset "
                                                 "(Data page, then Train) to add one."))
+    other_kind_note(ss.get("run_id"), by_id, text_page=True)
     return by_id[rid]
 
 
