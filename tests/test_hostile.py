@@ -223,6 +223,7 @@ if __name__ == "__main__":
 """
 
 
+@pytest.mark.slow
 def test_a_killed_server_takes_its_training_process_with_it(home, mnist_dir, tmp_path):
     """Issue 14, item 10: SIGKILL the process that started a training job: the child, the fork server and the
     resource tracker end within seconds; the run ends "interrupted" once, and stays so after a restart."""
@@ -309,6 +310,7 @@ if __name__ == "__main__":
 """
 
 
+@pytest.mark.slow
 def test_another_users_train_never_marks_a_running_run_interrupted(home, mnist_dir, tmp_path):
     """Issue 14, item 13: user B pressing Train must not mark user A's run "interrupted": a training child runs
     none of the app that started it (Streamlit makes app.py __main__, which multiprocessing re-ran in children)."""
@@ -431,6 +433,7 @@ def _browser_or_skip():
 
 
 @pytest.mark.browser
+@pytest.mark.slow
 def test_a_csv_uploaded_on_the_data_page_becomes_the_dataset(tmp_path):
     """Issue 14, item 8: after a CSV upload on the Data page the dataset is the upload (it stayed on
     rt-polarity, and nothing said why)."""
@@ -565,6 +568,7 @@ def _truncated_index(n: int = 3) -> list[str]:
     return ids
 
 
+@pytest.mark.slow
 def test_a_damaged_run_index_keeps_the_app_usable_and_is_rebuilt_from_the_run_folders(app):
     """Issue 14, item 11: a truncated runs.db made every page a RunError traceback and the menu disappear. The app
     says the index is damaged, keeps a copy of it, and rebuilds it from the run folders with one button."""
@@ -609,3 +613,61 @@ def test_the_cli_says_the_index_is_damaged_and_rebuilds_it(home):
     assert "2 runs" in out.stdout and "runs.db.damaged-" in out.stdout
     out = cli("--json")
     assert out.returncode == 0 and sorted(r["run_id"] for r in json.loads(out.stdout)) == sorted(ids)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_two_users_train_on_a_real_server_and_the_first_run_stays_running(tmp_path):
+    """Issue 14, item 13 on the real app (Streamlit makes app.py __main__): user A trains, user B presses Train;
+    A's run never shows "interrupted" while it trains, and the training children print no "missing
+    ScriptRunContext" warnings (about 94 per child came from the app re-run in each child)."""
+    _browser_or_skip()
+    import threading
+
+    from browser_util import TITLES, button, goto, launch, metric_value, nav, set_recipe, start_server
+    from playwright.sync_api import expect, sync_playwright
+
+    from dlviz.runs import RunStore
+
+    home = tmp_path / "home"
+    server = start_server(home)
+    seen: dict[str, set] = {}
+    done = threading.Event()
+
+    def watch():   # what every page would read: the runs' statuses in the store, 20 times a second
+        store = RunStore(home)
+        while not done.is_set():
+            try:
+                for r in store.list():
+                    seen.setdefault(r.id, set()).add(r.status)
+            except Exception:   # noqa: BLE001 - the index being made
+                pass
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    try:
+        with sync_playwright() as pw:
+            browser = launch(pw)
+            a, b = (browser.new_context(viewport={"width": 1400, "height": 2400}).new_page() for _ in range(2))
+            for page in (a, b):
+                goto(page, server.url + "/", TITLES["Start"], timeout=60_000)
+                nav(page, "Train")
+            set_recipe(a, epochs=20, batch_size=1)     # far too long to end during the test
+            set_recipe(b, epochs=1, batch_size=64)
+            watcher.start()
+            button(a, "Train").click()
+            expect(metric_value(a, "Training loss")).to_be_visible(timeout=60_000)
+            button(b, "Train").click()
+            expect(b.get_by_text("Training finished.", exact=True)).to_be_visible(timeout=120_000)
+            expect(metric_value(a, "Training loss")).to_be_visible()
+            button(a, "Stop").click()
+            expect(a.get_by_text(re.compile(r"Stopped at step [\d,]+ of [\d,]+"))).to_be_visible(timeout=60_000)
+            browser.close()
+    finally:
+        done.set()
+        server.stop()
+    runs = sorted(RunStore(home).list(), key=lambda r: r.created)
+    assert [r.status for r in runs] == ["stopped", "finished"], [(r.name, r.status) for r in runs]
+    assert seen[runs[0].id] == {"running", "stopped"}, f"user A's run went through {seen[runs[0].id]}"
+    warnings = server.log_path.read_text(errors="replace").count("missing ScriptRunContext")
+    assert warnings == 0, f"{warnings} 'missing ScriptRunContext' warnings in the server's log"
