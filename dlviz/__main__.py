@@ -375,6 +375,36 @@ def cmd_bench(a: argparse.Namespace) -> int:
     return bench.main([a.preset] if a.preset else list(bench.TARGETS), a.device, a.data_dir, a.json, a.repeat)
 
 
+def cmd_export(a: argparse.Namespace) -> int:
+    """A plain PyTorch training script for a preset, a .json spec or a saved run (its spec and its recipe)."""
+    from dlviz.data import get_info
+    from dlviz.models.codegen import to_pytorch, to_script
+    from dlviz.runs import RunStore
+    from dlviz.train.runner import recipe_for
+
+    if a.run:
+        rec = RunStore().get(a.run)
+        spec, dataset, recipe = rec.spec, rec.dataset, dict(rec.settings)
+    else:
+        spec, dataset = _spec_from(a.model), a.dataset
+        recipe = recipe_for(a.model, dataset)
+    recipe.update({k: v for k, v in (("epochs", a.epochs), ("limit", a.limit)) if v is not None})
+    info = get_info(dataset)
+    if info.kind == "text":
+        code = to_pytorch(spec, (int(recipe.get("max_len") or info.max_len),), int(len(recipe.get("classes") or [])
+                                                                                    or info.num_classes))
+    else:
+        code = to_script(spec, info.input_shape, info.num_classes, recipe)
+    if a.output:
+        Path(a.output).write_text(code, encoding="utf-8")
+        print(t("Wrote {path}. Run it with: python {path} DATA_FOLDER", path=a.output)
+              if info.kind != "text" else t("Wrote {path}: the model's code (a text model's data needs dlviz).",
+                                            path=a.output))
+    else:
+        sys.stdout.write(code)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from dlviz.train import OPTIMIZERS, SCHEDULES
     from dlviz.train.engine import PRECISIONS
@@ -407,6 +437,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help=t("text: skip the classic TF-IDF + logistic regression baseline"))
     tr.add_argument("--json", action="store_true", help=t("print one JSON object as the last line"))
     tr.set_defaults(func=cmd_train)
+    xp = sub.add_parser("export", help=t("write a plain PyTorch script (only Python and torch needed) that builds a "
+                                         "model, reads MNIST's files and trains it with dlviz's recipe"))
+    src = xp.add_mutually_exclusive_group()
+    src.add_argument("--model", default="mlp", help=t("a preset or a .json spec"))
+    src.add_argument("--run", help=t("a saved run: its model and its recipe (see: python -m dlviz runs)"))
+    xp.add_argument("--dataset", default="mnist", help="mnist | fashion-mnist")
+    xp.add_argument("--epochs", type=int, default=None)
+    xp.add_argument("--limit", type=int, default=None, help=t("train on only this many images (quick demos)"))
+    xp.add_argument("-o", "--output", help=t("the file to write (default: print the script)"))
+    xp.set_defaults(func=cmd_export)
     ru = sub.add_parser("runs", help=t("list saved runs"))
     ru.add_argument("--json", action="store_true")
     ru.add_argument("--limit", type=int, default=None)

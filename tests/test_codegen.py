@@ -111,3 +111,22 @@ def test_build_page_exports_the_training_script_with_the_train_pages_recipe(app)
     assert {k: ns["RECIPE"][k] for k in ("optimizer", "lr", "batch_size", "epochs", "seed", "schedule")} == \
         {"optimizer": "sgd", "lr": 0.02, "batch_size": 32, "epochs": 4, "seed": 5, "schedule": "cosine"}
     assert callable(ns["main"]) and callable(ns["train"])
+
+
+def test_cli_exports_a_saved_runs_recipe(tmp_path, home, monkeypatch, capsys):
+    """python -m dlviz export --run ID writes the run's model and recipe; a preset by name works too."""
+    from dlviz.__main__ import main
+    from dlviz.runs import RunStore
+
+    spec = PRESETS["mlp"].copy_spec()
+    rec = RunStore().create(name="r", dataset="mnist", spec=spec, device="cpu", params=1,
+                            settings={**TrainConfig(optimizer="adamw", lr=0.002, epochs=7, seed=4).__dict__})
+    out = tmp_path / "r.py"
+    assert main(["export", "--run", rec.id, "-o", str(out)]) == 0
+    ns: dict = {"__name__": "exported"}
+    exec(out.read_text(), ns)
+    assert (ns["RECIPE"]["optimizer"], ns["RECIPE"]["lr"], ns["RECIPE"]["epochs"], ns["RECIPE"]["seed"]) == \
+        ("adamw", 0.002, 7, 4)
+    assert main(["export", "--model", "cnn", "--epochs", "1"]) == 0
+    assert "'epochs': 1," in capsys.readouterr().out
+    assert main(["export", "--run", "no-such-run"]) == 2
