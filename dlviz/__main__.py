@@ -311,6 +311,48 @@ def _setting(text: str) -> tuple[str, object]:
     return name.strip(), value
 
 
+def explain_checks(model, x, target: int, method: str, res, contrast, settings: dict) -> dict:
+    """The sanity checks of one explanation as plain JSON (rules: docs/explain-checks.md)."""
+    from dlviz.explain.checks import completeness, deletion_insertion, randomisation_test
+
+    comp = completeness(res)
+    out: dict = {"completeness": None if comp is None else {
+        "attribution_sum": comp.attribution_sum, "output_difference": comp.output_difference, "delta": comp.delta,
+        "relative": comp.relative, "passed": comp.passed}}
+    if res.empty:
+        out.update(randomisation=None, deletion=None, insertion=None)
+        return out
+    r = randomisation_test(model, x, target, method, contrast=contrast, **settings)
+    out["randomisation"] = {"signed": r.signed[-1], "absolute": r.absolute[-1], "reference": r.reference,
+                            "references": r.references, "bar": r.bar, "passed": r.passed, "rule": r.rule,
+                            "layers": r.layers, "signed_steps": r.signed, "absolute_steps": r.absolute}
+    c = deletion_insertion(model, x, target, res.map)
+    out["deletion"] = {"area": c.deletion_auc, "random": c.random_deletion_auc,
+                       "passed": bool(c.deletion_auc < c.random_deletion_auc)}
+    out["insertion"] = {"area": c.insertion_auc, "random": c.random_insertion_auc,
+                        "passed": bool(c.insertion_auc > c.random_insertion_auc)}
+    return out
+
+
+def _print_checks(c: dict) -> None:
+    word = lambda ok: t("passed") if ok else t("failed")  # noqa: E731
+    if c.get("completeness"):
+        k = c["completeness"]
+        print(t("Completeness {verdict}: the map sums to {s:.4f}, the score moved {d:.4f}.", verdict=word(k["passed"]),
+                s=k["attribution_sum"], d=k["output_difference"]))
+    if c.get("randomisation"):
+        r = c["randomisation"]
+        ref = "-" if r["reference"] is None else f"{r['reference']:.2f}"
+        print(t("Model randomisation {verdict}: rank correlation after every layer is randomised: signed {s:.2f}, "
+                "absolute {a:.2f}; a map of the input alone: {ref}; the bar: {bar:.2f}.", verdict=word(r["passed"]),
+                s=r["signed"], a=r["absolute"], ref=ref, bar=r["bar"]))
+    for key, title in (("deletion", t("Deletion")), ("insertion", t("Insertion"))):
+        if c.get(key):
+            v = c[key]
+            print(t("{check} {verdict}: area {area:.3f}, random order {random:.3f}.", check=title,
+                    verdict=word(v["passed"]), area=v["area"], random=v["random"]))
+
+
 def cmd_explain(a: argparse.Namespace) -> int:
     import torch
 
@@ -328,8 +370,10 @@ def cmd_explain(a: argparse.Namespace) -> int:
     out = {"run_id": a.run, "at": a.at or "final", "index": a.index, "label": label, "prediction": pred,
            "probability": float(probs[pred]), "target": target, "contrast": a.contrast, "method": a.method,
            "settings": res.settings, "seconds": res.seconds, "map_shape": list(m.shape),
-           "map_sum": float(m.sum()), "map_max_abs": float(m.abs().max()), "empty": res.empty}
+           "map_sum": float(m.sum()), "map_max_abs": float(m.abs().max()), "empty": res.empty, "signed": res.signed}
     out.update({k: v for k, v in res.extra.items() if isinstance(v, (int, float, str, bool))})
+    if a.checks:
+        out["checks"] = explain_checks(model, x, target, a.method, res, a.contrast, settings)
     if a.out:
         from dlviz.plots.explain import comparison_png
 
@@ -347,6 +391,10 @@ def cmd_explain(a: argparse.Namespace) -> int:
                     diff=out["output_difference"], delta=out["completeness_delta"]))
         if res.empty:
             print(t("The explanation is empty: every attribution is zero."))
+        if not res.signed:
+            print(t("This map has no sign: it says how much each pixel matters, not for or against."))
+        if a.checks:
+            _print_checks(out["checks"])
         if a.out:
             print(t("Saved the picture to {path}.", path=a.out))
     return 0
@@ -478,6 +526,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--data-dir", default=os.environ.get("DLVIZ_DATA_DIR"))
     ex.add_argument("--device", default="cpu")
     ex.add_argument("--out", default=None, help=t("save the picture to this PNG file"))
+    ex.add_argument("--checks", action="store_true", help=t("also run the sanity checks (completeness, model "
+                                                            "randomisation, deletion and insertion)"))
     ex.add_argument("--json", action="store_true", help=t("print one JSON object as the last line"))
     ex.set_defaults(func=cmd_explain)
     at = sub.add_parser("attention", help=t("a text run's attention maps (every layer and head) for a sentence"))

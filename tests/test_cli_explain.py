@@ -40,6 +40,31 @@ def test_explain_json_contract_with_integrated_gradients(cnn_run, mnist_dir, tmp
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_explain_checks_json_and_ig_does_not_pass_on_its_magnitudes(cnn_run, mnist_dir):
+    """Issue 12: --checks adds completeness, randomisation (signed, absolute, reference, passed, rule) and
+    deletion / insertion; IG on a CNN trained one epoch is not reported as passing while |IG| stays above the rule."""
+    r = cli("explain", "--run", cnn_run, "--index", "0", "--method", "integrated_gradients", "--checks",
+            "--data-dir", str(mnist_dir), "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.splitlines()[-1])
+    assert out["signed"] is True
+    c = out["checks"]
+    assert c["completeness"]["passed"] is True
+    rnd = c["randomisation"]
+    for key in ("signed", "absolute", "reference", "passed", "rule"):
+        assert key in rnd, key
+    assert "docs/explain-checks.md" in rnd["rule"]
+    m = max(abs(rnd["signed"]), abs(rnd["absolute"]))
+    assert rnd["passed"] is (m < rnd["bar"]) and rnd["bar"] <= 0.5
+    assert rnd["absolute"] > 0.5 and rnd["passed"] is False           # |IG| is the digit's ink whatever the weights
+    for key in ("deletion", "insertion"):
+        assert set(c[key]) == {"area", "random", "passed"}
+    assert c["deletion"]["passed"] is (c["deletion"]["area"] < c["deletion"]["random"])
+    sal = json.loads(cli("explain", "--run", cnn_run, "--index", "0", "--method", "saliency", "--data-dir",
+                         str(mnist_dir), "--json").stdout.splitlines()[-1])
+    assert sal["signed"] is False and "checks" not in sal
+
+
 def test_explain_target_contrast_and_settings(cnn_run, mnist_dir):
     r = cli("explain", "--run", cnn_run, "--index", "1", "--method", "integrated_gradients", "--target", "3",
             "--contrast", "8", "--setting", "steps=20", "--setting", "baseline_kind=blurred", "--data-dir",
