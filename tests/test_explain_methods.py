@@ -103,7 +103,7 @@ def test_deeplift_matches_integrated_gradients_on_a_linear_model_and_is_empty_on
 
 
 def test_deeplift_refuses_layers_it_has_no_rule_for():
-    with pytest.raises(DlvizError, match=r"no rule for the layer 'lstm_1'.*Integrated Gradients"):
+    with pytest.raises(DlvizError, match=r"no rule for the layer 'lstm_1.rnn' \(LSTM\).*Integrated Gradients"):
         attribute(build(PRESETS["rnn"].spec, seed=0).module, _image(), 1, "deeplift")
     gelu = nn.Sequential(nn.Flatten(), nn.Linear(784, 8), nn.GELU(), nn.Linear(8, 3))
     with pytest.raises(DlvizError, match=r"'2' \(GELU\)"):

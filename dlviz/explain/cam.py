@@ -39,23 +39,72 @@ GUIDED_GRAD_CAM = N_("Guided Grad-CAM")
 _RESIDUAL_MAIN = ("conv1", "bn1", "relu1", "conv2", "bn2")
 
 
+# --------------------------------------------------------------------------- the real order: a traced forward pass
+class Call:
+    """One call of a leaf module in a traced forward pass: which module, its k-th call, what went in and out."""
+
+    __slots__ = ("name", "module", "k", "inputs", "output")
+
+    def __init__(self, name, module, k, inputs, output):
+        self.name, self.module, self.k, self.inputs, self.output = name, module, k, inputs, output
+
+
+@torch.no_grad()
+def trace_calls(model: nn.Module, x: torch.Tensor) -> list[Call]:
+    """Every call of every leaf module (no children) of ``model`` in one forward pass of ``x`` (B, C, H, W), in
+    the order they ran, found with forward hooks (removed in ``finally``). Registration order says nothing about
+    a custom ``forward``: a module may run twice (a reused ReLU or Dropout) or out of the order it was defined."""
+    root = unwrap(model)
+    calls: list[Call] = []
+    counts: dict[int, int] = {}
+
+    def hook_for(name):
+        def hook(m, inp, out):
+            k = counts.get(id(m), 0)
+            counts[id(m)] = k + 1
+            calls.append(Call(name, m, k, tuple(i for i in inp if isinstance(i, torch.Tensor)), out))
+        return hook
+
+    handles = [m.register_forward_hook(hook_for(n)) for n, m in root.named_modules()
+               if n and next(m.children(), None) is None]
+    try:
+        model(x.detach())
+    finally:
+        for h in handles:
+            h.remove()
+    return calls
+
+
+def _trace_input(model: nn.Module, x: torch.Tensor | None) -> torch.Tensor | None:
+    if x is None:
+        return None
+    return x.detach()[:1]
+
+
 # --------------------------------------------------------------------------- layers
-def default_layer(model: nn.Module) -> str:
+def default_layer(model: nn.Module, x: torch.Tensor | None = None) -> str:
     """The conv layer Grad-CAM uses by default: the last one on the way to the output.
 
-    A residual block's shortcut projection (``residual_3.shortcut.0``, a 1x1 conv that only reshapes
-    the block's input) is passed over for the block's last main-path conv (``residual_3.conv2``).
+    With an input ``x`` the order is the one a traced forward pass ran (a custom ``forward`` may run its
+    layers in any order); without, the order they were registered in. A residual block's shortcut
+    projection (``residual_3.shortcut.0``, a 1x1 conv that only reshapes the block's input) is passed over
+    for the block's last main-path conv (``residual_3.conv2``).
     """
     names = conv_layers(model)
+    xb = _trace_input(model, x)
+    if xb is not None:
+        ran = [c.name for c in trace_calls(model, xb) if isinstance(c.module, nn.Conv2d)]
+        if ran:
+            names = list(dict.fromkeys(reversed(ran)))[::-1]     # each once, in the order of its last call
     main = [n for n in names if "shortcut" not in n.split(".")]
     return (main or names)[-1]
 
 
-def resolve_layer(model: nn.Module, layer, method: str = GRAD_CAM) -> str:
-    """``layer`` checked against the model's conv layers; "" means :func:`default_layer`."""
+def resolve_layer(model: nn.Module, layer, method: str = GRAD_CAM, x: torch.Tensor | None = None) -> str:
+    """``layer`` checked against the model's conv layers; "" means :func:`default_layer` (traced with ``x``)."""
     names = conv_layers(model)
     if layer == "" or layer is None:
-        return default_layer(model)
+        return default_layer(model, x)
     if not isinstance(layer, str) or layer not in names:
         raise ExplainError("{method}: this model has no convolution layer called '{name}'. Choose one of: {known}.",
                            method=method, name=layer, known=", ".join(names))
@@ -63,11 +112,17 @@ def resolve_layer(model: nn.Module, layer, method: str = GRAD_CAM) -> str:
 
 
 @contextmanager
-def _layer_output(module: nn.Module) -> Iterator[list]:
-    """Keeps ``module``'s output (still in the graph) while the block runs; the hook goes in ``finally``."""
+def _layer_output(module: nn.Module, call: int | None = None) -> Iterator[list]:
+    """Keeps ``module``'s output (still in the graph) while the block runs; the hook goes in ``finally``.
+    ``call``: keep only the output of that call (0-based) of a module that runs more than once."""
     kept: list = []
+    seen = [0]
 
     def hook(_m, _inp, out):
+        k = seen[0]
+        seen[0] += 1
+        if call is not None and k != call:
+            return None
         kept.append(out)
         # the next layers get a copy, so an in-place op after the layer cannot overwrite what we keep
         return out.clone()
@@ -188,6 +243,37 @@ _ELEMENTWISE = (nn.BatchNorm2d, nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU,
                 nn.Dropout2d)
 
 
+def traced_feature(model: nn.Module, name: str, x: torch.Tensor, method: str = GRAD_CAM
+                   ) -> tuple[nn.Module, str, int, int]:
+    """(module, its name, which of its calls, how often the conv ran) whose output Grad-CAM weighs for conv
+    layer ``name``, found in a traced forward pass of ``x``: the conv's LAST call, then every element-wise
+    layer (normalisation, activation, dropout) that took the previous output directly, in the order they ran.
+    A reused module (one ReLU or Dropout called in several places) is followed only at the call that took this
+    conv's maps. A residual block of dlviz's own ends at the block's output (its ReLU comes after the add)."""
+    root = unwrap(model)
+    parts = name.split(".")
+    parent = root
+    for p in parts[:-1]:
+        parent = getattr(parent, p)
+    calls = trace_calls(model, _trace_input(model, x))
+    conv = [i for i, c in enumerate(calls) if c.name == name]
+    if not conv:
+        raise ExplainError("{method}: the layer '{name}' did not run for this input, so it has nothing to show.",
+                           method=method, name=name)
+    if isinstance(parent, ResidualBlock) and parts[-1] == _RESIDUAL_MAIN[3]:      # conv2: bn2, + shortcut, ReLU
+        label = ".".join(parts[:-1])
+        return parent, label, 0, len(conv)
+    i = conv[-1]
+    chosen, label, k, current = calls[i].module, name, calls[i].k, calls[i].output
+    for c in calls[i + 1:]:
+        if not any(t is current for t in c.inputs):
+            continue                            # another branch of the network: not this conv's maps
+        if not isinstance(c.module, _ELEMENTWISE):
+            break                               # the maps go on into a layer that changes them (pooling, conv)
+        chosen, label, k, current = c.module, c.name, c.k, c.output
+    return chosen, label, k, len(conv)
+
+
 def feature_module(model: nn.Module, name: str) -> tuple[nn.Module, str]:
     """The module whose output Grad-CAM weighs for conv layer ``name``: the conv's feature maps after the
     normalisation and activation that directly follow it (Selvaraju et al. 2017 use the rectified maps
@@ -215,15 +301,18 @@ def feature_module(model: nn.Module, name: str) -> tuple[nn.Module, str]:
 
 
 def cam_native(model: nn.Module, x: torch.Tensor, target: int, name: str, method: str = GRAD_CAM) -> torch.Tensor:
-    """Grad-CAM of ``target`` at conv layer ``name`` at the layer's own resolution: (1, 1, h, w), >= 0."""
+    """Grad-CAM of ``target`` at conv layer ``name`` at the layer's own resolution: (1, 1, h, w), >= 0.
+
+    The maps weighed are found in a traced forward pass (:func:`traced_feature`); a conv that runs several
+    times (shared weights) is explained at its last call, the one closest to the output."""
     if not x.requires_grad:         # frozen parameters: the layer's output is in the graph only through x
         x = x.detach().requires_grad_(True)
-    module, _ = feature_module(model, name)
-    with _layer_output(module) as kept:
+    module, _, call, _ = traced_feature(model, name, x, method)
+    with _layer_output(module, call) as kept:
         out = model(x)
-    if len(kept) != 1:
-        raise ExplainError("{method}: layer '{name}' ran {n} times in one pass; pick a layer that runs once.",
-                           method=method, name=name, n=len(kept))
+    if len(kept) != 1:              # the model ran differently the second time (randomness in forward)
+        raise ExplainError("{method}: layer '{name}' ran differently in two passes over the same input; its "
+                           "maps cannot be picked out.", method=method, name=name)
     act = kept[0]
     (grad,) = torch.autograd.grad(out[0, target], act, allow_unused=True)
     if grad is None:
@@ -238,13 +327,14 @@ def grad_cam(model: nn.Module, x: torch.Tensor, target: int, layer: str = "", me
     Returns (map (1, 1, H, W) >= 0, extra): the layer used, whether it is the last conv layer, the
     CAM's own resolution ("coarse: 11x11 map enlarged"), whether it was aligned, and its raw maximum.
     """
-    name = resolve_layer(model, layer, method)
+    name = resolve_layer(model, layer, method, x)
     cam = cam_native(model, x, target, name, method)
     geometry = layer_geometry(model, name)
     amap = upsample(cam, tuple(x.shape[-2:]), geometry)
     h, w = cam.shape[-2:]
-    extra = {"layer": name, "maps_after": feature_module(model, name)[1], "last_conv": name == default_layer(model), "cam_height": int(h), "cam_width": int(w),
-             "aligned": geometry is not None, "cam_max": float(cam.max())}
+    _, after, _, runs = traced_feature(model, name, x, method)
+    extra = {"layer": name, "maps_after": after, "last_conv": name == default_layer(model, x), "cam_height": int(h),
+             "cam_width": int(w), "aligned": geometry is not None, "cam_max": float(cam.max()), "conv_calls": runs}
     return amap, extra
 
 

@@ -157,12 +157,21 @@ def _deeplift_layer_types():
 
 
 def _check_deeplift(model):
+    """Every LEAF layer (a module without children) must have a DeepLift rule: a nonlinearity Captum handles,
+    or a layer that is linear (affine) in its input. Containers are not judged by their class: a user's own
+    ``nn.Module`` with a custom ``forward`` is fine when its leaves are. What a ``forward`` does with plain
+    functions (``F.relu``, ``torch.max``) Captum cannot see: there it falls back to the gradient, and the
+    completeness numbers say how far the sum is then off."""
     from dlviz.explain.registry import unwrap
 
-    nonlinear, linear, containers = _deeplift_layer_types()
+    nonlinear, linear, _ = _deeplift_layer_types()
     for name, m in unwrap(model).named_modules():
-        if type(m) in nonlinear or isinstance(m, linear + containers):
+        if next(m.children(), None) is not None:
             continue
+        if type(m) in nonlinear or isinstance(m, linear):
+            continue
+        if name == "" and not any(True for _ in m.parameters()):
+            continue                     # a model with no layers at all: nothing to check
         raise ExplainError("DeepLift has no rule for the layer '{layer}' ({kind}). It works through ReLU, "
                            "LeakyReLU, ELU, Sigmoid, Tanh, Softplus and max pooling between linear layers. "
                            "Integrated Gradients works with any layer.", layer=name or "model",
@@ -176,19 +185,66 @@ class _Fresh(nn.Module):
         return x.clone()
 
 
-def _separate_nonlinear(model):
+class _PerCall(nn.Module):
+    """A nonlinearity the model calls in several places (one ``self.relu`` used after every layer), split into one
+    copy per call: Captum's DeepLift keeps one input and output per module, so a reused module would mix up its
+    calls. The copies are used in turn; the counter starts again at every forward pass of the root."""
+
+    def __init__(self, module: nn.Module, calls: int):
+        super().__init__()
+        self.copies = nn.ModuleList([nn.Sequential(copy.deepcopy(module), _Fresh()) for _ in range(calls)])
+        self.next = 0
+
+    def forward(self, x):
+        m = self.copies[self.next % len(self.copies)]
+        self.next += 1
+        return m(x)
+
+
+def _calls_per_module(model, x) -> dict[int, int]:
+    """How many times each leaf module runs in one forward pass of ``x`` (a traced pass, hooks removed)."""
+    counts: dict[int, int] = {}
+
+    def hook(m, _inp, _out):
+        counts[id(m)] = counts.get(id(m), 0) + 1
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if next(m.children(), None) is None]
+    try:
+        with torch.no_grad():
+            model(x.detach())
+    finally:
+        for h in handles:
+            h.remove()
+    return counts
+
+
+def _separate_nonlinear(model, x=None):
     """``model`` with every nonlinearity DeepLift hooks followed by a copy of its output.
 
     Captum (0.9) hooks a nonlinear layer's output tensor to read the multipliers coming back and the
     next layer's input tensor to replace them; when ReLU feeds MaxPool directly both hooks sit on one
     tensor and the ReLU reads the plain gradient instead of MaxPool's multipliers, so the map no
     longer sums to the change in the score (2-26% off on the cnn preset with a blurred baseline).
-    With a fresh tensor between them each hook has its own, and the sum is exact again."""
+    With a fresh tensor between them each hook has its own, and the sum is exact again. A nonlinearity
+    that runs several times in one pass (``x`` given: counted in a traced pass) gets one copy per call."""
     nonlinear = _deeplift_layer_types()[0]
+    calls = _calls_per_module(model, x) if x is not None else {}
+    per_call = []
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
             if type(child) in nonlinear:
-                setattr(parent, name, nn.Sequential(child, _Fresh()))
+                n = calls.get(id(child), 1)
+                if n > 1:
+                    wrapped = _PerCall(child, n)
+                    per_call.append(wrapped)
+                else:
+                    wrapped = nn.Sequential(child, _Fresh())
+                setattr(parent, name, wrapped)
+    if per_call:
+        def restart(_m, _inp):
+            for w in per_call:
+                w.next = 0
+        model.register_forward_pre_hook(restart)
     return model
 
 
@@ -197,7 +253,7 @@ def _deeplift(model, x, target, baseline_kind="black"):
 
     _check_deeplift(model)
     base = baseline(x, baseline_kind)
-    work = _separate_nonlinear(copy.deepcopy(model))
+    work = _separate_nonlinear(copy.deepcopy(model), x)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")       # "setting hooks on non-linear activations": on our own copy
         attr, delta = DeepLift(work).attribute(x, baselines=base, target=target, return_convergence_delta=True)
