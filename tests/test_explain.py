@@ -79,3 +79,50 @@ def test_contrast_explains_the_difference_of_two_scores():
     (grad,) = torch.autograd.grad(out[3] - out[8], xb)
     got = attribute(model, x, 3, "saliency", contrast=8, absolute=False)
     assert got.contrast == 8 and torch.allclose(got.map, grad[0], atol=1e-6)
+
+
+def test_warm_up_runs_the_path_once_in_the_background_and_leaves_random_state_alone():
+    """Issue 12 item 7: the first explanation paid a cold start (Saliency 1.2 s). The app starts a warm-up
+    thread (dlviz.ui.nav.run_app); it must run the real path and never touch a training thread's randomness."""
+    import sys
+
+    from dlviz.explain import warm
+
+    calls = []
+    real = warm._run
+    warm._DONE.pop(("test",), None)
+    rng = torch.get_rng_state()
+    th = warm.warm_up(key=("test",))
+    th.join(timeout=120)
+    assert not th.is_alive() and warm.warmed(("test",))
+    assert "captum.attr" in sys.modules
+    assert torch.equal(torch.get_rng_state(), rng)              # constant weights, no initialisation drawn
+    assert warm.warm_up(key=("test",)) is th                    # once per key
+    monkey = lambda *a: calls.append(a)  # noqa: E731
+    warm._run = monkey
+    try:
+        warm._DONE.pop(("test2",), None)
+        warm.warm_up(torch.nn.Linear(4, 2), (4,), ("saliency",), key=("test2",)).join()
+    finally:
+        warm._run = real
+    assert calls and calls[0][1] == (4,) and calls[0][2] == ("saliency",)
+
+
+def test_seconds_include_the_private_copy(monkeypatch):
+    """Issue 12 item 7: ``seconds`` left out the private copy of the model; the copy must count. A fake clock
+    (no real timing): the copy moves it on by 100."""
+    from types import SimpleNamespace
+
+    from dlviz.explain import registry
+
+    clock = [0.0]
+    real = registry.private_copy
+
+    def copy_taking_100(model):
+        clock[0] += 100.0
+        return real(model)
+
+    monkeypatch.setattr(registry, "private_copy", copy_taking_100)
+    monkeypatch.setattr(registry, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
+    assert attribute(model, torch.rand(1, 28, 28), 1, "saliency").seconds == 100.0

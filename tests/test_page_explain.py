@@ -53,6 +53,9 @@ def test_explain_page_in_chinese(app, home):
     at = open_page(app, "pages/explain.py", timeout=120, run_id=rec.id, lang="zh")
     assert at.title[0].value == "解释"
     assert at.subheader[0].value.startswith("为什么是")
+    from dlviz.explain import warm
+
+    assert ("process",) in warm._DONE       # the app started the explanation warm-up before anyone asked
 
 
 def test_a_blank_input_says_the_explanation_is_empty_and_why(app, home):

@@ -23,11 +23,20 @@ LOOK_INSIDE = [  # (file and url, title, icon)
 ]
 
 
+def _warm_explanations() -> None:
+    """Once per server process, in a daemon thread: the explanation path's one-off costs (Captum's imports, the
+    first backward pass, oneDNN's kernels), so the first explanation a user asks for is not a cold start."""
+    from dlviz.explain.warm import warm_up
+
+    warm_up()
+
+
 def run_app() -> None:
     # the icon and the logo ship in assets/: the page fetches nothing from outside (tests/test_offline.py)
     st.set_page_config(page_title="dlviz", page_icon=str(_ROOT / "assets/favicon.png"), layout="wide")
     st.logo(str(_ROOT / "assets/logo.png"), size="medium")
     init_session()
+    _warm_explanations()
     make = [
         st.Page(_ROOT / "pages/home.py", title=t("Start"), icon=":material/home:", default=True),
         st.Page(_ROOT / "pages/data.py", title=t("Data"), icon=":material/image:", url_path="data"),
