@@ -168,6 +168,12 @@ def test_page_fetches_nothing_outside_and_chinese_reads_without_a_cjk_font(tmp_p
             icon = page.evaluate("() => [...document.querySelectorAll('link[rel~=icon]')].map(l => l.href)")
             assert icon and all(h.startswith(f"http://127.0.0.1:{port}/") for h in icon), icon
             page.screenshot(path=str(tmp_path / "zh.png"))
+            # pages with Plotly charts and images fetch nothing outside either
+            page.get_by_test_id("stSidebarNav").get_by_role("link", name="数据", exact=True).click()
+            expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=90_000)
+            page.get_by_test_id("stSidebarNav").get_by_role("link", name="术语表", exact=True).click()
+            expect(page.get_by_role("heading", name="步长")).to_be_visible(timeout=60_000)
+            page.wait_for_load_state("networkidle")
             browser.close()
         outside = [u for u in requests if not u.startswith((f"http://127.0.0.1:{port}/", f"ws://127.0.0.1:{port}/",
                                                              "data:", "blob:"))]
