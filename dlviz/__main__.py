@@ -15,6 +15,7 @@ from pathlib import Path
 
 from dlviz.errors import DlvizError, SpecError
 from dlviz.i18n import t
+from dlviz.limits import fmt_bytes, limits
 
 
 def _spec_from(arg: str) -> dict:
@@ -27,6 +28,10 @@ def _spec_from(arg: str) -> dict:
         raise SpecError("'{arg}' is neither a preset ({known}) nor a JSON spec file.", arg=arg,
                         known=", ".join(PRESETS))
     try:
+        if path.stat().st_size > limits().json_bytes:   # not read at all: normalize() would refuse it anyway
+            raise SpecError("This model spec is {size}; specs up to {most} are read. A model's JSON is usually "
+                            "under 5 KB: check that this is the right file.", size=fmt_bytes(path.stat().st_size),
+                            most=fmt_bytes(limits().json_bytes))
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise SpecError("Cannot read the spec file {path}: {detail}", path=str(path), detail=str(e)) from None
@@ -481,6 +486,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help=t("folder with the dataset files (default: $DLVIZ_DATA_DIR, then the cache)"))
     tr.add_argument("--limit", type=int, default=None, help=t("train on only this many images (quick demos)"))
     tr.add_argument("--name", default=None)
+    tr.add_argument("--no-limits", action="store_true",
+                    help=t("lift the server limits on the model (parameters, activation memory, FLOPs, batch size): "
+                           "for a machine of your own"))
     tr.add_argument("--no-baseline", action="store_true",
                     help=t("text: skip the classic TF-IDF + logistic regression baseline"))
     tr.add_argument("--json", action="store_true", help=t("print one JSON object as the last line"))
@@ -562,6 +570,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "no_limits", False):   # on a machine of one's own: lift the model limits (parameters, memory, FLOPs, batch)
+        os.environ["DLVIZ_NO_LIMITS"] = "1"
     try:
         return args.func(args)
     except DlvizError as e:

@@ -17,12 +17,16 @@ class DlvizError(Exception):
         self.kwargs = kwargs
         super().__init__(self.message())
 
-    def message(self, lang: str = "en") -> str:
+    def message(self, lang: str = "en", escape=None) -> str:
+        """The message in ``lang``. ``escape`` (the app's ``plain``) is applied to every word filled in, which
+        may be a user's file name or model name: the app shows messages as Markdown, the CLI as text."""
         from dlviz.i18n import catalogue, translate
 
         # words filled into the template ("kernel", a layer title) translate too when known
         cat = catalogue(lang)
         kwargs = {k: cat.get(v, v) if isinstance(v, str) else v for k, v in self.kwargs.items()}
+        if escape is not None:
+            kwargs = {k: escape(v) if isinstance(v, str) else v for k, v in kwargs.items()}
         return translate(self.template, lang, **kwargs)
 
 

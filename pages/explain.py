@@ -20,6 +20,7 @@ from dlviz.explain.handout import handout_html
 from dlviz.plots import probability_bars
 from dlviz.plots.explain import (agreement_heatmap, comparison_figure, comparison_png, curves_figure,
                                  randomisation_figure)
+from dlviz.ui.plain import plain
 from dlviz.ui import show_error, t
 from dlviz.ui.explain_widgets import (SHUFFLED_IMAGES, cached_checks, check_lines, check_method, class_pickers,
                                       explain_all, input_key, method_picker, predict, randomisation_numbers,
@@ -71,7 +72,7 @@ if not chosen:
 
 res = explain_all(ctx, inp, target, contrast, settings)
 for m, e in res.errors.items():
-    st.warning(f"**{t(METHODS[m].title)}**: {e.message(ss.get('lang', 'en'))}", icon=":material/info:")
+    st.warning(f"**{t(METHODS[m].title)}**: {e.message(ss.get('lang', 'en'), escape=plain)}", icon=":material/info:")
 if not res.maps:
     st.stop()
 titles = {m: t(METHODS[m].title) for m in res.maps}

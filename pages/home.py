@@ -7,6 +7,7 @@ from dlviz.ui import ensure_app
 ensure_app()
 
 from dlviz.errors import DlvizError
+from dlviz.ui.plain import plain
 from dlviz.ui import get_store, t
 from dlviz.ui.run_widgets import run_title
 
@@ -35,5 +36,5 @@ if rid:
         run = None
     if run:
         acc = f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "–"
-        st.info(t("Last run: {name} ({status}), test accuracy {acc}.", name=run_title(run), status=t(run.status), acc=acc),
+        st.info(t("Last run: {name} ({status}), test accuracy {acc}.", name=plain(run_title(run)), status=t(run.status), acc=acc),
                 icon=":material/history:")

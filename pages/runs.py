@@ -7,6 +7,7 @@ import streamlit as st
 from dlviz.errors import DlvizError
 from dlviz.plots import training_curves
 from dlviz.train import evaluate_run
+from dlviz.ui.plain import plain
 from dlviz.ui import ensure_app, get_store, run_message, save_session, show_error, state, t
 from dlviz.ui.compare_widgets import compare_section
 from dlviz.ui.run_widgets import (accuracy_text, created_text, flash, run_label, run_table, settings_table,
@@ -62,7 +63,7 @@ else:
     b2.caption(t("Opening a run shows its results on the Train page and puts it at the top of every look-inside "
                  "page, until you open or train another."))
 
-st.subheader(run.name)
+st.subheader(plain(run.name))
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(t("Status"), status_text(run.status))
 m2.metric(t("Test accuracy"), accuracy_text(run.test_accuracy))
@@ -79,7 +80,7 @@ if not run.is_active and not store.has_weights(run.id):
     try:
         store.load_weights(run.id)  # raises the plain RunError that says why there are no weights
     except DlvizError as e:
-        st.warning(e.message(ss.get("lang", "en")) + " " + t("Its settings and curves are still here; only the "
+        st.warning(e.message(ss.get("lang", "en"), escape=plain) + " " + t("Its settings and curves are still here; only the "
                                                               "trained model cannot be loaded."),
                    icon=":material/warning:")
 

@@ -8,8 +8,10 @@ ensure_app()
 
 from dlviz.errors import DlvizError
 from dlviz.models import build
+from dlviz.models.builder import check_budget, estimate
 from dlviz.data import ALL_DATASETS, get_info
 from dlviz.train import TrainJob
+from dlviz.ui.plain import plain, plain_args
 from dlviz.ui import current_spec, get_executor, get_store, save_session, show_error, t
 from dlviz.ui.run_widgets import run_title
 from dlviz.ui.state import adopt_job_run
@@ -29,7 +31,7 @@ except DlvizError as e:
     show_error(e)
     st.page_link("pages/build.py", label=t("Fix the model on the Build page"), icon=":material/account_tree:")
     st.stop()
-st.markdown(t("**Model to train:** {name}, {params:,} parameters. **Data:** {dataset}.", name=spec.get("name", "model"),
+st.markdown(t("**Model to train:** {name}, {params:,} parameters. **Data:** {dataset}.", name=plain(spec.get("name", "model")),
               params=built.params, dataset=t(info.title)))
 
 job_id = ss.job_id if ss.job_id and ex.has(ss.job_id) else None
@@ -43,6 +45,7 @@ row = st.container(horizontal=True)
 if row.button(t("Train"), type="primary", disabled=active, icon=":material/play_arrow:", key="train_btn"):
     try:
         cfg = cfg.validated()
+        check_budget(estimate(spec, info.input_shape), cfg.batch_size)   # the batch against the server's limits
     except DlvizError as e:
         show_error(e)
     else:
@@ -90,20 +93,20 @@ if ss.run_id and not (active and ss.run_id == snap.run_id):
         run = None
     if run:
         st.divider()
-        st.subheader(t("Open run: {name}", name=run_title(run)))
+        st.subheader(t("Open run: {name}", name=plain(run_title(run))))
         if ss.get("run_restored"):
             st.caption(t("Reopened: the last run trained on this computer. Press Train to train your own."))
         run_model = (run.spec or {}).get("name", "model")
         if run.dataset != ss.dataset or run_model != spec.get("name", "model"):
             # the open run and the model above differ (the dataset or the model was changed since): say which is which
             st.caption(t("This is the run you opened or trained last: {model} on {dataset}. It is not the model "
-                         "above; Train trains {draft} on {draft_data} as a new run.", model=run_model,
+                         "above; Train trains {draft} on {draft_data} as a new run.", model=plain(run_model),
                          dataset=get_info(run.dataset).name if run.dataset in ALL_DATASETS else run.dataset,
-                         draft=spec.get("name", "model"), draft_data=t(info.title)))
+                         draft=plain(spec.get("name", "model")), draft_data=t(info.title)))
         if snap and snap.settling and snap.run_id == run.id:
             settling()
         result_view(run)
 if snap and snap.done and snap.status == "failed" and not snap.run_id:
-    st.error(t(snap.text, **snap.text_args))  # failed before a run was created (e.g. data not found)
+    st.error(t(snap.text, **plain_args(snap.text_args)))  # failed before a run was created (e.g. data not found)
 elif snap and snap.done and snap.status == "stopped" and not snap.run_id and snap.text:
-    st.info(t(snap.text, **snap.text_args))   # stopped while the data loaded
+    st.info(t(snap.text, **plain_args(snap.text_args)))   # stopped while the data loaded

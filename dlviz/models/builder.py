@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
 from dlviz.errors import SpecError
-from dlviz.models.layers import LAYER_TYPES, MASKS_PADS, Shape, fmt_shape, layer_type
+from dlviz.limits import Limits, fmt_bytes, limits
+from dlviz.models.layers import LAYER_TYPES, MASKS_PADS, Recurrent, Shape, fmt_shape, layer_type
 
 MAX_LAYERS = 64
 
@@ -43,14 +45,47 @@ class Built:
         return sum(r.params for r in self.table)
 
 
+_JSON_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def parse_json(text: str | bytes, lim: Limits | None = None):
+    """``json.loads(text)`` bounded first: its size and nesting depth against the server limits.
+
+    A spec is three levels deep; JSON nested 100,000 deep would end in a RecursionError and an integer
+    of 5,000 digits in a ValueError: every such input is a SpecError in one sentence instead.
+    """
+    lim = lim or limits()
+    if len(text) > lim.json_bytes:
+        raise SpecError("This model spec is {size}; specs up to {most} are read. A model's JSON is usually "
+                        "under 5 KB: check that this is the right file.", size=fmt_bytes(len(text)),
+                        most=fmt_bytes(lim.json_bytes))
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise SpecError("This file is not a text file. Choose a .json file exported from dlviz.") from None
+    depth = most = 0
+    for m in _JSON_BRACKETS.finditer(_JSON_STRINGS.sub("", text)):
+        depth += 1 if m.group() in "[{" else -1
+        most = max(most, depth)
+    if most > lim.json_depth:
+        raise SpecError("This JSON is nested {depth} levels deep; a model spec needs 3 and at most {most} are "
+                        "read.", depth=f"{most:,}", most=lim.json_depth)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SpecError("This is not valid JSON: {detail} (line {line}, column {col}).",
+                        detail=e.msg, line=e.lineno, col=e.colno) from None
+    except (ValueError, RecursionError):   # Python reads integers of at most 4,300 digits
+        raise SpecError("This JSON holds a number too long to read (more than 4,300 digits). Settings are small "
+                        "numbers, like 128.") from None
+
+
 def normalize(spec) -> dict:
     """A validated deep copy of ``spec`` with every setting present and typed."""
     if isinstance(spec, (str, bytes)):
-        try:
-            spec = json.loads(spec)
-        except json.JSONDecodeError as e:
-            raise SpecError("This is not valid JSON: {detail} (line {line}, column {col}).",
-                            detail=e.msg, line=e.lineno, col=e.colno) from None
+        spec = parse_json(spec)
     if isinstance(spec, list):
         spec = {"layers": spec}
     if not isinstance(spec, dict) or not isinstance(spec.get("layers"), list):
@@ -80,7 +115,11 @@ def normalize(spec) -> dict:
 
 
 def _coerce(value, p, i, title):
-    where = dict(layer=i, n=i + 1, title=title, name=p.name, value=repr(value))
+    try:
+        shown = repr(value)
+    except ValueError:   # an int too long to print (Python refuses more than 4,300 digits)
+        shown = "a number too long to read"
+    where = dict(layer=i, n=i + 1, title=title, name=p.name, value=shown[:80])
     if p.kind == "bool":
         bad = SpecError("Layer {n} ({title}): setting '{name}' = {value} is not valid. Use true or false.", **where)
     elif p.kind == "choice":
@@ -144,17 +183,166 @@ def for_dataset(spec, vocab_size: int | None = None, num_classes: int | None = N
     return spec
 
 
+@dataclass(frozen=True)
+class LayerCost:
+    index: int
+    title: str
+    params: int
+    activation_bytes: int   # per example: every output inside the layer, kept for the backward pass
+    flops: int              # per example, forward (a multiply-add counts 2)
+
+
+@dataclass
+class Estimate:
+    """What a model costs, from shapes alone: nothing of its size is allocated to find out."""
+
+    layers: list[LayerCost] = field(default_factory=list)
+    complete: bool = True   # False: a layer could not be traced on shapes (build() then names the problem)
+
+    @property
+    def params(self) -> int:
+        return sum(c.params for c in self.layers)
+
+    @property
+    def flops(self) -> int:
+        return sum(c.flops for c in self.layers)
+
+    def activation_bytes(self, batch: int = 1) -> int:
+        """Memory of one training step's activations at ``batch``: every layer's outputs, kept for the backward
+        pass (their gradients come and go one layer at a time). Measured on the CNN preset at batch 4,800,
+        1.26 GB held against 2.5 GB estimated: an upper bound."""
+        return batch * sum(c.activation_bytes for c in self.layers)
+
+
+def estimate(spec, input_shape: Shape = (1, 28, 28), input_dtype: torch.dtype | None = None,
+             vocab_size: int | None = None) -> Estimate:
+    """Parameters, activation memory and FLOPs per example of ``spec``, traced on PyTorch's meta device.
+
+    Layers are built and run on tensors that have shapes but no storage, so a model of billions of
+    parameters costs nothing here. Raises the builder's SpecErrors for impossible shapes; a forward
+    pass that fails stops the trace (``complete`` False) and :func:`build` reports it.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    spec = with_vocab(spec, vocab_size) if vocab_size is not None else normalize(spec)
+    text = spec["layers"][0]["type"] == "embedding"
+    if input_dtype is None:
+        input_dtype = torch.long if text else torch.float32
+    out = Estimate()
+    shape = tuple(input_shape)
+    batch = 2   # BatchNorm needs two examples in training mode
+    with torch.device("meta"):
+        x = torch.zeros((batch, *shape), dtype=input_dtype)
+        for i, layer in enumerate(spec["layers"]):
+            lt = LAYER_TYPES[layer["type"]]
+            module = lt.build(layer, shape, i)
+            if lt.key in MASKS_PADS:
+                module.mask_pads = False   # the same shapes; finding the pads needs values
+            if isinstance(module, Recurrent):   # PyTorch traces an RNN on meta tensors step by step: slow
+                x, cost = _recurrent_cost(module, x)
+                out.layers.append(LayerCost(i, lt.title, sum(p.numel() for p in module.parameters()), *cost))
+                shape = tuple(x.shape[1:])
+                continue
+            kept = []
+            leaves = [m for m in module.modules() if not any(True for _ in m.children())] or [module]
+            hooks = [m.register_forward_hook(lambda _m, _i, o: kept.append(o)) for m in leaves]
+            try:
+                with torch.no_grad(), FlopCounterMode(display=False) as counter:
+                    x = module(x)
+            except Exception:  # noqa: BLE001  the real pass in build() turns it into a SpecError
+                out.complete = False
+                return out
+            finally:
+                for h in hooks:
+                    h.remove()
+            act = sum(_nbytes(o) for o in kept) or _nbytes(x)
+            out.layers.append(LayerCost(i, lt.title, sum(p.numel() for p in module.parameters()),
+                                        act // batch, counter.get_total_flops() // batch))
+            shape = tuple(x.shape[1:])
+            if any(s <= 0 for s in shape):
+                out.complete = False
+                return out
+    return out
+
+
+def _recurrent_cost(module: Recurrent, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+    """(the output on meta, (activation bytes, FLOPs) per example) of a recurrent layer, from its sizes."""
+    rnn = module.rnn
+    b, steps, features = x.shape
+    gates = {"rnn": 1, "lstm": 4, "gru": 3}[module.kind]
+    dirs, h = 2 if rnn.bidirectional else 1, rnn.hidden_size
+    flops = act = 0
+    for layer in range(rnn.num_layers):
+        inputs = features if layer == 0 else h * dirs
+        flops += dirs * steps * gates * 2 * (inputs * h + h * h)
+        act += dirs * steps * (gates + 1) * h * 4   # the gates and the state at every step
+    width = h * dirs
+    y = torch.empty((b, steps, width) if module.return_sequence else (b, width), dtype=x.dtype, device="meta")
+    return y, (act, flops)
+
+
+def _nbytes(o) -> int:
+    if isinstance(o, torch.Tensor):
+        return o.numel() * o.element_size()
+    if isinstance(o, (tuple, list)):
+        return sum(_nbytes(v) for v in o)
+    return 0
+
+
+def check_budget(est: Estimate, batch: int | None = None, lim: Limits | None = None) -> None:
+    """Raise a SpecError naming the costliest layer when ``est`` is past a server limit.
+
+    ``batch`` None checks what does not depend on it (parameters, FLOPs, one example's activations).
+    """
+    lim = lim or limits()
+    if not lim.model_limits or not est.layers:
+        return
+    if est.params > lim.params:
+        worst = max(est.layers, key=lambda c: c.params)
+        raise SpecError("The model has {params} parameters; this server allows at most {most}. Layer {n} ({title}) "
+                        "alone has {layer_params}: give it fewer units or filters.", layer=worst.index,
+                        params=f"{est.params:,}", most=f"{lim.params:,}", n=worst.index + 1, title=worst.title,
+                        layer_params=f"{worst.params:,}")
+    if est.flops > lim.flops:
+        worst = max(est.layers, key=lambda c: c.flops)
+        raise SpecError("One example costs {need} million operations; this server allows at most {most} million. "
+                        "Layer {n} ({title}) costs {cost} million: use fewer filters, a smaller kernel, or pool "
+                        "before it.", layer=worst.index, need=f"{est.flops / 1e6:,.0f}",
+                        most=f"{lim.flops / 1e6:,.0f}", n=worst.index + 1, title=worst.title,
+                        cost=f"{worst.flops / 1e6:,.0f}")
+    if batch is not None and batch > lim.batch:
+        raise SpecError("Batch size {bs} is larger than this server allows ({most}); 32 to 512 is usual.",
+                        bs=f"{batch:,}", most=f"{lim.batch:,}")
+    need = est.activation_bytes(batch or 1)
+    if need > lim.activation_bytes:
+        worst = max(est.layers, key=lambda c: c.activation_bytes)
+        if batch:
+            raise SpecError("At batch size {bs} training needs about {need} for the activations; this server "
+                            "allows {most}. Layer {n} ({title}) needs the most: use a smaller batch size or a "
+                            "smaller layer.", layer=worst.index, bs=f"{batch:,}", need=fmt_bytes(need),
+                            most=fmt_bytes(lim.activation_bytes), n=worst.index + 1, title=worst.title)
+        raise SpecError("One example needs about {need} for the activations; this server allows {most} for a whole "
+                        "batch. Layer {n} ({title}) needs the most: make it smaller, or pool before it.",
+                        layer=worst.index, need=fmt_bytes(need), most=fmt_bytes(lim.activation_bytes),
+                        n=worst.index + 1, title=worst.title)
+
+
 def build(spec, input_shape: Shape = (1, 28, 28), num_classes: int | None = 10,
           input_dtype: torch.dtype | None = None, seed: int | None = None,
-          vocab_size: int | None = None) -> Built:
+          vocab_size: int | None = None, batch: int | None = None) -> Built:
     """Build ``spec`` for inputs of ``input_shape`` (no batch dim). Raises SpecError naming the layer.
 
     A text model (first layer an Embedding) takes LongTensor ids (B, L): ``input_shape=(L,)``; its
     ``input_dtype`` defaults to ``torch.long`` (float32 otherwise). ``vocab_size`` replaces the
     Embedding's vocabulary size (the dataset's own vocabulary; see ``with_vocab``). In a text model the
     sequence layers follow the pad convention (zero vectors are pads: skipped, zero outputs).
+
+    Before anything is allocated the model's cost is estimated on shapes (:func:`estimate`) and checked
+    against the server limits (:func:`check_budget`, at ``batch`` when given): a model past them is a
+    SpecError naming its costliest layer, and is never built.
     """
     spec = with_vocab(spec, vocab_size) if vocab_size is not None else normalize(spec)
+    check_budget(estimate(spec, input_shape, input_dtype), batch)
     text = spec["layers"][0]["type"] == "embedding"
     if input_dtype is None:
         input_dtype = torch.long if text else torch.float32

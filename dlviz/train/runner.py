@@ -20,7 +20,7 @@ from dlviz.data import get_info, load_dataset, split_indices
 from dlviz.i18n import N_
 from dlviz.errors import DlvizError, RunError, SpecError
 from dlviz.models import build
-from dlviz.models.builder import normalize, with_vocab
+from dlviz.models.builder import check_budget, estimate, normalize, with_vocab
 from dlviz.runs import RunStore
 from dlviz.train.engine import (OPTIMIZERS, Control, DeviceData, FitResult, Progress, TrainConfig, evaluate, fit,
                                 image_transform, resolve_device, test_logits)
@@ -246,11 +246,13 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
             if len(raw_data.vocab) > _embedding_rows(spec):   # a loaded dataset with a larger vocabulary
                 raw_data = _capped(raw_data, _embedding_rows(spec))
             spec = with_vocab(spec, len(raw_data.vocab))   # saved with the run: rebuilds without the dataset
-            built = build(spec, (raw_data.max_len,), info.num_classes, input_dtype=torch.long, seed=cfg.seed)
+            built = build(spec, (raw_data.max_len,), info.num_classes, input_dtype=torch.long, seed=cfg.seed,
+                          batch=cfg.batch_size)
         else:
+            check_budget(estimate(spec, (1, *info.image_shape)), cfg.batch_size)   # before the data is loaded
             raw_data = job.data if job.data is not None else load_dataset(job.dataset, job.data_dir,
                                                                           progress=progress)
-            built = build(spec, (1, *info.image_shape), info.num_classes, seed=cfg.seed)
+            built = build(spec, (1, *info.image_shape), info.num_classes, seed=cfg.seed, batch=cfg.batch_size)
         if control.stopped:   # Stop pressed while the data loaded: nothing to train, nothing to save
             res.status = "stopped"
             res.message = N_("Stopped before training began; no run was saved.")

@@ -19,6 +19,7 @@ from dlviz.models import (LAYER_TYPES, PRESETS, Built, LayerRow, build, fmt_shap
 from dlviz.glossary import help_text
 from dlviz.models.codegen import to_script
 from dlviz.models.builder import MAX_LAYERS, is_text
+from dlviz.ui.plain import plain
 from dlviz.ui.state import set_spec, t, undo_spec
 
 CATEGORIES = {"core": "Core", "conv": "Convolution", "activation": "Activation", "regularise": "Regularisation",
@@ -169,7 +170,7 @@ def layer_editor(rev: int, rows: list[LayerRow], err: SpecError | None) -> None:
         with st.container(horizontal=True, vertical_alignment="top", gap="small"):
             with st.expander(label, expanded=is_open, icon=":material/error:" if i == bad else None):
                 if i == bad:
-                    st.error(err.message(st.session_state.lang))
+                    st.error(err.message(st.session_state.lang, escape=plain))
                 if lt:
                     st.caption(t(lt.help))
                     numbers = [p for p in lt.params if p.kind != "bool"]  # two per row; switches below
@@ -332,10 +333,10 @@ def import_panel(input_shape, num_classes: int) -> None:
                   on_click=lambda: _import(ss.get("build_import_text", ""), input_shape, num_classes))
     err = ss.pop("_build_import_err", None)
     if err is not None:
-        st.error(t("Not imported: {reason}", reason=err.message(ss.lang)), icon=":material/error:")
+        st.error(t("Not imported: {reason}", reason=err.message(ss.lang, escape=plain)), icon=":material/error:")
     name = ss.pop("_build_import_ok", None)
     if name is not None:
-        st.success(t("Imported the model '{name}'. Undo brings back the previous one.", name=name), icon=":material/check_circle:")
+        st.success(t("Imported the model '{name}'. Undo brings back the previous one.", name=plain(name)), icon=":material/check_circle:")
 
 
 def kind_mismatch(spec: dict, kind: str) -> None:

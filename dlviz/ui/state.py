@@ -22,6 +22,7 @@ import streamlit as st
 
 from dlviz.data import load_dataset
 from dlviz.i18n import translate
+from dlviz.ui.plain import plain_args
 from dlviz.models import PRESETS
 from dlviz.errors import RunError
 from dlviz.runs import RunStore, dlviz_home
@@ -154,7 +155,7 @@ def run_message(run) -> str:
     """A run's end message in this session's language (stored as template + arguments)."""
     msg = (run.metrics or {}).get("message") or {}
     if msg.get("template"):
-        return t(msg["template"], **msg.get("args", {}))
+        return t(msg["template"], **plain_args(msg.get("args", {})))
     return t(run.message) if run.message else ""
 
 

@@ -10,6 +10,7 @@ import streamlit as st
 
 from dlviz.data import class_counts, split_indices
 from dlviz.plots import class_balance
+from dlviz.ui.plain import plain
 from dlviz.ui.state import t
 
 VAL_FRACTION, SPLIT_SEED, N_SAMPLES = 0.2, 42, 12
@@ -102,7 +103,7 @@ def text_data_page(data) -> None:
     csv_upload()
     st.markdown(t("Each example is one sentence with a label: {classes}. A network cannot read letters, so every "
                   "sentence is cut into tokens ({unit}), each token becomes its number in a vocabulary, and the "
-                  "numbers go in.", classes=", ".join(classes),
+                  "numbers go in.", classes=", ".join(plain(c) for c in classes),
                   unit=t("words and punctuation") if data.language == "en" else t("single characters")))
     train_idx, val_idx = split_indices(len(data.train_y), VAL_FRACTION, seed=SPLIT_SEED)
     c = st.columns(5)

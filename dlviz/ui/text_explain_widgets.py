@@ -25,6 +25,7 @@ from dlviz.explain.text import (BASELINE_TITLES, FILL_TITLES, MIN_WORDS_TO_RANK,
 from dlviz.plots.explain import randomisation_figure
 from dlviz.plots.text import (chips_html, chips_png, comparison_html, lines_html, text_handout_html,
                               word_curves_figure)
+from dlviz.ui.plain import plain
 from dlviz.ui.state import t
 from dlviz.ui.widgets import show_error
 
@@ -277,7 +278,7 @@ def words_panel(model, encoded: EncodedText, classes, cache_key: str, key: str =
         chosen = _settings_panel(methods, key)
     res = explain_text(model, encoded, target, contrast, chosen, probs, cache_key)
     for m, e in res.errors.items():
-        st.warning(f"**{t(TEXT_METHODS[m].title)}**: {e.message(lang)}", icon=":material/info:")
+        st.warning(f"**{t(TEXT_METHODS[m].title)}**: {e.message(lang, escape=plain)}", icon=":material/info:")
     if not res.maps:
         return res
     names = [_class_name(classes, i) for i in range(len(probs))]
@@ -300,8 +301,8 @@ def words_panel(model, encoded: EncodedText, classes, cache_key: str, key: str =
         st.html(chips_html(encoded.words, a.scores, encoded.unknown, a.signed, tr=t))
         st.html(lines_html(card.headline, card.word_lines))
         return res
-    question = (t("Why {a} and not {b}?", a=names[target], b=names[contrast]) if contrast is not None
-                else t("Why {a}?", a=names[target]))
+    question = (t("Why {a} and not {b}?", a=plain(names[target]), b=plain(names[contrast])) if contrast is not None
+                else t("Why {a}?", a=plain(names[target])))
     st.subheader(question)
     st.html(comparison_html(encoded.words, res.maps, titles, encoded.unknown, tr=t))
     with st.container(border=True):

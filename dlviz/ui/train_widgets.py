@@ -15,6 +15,7 @@ from dlviz.plots.gradients import gradient_flow
 from dlviz.plots import prediction_gallery, training_curves
 from dlviz.train import OPTIMIZERS, SCHEDULES, JobSnapshot, TrainConfig, available_devices
 from dlviz.train.engine import PRECISIONS
+from dlviz.ui.plain import plain, plain_args
 from dlviz.ui.state import get_data, run_message, save_session, t
 
 QUICK_LIMIT = 6000
@@ -111,7 +112,7 @@ def settings_form(spec: dict) -> TrainConfig:
 
 def status_text(snap: JobSnapshot) -> str:
     if snap.status == "loading" and snap.text:
-        return t(snap.text, **snap.text_args)
+        return t(snap.text, **plain_args(snap.text_args))
     names = {"queued": t("Starting..."), "loading": t("Loading data..."), "running": t("Training"),
              "paused": t("Paused"), "testing": t("Measuring accuracy on the test set...")}
     return names.get(snap.status, t(snap.status))
@@ -227,7 +228,7 @@ def result_view(run) -> None:
         try:
             data = get_data(run.dataset)
         except DlvizError as e:
-            st.info(t("The test images cannot be shown: {msg}", msg=e.message(st.session_state.lang)))
+            st.info(t("The test images cannot be shown: {msg}", msg=e.message(st.session_state.lang, escape=plain)))
             return
         idx = [i for i in prev["indices"] if i < len(data.test_x)]
         if len(idx) == len(prev["indices"]):

@@ -8,11 +8,12 @@ from dlviz.data import ALL_DATASETS
 from dlviz.data.user_csv import list_csv
 from dlviz.errors import DlvizError
 from dlviz.i18n import LANGUAGES, translate
+from dlviz.ui.plain import plain
 from dlviz.ui.state import save_session, t
 
 
 def show_error(e: DlvizError) -> None:
-    st.error(e.message(st.session_state.get("lang", "en")), icon=":material/error:")
+    st.error(e.message(st.session_state.get("lang", "en"), escape=plain), icon=":material/error:")
 
 
 def sidebar() -> None:
