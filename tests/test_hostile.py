@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 
 import pytest
 
 from dlviz.errors import SpecError
+from dlviz.i18n import translate
 from dlviz.models import LAYER_TYPES, PRESETS, normalize, to_pytorch
+from dlviz.models.builder import build, check_budget, estimate
 from dlviz.models.codegen import to_script
+from dlviz.limits import limits
 
 # ---------------------------------------------------------------------------------------------------
 # 1. Code injection through "Download PyTorch code" (dlviz/models/codegen.py)
@@ -671,3 +675,172 @@ def test_two_users_train_on_a_real_server_and_the_first_run_stays_running(tmp_pa
     assert seen[runs[0].id] == {"running", "stopped"}, f"user A's run went through {seen[runs[0].id]}"
     warnings = server.log_path.read_text(errors="replace").count("missing ScriptRunContext")
     assert warnings == 0, f"{warnings} 'missing ScriptRunContext' warnings in the server's log"
+
+
+# ---------------------------------------------------------------------------------------------------
+# 3. Resource budget: a model's cost is estimated from shapes and refused past the server's limits
+#    (dlviz/limits.py, dlviz/models/builder.py estimate / check_budget)
+
+DENSE_8192_X4 = {"layers": [{"type": "flatten"}] + [{"type": "dense", "units": 8192}] * 4
+                 + [{"type": "dense", "units": 10}]}
+CONV_1024_K15 = {"layers": [{"type": "conv2d", "out": 1024, "kernel": 15, "padding": 8}] * 2
+                 + [{"type": "flatten"}, {"type": "dense", "units": 10}]}
+
+
+def _peak_rss_mb_after(code: str) -> tuple[float, str]:
+    """(peak resident memory in MB, the output) of a fresh interpreter that imports torch and runs ``code``."""
+    prog = ("import resource, torch\nfrom dlviz.models import build\n" + code +
+            "\nprint('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    out = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, timeout=300,
+                         cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    assert out.returncode == 0, out.stderr[-2000:]
+    peak = float(out.stdout.split("PEAK")[-1])
+    return peak, out.stdout
+
+
+def test_dense_8192_four_times_is_refused_before_anything_is_allocated():
+    # the 200-byte spec of issue 14 (207 million parameters, 830 MB of weights): refused from its shapes
+    assert len(json.dumps(DENSE_8192_X4)) < 210
+    base, _ = _peak_rss_mb_after("x = 1")
+    peak, out = _peak_rss_mb_after(
+        f"try:\n    build({DENSE_8192_X4!r})\nexcept Exception as e:\n    print('REFUSED', e)")
+    assert "REFUSED The model has 207,863,818 parameters" in out and "Layer 3 (Dense)" in out
+    assert peak - base < 150, f"building the refused model took {peak - base:.0f} MB"
+
+
+def test_two_wide_15x15_convolutions_are_refused_naming_the_layer():
+    with pytest.raises(SpecError) as e:
+        build(CONV_1024_K15)
+    assert e.value.layer == 1 and "Layer 2 (Conv2d)" in str(e.value) and "20,000,000" in str(e.value)
+
+
+def test_estimate_costs_no_memory_and_matches_the_built_model():
+    for key in ("mlp", "cnn", "resnet"):
+        est = estimate(PRESETS[key].spec)
+        assert est.complete and est.params == build(PRESETS[key].spec).params
+    for key in ("lstm", "transformer", "kim-cnn"):
+        est = estimate(PRESETS[key].spec, (64,))
+        assert est.complete and est.params == build(PRESETS[key].spec, (64,), 2).params
+    huge = estimate(CONV_1024_K15)   # on the meta device: 246 million parameters, nothing allocated
+    assert huge.params == 246_647_818 and huge.flops > 100e9
+
+
+def test_flops_past_the_limit_are_refused_naming_the_layer(monkeypatch):
+    monkeypatch.setenv("DLVIZ_MAX_MFLOPS", "100")
+    spec = {"layers": [{"type": "conv2d", "out": 64, "kernel": 3, "padding": 1},
+                       {"type": "conv2d", "out": 256, "kernel": 9, "padding": 4},
+                       {"type": "gap"}, {"type": "dense", "units": 10}]}
+    with pytest.raises(SpecError) as e:
+        build(spec)
+    assert e.value.layer == 1 and "million operations" in str(e.value) and "100 million" in str(e.value)
+
+
+@pytest.mark.parametrize("batch", [65_536, 4_800])
+def test_a_huge_batch_is_refused_against_the_same_budget(batch):
+    with pytest.raises(SpecError) as e:
+        check_budget(estimate(PRESETS["cnn"].spec), batch)
+    assert f"{batch:,}" in str(e.value)
+
+
+def test_a_huge_batch_fails_the_training_job_before_its_data_is_loaded(home, tmp_path):
+    from dlviz.runs import RunStore
+    from dlviz.train import TrainConfig, TrainJob, run_job
+
+    job = TrainJob("mnist", PRESETS["cnn"].copy_spec(), TrainConfig(batch_size=65_536, epochs=1),
+                   data_dir=str(tmp_path / "no-data-here"))
+    res = run_job(job, RunStore())
+    assert res.status == "failed" and res.run_id is None
+    assert "Batch size 65,536" in translate(res.message, "en", **res.message_args)
+
+
+def test_every_preset_trains_within_the_default_limits():
+    from dlviz.train.runner import recipe_for
+
+    for key, preset in PRESETS.items():
+        shape = (256,) if preset.kind == "text" else (1, 28, 28)
+        batch = recipe_for(key, "rt-polarity" if preset.kind == "text" else "mnist").get("batch_size", 128)
+        check_budget(estimate(preset.spec, shape, vocab_size=20_000 if preset.kind == "text" else None), batch)
+
+
+def test_limits_are_server_settings(monkeypatch):
+    monkeypatch.setenv("DLVIZ_MAX_PARAMS", "300000000")
+    check_budget(estimate(DENSE_8192_X4))          # a teacher raised the limit
+    monkeypatch.setenv("DLVIZ_MAX_PARAMS", "50000")
+    with pytest.raises(SpecError):
+        check_budget(estimate(PRESETS["mlp"].spec))
+    monkeypatch.setenv("DLVIZ_MAX_PARAMS", "not a number")   # a typo keeps the default, never stops the server
+    assert limits().params == 20_000_000
+    monkeypatch.setenv("DLVIZ_NO_LIMITS", "1")
+    check_budget(estimate(CONV_1024_K15), 65_536)
+
+
+def _cli(*args, env=None, timeout=120):
+    import os
+
+    e = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "dlviz", *args], capture_output=True, text=True, timeout=timeout,
+                          cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]), env=e)
+
+
+def test_cli_refuses_a_model_past_the_limits_in_one_sentence(tmp_path):
+    spec = tmp_path / "big.json"
+    spec.write_text(json.dumps(DENSE_8192_X4))
+    out = _cli("train", "--model", str(spec), "--data-dir", str(tmp_path / "none"),
+               env={"DLVIZ_HOME": str(tmp_path / "home"), "DLVIZ_OFFLINE": "1"})
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "207,863,818 parameters" in out.stderr and "20,000,000" in out.stderr
+    # --no-limits, on a machine of one's own: the budget passes and the next problem is the missing data
+    out = _cli("train", "--no-limits", "--model", str(spec), "--data-dir", str(tmp_path / "none"),
+               env={"DLVIZ_HOME": str(tmp_path / "home"), "DLVIZ_OFFLINE": "1"})
+    assert out.returncode == 2 and "Traceback" not in out.stderr and "parameters" not in out.stderr
+
+
+# ---------------------------------------------------------------------------------------------------
+# 6. JSON bounded before it is parsed (dlviz/models/builder.py parse_json)
+
+DEEP_JSON = "[" * 100_000 + "]" * 100_000
+LONG_INT_JSON = '{"layers": [{"type": "dense", "units": ' + "9" * 5000 + "}]}"
+
+
+def test_json_nested_100000_deep_is_one_sentence():
+    with pytest.raises(SpecError) as e:
+        normalize(DEEP_JSON)
+    assert "nested 100,000 levels deep" in str(e.value)
+
+
+def test_json_with_a_5000_digit_integer_is_one_sentence():
+    with pytest.raises(SpecError) as e:
+        normalize(LONG_INT_JSON)
+    assert "too long to read" in str(e.value)
+
+
+def test_json_past_the_size_limit_is_refused_unread(monkeypatch):
+    monkeypatch.setenv("DLVIZ_MAX_JSON_KB", "1")
+    with pytest.raises(SpecError) as e:
+        normalize(json.dumps({"name": "x" * 2000, "layers": [{"type": "flatten"}]}))
+    assert "1.0 KB" in str(e.value)
+    # brackets inside strings are text, not nesting
+    assert normalize(json.dumps({"name": "[" * 500, "layers": [{"type": "flatten"}]}))["name"] == "[" * 500
+
+
+@pytest.mark.parametrize("text", [DEEP_JSON, LONG_INT_JSON])
+def test_cli_hostile_json_is_one_sentence_and_exit_2(tmp_path, text):
+    spec = tmp_path / "hostile.json"
+    spec.write_text(text)
+    out = _cli("train", "--model", str(spec), env={"DLVIZ_HOME": str(tmp_path / "home"), "DLVIZ_OFFLINE": "1"})
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+
+
+@pytest.mark.parametrize("text", [DEEP_JSON, LONG_INT_JSON])
+def test_build_page_import_of_hostile_json_is_a_message(app, text):
+    at = app()
+    at.run()
+    at.switch_page("pages/build.py")
+    at.run()
+    before = at.session_state["spec"]
+    at.text_area(key="build_import_text").input(text).run()
+    next(b for b in at.button if b.key == "build_import_btn").click().run()
+    assert not at.exception
+    assert any("Not imported" in e.value for e in at.error)
+    assert at.session_state["spec"] == before
