@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from dlviz.errors import SpecError
@@ -844,3 +845,82 @@ def test_build_page_import_of_hostile_json_is_a_message(app, text):
     assert not at.exception
     assert any("Not imported" in e.value for e in at.error)
     assert at.session_state["spec"] == before
+
+
+# ---------------------------------------------------------------------------------------------------
+# 5. IDX files: the header's declared size is checked before decompressing, and a gzip is read as a
+#    stream that stops at what the header announces (dlviz/data/idx.py)
+
+def _idx_gzip_bomb(path, images: int, trailing: int = 0) -> None:
+    """A gzip IDX whose header announces ``images`` 28x28 images (all zeros), plus ``trailing`` extra zeros."""
+    import gzip
+
+    header = bytes([0, 0, 8, 3]) + np.asarray([images, 28, 28], dtype=">u4").tobytes()
+    zeros = bytes(1 << 20)
+    with gzip.open(path, "wb", compresslevel=1) as fh:
+        fh.write(header)
+        left = images * 784 + trailing
+        while left > 0:
+            fh.write(zeros[:min(left, len(zeros))])
+            left -= len(zeros)
+
+
+class _CountingGzip:
+    """Counts the bytes gzip hands out (what was decompressed and read)."""
+
+    def __init__(self, monkeypatch):
+        import gzip
+
+        self.total = 0
+        real = gzip.GzipFile.read
+
+        def read(this, *args):
+            block = real(this, *args)
+            self.total += len(block)
+            return block
+        monkeypatch.setattr(gzip.GzipFile, "read", read)
+
+
+def test_idx_gzip_bomb_is_refused_from_its_header_before_decompressing(tmp_path, monkeypatch):
+    from dlviz.data import read_idx
+    from dlviz.errors import DataError
+
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    _idx_gzip_bomb(path, images=40_000)             # 31 MB inside, 31 KB on disk
+    monkeypatch.setenv("DLVIZ_MAX_IDX_MB", "8")
+    counted = _CountingGzip(monkeypatch)
+    with pytest.raises(DataError) as e:
+        read_idx(path)
+    assert "announces 29.9 MB" in str(e.value) and "8.0 MB" in str(e.value)
+    assert counted.total < 4096, f"{counted.total} bytes decompressed before refusing"
+
+
+def test_idx_gzip_with_a_bomb_after_a_valid_header_stops_decompressing(tmp_path, monkeypatch):
+    from dlviz.data import read_idx
+    from dlviz.errors import DataError
+
+    path = tmp_path / "t10k-images-idx3-ubyte.gz"
+    _idx_gzip_bomb(path, images=10, trailing=64 << 20)   # a small array, then 64 MB of zeros
+    monkeypatch.setenv("DLVIZ_MAX_IDX_MB", "8")
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError) as e:
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "bytes more than its header announces" in str(e.value)
+    assert peak < 8 << 20, f"{peak / 2**20:.0f} MB held while reading"
+
+
+def test_idx_default_limit_reads_mnist_and_refuses_2_gb(tmp_path):
+    from dlviz.data import read_idx
+    from dlviz.errors import DataError
+
+    assert limits().idx_bytes >= 60_000 * 784       # full MNIST fits
+    path = tmp_path / "forged-idx3-ubyte"
+    path.write_bytes(bytes([0, 0, 8, 3]) + np.asarray([3_000_000, 28, 28], dtype=">u4").tobytes() + bytes(100))
+    with pytest.raises(DataError, match="announces 2.2 GB"):
+        read_idx(path)
