@@ -924,3 +924,103 @@ def test_idx_default_limit_reads_mnist_and_refuses_2_gb(tmp_path):
     path.write_bytes(bytes([0, 0, 8, 3]) + np.asarray([3_000_000, 28, 28], dtype=">u4").tobytes() + bytes(100))
     with pytest.raises(DataError, match="announces 2.2 GB"):
         read_idx(path)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 4. Uploads budgeted by decoded bytes from the header, decoded in a bounded way (dlviz/inspect/preprocess.py)
+
+@pytest.fixture(scope="module")
+def hostile_images(tmp_path_factory):
+    """The two small files of issue 14 that decode to hundreds of megabytes, and an ordinary big photo."""
+    from PIL import Image, ImageDraw
+
+    folder = tmp_path_factory.mktemp("hostile-images")
+    Image.MAX_IMAGE_PIXELS = None
+    a = np.zeros((6000, 6000), np.int32)
+    a[2000:4000, 2800:3200] = 200_000
+    Image.fromarray(a, "I").save(folder / "int32.tif", compression="tiff_deflate")
+    b = Image.new("RGBA", (6320, 6320), (255, 255, 255, 0))
+    ImageDraw.Draw(b).ellipse((2000, 1500, 4300, 4800), outline=(0, 0, 0, 255), width=300)
+    b.save(folder / "rgba.png")
+    c = Image.new("RGB", (6000, 4000), (250, 250, 250))
+    ImageDraw.Draw(c).ellipse((2000, 800, 4000, 3200), outline=(0, 0, 0), width=250)
+    c.save(folder / "photo.jpg", quality=90)
+    return folder
+
+
+_OPEN_EACH = """
+import resource, sys
+from dlviz.errors import DataError
+from dlviz.inspect.preprocess import open_image, to_mnist
+for path in sys.argv[1:]:
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    try:
+        img, _ = open_image(open(path, "rb").read())
+        to_mnist(img)
+        print(path, "ACCEPTED", max(img.size))
+    except DataError as e:
+        print(path, "REFUSED", e)
+    print(path, "GROWTH", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base)
+"""
+
+
+@pytest.fixture(scope="module")
+def opened(hostile_images):
+    """{file name: (what open_image said, the growth of the peak memory in MB)}, all opened in one fresh process."""
+    names = ["int32.tif", "rgba.png", "photo.jpg"]   # the refusals first: the peak only grows
+    out = subprocess.run([sys.executable, "-c", _OPEN_EACH, *(str(hostile_images / n) for n in names)],
+                         capture_output=True, text=True, timeout=300,
+                         cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    assert out.returncode == 0, out.stderr[-2000:]
+    res = {}
+    for n in names:
+        lines = [ln.split(" ", 1)[1] for ln in out.stdout.splitlines() if ln.startswith(str(hostile_images / n))]
+        res[n] = (lines[0], float(lines[1].split()[-1]))
+    return res
+
+
+@pytest.mark.slow   # makes three pictures of 24 to 40 megapixels, opens them in a fresh process
+@pytest.mark.parametrize("name,size", [("int32.tif", "137.3 MB"), ("rgba.png", "304.7 MB")])
+def test_small_image_that_decodes_to_hundreds_of_mb_is_refused_from_its_header(hostile_images, opened, name, size):
+    assert (hostile_images / name).stat().st_size < 300_000
+    said, growth = opened[name]
+    assert said.startswith(f"REFUSED This picture would take {size} of memory"), said
+    assert growth < 40, f"{growth:.0f} MB decoded before refusing"
+
+
+@pytest.mark.slow
+def test_big_photo_is_decoded_at_a_reduced_scale_and_freed(opened):
+    said, growth = opened["photo.jpg"]   # 24 megapixels: 96 MB decoded in full
+    assert said == "ACCEPTED 1024"
+    assert growth < 70, f"{growth:.0f} MB to open a JPEG photo"
+
+
+def test_opened_image_is_at_most_the_work_size(tmp_path):
+    from PIL import Image
+
+    from dlviz.inspect.preprocess import WORK_SIZE, open_image
+
+    import io
+    buf = io.BytesIO()
+    Image.new("L", (3000, 1500), 255).save(buf, "PNG")
+    img, _ = open_image(buf.getvalue())
+    assert img.size == (WORK_SIZE, WORK_SIZE // 2)
+
+
+def test_upload_bytes_and_decoded_bytes_are_server_settings(monkeypatch):
+    import io
+
+    from PIL import Image
+
+    from dlviz.errors import DataError
+    from dlviz.inspect.preprocess import open_image
+
+    buf = io.BytesIO()
+    Image.effect_noise((1200, 1200), 60).save(buf, "PNG")    # about 1.2 MB of noise
+    monkeypatch.setenv("DLVIZ_MAX_UPLOAD_MB", "1")
+    with pytest.raises(DataError, match="pictures up to 1.0 MB"):
+        open_image(buf.getvalue())
+    monkeypatch.delenv("DLVIZ_MAX_UPLOAD_MB")
+    monkeypatch.setenv("DLVIZ_MAX_IMAGE_MB", "1")
+    with pytest.raises(DataError, match="1.4 MB of memory once opened"):
+        open_image(buf.getvalue())

@@ -25,6 +25,7 @@ from PIL import Image, ImageOps
 
 from dlviz.errors import DataError
 from dlviz.i18n import N_
+from dlviz.limits import Limits, fmt_bytes, limits
 
 MAX_PIXELS = 40_000_000   # refuse larger uploads (a 20000x20000 PNG is 400 megapixels)
 WORK_SIZE = 1024          # big photos are reduced to this many pixels on the long side first
@@ -50,14 +51,42 @@ class Processed:
     notices: tuple[str, ...] = field(default_factory=tuple)  # English templates, translate to show
 
 
-def open_image(data: bytes) -> tuple[Image.Image, str | None]:
+# bytes per pixel of a decoded image, as Pillow stores it (RGB, LA and the like take 4 bytes a pixel)
+_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+
+
+def decoded_bytes(img: Image.Image) -> int:
+    """The memory opening ``img`` takes at its peak, from its header alone: the decoded pixels (Pillow's
+    storage), plus the RGBA copy a palette image with transparency is turned into, plus the premultiplied
+    copy Pillow makes to shrink a picture with an alpha channel."""
+    w, h = img.size
+    per_pixel = _MODE_BYTES.get(img.mode, 4)
+    alpha = img.mode in ("LA", "PA", "RGBA")
+    if img.mode == "P" and "transparency" in img.info:
+        per_pixel += 4
+        alpha = True
+    if alpha and max(w, h) > WORK_SIZE:
+        per_pixel += 4
+    return w * h * per_pixel
+
+
+def open_image(data: bytes, lim: Limits | None = None) -> tuple[Image.Image, str | None]:
     """Decode an uploaded file safely: (the image, fully loaded; a notice template or None).
 
     Refuses empty files, non-images, damaged or truncated files and decompression bombs with a
     plain DataError. An animated GIF (or a multi-page TIFF) gives its first frame and a notice.
+
+    Bounded: the file's size (DLVIZ_MAX_UPLOAD_MB) and the memory the picture takes once decoded,
+    from its mode and size in the header (DLVIZ_MAX_IMAGE_MB), are checked before any pixel is
+    decoded; a JPEG is decoded at a reduced scale (draft mode) and every picture is reduced to
+    WORK_SIZE pixels on its long side right after decoding, so the full-size pixels are freed at once.
     """
+    lim = lim or limits()
     if not data:
         raise DataError("The file is empty (0 bytes). Choose an image file.")
+    if len(data) > lim.upload_bytes:
+        raise DataError("The file is {size}; pictures up to {most} can be used. Please make it smaller.",
+                        size=fmt_bytes(len(data)), most=fmt_bytes(lim.upload_bytes))
     try:
         with warnings.catch_warnings():
             # PIL warns above MAX_IMAGE_PIXELS and raises above twice that: both are refusals here
@@ -70,9 +99,19 @@ def open_image(data: bytes) -> tuple[Image.Image, str | None]:
             frames = int(getattr(img, "n_frames", 1) or 1)
             if frames > 1:
                 img.seek(0)
+            if img.format == "JPEG" and max(w, h) > WORK_SIZE:
+                img.draft(img.mode, (WORK_SIZE, WORK_SIZE))   # decode at 1/2, 1/4 or 1/8 of the size
+            need = decoded_bytes(img)
+            if need > lim.image_bytes:
+                raise DataError("This picture would take {need} of memory once opened ({w} x {h} pixels, mode {mode}); "
+                                "pictures up to {most} can be used. Please make it smaller.", need=fmt_bytes(need),
+                                w=w, h=h, mode=img.mode, most=fmt_bytes(lim.image_bytes))
             img.load()
             if img.mode == "P" and "transparency" in img.info:
                 img = img.convert("RGBA")  # palette transparency would be lost by later conversions
+            if max(img.size) > WORK_SIZE:
+                # what to_mnist would do first, done here so the full-size pixels are freed now
+                img.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.BOX)
             img = _upright(img)
     except DataError:
         raise

@@ -9,6 +9,7 @@ that do not draw it.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import streamlit as st
 
 from dlviz.errors import DlvizError
 from dlviz.i18n import N_
+from dlviz.limits import MB, limits
 from dlviz.inspect.preprocess import Processed, open_image, to_mnist
 from dlviz.ui.inspect_state import InputImage, InspectCtx, current_input, set_input, test_input
 from dlviz.ui.state import t
@@ -106,7 +108,7 @@ def _use_example(name: str) -> None:
 
 def _upload_picker():
     st.file_uploader(t("Upload a picture of a digit"), type=UPLOAD_TYPES, key="_inspw_upload",
-                     on_change=_upload_changed,
+                     on_change=_upload_changed, max_upload_size=max(1, math.ceil(limits().upload_bytes / MB)),
                      help=t("A photo or scan works too: it is turned gray, inverted if the paper is light, cropped "
                             "and centred the way MNIST was made."))
     # phone photos of handwritten digits, shipped in assets/examples: the upload road works with no file at hand

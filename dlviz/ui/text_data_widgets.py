@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import html
+import math
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
 from dlviz.data import class_counts, split_indices
+from dlviz.limits import MB, limits
 from dlviz.plots import class_balance
 from dlviz.ui.plain import plain
 from dlviz.ui.state import t
@@ -79,7 +81,8 @@ def csv_upload() -> None:
     with st.expander(t("Use your own sentences (CSV)"), icon=":material/upload_file:"):
         st.caption(t("A CSV file with a header row: one column of text and one of labels (e.g. text,label). Two or more "
                      "classes, up to 20; English or Chinese; UTF-8 or GB18030."))
-        f = st.file_uploader(t("CSV file"), type=["csv", "txt"], key="_tdata_csv")
+        f = st.file_uploader(t("CSV file"), type=["csv", "txt"], key="_tdata_csv",
+                             max_upload_size=max(1, math.ceil(limits().csv_bytes / MB)))
         if f is not None and ss.get("_tdata_csv_done") != f.file_id:
             try:
                 name = add_csv(f.getvalue(), f.name)
