@@ -12,8 +12,8 @@ DLVIZ_MAX_MFLOPS            forward-pass cost of one example, in millions of FLO
 DLVIZ_MAX_BATCH             training batch size                                     4096
 DLVIZ_MAX_UPLOAD_MB         size of an uploaded image file                          20
 DLVIZ_MAX_IMAGE_MB          memory of an uploaded image once decoded                128
-DLVIZ_MAX_CSV_MB            size of a CSV file                                      20
-DLVIZ_MAX_CSV_ROWS          rows of a CSV file                                      200000
+DLVIZ_MAX_CSV_MB            size of a CSV file                                      10
+DLVIZ_MAX_CSV_ROWS          rows of a CSV file                                      100000
 DLVIZ_MAX_JSON_KB           size of a model spec (JSON)                             256
 DLVIZ_MAX_JSON_DEPTH        nesting depth of a model spec                           32
 DLVIZ_MAX_IDX_MB            an IDX data file once decompressed                      256
@@ -41,8 +41,8 @@ class Limits:
     batch: int = 4096
     upload_bytes: int = 20 * MB
     image_bytes: int = 128 * MB
-    csv_bytes: int = 20 * MB
-    csv_rows: int = 200_000
+    csv_bytes: int = 10 * MB
+    csv_rows: int = 100_000
     json_bytes: int = 256 * 1024
     json_depth: int = 32
     idx_bytes: int = 256 * MB

@@ -1024,3 +1024,46 @@ def test_upload_bytes_and_decoded_bytes_are_server_settings(monkeypatch):
     monkeypatch.setenv("DLVIZ_MAX_IMAGE_MB", "1")
     with pytest.raises(DataError, match="1.4 MB of memory once opened"):
         open_image(buf.getvalue())
+
+
+# ---------------------------------------------------------------------------------------------------
+# 6 (CSV). A user's CSV bounded by bytes and rows before it is parsed (dlviz/data/text.py)
+
+def test_csv_of_50_mb_is_refused_unparsed(home, monkeypatch):
+    from dlviz.data.user_csv import add_csv
+    from dlviz.errors import DataError
+
+    line = b"a clever and pleasant surprise of a film %d,positive\n"
+    raw = b"text,label\n" + b"".join(line % i for i in range(1_000_000))   # 50 MB of distinct rows
+    assert len(raw) > 50_000_000
+    calls = []
+    monkeypatch.setattr("dlviz.data.text._decode_csv", lambda *a: calls.append(a) or "")
+    with pytest.raises(DataError, match=r"is 5\d MB; dlviz reads CSV files up to 10 MB"):
+        add_csv(raw, "big.csv")
+    assert not calls, "the file was decoded before it was refused"
+    assert not list((home / "data" / "csv").glob("*.csv")) if (home / "data" / "csv").exists() else True
+
+
+def test_csv_of_a_million_labels_is_refused_from_its_line_count(home, monkeypatch):
+    from dlviz.data.user_csv import add_csv
+    from dlviz.errors import DataError
+
+    raw = b"text,label\n" + b"".join(b"w%d,%d\n" % (i, i) for i in range(1_000_000))   # 15 MB, a label per row
+    calls = []
+    monkeypatch.setattr("dlviz.data.text._decode_csv", lambda *a: calls.append(a) or "")
+    monkeypatch.setenv("DLVIZ_MAX_CSV_MB", "50")   # past the bytes limit: the rows limit refuses it
+    with pytest.raises(DataError, match=r"1,000,001 lines; dlviz reads CSV files of up to 100,000 rows"):
+        add_csv(raw, "labels.csv")
+    assert not calls
+
+
+def test_csv_limits_are_server_settings(home, monkeypatch):
+    from dlviz.data.user_csv import add_csv
+    from dlviz.errors import DataError
+
+    raw = b"text,label\n" + b"".join(b"sentence number %d is %s,%s\n" % (i, w, w)
+                                     for i in range(300) for w in (b"good", b"bad"))
+    assert add_csv(raw, "ok.csv").startswith("csv-")
+    monkeypatch.setenv("DLVIZ_MAX_CSV_ROWS", "100")
+    with pytest.raises(DataError, match="up to 100 rows"):
+        add_csv(raw, "ok.csv")

@@ -61,11 +61,11 @@ from dlviz.data.tokenize import (
 )
 from dlviz.errors import DataError
 from dlviz.i18n import N_
+from dlviz.limits import MB, limits
 
 TEST_FRACTION, SPLIT_SEED = 0.2, 42
 MAX_CLASSES = 20
 MIN_ROWS = 10
-MAX_CSV_BYTES = 50 * 1024 * 1024
 _MAX_TEXT_FILE = 64 * 1024 * 1024
 
 _SOURCE_TEMPLATES: dict[str, str] = {
@@ -704,9 +704,9 @@ def _read_source(source, name: str | None) -> tuple[bytes, str]:
     if path.is_dir():
         raise DataError("{path} is a folder, not a data file.", path=str(path))
     try:
-        if path.stat().st_size > MAX_CSV_BYTES:
+        if path.stat().st_size > limits().csv_bytes:   # not read at all
             raise DataError("The file {name} is {size} MB; dlviz reads CSV files up to {limit} MB.", name=path.name,
-                            size=f"{path.stat().st_size / 1e6:.0f}", limit=MAX_CSV_BYTES // (1024 * 1024))
+                            size=f"{path.stat().st_size / 1e6:.0f}", limit=f"{limits().csv_bytes / MB:g}")
         return path.read_bytes(), name or path.name
     except OSError as exc:
         raise DataError("The file {path} could not be read ({reason}).", path=str(path),
@@ -809,9 +809,14 @@ def load_csv_dataset(
     Every problem is a :class:`DataError` in plain words.
     """
     raw, name = _read_source(source, name)
-    if len(raw) > MAX_CSV_BYTES:
+    lim = limits()
+    if len(raw) > lim.csv_bytes:
         raise DataError("The file {name} is {size} MB; dlviz reads CSV files up to {limit} MB.", name=name,
-                        size=f"{len(raw) / 1e6:.0f}", limit=MAX_CSV_BYTES // (1024 * 1024))
+                        size=f"{len(raw) / 1e6:.0f}", limit=f"{lim.csv_bytes / MB:g}")
+    lines = raw.count(b"\n") + (not raw.endswith(b"\n"))   # counted in C before anything is parsed
+    if lines > lim.csv_rows + 1:
+        raise DataError("The file {name} has {n} lines; dlviz reads CSV files of up to {most} rows (the server "
+                        "setting DLVIZ_MAX_CSV_ROWS).", name=name, n=f"{lines:,}", most=f"{lim.csv_rows:,}")
     if not raw.strip() or not raw.lstrip(b"\xef\xbb\xbf").strip():
         raise DataError("The file {name} is empty.", name=name)
     head = raw[:8]
