@@ -1067,3 +1067,90 @@ def test_csv_limits_are_server_settings(home, monkeypatch):
     monkeypatch.setenv("DLVIZ_MAX_CSV_ROWS", "100")
     with pytest.raises(DataError, match="up to 100 rows"):
         add_csv(raw, "ok.csv")
+
+
+# ---------------------------------------------------------------------------------------------------
+# 2. User strings shown as text, never as Markdown (dlviz/ui/plain.py)
+
+MARKDOWN_NAMES = ["![x](http://127.0.0.1:8999/p.png)", "[click](http://127.0.0.1:8999/l)", "**bold** _it_ `code`",
+                  ":red[red] :material/home: :smile:", "$x^2$", "# heading\n- item\n1. one", "<img src=x>",
+                  "www.example.com http://127.0.0.1:8999/a", "a\\*b ~~gone~~ | pipe |"]
+
+
+@pytest.mark.parametrize("name", MARKDOWN_NAMES)
+def test_plain_leaves_no_markdown_syntax_live(name):
+    from dlviz.ui.plain import plain
+
+    md = plain(name)
+    assert "\n" not in md
+    # every character Markdown could act on is escaped: drop the escapes and the text is the name
+    assert re.sub(r"\\(.)", r"\1", md) == " ".join(name.split())
+    for live in ("![", "](", "**", "`", ":red[", ":material/", "$x", "<img", "www.", "://"):
+        assert live not in md, (live, md)
+
+
+def test_error_messages_escape_the_words_filled_in():
+    from dlviz.errors import DataError
+    from dlviz.ui.plain import plain
+
+    e = DataError("The file {name} is empty.", name="![x](http://127.0.0.1:8999/p.png).csv")
+    assert "![x](" in e.message("en")                    # the CLI prints the name as it is
+    assert "![x](" not in e.message("en", escape=plain)  # the app shows it as text
+
+
+def test_hostile_run_name_is_text_on_the_runs_and_start_pages(app):
+    from dlviz.runs import RunStore
+
+    name = "![x](http://127.0.0.1:8999/p.png)"
+    store = RunStore()
+    rec = store.create(name=name, dataset="mnist", spec=PRESETS["mlp"].copy_spec(), settings={}, device="cpu", params=1)
+    store.update(rec.id, status="finished", test_accuracy=0.5)
+    at = app()
+    at.run()
+    shown = [m.value for m in at.info] + [m.value for m in at.markdown]
+    assert any("127.0.0.1" in v for v in shown), shown
+    assert not any("![x](" in v for v in shown), shown
+    at.switch_page("pages/runs.py")
+    at.run()
+    assert not at.exception
+    shown = [h.value for h in at.subheader] + [m.value for m in at.markdown]
+    assert any("127.0.0.1" in v for v in shown) and not any("![x](" in v for v in shown), shown
+
+
+@pytest.mark.browser
+def test_a_run_renamed_to_a_markdown_image_draws_no_image_and_fetches_nothing(tmp_path):
+    _browser_or_skip()
+    from browser_util import TITLES, goto, launch, nav, settled, start_server
+
+    from playwright.sync_api import expect, sync_playwright
+
+    home = tmp_path / "home"
+    env_home = {"DLVIZ_HOME": str(home)}
+    probe = "127.0.0.1:8999"
+    name = f"![x](http://{probe}/p.png) **bold** :red[red]"
+    code = ("from dlviz.runs import RunStore\nfrom dlviz.models import PRESETS\ns = RunStore()\n"
+            f"r = s.create(name={name!r}, dataset='mnist', spec=PRESETS['mlp'].copy_spec(), settings={{}}, "
+            "device='cpu', params=1)\ns.update(r.id, status='finished', test_accuracy=0.5)\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env={**__import__("os").environ, **env_home},
+                   timeout=120)
+    server = start_server(home)
+    try:
+        with sync_playwright() as pw:
+            browser = launch(pw)
+            page = browser.new_page(viewport={"width": 1400, "height": 2400})
+            fetched = []
+            page.on("request", lambda r: fetched.append(r.url) if probe in r.url else None)
+            goto(page, server.url, TITLES["Start"])
+            settled(page)
+            expect(page.get_by_text(f"![x](http://{probe}/p.png)", exact=False).first).to_be_visible(timeout=30_000)
+            nav(page, "Runs")
+            settled(page)
+            expect(page.get_by_role("heading", name=re.compile(re.escape(f"![x](http://{probe}/p.png)")))
+                   ).to_be_visible(timeout=30_000)
+            assert page.locator(f"img[src*='{probe}']").count() == 0
+            assert page.locator(f"a[href*='{probe}']").count() == 0
+            assert page.locator("strong:text('bold')").count() == 0
+            assert not fetched, fetched
+            browser.close()
+    finally:
+        server.stop()
