@@ -26,16 +26,16 @@ from dlviz.ui.explain_widgets import (SHUFFLED_IMAGES, cached_checks, check_line
                                       explain_all, input_key, method_picker, predict, randomisation_numbers,
                                       run_checks, settings_panel, shuffled_model)
 from dlviz.ui.input_widgets import input_picker
-from dlviz.ui.inspect_state import current_input, inspect_header
+from dlviz.ui.inspect_state import inspect_header
 
 ss = st.session_state
 VERDICT = {"trust": ("blue", ":material/verified:"), "caution": ("orange", ":material/warning:"),
            "doubt": ("red", ":material/report:")}
 
 st.title(t("Explain"))
-st.caption(t("Why did the model decide this? Pick an input, and several explanation methods show which pixels pushed "
-             "the decision, side by side, with checks that say how far to trust them."))
 if getattr(get_info(ss.dataset), "kind", "image") == "text":     # a text dataset: explain a text run's words
+    st.caption(t("Why did the model decide this? Type a sentence, and several explanation methods show which words "
+                 "pushed the decision, side by side, with checks that say how far to trust them."))
     from dlviz.ui.text_explain_widgets import words_that_mattered
     from dlviz.ui.text_state import predict as predict_text
     from dlviz.ui.text_state import one_thread, show_prediction, text_header
@@ -47,13 +47,18 @@ if getattr(get_info(ss.dataset), "kind", "image") == "text":     # a text datase
         show_prediction(tctx, predict_text(tctx, tctx.sentence), key="_exp_txt_probs")
         words_that_mattered(tctx, key="_exp_txt")
     st.stop()
+st.caption(t("Why did the model decide this? Pick an input, and several explanation methods show which pixels pushed "
+             "the decision, side by side, with checks that say how far to trust them."))
 ctx = inspect_header()
 if ctx is None:
     st.caption(t("Explaining a text model? Choose its dataset (rt-polarity or zh-reviews) in the sidebar."))
     st.stop()
 
-with st.expander(t("Input: {caption}", caption=current_input(ctx).caption), icon=":material/image:"):
+# the panel's label never changes with the input: Streamlit folds an expander whose label changed, so the panel
+# closed after every pick (issue 13); what is being explained is said in the caption below it
+with st.expander(t("Input: pick a test image, draw or upload"), icon=":material/image:", key="_exp_input_panel"):
     inp = input_picker(ctx)
+st.caption(t("Explaining: {caption}", caption=inp.caption))
 probs = predict(ctx, inp)
 pred = int(probs.argmax())
 image = inp.x[0]

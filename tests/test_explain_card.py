@@ -419,3 +419,23 @@ def test_handout_prints_on_one_a4_page(tmp_path):
     pages = len(re.findall(rb"/Type\s*/Page(?!s)", data))
     assert pages == 1
     assert re.search(rb"/MediaBox\s*\[\s*0 0 59[45]", data)     # A4: 595 x 842 points
+
+
+def test_chinese_explain_strings_use_one_name_for_the_checks_and_full_width_punctuation():
+    """Issue 13: 运行可信度检验 on the button, 合理性检查 in the card; half-width punctuation in Chinese sentences."""
+    import json
+
+    from dlviz.i18n import translate
+
+    root = Path(__file__).resolve().parents[1] / "dlviz" / "i18n" / "zh"
+    entries = {}
+    for name in ("explain.json", "explain_card.json", "explain_checks.json", "explain_page.json",
+                 "explain_methods.json", "explain_cam.json", "explain_perturb.json", "text_explain.json"):
+        entries.update(json.loads((root / name).read_text(encoding="utf-8")))
+    for en, zh in entries.items():
+        if "sanity check" in en.lower():
+            assert "合理性检查" in zh, (en, zh)
+        assert not re.search(r"(可信度|完备性|随机化|删除|插入)检验", zh), (en, zh)     # a check is a 检查
+        half = re.findall(r"[\u4e00-\u9fff][,:;?!]|[,:;?!(][\u4e00-\u9fff]", zh.replace("f(", ""))
+        assert not half, (en, zh, half)
+    assert translate("Run the sanity checks", "zh") == "运行合理性检查"

@@ -126,3 +126,45 @@ def test_data_randomisation_is_one_click_with_progress(app, home, monkeypatch):
     text = _texts(at)
     assert "Data randomisation check" in text and "shuffled labels" in text
     assert "rank similarity" in text.lower()
+
+
+def _popovers(node, parent=None, out=None):
+    out = [] if out is None else out
+    for c in getattr(node, "children", {}).values():
+        p = getattr(c, "proto", None)
+        if p is not None and hasattr(p, "HasField") and "popover" in [f.name for f, _ in p.ListFields()]:
+            out.append((p, parent))
+        _popovers(c, p, out)
+    return out
+
+
+def test_settings_labels_are_whole_and_the_input_panel_keeps_its_label(app, home):
+    """Issue 13: popover labels were cut off ("Integrat…") in four fixed columns, and the input panel closed
+    after every change because its label carried the input's caption (a new label is a new expander)."""
+    import torch
+
+    from dlviz.ui.inspect_state import InputImage
+
+    rec = saved_run("cnn")
+    at = open_page(app, "pages/explain.py", timeout=120, run_id=rec.id)
+    pops = _popovers(at.main)
+    assert [p.popover.label for p, _ in pops] == ["Saliency", "Integrated Gradients", "Grad-CAM", "Occlusion"]
+    for p, parent in pops:
+        assert p.width_config.use_content                       # as wide as the whole label
+        assert parent.flex_container.direction == parent.flex_container.HORIZONTAL and parent.flex_container.wrap
+    label = at.expander[0].label
+    drawn = InputImage(x=torch.rand(1, 28, 28), label=None, caption="Your drawing", source="drawn")
+    at.session_state["_insp_input"] = drawn
+    at.radio(key="_inspw_mode").set_value("draw").run(timeout=120)
+    assert not at.exception, at.exception
+    assert at.expander[0].label == label                        # the same panel: it stays open
+    assert any("Explaining: Your drawing" in c.value for c in at.caption)
+
+
+def test_the_text_explain_subtitle_speaks_of_words(app, home):
+    from text_page_util import open_text_page, text_run
+
+    rec = text_run("lstm")
+    at = open_text_page(app, "pages/explain.py", run_id=rec.id, dataset="rt-polarity")
+    sub = at.caption[0].value
+    assert "words" in sub and "pixels" not in sub

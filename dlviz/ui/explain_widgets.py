@@ -127,15 +127,15 @@ def _setting_widget(method: str, name: str, s, model):
 def settings_panel(chosen: list[str], model) -> dict[str, dict]:
     """One popover per chosen method with all its settings; returns method -> settings."""
     out: dict[str, dict] = {}
-    with_settings = [m for m in chosen if METHODS[m].settings]
-    cols = st.columns(max(1, min(4, len(with_settings)))) if with_settings else []
+    # one row that wraps, each button as wide as its label: in fixed columns the labels were cut ("Integrat…")
+    row = st.container(horizontal=True, gap="small", key="_exp_settings_row")
     for i, m in enumerate(chosen):
         meth = METHODS[m]
         if not meth.settings:
             out[m] = {}
             continue
-        with cols[with_settings.index(m) % len(cols)].popover(t("{method} settings", method=t(meth.title)),
-                                                              icon=":material/tune:", width="stretch"):
+        with row.popover(t(meth.title), icon=":material/tune:", width="content",
+                         help=t("{method} settings", method=t(meth.title))):
             st.caption(t(meth.blurb))
             out[m] = {name: _setting_widget(m, name, s, model) for name, s in meth.settings.items()}
     return out

@@ -132,11 +132,12 @@ def _choice_title(method: str, name: str, value) -> str:
 def _settings_panel(chosen: list[str], key: str) -> dict[str, dict]:
     out: dict[str, dict] = {m: {} for m in chosen}
     with_settings = [m for m in chosen if TEXT_METHODS[m].settings]
-    cols = st.columns(max(1, min(4, len(with_settings)))) if with_settings else []
+    # one row that wraps, each button as wide as its label (fixed columns cut the labels: "Integrat…")
+    row = st.container(horizontal=True, gap="small", key=f"{key}_settings_row")
     for i, m in enumerate(with_settings):
         meth = TEXT_METHODS[m]
-        with cols[i % len(cols)].popover(t("{method} settings", method=t(meth.title)), icon=":material/tune:",
-                                         width="stretch"):
+        with row.popover(t(meth.title), icon=":material/tune:", width="content",
+                         help=t("{method} settings", method=t(meth.title))):
             st.caption(t(meth.blurb))
             for name, s in meth.settings.items():
                 wk, kk = _w(key, f"{m}_{name}"), f"{key}_{m}_{name}"
