@@ -14,6 +14,13 @@ from dlviz.ui import t
 from dlviz.ui.input_widgets import input_picker
 from dlviz.ui.inspect_state import inspect_header
 
+UNFOLDED = 3  # layers shown open at first (and the output layer): the rest fold, so the page stays short
+
+
+def layer_anchor(i: int) -> str:
+    return f"layer-{i + 1}"
+
+
 st.title(t("Inspect"))
 st.caption(t("Choose an input and follow it through the network: what every layer outputs, from the first "
              "filters to the class scores."))
@@ -40,14 +47,23 @@ c2.plotly_chart(probability_bars(probs.tolist(), inp.label, ctx.classes, tr=t), 
 st.subheader(t("Layer by layer"))
 st.caption(t("Each layer's output for this input, in the order the network computes them. In the feature maps, "
              "black is low and white is high."))
-per_channel = st.toggle(t("Stretch each map to its own range"), value=True, key="_insp_per_channel",
+t1, t2 = st.columns(2)
+per_channel = t1.toggle(t("Stretch each map to its own range"), value=True, key="_insp_per_channel",
                         help=t("On: every map uses its full black-to-white range, so weak patterns show. Off: all "
                                "maps of a layer share one range, so you can see which maps respond most."))
-for i, a in enumerate(layers):
+unfold = t2.toggle(t("Unfold every layer"), value=False, key="_insp_unfold",
+                   help=t("The first layers start unfolded; the others open with a click on their title."))
+titles = []
+for a in layers:
     kind = layer_kind(a.name)
-    title = t(LAYER_TYPES[kind].title) if kind in LAYER_TYPES else kind
-    with st.container(border=True):
-        st.markdown(f"**{i + 1}. {title}** · `{a.name}` · {shape_text(a.shape)}")
+    titles.append(t(LAYER_TYPES[kind].title) if kind in LAYER_TYPES else kind)
+# the jump list: one link per layer to its anchor further down
+st.markdown(t("**Jump to:**") + " " + " · ".join(f"[{i + 1}. {title}](#{layer_anchor(i)})"
+                                                   for i, title in enumerate(titles)))
+for i, a in enumerate(layers):
+    st.html(f'<span id="{layer_anchor(i)}"></span>')
+    with st.expander(f"**{i + 1}. {titles[i]}** · `{a.name}` · {shape_text(a.shape)}",
+                     expanded=unfold or i < UNFOLDED or i == len(layers) - 1):
         st.caption(layer_caption(a.name, a.values, tr=t, last=i == len(layers) - 1))
         if len(a.shape) in (2, 3):  # feature maps (C, H, W), or a sequence (time steps, features) as one map
             n = a.shape[0] if len(a.shape) == 3 else 1

@@ -26,7 +26,8 @@ def _page(app, **state):
 
 
 def _layer_headers(at) -> list[str]:
-    return [m.value for m in at.markdown if m.value.startswith("**") and "`" in m.value]
+    """Each layer is a fold (expander) titled "**n. Type** · `name` · shape"."""
+    return [e.label for e in at.expander if e.label.startswith("**") and "`" in e.label]
 
 
 def _digit_rgba() -> np.ndarray:
@@ -118,3 +119,19 @@ def test_other_models_show_every_layer(app, home, preset):
     _, names = _make_run(preset)
     at = _page(app)
     assert [h.split("`")[1] for h in _layer_headers(at)] == names
+
+
+def test_a_jump_list_and_folded_layers_keep_the_page_short(app, cnn_run):
+    """Issue 13: Inspect was ~5,600 px long. A jump list links every layer's anchor; only the first three
+    layers and the output start unfolded; a toggle unfolds them all."""
+    _, names = cnn_run
+    at = _page(app)
+    jump = next(m.value for m in at.markdown if m.value.startswith("**Jump to:**"))
+    assert [f"(#layer-{i + 1})" in jump for i in range(len(names))] == [True] * len(names)
+    anchors = [h.proto.body for h in at.get("html")]
+    assert [f'id="layer-{i + 1}"' in " ".join(anchors) for i in range(len(names))] == [True] * len(names)
+    folds = [e for e in at.expander if e.label.startswith("**")]
+    assert [e.proto.expanded for e in folds] == [True] * 3 + [False] * (len(names) - 4) + [True]
+    at.toggle(key="_insp_unfold").set_value(True).run()
+    assert not at.exception, at.exception
+    assert all(e.proto.expanded for e in at.expander if e.label.startswith("**"))
