@@ -6,14 +6,13 @@ from dlviz.ui import ensure_app
 
 ensure_app()
 
-import streamlit.components.v1 as components
-
 from dlviz.errors import DlvizError
 from dlviz.glossary import help_text
 from dlviz.plots.embedding import embedding_html
 from dlviz.ui import show_error, t
 from dlviz.ui.embed_widgets import (cached_result, compute_embedding, embed_controls, result_metrics,
-                                    tsne_prompt_text)
+                                    clickable_map, tsne_prompt_text)
+from dlviz.ui.input_widgets import open_test_image
 from dlviz.ui.inspect_state import inspect_header
 
 HEIGHT = 540
@@ -48,8 +47,13 @@ if result is None:
 
 result_metrics(result, choice)
 html = embedding_html(result["coords"], ctx.data.test_x[result["idx"]].numpy(), result["labels"], result["preds"],
-                      ctx.classes, colour_by=choice.colour_by, indices=result["idx"], tr=t, height=HEIGHT)
-components.html(html, height=HEIGHT + 80)
+                      ctx.classes, colour_by=choice.colour_by, indices=result["idx"], tr=t, height=HEIGHT,
+                      clickable=True)
+
+clicked = clickable_map(html, HEIGHT + 80)
+if clicked is not None:  # one click on a point: that test image on Inspect (and as Explain's input)
+    open_test_image(ctx, clicked, "Embeddings")
+    st.switch_page("pages/inspect.py")
 if choice.method == "pca":
     a, b = result["ratio"]
     st.caption(t("PCA turns the layer's {d:,} numbers per image into the two directions along which the images "

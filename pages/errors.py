@@ -7,6 +7,7 @@ from dlviz.plots import prediction_gallery
 from dlviz.plots.errors import confusion_grid
 from dlviz.ui import ensure_app, t
 from dlviz.ui.errors_widgets import picked_cell, test_probs
+from dlviz.ui.input_widgets import open_test_image
 from dlviz.ui.inspect_state import inspect_header
 
 ensure_app()
@@ -64,5 +65,18 @@ with right:
         show = idx[(page - 1) * PAGE: page * PAGE]
         fig = prediction_gallery(ctx.data.test_x[show].numpy(), probs[show].numpy(), y[show].tolist(), ctx.classes, t)
         st.plotly_chart(fig, width="stretch", key="err_gallery")
-        st.caption(t("Test image numbers: {ids}. Open one on the Inspect page to see every layer's view of it.",
-                     ids=", ".join(str(int(i)) for i in show)))
+        pick_key = f"_err_open_{cell[0]}_{cell[1]}_{page}"
+
+        def open_picked(key: str = pick_key) -> None:
+            chosen = ss.get(key)
+            if chosen is not None:
+                open_test_image(ctx, int(chosen), "Errors")
+                ss[key] = None
+                ss._err_goto = "pages/inspect.py"
+
+        st.pills(t("Open one on Inspect and Explain (test image numbers, in the order above):"),
+                 [int(i) for i in show], format_func=lambda i: f"#{i}", key=pick_key, on_change=open_picked,
+                 help=t("One click opens that image on the Inspect page, every layer's view of it; the Explain "
+                        "page shows the same image."))
+        if ss.pop("_err_goto", None):
+            st.switch_page("pages/inspect.py")

@@ -11,7 +11,7 @@ from dlviz.models import LAYER_TYPES
 from dlviz.plots import probability_bars
 from dlviz.plots.activations import dense_strip, feature_map_grid, layer_caption, layer_kind, shape_text, top_units
 from dlviz.ui import t
-from dlviz.ui.input_widgets import input_picker
+from dlviz.ui.input_widgets import input_picker, opened_note
 from dlviz.ui.inspect_state import inspect_header
 
 UNFOLDED = 3  # layers shown open at first (and the output layer): the rest fold, so the page stays short
@@ -29,6 +29,7 @@ if ctx is None:
     st.stop()
 
 inp = input_picker(ctx)
+opened_note(inp)
 layers, probs = activations(ctx.model, inp.x)
 pred = int(probs.argmax())
 
@@ -43,6 +44,7 @@ if inp.label is not None:
         c1.error(t("Wrong: the image is a {label}.", label=ctx.classes[inp.label]), icon=":material/close:")
 c2.plotly_chart(probability_bars(probs.tolist(), inp.label, ctx.classes, tr=t), width="stretch",
                 config={"displayModeBar": False}, key="_insp_probs")
+c1.page_link("pages/explain.py", label=t("Why? Explain this answer"), icon=":material/lightbulb:")
 
 st.subheader(t("Layer by layer"))
 st.caption(t("Each layer's output for this input, in the order the network computes them. In the feature maps, "

@@ -15,13 +15,17 @@ from dlviz.ui.plain import plain, plain_args
 from dlviz.ui import current_spec, get_executor, get_store, save_session, show_error, t
 from dlviz.ui.run_widgets import run_title
 from dlviz.ui.state import adopt_job_run
-from dlviz.ui.train_widgets import live_panel, result_view, settings_form
+from dlviz.ui.train_widgets import live_panel, result_view, settings_form, settings_summary
 
 ss = st.session_state
 ex = get_executor()
 st.title(t("Train"))
-st.caption(t("The network learns from the training images; after every epoch it is checked on the validation "
-             "images it never trains on, and at the end on the test set."))
+job_id = ss.job_id if ss.job_id and ex.has(ss.job_id) else None
+snap = ex.snapshot(job_id) if job_id else None
+active = bool(snap and not snap.done)
+if not active:  # while a run trains, the curves get the screen (issue 13: a projector at 1280x720)
+    st.caption(t("The network learns from the training images; after every epoch it is checked on the validation "
+                 "images it never trains on, and at the end on the test set."))
 
 spec = current_spec()
 info = get_info(ss.dataset)
@@ -31,16 +35,19 @@ except DlvizError as e:
     show_error(e)
     st.page_link("pages/build.py", label=t("Fix the model on the Build page"), icon=":material/account_tree:")
     st.stop()
-st.markdown(t("**Model to train:** {name}, {params:,} parameters. **Data:** {dataset}.", name=plain(spec.get("name", "model")),
-              params=built.params, dataset=t(info.title)))
+model_line = t("**Model to train:** {name}, {params:,} parameters. **Data:** {dataset}.",
+               name=plain(spec.get("name", "model")), params=built.params, dataset=t(info.title))
 
-job_id = ss.job_id if ss.job_id and ex.has(ss.job_id) else None
-snap = ex.snapshot(job_id) if job_id else None
-active = bool(snap and not snap.done)
 if snap and snap.run_id:
     adopt_job_run(job_id, snap.run_id)  # a new job's run opens once; a run opened after it stays open
 
-cfg = settings_form(spec)
+if active:  # the settings fold into one line; they come back, as they were, when the run ends
+    cfg = None
+    st.markdown(t("**Training:** {name} on {dataset}. {settings}", name=plain(spec.get("name", "model")),
+                  dataset=t(info.title), settings=settings_summary(ss.train_settings)))
+else:
+    st.markdown(model_line)
+    cfg = settings_form(spec)
 row = st.container(horizontal=True)
 if row.button(t("Train"), type="primary", disabled=active, icon=":material/play_arrow:", key="train_btn"):
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from page_util import open_page, saved_run
@@ -18,17 +19,22 @@ def _page(app, **state):
 
 
 
+def _maps(at) -> list:
+    """The map components (st.components.v2 with the map's document in its data)."""
+    return [e for e in at.get("bidi_component") if e.proto.component_name == "dlviz_embedding_map"]
+
+
 def _html(at) -> str:
-    frames = at.get("iframe")
-    assert frames, "no embedded HTML"
-    return frames[-1].proto.srcdoc
+    maps = _maps(at)
+    assert maps, "no embedding map"
+    return json.loads(maps[-1].proto.json)["html"]
 
 
 def test_no_run_shows_guidance(app):
     at = _page(app)
     assert at.title[0].value == "Embeddings"
     assert at.info and "no trained image model" in at.info[0].value
-    assert not at.get("iframe")
+    assert not _maps(at)
 
 
 def test_pca_renders_at_once_with_its_explained_variance(app):
@@ -58,7 +64,7 @@ def test_tsne_waits_for_its_button_then_draws(app):
     rec = _make_run("cnn")
     at = _page(app, run_id=rec.id, _emb_n=200, _emb_method="tsne")
     assert at.selectbox(key=f"_emb_layer_{rec.id}").value == "relu_3"
-    assert not at.get("iframe")  # t-SNE is not started by itself
+    assert not _maps(at)  # t-SNE is not started by itself
     at.button(key="_emb_go").click().run()
     assert not at.exception, at.exception
     assert "Computed in" in {m.label for m in at.metric}
@@ -76,3 +82,25 @@ def test_chinese_page(app):
     at = _page(app, run_id=rec.id, _emb_n=200, lang="zh")
     assert at.title[0].value == "嵌入"
     assert "真实：{label}" in _html(at)
+
+
+def test_a_click_on_a_point_opens_that_image_on_inspect_and_explain(app):
+    """Issue 13: the map posts a clicked point's test number; the page opens it on Inspect (Explain's input too)."""
+    rec = _make_run("mlp")
+    at = _page(app, run_id=rec.id, _emb_n=200)
+    html = _html(at)
+    assert "postMessage({dlvizOpen:D.i[i]}" in html and "click it to open it on Inspect and Explain" in html
+    index = int(at.session_state["_emb_results"][(rec.id, None, "relu_2", "pca", 200)]["idx"][5])
+    # what the component's JavaScript does on a click: a trigger value "open" under the widget's id
+    from streamlit.proto.WidgetStates_pb2 import WidgetState, WidgetStates
+
+    widget_id = _maps(at)[0].proto.id
+    states = WidgetStates()
+    states.widgets.append(WidgetState(id=f"$$STREAMLIT_INTERNAL_KEY_{widget_id}__events",
+                                      json_trigger_value=json.dumps([{"event": "open", "value": index}])))
+    at._run(states)
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Inspect"
+    assert at.number_input(key="_inspw_pos").value == index
+    inp = at.session_state["_insp_input"]
+    assert inp.source == "test" and inp.index == index

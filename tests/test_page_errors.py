@@ -58,3 +58,24 @@ def test_errors_page(app, home, mnist_dir):
     at.run()
     assert not at.exception, at.exception
     assert at.select_slider[0].value == "step-0"
+
+
+def test_one_click_opens_an_image_on_inspect_and_explain(app, home, mnist_dir):
+    """Issue 13: a number under the gallery opens that test image on Inspect (and it is Explain's input too)."""
+    rid = _run(RunStore(), mnist_dir)
+    at = app()
+    at.run()
+    at.session_state["run_id"] = rid
+    at.switch_page("pages/errors.py")
+    at.run()
+    assert not at.exception, at.exception
+    pills = [w for w in at.get("button_group") if (w.key or "").startswith("_err_open_")]
+    assert len(pills) == 1
+    wanted = int(pills[0].options[2].lstrip("#"))  # the third image of the gallery
+    pills[0].select(wanted).run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Inspect"
+    assert at.number_input(key="_inspw_pos").value == wanted
+    assert any(f"test image {wanted}" in c.value and "Errors page" in c.value for c in at.caption)
+    inp = at.session_state["_insp_input"]
+    assert inp.source == "test" and inp.index == wanted       # current_input(ctx): what Explain shows too

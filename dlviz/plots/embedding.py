@@ -88,14 +88,16 @@ def _groups(labels: np.ndarray, preds: np.ndarray | None, classes: Sequence[str]
 
 
 def embedding_html(coords, images, labels, preds=None, classes: Sequence[str] = (), colour_by: str = "label",
-                   indices=None, tr: Tr = _en, height: int = 520, point_size: float = 3.5) -> str:
+                   indices=None, tr: Tr = _en, height: int = 520, point_size: float = 3.5,
+                   clickable: bool = False) -> str:
     """A complete HTML document: the scatter of ``coords`` (N, 2) with hover images.
 
     ``images`` (N, H, W) uint8 are the points' images (ink high, as in MNIST), ``labels`` (N,) the
     true classes, ``preds`` (N,) the predictions (None: not shown, and only ``colour_by="label"``),
     ``indices`` (N,) the numbers shown as "image #" (the dataset's test indices; default 0..N-1).
     ``colour_by``: "label" (one colour per class) or "correct" (blue right, vermillion wrong).
-    Every text is escaped; nothing is fetched from the network.
+    Every text is escaped; nothing is fetched from the network. ``clickable``: a click on a point (not
+    a drag) posts ``{"dlvizOpen": index}`` to the parent window, which may open that image elsewhere.
     """
     xy = np.asarray(coords, dtype=np.float64)
     labels = np.asarray(labels).astype(int)
@@ -127,10 +129,13 @@ def embedding_html(coords, images, labels, preds=None, classes: Sequence[str] = 
         f'<span class="sw" style="background:{colour}"></span>{html.escape(name)} '
         f'<span class="n">({count:,})</span></button>'
         for k, (name, colour, count) in enumerate(legend))
-    hint = html.escape(tr("Hover a point to see its image. Wheel: zoom, drag: pan, double click: reset."))
+    hint = html.escape(tr("Hover a point to see its image; click it to open it on Inspect and Explain. Wheel: "
+                          "zoom, drag: pan, double click: reset.") if clickable else
+                       tr("Hover a point to see its image. Wheel: zoom, drag: pan, double click: reset."))
     sprite = base64.b64encode(png).decode("ascii")
     return (_TEMPLATE.replace("%%HEIGHT%%", str(int(height))).replace("%%LEGEND%%", legend_html)
-            .replace("%%HINT%%", hint).replace("%%SPRITE%%", sprite).replace("%%DATA%%", _script_json(data)))
+            .replace("%%HINT%%", hint).replace("%%SPRITE%%", sprite).replace("%%CLICKABLE%%", "true" if clickable else "false")
+            .replace("%%DATA%%", _script_json(data)))
 
 
 def embedding_figure(coords, labels, preds=None, classes: Sequence[str] = (), colour_by: str = "label",
@@ -217,7 +222,8 @@ function show(i,mx,my){if(i<0){tip.style.display="none"; return;}
 function pos(e){const r=cv.getBoundingClientRect(); return [e.clientX-r.left,e.clientY-r.top];}
 cv.addEventListener("mousemove",e=>{const [mx,my]=pos(e);
   if(drag){view.tx=drag.tx+mx-drag.x; view.ty=drag.ty+my-drag.y; draw(); return;}
-  const i=nearest(mx,my); if(i!==hover){hover=i; draw();} show(i,mx,my);});
+  const i=nearest(mx,my); if(i!==hover){hover=i; draw();} show(i,mx,my);
+  if(%%CLICKABLE%%) cv.style.cursor=i>=0?"pointer":"crosshair";});
 cv.addEventListener("mouseleave",()=>{hover=-1; drag=null; tip.style.display="none"; draw();});
 cv.addEventListener("mousedown",e=>{const [x,y]=pos(e); drag={x:x,y:y,tx:view.tx,ty:view.ty}; tip.style.display="none";});
 window.addEventListener("mouseup",()=>{drag=null;});
@@ -225,6 +231,10 @@ cv.addEventListener("wheel",e=>{e.preventDefault(); const [mx,my]=pos(e), f=Math
   const s=Math.min(50,Math.max(0.5,view.s*f)), k=s/view.s;
   view.tx=mx-(mx-view.tx)*k; view.ty=my-(my-view.ty)*k; view.s=s; draw();},{passive:false});
 cv.addEventListener("dblclick",()=>{view={s:1,tx:0,ty:0}; draw();});
+let down=null; cv.addEventListener("pointerdown",e=>{down=pos(e);});
+cv.addEventListener("click",e=>{const [mx,my]=pos(e);
+  if(!%%CLICKABLE%% || (down && Math.hypot(mx-down[0],my-down[1])>4)) return;
+  const i=nearest(mx,my); if(i>=0 && window.parent!==window) window.parent.postMessage({dlvizOpen:D.i[i]},"*");});
 for(const b of document.querySelectorAll(".lg")) b.addEventListener("click",()=>{const g=+b.dataset.g;
   if(hidden.has(g)) hidden.delete(g); else hidden.add(g); b.classList.toggle("off"); draw();});
 window.addEventListener("resize",size);

@@ -126,3 +126,46 @@ def result_metrics(result: dict, choice: EmbedChoice) -> None:
                   help=t("First axis {a:.1%}, second axis {b:.1%} of the variation in the layer's numbers.", a=a, b=b))
     else:
         m4.metric(t("Computed in"), t("{s:.1f} s", s=result["seconds"]))
+
+
+# The map is the same self-contained document as before, in an iframe that a small bidirectional component
+# (st.components.v2) owns: a click on a point posts the image's number up, the component hands it to Python.
+_MAP_JS = """
+export default function(component) {
+  const { parentElement, data, setTriggerValue } = component;
+  let frame = parentElement.querySelector("iframe");
+  if (!frame) {
+    frame = document.createElement("iframe");
+    frame.title = "embedding map";
+    frame.style.cssText = "width:100%;border:0;display:block";
+    parentElement.appendChild(frame);
+  }
+  frame.style.height = data.height + "px";
+  if (frame.dataset.doc !== data.doc) { frame.srcdoc = data.html; frame.dataset.doc = data.doc; }
+  const onMessage = (e) => {
+    if (e.source === frame.contentWindow && e.data && e.data.dlvizOpen !== undefined) {
+      setTriggerValue("open", e.data.dlvizOpen);
+    }
+  };
+  window.addEventListener("message", onMessage);
+  return () => window.removeEventListener("message", onMessage);
+}
+"""
+_map_component = None
+
+
+def clickable_map(html: str, height: int) -> int | None:
+    """Show the embedding ``html``; returns the test index of a point clicked since the last run, else None."""
+    global _map_component
+    if _map_component is None:
+        _map_component = st.components.v2.component("dlviz_embedding_map", js=_MAP_JS, isolate_styles=False)
+    import hashlib
+
+    doc = hashlib.sha1(html.encode("utf-8")).hexdigest()[:16]
+    result = _map_component(data={"html": html, "height": height, "doc": doc}, key="_emb_map",
+                            on_open_change=lambda: None)
+    value = getattr(result, "open", None)
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None

@@ -191,3 +191,26 @@ def input_picker(ctx: InspectCtx) -> InputImage:
         st.caption(t("Still showing: {caption}.", caption=shown.caption))
         _show_pair(None, shown)
     return shown
+
+
+def open_test_image(ctx: InspectCtx, index: int, where: str) -> None:
+    """Make test image ``index`` the input of Inspect and Explain (their pickers show it: any class, that
+    number), as a click on the Errors or Embeddings page does. Call before those pickers are drawn in this run."""
+    ss = st.session_state
+    inp = test_input(ctx, index)
+    for widget, keep, value in (("_inspw_mode", "_insp_mode", "test"), ("_inspw_class", "_insp_class", 0),
+                                ("_inspw_pos", "_insp_pos", int(inp.index or 0))):
+        ss[keep] = value
+        ss[widget] = value
+    set_input(inp)
+    ss._insp_opened = (int(inp.index or 0), where)
+
+
+def opened_note(inp: InputImage) -> None:
+    """On Inspect and Explain, after a click on another page: which image, from where, and the other page."""
+    ss = st.session_state
+    opened = ss.get("_insp_opened")
+    if not opened or inp.source != "test" or inp.index != opened[0]:
+        return
+    st.caption(t("Opened from the {page} page: test image {i}. Inspect and Explain both show it now.",
+                 page=t(opened[1]), i=opened[0]))

@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from dlviz.errors import RunError
+from dlviz.ui import screen
 from dlviz.ui.state import init_session, t
 from dlviz.ui.widgets import show_error, sidebar
 
@@ -37,6 +38,8 @@ def run_app() -> None:
     st.logo(str(_ROOT / "assets/logo.png"), size="medium")
     init_session()
     _warm_explanations()
+    screen.install()
+    screen.screen_style()
     make = [
         st.Page(_ROOT / "pages/home.py", title=t("Start"), icon=":material/home:", default=True),
         st.Page(_ROOT / "pages/data.py", title=t("Data"), icon=":material/image:", url_path="data"),

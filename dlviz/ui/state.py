@@ -29,7 +29,7 @@ from dlviz.runs import RunStore, dlviz_home
 from dlviz.train import LocalExecutor
 
 PERSISTED = ("lang", "dataset", "data_dir", "spec", "spec_undo", "job_id", "job_adopted", "run_id", "run_restored",
-             "train_settings")
+             "train_settings", "presentation")
 UNDO_DEPTH = 30
 _SID = re.compile(r"^[a-f0-9]{16}$")
 
@@ -79,6 +79,7 @@ def init_session() -> None:
         ss.job_id = saved.get("job_id")
         ss.job_adopted = saved.get("job_adopted")
         ss.train_settings = saved.get("train_settings", {})
+        ss.presentation = bool(saved.get("presentation", False))
         ss.run_id = saved.get("run_id")
         store = get_store()
         if ss.job_id and not get_executor().has(ss.job_id):

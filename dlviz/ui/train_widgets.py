@@ -110,6 +110,21 @@ def settings_form(spec: dict) -> TrainConfig:
     return cfg
 
 
+def settings_summary(settings: dict | None) -> str:
+    """The recipe in one line, for the Train page while a run trains (the form is folded away then)."""
+    s = dict(settings or {})
+    d = TrainConfig()
+    opt = s.get("optimizer", d.optimizer)
+    sched = s.get("schedule", d.schedule)
+    text = t("{optimizer}, learning rate {lr}, batch {batch}, {epochs} epochs, {schedule}.",
+             optimizer=t(OPTIMIZERS[opt]["title"]) if opt in OPTIMIZERS else opt, lr=f"{float(s.get('lr', d.lr)):g}",
+             batch=f"{int(s.get('batch_size', d.batch_size)):,}", epochs=int(s.get("epochs", d.epochs)),
+             schedule=t(SCHEDULES[sched]).lower() if sched in SCHEDULES else sched)
+    if s.get("limit"):
+        text += " " + t("Quick demo: {n:,} images.", n=int(s["limit"]))
+    return text
+
+
 def status_text(snap: JobSnapshot) -> str:
     if snap.status == "loading" and snap.text:
         return t(snap.text, **plain_args(snap.text_args))

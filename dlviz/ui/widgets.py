@@ -18,7 +18,10 @@ def show_error(e: DlvizError) -> None:
 
 def sidebar() -> None:
     ss = st.session_state
+    from dlviz.ui.screen import presentation_toggle
+
     with st.sidebar:
+        presentation_toggle()
         langs = list(LANGUAGES)
         lang = st.selectbox(":material/translate: Language / 语言", langs, index=langs.index(ss.lang) if ss.lang in langs else 0,
                             format_func=LANGUAGES.get, key="_lang_select")
