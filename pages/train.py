@@ -14,15 +14,17 @@ from dlviz.train import TrainJob
 from dlviz.ui.plain import plain, plain_args
 from dlviz.ui import current_spec, get_executor, get_store, save_session, show_error, t
 from dlviz.ui.run_widgets import run_title
+from dlviz.ui.screen import presenting
 from dlviz.ui.state import adopt_job_run
 from dlviz.ui.train_widgets import live_panel, result_view, settings_form, settings_summary
 
 ss = st.session_state
 ex = get_executor()
-st.title(t("Train"))
 job_id = ss.job_id if ss.job_id and ex.has(ss.job_id) else None
 snap = ex.snapshot(job_id) if job_id else None
 active = bool(snap and not snap.done)
+if not (active and presenting()):  # on a projector, while a run trains, the curves need the height
+    st.title(t("Train"))
 if not active:  # while a run trains, the curves get the screen (issue 13: a projector at 1280x720)
     st.caption(t("The network learns from the training images; after every epoch it is checked on the validation "
                  "images it never trains on, and at the end on the test set."))
@@ -44,7 +46,7 @@ if snap and snap.run_id:
 if active:  # the settings fold into one line; they come back, as they were, when the run ends
     cfg = None
     st.markdown(t("**Training:** {name} on {dataset}. {settings}", name=plain(spec.get("name", "model")),
-                  dataset=t(info.title), settings=settings_summary(ss.train_settings)))
+                  dataset=t(info.name), settings=settings_summary(ss.train_settings)))
 else:
     st.markdown(model_line)
     cfg = settings_form(spec)

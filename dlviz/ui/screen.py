@@ -16,14 +16,14 @@ from streamlit.delta_generator import DeltaGenerator
 from dlviz.ui.state import save_session, t
 
 KEY = "presentation"
-PAGE_FONT_PX = 21        # the page's root size in presentation mode (Streamlit sizes everything in rem; 16 px normal)
+PAGE_FONT_PX = 20        # the page's root size in presentation mode (Streamlit sizes everything in rem; 16 px normal)
 FIGURE_FONT_PX = 18      # Plotly's base font in presentation mode (12 px normal)
 FIGURE_SCALE = FIGURE_FONT_PX / 12
 
 BASE_CSS = """
 <style>
 /* no empty band above the title: the curves and figures get the screen */
-[data-testid="stMainBlockContainer"] { padding-top: 3rem; }
+[data-testid="stMainBlockContainer"] { padding-top: 2rem; padding-left: 3rem; padding-right: 3rem; }
 </style>
 """
 PRESENT_CSS = f"""
@@ -31,8 +31,8 @@ PRESENT_CSS = f"""
 html {{ font-size: {PAGE_FONT_PX}px; }}
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
 [data-testid="stSidebarCollapseButton"] {{ display: none !important; }}
-[data-testid="stMainBlockContainer"] {{ padding-top: 2.6rem; max-width: 100%; }}
-.st-key-_present_exit {{ position: fixed; top: 0.55rem; left: 1rem; z-index: 999991; width: auto; }}
+[data-testid="stMainBlockContainer"] {{ padding-top: 3rem; max-width: 100%; }}
+.st-key-_present_exit {{ position: fixed; top: 0.5rem; right: 4.5rem; z-index: 999991; width: auto; }}
 </style>
 """
 
@@ -74,14 +74,14 @@ def scale_figure(fig):
         big = go.Figure(fig)
     except Exception:  # noqa: BLE001 - not a Plotly figure (a dict spec): leave it as it is
         return fig
-    big.update_layout(font=dict(size=FIGURE_FONT_PX))
+    big.update_layout(font=dict(size=FIGURE_FONT_PX), legend_font_size=FIGURE_FONT_PX - 2)
+    big.update_xaxes(tickfont_size=FIGURE_FONT_PX - 2, title_font_size=FIGURE_FONT_PX)
+    big.update_yaxes(tickfont_size=FIGURE_FONT_PX - 2, title_font_size=FIGURE_FONT_PX)
     for ann in big.layout.annotations or ():
         if ann.font and ann.font.size:
             ann.font.size = ann.font.size * FIGURE_SCALE
         else:
             ann.font = dict(size=FIGURE_FONT_PX)
-    if big.layout.height:
-        big.layout.height = int(big.layout.height * 1.08)
     return big
 
 

@@ -116,13 +116,13 @@ def settings_summary(settings: dict | None) -> str:
     d = TrainConfig()
     opt = s.get("optimizer", d.optimizer)
     sched = s.get("schedule", d.schedule)
-    text = t("{optimizer}, learning rate {lr}, batch {batch}, {epochs} epochs, {schedule}.",
+    text = t("{optimizer} at {lr}, batch {batch}, {epochs} epochs, {schedule}",
              optimizer=t(OPTIMIZERS[opt]["title"]) if opt in OPTIMIZERS else opt, lr=f"{float(s.get('lr', d.lr)):g}",
              batch=f"{int(s.get('batch_size', d.batch_size)):,}", epochs=int(s.get("epochs", d.epochs)),
              schedule=t(SCHEDULES[sched]).lower() if sched in SCHEDULES else sched)
     if s.get("limit"):
-        text += " " + t("Quick demo: {n:,} images.", n=int(s["limit"]))
-    return text
+        text += t(", {n:,} images (quick demo)", n=int(s["limit"]))
+    return text + "."
 
 
 def status_text(snap: JobSnapshot) -> str:
@@ -147,7 +147,8 @@ def live_panel(snap: JobSnapshot) -> None:
         c[3].metric(t("Samples per second"), f"{p.samples_per_s:,.0f}")
         c[4].metric(t("Time left"), fmt_seconds(p.eta_s) if snap.status != "paused" else t("paused"))
     if snap.train:
-        st.plotly_chart(training_curves(snap.train, snap.val, tr=t), key="live_curves")
+        st.plotly_chart(training_curves(snap.train, snap.val, tr=t), key="live_curves",
+                        config={"displayModeBar": False})
     elif snap.status == "running":
         st.caption(t("The first points appear after a quarter of a second of training."))
     if snap.grads and snap.grads.get("norms"):
