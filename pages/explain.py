@@ -95,7 +95,9 @@ for m, a in res.maps.items():
                 else t("{method} is empty: every pixel gets zero, so this method sees no evidence here.",
                        method=titles[m]), icon=":material/info:")
 
-agree_names, matrix = rank_agreement({titles[m]: a.map for m, a in res.maps.items()})
+# like with like: two signed maps as signed numbers, a pair with an unsigned map as |map|
+agree_names, matrix = rank_agreement({titles[m]: a.map for m, a in res.maps.items()},
+                                     {titles[m]: a.signed for m, a in res.maps.items()})
 agreement = mean_agreement(matrix)
 
 primary = check_method(res.maps)
@@ -119,8 +121,9 @@ with c2:
         st.caption(t("Choose two or more methods to see whether they agree."))
     else:
         st.metric(t("Agreement between the methods"), f"{agreement:.2f}",
-                  help=t("The mean rank correlation (Spearman) of the maps' strengths: 1 means the same pixels in the "
-                         "same order, 0 means unrelated."))
+                  help=t("How alike the maps are, from 1 (the same pixels in the same order) through 0 (unrelated) to -1 "
+                         "(opposite): the mean rank correlation (Spearman) of each pair, signed where both maps are "
+                         "signed, by strength where either has no sign."))
         with st.expander(t("Agreement of each pair")):
             st.plotly_chart(agreement_heatmap(agree_names, matrix, tr=t), width="stretch",
                             config={"displayModeBar": False}, key="_exp_agree")

@@ -168,3 +168,28 @@ def test_the_text_explain_subtitle_speaks_of_words(app, home):
     at = open_text_page(app, "pages/explain.py", run_id=rec.id, dataset="rt-polarity")
     sub = at.caption[0].value
     assert "words" in sub and "pixels" not in sub
+
+
+def test_the_agreement_on_the_page_compares_signed_maps_as_signed(app, home):
+    """Issue 12 item 2: the page compared every pair as |map|; two signed maps must be compared with their signs."""
+    import torch
+
+    from dlviz.explain import attribute
+    from dlviz.explain.checks import mean_agreement, rank_agreement
+    from dlviz.models import PRESETS, build
+    from dlviz.ui.inspect_state import InputImage
+
+    rec = saved_run("cnn")
+    x = torch.rand(1, 28, 28, generator=torch.Generator().manual_seed(3))
+    drawn = InputImage(x=x, label=None, caption="Your drawing", source="drawn")
+    methods = ["integrated_gradients", "input_x_gradient", "occlusion"]
+    at = open_page(app, "pages/explain.py", timeout=120, run_id=rec.id, _insp_input=drawn, _insp_mode="draw",
+                   _exp_methods=methods)
+    model = build(PRESETS["cnn"].spec, seed=0).module.eval()
+    with torch.no_grad():
+        target = int(model(x[None]).argmax())
+    maps = {m: attribute(model, x, target, m).map for m in methods}
+    signed = mean_agreement(rank_agreement(maps, {m: True for m in methods})[1])
+    magnitudes = mean_agreement(rank_agreement(maps)[1])
+    assert abs(signed - magnitudes) > 0.01                   # the test can tell the two apart
+    assert at.metric[0].value == f"{signed:.2f}"

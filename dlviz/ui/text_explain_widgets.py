@@ -287,7 +287,8 @@ def words_panel(model, encoded: EncodedText, classes, cache_key: str, key: str =
     check = completeness(ig) if ig is not None else None
     agreement = None
     if len(res.maps) >= 2:
-        agreement = mean_agreement(rank_agreement({m: a.scores for m, a in res.maps.items()})[1])
+        agreement = mean_agreement(rank_agreement({m: a.scores for m, a in res.maps.items()},
+                                                  {m: a.signed for m, a in res.maps.items()})[1])
     method = check_method(res.maps)
     res.checks = ss.get("_txe_checks", {}).get(_checks_key(cache_key, encoded, target, contrast, method,
                                                            chosen[method]))
