@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from page_util import open_page
 
 # names that stay as they are in Chinese text
-NAMES = {"Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "SGD", "GPU", "CPU", "bf16", "cpu", "cuda", "TF", "IDF"}
+NAMES = {"MNIST", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "SGD", "GPU", "CPU", "bf16", "cpu", "cuda", "TF", "IDF"}
 
 
 def _english_words(text: str) -> list[str]:
@@ -29,3 +31,40 @@ def test_train_page_selects_read_in_chinese(app):
 def test_english_word_check_can_fail():
     assert _english_words("Warm-up then cosine decay") and _english_words("auto (GPU if found)")
     assert not _english_words("自动（有 GPU 就用 GPU）")
+
+
+SELECT_VALUES = """() => Object.fromEntries([...document.querySelectorAll('[data-testid=stSelectbox] input')]
+    .map(i => [i.getAttribute('aria-label'), i.value]))"""
+
+
+@pytest.mark.browser
+def test_switching_to_chinese_relabels_the_chosen_options(tmp_path):
+    """A keyed select box kept its English label ("Warm-up then cosine decay") after the switch to Chinese
+    until it was changed: the sidebar now hands every choice its value again."""
+    from browser_util import launch, settled, skip_without_browser, start_server
+
+    skip_without_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    server = start_server(tmp_path / "home")
+    try:
+        with sync_playwright() as p:
+            browser = launch(p)
+            page = browser.new_page(viewport={"width": 1280, "height": 1200})
+            page.goto(server.url + "/train")
+            expect(page.get_by_role("heading", name="Train", level=1)).to_be_visible(timeout=90_000)
+            settled(page)
+            before = page.evaluate(SELECT_VALUES)
+            assert before["Learning-rate schedule"] == "Warm-up then cosine decay", before
+            page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
+            page.get_by_role("option", name="简体中文").click()
+            expect(page.get_by_role("heading", name="训练", level=1)).to_be_visible(timeout=90_000)
+            settled(page)
+            after = page.evaluate(SELECT_VALUES)
+            browser.close()
+    finally:
+        server.stop()
+    assert after["学习率调度"] == "先预热，再余弦衰减", after
+    assert after["设备"] == "自动（有 GPU 就用 GPU）", after
+    assert after["数据集"] == "MNIST 手写数字", after
+    assert not [v for v in after.values() if _english_words(v)], after

@@ -16,6 +16,29 @@ def show_error(e: DlvizError) -> None:
     st.error(e.message(st.session_state.get("lang", "en"), escape=plain), icon=":material/error:")
 
 
+def _relabel_choices() -> None:
+    """After a language switch, hand every choice widget its value again.
+
+    A keyed select box keeps, in the browser, the label of its option as it was drawn ("Warm-up then cosine
+    decay") when the labels change language; a value set through session state makes Streamlit send the
+    option's new label. Only plain values are touched (no buttons, uploads or canvases), and only widgets
+    not drawn yet in this run (the language box is the one drawn before this).
+    """
+    ss = st.session_state
+    for key in list(ss.keys()):
+        if not isinstance(key, str) or key == "_lang_select" or not key.startswith("_"):
+            continue
+        try:
+            value = ss[key]
+        except KeyError:
+            continue
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            try:
+                ss[key] = value
+            except st.errors.StreamlitAPIException:  # a widget this run has drawn already
+                pass
+
+
 def sidebar() -> None:
     ss = st.session_state
     from dlviz.ui.screen import presentation_toggle
@@ -27,8 +50,11 @@ def sidebar() -> None:
                             format_func=LANGUAGES.get, key="_lang_select")
         if lang != ss.lang:
             ss.lang = lang
+            ss["_relabel"] = True
             save_session()
             st.rerun()
+        if ss.pop("_relabel", False):
+            _relabel_choices()
         own = list_csv()                                   # the user's CSV files kept in the home folder
         keys = list(ALL_DATASETS) + list(own)
         picked = ss.pop("_dataset_select_next", None)   # a page chose the dataset (a CSV just uploaded)
