@@ -1084,7 +1084,7 @@ def test_plain_leaves_no_markdown_syntax_live(name):
     md = plain(name)
     assert "\n" not in md
     # every character Markdown could act on is escaped: drop the escapes and the text is the name
-    assert re.sub(r"\\(.)", r"\1", md) == " ".join(name.split())
+    assert re.sub(r"\\(.)", r"\1", md).replace("\u200b", "") == " ".join(name.split())
     for live in ("![", "](", "**", "`", ":red[", ":material/", "$x", "<img", "www.", "://"):
         assert not re.search(r"(?<!\\)" + re.escape(live), md), (live, md)   # each starts with an escaped character
 
@@ -1145,7 +1145,7 @@ def test_a_run_renamed_to_a_markdown_image_draws_no_image_and_fetches_nothing(tm
             expect(page.get_by_text(f"![x](http://{probe}/p.png)", exact=False).first).to_be_visible(timeout=30_000)
             nav(page, "Runs")
             settled(page)
-            expect(page.get_by_role("heading", name=re.compile(re.escape(f"![x](http://{probe}/p.png)")))
+            expect(page.get_by_role("heading").filter(has_text=f"![x](http://{probe}/p.png)").first
                    ).to_be_visible(timeout=30_000)
             assert page.locator(f"img[src*='{probe}']").count() == 0
             assert page.locator(f"a[href*='{probe}']").count() == 0

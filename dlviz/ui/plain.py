@@ -5,8 +5,10 @@ Run names, model names, CSV labels and file names, typed sentences and error det
 Markdown: a run renamed ``![x](http://host/p.png)`` would be drawn as an image the browser fetches.
 Everything such a string could start is escaped with a backslash (CommonMark shows the character
 itself): images, links, emphasis, code, HTML, maths (``$``), Streamlit's ``:red[...]`` and
-``:material/icon:`` directives and emoji shortcodes (``:``), bare ``www.`` / ``http://`` autolinks,
-and a heading, list or quote at the start. Newlines become spaces, so no new block can begin.
+``:material/icon:`` directives and emoji shortcodes (``:``), and a heading, list or quote at the start.
+Bare ``www.``, ``http://`` and e-mail autolinks are found after escapes are read, so a zero-width space
+goes inside them (``http:/<ZWSP>/``): they stay text, and read the same. Newlines become spaces, so no
+new block can begin.
 """
 
 from __future__ import annotations
@@ -14,16 +16,18 @@ from __future__ import annotations
 import re
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>$~|:{}!@&])")
+# GFM autolinks are found in the text after escapes are read: a zero-width space breaks them up instead
+_AUTOLINK = re.compile(r"(?i)(://|\bwww\.|@)")
+_ZWSP = "\u200b"
 _LEADING = re.compile(r"^(\s*)([#+\->=])")
 _NUMBERED = re.compile(r"^(\s*\d+)([.)])")
-_WWW = re.compile(r"(?i)\b(www)\.")
 
 
 def plain(s) -> str:
     """``s`` as Markdown that renders to exactly its text (whitespace runs become one space)."""
     s = " ".join(str(s).split())
+    s = _AUTOLINK.sub(lambda m: m.group(1)[:-1] + _ZWSP + m.group(1)[-1], s)
     s = _SPECIAL.sub(r"\\\1", s)
-    s = _WWW.sub(r"\1\\.", s)
     s = _NUMBERED.sub(lambda m: m.group(1) + "\\" + m.group(2), s)
     return _LEADING.sub(lambda m: m.group(1) + "\\" + m.group(2), s)
 
