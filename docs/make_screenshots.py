@@ -2,7 +2,7 @@
 
     .venv/bin/python docs/make_screenshots.py [--data-dir ../shared/data/mnist]
 
-Writes docs/screenshots/{build,data,train,runs,train-zh}.png. Uses Debian's chromium.
+Writes docs/screenshots/{build,data,train-live,train,runs,train-zh,glossary-zh}.png. Uses Debian's chromium.
 """
 
 from __future__ import annotations
@@ -91,6 +91,11 @@ def main() -> None:
             page.set_viewport_size({"width": 1400, "height": 1500})
             time.sleep(3)
             page.screenshot(path=str(OUT / "train-zh.png"))
+            page.get_by_test_id("stSidebar").get_by_role("link", name="术语表").click()
+            expect(page.get_by_role("heading", name="步长")).to_be_visible(timeout=60000)
+            page.set_viewport_size({"width": 1400, "height": 1000})
+            time.sleep(2)
+            page.screenshot(path=str(OUT / "glossary-zh.png"))
             browser.close()
     finally:
         server.terminate()
