@@ -163,3 +163,29 @@ def test_a_number_under_the_errors_gallery_opens_the_image_on_inspect(server, br
         assert page.locator(EXCEPTION).count() == 0
     finally:
         ctx.close()
+
+
+def test_inspect_jump_list_scrolls_to_a_folded_layer(server, browser):
+    ctx, page = _page(browser, 1280, 720)
+    try:
+        goto(page, server.url + "/inspect", "Inspect", timeout=LOAD)
+        settled(page)
+        links = page.locator('[data-testid="stMarkdownContainer"] a[href^="#layer-"]:not([href="#layer-by-layer"])')
+        expect(links.first).to_be_visible(timeout=LOAD)
+        hrefs = links.evaluate_all("els => els.map(e => e.getAttribute('href'))")
+        assert hrefs == [f"#layer-{i}" for i in range(1, 7)], hrefs  # the MLP: flatten, dense, relu, dense, relu, dense
+        target = page.locator("#layer-5")
+        assert target.bounding_box()["y"] > 720  # below the fold at first
+        links.nth(4).click()
+        page.wait_for_function("() => { const r = document.getElementById('layer-5').getBoundingClientRect();"
+                               " return r.top >= 0 && r.top < window.innerHeight; }", timeout=10_000)
+        # the layers after the first three are folded: a click on the title opens one
+        fold = page.get_by_test_id("stExpander").filter(has_text="relu_2").first
+        fold.get_by_text("relu_2").click()
+        expect(fold.get_by_text("Most active units", exact=False)).to_be_visible(timeout=LOAD)
+        expect(fold.locator(".js-plotly-plot .bars")).to_have_count(1, timeout=LOAD)  # its units' bars are drawn
+        settled(page)
+        page.screenshot(path=str(ROOT / "test-artifacts" / "browser-inspect-jump.png"))
+        assert page.locator(EXCEPTION).count() == 0
+    finally:
+        ctx.close()

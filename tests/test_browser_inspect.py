@@ -119,6 +119,14 @@ def test_embedding_hover_shows_the_image(server, page):
     assert re.search(r"[0-9]", tip.inner_text())
     assert tip.locator("#tc").count() == 1  # the digit itself, drawn from the sprite
     expect(page.locator(EXCEPTION)).to_have_count(0)
+    # issue 13: one click on the point opens that test image on Inspect (and as Explain's input)
+    number = re.search(r"#\s*([0-9]+)", tip.inner_text())
+    assert number, tip.inner_text()
+    page.mouse.down()
+    page.mouse.up()
+    expect(page.get_by_role("heading", level=1, name="Inspect", exact=True)).to_be_visible(timeout=LOAD)
+    expect(page.get_by_text(f"Opened from the Embeddings page: test image {number.group(1)}.")).to_be_visible()
+    expect(page.locator(EXCEPTION)).to_have_count(0)
 
 
 def test_explain_a_decision_run_the_checks_and_export_the_handout(server, page, tmp_path):
