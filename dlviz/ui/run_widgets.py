@@ -31,6 +31,10 @@ def status_text(status: str) -> str:
 
 def dataset_name(key: str) -> str:
     info = ALL_DATASETS.get(key)
+    if info is None and str(key).startswith("csv-"):   # a user's CSV: its file name, as the run was named
+        from dlviz.data.user_csv import list_csv
+
+        return list_csv().get(key, key)
     return info.name if info else key
 
 
