@@ -170,3 +170,6 @@ def test_a_look_inside_page_says_when_the_open_run_is_of_the_other_kind(app):
     assert "The open run, lstm text run · rt-polarity, reads sentences" in _captions(at), _captions(at)
     _go(at, "pages/inspect.py", run_id=image.id)
     assert "The open run" not in _captions(at)
+    _go(at, "pages/attention.py")
+    assert at.selectbox(key="_txt_run").value == text.id
+    assert "The open run, mlp run · MNIST, reads images" in _captions(at), _captions(at)
