@@ -727,3 +727,21 @@ def test_unsigned_word_scores_are_not_drawn_as_evidence_for():
                            {"saliency": "Saliency"})
     assert "either way" in only and "evidence for" not in only and "evidence against" not in only
     assert _hex(MATTERS_RGB) in only
+
+
+def test_text_seconds_include_the_private_copy(monkeypatch):
+    """Issue 12 item 7, for words too: a fake clock (no real timing); the copy moves it on by 100."""
+    from types import SimpleNamespace
+
+    from dlviz.explain import text as text_mod
+
+    clock = [0.0]
+    real = text_mod.private_copy
+
+    def copy_taking_100(model):
+        clock[0] += 100.0
+        return real(model)
+
+    monkeypatch.setattr(text_mod, "private_copy", copy_taking_100)
+    monkeypatch.setattr(text_mod, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    assert attribute_text(mean_model(), sentence(3, 4, 5), 1, "saliency").seconds == 100.0
