@@ -138,8 +138,9 @@ def test_explain_a_decision_run_the_checks_and_export_the_handout(server, page, 
     expect(figure).to_be_visible()
     expect(figure).to_contain_text("Occlusion")
     page.get_by_role("button", name="Run the sanity checks").click()
-    expect(page.get_by_text("Deletion test", exact=False).first).to_be_visible(timeout=LOAD)
-    expect(page.get_by_text("Model randomisation", exact=False).first).to_be_visible()
+    expect(page.get_by_text("Deletion and insertion check", exact=False).first).to_be_visible(timeout=LOAD)
+    expect(page.get_by_text("Randomisation check", exact=False).first).to_be_visible()
+    expect(page.get_by_text("Is the model right?", exact=False).first).to_be_visible()
     assert page.locator(EXCEPTION).count() == 0
     _settled(page)
     with page.expect_download() as dl:
@@ -156,7 +157,7 @@ def test_explain_a_decision_run_the_checks_and_export_the_handout(server, page, 
     hp.on("request", lambda r: requests.append(r.url))
     hp.goto(html.as_uri())
     expect(hp.get_by_role("heading", name="Why 7?")).to_be_visible()
-    expect(hp.get_by_text("Deletion test", exact=False).first).to_be_visible()   # the checks ran: they are in it
+    expect(hp.get_by_text("Deletion and insertion check", exact=False).first).to_be_visible()   # the checks ran
     assert hp.locator("img[src^='data:image/png;base64,']").count() >= 1
     assert hp.evaluate("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
