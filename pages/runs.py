@@ -10,6 +10,7 @@ from dlviz.train import evaluate_run
 from dlviz.ui.plain import plain
 from dlviz.ui import ensure_app, get_store, run_message, save_session, show_error, state, t
 from dlviz.ui.compare_widgets import compare_section
+from dlviz.ui.waits import wait_with_progress
 from dlviz.ui.run_widgets import (accuracy_text, created_text, flash, run_label, run_table, settings_table,
                                   show_flash, status_text)
 
@@ -86,14 +87,16 @@ if not run.is_active and not store.has_weights(run.id):
 
 elif not run.is_active and st.button(t("Check the saved weights on the test set"), icon=":material/fact_check:",
                                     key="_runs_check"):
-    with st.spinner(t("Loading the weights and measuring the test accuracy...")):
-        try:
-            out = evaluate_run(run.id, store, ss.get("data_dir") or None)
-        except DlvizError as e:
-            show_error(e)
-        else:
-            st.success(t("The saved weights load and score {acc:.2%} on {n:,} test images.",
-                         acc=out["test_accuracy"], n=out["test_size"]))
+    data_dir = ss.get("data_dir") or None  # read here: the work runs outside the script thread
+    try:  # a bar against the time it took last time for this model, not a bare spinner
+        out = wait_with_progress(lambda: evaluate_run(run.id, store, data_dir),
+                                 t("Loading the weights and measuring the test accuracy:"),
+                                 f"evaluate:{(run.spec or {}).get('name', 'model')}", default_rate=5.0)
+    except DlvizError as e:
+        show_error(e)
+    else:
+        st.success(t("The saved weights load and score {acc:.2%} on {n:,} test images.",
+                     acc=out["test_accuracy"], n=out["test_size"]))
 
 train_rows, val_rows = run.metrics.get("train") or [], run.metrics.get("val") or []
 c1, c2 = st.columns([3, 2])

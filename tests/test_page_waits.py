@@ -197,3 +197,18 @@ def test_data_page_says_a_failed_download_in_one_sentence(home, monkeypatch):
         st.cache_resource.clear()  # as after a restart: the memory is on disk
     assert len(shown["en"]) == 1 and len(shown["zh"]) == 1, shown
     assert len(calls) == 3  # the second visit did not wait for the mirrors again
+
+
+def test_checking_saved_weights_shows_a_bar_and_remembers_its_time(app, home, mnist_dir):
+    """The Runs page's check scored the test set under a bare spinner; now a bar with an estimate, and the time
+    is remembered for the next estimate of that model."""
+    from test_page_runs import _runs_page
+
+    rec = saved_run("mlp")
+    at = _runs_page(app)
+    at.button(key="_runs_check").click().run()
+    assert not at.exception, at.exception
+    assert any("score" in s.value and "test images" in s.value for s in at.success)
+    timings = json.loads((home / "timings.json").read_text())
+    assert timings["evaluate:mlp"] > 0
+    assert rec.id
