@@ -1154,3 +1154,34 @@ def test_a_run_renamed_to_a_markdown_image_draws_no_image_and_fetches_nothing(tm
             browser.close()
     finally:
         server.stop()
+
+
+def test_a_rebuild_keeps_runs_from_before_run_json_that_the_old_index_still_gives(home):
+    """Issue 14, item 11: runs saved before run folders kept run.json are rebuilt from what the old index still
+    reads; each gets its run.json then."""
+    import torch
+
+    from dlviz.runs import RunStore
+
+    store = RunStore()
+    ids = []
+    for i in range(3):
+        rec = store.create(name=f"old {i}", dataset="mnist", spec={"layers": []}, settings={}, device="cpu")
+        store.save_weights(rec.id, {"w": torch.zeros(1)})
+        store.update(rec.id, status="finished", test_accuracy=0.9)
+        ids.append(rec.id)
+    (store.folder(ids[0]) / "run.json").unlink()
+    out = RunStore().rebuild_index()
+    assert out["runs"] == 3 and out["skipped"] == [] and out["backup"]
+    assert sorted(r.id for r in RunStore().list()) == sorted(ids)
+    assert RunStore().get(ids[0]).name == "old 0" and (store.folder(ids[0]) / "run.json").is_file()
+
+
+def test_a_full_disk_under_the_index_says_so_too(home):
+    """Issue 14, item 12: SQLite's "database or disk is full" reads as the same plain sentence."""
+    import sqlite3
+
+    from dlviz.runs import DISK_FULL_MESSAGE, RunStore
+
+    err = RunStore()._db_error(sqlite3.OperationalError("database or disk is full"))
+    assert err.template == DISK_FULL_MESSAGE

@@ -107,6 +107,23 @@ class IndexDamagedError(RunError):
     """The SQLite index itself cannot be read (truncated, overwritten): ``RunStore.rebuild_index`` mends it."""
 
 
+# index files that read well, by path: (size, mtime) of runs.db and its WAL when last checked
+_CHECKED: dict[str, tuple] = {}
+
+
+def _file_key(db_path: Path) -> tuple | None:
+    try:
+        main = db_path.stat()
+    except OSError:
+        return None
+    try:
+        wal = db_path.with_name(db_path.name + "-wal").stat()
+        wal_key = (wal.st_size, wal.st_mtime_ns)
+    except OSError:
+        wal_key = None
+    return (main.st_size, main.st_mtime_ns, main.st_ino, wal_key)
+
+
 def _lock_for(db_path: Path) -> threading.Lock:
     key = os.path.normcase(str(db_path.resolve()))
     with _LOCKS_GUARD:
@@ -516,15 +533,54 @@ class RunStore:
     def index_problem(self) -> RunError | None:
         """None when the index reads; else the error to show (an ``IndexDamagedError`` when the
         file itself is damaged and ``rebuild_index`` can mend it)."""
+        key = _file_key(self.db_path)
+        if key is not None and _CHECKED.get(str(self.db_path)) == key:
+            return None   # unchanged since it last read well: pages call this on every run
         try:
             self._ready = False
             self._ensure_schema()
             with self._read() as conn:
-                conn.execute("PRAGMA quick_check(1)").fetchone()
+                found = conn.execute("PRAGMA quick_check(1)").fetchone()
+                if found is None or str(found[0]).lower() != "ok":
+                    raise sqlite3.DatabaseError(f"database disk image is malformed: {found[0] if found else '?'}")
                 conn.execute("SELECT COUNT(*) FROM runs").fetchone()
         except RunError as exc:
+            _CHECKED.pop(str(self.db_path), None)
             return exc
+        if key is not None:
+            _CHECKED[str(self.db_path)] = _file_key(self.db_path)
         return None
+
+    def _salvage(self) -> dict[str, dict[str, Any]]:
+        """The rows a damaged index still gives, read one by one until the damage (runs from before
+        run.json copies existed are rebuilt from these)."""
+        rows: dict[str, dict[str, Any]] = {}
+        try:
+            conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=2)
+        except sqlite3.Error:
+            return rows
+        try:
+            conn.row_factory = sqlite3.Row
+            cursor = conn.execute("SELECT * FROM runs")
+            while True:
+                try:
+                    row = cursor.fetchone()
+                except sqlite3.Error:
+                    break
+                if row is None:
+                    break
+                try:
+                    item = dict(row)
+                    for field in _JSON_FIELDS:
+                        item[field] = json.loads(item[field])
+                    rows[str(item["id"])] = item
+                except (TypeError, ValueError, KeyError):
+                    continue
+        except sqlite3.Error:
+            pass
+        finally:
+            conn.close()
+        return rows
 
     def backup_index(self) -> Path | None:
         """Copy runs.db (and its WAL) aside to ``runs.db.damaged-<time>``; returns the copy's path."""
@@ -558,6 +614,7 @@ class RunStore:
         ``{"backup": path or None, "runs": n restored, "skipped": [folders without a readable copy]}``.
         """
         with self._lock:
+            salvaged = self._salvage() if self.db_path.exists() else {}
             backup = self.backup_index() if keep_backup else None
             for suffix in ("", "-wal", "-shm", "-journal"):
                 with suppress(FileNotFoundError):
@@ -573,7 +630,10 @@ class RunStore:
                     raise ValueError  # not this run's record
                 rows.append(row)
             except (OSError, ValueError):
-                skipped.append(folder.name)
+                if folder.name in salvaged:   # a run from before run.json: its row as the old index gave it
+                    rows.append(salvaged[folder.name])
+                else:
+                    skipped.append(folder.name)
         with self._write() as conn:
             for row in rows:
                 try:
@@ -599,6 +659,9 @@ class RunStore:
                     restored += 1
                 except (KeyError, TypeError, ValueError, RunError):
                     skipped.append(str(row.get("id")))
+        for row in rows:
+            self._mirror_id(str(row.get("id")))   # salvaged runs get their run.json now
+        _CHECKED.pop(str(self.db_path), None)
         return {"backup": None if backup is None else str(backup), "runs": restored, "skipped": skipped}
 
     # ------------------------------------------------------------------------------ weights
