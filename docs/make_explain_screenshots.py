@@ -60,7 +60,7 @@ def main() -> None:
             page.screenshot(path=str(OUT / "explain.png"), full_page=True)
 
             page.get_by_role("button", name="Run the sanity checks").click()
-            expect(page.get_by_text("Deletion test").first).to_be_visible(timeout=120_000)
+            expect(page.get_by_text("Deletion and insertion check").first).to_be_visible(timeout=120_000)
             settle(page, 2)
             page.screenshot(path=str(OUT / "explain-checks.png"), full_page=True)
 

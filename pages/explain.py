@@ -106,7 +106,8 @@ card = make_card(ctx.classes, probs, target, contrast, image, res.maps, agreemen
                  completeness=checks.completeness if checks else None,
                  randomisation=checks.randomisation if checks else None,
                  curves=checks.curves if checks else None, lang=ss.get("lang", "en"),
-                 label=inp.label if inp.source == "test" else None, source=inp.source)
+                 label=inp.label if inp.source == "test" else None, source=inp.source,
+                 data_randomisation=checks.data_randomisation if checks else None)
 c1, c2 = st.columns([3, 2])
 with c1.container(border=True):
     colour, icon = VERDICT.get(card.verdict, ("gray", ":material/help:"))

@@ -439,3 +439,17 @@ def test_chinese_explain_strings_use_one_name_for_the_checks_and_full_width_punc
         half = re.findall(r"[\u4e00-\u9fff][,:;?!]|[,:;?!(][\u4e00-\u9fff]", zh.replace("f(", ""))
         assert not half, (en, zh, half)
     assert translate("Run the sanity checks", "zh") == "运行合理性检查"
+
+
+def test_a_failed_data_randomisation_makes_the_explanation_unreliable():
+    from dlviz.explain.checks import judge
+
+    amap = torch.zeros(28, 28)
+    amap[3:7, 3:7] = 1.0
+    comp, rand, curves = _passed()
+    data = judge("integrated_gradients", ["shuffled labels"], [(0.2, 0.97)], [], 0.95, {}, 1.0, kind="data")
+    card = make_card(CLASSES, _probs(), 3, None, _digit(), {"integrated_gradients": _attr(amap)}, None, comp, rand,
+                     curves, label=3, data_randomisation=data)
+    assert card.verdict == "doubt"
+    assert any(line.startswith("Data randomisation check failed: a model trained on shuffled labels gives much "
+                               "the same map") for line in card.check_lines)

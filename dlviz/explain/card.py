@@ -25,9 +25,9 @@ Signed and unsigned maps
     the maps put their weight, never "for" or "against".
 
 Verdict (``Card.verdict``), about the explanation only
-    doubt   - the explanation is empty; or the randomisation check failed (the map hardly changes when
-              the model's weights are randomised, so it does not show what the model learned: Adebayo
-              et al. 2018); or two or more checks failed.
+    doubt   - the explanation is empty; or a randomisation check failed (the map hardly changes when
+              the model's weights are randomised, or when the model was trained on shuffled labels, so it
+              does not show what the model learned: Adebayo et al. 2018); or two or more checks failed.
     caution - no sanity check has been run yet; or one check (completeness, deletion/insertion) failed;
               or the methods disagree (mean rank correlation below 0.25).
     trust   - at least one check ran, every check that ran passed, and the methods do not disagree.
@@ -206,7 +206,8 @@ def _combined(attributions: dict, signed: bool | None = None) -> tuple[np.ndarra
 
 def make_card(classes: list[str], probs: torch.Tensor, target: int, contrast: int | None, image,
               attributions: dict, agreement: float | None, completeness=None, randomisation=None, curves=None,
-              lang: str = "en", label: int | None = None, source: str | None = None) -> Card:
+              lang: str = "en", label: int | None = None, source: str | None = None,
+              data_randomisation=None) -> Card:
     """The card for one explanation. ``probs`` (K,) are the model's class probabilities for ``image`` (H, W).
 
     ``attributions`` maps a method key to its :class:`~dlviz.explain.registry.Attribution` (all for
@@ -313,12 +314,12 @@ def make_card(classes: list[str], probs: torch.Tensor, target: int, contrast: in
             notes.append(translate("Completeness check failed: the map adds up to {s:.3g}, but the score changed "
                                    "by {d:.3g} (off by {off}); try more steps.", lang,
                                    s=completeness.attribution_sum, d=completeness.output_difference, off=off))
-    if randomisation is not None:
-        ran += 1
-        note = randomisation_sentence(randomisation, lang, "pixels")
-        if not randomisation.passed:
-            failed.append("randomisation")
-        notes.append(note)
+    for r in (randomisation, data_randomisation):
+        if r is not None:
+            ran += 1
+            if not r.passed:
+                failed.append("randomisation")
+            notes.append(randomisation_sentence(r, lang, "pixels"))
     if curves is not None:
         ran += 1
         if not curves.passed:
@@ -348,6 +349,9 @@ def randomisation_sentence(r, lang: str = "en", unit: str = "pixels") -> str:
                           "map, so this map shows the input more than what the model learned.", lang) if data else
                 translate("Randomisation check failed: this map barely depends on what the model learned; it "
                           "shows the input more than the model.", lang))
+    if unit == "words":
+        return text + " " + translate("(Left of the original word scores: {s:.2f} out of 1; to pass it had to stay "
+                                      "below {bar:.2f}.)", lang, s=last, bar=float(getattr(r, "bar", 0.5)))
     return text + " " + translate("(Left of the original map: {s:.2f} out of 1; to pass it had to stay below "
                                   "{bar:.2f}.)", lang, s=last, bar=float(getattr(r, "bar", 0.5)))
 
