@@ -130,9 +130,9 @@ with c2:
                             config={"displayModeBar": False}, key="_exp_agree")
 
 st.subheader(t("Can we trust it?"))
-st.caption(t("Three checks from the research literature, run on {method}: do the parts add up, does the map depend "
-             "on the trained weights, and does it point at the pixels the model really needs?",
-             method=titles[primary]),
+st.caption(t("Checks from the research literature, run on {method}: do the parts add up, does the map depend on the "
+             "trained weights and on the real labels, does it point at the pixels the model really needs, and does "
+             "it predict what small changes do?", method=titles[primary]),
            help=help_text("completeness", "randomisation", "deletion", lang=st.session_state.get("lang", "en")))
 if checks is None:
     if st.button(t("Run the sanity checks"), icon=":material/fact_check:", key="_exp_run_checks"):

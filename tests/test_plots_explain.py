@@ -148,12 +148,13 @@ def test_curves_figure_dashed_random_and_areas_in_the_legend():
     fig = curves_figure(_curves())
     assert len(fig.data) == 4
     names = [t.name for t in fig.data]
-    assert "(area 0.33)" in names[0] and "(area 0.45)" in names[1] and "(area 0.68)" in names[2]
-    assert "(area 0.52)" in names[3]
+    # the area under a probability curve read as what it is: the average probability (issue 13: "area 0.06")
+    assert "(on average 33%)" in names[0] and "(on average 45%)" in names[1] and "(on average 68%)" in names[2]
+    assert "(on average 52%)" in names[3] and not any("area" in n for n in names)
     dashed = [t for t in fig.data if t.line.dash == "dash"]
     assert len(dashed) == 2 and list(dashed[0].y) == [0.45] * 3     # no random curves: their average level
     real = curves_figure(_curves(random_deletion=[0.9, 0.5, 0.0], random_insertion=[0.1, 0.5, 1.0]))
-    assert list(real.data[1].y) == [0.9, 0.5, 0.0] and "average" not in real.data[1].name
+    assert list(real.data[1].y) == [0.9, 0.5, 0.0] and "its average" not in real.data[1].name
 
 
 def test_randomisation_figure_threshold_line():

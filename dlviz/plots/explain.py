@@ -359,13 +359,13 @@ def curves_figure(curves, tr: Tr = _en) -> go.Figure:
              curves.random_insertion_auc)):
         drawn = rys is not None and len(rys) == len(x)
         if kind == "deletion":
-            label = tr("deletion, most important first (area {auc:.2f})", auc=auc)
-            rlabel = (tr("deletion, random order (area {auc:.2f})", auc=rauc) if drawn
-                      else tr("deletion, random order, its average (area {auc:.2f})", auc=rauc))
+            label = tr("deletion, most important first (on average {auc:.0%})", auc=auc)
+            rlabel = (tr("deletion, random order (on average {auc:.0%})", auc=rauc) if drawn
+                      else tr("deletion, random order, its average (on average {auc:.0%})", auc=rauc))
         else:
-            label = tr("insertion, most important first (area {auc:.2f})", auc=auc)
-            rlabel = (tr("insertion, random order (area {auc:.2f})", auc=rauc) if drawn
-                      else tr("insertion, random order, its average (area {auc:.2f})", auc=rauc))
+            label = tr("insertion, most important first (on average {auc:.0%})", auc=auc)
+            rlabel = (tr("insertion, random order (on average {auc:.0%})", auc=rauc) if drawn
+                      else tr("insertion, random order, its average (on average {auc:.0%})", auc=rauc))
         fig.add_trace(go.Scatter(x=x, y=list(ys), name=label, mode="lines+markers", marker=dict(size=5),
                                  line=dict(color=colour, width=2.5),
                                  hovertemplate="%{x:.0%}: %{y:.1%}<extra></extra>"))
