@@ -1185,3 +1185,29 @@ def test_a_full_disk_under_the_index_says_so_too(home):
 
     err = RunStore()._db_error(sqlite3.OperationalError("database or disk is full"))
     assert err.template == DISK_FULL_MESSAGE
+
+
+def test_an_interrupted_text_run_opens_on_the_text_pages_with_how_it_ended(app, monkeypatch):
+    """Issue 14, item 9, text: a text run whose server was killed mid-training (marked "interrupted", its last
+    epoch kept) opens on Attention, under a banner saying how it ended."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import text_page_util as tpu
+
+    from dlviz.runs import RunStore
+
+    real_update = RunStore.update
+
+    def no_end(self, run_id, **fields):   # keep the run "running", as a killed server leaves it
+        fields.pop("status", None)
+        return real_update(self, run_id, **fields)
+
+    monkeypatch.setattr(RunStore, "update", no_end)
+    rec = tpu.text_run("transformer")
+    monkeypatch.setattr(RunStore, "update", real_update)
+    assert RunStore().get(rec.id).status == "running"
+    assert RunStore().mark_interrupted(set()) == [rec.id]
+    tpu.register_text_pages(monkeypatch)
+    at = tpu.open_text_page(app, "pages/attention.py", run_id=rec.id)
+    banners = [w.value for w in at.warning]
+    assert any(b.startswith("This run was interrupted") and "weights of its last finished epoch" in b
+               for b in banners), banners
