@@ -79,3 +79,8 @@ def test_one_click_opens_an_image_on_inspect_and_explain(app, home, mnist_dir):
     assert any(f"test image {wanted}" in c.value and "Errors page" in c.value for c in at.caption)
     inp = at.session_state["_insp_input"]
     assert inp.source == "test" and inp.index == wanted       # current_input(ctx): what Explain shows too
+    at.switch_page("pages/explain.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Explain"
+    assert at.number_input(key="_inspw_pos").value == wanted  # Explain's input picker holds the same image

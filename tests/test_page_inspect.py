@@ -135,3 +135,17 @@ def test_a_jump_list_and_folded_layers_keep_the_page_short(app, cnn_run):
     at.toggle(key="_insp_unfold").set_value(True).run()
     assert not at.exception, at.exception
     assert all(e.proto.expanded for e in at.expander if e.label.startswith("**"))
+
+
+def test_the_chosen_test_image_follows_from_inspect_to_explain(app, cnn_run):
+    """Inspect -> Explain used to show image 0: the old page's widget value was in session state under the same
+    key, and the new page's picker ignored it."""
+    rec, _ = cnn_run
+    at = _page(app, run_id=rec.id)
+    at.number_input(key="_inspw_pos").set_value(123).run()
+    assert not at.exception, at.exception
+    at.switch_page("pages/explain.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.number_input(key="_inspw_pos").value == 123
+    assert at.session_state["_insp_input"].index == 123

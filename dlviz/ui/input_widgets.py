@@ -31,10 +31,14 @@ SHOW = 168         # displayed size of the 28x28 input (6x, nearest neighbour)
 
 
 def _remember(widget_key: str, keep_key: str, default):
-    """Give a widget its remembered value when Streamlit has forgotten it (after another page)."""
+    """Give a widget its remembered value on every run. Only "not in session state" was not enough: after
+    another page (Inspect -> Explain) the old page's widget value is still there under the same key, yet the
+    new page's widget (another page, another widget id) ignored it and showed its default, image 0."""
     ss = st.session_state
-    if widget_key not in ss:
-        ss[widget_key] = ss.get(keep_key, default)
+    if keep_key in ss:
+        ss[widget_key] = ss[keep_key]
+    elif widget_key not in ss:
+        ss[widget_key] = default
 
 
 def _keep(widget_key: str, keep_key: str) -> None:
