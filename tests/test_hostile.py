@@ -469,6 +469,7 @@ def test_a_csv_uploaded_on_the_data_page_becomes_the_dataset(tmp_path):
             expect(box).to_have_value("Your CSV: three.csv", timeout=60_000)
             settled(page)
             expect(box).to_have_value("Your CSV: three.csv")
+            expect(page.get_by_text("Your CSV three.csv is now the dataset", exact=False)).to_be_visible()
             expect(page.get_by_text("meh, neg, pos", exact=False).first).to_be_visible(timeout=30_000)
             assert json.loads((home / "sessions" / f"{sid}.json").read_text())["dataset"].startswith("csv-")
             browser.close()

@@ -78,6 +78,10 @@ def csv_upload() -> None:
     from dlviz.ui.state import save_session
     from dlviz.ui.widgets import show_error
 
+    added = ss.pop("_tdata_csv_added", None)
+    if added:   # said once, after the rerun that switched the dataset to it
+        st.success(t("Your CSV {name} is now the dataset, here and on every page.", name=added),
+                   icon=":material/check_circle:")
     with st.expander(t("Use your own sentences (CSV)"), icon=":material/upload_file:"):
         st.caption(t("A CSV file with a header row: one column of text and one of labels (e.g. text,label). Two or more "
                      "classes, up to 20; English or Chinese; UTF-8 or GB18030."))
@@ -92,6 +96,7 @@ def csv_upload() -> None:
             ss._tdata_csv_done = f.file_id
             ss.dataset = name
             ss["_dataset_select_next"] = name   # the sidebar's Dataset box follows (it kept rt-polarity otherwise)
+            ss["_tdata_csv_added"] = f.name
             save_session()
             st.rerun()
 
