@@ -55,10 +55,18 @@ def test_stop_keeps_the_run(app):
     at = _train_page(app)
     next(n for n in at.number_input if n.label == "Epochs").set_value(30)
     at.button(key="train_btn").click().run()
+    # Stop once training has really begun: the run exists (the page opened it) and a progress point arrived.
+    # (Stop pressed while the data still loads saves no run: tests/test_train.py covers that case.)
+    def training() -> bool:
+        adopted = "job_adopted" in at.session_state and at.session_state["job_adopted"] == at.session_state["job_id"]
+        return adopted and bool(at.session_state["run_id"]) and _metric(at, "Training loss") is not None
+
     deadline = time.time() + 60
-    while not any(b.key == "stop_btn" for b in at.button) and time.time() < deadline:
+    while not training() and time.time() < deadline:
         time.sleep(0.3)
         at.run()
+        assert not at.exception, at.exception
+    assert training(), "training never started"
     at.button(key="stop_btn").click().run()
     _wait_done(at)
     assert any("Stopped at step" in w.value for w in at.warning)
