@@ -80,9 +80,11 @@ class Sampler:
 
 def child_peak_mb(code: str, env: dict | None = None, timeout: float = 600) -> tuple[str, float, int]:
     """(stdout+stderr, peak resident MB, exit status) of ``python -c code`` in a fresh process."""
-    wrapper = ("import resource, runpy, sys\n"
+    # VmHWM, not ru_maxrss: ru_maxrss survives fork and exec, so a child would report the bench's own size
+    wrapper = ("import sys\n"
                "try:\n    exec(compile(sys.argv[1], 'case', 'exec'), {'__name__': '__main__'})\n"
-               "finally:\n    print('PEAK_MB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n")
+               "finally:\n    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
+               "    print('PEAK_MB', int(hwm.split()[1]) / 1024, flush=True)\n")
     out = subprocess.run([sys.executable, "-c", wrapper, code], capture_output=True, text=True, timeout=timeout,
                          cwd=ROOT, env={**os.environ, **(env or {})})
     text = out.stdout + out.stderr
@@ -101,6 +103,7 @@ class Result:
     before: float = float("nan")
     peak: float = float("nan")
     after: float = float("nan")
+    process: float = float("nan")   # a case run in its own process (CLI, in-process calls): its peak
     notes: list[str] = field(default_factory=list)
 
 
@@ -116,6 +119,7 @@ class Bench:
         self.files.mkdir()
         self.home = tmp / "home"
         self.results: list[Result] = []
+        self.owner: dict[str, bool] = {}   # True: the fix belongs to another item of issue 14 (reported as it is)
 
     # ------------------------------------------------------------------ helpers on the page
     def fresh(self, path: str = "", title: str = "Start"):
@@ -132,7 +136,12 @@ class Bench:
         """What the page says in its alerts and errors, or its exception."""
         if page.locator(EXCEPTION).count():
             return "EXCEPTION: " + page.locator(EXCEPTION).first.inner_text()
-        texts = [t for t in page.get_by_test_id("stAlert").all_inner_texts() if t.strip()]
+        bad = page.locator('[data-testid="stAlertContentError"], [data-testid="stAlertContentWarning"]')
+        texts = [t for t in bad.all_inner_texts() if t and t.strip()]
+        texts += [t for t in page.locator('[data-testid="stFileUploader"] [data-testid*="Error"], '
+                                          '[data-testid="stFileUploaderFile"]').all_inner_texts() if t and t.strip()]
+        if not texts:
+            texts = [t for t in page.get_by_test_id("stAlert").all_inner_texts() if t and t.strip()]
         return " | ".join(texts) if texts else "(no message)"
 
     def run(self, name: str, item: str, how: str, fn, want_ok: bool | None = True):
@@ -147,11 +156,11 @@ class Bench:
         peak = self.sampler.peak
         time.sleep(1.0)
         after = self.sampler.now()
+        child = float("nan")
         if isinstance(outcome, tuple):   # (outcome, peak of a child process)
             outcome, child = outcome
-            peak = max(peak, child)
-        self.results.append(Result(name, item, how, short(outcome), ok if want_ok is not None else None,
-                                   before, peak, after))
+        self.results.append(Result(name, item, how, short(outcome), ok, before, peak, after, child))
+        self.owner[name] = want_ok is None
 
     # ------------------------------------------------------------------ the cases
     def cases(self):
@@ -276,7 +285,7 @@ class Bench:
         # 5. IDX bomb
         def idx_bomb():
             ctx, page = b.fresh("data", "Data")
-            box = page.get_by_label("Data folder (optional)")
+            box = page.get_by_test_id("stSidebar").get_by_role("textbox", name="Data folder (optional)")
             box.fill(str(b.files / "idx-bomb"))
             box.press("Enter")
             page.wait_for_timeout(3000)
@@ -289,7 +298,7 @@ class Bench:
 
         def idx_truncated():
             ctx, page = b.fresh("data", "Data")
-            box = page.get_by_label("Data folder (optional)")
+            box = page.get_by_test_id("stSidebar").get_by_role("textbox", name="Data folder (optional)")
             box.fill(str(b.files / "idx-truncated"))
             box.press("Enter")
             page.wait_for_timeout(3000)
@@ -334,7 +343,7 @@ class Bench:
             return go
 
         b.run("CSV: 50 MB", "6", "browser: Data, CSV upload", csv_upload(b.files / "big.csv", "MB"))
-        b.run("CSV: a million labels", "6", "browser: Data, CSV upload", csv_upload(b.files / "labels.csv", "rows"))
+        b.run("CSV: a million labels", "6", "browser: Data, CSV upload", csv_upload(b.files / "labels.csv", "lines"))
         b.run("CSV: a binary file named .csv (already held)", "catalogue", "browser: Data, CSV upload",
               csv_upload(b.files / "binary.csv", "not a CSV"))
 
@@ -365,13 +374,13 @@ class Bench:
 
         def nan_run():
             out, peak, rc = child_peak_mb(
-                "import sys; from dlviz.__main__ import main; sys.exit(main(['train','--model','mlp','--lr','1',"
-                f"'--optimizer','sgd','--epochs','1','--limit','600','--data-dir',{str(MNIST_DIR)!r},'--no-baseline']))",
+                "import sys; from dlviz.__main__ import main; sys.exit(main(['train','--model','mlp','--lr','10',"
+                f"'--optimizer','sgd','--schedule','constant','--epochs','1','--limit','600','--data-dir',{str(MNIST_DIR)!r},'--no-baseline']))",
                 env={"DLVIZ_HOME": str(b.tmp / "nan-home")})
             last = [ln for ln in out.splitlines() if ln.strip()]
             return (f"exit {rc}: {last[-1] if last else ''}", peak), "Traceback" not in out
 
-        b.run("NaN: learning rate 1 with SGD (already held)", "catalogue", "CLI process", nan_run)
+        b.run("divergent training: SGD at learning rate 10 (already held)", "catalogue", "CLI process", nan_run)
 
         # items 7-13 (hostile-lifecycle): reported as they are
         def truncated_db():
@@ -461,8 +470,12 @@ class Bench:
             b.server.proc.kill()
             b.server.proc.wait(10)
             time.sleep(5)
-            alive = [pid for pid in kids if Path(f"/proc/{pid}").exists()
-                     and "(Z)" not in Path(f"/proc/{pid}/stat").read_text()[:80]]
+            def living(pid):
+                try:
+                    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+                except OSError:
+                    return False
+            alive = [pid for pid in kids if living(pid)]
             mb = sum(rss_mb(pid) or 0 for pid in alive)
             for pid in alive:   # processes this bench started (through its server): end them by id
                 try:
@@ -520,7 +533,7 @@ class Bench:
             fh.write(line * (50_000_000 // len(line)))
         with open(f / "labels.csv", "wb") as fh:
             fh.write(b"text,label\n")
-            fh.write(b"".join(b"a short sentence number %d,label%d\n" % (i, i) for i in range(1_000_000)))
+            fh.write(b"".join(b"a,%d\n" % i for i in range(1_000_000)))   # 8.9 MB: under the upload limit
         (f / "binary.csv").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(2000))
         rows = ["text,label"] + [f"sentence {i} about {c} things,{c}" for i in range(60) for c in ("red", "green", "blue")]
         (f / "three.csv").write_text("\n".join(rows) + "\n")
@@ -564,14 +577,14 @@ class Bench:
             self.server.stop()
 
     def table(self) -> str:
-        head = ("| case | issue item | how | outcome | ok | server MB before | peak | after |\n"
-                "|---|---|---|---|---|---|---|---|")
+        head = ("| case | issue 14 | how | outcome | wanted? | server MB before | peak | after | own process peak MB |\n"
+                "|---|---|---|---|---|---|---|---|---|")
         rows = []
         for r in self.results:
-            ok = {True: "ok", False: "FAIL", None: "open"}[r.ok] if r.ok is not None else (
-                "open (held)" if r.ok is None and "EXCEPTION" not in r.outcome else "open")
+            ok = ("yes" if r.ok else "NO") + (" (other item's fix)" if self.owner.get(r.name) else "")
+            proc = "" if r.process != r.process else f"{r.process:,.0f}"
             rows.append(f"| {r.name.replace('|', '/')} | {r.item} | {r.how} | {r.outcome.replace('|', '/')} | {ok} | "
-                        f"{r.before:,.0f} | {r.peak:,.0f} | {r.after:,.0f} |")
+                        f"{r.before:,.0f} | {r.peak:,.0f} | {r.after:,.0f} | {proc} |")
         return head + "\n" + "\n".join(rows)
 
 
@@ -593,7 +606,7 @@ def main(argv=None) -> int:
             print(b.table())
             print(f"\nServer with MNIST: {b.start_mb:,.0f} MB after the first page; peak over the catalogue "
                   f"{b.server_peak:,.0f} MB (server and its descendants, resident).")
-        return 0 if all(r.ok is not False for r in b.results) else 1
+        return 0 if all(r.ok or b.owner.get(r.name) for r in b.results) else 1
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
