@@ -100,10 +100,10 @@ def main() -> None:
             settle(page, 3)
             page.screenshot(path=str(OUT / "errors.png"))
 
+            nav(page, "Inspect")
+            settle(page)
             page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
             page.get_by_role("option", name="简体中文").click()
-            expect(page.get_by_role("heading", level=1, name="错误")).to_be_visible(timeout=60_000)
-            page.get_by_test_id("stSidebarNav").get_by_role("link", name="检视", exact=True).click()
             expect(page.get_by_role("heading", level=1, name="检视")).to_be_visible(timeout=60_000)
             settle(page, 3)
             page.screenshot(path=str(OUT / "inspect-zh.png"))

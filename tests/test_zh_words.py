@@ -68,3 +68,55 @@ def test_switching_to_chinese_relabels_the_chosen_options(tmp_path):
     assert after["设备"] == "自动（有 GPU 就用 GPU）", after
     assert after["数据集"] == "MNIST 手写数字", after
     assert not [v for v in after.values() if _english_words(v)], after
+
+
+SLIDER = """() => [...document.querySelectorAll('[data-testid=stSlider]')].map(e => e.innerText.split('\\n')
+    .map(s => s.trim()).filter(Boolean))"""
+
+
+@pytest.mark.browser
+def test_replay_point_holds_across_pages_and_a_language_switch(tmp_path, monkeypatch, mnist_dir):
+    """Inspect showed the end of training; the Errors page then drew its replay slider at "before training"
+    (the browser mounts a new slider at its default): after a language switch the page used the untrained
+    weights. The slider is now given its value."""
+    from browser_util import launch, settled, skip_without_browser, start_server
+
+    skip_without_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    from dlviz.models import PRESETS
+    from dlviz.runs import RunStore
+    from dlviz.train import TrainConfig, TrainJob, run_job
+
+    monkeypatch.setenv("DLVIZ_HOME", str(tmp_path / "home"))
+    run_job(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=1000), name="demo",
+                     data_dir=str(mnist_dir)), RunStore())
+    server = start_server(tmp_path / "home")
+    seen = {}
+    try:
+        with sync_playwright() as p:
+            browser = launch(p)
+            page = browser.new_page(viewport={"width": 1280, "height": 1200})
+            page.goto(server.url + "/inspect")
+            for link, heading in (("", "Inspect"), ("Errors", "Errors"), ("Inspect", "Inspect")):
+                if link:
+                    page.get_by_test_id("stSidebarNav").get_by_role("link", name=link, exact=True).click()
+                expect(page.get_by_role("heading", name=heading, level=1)).to_be_visible(timeout=90_000)
+                settled(page)
+                seen[f"{heading} {len(seen)}"] = page.evaluate(SLIDER)[0][1]
+            page.get_by_test_id("stSidebarNav").get_by_role("link", name="Errors", exact=True).click()
+            expect(page.get_by_role("heading", name="Errors", level=1)).to_be_visible(timeout=90_000)
+            settled(page)
+            page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
+            page.get_by_role("option", name="简体中文").click()
+            expect(page.get_by_role("heading", name="错误", level=1)).to_be_visible(timeout=90_000)
+            settled(page)
+            page.get_by_test_id("stSidebarNav").get_by_role("link", name="检视", exact=True).click()
+            expect(page.get_by_role("heading", name="检视", level=1)).to_be_visible(timeout=90_000)
+            settled(page)
+            seen["检视"] = page.evaluate(SLIDER)[0][1]
+            browser.close()
+    finally:
+        server.stop()
+    assert seen == {"Inspect 0": "end of training", "Errors 1": "end of training", "Inspect 2": "end of training",
+                    "检视": "训练结束"}, seen

@@ -163,8 +163,10 @@ def _pick_replay(run: RunRecord) -> str | None:
     def moved() -> None:
         ss[key] = ss[wkey]
 
-    tag = st.select_slider(t("Replay: the weights as they were at"), points, key=wkey, format_func=replay_label,
-                           on_change=moved,
+    # value= as well: a slider drawn anew on another page showed its first point ("before training") while the
+    # session held the last (the browser mounts a new slider at its default, not at the value set by key)
+    tag = st.select_slider(t("Replay: the weights as they were at"), points, value=ss[key], key=wkey,
+                           format_func=replay_label, on_change=moved,
                            help=t("Training saved the weights before it started, after a few early steps and at "
                                   "the end of every epoch. Slide to see this page as it was then."))
     return None if tag == FINAL else tag
