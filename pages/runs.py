@@ -122,7 +122,7 @@ with r1.container(border=True):
         except DlvizError as e:
             show_error(e)
         else:
-            flash("success", t("Renamed to {name}.", name=new_name.strip()))
+            flash("success", t("Renamed to {name}.", name=plain(new_name.strip())))
             st.rerun()
 with r2.container(border=True):
     st.markdown(f":material/delete: **{t('Delete')}**")
@@ -139,5 +139,5 @@ with r2.container(border=True):
                 if ss.get("run_id") == run.id:
                     ss.run_id = None
                     save_session()
-                flash("success", t("Deleted the run {name}.", name=run.name))
+                flash("success", t("Deleted the run {name}.", name=plain(run.name)))
                 st.rerun()

@@ -1212,3 +1212,23 @@ def test_an_interrupted_text_run_opens_on_the_text_pages_with_how_it_ended(app, 
     banners = [w.value for w in at.warning]
     assert any(b.startswith("This run was interrupted") and "weights of its last finished epoch" in b
                for b in banners), banners
+
+
+def test_renaming_a_run_to_a_markdown_image_says_so_as_text(app):
+    from dlviz.runs import RunStore
+
+    store = RunStore()
+    rec = store.create(name="plain", dataset="mnist", spec=PRESETS["mlp"].copy_spec(), settings={}, device="cpu",
+                       params=1)
+    store.update(rec.id, status="finished", test_accuracy=0.5)
+    at = app()
+    at.run()
+    at.switch_page("pages/runs.py")
+    at.run()
+    hostile = "![x](http://127.0.0.1:8999/p.png)"
+    at.text_input(key=f"_runs_name_{rec.id}").input(hostile).run()
+    at.button(key="_runs_rename").click().run()
+    assert not at.exception and store.get(rec.id).name == hostile
+    said = [s.value for s in at.success] + [h.value for h in at.subheader]
+    assert any(s.startswith("Renamed to ") and "127.0.0.1" in s for s in said), said
+    assert not any("![x](" in s or "http://" in s for s in said), said
