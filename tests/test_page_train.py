@@ -167,3 +167,12 @@ def test_precision_select_in_chinese(app):
     sel = at.selectbox(key="_tr_precision")
     assert sel.label == "数值精度" and sel.value == "auto"
     assert "bf16 混合精度" in sel.options
+
+
+def test_one_line_recipe_says_1_epoch_not_1_epochs():
+    """While a run trains, the recipe is one line: a one-epoch run reads "1 epoch"."""
+    from dlviz.ui.train_widgets import settings_summary
+
+    one = settings_summary({"epochs": 1, "batch_size": 128})
+    assert ", 1 epoch," in one and "epochs" not in one, one
+    assert ", 2 epochs," in settings_summary({"epochs": 2}), settings_summary({"epochs": 2})

@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from dlviz.errors import DlvizError
+from dlviz.i18n import N_
 from dlviz.glossary import help_text
 from dlviz.models import PRESETS
 from dlviz.train.runner import recipe_for
@@ -116,9 +117,12 @@ def settings_summary(settings: dict | None) -> str:
     d = TrainConfig()
     opt = s.get("optimizer", d.optimizer)
     sched = s.get("schedule", d.schedule)
-    text = t("{optimizer} at {lr}, batch {batch}, {epochs} epochs, {schedule}",
+    epochs = int(s.get("epochs", d.epochs))
+    template = (N_("{optimizer} at {lr}, batch {batch}, {epochs} epochs, {schedule}") if epochs != 1 else
+                N_("{optimizer} at {lr}, batch {batch}, {epochs} epoch, {schedule}"))   # "1 epoch", not "1 epochs"
+    text = t(template,
              optimizer=t(OPTIMIZERS[opt]["title"]) if opt in OPTIMIZERS else opt, lr=f"{float(s.get('lr', d.lr)):g}",
-             batch=f"{int(s.get('batch_size', d.batch_size)):,}", epochs=int(s.get("epochs", d.epochs)),
+             batch=f"{int(s.get('batch_size', d.batch_size)):,}", epochs=epochs,
              schedule=t(SCHEDULES[sched]).lower() if sched in SCHEDULES else sched)
     if s.get("limit"):
         text += t(", {n:,} images (quick demo)", n=int(s["limit"]))
