@@ -1232,3 +1232,20 @@ def test_renaming_a_run_to_a_markdown_image_says_so_as_text(app):
     said = [s.value for s in at.success] + [h.value for h in at.subheader]
     assert any(s.startswith("Renamed to ") and "127.0.0.1" in s for s in said), said
     assert not any("![x](" in s or "http://" in s for s in said), said
+
+
+def test_a_run_trained_under_the_limits_of_its_day_still_opens_after_they_are_lowered(home, monkeypatch):
+    # limits guard what is built to train; a teacher who lowers them must not lock the class out of its runs
+    from dlviz.models.builder import build
+    from dlviz.runs import RunStore
+    from dlviz.train.runner import load_run
+
+    store = RunStore()
+    spec = PRESETS["mlp"].copy_spec()
+    rec = store.create(name="mlp", dataset="mnist", spec=spec, settings={"epochs": 1}, device="cpu")
+    store.save_weights(rec.id, build(spec, (1, 28, 28), 10, seed=0).module.state_dict())
+    monkeypatch.setenv("DLVIZ_MAX_PARAMS", "1000")
+    with pytest.raises(SpecError):
+        build(spec, (1, 28, 28), 10)                  # a new model of that size is refused now
+    model, _ = load_run(rec.id, store)                # the run trained earlier still opens
+    assert sum(p.numel() for p in model.parameters()) == 109_386

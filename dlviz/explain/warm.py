@@ -36,6 +36,10 @@ def _tiny() -> nn.Module:
 
 def _run(model: nn.Module, shape: tuple, methods: tuple) -> None:
     import captum.attr  # noqa: F401  (the lazy imports: about a second once per process)
+    # PyTorch's Python kernels for meta tensors (the model-cost estimate that every build runs first,
+    # dlviz.models.builder.estimate) and torch.optim import torch._dynamo on first use: 1.5-2.6 s once
+    # per process, which the first Build page view paid
+    import torch._dynamo  # noqa: F401
 
     from dlviz.explain import METHODS, attribute
 

@@ -508,10 +508,10 @@ def load_run(run_id: str, store: RunStore, device: str = "cpu", with_vocab: bool
     if is_text_run(rec):
         vocab = load_vocab(store, rec)
         classes = rec.settings.get("classes") or list(get_info(rec.dataset).classes)
-        model = build(rec.spec, (run_max_len(rec),), len(classes), input_dtype=torch.long).module
+        model = build(rec.spec, (run_max_len(rec),), len(classes), input_dtype=torch.long, budget=False).module
     else:
         info = get_info(rec.dataset)
-        model = build(rec.spec, info.input_shape, info.num_classes).module
+        model = build(rec.spec, info.input_shape, info.num_classes, budget=False).module
     load_state_into(model, store.load_weights(run_id))
     model = model.to(resolve_device(device)).eval()
     return (model, rec, vocab) if with_vocab else (model, rec)

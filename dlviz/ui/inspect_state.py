@@ -91,7 +91,7 @@ def load_model(run: RunRecord, tag: str | None) -> nn.Module:
     key = (run.id, tag or FINAL)
     if key not in cache:
         info = get_info(run.dataset)
-        model = build(run.spec, info.input_shape, info.num_classes).module
+        model = build(run.spec, info.input_shape, info.num_classes, budget=False).module
         store = get_store()
         load_state_into(model, store.load_snapshot(run.id, tag) if tag else store.load_weights(run.id))
         model.eval()

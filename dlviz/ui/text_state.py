@@ -126,7 +126,7 @@ def load_text_model(run: RunRecord, tag: str | None):
             raise RunError("The vocabulary saved with run {run_id} is damaged. Train the model again.",
                            run_id=run.id) from None
         max_len = _run_max_len(run, raw)
-        model = build(run.spec, (max_len,), len(_run_classes(run)), input_dtype=torch.long).module
+        model = build(run.spec, (max_len,), len(_run_classes(run)), input_dtype=torch.long, budget=False).module
         load_state_into(model, store.load_snapshot(run.id, tag) if tag else store.load_weights(run.id))
         model.eval()
         for p in model.parameters():
