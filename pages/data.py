@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from dlviz.data import class_counts, split_indices
+from dlviz.data import class_counts, get_info, split_indices
 from dlviz.errors import DlvizError
 from dlviz.plots import class_balance, image_grid
 from dlviz.ui import ensure_app, get_data, show_error, t
@@ -17,9 +17,13 @@ try:
     data = get_data()
 except DlvizError as e:
     show_error(e)
-    st.info(t("Check the \"Data folder\" field in the sidebar: name a folder that holds the four dataset files, "
-              "or leave it empty to use the local cache, a download or the offline subset."),
-            icon=":material/arrow_back:")
+    if getattr(get_info(ss.dataset), "kind", "image") == "text":  # sentences: two or more files, no image subset
+        hint = t("Check the \"Data folder\" field in the sidebar: name a folder that holds this dataset's files "
+                 "(the message above names them), or leave it empty to use the local cache or a download.")
+    else:
+        hint = t("Check the \"Data folder\" field in the sidebar: name a folder that holds the four dataset files, "
+                 "or leave it empty to use the local cache, a download or the offline subset.")
+    st.info(hint, icon=":material/arrow_back:")
     st.stop()
 
 info = data.info

@@ -32,3 +32,19 @@ def test_data_page_on_rt_polarity(app):
     assert any("not in the vocabulary" in c.value for c in at.caption)
     assert any("zeros" in c.value for c in at.caption)          # pre-padding explained
     assert len(at.dataframe) == 1 and len(at.get("plotly_chart")) == 3
+
+
+def test_missing_text_data_hint_names_no_four_files_and_no_offline_subset(app, mnist_dir, monkeypatch):
+    """rt-polarity asked for in the MNIST folder, offline: the error, then a hint that fits sentences
+    (not MNIST's "four dataset files" and "offline subset")."""
+    monkeypatch.setenv("DLVIZ_OFFLINE", "1")
+    at = app(timeout=60)
+    at.run()
+    at.session_state["dataset"] = "rt-polarity"
+    at.session_state["data_dir"] = str(mnist_dir)
+    at.switch_page("pages/data.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.error and "rt-polarity.neg" in at.error[0].value
+    hint = at.info[0].value
+    assert "this dataset's files" in hint and "four" not in hint and "subset" not in hint, hint
