@@ -12,16 +12,24 @@ from dlviz.ui.build_widgets import (add_layer, export_panel, import_panel, kind_
 ensure_app()  # a first deep link to /build runs this file alone: go through app.py
 ss = st.session_state
 st.title(t("Build a network"))
-st.markdown(t("A network is a stack of layers: the image goes in at the top, every layer transforms it, and the "
-              "last layer gives one score per class. Start from a preset, then add, remove, reorder or change "
-              "layers. The shapes and the number of parameters update as you edit, and a mistake is explained "
-              "in plain words."))
+try:
+    info, info_error = get_info(ss.dataset), None
+except DlvizError as e:
+    info, info_error = None, e
+if getattr(info, "kind", "image") == "text":   # a sentence goes in, as token ids: no image on a text dataset
+    st.markdown(t("A network is a stack of layers: the sentence goes in at the top as token ids, every layer "
+                  "transforms it, and the last layer gives one score per class. Start from a preset, then add, "
+                  "remove, reorder or change layers. The shapes and the number of parameters update as you edit, "
+                  "and a mistake is explained in plain words."))
+else:
+    st.markdown(t("A network is a stack of layers: the image goes in at the top, every layer transforms it, and the "
+                  "last layer gives one score per class. Start from a preset, then add, remove, reorder or change "
+                  "layers. The shapes and the number of parameters update as you edit, and a mistake is explained "
+                  "in plain words."))
 st.page_link("pages/train.py", label=t("Happy with it? Go and train it"), icon=":material/monitoring:")
 
-try:
-    info = get_info(ss.dataset)
-except DlvizError as e:
-    show_error(e)
+if info_error is not None:
+    show_error(info_error)
     st.stop()
 input_shape, num_classes = tuple(info.input_shape), info.num_classes
 

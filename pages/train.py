@@ -25,12 +25,15 @@ snap = ex.snapshot(job_id) if job_id else None
 active = bool(snap and not snap.done)
 if not (active and presenting()):  # on a projector, while a run trains, the curves need the height
     st.title(t("Train"))
-if not active:  # while a run trains, the curves get the screen (issue 13: a projector at 1280x720)
-    st.caption(t("The network learns from the training images; after every epoch it is checked on the validation "
-                 "images it never trains on, and at the end on the test set."))
-
 spec = current_spec()
 info = get_info(ss.dataset)
+if not active:  # while a run trains, the curves get the screen (issue 13: a projector at 1280x720)
+    if getattr(info, "kind", "image") == "text":
+        st.caption(t("The network learns from the training sentences; after every epoch it is checked on the "
+                     "validation sentences it never trains on, and at the end on the test set."))
+    else:
+        st.caption(t("The network learns from the training images; after every epoch it is checked on the validation "
+                     "images it never trains on, and at the end on the test set."))
 try:
     built = build(spec, info.input_shape, info.num_classes)
 except DlvizError as e:

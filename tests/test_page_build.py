@@ -245,3 +245,13 @@ def test_choosing_a_preset_loads_it_at_once(page):
     assert params(page) == "225,034" and len(page.session_state["spec_undo"]) == 1
     click(page, "build_undo")
     assert params(page) == "109,386"
+
+
+def test_intro_says_sentence_on_a_text_dataset(page):
+    """The intro's input follows the dataset: an image on MNIST, a sentence as token ids on rt-polarity."""
+    assert "the image goes in at the top" in page.markdown[0].value
+    page.session_state["dataset"] = "rt-polarity"
+    page.run()
+    assert not page.exception, page.exception
+    intro = page.markdown[0].value
+    assert "the sentence goes in at the top as token ids" in intro and "image" not in intro, intro

@@ -176,3 +176,10 @@ def test_one_line_recipe_says_1_epoch_not_1_epochs():
     one = settings_summary({"epochs": 1, "batch_size": 128})
     assert ", 1 epoch," in one and "epochs" not in one, one
     assert ", 2 epochs," in settings_summary({"epochs": 2}), settings_summary({"epochs": 2})
+
+
+def test_caption_says_sentences_on_a_text_dataset(app):
+    """Before training, the caption names what the network learns from: images on MNIST, sentences on text."""
+    assert "training images" in _train_page(app).caption[0].value
+    cap = _train_page(app, spec=PRESETS["bag"].copy_spec(), dataset="rt-polarity").caption[0].value
+    assert "training sentences" in cap and "images" not in cap, cap
