@@ -1,27 +1,42 @@
-"""``python -m dlviz bench train``: the ordinary PyTorch loop against dlviz's engine, in one process.
+"""``python -m dlviz bench train``: where a speed-up comes from, the recipe or the engine, in one process.
 
-For each preset (the course's MLP and CNN, full MNIST, the app's 80/20 split, seed 0):
+For each preset (the course's MLP and CNN, full MNIST, the app's 80/20 split, seed 0), three rows that
+together split the speed-up into its two causes, each given the SAME thread policy:
 
-- **ordinary**: what a course notebook does. CPU tensors in a ``TensorDataset`` + shuffling
-  ``DataLoader``, each batch copied to the device, the course's batch size (MLP 32, CNN 64) and
-  epochs (MLP 5, CNN 3), Adam at 1e-3, fp32, no validation.
-- **dlviz**: ``fit()`` headless with the app's default recipe (the preset's epochs, batch 128,
-  Adam 3e-3 one-cycle, automatic precision), data resident on the device, validation every epoch.
-- **dlviz_ui**: the app's own path: the app's executor (a child process per job, forked from a warm
-  fork server) runs ``run_job``, which loads the dataset as the app does, records gradients, saves
-  replay snapshots and checkpoints, while this process does what the Train page does twice a second
-  by default (takes a snapshot, builds the curves figure as JSON; the gradient-flow figure too with
-  ``grads_live``, the page's toggle, off by default).
-- **dlviz_ui_thread**: the same with the job in a worker thread of this process (the app before the
-  process executor; ``DLVIZ_EXECUTOR=thread``), to show what the process buys.
+- **ordinary** (the course's recipe): what a course notebook does. CPU tensors in a ``TensorDataset``
+  + shuffling ``DataLoader``, each batch copied to the device, the course's batch size (MLP 32, CNN 64)
+  and epochs (MLP 5, CNN 3), Adam at a constant 1e-3, fp32, no validation.
+- **ordinary_recipe** (dlviz's recipe): the same plain loop with dlviz's recipe: the preset's epochs,
+  batch 128, Adam at 3e-3 with the one-cycle schedule (``lr_factor``), still fp32 and plain Adam.
+- **dlviz**: ``fit()`` headless with that recipe: data resident on the device, fused Adam,
+  channels-last, automatic precision (bf16 where it was measured to pay), validation every epoch.
 
-The ordinary loop trains the course's epochs, and more (up to twice as many) if they fall short of
-the target, so its time to target is measured, not guessed.
+``speedup_recipe`` = ordinary / ordinary_recipe (what the recipe buys), ``speedup_engine`` =
+ordinary_recipe / dlviz (what the engine buys), ``speedup`` = ordinary / dlviz (both), each a ratio of
+times to target (a lower bound, said so, where the slower row never reached it).
+
+Thread policy: every one of the three rows runs once with each CPU thread count tried (``threads``,
+default 1 and torch's default) and reports its best; the engine's own thread tuner is off
+(``cpu_threads="fixed"``), so no row gets a policy the others lack.
+
+Two more rows show the app's own path, not part of any speed-up (they keep the app's thread tuner):
+
+- **dlviz_ui**: the app's executor (a child process per job, forked from a warm fork server) runs
+  ``run_job``, which loads the dataset as the app does, records gradients, saves replay snapshots and
+  checkpoints, while this process does what the Train page does twice a second by default (takes a
+  snapshot, builds the curves figure as JSON; the gradient-flow figure too with ``grads_live``).
+- **dlviz_ui_thread** (only when asked for): the same with the job in a worker thread of this process.
+
+The course's loop trains the course's epochs, and more (up to twice as many) if they fall short of
+the target, so its time to target is measured, not guessed. The recipe rows train the recipe's epochs.
 
 Every engine's test accuracy is measured after every epoch on a copy of the weights taken then, so
 the clock never runs during a measurement. ``time_to_target_s`` is the wall time from pressing
 Train (model built, data already loaded) to the end of the first epoch whose weights reach the
-target (MLP 97.5%, CNN 99.0%); ``null`` when no epoch does.
+target (MLP 97.5%, CNN 99.0%); ``null`` when no epoch does. Reading TEST accuracy to stop a clock is
+the speedrun convention (e.g. Keller Jordan's CIFAR-10 speedruns); nothing here chooses a recipe, a
+thread count or anything else a user trains with from these test accuracies: the recipes were fixed
+beforehand, and the thread count picked per row is a matter of speed only.
 """
 
 from __future__ import annotations
@@ -138,32 +153,43 @@ def _target(preset: str, walls: list[float], accs: list[float]) -> tuple[float |
     return None, None
 
 
-def ordinary(preset: str, data, seed: int = 0, epochs: int | None = None) -> EngineResult:
-    """The ordinary loop: a DataLoader over CPU tensors, each batch copied to the device.
+def ordinary(preset: str, data, seed: int = 0, epochs: int | None = None, recipe: str = "course") -> EngineResult:
+    """The ordinary loop: a DataLoader over CPU tensors, each batch copied to the device, fp32, plain Adam.
 
-    It runs the course's epochs; if those do not reach the target it goes on, up to twice as many,
-    so that its time to target is measured rather than guessed. Test accuracy is measured after
-    each epoch with the clock stopped.
+    ``recipe="course"``: the course's batch and epochs, Adam at a constant 1e-3. It runs the course's
+    epochs; if those do not reach the target it goes on, up to twice as many, so that its time to
+    target is measured rather than guessed. ``recipe="dlviz"``: dlviz's recipe (the preset's epochs,
+    batch 128, 3e-3 one-cycle), exactly its epochs, as the engine trains them. Test accuracy is
+    measured after each epoch with the clock stopped.
     """
     from torch.utils.data import DataLoader, TensorDataset
 
     from dlviz.models import PRESETS, build
-    from dlviz.train.engine import evaluate
+    from dlviz.train.engine import evaluate, lr_factor
 
     device = data.device
-    course = {**COURSE[preset], **({"epochs": epochs} if epochs else {})}
+    if recipe == "course":
+        course = {**COURSE[preset], **({"epochs": epochs} if epochs else {})}
+        batch, lr, schedule, max_epochs = course["batch_size"], 1e-3, "constant", 2 * course["epochs"]
+        min_epochs = course["epochs"]
+    else:
+        cfg = _config(preset, device, **({"epochs": epochs} if epochs else {}))
+        batch, lr, schedule, min_epochs = cfg.batch_size, cfg.lr, cfg.schedule, cfg.epochs
+        max_epochs = cfg.epochs
     x = data.train_x.cpu().unsqueeze(1).float().div(255)       # what a notebook does before fitting
     y = data.train_y.cpu()
     torch.manual_seed(seed)
-    loader = DataLoader(TensorDataset(x, y), batch_size=course["batch_size"], shuffle=True)
+    loader = DataLoader(TensorDataset(x, y), batch_size=batch, shuffle=True)
+    total = len(loader) * max_epochs
     accs, walls, train_s, paused = [], [], 0.0, 0.0
     _reset_gpu_peak(device)
     with _PeakRSS() as mem:
         t0 = time.perf_counter()
         model = build(PRESETS[preset].spec, (1, 28, 28), 10, seed=seed).module.to(device)
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: lr_factor(schedule, k, total))
         model.train()
-        for epoch in range(1, 2 * course["epochs"] + 1):
+        for epoch in range(1, max_epochs + 1):
             te = time.perf_counter()
             for xb, yb in loader:
                 xb, yb = xb.to(device), yb.to(device)
@@ -171,19 +197,20 @@ def ordinary(preset: str, data, seed: int = 0, epochs: int | None = None) -> Eng
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
+                sched.step()
             _sync(device)
             now = time.perf_counter()
             train_s += now - te
             walls.append(now - t0 - paused)
             accs.append(evaluate(model, data.test_x, data.test_y, data.transform)[1])
             paused += time.perf_counter() - now
-            if epoch >= course["epochs"] and accs[-1] >= TARGETS[preset]:
+            if epoch >= min_epochs and accs[-1] >= TARGETS[preset]:
                 break
     ttt, at = _target(preset, walls, accs)
     n = len(y) * len(accs)
-    return EngineResult("ordinary", course["batch_size"], len(accs), 1e-3, "constant", "fp32", ttt, at,
-                        accs[-1], accs, walls[-1], train_s, train_s / len(accs), n / train_s, mem.peak,
-                        _gpu_peak(device))
+    return EngineResult("ordinary" if recipe == "course" else "ordinary_recipe", batch, len(accs), lr, schedule,
+                        "fp32", ttt, at, accs[-1], accs, walls[-1], train_s, train_s / len(accs), n / train_s,
+                        mem.peak, _gpu_peak(device), extra={"cpu_threads": torch.get_num_threads()})
 
 
 def _config(preset: str, device: torch.device, **over):
@@ -199,7 +226,7 @@ def headless(preset: str, data, **over) -> EngineResult:
     from dlviz.train import fit
 
     device = data.device
-    cfg = _config(preset, device, **over).validated()
+    cfg = _config(preset, device, **{"cpu_threads": "fixed", **over}).validated()
     states, walls, paused = [], [], [0.0]
     t0 = [0.0]
 
@@ -220,7 +247,8 @@ def headless(preset: str, data, **over) -> EngineResult:
     n = len(data.train_y) * res.epochs_done
     return EngineResult("dlviz", cfg.batch_size, cfg.epochs, cfg.lr, cfg.schedule, res.precision, ttt, at,
                         accs[-1], accs, walls[-1], res.train_seconds, res.train_seconds / max(res.epochs_done, 1),
-                        n / res.train_seconds, mem.peak, _gpu_peak(device), extra={"cpu_threads": res.cpu_threads})
+                        n / res.train_seconds, mem.peak, _gpu_peak(device),
+                        extra={"cpu_threads": res.cpu_threads or torch.get_num_threads()})
 
 
 def with_ui(preset: str, data, data_dir: str | None, executor: str = "process", redraw: bool = True,
@@ -297,79 +325,132 @@ def hardware(device: torch.device) -> str:
     return f"{name or 'CPU'}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
 
 
-ENGINES = ("ordinary", "dlviz", "dlviz_ui", "dlviz_ui_thread")
+ENGINES = ("ordinary", "ordinary_recipe", "dlviz", "dlviz_ui", "dlviz_ui_thread")
+DEFAULT_ENGINES = ("ordinary", "ordinary_recipe", "dlviz", "dlviz_ui")
+THREADED = ("ordinary", "ordinary_recipe", "dlviz")   # the rows compared, each under the same thread policy
 
 
-def speedup(o: dict, d: dict) -> tuple[float | None, str]:
-    """(ordinary / dlviz time to target, what it is based on)."""
+def speedup(o: dict, d: dict, slower: str = "the ordinary loop", faster: str = "dlviz") -> tuple[float | None, str]:
+    """(``o``'s time to target / ``d``'s, what it is based on)."""
     if o["time_to_target_s"] and d["time_to_target_s"]:
         return o["time_to_target_s"] / d["time_to_target_s"], "time to target"
-    if d["time_to_target_s"]:   # the ordinary loop never got there: its whole run is a lower bound
-        return o["wall_s"] / d["time_to_target_s"], "at least (the ordinary loop did not reach the target)"
-    return None, "dlviz did not reach the target"
+    if d["time_to_target_s"]:   # the slower row never got there: its whole run is a lower bound
+        return o["wall_s"] / d["time_to_target_s"], f"at least ({slower} did not reach the target)"
+    return None, f"{faster} did not reach the target"
+
+
+def _key(r: dict):
+    return (r["time_to_target_s"] if r["time_to_target_s"] is not None else math.inf, r["epoch_s"])
 
 
 def median_run(results: list[dict]) -> dict:
     """The run with the median time to target (a run that missed counts as slowest; ties by epoch
     time), with every run's figures under ``repeats``."""
-    def key(r):
-        return (r["time_to_target_s"] if r["time_to_target_s"] is not None else math.inf, r["epoch_s"])
-
-    ordered = sorted(results, key=key)
+    ordered = sorted(results, key=_key)
     chosen = dict(ordered[(len(ordered) - 1) // 2])
     chosen["repeats"] = [{k: r[k] for k in ("time_to_target_s", "epoch_s", "samples_per_s", "final_test_accuracy")}
                          for r in results]
     return chosen
 
 
-def bench_preset(preset: str, data, data_dir: str | None, engines=ENGINES, overrides: dict | None = None,
-                 repeat: int = 1) -> dict:
-    """Every engine on one preset, ``repeat`` times, interleaved (ordinary, dlviz, ... then again) so
-    that a slow spell of a shared machine hits every engine alike; each engine reports its median run.
-    ``overrides`` (TrainConfig fields, e.g. epochs and limit) shorten the run for tests; the ordinary
-    loop then trains the same number of epochs."""
+def best_threads(by_threads: dict[int, list[dict]]) -> dict:
+    """Of each thread count's median run, the fastest to target; every count's median under ``threads_tried``."""
+    medians = {n: median_run(runs) for n, runs in by_threads.items()}
+    n_best = min(medians, key=lambda n: _key(medians[n]))
+    chosen = dict(medians[n_best])
+    chosen["cpu_threads"] = n_best
+    chosen["threads_tried"] = {str(n): {"time_to_target_s": m["time_to_target_s"], "epoch_s": m["epoch_s"]}
+                               for n, m in medians.items()}
+    return chosen
+
+
+def thread_counts(device: torch.device, threads: list[int] | None = None) -> list[int]:
+    """The CPU thread counts every compared row tries: 1 and torch's default (one count on a GPU)."""
+    if threads:
+        return sorted({max(1, int(n)) for n in threads})
+    if device.type != "cpu":
+        return [torch.get_num_threads()]
+    return sorted({1, torch.get_num_threads()})
+
+
+def bench_preset(preset: str, data, data_dir: str | None, engines=DEFAULT_ENGINES, overrides: dict | None = None,
+                 repeat: int = 1, threads: list[int] | None = None) -> dict:
+    """Every engine on one preset, ``repeat`` times, interleaved (ordinary, ordinary_recipe, dlviz, ...
+    then again) so that a slow spell of a shared machine hits every engine alike. The three compared rows
+    run at each thread count of ``threads`` and report their best count's median run; the app's rows run
+    with the app's thread tuner. ``overrides`` (TrainConfig fields, e.g. epochs and limit) shorten the run
+    for tests; the ordinary loops then train the same number of epochs."""
     device = data.device
+    counts = thread_counts(device, threads)
     out: dict = {"preset": preset, "device": str(device), "hardware": hardware(device), "torch": torch.__version__,
                  "target_accuracy": TARGETS[preset], "train_images": len(data.train_y),
-                 "test_images": len(data.test_y), "repeat": repeat}
+                 "test_images": len(data.test_y), "repeat": repeat, "threads_tried": counts,
+                 "load": _load_average()}
     over = dict(overrides or {})
     runs = {"ordinary": lambda: ordinary(preset, data, epochs=over.get("epochs")),
+            "ordinary_recipe": lambda: ordinary(preset, data, epochs=over.get("epochs"), recipe="dlviz"),
             "dlviz": lambda: headless(preset, data, **over),
             "dlviz_ui": lambda: with_ui(preset, data, data_dir, **over),
             "dlviz_ui_thread": lambda: with_ui(preset, data, data_dir, executor="thread", **over)}
-    results: dict[str, list[dict]] = {name: [] for name in engines}
-    for _ in range(max(1, repeat)):
-        for name in engines:
-            results[name].append(asdict(runs[name]()))
+    results: dict[str, dict[int, list[dict]]] = {name: {} for name in engines}
+    original = torch.get_num_threads()
+    try:
+        for _ in range(max(1, repeat)):
+            for name in engines:
+                for n in (counts if name in THREADED else [original]):
+                    torch.set_num_threads(n)
+                    results[name].setdefault(n, []).append(asdict(runs[name]()))
+                    torch.set_num_threads(original)
+    finally:
+        torch.set_num_threads(original)
     for name in engines:
-        out[name] = median_run(results[name])
-    o, d, u = out.get("ordinary"), out.get("dlviz"), out.get("dlviz_ui")
+        out[name] = best_threads(results[name]) if name in THREADED else median_run(results[name][original])
+    o, r, d, u = (out.get(k) for k in ("ordinary", "ordinary_recipe", "dlviz", "dlviz_ui"))
     if o and d:
         out["speedup"], out["speedup_basis"] = speedup(o, d)
         out["throughput_ratio"] = d["samples_per_s"] / o["samples_per_s"]
+    if o and r:
+        out["speedup_recipe"], out["speedup_recipe_basis"] = speedup(
+            o, r, "the loop with the course's recipe", "the loop with dlviz's recipe")
+    if r and d:
+        out["speedup_engine"], out["speedup_engine_basis"] = speedup(
+            r, d, "the loop with dlviz's recipe", "dlviz's engine")
+
     def sps(name):   # the median over the repeats
-        return statistics.median(r["samples_per_s"] for r in results[name])
+        return statistics.median(x["samples_per_s"] for runs_ in results[name].values() for x in runs_)
 
     if d and u:
-        out["ui_throughput_ratio"] = sps("dlviz_ui") / sps("dlviz")
+        out["ui_throughput_ratio"] = sps("dlviz_ui") / out["dlviz"]["samples_per_s"]
     if d and out.get("dlviz_ui_thread"):
-        out["ui_thread_throughput_ratio"] = sps("dlviz_ui_thread") / sps("dlviz")
+        out["ui_thread_throughput_ratio"] = sps("dlviz_ui_thread") / out["dlviz"]["samples_per_s"]
     return out
+
+
+def _load_average() -> list[float] | None:
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (OSError, AttributeError):
+        return None
 
 
 def table(r: dict) -> str:
     """One preset's result as a Markdown table."""
-    rows = [("engine", "batch", "epochs", "precision", "time to target", "at epoch", "final test acc",
+    rows = [("engine", "batch", "lr", "epochs", "precision", "threads", "time to target", "at epoch", "final test acc",
              "epoch s", "samples/s", "peak RSS MB")]
     for name in ENGINES:
         e = r.get(name)
         if not e:
             continue
         ttt = f"{e['time_to_target_s']:.2f} s" if e["time_to_target_s"] is not None else "not reached"
-        label = {"ordinary": "ordinary DataLoader loop", "dlviz": "dlviz engine (headless)",
+        label = {"ordinary": "ordinary loop, the course's recipe",
+                 "ordinary_recipe": "ordinary loop, dlviz's recipe",
+                 "dlviz": "dlviz engine (headless), dlviz's recipe",
                  "dlviz_ui": f"dlviz + live UI, the app ({e['redraws']} redraws)",
                  "dlviz_ui_thread": f"dlviz + live UI, in a thread ({e['redraws']} redraws)"}[name]
-        rows.append((label, str(e["batch_size"]), str(e["epochs"]), e["precision"], ttt,
+        threads = (f"{e['cpu_threads']} (best of {', '.join(e['threads_tried'])})" if "threads_tried" in e
+                   else f"{(e.get('extra') or {}).get('cpu_threads') or '?'} (app's tuner)")
+        lr = f"{e['lr']:g}" + (" const" if e["schedule"] == "constant" else f" {e['schedule']}")
+        rows.append((label, str(e["batch_size"]), lr, str(e["epochs"]), e["precision"], threads, ttt,
                      str(e["reached_at_epoch"] or "-"), f"{e['final_test_accuracy']:.2%}", f"{e['epoch_s']:.2f}",
                      f"{e['samples_per_s']:,.0f}", f"{e['peak_rss_mb']:,.0f}"
                      + (f" (GPU {e['peak_gpu_mb']:,.0f})" if e.get("peak_gpu_mb") else "")))
@@ -378,10 +459,14 @@ def table(r: dict) -> str:
     lines.insert(1, "|" + "|".join("-" * (x + 2) for x in w) + "|")
     head = (f"{r['preset']} to {r['target_accuracy']:.1%} on {r['device']} ({r['hardware']}), "
             f"{r['train_images']:,} training images, torch {r['torch']}"
-            + (f", median of {r['repeat']} interleaved runs" if r.get("repeat", 1) > 1 else ""))
+            + (f", median of {r['repeat']} interleaved runs" if r.get("repeat", 1) > 1 else "")
+            + (f", load average {r['load'][0]:.1f}" if r.get("load") else ""))
     tail = []
-    if r.get("speedup") is not None:
-        tail.append(f"speed-up to target: {r['speedup']:.1f}x ({r['speedup_basis']})")
+    for key, what in (("speedup_recipe", "the recipe"), ("speedup_engine", "the engine"), ("speedup", "both")):
+        if r.get(key) is not None:
+            tail.append(f"speed-up to target from {what}: {r[key]:.1f}x ({r[key + '_basis']})")
+        elif key in r:
+            tail.append(f"speed-up from {what}: none measured ({r[key + '_basis']})")
     if "throughput_ratio" in r:
         tail.append(f"throughput vs ordinary: {r['throughput_ratio']:.1f}x")
     if "ui_throughput_ratio" in r:
@@ -395,7 +480,8 @@ def table(r: dict) -> str:
     return "\n".join([head, "", *lines, "", "; ".join(tail)])
 
 
-def main(presets: list[str], device_choice: str, data_dir: str | None, as_json: bool, repeat: int = 1) -> int:
+def main(presets: list[str], device_choice: str, data_dir: str | None, as_json: bool, repeat: int = 1,
+         threads: list[int] | None = None, engines=DEFAULT_ENGINES) -> int:
     from dlviz.data import load_dataset
     from dlviz.train import TrainConfig, prepare_data, resolve_device
 
@@ -404,6 +490,6 @@ def main(presets: list[str], device_choice: str, data_dir: str | None, as_json: 
     data = prepare_data(raw, TrainConfig(), device)
     for preset in presets:
         print(f"benchmarking {preset} on {device}...", file=sys.stderr, flush=True)
-        r = bench_preset(preset, data, data_dir, repeat=repeat)
+        r = bench_preset(preset, data, data_dir, engines=engines, repeat=repeat, threads=threads)
         print(json.dumps(r) if as_json else table(r) + "\n", flush=True)
     return 0
