@@ -125,7 +125,7 @@ def test_repeats_are_interleaved_and_counted(small, mnist_dir, home, monkeypatch
     monkeypatch.setattr(bench, "ordinary", lambda *a, **k: order.append("o") or real_ordinary(*a, **k))
     monkeypatch.setattr(bench, "headless", lambda *a, **k: order.append("d") or real_headless(*a, **k))
     r = bench.bench_preset("mlp", small, str(mnist_dir), engines=("ordinary", "dlviz"),
-                           overrides={"epochs": 1, "limit": 3000}, repeat=2)
+                           overrides={"epochs": 1, "limit": 3000}, repeat=2, threads=[1])
     assert order == ["o", "d", "o", "d"]
     assert r["repeat"] == 2 and len(r["dlviz"]["repeats"]) == 2 and len(r["ordinary"]["repeats"]) == 2
     assert "median of 2 interleaved runs" in bench.table(r)

@@ -248,7 +248,11 @@ def headless(preset: str, data, **over) -> EngineResult:
     return EngineResult("dlviz", cfg.batch_size, cfg.epochs, cfg.lr, cfg.schedule, res.precision, ttt, at,
                         accs[-1], accs, walls[-1], res.train_seconds, res.train_seconds / max(res.epochs_done, 1),
                         n / res.train_seconds, mem.peak, _gpu_peak(device),
-                        extra={"cpu_threads": res.cpu_threads or torch.get_num_threads()})
+                        extra={"cpu_threads": res.cpu_threads or torch.get_num_threads(),
+                               # the validation accuracy fit() measured at each epoch's end: the recipe can be
+                               # judged on it too, without the test set
+                               "validation_accuracy_per_epoch": [round(float(v[3]), 5)
+                                                                 for v in res.history.get("val", [])]})
 
 
 def with_ui(preset: str, data, data_dir: str | None, executor: str = "process", redraw: bool = True,

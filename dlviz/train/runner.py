@@ -32,17 +32,24 @@ PREVIEW_CHARS = 300  # a text preview keeps this much of each test sentence
 
 
 # Text presets' default recipes beyond their epochs (Preset.epochs_for(dataset), in dlviz/models/presets.py):
-# learning rate and batch size, measured on this 2-core CPU so that the CLI's and the Train page's defaults
-# reach the issue's test accuracies (bench/text_accuracy.py prints the table). A dataset key inside a
-# recipe overrides for that dataset. The rest of TrainConfig keeps its defaults (Adam, one-cycle).
-# rt-polarity, seeds 0/1/2, test accuracy: lstm 76.1/76.2/76.3 (at batch 128: 75.4), gru 75.9/75.6/76.5,
-# transformer 75.5/75.2/75.3 (at 1e-3, batch 64: 75.5/75.0/74.8), kim-cnn 77.1/76.2/77.4 (at 1e-3, batch 50:
-# 75.3), bag 76.0/76.1/76.5 (at 1e-2, batch 64: 74.9).
+# learning rate and batch size, chosen on rt-polarity's VALIDATION split (the 20% of the training part every
+# run holds out; the test sentences never enter the choice) by bench/text_recipes.py, seed 0, on the
+# de-duplicated split, grid lr {1e-3, 3e-3} x batch {64, 128}, the preset's epochs. Validation accuracy:
+#   lstm         1e-3: 75.9 (64) / 75.6 (128); 3e-3: 76.0* / 75.7
+#   gru          1e-3: 75.5 / 72.9;            3e-3: 76.0* / 75.9
+#   transformer  see docs/performance.md
+#   kim-cnn      1e-3: 75.3 / 72.5;            3e-3: 77.3* / 76.8
+#   bag          1e-3: 74.3 / 72.3;            3e-3: 76.3 / 76.6*
+# A dataset key inside a recipe overrides for that dataset. zh-reviews was NOT re-swept (one run of its
+# epochs costs 5-40 minutes on this shared 2-core machine): it keeps the learning rate and batch size it was
+# run with before (3e-3; batch 64 for lstm, 128 for the others) and its epochs; docs/performance.md shows
+# each preset's validation accuracy beside its test accuracy. The rest of TrainConfig keeps its defaults
+# (Adam, one-cycle).
 TEXT_RECIPES: dict[str, dict] = {
     "lstm": {"lr": 3e-3, "batch_size": 64},
-    "gru": {"lr": 3e-3, "batch_size": 128},
+    "gru": {"lr": 3e-3, "batch_size": 64, "zh-reviews": {"batch_size": 128}},
     "transformer": {"lr": 3e-3, "batch_size": 128},
-    "kim-cnn": {"lr": 3e-3, "batch_size": 128},
+    "kim-cnn": {"lr": 3e-3, "batch_size": 64, "zh-reviews": {"batch_size": 128}},
     "bag": {"lr": 3e-3, "batch_size": 128},
 }
 
