@@ -210,3 +210,20 @@ def test_unsigned_maps_get_a_one_sided_scale_and_their_own_legend():
                                                           {"saliency": "Saliency"}))).convert("RGB")).astype(int)
     blue = (np.abs(png - np.array([0, 114, 178])).sum(-1) < 60).sum()
     assert blue == 0                                    # no "for" blue anywhere for an unsigned map
+
+
+def test_randomisation_figure_marks_the_lower_pass_line_when_a_map_reverses():
+    """The rule reads |similarity|: a map whose last step is -0.58 fails against a bar of 0.41. The chart
+    then shows the band's lower edge too, so a line far below zero does not look like a pass."""
+    from dlviz.explain.checks import judge
+
+    r = judge("integrated_gradients", ["dense_1", "transformer_1", "embedding_1"],
+              [(0.47, 0.70), (0.38, 0.05), (-0.03, -0.58)], [], 0.51, {"input": 0.51}, 1.0)
+    assert not r.passed and abs(r.bar - 0.41) < 1e-9
+    fig = randomisation_figure(r)
+    assert sorted(round(s.y0, 2) for s in fig.layout.shapes) == [-0.41, 0.41, 0.51]
+    texts = [a.text for a in fig.layout.annotations]
+    assert "pass below 0.41" in texts and "and above -0.41" in texts
+    # a map that stays above the lower edge keeps the single line (the usual case)
+    kept = judge("integrated_gradients", ["d"], [(0.3, 0.2)], [], 0.95, {"input": 0.95}, 1.0)
+    assert [a.text for a in randomisation_figure(kept).layout.annotations].count("and above -0.50") == 0

@@ -423,6 +423,9 @@ def randomisation_figure(r, tr: Tr = _en) -> go.Figure:
     if t is not None:
         fig.add_hline(y=t, line=dict(color="#6B7280", dash="dash", width=1.5),
                       annotation_text=tr("pass below {t:.2f}", t=t), annotation_position="top right")
+        if min(y) < -t:  # the rule reads |similarity|: a reversed map (far below zero) is as tied as a kept one
+            fig.add_hline(y=-t, line=dict(color="#6B7280", dash="dash", width=1.5),
+                          annotation_text=tr("and above {t:.2f}", t=-t), annotation_position="bottom right")
     ref = getattr(r, "reference", None)
     if ref is not None and math.isfinite(ref):
         fig.add_hline(y=float(ref), line=dict(color="#9CA3AF", dash="dot", width=1.5),
