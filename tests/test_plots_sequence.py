@@ -63,3 +63,12 @@ def test_prediction_over_time():
     assert fig.data[1].name == "&lt;i&gt;positive&lt;/i&gt;"
     with pytest.raises(ValueError):
         prediction_over_time(p, ["a"], ["n", "p"])
+
+
+def test_prediction_over_time_keeps_the_legend_off_the_points():
+    """The legend sits above the plot in its own margin, and 0% / 100% points are drawn whole."""
+    fig = prediction_over_time(np.array([[0.0, 1.0], [1.0, 0.0]]), ["a", "b"], ["negative", "positive"])
+    lg = fig.layout.legend
+    assert lg.yanchor == "bottom" and lg.y >= 1.0 and fig.layout.margin.t >= 30
+    lo, hi = fig.layout.yaxis.range
+    assert lo < 0 and hi > 1

@@ -151,6 +151,10 @@ def prediction_over_time(probs, tokens: Sequence[str], classes: Sequence[str], u
                                  hovertemplate=tr("after {token}: {cls} {p}", token="%{customdata}", cls=label,
                                                   p="%{y:.1%}") + "<extra></extra>"))
     _time_axis(fig, n, token_labels(tokens, unknown))
-    fig.update_yaxes(range=[0, 1], tickformat=".0%", title_text=tr("probability"))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), legend=dict(orientation="h", y=1.12))
+    # a little room past 0 and 1 so the points there are whole; the legend sits above the plot, in its own
+    # margin (at y=1.12 with a 10 px margin it covered the points at 100%)
+    fig.update_yaxes(range=[-0.04, 1.04], tickformat=".0%", title_text=tr("probability"))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=34, b=10),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0,
+                                  x=0, xanchor="left"))
     return fig
