@@ -60,7 +60,7 @@ with right:
     if built is not None:
         st.subheader(t("Diagram"))
         with st.container(horizontal=True, horizontal_alignment="center"):
-            st.graphviz_chart(to_dot(built))
+            st.graphviz_chart(to_dot(built, lang=ss.get("lang", "en")))
 
 st.divider()
 tab_export, tab_import = st.tabs([t("Export"), t("Import")])

@@ -148,3 +148,13 @@ def test_editing_helpers_do_not_touch_the_original():
     s4 = remove_layer(s3, 2)
     assert normalize(s4) == normalize(spec)
     assert move_layer(spec, 0, -1) == spec  # out of range: unchanged
+
+
+def test_diagram_words_follow_the_language():
+    """The Build page's diagram: "Input", "params" and "skip" in the session's language (issue: English
+    boxes on the Chinese page)."""
+    built = build(PRESETS["resnet"].spec, (1, 28, 28), 10)
+    en, zh = to_dot(built), to_dot(built, lang="zh")
+    assert 'label="Input\\n' in en and " params" in en and 'label=" skip"' in en
+    assert 'label="输入\\n' in zh and "个参数" in zh and 'label=" 跳连"' in zh
+    assert "Input" not in zh and " params" not in zh and " skip" not in zh

@@ -358,23 +358,26 @@ def to_json(spec) -> str:
     return json.dumps(normalize(spec), indent=2)
 
 
-def to_dot(built: Built, title: str = "") -> str:
-    """A top-to-bottom Graphviz diagram: one box per layer with its output shape."""
+def to_dot(built: Built, title: str = "", lang: str = "en") -> str:
+    """A top-to-bottom Graphviz diagram: one box per layer with its output shape; the plain words ("Input",
+    "params", "skip") in ``lang``, the layer names as the layer table writes them."""
+    from dlviz.i18n import translate
+
     colours = {"core": "#dbeafe", "conv": "#dcfce7", "activation": "#fef9c3", "regularise": "#f3e8ff",
                "sequence": "#ffe4e6"}
     out = ['digraph G {', 'rankdir=TB; nodesep=0.2; ranksep=0.25;',
            'node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11, color="#94a3b8"];',
            'edge [color="#64748b", arrowsize=0.6];',
-           f'in [label="Input\\n{L.fmt_shape(built.input_shape)}", fillcolor="#e2e8f0"];']
+           f'in [label="{translate("Input", lang)}\\n{L.fmt_shape(built.input_shape)}", fillcolor="#e2e8f0"];']
     prev = "in"
     for i, r in enumerate(built.table):
         cat = L.LAYER_TYPES[r.type].category
-        params = f"\\n{r.params:,} params" if r.params else ""
+        params = "\\n" + translate("{n:,} params", lang, n=r.params) if r.params else ""
         label = f"{r.label}\\n{L.fmt_shape(r.output_shape)}{params}".replace('"', "'")
         out.append(f'n{i} [label="{label}", fillcolor="{colours.get(cat, "#f1f5f9")}"];')
         out.append(f"{prev} -> n{i};")
         if r.type == "residual":
-            out.append(f'{prev} -> n{i} [style=dashed, label=" skip", fontsize=9, constraint=false];')
+            out.append(f'{prev} -> n{i} [style=dashed, label=" {translate("skip", lang)}", fontsize=9, constraint=false];')
         prev = f"n{i}"
     out.append("}")
     return "\n".join(out)
