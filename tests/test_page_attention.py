@@ -224,3 +224,17 @@ def test_replay_shows_the_weights_of_an_earlier_point(app):
     assert (rec.id, "step-0") in at.session_state["_txt_models"]
     before = _grid(at)
     assert not np.allclose(arr(before["data"][0]["z"]), arr(final["data"][0]["z"]))  # other weights, other map
+
+
+def test_typed_sentence_survives_a_refresh(app):
+    """A refresh (a new session with the same ?s=) keeps the typed sentence, like the model and the run."""
+    rec = text_run("transformer")
+    at = _type(_page(app, run_id=rec.id), "a quietly moving film")
+    sid = at.session_state["sid"]
+    again = app()
+    again.query_params["s"] = sid
+    again.run()
+    again.switch_page("pages/sequence.py")
+    again.run()
+    assert not again.exception, again.exception
+    assert again.text_area[0].value == "a quietly moving film"

@@ -29,7 +29,7 @@ from dlviz.runs import RunStore, dlviz_home
 from dlviz.train import LocalExecutor
 
 PERSISTED = ("lang", "dataset", "data_dir", "spec", "spec_undo", "job_id", "job_adopted", "run_id", "run_restored",
-             "train_settings", "presentation")
+             "train_settings", "presentation", "typed")   # typed: the sentence typed per text language
 UNDO_DEPTH = 30
 _SID = re.compile(r"^[a-f0-9]{16}$")
 
@@ -80,6 +80,10 @@ def init_session() -> None:
         ss.job_adopted = saved.get("job_adopted")
         ss.train_settings = saved.get("train_settings", {})
         ss.presentation = bool(saved.get("presentation", False))
+        typed = saved.get("typed")
+        ss.typed = {str(k): str(v) for k, v in typed.items()} if isinstance(typed, dict) else {}
+        for language, text in ss.typed.items():   # the text pages' sentence box, as it was before the refresh
+            ss[f"_txt_sentence_{language}"] = text
         ss.run_id = saved.get("run_id")
         store = get_store()
         if ss.job_id and not get_executor().has(ss.job_id):

@@ -25,7 +25,7 @@ from dlviz.models import build
 from dlviz.runs import RunRecord, load_state_into
 from dlviz.ui.inspect_state import INSPECTABLE, MODEL_CACHE, FINAL, _pick_replay, ended_banner, other_kind_note
 from dlviz.ui.run_widgets import run_title
-from dlviz.ui.state import get_store, open_run, t
+from dlviz.ui.state import get_store, open_run, save_session, t
 from dlviz.ui.widgets import show_error
 
 MAX_CHARS = 20_000   # the box takes this much; the model reads only its first max_len tokens
@@ -188,6 +188,8 @@ def _sentence_box(ctx: TextCtx) -> Sentence | None:
 
     def typed() -> None:
         ss[keep] = ss[wkey]
+        ss.typed = {**(ss.get("typed") or {}), ctx.language: ss[wkey]}
+        save_session()   # a refresh keeps the sentence too
 
     text = st.text_area(t("Type a sentence"), key=wkey, on_change=typed, max_chars=MAX_CHARS, height=90,
                         help=t("Press Ctrl+Enter (or click outside the box) to read it. The model reads at most "
