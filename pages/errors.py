@@ -39,7 +39,8 @@ left, right = st.columns([5, 6])
 with left:
     cell = picked_cell(default)
     st.plotly_chart(confusion_grid(conf.numpy(), ctx.classes, t, cell), on_select="rerun",
-                    selection_mode="points", key="err_grid", width="stretch")
+                    selection_mode="points", key="err_grid", width="stretch",
+                    config={"displayModeBar": False})   # no zoom here (dragmode off); the bar hid the axis title
     options = [(a, b) for a in range(k) for b in range(k)]
     chosen = st.selectbox(t("Or choose a cell"), options, index=options.index(cell), key=f"_err_pick_{cell}",
                           format_func=lambda c: t("true {true}, predicted {pred}: {n} images", true=ctx.classes[c[0]],

@@ -42,6 +42,9 @@ def test_errors_page(app, home, mnist_dir):
     first = at.subheader[0].value
     assert " taken for " in first  # opens on the most frequent mistake
     assert len(at.get("plotly_chart")) == 2  # the grid and the gallery
+    import json
+    grid = at.get("plotly_chart")[0].proto
+    assert json.loads(grid.config).get("displayModeBar") is False  # no mode bar over the "predicted class" title
     # choose the "7 recognised correctly" cell from the picker
     picker = at.selectbox[-1]
     picker.set_value((7, 7)).run()
