@@ -152,3 +152,26 @@ def test_check_weights_measures_the_test_accuracy(app, runs):
     at.button(key="_runs_check").click().run()
     assert not at.exception
     assert at.success and "score" in at.success[-1].value  # the untrained Linear layer scores something
+
+
+def test_settings_table_counts_sentences_for_a_text_run():
+    """A text run's settings read "Training sentences", not "Training images" (an image run keeps images)."""
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import streamlit as st
+
+        from dlviz.ui.run_widgets import settings_table
+
+        settings_table(st.session_state["settings"])
+
+    rows = {}
+    for kind in ("text", "image"):
+        at = AppTest.from_function(script)
+        at.session_state["settings"] = {"kind": kind, "epochs": 3, "train_size": 6824, "val_size": 1706}
+        at.run()
+        assert not at.exception, at.exception
+        rows[kind] = list(at.dataframe[0].value["setting"])
+    assert "Training sentences" in rows["text"] and "Validation sentences" in rows["text"], rows
+    assert not any("images" in r for r in rows["text"]), rows
+    assert "Training images" in rows["image"] and "Validation images" in rows["image"], rows

@@ -21,6 +21,9 @@ SETTING_LABELS = {
     "train_size": "Training images", "val_size": "Validation images", "limit": "Image limit",
     "data_source": "Data source",
 }
+# a text run counts sentences, not images
+TEXT_SETTING_LABELS = {"train_size": "Training sentences", "val_size": "Validation sentences",
+                       "limit": "Sentence limit"}
 SOURCE_WORDS = {"folder": "a folder you named", "cache": "the local cache", "system": "a system folder",
                 "download": "a download", "package": "the offline 5,000-image subset"}
 
@@ -107,8 +110,9 @@ def settings_table(settings: dict) -> None:
             return t(OPTIMIZERS[v]["title"])
         return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
 
-    rows = [{"setting": t(label), "value": value(key)} for key, label in SETTING_LABELS.items()
-            if settings.get(key) is not None]
+    text = settings.get("kind") == "text"
+    rows = [{"setting": t(TEXT_SETTING_LABELS.get(key, label) if text else label), "value": value(key)}
+            for key, label in SETTING_LABELS.items() if settings.get(key) is not None]
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
             "setting": st.column_config.TextColumn(t("Setting")), "value": st.column_config.TextColumn(t("Value"))})
