@@ -149,3 +149,44 @@ def test_the_chosen_test_image_follows_from_inspect_to_explain(app, cnn_run):
     assert not at.exception, at.exception
     assert at.number_input(key="_inspw_pos").value == 123
     assert at.session_state["_insp_input"].index == 123
+
+
+def _refresh(app, at, page: str):
+    """A refresh: a new session with the same ?s= (the saved session file is read back)."""
+    again = app()
+    again.query_params["s"] = at.session_state["sid"]
+    again.run()
+    again.switch_page(page)
+    again.run()
+    assert not again.exception, again.exception
+    return again
+
+
+def test_a_drawing_survives_a_refresh(app, cnn_run):
+    """The drawn digit, its strokes and the Draw choice come back after a refresh (Inspect and Explain)."""
+    strokes = {"version": "4.4.0", "objects": [{"type": "path", "path": [["M", 90, 60], ["L", 190, 60]]}]}
+    at = _page(app, _insp_mode="draw", _insp_drawing=_digit_rgba(), _insp_drawing_json=strokes)
+    drawn = at.session_state["_insp_input"]
+    assert drawn.source == "drawn"
+    again = _refresh(app, at, "pages/inspect.py")
+    inp = again.session_state["_insp_input"]
+    assert inp.source == "drawn" and inp.caption == "Your drawing"
+    assert np.allclose(inp.x.numpy(), drawn.x.numpy(), atol=1e-3)
+    assert again.session_state["_insp_mode"] == "draw" and again.radio(key="_inspw_mode").value == "draw"
+    assert again.session_state["_insp_drawing_json"] == strokes    # the canvas draws the strokes again
+    assert not again.info   # not "Draw a digit in the box": the drawing is shown
+    assert "Still showing" not in " ".join(c.value for c in again.caption)
+    explain = _refresh(app, at, "pages/explain.py")
+    assert explain.session_state["_insp_input"].source == "drawn"
+
+
+def test_a_test_image_choice_survives_a_refresh(app, cnn_run):
+    at = _page(app)
+    at.selectbox(key="_inspw_class").set_value(4).run()  # class "3"
+    at.number_input(key="_inspw_pos").set_value(2).run()
+    chosen = at.session_state["_insp_input"]
+    assert chosen.label == 3
+    again = _refresh(app, at, "pages/inspect.py")
+    inp = again.session_state["_insp_input"]
+    assert inp.source == "test" and inp.index == chosen.index and inp.label == 3
+    assert again.selectbox(key="_inspw_class").value == 4 and again.number_input(key="_inspw_pos").value == 2

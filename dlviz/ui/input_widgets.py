@@ -20,7 +20,7 @@ from dlviz.i18n import N_
 from dlviz.limits import MB, limits
 from dlviz.inspect.preprocess import Processed, open_image, to_mnist
 from dlviz.ui.inspect_state import InputImage, InspectCtx, current_input, set_input, test_input
-from dlviz.ui.state import t
+from dlviz.ui.state import input_snapshot, save_session, t
 from dlviz.ui.widgets import show_error
 
 MODES = ("test", "draw", "upload")
@@ -157,6 +157,15 @@ def _show_pair(original: np.ndarray | None, inp: InputImage) -> None:
 
 
 def input_picker(ctx: InspectCtx) -> InputImage:
+    """``_input_picker``, then the choice saved with the session when it changed: a refresh or a server
+    restart keeps the test image, the drawing (its strokes and its 28 x 28 digit) or the uploaded digit."""
+    inp = _input_picker(ctx)
+    if input_snapshot() != st.session_state.get("_insp_saved_input"):
+        save_session()
+    return inp
+
+
+def _input_picker(ctx: InspectCtx) -> InputImage:
     """Choose the input (test image, drawing or upload); show it as given and as the model sees it.
 
     Returns the input to look at. A blank drawing or a bad file shows a plain message and keeps the
@@ -175,6 +184,9 @@ def input_picker(ctx: InspectCtx) -> InputImage:
         raw = _draw_picker() if mode == "draw" else _upload_picker()
     with right:
         shown = current_input(ctx)
+        if raw is None and mode == "draw" and shown.source == "drawn":
+            _show_pair(None, shown)   # the drawing kept from before a refresh (its strokes are on the canvas again)
+            return shown
         if raw is None:
             st.info(t("Draw a digit in the box.") if mode == "draw" else t("Choose an image file."),
                     icon=":material/edit:" if mode == "draw" else ":material/upload:")

@@ -84,6 +84,7 @@ def init_session() -> None:
         ss.typed = {str(k): str(v) for k, v in typed.items()} if isinstance(typed, dict) else {}
         for language, text in ss.typed.items():   # the text pages' sentence box, as it was before the refresh
             ss[f"_txt_sentence_{language}"] = text
+        _restore_input(saved.get("inspect"))
         ss.run_id = saved.get("run_id")
         store = get_store()
         if ss.job_id and not get_executor().has(ss.job_id):
@@ -120,9 +121,66 @@ def ensure_app() -> None:
     st.stop()
 
 
+def input_snapshot() -> dict:
+    """The Inspect/Explain input choice, as saved with the session: the mode (test image, draw, upload), the
+    test image's class and number, the drawing's strokes, and a drawn or uploaded digit as its 28 x 28 pixels."""
+    ss = st.session_state
+    out = {"mode": ss.get("_insp_mode"), "class": ss.get("_insp_class"), "pos": ss.get("_insp_pos"),
+           "strokes": ss.get("_insp_drawing_json")}
+    inp = ss.get("_insp_input")
+    source = getattr(inp, "source", None)
+    if source == "test":
+        out["index"] = getattr(inp, "index", None)
+    elif source in ("drawn", "upload"):
+        try:
+            pixels = [round(float(v), 4) for v in inp.x.reshape(-1).tolist()]
+        except (AttributeError, RuntimeError, TypeError, ValueError):
+            pixels = None
+        if pixels is not None and len(pixels) == 28 * 28:
+            upload = ss.get("_insp_upload")
+            name = upload[0] if source == "upload" and upload else ss.get("_insp_upload_name")
+            out["digit"] = {"source": source, "pixels": pixels, "name": name}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _restore_input(saved) -> None:
+    """Put the saved input choice back (see ``input_snapshot``); anything malformed is skipped."""
+    if not isinstance(saved, dict):
+        return
+    import torch
+
+    from dlviz.ui.inspect_state import InputImage
+
+    ss = st.session_state
+    if saved.get("mode") in ("test", "draw", "upload"):
+        ss._insp_mode = saved["mode"]
+    for key in ("class", "pos"):
+        if isinstance(saved.get(key), int) and saved[key] >= 0:
+            ss[f"_insp_{key}"] = saved[key]
+    if isinstance(saved.get("strokes"), dict):
+        ss._insp_drawing_json = saved["strokes"]   # the canvas draws them again (initial_drawing)
+    digit = saved.get("digit")
+    if isinstance(saved.get("index"), int) and saved["index"] >= 0:
+        ss._insp_input = InputImage(x=torch.zeros(1, 28, 28), label=None, caption="", source="test",
+                                    index=saved["index"])   # re-read from the run's test set when shown
+    elif isinstance(digit, dict) and digit.get("source") in ("drawn", "upload"):
+        try:
+            x = torch.tensor([float(v) for v in digit.get("pixels", [])], dtype=torch.float32).clamp(0, 1)
+            x = x.reshape(1, 28, 28)
+        except (TypeError, ValueError, RuntimeError):
+            return
+        name = str(digit.get("name") or "")
+        if digit["source"] == "upload":
+            ss._insp_upload_name = name
+        caption = t("Your drawing") if digit["source"] == "drawn" else t("Uploaded: {name}", name=name)
+        ss._insp_input = InputImage(x=x, label=None, caption=caption, source=digit["source"])
+
+
 def save_session() -> None:
     ss = st.session_state
     data = {k: ss.get(k) for k in PERSISTED}
+    data["inspect"] = input_snapshot()
+    ss._insp_saved_input = data["inspect"]
     try:
         path = _session_file(ss.sid)
         tmp = path.with_suffix(".tmp")
