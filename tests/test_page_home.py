@@ -31,3 +31,19 @@ def test_chinese_by_default_from_the_environment(app, monkeypatch):
     assert not at.exception
     assert at.title[0].value.startswith("dlviz：搭建")
     assert at.selectbox(key="_lang_select").value == "zh"
+
+
+def test_start_page_intro_fits_a_text_dataset(app, monkeypatch):
+    """With rt-polarity chosen, the intro speaks of sentences, not handwritten digits (en and zh)."""
+    for lang, digits, sentences in (("en", "handwritten digits", "real review sentences"), ("zh", "手写数字", "评论句子")):
+        monkeypatch.setenv("DLVIZ_LANG", lang)
+        at = app()
+        at.run()
+        at.session_state["dataset"] = "rt-polarity"
+        at.run()
+        assert not at.exception
+        text = " ".join(m.value for m in at.markdown)
+        assert sentences in text and digits not in text
+        at = app()
+        at.run()   # the default, MNIST: digits
+        assert digits in " ".join(m.value for m in at.markdown)
