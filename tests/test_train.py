@@ -547,3 +547,32 @@ def test_stop_while_the_data_loads_saves_no_run(mnist_dir, tmp_path):
                            data_dir=str(mnist_dir)), RunStore(tmp_path), control=control)
     assert res.status == "stopped" and res.run_id is None and "no run was saved" in res.message
     assert RunStore(tmp_path).list() == []
+
+
+def test_time_left_reads_the_recent_speed_not_the_average_since_the_start():
+    """Ten slow first steps (10 s each), then 0.1 s a step: at step 100 of 1,000 the time left is about
+    900 x 0.1 s = 90 s; the average since the start (1.09 s a step) said about 981 s."""
+    from dlviz.train.engine import recent_eta
+
+    points = [(0, 0.0)] + [(s, 10.0 * s) for s in range(1, 11)] + [(s, 100 + 0.1 * (s - 10)) for s in range(20, 101, 10)]
+    assert abs(recent_eta(points, 1000) - 90.0) < 1e-6
+    # a run that slows down is seen too: the last fifth of the steps counts, not the fast start
+    slow = [(0, 0.0), (50, 5.0), (80, 8.0), (90, 18.0), (100, 28.0)]
+    assert abs(recent_eta(slow, 200) - 100 * 1.0) < 1e-6   # steps 80..100 took 20 s: 1 s a step
+    assert recent_eta(points, 100) == 0.0
+    assert math.isnan(recent_eta([(0, 0.0)], 100))
+    assert abs(recent_eta([(0, 0.0), (5, 2.0)], 10) - 2.0) < 1e-6   # one report: its speed
+
+
+
+def test_fit_reports_the_time_left_from_recent_steps(monkeypatch):
+    """fit's Progress.eta_s is recent_eta over its reports: finite while training, 0 at the end."""
+    import dlviz.train.engine as eng
+
+    monkeypatch.setattr(eng, "REPORT_SECONDS", 0.0)
+    monkeypatch.setattr(eng, "MIN_REPORT_SAMPLES", 1)
+    seen = []
+    fit(_model(), _data(), TrainConfig(epochs=2, batch_size=32), seen.append)
+    train = [p for p in seen if p.phase == "train" and p.step > 0]
+    assert train and all(math.isfinite(p.eta_s) and p.eta_s >= 0 for p in train)
+    assert seen[-1].eta_s == 0.0 and seen[-1].step == seen[-1].total_steps

@@ -282,6 +282,36 @@ class Control:
         return time.perf_counter() - t0
 
 
+RECENT = 0.2   # the time-left estimate reads the speed of the last fifth of the steps done
+
+
+def recent_eta(points: list[tuple[int, float]], total: int, recent: float = RECENT) -> float:
+    """Seconds left to reach ``total`` steps, at the speed of the recent steps.
+
+    ``points`` are (steps done, training seconds) at each report, in order, starting with (0, 0.0). The
+    speed is measured over the last ``recent`` share of the steps done (at least the last report), not
+    since the start: the first steps are slow (warm-up, allocation, thread tuning) and an average since
+    the start told "4:22 left" for a run that ended in under a minute. NaN before any step is timed.
+    """
+    if not points:
+        return float("nan")
+    step, now = points[-1]
+    if step >= total:
+        return 0.0
+    target = step - max(1.0, recent * step)
+    lo, hi = 0, len(points) - 1          # the latest point at or before ``target`` steps (binary search)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if points[mid][0] <= target:
+            lo = mid
+        else:
+            hi = mid - 1
+    s0, t0 = points[lo] if points[lo][0] < step else points[max(0, len(points) - 2)]
+    if step <= s0 or now <= t0:
+        return float("nan")
+    return (total - step) * (now - t0) / (step - s0)
+
+
 @dataclass(frozen=True)
 class Progress:
     phase: str              # "train" | "epoch_end"
@@ -447,6 +477,7 @@ def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callb
     seen = 0
     last_report_step, last_report_time = 0, 0.0
     sps_ema = [0.0]
+    eta_points: list[tuple[int, float]] = [(0, 0.0)]   # (steps, training seconds) at each report: recent_eta
     ep = [0.0, 0, 0, 0]  # this epoch so far: loss sum, steps, correct, seen
 
     def report(epoch: int, phase: str, val=(None, None)) -> bool:
@@ -474,8 +505,9 @@ def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callb
         # smoothed: one report can cover only a step or two, whose time is mostly noise
         inst = d_steps * bs / d_time if d_steps else sps_ema[0]
         sps = sps_ema[0] = inst if sps_ema[0] == 0 else 0.7 * sps_ema[0] + 0.3 * inst
-        avg_sps = step * bs / max(train_time, 1e-9)
-        eta = (total - step) * bs / avg_sps if avg_sps > 0 else float("nan")
+        if step > eta_points[-1][0]:
+            eta_points.append((step, train_time))
+        eta = recent_eta(eta_points, total)
         if losses:
             res.history["train"].append([step, round(step / steps_per_epoch, 4), chunk_loss, acc])
         if phase == "epoch_end":  # the epoch's averages, as Keras prints them
