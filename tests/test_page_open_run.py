@@ -173,3 +173,41 @@ def test_a_look_inside_page_says_when_the_open_run_is_of_the_other_kind(app):
     _go(at, "pages/attention.py")
     assert at.selectbox(key="_txt_run").value == text.id
     assert "The open run, mlp run · MNIST, reads images" in _captions(at), _captions(at)
+
+
+def test_a_new_session_reopens_the_last_run_of_its_dataset_kind(app):
+    """The newest run is a transformer on rt-polarity; a new session on MNIST reopens the newest image run
+    (none: no run), so image pages never say "The open run ... reads sentences"."""
+    from tests.text_page_util import text_run
+
+    at = app()
+    at.run()
+    assert at.session_state["run_id"] is None
+    image = saved_run("mlp")
+    text = text_run("transformer")
+    at = app()
+    at.run()   # a new session, on MNIST
+    assert at.session_state["dataset"] == "mnist" and at.session_state["run_id"] == image.id
+    assert at.session_state["run_restored"]
+    _go(at, "pages/inspect.py")
+    assert "reads sentences" not in _captions(at)
+    # a session on rt-polarity (its saved file, as the dataset picker leaves it) reopens the text run after a restart
+    import json
+
+    from dlviz.ui.state import _session_file
+
+    sid = "0123456789abcdef"
+    _session_file(sid).write_text(json.dumps({"dataset": "rt-polarity"}), encoding="utf-8")
+    again = app()
+    again.query_params["s"] = sid
+    again.run()
+    assert again.session_state["dataset"] == "rt-polarity" and again.session_state["run_id"] == text.id
+
+
+def test_a_new_session_opens_no_run_when_only_the_other_kind_exists(app):
+    from tests.text_page_util import text_run
+
+    text_run("transformer")
+    at = app()
+    at.run()
+    assert at.session_state["run_id"] is None

@@ -92,14 +92,28 @@ def init_session() -> None:
         ss.run_restored = bool(saved.get("run_restored", False))
         if not ss.run_id:
             try:
-                last = store.last()
+                last = _last_run_of_kind(store, ss.dataset)
             except RunError:
                 last = None  # a damaged index: every page says so (index_notice) and the app goes on
-            ss.run_id = last.id if last else None  # reopen the last run after a restart
+            ss.run_id = last.id if last else None  # reopen the last run (of this dataset's kind) after a restart
             ss.run_restored = last is not None
     # navigation between pages clears the query string; put the session id back every run
     if st.query_params.get("s") != ss.sid:
         st.query_params["s"] = ss.sid
+
+
+def _last_run_of_kind(store: RunStore, dataset: str):
+    """The newest run that reads what ``dataset`` holds (sentences or images), or None. A new session on MNIST
+    no longer opens a transformer trained on rt-polarity, which every image page then had to explain away."""
+    from dlviz.data.registry import ALL_DATASETS
+    from dlviz.train.runner import is_text_run
+
+    info = ALL_DATASETS.get(dataset or "mnist")
+    text = bool(info is not None and info.is_text)
+    for run in store.list(skip_damaged=True):
+        if is_text_run(run) == text:
+            return run
+    return None
 
 
 def ensure_app() -> None:
