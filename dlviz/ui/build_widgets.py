@@ -227,6 +227,9 @@ def name_input(rev: int) -> None:
                   key=f"build_name_{rev}", on_change=_set_name, args=(f"build_name_{rev}",), max_chars=60)
 
 
+TABLE_WIDTHS = (95, 135, 88, 80)   # Name, Layer, Output shape, Parameters, in pixels: 398 in all
+
+
 def summary(built: Built | None, rows: list[LayerRow], input_shape) -> None:
     """Metrics and the layer table (what could be inferred, when the model cannot be built)."""
     if built is not None:
@@ -244,8 +247,14 @@ def summary(built: Built | None, rows: list[LayerRow], input_shape) -> None:
             t("Layer"): [t("Input")] + [r.label if r.label != r.title else t(r.title) for r in rows],
             t("Output shape"): [fmt_shape(tuple(input_shape))] + [fmt_shape(r.output_shape) for r in rows],
             t("Parameters"): [0] + [r.params for r in rows]}
-    st.dataframe(data, hide_index=True, height=min(35 * (len(rows) + 2) + 3, 740),
-                 column_config={t("Parameters"): st.column_config.NumberColumn(format="localized")})
+    # widths that fit half the page at 1280 px (about 410 px): left to size themselves, the four columns were 13 px
+    # too wide there and the table cut off "Parameters" and "640,000"; a long layer label is cut (…) instead
+    cc = st.column_config
+    st.dataframe(data, hide_index=True, height=min(35 * (len(rows) + 2) + 3, 740), width="stretch",
+                 column_config={t("Name"): cc.TextColumn(width=TABLE_WIDTHS[0]),
+                                t("Layer"): cc.TextColumn(width=TABLE_WIDTHS[1]),
+                                t("Output shape"): cc.TextColumn(width=TABLE_WIDTHS[2]),
+                                t("Parameters"): cc.NumberColumn(format="localized", width=TABLE_WIDTHS[3])})
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
