@@ -276,7 +276,7 @@ PAGE_END = {
     "Filters": lambda p: p.get_by_text(re.compile(r"^What a unit looks for$|^There is no trained image model")).last,
     "Gradients": lambda p: p.get_by_text(re.compile(r"^Compare runs at a glance$|^There is no trained image model")),
     "Embeddings": lambda p: p.get_by_text(re.compile(r"^Try the first layers|^There is no trained image model")),
-    "Errors": lambda p: p.get_by_text(re.compile(r"^Test image numbers|^There is no trained image model")),
+    "Errors": lambda p: p.get_by_text(re.compile(r"^Open one on Inspect and Explain|^There is no trained image model")).first,
     "Attention": lambda p: p.get_by_text(re.compile(r"^There is no trained text model|^Rollout")).first,
     "Sequence": lambda p: p.get_by_text(re.compile(r"^There is no trained text model|^Gates$")).first,
     "Explain": lambda p: p.get_by_text(re.compile(r"^Take it with you$|^There is no trained image model")),

@@ -344,14 +344,14 @@ def build(spec, input_shape: Shape = (1, 28, 28), num_classes: int | None = 10,
     must not lock the class out of its own runs).
     """
     spec = with_vocab(spec, vocab_size) if vocab_size is not None else normalize(spec)
-    if budget:
-        check_budget(estimate(spec, input_shape, input_dtype), batch)
     text = spec["layers"][0]["type"] == "embedding"
     if input_dtype is None:
         input_dtype = torch.long if text else torch.float32
-    if not text and not input_dtype.is_floating_point:
+    if not text and not input_dtype.is_floating_point:   # before the estimate: it names the real fix
         raise SpecError("A text model must start with an Embedding layer: it turns the token ids into vectors "
                         "the other layers can read.", layer=0)
+    if budget:
+        check_budget(estimate(spec, input_shape, input_dtype), batch)
     if seed is not None:
         torch.manual_seed(seed)
     modules: OrderedDict[str, nn.Module] = OrderedDict()
