@@ -84,6 +84,20 @@ def test_draw_a_digit_and_see_the_prediction_and_every_layer(server, page):
     page.screenshot(path=str(ARTIFACTS / "browser-inspect-drawn.png"), full_page=True)
     drawn_prediction = said.inner_text()
     assert drawn_prediction in "0123456789"
+    # a refresh keeps the drawing: Draw still chosen, the strokes back on the canvas, the same digit looked at
+    page.reload()
+    expect(page.get_by_text("What the model sees (28 x 28)")).to_be_visible(timeout=LOAD)
+    _settled(page)
+    expect(page.get_by_test_id("stRadio").get_by_role("radio", name="Draw")).to_be_checked()
+    expect(page.get_by_text(re.compile(r"^Still showing"))).to_have_count(0)
+    expect(page.get_by_text("Draw a digit in the box.")).to_have_count(0)
+    expect(said).to_have_text(drawn_prediction)
+    canvas = page.locator("canvas.upper-canvas")
+    expect(canvas).to_be_visible()
+    inked = canvas.evaluate("""el => [...el.parentElement.querySelectorAll('canvas')].some(c => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        for (let i = 0; i < d.length; i += 4) { if (d[i] > 128 && d[i + 3] > 128) return true; } return false; })""")
+    assert inked   # the strokes were drawn again (white on black)
 
 
 def test_click_a_confusion_cell_opens_its_images(server, page):
