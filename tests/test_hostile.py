@@ -1249,3 +1249,69 @@ def test_a_run_trained_under_the_limits_of_its_day_still_opens_after_they_are_lo
         build(spec, (1, 28, 28), 10)                  # a new model of that size is refused now
     model, _ = load_run(rec.id, store)                # the run trained earlier still opens
     assert sum(p.numel() for p in model.parameters()) == 109_386
+
+
+# ---------------------------------------------------------------------------------------------------
+# 2b. HTML in user strings that reach Plotly figures (titles, legends, ticks, hover and annotations
+# render a subset of HTML: <a href>, <b>, <br>, <span style>...). dlviz.plots.text escapes them.
+
+HTML_NAME = '<a href="http://127.0.0.1:8999/x">click</a><img src=x>'
+
+
+def _figure_strings(fig) -> list[str]:
+    out = []
+
+    def walk(v):
+        if isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+
+    walk(json.loads(fig.to_json()))
+    return out
+
+
+def _assert_shown_as_text(fig, what: str, whole: bool = True) -> None:
+    """No raw tag from HTML_NAME in ``fig``'s JSON, and its escaped form is there (token axes shorten
+    long tokens: ``whole=False`` looks for the escaped start only)."""
+    strings = _figure_strings(fig)
+    raw = [s for s in strings if "<a " in s or "<img" in s or "</a>" in s]
+    assert not raw, f"{what}: the user's HTML reaches Plotly raw: {raw[:3]}"
+    assert any("&lt;a href=" in s and (not whole or "&lt;img src=x&gt;" in s) for s in strings), \
+        f"{what}: the user's string is not in the figure (escaped) at all"
+
+
+def test_html_in_run_class_and_token_names_reaches_plotly_figures_only_as_escaped_text():
+    from dlviz.plots import class_balance, prediction_gallery, probability_bars, text
+    from dlviz.plots.attention import attention_grid, attention_heatmap, head_view
+    from dlviz.plots.compare import compare_curves
+    from dlviz.plots.embedding import embedding_figure
+    from dlviz.plots.errors import confusion_grid
+    from dlviz.plots.gradients import depth_profile
+    from dlviz.plots.sequence import prediction_over_time, state_heatmap, step_change
+
+    assert text('<b>&x</b>') == "&lt;b&gt;&amp;x&lt;/b&gt;"
+    rows = [(1, 0.5, 1.0, 0.5), (2, 1.0, 0.8, 0.6)]
+    _assert_shown_as_text(compare_curves([(HTML_NAME, rows, rows), ("plain", rows, rows)]), "compare chart")
+    _assert_shown_as_text(depth_profile([(HTML_NAME, [HTML_NAME, "fc"], [0.1, 0.2])]), "gradient depth profile")
+    classes = [HTML_NAME, "b", "c"]
+    _assert_shown_as_text(class_balance([3, 2, 1], classes), "class balance")
+    _assert_shown_as_text(probability_bars([0.7, 0.2, 0.1], 0, classes), "probability bars")
+    _assert_shown_as_text(prediction_gallery(np.zeros((2, 4, 4), np.uint8), np.array([[0.7, 0.2, 0.1]] * 2),
+                                             [0, 1], classes), "prediction gallery")
+    _assert_shown_as_text(confusion_grid(np.array([[2, 1, 0], [0, 3, 0], [1, 0, 2]]), classes), "confusion matrix")
+    _assert_shown_as_text(embedding_figure(np.random.default_rng(0).normal(size=(6, 2)), [0, 0, 1, 1, 2, 2],
+                                           classes=classes), "embedding map")
+    tokens = ["good", HTML_NAME, "film"]
+    attn = np.full((3, 3), 1 / 3)
+    _assert_shown_as_text(attention_heatmap(attn, tokens), "attention map", whole=False)
+    _assert_shown_as_text(attention_grid(np.full((1, 1, 3, 3), 1 / 3), tokens, layer_names=["block 1"]),
+                          "attention grid", whole=False)
+    _assert_shown_as_text(head_view(np.full((1, 3, 3), 1 / 3), tokens), "head view", whole=False)
+    _assert_shown_as_text(state_heatmap(np.ones((3, 4)), tokens), "hidden state map", whole=False)
+    _assert_shown_as_text(step_change(np.ones((3, 4)), tokens), "state change bars", whole=False)
+    _assert_shown_as_text(prediction_over_time(np.full((3, 3), 1 / 3), tokens, classes), "prediction over time", whole=False)

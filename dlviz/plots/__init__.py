@@ -6,6 +6,7 @@ the same builders serve the app in both languages, the CLI and notebooks.
 
 from dlviz.plots.figures import (CORRECT, WRONG, class_balance, image_grid, prediction_gallery, probability_bars,
                                  training_curves)
+from dlviz.plots.safe import text
 
 __all__ = ["CORRECT", "WRONG", "class_balance", "image_grid", "prediction_gallery", "probability_bars",
-           "training_curves"]
+           "text", "training_curves"]

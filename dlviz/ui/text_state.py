@@ -10,7 +10,6 @@ tokens gets a plain message and ``ctx.sentence`` is None.
 
 from __future__ import annotations
 
-import html
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -279,7 +278,7 @@ def class_names(ctx: TextCtx) -> list[str]:
 
 
 def show_prediction(ctx: TextCtx, probs: np.ndarray, key: str) -> None:
-    """The predicted class in words and the probability bars (class names escaped)."""
+    """The predicted class in words and the probability bars (the builder escapes the class names)."""
     from dlviz.plots import probability_bars
 
     pred = int(np.argmax(probs))
@@ -289,6 +288,5 @@ def show_prediction(ctx: TextCtx, probs: np.ndarray, key: str) -> None:
         st.metric(t("The model says"), shown[pred])
         st.caption(t("{p:.1%} sure", p=float(probs[pred])))
     with right:
-        names = [html.escape(c, quote=False) for c in shown]
-        st.plotly_chart(probability_bars(probs.tolist(), None, names, tr=t, height=180), width="stretch",
+        st.plotly_chart(probability_bars(probs.tolist(), None, shown, tr=t, height=180), width="stretch",
                         config={"displayModeBar": False}, key=key)
