@@ -372,15 +372,80 @@ class Bench:
 
         b.run("path traversal in run ids (already held)", "catalogue", "in-process: RunStore.get", traversal)
 
+        # a run that really diverges: SGD at 0.3 on five Dense layers with no activation between them (a
+        # linear net: nothing saturates or dies, so the weights grow without bound). With 600 images its loss
+        # is NaN at step 7, in epoch 2, after epoch 1 was kept (checked by hand: lr 10 on the MLP preset
+        # only kills its ReLUs and ends at 10% accuracy, finite). It trains in the server's home, so item 9
+        # can open it.
         def nan_run():
             out, peak, rc = child_peak_mb(
-                "import sys; from dlviz.__main__ import main; sys.exit(main(['train','--model','mlp','--lr','10',"
-                f"'--optimizer','sgd','--schedule','constant','--epochs','1','--limit','600','--data-dir',{str(MNIST_DIR)!r},'--no-baseline']))",
-                env={"DLVIZ_HOME": str(b.tmp / "nan-home")})
-            last = [ln for ln in out.splitlines() if ln.strip()]
-            return (f"exit {rc}: {last[-1] if last else ''}", peak), "Traceback" not in out
+                "import sys; from dlviz.__main__ import main; sys.exit(main(['train','--model',"
+                f"{str(b.files / 'linear5.json')!r},'--lr','0.3','--optimizer','sgd','--schedule','constant',"
+                f"'--epochs','4','--limit','600','--name','diverged linear','--data-dir',{str(MNIST_DIR)!r}]))",
+                env={"DLVIZ_HOME": str(b.home)})
+            said = [ln for ln in out.splitlines() if "became" in ln] or [ln for ln in out.splitlines() if ln.strip()]
+            return ((f"exit {rc}: {said[-1] if said else ''}", peak),
+                    "Traceback" not in out and "became NaN" in out and rc == 2)
 
-        b.run("divergent training: SGD at learning rate 10 (already held)", "catalogue", "CLI process", nan_run)
+        b.run("divergent training: SGD at 0.3 on 5 linear Dense layers gives NaN (already held)", "catalogue",
+              "CLI process", nan_run)
+
+        # item 9: the failed NaN run kept its first epoch; it opens on the look-inside pages with a banner
+        def nan_opens():
+            ctx, page = b.fresh("inspect", "Inspect")
+            settled(page, LOAD)
+            page.get_by_role("combobox", name="Model to look inside").click()
+            page.get_by_role("option", name=re.compile("diverged linear")).first.click()
+            page.wait_for_timeout(1000)
+            settled(page, LOAD)
+            said = b.shown(page)
+            ctx.close()
+            return said, "EXCEPTION" not in said and "failed" in said and "NaN" in said
+
+        b.run("a failed NaN run opens on Inspect", "9", "browser: Inspect, pick the NaN run", nan_opens)
+
+        # item 7: the text Explain page, with a sentence typed there first (no visit to Attention before)
+        def text_explain_first():
+            ctx, page = b.fresh(f"explain?s={TEXT_SESSION}", "Explain")
+            settled(page, LOAD)
+            page.get_by_role("combobox", name="Text model to look inside").click()
+            page.get_by_role("option", name=re.compile("lstm words")).first.click()
+            settled(page, LOAD)
+            box = page.get_by_role("textbox", name="Type a sentence")
+            box.fill("a great movie , funny and moving .")
+            box.press("Control+Enter")
+            page.wait_for_timeout(1000)
+            settled(page, LOAD)
+            said = b.shown(page)
+            words = page.get_by_text("great").count()
+            ctx.close()
+            return (f"{said}; 'great' shown {words} times" if "EXCEPTION" not in said else said,
+                    "EXCEPTION" not in said and words > 0)
+
+        b.run("text Explain with a sentence typed there first", "7", "browser: Explain (rt-polarity), type",
+              text_explain_first)
+
+        # item 12: a full disk. The home on a 12 MB tmpfs: MNIST's copy (11 MB) fits, the run's weights and
+        # snapshots do not, so the disk fills during epoch 1 or 2 (needs root to mount; said so otherwise)
+        def full_disk():
+            mnt = b.tmp / "full-disk"
+            mnt.mkdir()
+            m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(mnt)], capture_output=True,
+                               text=True)
+            if m.returncode:
+                return f"not run: cannot mount a 12 MB tmpfs here ({short(m.stderr, 60)}); needs root", False
+            try:
+                out, peak, rc = child_peak_mb(
+                    "import sys; from dlviz.__main__ import main; sys.exit(main(['train','--model','mlp','--epochs',"
+                    f"'3','--limit','600','--data-dir',{str(MNIST_DIR)!r}]))",
+                    env={"DLVIZ_HOME": str(mnt / "home")})
+            finally:
+                subprocess.run(["umount", str(mnt)], capture_output=True)
+            last = [ln for ln in out.splitlines() if ln.strip()]
+            return ((f"exit {rc}: {last[-1] if last else ''}", peak),
+                    "Traceback" not in out and "disk is full" in out and rc == 2)
+
+        b.run("full disk while training (home on a 12 MB tmpfs)", "12", "CLI process", full_disk)
 
         # items 7-13 (hostile-lifecycle): reported as they are
         def truncated_db():
@@ -537,9 +602,14 @@ class Bench:
         (f / "binary.csv").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(2000))
         rows = ["text,label"] + [f"sentence {i} about {c} things,{c}" for i in range(60) for c in ("red", "green", "blue")]
         (f / "three.csv").write_text("\n".join(rows) + "\n")
+        # a net that really diverges under SGD: five Dense layers, no activation (see the case)
+        (f / "linear5.json").write_text(json.dumps(
+            {"name": "linear5", "layers": [{"type": "flatten"}] + [{"type": "dense", "units": 256}] * 4
+             + [{"type": "dense", "units": 10}]}))
 
     def make_home(self):
-        """A home with a finished MLP run (so the look-inside pages open) named with Markdown, and one with HTML."""
+        """A home with a finished MLP run (so the look-inside pages open) named with Markdown, one with HTML,
+        and a text run (LSTM, rt-polarity)."""
         code = (
             "from dlviz.models import PRESETS, build\nfrom dlviz.runs import RunStore\n"
             "s=RunStore(); spec=PRESETS['mlp'].copy_spec(); m=build(spec,(1,28,28),10,seed=0).module\n"
@@ -547,6 +617,9 @@ class Bench:
             "    r=s.create(name=name, dataset='mnist', spec=spec, settings={'optimizer':'adam','lr':3e-3,"
             "'batch_size':128,'epochs':1}, device='cpu', params=sum(p.numel() for p in m.parameters()))\n"
             "    s.save_weights(r.id, m.state_dict()); s.update(r.id, status='finished', test_accuracy=0.1)\n")
+        # a saved text run (untrained weights, a small vocabulary) for the text Explain case (item 7)
+        code += (f"import sys; sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
+                 "from text_page_util import text_run\ntext_run('lstm', name='lstm words')\n")
         out, _, rc = child_peak_mb(code, env={"DLVIZ_HOME": str(self.home)})
         if rc:
             raise RuntimeError(out)
