@@ -220,6 +220,28 @@ class Bench:
 
         b.run("run named <img src=x onerror=alert(1)> (XSS)", "catalogue", "browser: Runs", xss_name)
 
+        # 2, in Plotly: run names in the legend of "Compare runs on one chart" (Plotly renders <a>, <b>, <br>...)
+        def compare_legend():
+            ctx, page = b.fresh("runs", "Runs")
+            settled(page, LOAD)
+            page.get_by_text("Compare runs on one chart").first.click()
+            for name in ("onerror", "click"):
+                page.get_by_role("combobox", name="Runs to compare").click()
+                page.get_by_role("option", name=re.compile(name)).first.click()
+                settled(page, LOAD)
+            page.keyboard.press("Escape")
+            legend = page.locator(".js-plotly-plot .legend")
+            legend.first.wait_for(timeout=LOAD)
+            shown = " / ".join(legend.first.locator(".legendtext").all_text_contents())
+            tags = page.locator(".js-plotly-plot svg a, .js-plotly-plot img").count()   # modebar links are HTML
+            ctx.close()
+            literal = "<img src=x onerror=alert(1)>" in shown and '<a href="http://' + PROBE + '/x">click</a>' in shown
+            return (f"legend: {shown}; {tags} <a>/<img> elements in the chart, {len(b.dialogs)} dialogs",
+                    literal and tags == 0 and not b.dialogs)
+
+        b.run("run names with <a href>/<img> on the compare chart's legend", "2", "browser: Runs, compare two",
+              compare_legend)
+
         # 3. resource budget
         b.run("spec: Dense(8192) four times (200 bytes)", "3", "browser: Build, paste JSON",
               lambda: (lambda s: (s, "parameters" in s and "allows" in s))(paste_spec(json.dumps(dense))))
@@ -613,10 +635,12 @@ class Bench:
         code = (
             "from dlviz.models import PRESETS, build\nfrom dlviz.runs import RunStore\n"
             "s=RunStore(); spec=PRESETS['mlp'].copy_spec(); m=build(spec,(1,28,28),10,seed=0).module\n"
-            "for name in ['<img src=x onerror=alert(1)>', '![x](http://" + PROBE + "/p.png)']:\n"
+            "for name in ['<img src=x onerror=alert(1)>', '![x](http://" + PROBE + "/p.png)', "
+            "'<a href=\"http://" + PROBE + "/x\">click</a>']:\n"
             "    r=s.create(name=name, dataset='mnist', spec=spec, settings={'optimizer':'adam','lr':3e-3,"
             "'batch_size':128,'epochs':1}, device='cpu', params=sum(p.numel() for p in m.parameters()))\n"
-            "    s.save_weights(r.id, m.state_dict()); s.update(r.id, status='finished', test_accuracy=0.1)\n")
+            "    s.save_weights(r.id, m.state_dict()); s.update(r.id, status='finished', test_accuracy=0.1, metrics="
+            "{'train': [[10, 0.5, 1.2, 0.6], [20, 1.0, 0.8, 0.75]], 'val': [[20, 1.0, 0.7, 0.8]]})\n")
         # a saved text run (untrained weights, a small vocabulary) for the text Explain case (item 7)
         code += (f"import sys; sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
                  "from text_page_util import text_run\ntext_run('lstm', name='lstm words')\n")
