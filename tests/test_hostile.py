@@ -1253,7 +1253,7 @@ def test_a_run_trained_under_the_limits_of_its_day_still_opens_after_they_are_lo
 
 # ---------------------------------------------------------------------------------------------------
 # 2b. HTML in user strings that reach Plotly figures (titles, legends, ticks, hover and annotations
-# render a subset of HTML: <a href>, <b>, <br>, <span style>...). dlviz.plots.text escapes them.
+# render a subset of HTML: <a href>, <b>, <br>, <span style>...). dlviz.plots.as_text escapes them.
 
 HTML_NAME = '<a href="http://127.0.0.1:8999/x">click</a><img src=x>'
 
@@ -1286,7 +1286,7 @@ def _assert_shown_as_text(fig, what: str, whole: bool = True) -> None:
 
 
 def test_html_in_run_class_and_token_names_reaches_plotly_figures_only_as_escaped_text():
-    from dlviz.plots import class_balance, prediction_gallery, probability_bars, text
+    from dlviz.plots import as_text, class_balance, prediction_gallery, probability_bars
     from dlviz.plots.attention import attention_grid, attention_heatmap, head_view
     from dlviz.plots.compare import compare_curves
     from dlviz.plots.embedding import embedding_figure
@@ -1294,7 +1294,7 @@ def test_html_in_run_class_and_token_names_reaches_plotly_figures_only_as_escape
     from dlviz.plots.gradients import depth_profile
     from dlviz.plots.sequence import prediction_over_time, state_heatmap, step_change
 
-    assert text('<b>&x</b>') == "&lt;b&gt;&amp;x&lt;/b&gt;"
+    assert as_text('<b>&x</b>') == "&lt;b&gt;&amp;x&lt;/b&gt;"
     rows = [(1, 0.5, 1.0, 0.5), (2, 1.0, 0.8, 0.6)]
     _assert_shown_as_text(compare_curves([(HTML_NAME, rows, rows), ("plain", rows, rows)]), "compare chart")
     _assert_shown_as_text(depth_profile([(HTML_NAME, [HTML_NAME, "fc"], [0.1, 0.2])]), "gradient depth profile")

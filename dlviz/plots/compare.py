@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dlviz.plots.figures import Tr, _en
-from dlviz.plots.safe import text
+from dlviz.plots.safe import as_text
 
 # Okabe-Ito (colour-blind safe), then a few more distinct ones
 RUN_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442",
@@ -24,7 +24,7 @@ def compare_curves(runs: Sequence[tuple[str, Sequence, Sequence]], tr: Tr = _en,
     """
     fig = make_subplots(rows=1, cols=2, subplot_titles=(tr("Loss"), tr("Accuracy")), horizontal_spacing=0.1)
     for i, (name, train, val) in enumerate(runs):
-        name = text(name).replace("%{", "%​{")  # shown as typed; no HTML, no hover template field
+        name = as_text(name).replace("%{", "%\u200b{")  # shown as typed; no HTML, no hover template field
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
         shown = False
         for rows, part, dash, mode in ((val, tr("validation"), "solid", "lines+markers"),

@@ -24,7 +24,7 @@ from PIL import Image
 
 from dlviz.i18n import translate
 from dlviz.plots.figures import CORRECT, WRONG
-from dlviz.plots.safe import text
+from dlviz.plots.safe import as_text
 
 Tr = Callable[..., str]
 
@@ -147,7 +147,7 @@ def embedding_figure(coords, labels, preds=None, classes: Sequence[str] = (), co
     preds = None if preds is None else np.asarray(preds).astype(int)
     indices = np.arange(len(xy)) if indices is None else np.asarray(indices).astype(int)
     group, legend = _groups(labels, preds, classes, colour_by, tr)
-    names = [text(c) for c in classes] or [str(i) for i in range(int(labels.max(initial=-1)) + 1)]
+    names = [as_text(c) for c in classes] or [str(i) for i in range(int(labels.max(initial=-1)) + 1)]
     fig = go.Figure()
     for k, (name, colour, count) in enumerate(legend):
         m = group == k
@@ -158,7 +158,7 @@ def embedding_figure(coords, labels, preds=None, classes: Sequence[str] = (), co
         hover = (f"{tr('test image #{index}', index='%{customdata[0]}')}<br>{tr('true: {label}', label='%{customdata[1]}')}"
                  + (f"<br>{tr('predicted: {label}', label='%{customdata[2]}')}" if preds is not None else "")
                  + "<extra></extra>")
-        fig.add_trace(go.Scattergl(x=xy[m, 0], y=xy[m, 1], mode="markers", name=f"{text(name)} ({count:,})",
+        fig.add_trace(go.Scattergl(x=xy[m, 0], y=xy[m, 1], mode="markers", name=f"{as_text(name)} ({count:,})",
                                    marker=dict(color=colour, size=5, line=dict(width=0.3, color="rgba(0,0,0,0.3)")),
                                    customdata=custom, hovertemplate=hover))
     fig.update_xaxes(visible=False)

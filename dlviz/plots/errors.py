@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from dlviz.plots.figures import Tr, _en
-from dlviz.plots.safe import text
+from dlviz.plots.safe import as_text
 
 
 def _shade(frac: float, rgb: tuple[int, int, int]) -> str:
@@ -42,7 +42,7 @@ def confusion_grid(conf: np.ndarray, classes: Sequence[str], tr: Tr = _en,
             colours.append(_shade(frac, (0, 114, 178) if right else (213, 94, 0)))
             texts.append(str(n) if n else "")
             custom.append([t, p])
-            hover.append(tr("true {true}, predicted {pred}: {n} images", true=text(classes[t]), pred=text(classes[p]), n=n))
+            hover.append(tr("true {true}, predicted {pred}: {n} images", true=as_text(classes[t]), pred=as_text(classes[p]), n=n))
             lines.append(3 if selected == (t, p) else 0.5)
     size = max(14, min(36, 380 // k))  # pixels; the grid is about 10 squares of 38 px across
     fig = go.Figure(go.Scatter(
@@ -51,7 +51,7 @@ def confusion_grid(conf: np.ndarray, classes: Sequence[str], tr: Tr = _en,
                                       else "#111827" for c in colours]),
         marker=dict(symbol="square", size=size, color=colours,
                     line=dict(width=lines, color=["#111827" if w > 1 else "#D1D5DB" for w in lines]))))
-    ticks = dict(tickmode="array", tickvals=list(range(k)), ticktext=[text(c) for c in classes])
+    ticks = dict(tickmode="array", tickvals=list(range(k)), ticktext=[as_text(c) for c in classes])
     fig.update_xaxes(title=tr("predicted class"), side="top", range=[-0.6, k - 0.4], showgrid=False, zeroline=False,
                      **ticks)
     fig.update_yaxes(title=tr("true class"), autorange="reversed", showgrid=False, zeroline=False, scaleanchor="x",

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dlviz.i18n import translate
-from dlviz.plots.safe import text
+from dlviz.plots.safe import as_text
 
 CORRECT = "#0072B2"
 WRONG = "#D55E00"
@@ -51,7 +51,7 @@ def training_curves(train: Sequence[Sequence[float]], val: Sequence[Sequence[flo
 
 
 def class_balance(counts: Sequence[int], classes: Sequence[str], tr: Tr = _en, title: str = "") -> go.Figure:
-    fig = go.Figure(go.Bar(x=[text(c) for c in classes], y=list(counts), marker_color=CORRECT,
+    fig = go.Figure(go.Bar(x=[as_text(c) for c in classes], y=list(counts), marker_color=CORRECT,
                            text=[f"{c:,}" for c in counts], textposition="outside", cliponaxis=False))
     fig.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10), yaxis_title=tr("images"),
                       xaxis=dict(type="category"))
@@ -89,7 +89,7 @@ def probability_bars(probs: Sequence[float], true_label: int | None, classes: Se
             colours[pred] = WRONG
     else:
         colours[pred] = CORRECT
-    fig = go.Figure(go.Bar(x=[text(c) for c in classes], y=probs, marker_color=colours,
+    fig = go.Figure(go.Bar(x=[as_text(c) for c in classes], y=probs, marker_color=colours,
                            hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), yaxis=dict(range=[0, 1], tickformat=".0%"),
                       xaxis=dict(type="category"), showlegend=False)
@@ -110,7 +110,7 @@ def prediction_gallery(images: np.ndarray, probs: np.ndarray, labels: Sequence[i
             pred = int(np.argmax(probs[i]))
             ok = pred == labels[i]
             colour = CORRECT if ok else WRONG
-            titles += [f"<span style='color:{colour}'>{text(classes[pred])} {probs[i][pred]:.0%} ({text(classes[labels[i]])})"
+            titles += [f"<span style='color:{colour}'>{as_text(classes[pred])} {probs[i][pred]:.0%} ({as_text(classes[labels[i]])})"
                        f"</span>", ""]
         else:
             titles += ["", ""]
@@ -126,7 +126,7 @@ def prediction_gallery(images: np.ndarray, probs: np.ndarray, labels: Sequence[i
         if pred != labels[i]:
             colours[pred] = WRONG
         fig.add_trace(go.Bar(x=list(range(len(classes))), y=probs[i], marker_color=colours,
-                             customdata=[text(c) for c in classes], hovertemplate="%{customdata}: %{y:.1%}<extra></extra>"),
+                             customdata=[as_text(c) for c in classes], hovertemplate="%{customdata}: %{y:.1%}<extra></extra>"),
                       row=r, col=c + 1)
         fig.update_yaxes(range=[0, 1], visible=False, row=r, col=c + 1)
         fig.update_xaxes(tickmode="array", tickvals=list(range(len(classes))), tickfont=dict(size=9), row=r,

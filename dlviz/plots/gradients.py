@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from dlviz.plots.figures import Tr, _en
-from dlviz.plots.safe import text
+from dlviz.plots.safe import as_text
 
 # Okabe-Ito, then greys: colour-blind safe, and enough for the deep presets' nine layers
 LAYER_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
@@ -68,10 +68,10 @@ def depth_profile(profiles: Sequence[tuple[str, Sequence[str], Sequence[float]]]
     """
     fig = go.Figure()
     for k, (label, names, rms) in enumerate(profiles):
-        label = text(label).replace("%{", "%\u200b{")  # a run's name: shown as typed, no HTML or template field
+        label = as_text(label).replace("%{", "%\u200b{")  # a run's name: shown as typed, no HTML or template field
         x = list(range(1, len(rms) + 1))
         fig.add_trace(go.Scatter(x=x, y=[v if v > 0 else None for v in rms], mode="lines+markers", name=label,
-                                 text=[text(n) for n in names], line=dict(width=2.5, color=RUN_COLOURS[k % len(RUN_COLOURS)]),
+                                 text=[as_text(n) for n in names], line=dict(width=2.5, color=RUN_COLOURS[k % len(RUN_COLOURS)]),
                                  marker=dict(size=8),
                                  hovertemplate="%{text}: %{y:.2e}<extra>" + label.replace("<", "&lt;") + "</extra>"))
     fig.update_xaxes(title=tr("layer with weights, from input (1) to output"), dtick=1)
