@@ -34,7 +34,7 @@ if info_error is not None:
 input_shape, num_classes = tuple(info.input_shape), info.num_classes
 
 kind = getattr(info, "kind", "image")
-preset_bar(kind)
+preset_bar(kind, num_classes)
 kind_mismatch(ss.spec, kind)
 rev = revision()
 spec = ss.spec

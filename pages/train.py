@@ -9,6 +9,7 @@ ensure_app()
 from dlviz.errors import DlvizError
 from dlviz.models import build
 from dlviz.models.builder import check_budget, estimate
+from dlviz.models.presets import fit_classes
 from dlviz.data import ALL_DATASETS, get_info
 from dlviz.train import TrainJob
 from dlviz.ui.plain import plain, plain_args
@@ -34,6 +35,7 @@ if not active:  # while a run trains, the curves get the screen (issue 13: a pro
     else:
         st.caption(t("The network learns from the training images; after every epoch it is checked on the validation "
                      "images it never trains on, and at the end on the test set."))
+spec = fit_classes(spec, info.num_classes)   # a preset used unchanged gives one score per class of this dataset
 try:
     built = build(spec, info.input_shape, info.num_classes)
 except DlvizError as e:

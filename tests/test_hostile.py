@@ -408,6 +408,27 @@ def test_a_three_class_csv_trains_end_to_end_with_its_baseline(home):
     assert rec.metrics["baseline"]["test_accuracy"] == res.baseline["test_accuracy"]
 
 
+def test_a_preset_used_unchanged_trains_on_a_three_class_csv(home):
+    """Issue 14, item 8: the course's text presets end in 2 units (positive, negative); a 3-class CSV with the
+    preset as it is was refused ("the last layer outputs (2)"). A preset used unchanged gives one score per
+    class of the dataset; a model the user changed is left as it is, and the builder says which layer to fix."""
+    from dlviz.data.user_csv import add_csv
+    from dlviz.models import PRESETS
+    from dlviz.models.presets import fit_classes
+    from dlviz.runs import RunStore
+    from dlviz.train import TrainConfig, TrainJob, run_job
+
+    name = add_csv(THREE_CLASSES.encode(), "three.csv")
+    store = RunStore()
+    res = run_job(TrainJob(name, PRESETS["bag"].copy_spec(), TrainConfig(epochs=1, batch_size=32, lr=1e-2)), store)
+    assert res.status == "finished", (res.message, res.message_args)
+    assert store.get(res.run_id).spec["layers"][-1]["units"] == 3
+    assert fit_classes(PRESETS["cnn"].copy_spec(), 5)["layers"][-1]["units"] == 5
+    changed = PRESETS["bag"].copy_spec()
+    changed["layers"][0]["dim"] = 7
+    assert fit_classes(changed, 3) == changed   # not a preset any more: the user's own last layer stays
+
+
 def test_requirements_pin_what_the_tests_ran_with():
     """Issue 14, item 8: every dependency in requirements.txt is pinned to one version (a '>=' let a new
     scikit-learn in, which broke the baseline), and the pinned versions are the ones installed here."""

@@ -120,3 +120,28 @@ def get_preset(key: str) -> Preset:
     if key not in PRESETS:
         raise SpecError("Unknown preset '{key}'. Presets: {known}.", key=key, known=", ".join(PRESETS))
     return PRESETS[key]
+
+
+def fit_classes(spec: dict, num_classes: int | None) -> dict:
+    """``spec`` with its last layer giving ``num_classes`` scores, when that layer is a Dense layer of a
+    preset's (used unchanged): the course's presets end in 10 (digits) or 2 (positive/negative) units, and a
+    user's CSV may have 3 or more classes. Any other spec is returned as it is (the builder then says
+    plainly which layer to change)."""
+    if not num_classes or not isinstance(spec, dict) or not spec.get("layers"):
+        return spec
+    from dlviz.errors import SpecError
+    from dlviz.models.builder import normalize
+
+    try:
+        layers = normalize(spec)["layers"]
+    except SpecError:
+        return spec
+    last = layers[-1]
+    if last.get("type") != "dense" or last.get("units") == num_classes:
+        return spec
+    if not any(normalize(p.spec)["layers"] == layers for p in PRESETS.values()):
+        return spec
+    out = copy.deepcopy(spec)
+    out["layers"][-1]["units"] = int(num_classes)
+    return out
+

@@ -21,6 +21,7 @@ from dlviz.i18n import N_
 from dlviz.errors import DlvizError, RunError, SpecError
 from dlviz.models import build
 from dlviz.models.builder import check_budget, estimate, normalize, with_vocab
+from dlviz.models.presets import fit_classes
 from dlviz.runs import RunStore
 from dlviz.train.engine import (OPTIMIZERS, Control, DeviceData, FitResult, Progress, TrainConfig, evaluate, fit,
                                 image_transform, resolve_device, test_logits)
@@ -242,7 +243,7 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
         device = resolve_device(cfg.device)
         listener.on_status("loading", N_("Loading {dataset}..."), dataset=job.dataset)
         info = job.data.info if job.data is not None else get_info(job.dataset)
-        spec = normalize(job.spec)
+        spec = fit_classes(normalize(job.spec), info.num_classes)   # a preset on a 3-class CSV: 3 outputs
         text = is_text_data(info)
         _check_kinds(spec, info)
         progress = (lambda f, msg: listener.on_status("loading", msg, fraction=f))

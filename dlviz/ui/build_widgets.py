@@ -18,6 +18,7 @@ from dlviz.models import (LAYER_TYPES, PRESETS, Built, LayerRow, build, fmt_shap
                           move_layer, normalize, remove_layer, to_json, to_pytorch)
 from dlviz.glossary import help_text
 from dlviz.models.codegen import to_script
+from dlviz.models.presets import fit_classes
 from dlviz.models.builder import MAX_LAYERS, is_text
 from dlviz.ui.plain import plain
 from dlviz.ui.state import set_spec, t, undo_spec
@@ -71,12 +72,13 @@ def _edit(op, *args) -> None:
     set_spec(op(st.session_state.spec, *args))
 
 
-def _load_preset(key: str) -> None:
-    """Choosing a preset loads it (undoable); the picker then clears, so any preset can be chosen again."""
+def _load_preset(key: str, num_classes: int | None = None) -> None:
+    """Choosing a preset loads it (undoable), its last layer fitted to the dataset's classes (a 3-class CSV);
+    the picker then clears, so any preset can be chosen again."""
     ss = st.session_state
     chosen = ss.get(key)
     if chosen in PRESETS:
-        set_spec(PRESETS[chosen].copy_spec())
+        set_spec(fit_classes(PRESETS[chosen].copy_spec(), num_classes))
         ss._build_preset_loaded = chosen
     ss[key] = None
 
@@ -101,7 +103,7 @@ def try_build(spec: dict, input_shape, num_classes) -> tuple[Built | None, SpecE
 
 
 # --------------------------------------------------------------------------- widgets
-def preset_bar(kind: str = "image") -> None:
+def preset_bar(kind: str = "image", num_classes: int | None = None) -> None:
     """Presets for this kind of dataset ("image" or "text")."""
     with st.container(border=True):
         c = st.columns([3, 4, 3], vertical_alignment="bottom")
@@ -111,7 +113,7 @@ def preset_bar(kind: str = "image") -> None:
         if st.session_state.get(wkey) not in keys:
             st.session_state[wkey] = None
         c[0].selectbox(t("Start from a preset"), keys, format_func=titles.get, key=wkey, index=None,
-                       placeholder=t("Choose one to load it"), on_change=_load_preset, args=(wkey,),
+                       placeholder=t("Choose one to load it"), on_change=_load_preset, args=(wkey, num_classes),
                        help=t("Replaces the current model (you can undo this)."))
         ss = st.session_state
         shown = next((k for k in (ss.get("_build_preset_loaded"), ss.spec.get("name")) if k in keys), keys[0])
