@@ -54,6 +54,19 @@ class LayerFeatures:
         return self.logits.argmax(1)  # (N,) int64
 
 
+
+def _tsne_input(feats, perplexity: float) -> torch.Tensor:
+    """``feats`` as a float (N, D) CPU tensor, checked for what t-SNE needs (both implementations)."""
+    x = torch.as_tensor(feats).detach().float().cpu()
+    n = len(x)
+    if x.ndim != 2 or n < 4:
+        raise DataError("t-SNE needs at least 4 points; got shape {shape}.", shape=tuple(x.shape))
+    if not 1 <= perplexity < n:
+        raise DataError("Perplexity must be between 1 and the number of points ({n}); got {p}.", n=n, p=perplexity)
+    if not torch.isfinite(x).all():
+        raise DataError("The features contain NaN or infinite values.")
+    return x
+
 def default_layer(names: list[str], types: list[str] | None = None) -> str:
     """The last hidden layer before the output: what the classifier reads.
 
@@ -279,14 +292,8 @@ def tsne(feats: torch.Tensor, perplexity: float = 30.0, iters: int = 750, seed: 
     when ``should_stop()`` returns True the layout so far is returned. ``seed`` is used only when
     the PCA start is degenerate (all points equal): otherwise the result is deterministic.
     """
-    x = torch.as_tensor(feats).detach().float().cpu()
+    x = _tsne_input(feats, perplexity)
     n = len(x)
-    if x.ndim != 2 or n < 4:
-        raise DataError("t-SNE needs at least 4 points; got shape {shape}.", shape=tuple(x.shape))
-    if not 1 <= perplexity < n:
-        raise DataError("Perplexity must be between 1 and the number of points ({n}); got {p}.", n=n, p=perplexity)
-    if not torch.isfinite(x).all():
-        raise DataError("The features contain NaN or infinite values.")
     report = progress or (lambda _f: None)
     report(0.0)
     x, _ = pca(x, min(PCA_DIMS, x.shape[1]))
@@ -362,14 +369,8 @@ def tsne_sklearn(feats: torch.Tensor, perplexity: float = 30.0, seed: int = 0, t
     from sklearn.manifold import TSNE
     from threadpoolctl import threadpool_limits
 
-    x = torch.as_tensor(feats).detach().float().cpu()
+    x = _tsne_input(feats, perplexity)
     n = len(x)
-    if x.ndim != 2 or n < 4:
-        raise DataError("t-SNE needs at least 4 points; got shape {shape}.", shape=tuple(x.shape))
-    if not 1 <= perplexity < n:
-        raise DataError("Perplexity must be between 1 and the number of points ({n}); got {p}.", n=n, p=perplexity)
-    if not torch.isfinite(x).all():
-        raise DataError("The features contain NaN or infinite values.")
     x, _ = pca(x, min(PCA_DIMS, x.shape[1]))
     arr = x.numpy().astype(np.float32)
     if not float(arr.std()) > 0:  # all points equal: sklearn's PCA start would be degenerate
