@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import time
 
+from page_util import open_page
 from dlviz.models import PRESETS
 from dlviz.runs import RunStore
 from dlviz.train import TrainConfig, TrainJob, run_job
 
 
 def _train_page(app, **state):
-    at = app()
-    at.run()
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.switch_page("pages/train.py")
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(app, "pages/train.py", **state)
 
 
 def _metric(at, label):
