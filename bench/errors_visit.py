@@ -28,11 +28,14 @@ def main() -> None:
     ap.add_argument("--visits", type=int, default=3)
     ap.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mnist"))
     args = ap.parse_args()
-    os.environ.update(DLVIZ_HOME=tempfile.mkdtemp(prefix="dlviz-bench-"), DLVIZ_OFFLINE="1",
-                      DLVIZ_EXECUTOR="thread", DLVIZ_DATA_DIR=args.data_dir)
-    from streamlit.testing.v1 import AppTest
-
+    os.environ.update(
+        DLVIZ_HOME=tempfile.mkdtemp(prefix="dlviz-bench-"),
+        DLVIZ_OFFLINE="1",
+        DLVIZ_EXECUTOR="thread",
+        DLVIZ_DATA_DIR=args.data_dir,
+    )
     from page_util import saved_run
+    from streamlit.testing.v1 import AppTest
 
     rec = saved_run(args.preset)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; {args.preset}, untrained weights")

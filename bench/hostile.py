@@ -40,14 +40,26 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from browser_util import (CHROMIUM, EXCEPTION, MNIST_DIR, TITLES, VIEWPORT, Server, button, goto,  # noqa: E402
-                          launch, nav, set_recipe, settled)
+from browser_util import (  # noqa: E402
+    CHROMIUM,
+    EXCEPTION,
+    MNIST_DIR,
+    TITLES,
+    VIEWPORT,
+    Server,
+    button,
+    goto,
+    launch,
+    nav,
+    set_recipe,
+    settled,
+)
 from memory import descendants, rss_mb  # noqa: E402
 
 LOAD = 120_000
 RT_DIR = ROOT.parent / "shared" / "data" / "rt-polarity"
-TEXT_SESSION = "0123456789abcdef"   # a saved session on rt-polarity (the CSV upload is on its Data page)
-PROBE = "127.0.0.1:8999"   # nothing listens there: a request to it means the page fetched a user's address
+TEXT_SESSION = "0123456789abcdef"  # a saved session on rt-polarity (the CSV upload is on its Data page)
+PROBE = "127.0.0.1:8999"  # nothing listens there: a request to it means the page fetched a user's address
 
 
 # --------------------------------------------------------------------------- memory
@@ -81,12 +93,20 @@ class Sampler:
 def child_peak_mb(code: str, env: dict | None = None, timeout: float = 600) -> tuple[str, float, int]:
     """(stdout+stderr, peak resident MB, exit status) of ``python -c code`` in a fresh process."""
     # VmHWM, not ru_maxrss: ru_maxrss survives fork and exec, so a child would report the bench's own size
-    wrapper = ("import sys\n"
-               "try:\n    exec(compile(sys.argv[1], 'case', 'exec'), {'__name__': '__main__'})\n"
-               "finally:\n    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
-               "    print('PEAK_MB', int(hwm.split()[1]) / 1024, flush=True)\n")
-    out = subprocess.run([sys.executable, "-c", wrapper, code], capture_output=True, text=True, timeout=timeout,
-                         cwd=ROOT, env={**os.environ, **(env or {})})
+    wrapper = (
+        "import sys\n"
+        "try:\n    exec(compile(sys.argv[1], 'case', 'exec'), {'__name__': '__main__'})\n"
+        "finally:\n    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
+        "    print('PEAK_MB', int(hwm.split()[1]) / 1024, flush=True)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", wrapper, code],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )
     text = out.stdout + out.stderr
     m = re.findall(r"PEAK_MB ([0-9.]+)", text)
     return re.sub(r"PEAK_MB [0-9.]+\n?", "", text).strip(), float(m[-1]) if m else float("nan"), out.returncode
@@ -99,11 +119,11 @@ class Result:
     item: str
     how: str
     outcome: str
-    ok: bool | None          # None: the case's fix belongs to work still open; reported as it is
+    ok: bool | None  # None: the case's fix belongs to work still open; reported as it is
     before: float = float("nan")
     peak: float = float("nan")
     after: float = float("nan")
-    process: float = float("nan")   # a case run in its own process (CLI, in-process calls): its peak
+    process: float = float("nan")  # a case run in its own process (CLI, in-process calls): its peak
     notes: list[str] = field(default_factory=list)
 
 
@@ -119,7 +139,7 @@ class Bench:
         self.files.mkdir()
         self.home = tmp / "home"
         self.results: list[Result] = []
-        self.owner: dict[str, bool] = {}   # True: the fix belongs to another item of issue 14 (reported as it is)
+        self.owner: dict[str, bool] = {}  # True: the fix belongs to another item of issue 14 (reported as it is)
 
     # ------------------------------------------------------------------ helpers on the page
     def fresh(self, path: str = "", title: str = "Start"):
@@ -138,8 +158,13 @@ class Bench:
             return "EXCEPTION: " + page.locator(EXCEPTION).first.inner_text()
         bad = page.locator('[data-testid="stAlertContentError"], [data-testid="stAlertContentWarning"]')
         texts = [t for t in bad.all_inner_texts() if t and t.strip()]
-        texts += [t for t in page.locator('[data-testid="stFileUploader"] [data-testid*="Error"], '
-                                          '[data-testid="stFileUploaderFile"]').all_inner_texts() if t and t.strip()]
+        texts += [
+            t
+            for t in page.locator(
+                '[data-testid="stFileUploader"] [data-testid*="Error"], [data-testid="stFileUploaderFile"]'
+            ).all_inner_texts()
+            if t and t.strip()
+        ]
         if not texts:
             texts = [t for t in page.get_by_test_id("stAlert").all_inner_texts() if t and t.strip()]
         return " | ".join(texts) if texts else "(no message)"
@@ -157,19 +182,22 @@ class Bench:
         time.sleep(1.0)
         after = self.sampler.now()
         child = float("nan")
-        if isinstance(outcome, tuple):   # (outcome, peak of a child process)
+        if isinstance(outcome, tuple):  # (outcome, peak of a child process)
             outcome, child = outcome
         self.results.append(Result(name, item, how, short(outcome), ok, before, peak, after, child))
         self.owner[name] = want_ok is None
 
     # ------------------------------------------------------------------ the cases
     def cases(self):
-        from dlviz.models import PRESETS
 
         b = self
-        dense = {"layers": [{"type": "flatten"}] + [{"type": "dense", "units": 8192}] * 4 + [{"type": "dense", "units": 10}]}
-        conv = {"layers": [{"type": "conv2d", "out": 1024, "kernel": 15, "padding": 8}] * 2
-                + [{"type": "flatten"}, {"type": "dense", "units": 10}]}
+        dense = {
+            "layers": [{"type": "flatten"}] + [{"type": "dense", "units": 8192}] * 4 + [{"type": "dense", "units": 10}]
+        }
+        conv = {
+            "layers": [{"type": "conv2d", "out": 1024, "kernel": 15, "padding": 8}] * 2
+            + [{"type": "flatten"}, {"type": "dense", "units": 10}]
+        }
 
         def paste_spec(text: str):
             ctx, page = b.fresh("build", "Build")
@@ -184,11 +212,13 @@ class Bench:
             return said
 
         # 1. code injection (class-offline): the export of a hostile name, compiled
-        code1 = ("import ast; from dlviz.models import to_pytorch\n"
-                 "spec={'name':\"Nice model\\nimport os; os.system('touch PWNED')\\n#\",'layers':[{'type':'flatten'},{'type':'dense','units':10}]}\n"
-                 "src=to_pytorch(spec); tree=ast.parse(src)\n"
-                 "calls=[n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func,'attr','')=='system']\n"
-                 "print('os.system calls in the export:', len(calls))")
+        code1 = (
+            "import ast; from dlviz.models import to_pytorch\n"
+            "spec={'name':\"Nice model\\nimport os; os.system('touch PWNED')\\n#\",'layers':[{'type':'flatten'},{'type':'dense','units':10}]}\n"
+            "src=to_pytorch(spec); tree=ast.parse(src)\n"
+            "calls=[n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func,'attr','')=='system']\n"
+            "print('os.system calls in the export:', len(calls))"
+        )
 
         def injection():
             out, peak, rc = child_peak_mb(code1)
@@ -233,20 +263,34 @@ class Bench:
             legend = page.locator(".js-plotly-plot .legend")
             legend.first.wait_for(timeout=LOAD)
             shown = " / ".join(legend.first.locator(".legendtext").all_text_contents())
-            tags = page.locator(".js-plotly-plot svg a, .js-plotly-plot img").count()   # modebar links are HTML
+            tags = page.locator(".js-plotly-plot svg a, .js-plotly-plot img").count()  # modebar links are HTML
             ctx.close()
             literal = "<img src=x onerror=alert(1)>" in shown and '<a href="http://' + PROBE + '/x">click</a>' in shown
-            return (f"legend: {shown}; {tags} <a>/<img> elements in the chart, {len(b.dialogs)} dialogs",
-                    literal and tags == 0 and not b.dialogs)
+            return (
+                f"legend: {shown}; {tags} <a>/<img> elements in the chart, {len(b.dialogs)} dialogs",
+                literal and tags == 0 and not b.dialogs,
+            )
 
-        b.run("run names with <a href>/<img> on the compare chart's legend", "2", "browser: Runs, compare two",
-              compare_legend)
+        b.run(
+            "run names with <a href>/<img> on the compare chart's legend",
+            "2",
+            "browser: Runs, compare two",
+            compare_legend,
+        )
 
         # 3. resource budget
-        b.run("spec: Dense(8192) four times (200 bytes)", "3", "browser: Build, paste JSON",
-              lambda: (lambda s: (s, "parameters" in s and "allows" in s))(paste_spec(json.dumps(dense))))
-        b.run("spec: two Conv2d(1024, kernel 15, padding 8)", "3", "browser: Build, paste JSON",
-              lambda: (lambda s: (s, "parameters" in s and "allows" in s))(paste_spec(json.dumps(conv))))
+        b.run(
+            "spec: Dense(8192) four times (200 bytes)",
+            "3",
+            "browser: Build, paste JSON",
+            lambda: (lambda s: (s, "parameters" in s and "allows" in s))(paste_spec(json.dumps(dense))),
+        )
+        b.run(
+            "spec: two Conv2d(1024, kernel 15, padding 8)",
+            "3",
+            "browser: Build, paste JSON",
+            lambda: (lambda s: (s, "parameters" in s and "allows" in s))(paste_spec(json.dumps(conv))),
+        )
 
         def big_batch():
             ctx, page = b.fresh("train", "Train")
@@ -266,7 +310,8 @@ class Bench:
             out, peak, rc = child_peak_mb(
                 f"import sys; from dlviz.__main__ import main; sys.exit(main(['train','--model',{str(spec)!r},"
                 f"'--epochs','1','--limit','100','--data-dir',{str(MNIST_DIR)!r}]))",
-                env={"DLVIZ_HOME": str(b.tmp / "cli-home")})
+                env={"DLVIZ_HOME": str(b.tmp / "cli-home")},
+            )
             return (f"exit {rc}: {out.splitlines()[-1] if out else ''}", peak), rc == 2 and "Traceback" not in out
 
         b.run("CLI: train the Dense(8192) x4 spec", "3", "CLI process", cli_big)
@@ -283,12 +328,17 @@ class Bench:
                 said = b.shown(page)
                 ctx.close()
                 return said, "EXCEPTION" not in said and ("memory" in said or "too large" in said)
+
             return go
 
         b.run("upload: 6000x6000 int32 TIFF (250 KB)", "4", "browser: Inspect, upload", upload(b.files / "int32.tif"))
         b.run("upload: 6320x6320 RGBA PNG (190 KB)", "4", "browser: Inspect, upload", upload(b.files / "rgba.png"))
-        b.run("upload: PNG bomb 30000x30000 (already held)", "catalogue", "browser: Inspect, upload",
-              upload(b.files / "bomb.png"))
+        b.run(
+            "upload: PNG bomb 30000x30000 (already held)",
+            "catalogue",
+            "browser: Inspect, upload",
+            upload(b.files / "bomb.png"),
+        )
 
         def polyglot():
             ctx, page = b.fresh("inspect", "Inspect")
@@ -301,8 +351,9 @@ class Bench:
             ctx.close()
             return said, "EXCEPTION" not in said and not b.dialogs
 
-        b.run("upload: GIF/HTML polyglot with a script (already held)", "catalogue", "browser: Inspect, upload",
-              polyglot)
+        b.run(
+            "upload: GIF/HTML polyglot with a script (already held)", "catalogue", "browser: Inspect, upload", polyglot
+        )
 
         # 5. IDX bomb
         def idx_bomb():
@@ -332,11 +383,20 @@ class Bench:
         b.run("IDX: truncated file (already held)", "catalogue", "browser: Data, data folder", idx_truncated)
 
         # 6. JSON and CSV
-        b.run("spec: JSON nested 100,000 deep", "6", "browser: Build, paste JSON",
-              lambda: (lambda s: (s, "nested" in s and "EXCEPTION" not in s))(paste_spec("[" * 100_000 + "]" * 100_000)))
-        b.run("spec: an integer of 5,000 digits", "6", "browser: Build, paste JSON",
-              lambda: (lambda s: (s, "too long" in s and "EXCEPTION" not in s))(
-                  paste_spec('{"layers": [{"type": "dense", "units": ' + "9" * 5000 + "}]}")))
+        b.run(
+            "spec: JSON nested 100,000 deep",
+            "6",
+            "browser: Build, paste JSON",
+            lambda: (lambda s: (s, "nested" in s and "EXCEPTION" not in s))(paste_spec("[" * 100_000 + "]" * 100_000)),
+        )
+        b.run(
+            "spec: an integer of 5,000 digits",
+            "6",
+            "browser: Build, paste JSON",
+            lambda: (lambda s: (s, "too long" in s and "EXCEPTION" not in s))(
+                paste_spec('{"layers": [{"type": "dense", "units": ' + "9" * 5000 + "}]}")
+            ),
+        )
 
         def cli_json(text: str):
             def go():
@@ -344,8 +404,10 @@ class Bench:
                 spec.write_text(text)
                 out, peak, rc = child_peak_mb(
                     f"import sys; from dlviz.__main__ import main; sys.exit(main(['train','--model',{str(spec)!r}]))",
-                    env={"DLVIZ_HOME": str(b.tmp / "cli-home")})
+                    env={"DLVIZ_HOME": str(b.tmp / "cli-home")},
+                )
                 return (f"exit {rc}: {out.splitlines()[-1] if out else ''}", peak), rc == 2 and "Traceback" not in out
+
             return go
 
         b.run("CLI: JSON nested 100,000 deep", "6", "CLI process", cli_json("[" * 100_000 + "]" * 100_000))
@@ -362,33 +424,42 @@ class Bench:
                 said = b.shown(page)
                 ctx.close()
                 return said, "EXCEPTION" not in said and want in said
+
             return go
 
         b.run("CSV: 50 MB", "6", "browser: Data, CSV upload", csv_upload(b.files / "big.csv", "MB"))
         b.run("CSV: a million labels", "6", "browser: Data, CSV upload", csv_upload(b.files / "labels.csv", "lines"))
-        b.run("CSV: a binary file named .csv (already held)", "catalogue", "browser: Data, CSV upload",
-              csv_upload(b.files / "binary.csv", "not a CSV"))
+        b.run(
+            "CSV: a binary file named .csv (already held)",
+            "catalogue",
+            "browser: Data, CSV upload",
+            csv_upload(b.files / "binary.csv", "not a CSV"),
+        )
 
         # already held, in-process
         def pickle_weights():
-            code = ("import pickle, os\nfrom dlviz.runs import RunStore\nfrom dlviz.models import PRESETS\n"
-                    "s=RunStore(); r=s.create(name='p', dataset='mnist', spec=PRESETS['mlp'].copy_spec(), settings={}, "
-                    "device='cpu', params=1)\n"
-                    "class E:\n    def __reduce__(self): return (os.system, ('touch PWNED-pickle',))\n"
-                    "s.folder(r.id).mkdir(parents=True, exist_ok=True)\n"
-                    "(s.folder(r.id) / 'weights.safetensors').write_bytes(pickle.dumps(E()))\n"
-                    "try:\n    s.load_weights(r.id); print('LOADED')\nexcept Exception as e:\n    print(type(e).__name__, e)\n"
-                    "print('PWNED' if os.path.exists('PWNED-pickle') else 'no command ran')")
+            code = (
+                "import pickle, os\nfrom dlviz.runs import RunStore\nfrom dlviz.models import PRESETS\n"
+                "s=RunStore(); r=s.create(name='p', dataset='mnist', spec=PRESETS['mlp'].copy_spec(), settings={}, "
+                "device='cpu', params=1)\n"
+                "class E:\n    def __reduce__(self): return (os.system, ('touch PWNED-pickle',))\n"
+                "s.folder(r.id).mkdir(parents=True, exist_ok=True)\n"
+                "(s.folder(r.id) / 'weights.safetensors').write_bytes(pickle.dumps(E()))\n"
+                "try:\n    s.load_weights(r.id); print('LOADED')\nexcept Exception as e:\n    print(type(e).__name__, e)\n"
+                "print('PWNED' if os.path.exists('PWNED-pickle') else 'no command ran')"
+            )
             out, peak, rc = child_peak_mb(code, env={"DLVIZ_HOME": str(b.tmp / "pickle-home")})
             return (out, peak), "no command ran" in out and "LOADED" not in out
 
         b.run("pickle as weights (already held)", "catalogue", "in-process: RunStore.load_weights", pickle_weights)
 
         def traversal():
-            code = ("from dlviz.runs import RunStore\n"
-                    "for rid in ['../../etc/passwd', '..', '/etc', '20260101-000000-0000/../../x']:\n"
-                    "    try:\n        RunStore().get(rid); print('OPENED', rid)\n"
-                    "    except Exception as e:\n        print(type(e).__name__)\n")
+            code = (
+                "from dlviz.runs import RunStore\n"
+                "for rid in ['../../etc/passwd', '..', '/etc', '20260101-000000-0000/../../x']:\n"
+                "    try:\n        RunStore().get(rid); print('OPENED', rid)\n"
+                "    except Exception as e:\n        print(type(e).__name__)\n"
+            )
             out, peak, rc = child_peak_mb(code, env={"DLVIZ_HOME": str(b.tmp / "trav-home")})
             return (short(out), peak), "OPENED" not in out
 
@@ -404,13 +475,20 @@ class Bench:
                 "import sys; from dlviz.__main__ import main; sys.exit(main(['train','--model',"
                 f"{str(b.files / 'linear5.json')!r},'--lr','0.3','--optimizer','sgd','--schedule','constant',"
                 f"'--epochs','4','--limit','600','--name','diverged linear','--data-dir',{str(MNIST_DIR)!r}]))",
-                env={"DLVIZ_HOME": str(b.home)})
+                env={"DLVIZ_HOME": str(b.home)},
+            )
             said = [ln for ln in out.splitlines() if "became" in ln] or [ln for ln in out.splitlines() if ln.strip()]
-            return ((f"exit {rc}: {said[-1] if said else ''}", peak),
-                    "Traceback" not in out and "became NaN" in out and rc == 2)
+            return (
+                (f"exit {rc}: {said[-1] if said else ''}", peak),
+                "Traceback" not in out and "became NaN" in out and rc == 2,
+            )
 
-        b.run("divergent training: SGD at 0.3 on 5 linear Dense layers gives NaN (already held)", "catalogue",
-              "CLI process", nan_run)
+        b.run(
+            "divergent training: SGD at 0.3 on 5 linear Dense layers gives NaN (already held)",
+            "catalogue",
+            "CLI process",
+            nan_run,
+        )
 
         # item 9: the failed NaN run kept its first epoch; it opens on the look-inside pages with a banner
         def nan_opens():
@@ -441,31 +519,41 @@ class Bench:
             said = b.shown(page)
             words = page.get_by_text("great").count()
             ctx.close()
-            return (f"{said}; 'great' shown {words} times" if "EXCEPTION" not in said else said,
-                    "EXCEPTION" not in said and words > 0)
+            return (
+                f"{said}; 'great' shown {words} times" if "EXCEPTION" not in said else said,
+                "EXCEPTION" not in said and words > 0,
+            )
 
-        b.run("text Explain with a sentence typed there first", "7", "browser: Explain (rt-polarity), type",
-              text_explain_first)
+        b.run(
+            "text Explain with a sentence typed there first",
+            "7",
+            "browser: Explain (rt-polarity), type",
+            text_explain_first,
+        )
 
         # item 12: a full disk. The home on a 12 MB tmpfs: MNIST's copy (11 MB) fits, the run's weights and
         # snapshots do not, so the disk fills during epoch 1 or 2 (needs root to mount; said so otherwise)
         def full_disk():
             mnt = b.tmp / "full-disk"
             mnt.mkdir()
-            m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(mnt)], capture_output=True,
-                               text=True)
+            m = subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(mnt)], capture_output=True, text=True
+            )
             if m.returncode:
                 return f"not run: cannot mount a 12 MB tmpfs here ({short(m.stderr, 60)}); needs root", False
             try:
                 out, peak, rc = child_peak_mb(
                     "import sys; from dlviz.__main__ import main; sys.exit(main(['train','--model','mlp','--epochs',"
                     f"'3','--limit','600','--data-dir',{str(MNIST_DIR)!r}]))",
-                    env={"DLVIZ_HOME": str(mnt / "home")})
+                    env={"DLVIZ_HOME": str(mnt / "home")},
+                )
             finally:
                 subprocess.run(["umount", str(mnt)], capture_output=True)
             last = [ln for ln in out.splitlines() if ln.strip()]
-            return ((f"exit {rc}: {last[-1] if last else ''}", peak),
-                    "Traceback" not in out and "disk is full" in out and rc == 2)
+            return (
+                (f"exit {rc}: {last[-1] if last else ''}", peak),
+                "Traceback" not in out and "disk is full" in out and rc == 2,
+            )
 
         b.run("full disk while training (home on a 12 MB tmpfs)", "12", "CLI process", full_disk)
 
@@ -494,7 +582,8 @@ class Bench:
                 "import sys; from dlviz.data.user_csv import add_csv; from dlviz.__main__ import main\n"
                 f"name=add_csv(open({str(b.files / 'three.csv')!r},'rb').read(), 'three.csv')\n"
                 "sys.exit(main(['train','--dataset',name,'--model','bag','--epochs','1']))",
-                env={"DLVIZ_HOME": str(b.tmp / "three-home")})
+                env={"DLVIZ_HOME": str(b.tmp / "three-home")},
+            )
             last = [ln for ln in out.splitlines() if ln.strip()]
             return (f"exit {rc}: {short(last[-1] if last else '', 90)}", peak), rc == 0
 
@@ -521,6 +610,7 @@ class Bench:
                     except Exception:  # noqa: BLE001  the db is being written
                         pass
                     time.sleep(0.3)
+
             w = threading.Thread(target=watch, daemon=True)
             w.start()
             for _, page in pages:
@@ -542,9 +632,16 @@ class Bench:
             return f"{done} of 5 finished; runs seen interrupted then finished: {len(flipped)}", done == 5
 
         b.run("5 sessions press Train at once (already held)", "catalogue", "browser: Train x5", concurrent)
-        b.run("a run still training is marked interrupted by another Train", "13", "browser: Train x5, runs.db watched",
-              lambda: (f"{len(getattr(b, 'concurrent_flips', []))} runs read 'interrupted' while training",
-                       not getattr(b, "concurrent_flips", [])), want_ok=None)
+        b.run(
+            "a run still training is marked interrupted by another Train",
+            "13",
+            "browser: Train x5, runs.db watched",
+            lambda: (
+                f"{len(getattr(b, 'concurrent_flips', []))} runs read 'interrupted' while training",
+                not getattr(b, "concurrent_flips", []),
+            ),
+            want_ok=None,
+        )
 
         # item 10, last: it ends the server
         def kill_server():
@@ -557,14 +654,16 @@ class Bench:
             b.server.proc.kill()
             b.server.proc.wait(10)
             time.sleep(5)
+
             def living(pid):
                 try:
                     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
                 except OSError:
                     return False
+
             alive = [pid for pid in kids if living(pid)]
             mb = sum(rss_mb(pid) or 0 for pid in alive)
-            for pid in alive:   # processes this bench started (through its server): end them by id
+            for pid in alive:  # processes this bench started (through its server): end them by id
                 try:
                     os.kill(pid, 9)
                 except OSError:
@@ -607,8 +706,12 @@ class Bench:
             shutil.copy(MNIST_DIR / other, bomb / other)
         trunc = f / "idx-truncated"
         trunc.mkdir()
-        for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-                     "t10k-labels-idx1-ubyte.gz"):
+        for name in (
+            "train-images-idx3-ubyte.gz",
+            "train-labels-idx1-ubyte.gz",
+            "t10k-images-idx3-ubyte.gz",
+            "t10k-labels-idx1-ubyte.gz",
+        ):
             shutil.copy(MNIST_DIR / name, trunc / name)
         raw = gzip.decompress((trunc / "train-images-idx3-ubyte.gz").read_bytes())
         (trunc / "train-images-idx3-ubyte.gz").unlink()
@@ -620,14 +723,23 @@ class Bench:
             fh.write(line * (50_000_000 // len(line)))
         with open(f / "labels.csv", "wb") as fh:
             fh.write(b"text,label\n")
-            fh.write(b"".join(b"a,%d\n" % i for i in range(1_000_000)))   # 8.9 MB: under the upload limit
+            fh.write(b"".join(b"a,%d\n" % i for i in range(1_000_000)))  # 8.9 MB: under the upload limit
         (f / "binary.csv").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(2000))
-        rows = ["text,label"] + [f"sentence {i} about {c} things,{c}" for i in range(60) for c in ("red", "green", "blue")]
+        rows = ["text,label"] + [
+            f"sentence {i} about {c} things,{c}" for i in range(60) for c in ("red", "green", "blue")
+        ]
         (f / "three.csv").write_text("\n".join(rows) + "\n")
         # a net that really diverges under SGD: five Dense layers, no activation (see the case)
-        (f / "linear5.json").write_text(json.dumps(
-            {"name": "linear5", "layers": [{"type": "flatten"}] + [{"type": "dense", "units": 256}] * 4
-             + [{"type": "dense", "units": 10}]}))
+        (f / "linear5.json").write_text(
+            json.dumps(
+                {
+                    "name": "linear5",
+                    "layers": [{"type": "flatten"}]
+                    + [{"type": "dense", "units": 256}] * 4
+                    + [{"type": "dense", "units": 10}],
+                }
+            )
+        )
 
     def make_home(self):
         """A home with a finished MLP run (so the look-inside pages open) named with Markdown, one with HTML,
@@ -640,16 +752,20 @@ class Bench:
             "    r=s.create(name=name, dataset='mnist', spec=spec, settings={'optimizer':'adam','lr':3e-3,"
             "'batch_size':128,'epochs':1}, device='cpu', params=sum(p.numel() for p in m.parameters()))\n"
             "    s.save_weights(r.id, m.state_dict()); s.update(r.id, status='finished', test_accuracy=0.1, metrics="
-            "{'train': [[10, 0.5, 1.2, 0.6], [20, 1.0, 0.8, 0.75]], 'val': [[20, 1.0, 0.7, 0.8]]})\n")
+            "{'train': [[10, 0.5, 1.2, 0.6], [20, 1.0, 0.8, 0.75]], 'val': [[20, 1.0, 0.7, 0.8]]})\n"
+        )
         # a saved text run (untrained weights, a small vocabulary) for the text Explain case (item 7)
-        code += (f"import sys; sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
-                 "from text_page_util import text_run\ntext_run('lstm', name='lstm words')\n")
+        code += (
+            f"import sys; sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
+            "from text_page_util import text_run\ntext_run('lstm', name='lstm words')\n"
+        )
         out, _, rc = child_peak_mb(code, env={"DLVIZ_HOME": str(self.home)})
         if rc:
             raise RuntimeError(out)
         (self.home / "sessions").mkdir(parents=True, exist_ok=True)
         (self.home / "sessions" / f"{TEXT_SESSION}.json").write_text(
-            json.dumps({"dataset": "rt-polarity", "data_dir": str(RT_DIR)}))
+            json.dumps({"dataset": "rt-polarity", "data_dir": str(RT_DIR)})
+        )
 
     def go(self):
         from playwright.sync_api import sync_playwright
@@ -663,7 +779,7 @@ class Bench:
             self.sampler = Sampler(self.server.proc.pid)
             with sync_playwright() as pw:
                 self.browser = launch(pw)
-                ctx, page = self.fresh()          # the first page load imports torch: not a case's cost
+                ctx, page = self.fresh()  # the first page load imports torch: not a case's cost
                 ctx.close()
                 self.start_mb = self.sampler.now()
                 self.cases()
@@ -674,14 +790,18 @@ class Bench:
             self.server.stop()
 
     def table(self) -> str:
-        head = ("| case | issue 14 | how | outcome | wanted? | server MB before | peak | after | own process peak MB |\n"
-                "|---|---|---|---|---|---|---|---|---|")
+        head = (
+            "| case | issue 14 | how | outcome | wanted? | server MB before | peak | after | own process peak MB |\n"
+            "|---|---|---|---|---|---|---|---|---|"
+        )
         rows = []
         for r in self.results:
             ok = ("yes" if r.ok else "NO") + (" (other item's fix)" if self.owner.get(r.name) else "")
             proc = "" if r.process != r.process else f"{r.process:,.0f}"
-            rows.append(f"| {r.name.replace('|', '/')} | {r.item} | {r.how} | {r.outcome.replace('|', '/')} | {ok} | "
-                        f"{r.before:,.0f} | {r.peak:,.0f} | {r.after:,.0f} | {proc} |")
+            rows.append(
+                f"| {r.name.replace('|', '/')} | {r.item} | {r.how} | {r.outcome.replace('|', '/')} | {ok} | "
+                f"{r.before:,.0f} | {r.peak:,.0f} | {r.after:,.0f} | {proc} |"
+            )
         return head + "\n" + "\n".join(rows)
 
 
@@ -701,8 +821,10 @@ def main(argv=None) -> int:
             print(json.dumps([r.__dict__ for r in b.results]))
         else:
             print(b.table())
-            print(f"\nServer with MNIST: {b.start_mb:,.0f} MB after the first page; peak over the catalogue "
-                  f"{b.server_peak:,.0f} MB (server and its descendants, resident).")
+            print(
+                f"\nServer with MNIST: {b.start_mb:,.0f} MB after the first page; peak over the catalogue "
+                f"{b.server_peak:,.0f} MB (server and its descendants, resident)."
+            )
         return 0 if all(r.ok or b.owner.get(r.name) for r in b.results) else 1
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -79,8 +79,10 @@ def main() -> None:
     data = load_dataset("mnist", args.data_dir)
     idx = sample_indices(data.test_y, args.n, seed=0)
     x, y = data.test_x[idx], data.test_y[idx]
-    print(f"MNIST test images: {len(idx):,} of {len(data.test_y):,}; torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}\n")
+    print(
+        f"MNIST test images: {len(idx):,} of {len(data.test_y):,}; torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}\n"
+    )
     rows = []
     for preset in args.presets:
         model = quick_train(preset, data, args.train_steps)
@@ -91,23 +93,58 @@ def main() -> None:
         tag = f"{preset} ({args.train_steps} steps, acc {acc:.1%})"
         rows.append((tag, layer, f"layer_features ({f.shape[1]:,} per image)", t_feat, None, None))
         (coords, ratio), t_pca = timed(lambda: pca(f, 2))
-        rows.append((tag, layer, f"PCA (keeps {float(ratio.sum()):.1%})", t_pca,
-                     trustworthiness(f.numpy(), coords.numpy(), n_neighbors=10), knn_agreement(coords, y)))
+        rows.append(
+            (
+                tag,
+                layer,
+                f"PCA (keeps {float(ratio.sum()):.1%})",
+                t_pca,
+                trustworthiness(f.numpy(), coords.numpy(), n_neighbors=10),
+                knn_agreement(coords, y),
+            )
+        )
         ours, t_ours = timed(lambda: tsne(f))
-        rows.append((tag, layer, "t-SNE ours (main thread)", t_ours,
-                     trustworthiness(f.numpy(), ours.numpy(), n_neighbors=10), knn_agreement(ours, y)))
+        rows.append(
+            (
+                tag,
+                layer,
+                "t-SNE ours (main thread)",
+                t_ours,
+                trustworthiness(f.numpy(), ours.numpy(), n_neighbors=10),
+                knn_agreement(ours, y),
+            )
+        )
         ours2, t_ours2 = in_thread(lambda: tsne(f))
-        rows.append((tag, layer, "t-SNE ours (worker thread)", t_ours2,
-                     trustworthiness(f.numpy(), ours2.numpy(), n_neighbors=10), knn_agreement(ours2, y)))
+        rows.append(
+            (
+                tag,
+                layer,
+                "t-SNE ours (worker thread)",
+                t_ours2,
+                trustworthiness(f.numpy(), ours2.numpy(), n_neighbors=10),
+                knn_agreement(ours2, y),
+            )
+        )
         sk, t_sk = timed(lambda: TSNE(perplexity=30, init="pca", random_state=0).fit_transform(f.numpy()))
-        rows.append((tag, layer, "t-SNE sklearn (Barnes-Hut)", t_sk,
-                     trustworthiness(f.numpy(), sk, n_neighbors=10), knn_agreement(torch.as_tensor(sk), y)))
-        html, t_html = timed(lambda: embedding_html(ours, x.numpy(), y.numpy(), out.preds.numpy(),
-                                                    [str(i) for i in range(10)], indices=idx.numpy()))
+        rows.append(
+            (
+                tag,
+                layer,
+                "t-SNE sklearn (Barnes-Hut)",
+                t_sk,
+                trustworthiness(f.numpy(), sk, n_neighbors=10),
+                knn_agreement(torch.as_tensor(sk), y),
+            )
+        )
+        html, t_html = timed(
+            lambda: embedding_html(
+                ours, x.numpy(), y.numpy(), out.preds.numpy(), [str(i) for i in range(10)], indices=idx.numpy()
+            )
+        )
         wide = [n for n, _ in model.named_children()][0]  # the first layer: the widest output
         fw, t_fw = timed(lambda: layer_outputs(model, x, wide).features)
         rows.append((tag, wide, f"layer_features ({fw.shape[1]:,} per image)", t_fw, None, None))
-        (cw, rw), t_pw = timed(lambda: pca(fw, 2))
+        (cw, rw), t_pw = timed(lambda: pca(fw, 2))  # noqa: F821 (fw is bound above; ruff reads the del below)
         rows.append((tag, wide, f"PCA (keeps {float(rw.sum()):.1%})", t_pw, None, knn_agreement(cw, y)))
         del fw
         rows.append((tag, layer, f"HTML scatter ({len(html.encode()) / 1e6:.2f} MB)", t_html, None, None))

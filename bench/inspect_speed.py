@@ -72,23 +72,48 @@ def part1(raw) -> list[tuple]:
     for key in ("mlp", "cnn", "resnet", "deep-sigmoid"):
         model = build(PRESETS[key].spec, seed=0).module.eval()
         rows.append((key, "activations of every layer, one input", timed(lambda: activations(model, x), 20), 0.2))
-        rows.append((key, "Inspect page: activations + all pictures", timed(lambda: inspect_page_pictures(model, x)),
-                     None))
-        rows.append((key, "drawing -> 28x28 + every layer", timed(lambda: activations(model, to_mnist(canvas).x)),
-                     None))
+        rows.append(
+            (key, "Inspect page: activations + all pictures", timed(lambda: inspect_page_pictures(model, x)), None)
+        )
+        rows.append(
+            (key, "drawing -> 28x28 + every layer", timed(lambda: activations(model, to_mnist(canvas).x)), None)
+        )
         if conv_layers(model):
             name = conv_layers(model)[0][0]
-            rows.append((key, "Filters page: first-layer filters + histograms",
-                         timed(lambda: (filter_grid(filters(model, name).numpy()),
-                                        weight_histograms(weight_stats(model)).to_json())), None))
-        rows.append((key, "Errors page: classify 10,000 test images", timed(lambda: predict_all(model, raw.test_x), 2),
-                     None))
+            rows.append(
+                (
+                    key,
+                    "Filters page: first-layer filters + histograms",
+                    timed(
+                        lambda: (
+                            filter_grid(filters(model, name).numpy()),
+                            weight_histograms(weight_stats(model)).to_json(),
+                        )
+                    ),
+                    None,
+                )
+            )
+        rows.append(
+            (key, "Errors page: classify 10,000 test images", timed(lambda: predict_all(model, raw.test_x), 2), None)
+        )
         layer = [n for n, _ in model.named_children()][-2]
-        rows.append((key, f"units: score all units of {layer}, 2,000 images",
-                     timed(lambda: unit_scores(model, sub, layer), 2), None))
+        rows.append(
+            (
+                key,
+                f"units: score all units of {layer}, 2,000 images",
+                timed(lambda: unit_scores(model, sub, layer), 2),
+                None,
+            )
+        )
         feats = layer_outputs(model, sub, layer).features
-        rows.append((key, f"embeddings: PCA of 2,000 points ({feats.shape[1]} numbers each)",
-                     timed(lambda: pca(feats, 2), 3), 2.0))
+        rows.append(
+            (
+                key,
+                f"embeddings: PCA of 2,000 points ({feats.shape[1]} numbers each)",
+                timed(lambda: pca(feats, 2), 3),
+                2.0,
+            )
+        )
     return rows
 
 
@@ -113,8 +138,15 @@ def part2(raw) -> list[tuple]:
                 model = build(PRESETS[key].spec, seed=0).module
                 rec = GradRecorder(model, steps, steps) if record else None
                 best[record] = min(best[record], fit(model, data, cfg, recorder=rec).train_seconds)
-        rows.append((key, f"train {len(data.train_y):,} images ({steps} steps)", best[False], best[True],
-                     best[True] / best[False] - 1))
+        rows.append(
+            (
+                key,
+                f"train {len(data.train_y):,} images ({steps} steps)",
+                best[False],
+                best[True],
+                best[True] / best[False] - 1,
+            )
+        )
     return rows
 
 
@@ -129,8 +161,10 @@ def part3(data_dir: str) -> list[tuple]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
-        run_job(TrainJob("mnist", PRESETS["cnn"].copy_spec(), TrainConfig(epochs=1, limit=3000), data_dir=data_dir),
-                RunStore(home))
+        run_job(
+            TrainJob("mnist", PRESETS["cnn"].copy_spec(), TrainConfig(epochs=1, limit=3000), data_dir=data_dir),
+            RunStore(home),
+        )
         srv = start_server(home)
         try:
             with sync_playwright() as p:
@@ -142,9 +176,11 @@ def part3(data_dir: str) -> list[tuple]:
                 box = page.get_by_label(re.compile(r"^Image number"))
                 times = []
                 first_img = "() => document.querySelector('[data-testid=\"stImage\"] img')?.src || ''"
-                done = ("prev => (document.querySelector('[data-testid=\"stImage\"] img')?.src || '') !== prev"
-                        " && !document.querySelector('[data-stale=\"true\"]')"
-                        " && !document.querySelector('[data-testid=\"stStatusWidget\"]')")
+                done = (
+                    "prev => (document.querySelector('[data-testid=\"stImage\"] img')?.src || '') !== prev"
+                    " && !document.querySelector('[data-stale=\"true\"]')"
+                    " && !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+                )
                 for i in range(1, 8):
                     prev = page.evaluate(first_img)
                     box.fill(str(i))
@@ -160,8 +196,10 @@ def part3(data_dir: str) -> list[tuple]:
                 expect(canvas).to_be_visible(timeout=30_000)
                 page.wait_for_timeout(1500)
                 box = canvas.bounding_box()
-                last = ("() => { const imgs = document.querySelectorAll('[data-testid=\"stImage\"] img');"
-                        " return imgs.length ? imgs[0].src : ''; }")
+                last = (
+                    "() => { const imgs = document.querySelectorAll('[data-testid=\"stImage\"] img');"
+                    " return imgs.length ? imgs[0].src : ''; }"
+                )
                 times = []
                 for k in range(5):
                     prev = page.evaluate(last)
@@ -196,7 +234,7 @@ def main():
     for key, what, secs, target in rows:
         tgt = f"{target * 1000:,.0f}" if target else ""
         print(f"| {key:<12} | {what:<58} | {secs * 1000:9,.1f} | {tgt:>7} |")
-    print(f"\nGradient recording (per-layer norms every step, histograms at 13 steps), best of 3, interleaved\n")
+    print("\nGradient recording (per-layer norms every step, histograms at 13 steps), best of 3, interleaved\n")
     print(f"| {'model':<12} | {'what':<34} | {'without s':>9} | {'with s':>8} | {'cost':>6} |")
     print(f"|{'-' * 14}|{'-' * 36}|{'-' * 11}|{'-' * 10}|{'-' * 8}|")
     for key, what, off, on, cost in part2(raw):

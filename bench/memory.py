@@ -39,12 +39,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser_util import (CHROMIUM, EXCEPTION, MNIST_DIR, TITLES, VIEWPORT, Server, button, goto,  # noqa: E402
-                          launch, metric_value, nav, set_recipe)
+from browser_util import (  # noqa: E402
+    CHROMIUM,
+    EXCEPTION,
+    MNIST_DIR,
+    TITLES,
+    VIEWPORT,
+    Server,
+    button,
+    goto,
+    launch,
+    metric_value,
+    nav,
+    set_recipe,
+)
 
 SERVER_LIMIT_MB = 1500
 SESSION_LIMIT_MB = 150
-LOAD = 120_000          # a page's first render on a loaded machine (the first one imports torch)
+LOAD = 120_000  # a page's first render on a loaded machine (the first one imports torch)
 MB = 1024 * 1024
 
 
@@ -145,8 +157,12 @@ def snapshot(server: int) -> dict:
         if r is not None:
             children.append({"pid": pid, "ppid": ppid, "label": labels[pid], "rss_mb": r, "pss_mb": pss_mb(pid)})
     pss = [pss_mb(server)] + [c["pss_mb"] for c in children]
-    return {"server_rss_mb": rss_mb(server), "server_hwm_mb": hwm_mb(server), "children": children,
-            "total_pss_mb": sum(p for p in pss if p is not None) if all(p is not None for p in pss) else None}
+    return {
+        "server_rss_mb": rss_mb(server),
+        "server_hwm_mb": hwm_mb(server),
+        "children": children,
+        "total_pss_mb": sum(p for p in pss if p is not None) if all(p is not None for p in pss) else None,
+    }
 
 
 class Sampler(threading.Thread):
@@ -163,7 +179,7 @@ class Sampler(threading.Thread):
         while not self.done.wait(self.every):
             try:
                 snap = snapshot(self.server)
-            except Exception:   # a process ended between two reads
+            except Exception:  # a process ended between two reads
                 continue
             with self.lock:
                 for c in snap["children"]:
@@ -181,8 +197,7 @@ def settled(page, timeout: float = LOAD) -> None:
     """The script run that drew the page is over, with no exception shown."""
     from playwright.sync_api import expect
 
-    expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning",
-                                                           timeout=timeout)
+    expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning", timeout=timeout)
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=timeout)
     n = page.locator(EXCEPTION).count()
     if n:
@@ -218,11 +233,11 @@ def measure(args) -> dict:
     sampler = None
 
     def step(name: str, session: int) -> None:
-        time.sleep(args.settle)   # let the server finish what the last rerun started
+        time.sleep(args.settle)  # let the server finish what the last rerun started
         peaks = sampler.take() if sampler else {}
         snap = snapshot(server.proc.pid)
         now = {c["pid"] for c in snap["children"]}
-        gone = [p for pid, p in peaks.items() if pid not in now]   # e.g. a training job that has exited
+        gone = [p for pid, p in peaks.items() if pid not in now]  # e.g. a training job that has exited
         for c in snap["children"]:
             c["peak_rss_mb"] = max(c["rss_mb"], peaks.get(c["pid"], {}).get("peak_rss_mb", 0.0))
         snap.update(step=name, session=session, exited=gone)
@@ -230,8 +245,11 @@ def measure(args) -> dict:
         snap["delta_mb"] = None if prev is None else snap["server_rss_mb"] - prev
         steps.append(snap)
         kids = ", ".join(f"{c['label']} {c['rss_mb']:.0f}" for c in snap["children"])
-        print(f"[memory] {name}: server {snap['server_rss_mb']:.0f} MB RSS; {kids or 'no children'}",
-              file=sys.stderr, flush=True)
+        print(
+            f"[memory] {name}: server {snap['server_rss_mb']:.0f} MB RSS; {kids or 'no children'}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     try:
         server.wait_healthy(timeout=120)
@@ -294,10 +312,12 @@ def summarize(steps: list[dict], args, log: str) -> dict:
     first_session_end = [s for s in steps if s["session"] == 1][-1]
     extra = [s for s in steps if s["session"] >= 2]
     increments = [s["delta_mb"] for s in extra]
-    per = {"increments_mb": increments,
-           "mean_mb": sum(increments) / len(increments) if increments else None,
-           "max_mb": max(increments) if increments else None}
-    if len(increments) > 1:   # without the first extra session (one-time costs land there)
+    per = {
+        "increments_mb": increments,
+        "mean_mb": sum(increments) / len(increments) if increments else None,
+        "max_mb": max(increments) if increments else None,
+    }
+    if len(increments) > 1:  # without the first extra session (one-time costs land there)
         per["mean_after_first_mb"] = sum(increments[1:]) / len(increments[1:])
     training = [e for s in steps for e in s["exited"] if e["label"] == "training job"]
     return {
@@ -312,8 +332,13 @@ def summarize(steps: list[dict], args, log: str) -> dict:
         "server_ok": server_max < SERVER_LIMIT_MB,
         "server_hwm_ok": hwm < SERVER_LIMIT_MB,
         "per_session_ok": per["max_mb"] is not None and per["max_mb"] < SESSION_LIMIT_MB,
-        "settings": {"sessions": args.sessions, "data_dir": str(Path(args.data_dir).resolve()),
-                     "epochs": args.epochs, "quick": args.quick, "settle_s": args.settle},
+        "settings": {
+            "sessions": args.sessions,
+            "data_dir": str(Path(args.data_dir).resolve()),
+            "epochs": args.epochs,
+            "quick": args.quick,
+            "settle_s": args.settle,
+        },
         "server_log_tail": log[-1500:] if args.json else None,
     }
 
@@ -327,29 +352,38 @@ def _delta(x) -> str:
 
 
 def markdown(res: dict) -> str:
-    lines = ["| step | server RSS MB | Δ server MB | server peak (HWM) MB | children RSS MB | "
-             "server + children PSS MB |", "|---|---:|---:|---:|---|---:|"]
+    lines = [
+        "| step | server RSS MB | Δ server MB | server peak (HWM) MB | children RSS MB | server + children PSS MB |",
+        "|---|---:|---:|---:|---|---:|",
+    ]
     for s in res["steps"]:
         kids = [f"{c['label']} {_mb(c['rss_mb'])}" for c in s["children"]]
         kids += [f"{e['label']} (exited) peak {_mb(e['peak_rss_mb'])}" for e in s["exited"]]
-        lines.append(f"| {s['step']} | {_mb(s['server_rss_mb'])} | {_delta(s['delta_mb'])} | "
-                     f"{_mb(s['server_hwm_mb'])} | {'; '.join(kids) or '–'} | {_mb(s['total_pss_mb'])} |")
+        lines.append(
+            f"| {s['step']} | {_mb(s['server_rss_mb'])} | {_delta(s['delta_mb'])} | "
+            f"{_mb(s['server_hwm_mb'])} | {'; '.join(kids) or '–'} | {_mb(s['total_pss_mb'])} |"
+        )
     per = res["per_session"]
     lim = res["limits_mb"]
     ok = lambda b: "PASS" if b else "FAIL"  # noqa: E731
-    lines += ["",
-              f"- Server RSS with MNIST loaded: at most {_mb(res['server_rss_max_mb'])} MB over the steps "
-              f"(peak VmHWM {_mb(res['server_hwm_mb'])} MB); limit {lim['server']:,} MB: "
-              f"**{ok(res['server_ok'])}** (peak: {ok(res['server_hwm_ok'])}).",
-              f"- Server + children (PSS, shared pages counted once): at most "
-              f"{_mb(res['server_plus_children_pss_max_mb'])} MB; a training job peaked at "
-              f"{_mb(res['training_job_peak_rss_mb'])} MB RSS (much of it shared with the fork server).",
-              f"- Each additional session (2..{res['settings']['sessions']}): "
-              f"{', '.join(_delta(x) for x in per['increments_mb'])} MB; mean {_delta(per['mean_mb'])} MB, "
-              f"max {_delta(per['max_mb'])} MB"
-              + (f", mean without the first extra session {_delta(per['mean_after_first_mb'])} MB"
-                 if "mean_after_first_mb" in per else "")
-              + f"; limit {lim['per_session']} MB: **{ok(res['per_session_ok'])}**."]
+    lines += [
+        "",
+        f"- Server RSS with MNIST loaded: at most {_mb(res['server_rss_max_mb'])} MB over the steps "
+        f"(peak VmHWM {_mb(res['server_hwm_mb'])} MB); limit {lim['server']:,} MB: "
+        f"**{ok(res['server_ok'])}** (peak: {ok(res['server_hwm_ok'])}).",
+        f"- Server + children (PSS, shared pages counted once): at most "
+        f"{_mb(res['server_plus_children_pss_max_mb'])} MB; a training job peaked at "
+        f"{_mb(res['training_job_peak_rss_mb'])} MB RSS (much of it shared with the fork server).",
+        f"- Each additional session (2..{res['settings']['sessions']}): "
+        f"{', '.join(_delta(x) for x in per['increments_mb'])} MB; mean {_delta(per['mean_mb'])} MB, "
+        f"max {_delta(per['max_mb'])} MB"
+        + (
+            f", mean without the first extra session {_delta(per['mean_after_first_mb'])} MB"
+            if "mean_after_first_mb" in per
+            else ""
+        )
+        + f"; limit {lim['per_session']} MB: **{ok(res['per_session_ok'])}**.",
+    ]
     return "\n".join(lines)
 
 
@@ -374,8 +408,10 @@ def main(argv=None) -> int:
     try:
         res = measure(args)
     except Exception as e:
-        print(f"memory measurement failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
-              file=sys.stderr)
+        print(
+            f"memory measurement failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+            file=sys.stderr,
+        )
         return 1
     print(json.dumps(res, indent=2) if args.json else markdown(res))
     return 0

@@ -30,8 +30,19 @@ TARGETS = {("rt-polarity", "best"): 0.76, ("rt-polarity", "transformer"): 0.73, 
 
 
 def run(dataset: str, preset: str, data_dir: str | None, seed: int, home: str) -> dict:
-    args = [sys.executable, "-m", "dlviz", "train", "--dataset", dataset, "--model", preset, "--seed", str(seed),
-            "--json"]
+    args = [
+        sys.executable,
+        "-m",
+        "dlviz",
+        "train",
+        "--dataset",
+        dataset,
+        "--model",
+        preset,
+        "--seed",
+        str(seed),
+        "--json",
+    ]
     if data_dir and dataset == "rt-polarity":
         args += ["--data-dir", data_dir]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DLVIZ_HOME": home, "DLVIZ_OFFLINE": "1"}
@@ -68,8 +79,11 @@ def main() -> int:
     a = p.parse_args()
     rows = []
     sys.path.insert(0, str(ROOT))
-    print(f"{'dataset':<12} {'preset':<12} {'epochs':>6} {'val acc':>8} {'test acc':>9} {'train s':>8} {'wall s':>7} "
-          f"{'baseline':>9} {'baseline s':>10}", flush=True)
+    print(
+        f"{'dataset':<12} {'preset':<12} {'epochs':>6} {'val acc':>8} {'test acc':>9} {'train s':>8} {'wall s':>7} "
+        f"{'baseline':>9} {'baseline s':>10}",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory() as home:
         for dataset in a.datasets.split(","):
             for preset in a.presets.split(","):
@@ -79,12 +93,15 @@ def main() -> int:
                 bl = out.get("baseline_test_accuracy")
                 bls = out.get("baseline_seconds")
                 va = validation_accuracy(home, out.get("run_id") if acc is not None else None)
-                print(f"{dataset:<12} {preset:<12} {out.get('epochs', '-'):>6} "
-                      f"{f'{va:.2%}' if va is not None else '-':>8} "
-                      f"{f'{acc:.2%}' if acc is not None else out.get('status', '-'):>9} "
-                      f"{out.get('train_seconds', 0):>8.1f} {out['wall_seconds']:>7.1f} "
-                      f"{f'{bl:.2%}' if bl is not None else '-':>9} "
-                      f"{bls if bls is not None else '-':>10}", flush=True)
+                print(
+                    f"{dataset:<12} {preset:<12} {out.get('epochs', '-'):>6} "
+                    f"{f'{va:.2%}' if va is not None else '-':>8} "
+                    f"{f'{acc:.2%}' if acc is not None else out.get('status', '-'):>9} "
+                    f"{out.get('train_seconds', 0):>8.1f} {out['wall_seconds']:>7.1f} "
+                    f"{f'{bl:.2%}' if bl is not None else '-':>9} "
+                    f"{bls if bls is not None else '-':>10}",
+                    flush=True,
+                )
     print()
     ok = True
     for dataset in a.datasets.split(","):
@@ -99,8 +116,10 @@ def main() -> int:
             ok &= accs[best] >= target
         tt = TARGETS.get((dataset, "transformer"))
         if tt is not None and "transformer" in accs:
-            line += f"; transformer {accs['transformer']:.2%} (target {tt:.0%}: " \
-                    f"{'met' if accs['transformer'] >= tt else 'MISSED'})"
+            line += (
+                f"; transformer {accs['transformer']:.2%} (target {tt:.0%}: "
+                f"{'met' if accs['transformer'] >= tt else 'MISSED'})"
+            )
             ok &= accs["transformer"] >= tt
         print(line)
     return 0 if ok else 1

@@ -41,12 +41,20 @@ def train_once(dataset: str, preset: str, lr: float, batch: int, seed: int, data
     rows = _embedding_rows(spec)
     raw = load_dataset(dataset, data_dir if dataset == "rt-polarity" else None, max_vocab=rows)
     spec = with_vocab(spec, len(raw.vocab))
-    cfg = TrainConfig(**{**recipe_for(preset, dataset), "lr": lr, "batch_size": batch, "seed": seed,
-                         "device": "cpu", "record_gradients": False}).validated()
+    cfg = TrainConfig(
+        **{
+            **recipe_for(preset, dataset),
+            "lr": lr,
+            "batch_size": batch,
+            "seed": seed,
+            "device": "cpu",
+            "record_gradients": False,
+        }
+    ).validated()
     model = build(spec, (raw.max_len,), raw.info.num_classes, input_dtype=torch.long, seed=seed).module
     data = prepare_data(raw, cfg, torch.device("cpu"))
     test_x, test_y = data.test_x, data.test_y
-    data.test_x, data.test_y = data.test_x[:0], data.test_y[:0]    # never seen while training or choosing
+    data.test_x, data.test_y = data.test_x[:0], data.test_y[:0]  # never seen while training or choosing
     res = fit(model, data, cfg)
     if res.status != "finished":
         raise RuntimeError(f"{dataset} {preset} lr={lr} batch={batch}: {res.status} {res.message}")
@@ -75,9 +83,14 @@ def baseline_c(dataset: str, data_dir: str | None, cs: list[float]) -> dict[floa
     try:
         for c in cs:
             bl.C = c
-            r = bl.tfidf_baseline([d.train_texts[i] for i in tr.tolist()], d.train_y[tr],
-                                  [d.train_texts[i] for i in va.tolist()], d.train_y[va], d.info.language)
-            out[c] = r.test_accuracy     # the "test" argument is the validation part here
+            r = bl.tfidf_baseline(
+                [d.train_texts[i] for i in tr.tolist()],
+                d.train_y[tr],
+                [d.train_texts[i] for i in va.tolist()],
+                d.train_y[va],
+                d.info.language,
+            )
+            out[c] = r.test_accuracy  # the "test" argument is the validation part here
     finally:
         bl.C = old
     return out
@@ -92,8 +105,11 @@ def main() -> int:
     p.add_argument("--seeds", default="0")
     p.add_argument("--cs", default="1,3,10,30")
     p.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "rt-polarity"))
-    p.add_argument("--test-chosen", action="store_true",
-                   help="after choosing on validation, read the test part once with the chosen run's weights")
+    p.add_argument(
+        "--test-chosen",
+        action="store_true",
+        help="after choosing on validation, read the test part once with the chosen run's weights",
+    )
     p.add_argument("--no-baseline", action="store_true")
     a = p.parse_args()
     lrs = [float(v) for v in a.lrs.split(",")]
@@ -103,10 +119,16 @@ def main() -> int:
         if not a.no_baseline:
             cs = baseline_c(dataset, a.data_dir, [float(v) for v in a.cs.split(",")])
             best_c = max(cs, key=cs.get)
-            print(f"{dataset} TF-IDF + logistic regression, validation accuracy by C: "
-                  + ", ".join(f"{c:g}: {v:.2%}{'*' if c == best_c else ''}" for c, v in cs.items()), flush=True)
-        print(f"{'dataset':<12} {'preset':<12} {'lr':>7} {'batch':>6} {'epochs':>6} {'val acc (per seed)':>24} "
-              f"{'mean':>7} {'train s':>8}", flush=True)
+            print(
+                f"{dataset} TF-IDF + logistic regression, validation accuracy by C: "
+                + ", ".join(f"{c:g}: {v:.2%}{'*' if c == best_c else ''}" for c, v in cs.items()),
+                flush=True,
+            )
+        print(
+            f"{'dataset':<12} {'preset':<12} {'lr':>7} {'batch':>6} {'epochs':>6} {'val acc (per seed)':>24} "
+            f"{'mean':>7} {'train s':>8}",
+            flush=True,
+        )
         for preset in a.presets.split(","):
             from dlviz.train.runner import recipe_for
 
@@ -122,13 +144,16 @@ def main() -> int:
                         tests.append(read_test)
                     results[(lr, batch)] = statistics.mean(accs)
                     if results[(lr, batch)] >= max(results.values()):
-                        testers = {"best": tests}      # only the best so far is kept
-                    print(f"{dataset:<12} {preset:<12} {lr:>7g} {batch:>6} {epochs:>6} "
-                          f"{' / '.join(f'{v:.2%}' for v in accs):>24} {results[(lr, batch)]:>7.2%} "
-                          f"{statistics.mean(secs):>8.1f}", flush=True)
+                        testers = {"best": tests}  # only the best so far is kept
+                    print(
+                        f"{dataset:<12} {preset:<12} {lr:>7g} {batch:>6} {epochs:>6} "
+                        f"{' / '.join(f'{v:.2%}' for v in accs):>24} {results[(lr, batch)]:>7.2%} "
+                        f"{statistics.mean(secs):>8.1f}",
+                        flush=True,
+                    )
             best = max(results, key=results.get)
             line = f"  * {dataset} {preset}: lr {best[0]:g}, batch {best[1]} (validation {results[best]:.2%})"
-            if a.test_chosen:   # the test part, read once per kept run, after the choice was made
+            if a.test_chosen:  # the test part, read once per kept run, after the choice was made
                 line += "; test, read once after choosing: " + " / ".join(f"{f():.2%}" for f in testers["best"])
             print(line, flush=True)
     return 0

@@ -40,8 +40,7 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
-def one_epoch(preset, data, device, *, loader_batch=None, batch=128, fused=False, channels_last=False,
-              bf16=False):
+def one_epoch(preset, data, device, *, loader_batch=None, batch=128, fused=False, channels_last=False, bf16=False):
     torch.manual_seed(0)
     model = build(PRESETS[preset].spec, (1, 28, 28), 10, seed=0).module.to(device)
     if channels_last:
@@ -57,7 +56,7 @@ def one_epoch(preset, data, device, *, loader_batch=None, batch=128, fused=False
         loss.backward()
         opt.step()
 
-    if loader_batch:   # the ordinary way: CPU float tensors in a DataLoader, each batch copied over
+    if loader_batch:  # the ordinary way: CPU float tensors in a DataLoader, each batch copied over
         x = data.train_x.cpu().unsqueeze(1).float().div(255)
         loader = DataLoader(TensorDataset(x, data.train_y.cpu()), batch_size=loader_batch, shuffle=True)
         _sync(device)
@@ -72,7 +71,7 @@ def one_epoch(preset, data, device, *, loader_batch=None, batch=128, fused=False
         t0 = time.perf_counter()
         perm = torch.randperm(n, device=device, generator=g)
         for s in range(0, n, batch):
-            idx = perm[s:s + batch]
+            idx = perm[s : s + batch]
             step(data.transform(data.train_x[idx]), data.train_y[idx])
     _sync(device)
     secs = time.perf_counter() - t0
@@ -92,24 +91,30 @@ def main():
     bf16_ok = device.type == "cuda" and torch.cuda.is_bf16_supported() or device.type == "cpu" and cpu_has_native_bf16()
     for preset in [a.preset] if a.preset else ["mlp", "cnn"]:
         conv = has_conv2d(build(PRESETS[preset].spec, (1, 28, 28), 10).module)
-        rows = [(f"ordinary DataLoader loop, batch {COURSE_BATCH[preset]}", dict(loader_batch=COURSE_BATCH[preset])),
-                ("... batch 128", dict(loader_batch=128)),
-                ("+ data on the device, index shuffling", dict()),
-                ("+ fused Adam", dict(fused=True))]
+        rows = [
+            (f"ordinary DataLoader loop, batch {COURSE_BATCH[preset]}", dict(loader_batch=COURSE_BATCH[preset])),
+            ("... batch 128", dict(loader_batch=128)),
+            ("+ data on the device, index shuffling", dict()),
+            ("+ fused Adam", dict(fused=True)),
+        ]
         if conv:
             rows.append(("+ channels-last", dict(fused=True, channels_last=True)))
         if bf16_ok:
             rows.append(("+ bf16 autocast", dict(fused=True, channels_last=conv, bf16=True)))
-        print(f"\n{preset}: one epoch, {len(data.train_y):,} images, {device}, {torch.get_num_threads()} threads, "
-              f"fastest of {a.repeat}\n")
+        print(
+            f"\n{preset}: one epoch, {len(data.train_y):,} images, {device}, {torch.get_num_threads()} threads, "
+            f"fastest of {a.repeat}\n"
+        )
         print(f"| {'engine':<42} | {'epoch s':>8} | {'samples/s':>10} | {'test acc':>8} | {'vs ordinary':>11} |")
         print(f"|{'-' * 44}|{'-' * 10}|{'-' * 12}|{'-' * 10}|{'-' * 13}|")
         base = None
         for name, kw in rows:
             secs, acc = min((one_epoch(preset, data, device, **kw) for _ in range(a.repeat)), key=lambda r: r[0])
             base = base or secs
-            print(f"| {name:<42} | {secs:8.2f} | {len(data.train_y) / secs:10,.0f} | {acc:8.2%} | {base / secs:10.1f}x |",
-                  flush=True)
+            print(
+                f"| {name:<42} | {secs:8.2f} | {len(data.train_y) / secs:10,.0f} | {acc:8.2%} | {base / secs:10.1f}x |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ MB = 1024 * 1024
 class Limits:
     params: int = 20_000_000
     activation_bytes: int = 1024 * MB
-    flops: int = 1_000_000_000          # forward FLOPs of one example (a multiply-add counts 2)
+    flops: int = 1_000_000_000  # forward FLOPs of one example (a multiply-add counts 2)
     batch: int = 4096
     upload_bytes: int = 20 * MB
     image_bytes: int = 128 * MB
@@ -46,7 +46,7 @@ class Limits:
     json_bytes: int = 256 * 1024
     json_depth: int = 32
     idx_bytes: int = 256 * MB
-    model_limits: bool = True            # False: --no-limits / DLVIZ_NO_LIMITS=1
+    model_limits: bool = True  # False: --no-limits / DLVIZ_NO_LIMITS=1
 
 
 _ENV = {  # variable -> (field, multiplier)
@@ -77,9 +77,9 @@ def limits() -> Limits:
         try:
             v = float(raw)
         except ValueError:
-            continue   # a typo in a setting must not stop the server: the default holds
+            continue  # a typo in a setting must not stop the server: the default holds
         if v > 0 and v == v:
-            values[name] = int(min(v * mult, 2 ** 62))
+            values[name] = int(min(v * mult, 2**62))
     off = os.environ.get("DLVIZ_NO_LIMITS", "").strip().lower() in ("1", "true", "yes", "on")
     return Limits(**values, model_limits=not off)
 

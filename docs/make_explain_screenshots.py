@@ -39,8 +39,9 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     home = Path(a.home) if a.home else Path(tempfile.mkdtemp(prefix="dlviz-shots-")) / "home"
     if not any((home / "runs").glob("*/weights.safetensors")):
-        res = run_job(TrainJob("mnist", PRESETS["cnn"].copy_spec(), TrainConfig(epochs=2), data_dir=a.data_dir),
-                      RunStore(home))
+        res = run_job(
+            TrainJob("mnist", PRESETS["cnn"].copy_spec(), TrainConfig(epochs=2), data_dir=a.data_dir), RunStore(home)
+        )
         print(f"cnn: {res.test_accuracy:.2%} in {res.train_seconds:.1f} s")
     srv = start_server(home)
     try:
@@ -82,8 +83,8 @@ def main() -> None:
                 page.get_by_role("option", name=re.compile(r"^3\b")).first.click()
             expect(page.get_by_text("Why 3?")).to_be_visible(timeout=60_000)
             page.get_by_test_id("stSelectbox").filter(has_text="...and not").click()
-            page.keyboard.type("8")                 # the list is virtualised: filter it instead of scrolling
-            page.get_by_role("option", name=re.compile(r"^8\b")).first.click()   # "8" or "8 (the model's answer)"
+            page.keyboard.type("8")  # the list is virtualised: filter it instead of scrolling
+            page.get_by_role("option", name=re.compile(r"^8\b")).first.click()  # "8" or "8 (the model's answer)"
             expect(page.get_by_text("Why 3 and not 8?")).to_be_visible(timeout=60_000)
             settle(page, 2)
             page.screenshot(path=str(OUT / "explain-contrast.png"), full_page=True)

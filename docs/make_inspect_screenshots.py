@@ -30,8 +30,11 @@ OUT = ROOT / "docs" / "screenshots"
 
 def settle(page, extra: float = 1.5) -> None:
     page.wait_for_timeout(500)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-                           " && !document.querySelector('[data-stale=\"true\"]')", timeout=120_000)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " && !document.querySelector('[data-stale=\"true\"]')",
+        timeout=120_000,
+    )
     time.sleep(extra)
 
 
@@ -46,8 +49,9 @@ def main() -> None:
     a = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     home = Path(tempfile.mkdtemp(prefix="dlviz-shots-")) / "home"
-    res = run_job(TrainJob("mnist", PRESETS["cnn"].copy_spec(), TrainConfig(epochs=2), data_dir=a.data_dir),
-                  RunStore(home))
+    res = run_job(
+        TrainJob("mnist", PRESETS["cnn"].copy_spec(), TrainConfig(epochs=2), data_dir=a.data_dir), RunStore(home)
+    )
     print(f"cnn: {res.test_accuracy:.2%} in {res.train_seconds:.1f} s")
     srv = start_server(home)  # serves ../shared/data/mnist, as the tests do
     try:

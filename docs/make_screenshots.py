@@ -22,8 +22,15 @@ from playwright.sync_api import expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "screenshots"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def free_port() -> int:
@@ -40,10 +47,27 @@ def main() -> None:
     port = free_port()
     home = tempfile.mkdtemp(prefix="dlviz-shots-")
     env = {**os.environ, "DLVIZ_HOME": home, "DLVIZ_DATA_DIR": a.data_dir, "DLVIZ_OFFLINE": "1"}
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                               "--server.port", str(port), "--browser.gatherUsageStats", "false",
-                               "--server.fileWatcherType", "none"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -68,8 +92,9 @@ def main() -> None:
             page.locator("button", has_text="Train").first.click()
             expect(page.get_by_text("Samples per second")).to_be_visible(timeout=60000)
             try:  # both curves with some length: the second epoch under way (its first validation point drawn)
-                expect(page.get_by_test_id("stMetricValue").filter(has_text=re.compile(r"^\s*[2-5] / 5\s*$"))
-                       ).to_be_visible(timeout=180000)
+                expect(
+                    page.get_by_test_id("stMetricValue").filter(has_text=re.compile(r"^\s*[2-5] / 5\s*$"))
+                ).to_be_visible(timeout=180000)
             except AssertionError:
                 pass  # a very slow machine: take the picture as it is
             time.sleep(1.5)

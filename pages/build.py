@@ -6,8 +6,18 @@ from dlviz.data import get_info
 from dlviz.errors import DlvizError
 from dlviz.models import fmt_shape, to_dot
 from dlviz.ui import ensure_app, show_error, t
-from dlviz.ui.build_widgets import (add_layer, export_panel, import_panel, kind_mismatch, layer_editor, name_input,
-                                    preset_bar, revision, summary, try_build)
+from dlviz.ui.build_widgets import (
+    add_layer,
+    export_panel,
+    import_panel,
+    kind_mismatch,
+    layer_editor,
+    name_input,
+    preset_bar,
+    revision,
+    summary,
+    try_build,
+)
 
 ensure_app()  # a first deep link to /build runs this file alone: go through app.py
 ss = st.session_state
@@ -16,16 +26,24 @@ try:
     info, info_error = get_info(ss.dataset), None
 except DlvizError as e:
     info, info_error = None, e
-if getattr(info, "kind", "image") == "text":   # a sentence goes in, as token ids: no image on a text dataset
-    st.markdown(t("A network is a stack of layers: the sentence goes in at the top as token ids, every layer "
-                  "transforms it, and the last layer gives one score per class. Start from a preset, then add, "
-                  "remove, reorder or change layers. The shapes and the number of parameters update as you edit, "
-                  "and a mistake is explained in plain words."))
+if getattr(info, "kind", "image") == "text":  # a sentence goes in, as token ids: no image on a text dataset
+    st.markdown(
+        t(
+            "A network is a stack of layers: the sentence goes in at the top as token ids, every layer "
+            "transforms it, and the last layer gives one score per class. Start from a preset, then add, "
+            "remove, reorder or change layers. The shapes and the number of parameters update as you edit, "
+            "and a mistake is explained in plain words."
+        )
+    )
 else:
-    st.markdown(t("A network is a stack of layers: the image goes in at the top, every layer transforms it, and the "
-                  "last layer gives one score per class. Start from a preset, then add, remove, reorder or change "
-                  "layers. The shapes and the number of parameters update as you edit, and a mistake is explained "
-                  "in plain words."))
+    st.markdown(
+        t(
+            "A network is a stack of layers: the image goes in at the top, every layer transforms it, and the "
+            "last layer gives one score per class. Start from a preset, then add, remove, reorder or change "
+            "layers. The shapes and the number of parameters update as you edit, and a mistake is explained "
+            "in plain words."
+        )
+    )
 st.page_link("pages/train.py", label=t("Happy with it? Go and train it"), icon=":material/monitoring:")
 
 if info_error is not None:
@@ -44,11 +62,23 @@ left, right = st.columns(2, gap="large")
 with left:
     st.subheader(t("Layers"))
     if kind == "text":
-        st.caption(t("Input: {dataset} sentences, each as {L} token ids (vocabulary of at most 10,000), {k} "
-                     "classes.", dataset=t(info.title), L=input_shape[0], k=num_classes))
+        st.caption(
+            t(
+                "Input: {dataset} sentences, each as {L} token ids (vocabulary of at most 10,000), {k} classes.",
+                dataset=t(info.title),
+                L=input_shape[0],
+                k=num_classes,
+            )
+        )
     else:
-        st.caption(t("Input: {dataset} images of shape {shape}, {k} classes.", dataset=t(info.title),
-                     shape=fmt_shape(input_shape), k=num_classes))
+        st.caption(
+            t(
+                "Input: {dataset} images of shape {shape}, {k} classes.",
+                dataset=t(info.title),
+                shape=fmt_shape(input_shape),
+                k=num_classes,
+            )
+        )
     name_input(rev)
     layer_editor(rev, rows, err)
     add_layer(rev)

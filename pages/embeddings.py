@@ -10,17 +10,27 @@ from dlviz.errors import DlvizError
 from dlviz.glossary import help_text
 from dlviz.plots.embedding import embedding_html
 from dlviz.ui import show_error, t
-from dlviz.ui.embed_widgets import (cached_result, compute_embedding, embed_controls, result_metrics,
-                                    clickable_map, tsne_prompt_text)
+from dlviz.ui.embed_widgets import (
+    cached_result,
+    clickable_map,
+    compute_embedding,
+    embed_controls,
+    result_metrics,
+    tsne_prompt_text,
+)
 from dlviz.ui.input_widgets import open_test_image
 from dlviz.ui.inspect_state import inspect_header
 
 HEIGHT = 540
 
 st.title(t("Embeddings"))
-st.caption(t("Every point is one test image, placed by what the chosen layer outputs for it: images the layer sees "
-             "as similar sit close together. Well-separated colours mean the layer already tells the classes apart."),
-           help=help_text("embedding-map", "knn", lang=st.session_state.get("lang", "en")))
+st.caption(
+    t(
+        "Every point is one test image, placed by what the chosen layer outputs for it: images the layer sees "
+        "as similar sit close together. Well-separated colours mean the layer already tells the classes apart."
+    ),
+    help=help_text("embedding-map", "knn", lang=st.session_state.get("lang", "en")),
+)
 ctx = inspect_header()
 if ctx is None:
     st.stop()
@@ -46,9 +56,18 @@ if result is None:
     st.stop()
 
 result_metrics(result, choice)
-html = embedding_html(result["coords"], ctx.data.test_x[result["idx"]].numpy(), result["labels"], result["preds"],
-                      ctx.classes, colour_by=choice.colour_by, indices=result["idx"], tr=t, height=HEIGHT,
-                      clickable=True)
+html = embedding_html(
+    result["coords"],
+    ctx.data.test_x[result["idx"]].numpy(),
+    result["labels"],
+    result["preds"],
+    ctx.classes,
+    colour_by=choice.colour_by,
+    indices=result["idx"],
+    tr=t,
+    height=HEIGHT,
+    clickable=True,
+)
 
 clicked = clickable_map(html, HEIGHT + 80)
 if clicked is not None:  # one click on a point: that test image on Inspect (and as Explain's input)
@@ -56,12 +75,27 @@ if clicked is not None:  # one click on a point: that test image on Inspect (and
     st.switch_page("pages/inspect.py")
 if choice.method == "pca":
     a, b = result["ratio"]
-    st.caption(t("PCA turns the layer's {d:,} numbers per image into the two directions along which the images "
-                 "differ most. They keep {p:.1%} of the variation (first axis {a:.1%}, second {b:.1%}); the rest "
-                 "is hidden, so points that overlap here may still be apart in the layer.",
-                 d=result["dims"], p=a + b, a=a, b=b))
+    st.caption(
+        t(
+            "PCA turns the layer's {d:,} numbers per image into the two directions along which the images "
+            "differ most. They keep {p:.1%} of the variation (first axis {a:.1%}, second {b:.1%}); the rest "
+            "is hidden, so points that overlap here may still be apart in the layer.",
+            d=result["dims"],
+            p=a + b,
+            a=a,
+            b=b,
+        )
+    )
 else:
-    st.caption(t("t-SNE keeps each image's close neighbours close. The size of a cluster and the distance between "
-                 "clusters mean little; what counts is which images end up together."))
-st.caption(t("Try the first layers, then later ones, or slide the replay back to before training: the classes "
-             "separate more and more as the network learns."))
+    st.caption(
+        t(
+            "t-SNE keeps each image's close neighbours close. The size of a cluster and the distance between "
+            "clusters mean little; what counts is which images end up together."
+        )
+    )
+st.caption(
+    t(
+        "Try the first layers, then later ones, or slide the replay back to before training: the classes "
+        "separate more and more as the network learns."
+    )
+)

@@ -15,8 +15,12 @@ ss = st.session_state
 PAGE = 12
 
 st.title(t("Errors"))
-st.caption(t("Which digits does the model get wrong, and what does it mistake them for? Click a square to see the "
-             "test images behind it."))
+st.caption(
+    t(
+        "Which digits does the model get wrong, and what does it mistake them for? Click a square to see the "
+        "test images behind it."
+    )
+)
 ctx = inspect_header()
 if ctx is None:
     st.stop()
@@ -27,24 +31,47 @@ k = len(ctx.classes)
 conf = confusion(y, pred, k)
 wrong = int((pred != y).sum())
 top = top_confusions(conf, 3)
-st.markdown(t("**{acc:.2%}** of the {n:,} test images are right; **{wrong:,}** are wrong.",
-              acc=1 - wrong / len(y), n=len(y), wrong=wrong))
+st.markdown(
+    t(
+        "**{acc:.2%}** of the {n:,} test images are right; **{wrong:,}** are wrong.",
+        acc=1 - wrong / len(y),
+        n=len(y),
+        wrong=wrong,
+    )
+)
 if top:
     tr_, pr_, c = top[0]
-    st.markdown(t("It most often mistakes **{true}** for **{pred}** ({n} times).", true=ctx.classes[tr_],
-                  pred=ctx.classes[pr_], n=c))
+    st.markdown(
+        t(
+            "It most often mistakes **{true}** for **{pred}** ({n} times).",
+            true=ctx.classes[tr_],
+            pred=ctx.classes[pr_],
+            n=c,
+        )
+    )
 
 default = (top[0][0], top[0][1]) if top else (0, 0)
 left, right = st.columns([5, 6])
 with left:
     cell = picked_cell(default)
-    st.plotly_chart(confusion_grid(conf.numpy(), ctx.classes, t, cell), on_select="rerun",
-                    selection_mode="points", key="err_grid", width="stretch",
-                    config={"displayModeBar": False})   # no zoom here (dragmode off); the bar hid the axis title
+    st.plotly_chart(
+        confusion_grid(conf.numpy(), ctx.classes, t, cell),
+        on_select="rerun",
+        selection_mode="points",
+        key="err_grid",
+        width="stretch",
+        config={"displayModeBar": False},
+    )  # no zoom here (dragmode off); the bar hid the axis title
     options = [(a, b) for a in range(k) for b in range(k)]
-    chosen = st.selectbox(t("Or choose a cell"), options, index=options.index(cell), key=f"_err_pick_{cell}",
-                          format_func=lambda c: t("true {true}, predicted {pred}: {n} images", true=ctx.classes[c[0]],
-                                                  pred=ctx.classes[c[1]], n=int(conf[c])))
+    chosen = st.selectbox(
+        t("Or choose a cell"),
+        options,
+        index=options.index(cell),
+        key=f"_err_pick_{cell}",
+        format_func=lambda c: t(
+            "true {true}, predicted {pred}: {n} images", true=ctx.classes[c[0]], pred=ctx.classes[c[1]], n=int(conf[c])
+        ),
+    )
     if chosen != cell:
         ss._err_cell = chosen
         st.rerun()
@@ -55,15 +82,16 @@ with right:
         st.subheader(t("{true} recognised correctly: {n} images", true=ctx.classes[true], n=len(idx)))
         st.caption(t("The least confident right answers come last; they are the closest calls."))
     else:
-        st.subheader(t("{true} taken for {pred}: {n} images", true=ctx.classes[true], pred=ctx.classes[guess],
-                       n=len(idx)))
+        st.subheader(
+            t("{true} taken for {pred}: {n} images", true=ctx.classes[true], pred=ctx.classes[guess], n=len(idx))
+        )
         st.caption(t("Most confident mistakes first. Blue is the true class, vermillion the model's answer."))
     if len(idx) == 0:
         st.info(t("No test image falls in this square."), icon=":material/info:")
     else:
         pages = (len(idx) - 1) // PAGE + 1
         page = st.number_input(t("Page (of {n})", n=pages), 1, pages, 1, key=f"_err_page_{cell}") if pages > 1 else 1
-        show = idx[(page - 1) * PAGE: page * PAGE]
+        show = idx[(page - 1) * PAGE : page * PAGE]
         fig = prediction_gallery(ctx.data.test_x[show].numpy(), probs[show].numpy(), y[show].tolist(), ctx.classes, t)
         st.plotly_chart(fig, width="stretch", key="err_gallery")
         pick_key = f"_err_open_{cell[0]}_{cell[1]}_{page}"
@@ -75,9 +103,16 @@ with right:
                 ss[key] = None
                 ss._err_goto = "pages/inspect.py"
 
-        st.pills(t("Open one on Inspect and Explain (test image numbers, in the order above):"),
-                 [int(i) for i in show], format_func=lambda i: f"#{i}", key=pick_key, on_change=open_picked,
-                 help=t("One click opens that image on the Inspect page, every layer's view of it; the Explain "
-                        "page shows the same image."))
+        st.pills(
+            t("Open one on Inspect and Explain (test image numbers, in the order above):"),
+            [int(i) for i in show],
+            format_func=lambda i: f"#{i}",
+            key=pick_key,
+            on_change=open_picked,
+            help=t(
+                "One click opens that image on the Inspect page, every layer's view of it; the Explain "
+                "page shows the same image."
+            ),
+        )
         if ss.pop("_err_goto", None):
             st.switch_page("pages/inspect.py")

@@ -13,9 +13,13 @@ from dlviz.ui.filters_widgets import filters_and_maps, kernels_per_channel, lege
 from dlviz.ui.inspect_state import current_input, inspect_header
 
 st.title(t("Filters"))
-st.caption(t("A convolution layer slides small learned filters over its input; each filter makes one feature map. "
-             "Here are the filters, what they make of an input, how the weights are spread, and which images each "
-             "unit responds to most."))
+st.caption(
+    t(
+        "A convolution layer slides small learned filters over its input; each filter makes one feature map. "
+        "Here are the filters, what they make of an input, how the weights are spread, and which images each "
+        "unit responds to most."
+    )
+)
 ctx = inspect_header()
 if ctx is None:
     st.stop()
@@ -24,15 +28,28 @@ convs = [name for name, _ in conv_layers(ctx.model)]
 
 st.subheader(t("First-layer filters"))
 if not convs:
-    st.info(t("This model has no convolution layers, so it has no filters to show; dense layers are shown as "
-              "weight histograms and units below."), icon=":material/info:")
+    st.info(
+        t(
+            "This model has no convolution layers, so it has no filters to show; dense layers are shown as "
+            "weight histograms and units below."
+        ),
+        icon=":material/info:",
+    )
 else:
     first = convs[0]
     w = filters(ctx.model, first)
     st.image(filter_grid(w.numpy(), size=48, cols=16))
-    st.caption(t("The {n} filters of {name}, each {kh} x {kw} pixels, on one colour scale so their strengths "
-                 "compare. A filter responds where the image looks like it: blue pixels want ink, vermillion "
-                 "pixels want none.", n=w.shape[0], name=first, kh=w.shape[2], kw=w.shape[3]))
+    st.caption(
+        t(
+            "The {n} filters of {name}, each {kh} x {kw} pixels, on one colour scale so their strengths "
+            "compare. A filter responds where the image looks like it: blue pixels want ink, vermillion "
+            "pixels want none.",
+            n=w.shape[0],
+            name=first,
+            kh=w.shape[2],
+            kw=w.shape[3],
+        )
+    )
     legend()
 
     st.subheader(t("Deeper filters, one kernel per input channel"))
@@ -48,15 +65,24 @@ names = [s.name for s in stats]
 shown = st.multiselect(t("Layers"), names, default=[s.name for s in main], key=f"_filt_hist_{ctx.run.id}")
 picked = [s for s in stats if s.name in shown]
 if picked:
-    st.plotly_chart(weight_histograms(picked, tr=t), width="stretch", config={"displayModeBar": False},
-                    key="_filt_hist")
-    st.caption(t("The share of each layer's weights (blue) and biases (orange) in each range of values. Training "
-                 "spreads the weights out from their random start; a layer whose histogram never changes over the "
-                 "replay points is not learning."))
+    st.plotly_chart(
+        weight_histograms(picked, tr=t), width="stretch", config={"displayModeBar": False}, key="_filt_hist"
+    )
+    st.caption(
+        t(
+            "The share of each layer's weights (blue) and biases (orange) in each range of values. Training "
+            "spreads the weights out from their random start; a layer whose histogram never changes over the "
+            "replay points is not learning."
+        )
+    )
 else:
     st.info(t("Choose at least one layer."))
 
 st.subheader(t("What a unit looks for"))
-st.caption(t("A unit is one channel of a convolution layer or one neuron of a dense layer. The test images that "
-             "make it respond most show the pattern it has learned to detect."))
+st.caption(
+    t(
+        "A unit is one channel of a convolution layer or one neuron of a dense layer. The test images that "
+        "make it respond most show the pattern it has learned to detect."
+    )
+)
 unit_explorer(ctx)

@@ -10,8 +10,12 @@ from dlviz.glossary import search
 from dlviz.ui import t
 
 st.title(t("Glossary"))
-st.caption(t("The words the pages use, each in one or two plain sentences. Hover a small question mark on a "
-             "page to see the word it explains there."))
+st.caption(
+    t(
+        "The words the pages use, each in one or two plain sentences. Hover a small question mark on a "
+        "page to see the word it explains there."
+    )
+)
 query = st.text_input(t("Find a word"), key="_gloss_query", placeholder=t("e.g. stride, epoch, rank correlation"))
 lang = st.session_state.get("lang", "en")
 found = search(query, lang)

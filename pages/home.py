@@ -8,29 +8,61 @@ ensure_app()
 
 from dlviz.data.registry import ALL_DATASETS
 from dlviz.errors import DlvizError
-from dlviz.ui.plain import plain
 from dlviz.ui import get_store, t
+from dlviz.ui.plain import plain
 from dlviz.ui.run_widgets import run_title
 
 st.title(t("dlviz: build, train and look inside neural networks"))
 _kind = ALL_DATASETS.get(st.session_state.get("dataset") or "mnist")
-if _kind is not None and _kind.is_text:   # the intro names what the session's dataset holds
-    st.markdown(t("Build a network in the browser, train it live on real review sentences, and see how well it "
-                  "does. Everything runs on this computer, on the GPU when there is one."))
+if _kind is not None and _kind.is_text:  # the intro names what the session's dataset holds
+    st.markdown(
+        t(
+            "Build a network in the browser, train it live on real review sentences, and see how well it "
+            "does. Everything runs on this computer, on the GPU when there is one."
+        )
+    )
 elif _kind is not None and _kind.key == "fashion-mnist":
-    st.markdown(t("Build a network in the browser, train it live on real pictures of clothing, and see how well "
-                  "it does. Everything runs on this computer, on the GPU when there is one."))
+    st.markdown(
+        t(
+            "Build a network in the browser, train it live on real pictures of clothing, and see how well "
+            "it does. Everything runs on this computer, on the GPU when there is one."
+        )
+    )
 else:
-    st.markdown(t("Build a network in the browser, train it live on real handwritten digits, and see how well it "
-                  "does. Everything runs on this computer, on the GPU when there is one."))
+    st.markdown(
+        t(
+            "Build a network in the browser, train it live on real handwritten digits, and see how well it "
+            "does. Everything runs on this computer, on the GPU when there is one."
+        )
+    )
 cols = st.columns(4)
 steps = [
-    (":material/image:", t("1. Data"), t("Look at the sentences and how many there are of each class.") if _kind is not None
-     and _kind.is_text else t("Look at the images and how many there are of each class."), "pages/data.py"),
-    (":material/account_tree:", t("2. Build"), t("Start from a course preset or stack layers yourself; shapes update at once."),
-     "pages/build.py"),
-    (":material/monitoring:", t("3. Train"), t("Press Train and watch the loss fall and the accuracy rise."), "pages/train.py"),
-    (":material/history:", t("4. Runs"), t("Every run is saved: open, rename or delete it, even after a restart."), "pages/runs.py"),
+    (
+        ":material/image:",
+        t("1. Data"),
+        t("Look at the sentences and how many there are of each class.")
+        if _kind is not None and _kind.is_text
+        else t("Look at the images and how many there are of each class."),
+        "pages/data.py",
+    ),
+    (
+        ":material/account_tree:",
+        t("2. Build"),
+        t("Start from a course preset or stack layers yourself; shapes update at once."),
+        "pages/build.py",
+    ),
+    (
+        ":material/monitoring:",
+        t("3. Train"),
+        t("Press Train and watch the loss fall and the accuracy rise."),
+        "pages/train.py",
+    ),
+    (
+        ":material/history:",
+        t("4. Runs"),
+        t("Every run is saved: open, rename or delete it, even after a restart."),
+        "pages/runs.py",
+    ),
 ]
 for col, (icon, title, text, page) in zip(cols, steps):
     with col.container(border=True):
@@ -46,5 +78,12 @@ if rid:
         run = None
     if run:
         acc = f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "–"
-        st.info(t("Last run: {name} ({status}), test accuracy {acc}.", name=plain(run_title(run)), status=t(run.status), acc=acc),
-                icon=":material/history:")
+        st.info(
+            t(
+                "Last run: {name} ({status}), test accuracy {acc}.",
+                name=plain(run_title(run)),
+                status=t(run.status),
+                acc=acc,
+            ),
+            icon=":material/history:",
+        )

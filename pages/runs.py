@@ -7,12 +7,20 @@ import streamlit as st
 from dlviz.errors import DlvizError
 from dlviz.plots import training_curves
 from dlviz.train import evaluate_run
-from dlviz.ui.plain import plain
 from dlviz.ui import ensure_app, get_store, run_message, save_session, show_error, state, t
 from dlviz.ui.compare_widgets import compare_section
+from dlviz.ui.plain import plain
+from dlviz.ui.run_widgets import (
+    accuracy_text,
+    created_text,
+    flash,
+    run_label,
+    run_table,
+    settings_table,
+    show_flash,
+    status_text,
+)
 from dlviz.ui.waits import wait_with_progress
-from dlviz.ui.run_widgets import (accuracy_text, created_text, flash, run_label, run_table, settings_table,
-                                  show_flash, status_text)
 
 ensure_app()
 ss = st.session_state
@@ -37,8 +45,13 @@ except DlvizError as e:
     st.stop()
 
 if not runs:
-    st.info(t("No runs yet. Build a model and train it: every training run is saved here, with its settings, "
-              "curves and weights, and stays after a restart."), icon=":material/history:")
+    st.info(
+        t(
+            "No runs yet. Build a model and train it: every training run is saved here, with its settings, "
+            "curves and weights, and stays after a restart."
+        ),
+        icon=":material/history:",
+    )
     st.page_link("pages/build.py", label=t("Build a model"), icon=":material/account_tree:")
     st.stop()
 
@@ -55,14 +68,27 @@ run = by_id[rid]
 is_open = ss.get("run_id") == run.id
 
 b1, b2 = st.columns([1, 3], vertical_alignment="center")
-b1.button(t("Open this run"), icon=":material/folder_open:", type="primary", disabled=is_open, key="_runs_open",
-          width="stretch", on_click=open_run, args=(run.id,))
+b1.button(
+    t("Open this run"),
+    icon=":material/folder_open:",
+    type="primary",
+    disabled=is_open,
+    key="_runs_open",
+    width="stretch",
+    on_click=open_run,
+    args=(run.id,),
+)
 if is_open:
-    b2.page_link("pages/train.py", label=t("This run is open: see its results on the Train page"),
-                 icon=":material/monitoring:")
+    b2.page_link(
+        "pages/train.py", label=t("This run is open: see its results on the Train page"), icon=":material/monitoring:"
+    )
 else:
-    b2.caption(t("Opening a run shows its results on the Train page and puts it at the top of every look-inside "
-                 "page, until you open or train another."))
+    b2.caption(
+        t(
+            "Opening a run shows its results on the Train page and puts it at the top of every look-inside "
+            "page, until you open or train another."
+        )
+    )
 
 st.subheader(plain(run.name))
 m1, m2, m3, m4 = st.columns(4)
@@ -70,8 +96,15 @@ m1.metric(t("Status"), status_text(run.status))
 m2.metric(t("Test accuracy"), accuracy_text(run.test_accuracy))
 m3.metric(t("Parameters"), f"{run.params:,}" if run.params is not None else "–")
 m4.metric(t("Training time"), t("{s:.1f} s", s=run.train_seconds) if run.train_seconds is not None else "–")
-st.caption(t("Run {run_id}, created {created} on {device}, dataset {dataset}.", run_id=run.id,
-             created=created_text(run), device=run.device, dataset=run.dataset))
+st.caption(
+    t(
+        "Run {run_id}, created {created} on {device}, dataset {dataset}.",
+        run_id=run.id,
+        created=created_text(run),
+        device=run.device,
+        dataset=run.dataset,
+    )
+)
 message = run_message(run)
 if message:
     (st.error if run.status == "failed" or (run.metrics or {}).get("verdict") else st.info)(message)
@@ -81,29 +114,45 @@ if not run.is_active and not store.has_weights(run.id):
     try:
         store.load_weights(run.id)  # raises the plain RunError that says why there are no weights
     except DlvizError as e:
-        st.warning(e.message(ss.get("lang", "en"), escape=plain) + " " + t("Its settings and curves are still here; only the "
-                                                              "trained model cannot be loaded."),
-                   icon=":material/warning:")
+        st.warning(
+            e.message(ss.get("lang", "en"), escape=plain)
+            + " "
+            + t("Its settings and curves are still here; only the trained model cannot be loaded."),
+            icon=":material/warning:",
+        )
 
-elif not run.is_active and st.button(t("Check the saved weights on the test set"), icon=":material/fact_check:",
-                                    key="_runs_check"):
+elif not run.is_active and st.button(
+    t("Check the saved weights on the test set"), icon=":material/fact_check:", key="_runs_check"
+):
     data_dir = ss.get("data_dir") or None  # read here: the work runs outside the script thread
     try:  # a bar against the time it took last time for this model, not a bare spinner
-        out = wait_with_progress(lambda: evaluate_run(run.id, store, data_dir),
-                                 t("Loading the weights and measuring the test accuracy:"),
-                                 f"evaluate:{(run.spec or {}).get('name', 'model')}", default_rate=5.0)
+        out = wait_with_progress(
+            lambda: evaluate_run(run.id, store, data_dir),
+            t("Loading the weights and measuring the test accuracy:"),
+            f"evaluate:{(run.spec or {}).get('name', 'model')}",
+            default_rate=5.0,
+        )
     except DlvizError as e:
         show_error(e)
     else:
-        st.success(t("The saved weights load and score {acc:.2%} on {n:,} test images.",
-                     acc=out["test_accuracy"], n=out["test_size"]))
+        st.success(
+            t(
+                "The saved weights load and score {acc:.2%} on {n:,} test images.",
+                acc=out["test_accuracy"],
+                n=out["test_size"],
+            )
+        )
 
 train_rows, val_rows = run.metrics.get("train") or [], run.metrics.get("val") or []
 c1, c2 = st.columns([3, 2])
 with c1:
     if train_rows or val_rows:
-        st.plotly_chart(training_curves(train_rows, val_rows, tr=t), width="stretch",
-                        config={"displayModeBar": False}, key="_runs_curves")
+        st.plotly_chart(
+            training_curves(train_rows, val_rows, tr=t),
+            width="stretch",
+            config={"displayModeBar": False},
+            key="_runs_curves",
+        )
     else:
         st.info(t("No training curves: this run stopped before its first measurement."))
 with c2:

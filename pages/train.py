@@ -6,14 +6,14 @@ from dlviz.ui import ensure_app
 
 ensure_app()
 
+from dlviz.data import ALL_DATASETS, get_info
 from dlviz.errors import DlvizError
 from dlviz.models import build
 from dlviz.models.builder import check_budget, estimate
 from dlviz.models.presets import fit_classes
-from dlviz.data import ALL_DATASETS, get_info
 from dlviz.train import TrainJob
-from dlviz.ui.plain import plain, plain_args
 from dlviz.ui import current_spec, get_executor, get_store, save_session, show_error, t
+from dlviz.ui.plain import plain, plain_args
 from dlviz.ui.run_widgets import run_title
 from dlviz.ui.screen import presenting
 from dlviz.ui.state import adopt_job_run
@@ -30,28 +30,46 @@ spec = current_spec()
 info = get_info(ss.dataset)
 if not active:  # while a run trains, the curves get the screen (issue 13: a projector at 1280x720)
     if getattr(info, "kind", "image") == "text":
-        st.caption(t("The network learns from the training sentences; after every epoch it is checked on the "
-                     "validation sentences it never trains on, and at the end on the test set."))
+        st.caption(
+            t(
+                "The network learns from the training sentences; after every epoch it is checked on the "
+                "validation sentences it never trains on, and at the end on the test set."
+            )
+        )
     else:
-        st.caption(t("The network learns from the training images; after every epoch it is checked on the validation "
-                     "images it never trains on, and at the end on the test set."))
-spec = fit_classes(spec, info.num_classes)   # a preset used unchanged gives one score per class of this dataset
+        st.caption(
+            t(
+                "The network learns from the training images; after every epoch it is checked on the validation "
+                "images it never trains on, and at the end on the test set."
+            )
+        )
+spec = fit_classes(spec, info.num_classes)  # a preset used unchanged gives one score per class of this dataset
 try:
     built = build(spec, info.input_shape, info.num_classes)
 except DlvizError as e:
     show_error(e)
     st.page_link("pages/build.py", label=t("Fix the model on the Build page"), icon=":material/account_tree:")
     st.stop()
-model_line = t("**Model to train:** {name}, {params:,} parameters. **Data:** {dataset}.",
-               name=plain(spec.get("name", "model")), params=built.params, dataset=t(info.title))
+model_line = t(
+    "**Model to train:** {name}, {params:,} parameters. **Data:** {dataset}.",
+    name=plain(spec.get("name", "model")),
+    params=built.params,
+    dataset=t(info.title),
+)
 
 if snap and snap.run_id:
     adopt_job_run(job_id, snap.run_id)  # a new job's run opens once; a run opened after it stays open
 
 if active:  # the settings fold into one line; they come back, as they were, when the run ends
     cfg = None
-    st.markdown(t("**Training:** {name} on {dataset}. {settings}", name=plain(spec.get("name", "model")),
-                  dataset=t(info.name), settings=settings_summary(ss.train_settings)))
+    st.markdown(
+        t(
+            "**Training:** {name} on {dataset}. {settings}",
+            name=plain(spec.get("name", "model")),
+            dataset=t(info.name),
+            settings=settings_summary(ss.train_settings),
+        )
+    )
 else:
     st.markdown(model_line)
     cfg = settings_form(spec)
@@ -59,7 +77,7 @@ row = st.container(horizontal=True)
 if row.button(t("Train"), type="primary", disabled=active, icon=":material/play_arrow:", key="train_btn"):
     try:
         cfg = cfg.validated()
-        check_budget(estimate(spec, info.input_shape), cfg.batch_size)   # the batch against the server's limits
+        check_budget(estimate(spec, info.input_shape), cfg.batch_size)  # the batch against the server's limits
     except DlvizError as e:
         show_error(e)
     else:
@@ -94,8 +112,10 @@ def settling() -> None:
     if not s.settling:
         st.rerun()  # the result is in: the whole page redraws with the test accuracy
     text, args, frac = s.background or ("Measuring accuracy on the test set...", {}, None)
-    st.progress(min(max(frac or 0.0, 0.0), 1.0), text=t("In the background: {what} You can go on meanwhile.",
-                                                        what=t(text, **args)))
+    st.progress(
+        min(max(frac or 0.0, 0.0), 1.0),
+        text=t("In the background: {what} You can go on meanwhile.", what=t(text, **args)),
+    )
 
 
 if active:
@@ -113,14 +133,20 @@ if ss.run_id and not (active and ss.run_id == snap.run_id):
         run_model = (run.spec or {}).get("name", "model")
         if run.dataset != ss.dataset or run_model != spec.get("name", "model"):
             # the open run and the model above differ (the dataset or the model was changed since): say which is which
-            st.caption(t("This is the run you opened or trained last: {model} on {dataset}. It is not the model "
-                         "above; Train trains {draft} on {draft_data} as a new run.", model=plain(run_model),
-                         dataset=get_info(run.dataset).name if run.dataset in ALL_DATASETS else run.dataset,
-                         draft=plain(spec.get("name", "model")), draft_data=t(info.title)))
+            st.caption(
+                t(
+                    "This is the run you opened or trained last: {model} on {dataset}. It is not the model "
+                    "above; Train trains {draft} on {draft_data} as a new run.",
+                    model=plain(run_model),
+                    dataset=get_info(run.dataset).name if run.dataset in ALL_DATASETS else run.dataset,
+                    draft=plain(spec.get("name", "model")),
+                    draft_data=t(info.title),
+                )
+            )
         if snap and snap.settling and snap.run_id == run.id:
             settling()
         result_view(run)
 if snap and snap.done and snap.status == "failed" and not snap.run_id:
     st.error(t(snap.text, **plain_args(snap.text_args)))  # failed before a run was created (e.g. data not found)
 elif snap and snap.done and snap.status == "stopped" and not snap.run_id and snap.text:
-    st.info(t(snap.text, **plain_args(snap.text_args)))   # stopped while the data loaded
+    st.info(t(snap.text, **plain_args(snap.text_args)))  # stopped while the data loaded

@@ -17,15 +17,34 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 VIEWPORT = {"width": 1400, "height": 2400}  # the main area scrolls inside its own container: be tall
 
 # page title (the h1 each page shows) by sidebar link
-TITLES = {"Start": "dlviz: build, train and look inside neural networks", "Data": "Data",
-          "Build": "Build a network", "Train": "Train", "Runs": "Runs", "Inspect": "Inspect", "Filters": "Filters",
-          "Gradients": "Gradients", "Embeddings": "Embeddings", "Errors": "Errors",
-          "Attention": "Attention", "Sequence": "Sequence", "Explain": "Explain", "Glossary": "Glossary"}
+TITLES = {
+    "Start": "dlviz: build, train and look inside neural networks",
+    "Data": "Data",
+    "Build": "Build a network",
+    "Train": "Train",
+    "Runs": "Runs",
+    "Inspect": "Inspect",
+    "Filters": "Filters",
+    "Gradients": "Gradients",
+    "Embeddings": "Embeddings",
+    "Errors": "Errors",
+    "Attention": "Attention",
+    "Sequence": "Sequence",
+    "Explain": "Explain",
+    "Glossary": "Glossary",
+}
 EXCEPTION = '[data-testid="stException"]'
 
 
@@ -58,13 +77,36 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = self.home.parent / f"streamlit-{self.port}.log"
-        env = {**{k: v for k, v in os.environ.items() if k != "DLVIZ_EXECUTOR"}, "DLVIZ_HOME": str(self.home), "DLVIZ_DATA_DIR": str(data_dir), "DLVIZ_OFFLINE": "1"}
+        env = {
+            **{k: v for k, v in os.environ.items() if k != "DLVIZ_EXECUTOR"},
+            "DLVIZ_HOME": str(self.home),
+            "DLVIZ_DATA_DIR": str(data_dir),
+            "DLVIZ_OFFLINE": "1",
+        }
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(self.port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(self.port),
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
 
     def log(self, tail: int = 4000) -> str:
         try:
@@ -126,8 +168,9 @@ def button(page, label: str):
 
 
 def metric(page, label: str):
-    return page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").filter(
-        has_text=exact(label)))
+    return page.get_by_test_id("stMetric").filter(
+        has=page.get_by_test_id("stMetricLabel").filter(has_text=exact(label))
+    )
 
 
 def metric_value(page, label: str):

@@ -13,8 +13,14 @@ def saved_run(preset: str) -> RunRecord:
     store = RunStore()
     spec = PRESETS[preset].copy_spec()
     model = build(spec, (1, 28, 28), 10, seed=0).module
-    rec = store.create(name=f"{preset} run", dataset="mnist", spec=spec, settings=SETTINGS, device="cpu",
-                       params=sum(p.numel() for p in model.parameters()))
+    rec = store.create(
+        name=f"{preset} run",
+        dataset="mnist",
+        spec=spec,
+        settings=SETTINGS,
+        device="cpu",
+        params=sum(p.numel() for p in model.parameters()),
+    )
     store.save_weights(rec.id, model.state_dict())
     store.update(rec.id, status="finished", test_accuracy=0.1)
     return store.get(rec.id)

@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-from torch import nn
 
 from dlviz.errors import SpecError
 from dlviz.inspect.attention import attention_layers, attention_maps, rollout
@@ -21,14 +20,19 @@ SENT = [4, 11, 7, 29, 3]
 def _ids(sent=SENT, length=L):
     out = torch.zeros(length, dtype=torch.long)
     if sent:
-        out[length - len(sent):] = torch.tensor(sent)
+        out[length - len(sent) :] = torch.tensor(sent)
     return out
 
 
 def _transformer(layers=2, heads=2, dim=8, seed=0):
-    spec = {"layers": [{"type": "embedding", "vocab": V, "dim": dim},
-                       {"type": "transformer", "layers": layers, "heads": heads, "feedforward": 16},
-                       {"type": "timepool"}, {"type": "dense", "units": 2}]}
+    spec = {
+        "layers": [
+            {"type": "embedding", "vocab": V, "dim": dim},
+            {"type": "transformer", "layers": layers, "heads": heads, "feedforward": 16},
+            {"type": "timepool"},
+            {"type": "dense", "units": 2},
+        ]
+    }
     return build(spec, (L,), 2, seed=seed).module
 
 
@@ -90,8 +94,10 @@ def test_captured_weights_equal_softmax_qk_recomputed_from_the_layer():
     model = _transformer(layers=2, heads=4, dim=8).eval()
     ids = _ids()
     inputs = []
-    handles = [m.register_forward_pre_hook(lambda _m, args: inputs.append((args[0].detach(), args[1])))
-               for _, m in attention_layers(model)]
+    handles = [
+        m.register_forward_pre_hook(lambda _m, args: inputs.append((args[0].detach(), args[1])))
+        for _, m in attention_layers(model)
+    ]
     try:
         keep, maps = attention_maps(model, ids)
     finally:
@@ -117,8 +123,13 @@ def test_only_pads_and_a_model_without_attention():
 
 
 def test_two_stacked_transformer_layers_give_every_encoder_layer():
-    spec = {"layers": [{"type": "embedding", "vocab": V, "dim": 8}, {"type": "transformer", "layers": 1, "heads": 2},
-                       {"type": "transformer", "layers": 3, "heads": 4}]}
+    spec = {
+        "layers": [
+            {"type": "embedding", "vocab": V, "dim": 8},
+            {"type": "transformer", "layers": 1, "heads": 2},
+            {"type": "transformer", "layers": 3, "heads": 4},
+        ]
+    }
     keep, maps = attention_maps(build(spec, (L,), None).module, _ids())
     assert maps.shape == (4, 4, L, L)  # 1 + 3 encoder layers, up to 4 heads
     sums = maps[:, :, keep].sum(-1)  # (layers, heads, real rows)
@@ -182,8 +193,12 @@ def test_stacked_bidirectional_traces_equal_the_layer_outputs(kind):
     model = _text({"type": kind, "hidden": 5, "layers": 2, "bidirectional": True, "return_sequence": True})
     ids = _ids()
     traces = hidden_states(model, ids)
-    assert [(t.layer, t.direction) for t in traces] == [(0, "forward"), (0, "backward"), (1, "forward"),
-                                                          (1, "backward")]
+    assert [(t.layer, t.direction) for t in traces] == [
+        (0, "forward"),
+        (0, "backward"),
+        (1, "forward"),
+        (1, "backward"),
+    ]
     with torch.no_grad():
         out = model(ids.unsqueeze(0))[0]  # (T, 10): the top layer, both directions, zero at pads
     top = torch.cat([traces[2].hidden, traces[3].hidden], dim=1)

@@ -9,8 +9,7 @@ import torch
 
 from dlviz.__main__ import build_parser
 from dlviz.data import load_dataset
-from dlviz.train import TrainConfig, prepare_data
-from dlviz.train import bench
+from dlviz.train import TrainConfig, bench, prepare_data
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +24,19 @@ def test_time_to_target_is_the_first_epoch_that_reaches_it():
     assert bench._target("cnn", [5.0], [0.990]) == (5.0, 1)
 
 
-@pytest.mark.slow   # six short trainings (three rows at two thread counts)
+@pytest.mark.slow  # six short trainings (three rows at two thread counts)
 def test_three_rows_split_the_speedup_into_recipe_and_engine(small, mnist_dir, home):
     """Issue 12, item 7: the course's loop, the same loop with dlviz's recipe, and the engine, each given
     the same thread policy (every count tried, the best kept), and the speed-up split in two."""
-    r = bench.bench_preset("mlp", small, str(mnist_dir), engines=("ordinary", "ordinary_recipe", "dlviz"),
-                           overrides={"epochs": 1, "limit": 3000}, threads=[1, 2])
-    json.dumps(r)   # one JSON object per preset
+    r = bench.bench_preset(
+        "mlp",
+        small,
+        str(mnist_dir),
+        engines=("ordinary", "ordinary_recipe", "dlviz"),
+        overrides={"epochs": 1, "limit": 3000},
+        threads=[1, 2],
+    )
+    json.dumps(r)  # one JSON object per preset
     assert r["preset"] == "mlp" and r["device"] == "cpu" and r["train_images"] == 3000
     assert r["threads_tried"] == [1, 2]
     for name in ("ordinary", "ordinary_recipe", "dlviz"):
@@ -45,14 +50,14 @@ def test_three_rows_split_the_speedup_into_recipe_and_engine(small, mnist_dir, h
         assert e["time_to_target_s"] is None and e["reached_at_epoch"] is None
         # the same thread policy for every row: both counts ran, the one reported is one of them
         assert set(e["threads_tried"]) == {"1", "2"} and e["cpu_threads"] in (1, 2)
-        assert e["extra"]["cpu_threads"] == e["cpu_threads"]   # what the run really trained with
+        assert e["extra"]["cpu_threads"] == e["cpu_threads"]  # what the run really trained with
     o, rr, d = r["ordinary"], r["ordinary_recipe"], r["dlviz"]
     assert (o["batch_size"], o["lr"], o["schedule"], o["precision"]) == (32, 1e-3, "constant", "fp32")
     # the plain loop with dlviz's recipe: the engine's batch, learning rate and schedule, still fp32
     assert (rr["batch_size"], rr["lr"], rr["schedule"], rr["precision"]) == (128, 3e-3, "onecycle", "fp32")
     assert (d["batch_size"], d["lr"], d["schedule"]) == (128, 3e-3, "onecycle")
     for key in ("speedup", "speedup_recipe", "speedup_engine"):
-        assert key in r and r[key] is None   # nothing reached the target: no ratio is claimed
+        assert key in r and r[key] is None  # nothing reached the target: no ratio is claimed
     assert r["speedup_engine_basis"] == "dlviz's engine did not reach the target"
     assert r["speedup_recipe_basis"] == "the loop with dlviz's recipe did not reach the target"
     text = bench.table(r)
@@ -61,28 +66,36 @@ def test_three_rows_split_the_speedup_into_recipe_and_engine(small, mnist_dir, h
 
 
 def test_the_app_rows_report_their_contract(small, mnist_dir, home):
-    r = bench.bench_preset("mlp", small, str(mnist_dir), engines=("dlviz", "dlviz_ui", "dlviz_ui_thread"),
-                           overrides={"epochs": 1, "limit": 3000}, threads=[1])
+    r = bench.bench_preset(
+        "mlp",
+        small,
+        str(mnist_dir),
+        engines=("dlviz", "dlviz_ui", "dlviz_ui_thread"),
+        overrides={"epochs": 1, "limit": 3000},
+        threads=[1],
+    )
     assert r["dlviz_ui"]["extra"]["executor"] == "process" and r["dlviz_ui_thread"]["extra"]["executor"] == "thread"
     for name in ("dlviz_ui", "dlviz_ui_thread"):
         assert r[name]["epochs"] == 1 and r[name]["time_to_target_s"] is None and "threads_tried" not in r[name]
     # the app's path measured test accuracy itself; it agrees with the bench's own measurement
-    assert r["dlviz_ui"]["extra"]["test_accuracy_reported"] == pytest.approx(r["dlviz_ui"]["final_test_accuracy"],
-                                                                             abs=1e-4)
+    assert r["dlviz_ui"]["extra"]["test_accuracy_reported"] == pytest.approx(
+        r["dlviz_ui"]["final_test_accuracy"], abs=1e-4
+    )
     assert r["ui_throughput_ratio"] == pytest.approx(r["dlviz_ui"]["samples_per_s"] / r["dlviz"]["samples_per_s"])
-    assert "speedup" not in r   # no ordinary row ran
+    assert "speedup" not in r  # no ordinary row ran
 
 
 def test_best_thread_count_is_the_fastest_median():
     def run(ttt, epoch_s):
-        return {"time_to_target_s": ttt, "epoch_s": epoch_s, "samples_per_s": 1 / epoch_s,
-                "final_test_accuracy": 0.98}
+        return {"time_to_target_s": ttt, "epoch_s": epoch_s, "samples_per_s": 1 / epoch_s, "final_test_accuracy": 0.98}
 
     best = bench.best_threads({1: [run(3.0, 0.5), run(3.2, 0.5)], 2: [run(2.0, 0.3), run(None, 0.9)]})
     # 2 threads: median of (2.0, missed) is the lower middle, 2.0 < 1 thread's 3.0
     assert best["cpu_threads"] == 2 and best["time_to_target_s"] == 2.0
-    assert best["threads_tried"] == {"1": {"time_to_target_s": 3.0, "epoch_s": 0.5},
-                                     "2": {"time_to_target_s": 2.0, "epoch_s": 0.3}}
+    assert best["threads_tried"] == {
+        "1": {"time_to_target_s": 3.0, "epoch_s": 0.5},
+        "2": {"time_to_target_s": 2.0, "epoch_s": 0.3},
+    }
     assert bench.thread_counts(torch.device("cpu"), [2, 1, 2]) == [1, 2]
 
 
@@ -102,20 +115,19 @@ def test_the_cli_verb_parses():
     a = build_parser().parse_args(["bench", "train", "--preset", "cnn", "--device", "cpu", "--json"])
     assert a.what == "train" and a.preset == "cnn" and a.device == "cpu" and a.json
     a = build_parser().parse_args(["bench", "train"])
-    assert a.preset is None and a.threads is None and a.engines is None   # both presets, the default rows
+    assert a.preset is None and a.threads is None and a.engines is None  # both presets, the default rows
     a = build_parser().parse_args(["bench", "train", "--threads", "1,2", "--engines", "ordinary,dlviz"])
     assert a.threads == "1,2" and a.engines == "ordinary,dlviz"
 
 
 def test_the_median_run_is_reported_with_every_repeat():
     def run(ttt, epoch_s):
-        return {"time_to_target_s": ttt, "epoch_s": epoch_s, "samples_per_s": 1 / epoch_s,
-                "final_test_accuracy": 0.98}
+        return {"time_to_target_s": ttt, "epoch_s": epoch_s, "samples_per_s": 1 / epoch_s, "final_test_accuracy": 0.98}
 
     m = bench.median_run([run(3.0, 0.5), run(None, 0.9), run(2.0, 0.4)])
-    assert m["time_to_target_s"] == 3.0   # 2.0 < 3.0 < missed
-    assert [r["time_to_target_s"] for r in m["repeats"]] == [3.0, None, 2.0]   # in the order they ran
-    assert bench.median_run([run(2.0, 0.4), run(4.0, 0.6)])["time_to_target_s"] == 2.0   # the lower middle
+    assert m["time_to_target_s"] == 3.0  # 2.0 < 3.0 < missed
+    assert [r["time_to_target_s"] for r in m["repeats"]] == [3.0, None, 2.0]  # in the order they ran
+    assert bench.median_run([run(2.0, 0.4), run(4.0, 0.6)])["time_to_target_s"] == 2.0  # the lower middle
     assert bench.median_run([run(None, 0.7), run(None, 0.5)])["epoch_s"] == 0.5
 
 
@@ -124,8 +136,15 @@ def test_repeats_are_interleaved_and_counted(small, mnist_dir, home, monkeypatch
     real_ordinary, real_headless = bench.ordinary, bench.headless
     monkeypatch.setattr(bench, "ordinary", lambda *a, **k: order.append("o") or real_ordinary(*a, **k))
     monkeypatch.setattr(bench, "headless", lambda *a, **k: order.append("d") or real_headless(*a, **k))
-    r = bench.bench_preset("mlp", small, str(mnist_dir), engines=("ordinary", "dlviz"),
-                           overrides={"epochs": 1, "limit": 3000}, repeat=2, threads=[1])
+    r = bench.bench_preset(
+        "mlp",
+        small,
+        str(mnist_dir),
+        engines=("ordinary", "dlviz"),
+        overrides={"epochs": 1, "limit": 3000},
+        repeat=2,
+        threads=[1],
+    )
     assert order == ["o", "d", "o", "d"]
     assert r["repeat"] == 2 and len(r["dlviz"]["repeats"]) == 2 and len(r["ordinary"]["repeats"]) == 2
     assert "median of 2 interleaved runs" in bench.table(r)
@@ -167,7 +186,7 @@ def test_bench_explain_reports_first_warm_and_both_captum_rows(untrained_cnn):
     # occlusion 4x4 stride 2 on 28x28: 13 x 13 windows, all in one batch in the fair row
     assert r["methods"]["occlusion"]["batched_params"] == {"perturbations_per_eval": 169}
     assert r["methods"]["integrated_gradients"]["batched_params"] == {"internal_batch_size": 50}
-    assert r["methods"]["saliency"]["batched_params"] is None   # no switch: the same call twice
+    assert r["methods"]["saliency"]["batched_params"] is None  # no switch: the same call twice
     text = untrained_cnn.table(r)
     assert "plain Captum batched" in text and "perturbations_per_eval=169" in text and "(no switch)" in text
 

@@ -11,9 +11,26 @@ import re
 from pathlib import Path
 
 import pytest
-
-from browser_util import (EXCEPTION, LIVE_JS, ROOT, TITLES, VIEWPORT, button, goto, launch, skip_without_browser,
-                          live_state, metric_value, nav, percent, set_recipe, settled, sid, start_server, title)
+from browser_util import (
+    EXCEPTION,
+    LIVE_JS,
+    ROOT,
+    TITLES,
+    VIEWPORT,
+    button,
+    goto,
+    launch,
+    live_state,
+    metric_value,
+    nav,
+    percent,
+    set_recipe,
+    settled,
+    sid,
+    skip_without_browser,
+    start_server,
+    title,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -22,8 +39,8 @@ skip_without_browser()
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 ARTIFACTS = ROOT / "test-artifacts"
-LOAD = 60_000      # a page's first render (the first one imports torch in the server)
-FINISH = 90_000    # a quick-demo training, to "Training finished."
+LOAD = 60_000  # a page's first render (the first one imports torch in the server)
+FINISH = 90_000  # a quick-demo training, to "Training finished."
 RUN_STATES = ("Training", "Paused", "Measuring accuracy on the test set...")
 
 
@@ -104,23 +121,34 @@ def watch_live(page, timeout: float = LOAD) -> tuple[dict, dict]:
     Waits on the page's own redraws (no sleeping): first for a live chart with points, then for the
     loss, the number of points or the progress bar to change while training still runs.
     """
-    page.wait_for_function("""() => {
+    page.wait_for_function(
+        """() => {
         const live = [...document.querySelectorAll('[data-testid="stMetricLabel"]')]
             .some(l => l.innerText.trim() === 'Training loss');
         const plot = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
         return live && plot && (plot._fullData || []).some(t => t._length > 0);
-    }""", timeout=timeout, polling=100)
+    }""",
+        timeout=timeout,
+        polling=100,
+    )
     first = live_state(page)
     try:
-        page.wait_for_function("""first => {
+        page.wait_for_function(
+            """first => {
             const now = (%s)();
             return now.metrics['Training loss'] !== undefined && now.charts > 0 &&
                 (now.metrics['Training loss'] !== first.metrics['Training loss'] ||
                  now.points !== first.points || now.progress !== first.progress);
-        }""" % LIVE_JS, arg=first, timeout=timeout, polling=100)
+        }"""
+            % LIVE_JS,
+            arg=first,
+            timeout=timeout,
+            polling=100,
+        )
     except Exception as e:  # say what the user saw instead of a bare timeout
-        raise AssertionError(f"the live panel did not change while training; first {first}, "
-                             f"now {live_state(page)}") from e
+        raise AssertionError(
+            f"the live panel did not change while training; first {first}, now {live_state(page)}"
+        ) from e
     return first, live_state(page)
 
 
@@ -152,7 +180,8 @@ def test_build_mlp_train_one_epoch_and_see_results(app_server, user):
     first, later = watch_live(page)
     assert later["status"] in RUN_STATES, later
     assert {"Epoch", "Training loss", "Validation accuracy", "Samples per second", "Time left"} <= set(
-        later["metrics"]), later
+        later["metrics"]
+    ), later
     assert later["metrics"]["Epoch"] == "1 / 1", later
     assert re.fullmatch(r"\d+\.\d{4}", later["metrics"]["Training loss"]), later
     ARTIFACTS.mkdir(exist_ok=True)
@@ -276,7 +305,9 @@ PAGE_END = {
     "Filters": lambda p: p.get_by_text(re.compile(r"^What a unit looks for$|^There is no trained image model")).last,
     "Gradients": lambda p: p.get_by_text(re.compile(r"^Compare runs at a glance$|^There is no trained image model")),
     "Embeddings": lambda p: p.get_by_text(re.compile(r"^Try the first layers|^There is no trained image model")),
-    "Errors": lambda p: p.get_by_text(re.compile(r"^Open one on Inspect and Explain|^There is no trained image model")).first,
+    "Errors": lambda p: (
+        p.get_by_text(re.compile(r"^Open one on Inspect and Explain|^There is no trained image model")).first
+    ),
     "Attention": lambda p: p.get_by_text(re.compile(r"^There is no trained text model|^Rollout")).first,
     "Sequence": lambda p: p.get_by_text(re.compile(r"^There is no trained text model|^Gates$")).first,
     "Explain": lambda p: p.get_by_text(re.compile(r"^Take it with you$|^There is no trained image model")),
@@ -294,7 +325,8 @@ def test_no_exception_on_any_page(app_server, user):
         expect(title(page, TITLES[link])).to_be_visible()
         no_exception(page)
         expect(page.get_by_test_id("stSidebarNav").get_by_role("link", name=link, exact=True)).to_have_attribute(
-            "aria-current", "page")
+            "aria-current", "page"
+        )
 
 
 def test_pause_resume_and_stop_a_run_in_its_own_process(app_server, user):
@@ -302,7 +334,7 @@ def test_pause_resume_and_stop_a_run_in_its_own_process(app_server, user):
     page = user()
     goto(page, app_server.url + "/", TITLES["Start"], timeout=LOAD)
     nav(page, "Train")
-    set_recipe(page, epochs=20, batch_size=1)   # 96,000 steps: far too long to finish during the test
+    set_recipe(page, epochs=20, batch_size=1)  # 96,000 steps: far too long to finish during the test
     start_training(page)
     expect(metric_value(page, "Training loss")).to_be_visible(timeout=LOAD)
 
@@ -310,17 +342,22 @@ def test_pause_resume_and_stop_a_run_in_its_own_process(app_server, user):
     expect(button(page, "Resume")).to_be_visible(timeout=LOAD)
     expect(page.get_by_test_id("stProgress")).to_contain_text("Paused", timeout=LOAD)
     settled(page)
-    page.wait_for_timeout(1000)   # a report already on its way may still arrive
+    page.wait_for_timeout(1000)  # a report already on its way may still arrive
     held = live_state(page)
-    page.wait_for_timeout(2000)   # the page redraws four times meanwhile
+    page.wait_for_timeout(2000)  # the page redraws four times meanwhile
     now = live_state(page)
     assert (now["metrics"], now["progress"]) == (held["metrics"], held["progress"]), "a paused run kept training"
 
     button(page, "Resume").click()
     expect(button(page, "Pause")).to_be_visible(timeout=LOAD)
-    page.wait_for_function("""held => { const now = (%s)();
+    page.wait_for_function(
+        """held => { const now = (%s)();
         return now.metrics['Training loss'] !== held.metrics['Training loss'] || now.progress !== held.progress; }"""
-                           % LIVE_JS, arg=held, timeout=LOAD, polling=100)   # training goes on
+        % LIVE_JS,
+        arg=held,
+        timeout=LOAD,
+        polling=100,
+    )  # training goes on
 
     button(page, "Stop").click()
     expect(page.get_by_text(re.compile(r"Stopped at step [\d,]+ of [\d,]+"))).to_be_visible(timeout=LOAD)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from browser_util import ROOT, goto, launch, skip_without_browser, start_server
 
 skip_without_browser()
@@ -33,7 +32,8 @@ def server(tmp_path):
     home = tmp_path / "dlviz-home"
     (home / "sessions").mkdir(parents=True)
     (home / "sessions" / "00000000000000aa.json").write_text(
-        json.dumps({"dataset": "rt-polarity", "spec": PRESETS["transformer"].copy_spec()}), encoding="utf-8")
+        json.dumps({"dataset": "rt-polarity", "spec": PRESETS["transformer"].copy_spec()}), encoding="utf-8"
+    )
     server = start_server(home)
     yield server
     server.stop()
@@ -50,6 +50,6 @@ def test_transformer_table_fits_at_1280_px(server):
             page.get_by_text("Parameters").first.wait_for()
             page.wait_for_function(READY)
             grids = page.evaluate(GRIDS)
-            assert grids and all(g["scroll"] <= g["client"] for g in grids), grids   # no sideways scroll: nothing cut
+            assert grids and all(g["scroll"] <= g["client"] for g in grids), grids  # no sideways scroll: nothing cut
         finally:
             browser.close()

@@ -10,13 +10,10 @@ to docs/screenshots/ instead, for the README.
 from __future__ import annotations
 
 import os
-
 import re
 
 import pytest
-
-from browser_util import (MNIST_DIR, ROOT, button, goto, launch, set_recipe, settled, skip_without_browser,
-                          start_server)
+from browser_util import MNIST_DIR, ROOT, button, goto, launch, set_recipe, settled, skip_without_browser, start_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -54,8 +51,10 @@ def server(tmp_path_factory):
     from dlviz.train import TrainConfig, TrainJob, run_job
 
     home = tmp_path_factory.mktemp("classroom") / "dlviz-home"
-    res = run_job(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=3000),
-                           data_dir=str(MNIST_DIR)), RunStore(home))
+    res = run_job(
+        TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=3000), data_dir=str(MNIST_DIR)),
+        RunStore(home),
+    )
     assert res.status == "finished", res.message
     srv = start_server(home)
     yield srv
@@ -78,14 +77,18 @@ def _page(browser, width: int, height: int):
 
 def _curves(page) -> dict:
     """Wait until the live curves have points, then say where they are."""
-    page.wait_for_function(f"() => {{ const c = ({CURVES_JS})(); return c && c.points > 0 && c.subplots.length == 2; }}",
-                           timeout=LOAD, polling=100)
+    page.wait_for_function(
+        f"() => {{ const c = ({CURVES_JS})(); return c && c.points > 0 && c.subplots.length == 2; }}",
+        timeout=LOAD,
+        polling=100,
+    )
     return page.evaluate(CURVES_JS)
 
 
 def _inside(c: dict) -> bool:
-    return all(b["top"] >= 0 and b["bottom"] <= c["vh"] and b["left"] >= 0 and b["right"] <= c["vw"]
-               for b in c["subplots"])
+    return all(
+        b["top"] >= 0 and b["bottom"] <= c["vh"] and b["left"] >= 0 and b["right"] <= c["vw"] for b in c["subplots"]
+    )
 
 
 def test_both_curves_fill_a_projector_screen_while_training(server, browser):
@@ -101,15 +104,20 @@ def test_both_curves_fill_a_projector_screen_while_training(server, browser):
         c = _curves(page)
         assert _inside(c), f"the curves are not both on a 1280x720 screen while training: {c}"
         # for the screenshot: a few epochs in, so both curves have a shape (validation is measured per epoch)
-        page.wait_for_function("""() => { const p = document.querySelector('.st-key-live_curves .js-plotly-plot');
-            return p && (p._fullData || []).filter(t => t._length >= 2).length >= 4; }""", timeout=3 * LOAD,
-            polling=200)
+        page.wait_for_function(
+            """() => { const p = document.querySelector('.st-key-live_curves .js-plotly-plot');
+            return p && (p._fullData || []).filter(t => t._length >= 2).length >= 4; }""",
+            timeout=3 * LOAD,
+            polling=200,
+        )
         c = _curves(page)
         assert _inside(c), f"the curves are not both on a 1280x720 screen while training: {c}"
         # the settings fold into one line: no recipe form while the run trains
         expect(page.get_by_text("More settings", exact=True)).to_have_count(0)
         expect(page.get_by_role("spinbutton", name="Epochs", exact=True)).to_have_count(0)
-        expect(page.get_by_text(re.compile(r"^Training: mlp on MNIST\. Adam at 0\.003, batch 16, 30 epochs"))).to_be_visible()
+        expect(
+            page.get_by_text(re.compile(r"^Training: mlp on MNIST\. Adam at 0\.003, batch 16, 30 epochs"))
+        ).to_be_visible()
         assert page.locator(EXCEPTION).count() == 0
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.wait_for_timeout(1200)  # let the bar and numbers move once more: the screenshot shows a run in progress
@@ -128,10 +136,12 @@ def test_both_curves_fill_a_projector_screen_while_training(server, browser):
         page.get_by_text("Presentation mode", exact=True).click()
         expect(sidebar).to_be_hidden(timeout=LOAD)
         expect(button(page, "Exit presentation")).to_be_visible()
-        page.wait_for_function("() => getComputedStyle(document.documentElement).fontSize === '20px'",
-                               timeout=LOAD)
-        page.wait_for_function("""() => { const p = document.querySelector('.st-key-live_curves .js-plotly-plot');
-                                        return p && p._fullLayout.font.size >= 18; }""", timeout=LOAD)
+        page.wait_for_function("() => getComputedStyle(document.documentElement).fontSize === '20px'", timeout=LOAD)
+        page.wait_for_function(
+            """() => { const p = document.querySelector('.st-key-live_curves .js-plotly-plot');
+                                        return p && p._fullLayout.font.size >= 18; }""",
+            timeout=LOAD,
+        )
         c = _curves(page)
         assert c["font"] > normal_font
         assert _inside(c), f"in presentation mode the curves are not both on a 1280x720 screen: {c}"
@@ -143,8 +153,7 @@ def test_both_curves_fill_a_projector_screen_while_training(server, browser):
         expect(page.get_by_test_id("stSidebar")).to_be_hidden()
         button(page, "Exit presentation").click()
         expect(page.get_by_test_id("stSidebar")).to_be_visible(timeout=LOAD)
-        page.wait_for_function("() => getComputedStyle(document.documentElement).fontSize === '16px'",
-                               timeout=LOAD)
+        page.wait_for_function("() => getComputedStyle(document.documentElement).fontSize === '16px'", timeout=LOAD)
         settled(page)
         button(page, "Stop").first.click()  # the run is not needed any more
     finally:
@@ -181,8 +190,11 @@ def test_inspect_jump_list_scrolls_to_a_folded_layer(server, browser):
         target = page.locator("#layer-5")
         assert target.bounding_box()["y"] > 720  # below the fold at first
         links.nth(4).click()
-        page.wait_for_function("() => { const r = document.getElementById('layer-5').getBoundingClientRect();"
-                               " return r.top >= 0 && r.top < window.innerHeight; }", timeout=10_000)
+        page.wait_for_function(
+            "() => { const r = document.getElementById('layer-5').getBoundingClientRect();"
+            " return r.top >= 0 && r.top < window.innerHeight; }",
+            timeout=10_000,
+        )
         # the layers after the first three are folded: a click on the title opens one
         fold = page.get_by_test_id("stExpander").filter(has_text="relu_2").first
         fold.get_by_text("relu_2").click()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from browser_util import EXCEPTION, MNIST_DIR, ROOT, VIEWPORT, goto, launch, skip_without_browser, start_server
 
 pytestmark = pytest.mark.browser
@@ -29,8 +28,10 @@ def server(tmp_path_factory):
     from dlviz.train import TrainConfig, TrainJob, run_job
 
     home = tmp_path_factory.mktemp("inspect") / "dlviz-home"
-    res = run_job(TrainJob("mnist", PRESETS["cnn"].copy_spec(), TrainConfig(epochs=1, limit=3000),
-                           data_dir=str(MNIST_DIR)), RunStore(home))
+    res = run_job(
+        TrainJob("mnist", PRESETS["cnn"].copy_spec(), TrainConfig(epochs=1, limit=3000), data_dir=str(MNIST_DIR)),
+        RunStore(home),
+    )
     assert res.status == "finished", res.message
     srv = start_server(home)
     yield srv
@@ -72,8 +73,21 @@ def test_draw_a_digit_and_see_the_prediction_and_every_layer(server, page):
     said = page.get_by_test_id("stMetric").filter(has_text="The model says").get_by_test_id("stMetricValue")
     expect(said).to_have_text(re.compile(r"^[0-9]$"))
     # every layer of the CNN in order, conv maps as pictures
-    for i, name in enumerate(["conv2d_1", "relu_1", "maxpool_1", "conv2d_2", "relu_2", "maxpool_2", "flatten_1",
-                              "dense_1", "relu_3", "dense_2"], start=1):
+    for i, name in enumerate(
+        [
+            "conv2d_1",
+            "relu_1",
+            "maxpool_1",
+            "conv2d_2",
+            "relu_2",
+            "maxpool_2",
+            "flatten_1",
+            "dense_1",
+            "relu_3",
+            "dense_2",
+        ],
+        start=1,
+    ):
         expect(page.get_by_text(re.compile(rf"^{i}\. .*{name}"))).to_be_visible()
     # the feature-map pictures: the input pair's image, then one per layer with maps (6 in this CNN)
     images = page.get_by_test_id("stImage")
@@ -97,7 +111,7 @@ def test_draw_a_digit_and_see_the_prediction_and_every_layer(server, page):
     inked = canvas.evaluate("""el => [...el.parentElement.querySelectorAll('canvas')].some(c => {
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         for (let i = 0; i < d.length; i += 4) { if (d[i] > 128 && d[i + 3] > 128) return true; } return false; })""")
-    assert inked   # the strokes were drawn again (white on black)
+    assert inked  # the strokes were drawn again (white on black)
 
 
 def test_click_a_confusion_cell_opens_its_images(server, page):
@@ -148,7 +162,9 @@ def test_explain_a_decision_run_the_checks_and_export_the_handout(server, page, 
     and open the handout offline: its pictures are inline and it asks for nothing over the network."""
     goto(page, server.url + "/explain", "Explain", timeout=LOAD)
     expect(page.get_by_role("heading", name="Why 7?")).to_be_visible(timeout=LOAD)
-    figure = page.locator(".js-plotly-plot").filter(has_text="scaled to each method").filter(has_text="Integrated Gradients")
+    figure = (
+        page.locator(".js-plotly-plot").filter(has_text="scaled to each method").filter(has_text="Integrated Gradients")
+    )
     expect(figure).to_be_visible()
     expect(figure).to_contain_text("Occlusion")
     page.get_by_role("button", name="Run the sanity checks").click()
@@ -171,7 +187,7 @@ def test_explain_a_decision_run_the_checks_and_export_the_handout(server, page, 
     hp.on("request", lambda r: requests.append(r.url))
     hp.goto(html.as_uri())
     expect(hp.get_by_role("heading", name="Why 7?")).to_be_visible()
-    expect(hp.get_by_text("Deletion and insertion check", exact=False).first).to_be_visible()   # the checks ran
+    expect(hp.get_by_text("Deletion and insertion check", exact=False).first).to_be_visible()  # the checks ran
     assert hp.locator("img[src^='data:image/png;base64,']").count() >= 1
     assert hp.evaluate("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []

@@ -10,7 +10,6 @@ import re
 import sys
 
 import pytest
-
 from browser_util import EXCEPTION, ROOT, VIEWPORT, Server, goto, launch, skip_without_browser
 
 pytestmark = pytest.mark.browser
@@ -45,10 +44,28 @@ class _Server(Server):
         env = {**os.environ, "DLVIZ_HOME": str(self.home), "DLVIZ_DATA_DIR": str(MNIST_DIR), "DLVIZ_OFFLINE": "1"}
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
-             "--server.port", str(self.port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                script,
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(self.port),
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def _start(home, tmp) -> Server:
@@ -62,9 +79,11 @@ def _start(home, tmp) -> Server:
         server = Server(home)
     else:
         entry = tmp / "app_text.py"
-        entry.write_text(f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom dlviz.ui import nav\n"
-                         f"have = {{p[0] for p in nav.LOOK_INSIDE}}\n"  # the script runs again on every rerun
-                         f"nav.LOOK_INSIDE += [p for p in {TEXT_PAGES!r} if p[0] not in have]\nnav.run_app()\n")
+        entry.write_text(
+            f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom dlviz.ui import nav\n"
+            f"have = {{p[0] for p in nav.LOOK_INSIDE}}\n"  # the script runs again on every rerun
+            f"nav.LOOK_INSIDE += [p for p in {TEXT_PAGES!r} if p[0] not in have]\nnav.run_app()\n"
+        )
         server = _Server(home, str(entry))
     try:
         server.wait_healthy(60)
@@ -80,8 +99,10 @@ def server(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("text")
     home = tmp / "dlviz-home"
-    runs = {"lstm": text_run("lstm", name="lstm words", home=home),
-            "transformer": text_run("transformer", name="transformer words", home=home)}
+    runs = {
+        "lstm": text_run("lstm", name="lstm words", home=home),
+        "transformer": text_run("transformer", name="transformer words", home=home),
+    }
     srv = _start(home, tmp)
     srv.runs = runs
     yield srv

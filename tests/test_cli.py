@@ -15,13 +15,26 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def cli(*args, env=None, timeout=300):
     e = {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "dlviz", *args], capture_output=True, text=True, env=e,
-                          timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "dlviz", *args], capture_output=True, text=True, env=e, timeout=timeout, cwd=ROOT
+    )
 
 
 def test_train_json_contract_and_runs_list(home, mnist_dir):
-    r = cli("train", "--dataset", "mnist", "--model", "mlp", "--epochs", "1", "--limit", "4000",
-            "--data-dir", str(mnist_dir), "--json")
+    r = cli(
+        "train",
+        "--dataset",
+        "mnist",
+        "--model",
+        "mlp",
+        "--epochs",
+        "1",
+        "--limit",
+        "4000",
+        "--data-dir",
+        str(mnist_dir),
+        "--json",
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout.strip().splitlines()[-1])
     for key in ("test_accuracy", "epochs", "train_seconds", "device", "params", "run_id"):
@@ -44,12 +57,15 @@ def test_train_from_a_json_spec(home, mnist_dir, tmp_path):
     assert json.loads(r.stdout.splitlines()[-1])["params"] == 7850
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--lr", "1e6"], "learning rate"),
-    (["--model", "nosuchmodel"], "neither a preset"),
-    (["--batch-size", "0"], "Batch size"),
-    (["--device", "tpu"], "Unknown device"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--lr", "1e6"], "learning rate"),
+        (["--model", "nosuchmodel"], "neither a preset"),
+        (["--batch-size", "0"], "Batch size"),
+        (["--device", "tpu"], "Unknown device"),
+    ],
+)
 def test_bad_settings_give_one_plain_line(home, mnist_dir, args, needle):
     r = cli("train", "--epochs", "1", "--data-dir", str(mnist_dir), *args)
     assert r.returncode == 2
@@ -63,8 +79,18 @@ def test_malformed_and_impossible_json_specs(home, mnist_dir, tmp_path):
     r = cli("train", "--model", str(bad), "--data-dir", str(mnist_dir))
     assert r.returncode == 2 and "not valid JSON" in r.stderr and "Traceback" not in r.stderr
     imp = tmp_path / "impossible.json"
-    imp.write_text(json.dumps({"layers": [{"type": "maxpool", "size": 8}, {"type": "maxpool", "size": 8},
-                                          {"type": "flatten"}, {"type": "dense", "units": 10}]}))
+    imp.write_text(
+        json.dumps(
+            {
+                "layers": [
+                    {"type": "maxpool", "size": 8},
+                    {"type": "maxpool", "size": 8},
+                    {"type": "flatten"},
+                    {"type": "dense", "units": 10},
+                ]
+            }
+        )
+    )
     r = cli("train", "--model", str(imp), "--data-dir", str(mnist_dir), "--json")
     assert r.returncode == 2 and "Layer 2 (MaxPool)" in r.stderr and "Traceback" not in r.stderr
 
@@ -92,6 +118,7 @@ def test_evaluate_a_saved_run_and_refuse_bad_weights(home, mnist_dir):
     assert json.loads(ev.stdout)["test_accuracy"] == pytest.approx(out["test_accuracy"], abs=1e-6)
     weights = home / "runs" / out["run_id"] / "weights.safetensors"
     import torch
+
     torch.save({"w": torch.zeros(2)}, weights)  # a pickle wearing the safetensors name
     ev = cli("evaluate", "--run", out["run_id"], "--data-dir", str(mnist_dir))
     assert ev.returncode == 2 and "safetensors" in ev.stderr and "Traceback" not in ev.stderr
@@ -106,8 +133,20 @@ def test_train_precision_flag_reaches_the_run(home, mnist_dir):
     from dlviz.runs import RunStore
     from dlviz.train.engine import cpu_has_native_bf16
 
-    base = ("train", "--model", "cnn", "--epochs", "1", "--limit", "1000", "--device", "cpu",
-            "--data-dir", str(mnist_dir), "--json")
+    base = (
+        "train",
+        "--model",
+        "cnn",
+        "--epochs",
+        "1",
+        "--limit",
+        "1000",
+        "--device",
+        "cpu",
+        "--data-dir",
+        str(mnist_dir),
+        "--json",
+    )
     r = cli(*base, "--precision", "fp32")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout.splitlines()[-1])

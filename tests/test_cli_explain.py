@@ -26,12 +26,31 @@ def cnn_run(tmp_path_factory, mnist_dir):
 
 def test_explain_json_contract_with_integrated_gradients(cnn_run, mnist_dir, tmp_path):
     png = tmp_path / "ig.png"
-    r = cli("explain", "--run", cnn_run, "--index", "0", "--method", "integrated_gradients", "--data-dir",
-            str(mnist_dir), "--out", str(png), "--json")
+    r = cli(
+        "explain",
+        "--run",
+        cnn_run,
+        "--index",
+        "0",
+        "--method",
+        "integrated_gradients",
+        "--data-dir",
+        str(mnist_dir),
+        "--out",
+        str(png),
+        "--json",
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout.splitlines()[-1])
-    for key in ("prediction", "target", "method", "seconds", "attribution_sum", "output_difference",
-                "completeness_delta"):
+    for key in (
+        "prediction",
+        "target",
+        "method",
+        "seconds",
+        "attribution_sum",
+        "output_difference",
+        "completeness_delta",
+    ):
         assert key in out, key
     assert out["target"] == out["prediction"] and out["method"] == "integrated_gradients" and out["label"] == 7
     # completeness (Sundararajan et al. 2017): the attributions add up to f(x) - f(black)
@@ -43,8 +62,19 @@ def test_explain_json_contract_with_integrated_gradients(cnn_run, mnist_dir, tmp
 def test_explain_checks_json_and_ig_does_not_pass_on_its_magnitudes(cnn_run, mnist_dir):
     """Issue 12: --checks adds completeness, randomisation (signed, absolute, reference, passed, rule) and
     deletion / insertion; IG on a CNN trained one epoch is not reported as passing while |IG| stays above the rule."""
-    r = cli("explain", "--run", cnn_run, "--index", "0", "--method", "integrated_gradients", "--checks",
-            "--data-dir", str(mnist_dir), "--json")
+    r = cli(
+        "explain",
+        "--run",
+        cnn_run,
+        "--index",
+        "0",
+        "--method",
+        "integrated_gradients",
+        "--checks",
+        "--data-dir",
+        str(mnist_dir),
+        "--json",
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout.splitlines()[-1])
     assert out["signed"] is True
@@ -56,32 +86,55 @@ def test_explain_checks_json_and_ig_does_not_pass_on_its_magnitudes(cnn_run, mni
     assert "docs/explain-checks.md" in rnd["rule"]
     m = max(abs(rnd["signed"]), abs(rnd["absolute"]))
     assert rnd["passed"] is (m < rnd["bar"]) and rnd["bar"] <= 0.5
-    assert rnd["absolute"] > 0.5 and rnd["passed"] is False           # |IG| is the digit's ink whatever the weights
+    assert rnd["absolute"] > 0.5 and rnd["passed"] is False  # |IG| is the digit's ink whatever the weights
     for key in ("deletion", "insertion"):
         assert set(c[key]) == {"area", "random", "passed"}
     assert c["deletion"]["passed"] is (c["deletion"]["area"] < c["deletion"]["random"])
-    sal = json.loads(cli("explain", "--run", cnn_run, "--index", "0", "--method", "saliency", "--data-dir",
-                         str(mnist_dir), "--json").stdout.splitlines()[-1])
+    sal = json.loads(
+        cli(
+            "explain", "--run", cnn_run, "--index", "0", "--method", "saliency", "--data-dir", str(mnist_dir), "--json"
+        ).stdout.splitlines()[-1]
+    )
     assert sal["signed"] is False and "checks" not in sal
 
 
 def test_explain_target_contrast_and_settings(cnn_run, mnist_dir):
-    r = cli("explain", "--run", cnn_run, "--index", "1", "--method", "integrated_gradients", "--target", "3",
-            "--contrast", "8", "--setting", "steps=20", "--setting", "baseline_kind=blurred", "--data-dir",
-            str(mnist_dir), "--json")
+    r = cli(
+        "explain",
+        "--run",
+        cnn_run,
+        "--index",
+        "1",
+        "--method",
+        "integrated_gradients",
+        "--target",
+        "3",
+        "--contrast",
+        "8",
+        "--setting",
+        "steps=20",
+        "--setting",
+        "baseline_kind=blurred",
+        "--data-dir",
+        str(mnist_dir),
+        "--json",
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout.splitlines()[-1])
     assert out["target"] == 3 and out["contrast"] == 8
     assert out["settings"] == {"steps": 20, "baseline_kind": "blurred"}
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--method", "magic"], "Unknown explanation method"),
-    (["--target", "10"], "does not exist"),
-    (["--setting", "steps=1", "--method", "integrated_gradients"], "between 2 and 500"),
-    (["--setting", "steps"], "NAME=VALUE"),
-    (["--index", "99999"], "does not exist"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--method", "magic"], "Unknown explanation method"),
+        (["--target", "10"], "does not exist"),
+        (["--setting", "steps=1", "--method", "integrated_gradients"], "between 2 and 500"),
+        (["--setting", "steps"], "NAME=VALUE"),
+        (["--index", "99999"], "does not exist"),
+    ],
+)
 def test_explain_bad_input_is_one_plain_line(cnn_run, mnist_dir, args, needle):
     r = cli("explain", "--run", cnn_run, "--index", "0", *args, "--data-dir", str(mnist_dir))
     assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr, r.stderr

@@ -17,8 +17,9 @@ RT_DIR = ROOT.parent / "shared" / "data" / "rt-polarity"
 def cli(*args, home: Path, timeout=300, env=None):
     e = {**os.environ, "PYTHONPATH": str(ROOT), "DLVIZ_HOME": str(home), "DLVIZ_OFFLINE": "1", **(env or {})}
     e.pop("DLVIZ_DATA_DIR", None)
-    return subprocess.run([sys.executable, "-m", "dlviz", *args], capture_output=True, text=True, env=e,
-                          timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "dlviz", *args], capture_output=True, text=True, env=e, timeout=timeout, cwd=ROOT
+    )
 
 
 def last_json(r):
@@ -33,8 +34,21 @@ def runs(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     out = {"home": home}
     for model in ("transformer", "bag"):
-        r = cli("train", "--dataset", "rt-polarity", "--model", model, "--epochs", "1", "--limit", "800",
-                "--data-dir", str(RT_DIR), "--json", home=home)
+        r = cli(
+            "train",
+            "--dataset",
+            "rt-polarity",
+            "--model",
+            model,
+            "--epochs",
+            "1",
+            "--limit",
+            "800",
+            "--data-dir",
+            str(RT_DIR),
+            "--json",
+            home=home,
+        )
         assert r.returncode == 0, r.stderr
         assert "Traceback" not in r.stderr
         out[model] = (last_json(r), r.stderr)
@@ -43,13 +57,27 @@ def runs(tmp_path_factory):
 
 def test_train_json_contract_with_baseline(runs):
     out, stderr = runs["bag"]
-    for key in ("run_id", "status", "test_accuracy", "test_loss", "epochs", "steps", "train_seconds", "device",
-                "params", "dataset", "model", "message", "baseline_test_accuracy", "baseline_seconds"):
+    for key in (
+        "run_id",
+        "status",
+        "test_accuracy",
+        "test_loss",
+        "epochs",
+        "steps",
+        "train_seconds",
+        "device",
+        "params",
+        "dataset",
+        "model",
+        "message",
+        "baseline_test_accuracy",
+        "baseline_seconds",
+    ):
         assert key in out, key
     assert out["status"] == "finished" and out["epochs"] == 1 and out["dataset"] == "rt-polarity"
     assert out["params"] == 10_000 * 64 + 64 * 2 + 2
     assert 0.45 < out["test_accuracy"] <= 1.0
-    assert 0.55 < out["baseline_test_accuracy"] < 0.9        # 800 training sentences: about 65%
+    assert 0.55 < out["baseline_test_accuracy"] < 0.9  # 800 training sentences: about 65%
     # printed next to the deep model's accuracy
     assert "Test accuracy:" in stderr and "Classic baseline, TF-IDF + logistic regression" in stderr
     r = cli("runs", "--json", home=runs["home"])
@@ -71,7 +99,7 @@ def test_attention_json_shape_and_rows(runs):
     assert out["tokens"] == ["a", "gripping", ",", "funny", "and", "moving", "film", "!"]
     att = out["attention"]
     t = len(out["tokens"])
-    assert out["layers"] == len(att) == 2 and out["heads"] == len(att[0]) == 4      # the preset: 2 layers x 4 heads
+    assert out["layers"] == len(att) == 2 and out["heads"] == len(att[0]) == 4  # the preset: 2 layers x 4 heads
     assert all(len(head) == t and all(len(row) == t for row in head) for layer in att for head in layer)
     for layer in att:
         for head in layer:
@@ -125,7 +153,7 @@ def test_unknown_dataset_and_mismatched_model(tmp_path):
     r = cli("train", "--dataset", "imdb", "--model", "lstm", "--json", home=tmp_path)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "rt-polarity" in r.stderr and "zh-reviews" in r.stderr
-    out = last_json(r)   # the same contract as a failed image run
+    out = last_json(r)  # the same contract as a failed image run
     assert out["status"] == "failed" and out["run_id"] is None and "zh-reviews" in out["message"]
     r = cli("train", "--dataset", "rt-polarity", "--model", "cnn", "--data-dir", str(RT_DIR), home=tmp_path)
     assert r.returncode == 2 and "Embedding" in r.stderr and "Traceback" not in r.stderr

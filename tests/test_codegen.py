@@ -51,8 +51,17 @@ def test_script_starts_from_dlvizs_weights_for_the_same_seed(key):
 
 
 def test_script_carries_the_train_pages_recipe():
-    rec = {"optimizer": "sgd", "lr": 0.05, "batch_size": 64, "epochs": 3, "schedule": "cosine", "weight_decay": 1e-4,
-           "val_fraction": 0.1, "seed": 3, "limit": None}
+    rec = {
+        "optimizer": "sgd",
+        "lr": 0.05,
+        "batch_size": 64,
+        "epochs": 3,
+        "schedule": "cosine",
+        "weight_decay": 1e-4,
+        "val_fraction": 0.1,
+        "seed": 3,
+        "limit": None,
+    }
     ns: dict = {"__name__": "exported"}
     exec(to_script(PRESETS["mlp"].spec, recipe=rec), ns)
     assert {k: ns["RECIPE"][k] for k in rec} == rec
@@ -64,8 +73,9 @@ def test_exported_script_runs_as_is_and_trains_like_dlviz(tmp_path, mnist_dir):
     accuracy is far above chance and matches what dlviz's own training reaches with the same recipe."""
     script = tmp_path / "mlp.py"
     script.write_text(to_script(PRESETS["mlp"].spec, recipe=RECIPE))
-    out = subprocess.run([sys.executable, str(script), str(mnist_dir)], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, str(script), str(mnist_dir)], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     losses = [float(x) for x in re.findall(r"^epoch \d+/2: loss ([\d.]+)", out.stdout, re.M)]
     assert len(losses) == 2 and losses[1] < losses[0], out.stdout
@@ -89,8 +99,13 @@ def test_exported_script_runs_as_is_and_trains_like_dlviz(tmp_path, mnist_dir):
 def test_script_says_what_is_missing_in_one_sentence(tmp_path):
     script = tmp_path / "m.py"
     script.write_text(to_script(PRESETS["mlp"].spec))
-    out = subprocess.run([sys.executable, str(script), str(tmp_path / "nothing")], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "nothing")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode != 0
     assert "No train-images-idx3-ubyte[.gz] in" in out.stderr and "Traceback" not in out.stderr
 
@@ -98,18 +113,34 @@ def test_script_says_what_is_missing_in_one_sentence(tmp_path):
 def test_build_page_exports_the_training_script_with_the_train_pages_recipe(app):
     at = app()
     at.run()
-    at.session_state["train_settings"] = {"optimizer": "sgd", "lr": 0.02, "batch_size": 32, "epochs": 4,
-                                          "weight_decay": 0.0, "seed": 5, "val_fraction": 0.2, "schedule": "cosine",
-                                          "limit": None, "device": "auto", "precision": "auto",
-                                          "for_model": f"mlp@{at.session_state['dataset']}"}
+    at.session_state["train_settings"] = {
+        "optimizer": "sgd",
+        "lr": 0.02,
+        "batch_size": 32,
+        "epochs": 4,
+        "weight_decay": 0.0,
+        "seed": 5,
+        "val_fraction": 0.2,
+        "schedule": "cosine",
+        "limit": None,
+        "device": "auto",
+        "precision": "auto",
+        "for_model": f"mlp@{at.session_state['dataset']}",
+    }
     at.switch_page("pages/build.py")
     at.run()
     assert not at.exception
     code = at.code[0].value
     ns: dict = {"__name__": "exported"}
     exec(code, ns)
-    assert {k: ns["RECIPE"][k] for k in ("optimizer", "lr", "batch_size", "epochs", "seed", "schedule")} == \
-        {"optimizer": "sgd", "lr": 0.02, "batch_size": 32, "epochs": 4, "seed": 5, "schedule": "cosine"}
+    assert {k: ns["RECIPE"][k] for k in ("optimizer", "lr", "batch_size", "epochs", "seed", "schedule")} == {
+        "optimizer": "sgd",
+        "lr": 0.02,
+        "batch_size": 32,
+        "epochs": 4,
+        "seed": 5,
+        "schedule": "cosine",
+    }
     assert callable(ns["main"]) and callable(ns["train"])
 
 
@@ -119,14 +150,24 @@ def test_cli_exports_a_saved_runs_recipe(tmp_path, home, monkeypatch, capsys):
     from dlviz.runs import RunStore
 
     spec = PRESETS["mlp"].copy_spec()
-    rec = RunStore().create(name="r", dataset="mnist", spec=spec, device="cpu", params=1,
-                            settings={**TrainConfig(optimizer="adamw", lr=0.002, epochs=7, seed=4).__dict__})
+    rec = RunStore().create(
+        name="r",
+        dataset="mnist",
+        spec=spec,
+        device="cpu",
+        params=1,
+        settings={**TrainConfig(optimizer="adamw", lr=0.002, epochs=7, seed=4).__dict__},
+    )
     out = tmp_path / "r.py"
     assert main(["export", "--run", rec.id, "-o", str(out)]) == 0
     ns: dict = {"__name__": "exported"}
     exec(out.read_text(), ns)
-    assert (ns["RECIPE"]["optimizer"], ns["RECIPE"]["lr"], ns["RECIPE"]["epochs"], ns["RECIPE"]["seed"]) == \
-        ("adamw", 0.002, 7, 4)
+    assert (ns["RECIPE"]["optimizer"], ns["RECIPE"]["lr"], ns["RECIPE"]["epochs"], ns["RECIPE"]["seed"]) == (
+        "adamw",
+        0.002,
+        7,
+        4,
+    )
     assert main(["export", "--model", "cnn", "--epochs", "1"]) == 0
     assert "'epochs': 1," in capsys.readouterr().out
     assert main(["export", "--run", "no-such-run"]) == 2

@@ -11,7 +11,6 @@ import dataclasses
 import gzip
 import hashlib
 import http.server
-import json
 import math
 import re
 import socket
@@ -597,7 +596,6 @@ def _message_templates() -> list[str]:
 
 def test_every_data_message_has_chinese():
     from dlviz.data import loader
-
     from dlviz.i18n import catalogue as merged
 
     catalogue = merged("zh")  # every zh/*.json, merged as the app loads them (an area may keep its own file)
@@ -659,7 +657,7 @@ def test_a_folder_without_this_dataset_goes_on_to_the_next_source(tmp_path, monk
     notice = d.notice[0].format(**d.notice[1])
     assert str(folder) in notice and "no Fashion-MNIST files" in notice and "next source" in notice
     assert translate(d.notice[0], "zh", **d.notice[1]) != notice
-    (tmp_path / "empty").mkdir()                  # an empty folder is no wall either
+    (tmp_path / "empty").mkdir()  # an empty folder is no wall either
     assert load_dataset("mnist", tmp_path / "empty").source == "package"
     monkeypatch.setenv("DLVIZ_DATA_DIR", str(tmp_path / "empty"))
     assert load_dataset("fashion-mnist").source == "system"
@@ -678,7 +676,7 @@ def test_clearing_the_folder_keeps_mnist_and_rt_polarity(tmp_path, mnist_dir):
     a user's own small set is not copied."""
     shared = mnist_dir.parent
     assert load_dataset("mnist", shared).source == "folder"
-    after = load_dataset("mnist")                 # the folder field cleared, offline
+    after = load_dataset("mnist")  # the folder field cleared, offline
     assert after.source == "cache" and len(after.train_y) == 60_000 and not after.subset
     rt = load_dataset("rt-polarity", shared)
     assert rt.source == "folder"

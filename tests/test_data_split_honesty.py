@@ -55,19 +55,26 @@ def test_no_test_item_occurs_in_training(name, home, capsys):
     assert main(args) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["dataset"] == name and out["kind"] == ("text" if name in ("rt-polarity", "zh-reviews") else "image")
-    assert (out["train"], out["validation"], out["test"], out["duplicates_removed"],
-            out["conflicting_removed"]) == EXPECTED[name]
+    assert (
+        out["train"],
+        out["validation"],
+        out["test"],
+        out["duplicates_removed"],
+        out["conflicting_removed"],
+    ) == EXPECTED[name]
     assert out["test_seen_in_train"] == 0 and out["validation_seen_in_train"] == 0
 
 
 def test_the_count_would_see_a_leak(mnist_dir):
     """The check can fail: a test image copied into the training part is counted, and so is a repeated text."""
-    import torch
     from dataclasses import replace
 
+    import torch
+
     data = load_dataset("mnist", str(mnist_dir))
-    leaky = replace(data, train_x=torch.cat([data.train_x, data.test_x[:3]]),
-                    train_y=torch.cat([data.train_y, data.test_y[:3]]))
+    leaky = replace(
+        data, train_x=torch.cat([data.train_x, data.test_x[:3]]), train_y=torch.cat([data.train_y, data.test_y[:3]])
+    )
     assert split_report(leaky)["test_seen_in_train"] == 3
     assert image_key(data.test_x[0]) != image_key(data.test_x[1])
 

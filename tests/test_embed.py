@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 
 from dlviz.errors import DataError, SpecError
-from dlviz.inspect.embed import (conditional_p, default_layer, joint_p, knn_agreement, layer_features, layer_outputs,
-                                 pca, sample_indices, tsne)
+from dlviz.inspect.embed import (
+    conditional_p,
+    default_layer,
+    joint_p,
+    knn_agreement,
+    layer_features,
+    layer_outputs,
+    pca,
+    sample_indices,
+    tsne,
+)
 from dlviz.models import PRESETS, build
 
 
@@ -30,6 +37,7 @@ def _clusters(n_per=100, dim=50, sep=20.0, seed=0):
 
 
 # ---- layer features -------------------------------------------------------------------------------
+
 
 def test_layer_features_equal_a_manual_forward_and_restore_mode():
     model = _model()
@@ -80,8 +88,11 @@ def test_default_layer_is_the_last_hidden_layer():
 
 # ---- sampling --------------------------------------------------------------------------------------
 
+
 def test_sample_indices_are_stratified_exact_and_deterministic():
-    labels = torch.tensor([0] * 500 + [1] * 300 + [2] * 200)[torch.randperm(1000, generator=torch.Generator().manual_seed(1))]
+    labels = torch.tensor([0] * 500 + [1] * 300 + [2] * 200)[
+        torch.randperm(1000, generator=torch.Generator().manual_seed(1))
+    ]
     idx = sample_indices(labels, 101, seed=3)
     assert len(idx) == 101 and len(set(idx.tolist())) == 101
     assert torch.equal(idx, torch.sort(idx).values)
@@ -94,6 +105,7 @@ def test_sample_indices_are_stratified_exact_and_deterministic():
 
 
 # ---- PCA -------------------------------------------------------------------------------------------
+
 
 def test_pca_points_on_a_line_project_onto_one_axis():
     g = torch.Generator().manual_seed(0)
@@ -111,8 +123,9 @@ def test_pca_points_on_a_line_project_onto_one_axis():
 def test_pca_matches_an_exact_svd(shape):
     g = torch.Generator().manual_seed(0)
     n, d = shape
-    x = torch.randn(n, 5, generator=g) @ torch.randn(5, d, generator=g) * torch.tensor([5.0, 3, 2, 1, 0.5]).repeat(1, 1)[:, :1] \
-        + 0.1 * torch.randn(n, d, generator=g)
+    x = torch.randn(n, 5, generator=g) @ torch.randn(5, d, generator=g) * torch.tensor([5.0, 3, 2, 1, 0.5]).repeat(
+        1, 1
+    )[:, :1] + 0.1 * torch.randn(n, d, generator=g)
     x = x.double()
     rng_before = torch.get_rng_state()
     before = x.clone()
@@ -121,7 +134,7 @@ def test_pca_matches_an_exact_svd(shape):
     assert torch.equal(x, before)
     xc = x - x.mean(0)
     u, s, vt = torch.linalg.svd(xc, full_matrices=False)
-    want_ratio = (s[:3] ** 2 / (s ** 2).sum()).float()
+    want_ratio = (s[:3] ** 2 / (s**2).sum()).float()
     torch.testing.assert_close(ratio, want_ratio, rtol=1e-3, atol=1e-5)
     want = (u[:, :3] * s[:3]).float()
     torch.testing.assert_close(coords.abs(), want.abs(), rtol=1e-3, atol=1e-3 * float(s[0]))
@@ -137,6 +150,7 @@ def test_pca_of_identical_points_and_bad_input():
 
 
 # ---- t-SNE -----------------------------------------------------------------------------------------
+
 
 def test_conditional_p_rows_have_the_asked_perplexity():
     x, _ = _clusters(60, dim=10, sep=3.0)

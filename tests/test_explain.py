@@ -96,8 +96,8 @@ def test_warm_up_runs_the_path_once_in_the_background_and_leaves_random_state_al
     th.join(timeout=120)
     assert not th.is_alive() and warm.warmed(("test",))
     assert "captum.attr" in sys.modules
-    assert torch.equal(torch.get_rng_state(), rng)              # constant weights, no initialisation drawn
-    assert warm.warm_up(key=("test",)) is th                    # once per key
+    assert torch.equal(torch.get_rng_state(), rng)  # constant weights, no initialisation drawn
+    assert warm.warm_up(key=("test",)) is th  # once per key
     monkey = lambda *a: calls.append(a)  # noqa: E731
     warm._run = monkey
     try:

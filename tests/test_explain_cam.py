@@ -37,14 +37,24 @@ def _detector() -> nn.Sequential:
         dense.weight[0, :100] = 1.0
         dense.weight[1, :100] = -1.0
         dense.weight[1, 100:] = 0.01
-    return nn.Sequential(OrderedDict([("conv2d_1", conv1), ("relu_1", nn.ReLU()), ("maxpool_1", nn.MaxPool2d(2)),
-                                      ("conv2d_2", conv2), ("relu_2", nn.ReLU()), ("flatten_1", nn.Flatten()),
-                                      ("dense_1", dense)])).eval()
+    return nn.Sequential(
+        OrderedDict(
+            [
+                ("conv2d_1", conv1),
+                ("relu_1", nn.ReLU()),
+                ("maxpool_1", nn.MaxPool2d(2)),
+                ("conv2d_2", conv2),
+                ("relu_2", nn.ReLU()),
+                ("flatten_1", nn.Flatten()),
+                ("dense_1", dense),
+            ]
+        )
+    ).eval()
 
 
 def _square(r: int, c: int) -> torch.Tensor:
     x = torch.zeros(1, 28, 28)
-    x[0, r:r + 4, c:c + 4] = 1.0
+    x[0, r : r + 4, c : c + 4] = 1.0
     return x
 
 
@@ -56,22 +66,22 @@ def _peak(amap: torch.Tensor) -> tuple[int, int]:
 
 def _centre_of_mass(amap: torch.Tensor) -> tuple[float, float]:
     m = amap[0].clamp(min=0)
-    rows, cols = torch.meshgrid(torch.arange(28.), torch.arange(28.), indexing="ij")
+    rows, cols = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
     return float((m * rows).sum() / m.sum()), float((m * cols).sum() / m.sum())
 
 
-PLACES = [(2, 16), (20, 6), (12, 12)]      # near the top right, near the bottom left, the centre
+PLACES = [(2, 16), (20, 6), (12, 12)]  # near the top right, near the bottom left, the centre
 
 
 @pytest.mark.parametrize("r,c", PLACES)
 def test_grad_cam_peaks_on_the_planted_square(r, c):
     model = _detector()
-    assert float(model(_square(r, c)[None])[0, 0].detach()) > 0        # the detector does see it
+    assert float(model(_square(r, c)[None])[0, 0].detach()) > 0  # the detector does see it
     a = attribute(model, _square(r, c), 0, "grad_cam")
     pr, pc = _peak(a.map)
     assert r <= pr <= r + 3 and c <= pc <= c + 3, (pr, pc)
     cr, cc = _centre_of_mass(a.map)
-    assert abs(cr - (r + 1.5)) <= 1.5 and abs(cc - (c + 1.5)) <= 1.5, (cr, cc)   # within the pooling grain
+    assert abs(cr - (r + 1.5)) <= 1.5 and abs(cc - (c + 1.5)) <= 1.5, (cr, cc)  # within the pooling grain
     assert a.extra["layer"] == "conv2d_2" and a.extra["last_conv"] is True and a.extra["aligned"] is True
     assert (a.extra["cam_height"], a.extra["cam_width"]) == (10, 10)
     assert a.map.min() >= 0 and not METHODS["grad_cam"].signed
@@ -100,7 +110,7 @@ def test_a_plain_stretch_would_miss_the_corner_squares():
 
 def test_evidence_against_the_class_gives_an_empty_map_and_contrast_works():
     model, x = _detector(), _square(8, 10)
-    against = attribute(model, x, 1, "grad_cam")        # class 1 = minus the square detector
+    against = attribute(model, x, 1, "grad_cam")  # class 1 = minus the square detector
     assert against.empty and against.extra["cam_max"] == 0
     why = attribute(model, x, 0, "grad_cam", contrast=1)  # "why 0 and not 1?" through the Contrast wrapper
     pr, pc = _peak(why.map)
@@ -131,8 +141,9 @@ def test_native_cam_equals_captum_layer_grad_cam():
     for name, maps in (("conv2d_1", "relu_1"), ("conv2d_2", "relu_2")):
         for target in (0, 7):
             ours = cam_native(private_copy(model), x.clone().requires_grad_(True), target, name)
-            ref = LayerGradCam(model, dict(model.named_modules())[maps]).attribute(x, target=target,
-                                                                                    relu_attributions=True)
+            ref = LayerGradCam(model, dict(model.named_modules())[maps]).attribute(
+                x, target=target, relu_attributions=True
+            )
             assert torch.allclose(ours, ref.detach(), atol=1e-8, rtol=1e-5)
 
 
@@ -170,9 +181,16 @@ def test_geometry_matches_the_gradient_receptive_field():
     """The analytic centres against an empirical one: with positive weights, avg pooling and no ReLU,
     the input gradient of one output cell is symmetric about the centre of what the cell sees."""
     torch.manual_seed(0)
-    model = nn.Sequential(OrderedDict([
-        ("conv2d_1", nn.Conv2d(1, 2, 5)), ("avgpool_1", nn.AvgPool2d(3, stride=2)),
-        ("conv2d_2", nn.Conv2d(2, 2, 3, stride=2, padding=1)), ("conv2d_3", nn.Conv2d(2, 1, 2, padding="same"))]))
+    model = nn.Sequential(
+        OrderedDict(
+            [
+                ("conv2d_1", nn.Conv2d(1, 2, 5)),
+                ("avgpool_1", nn.AvgPool2d(3, stride=2)),
+                ("conv2d_2", nn.Conv2d(2, 2, 3, stride=2, padding=1)),
+                ("conv2d_3", nn.Conv2d(2, 1, 2, padding="same")),
+            ]
+        )
+    )
     for m in model:
         if hasattr(m, "weight"):
             with torch.no_grad():
@@ -180,16 +198,16 @@ def test_geometry_matches_the_gradient_receptive_field():
     for name in ("conv2d_1", "conv2d_2", "conv2d_3"):
         (sr, orow), (sc, ocol) = layer_geometry(model, name)
         x = torch.zeros(1, 1, 40, 40, requires_grad=True)
-        sub = model[:list(dict(model.named_children())).index(name) + 1]
+        sub = model[: list(dict(model.named_children())).index(name) + 1]
         out = sub(x)
         i, j = 3, 2
         (g,) = torch.autograd.grad(out[0, 0, i, j], x)
-        rows, cols = torch.meshgrid(torch.arange(40.), torch.arange(40.), indexing="ij")
+        rows, cols = torch.meshgrid(torch.arange(40.0), torch.arange(40.0), indexing="ij")
         g = g[0, 0]
         assert abs(float((g * rows).sum() / g.sum()) - (sr * i + orow)) < 1e-4
         assert abs(float((g * cols).sum() / g.sum()) - (sc * j + ocol)) < 1e-4
     assert layer_geometry(model, "conv2d_2") == ((4.0, 3.0), (4.0, 3.0))
-    assert layer_geometry(model, "conv2d_3") == ((4.0, 5.0), (4.0, 5.0))   # 2x2 'same' pads on the right
+    assert layer_geometry(model, "conv2d_3") == ((4.0, 5.0), (4.0, 5.0))  # 2x2 'same' pads on the right
 
 
 def test_guided_backprop_equals_captum_and_leaves_no_hooks():
@@ -225,7 +243,7 @@ def test_layer_setting_picks_any_conv_layer_and_explains_bad_names():
 
 def test_resnet_every_conv_layer_including_the_ones_inside_residual_blocks():
     model, x = build(PRESETS["resnet"].spec, seed=0).module, torch.rand(1, 28, 28)
-    assert default_layer(model) == "residual_3.conv2"       # not the shortcut's 1x1 projection
+    assert default_layer(model) == "residual_3.conv2"  # not the shortcut's 1x1 projection
     for name in ("residual_1.conv1", "residual_2.conv2", "residual_3.shortcut.0", ""):
         for method in ("grad_cam", "guided_grad_cam"):
             a = attribute(model, x, 5, method, layer=name)
@@ -257,7 +275,15 @@ def test_unknown_geometry_falls_back_to_a_stretch():
 
 
 def test_multichannel_input_gets_the_map_on_every_channel():
-    model = nn.Sequential(OrderedDict([("conv2d_1", nn.Conv2d(3, 4, 3)), ("relu_1", nn.ReLU()),
-                                       ("flatten_1", nn.Flatten()), ("dense_1", nn.Linear(4 * 6 * 6, 3))]))
+    model = nn.Sequential(
+        OrderedDict(
+            [
+                ("conv2d_1", nn.Conv2d(3, 4, 3)),
+                ("relu_1", nn.ReLU()),
+                ("flatten_1", nn.Flatten()),
+                ("dense_1", nn.Linear(4 * 6 * 6, 3)),
+            ]
+        )
+    )
     a = attribute(model, torch.rand(3, 8, 8), 0, "grad_cam")
     assert a.map.shape == (3, 8, 8) and torch.equal(a.map[0], a.map[2])

@@ -12,8 +12,18 @@ from torch import nn
 
 from dlviz.errors import DlvizError
 from dlviz.explain import METHODS, Method, attribute
-from dlviz.explain.checks import (RANDOMISATION_THRESHOLD, Completeness, Curves, Randomisation, completeness,
-                                  deletion_insertion, mean_agreement, randomisation_test, rank_agreement, spearman)
+from dlviz.explain.checks import (
+    RANDOMISATION_THRESHOLD,
+    Completeness,
+    Curves,
+    Randomisation,
+    completeness,
+    deletion_insertion,
+    mean_agreement,
+    randomisation_test,
+    rank_agreement,
+    spearman,
+)
 from dlviz.explain.registry import Attribution
 from dlviz.models import PRESETS, build
 
@@ -26,8 +36,7 @@ def _untouched(model, before: dict, training: bool):
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert model.training == training
     assert all(p.requires_grad for p in model.parameters())
-    assert sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
-               for m in model.modules()) == 0
+    assert sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks) for m in model.modules()) == 0
 
 
 # ---------------------------------------------------------------------------------------- Spearman
@@ -37,7 +46,7 @@ def test_spearman_known_answers():
     a = torch.arange(50.0)
     assert spearman(a, a) == pytest.approx(1.0)
     assert spearman(a, a.flip(0)) == pytest.approx(-1.0)
-    assert spearman(a, a ** 3) == pytest.approx(1.0)          # ranks only: any increasing function
+    assert spearman(a, a**3) == pytest.approx(1.0)  # ranks only: any increasing function
     # ties get the average rank: ranks (1.5, 1.5, 3) against (1, 2, 3) -> 1.5 / sqrt(1.5 * 2) = sqrt(3) / 2
     assert spearman([1.0, 1.0, 2.0], [1.0, 2.0, 3.0]) == pytest.approx(np.sqrt(3) / 2)
 
@@ -88,7 +97,7 @@ def test_completeness_reads_integrated_gradients_numbers():
     assert c.delta == a.extra["completeness_delta"]
     assert c.attribution_sum == pytest.approx(float(a.map.sum()), rel=1e-5)
     assert c.relative <= 0.01 and c.passed
-    assert completeness(attribute(model, x, 7, "saliency")) is None      # no promise, no numbers
+    assert completeness(attribute(model, x, 7, "saliency")) is None  # no promise, no numbers
 
 
 def test_completeness_known_numbers():
@@ -142,13 +151,13 @@ def _region_map(c=1, h=28, w=28):
 def test_deletion_falls_fastest_for_the_map_on_the_region_the_model_reads():
     model = _region_model().train()
     before = copy.deepcopy(model.state_dict())
-    x = torch.rand(1, 28, 28, generator=torch.Generator().manual_seed(0)) * 0.5 + 0.5    # region sum about 37
+    x = torch.rand(1, 28, 28, generator=torch.Generator().manual_seed(0)) * 0.5 + 0.5  # region sum about 37
     _Counting.calls[0] = 0
     cv = deletion_insertion(model, x, 0, _region_map(), steps=20)
-    assert _Counting.calls[0] == 1              # every step, both curves and the random orders: one batch
+    assert _Counting.calls[0] == 1  # every step, both curves and the random orders: one batch
     assert isinstance(cv, Curves) and cv.passed
     assert cv.fractions == pytest.approx(np.linspace(0, 1, 21).tolist())
-    p_x = torch.sigmoid(x[0, :7, :7].sum() - 10).item()         # softmax over (s, 0) = sigmoid(s)
+    p_x = torch.sigmoid(x[0, :7, :7].sum() - 10).item()  # softmax over (s, 0) = sigmoid(s)
     p_black = torch.sigmoid(torch.tensor(-10.0)).item()
     assert cv.deletion[0] == pytest.approx(p_x) and cv.insertion[-1] == pytest.approx(p_x)
     assert cv.deletion[-1] == pytest.approx(p_black) and cv.insertion[0] == pytest.approx(p_black)
@@ -160,7 +169,7 @@ def test_deletion_falls_fastest_for_the_map_on_the_region_the_model_reads():
     assert cv.insertion_auc > 0.9 > 0.7 > cv.random_insertion_auc
     _untouched(model, before, True)
 
-    rev = deletion_insertion(model, x, 0, -_region_map(), steps=20)     # the region last: the worst order
+    rev = deletion_insertion(model, x, 0, -_region_map(), steps=20)  # the region last: the worst order
     assert not rev.passed
     assert rev.deletion_auc > rev.random_deletion_auc and rev.insertion_auc < rev.random_insertion_auc
     assert rev.random_deletion_auc == pytest.approx(cv.random_deletion_auc)  # same seed, same random orders
@@ -206,8 +215,15 @@ def trained_mlp():
     from dlviz.train import DeviceData, TrainConfig, evaluate, fit, image_transform
 
     d = load_dataset("mnist", MNIST_DIR)
-    data = DeviceData(d.train_x[:4000], d.train_y[:4000], d.train_x[4000:5000], d.train_y[4000:5000],
-                      d.test_x[:500], d.test_y[:500], image_transform)
+    data = DeviceData(
+        d.train_x[:4000],
+        d.train_y[:4000],
+        d.train_x[4000:5000],
+        d.train_y[4000:5000],
+        d.test_x[:500],
+        d.test_y[:500],
+        image_transform,
+    )
     model = build(PRESETS["mlp"].spec, seed=0).module
     fit(model, data, TrainConfig(epochs=4, batch_size=64, record_gradients=False, cpu_threads="fixed"))
     assert evaluate(model, data.test_x, data.test_y, image_transform)[1] > 0.85
@@ -222,14 +238,14 @@ def test_randomisation_changes_the_saliency_map_of_a_trained_model(trained_mlp):
     for x, y in zip(xs, ys):
         r = randomisation_test(model, x, y, "saliency")
         assert isinstance(r, Randomisation) and r.method == "saliency"
-        assert r.layers == ["dense_3", "dense_2", "dense_1"]        # output side first, one more each step
+        assert r.layers == ["dense_3", "dense_2", "dense_1"]  # output side first, one more each step
         assert len(r.similarity) == len(r.maps) == 3 and all(m.shape == (28, 28) for m in r.maps)
-        assert r.similarity[-1] < 0.3 and r.passed                  # from 1 (itself) to almost unrelated
+        assert r.similarity[-1] < 0.3 and r.passed  # from 1 (itself) to almost unrelated
         assert r.seconds > 0
         again = randomisation_test(model, x, y, "saliency")
-        assert again.similarity == r.similarity                     # seeded
+        assert again.similarity == r.similarity  # seeded
     _untouched(model, before, True)
-    assert torch.equal(torch.get_rng_state(), rng)                  # the caller's random stream is untouched
+    assert torch.equal(torch.get_rng_state(), rng)  # the caller's random stream is untouched
 
 
 def test_randomisation_reports_signed_and_absolute_and_ig_fails_on_its_magnitudes(trained_mlp):
@@ -240,23 +256,26 @@ def test_randomisation_reports_signed_and_absolute_and_ig_fails_on_its_magnitude
     model, xs, ys = trained_mlp
     r = randomisation_test(model, xs[0], ys[0], "integrated_gradients", steps=20)
     assert len(r.signed) == len(r.absolute) == len(r.layers) == 3
-    assert abs(r.signed[-1]) < 0.5                                # the for/against pattern is scrambled
-    assert r.absolute[-1] > 0.9                                   # the ink mask survives in |map|
-    assert r.reference > 0.9 and set(r.references) == {"input", "edges"}   # |IG| looks like the input itself
+    assert abs(r.signed[-1]) < 0.5  # the for/against pattern is scrambled
+    assert r.absolute[-1] > 0.9  # the ink mask survives in |map|
+    assert r.reference > 0.9 and set(r.references) == {"input", "edges"}  # |IG| looks like the input itself
     assert not r.passed and r.similarity[-1] == pytest.approx(max(abs(r.signed[-1]), abs(r.absolute[-1])))
     assert "0.5" in r.rule and r.kind == "model"
 
 
-@pytest.mark.parametrize("signed, absolute, reference, passed, bar", [
-    (0.1, 0.2, 0.9, True, 0.5),      # unrelated after randomisation, the input looks like the map: passes
-    (0.1, 0.99, 0.98, False, 0.5),   # |map| survives (IG on MNIST): fails
-    (-0.6, 0.2, 0.9, False, 0.5),    # the signed ranking survives reversed: fails
-    (0.3, 0.3, 0.35, False, 0.25),   # below 0.5 but not clearly below the model-free reference: fails
-    (0.2, 0.2, 0.35, True, 0.25),
-    (0.05, 0.05, 0.02, True, 0.1),   # the map resembles no model-free map and its randomised self neither
-    (0.15, 0.15, 0.02, False, 0.1),
-    (0.49, 0.49, None, True, 0.5),   # no reference: the fixed ceiling alone
-])
+@pytest.mark.parametrize(
+    "signed, absolute, reference, passed, bar",
+    [
+        (0.1, 0.2, 0.9, True, 0.5),  # unrelated after randomisation, the input looks like the map: passes
+        (0.1, 0.99, 0.98, False, 0.5),  # |map| survives (IG on MNIST): fails
+        (-0.6, 0.2, 0.9, False, 0.5),  # the signed ranking survives reversed: fails
+        (0.3, 0.3, 0.35, False, 0.25),  # below 0.5 but not clearly below the model-free reference: fails
+        (0.2, 0.2, 0.35, True, 0.25),
+        (0.05, 0.05, 0.02, True, 0.1),  # the map resembles no model-free map and its randomised self neither
+        (0.15, 0.15, 0.02, False, 0.1),
+        (0.49, 0.49, None, True, 0.5),  # no reference: the fixed ceiling alone
+    ],
+)
 def test_the_randomisation_rule_is_the_one_in_the_docs(signed, absolute, reference, passed, bar):
     from pathlib import Path
 
@@ -271,26 +290,26 @@ def test_the_randomisation_rule_is_the_one_in_the_docs(signed, absolute, referen
 
 def test_data_randomisation_with_a_shuffled_label_model(trained_mlp):
     """Adebayo et al.'s data test: the same architecture trained (by dlviz.train.fit) on shuffled labels."""
-    from tests.conftest import MNIST_DIR
-
     from dlviz.data.loader import load_dataset
     from dlviz.explain.checks import data_randomisation_test, shuffled_label_model
     from dlviz.train import DeviceData, image_transform
+    from tests.conftest import MNIST_DIR
 
     model, xs, ys = trained_mlp
     d = load_dataset("mnist", MNIST_DIR)
-    data = DeviceData(d.train_x[:1000], d.train_y[:1000], d.train_x[:0], d.train_y[:0], d.test_x[:0],
-                      d.test_y[:0], image_transform)
+    data = DeviceData(
+        d.train_x[:1000], d.train_y[:1000], d.train_x[:0], d.train_y[:0], d.test_x[:0], d.test_y[:0], image_transform
+    )
     before = copy.deepcopy(model.state_dict())
     seen = []
     shuffled, acc = shuffled_label_model(model, data, epochs=1, on_progress=lambda p: seen.append(p))
-    assert seen and acc < 0.5                                     # it cannot learn labels that mean nothing
+    assert seen and acc < 0.5  # it cannot learn labels that mean nothing
     _untouched(model, before, model.training)
     r = data_randomisation_test(model, shuffled, xs[0], ys[0], "saliency")
     assert r.kind == "data" and r.layers == ["shuffled labels"] and len(r.signed) == 1
-    assert r.signed[-1] == pytest.approx(r.absolute[-1])          # an unsigned map: the two are the same
+    assert r.signed[-1] == pytest.approx(r.absolute[-1])  # an unsigned map: the two are the same
     ig = data_randomisation_test(model, shuffled, xs[0], ys[0], "integrated_gradients", steps=20)
-    assert ig.absolute[-1] > 0.8 and not ig.passed                # the ink mask again
+    assert ig.absolute[-1] > 0.8 and not ig.passed  # the ink mask again
 
 
 def test_infidelity_and_sensitivity_beside_a_random_map(trained_mlp):
@@ -299,19 +318,22 @@ def test_infidelity_and_sensitivity_beside_a_random_map(trained_mlp):
     model, xs, ys = trained_mlp
     a = attribute(model, xs[0], ys[0], "input_x_gradient")
     f = fidelity(model, xs[0], ys[0], "input_x_gradient", a.map)
-    assert f.infidelity < f.random_infidelity                     # a gradient map predicts the score's change
-    assert f.sensitivity < f.random_sensitivity                   # and moves less than noise does
+    assert f.infidelity < f.random_infidelity  # a gradient map predicts the score's change
+    assert f.sensitivity < f.random_sensitivity  # and moves less than noise does
     again = fidelity(model, xs[0], ys[0], "input_x_gradient", a.map)
-    assert (again.infidelity, again.random_infidelity) == (f.infidelity, f.random_infidelity)   # seeded
+    assert (again.infidelity, again.random_infidelity) == (f.infidelity, f.random_infidelity)  # seeded
 
 
 def test_randomisation_of_a_map_that_ignores_the_model(monkeypatch):
     """A 'method' that returns the input itself, an edge detector in spirit: similarity 1 at every step.
     On the residual preset: blocks and their batch norms are re-initialised as one group each."""
-    monkeypatch.setitem(METHODS, "copy_input", Method("copy_input", "Copy of the input",
-                                                      lambda model, xb, target: (xb.detach().clone(), {})))
+    monkeypatch.setitem(
+        METHODS,
+        "copy_input",
+        Method("copy_input", "Copy of the input", lambda model, xb, target: (xb.detach().clone(), {})),
+    )
     model = build(PRESETS["resnet"].spec, seed=0).module.train()
-    before = copy.deepcopy(model.state_dict())       # includes the batch norms' running statistics
+    before = copy.deepcopy(model.state_dict())  # includes the batch norms' running statistics
     r = randomisation_test(model, torch.rand(1, 28, 28), 3, "copy_input")
     assert r.layers == ["dense_1", "residual_3", "residual_2", "residual_1", "batchnorm_1", "conv2d_1"]
     assert r.similarity == pytest.approx([1.0] * 6) and not r.passed
@@ -324,5 +346,5 @@ def test_randomisation_bad_requests_get_plain_messages():
         randomisation_test(model, torch.rand(1, 28, 28), 1, "magic")
     with pytest.raises(DlvizError, match="between 2 and 500"):
         randomisation_test(model, torch.rand(1, 28, 28), 1, "integrated_gradients", steps=1)
-    with pytest.raises(DlvizError, match="explanation is empty"):     # blank image, black baseline
+    with pytest.raises(DlvizError, match="explanation is empty"):  # blank image, black baseline
         randomisation_test(model, torch.zeros(1, 28, 28), 1, "integrated_gradients")

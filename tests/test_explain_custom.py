@@ -29,7 +29,7 @@ class ThreeConv(nn.Module):
         self.drop = nn.Dropout(0.25)
         self.drop2 = self.drop if reuse_dropout else nn.Dropout(0.25)
         self.fc = nn.Linear(16 * 7 * 7, 10)
-        self.relu = nn.ReLU()           # registered last, runs after every conv
+        self.relu = nn.ReLU()  # registered last, runs after every conv
 
     def forward(self, x):
         x = F.max_pool2d(self.relu(self.bn1(self.conv1(x))), 2)
@@ -71,7 +71,7 @@ class OutOfOrder(nn.Module):
     def forward(self, x):
         x = torch.relu(self.early(x))
         x = torch.relu(self.shared(x))
-        x = torch.relu(self.shared(x))              # the same conv, called twice
+        x = torch.relu(self.shared(x))  # the same conv, called twice
         x = torch.relu(self.late(x))
         return self.head(x.mean(dim=(2, 3)))
 
@@ -95,7 +95,7 @@ class Residual(nn.Module):
 
 def _eval(m: nn.Module) -> nn.Module:
     torch.manual_seed(0)
-    for b in m.modules():                       # BatchNorm with statistics that are not the identity
+    for b in m.modules():  # BatchNorm with statistics that are not the identity
         if isinstance(b, nn.BatchNorm2d):
             b.running_mean.uniform_(-0.2, 0.2)
             b.running_var.uniform_(0.5, 2.0)
@@ -117,7 +117,7 @@ def test_grad_cam_on_the_users_three_conv_net(reuse):
         assert a.extra["layer"] == "conv3" and a.map.shape == (1, 28, 28) and torch.isfinite(a.map).all()
     module, label, call, runs = traced_feature(model, "conv3", _x()[None])
     assert label == ("drop" if reuse else "drop2") and runs == 1
-    assert call == (1 if reuse else 0)               # the reused Dropout's second call, not its first
+    assert call == (1 if reuse else 0)  # the reused Dropout's second call, not its first
     # the known answer: Grad-CAM of conv3's rectified maps, computed by hand
     x = _x()[None].requires_grad_(True)
     h = F.max_pool2d(model.relu(model.bn1(model.conv1(x))), 2)
@@ -136,20 +136,20 @@ def test_grad_cam_on_the_users_three_conv_net(reuse):
 def test_a_reused_activation_is_followed_at_the_right_call():
     model = _eval(ReusedReLU())
     module, label, call, _ = traced_feature(model, "conv2", _x()[None])
-    assert label == "act" and call == 1              # conv1's ReLU is call 0, conv2's is call 1
+    assert label == "act" and call == 1  # conv1's ReLU is call 0, conv2's is call 1
     sep = _eval(ReusedReLU(separate=True))
     sep.load_state_dict(model.state_dict(), strict=False)
     a, b = attribute(model, _x(), 4, "grad_cam", layer="conv2"), attribute(sep, _x(), 4, "grad_cam", layer="conv2")
-    assert torch.allclose(a.map, b.map, atol=1e-6)   # the same as with a ReLU module per place
+    assert torch.allclose(a.map, b.map, atol=1e-6)  # the same as with a ReLU module per place
 
 
 def test_execution_order_not_registration_order_and_a_conv_called_twice():
     model = _eval(OutOfOrder())
-    assert default_layer(model) == "shared"          # registration order: late, early, shared
-    assert default_layer(model, _x()[None]) == "late"    # what really runs last
+    assert default_layer(model) == "shared"  # registration order: late, early, shared
+    assert default_layer(model, _x()[None]) == "late"  # what really runs last
     a = attribute(model, _x(), 2, "grad_cam")
     assert a.extra["layer"] == "late"
-    twice = attribute(model, _x(), 2, "grad_cam", layer="shared")        # was "ran 2 times"
+    twice = attribute(model, _x(), 2, "grad_cam", layer="shared")  # was "ran 2 times"
     assert twice.extra["conv_calls"] == 2 and torch.isfinite(twice.map).all()
 
 
@@ -158,17 +158,17 @@ def test_a_hand_written_residual_block():
     for layer in ("c1", "c2", "stem", ""):
         a = attribute(model, _x(), 1, "grad_cam", layer=layer)
         assert a.map.shape == (1, 28, 28) and torch.isfinite(a.map).all()
-    assert attribute(model, _x(), 1, "grad_cam", layer="c1").extra["maps_after"] == "relu"   # c1 -> b1 -> relu
-    assert attribute(model, _x(), 1, "grad_cam", layer="c2").extra["maps_after"] == "b2"     # then the add
+    assert attribute(model, _x(), 1, "grad_cam", layer="c1").extra["maps_after"] == "relu"  # c1 -> b1 -> relu
+    assert attribute(model, _x(), 1, "grad_cam", layer="c2").extra["maps_after"] == "b2"  # then the add
     d = attribute(model, _x(), 1, "deeplift")
-    assert completeness(d).passed                    # additions are linear: DeepLift stays exact
+    assert completeness(d).passed  # additions are linear: DeepLift stays exact
 
 
 def test_deeplift_judges_leaves_not_the_models_class():
     """It refused any class it did not know ("no rule for the layer 'model' (Net)")."""
     model = _eval(ReusedReLU())
     a = attribute(model, _x(), 3, "deeplift")
-    assert completeness(a).relative < 1e-3           # exact: one ReLU module used three times, split per call
+    assert completeness(a).relative < 1e-3  # exact: one ReLU module used three times, split per call
     sep = _eval(ReusedReLU(separate=True))
     sep.load_state_dict(model.state_dict(), strict=False)
     assert torch.allclose(a.map, attribute(sep, _x(), 3, "deeplift").map, atol=1e-6)
@@ -183,5 +183,5 @@ def test_deeplift_judges_leaves_not_the_models_class():
         def forward(self, x):
             return super().forward(self.fancy(x))
 
-    with pytest.raises(DlvizError, match=r"no rule for the layer 'fancy' \(GELU\)"):   # the real leaf, named
+    with pytest.raises(DlvizError, match=r"no rule for the layer 'fancy' \(GELU\)"):  # the real leaf, named
         attribute(WithGELU().eval(), _x(), 3, "deeplift")

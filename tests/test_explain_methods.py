@@ -43,7 +43,7 @@ def test_registered_with_titles_blurbs_and_documented_settings():
 def test_deeplift_on_a_linear_model_is_weight_times_input():
     model, w = _linear()
     x = _image()
-    a = attribute(model, x, 2, "deeplift")                                   # black baseline
+    a = attribute(model, x, 2, "deeplift")  # black baseline
     assert torch.allclose(a.map, (w[2] * x.flatten()).view(1, 28, 28), atol=1e-7)
     b = baseline(x[None], "blurred")[0]
     a = attribute(model, x, 2, "deeplift", baseline_kind="blurred")
@@ -59,7 +59,7 @@ def test_deeplift_rescale_rule_by_hand():
     b = baseline(x[None], "noise")[0]
     with torch.no_grad():
         zx, zb = lin1(x.flatten()), lin1(b.flatten())
-        m = (torch.relu(zx) - torch.relu(zb)) / (zx - zb)                  # (6,) the rescale multipliers
+        m = (torch.relu(zx) - torch.relu(zb)) / (zx - zb)  # (6,) the rescale multipliers
         want = ((lin2.weight[1] * m) @ lin1.weight) * (x - b).flatten()
     got = attribute(model, x, 1, "deeplift", baseline_kind="noise")
     assert torch.allclose(got.map.flatten(), want, atol=1e-6)
@@ -88,16 +88,18 @@ def test_deeplift_works_on_every_image_preset(preset):
         # relative where the score moves; the untrained deep-sigmoid's score barely moves (~1e-6), so
         # there the float32 rounding of the scores themselves sets the bound
         assert abs(e["attribution_sum"] - e["output_difference"]) <= max(0.01 * abs(e["output_difference"]), 1e-6)
-    c = attribute(model, x, 4, "deeplift", contrast=6)     # "why 4 and not 6?": the difference's sum
+    c = attribute(model, x, 4, "deeplift", contrast=6)  # "why 4 and not 6?": the difference's sum
     assert abs(c.extra["attribution_sum"] - c.extra["output_difference"]) <= max(
-        0.01 * abs(c.extra["output_difference"]), 1e-6)
+        0.01 * abs(c.extra["output_difference"]), 1e-6
+    )
 
 
 def test_deeplift_matches_integrated_gradients_on_a_linear_model_and_is_empty_on_a_blank_image():
     model, _ = _linear()
     x = _image()
-    assert torch.allclose(attribute(model, x, 0, "deeplift").map,
-                          attribute(model, x, 0, "integrated_gradients").map, atol=1e-6)
+    assert torch.allclose(
+        attribute(model, x, 0, "deeplift").map, attribute(model, x, 0, "integrated_gradients").map, atol=1e-6
+    )
     blank = attribute(_cnn(), torch.zeros(1, 28, 28), 3, "deeplift")
     assert blank.empty and blank.extra["output_difference"] == 0.0
 
@@ -107,25 +109,27 @@ def test_deeplift_refuses_layers_it_has_no_rule_for():
         attribute(build(PRESETS["rnn"].spec, seed=0).module, _image(), 1, "deeplift")
     gelu = nn.Sequential(nn.Flatten(), nn.Linear(784, 8), nn.GELU(), nn.Linear(8, 3))
     with pytest.raises(DlvizError, match=r"'2' \(GELU\)"):
-        attribute(gelu, _image(), 1, "deeplift", contrast=2)            # names the layer inside a Contrast too
+        attribute(gelu, _image(), 1, "deeplift", contrast=2)  # names the layer inside a Contrast too
 
 
 # --------------------------------------------------------------------------- SmoothGrad
-@pytest.mark.parametrize("base,kw", [("saliency", {}), ("input_x_gradient", {}),
-                                     ("integrated_gradients", {"steps": 10, "baseline_kind": "blurred"})])
+@pytest.mark.parametrize(
+    "base,kw",
+    [("saliency", {}), ("input_x_gradient", {}), ("integrated_gradients", {"steps": 10, "baseline_kind": "blurred"})],
+)
 def test_smoothgrad_with_no_noise_equals_its_base_method(base, kw):
     model, x = _cnn(), _image()
     want = attribute(model, x, 3, base, **kw).map
     got = attribute(model, x, 3, "smoothgrad", base=base, noise=0.0, samples=7, **kw)
     assert torch.allclose(got.map, want, rtol=1e-4, atol=1e-7)
     sq = attribute(model, x, 3, "smoothgrad", base=base, noise=0.0, samples=3, average="squared", **kw)
-    assert torch.allclose(sq.map, want ** 2, rtol=1e-4, atol=1e-10)
+    assert torch.allclose(sq.map, want**2, rtol=1e-4, atol=1e-10)
 
 
 def test_smoothgrad_one_sample_is_the_gradient_at_one_seeded_noisy_copy():
     # noise is a fraction of the input's range: sigma = 0.3 * (max - min); the copy is x + sigma z, z ~ N(0, 1)
     model = _cnn().eval()
-    x = _image() * 0.5 + 0.2                                        # range 0.5 -> sigma 0.15
+    x = _image() * 0.5 + 0.2  # range 0.5 -> sigma 0.15
     z = torch.randn((1, 1, 28, 28), generator=torch.Generator().manual_seed(0))
     sigma = 0.3 * float(x.max() - x.min())
     xn = (x[None] + sigma * z).requires_grad_(True)
@@ -138,12 +142,13 @@ def test_smoothgrad_one_sample_is_the_gradient_at_one_seeded_noisy_copy():
 def test_smoothgrad_on_a_linear_model():
     model, w = _linear()
     x = _image()
-    sal = attribute(model, x, 1, "smoothgrad", samples=30, noise=0.5)          # the gradient is |w| whatever the noise
+    sal = attribute(model, x, 1, "smoothgrad", samples=30, noise=0.5)  # the gradient is |w| whatever the noise
     assert torch.allclose(sal.map, w[1].abs().view(1, 28, 28), atol=1e-7)
     ixg = attribute(model, x, 1, "smoothgrad", base="input_x_gradient", samples=200, noise=0.2)
     # w * mean(x + noise): the noise averages out, within 4 standard errors of the mean
-    assert torch.allclose(ixg.map, (w[1] * x.flatten()).view(1, 28, 28),
-                          atol=4 * 0.2 / 200 ** 0.5 * float(w[1].abs().max()))
+    assert torch.allclose(
+        ixg.map, (w[1] * x.flatten()).view(1, 28, 28), atol=4 * 0.2 / 200**0.5 * float(w[1].abs().max())
+    )
 
 
 def test_smoothgrad_is_seeded_and_noise_matters():
@@ -159,9 +164,9 @@ def test_smoothgrad_of_integrated_gradients_is_the_same_in_small_passes(monkeypa
     model, x = _cnn(), _image()
     kw = dict(base="integrated_gradients", samples=9, steps=8)
     whole = attribute(model, x, 2, "smoothgrad", **kw).map
-    monkeypatch.setattr(methods, "ROWS_PER_PASS", 20)           # 2 noisy copies x 8 steps per pass
+    monkeypatch.setattr(methods, "ROWS_PER_PASS", 20)  # 2 noisy copies x 8 steps per pass
     assert torch.allclose(attribute(model, x, 2, "smoothgrad", **kw).map, whole, rtol=1e-4, atol=1e-8)
-    monkeypatch.setattr(methods, "ROWS_PER_PASS", 3)            # fewer rows than steps: one copy per pass
+    monkeypatch.setattr(methods, "ROWS_PER_PASS", 3)  # fewer rows than steps: one copy per pass
     assert torch.allclose(attribute(model, x, 2, "smoothgrad", **kw).map, whole, rtol=1e-4, atol=1e-8)
 
 
@@ -196,7 +201,7 @@ def test_gradient_shap_extra_holds_the_expected_value_numbers():
     assert e["expectation_gap"] == pytest.approx(e["attribution_sum"] - e["expected_difference"])
     # an estimate of SHAP values: the sum lands near E[f(x)] - E[f(reference)], not exactly on it
     assert abs(e["expectation_gap"]) <= 0.25 * abs(e["expected_difference"])
-    assert "completeness_delta" not in e            # not an exact completeness check, so not reported as one
+    assert "completeness_delta" not in e  # not an exact completeness check, so not reported as one
 
 
 def test_gradient_shap_is_seeded():
@@ -209,7 +214,7 @@ def test_gradient_shap_is_seeded():
 # --------------------------------------------------------------------------- all three
 @pytest.mark.parametrize("method", NEW)
 def test_no_global_random_state_is_read_or_changed(method):
-    model, x = _cnn(), _image()                   # building seeds torch itself
+    model, x = _cnn(), _image()  # building seeds torch itself
     torch.manual_seed(123)
     np.random.seed(123)
     t0, n0 = torch.get_rng_state(), np.random.get_state()[1].copy()
@@ -226,9 +231,9 @@ def test_bad_settings_get_plain_messages():
         attribute(model, x, 1, "smoothgrad", noise=2)
     with pytest.raises(DlvizError, match="one of"):
         attribute(model, x, 1, "smoothgrad", base="occlusion")
-    with pytest.raises(DlvizError, match="runs the model on 40000 images"):      # bounded time and memory
+    with pytest.raises(DlvizError, match="runs the model on 40000 images"):  # bounded time and memory
         attribute(model, x, 1, "smoothgrad", base="integrated_gradients", samples=200, steps=200)
-    attribute(model, x, 1, "smoothgrad", samples=200, steps=200)                # steps unused by Saliency
+    attribute(model, x, 1, "smoothgrad", samples=200, steps=200)  # steps unused by Saliency
     with pytest.raises(DlvizError, match="one of"):
         attribute(model, x, 1, "gradient_shap", references="grey")
     with pytest.raises(DlvizError, match="one of"):

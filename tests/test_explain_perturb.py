@@ -25,7 +25,7 @@ def _cnn():
 class PixelLinear(nn.Module):
     """Two classes: score 0 = w . x + 0.3, score 1 = -(w . x) - 0.3 (a model that only reads where w != 0)."""
 
-    calls = 0     # forward passes, counted on the class (attribute() works on a deep copy)
+    calls = 0  # forward passes, counted on the class (attribute() works on a deep copy)
 
     def __init__(self, w: torch.Tensor):
         super().__init__()
@@ -71,6 +71,7 @@ def _patch_sums(values, patch):
 
 # --- Occlusion ---------------------------------------------------------------------------------------------
 
+
 def test_occlusion_one_pixel_window_is_the_linear_contribution_and_zero_elsewhere():
     w, x = _region_weights(), torch.rand(1, H, W)
     a = attribute(PixelLinear(w), x, 0, "occlusion", window=1, stride=1)
@@ -83,7 +84,7 @@ def test_occlusion_one_pixel_window_is_the_linear_contribution_and_zero_elsewher
 
 def test_occlusion_window_4_stride_2_is_nonzero_only_near_the_region():
     w, x = _region_weights(), torch.rand(1, H, W)
-    a = attribute(PixelLinear(w), x, 0, "occlusion")      # defaults: 4x4, stride 2, black
+    a = attribute(PixelLinear(w), x, 0, "occlusion")  # defaults: 4x4, stride 2, black
     # windows start at even rows/cols; one that touches rows 8..11 starts at 6, 8 or 10, so it spans rows 6..13
     near = torch.zeros(H, W, dtype=torch.bool)
     near[6:14, 10:18] = True
@@ -93,9 +94,9 @@ def test_occlusion_window_4_stride_2_is_nonzero_only_near_the_region():
     total, count = torch.zeros(H, W), torch.zeros(H, W)
     for y0 in range(0, 25, 2):
         for x0 in range(0, 25, 2):
-            drop = (w * x[0])[y0:y0 + 4, x0:x0 + 4].sum()
-            total[y0:y0 + 4, x0:x0 + 4] += drop
-            count[y0:y0 + 4, x0:x0 + 4] += 1
+            drop = (w * x[0])[y0 : y0 + 4, x0 : x0 + 4].sum()
+            total[y0 : y0 + 4, x0 : x0 + 4] += drop
+            count[y0 : y0 + 4, x0 : x0 + 4] += 1
     assert torch.allclose(a.map[0], total / count, atol=1e-5)
     assert a.extra["windows"] == 169
 
@@ -107,17 +108,23 @@ def test_occlusion_equals_captum_occlusion(fill):
     model, x = _cnn().eval(), torch.rand(1, H, W)
     got = attribute(model, x, 3, "occlusion", window=4, stride=2, fill=fill)
     xb = x.unsqueeze(0)
-    ref = Occlusion(model).attribute(xb, sliding_window_shapes=(1, 4, 4), strides=(1, 2, 2),
-                                     baselines=baseline(xb, fill), target=3, perturbations_per_eval=64)
+    ref = Occlusion(model).attribute(
+        xb,
+        sliding_window_shapes=(1, 4, 4),
+        strides=(1, 2, 2),
+        baselines=baseline(xb, fill),
+        target=3,
+        perturbations_per_eval=64,
+    )
     assert torch.allclose(got.map, ref[0].detach(), atol=1e-5)
     assert got.map.abs().max() > 0
 
 
 def test_occlusion_covers_the_edge_when_the_stride_does_not_land_there():
     w = torch.zeros(H, W)
-    w[:, 27] = 1.0                                  # reads the last column only
+    w[:, 27] = 1.0  # reads the last column only
     x = torch.rand(1, H, W)
-    a = attribute(PixelLinear(w), x, 0, "occlusion", window=5, stride=2)   # starts 0..22, then 23 to reach 27
+    a = attribute(PixelLinear(w), x, 0, "occlusion", window=5, stride=2)  # starts 0..22, then 23 to reach 27
     assert (a.map[0][:, 27].abs() > 0).all()
     assert a.map[0][:, :23].abs().max() == 0
 
@@ -144,12 +151,18 @@ def test_occlusion_bad_settings_get_plain_messages():
         attribute(model, x, 1, "occlusion", window=15)
     with pytest.raises(DlvizError, match="one of"):
         attribute(model, x, 1, "occlusion", fill="grey")
-    err = ExplainError("{method}: the stride ({stride}) must not be larger than the window ({window}), or some "
-                       "pixels would never be covered.", method="Occlusion", stride=3, window=2)
+    err = ExplainError(
+        "{method}: the stride ({stride}) must not be larger than the window ({window}), or some "
+        "pixels would never be covered.",
+        method="Occlusion",
+        stride=3,
+        window=2,
+    )
     assert "遮挡" in err.message("zh") and "3" in err.message("zh")
 
 
 # --- KernelSHAP --------------------------------------------------------------------------------------------
+
 
 def _exact_linear_shap(w, x, fill, patch, seed=0):
     """Shapley values of a linear score over patches: w . (x - fill), summed over each patch."""
@@ -161,7 +174,7 @@ def _exact_linear_shap(w, x, fill, patch, seed=0):
 def test_kernel_shap_of_a_linear_model_is_the_exact_shapley_values(fill):
     w = torch.randn(H, W, generator=torch.Generator().manual_seed(1))
     x = torch.rand(1, H, W)
-    a = attribute(PixelLinear(w), x, 0, "kernel_shap", fill=fill, seed=3)   # 49 patches, 200 sampled coalitions
+    a = attribute(PixelLinear(w), x, 0, "kernel_shap", fill=fill, seed=3)  # 49 patches, 200 sampled coalitions
     assert a.extra["exact"] == 0 and a.extra["evaluations"] == 200
     want = _exact_linear_shap(w, x, fill, 4, seed=3)
     got = torch.tensor(a.extra["patch_values"], dtype=torch.float64)
@@ -174,11 +187,12 @@ def test_kernel_shap_of_a_linear_model_is_the_exact_shapley_values(fill):
 def test_kernel_shap_with_ragged_patches():
     w = torch.randn(H, W, generator=torch.Generator().manual_seed(2))
     x = torch.rand(1, H, W)
-    a = attribute(PixelLinear(w), x, 0, "kernel_shap", patch=5, samples=400)   # 6 x 6 patches, the last 3 wide
+    a = attribute(PixelLinear(w), x, 0, "kernel_shap", patch=5, samples=400)  # 6 x 6 patches, the last 3 wide
     want = _exact_linear_shap(w, x, "black", 5)
     assert torch.tensor(a.extra["patch_values"]).shape == (6, 6)
-    assert torch.allclose(torch.tensor(a.extra["patch_values"], dtype=torch.float64), want,
-                          atol=1e-3 * want.abs().max())
+    assert torch.allclose(
+        torch.tensor(a.extra["patch_values"], dtype=torch.float64), want, atol=1e-3 * want.abs().max()
+    )
     # a 3 x 3 corner patch spreads its value over 9 pixels
     assert torch.allclose(a.map[0, 25:, 25:], torch.full((3, 3), float(want[5, 5]) / 9), atol=1e-4)
 
@@ -197,7 +211,7 @@ def _brute_force_shapley(f, m):
 
 def test_kernel_shap_enumerates_few_patches_and_is_exact_on_the_cnn():
     model, x = _cnn().eval(), torch.rand(1, H, W)
-    a = attribute(model, x, 5, "kernel_shap", patch=14, samples=20, fill="blurred")   # 4 patches: 14 coalitions
+    a = attribute(model, x, 5, "kernel_shap", patch=14, samples=20, fill="blurred")  # 4 patches: 14 coalitions
     assert a.extra["exact"] == 1 and a.extra["evaluations"] == 14
     base, pid = baseline(x.unsqueeze(0), "blurred")[0], _patch_ids(14)
 
@@ -230,7 +244,7 @@ def test_kernel_shap_is_exact_for_pairwise_interactions_thanks_to_paired_samplin
     a_i, b_i = _patch_sums(wa * x[0], 7).flatten(), _patch_sums(wb * x[0], 7).flatten()
     # f(S) = A(S) B(S) = sum over i, j in S of a_i b_j: a_i b_i goes to i, each a_i b_j (i != j) half to each
     want = a_i * b_i + 0.5 * (a_i * (b_i.sum() - b_i) + b_i * (a_i.sum() - a_i))
-    a = attribute(Product(wa, wb), x, 0, "kernel_shap", patch=7, samples=200, seed=0)   # 16 patches, sampled
+    a = attribute(Product(wa, wb), x, 0, "kernel_shap", patch=7, samples=200, seed=0)  # 16 patches, sampled
     assert a.extra["exact"] == 0
     # each coalition is drawn with its complement, which makes the regression exact for a game of order 2
     # (drawn without complements, the same 200 samples are off by half the largest value)
@@ -260,9 +274,14 @@ def test_kernel_shap_sampling_converges_to_the_shapley_values_of_a_cubic_game():
     for i, j, k in itertools.product(range(16), repeat=3):
         for p in {i, j, k}:
             want[p] += a[i] * b[j] * c[k] / len({i, j, k})
-    errors = [float((_values(attribute(Cubic(*ws), x, 0, "kernel_shap", patch=7, samples=n)) - want).abs().max()
-                    / want.abs().max()) for n in (200, 2000)]
-    assert errors[1] < 0.08 and errors[1] < errors[0] / 2     # measured: 0.20 -> 0.02
+    errors = [
+        float(
+            (_values(attribute(Cubic(*ws), x, 0, "kernel_shap", patch=7, samples=n)) - want).abs().max()
+            / want.abs().max()
+        )
+        for n in (200, 2000)
+    ]
+    assert errors[1] < 0.08 and errors[1] < errors[0] / 2  # measured: 0.20 -> 0.02
 
 
 def test_kernel_shap_efficiency_on_the_cnn():
@@ -290,8 +309,15 @@ def test_kernel_shap_agrees_with_captum_on_a_linear_model():
     pid = _patch_ids(7)[None, None]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        ref = KernelShap(model).attribute(x.unsqueeze(0), baselines=0.0, target=0, feature_mask=pid,
-                                          n_samples=100, perturbations_per_eval=100, return_input_shape=False)
+        ref = KernelShap(model).attribute(
+            x.unsqueeze(0),
+            baselines=0.0,
+            target=0,
+            feature_mask=pid,
+            n_samples=100,
+            perturbations_per_eval=100,
+            return_input_shape=False,
+        )
     assert torch.allclose(torch.tensor(ours.extra["patch_values"]).flatten(), ref.flatten().float(), atol=1e-3)
 
 
@@ -334,11 +360,12 @@ def test_a_blank_image_with_a_black_fill_has_an_empty_explanation():
 
 # --- LIME --------------------------------------------------------------------------------------------------
 
+
 def test_lime_of_a_linear_model_recovers_the_patch_contributions():
     w = torch.randn(H, W, generator=torch.Generator().manual_seed(6))
     x = torch.rand(1, H, W)
     a = attribute(PixelLinear(w), x, 0, "lime", samples=400)
-    want = _exact_linear_shap(w, x, "black", 4)     # for a linear score the local linear model is the score
+    want = _exact_linear_shap(w, x, "black", 4)  # for a linear score the local linear model is the score
     got = torch.tensor(a.extra["patch_values"], dtype=torch.float64)
     # Ridge(alpha=1) shrinks each weight by a few percent
     assert (got - want).abs().max() < 0.1 * want.abs().max()

@@ -19,10 +19,29 @@ from torch import nn
 
 from dlviz.errors import ExplainError
 from dlviz.explain.checks import completeness
-from dlviz.explain.text import (PAD, TEXT_METHODS, UNK, EncodedText, attribute_text, baseline_ids, encode_text,
-                                text_card, text_randomisation, top_words, word_curves)
-from dlviz.plots.text import (chip_rgb, chips_html, chips_png, comparison_html, lines_html, scaled_scores,
-                              text_handout_html, word_curves_figure)
+from dlviz.explain.text import (
+    PAD,
+    TEXT_METHODS,
+    UNK,
+    EncodedText,
+    attribute_text,
+    baseline_ids,
+    encode_text,
+    text_card,
+    text_randomisation,
+    top_words,
+    word_curves,
+)
+from dlviz.plots.text import (
+    chip_rgb,
+    chips_html,
+    chips_png,
+    comparison_html,
+    lines_html,
+    scaled_scores,
+    text_handout_html,
+    word_curves_figure,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 RT = ROOT.parent / "shared" / "data" / "rt-polarity"
@@ -56,8 +75,9 @@ class MaskedGRU(nn.Module):
         lengths = real.sum(1)
         order = torch.sort((~real).to(torch.uint8), dim=1, stable=True).indices
         xs = torch.gather(x, 1, order.unsqueeze(-1).expand_as(x))
-        packed = nn.utils.rnn.pack_padded_sequence(xs, lengths.clamp(min=1).cpu(), batch_first=True,
-                                                   enforce_sorted=False)
+        packed = nn.utils.rnn.pack_padded_sequence(
+            xs, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
+        )
         _, h = self.rnn(packed)
         return h[-1] * (lengths > 0).unsqueeze(1).to(x.dtype)
 
@@ -71,19 +91,23 @@ def seq(*layers) -> nn.Sequential:
 
 def mean_model(vocab=30, dim=6, pool=MaskedMean, seed=0) -> nn.Sequential:
     torch.manual_seed(seed)
-    return seq(("embedding_1", nn.Embedding(vocab, dim, padding_idx=0)), ("timepool_1", pool()),
-               ("dense_1", nn.Linear(dim, 3)))
+    return seq(
+        ("embedding_1", nn.Embedding(vocab, dim, padding_idx=0)), ("timepool_1", pool()), ("dense_1", nn.Linear(dim, 3))
+    )
 
 
 def gru_model(vocab=30, dim=8, seed=0) -> nn.Sequential:
     torch.manual_seed(seed)
-    return seq(("embedding_1", nn.Embedding(vocab, dim, padding_idx=0)), ("gru_1", MaskedGRU(dim, 16)),
-               ("dense_1", nn.Linear(16, 2)))
+    return seq(
+        ("embedding_1", nn.Embedding(vocab, dim, padding_idx=0)),
+        ("gru_1", MaskedGRU(dim, 16)),
+        ("dense_1", nn.Linear(16, 2)),
+    )
 
 
 def sentence(*ids, length=L) -> torch.Tensor:
     out = torch.zeros(length, dtype=torch.long)
-    out[length - len(ids):] = torch.tensor(ids)
+    out[length - len(ids) :] = torch.tensor(ids)
     return out
 
 
@@ -125,9 +149,9 @@ def test_integrated_gradients_known_answer_and_completeness():
     m = mean_model()
     a = attribute_text(m, IDS, 0, "integrated_gradients")
     emb, w, real, n = _mean_parts(m, IDS, 0)
-    want = (emb[real] - emb[UNK]) @ w / n          # the model is linear along the path from the UNK sentence
+    want = (emb[real] - emb[UNK]) @ w / n  # the model is linear along the path from the UNK sentence
     assert torch.allclose(a.scores, want, atol=1e-6)
-    assert float(a.scores[a.ids.index(UNK)]) == 0.0    # an unknown word equals the baseline there
+    assert float(a.scores[a.ids.index(UNK)]) == 0.0  # an unknown word equals the baseline there
     with torch.no_grad():
         diff = float(m(IDS[None])[0, 0] - m(baseline_ids(IDS, "unk")[None])[0, 0])
     assert a.extra["output_difference"] == pytest.approx(diff, abs=1e-6)
@@ -155,7 +179,7 @@ def test_occlusion_is_the_drop_without_each_word(fill):
         for p in a.positions:
             row = IDS.clone()
             if fill == "remove":
-                row = torch.cat([torch.zeros(1, dtype=torch.long), IDS[:p], IDS[p + 1:]])
+                row = torch.cat([torch.zeros(1, dtype=torch.long), IDS[:p], IDS[p + 1 :]])
             else:
                 row[p] = PAD if fill == "pad" else UNK
             want.append(full - float(m(row[None])[0, 1]))
@@ -224,15 +248,15 @@ def test_skipping_leading_pads_changes_nothing_on_text_presets(key):
 
 
 def test_pads_are_kept_when_the_model_counts_them():
-    m = mean_model(pool=PlainMean)          # the mean over all steps changes with the padding
+    m = mean_model(pool=PlainMean)  # the mean over all steps changes with the padding
     a = attribute_text(m, IDS, 1, "integrated_gradients")
     b = attribute_text(m, IDS, 1, "integrated_gradients", trim=False)
     assert a.extra["leading_pads_skipped"] == 0
     assert torch.equal(a.scores, b.scores)
     assert rel_gap(a) < 1e-4
-    m2 = mean_model()                       # the masked mean does not
+    m2 = mean_model()  # the masked mean does not
     assert attribute_text(m2, IDS, 1, "integrated_gradients").extra["leading_pads_skipped"] == L - 6
-    assert attribute_text(m2, IDS, 1, "saliency").extra["leading_pads_skipped"] == 0      # not worth a check
+    assert attribute_text(m2, IDS, 1, "saliency").extra["leading_pads_skipped"] == 0  # not worth a check
     assert attribute_text(m2, IDS, 1, "saliency", trim=True).extra["leading_pads_skipped"] == L - 6
 
 
@@ -241,16 +265,21 @@ def test_pads_are_kept_when_the_model_counts_them():
 
 
 def _snapshot(model):
-    return ({k: v.clone() for k, v in model.state_dict().items()}, model.training,
-            [(n, p.requires_grad) for n, p in model.named_parameters()],
-            [(n, len(m._forward_hooks), len(m._forward_pre_hooks), len(m._backward_hooks))
-             for n, m in model.named_modules()])
+    return (
+        {k: v.clone() for k, v in model.state_dict().items()},
+        model.training,
+        [(n, p.requires_grad) for n, p in model.named_parameters()],
+        [
+            (n, len(m._forward_hooks), len(m._forward_pre_hooks), len(m._backward_hooks))
+            for n, m in model.named_modules()
+        ],
+    )
 
 
 @pytest.mark.parametrize("method", list(TEXT_METHODS))
 def test_the_users_model_is_unchanged(method):
     for model in (mean_model(), gru_model()):
-        model.train()                       # the user's mode must survive too
+        model.train()  # the user's mode must survive too
         next(model.parameters()).requires_grad_(False)
         before = _snapshot(model)
         ids_before = IDS.clone()
@@ -272,7 +301,7 @@ def test_a_sentence_of_only_unknown_words_gives_an_empty_explanation():
     ids = sentence(UNK, UNK, UNK)
     a = attribute_text(m, ids, 1, "integrated_gradients")
     assert a.empty and a.extra["output_difference"] == 0.0 and completeness(a).passed
-    occ = attribute_text(m, ids, 1, "occlusion")       # hiding an unknown word still changes the length
+    occ = attribute_text(m, ids, 1, "occlusion")  # hiding an unknown word still changes the length
     assert torch.isfinite(occ.scores).all()
     enc = EncodedText("xq zz", ids, ["xq", "zz", "yy"], [True] * 3, False, 3)
     card = text_card(["negative", "positive"], a.probs, 1, None, enc, {"integrated_gradients": a})
@@ -288,7 +317,7 @@ def test_a_single_word(method):
     assert a.scores.shape == (1,) and a.positions == [L - 1] and torch.isfinite(a.scores).all()
     if method == "integrated_gradients":
         assert rel_gap(a) < 0.01
-    if method == "occlusion":               # without its only word the sentence is all pads: f = the bias path
+    if method == "occlusion":  # without its only word the sentence is all pads: f = the bias path
         with torch.no_grad():
             want = float(m(sentence(9)[None])[0, 0] - m(sentence(length=L)[None])[0, 0])
         assert float(a.scores[0]) == pytest.approx(want, abs=1e-6)
@@ -319,7 +348,7 @@ class TinyVocab:
 def _vocab():
     try:
         from dlviz.data.tokenize import Vocab
-    except ImportError:                      # pragma: no cover - before the tokeniser landed
+    except ImportError:  # pragma: no cover - before the tokeniser landed
         return TinyVocab(["good", "bad", "film", "a", "very"])
     return Vocab(["<pad>", "<unk>", "good", "bad", "film", "a", "very"], "en")
 
@@ -330,7 +359,7 @@ def test_encode_text_pre_pads_truncates_and_marks_unknown_words():
     assert enc.words == ["a", "very", "good", "film", "xyzzy"]
     assert enc.ids.tolist() == [0, 0, 0, 5, 6, 2, 4, UNK] and enc.unknown == [False] * 4 + [True]
     assert not enc.truncated and enc.total == 5
-    long = encode_text(v, " ".join(["good", "bad"] * 5000), 8)      # 10,000 words: the first 8 are read
+    long = encode_text(v, " ".join(["good", "bad"] * 5000), 8)  # 10,000 words: the first 8 are read
     assert long.truncated and long.total == 10_000 and long.words == ["good", "bad"] * 4
     assert long.ids.tolist() == [2, 3] * 4
     for blank in ("", "   ", "\n\t"):
@@ -391,8 +420,10 @@ def sentiment():
     tokenize = pytest.importorskip("dlviz.data.tokenize")
     build_vocab, encode_batch = tokenize.build_vocab, tokenize.encode_batch
 
-    texts = [*(RT / "rt-polarity.pos").read_text(encoding="utf-8").splitlines(),
-             *(RT / "rt-polarity.neg").read_text(encoding="utf-8").splitlines()]
+    texts = [
+        *(RT / "rt-polarity.pos").read_text(encoding="utf-8").splitlines(),
+        *(RT / "rt-polarity.neg").read_text(encoding="utf-8").splitlines(),
+    ]
     y = torch.tensor([1] * 5331 + [0] * 5331)
     vocab = build_vocab(texts, "en", 5000)
     x, _, _ = encode_batch(texts, vocab, 40)
@@ -402,7 +433,7 @@ def sentiment():
     model.train()
     perm = torch.randperm(len(x), generator=g)
     for i in range(0, len(x), 64):
-        b = perm[i:i + 64]
+        b = perm[i : i + 64]
         loss = nn.functional.cross_entropy(model(x[b]), y[b])
         opt.zero_grad()
         loss.backward()
@@ -414,20 +445,29 @@ def test_trained_model_words_push_the_expected_way(sentiment):
     model, vocab = sentiment
     enc = encode_text(vocab, "a wonderful , moving film , but the ending is boring", 40)
     for method in ("integrated_gradients", "input_x_gradient", "occlusion"):
-        a = attribute_text(model, enc.ids, 1, method)           # class 1 = positive
+        a = attribute_text(model, enc.ids, 1, method)  # class 1 = positive
         s = dict(zip(enc.words, a.scores.tolist()))
         assert s["wonderful"] > 0 and s["moving"] > 0 and s["boring"] < 0, (method, s)
         assert max(s, key=s.get) in ("wonderful", "moving"), (method, s)
     ig = attribute_text(model, enc.ids, 1)
     assert rel_gap(ig) < 0.01 and abs(ig.extra["output_difference"]) > 0.1
-    card = text_card(["negative", "positive"], ig.probs, 1, None, enc, {"integrated_gradients": ig},
-                     completeness=completeness(ig))
+    card = text_card(
+        ["negative", "positive"], ig.probs, 1, None, enc, {"integrated_gradients": ig}, completeness=completeness(ig)
+    )
     words_for = next(line for line in card.lines if line.startswith("Words for positive"))
     assert "“wonderful”" in words_for
     assert any(line.startswith("Words against positive") and "“boring”" in line for line in card.lines)
-    assert card.verdict == "caution"                  # completeness alone does not check the model
-    zh = text_card(["negative", "positive"], ig.probs, 1, None, enc, {"integrated_gradients": ig},
-                   completeness=completeness(ig), lang="zh")
+    assert card.verdict == "caution"  # completeness alone does not check the model
+    zh = text_card(
+        ["negative", "positive"],
+        ig.probs,
+        1,
+        None,
+        enc,
+        {"integrated_gradients": ig},
+        completeness=completeness(ig),
+        lang="zh",
+    )
     assert any("支持" in line and "“wonderful”" in line for line in zh.lines)
 
 
@@ -440,21 +480,38 @@ def test_sanity_checks_on_the_trained_model(sentiment):
     c = word_curves(model, enc.ids, 1, ig.scores)
     assert len(c.fractions) == len(enc.words) + 1 and c.passed
     assert c.deletion_auc < c.random_deletion_auc and c.insertion_auc > c.random_insertion_auc
-    card = text_card(["negative", "positive"], ig.probs, 1, None, enc, {"integrated_gradients": ig},
-                     completeness=completeness(ig), randomisation=r, curves=c)
+    card = text_card(
+        ["negative", "positive"],
+        ig.probs,
+        1,
+        None,
+        enc,
+        {"integrated_gradients": ig},
+        completeness=completeness(ig),
+        randomisation=r,
+        curves=c,
+    )
     assert card.verdict == "trust" and card.lines[-1].startswith("About the explanation, not the answer: passed")
-    assert len(r.signed) == len(r.absolute) == 2 and r.reference is not None     # both, beside the reference
+    assert len(r.signed) == len(r.absolute) == 2 and r.reference is not None  # both, beside the reference
     # a typed sentence has no true answer: the card says so instead of implying the answer is right
     assert card.correct is None and card.lines[0].startswith("Is the model right? Unknown: this is a typed sentence")
-    wrong = text_card(["negative", "positive"], ig.probs, 1, None, enc, {"integrated_gradients": ig}, label=0,
-                      source="test")
+    wrong = text_card(
+        ["negative", "positive"], ig.probs, 1, None, enc, {"integrated_gradients": ig}, label=0, source="test"
+    )
     assert "The model is wrong here: these maps show why it made this mistake." in wrong.lines
     # on a mean of the embeddings every word has the same gradient, so saliency cannot rank the words:
     # its scores are the same whatever the weights, and the randomisation check says so
     sal = text_randomisation(model, enc.ids, 1, "saliency")
     assert sal.similarity[-1] == pytest.approx(1.0) and not sal.passed
-    bad = text_card(["negative", "positive"], ig.probs, 1, None, enc, {"saliency": attribute_text(model, enc.ids, 1,
-                    "saliency")}, randomisation=sal)
+    bad = text_card(
+        ["negative", "positive"],
+        ig.probs,
+        1,
+        None,
+        enc,
+        {"saliency": attribute_text(model, enc.ids, 1, "saliency")},
+        randomisation=sal,
+    )
     assert bad.verdict == "doubt"
 
 
@@ -489,7 +546,7 @@ def test_word_curves_known_ends_and_short_sentences():
 def test_top_words_names_the_strongest_words_once():
     words = ["good", "bad", "good", "film", "dull"]
     scores = torch.tensor([2.0, -3.0, 1.5, 0.1, -0.2])
-    assert top_words(words, scores, +1) == ["good"]              # "good" twice, named once; film < 15% of 3
+    assert top_words(words, scores, +1) == ["good"]  # "good" twice, named once; film < 15% of 3
     assert top_words(words, scores, -1) == ["bad"]
     assert top_words(words, scores * 0, +1) == []
 
@@ -532,10 +589,10 @@ def test_chips_escape_every_word():
     p = _Tags()
     p.feed(out)
     assert set(p.tags) <= {"div", "span", "bdi"}
-    assert p.attrs <= {"style", "title", "dir"}                  # no onmouseover, onerror, src
+    assert p.attrs <= {"style", "title", "dir"}  # no onmouseover, onerror, src
     shown = "".join(p.text)
     for w in evil:
-        assert w in shown                                        # the words render literally
+        assert w in shown  # the words render literally
     card = lines_html("The model says <b>x</b>", ["“<script>alert(1)</script>”"])
     assert "<script" not in card.lower() and "<b>" not in card
 
@@ -566,14 +623,18 @@ def test_comparison_and_png():
     words = ["很", "好", "?", "film", "<b>", "ok"]
     html_out = comparison_html(words, maps, {k: TEXT_METHODS[k].title for k in maps})
     assert html_out.count("Integrated Gradients") == 1 and "&lt;b&gt;" in html_out and "<b>" not in html_out
-    png = chips_png(words, {TEXT_METHODS[k].title: (a.scores, a.signed) for k, a in maps.items()},
-                    [False] * 6, title="Why positive?")
+    png = chips_png(
+        words,
+        {TEXT_METHODS[k].title: (a.scores, a.signed) for k, a in maps.items()},
+        [False] * 6,
+        title="Why positive?",
+    )
     img = Image.open(io.BytesIO(png)).convert("RGB")
     assert img.width == 900 and img.height > 200
     colours = set(map(tuple, np.asarray(img).reshape(-1, 3).tolist()))
     ig = maps["integrated_gradients"].scores
     strongest = scaled_scores(ig)[int(ig.abs().argmax())]
-    assert chip_rgb(strongest) in colours                    # the strongest IG word's chip colour is drawn
+    assert chip_rgb(strongest) in colours  # the strongest IG word's chip colour is drawn
 
 
 def test_handout_is_one_offline_page_with_escaped_words():
@@ -581,18 +642,35 @@ def test_handout_is_one_offline_page_with_escaped_words():
     maps = {k: attribute_text(m, IDS, 1, k) for k in ("integrated_gradients", "occlusion")}
     words = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "good", "很", "😀", "film"]
     enc = EncodedText("...", IDS, words, [False, False, False, False, True, False], False, 6)
-    card = text_card(["neg", "<b>pos</b>"], maps["occlusion"].probs, 1, None, enc, maps, 0.8,
-                     completeness(maps["integrated_gradients"]), lang="zh")
-    page = text_handout_html("Why <b>pos</b>?", words, maps, {k: TEXT_METHODS[k].title for k in maps}, card,
-                             enc.unknown, lang="zh", date="2026-01-02")
+    card = text_card(
+        ["neg", "<b>pos</b>"],
+        maps["occlusion"].probs,
+        1,
+        None,
+        enc,
+        maps,
+        0.8,
+        completeness(maps["integrated_gradients"]),
+        lang="zh",
+    )
+    page = text_handout_html(
+        "Why <b>pos</b>?",
+        words,
+        maps,
+        {k: TEXT_METHODS[k].title for k in maps},
+        card,
+        enc.unknown,
+        lang="zh",
+        date="2026-01-02",
+    )
     low = page.lower()
     assert low.startswith("<!doctype html>") and '<html lang="zh-cn">' in low
     assert "<script" not in low and "<img" not in low and "<b>" not in low
     p = _Tags()
     p.feed(page)
-    assert "src" not in p.attrs and "href" not in p.attrs and "http" not in low     # nothing fetched
+    assert "src" not in p.attrs and "href" not in p.attrs and "http" not in low  # nothing fetched
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "😀" in page and "2026-01-02" in page
-    assert page.count("完整性检查通过") == 1        # the check once, under the checks
+    assert page.count("完整性检查通过") == 1  # the check once, under the checks
     assert "还没有运行随机化检查和删除检查" in page
     assert card.verdict == "caution" and card.verdict_line == card.lines[-1] and "谨慎" in card.verdict_line
     assert card.word_lines and not any(x in card.check_lines for x in card.word_lines)
@@ -638,15 +716,17 @@ def _widget_script():
     text = st.session_state.get("text", "good film <script>alert(1)</script> bad film")
     enc = encode_text(Vocab(), text, 10)
     compact = st.session_state.get("compact", False)
-    if st.session_state.get("via_ctx"):                 # the entry point the pages use, with a TextCtx-like object
+    if st.session_state.get("via_ctx"):  # the entry point the pages use, with a TextCtx-like object
         from types import SimpleNamespace
 
         from dlviz.ui.text_explain_widgets import words_that_mattered
 
-        sentence = SimpleNamespace(text=text, tokens=enc.words, ids=enc.ids, unknown=enc.unknown,
-                                   truncated=enc.truncated, total=enc.total)
-        ctx = SimpleNamespace(model=m, classes=["negative", "positive"], run=SimpleNamespace(id="run-1"), tag=None,
-                              sentence=sentence)
+        sentence = SimpleNamespace(
+            text=text, tokens=enc.words, ids=enc.ids, unknown=enc.unknown, truncated=enc.truncated, total=enc.total
+        )
+        ctx = SimpleNamespace(
+            model=m, classes=["negative", "positive"], run=SimpleNamespace(id="run-1"), tag=None, sentence=sentence
+        )
         words_that_mattered(ctx, key="_t", compact=compact)
     else:
         words_panel(m, enc, ["negative", "positive"], cache_key="run-1|None", key="_t", compact=compact)
@@ -706,10 +786,10 @@ def test_widget_through_the_page_context_and_short_sentences():
     short = _widget_app(text="good film")
     assert any("too short" in c.value for c in short.caption)
     assert not [b for b in short.button if b.key == "_t_run_checks"]
-    unknown = _widget_app(text="zzz yyy xxx")             # every word unknown: an empty IG explanation
+    unknown = _widget_app(text="zzz yyy xxx")  # every word unknown: an empty IG explanation
     body = _html(unknown)
     assert "Every word is unknown" in body and "(empty)" in body
-    unknown.button(key="_t_run_checks").click().run()       # checks run on occlusion, the non-empty map
+    unknown.button(key="_t_run_checks").click().run()  # checks run on occlusion, the non-empty map
     assert not unknown.exception, unknown.exception
 
 
@@ -723,8 +803,11 @@ def test_unsigned_word_scores_are_not_drawn_as_evidence_for():
     assert chip_rgb(1.0, False) != chip_rgb(1.0) and chip_rgb(-1.0, False) == chip_rgb(1.0, False)
     from types import SimpleNamespace
 
-    only = comparison_html(["a", "b"], {"saliency": SimpleNamespace(scores=torch.tensor([1.0, 2.0]), signed=False)},
-                           {"saliency": "Saliency"})
+    only = comparison_html(
+        ["a", "b"],
+        {"saliency": SimpleNamespace(scores=torch.tensor([1.0, 2.0]), signed=False)},
+        {"saliency": "Saliency"},
+    )
     assert "either way" in only and "evidence for" not in only and "evidence against" not in only
     assert _hex(MATTERS_RGB) in only
 

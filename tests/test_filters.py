@@ -11,8 +11,20 @@ from torch import nn
 from dlviz.errors import DataError
 from dlviz.inspect.filters import conv_layers, feature_maps, filters, weight_stats
 from dlviz.models import PRESETS, build
-from dlviz.plots.filters import (GAP, NEGATIVE, POSITIVE, channel_kernels, digit_grid, diverging, filter_grid,
-                                 filter_map_pairs, kernel_image, tile, upscale, weight_histograms)
+from dlviz.plots.filters import (
+    GAP,
+    NEGATIVE,
+    POSITIVE,
+    channel_kernels,
+    digit_grid,
+    diverging,
+    filter_grid,
+    filter_map_pairs,
+    kernel_image,
+    tile,
+    upscale,
+    weight_histograms,
+)
 
 
 def _hooks(model: nn.Module) -> int:
@@ -27,8 +39,17 @@ def test_conv_layers_of_the_presets():
     assert conv_layers(build(PRESETS["rnn"].spec).module) == []
     res = [n for n, _ in conv_layers(build(PRESETS["resnet"].spec).module)]
     # the stem, two convs per block, and 1x1 shortcut convs where the shape changes (blocks 2 and 3)
-    assert res == ["conv2d_1", "residual_1.conv1", "residual_1.conv2", "residual_2.conv1", "residual_2.conv2",
-                   "residual_2.shortcut.0", "residual_3.conv1", "residual_3.conv2", "residual_3.shortcut.0"]
+    assert res == [
+        "conv2d_1",
+        "residual_1.conv1",
+        "residual_1.conv2",
+        "residual_2.conv1",
+        "residual_2.conv2",
+        "residual_2.shortcut.0",
+        "residual_3.conv1",
+        "residual_3.conv2",
+        "residual_3.shortcut.0",
+    ]
 
 
 def test_filters_are_a_detached_copy():
@@ -50,13 +71,19 @@ def test_a_name_that_is_no_conv_is_a_plain_error(name):
 
 
 def test_feature_map_of_a_hand_set_filter():
-    spec = {"layers": [{"type": "conv2d", "out": 2, "kernel": 3}, {"type": "relu"}, {"type": "flatten"},
-                       {"type": "dense", "units": 2}]}
+    spec = {
+        "layers": [
+            {"type": "conv2d", "out": 2, "kernel": 3},
+            {"type": "relu"},
+            {"type": "flatten"},
+            {"type": "dense", "units": 2},
+        ]
+    }
     model = build(spec, (1, 5, 5), 2).module.train()
     with torch.no_grad():
         model.conv2d_1.weight.zero_()
         model.conv2d_1.weight[0, 0] = torch.tensor([[-1.0, 0, 1]] * 3)  # vertical edge, dark -> bright
-        model.conv2d_1.weight[1, 0] = -model.conv2d_1.weight[0, 0]      # the opposite edge
+        model.conv2d_1.weight[1, 0] = -model.conv2d_1.weight[0, 0]  # the opposite edge
         model.conv2d_1.bias.copy_(torch.tensor([0.0, 0.5]))
     img = torch.zeros(1, 5, 5)
     img[0, :, 3:] = 1.0
@@ -118,11 +145,11 @@ def test_diverging_colours():
     rgb = diverging(np.array([-2.0, -1.0, 0.0, 1.0, 2.0, 4.0]), vmax=2.0)
     assert rgb.dtype == np.uint8 and rgb.shape == (6, 3)
     assert rgb[0].tolist() == NEGATIVE.astype(int).tolist()  # -vmax: vermillion
-    assert rgb[2].tolist() == [255, 255, 255]                # zero: white
+    assert rgb[2].tolist() == [255, 255, 255]  # zero: white
     assert rgb[4].tolist() == POSITIVE.astype(int).tolist()  # +vmax: blue
-    assert rgb[5].tolist() == rgb[4].tolist()                # clipped beyond vmax
-    assert rgb[3].tolist() == [128, 184, 216]                # halfway from white to blue, rounded to even
-    assert (diverging(np.zeros((2, 2))) == 255).all()        # nothing to scale: white, no division by zero
+    assert rgb[5].tolist() == rgb[4].tolist()  # clipped beyond vmax
+    assert rgb[3].tolist() == [128, 184, 216]  # halfway from white to blue, rounded to even
+    assert (diverging(np.zeros((2, 2))) == 255).all()  # nothing to scale: white, no division by zero
     assert (diverging(np.array([0.0, -3.0]))[1] == NEGATIVE.astype(np.uint8)).all()  # default vmax = max |a|
 
 
@@ -140,7 +167,7 @@ def test_upscale_and_tile_geometry():
 
 def test_filter_images_show_the_sign_pattern():
     w = np.zeros((2, 1, 3, 3), np.float32)
-    w[0, 0, :, 2] = 1.0   # filter 0: positive right column
+    w[0, 0, :, 2] = 1.0  # filter 0: positive right column
     w[1, 0, :, 0] = -0.5  # filter 1: weaker negative left column
     k0 = kernel_image(w[0], vmax=1.0, size=30)
     assert k0.shape == (30, 30, 3)
@@ -171,8 +198,12 @@ def test_weight_histogram_figure():
     layers = weight_stats(build(PRESETS["cnn"].spec, seed=0).module)
     fig = weight_histograms(layers, cols=3)
     assert len(fig.data) == 8  # weights and biases for 4 layers
-    assert [a.text for a in fig.layout.annotations] == ["conv2d_1 (Conv2d)", "conv2d_2 (Conv2d)", "dense_1 (Linear)",
-                                                       "dense_2 (Linear)"]
+    assert [a.text for a in fig.layout.annotations] == [
+        "conv2d_1 (Conv2d)",
+        "conv2d_2 (Conv2d)",
+        "dense_1 (Linear)",
+        "dense_2 (Linear)",
+    ]
     w0 = fig.data[0]
     assert w0.name == "weights" and np.isclose(sum(w0.y), 1.0)  # shares of the layer's weights
     assert list(w0.customdata) == layers[0].weight.counts.tolist()

@@ -5,14 +5,28 @@ from __future__ import annotations
 import re
 
 import pytest
+from page_util import open_page
 
 from dlviz.glossary import BY_KEY, ENTRIES, help_text, search
 from dlviz.i18n import catalogue
-from page_util import open_page
 
 # the words the issue names, and where a student meets them
-NAMED = ["rank-correlation", "knn", "completeness", "deletion", "cpu-threads", "bf16", "stride", "logits", "softmax",
-         "epoch", "batch", "learning-rate", "schedule", "dropout"]
+NAMED = [
+    "rank-correlation",
+    "knn",
+    "completeness",
+    "deletion",
+    "cpu-threads",
+    "bf16",
+    "stride",
+    "logits",
+    "softmax",
+    "epoch",
+    "batch",
+    "learning-rate",
+    "schedule",
+    "dropout",
+]
 
 
 def test_the_issues_words_have_entries():
@@ -60,8 +74,17 @@ def test_train_and_build_widgets_carry_glossary_tooltips(app):
     at = open_page(app, "pages/train.py")
     assert BY_KEY["schedule"].text in at.selectbox(key="_tr_schedule").help
     assert BY_KEY["seed"].text in at.number_input(key="_tr_seed").help
-    at = open_page(app, "pages/build.py", spec={"name": "c", "layers": [
-        {"type": "conv2d", "out": 4, "kernel": 3, "stride": 1, "padding": 1}, {"type": "flatten"},
-        {"type": "dense", "units": 10}]})
+    at = open_page(
+        app,
+        "pages/build.py",
+        spec={
+            "name": "c",
+            "layers": [
+                {"type": "conv2d", "out": 4, "kernel": 3, "stride": 1, "padding": 1},
+                {"type": "flatten"},
+                {"type": "dense", "units": 10},
+            ],
+        },
+    )
     helps = [w.help or "" for w in at.number_input]
     assert any(BY_KEY["stride"].text in h for h in helps)

@@ -82,8 +82,13 @@ def test_snapshots_at_chosen_steps_and_before_training():
     start = copy.deepcopy(model.state_dict())
     seen = {}
     cfg = TrainConfig(epochs=1, batch_size=8, cpu_threads="fixed")
-    fit(model, data, cfg, snapshot_steps=(0, 2, 5, 100),
-        on_snapshot=lambda step, m: seen.setdefault(step, copy.deepcopy(m.state_dict())))
+    fit(
+        model,
+        data,
+        cfg,
+        snapshot_steps=(0, 2, 5, 100),
+        on_snapshot=lambda step, m: seen.setdefault(step, copy.deepcopy(m.state_dict())),
+    )
     assert sorted(seen) == [0, 2, 5]  # 8 steps in all: step 100 never comes
     assert all(torch.equal(seen[0][k], start[k]) for k in start)
     assert not torch.equal(seen[2]["dense_1.weight"], seen[5]["dense_1.weight"])
@@ -91,7 +96,12 @@ def test_snapshots_at_chosen_steps_and_before_training():
 
 def _record(norms, sizes=None, layers=None):
     layers = layers or [f"dense_{i + 1}" for i in range(len(norms[0]))]
-    return {"layers": layers, "sizes": sizes or [1] * len(layers), "norms": norms, "steps": list(range(1, len(norms) + 1))}
+    return {
+        "layers": layers,
+        "sizes": sizes or [1] * len(layers),
+        "norms": norms,
+        "steps": list(range(1, len(norms) + 1)),
+    }
 
 
 def test_diagnose_names_vanishing_layers():
@@ -109,7 +119,7 @@ def test_diagnose_compares_per_weight_not_raw_norms():
 
 
 def test_diagnose_names_exploding_layers():
-    growing = [[0.01 * 1.5 ** k, 0.01] for k in range(40)]
+    growing = [[0.01 * 1.5**k, 0.01] for k in range(40)]
     assert diagnose(_record(growing))[0].kind == "exploding"
     assert "dense_1" in diagnose(_record(growing))[0].args["layers"]
     nan = [[0.1, 0.1]] * 10 + [[float("nan"), 0.1]]

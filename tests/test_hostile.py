@@ -12,10 +12,10 @@ import pytest
 
 from dlviz.errors import SpecError
 from dlviz.i18n import translate
+from dlviz.limits import limits
 from dlviz.models import LAYER_TYPES, PRESETS, normalize, to_pytorch
 from dlviz.models.builder import build, check_budget, estimate
 from dlviz.models.codegen import to_script
-from dlviz.limits import limits
 
 # ---------------------------------------------------------------------------------------------------
 # 1. Code injection through "Download PyTorch code" (dlviz/models/codegen.py)
@@ -93,12 +93,20 @@ def test_export_holds_no_statement_beyond_the_models_own():
             call = node.value
             if isinstance(call, ast.Constant):  # the docstring
                 continue
-            assert isinstance(call, ast.Call) and ast.unparse(call.func) in ("torch.manual_seed", "glorot_init"), \
+            assert isinstance(call, ast.Call) and ast.unparse(call.func) in ("torch.manual_seed", "glorot_init"), (
                 ast.unparse(node)
+            )
         elif isinstance(node, ast.Assign):
             targets = {ast.unparse(t) for t in node.targets}
-            assert targets <= {"MODEL_NAME", "model", "RECIPE", "WARMUP_FRACTION", "SPLIT_SEED", "INPUT_SHAPE",
-                               "FILES"}, ast.unparse(node)
+            assert targets <= {
+                "MODEL_NAME",
+                "model",
+                "RECIPE",
+                "WARMUP_FRACTION",
+                "SPLIT_SEED",
+                "INPUT_SHAPE",
+                "FILES",
+            }, ast.unparse(node)
         elif isinstance(node, ast.If):
             assert ast.unparse(node) == "if __name__ == '__main__':\n    main()"
         else:
@@ -120,15 +128,24 @@ def test_hostile_string_in_a_layer_setting_is_refused_before_export(key, setting
         to_pytorch({"name": "m", "layers": [layer]})
 
 
-@pytest.mark.parametrize("setting,value", [("units", "10); import os; (1"), ("units", 1e400), ("units", True),
-                                           ("bias", "True); import os; (1")])
+@pytest.mark.parametrize(
+    "setting,value",
+    [("units", "10); import os; (1"), ("units", 1e400), ("units", True), ("bias", "True); import os; (1")],
+)
 def test_hostile_number_in_a_layer_setting_is_refused_before_export(setting, value):
     with pytest.raises(SpecError):
         to_pytorch({"name": "m", "layers": [{"type": "flatten"}, {"type": "dense", setting: value}]})
 
 
-@pytest.mark.parametrize("field,value", [("optimizer", "adam'); import os; ('"), ("schedule", "onecycle\nimport os"),
-                                         ("lr", float("nan")), ("lr", "1e-3); import os; (1")])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("optimizer", "adam'); import os; ('"),
+        ("schedule", "onecycle\nimport os"),
+        ("lr", float("nan")),
+        ("lr", "1e-3); import os; (1"),
+    ],
+)
 def test_hostile_recipe_is_refused_before_export(field, value):
     from dlviz.errors import TrainError
 
@@ -155,9 +172,8 @@ def test_text_model_export_keeps_a_hostile_name_a_string():
 # ===================================================================================================
 # Lifecycle: runs, training processes, the run index, the disk (items 8-13; dlviz/train/process.py,
 # dlviz/runs/store.py)
-import json  # noqa: E402
-import re  # noqa: E402
 import os  # noqa: E402
+import re  # noqa: E402
 import signal  # noqa: E402
 import textwrap  # noqa: E402
 import time  # noqa: E402
@@ -196,8 +212,9 @@ def _python(script: str, home: Path, log: Path, main_file: Path | None = None) -
     main_file.write_text(textwrap.dedent(script))
     env = {**os.environ, "DLVIZ_HOME": str(home), "DLVIZ_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     env.pop("DLVIZ_EXECUTOR", None)
-    return subprocess.Popen([sys.executable, str(main_file)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=open(log, "wb"), text=True)
+    return subprocess.Popen(
+        [sys.executable, str(main_file)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=open(log, "wb"), text=True
+    )
 
 
 def _read_json_line(proc: subprocess.Popen, log: Path) -> dict:
@@ -244,14 +261,17 @@ def test_a_killed_server_takes_its_training_process_with_it(home, mnist_dir, tmp
         os.kill(server.pid, signal.SIGKILL)
         server.wait(10)
         for what in ("child", "forkserver", "tracker"):
-            _wait_until(lambda: not _alive(pids[what]), 15,
-                        f"the {what} (pid {pids[what]}) outlived the killed server:\n{log.read_text()[-3000:]}")
+            _wait_until(
+                lambda: not _alive(pids[what]),  # noqa: B023 (called at once)
+                15,
+                f"the {what} (pid {pids[what]}) outlived the killed server:\n{log.read_text()[-3000:]}",
+            )
     finally:
         if server.poll() is None:
             server.kill()
     run = store.get(pids["run_id"])
     assert run.status == "interrupted" and run.message == INTERRUPTED_MESSAGE
-    assert store.load_weights(run.id)   # its last finished epoch was kept
+    assert store.load_weights(run.id)  # its last finished epoch was kept
     # a restarted app finds nothing left to mark, and a late writer cannot flip the run's end
     assert store.mark_interrupted(set()) == []
     assert store.update(run.id, status="finished", test_accuracy=0.9) is False
@@ -261,9 +281,9 @@ def test_a_killed_server_takes_its_training_process_with_it(home, mnist_dir, tmp
 def test_a_runs_end_is_written_once():
     """Issue 14, item 10: the first final status wins (the trainer's, or a restart's "interrupted")."""
     pytest.importorskip("torch")
-    from dlviz.runs import RunStore
-
     import tempfile
+
+    from dlviz.runs import RunStore
 
     with tempfile.TemporaryDirectory() as d:
         store = RunStore(d)
@@ -274,7 +294,7 @@ def test_a_runs_end_is_written_once():
         assert store.update(run.id, status="finished") is False
         assert store.update(run.id, status="running") is False
         assert store.get(run.id).status == "interrupted"
-        assert store.update(run.id, name="renamed") is True   # other fields still change
+        assert store.update(run.id, name="renamed") is True  # other fields still change
 
 
 # --------------------------------------------------- 13. a training child must not run the app again
@@ -356,7 +376,7 @@ def test_a_full_disk_says_so_and_keeps_the_last_good_checkpoint(home, mnist_dir,
     def write(fh, data):
         if Path(fh.name).name.startswith(".weights.safetensors."):
             checkpoints.append(data)
-            full["now"] = len(checkpoints) >= 2   # the second epoch's checkpoint finds the disk full
+            full["now"] = len(checkpoints) >= 2  # the second epoch's checkpoint finds the disk full
         if full["now"]:
             fh.write(data[: len(data) // 3])
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -381,8 +401,10 @@ def test_a_full_disk_says_so_and_keeps_the_last_good_checkpoint(home, mnist_dir,
 
 # ------------------------------------------------------------------- 8. a CSV with three classes
 THREE_CLASSES = "text,label\n" + "\n".join(
-    [f"a truly great film {i},pos" for i in range(100)] + [f"an awful boring film {i},neg" for i in range(100)]
-    + [f"a film that was just okay {i},meh" for i in range(100)])
+    [f"a truly great film {i},pos" for i in range(100)]
+    + [f"an awful boring film {i},neg" for i in range(100)]
+    + [f"a film that was just okay {i},meh" for i in range(100)]
+)
 
 
 def test_a_three_class_csv_trains_end_to_end_with_its_baseline(home):
@@ -399,7 +421,7 @@ def test_a_three_class_csv_trains_end_to_end_with_its_baseline(home):
     assert get_info(name).num_classes == 3
     store = RunStore()
     spec = PRESETS["bag"].copy_spec()
-    spec["layers"][-1]["units"] = 3   # as the Build page asks: one output per class
+    spec["layers"][-1]["units"] = 3  # as the Build page asks: one output per class
     res = run_job(TrainJob(name, spec, TrainConfig(epochs=1, batch_size=32, lr=1e-2)), store)
     assert res.status == "finished", (res.message, res.message_args)
     assert res.baseline is not None and res.baseline["test_accuracy"] > 0.9, res.baseline
@@ -426,7 +448,7 @@ def test_a_preset_used_unchanged_trains_on_a_three_class_csv(home):
     assert fit_classes(PRESETS["cnn"].copy_spec(), 5)["layers"][-1]["units"] == 5
     changed = PRESETS["bag"].copy_spec()
     changed["layers"][0]["dim"] = 7
-    assert fit_classes(changed, 3) == changed   # not a preset any more: the user's own last layer stays
+    assert fit_classes(changed, 3) == changed  # not a preset any more: the user's own last layer stays
 
 
 def test_requirements_pin_what_the_tests_ran_with():
@@ -442,7 +464,7 @@ def test_requirements_pin_what_the_tests_ran_with():
         try:
             got = version(pkg)
         except PackageNotFoundError:
-            continue   # an optional one not installed here
+            continue  # an optional one not installed here
         assert got.split("+")[0] == want, f"{pkg}: requirements.txt pins {want}, the tests ran with {got}"
 
 
@@ -526,7 +548,7 @@ def _poisoned_run(mnist_dir, monkeypatch, at_step: int, epochs: int = 2):
         return built
 
     monkeypatch.setattr(runner, "build", build)
-    cfg = TrainConfig(epochs=epochs, limit=800, batch_size=16, record_gradients=False)   # 50 steps an epoch
+    cfg = TrainConfig(epochs=epochs, limit=800, batch_size=16, record_gradients=False)  # 50 steps an epoch
     res = run_job(TrainJob("mnist", PRESETS["mlp"].copy_spec(), cfg, data_dir=str(mnist_dir)), RunStore())
     monkeypatch.setattr(runner, "build", real_build)
     assert res.status == "failed" and "NaN" in str(res.message_args.get("what")), (res.message, res.message_args)
@@ -541,7 +563,7 @@ def test_a_snapshot_of_weights_that_are_not_finite_is_never_kept(home, mnist_dir
 
     res = _poisoned_run(mnist_dir, monkeypatch, at_step=5)
     store = RunStore()
-    assert store.list_snapshots(res.run_id) == ["step-0"]   # before training: finite; step 10 and 50: NaN
+    assert store.list_snapshots(res.run_id) == ["step-0"]  # before training: finite; step 10 and 50: NaN
     assert not store.has_weights(res.run_id)
     run = store.get(res.run_id)
     assert store.save_snapshot(run.id, "step-99", {"w": torch.tensor([1.0, float("nan")])}) is None
@@ -570,8 +592,12 @@ def test_a_failed_run_opens_on_the_look_inside_pages_with_how_it_ended(app, mnis
         assert not at.exception, at.exception
         assert at.selectbox(key="_insp_run").value == run.id
         banners = [e.value for e in at.error]
-        assert any(b.startswith("This run failed.") and "The loss became NaN" in b
-                   and "weights of its last finished epoch" in b for b in banners), banners
+        assert any(
+            b.startswith("This run failed.")
+            and "The loss became NaN" in b
+            and "weights of its last finished epoch" in b
+            for b in banners
+        ), banners
 
 
 # ------------------------------------------------------------------------ 11. a truncated runs.db
@@ -584,8 +610,13 @@ def _truncated_index(n: int = 3) -> list[str]:
     store = RunStore()
     ids = []
     for i in range(n):
-        rec = store.create(name=f"run {i}", dataset="mnist", spec={"layers": [{"type": "flatten"}]},
-                           settings={"epochs": 1}, device="cpu")
+        rec = store.create(
+            name=f"run {i}",
+            dataset="mnist",
+            spec={"layers": [{"type": "flatten"}]},
+            settings={"epochs": 1},
+            device="cpu",
+        )
         store.save_weights(rec.id, {"w": torch.full((2,), float(i))})
         store.update(rec.id, status="finished", test_accuracy=0.5 + i / 10)
         ids.append(rec.id)
@@ -609,7 +640,7 @@ def test_a_damaged_run_index_keeps_the_app_usable_and_is_rebuilt_from_the_run_fo
     assert any("is damaged" in e.value for e in at.error), [e.value for e in at.error]
     backups = list(home.glob("runs.db.damaged-*"))
     assert len(backups) == 1 and any(str(backups[0]) in c.value for c in at.caption)
-    for page in ("pages/runs.py", "pages/train.py", "pages/inspect.py"):   # every page still draws, no traceback
+    for page in ("pages/runs.py", "pages/train.py", "pages/inspect.py"):  # every page still draws, no traceback
         at.switch_page(page)
         at.run()
         assert not at.exception, (page, at.exception)
@@ -630,8 +661,14 @@ def test_the_cli_says_the_index_is_damaged_and_rebuilds_it(home):
     env = {**os.environ, "DLVIZ_HOME": str(home), "PYTHONPATH": str(ROOT)}
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "dlviz", "runs", *args], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "dlviz", "runs", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     out = cli()
     assert out.returncode == 2 and "is damaged" in out.stderr + out.stdout and "Traceback" not in out.stderr
@@ -661,13 +698,13 @@ def test_two_users_train_on_a_real_server_and_the_first_run_stays_running(tmp_pa
     seen: dict[str, set] = {}
     done = threading.Event()
 
-    def watch():   # what every page would read: the runs' statuses in the store, 20 times a second
+    def watch():  # what every page would read: the runs' statuses in the store, 20 times a second
         store = RunStore(home)
         while not done.is_set():
             try:
                 for r in store.list():
                     seen.setdefault(r.id, set()).add(r.status)
-            except Exception:   # noqa: BLE001 - the index being made
+            except Exception:  # noqa: BLE001 - the index being made
                 pass
             time.sleep(0.05)
 
@@ -679,7 +716,7 @@ def test_two_users_train_on_a_real_server_and_the_first_run_stays_running(tmp_pa
             for page in (a, b):
                 goto(page, server.url + "/", TITLES["Start"], timeout=60_000)
                 nav(page, "Train")
-            set_recipe(a, epochs=20, batch_size=1)     # far too long to end during the test
+            set_recipe(a, epochs=20, batch_size=1)  # far too long to end during the test
             set_recipe(b, epochs=1, batch_size=64)
             watcher.start()
             button(a, "Train").click()
@@ -704,18 +741,29 @@ def test_two_users_train_on_a_real_server_and_the_first_run_stays_running(tmp_pa
 # 3. Resource budget: a model's cost is estimated from shapes and refused past the server's limits
 #    (dlviz/limits.py, dlviz/models/builder.py estimate / check_budget)
 
-DENSE_8192_X4 = {"layers": [{"type": "flatten"}] + [{"type": "dense", "units": 8192}] * 4
-                 + [{"type": "dense", "units": 10}]}
-CONV_1024_K15 = {"layers": [{"type": "conv2d", "out": 1024, "kernel": 15, "padding": 8}] * 2
-                 + [{"type": "flatten"}, {"type": "dense", "units": 10}]}
+DENSE_8192_X4 = {
+    "layers": [{"type": "flatten"}] + [{"type": "dense", "units": 8192}] * 4 + [{"type": "dense", "units": 10}]
+}
+CONV_1024_K15 = {
+    "layers": [{"type": "conv2d", "out": 1024, "kernel": 15, "padding": 8}] * 2
+    + [{"type": "flatten"}, {"type": "dense", "units": 10}]
+}
 
 
 def _peak_rss_mb_after(code: str) -> tuple[float, str]:
     """(peak resident memory in MB, the output) of a fresh interpreter that imports torch and runs ``code``."""
-    prog = ("import resource, torch\nfrom dlviz.models import build\n" + code +
-            "\nprint('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
-    out = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, timeout=300,
-                         cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    prog = (
+        "import resource, torch\nfrom dlviz.models import build\n"
+        + code
+        + "\nprint('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", prog],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]),
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     peak = float(out.stdout.split("PEAK")[-1])
     return peak, out.stdout
@@ -726,7 +774,8 @@ def test_dense_8192_four_times_is_refused_before_anything_is_allocated():
     assert len(json.dumps(DENSE_8192_X4)) < 210
     base, _ = _peak_rss_mb_after("x = 1")
     peak, out = _peak_rss_mb_after(
-        f"try:\n    build({DENSE_8192_X4!r})\nexcept Exception as e:\n    print('REFUSED', e)")
+        f"try:\n    build({DENSE_8192_X4!r})\nexcept Exception as e:\n    print('REFUSED', e)"
+    )
     assert "REFUSED The model has 207,863,818 parameters" in out and "Layer 3 (Dense)" in out
     assert peak - base < 150, f"building the refused model took {peak - base:.0f} MB"
 
@@ -744,15 +793,20 @@ def test_estimate_costs_no_memory_and_matches_the_built_model():
     for key in ("lstm", "transformer", "kim-cnn"):
         est = estimate(PRESETS[key].spec, (64,))
         assert est.complete and est.params == build(PRESETS[key].spec, (64,), 2).params
-    huge = estimate(CONV_1024_K15)   # on the meta device: 246 million parameters, nothing allocated
+    huge = estimate(CONV_1024_K15)  # on the meta device: 246 million parameters, nothing allocated
     assert huge.params == 246_647_818 and huge.flops > 100e9
 
 
 def test_flops_past_the_limit_are_refused_naming_the_layer(monkeypatch):
     monkeypatch.setenv("DLVIZ_MAX_MFLOPS", "100")
-    spec = {"layers": [{"type": "conv2d", "out": 64, "kernel": 3, "padding": 1},
-                       {"type": "conv2d", "out": 256, "kernel": 9, "padding": 4},
-                       {"type": "gap"}, {"type": "dense", "units": 10}]}
+    spec = {
+        "layers": [
+            {"type": "conv2d", "out": 64, "kernel": 3, "padding": 1},
+            {"type": "conv2d", "out": 256, "kernel": 9, "padding": 4},
+            {"type": "gap"},
+            {"type": "dense", "units": 10},
+        ]
+    }
     with pytest.raises(SpecError) as e:
         build(spec)
     assert e.value.layer == 1 and "million operations" in str(e.value) and "100 million" in str(e.value)
@@ -769,8 +823,12 @@ def test_a_huge_batch_fails_the_training_job_before_its_data_is_loaded(home, tmp
     from dlviz.runs import RunStore
     from dlviz.train import TrainConfig, TrainJob, run_job
 
-    job = TrainJob("mnist", PRESETS["cnn"].copy_spec(), TrainConfig(batch_size=65_536, epochs=1),
-                   data_dir=str(tmp_path / "no-data-here"))
+    job = TrainJob(
+        "mnist",
+        PRESETS["cnn"].copy_spec(),
+        TrainConfig(batch_size=65_536, epochs=1),
+        data_dir=str(tmp_path / "no-data-here"),
+    )
     res = run_job(job, RunStore())
     assert res.status == "failed" and res.run_id is None
     assert "Batch size 65,536" in translate(res.message, "en", **res.message_args)
@@ -787,11 +845,11 @@ def test_every_preset_trains_within_the_default_limits():
 
 def test_limits_are_server_settings(monkeypatch):
     monkeypatch.setenv("DLVIZ_MAX_PARAMS", "300000000")
-    check_budget(estimate(DENSE_8192_X4))          # a teacher raised the limit
+    check_budget(estimate(DENSE_8192_X4))  # a teacher raised the limit
     monkeypatch.setenv("DLVIZ_MAX_PARAMS", "50000")
     with pytest.raises(SpecError):
         check_budget(estimate(PRESETS["mlp"].spec))
-    monkeypatch.setenv("DLVIZ_MAX_PARAMS", "not a number")   # a typo keeps the default, never stops the server
+    monkeypatch.setenv("DLVIZ_MAX_PARAMS", "not a number")  # a typo keeps the default, never stops the server
     assert limits().params == 20_000_000
     monkeypatch.setenv("DLVIZ_NO_LIMITS", "1")
     check_budget(estimate(CONV_1024_K15), 65_536)
@@ -801,20 +859,39 @@ def _cli(*args, env=None, timeout=120):
     import os
 
     e = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "dlviz", *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]), env=e)
+    return subprocess.run(
+        [sys.executable, "-m", "dlviz", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]),
+        env=e,
+    )
 
 
 def test_cli_refuses_a_model_past_the_limits_in_one_sentence(tmp_path):
     spec = tmp_path / "big.json"
     spec.write_text(json.dumps(DENSE_8192_X4))
-    out = _cli("train", "--model", str(spec), "--data-dir", str(tmp_path / "none"),
-               env={"DLVIZ_HOME": str(tmp_path / "home"), "DLVIZ_OFFLINE": "1"})
+    out = _cli(
+        "train",
+        "--model",
+        str(spec),
+        "--data-dir",
+        str(tmp_path / "none"),
+        env={"DLVIZ_HOME": str(tmp_path / "home"), "DLVIZ_OFFLINE": "1"},
+    )
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "207,863,818 parameters" in out.stderr and "20,000,000" in out.stderr
     # --no-limits, on a machine of one's own: the budget passes and the next problem is the missing data
-    out = _cli("train", "--no-limits", "--model", str(spec), "--data-dir", str(tmp_path / "none"),
-               env={"DLVIZ_HOME": str(tmp_path / "home"), "DLVIZ_OFFLINE": "1"})
+    out = _cli(
+        "train",
+        "--no-limits",
+        "--model",
+        str(spec),
+        "--data-dir",
+        str(tmp_path / "none"),
+        env={"DLVIZ_HOME": str(tmp_path / "home"), "DLVIZ_OFFLINE": "1"},
+    )
     assert out.returncode == 2 and "Traceback" not in out.stderr and "parameters" not in out.stderr
 
 
@@ -873,6 +950,7 @@ def test_build_page_import_of_hostile_json_is_a_message(app, text):
 # 5. IDX files: the header's declared size is checked before decompressing, and a gzip is read as a
 #    stream that stops at what the header announces (dlviz/data/idx.py)
 
+
 def _idx_gzip_bomb(path, images: int, trailing: int = 0) -> None:
     """A gzip IDX whose header announces ``images`` 28x28 images (all zeros), plus ``trailing`` extra zeros."""
     import gzip
@@ -883,7 +961,7 @@ def _idx_gzip_bomb(path, images: int, trailing: int = 0) -> None:
         fh.write(header)
         left = images * 784 + trailing
         while left > 0:
-            fh.write(zeros[:min(left, len(zeros))])
+            fh.write(zeros[: min(left, len(zeros))])
             left -= len(zeros)
 
 
@@ -900,6 +978,7 @@ class _CountingGzip:
             block = real(this, *args)
             self.total += len(block)
             return block
+
         monkeypatch.setattr(gzip.GzipFile, "read", read)
 
 
@@ -908,7 +987,7 @@ def test_idx_gzip_bomb_is_refused_from_its_header_before_decompressing(tmp_path,
     from dlviz.errors import DataError
 
     path = tmp_path / "train-images-idx3-ubyte.gz"
-    _idx_gzip_bomb(path, images=40_000)             # 31 MB inside, 31 KB on disk
+    _idx_gzip_bomb(path, images=40_000)  # 31 MB inside, 31 KB on disk
     monkeypatch.setenv("DLVIZ_MAX_IDX_MB", "8")
     counted = _CountingGzip(monkeypatch)
     with pytest.raises(DataError) as e:
@@ -922,7 +1001,7 @@ def test_idx_gzip_with_a_bomb_after_a_valid_header_stops_decompressing(tmp_path,
     from dlviz.errors import DataError
 
     path = tmp_path / "t10k-images-idx3-ubyte.gz"
-    _idx_gzip_bomb(path, images=10, trailing=64 << 20)   # a small array, then 64 MB of zeros
+    _idx_gzip_bomb(path, images=10, trailing=64 << 20)  # a small array, then 64 MB of zeros
     monkeypatch.setenv("DLVIZ_MAX_IDX_MB", "8")
     import tracemalloc
 
@@ -941,7 +1020,7 @@ def test_idx_default_limit_reads_mnist_and_refuses_2_gb(tmp_path):
     from dlviz.data import read_idx
     from dlviz.errors import DataError
 
-    assert limits().idx_bytes >= 60_000 * 784       # full MNIST fits
+    assert limits().idx_bytes >= 60_000 * 784  # full MNIST fits
     path = tmp_path / "forged-idx3-ubyte"
     path.write_bytes(bytes([0, 0, 8, 3]) + np.asarray([3_000_000, 28, 28], dtype=">u4").tobytes() + bytes(100))
     with pytest.raises(DataError, match="announces 2.2 GB"):
@@ -950,6 +1029,7 @@ def test_idx_default_limit_reads_mnist_and_refuses_2_gb(tmp_path):
 
 # ---------------------------------------------------------------------------------------------------
 # 4. Uploads budgeted by decoded bytes from the header, decoded in a bounded way (dlviz/inspect/preprocess.py)
+
 
 @pytest.fixture(scope="module")
 def hostile_images(tmp_path_factory):
@@ -989,10 +1069,14 @@ for path in sys.argv[1:]:
 @pytest.fixture(scope="module")
 def opened(hostile_images):
     """{file name: (what open_image said, the growth of the peak memory in MB)}, all opened in one fresh process."""
-    names = ["int32.tif", "rgba.png", "photo.jpg"]   # the refusals first: the peak only grows
-    out = subprocess.run([sys.executable, "-c", _OPEN_EACH, *(str(hostile_images / n) for n in names)],
-                         capture_output=True, text=True, timeout=300,
-                         cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    names = ["int32.tif", "rgba.png", "photo.jpg"]  # the refusals first: the peak only grows
+    out = subprocess.run(
+        [sys.executable, "-c", _OPEN_EACH, *(str(hostile_images / n) for n in names)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]),
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     res = {}
     for n in names:
@@ -1001,7 +1085,7 @@ def opened(hostile_images):
     return res
 
 
-@pytest.mark.slow   # makes three pictures of 24 to 40 megapixels, opens them in a fresh process
+@pytest.mark.slow  # makes three pictures of 24 to 40 megapixels, opens them in a fresh process
 @pytest.mark.parametrize("name,size", [("int32.tif", "137.3 MB"), ("rgba.png", "304.7 MB")])
 def test_small_image_that_decodes_to_hundreds_of_mb_is_refused_from_its_header(hostile_images, opened, name, size):
     assert (hostile_images / name).stat().st_size < 300_000
@@ -1012,17 +1096,18 @@ def test_small_image_that_decodes_to_hundreds_of_mb_is_refused_from_its_header(h
 
 @pytest.mark.slow
 def test_big_photo_is_decoded_at_a_reduced_scale_and_freed(opened):
-    said, growth = opened["photo.jpg"]   # 24 megapixels: 96 MB decoded in full
+    said, growth = opened["photo.jpg"]  # 24 megapixels: 96 MB decoded in full
     assert said == "ACCEPTED 1024"
     assert growth < 70, f"{growth:.0f} MB to open a JPEG photo"
 
 
 def test_opened_image_is_at_most_the_work_size(tmp_path):
+    import io
+
     from PIL import Image
 
     from dlviz.inspect.preprocess import WORK_SIZE, open_image
 
-    import io
     buf = io.BytesIO()
     Image.new("L", (3000, 1500), 255).save(buf, "PNG")
     img, _ = open_image(buf.getvalue())
@@ -1038,7 +1123,7 @@ def test_upload_bytes_and_decoded_bytes_are_server_settings(monkeypatch):
     from dlviz.inspect.preprocess import open_image
 
     buf = io.BytesIO()
-    Image.effect_noise((1200, 1200), 60).save(buf, "PNG")    # about 1.2 MB of noise
+    Image.effect_noise((1200, 1200), 60).save(buf, "PNG")  # about 1.2 MB of noise
     monkeypatch.setenv("DLVIZ_MAX_UPLOAD_MB", "1")
     with pytest.raises(DataError, match="pictures up to 1.0 MB"):
         open_image(buf.getvalue())
@@ -1051,12 +1136,13 @@ def test_upload_bytes_and_decoded_bytes_are_server_settings(monkeypatch):
 # ---------------------------------------------------------------------------------------------------
 # 6 (CSV). A user's CSV bounded by bytes and rows before it is parsed (dlviz/data/text.py)
 
+
 def test_csv_of_50_mb_is_refused_unparsed(home, monkeypatch):
     from dlviz.data.user_csv import add_csv
     from dlviz.errors import DataError
 
     line = b"a clever and pleasant surprise of a film %d,positive\n"
-    raw = b"text,label\n" + b"".join(line % i for i in range(1_000_000))   # 50 MB of distinct rows
+    raw = b"text,label\n" + b"".join(line % i for i in range(1_000_000))  # 50 MB of distinct rows
     assert len(raw) > 50_000_000
     calls = []
     monkeypatch.setattr("dlviz.data.text._decode_csv", lambda *a: calls.append(a) or "")
@@ -1070,10 +1156,10 @@ def test_csv_of_a_million_labels_is_refused_from_its_line_count(home, monkeypatc
     from dlviz.data.user_csv import add_csv
     from dlviz.errors import DataError
 
-    raw = b"text,label\n" + b"".join(b"w%d,%d\n" % (i, i) for i in range(1_000_000))   # 15 MB, a label per row
+    raw = b"text,label\n" + b"".join(b"w%d,%d\n" % (i, i) for i in range(1_000_000))  # 15 MB, a label per row
     calls = []
     monkeypatch.setattr("dlviz.data.text._decode_csv", lambda *a: calls.append(a) or "")
-    monkeypatch.setenv("DLVIZ_MAX_CSV_MB", "50")   # past the bytes limit: the rows limit refuses it
+    monkeypatch.setenv("DLVIZ_MAX_CSV_MB", "50")  # past the bytes limit: the rows limit refuses it
     with pytest.raises(DataError, match=r"1,000,001 lines; dlviz reads CSV files of up to 100,000 rows"):
         add_csv(raw, "labels.csv")
     assert not calls
@@ -1083,8 +1169,9 @@ def test_csv_limits_are_server_settings(home, monkeypatch):
     from dlviz.data.user_csv import add_csv
     from dlviz.errors import DataError
 
-    raw = b"text,label\n" + b"".join(b"sentence number %d is %s,%s\n" % (i, w, w)
-                                     for i in range(300) for w in (b"good", b"bad"))
+    raw = b"text,label\n" + b"".join(
+        b"sentence number %d is %s,%s\n" % (i, w, w) for i in range(300) for w in (b"good", b"bad")
+    )
     assert add_csv(raw, "ok.csv").startswith("csv-")
     monkeypatch.setenv("DLVIZ_MAX_CSV_ROWS", "100")
     with pytest.raises(DataError, match="up to 100 rows"):
@@ -1094,9 +1181,17 @@ def test_csv_limits_are_server_settings(home, monkeypatch):
 # ---------------------------------------------------------------------------------------------------
 # 2. User strings shown as text, never as Markdown (dlviz/ui/plain.py)
 
-MARKDOWN_NAMES = ["![x](http://127.0.0.1:8999/p.png)", "[click](http://127.0.0.1:8999/l)", "**bold** _it_ `code`",
-                  ":red[red] :material/home: :smile:", "$x^2$", "# heading\n- item\n1. one", "<img src=x>",
-                  "www.example.com http://127.0.0.1:8999/a", "a\\*b ~~gone~~ | pipe |"]
+MARKDOWN_NAMES = [
+    "![x](http://127.0.0.1:8999/p.png)",
+    "[click](http://127.0.0.1:8999/l)",
+    "**bold** _it_ `code`",
+    ":red[red] :material/home: :smile:",
+    "$x^2$",
+    "# heading\n- item\n1. one",
+    "<img src=x>",
+    "www.example.com http://127.0.0.1:8999/a",
+    "a\\*b ~~gone~~ | pipe |",
+]
 
 
 @pytest.mark.parametrize("name", MARKDOWN_NAMES)
@@ -1108,7 +1203,7 @@ def test_plain_leaves_no_markdown_syntax_live(name):
     # every character Markdown could act on is escaped: drop the escapes and the text is the name
     assert re.sub(r"\\(.)", r"\1", md).replace("\u200b", "") == " ".join(name.split())
     for live in ("![", "](", "**", "`", ":red[", ":material/", "$x", "<img", "www.", "://"):
-        assert not re.search(r"(?<!\\)" + re.escape(live), md), (live, md)   # each starts with an escaped character
+        assert not re.search(r"(?<!\\)" + re.escape(live), md), (live, md)  # each starts with an escaped character
 
 
 def test_error_messages_escape_the_words_filled_in():
@@ -1116,7 +1211,7 @@ def test_error_messages_escape_the_words_filled_in():
     from dlviz.ui.plain import plain
 
     e = DataError("The file {name} is empty.", name="![x](http://127.0.0.1:8999/p.png).csv")
-    assert "![x](" in e.message("en")                    # the CLI prints the name as it is
+    assert "![x](" in e.message("en")  # the CLI prints the name as it is
     assert "![x](" not in e.message("en", escape=plain)  # the app shows it as text
 
 
@@ -1143,18 +1238,20 @@ def test_hostile_run_name_is_text_on_the_runs_and_start_pages(app):
 def test_a_run_renamed_to_a_markdown_image_draws_no_image_and_fetches_nothing(tmp_path):
     _browser_or_skip()
     from browser_util import TITLES, goto, launch, nav, settled, start_server
-
     from playwright.sync_api import expect, sync_playwright
 
     home = tmp_path / "home"
     env_home = {"DLVIZ_HOME": str(home)}
     probe = "127.0.0.1:8999"
     name = f"![x](http://{probe}/p.png) **bold** :red[red]"
-    code = ("from dlviz.runs import RunStore\nfrom dlviz.models import PRESETS\ns = RunStore()\n"
-            f"r = s.create(name={name!r}, dataset='mnist', spec=PRESETS['mlp'].copy_spec(), settings={{}}, "
-            "device='cpu', params=1)\ns.update(r.id, status='finished', test_accuracy=0.5)\n")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env={**__import__("os").environ, **env_home},
-                   timeout=120)
+    code = (
+        "from dlviz.runs import RunStore\nfrom dlviz.models import PRESETS\ns = RunStore()\n"
+        f"r = s.create(name={name!r}, dataset='mnist', spec=PRESETS['mlp'].copy_spec(), settings={{}}, "
+        "device='cpu', params=1)\ns.update(r.id, status='finished', test_accuracy=0.5)\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code], check=True, cwd=ROOT, env={**__import__("os").environ, **env_home}, timeout=120
+    )
     server = start_server(home)
     try:
         with sync_playwright() as pw:
@@ -1167,8 +1264,9 @@ def test_a_run_renamed_to_a_markdown_image_draws_no_image_and_fetches_nothing(tm
             expect(page.get_by_text(f"![x](http://{probe}/p.png)", exact=False).first).to_be_visible(timeout=30_000)
             nav(page, "Runs")
             settled(page)
-            expect(page.get_by_role("heading").filter(has_text=f"![x](http://{probe}/p.png)").first
-                   ).to_be_visible(timeout=30_000)
+            expect(page.get_by_role("heading").filter(has_text=f"![x](http://{probe}/p.png)").first).to_be_visible(
+                timeout=30_000
+            )
             assert page.locator(f"img[src*='{probe}']").count() == 0
             assert page.locator(f"a[href*='{probe}']").count() == 0
             assert page.locator("strong:text('bold')").count() == 0
@@ -1219,7 +1317,7 @@ def test_an_interrupted_text_run_opens_on_the_text_pages_with_how_it_ended(app, 
 
     real_update = RunStore.update
 
-    def no_end(self, run_id, **fields):   # keep the run "running", as a killed server leaves it
+    def no_end(self, run_id, **fields):  # keep the run "running", as a killed server leaves it
         fields.pop("status", None)
         return real_update(self, run_id, **fields)
 
@@ -1231,16 +1329,18 @@ def test_an_interrupted_text_run_opens_on_the_text_pages_with_how_it_ended(app, 
     tpu.register_text_pages(monkeypatch)
     at = tpu.open_text_page(app, "pages/attention.py", run_id=rec.id)
     banners = [w.value for w in at.warning]
-    assert any(b.startswith("This run was interrupted") and "weights of its last finished epoch" in b
-               for b in banners), banners
+    assert any(
+        b.startswith("This run was interrupted") and "weights of its last finished epoch" in b for b in banners
+    ), banners
 
 
 def test_renaming_a_run_to_a_markdown_image_says_so_as_text(app):
     from dlviz.runs import RunStore
 
     store = RunStore()
-    rec = store.create(name="plain", dataset="mnist", spec=PRESETS["mlp"].copy_spec(), settings={}, device="cpu",
-                       params=1)
+    rec = store.create(
+        name="plain", dataset="mnist", spec=PRESETS["mlp"].copy_spec(), settings={}, device="cpu", params=1
+    )
     store.update(rec.id, status="finished", test_accuracy=0.5)
     at = app()
     at.run()
@@ -1267,8 +1367,8 @@ def test_a_run_trained_under_the_limits_of_its_day_still_opens_after_they_are_lo
     store.save_weights(rec.id, build(spec, (1, 28, 28), 10, seed=0).module.state_dict())
     monkeypatch.setenv("DLVIZ_MAX_PARAMS", "1000")
     with pytest.raises(SpecError):
-        build(spec, (1, 28, 28), 10)                  # a new model of that size is refused now
-    model, _ = load_run(rec.id, store)                # the run trained earlier still opens
+        build(spec, (1, 28, 28), 10)  # a new model of that size is refused now
+    model, _ = load_run(rec.id, store)  # the run trained earlier still opens
     assert sum(p.numel() for p in model.parameters()) == 109_386
 
 
@@ -1302,8 +1402,9 @@ def _assert_shown_as_text(fig, what: str, whole: bool = True) -> None:
     strings = _figure_strings(fig)
     raw = [s for s in strings if "<a " in s or "<img" in s or "</a>" in s]
     assert not raw, f"{what}: the user's HTML reaches Plotly raw: {raw[:3]}"
-    assert any("&lt;a href=" in s and (not whole or "&lt;img src=x&gt;" in s) for s in strings), \
+    assert any("&lt;a href=" in s and (not whole or "&lt;img src=x&gt;" in s) for s in strings), (
         f"{what}: the user's string is not in the figure (escaped) at all"
+    )
 
 
 def test_html_in_run_class_and_token_names_reaches_plotly_figures_only_as_escaped_text():
@@ -1322,17 +1423,24 @@ def test_html_in_run_class_and_token_names_reaches_plotly_figures_only_as_escape
     classes = [HTML_NAME, "b", "c"]
     _assert_shown_as_text(class_balance([3, 2, 1], classes), "class balance")
     _assert_shown_as_text(probability_bars([0.7, 0.2, 0.1], 0, classes), "probability bars")
-    _assert_shown_as_text(prediction_gallery(np.zeros((2, 4, 4), np.uint8), np.array([[0.7, 0.2, 0.1]] * 2),
-                                             [0, 1], classes), "prediction gallery")
+    _assert_shown_as_text(
+        prediction_gallery(np.zeros((2, 4, 4), np.uint8), np.array([[0.7, 0.2, 0.1]] * 2), [0, 1], classes),
+        "prediction gallery",
+    )
     _assert_shown_as_text(confusion_grid(np.array([[2, 1, 0], [0, 3, 0], [1, 0, 2]]), classes), "confusion matrix")
-    _assert_shown_as_text(embedding_figure(np.random.default_rng(0).normal(size=(6, 2)), [0, 0, 1, 1, 2, 2],
-                                           classes=classes), "embedding map")
+    _assert_shown_as_text(
+        embedding_figure(np.random.default_rng(0).normal(size=(6, 2)), [0, 0, 1, 1, 2, 2], classes=classes),
+        "embedding map",
+    )
     tokens = ["good", HTML_NAME, "film"]
     attn = np.full((3, 3), 1 / 3)
     _assert_shown_as_text(attention_heatmap(attn, tokens), "attention map", whole=False)
-    _assert_shown_as_text(attention_grid(np.full((1, 1, 3, 3), 1 / 3), tokens, layer_names=["block 1"]),
-                          "attention grid", whole=False)
+    _assert_shown_as_text(
+        attention_grid(np.full((1, 1, 3, 3), 1 / 3), tokens, layer_names=["block 1"]), "attention grid", whole=False
+    )
     _assert_shown_as_text(head_view(np.full((1, 3, 3), 1 / 3), tokens), "head view", whole=False)
     _assert_shown_as_text(state_heatmap(np.ones((3, 4)), tokens), "hidden state map", whole=False)
     _assert_shown_as_text(step_change(np.ones((3, 4)), tokens), "state change bars", whole=False)
-    _assert_shown_as_text(prediction_over_time(np.full((3, 3), 1 / 3), tokens, classes), "prediction over time", whole=False)
+    _assert_shown_as_text(
+        prediction_over_time(np.full((3, 3), 1 / 3), tokens, classes), "prediction over time", whole=False
+    )

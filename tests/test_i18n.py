@@ -99,10 +99,12 @@ def test_no_string_is_translated_two_ways():
 # Chinese sentences take full-width punctuation: ，。：；？！ and （） after (or before) a Chinese character.
 # Left alone: `code`, {placeholders}, "quoted ASCII", URLs and calls like f(x) or Dense(64).
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff"
-_KEEP = re.compile(rf'`[^`]*`|\{{[^{{}}]*\}}|https?://\S+|"[ -~]*?"|[A-Za-z]\w*\([^()]*\)')
-_HALF = [re.compile(rf"[{_CJK}](?:\*\*)?(?:[,:;?!]|\.(?![\w/]))"),   # 网络,用  模型:  结束.
-         re.compile(rf"[,:;?!](?:\*\*)?\s*[{_CJK}]"),                 # GPU,有
-         re.compile(rf"[{_CJK}]\(|\)[{_CJK}]")]                       # 文件夹(可选)
+_KEEP = re.compile(r'`[^`]*`|\{[^{}]*\}|https?://\S+|"[ -~]*?"|[A-Za-z]\w*\([^()]*\)')
+_HALF = [
+    re.compile(rf"[{_CJK}](?:\*\*)?(?:[,:;?!]|\.(?![\w/]))"),  # 网络,用  模型:  结束.
+    re.compile(rf"[,:;?!](?:\*\*)?\s*[{_CJK}]"),  # GPU,有
+    re.compile(rf"[{_CJK}]\(|\)[{_CJK}]"),
+]  # 文件夹(可选)
 
 
 def _half_width_in_chinese(text: str) -> list[str]:
@@ -113,12 +115,15 @@ def _half_width_in_chinese(text: str) -> list[str]:
 def test_half_width_check_catches_what_it_should():
     assert _half_width_in_chinese("网络,用") and _half_width_in_chinese("GPU,有") and _half_width_in_chinese("结束.")
     assert _half_width_in_chinese("数据文件夹(可选)") and _half_width_in_chinese("**模型:**lstm")
-    assert not _half_width_in_chinese("网络，用 GPU。完备性：f(输入) - f(基线) = {diff:.4f}；`python {file} 数据`，例如 --text \"a, b\"")
+    assert not _half_width_in_chinese(
+        "网络，用 GPU。完备性：f(输入) - f(基线) = {diff:.4f}；`python {file} 数据`，例如 --text \"a, b\""
+    )
     assert not _half_width_in_chinese("压缩到 (0, 1) 之间，文件 .json 或 model.py。")
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "dlviz/i18n/zh").glob("*.json")), ids=lambda p: p.name)
 def test_chinese_uses_full_width_punctuation(path):
-    bad = {v: hits for v in json.loads(path.read_text(encoding="utf-8")).values()
-           if (hits := _half_width_in_chinese(v))}
+    bad = {
+        v: hits for v in json.loads(path.read_text(encoding="utf-8")).values() if (hits := _half_width_in_chinese(v))
+    }
     assert not bad, f"{path.name}: half-width punctuation in Chinese: {bad}"

@@ -27,8 +27,8 @@ def _space(ch: str) -> bool:
 
 def unclosed_bold(text: str) -> list[int]:
     """Positions of the ``**`` runs CommonMark leaves as literal asterisks (nothing to pair with)."""
-    text = re.sub(r"`[^`]*`", "c", text)      # code spans hold no emphasis
-    text = re.sub(r"\\.", "e", text)          # nor do backslash escapes
+    text = re.sub(r"`[^`]*`", "c", text)  # code spans hold no emphasis
+    text = re.sub(r"\\.", "e", text)  # nor do backslash escapes
     openers: list[int] = []
     bad: list[int] = []
     for m in re.finditer(r"\*+", text):

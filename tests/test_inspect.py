@@ -18,8 +18,14 @@ def _all_hooks(model: nn.Module) -> int:
 
 
 def test_hand_set_filter_gives_the_known_feature_map():
-    spec = {"layers": [{"type": "conv2d", "out": 1, "kernel": 3}, {"type": "relu"}, {"type": "flatten"},
-                       {"type": "dense", "units": 2}]}
+    spec = {
+        "layers": [
+            {"type": "conv2d", "out": 1, "kernel": 3},
+            {"type": "relu"},
+            {"type": "flatten"},
+            {"type": "dense", "units": 2},
+        ]
+    }
     model = build(spec, (1, 5, 5), 2).module
     with torch.no_grad():
         model.conv2d_1.weight.copy_(torch.tensor([[[[-1.0, 0, 1], [-1, 0, 1], [-1, 0, 1]]]]))  # vertical edges

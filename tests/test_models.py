@@ -9,8 +9,18 @@ import torch
 from torch import nn
 
 from dlviz.errors import SpecError
-from dlviz.models import (LAYER_TYPES, PRESETS, build, insert_layer, move_layer, normalize, remove_layer, to_dot,
-                          to_json, to_pytorch)
+from dlviz.models import (
+    LAYER_TYPES,
+    PRESETS,
+    build,
+    insert_layer,
+    move_layer,
+    normalize,
+    remove_layer,
+    to_dot,
+    to_json,
+    to_pytorch,
+)
 
 IMG = (1, 28, 28)
 
@@ -37,8 +47,11 @@ CASES = {
     "lstm": ([{"type": "rows"}, {"type": "lstm", "hidden": 9, "bidirectional": True}], IMG, (18,)),
     "gru": ([{"type": "rows"}, {"type": "gru", "hidden": 9, "return_sequence": True}], IMG, (28, 9)),
     "timepool": ([{"type": "rows"}, {"type": "timepool", "mode": "max"}], IMG, (28,)),
-    "transformer": ([{"type": "embedding", "vocab": 50, "dim": 8}, {"type": "transformer", "heads": 2}], (12,),
-                    (12, 8)),
+    "transformer": (
+        [{"type": "embedding", "vocab": 50, "dim": 8}, {"type": "transformer", "heads": 2}],
+        (12,),
+        (12, 8),
+    ),
     "kimconv": ([{"type": "embedding", "vocab": 50, "dim": 8}, {"type": "kimconv", "filters": 6}], (12,), (18,)),
 }
 TEXT_INPUT = {"embedding", "transformer", "kimconv"}  # their cases read token ids
@@ -94,9 +107,9 @@ def test_preset_builds_trains_one_step_and_exports(key):
 
 
 def test_deep_sigmoid_is_all_sigmoid_and_resnet_has_skips():
-    types = [l["type"] for l in PRESETS["deep-sigmoid"].spec["layers"]]
+    types = [layer["type"] for layer in PRESETS["deep-sigmoid"].spec["layers"]]
     assert "relu" not in types and types.count("sigmoid") >= 6
-    assert sum(t == "residual" for t in (l["type"] for l in PRESETS["resnet"].spec["layers"])) >= 2
+    assert sum(t == "residual" for t in (layer["type"] for layer in PRESETS["resnet"].spec["layers"])) >= 2
     rnn = PRESETS["rnn"].spec["layers"]
     assert rnn[0]["type"] == "rows" and rnn[1] == {"type": "lstm", "hidden": 128}
 
@@ -110,21 +123,32 @@ def test_glorot_init_and_seed():
     assert dense.weight.abs().max() <= bound and torch.count_nonzero(dense.bias) == 0
 
 
-@pytest.mark.parametrize("spec,needle,layer", [
-    ([{"type": "maxpool", "size": 8}, {"type": "maxpool", "size": 8}, {"type": "flatten"},
-      {"type": "dense", "units": 10}], "Layer 2 (MaxPool): its window of 8x8 is larger than its 3x3 input", 1),
-    ([{"type": "dense", "units": 10}], "Add a Flatten layer before it", 0),
-    ([{"type": "flatten"}, {"type": "conv2d"}], "needs an image-shaped input", 1),
-    ([{"type": "conv2d", "kernel": 15}, {"type": "conv2d", "kernel": 15}], "kernel of 15x15 is larger", 1),
-    ([{"type": "lstm"}], "Add a 'Rows' layer", 0),
-    ([{"type": "flatten"}, {"type": "dense", "units": 5}], "the dataset has 10 classes", 1),
-    ([{"type": "flatten"}, {"type": "dense", "units": "many"}], "setting 'units'", 1),
-    ([{"type": "flatten"}, {"type": "dense", "units": 0}], "from 1 to 8192", 1),
-    ([{"type": "dropout", "p": 2}], "from 0 to 0.95", 0),
-    ([{"type": "teleport"}], "unknown layer type 'teleport'", 0),
-    ([{"type": "flatten"}, {"type": "dense", "units": 10, "colour": "red"}], "unknown setting(s) colour", 1),
-    ([{"units": 3}], "must be an object with a \"type\"", 0),
-])
+@pytest.mark.parametrize(
+    "spec,needle,layer",
+    [
+        (
+            [
+                {"type": "maxpool", "size": 8},
+                {"type": "maxpool", "size": 8},
+                {"type": "flatten"},
+                {"type": "dense", "units": 10},
+            ],
+            "Layer 2 (MaxPool): its window of 8x8 is larger than its 3x3 input",
+            1,
+        ),
+        ([{"type": "dense", "units": 10}], "Add a Flatten layer before it", 0),
+        ([{"type": "flatten"}, {"type": "conv2d"}], "needs an image-shaped input", 1),
+        ([{"type": "conv2d", "kernel": 15}, {"type": "conv2d", "kernel": 15}], "kernel of 15x15 is larger", 1),
+        ([{"type": "lstm"}], "Add a 'Rows' layer", 0),
+        ([{"type": "flatten"}, {"type": "dense", "units": 5}], "the dataset has 10 classes", 1),
+        ([{"type": "flatten"}, {"type": "dense", "units": "many"}], "setting 'units'", 1),
+        ([{"type": "flatten"}, {"type": "dense", "units": 0}], "from 1 to 8192", 1),
+        ([{"type": "dropout", "p": 2}], "from 0 to 0.95", 0),
+        ([{"type": "teleport"}], "unknown layer type 'teleport'", 0),
+        ([{"type": "flatten"}, {"type": "dense", "units": 10, "colour": "red"}], "unknown setting(s) colour", 1),
+        ([{"units": 3}], "must be an object with a \"type\"", 0),
+    ],
+)
 def test_impossible_specs_name_the_layer_and_the_fix(spec, needle, layer):
     with pytest.raises(SpecError) as e:
         build(spec, IMG, 10)

@@ -21,8 +21,10 @@ CONFIG = ROOT / ".streamlit" / "config.toml"
 
 
 def _zh_text() -> str:
-    return "".join("".join(json.loads(p.read_text(encoding="utf-8")).values())
-                   for p in sorted((ROOT / "dlviz/i18n/zh").glob("*.json")))
+    return "".join(
+        "".join(json.loads(p.read_text(encoding="utf-8")).values())
+        for p in sorted((ROOT / "dlviz/i18n/zh").glob("*.json"))
+    )
 
 
 def test_shipped_font_has_every_character_of_the_chinese_catalogues():
@@ -118,21 +120,43 @@ def test_page_fetches_nothing_outside_and_chinese_reads_without_a_cjk_font(tmp_p
     (spy / "sitecustomize.py").write_text(textwrap.dedent(_SPY))
     net_log = tmp_path / "net.log"
     port = free_port()
-    env = {**os.environ, "DLVIZ_HOME": str(tmp_path / "home"), "DLVIZ_DATA_DIR": str(MNIST_DIR),
-           "DLVIZ_OFFLINE": "1", "DLVIZ_LANG": "zh", "PYTHONPATH": str(spy), "DLVIZ_NET_LOG": str(net_log)}
+    env = {
+        **os.environ,
+        "DLVIZ_HOME": str(tmp_path / "home"),
+        "DLVIZ_DATA_DIR": str(MNIST_DIR),
+        "DLVIZ_OFFLINE": "1",
+        "DLVIZ_LANG": "zh",
+        "PYTHONPATH": str(spy),
+        "DLVIZ_NET_LOG": str(net_log),
+    }
     env.pop("DLVIZ_EXECUTOR", None)
     log_path = tmp_path / "streamlit.log"
     # as the README starts it: no --server.address, headless (as on a server without a display)
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                                 "--server.port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         requests: list[str] = []
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.on("request", lambda r: requests.append(r.url))
-            failed: list[tuple[int, str]] = []   # no missing static file, font or icon: no 4xx/5xx answer
+            failed: list[tuple[int, str]] = []  # no missing static file, font or icon: no 4xx/5xx answer
             page.on("response", lambda r: failed.append((r.status, r.url)) if r.status >= 400 else None)
             for _ in range(240):  # the server starting (polling a socket, not waiting on the page)
                 try:
@@ -183,12 +207,17 @@ def test_page_fetches_nothing_outside_and_chinese_reads_without_a_cjk_font(tmp_p
             page.goto(f"http://127.0.0.1:{port}/glossary")
             expect(page.get_by_role("heading", name="步长")).to_be_visible(timeout=60_000)
             page.wait_for_load_state("networkidle")
-            probes = {f"http://127.0.0.1:{port}/glossary/_stcore/health",
-                      f"http://127.0.0.1:{port}/glossary/_stcore/host-config"}
+            probes = {
+                f"http://127.0.0.1:{port}/glossary/_stcore/health",
+                f"http://127.0.0.1:{port}/glossary/_stcore/host-config",
+            }
             assert {u for status, u in failed if not (status == 404 and u in probes)} == set(), failed
             browser.close()
-        outside = [u for u in requests if not u.startswith((f"http://127.0.0.1:{port}/", f"ws://127.0.0.1:{port}/",
-                                                             "data:", "blob:"))]
+        outside = [
+            u
+            for u in requests
+            if not u.startswith((f"http://127.0.0.1:{port}/", f"ws://127.0.0.1:{port}/", "data:", "blob:"))
+        ]
         assert not outside, outside
         assert any(u.endswith("/app/static/fonts/NotoSansSC-dlviz.otf") for u in requests)
     finally:
@@ -206,6 +235,7 @@ def test_page_fetches_nothing_outside_and_chinese_reads_without_a_cjk_font(tmp_p
 
 # --------------------------------------------------------------------------------------------------
 # Example photos (assets/examples): the upload road with no file at hand
+
 
 @pytest.mark.parametrize("name,index", [("photo-3.jpg", 30), ("photo-7-squared-paper.jpg", 0), ("photo-2.jpg", 1)])
 def test_example_photo_becomes_its_mnist_digit(name, index, mnist_dir):
@@ -233,6 +263,7 @@ def test_inspect_offers_the_example_photos(app, home):
 # --------------------------------------------------------------------------------------------------
 # The HTML handouts carry their Chinese characters (a saved file has no server to fetch a font from)
 
+
 def test_chinese_handout_embeds_the_characters_it_uses(tmp_path):
     import base64
     import io
@@ -242,12 +273,13 @@ def test_chinese_handout_embeds_the_characters_it_uses(tmp_path):
 
     from dlviz.plots.fonts import FAMILY, embed_font
 
-    page = embed_font("<html><head><style>body{}</style></head><body><h1>为什么是 7？</h1><p>合理性检查都通过了。"
-                      "</p></body></html>")
+    page = embed_font(
+        "<html><head><style>body{}</style></head><body><h1>为什么是 7？</h1><p>合理性检查都通过了。</p></body></html>"
+    )
     m = re.search(r'@font-face \{ font-family: "([^"]+)";.*?url\(data:font/otf;base64,([A-Za-z0-9+/=]+)\)', page)
     assert m and m.group(1) == FAMILY
     assert "http" not in page.lower()
     cmap = TTFont(io.BytesIO(base64.b64decode(m.group(2)))).getBestCmap()
     assert {ord(c) for c in "为什么是合理性检查都通过了？。"} <= set(cmap)
-    assert len(m.group(2)) < 60_000                      # the characters used, not the 1.7 MB font
+    assert len(m.group(2)) < 60_000  # the characters used, not the 1.7 MB font
     assert embed_font("<style>x</style><p>English only</p>") == "<style>x</style><p>English only</p>"

@@ -65,8 +65,10 @@ def test_default_sentence_every_layer_and_head(app):
         z = arr(tr["z"])
         assert z.shape == (n, n)
         np.testing.assert_allclose(z.sum(1), 1.0, atol=1e-6)  # every row spreads 100%
-    assert [a["text"] for a in grid["layout"]["annotations"]][:2] == ["transformer_1 · layer 1 · head 1",
-                                                                      "transformer_1 · layer 1 · head 2"]
+    assert [a["text"] for a in grid["layout"]["annotations"]][:2] == [
+        "transformer_1 · layer 1 · head 1",
+        "transformer_1 · layer 1 · head 2",
+    ]
     assert any(f"{n} tokens, 2 layers of 4 heads" in c.value for c in at.caption)
 
 
@@ -114,11 +116,14 @@ def test_typed_html_is_escaped_everywhere(app):
     assert "&lt;" in texts and not raw_markup(texts)
 
 
-@pytest.mark.parametrize("text, expect", [
-    ("", "Type a sentence above"),
-    ("     \n\t  ", "Type a sentence above"),
-    ("\u200b\u200b", "no words or characters the model can read"),
-])
+@pytest.mark.parametrize(
+    "text, expect",
+    [
+        ("", "Type a sentence above"),
+        ("     \n\t  ", "Type a sentence above"),
+        ("\u200b\u200b", "no words or characters the model can read"),
+    ],
+)
 def test_empty_text_gets_a_plain_message(app, text, expect):
     rec = text_run("transformer")
     at = _type(_page(app, run_id=rec.id), text)
@@ -135,19 +140,22 @@ def test_ten_thousand_characters_are_cut_with_a_notice(app):
     assert len(grid["layout"]["xaxis"]["categoryarray"]) == 56
 
 
-@pytest.mark.parametrize("text", [
-    "great movie \U0001F600\U0001F44D\U0001F3FD !",                 # emoji
-    "\u0641\u064a\u0644\u0645 \u0631\u0627\u0626\u0639 great",      # Arabic
-    "\u05e1\u05e8\u05d8 \u05de\u05e2\u05d5\u05dc\u05d4",            # Hebrew
-    "这部 movie 很好看 , great !",                                   # Chinese and English
-    "\U0001F600",                                                   # one emoji: one unknown token
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "great movie \U0001f600\U0001f44d\U0001f3fd !",  # emoji
+        "\u0641\u064a\u0644\u0645 \u0631\u0627\u0626\u0639 great",  # Arabic
+        "\u05e1\u05e8\u05d8 \u05de\u05e2\u05d5\u05dc\u05d4",  # Hebrew
+        "这部 movie 很好看 , great !",  # Chinese and English
+        "\U0001f600",  # one emoji: one unknown token
+    ],
+)
 def test_emoji_rtl_and_mixed_text_give_a_map(app, text):
     rec = text_run("transformer")
     at = _type(_page(app, run_id=rec.id), text)
     grid = _grid(at)
     assert not raw_markup(tick_texts(grid))
-    if text == "\U0001F600":
+    if text == "\U0001f600":
         assert at.warning and "None of these tokens is in the model's vocabulary" in at.warning[0].value
         assert any("With only one token" in c.value for c in at.caption)
 

@@ -34,15 +34,16 @@ def table_names(at) -> list[str]:
 
 def click(at, prefix: str, index: int | None = None):
     """Click the button whose key starts with ``prefix`` (and ends with ``_index`` for row buttons)."""
-    hits = [b for b in at.button if b.key and b.key.startswith(prefix)
-            and (index is None or b.key.endswith(f"_{index}"))]
+    hits = [
+        b for b in at.button if b.key and b.key.startswith(prefix) and (index is None or b.key.endswith(f"_{index}"))
+    ]
     assert len(hits) == 1, [b.key for b in at.button]
     hits[0].click().run()
     assert not at.exception
 
 
 def load_preset(at, key: str):
-    if PRESETS[key].kind == "text":          # text presets are offered when the dataset is text
+    if PRESETS[key].kind == "text":  # text presets are offered when the dataset is text
         at.session_state["dataset"] = "rt-polarity"
         at.run()
         at.selectbox(key="build_preset_text").set_value(key).run()
@@ -126,8 +127,14 @@ def test_broken_edit_names_the_layer_and_the_page_keeps_working(page):
 
 def test_impossible_import_is_refused(page):
     before = page.session_state["spec"]
-    bad = {"layers": [{"type": "maxpool", "size": 8}, {"type": "maxpool", "size": 8}, {"type": "flatten"},
-                      {"type": "dense", "units": 10}]}
+    bad = {
+        "layers": [
+            {"type": "maxpool", "size": 8},
+            {"type": "maxpool", "size": 8},
+            {"type": "flatten"},
+            {"type": "dense", "units": 10},
+        ]
+    }
     import_text(page, json.dumps(bad))
     assert any("Layer 2 (MaxPool)" in e.value and "3x3" in e.value for e in page.error)
     assert page.session_state["spec"] == before
@@ -214,8 +221,9 @@ def test_empty_model_is_a_message(page):
         click(page, "build_rm_", 0)
     assert layer_types(page) == []
     assert any("no layers" in e.value for e in page.error)
-    assert page.selectbox(key=[s.key for s in page.selectbox if s.key.startswith("build_add_pos_")][0]).options \
-        == ["At the end"]
+    assert page.selectbox(key=[s.key for s in page.selectbox if s.key.startswith("build_add_pos_")][0]).options == [
+        "At the end"
+    ]
     page.selectbox(key="build_add_type").set_value("flatten").run()
     click(page, "build_add")
     assert layer_types(page) == ["flatten"]
@@ -228,7 +236,7 @@ def test_a_text_dataset_offers_text_presets_and_flags_an_image_model(page):
     assert any("reads images, but the dataset is sentences" in w.value for w in page.warning)
     options = page.selectbox(key="build_preset_text").options
     assert len(options) == 5 and not any("MLP" in o for o in options)
-    click(page, "build_fix_kind")                      # one click to the course's LSTM
+    click(page, "build_fix_kind")  # one click to the course's LSTM
     assert not page.warning and layer_types(page)[:2] == ["embedding", "lstm"]
     assert any("token ids" in c.value for c in page.caption)
 
@@ -240,7 +248,9 @@ def test_choosing_a_preset_loads_it_at_once(page):
     assert not page.exception, page.exception
     assert params(page) == "225,034"
     assert page.selectbox(key="build_preset").value is None
-    assert any("convolutional network" in c.value for c in page.caption)  # the loaded preset's description stays in view
+    assert any(
+        "convolutional network" in c.value for c in page.caption
+    )  # the loaded preset's description stays in view
     page.selectbox(key="build_preset").set_value("cnn").run()  # the same one again: offered, nothing to undo twice
     assert params(page) == "225,034" and len(page.session_state["spec_undo"]) == 1
     click(page, "build_undo")

@@ -21,16 +21,18 @@ def test_data_page_on_rt_polarity(app):
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Test sentences"] == "2,132" and metrics["Vocabulary"] == "10,000"
-    assert int(metrics["Training sentences"].replace(",", "")) + int(metrics["Validation sentences"].replace(",", "")) \
+    assert (
+        int(metrics["Training sentences"].replace(",", "")) + int(metrics["Validation sentences"].replace(",", ""))
         == 8530
+    )
     # a typed sentence with an unknown word and markup: tokens shown escaped, the unknown one flagged
     at.text_input(key="_tdataw_text").set_value("<b>zzqx</b> a great movie").run()
     assert not at.exception, at.exception
     chips = " ".join(h.proto.body for h in at.get("html"))
-    assert "&lt;" in chips and "<b>" not in chips                  # markup shown as text, never rendered
-    assert "zzqx<sub style='color:#D55E00'>1</sub>" in chips        # unknown word: id 1, vermillion
+    assert "&lt;" in chips and "<b>" not in chips  # markup shown as text, never rendered
+    assert "zzqx<sub style='color:#D55E00'>1</sub>" in chips  # unknown word: id 1, vermillion
     assert any("not in the vocabulary" in c.value for c in at.caption)
-    assert any("zeros" in c.value for c in at.caption)          # pre-padding explained
+    assert any("zeros" in c.value for c in at.caption)  # pre-padding explained
     assert len(at.dataframe) == 1 and len(at.get("plotly_chart")) == 3
 
 

@@ -18,7 +18,6 @@ def _page(app, **state):
     return open_page(app, "pages/embeddings.py", timeout=120, **{"lang": "en", **state})
 
 
-
 def _maps(at) -> list:
     """The map components (st.components.v2 with the map's document in its data)."""
     return [e for e in at.get("bidi_component") if e.proto.component_name == "dlviz_embedding_map"]
@@ -96,8 +95,12 @@ def test_a_click_on_a_point_opens_that_image_on_inspect_and_explain(app):
 
     widget_id = _maps(at)[0].proto.id
     states = WidgetStates()
-    states.widgets.append(WidgetState(id=f"$$STREAMLIT_INTERNAL_KEY_{widget_id}__events",
-                                      json_trigger_value=json.dumps([{"event": "open", "value": index}])))
+    states.widgets.append(
+        WidgetState(
+            id=f"$$STREAMLIT_INTERNAL_KEY_{widget_id}__events",
+            json_trigger_value=json.dumps([{"event": "open", "value": index}]),
+        )
+    )
     at._run(states)
     assert not at.exception, at.exception
     assert at.title[0].value == "Inspect"

@@ -20,8 +20,9 @@ def _run(store, mnist_dir):
     model = build(PRESETS["mlp"].spec, seed=0).module
     start = {k: v.clone() for k, v in model.state_dict().items()}
     fit(model, prepare_data(raw, cfg, torch.device("cpu")), cfg)
-    rec = store.create(name="mlp run", dataset="mnist", spec=PRESETS["mlp"].copy_spec(), settings=SETTINGS,
-                       device="cpu", params=109386)
+    rec = store.create(
+        name="mlp run", dataset="mnist", spec=PRESETS["mlp"].copy_spec(), settings=SETTINGS, device="cpu", params=109386
+    )
     store.save_weights(rec.id, model.state_dict())
     store.save_snapshot(rec.id, "step-0", start)
     store.save_snapshot(rec.id, "epoch-1", model.state_dict())
@@ -43,6 +44,7 @@ def test_errors_page(app, home, mnist_dir):
     assert " taken for " in first  # opens on the most frequent mistake
     assert len(at.get("plotly_chart")) == 2  # the grid and the gallery
     import json
+
     grid = at.get("plotly_chart")[0].proto
     assert json.loads(grid.config).get("displayModeBar") is False  # no mode bar over the "predicted class" title
     # choose the "7 recognised correctly" cell from the picker
@@ -81,7 +83,7 @@ def test_one_click_opens_an_image_on_inspect_and_explain(app, home, mnist_dir):
     assert at.number_input(key="_inspw_pos").value == wanted
     assert any(f"test image {wanted}" in c.value and "Errors page" in c.value for c in at.caption)
     inp = at.session_state["_insp_input"]
-    assert inp.source == "test" and inp.index == wanted       # current_input(ctx): what Explain shows too
+    assert inp.source == "test" and inp.index == wanted  # current_input(ctx): what Explain shows too
     at.switch_page("pages/explain.py")
     at.run()
     assert not at.exception, at.exception

@@ -13,14 +13,14 @@ def test_explain_page_compares_methods_and_runs_the_checks(app, home):
     rec = saved_run("cnn")
     at = open_page(app, "pages/explain.py", timeout=120, run_id=rec.id)
     assert at.title[0].value == "Explain"
-    assert at.subheader[0].value.startswith("Why ")          # "Why 3?" for the model's own answer
+    assert at.subheader[0].value.startswith("Why ")  # "Why 3?" for the model's own answer
     text = _texts(at)
-    for method in ("Saliency", "Integrated Gradients", "Grad-CAM", "Occlusion"):   # the default four, timed
+    for method in ("Saliency", "Integrated Gradients", "Grad-CAM", "Occlusion"):  # the default four, timed
         assert f"{method}: " in text and " ms" in text, method
-    assert len(at.get("plotly_chart")) >= 2                    # probabilities and the comparison
+    assert len(at.get("plotly_chart")) >= 2  # probabilities and the comparison
     verdicts = ("Explanation passed its checks", "Explanation: read with care", "Explanation not reliable")
     assert any(v in text for v in verdicts), "the card's verdict badge"
-    assert "No sanity check has been run yet." in text and "Explanation: read with care" in text   # until checked
+    assert "No sanity check has been run yet." in text and "Explanation: read with care" in text  # until checked
     # the first question, apart from the second: a test image has a true label to compare with
     assert "Is the model right? " in text and ("the true label is" in text)
     # the sanity checks run on demand and explain themselves in one line each
@@ -28,16 +28,16 @@ def test_explain_page_compares_methods_and_runs_the_checks(app, home):
     assert not at.exception, at.exception
     text = _texts(at)
     assert "Completeness check" in text and "Randomisation check" in text and "Deletion and insertion check" in text
-    assert "signed" in text and "absolute" in text and "a map of the image alone" in text      # both, and the reference
+    assert "signed" in text and "absolute" in text and "a map of the image alone" in text  # both, and the reference
     assert "Infidelity" in text and "Sensitivity" in text and "for a random map" in text
-    assert at.button(key="_exp_data_random")                               # the data-randomisation test, one click
+    assert at.button(key="_exp_data_random")  # the data-randomisation test, one click
 
 
 def test_contrast_and_a_model_without_conv_layers(app, home):
     rec = saved_run("mlp")
     at = open_page(app, "pages/explain.py", timeout=120, run_id=rec.id)
     assert "no convolution layer" in _texts(at)
-    assert "grad_cam" not in at.multiselect(key="_expw_methods_en").value     # not offered by default
+    assert "grad_cam" not in at.multiselect(key="_expw_methods_en").value  # not offered by default
     at.multiselect(key="_expw_methods_en").set_value(["saliency", "grad_cam"]).run(timeout=120)
     assert not at.exception, at.exception
     assert any("needs a convolution layer" in w.value for w in at.warning)  # says why, page goes on
@@ -55,7 +55,7 @@ def test_explain_page_in_chinese(app, home):
     assert at.subheader[0].value.startswith("为什么是")
     from dlviz.explain import warm
 
-    assert ("process",) in warm._DONE       # the app started the explanation warm-up before anyone asked
+    assert ("process",) in warm._DONE  # the app started the explanation warm-up before anyone asked
 
 
 def test_a_blank_input_says_the_explanation_is_empty_and_why(app, home):
@@ -65,13 +65,20 @@ def test_a_blank_input_says_the_explanation_is_empty_and_why(app, home):
 
     rec = saved_run("cnn")
     blank = InputImage(x=torch.zeros(1, 28, 28), label=None, caption="Your drawing", source="drawn")
-    at = open_page(app, "pages/explain.py", timeout=120, run_id=rec.id, _insp_input=blank, _insp_mode="draw",
-                   _exp_methods=["integrated_gradients", "input_x_gradient"])
+    at = open_page(
+        app,
+        "pages/explain.py",
+        timeout=120,
+        run_id=rec.id,
+        _insp_input=blank,
+        _insp_mode="draw",
+        _exp_methods=["integrated_gradients", "input_x_gradient"],
+    )
     infos = " ".join(i.value for i in at.info)
     assert "Integrated Gradients is empty" in infos and "an image with no ink has nothing to compare" in infos
     assert "Input x Gradient is empty" in infos
     text = _texts(at)
-    assert "Explanation not reliable" in text      # the card's verdict on an empty explanation
+    assert "Explanation not reliable" in text  # the card's verdict on an empty explanation
     assert "Is the model right? Unknown: this is your drawing" in text
 
 
@@ -82,12 +89,11 @@ def test_explain_page_on_a_text_dataset_colours_the_words(app, home):
     at = open_text_page(app, "pages/explain.py", run_id=rec.id, dataset="rt-polarity")
     assert at.title[0].value == "Explain"
     chips = " ".join(h.proto.body for h in at.get("html"))
-    assert "<span" in chips                                  # the words as coloured chips
+    assert "<span" in chips  # the words as coloured chips
     at.text_area[0].set_value("<script>alert(1)</script> a wonderful film").run()
     assert not at.exception, at.exception
     chips = " ".join(h.proto.body for h in at.get("html"))
-    assert "&lt;" in chips and "<script>" not in chips       # typed markup shown, never run
-
+    assert "&lt;" in chips and "<script>" not in chips  # typed markup shown, never run
 
 
 def test_text_explain_survives_a_changed_answer_label(app, home):
@@ -98,17 +104,31 @@ def test_text_explain_survives_a_changed_answer_label(app, home):
 
     rec = text_run("lstm")
     # what the browser hands back after the answer changed: the old label, which matches no option now
-    at = open_text_page(app, "pages/explain.py", run_id=rec.id, dataset="rt-polarity",
-                        _exp_txtw_target_en="negative (the model's answer)", _exp_txtw_contrast_en="positive")
+    at = open_text_page(
+        app,
+        "pages/explain.py",
+        run_id=rec.id,
+        dataset="rt-polarity",
+        _exp_txtw_target_en="negative (the model's answer)",
+        _exp_txtw_contrast_en="positive",
+    )
     assert at.subheader[0].value.startswith("Why ")
     assert "(the model's answer)" in at.selectbox(key="_exp_txtw_target_en").format_func(
-        at.selectbox(key="_exp_txtw_target_en").value)
+        at.selectbox(key="_exp_txtw_target_en").value
+    )
 
 
 def test_image_explain_survives_a_changed_answer_label(app, home):
     rec = saved_run("mlp")
-    at = open_page(app, "pages/explain.py", timeout=120, run_id=rec.id, _exp_methods=["saliency"],
-                   _expw_target_en="3 (the model's answer)", _expw_contrast_en="5")
+    at = open_page(
+        app,
+        "pages/explain.py",
+        timeout=120,
+        run_id=rec.id,
+        _exp_methods=["saliency"],
+        _expw_target_en="3 (the model's answer)",
+        _expw_contrast_en="5",
+    )
     assert at.subheader[0].value.startswith("Why ")
 
 
@@ -150,14 +170,14 @@ def test_settings_labels_are_whole_and_the_input_panel_keeps_its_label(app, home
     pops = _popovers(at.main)
     assert [p.popover.label for p, _ in pops] == ["Saliency", "Integrated Gradients", "Grad-CAM", "Occlusion"]
     for p, parent in pops:
-        assert p.width_config.use_content                       # as wide as the whole label
+        assert p.width_config.use_content  # as wide as the whole label
         assert parent.flex_container.direction == parent.flex_container.HORIZONTAL and parent.flex_container.wrap
     label = at.expander[0].label
     drawn = InputImage(x=torch.rand(1, 28, 28), label=None, caption="Your drawing", source="drawn")
     at.session_state["_insp_input"] = drawn
     at.radio(key="_inspw_mode").set_value("draw").run(timeout=120)
     assert not at.exception, at.exception
-    assert at.expander[0].label == label                        # the same panel: it stays open
+    assert at.expander[0].label == label  # the same panel: it stays open
     assert any("Explaining: Your drawing" in c.value for c in at.caption)
 
 
@@ -183,13 +203,14 @@ def test_the_agreement_on_the_page_compares_signed_maps_as_signed(app, home):
     x = torch.rand(1, 28, 28, generator=torch.Generator().manual_seed(3))
     drawn = InputImage(x=x, label=None, caption="Your drawing", source="drawn")
     methods = ["integrated_gradients", "input_x_gradient", "occlusion"]
-    at = open_page(app, "pages/explain.py", timeout=120, run_id=rec.id, _insp_input=drawn, _insp_mode="draw",
-                   _exp_methods=methods)
+    at = open_page(
+        app, "pages/explain.py", timeout=120, run_id=rec.id, _insp_input=drawn, _insp_mode="draw", _exp_methods=methods
+    )
     model = build(PRESETS["cnn"].spec, seed=0).module.eval()
     with torch.no_grad():
         target = int(model(x[None]).argmax())
     maps = {m: attribute(model, x, target, m).map for m in methods}
     signed = mean_agreement(rank_agreement(maps, {m: True for m in methods})[1])
     magnitudes = mean_agreement(rank_agreement(maps)[1])
-    assert abs(signed - magnitudes) > 0.01                   # the test can tell the two apart
+    assert abs(signed - magnitudes) > 0.01  # the test can tell the two apart
     assert at.metric[0].value == f"{signed:.2f}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-
 from page_util import open_page, saved_run
 
 NO_CONV = "This model has no convolution layers"
@@ -26,8 +25,13 @@ def test_cnn_shows_filters_maps_histograms_and_top_images(app, home):
     rid = _make_run("cnn")
     at = _page(app, rid)
     assert at.title[0].value == "Filters"
-    assert _subheaders(at) == ["First-layer filters", "Deeper filters, one kernel per input channel",
-                               "Each filter beside its feature map", "Weight histograms", "What a unit looks for"]
+    assert _subheaders(at) == [
+        "First-layer filters",
+        "Deeper filters, one kernel per input channel",
+        "Each filter beside its feature map",
+        "Weight histograms",
+        "What a unit looks for",
+    ]
     assert not any(NO_CONV in i.value for i in at.info)
     captions = " ".join(c.value for c in at.caption)
     assert "The 32 filters of conv2d_1, each 3 x 3 pixels" in captions
@@ -57,14 +61,15 @@ def test_cnn_shows_filters_maps_histograms_and_top_images(app, home):
     at.selectbox(key="_filt_layer").set_value("conv2d_1").run()
     at.selectbox(key="_filt_pairs_layer").set_value("conv2d_2").run()
     assert not at.exception
-    assert "Filter 0 of conv2d_1 has one 3 x 3 kernel per input channel (1 channels)" in \
-        " ".join(c.value for c in at.caption)
+    assert "Filter 0 of conv2d_1 has one 3 x 3 kernel per input channel (1 channels)" in " ".join(
+        c.value for c in at.caption
+    )
 
 
 def test_top_images_are_the_highest_scores(app, home):
     rid = _make_run("cnn")
     at = _page(app, rid)
-    (idx, scores), = at.session_state["_filt_scores"].values()
+    ((idx, scores),) = at.session_state["_filt_scores"].values()
     want = idx[torch.topk(scores[:, 0], 16).indices].tolist()
     shown = [c.value for c in at.caption if "Test image numbers" in c.value][0]
     assert shown.rstrip(".").split("Test image numbers: ")[1] == ", ".join(map(str, want))

@@ -26,8 +26,14 @@ def _trained_run(store, preset, record=True):
     model = build(PRESETS[preset].spec, seed=0).module
     rec = GradRecorder(model, total_steps=12, steps_per_epoch=3)
     fit(model, _data(), TrainConfig(epochs=4, batch_size=32, cpu_threads="fixed"), recorder=rec)
-    run = store.create(name=f"{preset} run", dataset="mnist", spec=PRESETS[preset].copy_spec(), settings=SETTINGS,
-                       device="cpu", params=1)
+    run = store.create(
+        name=f"{preset} run",
+        dataset="mnist",
+        spec=PRESETS[preset].copy_spec(),
+        settings=SETTINGS,
+        device="cpu",
+        params=1,
+    )
     store.save_weights(run.id, model.state_dict())
     store.update(run.id, status="finished", test_accuracy=0.5)
     if record:

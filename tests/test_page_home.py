@@ -11,13 +11,20 @@ def test_start_page_shows_the_steps(app):
     assert not at.exception
     assert "dlviz" in at.title[0].value
     assert [m.value for m in at.markdown if m.value.startswith("###")][:4] == [
-        "### :material/image: 1. Data", "### :material/account_tree: 2. Build",
-        "### :material/monitoring: 3. Train", "### :material/history: 4. Runs"]
+        "### :material/image: 1. Data",
+        "### :material/account_tree: 2. Build",
+        "### :material/monitoring: 3. Train",
+        "### :material/history: 4. Runs",
+    ]
 
 
 def test_start_page_names_the_last_run(app, mnist_dir):
-    run_job(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=1000), name="demo",
-                     data_dir=str(mnist_dir)), RunStore())
+    run_job(
+        TrainJob(
+            "mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=1000), name="demo", data_dir=str(mnist_dir)
+        ),
+        RunStore(),
+    )
     at = app()
     at.run()
     assert at.info and "Last run: demo · MNIST (finished)" in at.info[0].value  # a run keeps its dataset tag
@@ -35,7 +42,10 @@ def test_chinese_by_default_from_the_environment(app, monkeypatch):
 
 def test_start_page_intro_fits_a_text_dataset(app, monkeypatch):
     """With rt-polarity chosen, the intro speaks of sentences, not handwritten digits (en and zh)."""
-    for lang, digits, sentences in (("en", "handwritten digits", "real review sentences"), ("zh", "手写数字", "评论句子")):
+    for lang, digits, sentences in (
+        ("en", "handwritten digits", "real review sentences"),
+        ("zh", "手写数字", "评论句子"),
+    ):
         monkeypatch.setenv("DLVIZ_LANG", lang)
         at = app()
         at.run()
@@ -45,5 +55,5 @@ def test_start_page_intro_fits_a_text_dataset(app, monkeypatch):
         text = " ".join(m.value for m in at.markdown)
         assert sentences in text and digits not in text
         at = app()
-        at.run()   # the default, MNIST: digits
+        at.run()  # the default, MNIST: digits
         assert digits in " ".join(m.value for m in at.markdown)

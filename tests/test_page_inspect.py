@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
+from page_util import open_page, saved_run
 from PIL import Image, ImageDraw
 
-from pathlib import Path
-
 from dlviz.models import build
-from page_util import open_page, saved_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,8 +71,10 @@ def test_browse_a_class(app, cnn_run):
     inp = at.session_state["_insp_input"]
     assert inp.label == 3 and "(3)" in inp.caption
     # the third 3 of the test set
-    from dlviz.data import load_dataset
     import os
+
+    from dlviz.data import load_dataset
+
     ys = load_dataset("mnist", os.environ["DLVIZ_DATA_DIR"]).test_y
     assert inp.index == int((ys == 3).nonzero().flatten()[2])
 
@@ -173,8 +174,8 @@ def test_a_drawing_survives_a_refresh(app, cnn_run):
     assert inp.source == "drawn" and inp.caption == "Your drawing"
     assert np.allclose(inp.x.numpy(), drawn.x.numpy(), atol=1e-3)
     assert again.session_state["_insp_mode"] == "draw" and again.radio(key="_inspw_mode").value == "draw"
-    assert again.session_state["_insp_drawing_json"] == strokes    # the canvas draws the strokes again
-    assert not again.info   # not "Draw a digit in the box": the drawing is shown
+    assert again.session_state["_insp_drawing_json"] == strokes  # the canvas draws the strokes again
+    assert not again.info  # not "Draw a digit in the box": the drawing is shown
     assert "Still showing" not in " ".join(c.value for c in again.caption)
     explain = _refresh(app, at, "pages/explain.py")
     assert explain.session_state["_insp_input"].source == "drawn"

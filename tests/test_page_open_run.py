@@ -38,17 +38,24 @@ def _open_on_runs_page(at, run_id):
 def test_an_opened_run_sticks_on_train_and_the_look_inside_pages(app, mnist_dir):
     from dlviz.ui.state import get_executor
 
-    older = saved_run("mlp")                                   # the run the teacher opens later
+    older = saved_run("mlp")  # the run the teacher opens later
     ex = get_executor()
-    job = ex.submit(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=300),
-                             name="trained in this session", data_dir=str(mnist_dir)))
+    job = ex.submit(
+        TrainJob(
+            "mnist",
+            PRESETS["mlp"].copy_spec(),
+            TrainConfig(epochs=1, limit=300),
+            name="trained in this session",
+            data_dir=str(mnist_dir),
+        )
+    )
     snap = ex.wait(job, timeout=120)
     assert snap.status == "finished", snap
-    newest = saved_run("cnn")                                  # the newest image run (not the open one)
+    newest = saved_run("cnn")  # the newest image run (not the open one)
     at = app()
     at.run()
     _go(at, "pages/train.py", job_id=job)
-    assert at.session_state["run_id"] == snap.run_id           # the job's run opened when it appeared
+    assert at.session_state["run_id"] == snap.run_id  # the job's run opened when it appeared
     assert any("trained in this session" in h for h in _subheaders(at))
     _go(at, "pages/inspect.py")
     assert at.selectbox(key="_insp_run").value == snap.run_id
@@ -89,8 +96,10 @@ def test_train_says_which_is_the_model_to_train_and_which_the_open_run(app):
     _go(at, "pages/train.py", run_id=cnn.id, dataset="rt-polarity", spec=PRESETS["transformer"].copy_spec())
     assert at.markdown[0].value.startswith("**Model to train:** transformer")
     assert any(h.startswith("Open run: cnn run · MNIST") for h in _subheaders(at))
-    assert ("This is the run you opened or trained last: cnn on MNIST. It is not the model above; Train trains "
-            "transformer on") in _captions(at)
+    assert (
+        "This is the run you opened or trained last: cnn on MNIST. It is not the model above; Train trains "
+        "transformer on"
+    ) in _captions(at)
     # the same model on the same data: nothing to tell apart
     _go(at, "pages/train.py", dataset="mnist", spec=PRESETS["cnn"].copy_spec())
     assert "It is not the model above" not in _captions(at)
@@ -104,7 +113,7 @@ def test_a_preset_brings_its_whole_recipe(app):
     at = app()
     at.run()
     _go(at, "pages/train.py", spec=PRESETS["lstm"].copy_spec(), dataset="rt-polarity")
-    assert _number(at, "Batch size") == 64                    # the LSTM's recipe
+    assert _number(at, "Batch size") == 64  # the LSTM's recipe
     _go(at, "pages/train.py", spec=PRESETS["cnn"].copy_spec(), dataset="mnist")
     assert _number(at, "Batch size") == TrainConfig().batch_size == 128
     assert _number(at, "Epochs") == 3 and _number(at, "Learning rate") == TrainConfig().lr
@@ -116,8 +125,14 @@ def test_runs_page_names_the_schedule_and_keeps_the_dataset_tag(app):
 
     store = RunStore()
     spec = PRESETS["cnn"].copy_spec()
-    run = store.create(name="cnn · MNIST", dataset="mnist", spec=spec, settings={**SETTINGS, "schedule": "onecycle"},
-                       device="cpu", params=1)
+    run = store.create(
+        name="cnn · MNIST",
+        dataset="mnist",
+        spec=spec,
+        settings={**SETTINGS, "schedule": "onecycle"},
+        device="cpu",
+        params=1,
+    )
     store.save_weights(run.id, build(spec, (1, 28, 28), 10, seed=0).module.state_dict())
     store.update(run.id, status="finished", test_accuracy=0.1)
     at = app()
@@ -125,7 +140,7 @@ def test_runs_page_names_the_schedule_and_keeps_the_dataset_tag(app):
     _go(at, "pages/runs.py")
     settings = at.dataframe[1].value
     values = dict(zip(settings["setting"], settings["value"]))
-    assert values["Learning-rate schedule"] == "Warm-up then cosine decay"   # as the Train page says it
+    assert values["Learning-rate schedule"] == "Warm-up then cosine decay"  # as the Train page says it
     assert values["Optimizer"] == "Adam"
     at.text_input(key=f"_runs_name_{run.id}").input("my net").run()
     at.button(key="_runs_rename").click().run()
@@ -186,7 +201,7 @@ def test_a_new_session_reopens_the_last_run_of_its_dataset_kind(app):
     image = saved_run("mlp")
     text = text_run("transformer")
     at = app()
-    at.run()   # a new session, on MNIST
+    at.run()  # a new session, on MNIST
     assert at.session_state["dataset"] == "mnist" and at.session_state["run_id"] == image.id
     assert at.session_state["run_restored"]
     _go(at, "pages/inspect.py")

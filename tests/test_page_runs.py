@@ -9,10 +9,20 @@ from dlviz.models import build
 from dlviz.runs import RunStore
 
 SPEC = {"layers": [{"type": "flatten"}, {"type": "dense", "units": 10}]}
-SETTINGS = {"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "epochs": 2, "train_size": 48000, "val_size": 12000,
-            "data_source": "folder", "subset": False}
-METRICS = {"train": [[10, 0.5, 1.2, 0.6], [20, 1.0, 0.8, 0.75], [40, 2.0, 0.5, 0.85]],
-           "val": [[20, 1.0, 0.7, 0.8], [40, 2.0, 0.45, 0.87]]}
+SETTINGS = {
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "batch_size": 64,
+    "epochs": 2,
+    "train_size": 48000,
+    "val_size": 12000,
+    "data_source": "folder",
+    "subset": False,
+}
+METRICS = {
+    "train": [[10, 0.5, 1.2, 0.6], [20, 1.0, 0.8, 0.75], [40, 2.0, 0.5, 0.85]],
+    "val": [[20, 1.0, 0.7, 0.8], [40, 2.0, 0.45, 0.87]],
+}
 
 
 @pytest.fixture

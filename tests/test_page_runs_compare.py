@@ -30,6 +30,7 @@ def test_two_runs_on_one_chart(app, runs):  # noqa: F811
 def test_chinese_labels():
     from dlviz.i18n import translate
 
-    fig = compare_curves([("a", [[1, 1.0, 0.5, 0.8]], [[1, 1.0, 0.4, 0.85]])],
-                         tr=lambda s, **k: translate(s, "zh", **k))
+    fig = compare_curves(
+        [("a", [[1, 1.0, 0.5, 0.8]], [[1, 1.0, 0.4, 0.85]])], tr=lambda s, **k: translate(s, "zh", **k)
+    )
     assert fig.layout.annotations[0].text == "损失"

@@ -39,8 +39,13 @@ def test_lstm_hidden_states_gates_and_memory(app):
     rec = text_run("lstm")
     at = _type(_page(app, run_id=rec.id), "a great movie , funny and moving .")
     assert at.metric[0].label == "The model says"
-    assert _subheaders(at) == ["How the decision builds up", "Hidden state after each word (lstm_1)",
-                               "How much each word changes the memory", "Gates", "Memory cell (LSTM)"]
+    assert _subheaders(at) == [
+        "How the decision builds up",
+        "Hidden state after each word (lstm_1)",
+        "How much each word changes the memory",
+        "Gates",
+        "Memory cell (LSTM)",
+    ]
     figs = charts(at)
     assert len(figs) == 6  # probabilities, decision over time, hidden, change, gates, cell
     n = 8
@@ -63,8 +68,11 @@ def test_lstm_hidden_states_gates_and_memory(app):
         probs = torch.softmax(model(sent.ids[None]), -1)[0].numpy()
     np.testing.assert_allclose(p[-1], probs, atol=1e-6)
     assert len(arr(change["data"][0]["y"])) == n
-    assert [a["text"].split(":")[0] for a in gates["layout"]["annotations"]] == ["Input gate", "Forget gate",
-                                                                                 "Output gate"]
+    assert [a["text"].split(":")[0] for a in gates["layout"]["annotations"]] == [
+        "Input gate",
+        "Forget gate",
+        "Output gate",
+    ]
     assert arr(cell["data"][0]["z"]).shape == (128, n)
     # sorting the units keeps the same numbers in another order
     at.toggle(key="_seq_sort").set_value(True).run()
@@ -97,10 +105,13 @@ def test_a_model_without_recurrent_layers_says_so(app):
     assert _subheaders(at) == ["How the decision builds up"]  # the curve works for any model
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", "Type a sentence above"),
-    ("   ", "Type a sentence above"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "Type a sentence above"),
+        ("   ", "Type a sentence above"),
+    ],
+)
 def test_empty_text(app, text, message):
     rec = text_run("lstm")
     at = _type(_page(app, run_id=rec.id), text)
@@ -108,13 +119,16 @@ def test_empty_text(app, text, message):
     assert len(charts(at)) == 0
 
 
-@pytest.mark.parametrize("text", [
-    "<script>alert(1)</script> <img src=x onerror=alert(1)> great movie",
-    "great movie \U0001F600\U0001F44D !",
-    "\u0641\u064a\u0644\u0645 \u0631\u0627\u0626\u0639",
-    "这部 movie 很好看",
-    ("great movie " * 900)[:10_000],
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<script>alert(1)</script> <img src=x onerror=alert(1)> great movie",
+        "great movie \U0001f600\U0001f44d !",
+        "\u0641\u064a\u0644\u0645 \u0631\u0627\u0626\u0639",
+        "这部 movie 很好看",
+        ("great movie " * 900)[:10_000],
+    ],
+)
 def test_hostile_and_odd_text(app, text):
     rec = text_run("lstm")
     at = _type(_page(app, run_id=rec.id), text)

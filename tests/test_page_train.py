@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from page_util import open_page
+
 from dlviz.models import PRESETS
 from dlviz.runs import RunStore
 from dlviz.train import TrainConfig, TrainJob, run_job
@@ -26,8 +27,10 @@ def _wait_done(at, timeout=120):
         assert not at.exception, at.exception
         if _metric(at, "Test accuracy") is not None:
             return
-    raise AssertionError(f"training did not finish: {[m.value for m in at.markdown]} {[(m.label, m.value) for m in at.metric]} "
-                         f"{[b.key for b in at.button]} {at.session_state['job_id']}")
+    raise AssertionError(
+        f"training did not finish: {[m.value for m in at.markdown]} {[(m.label, m.value) for m in at.metric]} "
+        f"{[b.key for b in at.button]} {at.session_state['job_id']}"
+    )
 
 
 def test_train_quick_demo_and_see_test_accuracy(app):
@@ -49,6 +52,7 @@ def test_stop_keeps_the_run(app):
     at = _train_page(app)
     next(n for n in at.number_input if n.label == "Epochs").set_value(30)
     at.button(key="train_btn").click().run()
+
     # Stop once training has really begun: the run exists (the page opened it) and a progress point arrived.
     # (Stop pressed while the data still loads saves no run: tests/test_train.py covers that case.)
     def training() -> bool:
@@ -84,8 +88,16 @@ def test_unbuildable_model_points_to_the_build_page(app):
 
 
 def test_last_run_reopens_after_restart(app, mnist_dir):
-    res = run_job(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=2000),
-                           name="yesterday's run", data_dir=str(mnist_dir)), RunStore())
+    res = run_job(
+        TrainJob(
+            "mnist",
+            PRESETS["mlp"].copy_spec(),
+            TrainConfig(epochs=1, limit=2000),
+            name="yesterday's run",
+            data_dir=str(mnist_dir),
+        ),
+        RunStore(),
+    )
     at = _train_page(app)  # a new process-like session: nothing in session state
     assert any("yesterday's run" in h.value for h in at.subheader)
     assert _metric(at, "Test accuracy") == f"{res.test_accuracy:.2%}"
@@ -107,8 +119,10 @@ def test_settings_survive_a_new_session(app):
     at = _train_page(app)
     next(n for n in at.number_input if n.label == "Batch size").set_value(64).run()
     sid = at.session_state["sid"]
-    from dlviz.ui.state import _session_file  # the file a refresh reads back (?s=sid)
     import json
+
+    from dlviz.ui.state import _session_file  # the file a refresh reads back (?s=sid)
+
     assert json.loads(_session_file(sid).read_text())["train_settings"]["batch_size"] == 64
 
 
@@ -122,7 +136,7 @@ def test_train_a_text_model_and_see_sentences_and_the_baseline(app):
     epochs = next(n for n in at.number_input if n.label == "Epochs")
     assert epochs.value == recipe_for("bag", "rt-polarity")["epochs"]
     epochs.set_value(1)
-    at.toggle[0].set_value(True)            # quick demo: a subset
+    at.toggle[0].set_value(True)  # quick demo: a subset
     at.button(key="train_btn").click().run()
     assert not at.exception, at.exception
     _wait_done(at, timeout=180)
@@ -139,8 +153,7 @@ def test_precision_select_reaches_the_run(app):
     at = _train_page(app)
     sel = at.selectbox(key="_tr_precision")
     assert sel.label == "Precision" and sel.value == "auto"
-    assert sel.options == ["Automatic (bf16 where faster)", "32-bit floats",
-                           "bf16 mixed precision"]
+    assert sel.options == ["Automatic (bf16 where faster)", "32-bit floats", "bf16 mixed precision"]
     sel.set_value("fp32")
     at.toggle[0].set_value(True)  # quick demo
     next(n for n in at.number_input if n.label == "Epochs").set_value(1)
@@ -149,7 +162,7 @@ def test_precision_select_reaches_the_run(app):
     _wait_done(at)
     run = RunStore().get(at.session_state["run_id"])
     assert run.settings["precision"] == "fp32" and run.metrics["precision"] == "fp32"
-    assert at.session_state["train_settings"]["precision"] == "fp32"   # remembered with the recipe
+    assert at.session_state["train_settings"]["precision"] == "fp32"  # remembered with the recipe
     shown = " ".join(c.value for c in at.caption)
     assert "Precision: 32-bit floats" in shown
     if run.metrics.get("cpu_threads"):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from page_util import open_page
+
 from dlviz.models import PRESETS
 from dlviz.runs import RunStore
 from dlviz.train import TrainConfig, TrainJob, run_job
@@ -14,8 +15,12 @@ def _train_page(app, **state):
 
 
 def test_a_diverged_run_says_so_with_the_likely_cause(app, mnist_dir):
-    res = run_job(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=600, lr=5.0),
-                           data_dir=str(mnist_dir)), RunStore())
+    res = run_job(
+        TrainJob(
+            "mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=600, lr=5.0), data_dir=str(mnist_dir)
+        ),
+        RunStore(),
+    )
     for lang, words in (("en", "is probably too high for Adam"), ("zh", "很可能太高了")):
         at = _train_page(app, run_id=res.run_id, lang=lang)
         assert not [s.value for s in at.success], "a run at chance level must not read as a success"
@@ -55,7 +60,7 @@ def test_stop_gives_control_back_before_the_test_set_is_scored(app, monkeypatch)
     at.button(key="train_btn").click().run()
     deadline = time.time() + 90
     while not any(m.label == "Epoch" for m in at.metric) and time.time() < deadline:
-        time.sleep(0.3)   # until the first steps are reported: a run stopped before any step has nothing to score
+        time.sleep(0.3)  # until the first steps are reported: a run stopped before any step has nothing to score
         at.run()
     at.button(key="stop_btn").click().run()
     assert held.started.wait(60), "scoring never started"
@@ -95,8 +100,9 @@ def test_the_process_executor_still_scores_a_stopped_run(tmp_path, mnist_dir, mo
 
     monkeypatch.setenv("DLVIZ_HOME", str(tmp_path))
     ex = ProcessExecutor(lambda: RunStore(tmp_path))
-    job = ex.submit(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=50, limit=2000),
-                             data_dir=str(mnist_dir)))
+    job = ex.submit(
+        TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=50, limit=2000), data_dir=str(mnist_dir))
+    )
     deadline = time.time() + 120
     while time.time() < deadline and ex.snapshot(job).progress is None:
         time.sleep(0.1)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from page_util import open_page, saved_run
 
 
@@ -37,6 +36,7 @@ def test_errors_predictions_are_computed_once_and_kept_in_the_run_folder(app, ho
 
     # new weights (the file is newer than the saved answers) are classified again
     import os
+
     w = RunStore().folder(rec.id) / "weights.safetensors"
     st_ = saved.stat()
     os.utime(w, ns=(st_.st_atime_ns, st_.st_mtime_ns + 10**9))
@@ -90,9 +90,9 @@ def test_timing_memory_is_a_running_rate(tmp_path):
     from dlviz import timing
 
     assert timing.estimate("x", 10, default_rate=0.5, home=tmp_path) == 5.0
-    timing.remember("x", 4.0, 2.0, home=tmp_path)       # 2 s per unit
+    timing.remember("x", 4.0, 2.0, home=tmp_path)  # 2 s per unit
     assert timing.estimate("x", 3, default_rate=0.5, home=tmp_path) == pytest.approx(6.0)
-    timing.remember("x", 8.0, 2.0, home=tmp_path)       # 4 s per unit: the average moves half way
+    timing.remember("x", 8.0, 2.0, home=tmp_path)  # 4 s per unit: the average moves half way
     assert timing.estimate("x", 1, home=tmp_path) == pytest.approx(3.0)
 
 
@@ -149,10 +149,10 @@ def test_a_failed_download_is_remembered_for_ten_minutes(home, monkeypatch):
     assert first.source == "package" and len(calls) == 3  # the three mirrors, once
     template, kwargs = first.notice
     assert "tries again after" in template and "Errno" not in template
-    again = load_dataset("mnist", allow_download=True)     # another visit, session or training process
-    assert again.source == "package" and len(calls) == 3   # no new wait
+    again = load_dataset("mnist", allow_download=True)  # another visit, session or training process
+    assert again.source == "package" and len(calls) == 3  # no new wait
     assert again.notice[1]["time"] == kwargs["time"]
-    later = time.time() + download.RETRY_AFTER_S + 1       # after ten minutes it tries again
+    later = time.time() + download.RETRY_AFTER_S + 1  # after ten minutes it tries again
     monkeypatch.setattr(download.time, "time", lambda: later)
     load_dataset("mnist", allow_download=True)
     assert len(calls) == 6
@@ -172,9 +172,8 @@ def test_rt_polarity_failure_is_remembered(home, monkeypatch):
 
 def test_data_page_says_a_failed_download_in_one_sentence(home, monkeypatch):
     import streamlit as st
-    from streamlit.testing.v1 import AppTest
-
     from conftest import ROOT
+    from streamlit.testing.v1 import AppTest
 
     calls = _no_internet(monkeypatch)
     monkeypatch.delenv("DLVIZ_DATA_DIR", raising=False)
@@ -190,8 +189,12 @@ def test_data_page_says_a_failed_download_in_one_sentence(home, monkeypatch):
         at.switch_page("pages/data.py")
         at.run()
         assert not at.exception, at.exception
-        texts = [e.value for kind in ("caption", "info", "warning", "error", "markdown") for e in at.get(kind)
-                 if isinstance(getattr(e, "value", None), str)]
+        texts = [
+            e.value
+            for kind in ("caption", "info", "warning", "error", "markdown")
+            for e in at.get(kind)
+            if isinstance(getattr(e, "value", None), str)
+        ]
         assert not [x for x in texts if "Errno" in x or "Name or service" in x], texts
         shown[lang] = [x for x in texts if "tries again after" in x or "之后再试" in x]
         st.cache_resource.clear()  # as after a restart: the memory is on disk

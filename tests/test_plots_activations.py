@@ -8,8 +8,19 @@ import torch
 
 from dlviz.i18n import translate
 from dlviz.models import LAYER_TYPES
-from dlviz.plots.activations import (CAPTIONS, DIVERGING, SEQUENTIAL, dense_strip, feature_map_grid, grid_shape,
-                                     layer_caption, layer_kind, shape_text, tile_of, top_units)
+from dlviz.plots.activations import (
+    CAPTIONS,
+    DIVERGING,
+    SEQUENTIAL,
+    dense_strip,
+    feature_map_grid,
+    grid_shape,
+    layer_caption,
+    layer_kind,
+    shape_text,
+    tile_of,
+    top_units,
+)
 
 TWO_MAPS = torch.tensor([[[0.0, 1], [2, 3]], [[5.0, 5], [5, 5]]])  # (2, 2, 2): a ramp and a constant map
 
@@ -38,8 +49,9 @@ def test_nearest_upscaling_and_default_scale():
     assert feature_map_grid(torch.rand(3, 5, 5)).shape == (55, 3 * 56 - 1, 3)
 
 
-@pytest.mark.parametrize("c,expected", [(1, (1, 1)), (3, (1, 3)), (10, (2, 8)), (32, (4, 8)), (64, (8, 8)),
-                                        (256, (16, 16))])
+@pytest.mark.parametrize(
+    "c,expected", [(1, (1, 1)), (3, (1, 3)), (10, (2, 8)), (32, (4, 8)), (64, (8, 8)), (256, (16, 16))]
+)
 def test_grid_shape(c, expected):
     assert grid_shape(c) == expected
 
@@ -52,9 +64,9 @@ def test_tile_of_finds_each_channel():
         assert img.shape == (3 * 8 + 2 * gap, 4 * 8 + 3 * gap, 3)
         top, left, h, w = tile_of(5, tuple(values.shape), scale=2, cols=4, gap=gap)
         assert (top, left, h, w) == (8 + gap, 8 + gap, 8, 8)  # row 1, column 1
-        tile = img[top:top + h, left:left + w, 0]
+        tile = img[top : top + h, left : left + w, 0]
         assert np.argwhere(tile == 255).tolist() == [[2, 4], [2, 5], [3, 4], [3, 5]]
-        img[top:top + h, left:left + w] = 0
+        img[top : top + h, left : left + w] = 0
         # every other white pixel is a gap or one of the two unused slots (10 maps on 12 slots)
         assert (img[..., 0] == 255).sum() == img.shape[0] * img.shape[1] - 10 * 64
 

@@ -8,8 +8,17 @@ import sys
 import numpy as np
 import pytest
 
-from dlviz.plots.attention import (LINE_BINS, attention_grid, attention_heatmap, head_view, line_count,
-                                   rollout_heatmap, token_categories, token_label, token_labels)
+from dlviz.plots.attention import (
+    LINE_BINS,
+    attention_grid,
+    attention_heatmap,
+    head_view,
+    line_count,
+    rollout_heatmap,
+    token_categories,
+    token_label,
+    token_labels,
+)
 
 HOSTILE = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "great", "&amp;"]
 
@@ -36,8 +45,12 @@ def test_token_labels_are_escaped_shortened_and_mark_unknown_words():
     assert token_label("a" * 30, limit=10) == "a" * 9 + "\u2026"
     assert token_labels(["a", "b"], [False, True]) == ["a", "<i>b</i>"]
     assert token_label("好电影") == "好电影" and token_label("فيلم") == "فيلم"
-    assert token_categories(["a", "<b>", "a", "a"], [False, False, False, True]) == ["a", "&lt;b&gt;", "a\u200b",
-                                                                                  "<i>a</i>"]
+    assert token_categories(["a", "<b>", "a", "a"], [False, False, False, True]) == [
+        "a",
+        "&lt;b&gt;",
+        "a\u200b",
+        "<i>a</i>",
+    ]
 
 
 def test_heatmap_keeps_the_values_and_every_position_even_repeated_tokens():
@@ -60,8 +73,12 @@ def test_heatmap_keeps_the_values_and_every_position_even_repeated_tokens():
 
 def test_no_raw_tag_reaches_the_figure():
     a = _rows(4, shape=(2, 2))
-    figs = [attention_heatmap(a[0, 0], HOSTILE), attention_grid(a, HOSTILE), head_view(a[0], HOSTILE),
-            rollout_heatmap(a[1, 1], HOSTILE)]
+    figs = [
+        attention_heatmap(a[0, 0], HOSTILE),
+        attention_grid(a, HOSTILE),
+        head_view(a[0], HOSTILE),
+        rollout_heatmap(a[1, 1], HOSTILE),
+    ]
     for fig in figs:
         text = json.dumps(fig.to_plotly_json(), default=str)
         assert "<script" not in text and "<img" not in text, type(fig)
@@ -79,8 +96,10 @@ def test_grid_has_one_map_per_layer_and_head_on_one_scale():
         assert list(tr.x) == ["a", "b", "c", "a\u200b", "e"]
     # token names on the left column and the bottom row only
     shown = [(ax, fig.layout[ax].showticklabels) for ax in fig.layout if ax.startswith(("xaxis", "yaxis"))]
-    assert sum(v for ax, v in shown if ax.startswith("xaxis")) == 2 and sum(v for ax, v in shown
-                                                                             if ax.startswith("yaxis")) == 3
+    assert (
+        sum(v for ax, v in shown if ax.startswith("xaxis")) == 2
+        and sum(v for ax, v in shown if ax.startswith("yaxis")) == 3
+    )
     assert fig.layout.coloraxis.cmin == 0 and fig.layout.coloraxis.cmax == pytest.approx(a.max())
     titles = [ann.text for ann in fig.layout.annotations]
     assert titles[:3] == ["layer 1 · head 1", "layer 1 · head 2", "layer 2 · head 1"]

@@ -50,7 +50,7 @@ def test_sprite_sheet_tiles_every_image_inverted_in_16_levels():
     sheet = np.asarray(img.convert("L")).astype(int)
     for i in (0, 6, 7, 36):
         r, c = divmod(i, cols)
-        cell = sheet[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28]
+        cell = sheet[r * 28 : (r + 1) * 28, c * 28 : (c + 1) * 28]
         want = (255 - images[i].astype(int)) // 17 * 17
         assert np.array_equal(cell, want), i
     with pytest.raises(ValueError):
@@ -90,8 +90,9 @@ def test_html_right_wrong_groups_and_legend_counts():
 def test_html_escapes_text():
     coords, images, labels, preds = _data(12)
     evil = ["<b>bold</b>", "</script><script>alert(1)</script>", "a & b", '"quote"'] + [str(i) for i in range(4, 10)]
-    html = embedding_html(coords, images, labels % 4, preds % 4, evil,
-                          tr=lambda s, **kw: "<i>" + s.format(**kw) if kw else "<i>" + s)
+    html = embedding_html(
+        coords, images, labels % 4, preds % 4, evil, tr=lambda s, **kw: "<i>" + s.format(**kw) if kw else "<i>" + s
+    )
     assert "<b>bold</b>" not in html and "<i>" not in html and "alert(1)</script>" not in html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html  # legend, escaped
     assert html.count("</script>") == 1  # only the real end of the script
@@ -106,8 +107,9 @@ def test_html_size_for_2000_mnist_images(mnist_dir):
     data = load_dataset("mnist", mnist_dir)
     idx = sample_indices(data.test_y, 2000)
     coords = np.random.default_rng(0).normal(size=(2000, 2))
-    html = embedding_html(coords, data.test_x[idx].numpy(), data.test_y[idx].numpy(), data.test_y[idx].numpy(),
-                          indices=idx.numpy())
+    html = embedding_html(
+        coords, data.test_x[idx].numpy(), data.test_y[idx].numpy(), data.test_y[idx].numpy(), indices=idx.numpy()
+    )
     assert len(html.encode()) < 1_000_000
     assert len(_payload(html)["x"]) == 2000
 

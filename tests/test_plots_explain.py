@@ -12,8 +12,14 @@ from PIL import Image
 
 from dlviz.explain.checks import RANDOMISATION_THRESHOLD, Curves, Randomisation
 from dlviz.plots import explain as px
-from dlviz.plots.explain import (agreement_heatmap, comparison_figure, comparison_png, curves_figure,
-                                 randomisation_figure, scaled)
+from dlviz.plots.explain import (
+    agreement_heatmap,
+    comparison_figure,
+    comparison_png,
+    curves_figure,
+    randomisation_figure,
+    scaled,
+)
 
 
 def _att(amap) -> SimpleNamespace:
@@ -22,10 +28,10 @@ def _att(amap) -> SimpleNamespace:
 
 def _maps():
     a = torch.zeros(28, 28)
-    a[2:8, 2:8] = 4.0          # top-left: for
-    a[20:26, 20:26] = -2.0     # bottom-right: against
+    a[2:8, 2:8] = 4.0  # top-left: for
+    a[20:26, 20:26] = -2.0  # bottom-right: against
     b = torch.zeros(28, 28)
-    b[10:18, 10:18] = 0.01     # a weak map still reaches the full colour: its own scale
+    b[10:18, 10:18] = 0.01  # a weak map still reaches the full colour: its own scale
     return {"ig": _att(a), "sal": _att(b), "empty": _att(torch.zeros(28, 28))}
 
 
@@ -41,18 +47,18 @@ def test_each_map_is_scaled_by_its_own_strongest_value():
 def test_comparison_figure_one_scale_titles_and_overlays():
     fig = comparison_figure(torch.rand(28, 28), _maps(), TITLES)
     heat = [t for t in fig.data if isinstance(t, go.Heatmap)]
-    assert len(heat) == 4 + 3                     # a grey digit under every panel, one overlay per method
+    assert len(heat) == 4 + 3  # a grey digit under every panel, one overlay per method
     overlays = [t for t in heat if t.zmin == -1]
     assert len(overlays) == 3 and all(t.zmax == 1 for t in overlays)
     assert [float(np.abs(np.asarray(t.z)).max()) for t in overlays] == [1.0, 1.0, 0.0]
-    assert sum(bool(t.showscale) for t in heat) == 1          # ONE colour bar for all
+    assert sum(bool(t.showscale) for t in heat) == 1  # ONE colour bar for all
     bar = overlays[0].colorbar
     assert "strongest value" in bar.title.text
     assert list(bar.ticktext) == ["evidence against", "0", "evidence for"]
     scale = overlays[0].colorscale
     assert scale[0][1].startswith("rgba(213,94,0,") and scale[-1][1].startswith("rgba(0,114,178,")
     middle = [c for v, c in scale if abs(v - 0.5) < 1e-9][0]
-    assert middle.endswith(",0.000)")                        # transparent at zero
+    assert middle.endswith(",0.000)")  # transparent at zero
     titles = [a.text for a in fig.layout.annotations]
     assert titles[:4] == ["Input", "Integrated Gradients", "Saliency", "DeepLift (empty)"]
 
@@ -61,7 +67,7 @@ def test_comparison_figure_wraps_and_translates():
     maps = {str(i): _att(torch.rand(28, 28) - 0.5) for i in range(7)}
     fig = comparison_figure(torch.rand(28, 28), maps, {}, tr=lambda s, **k: s.format(**k).upper())
     ys = sorted({round(a.y, 3) for a in fig.layout.annotations if a.text})
-    assert len(ys) == 2                                        # 8 panels: two rows of at most 5
+    assert len(ys) == 2  # 8 panels: two rows of at most 5
     assert fig.layout.annotations[0].text == "INPUT"
 
 
@@ -73,12 +79,12 @@ def _png(maps, titles=TITLES, **kw) -> Image.Image:
 
 def test_comparison_png_size_and_colours():
     img = _png(_maps())
-    assert img.width == 2 * 20 + 4 * 224 + 3 * 18             # 4 panels of 224 px in one row
+    assert img.width == 2 * 20 + 4 * 224 + 3 * 18  # 4 panels of 224 px in one row
     a = np.asarray(img).astype(int)
-    blue = (a[..., 2] > a[..., 0] + 100)
-    red = (a[..., 0] > a[..., 2] + 100)
-    assert blue.sum() > 2 * 48 * 48 * 0.5                    # the top-left block (48 px square) of two maps
-    assert red.sum() > 48 * 48 * 0.5                         # the bottom-right block of the first map
+    blue = a[..., 2] > a[..., 0] + 100
+    red = a[..., 0] > a[..., 2] + 100
+    assert blue.sum() > 2 * 48 * 48 * 0.5  # the top-left block (48 px square) of two maps
+    assert red.sum() > 48 * 48 * 0.5  # the bottom-right block of the first map
 
 
 def test_panel_pixels_known_answer():
@@ -92,7 +98,7 @@ def test_panel_pixels_known_answer():
     assert np.abs(panel[20, 100] - expect_for).max() <= 1
     assert np.abs(panel[200, 100] - expect_against).max() <= 1
     plain = np.asarray(px._panel(np.zeros((28, 28), np.float32), torch.zeros(1, 28, 28)))
-    assert (plain == 255).all()                              # zero evidence: the paper shows through
+    assert (plain == 255).all()  # zero evidence: the paper shows through
 
 
 def test_digit_upscaled_with_sharp_pixels():
@@ -123,11 +129,12 @@ def test_chinese_titles_render_with_a_cjk_font():
 def test_long_titles_wrap_inside_the_panel():
     draw = px.ImageDraw.Draw(Image.new("RGB", (1, 1)))
     f = px.font(18)
-    lines = px.wrap(draw, "Guided Grad-CAM on conv2d_2 with a very long name indeed, longer than two lines allow",
-                    f, 224)
+    lines = px.wrap(
+        draw, "Guided Grad-CAM on conv2d_2 with a very long name indeed, longer than two lines allow", f, 224
+    )
     assert 1 < len(lines) <= 2 and lines[-1].endswith("…")
     assert all(draw.textlength(line, font=f) <= 224 for line in lines)
-    assert px.wrap(draw, "积分梯度" * 12, f, 224)[0] != "积分梯度" * 12     # CJK breaks without spaces
+    assert px.wrap(draw, "积分梯度" * 12, f, 224)[0] != "积分梯度" * 12  # CJK breaks without spaces
 
 
 def test_agreement_heatmap_prints_values():
@@ -152,7 +159,7 @@ def test_curves_figure_dashed_random_and_areas_in_the_legend():
     assert "(on average 33%)" in names[0] and "(on average 45%)" in names[1] and "(on average 68%)" in names[2]
     assert "(on average 52%)" in names[3] and not any("area" in n for n in names)
     dashed = [t for t in fig.data if t.line.dash == "dash"]
-    assert len(dashed) == 2 and list(dashed[0].y) == [0.45] * 3     # no random curves: their average level
+    assert len(dashed) == 2 and list(dashed[0].y) == [0.45] * 3  # no random curves: their average level
     real = curves_figure(_curves(random_deletion=[0.9, 0.5, 0.0], random_insertion=[0.1, 0.5, 1.0]))
     assert list(real.data[1].y) == [0.9, 0.5, 0.0] and "its average" not in real.data[1].name
 
@@ -171,8 +178,9 @@ def test_randomisation_figure_threshold_line():
 def test_randomisation_figure_shows_signed_absolute_reference_and_the_rules_line():
     from dlviz.explain.checks import judge
 
-    r = judge("integrated_gradients", ["dense_2", "dense_1"], [(0.3, 0.98), (0.1, 0.99)], [], 0.95,
-              {"input": 0.95}, 1.0)
+    r = judge(
+        "integrated_gradients", ["dense_2", "dense_1"], [(0.3, 0.98), (0.1, 0.99)], [], 0.95, {"input": 0.95}, 1.0
+    )
     assert not r.passed and r.bar == 0.5
     fig = randomisation_figure(r)
     assert [list(d.y) for d in fig.data] == [[1.0, 0.98, 0.99], [1.0, 0.3, 0.1]]
@@ -197,8 +205,10 @@ def test_unsigned_maps_get_a_one_sided_scale_and_their_own_legend():
     img[10:18, 10:18] = 1.0
     amap = torch.zeros(1, 28, 28)
     amap[0, 10:18, 10:18] = 1.0
-    atts = {"saliency": Attribution("saliency", 3, amap, 0.0, {}, signed=False),
-            "integrated_gradients": Attribution("integrated_gradients", 3, amap, 0.0, {}, signed=True)}
+    atts = {
+        "saliency": Attribution("saliency", 3, amap, 0.0, {}, signed=False),
+        "integrated_gradients": Attribution("integrated_gradients", 3, amap, 0.0, {}, signed=True),
+    }
     fig = comparison_figure(img, atts, {"saliency": "Saliency", "integrated_gradients": "IG"})
     heat = [d for d in fig.data if d.name in ("Saliency", "IG")]
     sal, ig = heat
@@ -206,10 +216,13 @@ def test_unsigned_maps_get_a_one_sided_scale_and_their_own_legend():
     assert "204,121,167" in sal.colorscale[-1][1] and "0,114,178" in ig.colorscale[-1][1]
     assert sal.showscale and ig.showscale
     assert "either way" in sal.colorbar.title.text and "evidence for" not in list(sal.colorbar.ticktext)
-    png = np.asarray(Image.open(io.BytesIO(comparison_png(img, {"saliency": atts["saliency"]},
-                                                          {"saliency": "Saliency"}))).convert("RGB")).astype(int)
+    png = np.asarray(
+        Image.open(io.BytesIO(comparison_png(img, {"saliency": atts["saliency"]}, {"saliency": "Saliency"}))).convert(
+            "RGB"
+        )
+    ).astype(int)
     blue = (np.abs(png - np.array([0, 114, 178])).sum(-1) < 60).sum()
-    assert blue == 0                                    # no "for" blue anywhere for an unsigned map
+    assert blue == 0  # no "for" blue anywhere for an unsigned map
 
 
 def test_randomisation_figure_marks_the_lower_pass_line_when_a_map_reverses():
@@ -217,8 +230,15 @@ def test_randomisation_figure_marks_the_lower_pass_line_when_a_map_reverses():
     then shows the band's lower edge too, so a line far below zero does not look like a pass."""
     from dlviz.explain.checks import judge
 
-    r = judge("integrated_gradients", ["dense_1", "transformer_1", "embedding_1"],
-              [(0.47, 0.70), (0.38, 0.05), (-0.03, -0.58)], [], 0.51, {"input": 0.51}, 1.0)
+    r = judge(
+        "integrated_gradients",
+        ["dense_1", "transformer_1", "embedding_1"],
+        [(0.47, 0.70), (0.38, 0.05), (-0.03, -0.58)],
+        [],
+        0.51,
+        {"input": 0.51},
+        1.0,
+    )
     assert not r.passed and abs(r.bar - 0.41) < 1e-9
     fig = randomisation_figure(r)
     assert sorted(round(s.y0, 2) for s in fig.layout.shapes) == [-0.41, 0.41, 0.51]

@@ -42,6 +42,7 @@ def _corr(a, b) -> float:
 
 def _png(width: int, height: int, rows: bool = True) -> bytes:
     """A real 1-bit grayscale PNG streamed through zlib (small file, no big array ever made)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -56,6 +57,7 @@ def _png(width: int, height: int, rows: bool = True) -> bytes:
 
 
 # --- the MNIST recipe ---------------------------------------------------------------------------------
+
 
 def test_offset_dark_digit_becomes_a_centred_light_digit():
     p = to_mnist(_digit())
@@ -114,6 +116,7 @@ def test_model_input_shaped_tensor_is_accepted():
 
 # --- canvas drawings ----------------------------------------------------------------------------------
 
+
 def _canvas(opaque: bool, stroke=(255, 255, 255)) -> np.ndarray:
     a = np.zeros((280, 280, 4), np.uint8)
     if opaque:
@@ -133,10 +136,15 @@ def test_canvas_arrays_opaque_or_transparent_give_the_same_digit():
         assert p.original.shape == (280, 280, 4)
 
 
-@pytest.mark.parametrize("blank", [np.zeros((280, 280, 4), np.uint8),                       # nothing drawn
-                                   np.dstack([np.zeros((280, 280, 3), np.uint8), np.full((280, 280), 255, np.uint8)]),
-                                   np.full((100, 100), 255, np.uint8),                     # all white
-                                   np.full((50, 60, 3), 127, np.uint8)])
+@pytest.mark.parametrize(
+    "blank",
+    [
+        np.zeros((280, 280, 4), np.uint8),  # nothing drawn
+        np.dstack([np.zeros((280, 280, 3), np.uint8), np.full((280, 280), 255, np.uint8)]),
+        np.full((100, 100), 255, np.uint8),  # all white
+        np.full((50, 60, 3), 127, np.uint8),
+    ],
+)
 def test_blank_input_says_draw_a_digit(blank):
     with pytest.raises(DataError, match="Draw a digit first"):
         to_mnist(blank)
@@ -201,11 +209,15 @@ def test_animated_gif_uses_the_first_frame_with_a_notice():
 
 # --- refusals ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("data,words", [
-    (b"", "empty"),
-    (b"hello, this is a text file\n" * 10, "not an image"),
-    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "not an image"),
-])
+
+@pytest.mark.parametrize(
+    "data,words",
+    [
+        (b"", "empty"),
+        (b"hello, this is a text file\n" * 10, "not an image"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "not an image"),
+    ],
+)
 def test_bad_bytes_are_plain_errors(data, words):
     with pytest.raises(DataError, match=words):
         open_image(data)

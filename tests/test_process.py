@@ -10,8 +10,7 @@ import pytest
 
 from dlviz.models import PRESETS
 from dlviz.runs import RunStore
-from dlviz.train import LocalExecutor, TrainConfig, TrainJob
-from dlviz.train import process
+from dlviz.train import LocalExecutor, TrainConfig, TrainJob, process
 from dlviz.train.process import ProcessExecutor, make_executor
 
 
@@ -24,8 +23,9 @@ def _wait_for(cond, seconds=90):
 
 def test_a_job_trains_in_a_child_process_and_reports_like_a_thread(home, mnist_dir):
     ex = ProcessExecutor()
-    job = ex.submit(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=2, limit=3000),
-                             data_dir=str(mnist_dir)))
+    job = ex.submit(
+        TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=2, limit=3000), data_dir=str(mnist_dir))
+    )
     seen_running = []
 
     def running():
@@ -35,7 +35,7 @@ def test_a_job_trains_in_a_child_process_and_reports_like_a_thread(home, mnist_d
         return s.done
 
     _wait_for(running, 120)
-    s = ex.wait(job, 60)   # the relay thread ends once the child has exited
+    s = ex.wait(job, 60)  # the relay thread ends once the child has exited
     assert s.status == "finished", (s.status, s.text, s.text_args)
     assert ex._state(job).proc.pid != os.getpid() and ex._state(job).proc.exitcode == 0
     assert s.result.test_accuracy > 0.8 and s.result.epochs == 2
@@ -43,7 +43,7 @@ def test_a_job_trains_in_a_child_process_and_reports_like_a_thread(home, mnist_d
     steps = [r[0] for r in s.train]
     assert steps == sorted(steps) and len(steps) == len(set(steps)) and len(s.val) == 2
     assert s.grads["layers"] == ["dense_1", "dense_2", "dense_3"]
-    run = RunStore().get(s.run_id)          # the child wrote to this test's DLVIZ_HOME
+    run = RunStore().get(s.run_id)  # the child wrote to this test's DLVIZ_HOME
     assert run.status == "finished" and run.test_accuracy == pytest.approx(s.result.test_accuracy)
     assert "epoch-2" in RunStore().list_snapshots(s.run_id)
     assert ex.active_run_ids() == set()
@@ -51,13 +51,14 @@ def test_a_job_trains_in_a_child_process_and_reports_like_a_thread(home, mnist_d
 
 def test_pause_resume_and_stop_reach_the_child(home, mnist_dir):
     ex = ProcessExecutor()
-    job = ex.submit(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=50, batch_size=16),
-                             data_dir=str(mnist_dir)))
+    job = ex.submit(
+        TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=50, batch_size=16), data_dir=str(mnist_dir))
+    )
     _wait_for(lambda: ex.snapshot(job).progress is not None)
     assert ex.active_run_ids() == {ex.snapshot(job).run_id}
     ex.pause(job)
     assert ex.snapshot(job).status == "paused"
-    time.sleep(0.6)   # let a report that was on its way arrive
+    time.sleep(0.6)  # let a report that was on its way arrive
     step = ex.snapshot(job).progress.step
     time.sleep(1.0)
     assert ex.snapshot(job).progress.step == step, "a paused child kept training"
@@ -67,15 +68,16 @@ def test_pause_resume_and_stop_reach_the_child(home, mnist_dir):
     s = ex.wait(job, 60)
     assert s.status == "stopped" and "Stopped at step" in s.text
     assert RunStore().get(s.run_id).status == "stopped"
-    assert RunStore().load_weights(s.run_id)   # the weights trained so far were kept
+    assert RunStore().load_weights(s.run_id)  # the weights trained so far were kept
 
 
 def test_a_child_that_dies_becomes_a_plain_failure(home, mnist_dir):
     ex = ProcessExecutor()
-    job = ex.submit(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=50, batch_size=16),
-                             data_dir=str(mnist_dir)))
+    job = ex.submit(
+        TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=50, batch_size=16), data_dir=str(mnist_dir))
+    )
     _wait_for(lambda: ex.snapshot(job).progress is not None)
-    os.kill(ex._state(job).proc.pid, signal.SIGKILL)   # as the kernel's out-of-memory killer would
+    os.kill(ex._state(job).proc.pid, signal.SIGKILL)  # as the kernel's out-of-memory killer would
     s = ex.wait(job, 30)
     assert s.status == "failed" and s.done
     assert "ended unexpectedly" in s.text.format(**s.text_args)
@@ -86,8 +88,9 @@ def test_a_child_that_dies_becomes_a_plain_failure(home, mnist_dir):
 def test_a_failed_job_message_comes_back(home, tmp_path):
     ex = ProcessExecutor()
     # a folder that does not exist (an empty one is no wall: the next source is tried, issue 13 bug 3)
-    job = ex.submit(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1),
-                             data_dir=str(tmp_path / "nowhere")))
+    job = ex.submit(
+        TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1), data_dir=str(tmp_path / "nowhere"))
+    )
     s = ex.wait(job, 60)
     assert s.status == "failed" and s.run_id is None and "nowhere" in s.text.format(**s.text_args)
 
@@ -98,18 +101,20 @@ def test_without_processes_the_job_trains_in_a_thread(home, mnist_dir, monkeypat
     class Ctx:
         Queue, Event = real.Queue, real.Event
 
-        def Process(self, *a, **k):   # noqa: N802 - multiprocessing's name
+        def Process(self, *a, **k):  # noqa: N802 - multiprocessing's name
             p = real.Process(*a, **k)
 
             def refuse():
                 raise OSError("no processes in this sandbox")
+
             p.start = refuse
             return p
 
     monkeypatch.setattr(process, "context", lambda: Ctx())
     ex = ProcessExecutor()
-    job = ex.submit(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=1000),
-                             data_dir=str(mnist_dir)))
+    job = ex.submit(
+        TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=1000), data_dir=str(mnist_dir))
+    )
     s = ex.wait(job, 120)
     assert s.status == "finished" and s.result.test_accuracy > 0.5
 
@@ -131,8 +136,9 @@ def test_a_shared_server_can_cap_each_jobs_threads(home, mnist_dir, monkeypatch)
     def threads_used() -> int:
         ex = ProcessExecutor()
         # 8 steps: too few for the thread tuner to finish, so the job keeps the count it started with
-        job = ex.submit(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=1000),
-                                 data_dir=str(mnist_dir)))
+        job = ex.submit(
+            TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=1000), data_dir=str(mnist_dir))
+        )
         s = ex.wait(job, 120)
         assert s.status == "finished"
         return RunStore().get(s.run_id).metrics["cpu_threads"]
@@ -158,4 +164,4 @@ def test_a_paused_child_whose_app_died_stops(monkeypatch):
     t = threading.Thread(target=lambda: done.append(c.wait()))
     t.start()
     t.join(10)
-    assert done and c.stopped and not c.paused   # it stopped instead of waiting for a resume that cannot come
+    assert done and c.stopped and not c.paused  # it stopped instead of waiting for a resume that cannot come

@@ -41,9 +41,7 @@ def make_run(store: RunStore, name: str = "run") -> RunRecord:
 
 def small_model(seed: int = 0) -> torch.nn.Sequential:
     torch.manual_seed(seed)
-    return torch.nn.Sequential(
-        torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3), torch.nn.ReLU(), torch.nn.Linear(3, 2)
-    )
+    return torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
 
 
 # ------------------------------------------------------------------------------------ home
@@ -252,9 +250,7 @@ def test_snapshots(store):
     assert store.list_snapshots(run.id) == ["epoch-1", "epoch-2", "epoch-10"]
     assert (run.folder / "snapshots" / "epoch-10.safetensors").is_file()
     assert torch.equal(store.load_snapshot(run.id, "epoch-2")["w"], torch.full((2,), 2.0))
-    assert torch.equal(
-        store.load_weights(run.id, "snapshots/epoch-10.safetensors")["w"], torch.full((2,), 10.0)
-    )
+    assert torch.equal(store.load_weights(run.id, "snapshots/epoch-10.safetensors")["w"], torch.full((2,), 10.0))
     with pytest.raises(RunError, match="no snapshot"):
         store.load_snapshot(run.id, "epoch-3")
     with pytest.raises(ValueError):
@@ -383,8 +379,7 @@ def test_mark_interrupted(store):
     got = store.get(orphan.id)
     assert got.status == "interrupted" and got.message == INTERRUPTED_MESSAGE
     assert got.message == (
-        "The app stopped while this run was training; "
-        "the weights of its last finished epoch were kept."
+        "The app stopped while this run was training; the weights of its last finished epoch were kept."
     )
     assert store.get(orphan_no_weights.id).message == INTERRUPTED_NO_WEIGHTS_MESSAGE
     assert store.get(paused.id).status == "interrupted"
@@ -433,7 +428,5 @@ def test_concurrent_writes_while_reading(store):
 def test_import_does_not_load_streamlit():
     code = "import sys, dlviz.runs; assert 'streamlit' not in sys.modules, 'streamlit imported'"
     root = pathlib.Path(__file__).resolve().parents[1]
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -37,6 +37,7 @@ def test_presentation_is_remembered_and_scales_the_charts(app):
     again.run()
     assert not again.exception, again.exception
     import json
+
     spec = json.loads(again.get("plotly_chart")[0].proto.spec)
     assert spec["layout"]["font"]["size"] >= 18  # the Data page's figures, larger for the projector
     again.session_state["presentation"] = False

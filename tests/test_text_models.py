@@ -27,7 +27,7 @@ def _ids(*rows, length=L):
     out = torch.zeros(len(rows), length, dtype=torch.long)
     for i, r in enumerate(rows):
         if r:
-            out[i, length - len(r):] = torch.tensor(r)
+            out[i, length - len(r) :] = torch.tensor(r)
     return out
 
 
@@ -40,8 +40,10 @@ def test_text_presets_are_the_ones_promised():
     assert all(p.input == "image" for k, p in PRESETS.items() if k not in TEXT)
     # the course's sentiment model: Embedding(10000, 128) - LSTM(128) - Dense
     assert [dict(layer) for layer in PRESETS["lstm"].spec["layers"]] == [
-        {"type": "embedding", "vocab": 10000, "dim": 128}, {"type": "lstm", "hidden": 128},
-        {"type": "dense", "units": 2}]
+        {"type": "embedding", "vocab": 10000, "dim": 128},
+        {"type": "lstm", "hidden": 128},
+        {"type": "dense", "units": 2},
+    ]
     # 1,280,000 embedding + 4*(128*128 + 128*128 + 2*128) LSTM (PyTorch keeps two bias vectors) + 258 Dense
     assert build(PRESETS["lstm"].spec, (56,), 2).params == 1_280_000 + 132_096 + 258
     gru = normalize(PRESETS["gru"].spec)["layers"][1]
@@ -89,8 +91,9 @@ def test_text_preset_trains_and_pads_only_gives_no_nan(key):
     model = build(PRESETS[key].spec, (L,), 2, seed=0, vocab_size=V).module.train()
     # a learnable rule: class 1 iff token 7 occurs; sentences of 3..12 tokens, one sentence of only pads
     g = torch.Generator().manual_seed(1)
-    rows = [torch.randint(8, V, (int(torch.randint(3, 13, (1,), generator=g)),), generator=g).tolist()
-            for _ in range(63)]
+    rows = [
+        torch.randint(8, V, (int(torch.randint(3, 13, (1,), generator=g)),), generator=g).tolist() for _ in range(63)
+    ]
     for r in rows[::2]:
         r[int(torch.randint(0, len(r), (1,), generator=g))] = 7
     x = _ids(*rows, [])
@@ -159,13 +162,20 @@ def test_image_models_keep_every_step():
         out, _ = lstm.rnn(x[:, 0])
         assert torch.allclose(lstm(x[:, 0]), out[:, -1])
     assert not any(getattr(m, "mask_pads", False) for m in built.module.modules())
-    assert all(build(p.spec, (1, 28, 28), 10).input_dtype == torch.float32 for p in PRESETS.values()
-               if p.input == "image")
+    assert all(
+        build(p.spec, (1, 28, 28), 10).input_dtype == torch.float32 for p in PRESETS.values() if p.input == "image"
+    )
 
 
 def test_sequence_layers_get_mask_pads_only_in_text_models():
-    spec = {"layers": [_emb(), {"type": "gru", "hidden": 4, "return_sequence": True},
-                       {"type": "transformer", "heads": 2, "layers": 1}, {"type": "kimconv", "filters": 3}]}
+    spec = {
+        "layers": [
+            _emb(),
+            {"type": "gru", "hidden": 4, "return_sequence": True},
+            {"type": "transformer", "heads": 2, "layers": 1},
+            {"type": "kimconv", "filters": 3},
+        ]
+    }
     model = build(spec, (L,), None).module
     flags = [m.mask_pads for m in model.children() if hasattr(m, "mask_pads")]
     assert flags == [True, True, True]
@@ -174,11 +184,12 @@ def test_sequence_layers_get_mask_pads_only_in_text_models():
 
 # --------------------------------------------------------------------------- pooling and Kim's CNN
 def test_timepool_over_real_steps_known_answers():
-    x = torch.tensor([[[0.0, 0.0], [1.0, -4.0], [3.0, -2.0]],
-                      [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]])  # (B=2, T=3, F=2); row 2 is only pads
+    x = torch.tensor(
+        [[[0.0, 0.0], [1.0, -4.0], [3.0, -2.0]], [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]]
+    )  # (B=2, T=3, F=2); row 2 is only pads
     mean, mx, last = (TimePool(m, mask_pads=True)(x) for m in ("mean", "max", "last"))
     assert mean.tolist() == [[2.0, -3.0], [0.0, 0.0]]  # the pad is not averaged in
-    assert mx.tolist() == [[3.0, -2.0], [0.0, 0.0]]    # a pad's 0 never wins over -2
+    assert mx.tolist() == [[3.0, -2.0], [0.0, 0.0]]  # a pad's 0 never wins over -2
     assert last.tolist() == [[3.0, -2.0], [0.0, 0.0]]
     assert torch.equal(TimePool("max")(x)[0], torch.tensor([3.0, 0.0]))  # image models: every step
 
@@ -232,17 +243,20 @@ def test_encoder_layer_has_no_nn_transformer_and_keeps_attention_only_when_asked
     assert layers[1].attention.shape == (2, 4, L, L) and not layers[1].attention.requires_grad
 
 
-@pytest.mark.parametrize("spec,needle,layer", [
-    ([_emb(10), {"type": "transformer", "heads": 4}], "4 heads do not divide the vector size 10", 1),
-    ([_emb(10), {"type": "transformer", "heads": 9}], "from 1 to 8", 1),
-    ([_emb(10), {"type": "transformer", "layers": 5}], "from 1 to 4", 1),
-    ([_emb(10), {"type": "transformer", "positions": "rotary"}], "sinusoidal, learned", 1),
-    ([_emb(10), {"type": "kimconv", "width1": 0}], "from 1 to 9", 1),
-    ([_emb(10), {"type": "flatten"}, {"type": "transformer"}], "needs a sequence", 2),
-    ([_emb(10), {"type": "kimconv"}, {"type": "kimconv"}], "needs a sequence", 2),
-    ([{"type": "flatten"}, {"type": "dense", "units": 2}], "must start with an Embedding", 0),
-    ([{"type": "lstm"}], "must start with an Embedding", 0),
-])
+@pytest.mark.parametrize(
+    "spec,needle,layer",
+    [
+        ([_emb(10), {"type": "transformer", "heads": 4}], "4 heads do not divide the vector size 10", 1),
+        ([_emb(10), {"type": "transformer", "heads": 9}], "from 1 to 8", 1),
+        ([_emb(10), {"type": "transformer", "layers": 5}], "from 1 to 4", 1),
+        ([_emb(10), {"type": "transformer", "positions": "rotary"}], "sinusoidal, learned", 1),
+        ([_emb(10), {"type": "kimconv", "width1": 0}], "from 1 to 9", 1),
+        ([_emb(10), {"type": "flatten"}, {"type": "transformer"}], "needs a sequence", 2),
+        ([_emb(10), {"type": "kimconv"}, {"type": "kimconv"}], "needs a sequence", 2),
+        ([{"type": "flatten"}, {"type": "dense", "units": 2}], "must start with an Embedding", 0),
+        ([{"type": "lstm"}], "must start with an Embedding", 0),
+    ],
+)
 def test_impossible_text_specs_name_the_layer_and_the_fix(spec, needle, layer):
     with pytest.raises(SpecError) as e:
         build({"layers": spec}, (L,), None, input_dtype=torch.long)
@@ -273,8 +287,12 @@ def test_vocab_size_follows_the_dataset():
 
 def test_text_registry_strings_have_chinese():
     zh = catalogue("zh")
-    texts = [s for k in ("transformer", "kimconv", "timepool", "lstm") for lt in [LAYER_TYPES[k]]
-             for s in (lt.title, lt.help, *(p.help for p in lt.params))]
+    texts = [
+        s
+        for k in ("transformer", "kimconv", "timepool", "lstm")
+        for lt in [LAYER_TYPES[k]]
+        for s in (lt.title, lt.help, *(p.help for p in lt.params))
+    ]
     texts += [c for k in ("transformer", "timepool") for p in LAYER_TYPES[k].params for c in p.choices]
     texts += [s for k in TEXT for s in (PRESETS[k].title, PRESETS[k].description)]
     assert [s for s in texts if s not in zh] == []

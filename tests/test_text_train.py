@@ -28,8 +28,9 @@ def rt_dir() -> Path:
 def bag_run(rt_dir, tmp_path_factory):
     """One quick bag-of-embeddings run on 3,000 rt-polarity sentences, shared by the tests below."""
     store = RunStore(tmp_path_factory.mktemp("home"))
-    job = TrainJob("rt-polarity", PRESETS["bag"].copy_spec(), TrainConfig(epochs=2, lr=1e-2, limit=3000),
-                   data_dir=str(rt_dir))
+    job = TrainJob(
+        "rt-polarity", PRESETS["bag"].copy_spec(), TrainConfig(epochs=2, lr=1e-2, limit=3000), data_dir=str(rt_dir)
+    )
     res = run_job(job, store)
     return store, res
 
@@ -44,7 +45,7 @@ def test_text_run_end_to_end(bag_run):
     # the spec saved with the run has the dataset's vocabulary size, so it rebuilds without the dataset
     assert rec.spec["layers"][0]["vocab"] == s["vocab_size"] == 10_000
     assert res.params == 10_000 * 64 + 64 * 2 + 2
-    assert 0.6 < res.test_accuracy <= 1.0        # 2 epochs on 3,000 sentences: about 70%
+    assert 0.6 < res.test_accuracy <= 1.0  # 2 epochs on 3,000 sentences: about 70%
     # the text preview: the first test sentences with their probabilities, for the Train page
     prev = rec.metrics["test_preview"]
     assert len(prev["texts"]) == len(prev["indices"]) == len(prev["probs"]) >= 12
@@ -62,21 +63,21 @@ def test_vocab_saved_and_reloaded(bag_run, rt_dir):
     assert vocab == d.vocab and len(vocab) == 10_000
     sentence = "a gripping , funny and moving film , with a weak ending ."
     assert vocab.encode(sentence) == d.vocab.encode(sentence)
-    assert vocab.encode("zzqx unheardofword") == [1, 1]          # UNK
+    assert vocab.encode("zzqx unheardofword") == [1, 1]  # UNK
     # the reloaded model gives the saved run's test accuracy from the saved vocabulary's encoding
     ev = evaluate_run(res.run_id, store, str(rt_dir))
     assert ev["test_accuracy"] == pytest.approx(res.test_accuracy, abs=1e-6) and ev["test_size"] == 2132
     ids = d.test_x[:5]
     with torch.no_grad():
         assert model(ids).shape == (5, 2)
-    assert load_run(res.run_id, store)[1].id == res.run_id       # the two-value form still works
+    assert load_run(res.run_id, store)[1].id == res.run_id  # the two-value form still works
 
 
 def test_baseline_in_the_metrics(bag_run):
     store, res = bag_run
     bl = store.get(res.run_id).metrics["baseline"]
     assert res.baseline == bl
-    assert bl["name"] == "TF-IDF + logistic regression" and bl["train_size"] == 3000   # the deep model's split
+    assert bl["name"] == "TF-IDF + logistic regression" and bl["train_size"] == 3000  # the deep model's split
     assert 0.6 < bl["test_accuracy"] < 0.95 and bl["seconds"] < 30
     top = bl["top"]
     assert set(top) == {"negative", "positive"}
@@ -89,7 +90,7 @@ def test_baseline_on_the_full_split_is_sane(rt_dir):
 
     tr, _ = split_for(len(d.train_y), TrainConfig())
     bl = tfidf_baseline([d.train_texts[i] for i in tr.tolist()], d.train_y[tr], d.test_texts, d.test_y, "en")
-    assert 0.74 < bl.test_accuracy < 0.82    # measured 77.5%; TF-IDF bigrams + LR is known at about 76-79%
+    assert 0.74 < bl.test_accuracy < 0.82  # measured 77.5%; TF-IDF bigrams + LR is known at about 76-79%
     assert bl.seconds < 10
 
 
@@ -100,7 +101,9 @@ def test_baseline_known_answers():
     assert r.test_accuracy == 1.0 and r.train_size == 8
     words = {w for w, _ in r.top["1"][:3]}
     assert "good" in words
-    zh = tfidf_baseline(["很好", "好看", "非常好", "差", "很差", "太差了"], [1, 1, 1, 0, 0, 0], ["好", "差劲"], [1, 0], "zh")
+    zh = tfidf_baseline(
+        ["很好", "好看", "非常好", "差", "很差", "太差了"], [1, 1, 1, 0, 0, 0], ["好", "差劲"], [1, 0], "zh"
+    )
     assert zh.test_accuracy == 1.0 and zh.features == "character unigrams and bigrams"
     assert tfidf_baseline(["only one class", "here"], [1, 1], ["x"], [1], "en") is None
     assert tfidf_baseline(["", " "], [0, 1], ["x"], [1], "en") is None
@@ -108,10 +111,17 @@ def test_baseline_known_answers():
 
 def test_embedding_size_caps_the_vocabulary(rt_dir, tmp_path):
     store = RunStore(tmp_path)
-    spec = {"name": "small", "layers": [{"type": "embedding", "vocab": 500, "dim": 8},
-                                        {"type": "timepool", "mode": "mean"}, {"type": "dense", "units": 2}]}
-    res = run_job(TrainJob("rt-polarity", spec, TrainConfig(epochs=1, limit=500), data_dir=str(rt_dir),
-                           baseline=False), store)
+    spec = {
+        "name": "small",
+        "layers": [
+            {"type": "embedding", "vocab": 500, "dim": 8},
+            {"type": "timepool", "mode": "mean"},
+            {"type": "dense", "units": 2},
+        ],
+    }
+    res = run_job(
+        TrainJob("rt-polarity", spec, TrainConfig(epochs=1, limit=500), data_dir=str(rt_dir), baseline=False), store
+    )
     assert res.status == "finished", res.message
     rec = store.get(res.run_id)
     assert rec.settings["vocab_size"] == 500 and rec.spec["layers"][0]["vocab"] == 500
@@ -123,8 +133,11 @@ def test_embedding_size_caps_the_vocabulary(rt_dir, tmp_path):
 def test_loaded_csv_dataset_trains_and_reloads(tmp_path):
     from dlviz.data.text import load_csv_dataset
 
-    rows = ["text,label"] + [f"great lovely film number {i},pos" for i in range(40)] + \
-           [f"awful boring film number {i},neg" for i in range(40)]
+    rows = (
+        ["text,label"]
+        + [f"great lovely film number {i},pos" for i in range(40)]
+        + [f"awful boring film number {i},neg" for i in range(40)]
+    )
     path = tmp_path / "mine.csv"
     path.write_text("\n".join(rows), encoding="utf-8")
     data = load_csv_dataset(path)
@@ -132,19 +145,23 @@ def test_loaded_csv_dataset_trains_and_reloads(tmp_path):
     res = run_job(TrainJob("csv", PRESETS["bag"].copy_spec(), TrainConfig(epochs=3, lr=3e-2), data=data), store)
     assert res.status == "finished", res.message
     assert res.test_accuracy == 1.0 and res.baseline["test_accuracy"] == 1.0
-    model, rec, vocab = load_run(res.run_id, store, with_vocab=True)   # no registry entry needed
+    model, rec, vocab = load_run(res.run_id, store, with_vocab=True)  # no registry entry needed
     assert rec.settings["classes"] == ["neg", "pos"] and vocab == data.vocab
     ids = data.encode(["great lovely", "awful boring"])[0]
     assert model(text_transform(ids)).argmax(1).tolist() == [1, 0]
 
 
-@pytest.mark.parametrize("dataset,spec,needle", [
-    ("rt-polarity", "mlp", "Embedding"),
-    ("mnist", "lstm", "holds images"),
-])
+@pytest.mark.parametrize(
+    "dataset,spec,needle",
+    [
+        ("rt-polarity", "mlp", "Embedding"),
+        ("mnist", "lstm", "holds images"),
+    ],
+)
 def test_model_and_data_kinds_must_match(rt_dir, tmp_path, dataset, spec, needle):
-    res = run_job(TrainJob(dataset, PRESETS[spec].copy_spec(), TrainConfig(epochs=1), data_dir=str(rt_dir)),
-                  RunStore(tmp_path))
+    res = run_job(
+        TrainJob(dataset, PRESETS[spec].copy_spec(), TrainConfig(epochs=1), data_dir=str(rt_dir)), RunStore(tmp_path)
+    )
     assert res.status == "failed" and res.run_id is None
     assert needle in res.message
 
@@ -156,8 +173,14 @@ def test_unknown_dataset_is_a_plain_message(tmp_path):
 
 def test_recipes():
     d = TrainConfig()
-    assert recipe_for("cnn") == {"epochs": 3, "optimizer": d.optimizer, "lr": d.lr, "batch_size": d.batch_size,
-                                 "schedule": d.schedule, "weight_decay": d.weight_decay}
+    assert recipe_for("cnn") == {
+        "epochs": 3,
+        "optimizer": d.optimizer,
+        "lr": d.lr,
+        "batch_size": d.batch_size,
+        "schedule": d.schedule,
+        "weight_decay": d.weight_decay,
+    }
     assert recipe_for("no-such-preset") == {}
     for key in ("lstm", "gru", "transformer", "kim-cnn", "bag"):
         r = recipe_for(key, "rt-polarity")
@@ -171,8 +194,14 @@ def test_text_run_through_the_app_executor(rt_dir, tmp_path, monkeypatch):
 
     monkeypatch.setenv("DLVIZ_HOME", str(tmp_path))
     ex = LocalExecutor()
-    job = ex.submit(TrainJob("rt-polarity", PRESETS["kim-cnn"].copy_spec(),
-                             TrainConfig(epochs=1, limit=600, batch_size=50), data_dir=str(rt_dir)))
+    job = ex.submit(
+        TrainJob(
+            "rt-polarity",
+            PRESETS["kim-cnn"].copy_spec(),
+            TrainConfig(epochs=1, limit=600, batch_size=50),
+            data_dir=str(rt_dir),
+        )
+    )
     snap = ex.wait(job, 240)
     assert snap.status == "finished", snap.text
     res = snap.result

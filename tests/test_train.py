@@ -16,8 +16,21 @@ from dlviz.errors import TrainError
 from dlviz.i18n import translate
 from dlviz.models import PRESETS, build
 from dlviz.runs import RunStore, load_state_into
-from dlviz.train import (OPTIMIZERS, SCHEDULES, Control, DeviceData, LocalExecutor, TrainConfig, TrainJob,
-                         evaluate, fit, image_transform, lr_factor, resolve_device, run_job)
+from dlviz.train import (
+    OPTIMIZERS,
+    SCHEDULES,
+    Control,
+    DeviceData,
+    LocalExecutor,
+    TrainConfig,
+    TrainJob,
+    evaluate,
+    fit,
+    image_transform,
+    lr_factor,
+    resolve_device,
+    run_job,
+)
 
 
 def _blobs(n=600, k=3, seed=0):
@@ -34,12 +47,16 @@ def _blobs(n=600, k=3, seed=0):
 def _data(n=600):
     x, y = _blobs(n)
     tx, ty = _blobs(200, seed=1)
-    return DeviceData(x[: n - 100], y[: n - 100], x[n - 100:], y[n - 100:], tx, ty, image_transform)
+    return DeviceData(x[: n - 100], y[: n - 100], x[n - 100 :], y[n - 100 :], tx, ty, image_transform)
 
 
 def _model(seed=0):
-    return build([{"type": "flatten"}, {"type": "dense", "units": 16}, {"type": "relu"},
-                  {"type": "dense", "units": 3}], (1, 12, 12), 3, seed=seed).module
+    return build(
+        [{"type": "flatten"}, {"type": "dense", "units": 16}, {"type": "relu"}, {"type": "dense", "units": 3}],
+        (1, 12, 12),
+        3,
+        seed=seed,
+    ).module
 
 
 def test_loss_falls_and_accuracy_rises():
@@ -93,6 +110,7 @@ def test_stop_mid_epoch():
         control.stop()
 
     import dlviz.train.engine as eng
+
     old = eng.REPORT_SECONDS
     eng.REPORT_SECONDS = 0.0
     try:
@@ -142,8 +160,9 @@ def test_nan_loss_stops_with_plain_message():
 
 def test_divergent_lr_becomes_nan_and_stops():
     data, model = _data(), _model()
-    res = fit(model, data, TrainConfig(optimizer="sgd", lr=10.0, momentum=0.0, epochs=3, batch_size=32,
-                                       schedule="constant"))
+    res = fit(
+        model, data, TrainConfig(optimizer="sgd", lr=10.0, momentum=0.0, epochs=3, batch_size=32, schedule="constant")
+    )
     if res.status == "failed":
         msg = res.message.format(**res.message_args)
         assert "step" in msg and "try 1" in msg
@@ -172,8 +191,9 @@ def test_evaluate_restores_mode():
 # --------------------------------------------------------------------------- runner + executor on real MNIST
 def test_run_job_saves_a_loadable_run(home, mnist_dir):
     store = RunStore()
-    res = run_job(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=3000),
-                           data_dir=str(mnist_dir)), store)
+    res = run_job(
+        TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=3000), data_dir=str(mnist_dir)), store
+    )
     assert res.status == "finished" and res.test_accuracy > 0.8
     rec = store.get(res.run_id)
     assert rec.status == "finished" and rec.test_accuracy == pytest.approx(res.test_accuracy)
@@ -185,6 +205,7 @@ def test_run_job_saves_a_loadable_run(home, mnist_dir):
     model = build(rec.spec, (1, 28, 28), 10).module
     load_state_into(model, store.load_weights(rec.id))
     from dlviz.data import load_dataset
+
     d = load_dataset("mnist", str(mnist_dir))
     acc = evaluate(model, d.test_x, d.test_y, image_transform)[1]
     assert acc == pytest.approx(res.test_accuracy, abs=1e-6)  # the saved weights are the tested ones
@@ -196,22 +217,31 @@ def test_run_job_saves_a_loadable_run(home, mnist_dir):
 
 
 def test_run_job_bad_spec_and_bad_data_fail_plainly(home, mnist_dir, tmp_path):
-    bad = {"layers": [{"type": "maxpool", "size": 8}, {"type": "maxpool", "size": 8}, {"type": "flatten"},
-                      {"type": "dense", "units": 10}]}
+    bad = {
+        "layers": [
+            {"type": "maxpool", "size": 8},
+            {"type": "maxpool", "size": 8},
+            {"type": "flatten"},
+            {"type": "dense", "units": 10},
+        ]
+    }
     r = run_job(TrainJob("mnist", bad, TrainConfig(epochs=1), data_dir=str(mnist_dir)), RunStore())
     assert r.status == "failed" and "Layer 2" in r.message.format(**r.message_args)
     # a folder without MNIST goes on to the next source (issue 13, bug 3); one that does not exist is an error
-    r = run_job(TrainJob("mnist", PRESETS["mlp"].spec, TrainConfig(epochs=1), data_dir=str(tmp_path / "nowhere")),
-                RunStore())
+    r = run_job(
+        TrainJob("mnist", PRESETS["mlp"].spec, TrainConfig(epochs=1), data_dir=str(tmp_path / "nowhere")), RunStore()
+    )
     assert r.status == "failed" and r.run_id is None and "nowhere" in r.message.format(**r.message_args)
 
 
 def test_executor_two_jobs_independent_and_stop(home, mnist_dir):
     ex = LocalExecutor()
-    a = ex.submit(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=2000),
-                           data_dir=str(mnist_dir)))
-    b = ex.submit(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=50, batch_size=16),
-                           data_dir=str(mnist_dir)))
+    a = ex.submit(
+        TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=2000), data_dir=str(mnist_dir))
+    )
+    b = ex.submit(
+        TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=50, batch_size=16), data_dir=str(mnist_dir))
+    )
     deadline = time.time() + 60
     while ex.snapshot(b).progress is None and time.time() < deadline:
         time.sleep(0.1)
@@ -231,10 +261,12 @@ def test_executor_two_jobs_independent_and_stop(home, mnist_dir):
 
 
 def test_core_does_not_import_streamlit():
-    code = ("import sys, dlviz.train, dlviz.models, dlviz.data, dlviz.runs, dlviz.plots, dlviz.inspect, "
-            "dlviz.plots.gradients, dlviz.plots.errors, dlviz.inspect.errors, dlviz.inspect.gradients, dlviz.explain, "
-            "dlviz.__main__; "
-            "assert 'streamlit' not in sys.modules, 'streamlit imported'")
+    code = (
+        "import sys, dlviz.train, dlviz.models, dlviz.data, dlviz.runs, dlviz.plots, dlviz.inspect, "
+        "dlviz.plots.gradients, dlviz.plots.errors, dlviz.inspect.errors, dlviz.inspect.gradients, dlviz.explain, "
+        "dlviz.__main__; "
+        "assert 'streamlit' not in sys.modules, 'streamlit imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -265,8 +297,9 @@ def test_thread_tuner_restores_the_thread_count():
 
 def test_pause_while_loading_shows_paused(home, mnist_dir):
     ex = LocalExecutor()
-    job = ex.submit(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=1000),
-                             data_dir=str(mnist_dir)))
+    job = ex.submit(
+        TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=1000), data_dir=str(mnist_dir))
+    )
     ex.pause(job)  # at once: still queued or loading
     deadline = time.time() + 30
     while ex.snapshot(job).run_id is None and time.time() < deadline:
@@ -290,12 +323,20 @@ def test_cuda_run_keeps_data_on_the_device(home, mnist_dir):
     res = fit(model, data, TrainConfig(epochs=2, device="cuda"))
     assert res.status == "finished" and res.cpu_threads is None  # no CPU thread tuning on the GPU
     assert evaluate(model, data.test_x, data.test_y, data.transform)[1] > 0.95
-    r = run_job(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, device="cuda", limit=5000),
-                         data_dir=str(mnist_dir)), RunStore())
+    r = run_job(
+        TrainJob(
+            "mnist",
+            PRESETS["mlp"].copy_spec(),
+            TrainConfig(epochs=1, device="cuda", limit=5000),
+            data_dir=str(mnist_dir),
+        ),
+        RunStore(),
+    )
     assert r.status == "finished" and r.device.startswith("cuda")
 
 
 # --- the fast path: precision, channels-last, fused optimizers (correctness, not timing) ---
+
 
 def _cnn(seed=0):
     return build(PRESETS["cnn"].copy_spec(), (1, 28, 28), 10, seed=seed).module
@@ -307,7 +348,7 @@ def _digits_like(n=1500, seed=0, device="cpu"):
     y = torch.randint(0, 10, (n,), generator=g)
     x = torch.randint(0, 60, (n, 28, 28), generator=g, dtype=torch.uint8)
     for c in range(10):
-        x[y == c, c * 2:c * 2 + 4, :] = 220
+        x[y == c, c * 2 : c * 2 + 4, :] = 220
     x, y = x.to(device), y.to(device)
     return DeviceData(x[200:], y[200:], x[:100], y[:100], x[100:200], y[100:200], image_transform)
 
@@ -323,10 +364,10 @@ def test_resolve_precision(monkeypatch):
     cpu = torch.device("cpu")
     mlp = build(PRESETS["mlp"].copy_spec(), (1, 28, 28), 10).module
     assert resolve_precision("fp32", cpu, _cnn()) == "fp32"
-    assert resolve_precision("auto", cpu, mlp) == "fp32"      # dense-only: bf16 saved nothing on the CPU
+    assert resolve_precision("auto", cpu, mlp) == "fp32"  # dense-only: bf16 saved nothing on the CPU
     assert resolve_precision("auto", cpu, _cnn()) == ("bf16" if cpu_has_native_bf16() else "fp32")
-    assert resolve_precision("bf16", cpu, mlp) == "bf16"      # asked for: allowed, even if emulated
-    for native, want in ((True, "bf16"), (False, "fp32")):   # both answers of the hardware check
+    assert resolve_precision("bf16", cpu, mlp) == "bf16"  # asked for: allowed, even if emulated
+    for native, want in ((True, "bf16"), (False, "fp32")):  # both answers of the hardware check
         monkeypatch.setattr(eng, "cpu_has_native_bf16", lambda native=native: native)
         assert resolve_precision("auto", cpu, _cnn()) == want
         assert resolve_precision("auto", cpu, mlp) == "fp32"
@@ -341,8 +382,12 @@ def test_cnn_trains_channels_last_and_comes_back_contiguous(tmp_path):
 
     data, model = _digits_like(), _cnn()
     during = []
-    res = fit(model, data, TrainConfig(epochs=1, batch_size=64, precision="bf16"),
-              on_progress=lambda p: during.append(_not_contiguous(model)))
+    res = fit(
+        model,
+        data,
+        TrainConfig(epochs=1, batch_size=64, precision="bf16"),
+        on_progress=lambda p: during.append(_not_contiguous(model)),
+    )
     assert res.status == "finished" and res.precision == "bf16"
     assert during and all(during)  # the conv weights were channels-last while training ...
     assert all(p.is_contiguous() for p in model.parameters())  # ... and are back in NCHW now
@@ -376,8 +421,12 @@ def test_engine_matches_the_ordinary_loop_in_accuracy(mnist_dir):
     torch.manual_seed(0)
     plain = _cnn()
     opt = torch.optim.Adam(plain.parameters(), lr=3e-3)
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x.unsqueeze(1).float() / 255, y),
-                                         batch_size=128, shuffle=True, generator=torch.Generator().manual_seed(0))
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x.unsqueeze(1).float() / 255, y),
+        batch_size=128,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(0),
+    )
     plain.train()
     for xb, yb in loader:
         loss = nn.functional.cross_entropy(plain(xb), yb)
@@ -388,8 +437,11 @@ def test_engine_matches_the_ordinary_loop_in_accuracy(mnist_dir):
     for precision in ("auto", "fp32"):
         torch.manual_seed(0)
         model = _cnn()
-        res = fit(model, data, TrainConfig(epochs=1, batch_size=128, lr=3e-3, schedule="constant",
-                                           precision=precision, device="cpu"))
+        res = fit(
+            model,
+            data,
+            TrainConfig(epochs=1, batch_size=128, lr=3e-3, schedule="constant", precision=precision, device="cpu"),
+        )
         assert res.status == "finished"
         assert res.precision == ("bf16" if precision == "auto" and cpu_has_native_bf16() else "fp32")
         accs[precision] = evaluate(model, d.test_x, d.test_y, image_transform)[1]
@@ -415,8 +467,14 @@ def test_pause_resume_stop_on_the_bf16_channels_last_path(monkeypatch):
         reported.set()
 
     out = {}
-    th = threading.Thread(target=lambda: out.setdefault("r", fit(
-        model, data, TrainConfig(epochs=50, batch_size=32, precision="bf16", device="cpu"), on_progress, control)))
+    th = threading.Thread(
+        target=lambda: out.setdefault(
+            "r",
+            fit(
+                model, data, TrainConfig(epochs=50, batch_size=32, precision="bf16", device="cpu"), on_progress, control
+            ),
+        )
+    )
     th.start()
     try:
         assert reported.wait(60), "no step reported"
@@ -453,8 +511,12 @@ def _fast_path_on(device: str, precision: str) -> None:
     hook = conv.register_forward_hook(lambda m, i, o: dtypes.append(o.dtype) if m.training else None)
     during = []
     try:
-        res = fit(model, data, TrainConfig(epochs=1, batch_size=64, precision=precision, device=device),
-                  on_progress=lambda p: during.append(_not_contiguous(model)))
+        res = fit(
+            model,
+            data,
+            TrainConfig(epochs=1, batch_size=64, precision=precision, device=device),
+            on_progress=lambda p: during.append(_not_contiguous(model)),
+        )
     finally:
         hook.remove()
     assert res.status == "finished" and res.steps == 6 and res.precision == "bf16"
@@ -487,7 +549,7 @@ def _hist(*losses):
 def test_verdict_names_divergence_chance_level_and_the_cause():
     from dlviz.train.runner import verdict
 
-    ones = torch.tensor([1] * 1135 + [0] * 980 + list(range(2, 10)) * 985)   # MNIST's test set: 11.35% ones
+    ones = torch.tensor([1] * 1135 + [0] * 980 + list(range(2, 10)) * 985)  # MNIST's test set: 11.35% ones
     cfg = TrainConfig(lr=5.0)
     template, args = verdict(_hist(8e5, 299.3), 0.1135, ones, 10, cfg)
     text = template.format(**args)
@@ -505,8 +567,12 @@ def test_verdict_names_divergence_chance_level_and_the_cause():
 
 
 def test_a_learning_rate_of_5_is_not_called_finished(mnist_dir, tmp_path):
-    res = run_job(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=600, lr=5.0),
-                           data_dir=str(mnist_dir)), RunStore(tmp_path))
+    res = run_job(
+        TrainJob(
+            "mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=600, lr=5.0), data_dir=str(mnist_dir)
+        ),
+        RunStore(tmp_path),
+    )
     assert res.status == "finished" and res.test_accuracy < 0.25
     text = res.message.format(**res.message_args)
     assert "learning rate (5) is probably too high" in text, text
@@ -522,7 +588,7 @@ def test_stop_during_validation_stops_there():
     """A Stop pressed while the validation set is measured (many seconds for a ResNet on a CPU) stops
     between its batches instead of measuring the rest first."""
     x, y = _blobs(5000)
-    data = DeviceData(x[:200], y[:200], x[200:], y[200:], x[:10], y[:10], image_transform)   # 4,800 to validate
+    data = DeviceData(x[:200], y[:200], x[200:], y[200:], x[:10], y[:10], image_transform)  # 4,800 to validate
     control = Control()
     model = _model()
     calls = []
@@ -535,7 +601,7 @@ def test_stop_during_validation_stops_there():
     model.register_forward_pre_hook(stop_while_validating)
     res = fit(model, data, TrainConfig(epochs=2, batch_size=32, cpu_threads="fixed"), control=control)
     assert res.status == "stopped" and "Stopped at step" in res.message
-    assert calls == [2048], calls            # one validation batch of three, then the stop
+    assert calls == [2048], calls  # one validation batch of three, then the stop
     assert res.history["val"] == [] and res.epochs_done == 0
     assert evaluate(model, data.val_x, data.val_y, data.transform, should_stop=lambda: True) is None
 
@@ -543,8 +609,11 @@ def test_stop_during_validation_stops_there():
 def test_stop_while_the_data_loads_saves_no_run(mnist_dir, tmp_path):
     control = Control()
     control.stop()
-    res = run_job(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=300),
-                           data_dir=str(mnist_dir)), RunStore(tmp_path), control=control)
+    res = run_job(
+        TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=300), data_dir=str(mnist_dir)),
+        RunStore(tmp_path),
+        control=control,
+    )
     assert res.status == "stopped" and res.run_id is None and "no run was saved" in res.message
     assert RunStore(tmp_path).list() == []
 
@@ -554,15 +623,16 @@ def test_time_left_reads_the_recent_speed_not_the_average_since_the_start():
     900 x 0.1 s = 90 s; the average since the start (1.09 s a step) said about 981 s."""
     from dlviz.train.engine import recent_eta
 
-    points = [(0, 0.0)] + [(s, 10.0 * s) for s in range(1, 11)] + [(s, 100 + 0.1 * (s - 10)) for s in range(20, 101, 10)]
+    points = (
+        [(0, 0.0)] + [(s, 10.0 * s) for s in range(1, 11)] + [(s, 100 + 0.1 * (s - 10)) for s in range(20, 101, 10)]
+    )
     assert abs(recent_eta(points, 1000) - 90.0) < 1e-6
     # a run that slows down is seen too: the last fifth of the steps counts, not the fast start
     slow = [(0, 0.0), (50, 5.0), (80, 8.0), (90, 18.0), (100, 28.0)]
-    assert abs(recent_eta(slow, 200) - 100 * 1.0) < 1e-6   # steps 80..100 took 20 s: 1 s a step
+    assert abs(recent_eta(slow, 200) - 100 * 1.0) < 1e-6  # steps 80..100 took 20 s: 1 s a step
     assert recent_eta(points, 100) == 0.0
     assert math.isnan(recent_eta([(0, 0.0)], 100))
-    assert abs(recent_eta([(0, 0.0), (5, 2.0)], 10) - 2.0) < 1e-6   # one report: its speed
-
+    assert abs(recent_eta([(0, 0.0), (5, 2.0)], 10) - 2.0) < 1e-6  # one report: its speed
 
 
 def test_fit_reports_the_time_left_from_recent_steps(monkeypatch):

@@ -44,9 +44,9 @@ def test_dense_unit_that_copies_a_pixel_picks_the_brightest_images():
 
 def test_conv_channel_max_and_mean_with_a_hand_set_filter():
     x = torch.zeros(4, 28, 28, dtype=torch.uint8)
-    x[0, 5, 5] = 255         # one very bright pixel
-    x[1] = 100               # a dim but even image
-    x[2, :10] = 200          # a bright band (mean 71)
+    x[0, 5, 5] = 255  # one very bright pixel
+    x[1] = 100  # a dim but even image
+    x[2, :10] = 200  # a bright band (mean 71)
     x[3, 20, 20] = 50
     model = nn.Sequential()
     model.add_module("conv2d_1", nn.Conv2d(1, 2, 1))
@@ -146,8 +146,11 @@ def test_plain_errors():
 def test_unit_layers_of_the_presets():
     cnn = unit_layers(build(PRESETS["cnn"].spec).module)
     assert [(u.name, u.kind, u.units) for u in cnn][:4] == [
-        ("conv2d_1", "channel", 32), ("relu_1", "channel", 32), ("maxpool_1", "channel", 32),
-        ("conv2d_2", "channel", 64)]
+        ("conv2d_1", "channel", 32),
+        ("relu_1", "channel", 32),
+        ("maxpool_1", "channel", 32),
+        ("conv2d_2", "channel", 64),
+    ]
     assert "flatten_1" not in [u.name for u in cnn] and cnn[-1].name == "dense_2" and cnn[-1].units == 10
     mlp = unit_layers(build(PRESETS["mlp"].spec).module)
     assert [u.name for u in mlp] == ["dense_1", "relu_1", "dense_2", "relu_2", "dense_3"]

@@ -8,7 +8,8 @@ import torch
 from dlviz.errors import DataError
 
 ROWS = "text,label\n" + "\n".join(
-    f"a truly great film, number {i},pos" if i % 2 else f"an awful boring film, number {i},neg" for i in range(300))
+    f"a truly great film, number {i},pos" if i % 2 else f"an awful boring film, number {i},neg" for i in range(300)
+)
 
 
 def test_a_kept_csv_is_a_dataset_with_a_stable_name(home):
@@ -16,7 +17,7 @@ def test_a_kept_csv_is_a_dataset_with_a_stable_name(home):
     from dlviz.data.user_csv import add_csv, list_csv
 
     name = add_csv(ROWS.encode(), "my reviews.csv")
-    assert name.startswith("csv-") and add_csv(ROWS.encode(), "again.csv") == name   # named by its content
+    assert name.startswith("csv-") and add_csv(ROWS.encode(), "again.csv") == name  # named by its content
     assert list_csv() == {name: "again.csv"}
     info = get_info(name)
     assert info.kind == "text" and info.num_classes == 2 and info.key == name
@@ -44,7 +45,7 @@ def test_a_run_on_a_kept_csv_trains_and_reloads(home):
     store = RunStore()
     res = run_job(TrainJob(name, PRESETS["bag"].copy_spec(), TrainConfig(epochs=3, batch_size=32, lr=1e-2)), store)
     assert res.status == "finished", res.message
-    assert res.test_accuracy > 0.9                      # "great" vs "awful boring" is easy
+    assert res.test_accuracy > 0.9  # "great" vs "awful boring" is easy
     model, rec = load_run(res.run_id, store)[:2]
     assert rec.dataset == name and isinstance(model, torch.nn.Module)
 

@@ -5,11 +5,25 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from page_util import open_page
 
 # names that stay as they are in Chinese text
-NAMES = {"MNIST", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "SGD", "GPU", "CPU", "bf16", "cpu", "cuda", "TF", "IDF"}
+NAMES = {
+    "MNIST",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "Adagrad",
+    "Adadelta",
+    "SGD",
+    "GPU",
+    "CPU",
+    "bf16",
+    "cpu",
+    "cuda",
+    "TF",
+    "IDF",
+}
 
 
 def _english_words(text: str) -> list[str]:
@@ -89,8 +103,12 @@ def test_replay_point_holds_across_pages_and_a_language_switch(tmp_path, monkeyp
     from dlviz.train import TrainConfig, TrainJob, run_job
 
     monkeypatch.setenv("DLVIZ_HOME", str(tmp_path / "home"))
-    run_job(TrainJob("mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=1000), name="demo",
-                     data_dir=str(mnist_dir)), RunStore())
+    run_job(
+        TrainJob(
+            "mnist", PRESETS["mlp"].copy_spec(), TrainConfig(epochs=1, limit=1000), name="demo", data_dir=str(mnist_dir)
+        ),
+        RunStore(),
+    )
     server = start_server(tmp_path / "home")
     seen = {}
     try:
@@ -118,5 +136,9 @@ def test_replay_point_holds_across_pages_and_a_language_switch(tmp_path, monkeyp
             browser.close()
     finally:
         server.stop()
-    assert seen == {"Inspect 0": "end of training", "Errors 1": "end of training", "Inspect 2": "end of training",
-                    "检视": "训练结束"}, seen
+    assert seen == {
+        "Inspect 0": "end of training",
+        "Errors 1": "end of training",
+        "Inspect 2": "end of training",
+        "检视": "训练结束",
+    }, seen

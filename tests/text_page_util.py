@@ -8,10 +8,15 @@ from dlviz.models.builder import with_vocab
 from dlviz.runs import RunRecord, RunStore
 
 SENTENCES = {
-    "en": ["a great movie , funny and moving .", "a bad film with a weak ending .", "the best film of the year !",
-           "boring , slow and far too long .", "great acting but a dull story .", "<script>alert(1)</script>"],
-    "zh": ["手机质量很好，非常满意！", "太差了，不推荐。", "物流很快，好评",
-           "屏幕不错 iPhone 12"],
+    "en": [
+        "a great movie , funny and moving .",
+        "a bad film with a weak ending .",
+        "the best film of the year !",
+        "boring , slow and far too long .",
+        "great acting but a dull story .",
+        "<script>alert(1)</script>",
+    ],
+    "zh": ["手机质量很好，非常满意！", "太差了，不推荐。", "物流很快，好评", "屏幕不错 iPhone 12"],
 }
 DATASET = {"en": "rt-polarity", "zh": "zh-reviews"}
 MAX_LEN = {"en": 56, "zh": 100}
@@ -24,11 +29,25 @@ def text_run(preset: str, language: str = "en", name: str | None = None, home=No
     spec = with_vocab(PRESETS[preset].copy_spec(), len(vocab))
     max_len = MAX_LEN[language]
     built = build(spec, (max_len,), 2, seed=0)
-    settings = {"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "epochs": 1, "kind": "text",
-                "language": language, "max_len": max_len, "vocab_size": len(vocab),
-                "classes": ["negative", "positive"]}
-    rec = store.create(name=name or f"{preset} text run", dataset=DATASET[language], spec=spec, settings=settings,
-                       device="cpu", params=built.params)
+    settings = {
+        "optimizer": "adam",
+        "lr": 1e-3,
+        "batch_size": 64,
+        "epochs": 1,
+        "kind": "text",
+        "language": language,
+        "max_len": max_len,
+        "vocab_size": len(vocab),
+        "classes": ["negative", "positive"],
+    }
+    rec = store.create(
+        name=name or f"{preset} text run",
+        dataset=DATASET[language],
+        spec=spec,
+        settings=settings,
+        device="cpu",
+        params=built.params,
+    )
     store.save_weights(rec.id, built.module.state_dict())
     store.save_record(rec.id, "vocab", vocab.to_json())
     store.update(rec.id, status="finished", test_accuracy=0.5)
@@ -78,11 +97,14 @@ def tick_texts(fig: dict) -> list[str]:
 
 def raw_markup(labels: list[str]) -> list[str]:
     """Labels with a '<' or '>' that is not the <i>...</i> dlviz adds for unknown words."""
-    return [s for s in labels if "<" in s.replace("<i>", "").replace("</i>", "")
-            or ">" in s.replace("<i>", "").replace("</i>", "")]
+    return [
+        s
+        for s in labels
+        if "<" in s.replace("<i>", "").replace("</i>", "") or ">" in s.replace("<i>", "").replace("</i>", "")
+    ]
 
 
-def arr(value) -> "np.ndarray":
+def arr(value):
     """A figure's numbers as a NumPy array: plain lists, or Plotly's base64 form {"dtype", "bdata", "shape"}."""
     import base64
 

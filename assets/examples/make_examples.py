@@ -21,8 +21,12 @@ EXAMPLES = [("photo-3.jpg", 30, -6, False), ("photo-7-squared-paper.jpg", 0, 4, 
 def photo(digit: np.ndarray, angle: float, squared: bool, seed: int) -> Image.Image:
     rng = np.random.default_rng(seed)
     size = 360
-    ink = (Image.fromarray(digit).resize((240, 240), Image.BICUBIC).filter(ImageFilter.MaxFilter(5))  # a felt pen
-           .filter(ImageFilter.GaussianBlur(2)))
+    ink = (
+        Image.fromarray(digit)
+        .resize((240, 240), Image.BICUBIC)
+        .filter(ImageFilter.MaxFilter(5))  # a felt pen
+        .filter(ImageFilter.GaussianBlur(2))
+    )
     canvas = Image.new("L", (size, size), 0)
     canvas.paste(ink, (60 + int(rng.integers(-15, 15)), 55 + int(rng.integers(-15, 15))))
     canvas = canvas.rotate(angle, resample=Image.BICUBIC)
@@ -30,7 +34,7 @@ def photo(digit: np.ndarray, angle: float, squared: bool, seed: int) -> Image.Im
     yy, xx = np.mgrid[0:size, 0:size] / size
     paper = np.stack([236 - 8 * yy - 4 * xx, 232 - 8 * yy - 3 * xx, 220 - 10 * yy], -1)  # warm, a little darker below
     if squared:
-        lines = ((np.arange(size) % 30) < 2)
+        lines = (np.arange(size) % 30) < 2
         grid = lines[None, :] | lines[:, None]
         paper[grid] -= np.array([14, 9, 2])  # light, as printed squares are
     paper += rng.normal(0, 2, paper.shape)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import time
 import tempfile
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -89,8 +89,9 @@ def remembered_failure(cache_dir: Path, mirrors: Sequence[str]) -> DownloadError
         return None
     if urls != list(mirrors) or not 0 <= time.time() - when < RETRY_AFTER_S:
         return None
-    err = DownloadError("Could not download {file}; every mirror failed: {reasons}", reasons=reasons,
-                        file=cache_dir.name)
+    err = DownloadError(
+        "Could not download {file}; every mirror failed: {reasons}", reasons=reasons, file=cache_dir.name
+    )
     err.failed_at = when
     return err
 
@@ -101,8 +102,9 @@ def remember_failure(cache_dir: Path, mirrors: Sequence[str], exc: DownloadError
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"when": exc.failed_at, "reasons": exc.reasons, "mirrors": list(mirrors)}),
-                       encoding="utf-8")
+        tmp.write_text(
+            json.dumps({"when": exc.failed_at, "reasons": exc.reasons, "mirrors": list(mirrors)}), encoding="utf-8"
+        )
         os.replace(tmp, path)
     except OSError:
         pass  # a read-only home: the next visit simply tries again
@@ -125,9 +127,15 @@ def retry_time(exc: DownloadError) -> str:
     return time.strftime("%H:%M", time.localtime(retry_at(exc)))
 
 
-def download_files_remembering(info: DatasetInfo, names: Sequence[str], cache_dir: Path, *,
-                               mirrors: Sequence[str] | None = None, progress: ProgressFn | None = None,
-                               timeout: float = TIMEOUT_S) -> list[str]:
+def download_files_remembering(
+    info: DatasetInfo,
+    names: Sequence[str],
+    cache_dir: Path,
+    *,
+    mirrors: Sequence[str] | None = None,
+    progress: ProgressFn | None = None,
+    timeout: float = TIMEOUT_S,
+) -> list[str]:
     """:func:`download_files`, but a failure is remembered for ``RETRY_AFTER_S`` and raised again at once."""
     mirrors = list(info.mirrors if mirrors is None else mirrors)
     known = remembered_failure(cache_dir, mirrors)

@@ -60,8 +60,9 @@ class _Reader:
         self.stream = gzip.GzipFile(fileobj=self.raw, mode="rb") if self.compressed else self.raw
 
     def _unreadable(self, exc: OSError) -> DataError:
-        return DataError("The file {path} could not be read ({reason}).", path=str(self.path),
-                         reason=exc.strerror or str(exc))
+        return DataError(
+            "The file {path} could not be read ({reason}).", path=str(self.path), reason=exc.strerror or str(exc)
+        )
 
     def read(self, n: int) -> bytes:
         """Up to ``n`` bytes (fewer at the end of the data)."""
@@ -156,7 +157,7 @@ def _read(reader: _Reader, path: Path, max_bytes: int) -> np.ndarray:
             actual=actual,
         )
     extra = 0
-    while extra <= max_bytes and (block := reader.read(1 << 20)):   # counted, never kept; bounded
+    while extra <= max_bytes and (block := reader.read(1 << 20)):  # counted, never kept; bounded
         extra += len(block)
     if extra:
         raise DataError(
@@ -186,9 +187,12 @@ def md5_uncompressed(path: str | Path, chunk_size: int = 1 << 20) -> str:
             while block := fh.read(chunk_size):
                 digest.update(block)
                 seen += len(block)
-                if seen > most:   # a decompression bomb: stop, read_idx explains the file
-                    raise DataError("The file {path} expands to more than {most}: it is damaged or not a dataset "
-                                    "for this app.", path=str(path), most=fmt_bytes(most))
+                if seen > most:  # a decompression bomb: stop, read_idx explains the file
+                    raise DataError(
+                        "The file {path} expands to more than {most}: it is damaged or not a dataset for this app.",
+                        path=str(path),
+                        most=fmt_bytes(most),
+                    )
     except FileNotFoundError:
         raise DataError("The file {path} does not exist.", path=str(path)) from None
     except (OSError, EOFError, zlib.error) as exc:

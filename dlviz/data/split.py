@@ -49,9 +49,7 @@ def class_counts(labels: torch.Tensor | np.ndarray | Sequence[int], num_classes:
     values = values.reshape(-1).to(torch.int64)
     if values.numel() and (int(values.min()) < 0 or int(values.max()) >= num_classes):
         bad = int(values.min()) if int(values.min()) < 0 else int(values.max())
-        raise DataError(
-            "The label {label} is outside the classes 0 to {last}.", label=bad, last=num_classes - 1
-        )
+        raise DataError("The label {label} is outside the classes 0 to {last}.", label=bad, last=num_classes - 1)
     return torch.bincount(values, minlength=num_classes).tolist()
 
 
@@ -137,9 +135,16 @@ def split_report(data, val_fraction: float = 0.2, seed: int = 42) -> dict:
     test_seen = sum(1 for item in test_items if key(item) in every_train)
     proper = {train_keys[i] for i in train_idx.tolist()}
     val_seen = sum(1 for i in val_idx.tolist() if train_keys[i] in proper)
-    return {"dataset": data.info.key, "kind": "text" if text else "image", "source": data.source,
-            "train": len(train_idx), "validation": len(val_idx), "test": len(data.test_y),
-            "test_seen_in_train": test_seen, "validation_seen_in_train": val_seen,
-            "duplicates_removed": int(getattr(data, "duplicates_removed", 0)),
-            "conflicting_removed": int(getattr(data, "conflicting_removed", 0)),
-            "subset": bool(getattr(data, "subset", False))}
+    return {
+        "dataset": data.info.key,
+        "kind": "text" if text else "image",
+        "source": data.source,
+        "train": len(train_idx),
+        "validation": len(val_idx),
+        "test": len(data.test_y),
+        "test_seen_in_train": test_seen,
+        "validation_seen_in_train": val_seen,
+        "duplicates_removed": int(getattr(data, "duplicates_removed", 0)),
+        "conflicting_removed": int(getattr(data, "conflicting_removed", 0)),
+        "subset": bool(getattr(data, "subset", False)),
+    }

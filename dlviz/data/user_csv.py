@@ -35,7 +35,7 @@ def add_csv(raw: bytes, filename: str, home=None) -> str:
     """Check ``raw`` as a text dataset and keep it; returns its dataset name (``csv-<hash>``)."""
     from dlviz.data.text import load_csv_dataset
 
-    load_csv_dataset(raw, name=filename)          # every problem is a plain DataError, before anything is kept
+    load_csv_dataset(raw, name=filename)  # every problem is a plain DataError, before anything is kept
     key = PREFIX + hashlib.sha256(raw).hexdigest()[:12]
     folder = _folder(home)
     folder.mkdir(parents=True, exist_ok=True)
@@ -59,8 +59,11 @@ def load_csv(name: str, home=None, max_len: int | None = None, max_vocab: int | 
     """The TextData of the kept CSV ``name`` (parsed once per process per file state)."""
     path = _folder(home) / f"{name}.csv"
     if not path.is_file():
-        raise DataError("The CSV dataset {name} is no longer in {folder}: add the file again on the Data page.",
-                        name=name, folder=str(path.parent))
+        raise DataError(
+            "The CSV dataset {name} is no longer in {folder}: add the file again on the Data page.",
+            name=name,
+            folder=str(path.parent),
+        )
     st = path.stat()
     return _load(str(path), st.st_mtime_ns, st.st_size, max_len, max_vocab)
 

@@ -8,8 +8,26 @@ on a private copy of the model, so the user's model is never changed. No streaml
 from dlviz.explain import methods  # noqa: F401,I001  (the gradient family)
 from dlviz.explain import cam  # noqa: F401,E402  (Grad-CAM, Guided Grad-CAM)
 from dlviz.explain import perturb  # noqa: F401,E402  (occlusion, KernelSHAP, LIME)
-from dlviz.explain.registry import (METHODS, Attribution, Contrast, Method, Setting, attribute, check_settings,
-                                    conv_layers, find_layer)
+from dlviz.explain.registry import (
+    METHODS,
+    Attribution,
+    Contrast,
+    Method,
+    Setting,
+    attribute,
+    check_settings,
+    conv_layers,
+    find_layer,
+)
 
-__all__ = ["METHODS", "Attribution", "Contrast", "Method", "Setting", "attribute", "check_settings",
-           "conv_layers", "find_layer"]
+__all__ = [
+    "METHODS",
+    "Attribution",
+    "Contrast",
+    "Method",
+    "Setting",
+    "attribute",
+    "check_settings",
+    "conv_layers",
+    "find_layer",
+]

@@ -28,7 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from dlviz.errors import ExplainError
-from dlviz.explain.registry import Method, Setting, conv_layers, find_layer, register, unwrap
+from dlviz.explain.registry import Method, Setting, conv_layers, register, unwrap
 from dlviz.i18n import N_
 from dlviz.models.layers import ResidualBlock
 
@@ -63,10 +63,12 @@ def trace_calls(model: nn.Module, x: torch.Tensor) -> list[Call]:
             k = counts.get(id(m), 0)
             counts[id(m)] = k + 1
             calls.append(Call(name, m, k, tuple(i for i in inp if isinstance(i, torch.Tensor)), out))
+
         return hook
 
-    handles = [m.register_forward_hook(hook_for(n)) for n, m in root.named_modules()
-               if n and next(m.children(), None) is None]
+    handles = [
+        m.register_forward_hook(hook_for(n)) for n, m in root.named_modules() if n and next(m.children(), None) is None
+    ]
     try:
         model(x.detach())
     finally:
@@ -95,7 +97,7 @@ def default_layer(model: nn.Module, x: torch.Tensor | None = None) -> str:
     if xb is not None:
         ran = [c.name for c in trace_calls(model, xb) if isinstance(c.module, nn.Conv2d)]
         if ran:
-            names = list(dict.fromkeys(reversed(ran)))[::-1]     # each once, in the order of its last call
+            names = list(dict.fromkeys(reversed(ran)))[::-1]  # each once, in the order of its last call
     main = [n for n in names if "shortcut" not in n.split(".")]
     return (main or names)[-1]
 
@@ -106,8 +108,12 @@ def resolve_layer(model: nn.Module, layer, method: str = GRAD_CAM, x: torch.Tens
     if layer == "" or layer is None:
         return default_layer(model, x)
     if not isinstance(layer, str) or layer not in names:
-        raise ExplainError("{method}: this model has no convolution layer called '{name}'. Choose one of: {known}.",
-                           method=method, name=layer, known=", ".join(names))
+        raise ExplainError(
+            "{method}: this model has no convolution layer called '{name}'. Choose one of: {known}.",
+            method=method,
+            name=layer,
+            known=", ".join(names),
+        )
     return layer
 
 
@@ -142,15 +148,28 @@ def _pair(v) -> tuple:
 def _window(k, s, p, d) -> tuple:
     """Per axis (scale, offset): output cell j looks at input position scale * j + offset (its centre)."""
     k, s, d = _pair(k), _pair(s if s is not None else k), _pair(d)
-    if isinstance(p, str):      # Conv2d(padding="same" | "valid")
+    if isinstance(p, str):  # Conv2d(padding="same" | "valid")
         p = tuple(di * (ki - 1) // 2 for ki, di in zip(k, d)) if p == "same" else (0, 0)
     p = _pair(p)
     return tuple((float(s[i]), -float(p[i]) + d[i] * (k[i] - 1) / 2) for i in range(2))
 
 
 _IDENTITY = ((1.0, 0.0), (1.0, 0.0))
-_POINTWISE = (nn.Identity, nn.Dropout, nn.Dropout2d, nn.modules.batchnorm._BatchNorm, nn.ReLU, nn.LeakyReLU,
-              nn.GELU, nn.Sigmoid, nn.Tanh, nn.ELU, nn.SiLU, nn.Softplus, nn.Hardtanh)
+_POINTWISE = (
+    nn.Identity,
+    nn.Dropout,
+    nn.Dropout2d,
+    nn.modules.batchnorm._BatchNorm,
+    nn.ReLU,
+    nn.LeakyReLU,
+    nn.GELU,
+    nn.Sigmoid,
+    nn.Tanh,
+    nn.ELU,
+    nn.SiLU,
+    nn.Softplus,
+    nn.Hardtanh,
+)
 
 
 def _compose(first, then):
@@ -195,12 +214,12 @@ def _path_to(root: nn.Module, parts: list[str]):
         return None
     if isinstance(root, nn.Sequential):
         names = list(children)
-        before = [children[n] for n in names[:names.index(head)]]
+        before = [children[n] for n in names[: names.index(head)]]
     elif isinstance(root, ResidualBlock):
         if head == "shortcut":
             before = []
         elif head in _RESIDUAL_MAIN:
-            before = [getattr(root, n) for n in _RESIDUAL_MAIN[:_RESIDUAL_MAIN.index(head)]]
+            before = [getattr(root, n) for n in _RESIDUAL_MAIN[: _RESIDUAL_MAIN.index(head)]]
         else:
             return None
     else:
@@ -231,20 +250,31 @@ def upsample(cam: torch.Tensor, size: tuple, geometry=None) -> torch.Tensor:
         geometry, padding = ((H / h, (H / h - 1) / 2), (W / w, (W / w - 1) / 2)), "border"
     coords = []
     for n_out, n_cells, (scale, offset) in ((H, h, geometry[0]), (W, w, geometry[1])):
-        j = (torch.arange(n_out, dtype=cam.dtype, device=cam.device) - offset) / scale   # in cell units
+        j = (torch.arange(n_out, dtype=cam.dtype, device=cam.device) - offset) / scale  # in cell units
         coords.append(j * (2 / (n_cells - 1)) - 1 if n_cells > 1 else torch.zeros_like(j))
     gy, gx = torch.meshgrid(coords[0], coords[1], indexing="ij")
-    grid = torch.stack([gx, gy], dim=-1)[None]                                            # (1, H, W, 2)
+    grid = torch.stack([gx, gy], dim=-1)[None]  # (1, H, W, 2)
     return F.grid_sample(cam, grid, mode="bilinear", padding_mode=padding, align_corners=True)
 
 
 # --------------------------------------------------------------------------- Grad-CAM
-_ELEMENTWISE = (nn.BatchNorm2d, nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Dropout,
-                nn.Dropout2d)
+_ELEMENTWISE = (
+    nn.BatchNorm2d,
+    nn.ReLU,
+    nn.LeakyReLU,
+    nn.ELU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Sigmoid,
+    nn.Tanh,
+    nn.Dropout,
+    nn.Dropout2d,
+)
 
 
-def traced_feature(model: nn.Module, name: str, x: torch.Tensor, method: str = GRAD_CAM
-                   ) -> tuple[nn.Module, str, int, int]:
+def traced_feature(
+    model: nn.Module, name: str, x: torch.Tensor, method: str = GRAD_CAM
+) -> tuple[nn.Module, str, int, int]:
     """(module, its name, which of its calls, how often the conv ran) whose output Grad-CAM weighs for conv
     layer ``name``, found in a traced forward pass of ``x``: the conv's LAST call, then every element-wise
     layer (normalisation, activation, dropout) that took the previous output directly, in the order they ran.
@@ -258,18 +288,21 @@ def traced_feature(model: nn.Module, name: str, x: torch.Tensor, method: str = G
     calls = trace_calls(model, _trace_input(model, x))
     conv = [i for i, c in enumerate(calls) if c.name == name]
     if not conv:
-        raise ExplainError("{method}: the layer '{name}' did not run for this input, so it has nothing to show.",
-                           method=method, name=name)
-    if isinstance(parent, ResidualBlock) and parts[-1] == _RESIDUAL_MAIN[3]:      # conv2: bn2, + shortcut, ReLU
+        raise ExplainError(
+            "{method}: the layer '{name}' did not run for this input, so it has nothing to show.",
+            method=method,
+            name=name,
+        )
+    if isinstance(parent, ResidualBlock) and parts[-1] == _RESIDUAL_MAIN[3]:  # conv2: bn2, + shortcut, ReLU
         label = ".".join(parts[:-1])
         return parent, label, 0, len(conv)
     i = conv[-1]
     chosen, label, k, current = calls[i].module, name, calls[i].k, calls[i].output
-    for c in calls[i + 1:]:
+    for c in calls[i + 1 :]:
         if not any(t is current for t in c.inputs):
-            continue                            # another branch of the network: not this conv's maps
+            continue  # another branch of the network: not this conv's maps
         if not isinstance(c.module, _ELEMENTWISE):
-            break                               # the maps go on into a layer that changes them (pooling, conv)
+            break  # the maps go on into a layer that changes them (pooling, conv)
         chosen, label, k, current = c.module, c.name, c.k, c.output
     return chosen, label, k, len(conv)
 
@@ -287,13 +320,13 @@ def feature_module(model: nn.Module, name: str) -> tuple[nn.Module, str]:
     parent = root
     for p in parts[:-1]:
         parent = getattr(parent, p)
-    if parent is not root and parts[-1] == _RESIDUAL_MAIN[3]:      # conv2: bn2, + shortcut, ReLU
+    if parent is not root and parts[-1] == _RESIDUAL_MAIN[3]:  # conv2: bn2, + shortcut, ReLU
         return parent, ".".join(parts[:-1])
     children = list(parent.named_children())
     names = [n for n, _ in children]
     i = names.index(parts[-1])
     chosen, label = children[i][1], name
-    for n, m in children[i + 1:]:
+    for n, m in children[i + 1 :]:
         if not isinstance(m, _ELEMENTWISE):
             break
         chosen, label = m, ".".join(parts[:-1] + [n])
@@ -305,20 +338,24 @@ def cam_native(model: nn.Module, x: torch.Tensor, target: int, name: str, method
 
     The maps weighed are found in a traced forward pass (:func:`traced_feature`); a conv that runs several
     times (shared weights) is explained at its last call, the one closest to the output."""
-    if not x.requires_grad:         # frozen parameters: the layer's output is in the graph only through x
+    if not x.requires_grad:  # frozen parameters: the layer's output is in the graph only through x
         x = x.detach().requires_grad_(True)
     module, _, call, _ = traced_feature(model, name, x, method)
     with _layer_output(module, call) as kept:
         out = model(x)
-    if len(kept) != 1:              # the model ran differently the second time (randomness in forward)
-        raise ExplainError("{method}: layer '{name}' ran differently in two passes over the same input; its "
-                           "maps cannot be picked out.", method=method, name=name)
+    if len(kept) != 1:  # the model ran differently the second time (randomness in forward)
+        raise ExplainError(
+            "{method}: layer '{name}' ran differently in two passes over the same input; its "
+            "maps cannot be picked out.",
+            method=method,
+            name=name,
+        )
     act = kept[0]
     (grad,) = torch.autograd.grad(out[0, target], act, allow_unused=True)
     if grad is None:
         grad = torch.zeros_like(act)
-    weights = grad.mean(dim=(2, 3), keepdim=True)                          # one weight per feature map
-    return torch.relu((weights * act).sum(dim=1, keepdim=True)).detach()    # (1, 1, h, w)
+    weights = grad.mean(dim=(2, 3), keepdim=True)  # one weight per feature map
+    return torch.relu((weights * act).sum(dim=1, keepdim=True)).detach()  # (1, 1, h, w)
 
 
 def grad_cam(model: nn.Module, x: torch.Tensor, target: int, layer: str = "", method: str = GRAD_CAM):
@@ -333,8 +370,16 @@ def grad_cam(model: nn.Module, x: torch.Tensor, target: int, layer: str = "", me
     amap = upsample(cam, tuple(x.shape[-2:]), geometry)
     h, w = cam.shape[-2:]
     _, after, _, runs = traced_feature(model, name, x, method)
-    extra = {"layer": name, "maps_after": after, "last_conv": name == default_layer(model, x), "cam_height": int(h),
-             "cam_width": int(w), "aligned": geometry is not None, "cam_max": float(cam.max()), "conv_calls": runs}
+    extra = {
+        "layer": name,
+        "maps_after": after,
+        "last_conv": name == default_layer(model, x),
+        "cam_height": int(h),
+        "cam_width": int(w),
+        "aligned": geometry is not None,
+        "cam_max": float(cam.max()),
+        "conv_calls": runs,
+    }
     return amap, extra
 
 
@@ -361,6 +406,7 @@ class _GuidedReLU(torch.autograd.Function):
 @contextmanager
 def _guided(model: nn.Module) -> Iterator[int]:
     """Every ``nn.ReLU`` of ``model`` backpropagates the guided way while the block runs (yields their number)."""
+
     def hook(_m, inp, _out):
         return _GuidedReLU.apply(inp[0])
 
@@ -384,22 +430,49 @@ def guided_backprop(model: nn.Module, x: torch.Tensor, target: int) -> tuple[tor
 def _guided_grad_cam(model, x, target, layer=""):
     cam, extra = grad_cam(model, x, target, layer, GUIDED_GRAD_CAM)
     guided, n = guided_backprop(model, x, target)
-    extra["guided_relus"] = n        # 0: no ReLU to guide, so the guided part is the plain gradient
+    extra["guided_relus"] = n  # 0: no ReLU to guide, so the guided part is the plain gradient
     return guided * cam, extra
 
 
 # --------------------------------------------------------------------------- registration
 def _layer_setting() -> Setting:
-    return Setting("", title=N_("Layer"),
-                   help=N_("The convolution layer to look at; empty means the last one (coarse, but closest to "
-                           "the decision). Earlier layers give finer maps of simpler patterns."))
+    return Setting(
+        "",
+        title=N_("Layer"),
+        help=N_(
+            "The convolution layer to look at; empty means the last one (coarse, but closest to "
+            "the decision). Earlier layers give finer maps of simpler patterns."
+        ),
+    )
 
 
-register(Method("grad_cam", GRAD_CAM, _grad_cam, {"layer": _layer_setting()}, family="cam", needs_conv=True,
-                signed=False,
-                blurb=N_("Where a convolution layer found evidence for the class: its feature maps, weighted by "
-                         "how much each one raises the score; coarse, then enlarged to the image.")))
-register(Method("guided_grad_cam", GUIDED_GRAD_CAM, _guided_grad_cam, {"layer": _layer_setting()}, family="cam",
-                needs_conv=True, signed=True,
-                blurb=N_("Grad-CAM's region sharpened to pixel detail: the fine gradient picture, kept only where "
-                         "Grad-CAM found evidence.")))
+register(
+    Method(
+        "grad_cam",
+        GRAD_CAM,
+        _grad_cam,
+        {"layer": _layer_setting()},
+        family="cam",
+        needs_conv=True,
+        signed=False,
+        blurb=N_(
+            "Where a convolution layer found evidence for the class: its feature maps, weighted by "
+            "how much each one raises the score; coarse, then enlarged to the image."
+        ),
+    )
+)
+register(
+    Method(
+        "guided_grad_cam",
+        GUIDED_GRAD_CAM,
+        _guided_grad_cam,
+        {"layer": _layer_setting()},
+        family="cam",
+        needs_conv=True,
+        signed=True,
+        blurb=N_(
+            "Grad-CAM's region sharpened to pixel detail: the fine gradient picture, kept only where "
+            "Grad-CAM found evidence."
+        ),
+    )
+)

@@ -42,37 +42,52 @@ import torch
 
 from dlviz.i18n import N_, translate
 
-INK = 0.3              # a pixel brighter than this is ink (MNIST: 1 = ink, 0 = paper)
-ON_INK = 0.6           # share of the evidence on ink above which we say "on the strokes"
-ON_PAPER = 0.3         # ... below which we say "on the empty paper"
-SPREAD = 0.2           # no region holds this share: "spread over the whole image"
-MOSTLY = 0.5           # the named regions hold this share: "mostly ..."
-AGREE = 0.5            # mean rank correlation: "the methods agree"
-DISAGREE = 0.25        # below this: "the methods disagree"
-AGAINST = 0.3          # negative share of the signed mass above which the card names the evidence against
-UNSURE = 0.6           # top probability below this: "the model is unsure"
+INK = 0.3  # a pixel brighter than this is ink (MNIST: 1 = ink, 0 = paper)
+ON_INK = 0.6  # share of the evidence on ink above which we say "on the strokes"
+ON_PAPER = 0.3  # ... below which we say "on the empty paper"
+SPREAD = 0.2  # no region holds this share: "spread over the whole image"
+MOSTLY = 0.5  # the named regions hold this share: "mostly ..."
+AGREE = 0.5  # mean rank correlation: "the methods agree"
+DISAGREE = 0.25  # below this: "the methods disagree"
+AGAINST = 0.3  # negative share of the signed mass above which the card names the evidence against
+UNSURE = 0.6  # top probability below this: "the model is unsure"
 
-REGIONS = (N_("the top-left"), N_("the top"), N_("the top-right"),
-           N_("the left"), N_("the centre"), N_("the right"),
-           N_("the bottom-left"), N_("the bottom"), N_("the bottom-right"))
+REGIONS = (
+    N_("the top-left"),
+    N_("the top"),
+    N_("the top-right"),
+    N_("the left"),
+    N_("the centre"),
+    N_("the right"),
+    N_("the bottom-left"),
+    N_("the bottom"),
+    N_("the bottom-right"),
+)
 VERDICTS = {"trust": N_("passed its checks"), "caution": N_("read it with care"), "doubt": N_("not reliable")}
 # the badge: about the explanation, never about whether the answer is right
-BADGES = {"trust": N_("Explanation passed its checks"), "caution": N_("Explanation: read with care"),
-          "doubt": N_("Explanation not reliable")}
-SOURCES = {"drawn": N_("your drawing"), "uploaded": N_("an uploaded image"), "upload": N_("an uploaded image"),
-           "typed": N_("a typed sentence"),
-           "edited": N_("an edited image")}
+BADGES = {
+    "trust": N_("Explanation passed its checks"),
+    "caution": N_("Explanation: read with care"),
+    "doubt": N_("Explanation not reliable"),
+}
+SOURCES = {
+    "drawn": N_("your drawing"),
+    "uploaded": N_("an uploaded image"),
+    "upload": N_("an uploaded image"),
+    "typed": N_("a typed sentence"),
+    "edited": N_("an edited image"),
+}
 
 
 @dataclass
 class Card:
     headline: str
     lines: list[str] = field(default_factory=list)
-    verdict: str = "caution"        # "trust" | "caution" | "doubt"
-    check_lines: list[str] = field(default_factory=list)   # the lines of ``lines`` that report sanity checks
-    correct: bool | None = None     # is the model right? None: nobody knows (a drawn, uploaded or typed input)
-    correctness: str = ""           # the line that answers "is the model right?" (also in ``lines``)
-    verdict_line: str = ""          # the last line: how far the explanation (not the answer) can be trusted
+    verdict: str = "caution"  # "trust" | "caution" | "doubt"
+    check_lines: list[str] = field(default_factory=list)  # the lines of ``lines`` that report sanity checks
+    correct: bool | None = None  # is the model right? None: nobody knows (a drawn, uploaded or typed input)
+    correctness: str = ""  # the line that answers "is the model right?" (also in ``lines``)
+    verdict_line: str = ""  # the last line: how far the explanation (not the answer) can be trusted
 
 
 def verdict_title(verdict: str, lang: str = "en") -> str:
@@ -82,12 +97,17 @@ def verdict_title(verdict: str, lang: str = "en") -> str:
 
 def verdict_sentence(verdict: str, reason: str, lang: str = "en") -> str:
     """The card's last line: how far to trust the explanation, said so that it cannot be read about the answer."""
-    return translate("About the explanation, not the answer: {verdict}. {reason}", lang,
-                     verdict=translate(VERDICTS.get(verdict, VERDICTS["caution"]), lang), reason=reason)
+    return translate(
+        "About the explanation, not the answer: {verdict}. {reason}",
+        lang,
+        verdict=translate(VERDICTS.get(verdict, VERDICTS["caution"]), lang),
+        reason=reason,
+    )
 
 
-def correctness_lines(name, p: torch.Tensor, pred: int, label: int | None, source: str | None,
-                      lang: str = "en") -> tuple[bool | None, str, list[str]]:
+def correctness_lines(
+    name, p: torch.Tensor, pred: int, label: int | None, source: str | None, lang: str = "en"
+) -> tuple[bool | None, str, list[str]]:
     """(correct, the line that answers "is the model right?", extra lines for a wrong or unsure answer).
 
     ``label`` is the true class of a test item; None for an input nobody labelled (``source`` says what it
@@ -95,20 +115,31 @@ def correctness_lines(name, p: torch.Tensor, pred: int, label: int | None, sourc
     extra: list[str] = []
     if label is None:
         what = translate(SOURCES.get(source or "", N_("your own input")), lang)
-        line = translate("Is the model right? Unknown: this is {what}, so there is no true answer to compare "
-                         "with.", lang, what=what)
+        line = translate(
+            "Is the model right? Unknown: this is {what}, so there is no true answer to compare with.", lang, what=what
+        )
         correct = None
     elif int(label) == pred:
         line = translate("Is the model right? Yes: the true label is {label}.", lang, label=name(int(label)))
         correct = True
     else:
-        line = translate("Is the model right? No: the true label is {label}, the model says {pred}.", lang,
-                         label=name(int(label)), pred=name(pred))
+        line = translate(
+            "Is the model right? No: the true label is {label}, the model says {pred}.",
+            lang,
+            label=name(int(label)),
+            pred=name(pred),
+        )
         extra.append(translate("The model is wrong here: these maps show why it made this mistake.", lang))
         correct = False
     if float(p[pred]) < UNSURE:
-        extra.append(translate("The model is unsure here: its top choice gets only {p}, so these maps show what it "
-                               "weighed, not a confident reason.", lang, p=_pct(float(p[pred]))))
+        extra.append(
+            translate(
+                "The model is unsure here: its top choice gets only {p}, so these maps show what it "
+                "weighed, not a confident reason.",
+                lang,
+                p=_pct(float(p[pred])),
+            )
+        )
     return correct, line, extra
 
 
@@ -160,8 +191,11 @@ def evidence_words(amap, image, lang: str = "en", matters: bool = False) -> str:
     shares = region_shares(amap)
     on_ink = ink_share(amap, image)
     if on_ink is None:
-        return (translate("nowhere: this map is zero everywhere", lang) if matters
-                else translate("nowhere: this map has no evidence for the class", lang))
+        return (
+            translate("nowhere: this map is zero everywhere", lang)
+            if matters
+            else translate("nowhere: this map has no evidence for the class", lang)
+        )
     order = np.argsort(-shares, kind="stable")
     first, second = int(order[0]), int(order[1])
     if shares[first] < SPREAD:
@@ -172,8 +206,11 @@ def evidence_words(amap, image, lang: str = "en", matters: bool = False) -> str:
         if shares[second] >= 0.5 * shares[first]:
             named = translate("{a} and {b}", lang, a=named, b=translate(REGIONS[second], lang))
             held += shares[second]
-        where = (translate("mostly {where}", lang, where=named) if held >= MOSTLY
-                 else translate("most in {where}, but spread out", lang, where=named))
+        where = (
+            translate("mostly {where}", lang, where=named)
+            if held >= MOSTLY
+            else translate("most in {where}, but spread out", lang, where=named)
+        )
     if on_ink >= ON_INK:
         return translate("{where}, on the strokes", lang, where=where)
     if on_ink <= ON_PAPER:
@@ -204,10 +241,22 @@ def _combined(attributions: dict, signed: bool | None = None) -> tuple[np.ndarra
     return (np.mean(planes, axis=0) if planes else None), empty
 
 
-def make_card(classes: list[str], probs: torch.Tensor, target: int, contrast: int | None, image,
-              attributions: dict, agreement: float | None, completeness=None, randomisation=None, curves=None,
-              lang: str = "en", label: int | None = None, source: str | None = None,
-              data_randomisation=None) -> Card:
+def make_card(
+    classes: list[str],
+    probs: torch.Tensor,
+    target: int,
+    contrast: int | None,
+    image,
+    attributions: dict,
+    agreement: float | None,
+    completeness=None,
+    randomisation=None,
+    curves=None,
+    lang: str = "en",
+    label: int | None = None,
+    source: str | None = None,
+    data_randomisation=None,
+) -> Card:
     """The card for one explanation. ``probs`` (K,) are the model's class probabilities for ``image`` (H, W).
 
     ``attributions`` maps a method key to its :class:`~dlviz.explain.registry.Attribution` (all for
@@ -224,13 +273,33 @@ def make_card(classes: list[str], probs: torch.Tensor, target: int, contrast: in
     if contrast is None:
         headline = translate("The model says {pred} ({p} sure).", lang, pred=name(pred), p=pct(pred))
         if target != pred:
-            lines.append(translate("This explains class {target} ({p}), not the model's answer.", lang,
-                                   target=name(target), p=pct(target)))
+            lines.append(
+                translate(
+                    "This explains class {target} ({p}), not the model's answer.",
+                    lang,
+                    target=name(target),
+                    p=pct(target),
+                )
+            )
     else:
-        headline = translate("Why {a} and not {b}? The model says {pred} ({p} sure).", lang, a=name(target),
-                             b=name(contrast), pred=name(pred), p=pct(pred))
-        lines.append(translate("{a} gets {pa}, {b} gets {pb}.", lang, a=name(target), pa=pct(target),
-                               b=name(contrast), pb=pct(contrast)))
+        headline = translate(
+            "Why {a} and not {b}? The model says {pred} ({p} sure).",
+            lang,
+            a=name(target),
+            b=name(contrast),
+            pred=name(pred),
+            p=pct(pred),
+        )
+        lines.append(
+            translate(
+                "{a} gets {pa}, {b} gets {pb}.",
+                lang,
+                a=name(target),
+                pa=pct(target),
+                b=name(contrast),
+                pb=pct(contrast),
+            )
+        )
     correct, correctness, extra = correctness_lines(name, p, pred, label, source, lang)
     lines = [correctness] + extra + lines
 
@@ -243,24 +312,46 @@ def make_card(classes: list[str], probs: torch.Tensor, target: int, contrast: in
         if not attributions:
             lines.append(translate("The explanation is empty: no method was run.", lang))
         elif blank:
-            lines.append(translate("The explanation is empty: the image is blank, and against a black baseline an "
-                                   "all-black image has nothing to attribute (every pixel equals the baseline).",
-                                   lang))
+            lines.append(
+                translate(
+                    "The explanation is empty: the image is blank, and against a black baseline an "
+                    "all-black image has nothing to attribute (every pixel equals the baseline).",
+                    lang,
+                )
+            )
         else:
-            lines.append(translate("The explanation is empty: every map is zero, so these pixels do not move the "
-                                   "score the methods look at.", lang))
+            lines.append(
+                translate(
+                    "The explanation is empty: every map is zero, so these pixels do not move the "
+                    "score the methods look at.",
+                    lang,
+                )
+            )
     else:
         for key in empty:
-            lines.append(translate("{method} gave an empty map (zero everywhere).", lang,
-                                   method=_method_title(key, attributions[key], lang)))
+            lines.append(
+                translate(
+                    "{method} gave an empty map (zero everywhere).",
+                    lang,
+                    method=_method_title(key, attributions[key], lang),
+                )
+            )
         if blank:
-            lines.append(translate("The image is blank: there is no ink, so any evidence is about strokes that "
-                                   "are missing.", lang))
+            lines.append(
+                translate(
+                    "The image is blank: there is no ink, so any evidence is about strokes that are missing.", lang
+                )
+            )
         unsigned = [k for k, a in attributions.items() if not getattr(a, "signed", True) and k not in empty]
         if signed_combined is None:
             # only unsigned maps: how much each pixel matters, either way; never "for" or "against"
-            lines.append(translate("Where it matters, either way (these maps have no sign): {words}.", lang,
-                                   words=evidence_words(combined, img, lang, matters=True)))
+            lines.append(
+                translate(
+                    "Where it matters, either way (these maps have no sign): {words}.",
+                    lang,
+                    words=evidence_words(combined, img, lang, matters=True),
+                )
+            )
             combined = None
         else:
             combined = signed_combined
@@ -268,20 +359,30 @@ def make_card(classes: list[str], probs: torch.Tensor, target: int, contrast: in
             if contrast is None:
                 lines.append(translate("Evidence for {target}: {words}.", lang, target=name(target), words=words))
             else:
-                lines.append(translate("Evidence for {a} rather than {b}: {words}.", lang, a=name(target),
-                                       b=name(contrast), words=words))
+                lines.append(
+                    translate(
+                        "Evidence for {a} rather than {b}: {words}.",
+                        lang,
+                        a=name(target),
+                        b=name(contrast),
+                        words=words,
+                    )
+                )
             if unsigned:
-                lines.append(translate("{methods} show how much each pixel matters, not which way, so they are left "
-                                       "out of the evidence for and against.", lang,
-                                       methods=translate(", ", lang).join(_method_title(k, attributions[k], lang)
-                                                                          for k in unsigned)))
+                lines.append(
+                    translate(
+                        "{methods} show how much each pixel matters, not which way, so they are left "
+                        "out of the evidence for and against.",
+                        lang,
+                        methods=translate(", ", lang).join(_method_title(k, attributions[k], lang) for k in unsigned),
+                    )
+                )
         absmass = float(np.abs(combined).sum()) if combined is not None else 0.0
         neg = float(np.clip(-combined, 0, None).sum()) if combined is not None else 0.0
         if absmass > 0 and neg / absmass >= AGAINST:
             against = evidence_words(-combined, img, lang)
             if contrast is None:
-                lines.append(translate("Evidence against {target}: {words}.", lang, target=name(target),
-                                       words=against))
+                lines.append(translate("Evidence against {target}: {words}.", lang, target=name(target), words=against))
             else:
                 lines.append(translate("Evidence for {b} instead: {words}.", lang, b=name(contrast), words=against))
 
@@ -307,13 +408,25 @@ def make_card(classes: list[str], probs: torch.Tensor, target: int, contrast: in
         ran += 1
         off = _pct_abs(completeness.relative)
         if completeness.passed:
-            notes.append(translate("Completeness check passed: the map adds up to the change in the score "
-                                   "(off by {off}).", lang, off=off))
+            notes.append(
+                translate(
+                    "Completeness check passed: the map adds up to the change in the score (off by {off}).",
+                    lang,
+                    off=off,
+                )
+            )
         else:
             failed.append("completeness")
-            notes.append(translate("Completeness check failed: the map adds up to {s:.3g}, but the score changed "
-                                   "by {d:.3g} (off by {off}); try more steps.", lang,
-                                   s=completeness.attribution_sum, d=completeness.output_difference, off=off))
+            notes.append(
+                translate(
+                    "Completeness check failed: the map adds up to {s:.3g}, but the score changed "
+                    "by {d:.3g} (off by {off}); try more steps.",
+                    lang,
+                    s=completeness.attribution_sum,
+                    d=completeness.output_difference,
+                    off=off,
+                )
+            )
     for r in (randomisation, data_randomisation):
         if r is not None:
             ran += 1
@@ -340,42 +453,99 @@ def randomisation_sentence(r, lang: str = "en", unit: str = "pixels") -> str:
     last = float(r.similarity[-1]) if len(r.similarity) else float("nan")
     data = getattr(r, "kind", "model") == "data"
     if r.passed:
-        text = (translate("Data randomisation check passed: a model trained on shuffled labels gives a different "
-                          "map, so this map shows what the model learned from the real labels.", lang) if data else
-                translate("Randomisation check passed: scramble the model's learned weights and this map turns "
-                          "into a different one, so it shows what the model learned.", lang))
+        text = (
+            translate(
+                "Data randomisation check passed: a model trained on shuffled labels gives a different "
+                "map, so this map shows what the model learned from the real labels.",
+                lang,
+            )
+            if data
+            else translate(
+                "Randomisation check passed: scramble the model's learned weights and this map turns "
+                "into a different one, so it shows what the model learned.",
+                lang,
+            )
+        )
     else:
-        text = (translate("Data randomisation check failed: a model trained on shuffled labels gives much the same "
-                          "map, so this map shows the input more than what the model learned.", lang) if data else
-                translate("Randomisation check failed: this map barely depends on what the model learned; it "
-                          "shows the input more than the model.", lang))
+        text = (
+            translate(
+                "Data randomisation check failed: a model trained on shuffled labels gives much the same "
+                "map, so this map shows the input more than what the model learned.",
+                lang,
+            )
+            if data
+            else translate(
+                "Randomisation check failed: this map barely depends on what the model learned; it "
+                "shows the input more than the model.",
+                lang,
+            )
+        )
     if unit == "words":
-        return text + " " + translate("(Left of the original word scores: {s:.2f} out of 1; to pass it had to stay "
-                                      "below {bar:.2f}.)", lang, s=last, bar=float(getattr(r, "bar", 0.5)))
-    return text + " " + translate("(Left of the original map: {s:.2f} out of 1; to pass it had to stay below "
-                                  "{bar:.2f}.)", lang, s=last, bar=float(getattr(r, "bar", 0.5)))
+        return (
+            text
+            + " "
+            + translate(
+                "(Left of the original word scores: {s:.2f} out of 1; to pass it had to stay below {bar:.2f}.)",
+                lang,
+                s=last,
+                bar=float(getattr(r, "bar", 0.5)),
+            )
+        )
+    return (
+        text
+        + " "
+        + translate(
+            "(Left of the original map: {s:.2f} out of 1; to pass it had to stay below {bar:.2f}.)",
+            lang,
+            s=last,
+            bar=float(getattr(r, "bar", 0.5)),
+        )
+    )
 
 
 def curves_sentence(c, lang: str = "en", unit: str = "pixels") -> str:
     """One plain line for the deletion and insertion curves: the average confidence, not "area"."""
-    kw = dict(d=_pct(c.deletion_auc), rd=_pct(c.random_deletion_auc), i=_pct(c.insertion_auc),
-              ri=_pct(c.random_insertion_auc))
+    kw = dict(
+        d=_pct(c.deletion_auc), rd=_pct(c.random_deletion_auc), i=_pct(c.insertion_auc), ri=_pct(c.random_insertion_auc)
+    )
     words = unit == "words"
     if c.passed:
-        return (translate("Deletion and insertion check passed: removing the top-scored words first makes the "
-                          "model lose its answer faster than removing random words (on average it keeps {d} of "
-                          "its confidence, against {rd}; built back from the top words it reaches {i}, against "
-                          "{ri}).", lang, **kw) if words else
-                translate("Deletion and insertion check passed: hiding the pixels this map points at first makes "
-                          "the model lose its answer faster than hiding random pixels (on average it keeps {d} "
-                          "of its confidence, against {rd}; shown only those pixels it reaches {i}, against "
-                          "{ri}).", lang, **kw))
-    return (translate("Deletion and insertion check failed: the top-scored words matter no more than random ones "
-                      "(on average the model keeps {d} of its confidence without them, against {rd} for random "
-                      "words; {i} against {ri} built back from them).", lang, **kw) if words else
-            translate("Deletion and insertion check failed: the pixels this map points at matter no more than "
-                      "random ones (on average the model keeps {d} of its confidence without them, against {rd} "
-                      "for random pixels; {i} against {ri} shown only them).", lang, **kw))
+        return (
+            translate(
+                "Deletion and insertion check passed: removing the top-scored words first makes the "
+                "model lose its answer faster than removing random words (on average it keeps {d} of "
+                "its confidence, against {rd}; built back from the top words it reaches {i}, against "
+                "{ri}).",
+                lang,
+                **kw,
+            )
+            if words
+            else translate(
+                "Deletion and insertion check passed: hiding the pixels this map points at first makes "
+                "the model lose its answer faster than hiding random pixels (on average it keeps {d} "
+                "of its confidence, against {rd}; shown only those pixels it reaches {i}, against "
+                "{ri}).",
+                lang,
+                **kw,
+            )
+        )
+    return (
+        translate(
+            "Deletion and insertion check failed: the top-scored words matter no more than random ones "
+            "(on average the model keeps {d} of its confidence without them, against {rd} for random "
+            "words; {i} against {ri} built back from them).",
+            lang,
+            **kw,
+        )
+        if words
+        else translate(
+            "Deletion and insertion check failed: the pixels this map points at matter no more than "
+            "random ones (on average the model keeps {d} of its confidence without them, against {rd} "
+            "for random pixels; {i} against {ri} shown only them).",
+            lang,
+            **kw,
+        )
+    )
 
 
 def _pct_abs(r: float) -> str:

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from dlviz.errors import ExplainError
-from dlviz.explain.registry import METHODS, Attribution, Contrast, attribute, check_settings, private_copy
+from dlviz.explain.registry import Attribution, Contrast, attribute, check_settings, private_copy
 
 # Completeness is "passed" when the attributions account for f(input) - f(baseline) within 5%:
 # IG with 50 steps is within 1% on the presets (tests/test_explain.py); 5% leaves room for the
@@ -49,53 +49,55 @@ COMPLETENESS_ABSOLUTE = 1e-5
 RANDOMISATION_CEILING = 0.5
 REFERENCE_MARGIN = 0.1
 UNRELATED = 0.1
-RANDOMISATION_THRESHOLD = RANDOMISATION_CEILING      # the fixed part of the rule (the figure's dashed line)
-RULE = ("passes only if the signed and the absolute rank correlation with the original map are both below 0.5 "
-        "and below max(reference - 0.1, 0.1), where the reference is the largest rank correlation of the "
-        "original |map| with a map of the input alone (docs/explain-checks.md)")
+RANDOMISATION_THRESHOLD = RANDOMISATION_CEILING  # the fixed part of the rule (the figure's dashed line)
+RULE = (
+    "passes only if the signed and the absolute rank correlation with the original map are both below 0.5 "
+    "and below max(reference - 0.1, 0.1), where the reference is the largest rank correlation of the "
+    "original |map| with a map of the input alone (docs/explain-checks.md)"
+)
 
 # Random pixel orders averaged for the reference curves of deletion_insertion.
 RANDOM_ORDERS = 4
-_MAX_BATCH = 1024    # images per forward pass in deletion_insertion (all of them for 28x28 inputs)
+_MAX_BATCH = 1024  # images per forward pass in deletion_insertion (all of them for 28x28 inputs)
 
 
 @dataclass
 class Completeness:
     attribution_sum: float
-    output_difference: float     # f(input) - f(baseline) for the target column
-    delta: float                 # attribution_sum - output_difference (as the method measured it)
-    relative: float              # |delta| / max(|output_difference|, 1e-9)
-    passed: bool                 # relative <= COMPLETENESS_TOLERANCE
+    output_difference: float  # f(input) - f(baseline) for the target column
+    delta: float  # attribution_sum - output_difference (as the method measured it)
+    relative: float  # |delta| / max(|output_difference|, 1e-9)
+    passed: bool  # relative <= COMPLETENESS_TOLERANCE
 
 
 @dataclass
 class Randomisation:
     method: str
-    layers: list[str]            # the layer (group) re-initialised at each step, output side first; cumulative
-    similarity: list[float]      # per step max(|signed|, |absolute|): the number the rule judges
-    maps: list[torch.Tensor]     # the map as shown, (H, W) summed over channels, one per step (not the original)
-    passed: bool                 # the rule (RULE) after the last step
+    layers: list[str]  # the layer (group) re-initialised at each step, output side first; cumulative
+    similarity: list[float]  # per step max(|signed|, |absolute|): the number the rule judges
+    maps: list[torch.Tensor]  # the map as shown, (H, W) summed over channels, one per step (not the original)
+    passed: bool  # the rule (RULE) after the last step
     seconds: float
-    signed: list[float] = field(default_factory=list)     # Spearman of the signed maps, per step
-    absolute: list[float] = field(default_factory=list)   # Spearman of |map|, per step
-    reference: float | None = None                         # the model-free reference r (see RULE)
-    references: dict = field(default_factory=dict)         # each model-free map's rank correlation
-    bar: float = RANDOMISATION_CEILING                     # the line to stay below: min(0.5, max(r - 0.1, 0.1))
-    kind: str = "model"                                    # "model" | "data" (labels shuffled)
+    signed: list[float] = field(default_factory=list)  # Spearman of the signed maps, per step
+    absolute: list[float] = field(default_factory=list)  # Spearman of |map|, per step
+    reference: float | None = None  # the model-free reference r (see RULE)
+    references: dict = field(default_factory=dict)  # each model-free map's rank correlation
+    bar: float = RANDOMISATION_CEILING  # the line to stay below: min(0.5, max(r - 0.1, 0.1))
+    kind: str = "model"  # "model" | "data" (labels shuffled)
     rule: str = RULE
-    threshold: float = RANDOMISATION_CEILING               # the fixed ceiling (kept for the figure)
+    threshold: float = RANDOMISATION_CEILING  # the fixed ceiling (kept for the figure)
 
 
 @dataclass
 class Curves:
-    fractions: list[float]       # fraction of pixels deleted / inserted, 0 .. 1
-    deletion: list[float]        # softmax probability of the target as the top pixels are removed
-    insertion: list[float]       # ... as the top pixels are put into the baseline
-    deletion_auc: float          # lower is better
-    insertion_auc: float         # higher is better
-    random_deletion_auc: float   # the same with random pixel orders (the bar to beat)
+    fractions: list[float]  # fraction of pixels deleted / inserted, 0 .. 1
+    deletion: list[float]  # softmax probability of the target as the top pixels are removed
+    insertion: list[float]  # ... as the top pixels are put into the baseline
+    deletion_auc: float  # lower is better
+    insertion_auc: float  # higher is better
+    random_deletion_auc: float  # the same with random pixel orders (the bar to beat)
     random_insertion_auc: float
-    passed: bool                 # deletion_auc < random_deletion_auc and insertion_auc > random_insertion_auc
+    passed: bool  # deletion_auc < random_deletion_auc and insertion_auc > random_insertion_auc
     seconds: float
 
 
@@ -107,7 +109,7 @@ def _ranks(a: np.ndarray) -> np.ndarray:
     """Ranks 0 .. n-1 of a 1-D array, ties given the average of the ranks they share."""
     _, inverse, counts = np.unique(a, return_inverse=True, return_counts=True)
     ends = np.cumsum(counts)
-    avg = (ends - counts + ends - 1) / 2.0        # mean of ranks start .. end-1 of each group of ties
+    avg = (ends - counts + ends - 1) / 2.0  # mean of ranks start .. end-1 of each group of ties
     return avg[inverse.reshape(-1)]
 
 
@@ -153,8 +155,9 @@ def _signed(amap: torch.Tensor) -> torch.Tensor:
     return amap.sum(0) if amap.dim() == 3 else amap
 
 
-def rank_agreement(maps: dict[str, torch.Tensor], signed: dict[str, bool] | None = None
-                   ) -> tuple[list[str], np.ndarray]:
+def rank_agreement(
+    maps: dict[str, torch.Tensor], signed: dict[str, bool] | None = None
+) -> tuple[list[str], np.ndarray]:
     """Names and the Spearman rank-correlation matrix of the maps (each (C, H, W) or (H, W)), like with like:
     two maps that are both signed (``signed[name]``) are compared as signed numbers; when either is unsigned
     (or ``signed`` is not given) both are compared as |map|."""
@@ -200,8 +203,9 @@ def completeness(attr: Attribution) -> Completeness | None:
     relative = abs(delta) / max(abs(diff), 1e-9)
     # float32 rounding alone leaves ~1e-6: when the score barely moves (an untrained deep sigmoid net,
     # f(x) - f(baseline) ~ 1e-6) the relative gap is meaningless, so an absolute gap that small passes
-    return Completeness(total, diff, delta, relative,
-                        relative <= COMPLETENESS_TOLERANCE or abs(delta) <= COMPLETENESS_ABSOLUTE)
+    return Completeness(
+        total, diff, delta, relative, relative <= COMPLETENESS_TOLERANCE or abs(delta) <= COMPLETENESS_ABSOLUTE
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,7 +262,7 @@ def _sobel(img: torch.Tensor) -> torch.Tensor:
     p = torch.nn.functional.pad(img[None, None].float(), (1, 1, 1, 1), mode="replicate")
     gx = torch.nn.functional.conv2d(p, k[None, None])
     gy = torch.nn.functional.conv2d(p, k.t()[None, None])
-    return torch.sqrt(gx ** 2 + gy ** 2)[0, 0]
+    return torch.sqrt(gx**2 + gy**2)[0, 0]
 
 
 def model_free_maps(x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -282,8 +286,16 @@ def _compare(original: torch.Tensor, new: torch.Tensor) -> tuple[float, float]:
     return spearman(new, original), spearman(new.abs(), original.abs())
 
 
-def judge(method: str, layers: list[str], steps: list[tuple[float, float]], maps: list, reference: float,
-          references: dict, seconds: float, kind: str = "model") -> Randomisation:
+def judge(
+    method: str,
+    layers: list[str],
+    steps: list[tuple[float, float]],
+    maps: list,
+    reference: float,
+    references: dict,
+    seconds: float,
+    kind: str = "model",
+) -> Randomisation:
     """A :class:`Randomisation` from the (signed, absolute) similarities of each step, judged by the rule."""
     signed = [float(a) for a, _ in steps]
     absolute = [float(b) for _, b in steps]
@@ -292,13 +304,25 @@ def judge(method: str, layers: list[str], steps: list[tuple[float, float]], maps
         passed, bar = randomisation_verdict(signed[-1], absolute[-1], reference)
     else:
         passed, bar = False, RANDOMISATION_CEILING
-    return Randomisation(method, layers, similarity, maps, passed, seconds, signed, absolute,
-                         None if reference is None or not math.isfinite(reference) else float(reference),
-                         references, bar, kind)
+    return Randomisation(
+        method,
+        layers,
+        similarity,
+        maps,
+        passed,
+        seconds,
+        signed,
+        absolute,
+        None if reference is None or not math.isfinite(reference) else float(reference),
+        references,
+        bar,
+        kind,
+    )
 
 
-def randomisation_test(model: nn.Module, x: torch.Tensor, target: int, method: str, seed: int = 0,
-                       **settings) -> Randomisation:
+def randomisation_test(
+    model: nn.Module, x: torch.Tensor, target: int, method: str, seed: int = 0, **settings
+) -> Randomisation:
     """Re-initialise the model's layers one more at a time from the output down, on a private copy,
     and measure how far ``method``'s map moves from the trained model's map, signed and absolute
     (``contrast=`` passes on to :func:`attribute`), beside the model-free reference; judged by RULE.
@@ -313,7 +337,7 @@ def randomisation_test(model: nn.Module, x: torch.Tensor, target: int, method: s
         raise ExplainError("The explanation is empty, so there is nothing to compare once the model is randomised.")
     shown = _signed if original.signed else _magnitude
     reference, references = reference_similarity(original.map, model_free_maps(x))
-    work = copy.deepcopy(model)      # private: re-initialised step by step; the user's model is never touched
+    work = copy.deepcopy(model)  # private: re-initialised step by step; the user's model is never touched
     layers, steps, maps = [], [], []
     for step, (name, modules) in enumerate(reversed(_param_groups(work))):
         with _seeded(seed * 1000 + step + 1, device):
@@ -327,8 +351,9 @@ def randomisation_test(model: nn.Module, x: torch.Tensor, target: int, method: s
     return judge(method, layers, steps, maps, reference, references, time.perf_counter() - t0)
 
 
-def data_randomisation_test(model: nn.Module, shuffled: nn.Module, x: torch.Tensor, target: int, method: str,
-                            seed: int = 0, **settings) -> Randomisation:
+def data_randomisation_test(
+    model: nn.Module, shuffled: nn.Module, x: torch.Tensor, target: int, method: str, seed: int = 0, **settings
+) -> Randomisation:
     """The data-randomisation test (Adebayo et al. 2018): ``method``'s map for ``model`` against its map for
     ``shuffled``, the same architecture trained on the same images with the labels shuffled; judged by RULE
     (one step, called "shuffled labels")."""
@@ -343,12 +368,21 @@ def data_randomisation_test(model: nn.Module, shuffled: nn.Module, x: torch.Tens
         raise ExplainError("The explanation is empty, so there is nothing to compare once the model is randomised.")
     shown = _signed if original.signed else _magnitude
     reference, references = reference_similarity(original.map, model_free_maps(x))
-    return judge(method, ["shuffled labels"], [_compare(original.map, other.map)], [shown(other.map)], reference,
-                 references, time.perf_counter() - t0, kind="data")
+    return judge(
+        method,
+        ["shuffled labels"],
+        [_compare(original.map, other.map)],
+        [shown(other.map)],
+        reference,
+        references,
+        time.perf_counter() - t0,
+        kind="data",
+    )
 
 
-def shuffled_label_model(model: nn.Module, data, epochs: int = 2, seed: int = 0, on_progress=None,
-                         batch_size: int = 64, lr: float = 3e-3) -> tuple[nn.Module, float]:
+def shuffled_label_model(
+    model: nn.Module, data, epochs: int = 2, seed: int = 0, on_progress=None, batch_size: int = 64, lr: float = 3e-3
+) -> tuple[nn.Module, float]:
     """A fresh copy of ``model``'s architecture trained by dlviz's own loop (:func:`dlviz.train.fit`) on
     ``data`` (a :class:`dlviz.train.DeviceData`) with its training labels shuffled (seeded). Returns the
     model (eval mode) and its training accuracy (near chance for a model that cannot memorise the labels
@@ -363,28 +397,49 @@ def shuffled_label_model(model: nn.Module, data, epochs: int = 2, seed: int = 0,
             _reinitialise(m) if next(m.parameters(recurse=False), None) is not None else None
         g = torch.Generator().manual_seed(int(seed))
         perm = torch.randperm(len(data.train_y), generator=g).to(data.train_y.device)
-    shuffled = DeviceData(data.train_x, data.train_y[perm], data.val_x, data.val_y, data.test_x, data.test_y,
-                          data.transform)
+    shuffled = DeviceData(
+        data.train_x, data.train_y[perm], data.val_x, data.val_y, data.test_x, data.test_y, data.transform
+    )
     for p in fresh.parameters():
         p.requires_grad_(True)
     fresh.train()
-    fit(fresh, shuffled, TrainConfig(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), seed=int(seed),
-                                     record_gradients=False, cpu_threads="fixed"), on_progress=on_progress)
+    fit(
+        fresh,
+        shuffled,
+        TrainConfig(
+            epochs=int(epochs),
+            batch_size=int(batch_size),
+            lr=float(lr),
+            seed=int(seed),
+            record_gradients=False,
+            cpu_threads="fixed",
+        ),
+        on_progress=on_progress,
+    )
     acc = evaluate(fresh, shuffled.train_x, shuffled.train_y, shuffled.transform)[1]
     return fresh.eval(), float(acc)
 
 
 @dataclass
 class Fidelity:
-    infidelity: float            # captum.metrics.infidelity of the map (normalised: scale-free); lower is better
-    random_infidelity: float     # the same for a random map (seeded Gaussian noise, the input's shape)
-    sensitivity: float           # captum.metrics.sensitivity_max of the method; lower is better
-    random_sensitivity: float    # the same for a random "method" (fresh noise on every call)
+    infidelity: float  # captum.metrics.infidelity of the map (normalised: scale-free); lower is better
+    random_infidelity: float  # the same for a random map (seeded Gaussian noise, the input's shape)
+    sensitivity: float  # captum.metrics.sensitivity_max of the method; lower is better
+    random_sensitivity: float  # the same for a random "method" (fresh noise on every call)
     seconds: float
 
 
-def fidelity(model: nn.Module, x: torch.Tensor, target: int, method: str, amap: torch.Tensor, seed: int = 0,
-             samples: int = 20, radius: float = 0.02, **settings) -> Fidelity:
+def fidelity(
+    model: nn.Module,
+    x: torch.Tensor,
+    target: int,
+    method: str,
+    amap: torch.Tensor,
+    seed: int = 0,
+    samples: int = 20,
+    radius: float = 0.02,
+    **settings,
+) -> Fidelity:
     """Infidelity (Yeh et al. 2019) of ``amap`` and max-sensitivity of ``method``, both from captum.metrics,
     each beside a random explanation's value. Infidelity perturbs the input with Gaussian noise (std 0.1 of
     its range) and compares the map's predicted change of the score with the real one; sensitivity is the
@@ -408,15 +463,19 @@ def fidelity(model: nn.Module, x: torch.Tensor, target: int, method: str, amap: 
         target_model = private if contrast is None else Contrast(private, target, contrast)
         a = amap.detach().float().to(device).reshape(xb.shape)
         rand = torch.randn(xb.shape, generator=torch.Generator().manual_seed(int(seed))).to(device)
-        inf = float(infidelity(target_model, perturb, xb, a, target=target, n_perturb_samples=samples,
-                               normalize=True))
-        rinf = float(infidelity(target_model, perturb, xb, rand, target=target, n_perturb_samples=samples,
-                                normalize=True))
+        inf = float(infidelity(target_model, perturb, xb, a, target=target, n_perturb_samples=samples, normalize=True))
+        rinf = float(
+            infidelity(target_model, perturb, xb, rand, target=target, n_perturb_samples=samples, normalize=True)
+        )
 
         def explain(inputs, target=None):
             inputs = inputs[0] if isinstance(inputs, tuple) else inputs
-            return torch.stack([attribute(model, row, int(target), method, contrast=contrast, **settings).map
-                                for row in inputs.detach().cpu()]).to(inputs.device)
+            return torch.stack(
+                [
+                    attribute(model, row, int(target), method, contrast=contrast, **settings).map
+                    for row in inputs.detach().cpu()
+                ]
+            ).to(inputs.device)
 
         def random_explain(inputs, target=None):
             inputs = inputs[0] if isinstance(inputs, tuple) else inputs
@@ -424,8 +483,9 @@ def fidelity(model: nn.Module, x: torch.Tensor, target: int, method: str, amap: 
 
         # captum divides each change by the norm of the unperturbed map, so the two are on one scale
         sens = float(sensitivity_max(explain, xb, target=target, perturb_radius=radius * span, n_perturb_samples=5))
-        rsens = float(sensitivity_max(random_explain, xb, target=target, perturb_radius=radius * span,
-                                      n_perturb_samples=5))
+        rsens = float(
+            sensitivity_max(random_explain, xb, target=target, perturb_radius=radius * span, n_perturb_samples=5)
+        )
     return Fidelity(inf, rinf, sens, rsens, time.perf_counter() - t0)
 
 
@@ -441,12 +501,19 @@ def _auc(fractions: np.ndarray, values: np.ndarray) -> float:
 def _masks(orders: torch.Tensor, counts: torch.Tensor, n: int) -> torch.Tensor:
     """(R, S, n) bool: for each pixel order (R, n) and each count (S,), the first ``count`` pixels."""
     position = torch.empty_like(orders)
-    position.scatter_(1, orders, torch.arange(n).expand_as(orders))     # position of each pixel in its order
+    position.scatter_(1, orders, torch.arange(n).expand_as(orders))  # position of each pixel in its order
     return position[:, None, :] < counts[None, :, None]
 
 
-def deletion_insertion(model: nn.Module, x: torch.Tensor, target: int, amap: torch.Tensor, steps: int = 20,
-                       baseline: str = "black", seed: int = 0) -> Curves:
+def deletion_insertion(
+    model: nn.Module,
+    x: torch.Tensor,
+    target: int,
+    amap: torch.Tensor,
+    steps: int = 20,
+    baseline: str = "black",
+    seed: int = 0,
+) -> Curves:
     """Deletion and insertion curves of the map ``amap`` for the input ``x`` (C, H, W).
 
     Pixels are taken most positive first (for a map that is >= 0, largest first); ``steps`` + 1
@@ -462,8 +529,9 @@ def deletion_insertion(model: nn.Module, x: torch.Tensor, target: int, amap: tor
     if isinstance(steps, bool) or not isinstance(steps, int) or not (2 <= steps <= 200):
         raise ExplainError("The curves need between 2 and 200 steps, not {steps}.", steps=steps)
     if baseline not in BASELINES:
-        raise ExplainError("The baseline must be one of {choices}, not {value}.", choices=", ".join(BASELINES),
-                           value=baseline)
+        raise ExplainError(
+            "The baseline must be one of {choices}, not {value}.", choices=", ".join(BASELINES), value=baseline
+        )
     private = private_copy(model)
     device = next(private.parameters()).device
     x = x.detach().float().to(device)
@@ -474,8 +542,11 @@ def deletion_insertion(model: nn.Module, x: torch.Tensor, target: int, amap: tor
     if amap.dim() == 3:
         amap = amap.sum(0)
     if tuple(amap.shape) != (h, w):
-        raise ExplainError("The map is {got}, but the image is {want}: they must match.",
-                           got="x".join(map(str, amap.shape)), want=f"{h}x{w}")
+        raise ExplainError(
+            "The map is {got}, but the image is {want}: they must match.",
+            got="x".join(map(str, amap.shape)),
+            want=f"{h}x{w}",
+        )
     if float(amap.abs().max()) <= 1e-12:
         raise ExplainError("The map is empty, so it gives no order in which to remove the pixels.")
     n = h * w
@@ -484,20 +555,21 @@ def deletion_insertion(model: nn.Module, x: torch.Tensor, target: int, amap: tor
     shuffle = torch.randperm(n, generator=g)
     order = shuffle[torch.argsort(amap.reshape(-1)[shuffle], descending=True, stable=True)]
     randoms = torch.stack([torch.randperm(n, generator=g) for _ in range(RANDOM_ORDERS)])
-    orders = torch.cat([order[None], randoms])                     # (1 + R, n): the map's order, then random ones
+    orders = torch.cat([order[None], randoms])  # (1 + R, n): the map's order, then random ones
     fractions = np.linspace(0.0, 1.0, steps + 1)
     counts = torch.as_tensor(np.rint(fractions * n).astype(np.int64))
-    masks = _masks(orders, counts, n).reshape(-1, 1, h, w).to(device)      # (P, 1, H, W), P = (1 + R) (S + 1)
+    masks = _masks(orders, counts, n).reshape(-1, 1, h, w).to(device)  # (P, 1, H, W), P = (1 + R) (S + 1)
     base = make_baseline(x[None], baseline, seed)[0]
-    deleted = torch.where(masks, base, x)                          # top pixels replaced by the baseline
-    inserted = torch.where(masks, x, base)                         # baseline with the top pixels put in
-    batch = torch.cat([deleted, inserted])                         # (2P, C, H, W)
+    deleted = torch.where(masks, base, x)  # top pixels replaced by the baseline
+    inserted = torch.where(masks, x, base)  # baseline with the top pixels put in
+    batch = torch.cat([deleted, inserted])  # (2P, C, H, W)
     with torch.no_grad():
-        logits = torch.cat([private(chunk).float() for chunk in batch.split(_MAX_BATCH)])    # (2P, K)
+        logits = torch.cat([private(chunk).float() for chunk in batch.split(_MAX_BATCH)])  # (2P, K)
     k = logits.shape[1]
     if isinstance(target, bool) or not isinstance(target, int) or not (0 <= target < k):
-        raise ExplainError("Class {target} does not exist: this model has classes 0 to {last}.", target=target,
-                           last=k - 1)
+        raise ExplainError(
+            "Class {target} does not exist: this model has classes 0 to {last}.", target=target, last=k - 1
+        )
     probs = torch.softmax(logits, dim=1)[:, target].cpu().double().numpy()
     p = len(orders) * (steps + 1)
     dele = probs[:p].reshape(len(orders), steps + 1)
@@ -506,5 +578,14 @@ def deletion_insertion(model: nn.Module, x: torch.Tensor, target: int, amap: tor
     random_deletion_auc = float(np.mean([_auc(fractions, r) for r in dele[1:]]))
     random_insertion_auc = float(np.mean([_auc(fractions, r) for r in ins[1:]]))
     passed = deletion_auc < random_deletion_auc and insertion_auc > random_insertion_auc
-    return Curves(fractions.tolist(), dele[0].tolist(), ins[0].tolist(), deletion_auc, insertion_auc,
-                  random_deletion_auc, random_insertion_auc, bool(passed), time.perf_counter() - t0)
+    return Curves(
+        fractions.tolist(),
+        dele[0].tolist(),
+        ins[0].tolist(),
+        deletion_auc,
+        insertion_auc,
+        random_deletion_auc,
+        random_insertion_auc,
+        bool(passed),
+        time.perf_counter() - t0,
+    )

@@ -18,7 +18,7 @@ from dlviz.plots.explain import comparison_png
 from dlviz.plots.fonts import embed_font
 
 HTML_LANG = {"en": "en", "zh": "zh-CN"}
-VERDICT_COLOURS = {"trust": "#0072B2", "caution": "#E69F00", "doubt": "#D55E00"}   # Okabe-Ito
+VERDICT_COLOURS = {"trust": "#0072B2", "caution": "#E69F00", "doubt": "#D55E00"}  # Okabe-Ito
 
 CSS = """
 @page { size: A4; margin: 12mm; }
@@ -49,8 +49,16 @@ def _e(s) -> str:
     return html.escape(str(s), quote=True)
 
 
-def handout_html(title: str, image, attributions: dict, titles: dict, card: Card, checks_lines: list[str],
-                 lang: str = "en", date: str | None = None) -> str:
+def handout_html(
+    title: str,
+    image,
+    attributions: dict,
+    titles: dict,
+    card: Card,
+    checks_lines: list[str],
+    lang: str = "en",
+    date: str | None = None,
+) -> str:
     """One self-contained HTML page: ``title``, the date, the card, the comparison of ``attributions``
     (titled by ``titles``, already translated), ``checks_lines`` (one translated line per sanity check)
     and a short "how to read this"."""
@@ -60,10 +68,13 @@ def handout_html(title: str, image, attributions: dict, titles: dict, card: Card
     colour = VERDICT_COLOURS.get(card.verdict, VERDICT_COLOURS["caution"])
     own = set(getattr(card, "check_lines", []))
     checks = [str(x) for x in checks_lines] or list(getattr(card, "check_lines", []))
-    card_lines = [x for x in card.lines if x not in own and x not in checks]   # each check reported once, below
+    card_lines = [x for x in card.lines if x not in own and x not in checks]  # each check reported once, below
     items = "\n".join(f"    <li>{_e(x)}</li>" for x in card_lines)
-    check_items = ("\n".join(f"    <li>{_e(x)}</li>" for x in checks) if checks
-                   else f"    <li>{_e(tr('No sanity check has been run yet.'))}</li>")
+    check_items = (
+        "\n".join(f"    <li>{_e(x)}</li>" for x in checks)
+        if checks
+        else f"    <li>{_e(tr('No sanity check has been run yet.'))}</li>"
+    )
     # the Chinese characters ride along (dlviz.plots.fonts): the file reads on a machine with no CJK font
     return embed_font(f"""<!DOCTYPE html>
 <html lang="{_e(HTML_LANG.get(lang, lang))}">
@@ -85,8 +96,14 @@ def handout_html(title: str, image, attributions: dict, titles: dict, card: Card
 </div>
 <figure>
   <img alt="{_e(tr("The input and each method's map over it"))}" src="data:image/png;base64,{png}">
-  <figcaption>{_e(tr("Blue: evidence for the class. Vermillion: evidence against it. Each map is scaled to "
-                     "its method's strongest value."))}</figcaption>
+  <figcaption>{
+        _e(
+            tr(
+                "Blue: evidence for the class. Vermillion: evidence against it. Each map is scaled to "
+                "its method's strongest value."
+            )
+        )
+    }</figcaption>
 </figure>
 <section>
   <h3>{_e(tr("Sanity checks"))}</h3>
@@ -96,11 +113,17 @@ def handout_html(title: str, image, attributions: dict, titles: dict, card: Card
 </section>
 <section>
   <h3>{_e(tr("How to read this"))}</h3>
-  <p>{_e(tr("Each picture shows the digit in grey with one method's answer on top. Blue marks pixels that pushed "
-            "the model towards its answer, vermillion pixels that pushed it away; where there is no colour the "
-            "pixel hardly mattered. The methods measure different things, so trust what they share more than "
-            "what one of them shows alone. The sanity checks test whether the picture really depends on the "
-            "model: a failed check means it may look convincing without explaining the decision."))}</p>
+  <p>{
+        _e(
+            tr(
+                "Each picture shows the digit in grey with one method's answer on top. Blue marks pixels that pushed "
+                "the model towards its answer, vermillion pixels that pushed it away; where there is no colour the "
+                "pixel hardly mattered. The methods measure different things, so trust what they share more than "
+                "what one of them shows alone. The sanity checks test whether the picture really depends on the "
+                "model: a failed check means it may look convincing without explaining the decision."
+            )
+        )
+    }</p>
 </section>
 </body>
 </html>

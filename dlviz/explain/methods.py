@@ -24,7 +24,7 @@ def baseline(x: torch.Tensor, kind: str, seed: int = 0) -> torch.Tensor:
     if kind == "blurred":
         sigma, r = 3.0, 6
         t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
-        k1 = torch.exp(-t ** 2 / (2 * sigma ** 2))
+        k1 = torch.exp(-(t**2) / (2 * sigma**2))
         k1 = k1 / k1.sum()
         c = x.shape[1]
         xp = torch.nn.functional.pad(x, (r, r, r, r), mode="replicate")
@@ -53,29 +53,70 @@ def _integrated_gradients(model, x, target, steps=50, baseline_kind="black"):
 
     base = baseline(x, baseline_kind)
     # all steps in one batch: one forward and one backward pass instead of ``steps`` of each
-    attr, delta = IntegratedGradients(model).attribute(x, baselines=base, target=target, n_steps=int(steps),
-                                                       internal_batch_size=int(steps),
-                                                       return_convergence_delta=True)
+    attr, delta = IntegratedGradients(model).attribute(
+        x,
+        baselines=base,
+        target=target,
+        n_steps=int(steps),
+        internal_batch_size=int(steps),
+        return_convergence_delta=True,
+    )
     with torch.no_grad():
         diff = float(model(x)[0, target] - model(base)[0, target])
-    return attr, {"attribution_sum": float(attr.detach().sum()), "output_difference": diff,
-                  "completeness_delta": float(delta.abs().sum())}
+    return attr, {
+        "attribution_sum": float(attr.detach().sum()),
+        "output_difference": diff,
+        "completeness_delta": float(delta.abs().sum()),
+    }
 
 
-register(Method("saliency", "Saliency", _saliency,
-                {"absolute": Setting(True, choices=(True, False), title="Absolute value",
-                                     help="Show how strongly each pixel matters, ignoring the sign.")},
-                blurb="How much the score would change if this pixel changed a little.", signed=False,
-                signed_when=lambda s: not s["absolute"]))
-register(Method("input_x_gradient", "Input x Gradient", _input_x_gradient,
-                blurb="The gradient times the pixel: evidence only where there is ink."))
-register(Method("integrated_gradients", "Integrated Gradients", _integrated_gradients,
-                {"steps": Setting(50, 2, 500, title="Steps", help="Points on the path from the baseline to the "
-                                  "image; more steps, more exact."),
-                 "baseline_kind": Setting("black", choices=BASELINES, title="Baseline",
-                                          help="The 'nothing' image the input is compared with.")},
-                blurb="Adds up the gradient along a path from a blank image to this one; the parts sum to the "
-                      "change in the score."))
+register(
+    Method(
+        "saliency",
+        "Saliency",
+        _saliency,
+        {
+            "absolute": Setting(
+                True,
+                choices=(True, False),
+                title="Absolute value",
+                help="Show how strongly each pixel matters, ignoring the sign.",
+            )
+        },
+        blurb="How much the score would change if this pixel changed a little.",
+        signed=False,
+        signed_when=lambda s: not s["absolute"],
+    )
+)
+register(
+    Method(
+        "input_x_gradient",
+        "Input x Gradient",
+        _input_x_gradient,
+        blurb="The gradient times the pixel: evidence only where there is ink.",
+    )
+)
+register(
+    Method(
+        "integrated_gradients",
+        "Integrated Gradients",
+        _integrated_gradients,
+        {
+            "steps": Setting(
+                50,
+                2,
+                500,
+                title="Steps",
+                help="Points on the path from the baseline to the image; more steps, more exact.",
+            ),
+            "baseline_kind": Setting(
+                "black", choices=BASELINES, title="Baseline", help="The 'nothing' image the input is compared with."
+            ),
+        },
+        blurb="Adds up the gradient along a path from a blank image to this one; the parts sum to the "
+        "change in the score.",
+    )
+)
 
 
 # --------------------------------------------------------------------------- SmoothGrad, DeepLift, GradientSHAP
@@ -83,8 +124,8 @@ register(Method("integrated_gradients", "Integrated Gradients", _integrated_grad
 # no global random state is read or changed (Captum's NoiseTunnel and GradientShap draw from torch's and
 # numpy's global generators, which a training thread in the same process may be using).
 
-ROWS_PER_PASS = 128     # images per forward/backward pass (at most max(this, steps)): bounds memory
-MAX_ROWS = 10_000       # SmoothGrad over IG: at most this many images in all (about 10 s for the cnn on 2 cores)
+ROWS_PER_PASS = 128  # images per forward/backward pass (at most max(this, steps)): bounds memory
+MAX_ROWS = 10_000  # SmoothGrad over IG: at most this many images in all (about 10 s for the cnn on 2 cores)
 _SEED = 0
 
 
@@ -114,31 +155,53 @@ def _base_on_batch(model, noisy, target, base, steps, baseline_ref):
     from captum.attr import InputXGradient, IntegratedGradients, Saliency
 
     if base == "saliency":
-        return torch.cat([Saliency(model).attribute(c.requires_grad_(True), target=target, abs=True)
-                          for c in noisy.detach().split(ROWS_PER_PASS)])
+        return torch.cat(
+            [
+                Saliency(model).attribute(c.requires_grad_(True), target=target, abs=True)
+                for c in noisy.detach().split(ROWS_PER_PASS)
+            ]
+        )
     if base == "input_x_gradient":
-        return torch.cat([InputXGradient(model).attribute(c.requires_grad_(True), target=target)
-                          for c in noisy.detach().split(ROWS_PER_PASS)])
+        return torch.cat(
+            [
+                InputXGradient(model).attribute(c.requires_grad_(True), target=target)
+                for c in noisy.detach().split(ROWS_PER_PASS)
+            ]
+        )
     # Integrated Gradients: samples x steps rows; as many noisy copies per pass as fit in ROWS_PER_PASS
     per_pass = max(1, ROWS_PER_PASS // steps)
     ig, out = IntegratedGradients(model), []
     for c in noisy.detach().split(per_pass):
-        out.append(ig.attribute(c.requires_grad_(True), baselines=baseline_ref.expand_as(c), target=target,
-                                n_steps=steps, internal_batch_size=len(c) * steps))
+        out.append(
+            ig.attribute(
+                c.requires_grad_(True),
+                baselines=baseline_ref.expand_as(c),
+                target=target,
+                n_steps=steps,
+                internal_batch_size=len(c) * steps,
+            )
+        )
     return torch.cat(out)
 
 
-def _smoothgrad(model, x, target, base="saliency", samples=20, noise=0.15, average="plain", steps=10,
-                baseline_kind="black"):
+def _smoothgrad(
+    model, x, target, base="saliency", samples=20, noise=0.15, average="plain", steps=10, baseline_kind="black"
+):
     if base == "integrated_gradients" and samples * steps > MAX_ROWS:
-        raise ExplainError("SmoothGrad over Integrated Gradients with {samples} noisy copies and {steps} steps "
-                           "runs the model on {rows} images; keep copies x steps at most {most} (fewer copies "
-                           "or fewer steps).", samples=samples, steps=steps, rows=samples * steps, most=MAX_ROWS)
+        raise ExplainError(
+            "SmoothGrad over Integrated Gradients with {samples} noisy copies and {steps} steps "
+            "runs the model on {rows} images; keep copies x steps at most {most} (fewer copies "
+            "or fewer steps).",
+            samples=samples,
+            steps=steps,
+            rows=samples * steps,
+            most=MAX_ROWS,
+        )
     g = torch.Generator(device="cpu").manual_seed(_SEED)
     sigma = _noise_scale(x, noise)
-    noisy = x.detach() + sigma * _gaussian((samples, *x.shape[1:]), g, x)      # (S, C, H, W)
+    noisy = x.detach() + sigma * _gaussian((samples, *x.shape[1:]), g, x)  # (S, C, H, W)
     maps = _base_on_batch(model, noisy, target, base, int(steps), baseline(x, baseline_kind))
-    amap = (maps ** 2 if average == "squared" else maps).mean(0, keepdim=True)
+    amap = (maps**2 if average == "squared" else maps).mean(0, keepdim=True)
     return amap, {"noise_std": sigma, "samples": float(samples)}
 
 
@@ -150,9 +213,22 @@ def _deeplift_layer_types():
     from dlviz.explain.registry import Contrast
     from dlviz.models.layers import GlobalAvgPool, ResidualBlock, Rows
 
-    linear = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.modules.batchnorm._BatchNorm, nn.Flatten, nn.Dropout,
-              nn.Dropout2d, nn.Identity, nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, GlobalAvgPool, Rows)
-    containers = (nn.Sequential, ResidualBlock, Contrast)   # their forward only adds, slices or chains
+    linear = (
+        nn.Linear,
+        nn.Conv1d,
+        nn.Conv2d,
+        nn.modules.batchnorm._BatchNorm,
+        nn.Flatten,
+        nn.Dropout,
+        nn.Dropout2d,
+        nn.Identity,
+        nn.AvgPool1d,
+        nn.AvgPool2d,
+        nn.AdaptiveAvgPool2d,
+        GlobalAvgPool,
+        Rows,
+    )
+    containers = (nn.Sequential, ResidualBlock, Contrast)  # their forward only adds, slices or chains
     return tuple(SUPPORTED_NON_LINEAR), linear, containers
 
 
@@ -171,11 +247,14 @@ def _check_deeplift(model):
         if type(m) in nonlinear or isinstance(m, linear):
             continue
         if name == "" and not any(True for _ in m.parameters()):
-            continue                     # a model with no layers at all: nothing to check
-        raise ExplainError("DeepLift has no rule for the layer '{layer}' ({kind}). It works through ReLU, "
-                           "LeakyReLU, ELU, Sigmoid, Tanh, Softplus and max pooling between linear layers. "
-                           "Integrated Gradients works with any layer.", layer=name or "model",
-                           kind=type(m).__name__)
+            continue  # a model with no layers at all: nothing to check
+        raise ExplainError(
+            "DeepLift has no rule for the layer '{layer}' ({kind}). It works through ReLU, "
+            "LeakyReLU, ELU, Sigmoid, Tanh, Softplus and max pooling between linear layers. "
+            "Integrated Gradients works with any layer.",
+            layer=name or "model",
+            kind=type(m).__name__,
+        )
 
 
 class _Fresh(nn.Module):
@@ -241,9 +320,11 @@ def _separate_nonlinear(model, x=None):
                     wrapped = nn.Sequential(child, _Fresh())
                 setattr(parent, name, wrapped)
     if per_call:
+
         def restart(_m, _inp):
             for w in per_call:
                 w.next = 0
+
         model.register_forward_pre_hook(restart)
     return model
 
@@ -255,12 +336,15 @@ def _deeplift(model, x, target, baseline_kind="black"):
     base = baseline(x, baseline_kind)
     work = _separate_nonlinear(copy.deepcopy(model), x)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")       # "setting hooks on non-linear activations": on our own copy
+        warnings.simplefilter("ignore")  # "setting hooks on non-linear activations": on our own copy
         attr, delta = DeepLift(work).attribute(x, baselines=base, target=target, return_convergence_delta=True)
     with torch.no_grad():
         diff = float(model(x)[0, target] - model(base)[0, target])
-    return attr, {"attribution_sum": float(attr.detach().sum()), "output_difference": diff,
-                  "completeness_delta": float(delta.abs().sum())}
+    return attr, {
+        "attribution_sum": float(attr.detach().sum()),
+        "output_difference": diff,
+        "completeness_delta": float(delta.abs().sum()),
+    }
 
 
 SHAP_REFERENCES = ("mixed", "black", "blurred", "noise")
@@ -283,9 +367,9 @@ def _gradient_shap(model, x, target, references="mixed", samples=50, noise=0.1):
     grad f(z) * (x' - b). Its expectation sums to E[f(x')] - E[f(b)], so the numbers in ``extra`` are
     an expected-value check, not an exact one."""
     g = torch.Generator(device="cpu").manual_seed(_SEED)
-    refs = shap_references(x, references)                                      # (R, C, H, W)
+    refs = shap_references(x, references)  # (R, C, H, W)
     pick = torch.randint(len(refs), (samples,), generator=g)
-    b = refs[pick]                                                             # (S, C, H, W)
+    b = refs[pick]  # (S, C, H, W)
     xs = x.detach() + _noise_scale(x, noise) * _gaussian(b.shape, g, x)
     alpha = torch.rand((samples,) + (1,) * (x.dim() - 1), generator=g).to(x)
     grads = _gradients(model, b + alpha * (xs - b), target)
@@ -294,42 +378,102 @@ def _gradient_shap(model, x, target, references="mixed", samples=50, noise=0.1):
         score = float(model(x)[0, target])
         expected = float(torch.cat([model(r) for r in refs.split(ROWS_PER_PASS)])[:, target].mean())
     s = float(attr.sum())
-    return attr, {"attribution_sum": s, "score": score, "expected_reference_score": expected,
-                  "expected_difference": score - expected, "expectation_gap": s - (score - expected)}
+    return attr, {
+        "attribution_sum": s,
+        "score": score,
+        "expected_reference_score": expected,
+        "expected_difference": score - expected,
+        "expectation_gap": s - (score - expected),
+    }
 
 
 _NOISE_HELP = "Spread of the random noise added to the image, as a fraction of its brightness range."
 
-register(Method("smoothgrad", "SmoothGrad", _smoothgrad,
-                {"base": Setting("saliency", choices=("saliency", "input_x_gradient", "integrated_gradients"),
-                                 title="Method to smooth", help="The gradient map that is averaged over the "
-                                 "noisy copies."),
-                 "samples": Setting(20, 1, 200, title="Noisy copies", help="How many noisy copies of the image "
-                                    "to average; more copies, a smoother map, slower."),
-                 "noise": Setting(0.15, 0.0, 1.0, title="Noise level", help=_NOISE_HELP),
-                 "average": Setting("plain", choices=("plain", "squared"), title="Averaging",
-                                    help="Plain: the mean of the maps. Squared: the mean of their squares "
-                                         "(strength only, no sign)."),
-                 "steps": Setting(10, 2, 200, title="Steps (Integrated Gradients)",
-                                  help="Only used when the method to smooth is Integrated Gradients: points on "
-                                       "the path for each noisy copy."),
-                 "baseline_kind": Setting("black", choices=BASELINES, title="Baseline (Integrated Gradients)",
-                                          help="Only used when the method to smooth is Integrated Gradients: "
-                                               "the 'nothing' image the input is compared with.")},
-                blurb="Averages a gradient map over many slightly noisy copies of the image, so the speckle "
-                      "cancels out and the shape stays.", signed=False,
-                signed_when=lambda s: s["average"] != "squared" and s["base"] != "saliency"))
-register(Method("deeplift", "DeepLift", _deeplift,
-                {"baseline_kind": Setting("black", choices=BASELINES, title="Baseline",
-                                          help="The 'nothing' image the input is compared with.")},
-                blurb="Compares every neuron with its value on a blank image and shares the change in the score "
-                      "out to the pixels; the parts sum to the change in the score."))
-register(Method("gradient_shap", "GradientSHAP", _gradient_shap,
-                {"references": Setting("mixed", choices=SHAP_REFERENCES, title="Reference images",
-                                       help="The 'nothing' images the input is compared with, one drawn at "
-                                            "random for each sample. Mixed: black, blurred and noise."),
-                 "samples": Setting(50, 1, 500, title="Samples", help="How many random references and path "
-                                    "points to average; more samples, a steadier map, slower."),
-                 "noise": Setting(0.1, 0.0, 1.0, title="Noise level", help=_NOISE_HELP)},
-                blurb="Each pixel's fair share of the score, estimated from gradients between the image and "
-                      "many random reference images (black, blurred, noise)."))
+register(
+    Method(
+        "smoothgrad",
+        "SmoothGrad",
+        _smoothgrad,
+        {
+            "base": Setting(
+                "saliency",
+                choices=("saliency", "input_x_gradient", "integrated_gradients"),
+                title="Method to smooth",
+                help="The gradient map that is averaged over the noisy copies.",
+            ),
+            "samples": Setting(
+                20,
+                1,
+                200,
+                title="Noisy copies",
+                help="How many noisy copies of the image to average; more copies, a smoother map, slower.",
+            ),
+            "noise": Setting(0.15, 0.0, 1.0, title="Noise level", help=_NOISE_HELP),
+            "average": Setting(
+                "plain",
+                choices=("plain", "squared"),
+                title="Averaging",
+                help="Plain: the mean of the maps. Squared: the mean of their squares (strength only, no sign).",
+            ),
+            "steps": Setting(
+                10,
+                2,
+                200,
+                title="Steps (Integrated Gradients)",
+                help="Only used when the method to smooth is Integrated Gradients: points on "
+                "the path for each noisy copy.",
+            ),
+            "baseline_kind": Setting(
+                "black",
+                choices=BASELINES,
+                title="Baseline (Integrated Gradients)",
+                help="Only used when the method to smooth is Integrated Gradients: "
+                "the 'nothing' image the input is compared with.",
+            ),
+        },
+        blurb="Averages a gradient map over many slightly noisy copies of the image, so the speckle "
+        "cancels out and the shape stays.",
+        signed=False,
+        signed_when=lambda s: s["average"] != "squared" and s["base"] != "saliency",
+    )
+)
+register(
+    Method(
+        "deeplift",
+        "DeepLift",
+        _deeplift,
+        {
+            "baseline_kind": Setting(
+                "black", choices=BASELINES, title="Baseline", help="The 'nothing' image the input is compared with."
+            )
+        },
+        blurb="Compares every neuron with its value on a blank image and shares the change in the score "
+        "out to the pixels; the parts sum to the change in the score.",
+    )
+)
+register(
+    Method(
+        "gradient_shap",
+        "GradientSHAP",
+        _gradient_shap,
+        {
+            "references": Setting(
+                "mixed",
+                choices=SHAP_REFERENCES,
+                title="Reference images",
+                help="The 'nothing' images the input is compared with, one drawn at "
+                "random for each sample. Mixed: black, blurred and noise.",
+            ),
+            "samples": Setting(
+                50,
+                1,
+                500,
+                title="Samples",
+                help="How many random references and path points to average; more samples, a steadier map, slower.",
+            ),
+            "noise": Setting(0.1, 0.0, 1.0, title="Noise level", help=_NOISE_HELP),
+        },
+        blurb="Each pixel's fair share of the score, estimated from gradients between the image and "
+        "many random reference images (black, blurred, noise).",
+    )
+)

@@ -26,20 +26,31 @@ class Setting:
     default: Any
     lo: float | None = None
     hi: float | None = None
-    choices: tuple | None = None    # allowed values (strings); None = numeric or free
-    title: str = ""                 # translatable English label for the UI
-    help: str = ""                  # translatable one-line explanation
+    choices: tuple | None = None  # allowed values (strings); None = numeric or free
+    title: str = ""  # translatable English label for the UI
+    help: str = ""  # translatable one-line explanation
 
     def check(self, method_title: str, name: str, value):
         if self.choices is not None:
             if value not in self.choices:
-                raise ExplainError("{method}: {name} must be one of {choices}, not {value}.", method=method_title,
-                                   name=name, choices=", ".join(map(str, self.choices)), value=value)
+                raise ExplainError(
+                    "{method}: {name} must be one of {choices}, not {value}.",
+                    method=method_title,
+                    name=name,
+                    choices=", ".join(map(str, self.choices)),
+                    value=value,
+                )
             return value
         if self.lo is not None:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not (self.lo <= value <= self.hi):
-                raise ExplainError("{method}: {name} must be between {lo} and {hi}, not {value}.",
-                                   method=method_title, name=name, lo=self.lo, hi=self.hi, value=value)
+                raise ExplainError(
+                    "{method}: {name} must be between {lo} and {hi}, not {value}.",
+                    method=method_title,
+                    name=name,
+                    lo=self.lo,
+                    hi=self.hi,
+                    value=value,
+                )
             return type(self.default)(value) if isinstance(self.default, (int, float)) else value
         return value
 
@@ -47,14 +58,14 @@ class Setting:
 @dataclass(frozen=True)
 class Method:
     key: str
-    title: str                     # translatable English, e.g. "Integrated Gradients"
-    run: Callable                  # (model, xb (1, C, H, W) requiring grad, target, **settings) -> (map like xb, extra)
-    settings: dict = field(default_factory=dict)   # name -> Setting
-    family: str = "gradient"       # "gradient" | "cam" | "perturbation"
-    blurb: str = ""                # translatable one sentence: what it measures, in plain words
-    needs_conv: bool = False       # Grad-CAM and friends need a conv layer
-    signed: bool = True            # False: the map is >= 0 by construction (|gradient|, Grad-CAM)
-    signed_when: Callable | None = None   # settings -> bool, where a setting decides (Saliency's "absolute")
+    title: str  # translatable English, e.g. "Integrated Gradients"
+    run: Callable  # (model, xb (1, C, H, W) requiring grad, target, **settings) -> (map like xb, extra)
+    settings: dict = field(default_factory=dict)  # name -> Setting
+    family: str = "gradient"  # "gradient" | "cam" | "perturbation"
+    blurb: str = ""  # translatable one sentence: what it measures, in plain words
+    needs_conv: bool = False  # Grad-CAM and friends need a conv layer
+    signed: bool = True  # False: the map is >= 0 by construction (|gradient|, Grad-CAM)
+    signed_when: Callable | None = None  # settings -> bool, where a setting decides (Saliency's "absolute")
 
     def is_signed(self, settings: dict | None = None) -> bool:
         """Whether this method's map is signed (for / against) with these settings (defaults filled in)."""
@@ -82,12 +93,12 @@ def register(method: Method) -> Method:
 class Attribution:
     method: str
     target: int
-    map: torch.Tensor        # shaped like the input (without the batch dimension), detached CPU float32
+    map: torch.Tensor  # shaped like the input (without the batch dimension), detached CPU float32
     seconds: float
-    extra: dict              # method-specific numbers (IG: attribution_sum, output_difference, completeness_delta)
-    contrast: int | None = None    # "why target and not contrast?": the map explains score[target] - score[contrast]
-    settings: dict = field(default_factory=dict)   # the settings actually used (defaults filled in)
-    signed: bool = True      # False: the map is >= 0 by construction and says how much, not which way
+    extra: dict  # method-specific numbers (IG: attribution_sum, output_difference, completeness_delta)
+    contrast: int | None = None  # "why target and not contrast?": the map explains score[target] - score[contrast]
+    settings: dict = field(default_factory=dict)  # the settings actually used (defaults filled in)
+    signed: bool = True  # False: the map is >= 0 by construction and says how much, not which way
 
     @property
     def empty(self) -> bool:
@@ -108,9 +119,9 @@ class Contrast(nn.Module):
         self.inner, self.a, self.b = inner, int(a), int(b)
 
     def forward(self, x):
-        out = self.inner(x)                       # (B, K)
+        out = self.inner(x)  # (B, K)
         diff = out[:, self.a] - out[:, self.b]
-        return torch.cat([out[:, :self.a], diff[:, None], out[:, self.a + 1:]], dim=1)
+        return torch.cat([out[:, : self.a], diff[:, None], out[:, self.a + 1 :]], dim=1)
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -133,8 +144,9 @@ def conv_layers(model: nn.Module) -> list[str]:
 def check_settings(method: str, settings: dict) -> dict:
     """Validate ``settings`` for ``method`` and return them with the defaults filled in."""
     if method not in METHODS:
-        raise ExplainError("Unknown explanation method '{name}'. Choose one of: {known}.", name=method,
-                           known=", ".join(METHODS))
+        raise ExplainError(
+            "Unknown explanation method '{name}'. Choose one of: {known}.", name=method, known=", ".join(METHODS)
+        )
     m = METHODS[method]
     out = {}
     for name, value in settings.items():
@@ -154,8 +166,9 @@ def private_copy(model: nn.Module) -> nn.Module:
     return private
 
 
-def attribute(model: nn.Module, x: torch.Tensor, target: int, method: str, contrast: int | None = None,
-              **settings) -> Attribution:
+def attribute(
+    model: nn.Module, x: torch.Tensor, target: int, method: str, contrast: int | None = None, **settings
+) -> Attribution:
     """Attribute class ``target``'s score for the single input ``x`` (e.g. (1, 28, 28)) with ``method``.
 
     ``contrast=b`` explains ``score[target] - score[b]`` instead ("why target and not b?").
@@ -173,15 +186,19 @@ def attribute(model: nn.Module, x: torch.Tensor, target: int, method: str, contr
         k = private(xb).shape[1]
     for c in (target,) if contrast is None else (target, contrast):
         if isinstance(c, bool) or not isinstance(c, int) or not (0 <= c < k):
-            raise ExplainError("Class {target} does not exist: this model has classes 0 to {last}.", target=c,
-                               last=k - 1)
+            raise ExplainError(
+                "Class {target} does not exist: this model has classes 0 to {last}.", target=c, last=k - 1
+            )
     if contrast is not None:
         if contrast == target:
             raise ExplainError("Pick two different classes to contrast, not {target} twice.", target=target)
         private = Contrast(private, target, contrast)
     if m.needs_conv and not conv_layers(private):
-        raise ExplainError("{method} needs a convolution layer, and this model has none: it looks at where a "
-                           "conv layer's feature maps fire. Try a gradient method instead.", method=m.title)
+        raise ExplainError(
+            "{method} needs a convolution layer, and this model has none: it looks at where a "
+            "conv layer's feature maps fire. Try a gradient method instead.",
+            method=m.title,
+        )
     amap, extra = m.run(private, xb.requires_grad_(True), int(target), **settings)
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -189,5 +206,6 @@ def attribute(model: nn.Module, x: torch.Tensor, target: int, method: str, contr
     amap = amap.detach()
     if amap.shape != xb.shape:
         raise RuntimeError(f"{method} returned {tuple(amap.shape)}, expected {tuple(xb.shape)}")
-    return Attribution(method, int(target), amap[0].float().cpu(), seconds, extra, contrast, settings,
-                       m.is_signed(settings))
+    return Attribution(
+        method, int(target), amap[0].float().cpu(), seconds, extra, contrast, settings, m.is_signed(settings)
+    )

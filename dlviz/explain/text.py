@@ -44,14 +44,14 @@ from dlviz.explain.registry import Contrast, Method, Setting, private_copy, unwr
 from dlviz.i18n import N_, translate
 
 PAD, UNK = 0, 1
-CHUNK = 512               # sentences per forward pass (occlusion of a long sentence stays in one or two passes)
+CHUNK = 512  # sentences per forward pass (occlusion of a long sentence stays in one or two passes)
 TEXT_BASELINES = ("unk", "pad")
 OCCLUSION_FILLS = ("pad", "unk", "remove")
 
 # card thresholds
-NAMED_WORDS = 3           # at most this many words named for and against
-NAMED_SHARE = 0.15        # a word is named when |score| >= this share of the sentence's largest |score|
-UNSURE = 0.6              # top probability below this: "the model is unsure"
+NAMED_WORDS = 3  # at most this many words named for and against
+NAMED_SHARE = 0.15  # a word is named when |score| >= this share of the sentence's largest |score|
+UNSURE = 0.6  # top probability below this: "the model is unsure"
 AGREE, DISAGREE = 0.5, 0.25
 
 
@@ -59,15 +59,15 @@ AGREE, DISAGREE = 0.5, 0.25
 class TextAttribution:
     method: str
     target: int
-    positions: list[int]          # indices into ids of the real (non-PAD) tokens, in reading order
-    ids: list[int]                # the token ids at those positions
-    scores: torch.Tensor          # (T,) float32, one per real token, detached CPU
+    positions: list[int]  # indices into ids of the real (non-PAD) tokens, in reading order
+    ids: list[int]  # the token ids at those positions
+    scores: torch.Tensor  # (T,) float32, one per real token, detached CPU
     seconds: float
-    extra: dict                   # IG: attribution_sum, output_difference, completeness_delta (and scores)
-    probs: torch.Tensor | None = None     # (K,) the model's class probabilities for the sentence
-    contrast: int | None = None   # explains score[target] - score[contrast]
+    extra: dict  # IG: attribution_sum, output_difference, completeness_delta (and scores)
+    probs: torch.Tensor | None = None  # (K,) the model's class probabilities for the sentence
+    contrast: int | None = None  # explains score[target] - score[contrast]
     settings: dict = field(default_factory=dict)
-    signed: bool = True           # False: scores >= 0 by construction (saliency)
+    signed: bool = True  # False: scores >= 0 by construction (saliency)
 
     @property
     def map(self) -> torch.Tensor:
@@ -93,8 +93,9 @@ def _register(m: Method) -> None:
 def check_text_settings(method: str, settings: dict) -> dict:
     """``settings`` for ``method`` validated, defaults filled in."""
     if method not in TEXT_METHODS:
-        raise ExplainError("Unknown explanation method '{name}'. Choose one of: {known}.", name=method,
-                           known=", ".join(TEXT_METHODS))
+        raise ExplainError(
+            "Unknown explanation method '{name}'. Choose one of: {known}.", name=method, known=", ".join(TEXT_METHODS)
+        )
     m = TEXT_METHODS[method]
     out = {}
     for name, value in settings.items():
@@ -114,8 +115,10 @@ def embedding_layer(model: nn.Module) -> nn.Embedding:
     for m in named.values():
         if isinstance(m, nn.Embedding):
             return m
-    raise ExplainError("This model has no Embedding layer, so it does not read words: word explanations need a "
-                       "text model whose first layer turns token ids into vectors.")
+    raise ExplainError(
+        "This model has no Embedding layer, so it does not read words: word explanations need a "
+        "text model whose first layer turns token ids into vectors."
+    )
 
 
 def _check_ids(ids, vocab_size: int) -> torch.Tensor:
@@ -124,15 +127,18 @@ def _check_ids(ids, vocab_size: int) -> torch.Tensor:
     if ids.dim() == 2 and ids.shape[0] == 1:
         ids = ids[0]
     if ids.dim() != 1 or ids.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
-        raise ExplainError("A sentence must be one row of token ids, not a tensor of shape {shape}.",
-                           shape="x".join(map(str, ids.shape)) or "()")
+        raise ExplainError(
+            "A sentence must be one row of token ids, not a tensor of shape {shape}.",
+            shape="x".join(map(str, ids.shape)) or "()",
+        )
     ids = ids.detach().long().cpu()
     if ids.numel() == 0 or not bool((ids != PAD).any()):
         raise ExplainError("There are no words to explain: type a sentence first.")
     lo, hi = int(ids.min()), int(ids.max())
     if lo < 0 or hi >= vocab_size:
-        raise ExplainError("Token id {id} is outside this model's vocabulary of {n} tokens.",
-                           id=lo if lo < 0 else hi, n=vocab_size)
+        raise ExplainError(
+            "Token id {id} is outside this model's vocabulary of {n} tokens.", id=lo if lo < 0 else hi, n=vocab_size
+        )
     return ids
 
 
@@ -170,11 +176,11 @@ def _leading_pads(model, layer: nn.Embedding, xb: torch.Tensor) -> int:
     if first == 0:
         return 0
     with torch.no_grad():
-        e = layer(xb)                                      # (1, L, D)
+        e = layer(xb)  # (1, L, D)
         u = layer(baseline_ids(xb, "unk"))
     hidden = e.clone()
     hidden[0, first] = 0.0
-    points = torch.cat([u, u + 0.05 * (e - u), u + 0.5 * (e - u), e, 0.05 * e, hidden])      # (6, L, D)
+    points = torch.cat([u, u + 0.05 * (e - u), u + 0.5 * (e - u), e, 0.05 * e, hidden])  # (6, L, D)
     try:
         full = _with_vectors(model, layer, xb.expand(len(points), -1), points)
         short = _with_vectors(model, layer, xb[:, first:].expand(len(points), -1), points[:, first:].contiguous())
@@ -189,7 +195,7 @@ def _leading_pads(model, layer: nn.Embedding, xb: torch.Tensor) -> int:
 @torch.no_grad()
 def _outputs(model, rows: torch.Tensor) -> torch.Tensor:
     """The model's output for (N, L) ids in chunks: (N, K) float64."""
-    return torch.cat([model(rows[i:i + CHUNK]).double() for i in range(0, len(rows), CHUNK)])
+    return torch.cat([model(rows[i : i + CHUNK]).double() for i in range(0, len(rows), CHUNK)])
 
 
 def baseline_ids(ids: torch.Tensor, kind: str = "unk") -> torch.Tensor:
@@ -207,20 +213,26 @@ def _integrated_gradients(model, ids, target, layer, steps=50, baseline="unk"):
     from captum.attr import LayerIntegratedGradients
 
     base = baseline_ids(ids, baseline)
-    attr = LayerIntegratedGradients(model, layer).attribute(ids, baselines=base, target=target, n_steps=int(steps),
-                                                            internal_batch_size=int(steps))
-    scores = attr.detach().sum(-1)[0]                       # (L,): one number per position
+    attr = LayerIntegratedGradients(model, layer).attribute(
+        ids, baselines=base, target=target, n_steps=int(steps), internal_batch_size=int(steps)
+    )
+    scores = attr.detach().sum(-1)[0]  # (L,): one number per position
     out = _outputs(model, torch.cat([ids, base]))[:, target]
     diff, total = float(out[0] - out[1]), float(scores.double().sum())
-    return scores, {"attribution_sum": total, "output_difference": diff, "completeness_delta": total - diff,
-                    "score": float(out[0]), "baseline_score": float(out[1])}
+    return scores, {
+        "attribution_sum": total,
+        "output_difference": diff,
+        "completeness_delta": total - diff,
+        "score": float(out[0]),
+        "baseline_score": float(out[1]),
+    }
 
 
 def _gradient_x(model, ids, target, layer, multiply: bool):
     from captum.attr import LayerGradientXActivation
 
     attr = LayerGradientXActivation(model, layer, multiply_by_inputs=multiply).attribute(ids, target=target)
-    return attr.detach()[0]                                 # (L, D)
+    return attr.detach()[0]  # (L, D)
 
 
 def _saliency(model, ids, target, layer):
@@ -236,7 +248,7 @@ def _occluded(ids: torch.Tensor, fill: str) -> tuple[torch.Tensor, torch.Tensor]
     row = ids[0]
     positions = torch.nonzero(row != PAD).flatten()
     rows = row.expand(len(positions), -1).clone()
-    if fill == "remove":        # the sentence as if the word had not been typed: pre-padded one more
+    if fill == "remove":  # the sentence as if the word had not been typed: pre-padded one more
         keep = row != PAD
         for k, p in enumerate(positions.tolist()):
             mask = keep.clone()
@@ -251,34 +263,77 @@ def _occluded(ids: torch.Tensor, fill: str) -> tuple[torch.Tensor, torch.Tensor]
 def _occlusion(model, ids, target, layer, fill="pad"):
     positions, rows = _occluded(ids, fill)
     out = _outputs(model, torch.cat([ids, rows.to(ids.device)]))[:, target]
-    drops = (out[0] - out[1:]).float().cpu()                # score lost without each word
+    drops = (out[0] - out[1:]).float().cpu()  # score lost without each word
     scores = torch.zeros(ids.shape[1])
     scores[positions] = drops
     return scores, {"score": float(out[0]), "sentences": float(len(rows)), "largest_drop": float(drops.max())}
 
 
-_register(Method("integrated_gradients", "Integrated Gradients", _integrated_gradients,
-                 {"steps": Setting(50, 2, 500, title="Steps", help="Points on the path from the baseline to the "
-                                   "sentence; more steps, more exact."),
-                  "baseline": Setting("unk", choices=TEXT_BASELINES, title="Baseline",
-                                      help="The 'nothing' sentence the words are compared with: every word "
-                                           "unknown (unk), or an empty sentence (pad).")},
-                 blurb="Adds up the gradient along a path from a sentence of unknown words to this one; the "
-                       "words' parts sum to the change in the score."))
-_register(Method("saliency", "Saliency", _saliency,
-                 blurb="How much the score would change if this word's vector changed a little (size only, no "
-                       "direction).", signed=False))
-_register(Method("input_x_gradient", "Input x Gradient", _input_x_gradient,
-                 blurb="The gradient times the word's vector: a quick, one-pass estimate of each word's push."))
-_register(Method("occlusion", "Occlusion", _occlusion,
-                 {"fill": Setting("pad", choices=OCCLUSION_FILLS, title="Hide a word with",
-                                  help="pad: a blank in its place; unk: an unknown word; remove: the sentence "
-                                       "without it.")},
-                 blurb="Hides one word at a time and watches the score: how much it falls without that word.",
-                 family="perturbation"))
+_register(
+    Method(
+        "integrated_gradients",
+        "Integrated Gradients",
+        _integrated_gradients,
+        {
+            "steps": Setting(
+                50,
+                2,
+                500,
+                title="Steps",
+                help="Points on the path from the baseline to the sentence; more steps, more exact.",
+            ),
+            "baseline": Setting(
+                "unk",
+                choices=TEXT_BASELINES,
+                title="Baseline",
+                help="The 'nothing' sentence the words are compared with: every word "
+                "unknown (unk), or an empty sentence (pad).",
+            ),
+        },
+        blurb="Adds up the gradient along a path from a sentence of unknown words to this one; the "
+        "words' parts sum to the change in the score.",
+    )
+)
+_register(
+    Method(
+        "saliency",
+        "Saliency",
+        _saliency,
+        blurb="How much the score would change if this word's vector changed a little (size only, no direction).",
+        signed=False,
+    )
+)
+_register(
+    Method(
+        "input_x_gradient",
+        "Input x Gradient",
+        _input_x_gradient,
+        blurb="The gradient times the word's vector: a quick, one-pass estimate of each word's push.",
+    )
+)
+_register(
+    Method(
+        "occlusion",
+        "Occlusion",
+        _occlusion,
+        {
+            "fill": Setting(
+                "pad",
+                choices=OCCLUSION_FILLS,
+                title="Hide a word with",
+                help="pad: a blank in its place; unk: an unknown word; remove: the sentence without it.",
+            )
+        },
+        blurb="Hides one word at a time and watches the score: how much it falls without that word.",
+        family="perturbation",
+    )
+)
 
-FILL_TITLES = {"pad": N_("a blank (PAD)"), "unk": N_("an unknown word (UNK)"), "remove": N_("nothing (removed)"),
-               }
+FILL_TITLES = {
+    "pad": N_("a blank (PAD)"),
+    "unk": N_("an unknown word (UNK)"),
+    "remove": N_("nothing (removed)"),
+}
 BASELINE_TITLES = {"unk": N_("every word unknown (UNK)"), "pad": N_("an empty sentence (PAD)")}
 
 
@@ -291,8 +346,15 @@ BASELINE_TITLES = {"unk": N_("every word unknown (UNK)"), "pad": N_("an empty se
 TRIM_PAYS = ("integrated_gradients",)
 
 
-def attribute_text(model: nn.Module, ids, target: int, method: str = "integrated_gradients",
-                   contrast: int | None = None, trim: bool | None = None, **settings) -> TextAttribution:
+def attribute_text(
+    model: nn.Module,
+    ids,
+    target: int,
+    method: str = "integrated_gradients",
+    contrast: int | None = None,
+    trim: bool | None = None,
+    **settings,
+) -> TextAttribution:
     """Attribute class ``target``'s score for the sentence ``ids`` (L,) to its real tokens with ``method``.
 
     ``contrast=b`` explains ``score[target] - score[b]`` ("why target and not b?"). The user's model is
@@ -304,7 +366,7 @@ def attribute_text(model: nn.Module, ids, target: int, method: str = "integrated
     m = TEXT_METHODS[method]
     import captum.attr  # noqa: F401  (its one-off import, done at start-up by the warm-up, stays out of the timing)
 
-    t0 = time.perf_counter()        # the wait a user sees: the private copy included
+    t0 = time.perf_counter()  # the wait a user sees: the private copy included
     private = private_copy(model)
     layer = embedding_layer(private)
     ids = _check_ids(ids, layer.num_embeddings)
@@ -314,8 +376,9 @@ def attribute_text(model: nn.Module, ids, target: int, method: str = "integrated
     k = logits.shape[0]
     for c in (target,) if contrast is None else (target, contrast):
         if isinstance(c, bool) or not isinstance(c, int) or not (0 <= c < k):
-            raise ExplainError("Class {target} does not exist: this model has classes 0 to {last}.", target=c,
-                               last=k - 1)
+            raise ExplainError(
+                "Class {target} does not exist: this model has classes 0 to {last}.", target=c, last=k - 1
+            )
     if contrast is not None:
         if contrast == target:
             raise ExplainError("Pick two different classes to contrast, not {target} twice.", target=target)
@@ -332,16 +395,26 @@ def attribute_text(model: nn.Module, ids, target: int, method: str = "integrated
     scores = torch.cat([torch.zeros(cut), scores])
     extra = {**extra, "leading_pads_skipped": float(cut)}
     positions = torch.nonzero(ids != PAD).flatten()
-    return TextAttribution(method, int(target), positions.tolist(), ids[positions].tolist(),
-                           scores[positions].contiguous(), seconds, extra,
-                           torch.softmax(logits.float(), 0).cpu(), contrast, settings, m.signed)
+    return TextAttribution(
+        method,
+        int(target),
+        positions.tolist(),
+        ids[positions].tolist(),
+        scores[positions].contiguous(),
+        seconds,
+        extra,
+        torch.softmax(logits.float(), 0).cpu(),
+        contrast,
+        settings,
+        m.signed,
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # Sanity checks for word scores (the image checks of dlviz.explain.checks, over words)
 
 
-MIN_WORDS_TO_RANK = 3      # fewer words than this: a rank correlation says nothing
+MIN_WORDS_TO_RANK = 3  # fewer words than this: a rank correlation says nothing
 
 
 def text_model_free_maps(ids) -> dict[str, torch.Tensor]:
@@ -352,8 +425,15 @@ def text_model_free_maps(ids) -> dict[str, torch.Tensor]:
     return {"position": torch.arange(len(real), dtype=torch.float32), "vocabulary rank": real.float()}
 
 
-def text_randomisation(model: nn.Module, ids, target: int, method: str = "integrated_gradients",
-                       contrast: int | None = None, seed: int = 0, **settings):
+def text_randomisation(
+    model: nn.Module,
+    ids,
+    target: int,
+    method: str = "integrated_gradients",
+    contrast: int | None = None,
+    seed: int = 0,
+    **settings,
+):
     """Adebayo et al. 2018 over words: re-initialise the layers from the output side down, one more at a
     time, on a private copy, and measure (Spearman, signed and absolute) how far the word scores move from
     the trained model's, beside the model-free reference (:func:`text_model_free_maps`); judged by the rule of
@@ -408,14 +488,14 @@ def word_curves(model: nn.Module, ids, target: int, scores, seed: int = 0):
     if float(scores.abs().max()) <= 1e-12:
         raise ExplainError("The explanation is empty, so it gives no order in which to remove the words.")
     g = torch.Generator().manual_seed(int(seed))
-    shuffle = torch.randperm(n, generator=g)              # ties in a seeded random order
+    shuffle = torch.randperm(n, generator=g)  # ties in a seeded random order
     order = shuffle[torch.argsort(scores[shuffle], descending=True, stable=True)]
-    orders = torch.stack([order] + [torch.randperm(n, generator=g) for _ in range(RANDOM_ORDERS)])   # (R, n)
+    orders = torch.stack([order] + [torch.randperm(n, generator=g) for _ in range(RANDOM_ORDERS)])  # (R, n)
     rank = torch.empty_like(orders)
     rank.scatter_(1, orders, torch.arange(n).expand_as(orders))
     counts = torch.arange(n + 1)
-    top = rank[:, None, :] < counts[None, :, None]        # (R, n + 1, n): the first k words of each order
-    rows = ids.expand(*top.shape[:2], -1).clone()         # (R, n + 1, L)
+    top = rank[:, None, :] < counts[None, :, None]  # (R, n + 1, n): the first k words of each order
+    rows = ids.expand(*top.shape[:2], -1).clone()  # (R, n + 1, L)
     real = rows[..., positions]
     deleted, inserted = rows.clone(), rows.clone()
     deleted[..., positions] = torch.where(top, torch.zeros_like(real), real)
@@ -424,8 +504,9 @@ def word_curves(model: nn.Module, ids, target: int, scores, seed: int = 0):
     logits = _outputs(private, batch)
     k = logits.shape[1]
     if isinstance(target, bool) or not isinstance(target, int) or not (0 <= target < k):
-        raise ExplainError("Class {target} does not exist: this model has classes 0 to {last}.", target=target,
-                           last=k - 1)
+        raise ExplainError(
+            "Class {target} does not exist: this model has classes 0 to {last}.", target=target, last=k - 1
+        )
     probs = torch.softmax(logits, 1)[:, target].cpu().numpy()
     per = len(orders) * (n + 1)
     dele, ins = probs[:per].reshape(len(orders), n + 1), probs[per:].reshape(len(orders), n + 1)
@@ -433,9 +514,18 @@ def word_curves(model: nn.Module, ids, target: int, scores, seed: int = 0):
     d_auc, i_auc = _auc(fractions, dele[0]), _auc(fractions, ins[0])
     rd = float(np.mean([_auc(fractions, r) for r in dele[1:]]))
     ri = float(np.mean([_auc(fractions, r) for r in ins[1:]]))
-    curves = Curves(fractions.tolist(), dele[0].tolist(), ins[0].tolist(), d_auc, i_auc, rd, ri,
-                    bool(d_auc < rd and i_auc > ri), time.perf_counter() - t0)
-    curves.random_deletion = dele[1:].mean(0).tolist()    # drawn by dlviz.plots.explain.curves_figure
+    curves = Curves(
+        fractions.tolist(),
+        dele[0].tolist(),
+        ins[0].tolist(),
+        d_auc,
+        i_auc,
+        rd,
+        ri,
+        bool(d_auc < rd and i_auc > ri),
+        time.perf_counter() - t0,
+    )
+    curves.random_deletion = dele[1:].mean(0).tolist()  # drawn by dlviz.plots.explain.curves_figure
     curves.random_insertion = ins[1:].mean(0).tolist()
     return curves
 
@@ -447,11 +537,11 @@ def word_curves(model: nn.Module, ids, target: int, scores, seed: int = 0):
 @dataclass
 class EncodedText:
     text: str
-    ids: torch.Tensor             # (max_len,) pre-padded ids
-    words: list[str]              # the tokens the model reads, as typed (unknown words keep their spelling)
-    unknown: list[bool]           # per word: outside the vocabulary (read as UNK)
-    truncated: bool               # the text had more than max_len tokens; only the first max_len are read
-    total: int                    # tokens in the whole text
+    ids: torch.Tensor  # (max_len,) pre-padded ids
+    words: list[str]  # the tokens the model reads, as typed (unknown words keep their spelling)
+    unknown: list[bool]  # per word: outside the vocabulary (read as UNK)
+    truncated: bool  # the text had more than max_len tokens; only the first max_len are read
+    total: int  # tokens in the whole text
 
 
 def encode_text(vocab, text: str, max_len: int) -> EncodedText:
@@ -463,15 +553,16 @@ def encode_text(vocab, text: str, max_len: int) -> EncodedText:
     ids_all = list(vocab.encode(text))
     if not ids_all:
         raise ExplainError("There are no words to explain: type a sentence first.")
-    if len(words) != len(ids_all):              # a tokeniser that merges or splits differently: show the vocabulary's
+    if len(words) != len(ids_all):  # a tokeniser that merges or splits differently: show the vocabulary's
         words = list(vocab.decode(ids_all))
     total = len(ids_all)
-    keep = ids_all[:int(max_len)]
+    keep = ids_all[: int(max_len)]
     ids = torch.zeros(int(max_len), dtype=torch.long)
-    ids[len(ids) - len(keep):] = torch.as_tensor(keep, dtype=torch.long)
+    ids[len(ids) - len(keep) :] = torch.as_tensor(keep, dtype=torch.long)
     unk = int(getattr(vocab, "UNK", UNK))
-    return EncodedText(text, ids, [str(w) for w in words[:len(keep)]], [i == unk for i in keep], total > len(keep),
-                       total)
+    return EncodedText(
+        text, ids, [str(w) for w in words[: len(keep)]], [i == unk for i in keep], total > len(keep), total
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -482,11 +573,11 @@ def encode_text(vocab, text: str, max_len: int) -> EncodedText:
 class TextCard:
     headline: str
     lines: list[str] = field(default_factory=list)
-    verdict: str = "caution"      # "trust" | "caution" | "doubt" (as dlviz.explain.card)
-    check_lines: list[str] = field(default_factory=list)   # the lines of ``lines`` that report checks
-    verdict_line: str = ""        # the last line: the verdict on the explanation (not the answer) and its reason
-    correct: bool | None = None   # is the model right? None: nobody knows (a typed sentence)
-    correctness: str = ""         # the line that answers "is the model right?"
+    verdict: str = "caution"  # "trust" | "caution" | "doubt" (as dlviz.explain.card)
+    check_lines: list[str] = field(default_factory=list)  # the lines of ``lines`` that report checks
+    verdict_line: str = ""  # the last line: the verdict on the explanation (not the answer) and its reason
+    correct: bool | None = None  # is the model right? None: nobody knows (a typed sentence)
+    correctness: str = ""  # the line that answers "is the model right?"
 
     @property
     def word_lines(self) -> list[str]:
@@ -530,14 +621,29 @@ def combined_scores(attributions: dict) -> np.ndarray | None:
 
 
 def _quoted(words: list[str], lang: str) -> str:
-    return translate("“{w}”", lang, w=words[0]) if len(words) == 1 else \
-        translate(", ", lang).join(translate("“{w}”", lang, w=w) for w in words)
+    return (
+        translate("“{w}”", lang, w=words[0])
+        if len(words) == 1
+        else translate(", ", lang).join(translate("“{w}”", lang, w=w) for w in words)
+    )
 
 
-def text_card(classes: list[str], probs, target: int, contrast: int | None, encoded: EncodedText,
-              attributions: dict, agreement: float | None = None, completeness=None, randomisation=None,
-              curves=None, too_short: bool = False, lang: str = "en", label: int | None = None,
-              source: str = "typed") -> TextCard:
+def text_card(
+    classes: list[str],
+    probs,
+    target: int,
+    contrast: int | None,
+    encoded: EncodedText,
+    attributions: dict,
+    agreement: float | None = None,
+    completeness=None,
+    randomisation=None,
+    curves=None,
+    too_short: bool = False,
+    lang: str = "en",
+    label: int | None = None,
+    source: str = "typed",
+) -> TextCard:
     """What the model said about the sentence and which words pushed it, in plain words (not escaped: the
     page escapes every line, since they quote the user's words). The checks (``completeness`` from
     dlviz.explain.checks, ``randomisation`` from :func:`text_randomisation`, ``curves`` from
@@ -552,53 +658,102 @@ def text_card(classes: list[str], probs, target: int, contrast: int | None, enco
     if contrast is None:
         headline = translate("The model says {pred} ({p} sure).", lang, pred=name(pred), p=_pct(float(p[pred])))
         if target != pred:
-            lines.append(translate("This explains class {target} ({p}), not the model's answer.", lang,
-                                   target=name(target), p=_pct(float(p[target]))))
+            lines.append(
+                translate(
+                    "This explains class {target} ({p}), not the model's answer.",
+                    lang,
+                    target=name(target),
+                    p=_pct(float(p[target])),
+                )
+            )
     else:
-        headline = translate("Why {a} and not {b}? The model says {pred} ({p} sure).", lang, a=name(target),
-                             b=name(contrast), pred=name(pred), p=_pct(float(p[pred])))
+        headline = translate(
+            "Why {a} and not {b}? The model says {pred} ({p} sure).",
+            lang,
+            a=name(target),
+            b=name(contrast),
+            pred=name(pred),
+            p=_pct(float(p[pred])),
+        )
     from dlviz.explain.card import correctness_lines
 
     correct, correctness, extra = correctness_lines(name, p, pred, label, source, lang)
     lines = [correctness] + extra + lines
     if encoded.truncated:
-        lines.append(translate("The text is long: the model reads only its first {n} of {total} tokens.", lang,
-                               n=len(encoded.words), total=encoded.total))
+        lines.append(
+            translate(
+                "The text is long: the model reads only its first {n} of {total} tokens.",
+                lang,
+                n=len(encoded.words),
+                total=encoded.total,
+            )
+        )
     n_unknown = sum(encoded.unknown)
     all_unknown = n_unknown == len(encoded.words)
     if all_unknown:
-        lines.append(translate("Every word is unknown to the model (outside its vocabulary): it reads them all as "
-                               "the same 'unknown' token, so nothing tells this text apart from any other of the "
-                               "same length.", lang))
+        lines.append(
+            translate(
+                "Every word is unknown to the model (outside its vocabulary): it reads them all as "
+                "the same 'unknown' token, so nothing tells this text apart from any other of the "
+                "same length.",
+                lang,
+            )
+        )
     elif n_unknown:
         unknown_words = list(dict.fromkeys(w for w, u in zip(encoded.words, encoded.unknown) if u))
-        lines.append(translate("Unknown to the model (read as the 'unknown' token): {words}.", lang,
-                               words=_quoted(unknown_words[:5], lang) + ("…" if len(unknown_words) > 5 else "")))
+        lines.append(
+            translate(
+                "Unknown to the model (read as the 'unknown' token): {words}.",
+                lang,
+                words=_quoted(unknown_words[:5], lang) + ("…" if len(unknown_words) > 5 else ""),
+            )
+        )
     combined = combined_scores(attributions)
     empty = not attributions or all(a.empty for a in attributions.values())
     if combined is None:
         if attributions and empty:
-            lines.append(translate("The explanation is empty: every word scores zero.", lang) + (
-                " " + translate("Against a baseline of unknown words, unknown words have nothing to add.", lang)
-                if all_unknown else ""))
+            lines.append(
+                translate("The explanation is empty: every word scores zero.", lang)
+                + (
+                    " " + translate("Against a baseline of unknown words, unknown words have nothing to add.", lang)
+                    if all_unknown
+                    else ""
+                )
+            )
         elif attributions:
-            lines.append(translate("Only unsigned methods ran: they say how much each word matters, not which way "
-                                   "it pushes.", lang))
+            lines.append(
+                translate(
+                    "Only unsigned methods ran: they say how much each word matters, not which way it pushes.", lang
+                )
+            )
     else:
         pro, con = top_words(encoded.words, combined, +1), top_words(encoded.words, combined, -1)
         if contrast is None:
-            lines.append(translate("Words for {target}: {words}.", lang, target=name(target), words=_quoted(pro, lang))
-                         if pro else translate("No word clearly pushes towards {target}.", lang, target=name(target)))
+            lines.append(
+                translate("Words for {target}: {words}.", lang, target=name(target), words=_quoted(pro, lang))
+                if pro
+                else translate("No word clearly pushes towards {target}.", lang, target=name(target))
+            )
             if con:
-                lines.append(translate("Words against {target}: {words}.", lang, target=name(target),
-                                       words=_quoted(con, lang)))
+                lines.append(
+                    translate("Words against {target}: {words}.", lang, target=name(target), words=_quoted(con, lang))
+                )
         else:
-            lines.append(translate("Words for {a} rather than {b}: {words}.", lang, a=name(target), b=name(contrast),
-                                   words=_quoted(pro, lang)) if pro else
-                         translate("No word clearly favours {a} over {b}.", lang, a=name(target), b=name(contrast)))
+            lines.append(
+                translate(
+                    "Words for {a} rather than {b}: {words}.",
+                    lang,
+                    a=name(target),
+                    b=name(contrast),
+                    words=_quoted(pro, lang),
+                )
+                if pro
+                else translate("No word clearly favours {a} over {b}.", lang, a=name(target), b=name(contrast))
+            )
             if con:
-                lines.append(translate("Words for {b} instead: {words}.", lang, b=name(contrast),
-                                       words=_quoted(con, lang)))
+                lines.append(
+                    translate("Words for {b} instead: {words}.", lang, b=name(contrast), words=_quoted(con, lang))
+                )
     disagree = False
     if agreement is not None and np.isfinite(agreement) and len(encoded.words) >= 3:
         if agreement >= AGREE:
@@ -612,13 +767,25 @@ def text_card(classes: list[str], probs, target: int, contrast: int | None, enco
     if completeness is not None:
         off = "<0.1%" if completeness.relative < 0.001 else f"{completeness.relative:.1%}"
         if completeness.passed:
-            checks.append(translate("Completeness check passed: the words' scores add up to the change in the "
-                                    "score (off by {off}).", lang, off=off))
+            checks.append(
+                translate(
+                    "Completeness check passed: the words' scores add up to the change in the score (off by {off}).",
+                    lang,
+                    off=off,
+                )
+            )
         else:
             failed.append("completeness")
-            checks.append(translate("Completeness check failed: the words' scores add up to {s:.3g}, but the "
-                                    "score changed by {d:.3g} (off by {off}); try more steps.", lang,
-                                    s=completeness.attribution_sum, d=completeness.output_difference, off=off))
+            checks.append(
+                translate(
+                    "Completeness check failed: the words' scores add up to {s:.3g}, but the "
+                    "score changed by {d:.3g} (off by {off}); try more steps.",
+                    lang,
+                    s=completeness.attribution_sum,
+                    d=completeness.output_difference,
+                    off=off,
+                )
+            )
     from dlviz.explain.card import curves_sentence, randomisation_sentence
 
     if randomisation is not None:
@@ -630,8 +797,12 @@ def text_card(classes: list[str], probs, target: int, contrast: int | None, enco
             failed.append("curves")
         checks.append(curves_sentence(curves, lang, "words"))
     if too_short:
-        checks.append(translate("The sentence is too short for the randomisation and deletion checks (they need "
-                                "at least 3 words).", lang))
+        checks.append(
+            translate(
+                "The sentence is too short for the randomisation and deletion checks (they need at least 3 words).",
+                lang,
+            )
+        )
     from dlviz.explain.card import _verdict, verdict_sentence
 
     # completeness comes free with Integrated Gradients; "trust" needs a check of the model as well

@@ -18,15 +18,21 @@ import torch
 from torch import nn
 
 _LOCK = threading.Lock()
-_DONE: dict = {}          # key -> the thread that warmed it (finished or running)
-WARM_METHODS = ("saliency", "integrated_gradients", "grad_cam", "occlusion")   # the Explain page's defaults
+_DONE: dict = {}  # key -> the thread that warmed it (finished or running)
+WARM_METHODS = ("saliency", "integrated_gradients", "grad_cam", "occlusion")  # the Explain page's defaults
 
 
 def _tiny() -> nn.Module:
     """A small conv net like the course's, built without touching the random generator (constant weights)."""
     from torch.nn.utils import skip_init
 
-    layers = [skip_init(nn.Conv2d, 1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), skip_init(nn.Linear, 4 * 13 * 13, 10)]
+    layers = [
+        skip_init(nn.Conv2d, 1, 4, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        skip_init(nn.Linear, 4 * 13 * 13, 10),
+    ]
     model = nn.Sequential(*layers)
     with torch.no_grad():
         for i, p in enumerate(model.parameters()):
@@ -36,6 +42,7 @@ def _tiny() -> nn.Module:
 
 def _run(model: nn.Module, shape: tuple, methods: tuple) -> None:
     import captum.attr  # noqa: F401  (the lazy imports: about a second once per process)
+
     # PyTorch's Python kernels for meta tensors (the model-cost estimate that every build runs first,
     # dlviz.models.builder.estimate) and torch.optim import torch._dynamo on first use: 1.5-2.6 s once
     # per process, which the first Build page view paid
@@ -48,12 +55,13 @@ def _run(model: nn.Module, shape: tuple, methods: tuple) -> None:
         if m in METHODS:
             try:
                 attribute(model, x, 0, m)
-            except Exception:       # noqa: BLE001  (a warm-up never fails anything: e.g. Grad-CAM without conv)
+            except Exception:  # noqa: BLE001  (a warm-up never fails anything: e.g. Grad-CAM without conv)
                 pass
 
 
-def warm_up(model: nn.Module | None = None, shape: tuple = (1, 28, 28), methods: tuple = WARM_METHODS,
-            key=None) -> threading.Thread:
+def warm_up(
+    model: nn.Module | None = None, shape: tuple = (1, 28, 28), methods: tuple = WARM_METHODS, key=None
+) -> threading.Thread:
     """Start (once per ``key``) a daemon thread that runs ``methods`` on ``model`` (default: a small conv net of
     its own) for a constant input of ``shape``. Returns the thread (already running or finished)."""
     key = key if key is not None else ("process",) if model is None else (id(model), tuple(shape))
@@ -61,8 +69,9 @@ def warm_up(model: nn.Module | None = None, shape: tuple = (1, 28, 28), methods:
         if key in _DONE:
             return _DONE[key]
         target = _tiny() if model is None else model
-        th = threading.Thread(target=_run, args=(target, tuple(shape), tuple(methods)), daemon=True,
-                              name="dlviz-explain-warm-up")
+        th = threading.Thread(
+            target=_run, args=(target, tuple(shape), tuple(methods)), daemon=True, name="dlviz-explain-warm-up"
+        )
         _DONE[key] = th
         th.start()
         return th

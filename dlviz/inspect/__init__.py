@@ -16,10 +16,18 @@ __all__ += ["Processed", "open_image", "to_mnist"]
 from dlviz.inspect.filters import LayerWeights, conv_layers, feature_maps, weight_stats  # noqa: E402
 from dlviz.inspect.units import UnitLayer, top_images, top_of, unit_layers, unit_scores  # noqa: E402
 
-__all__ += ["LayerWeights", "conv_layers", "feature_maps", "weight_stats", "UnitLayer", "top_images", "top_of",
-            "unit_layers", "unit_scores"]  # filters() stays in dlviz.inspect.filters (same name as the module)
+__all__ += [
+    "LayerWeights",
+    "conv_layers",
+    "feature_maps",
+    "weight_stats",
+    "UnitLayer",
+    "top_images",
+    "top_of",
+    "unit_layers",
+    "unit_scores",
+]  # filters() stays in dlviz.inspect.filters (same name as the module)
 
-from dlviz.inspect.embed import (LayerFeatures, default_layer, layer_features, layer_outputs, pca,  # noqa: E402
-                                 sample_indices, tsne)
+from dlviz.inspect.embed import LayerFeatures, default_layer, layer_features, layer_outputs, pca, sample_indices, tsne  # noqa: E402
 
 __all__ += ["LayerFeatures", "default_layer", "layer_features", "layer_outputs", "pca", "sample_indices", "tsne"]

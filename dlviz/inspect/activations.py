@@ -14,8 +14,8 @@ from dlviz.inspect.hooks import capture
 @dataclass(frozen=True)
 class LayerActivation:
     name: str
-    shape: tuple[int, ...]    # without the batch dimension
-    values: torch.Tensor      # detached CPU float, shape == ``shape``
+    shape: tuple[int, ...]  # without the batch dimension
+    values: torch.Tensor  # detached CPU float, shape == ``shape``
 
 
 @torch.no_grad()
@@ -40,5 +40,12 @@ def activations(model: nn.Module, x: torch.Tensor) -> tuple[list[LayerActivation
 
 def summarize(layers: list[LayerActivation]) -> list[dict]:
     """JSON-able summary per layer: name, shape, mean and the fraction of exact zeros."""
-    return [{"name": a.name, "shape": list(a.shape), "mean": float(a.values.mean()),
-             "fraction_zero": float((a.values == 0).float().mean())} for a in layers]
+    return [
+        {
+            "name": a.name,
+            "shape": list(a.shape),
+            "mean": float(a.values.mean()),
+            "fraction_zero": float((a.values == 0).float().mean()),
+        }
+        for a in layers
+    ]

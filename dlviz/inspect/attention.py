@@ -29,8 +29,10 @@ def attention_maps(model: nn.Module, ids: torch.Tensor) -> tuple[torch.Tensor, t
     """
     layers = attention_layers(model)
     if not layers:
-        raise SpecError("This model has no attention: it has no Transformer layer. Train a model with one "
-                        "(for example the 'transformer' preset) to see attention maps.")
+        raise SpecError(
+            "This model has no attention: it has no Transformer layer. Train a model with one "
+            "(for example the 'transformer' preset) to see attention maps."
+        )
     if ids.dim() != 1:
         raise ValueError(f"ids must be one sequence (L,), not {tuple(ids.shape)}")
     was_training = model.training

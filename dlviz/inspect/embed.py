@@ -38,7 +38,7 @@ from dlviz.inspect.hooks import capture
 
 Progress = Callable[[float], None]
 
-PCA_DIMS = 50            # t-SNE input dimensions after PCA
+PCA_DIMS = 50  # t-SNE input dimensions after PCA
 EXAGGERATION = 12.0
 EXAGGERATION_ITERS = 250
 SKIP_TYPES = ("dropout",)  # layers that show the same picture as the one before them
@@ -46,13 +46,12 @@ SKIP_TYPES = ("dropout",)  # layers that show the same picture as the one before
 
 @dataclass(frozen=True)
 class LayerFeatures:
-    features: torch.Tensor   # (N, D) float: the layer's output per image, flattened
-    logits: torch.Tensor     # (N, K) float: the model's output
+    features: torch.Tensor  # (N, D) float: the layer's output per image, flattened
+    logits: torch.Tensor  # (N, K) float: the model's output
 
     @property
     def preds(self) -> torch.Tensor:
         return self.logits.argmax(1)  # (N,) int64
-
 
 
 def _tsne_input(feats, perplexity: float) -> torch.Tensor:
@@ -66,6 +65,7 @@ def _tsne_input(feats, perplexity: float) -> torch.Tensor:
     if not torch.isfinite(x).all():
         raise DataError("The features contain NaN or infinite values.")
     return x
+
 
 def default_layer(names: list[str], types: list[str] | None = None) -> str:
     """The last hidden layer before the output: what the classifier reads.
@@ -94,8 +94,9 @@ def layer_outputs(model: nn.Module, x_uint8: torch.Tensor, layer: str, batch: in
     if layer not in names:
         raise SpecError("The model has no layer named {name}.", name=layer)
     if x_uint8.ndim != 3 or len(x_uint8) == 0:
-        raise DataError("Expected a batch of grayscale images (N, height, width); got shape {shape}.",
-                        shape=tuple(x_uint8.shape))
+        raise DataError(
+            "Expected a batch of grayscale images (N, height, width); got shape {shape}.", shape=tuple(x_uint8.shape)
+        )
     was_training = model.training
     model.eval()
     device = next(model.parameters(), torch.empty(0)).device
@@ -103,7 +104,7 @@ def layer_outputs(model: nn.Module, x_uint8: torch.Tensor, layer: str, batch: in
     try:
         with capture(model, names=[layer]) as cap:
             for start in range(0, len(x_uint8), batch):
-                xb = x_uint8[start:start + batch].to(device).unsqueeze(1).float().div(255.0)  # (B, 1, H, W)
+                xb = x_uint8[start : start + batch].to(device).unsqueeze(1).float().div(255.0)  # (B, 1, H, W)
                 cap.outputs.clear()
                 out = model(xb)
                 if layer not in cap.outputs:
@@ -146,7 +147,7 @@ def sample_indices(labels: torch.Tensor, n: int = 2000, seed: int = 0) -> torch.
     return torch.sort(torch.cat(picked)).values
 
 
-EXACT_PCA_LIMIT = 300    # above this many dimensions (and points), PCA is randomised (Halko et al. 2011)
+EXACT_PCA_LIMIT = 300  # above this many dimensions (and points), PCA is randomised (Halko et al. 2011)
 
 
 def pca(feats: torch.Tensor, k: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
@@ -211,8 +212,14 @@ def _entropy(d: torch.Tensor, beta: torch.Tensor, diagonal: bool) -> tuple[torch
     return p, ent, -beta * (ed2 - ed * ed)
 
 
-def _betas(d: torch.Tensor, perplexity: float, beta: torch.Tensor | None = None, diagonal: bool = False,
-           tol: float = 1e-5, steps: int = 100) -> tuple[torch.Tensor, torch.Tensor]:
+def _betas(
+    d: torch.Tensor,
+    perplexity: float,
+    beta: torch.Tensor | None = None,
+    diagonal: bool = False,
+    tol: float = 1e-5,
+    steps: int = 100,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(precisions beta_i = 1 / (2 sigma_i^2) (N, 1), P_{j|i}) so each row of ``d`` (N, M) has the perplexity.
 
     All rows at once: Newton steps on H(beta) (it falls as beta grows), kept inside the bracket
@@ -230,7 +237,7 @@ def _betas(d: torch.Tensor, perplexity: float, beta: torch.Tensor | None = None,
         diff = ent - target
         if float(diff.abs().max()) < tol:
             break
-        too_flat = diff > 0                                  # entropy too high: sharpen (larger beta)
+        too_flat = diff > 0  # entropy too high: sharpen (larger beta)
         lo = torch.where(too_flat, beta, lo)
         hi = torch.where(too_flat, hi, beta)
         newton = beta - diff / slope.clamp_max(-1e-300)
@@ -249,11 +256,11 @@ def conditional_p(x: torch.Tensor, perplexity: float = 30.0) -> torch.Tensor:
     x = x.double()
     n = len(x)
     sq = (x * x).sum(1)
-    d2 = (sq[:, None] + sq[None, :] - 2 * x @ x.T).clamp_min_(0)      # (N, N)
+    d2 = (sq[:, None] + sq[None, :] - 2 * x @ x.T).clamp_min_(0)  # (N, N)
     d2.fill_diagonal_(float("inf"))
     d2 -= d2.min(1, keepdim=True).values  # a shift per row changes neither P_{j|i} nor its entropy
     k = min(n - 1, max(int(3 * perplexity) + 1, 10))
-    near = d2.topk(k, dim=1, largest=False).values                      # (N, k)
+    near = d2.topk(k, dim=1, largest=False).values  # (N, k)
     beta, _ = _betas(near, perplexity)
     d2.fill_diagonal_(0.0)
     _, p = _betas(d2, perplexity, beta=beta, diagonal=True)
@@ -282,9 +289,15 @@ def _one_cpu_thread():
         torch.set_num_threads(before)
 
 
-def tsne(feats: torch.Tensor, perplexity: float = 30.0, iters: int = 750, seed: int = 0,
-         progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
-         learning_rate: float | None = None) -> torch.Tensor:
+def tsne(
+    feats: torch.Tensor,
+    perplexity: float = 30.0,
+    iters: int = 750,
+    seed: int = 0,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    learning_rate: float | None = None,
+) -> torch.Tensor:
     """2-D t-SNE coordinates (N, 2) of ``feats`` (N, D).
 
     ``iters`` counts all iterations, the first 250 with early exaggeration (750 is openTSNE's
@@ -297,7 +310,7 @@ def tsne(feats: torch.Tensor, perplexity: float = 30.0, iters: int = 750, seed: 
     report = progress or (lambda _f: None)
     report(0.0)
     x, _ = pca(x, min(PCA_DIMS, x.shape[1]))
-    p = joint_p(x, perplexity)                                # (N, N)
+    p = joint_p(x, perplexity)  # (N, N)
     report(0.05)
 
     y, _ = pca(x, 2)
@@ -305,7 +318,7 @@ def tsne(feats: torch.Tensor, perplexity: float = 30.0, iters: int = 750, seed: 
     if not std > 0:
         y = torch.randn(n, 2, generator=torch.Generator().manual_seed(seed))
         std = y[:, 0].std()
-    y = y / std * 1e-4                                        # (N, 2)
+    y = y / std * 1e-4  # (N, 2)
     lr = learning_rate or max(n / EXAGGERATION / 4, 50.0)
     update = torch.zeros_like(y)
     gains = torch.ones_like(y)
@@ -352,7 +365,7 @@ def knn_agreement(coords: torch.Tensor, labels: torch.Tensor, k: int = 10) -> fl
     c = torch.as_tensor(coords).double()
     d = torch.cdist(c, c)
     d.fill_diagonal_(float("inf"))
-    nn_idx = d.topk(k, largest=False).indices                  # (N, k)
+    nn_idx = d.topk(k, largest=False).indices  # (N, k)
     labels = torch.as_tensor(labels)
     return float((labels[nn_idx] == labels[:, None]).double().mean())
 
@@ -370,12 +383,12 @@ def tsne_sklearn(feats: torch.Tensor, perplexity: float = 30.0, seed: int = 0, t
     from threadpoolctl import threadpool_limits
 
     x = _tsne_input(feats, perplexity)
-    n = len(x)
     x, _ = pca(x, min(PCA_DIMS, x.shape[1]))
     arr = x.numpy().astype(np.float32)
     if not float(arr.std()) > 0:  # all points equal: sklearn's PCA start would be degenerate
         arr = arr + np.random.default_rng(seed).normal(scale=1e-6, size=arr.shape).astype(np.float32)
     with threadpool_limits(limits=max(1, int(threads))):
-        y = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
-                 learning_rate="auto").fit_transform(arr)
+        y = TSNE(
+            n_components=2, perplexity=perplexity, init="pca", random_state=seed, learning_rate="auto"
+        ).fit_transform(arr)
     return torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))

@@ -18,7 +18,7 @@ def predict_all(model: nn.Module, x: torch.Tensor, batch_size: int = 1000, progr
     out = []
     try:
         for s in range(0, len(x), batch_size):
-            logits = model(image_transform(x[s:s + batch_size].to(device)))
+            logits = model(image_transform(x[s : s + batch_size].to(device)))
             out.append(F.softmax(logits.float(), dim=1).cpu())
             if progress:
                 progress(min(1.0, (s + batch_size) / len(x)))

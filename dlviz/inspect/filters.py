@@ -33,8 +33,11 @@ def _conv(model: nn.Module, name: str) -> nn.Conv2d:
     except AttributeError:
         m = None
     if not isinstance(m, nn.Conv2d):
-        raise DataError("The model has no convolution layer named {name}. Its convolution layers are: {known}.",
-                        name=name, known=", ".join(n for n, _ in conv_layers(model)) or "-")
+        raise DataError(
+            "The model has no convolution layer named {name}. Its convolution layers are: {known}.",
+            name=name,
+            known=", ".join(n for n, _ in conv_layers(model)) or "-",
+        )
     return m
 
 
@@ -66,8 +69,8 @@ def feature_maps(model: nn.Module, x: torch.Tensor, name: str) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Histogram:
-    counts: np.ndarray   # (bins,) int
-    edges: np.ndarray    # (bins + 1,) float
+    counts: np.ndarray  # (bins,) int
+    edges: np.ndarray  # (bins + 1,) float
     n: int
     mean: float
     std: float
@@ -75,8 +78,8 @@ class Histogram:
 
 @dataclass(frozen=True)
 class LayerWeights:
-    name: str            # dotted module path
-    kind: str            # the module's class name: Conv2d, Linear, BatchNorm2d, LSTM...
+    name: str  # dotted module path
+    kind: str  # the module's class name: Conv2d, Linear, BatchNorm2d, LSTM...
     weight: Histogram
     bias: Histogram | None
 

@@ -17,14 +17,14 @@ from torch import nn
 
 from dlviz.i18n import N_
 
-MAX_POINTS = 800          # recorded steps per run at most (the chart draws no more): a longer run records every
+MAX_POINTS = 800  # recorded steps per run at most (the chart draws no more): a longer run records every
 #                           k-th step. 4000 cost the MLP's live-UI run 3% of its speed for points never drawn
 HIST_BINS = 41
 HIST_EARLY = (1, 10, 50)  # learning changes fastest at the start
-HIST_COUNT = 10           # ... then this many evenly over the run (each costs ~1 ms for the MLP on a CPU)
-VANISH_RATIO = 1e-2       # a layer whose typical gradient is 100x smaller than the largest layer's
-EXPLODE_GROWTH = 100.0    # a layer whose gradient grew 100x from the first to the last tenth
-EXPLODE_RMS = 1e2         # a per-weight gradient this large is exploding whatever the trend
+HIST_COUNT = 10  # ... then this many evenly over the run (each costs ~1 ms for the MLP on a CPU)
+VANISH_RATIO = 1e-2  # a layer whose typical gradient is 100x smaller than the largest layer's
+EXPLODE_GROWTH = 100.0  # a layer whose gradient grew 100x from the first to the last tenth
+EXPLODE_RMS = 1e2  # a per-weight gradient this large is exploding whatever the trend
 
 
 def param_layers(model: nn.Module) -> list[tuple[str, list[nn.Parameter]]]:
@@ -69,7 +69,7 @@ class GradRecorder:
                 grads = [g if g is not None else z for g, z in zip(grads, self._zeros)]
             # two dispatches per step: one norm per parameter tensor, written straight into the buffer;
             # layers are summed up on the host, once, in record()
-            torch.stack(torch._foreach_norm(grads), out=self.pnorms[len(self.steps)])   # (P,)
+            torch.stack(torch._foreach_norm(grads), out=self.pnorms[len(self.steps)])  # (P,)
             self.steps.append(step)
         if step in self.hist_steps:
             self._histograms(step)
@@ -85,8 +85,16 @@ class GradRecorder:
                     continue
                 hi = hi or 1e-12
                 counts = torch.histc(v, bins=HIST_BINS, min=-hi, max=hi)
-                self.hists.append({"step": step, "layer": name, "kind": kind, "lo": -hi, "hi": hi,
-                                   "counts": [int(c) for c in counts.tolist()]})
+                self.hists.append(
+                    {
+                        "step": step,
+                        "layer": name,
+                        "kind": kind,
+                        "lo": -hi,
+                        "hi": hi,
+                        "counts": [int(c) for c in counts.tolist()],
+                    }
+                )
 
     def _layer_norms(self, rows: torch.Tensor) -> list:
         """(S, P) per-parameter norms -> (S, L) per-layer norms, as lists (one host copy)."""
@@ -100,23 +108,35 @@ class GradRecorder:
         stride = max(1, math.ceil(n / max_points))
         spe = max(self.steps_per_epoch, 1)
         steps = self.steps[::stride]
-        return {"layers": self.names, "sizes": self.sizes, "every": self.every * stride, "steps": steps,
-                "epochs": [round(s / spe, 4) for s in steps], "norms": self._layer_norms(self.pnorms[:n:stride])}
+        return {
+            "layers": self.names,
+            "sizes": self.sizes,
+            "every": self.every * stride,
+            "steps": steps,
+            "epochs": [round(s / spe, 4) for s in steps],
+            "norms": self._layer_norms(self.pnorms[:n:stride]),
+        }
 
     def record(self) -> dict:
         """Everything recorded so far as JSON-able lists (one host copy)."""
         n = len(self.steps)
         spe = max(self.steps_per_epoch, 1)
-        return {"layers": self.names, "sizes": self.sizes, "every": self.every, "steps": list(self.steps),
-                "steps_per_epoch": spe,
-                "epochs": [round(s / spe, 4) for s in self.steps],
-                "norms": self._layer_norms(self.pnorms[:n]), "hist": list(self.hists)}
+        return {
+            "layers": self.names,
+            "sizes": self.sizes,
+            "every": self.every,
+            "steps": list(self.steps),
+            "steps_per_epoch": spe,
+            "epochs": [round(s / spe, 4) for s in self.steps],
+            "norms": self._layer_norms(self.pnorms[:n]),
+            "hist": list(self.hists),
+        }
 
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str        # "vanishing" | "exploding" | "healthy"
-    template: str    # English, translated when shown
+    kind: str  # "vanishing" | "exploding" | "healthy"
+    template: str  # English, translated when shown
     args: dict
 
 
@@ -125,7 +145,7 @@ def typical_rms(record: dict, part: slice = slice(None)) -> list[float]:
 
     Norms grow with the number of weights, so layers are compared by norm / sqrt(size).
     """
-    norms = torch.tensor(record["norms"], dtype=torch.float64)[part]    # (S, L)
+    norms = torch.tensor(record["norms"], dtype=torch.float64)[part]  # (S, L)
     if norms.numel() == 0:
         return []
     sizes = torch.tensor(record["sizes"], dtype=torch.float64).clamp(min=1)
@@ -144,28 +164,46 @@ def diagnose(record: dict) -> list[Finding]:
     s = len(norms)
     tenth = max(1, s // 10)
     first, last = typical_rms(record, slice(0, tenth)), typical_rms(record, slice(s - tenth, s))
-    grew = [names[j] for j in range(len(names))
-            if first[j] > 0 and last[j] / first[j] >= EXPLODE_GROWTH and s >= 20]
+    grew = [names[j] for j in range(len(names)) if first[j] > 0 and last[j] / first[j] >= EXPLODE_GROWTH and s >= 20]
     huge = [names[j] for j in range(len(names)) if rms[j] >= EXPLODE_RMS]
     exploding = list(dict.fromkeys(bad + grew + huge))
     if exploding:
-        findings.append(Finding("exploding", N_(
-            "Exploding gradients in {layers}: they became huge (or not a number), so each step throws the "
-            "weights far away. Lower the learning rate, add BatchNorm, or clip the gradients."),
-            {"layers": ", ".join(exploding)}))
+        findings.append(
+            Finding(
+                "exploding",
+                N_(
+                    "Exploding gradients in {layers}: they became huge (or not a number), so each step throws the "
+                    "weights far away. Lower the learning rate, add BatchNorm, or clip the gradients."
+                ),
+                {"layers": ", ".join(exploding)},
+            )
+        )
     top = max(rms) if flat and max(rms) > 0 else 0.0
     if top > 0:
         weak = [names[j] for j in range(len(names)) if rms[j] < VANISH_RATIO * top]
         if weak:
             strongest = names[rms.index(top)]
             ratio = top / max(min(rms[j] for j in range(len(names)) if names[j] in weak), 1e-30)
-            findings.append(Finding("vanishing", N_(
-                "Vanishing gradients in {layers}: their gradients are up to {ratio} times weaker than in "
-                "{strongest}, so these layers barely learn. Each sigmoid or tanh multiplies the gradient by at "
-                "most 0.25 or 1 on the way back; ReLU, BatchNorm or skip connections (ResNet) keep it alive."),
-                {"layers": ", ".join(weak), "ratio": f"{ratio:,.0f}", "strongest": strongest}))
+            findings.append(
+                Finding(
+                    "vanishing",
+                    N_(
+                        "Vanishing gradients in {layers}: their gradients are up to {ratio} times weaker than in "
+                        "{strongest}, so these layers barely learn. Each sigmoid or tanh multiplies the gradient by at "
+                        "most 0.25 or 1 on the way back; ReLU, BatchNorm or skip connections (ResNet) keep it alive."
+                    ),
+                    {"layers": ", ".join(weak), "ratio": f"{ratio:,.0f}", "strongest": strongest},
+                )
+            )
     if not findings:
-        findings.append(Finding("healthy", N_(
-            "Healthy gradient flow: every layer's gradient stays within a factor of 100 of the others, so all "
-            "layers learn."), {}))
+        findings.append(
+            Finding(
+                "healthy",
+                N_(
+                    "Healthy gradient flow: every layer's gradient stays within a factor of 100 of the others, so all "
+                    "layers learn."
+                ),
+                {},
+            )
+        )
     return findings

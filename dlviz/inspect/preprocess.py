@@ -27,27 +27,29 @@ from dlviz.errors import DataError
 from dlviz.i18n import N_
 from dlviz.limits import Limits, fmt_bytes, limits
 
-MAX_PIXELS = 40_000_000   # refuse larger uploads (a 20000x20000 PNG is 400 megapixels)
-WORK_SIZE = 1024          # big photos are reduced to this many pixels on the long side first
-DISPLAY_SIZE = 512        # the "original" kept for display is at most this large
-BOX = 20                  # MNIST's digit box
-SIZE = 28                 # MNIST's image size
-CENTRE = 14.0             # where MNIST's centre of mass lies (row and column, pixel indices)
-CONTRAST = 0.1            # ink must differ from the background by this much (0..1) to count
-NOISE = 0.1               # after normalising ink to 0..1, values below this are background
+MAX_PIXELS = 40_000_000  # refuse larger uploads (a 20000x20000 PNG is 400 megapixels)
+WORK_SIZE = 1024  # big photos are reduced to this many pixels on the long side first
+DISPLAY_SIZE = 512  # the "original" kept for display is at most this large
+BOX = 20  # MNIST's digit box
+SIZE = 28  # MNIST's image size
+CENTRE = 14.0  # where MNIST's centre of mass lies (row and column, pixel indices)
+CONTRAST = 0.1  # ink must differ from the background by this much (0..1) to count
+NOISE = 0.1  # after normalising ink to 0..1, values below this are background
 
-NOTICE_FIRST_FRAME = N_("This image has several frames (an animation or a multi-page file): only the first one "
-                        "is used.")
-NOTICE_INVERTED = N_("The background was light, so the image was inverted: MNIST digits are light on a dark "
-                     "background.")
+NOTICE_FIRST_FRAME = N_(
+    "This image has several frames (an animation or a multi-page file): only the first one is used."
+)
+NOTICE_INVERTED = N_(
+    "The background was light, so the image was inverted: MNIST digits are light on a dark background."
+)
 
 
 @dataclass(frozen=True)
 class Processed:
     """A model-ready input and what the user gave."""
 
-    x: torch.Tensor                 # (1, 28, 28) float32 in [0, 1], digit bright on dark
-    original: np.ndarray            # uint8 (H, W), (H, W, 3) or (H, W, 4), at most DISPLAY_SIZE, for display
+    x: torch.Tensor  # (1, 28, 28) float32 in [0, 1], digit bright on dark
+    original: np.ndarray  # uint8 (H, W), (H, W, 3) or (H, W, 4), at most DISPLAY_SIZE, for display
     notices: tuple[str, ...] = field(default_factory=tuple)  # English templates, translate to show
 
 
@@ -85,8 +87,11 @@ def open_image(data: bytes, lim: Limits | None = None) -> tuple[Image.Image, str
     if not data:
         raise DataError("The file is empty (0 bytes). Choose an image file.")
     if len(data) > lim.upload_bytes:
-        raise DataError("The file is {size}; pictures up to {most} can be used. Please make it smaller.",
-                        size=fmt_bytes(len(data)), most=fmt_bytes(lim.upload_bytes))
+        raise DataError(
+            "The file is {size}; pictures up to {most} can be used. Please make it smaller.",
+            size=fmt_bytes(len(data)),
+            most=fmt_bytes(lim.upload_bytes),
+        )
     try:
         with warnings.catch_warnings():
             # PIL warns above MAX_IMAGE_PIXELS and raises above twice that: both are refusals here
@@ -94,18 +99,29 @@ def open_image(data: bytes, lim: Limits | None = None) -> tuple[Image.Image, str
             img = Image.open(io.BytesIO(data))  # reads the header only
             w, h = img.size
             if w * h > MAX_PIXELS:
-                raise DataError("The image is too large ({w} x {h} pixels). Images up to {mp} megapixels can be "
-                                "used; please make it smaller.", w=w, h=h, mp=MAX_PIXELS // 1_000_000)
+                raise DataError(
+                    "The image is too large ({w} x {h} pixels). Images up to {mp} megapixels can be "
+                    "used; please make it smaller.",
+                    w=w,
+                    h=h,
+                    mp=MAX_PIXELS // 1_000_000,
+                )
             frames = int(getattr(img, "n_frames", 1) or 1)
             if frames > 1:
                 img.seek(0)
             if img.format == "JPEG" and max(w, h) > WORK_SIZE:
-                img.draft(img.mode, (WORK_SIZE, WORK_SIZE))   # decode at 1/2, 1/4 or 1/8 of the size
+                img.draft(img.mode, (WORK_SIZE, WORK_SIZE))  # decode at 1/2, 1/4 or 1/8 of the size
             need = decoded_bytes(img)
             if need > lim.image_bytes:
-                raise DataError("This picture would take {need} of memory once opened ({w} x {h} pixels, mode {mode}); "
-                                "pictures up to {most} can be used. Please make it smaller.", need=fmt_bytes(need),
-                                w=w, h=h, mode=img.mode, most=fmt_bytes(lim.image_bytes))
+                raise DataError(
+                    "This picture would take {need} of memory once opened ({w} x {h} pixels, mode {mode}); "
+                    "pictures up to {most} can be used. Please make it smaller.",
+                    need=fmt_bytes(need),
+                    w=w,
+                    h=h,
+                    mode=img.mode,
+                    most=fmt_bytes(lim.image_bytes),
+                )
             img.load()
             if img.mode == "P" and "transparency" in img.info:
                 img = img.convert("RGBA")  # palette transparency would be lost by later conversions
@@ -116,17 +132,21 @@ def open_image(data: bytes, lim: Limits | None = None) -> tuple[Image.Image, str
     except DataError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise DataError("The image is too large to open safely (a possible decompression bomb). Please make it "
-                        "smaller.") from None
+        raise DataError(
+            "The image is too large to open safely (a possible decompression bomb). Please make it smaller."
+        ) from None
     except MemoryError:
-        raise DataError("The image is too large to open with the memory available. Please make it "
-                        "smaller.") from None
+        raise DataError("The image is too large to open with the memory available. Please make it smaller.") from None
     except Exception:  # noqa: BLE001  PIL raises many types (OSError, SyntaxError, ValueError, struct.error...)
-        raise DataError("This file is not an image that can be read, or it is damaged or cut short. Use a PNG, "
-                        "JPEG, GIF, BMP, WebP or TIFF image.") from None
+        raise DataError(
+            "This file is not an image that can be read, or it is damaged or cut short. Use a PNG, "
+            "JPEG, GIF, BMP, WebP or TIFF image."
+        ) from None
     if img.width < 1 or img.height < 1:
-        raise DataError("This file is not an image that can be read, or it is damaged or cut short. Use a PNG, "
-                        "JPEG, GIF, BMP, WebP or TIFF image.")
+        raise DataError(
+            "This file is not an image that can be read, or it is damaged or cut short. Use a PNG, "
+            "JPEG, GIF, BMP, WebP or TIFF image."
+        )
     return img, (NOTICE_FIRST_FRAME if frames > 1 else None)
 
 
@@ -173,7 +193,7 @@ def to_mnist(img: Image.Image | np.ndarray | torch.Tensor) -> Processed:
     ink = np.clip((signal - background) / (top - background), 0.0, 1.0)
     ink[ink < NOISE] = 0.0
     rows, cols = np.nonzero(ink)
-    ink = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]  # the ink's bounding box
+    ink = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]  # the ink's bounding box
 
     h, w = ink.shape
     f = BOX / max(h, w)
@@ -187,7 +207,7 @@ def to_mnist(img: Image.Image | np.ndarray | torch.Tensor) -> Processed:
     top_row = int(np.clip(round(CENTRE - cy), 0, SIZE - nh))
     left = int(np.clip(round(CENTRE - cx), 0, SIZE - nw))
     out = np.zeros((SIZE, SIZE), np.float32)
-    out[top_row:top_row + nh, left:left + nw] = patch
+    out[top_row : top_row + nh, left : left + nw] = patch
     return Processed(torch.from_numpy(out).unsqueeze(0), _display(pil), tuple(notices))
 
 
@@ -200,8 +220,10 @@ def _as_pil(img) -> Image.Image:
     if a.ndim == 3 and a.shape[0] == 1:
         a = a[0]  # (1, H, W) like a model input
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or a.size == 0:
-        raise DataError("Expected an image of shape height x width (x 3 or 4 channels), got {shape}.",
-                        shape=" x ".join(str(s) for s in a.shape))
+        raise DataError(
+            "Expected an image of shape height x width (x 3 or 4 channels), got {shape}.",
+            shape=" x ".join(str(s) for s in a.shape),
+        )
     if a.dtype == np.uint8:
         return Image.fromarray(a)
     a = np.nan_to_num(a.astype(np.float32))

@@ -33,13 +33,13 @@ GATES = {"lstm": ("input", "forget", "cell", "output"), "gru": ("reset", "update
 class RecurrentTrace:
     """One direction of one stacked layer of a recurrent model layer, over the T input steps."""
 
-    name: str                # the model layer, e.g. "lstm_1"
-    kind: str                # "rnn" | "lstm" | "gru"
-    layer: int               # stacked layer inside it (0 = the one reading the input)
-    direction: str           # "forward" | "backward"
-    keep: torch.Tensor       # (T,) bool: the steps the layer read (real tokens); others are 0 below
-    hidden: torch.Tensor     # (T, H) the hidden state after each step
-    cell: torch.Tensor | None = None                             # (T, H) LSTM memory c_t
+    name: str  # the model layer, e.g. "lstm_1"
+    kind: str  # "rnn" | "lstm" | "gru"
+    layer: int  # stacked layer inside it (0 = the one reading the input)
+    direction: str  # "forward" | "backward"
+    keep: torch.Tensor  # (T,) bool: the steps the layer read (real tokens); others are 0 below
+    hidden: torch.Tensor  # (T, H) the hidden state after each step
+    cell: torch.Tensor | None = None  # (T, H) LSTM memory c_t
     gates: dict[str, torch.Tensor] = field(default_factory=dict)  # gate name -> (T, H), see GATES
 
 
@@ -102,8 +102,10 @@ def hidden_states(model: nn.Module, x: torch.Tensor) -> list[RecurrentTrace]:
     model.eval()
     try:
         for name, m in layers:
+
             def pre_hook(_m, args, name=name):
                 inputs[name] = args[0].detach()
+
             handles.append(m.register_forward_pre_hook(pre_hook))
         model(x.unsqueeze(0).to(device))
     finally:
@@ -128,13 +130,22 @@ def hidden_states(model: nn.Module, x: torch.Tensor) -> list[RecurrentTrace]:
                     gates = {g: v.flip(0) for g, v in gates.items()}
                 outs.append(h)
 
-                def full(v):  # (n, H) -> (T, H) with zeros at skipped steps
-                    out = v.new_zeros(seq.shape[0], v.shape[1])
-                    out[keep] = v
+                def full(v):  # noqa: B023 (n, H) -> (T, H) with zeros at skipped steps; used in this iteration
+                    out = v.new_zeros(seq.shape[0], v.shape[1])  # noqa: B023
+                    out[keep] = v  # noqa: B023
                     return out.cpu()
 
-                traces.append(RecurrentTrace(name, m.kind, k, direction, keep.cpu(), full(h),
-                                             full(c) if c is not None else None,
-                                             {g: full(v) for g, v in gates.items()}))
+                traces.append(
+                    RecurrentTrace(
+                        name,
+                        m.kind,
+                        k,
+                        direction,
+                        keep.cpu(),
+                        full(h),
+                        full(c) if c is not None else None,
+                        {g: full(v) for g, v in gates.items()},
+                    )
+                )
             cur = torch.cat(outs, dim=1)  # the next stacked layer reads both directions
     return traces

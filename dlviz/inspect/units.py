@@ -28,9 +28,9 @@ SKIP = (nn.Flatten, nn.Dropout)  # their units are the pixels / the units of the
 @dataclass(frozen=True)
 class UnitLayer:
     name: str
-    kind: str                 # "channel" (C, H, W) or "neuron" (F,)
-    units: int                # C or F
-    shape: tuple[int, ...]    # the layer's output shape without the batch dimension
+    kind: str  # "channel" (C, H, W) or "neuron" (F,)
+    units: int  # C or F
+    shape: tuple[int, ...]  # the layer's output shape without the batch dimension
 
 
 @torch.no_grad()
@@ -57,14 +57,22 @@ def _reduce(out: torch.Tensor, reduce: str) -> torch.Tensor:
     if out.dim() == 2:
         return out
     if out.dim() != 4:
-        raise DataError("Layer outputs of shape {shape} have no units to rank: pick a convolution or dense layer.",
-                        shape=str(tuple(out.shape[1:])))
+        raise DataError(
+            "Layer outputs of shape {shape} have no units to rank: pick a convolution or dense layer.",
+            shape=str(tuple(out.shape[1:])),
+        )
     return out.amax(dim=(2, 3)) if reduce == "max" else out.mean(dim=(2, 3))
 
 
 @torch.no_grad()
-def unit_scores(model: nn.Module, x_uint8: torch.Tensor, layer: str, reduce: str = "max", batch: int = 1000,
-                progress: Callable[[float], None] | None = None) -> torch.Tensor:
+def unit_scores(
+    model: nn.Module,
+    x_uint8: torch.Tensor,
+    layer: str,
+    reduce: str = "max",
+    batch: int = 1000,
+    progress: Callable[[float], None] | None = None,
+) -> torch.Tensor:
     """The score of every unit of ``layer`` for every image: (N, units) float, detached on the CPU.
 
     ``x_uint8`` is (N, 28, 28) uint8 as the datasets store them; batches of ``batch`` images are
@@ -72,13 +80,15 @@ def unit_scores(model: nn.Module, x_uint8: torch.Tensor, layer: str, reduce: str
     of the layer. ``progress(fraction)`` is called after each batch.
     """
     if reduce not in REDUCE:
-        raise DataError("Unknown way to score a channel: {reduce}. Use one of: {known}.", reduce=reduce,
-                        known=", ".join(REDUCE))
+        raise DataError(
+            "Unknown way to score a channel: {reduce}. Use one of: {known}.", reduce=reduce, known=", ".join(REDUCE)
+        )
     if layer not in dict(model.named_children()):
         raise DataError("The model has no layer named {name}.", name=layer)
     if x_uint8.dim() != 3 or len(x_uint8) == 0:
-        raise DataError("Need a non-empty stack of images (N, height, width), not {shape}.",
-                        shape=str(tuple(x_uint8.shape)))
+        raise DataError(
+            "Need a non-empty stack of images (N, height, width), not {shape}.", shape=str(tuple(x_uint8.shape))
+        )
     was_training = model.training
     model.eval()
     parts = []
@@ -87,7 +97,7 @@ def unit_scores(model: nn.Module, x_uint8: torch.Tensor, layer: str, reduce: str
         with capture(model, names=[layer]) as cap:
             n = len(x_uint8)
             for start in range(0, n, batch):
-                xb = x_uint8[start:start + batch].to(device).unsqueeze(1).float().div_(255.0)  # (B, 1, H, W)
+                xb = x_uint8[start : start + batch].to(device).unsqueeze(1).float().div_(255.0)  # (B, 1, H, W)
                 _forward_until(model, xb, layer)
                 parts.append(_reduce(cap.outputs.pop(layer), reduce))
                 if progress is not None:
@@ -112,15 +122,17 @@ def _forward_until(model: nn.Module, x: torch.Tensor, layer: str) -> None:
 def top_of(scores: torch.Tensor, unit: int, k: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
     """(indices, scores) of the ``k`` highest scores of column ``unit`` of (N, units) ``scores``, best first."""
     if not 0 <= unit < scores.shape[1]:
-        raise DataError("Unit {unit} does not exist: this layer has units 0 to {last}.", unit=unit,
-                        last=scores.shape[1] - 1)
+        raise DataError(
+            "Unit {unit} does not exist: this layer has units 0 to {last}.", unit=unit, last=scores.shape[1] - 1
+        )
     col = scores[:, unit]
     top = torch.topk(col, min(k, len(col)))  # ties: topk's order; images are distinct in practice
     return top.indices, top.values
 
 
-def top_images(model: nn.Module, x_uint8: torch.Tensor, layer: str, unit: int, k: int = 16, batch: int = 1000,
-               reduce: str = "max") -> tuple[torch.Tensor, torch.Tensor]:
+def top_images(
+    model: nn.Module, x_uint8: torch.Tensor, layer: str, unit: int, k: int = 16, batch: int = 1000, reduce: str = "max"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The indices into ``x_uint8`` of the ``k`` images that excite ``unit`` of ``layer`` most, and their scores.
 
     For many units of one layer, compute :func:`unit_scores` once and call :func:`top_of` per unit.

@@ -25,10 +25,10 @@ MAX_LAYERS = 64
 
 @dataclass(frozen=True)
 class LayerRow:
-    name: str        # module name, e.g. "conv2d_1" (also the state_dict prefix)
-    type: str        # registry key
+    name: str  # module name, e.g. "conv2d_1" (also the state_dict prefix)
+    type: str  # registry key
     title: str
-    label: str       # short text for diagrams, e.g. "Conv 32@3x3"
+    label: str  # short text for diagrams, e.g. "Conv 32@3x3"
     output_shape: Shape
     params: int
 
@@ -57,9 +57,12 @@ def parse_json(text: str | bytes, lim: Limits | None = None):
     """
     lim = lim or limits()
     if len(text) > lim.json_bytes:
-        raise SpecError("This model spec is {size}; specs up to {most} are read. A model's JSON is usually "
-                        "under 5 KB: check that this is the right file.", size=fmt_bytes(len(text)),
-                        most=fmt_bytes(lim.json_bytes))
+        raise SpecError(
+            "This model spec is {size}; specs up to {most} are read. A model's JSON is usually "
+            "under 5 KB: check that this is the right file.",
+            size=fmt_bytes(len(text)),
+            most=fmt_bytes(lim.json_bytes),
+        )
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8-sig")
@@ -70,16 +73,21 @@ def parse_json(text: str | bytes, lim: Limits | None = None):
         depth += 1 if m.group() in "[{" else -1
         most = max(most, depth)
     if most > lim.json_depth:
-        raise SpecError("This JSON is nested {depth} levels deep; a model spec needs 3 and at most {most} are "
-                        "read.", depth=f"{most:,}", most=lim.json_depth)
+        raise SpecError(
+            "This JSON is nested {depth} levels deep; a model spec needs 3 and at most {most} are read.",
+            depth=f"{most:,}",
+            most=lim.json_depth,
+        )
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise SpecError("This is not valid JSON: {detail} (line {line}, column {col}).",
-                        detail=e.msg, line=e.lineno, col=e.colno) from None
-    except (ValueError, RecursionError):   # Python reads integers of at most 4,300 digits
-        raise SpecError("This JSON holds a number too long to read (more than 4,300 digits). Settings are small "
-                        "numbers, like 128.") from None
+        raise SpecError(
+            "This is not valid JSON: {detail} (line {line}, column {col}).", detail=e.msg, line=e.lineno, col=e.colno
+        ) from None
+    except (ValueError, RecursionError):  # Python reads integers of at most 4,300 digits
+        raise SpecError(
+            "This JSON holds a number too long to read (more than 4,300 digits). Settings are small numbers, like 128."
+        ) from None
 
 
 def normalize(spec) -> dict:
@@ -89,8 +97,10 @@ def normalize(spec) -> dict:
     if isinstance(spec, list):
         spec = {"layers": spec}
     if not isinstance(spec, dict) or not isinstance(spec.get("layers"), list):
-        raise SpecError("A model spec must be a JSON object with a list named \"layers\", e.g. "
-                        "{{\"layers\": [{{\"type\": \"flatten\"}}, {{\"type\": \"dense\", \"units\": 10}}]}}.")
+        raise SpecError(
+            "A model spec must be a JSON object with a list named \"layers\", e.g. "
+            "{{\"layers\": [{{\"type\": \"flatten\"}}, {{\"type\": \"dense\", \"units\": 10}}]}}."
+        )
     layers = spec["layers"]
     if not layers:
         raise SpecError("The model has no layers. Add at least one layer, e.g. Flatten then Dense.")
@@ -99,15 +109,22 @@ def normalize(spec) -> dict:
     out = {"name": str(spec.get("name") or "model"), "layers": []}
     for i, raw in enumerate(layers):
         if not isinstance(raw, dict) or "type" not in raw:
-            raise SpecError("Layer {n} must be an object with a \"type\", e.g. {{\"type\": \"relu\"}}.", layer=i, n=i + 1)
+            raise SpecError(
+                "Layer {n} must be an object with a \"type\", e.g. {{\"type\": \"relu\"}}.", layer=i, n=i + 1
+            )
         lt = layer_type(raw["type"], i)
         layer = {"type": lt.key}
         known = {p.name for p in lt.params}
         unknown = sorted(set(raw) - known - {"type"})
         if unknown:
-            raise SpecError("Layer {n} ({title}) has unknown setting(s) {names}. Its settings are: {known}.",
-                            layer=i, n=i + 1, title=lt.title, names=", ".join(unknown),
-                            known=", ".join(sorted(known)) or "-")
+            raise SpecError(
+                "Layer {n} ({title}) has unknown setting(s) {names}. Its settings are: {known}.",
+                layer=i,
+                n=i + 1,
+                title=lt.title,
+                names=", ".join(unknown),
+                known=", ".join(sorted(known)) or "-",
+            )
         for p in lt.params:
             layer[p.name] = _coerce(raw.get(p.name, p.default), p, i, lt.title)
         out["layers"].append(layer)
@@ -117,20 +134,31 @@ def normalize(spec) -> dict:
 def _coerce(value, p, i, title):
     try:
         shown = repr(value)
-    except ValueError:   # an int too long to print (Python refuses more than 4,300 digits)
+    except ValueError:  # an int too long to print (Python refuses more than 4,300 digits)
         shown = "a number too long to read"
     where = dict(layer=i, n=i + 1, title=title, name=p.name, value=shown[:80])
     if p.kind == "bool":
         bad = SpecError("Layer {n} ({title}): setting '{name}' = {value} is not valid. Use true or false.", **where)
     elif p.kind == "choice":
-        bad = SpecError("Layer {n} ({title}): setting '{name}' = {value} is not valid. Use one of: {choices}.",
-                        choices=", ".join(map(str, p.choices)), **where)
+        bad = SpecError(
+            "Layer {n} ({title}): setting '{name}' = {value} is not valid. Use one of: {choices}.",
+            choices=", ".join(map(str, p.choices)),
+            **where,
+        )
     elif p.kind == "int":
-        bad = SpecError("Layer {n} ({title}): setting '{name}' = {value} is not valid. Use a whole number "
-                        "from {lo:g} to {hi:g}.", lo=p.min, hi=p.max, **where)
+        bad = SpecError(
+            "Layer {n} ({title}): setting '{name}' = {value} is not valid. Use a whole number from {lo:g} to {hi:g}.",
+            lo=p.min,
+            hi=p.max,
+            **where,
+        )
     else:
-        bad = SpecError("Layer {n} ({title}): setting '{name}' = {value} is not valid. Use a number from "
-                        "{lo:g} to {hi:g}.", lo=p.min, hi=p.max, **where)
+        bad = SpecError(
+            "Layer {n} ({title}): setting '{name}' = {value} is not valid. Use a number from {lo:g} to {hi:g}.",
+            lo=p.min,
+            hi=p.max,
+            **where,
+        )
     if p.kind == "bool":
         if not isinstance(value, bool):
             raise bad
@@ -188,8 +216,8 @@ class LayerCost:
     index: int
     title: str
     params: int
-    activation_bytes: int   # per example: every output inside the layer, kept for the backward pass
-    flops: int              # per example, forward (a multiply-add counts 2)
+    activation_bytes: int  # per example: every output inside the layer, kept for the backward pass
+    flops: int  # per example, forward (a multiply-add counts 2)
 
 
 @dataclass
@@ -197,7 +225,7 @@ class Estimate:
     """What a model costs, from shapes alone: nothing of its size is allocated to find out."""
 
     layers: list[LayerCost] = field(default_factory=list)
-    complete: bool = True   # False: a layer could not be traced on shapes (build() then names the problem)
+    complete: bool = True  # False: a layer could not be traced on shapes (build() then names the problem)
 
     @property
     def params(self) -> int:
@@ -214,8 +242,9 @@ class Estimate:
         return batch * sum(c.activation_bytes for c in self.layers)
 
 
-def estimate(spec, input_shape: Shape = (1, 28, 28), input_dtype: torch.dtype | None = None,
-             vocab_size: int | None = None) -> Estimate:
+def estimate(
+    spec, input_shape: Shape = (1, 28, 28), input_dtype: torch.dtype | None = None, vocab_size: int | None = None
+) -> Estimate:
     """Parameters, activation memory and FLOPs per example of ``spec``, traced on PyTorch's meta device.
 
     Layers are built and run on tensors that have shapes but no storage, so a model of billions of
@@ -230,22 +259,22 @@ def estimate(spec, input_shape: Shape = (1, 28, 28), input_dtype: torch.dtype | 
         input_dtype = torch.long if text else torch.float32
     out = Estimate()
     shape = tuple(input_shape)
-    batch = 2   # BatchNorm needs two examples in training mode
+    batch = 2  # BatchNorm needs two examples in training mode
     with torch.device("meta"):
         x = torch.zeros((batch, *shape), dtype=input_dtype)
         for i, layer in enumerate(spec["layers"]):
             lt = LAYER_TYPES[layer["type"]]
             module = lt.build(layer, shape, i)
             if lt.key in MASKS_PADS:
-                module.mask_pads = False   # the same shapes; finding the pads needs values
-            if isinstance(module, Recurrent):   # PyTorch traces an RNN on meta tensors step by step: slow
+                module.mask_pads = False  # the same shapes; finding the pads needs values
+            if isinstance(module, Recurrent):  # PyTorch traces an RNN on meta tensors step by step: slow
                 x, cost = _recurrent_cost(module, x)
                 out.layers.append(LayerCost(i, lt.title, sum(p.numel() for p in module.parameters()), *cost))
                 shape = tuple(x.shape[1:])
                 continue
             kept = []
             leaves = [m for m in module.modules() if not any(True for _ in m.children())] or [module]
-            hooks = [m.register_forward_hook(lambda _m, _i, o: kept.append(o)) for m in leaves]
+            hooks = [m.register_forward_hook(lambda _m, _i, o: kept.append(o)) for m in leaves]  # noqa: B023
             try:
                 with torch.no_grad(), FlopCounterMode(display=False) as counter:
                     x = module(x)
@@ -256,8 +285,15 @@ def estimate(spec, input_shape: Shape = (1, 28, 28), input_dtype: torch.dtype | 
                 for h in hooks:
                     h.remove()
             act = sum(_nbytes(o) for o in kept) or _nbytes(x)
-            out.layers.append(LayerCost(i, lt.title, sum(p.numel() for p in module.parameters()),
-                                        act // batch, counter.get_total_flops() // batch))
+            out.layers.append(
+                LayerCost(
+                    i,
+                    lt.title,
+                    sum(p.numel() for p in module.parameters()),
+                    act // batch,
+                    counter.get_total_flops() // batch,
+                )
+            )
             shape = tuple(x.shape[1:])
             if any(s <= 0 for s in shape):
                 out.complete = False
@@ -275,7 +311,7 @@ def _recurrent_cost(module: Recurrent, x: torch.Tensor) -> tuple[torch.Tensor, t
     for layer in range(rnn.num_layers):
         inputs = features if layer == 0 else h * dirs
         flops += dirs * steps * gates * 2 * (inputs * h + h * h)
-        act += dirs * steps * (gates + 1) * h * 4   # the gates and the state at every step
+        act += dirs * steps * (gates + 1) * h * 4  # the gates and the state at every step
     width = h * dirs
     y = torch.empty((b, steps, width) if module.return_sequence else (b, width), dtype=x.dtype, device="meta")
     return y, (act, flops)
@@ -299,37 +335,71 @@ def check_budget(est: Estimate, batch: int | None = None, lim: Limits | None = N
         return
     if est.params > lim.params:
         worst = max(est.layers, key=lambda c: c.params)
-        raise SpecError("The model has {params} parameters; this server allows at most {most}. Layer {n} ({title}) "
-                        "alone has {layer_params}: give it fewer units or filters.", layer=worst.index,
-                        params=f"{est.params:,}", most=f"{lim.params:,}", n=worst.index + 1, title=worst.title,
-                        layer_params=f"{worst.params:,}")
+        raise SpecError(
+            "The model has {params} parameters; this server allows at most {most}. Layer {n} ({title}) "
+            "alone has {layer_params}: give it fewer units or filters.",
+            layer=worst.index,
+            params=f"{est.params:,}",
+            most=f"{lim.params:,}",
+            n=worst.index + 1,
+            title=worst.title,
+            layer_params=f"{worst.params:,}",
+        )
     if est.flops > lim.flops:
         worst = max(est.layers, key=lambda c: c.flops)
-        raise SpecError("One example costs {need} million operations; this server allows at most {most} million. "
-                        "Layer {n} ({title}) costs {cost} million: use fewer filters, a smaller kernel, or pool "
-                        "before it.", layer=worst.index, need=f"{est.flops / 1e6:,.0f}",
-                        most=f"{lim.flops / 1e6:,.0f}", n=worst.index + 1, title=worst.title,
-                        cost=f"{worst.flops / 1e6:,.0f}")
+        raise SpecError(
+            "One example costs {need} million operations; this server allows at most {most} million. "
+            "Layer {n} ({title}) costs {cost} million: use fewer filters, a smaller kernel, or pool "
+            "before it.",
+            layer=worst.index,
+            need=f"{est.flops / 1e6:,.0f}",
+            most=f"{lim.flops / 1e6:,.0f}",
+            n=worst.index + 1,
+            title=worst.title,
+            cost=f"{worst.flops / 1e6:,.0f}",
+        )
     if batch is not None and batch > lim.batch:
-        raise SpecError("Batch size {bs} is larger than this server allows ({most}); 32 to 512 is usual.",
-                        bs=f"{batch:,}", most=f"{lim.batch:,}")
+        raise SpecError(
+            "Batch size {bs} is larger than this server allows ({most}); 32 to 512 is usual.",
+            bs=f"{batch:,}",
+            most=f"{lim.batch:,}",
+        )
     need = est.activation_bytes(batch or 1)
     if need > lim.activation_bytes:
         worst = max(est.layers, key=lambda c: c.activation_bytes)
         if batch:
-            raise SpecError("At batch size {bs} training needs about {need} for the activations; this server "
-                            "allows {most}. Layer {n} ({title}) needs the most: use a smaller batch size or a "
-                            "smaller layer.", layer=worst.index, bs=f"{batch:,}", need=fmt_bytes(need),
-                            most=fmt_bytes(lim.activation_bytes), n=worst.index + 1, title=worst.title)
-        raise SpecError("One example needs about {need} for the activations; this server allows {most} for a whole "
-                        "batch. Layer {n} ({title}) needs the most: make it smaller, or pool before it.",
-                        layer=worst.index, need=fmt_bytes(need), most=fmt_bytes(lim.activation_bytes),
-                        n=worst.index + 1, title=worst.title)
+            raise SpecError(
+                "At batch size {bs} training needs about {need} for the activations; this server "
+                "allows {most}. Layer {n} ({title}) needs the most: use a smaller batch size or a "
+                "smaller layer.",
+                layer=worst.index,
+                bs=f"{batch:,}",
+                need=fmt_bytes(need),
+                most=fmt_bytes(lim.activation_bytes),
+                n=worst.index + 1,
+                title=worst.title,
+            )
+        raise SpecError(
+            "One example needs about {need} for the activations; this server allows {most} for a whole "
+            "batch. Layer {n} ({title}) needs the most: make it smaller, or pool before it.",
+            layer=worst.index,
+            need=fmt_bytes(need),
+            most=fmt_bytes(lim.activation_bytes),
+            n=worst.index + 1,
+            title=worst.title,
+        )
 
 
-def build(spec, input_shape: Shape = (1, 28, 28), num_classes: int | None = 10,
-          input_dtype: torch.dtype | None = None, seed: int | None = None,
-          vocab_size: int | None = None, batch: int | None = None, budget: bool = True) -> Built:
+def build(
+    spec,
+    input_shape: Shape = (1, 28, 28),
+    num_classes: int | None = 10,
+    input_dtype: torch.dtype | None = None,
+    seed: int | None = None,
+    vocab_size: int | None = None,
+    batch: int | None = None,
+    budget: bool = True,
+) -> Built:
     """Build ``spec`` for inputs of ``input_shape`` (no batch dim). Raises SpecError naming the layer.
 
     A text model (first layer an Embedding) takes LongTensor ids (B, L): ``input_shape=(L,)``; its
@@ -347,9 +417,12 @@ def build(spec, input_shape: Shape = (1, 28, 28), num_classes: int | None = 10,
     text = spec["layers"][0]["type"] == "embedding"
     if input_dtype is None:
         input_dtype = torch.long if text else torch.float32
-    if not text and not input_dtype.is_floating_point:   # before the estimate: it names the real fix
-        raise SpecError("A text model must start with an Embedding layer: it turns the token ids into vectors "
-                        "the other layers can read.", layer=0)
+    if not text and not input_dtype.is_floating_point:  # before the estimate: it names the real fix
+        raise SpecError(
+            "A text model must start with an Embedding layer: it turns the token ids into vectors "
+            "the other layers can read.",
+            layer=0,
+        )
     if budget:
         check_budget(estimate(spec, input_shape, input_dtype), batch)
     if seed is not None:
@@ -369,22 +442,38 @@ def build(spec, input_shape: Shape = (1, 28, 28), num_classes: int | None = 10,
             with torch.no_grad():
                 x = module(x)
         except (RuntimeError, ValueError, IndexError) as e:
-            raise SpecError("Layer {n} ({title}) cannot take an input of shape {shape}: {detail}",
-                            layer=i, n=i + 1, title=lt.title, shape=fmt_shape(shape),
-                            detail=str(e).split("\n")[0]) from None
+            raise SpecError(
+                "Layer {n} ({title}) cannot take an input of shape {shape}: {detail}",
+                layer=i,
+                n=i + 1,
+                title=lt.title,
+                shape=fmt_shape(shape),
+                detail=str(e).split("\n")[0],
+            ) from None
         shape = tuple(x.shape[1:])
         if any(s <= 0 for s in shape):
-            raise SpecError("Layer {n} ({title}) shrinks its input to nothing {shape}. Use a smaller window "
-                            "or stride, or add padding.", layer=i, n=i + 1, title=lt.title, shape=fmt_shape(shape))
+            raise SpecError(
+                "Layer {n} ({title}) shrinks its input to nothing {shape}. Use a smaller window "
+                "or stride, or add padding.",
+                layer=i,
+                n=i + 1,
+                title=lt.title,
+                shape=fmt_shape(shape),
+            )
         counts[lt.key] = counts.get(lt.key, 0) + 1
         name = f"{lt.key}_{counts[lt.key]}"
         modules[name] = module
-        table.append(LayerRow(name, lt.key, lt.title, lt.short(layer), shape,
-                              sum(p.numel() for p in module.parameters())))
+        table.append(
+            LayerRow(name, lt.key, lt.title, lt.short(layer), shape, sum(p.numel() for p in module.parameters()))
+        )
     if num_classes is not None and shape != (num_classes,):
-        raise SpecError("The last layer outputs {shape}, but the dataset has {k} classes. End the model with "
-                        "a Dense layer of {k} units (after a Flatten if needed).",
-                        layer=len(spec["layers"]) - 1, shape=fmt_shape(shape), k=num_classes)
+        raise SpecError(
+            "The last layer outputs {shape}, but the dataset has {k} classes. End the model with "
+            "a Dense layer of {k} units (after a Flatten if needed).",
+            layer=len(spec["layers"]) - 1,
+            shape=fmt_shape(shape),
+            k=num_classes,
+        )
     module = nn.Sequential(modules)
     glorot_init(module)
     return Built(module, table, tuple(input_shape), input_dtype)

@@ -66,14 +66,21 @@ class Recurrent(nn.Module):
     real token). A sequence of only pads gives zeros.
     """
 
-    def __init__(self, kind: str, input_size: int, hidden: int, num_layers: int = 1,
-                 bidirectional: bool = False, return_sequence: bool = False, mask_pads: bool = False):
+    def __init__(
+        self,
+        kind: str,
+        input_size: int,
+        hidden: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        return_sequence: bool = False,
+        mask_pads: bool = False,
+    ):
         super().__init__()
         cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind]
         self.kind, self.return_sequence, self.bidirectional = kind, return_sequence, bidirectional
         self.mask_pads = mask_pads
-        self.rnn = cls(input_size, hidden, num_layers=num_layers, batch_first=True,
-                       bidirectional=bidirectional)
+        self.rnn = cls(input_size, hidden, num_layers=num_layers, batch_first=True, bidirectional=bidirectional)
 
     def _last(self, state) -> torch.Tensor:
         h_n = state[0] if self.kind == "lstm" else state  # (layers*dirs, B, H)
@@ -90,8 +97,9 @@ class Recurrent(nn.Module):
         # a stable sort on "is pad" puts the real steps first, in their order (pre-padding: pads first)
         order = torch.sort((~real).to(torch.uint8), dim=1, stable=True).indices  # (B, T)
         xs = torch.gather(x, 1, order.unsqueeze(-1).expand_as(x))
-        packed = nn.utils.rnn.pack_padded_sequence(xs, lengths.clamp(min=1).cpu(), batch_first=True,
-                                                   enforce_sorted=False)
+        packed = nn.utils.rnn.pack_padded_sequence(
+            xs, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
+        )
         out, state = self.rnn(packed)
         if not self.return_sequence:
             return self._last(state) * (lengths > 0).unsqueeze(1).to(x.dtype)
@@ -114,7 +122,8 @@ class ResidualBlock(nn.Module):
         self.shortcut = nn.Identity()
         if stride != 1 or in_channels != channels:
             self.shortcut = nn.Sequential(
-                nn.Conv2d(in_channels, channels, 1, stride=stride, bias=False), nn.BatchNorm2d(channels))
+                nn.Conv2d(in_channels, channels, 1, stride=stride, bias=False), nn.BatchNorm2d(channels)
+            )
         self.relu2 = nn.ReLU()  # separate modules: Captum's DeepLift needs one per use
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -153,7 +162,7 @@ class TimePool(nn.Module):
             low = torch.finfo(x.dtype).min
             return x.masked_fill(~real.unsqueeze(-1), low).amax(1) * (count > 0)
         t = x.shape[1]
-        last = (t - 1 - real.flip(1).to(torch.uint8).argmax(1))  # (B,) index of the last real step
+        last = t - 1 - real.flip(1).to(torch.uint8).argmax(1)  # (B,) index of the last real step
         return x[torch.arange(x.shape[0], device=x.device), last] * (count > 0)
 
 
@@ -206,7 +215,7 @@ class EncoderLayer(nn.Module):
             return z.view(b, t, self.heads, dh).transpose(1, 2)
 
         q, k, v = split(self.q(h)), split(self.k(h)), split(self.v(h))
-        scores = q @ k.transpose(-2, -1) / dh ** 0.5  # (B, heads, T, T)
+        scores = q @ k.transpose(-2, -1) / dh**0.5  # (B, heads, T, T)
         # a finite fill, not -inf: a row of only pads stays finite (uniform) instead of NaN
         scores = scores.masked_fill(~real[:, None, None, :], torch.finfo(scores.dtype).min)
         w = scores.softmax(-1) * real[:, None, :, None].to(scores.dtype)  # pad queries: rows of 0
@@ -226,8 +235,17 @@ class TransformerEncoder(nn.Module):
     ``max_len``; later positions share the last one).
     """
 
-    def __init__(self, dim: int, heads: int, layers: int, feedforward: int, dropout: float = 0.1,
-                 positions: str = "sinusoidal", max_len: int = 512, mask_pads: bool = False):
+    def __init__(
+        self,
+        dim: int,
+        heads: int,
+        layers: int,
+        feedforward: int,
+        dropout: float = 0.1,
+        positions: str = "sinusoidal",
+        max_len: int = 512,
+        mask_pads: bool = False,
+    ):
         super().__init__()
         self.dim, self.positions, self.max_len, self.mask_pads = dim, positions, max_len, mask_pads
         if positions == "learned":
@@ -253,7 +271,7 @@ class TransformerEncoder(nn.Module):
         keep = real.unsqueeze(-1).to(x.dtype)
         # word vectors times sqrt(dim), as Vaswani et al. 3.4: with Keras-sized (+-0.05) embeddings the
         # +-1 sine waves drowned the words and the small preset sat at chance for 3 epochs on rt-polarity
-        x = self.drop(x * self.dim ** 0.5 + pe) * keep
+        x = self.drop(x * self.dim**0.5 + pe) * keep
         for layer in self.layers:
             x = layer(x, real) * keep
         return self.norm(x) * keep
@@ -267,8 +285,7 @@ class KimConv(nn.Module):
     that touch a real token (max over time); the maxima of all widths are concatenated.
     """
 
-    def __init__(self, dim: int, widths: tuple[int, ...] = (3, 4, 5), filters: int = 100,
-                 mask_pads: bool = False):
+    def __init__(self, dim: int, widths: tuple[int, ...] = (3, 4, 5), filters: int = 100, mask_pads: bool = False):
         super().__init__()
         self.widths, self.mask_pads = tuple(widths), mask_pads
         self.convs = nn.ModuleList(nn.Conv1d(dim, filters, w) for w in self.widths)
@@ -292,25 +309,43 @@ def _need_image(shape: Shape, i: int, title: str) -> None:
         raise SpecError(
             "Layer {n} ({title}) needs an image-shaped input (channels x height x width) but gets "
             "{shape}. Remove the Flatten (or Dense) layer before it, or move this layer earlier.",
-            layer=i, n=i + 1, title=title, shape=fmt_shape(shape))
+            layer=i,
+            n=i + 1,
+            title=title,
+            shape=fmt_shape(shape),
+        )
 
 
 def _need_flat(shape: Shape, i: int, title: str) -> None:
     if len(shape) != 1:
         raise SpecError(
             "Layer {n} ({title}) needs a flat input but gets {shape}. Add a Flatten layer before it.",
-            layer=i, n=i + 1, title=title, shape=fmt_shape(shape))
+            layer=i,
+            n=i + 1,
+            title=title,
+            shape=fmt_shape(shape),
+        )
 
 
 def _need_sequence(shape: Shape, i: int, title: str) -> None:
     if len(shape) == 3:
-        raise SpecError("Layer {n} ({title}) needs a sequence (time steps x features) but gets {shape}. Add a "
-                        "'Rows' layer before it to read an image row by row.",
-                        layer=i, n=i + 1, title=title, shape=fmt_shape(shape))
+        raise SpecError(
+            "Layer {n} ({title}) needs a sequence (time steps x features) but gets {shape}. Add a "
+            "'Rows' layer before it to read an image row by row.",
+            layer=i,
+            n=i + 1,
+            title=title,
+            shape=fmt_shape(shape),
+        )
     if len(shape) != 2:
-        raise SpecError("Layer {n} ({title}) needs a sequence (time steps x features) but gets {shape}. Put it "
-                        "after an Embedding or Rows layer, or a recurrent layer that returns every step.",
-                        layer=i, n=i + 1, title=title, shape=fmt_shape(shape))
+        raise SpecError(
+            "Layer {n} ({title}) needs a sequence (time steps x features) but gets {shape}. Put it "
+            "after an Embedding or Rows layer, or a recurrent layer that returns every step.",
+            layer=i,
+            n=i + 1,
+            title=title,
+            shape=fmt_shape(shape),
+        )
 
 
 def _window_fits(shape: Shape, k: int, i: int, title: str, what: str) -> None:
@@ -319,7 +354,15 @@ def _window_fits(shape: Shape, k: int, i: int, title: str, what: str) -> None:
         raise SpecError(
             "Layer {n} ({title}): its {what} of {k}x{k} is larger than its {h}x{w} input. Use a "
             "{what} of at most {most}, add padding to the layer before, or remove a pooling layer earlier.",
-            layer=i, n=i + 1, title=title, what=what, k=k, h=h, w=w, most=min(h, w))
+            layer=i,
+            n=i + 1,
+            title=title,
+            what=what,
+            k=k,
+            h=h,
+            w=w,
+            most=min(h, w),
+        )
 
 
 def fmt_shape(shape: Shape) -> str:
@@ -345,6 +388,7 @@ def _pool(cls, title):
         k = int(p["size"])
         _window_fits(shape, k, i, title, "window")
         return cls(k, stride=int(p["stride"]) or k)
+
     return build
 
 
@@ -353,16 +397,26 @@ def _batchnorm(p, shape, i):
         return nn.BatchNorm2d(shape[0])
     if len(shape) == 1:
         return nn.BatchNorm1d(shape[0])
-    raise SpecError("Layer {n} (BatchNorm) works on images or flat vectors, not on {shape}.",
-                    layer=i, n=i + 1, shape=fmt_shape(shape))
+    raise SpecError(
+        "Layer {n} (BatchNorm) works on images or flat vectors, not on {shape}.",
+        layer=i,
+        n=i + 1,
+        shape=fmt_shape(shape),
+    )
 
 
 def _residual(p, shape, i):
     _need_image(shape, i, "Residual block")
     stride = int(p["stride"])
     if stride > 1 and min(shape[1], shape[2]) < 2:
-        raise SpecError("Layer {n} (Residual block): stride {s} on a {h}x{w} input leaves nothing. Use stride 1.",
-                        layer=i, n=i + 1, s=stride, h=shape[1], w=shape[2])
+        raise SpecError(
+            "Layer {n} (Residual block): stride {s} on a {h}x{w} input leaves nothing. Use stride 1.",
+            layer=i,
+            n=i + 1,
+            s=stride,
+            h=shape[1],
+            w=shape[2],
+        )
     return ResidualBlock(shape[0], int(p["channels"]), stride)
 
 
@@ -379,19 +433,28 @@ def _rows(p, shape, i):
 def _recurrent(kind, title):
     def build(p, shape, i):
         _need_sequence(shape, i, title)
-        return Recurrent(kind, shape[1], int(p["hidden"]), int(p["layers"]), bool(p["bidirectional"]),
-                         bool(p["return_sequence"]))
+        return Recurrent(
+            kind, shape[1], int(p["hidden"]), int(p["layers"]), bool(p["bidirectional"]), bool(p["return_sequence"])
+        )
+
     return build
 
 
 def _embedding(p, shape, i):
     if i == 0 and len(shape) != 1:
-        raise SpecError("Layer {n} (Embedding) reads sentences as token ids, but the input here is {shape}, an "
-                        "image. Pick a text dataset, or start from an image model.", layer=i, n=i + 1,
-                        shape=fmt_shape(shape))
+        raise SpecError(
+            "Layer {n} (Embedding) reads sentences as token ids, but the input here is {shape}, an "
+            "image. Pick a text dataset, or start from an image model.",
+            layer=i,
+            n=i + 1,
+            shape=fmt_shape(shape),
+        )
     if len(shape) != 1 or i != 0:
-        raise SpecError("Layer {n} (Embedding) must be the first layer of a text model: it turns token ids "
-                        "into vectors.", layer=i, n=i + 1)
+        raise SpecError(
+            "Layer {n} (Embedding) must be the first layer of a text model: it turns token ids into vectors.",
+            layer=i,
+            n=i + 1,
+        )
     return nn.Embedding(int(p["vocab"]), int(p["dim"]), padding_idx=0)
 
 
@@ -405,11 +468,18 @@ def _transformer(p, shape, i):
     dim, heads = shape[1], int(p["heads"])
     if dim % heads:
         fits = [h for h in range(1, 9) if dim % h == 0]
-        raise SpecError("Layer {n} (Transformer): {heads} heads do not divide the vector size {dim} (each head "
-                        "gets an equal share of it). Use {fits} heads, or change the vector size before it.",
-                        layer=i, n=i + 1, heads=heads, dim=dim, fits=", ".join(map(str, fits)))
-    return TransformerEncoder(dim, heads, int(p["layers"]), int(p["feedforward"]), float(p["dropout"]),
-                              p["positions"], max_len=shape[0])
+        raise SpecError(
+            "Layer {n} (Transformer): {heads} heads do not divide the vector size {dim} (each head "
+            "gets an equal share of it). Use {fits} heads, or change the vector size before it.",
+            layer=i,
+            n=i + 1,
+            heads=heads,
+            dim=dim,
+            fits=", ".join(map(str, fits)),
+        )
+    return TransformerEncoder(
+        dim, heads, int(p["layers"]), int(p["feedforward"]), float(p["dropout"]), p["positions"], max_len=shape[0]
+    )
 
 
 def kim_widths(p: dict) -> tuple[int, ...]:
@@ -430,79 +500,203 @@ _RNN_PARAMS = (
     Param("return_sequence", "bool", False, help="Output every time step instead of only the last."),
 )
 
-LAYER_TYPES: dict[str, LayerType] = {lt.key: lt for lt in [
-    LayerType("dense", "Dense", "core", _dense,
-              (_UNITS, Param("bias", "bool", True, help="Add a learned bias.")),
-              "Fully connected: every output sees every input.", lambda p: f"Dense {p['units']}",
-              aliases=("linear",)),
-    LayerType("conv2d", "Conv2d", "conv", _conv,
-              (Param("out", "int", 32, 1, 1024, help="Number of filters (output channels)."),
-               Param("kernel", "int", 3, 1, 15, help="Filter size (kernel x kernel)."),
-               Param("stride", "int", 1, 1, 8, help="Step between filter positions."),
-               Param("padding", "int", 0, 0, 8, help="Zeros added around the border.")),
-              "Slides small learned filters over the image.",
-              lambda p: f"Conv {p['out']}@{p['kernel']}x{p['kernel']}", aliases=("conv",)),
-    LayerType("maxpool", "MaxPool", "conv", _pool(nn.MaxPool2d, "MaxPool"),
-              (Param("size", "int", 2, 1, 8, help="Window size."),
-               Param("stride", "int", 0, 0, 8, help="Step; 0 means the same as the window.")),
-              "Keeps the largest value of each window.", lambda p: f"MaxPool {p['size']}x{p['size']}"),
-    LayerType("avgpool", "AvgPool", "conv", _pool(nn.AvgPool2d, "AvgPool"),
-              (Param("size", "int", 2, 1, 8, help="Window size."),
-               Param("stride", "int", 0, 0, 8, help="Step; 0 means the same as the window.")),
-              "Averages each window.", lambda p: f"AvgPool {p['size']}x{p['size']}"),
-    LayerType("gap", "Global average pool", "conv", _gap, (), "Averages each feature map to one number."),
-    LayerType("residual", "Residual block", "conv", _residual,
-              (Param("channels", "int", 32, 1, 512, help="Output channels."),
-               Param("stride", "int", 1, 1, 2, help="2 halves the height and width.")),
-              "Two 3x3 convolutions plus a skip connection (ResNet).",
-              lambda p: f"Residual {p['channels']}" + (f" /{p['stride']}" if int(p['stride']) > 1 else "")),
-    LayerType("flatten", "Flatten", "core", lambda p, s, i: nn.Flatten(), (),
-              "Turns an image-shaped input into one long vector."),
-    LayerType("dropout", "Dropout", "regularise", lambda p, s, i: nn.Dropout(float(p["p"])),
-              (Param("p", "float", 0.25, 0.0, 0.95, help="Fraction of values zeroed while training."),),
-              "Randomly zeroes values while training, against overfitting.", lambda p: f"Dropout {p['p']}"),
-    LayerType("batchnorm", "BatchNorm", "regularise", _batchnorm, (),
-              "Normalises each channel over the batch."),
-    LayerType("relu", "ReLU", "activation", lambda p, s, i: nn.ReLU(), (), "max(0, x)."),
-    LayerType("leakyrelu", "LeakyReLU", "activation", lambda p, s, i: nn.LeakyReLU(float(p["slope"])),
-              (Param("slope", "float", 0.01, 0.0, 1.0, help="Slope for negative inputs."),),
-              "Like ReLU but lets a little through below zero."),
-    LayerType("sigmoid", "Sigmoid", "activation", lambda p, s, i: nn.Sigmoid(), (), "Squashes to (0, 1)."),
-    LayerType("tanh", "Tanh", "activation", lambda p, s, i: nn.Tanh(), (), "Squashes to (-1, 1)."),
-    LayerType("gelu", "GELU", "activation", lambda p, s, i: nn.GELU(), (), "A smooth ReLU (used in transformers)."),
-    LayerType("rows", "Rows (image to sequence)", "sequence", _rows, (),
-              "Reads an image row by row: each row is one time step."),
-    LayerType("embedding", "Embedding", "sequence", _embedding,
-              (Param("vocab", "int", 10000, 2, 200000, help="Vocabulary size."),
-               Param("dim", "int", 128, 1, 2048, help="Vector size per token.")),
-              "Turns each token id into a learned vector.", lambda p: f"Embedding {p['vocab']}x{p['dim']}"),
-    LayerType("rnn", "SimpleRNN", "sequence", _recurrent("rnn", "SimpleRNN"), _RNN_PARAMS,
-              "A recurrent layer: a hidden state updated at every time step.", lambda p: f"RNN {p['hidden']}"),
-    LayerType("lstm", "LSTM", "sequence", _recurrent("lstm", "LSTM"), _RNN_PARAMS,
-              "A recurrent layer with gates that decide what to remember.", lambda p: f"LSTM {p['hidden']}"),
-    LayerType("gru", "GRU", "sequence", _recurrent("gru", "GRU"), _RNN_PARAMS,
-              "A lighter gated recurrent layer.", lambda p: f"GRU {p['hidden']}"),
-    LayerType("timepool", "Pool over time", "sequence", _timepool,
-              (Param("mode", "choice", "mean", choices=("mean", "max", "last"),
-                     help="Mean or max over the time steps, or the last step (pads are left out)."),),
-              "Summarises a sequence into one vector.", lambda p: f"{p['mode'].capitalize()} over time"),
-    LayerType("transformer", "Transformer", "sequence", _transformer,
-              (Param("layers", "int", 2, 1, 4, help="Stacked encoder layers."),
-               Param("heads", "int", 4, 1, 8, help="Attention heads; they must divide the vector size."),
-               Param("feedforward", "int", 256, 1, 8192, help="Size of the feed-forward layer inside each block."),
-               Param("dropout", "float", 0.1, 0.0, 0.9, help="Dropout on the attention weights and block outputs."),
-               Param("positions", "choice", "sinusoidal", choices=("sinusoidal", "learned"),
-                     help="How token positions are encoded: fixed sine waves or learned vectors.")),
-              "Self-attention: every token looks at every other token (an encoder of a transformer).",
-              lambda p: f"Transformer {p['layers']}x{p['heads']}h"),
-    LayerType("kimconv", "Text CNN (Kim 2014)", "sequence", _kimconv,
-              (Param("filters", "int", 100, 1, 1024, help="Filters per width."),
-               Param("width1", "int", 3, 1, 9, help="Width of the first filters, in tokens."),
-               Param("width2", "int", 4, 0, 9, help="Width of the second filters, in tokens (0: unused)."),
-               Param("width3", "int", 5, 0, 9, help="Width of the third filters, in tokens (0: unused).")),
-              "Filters slide over a few words at a time; each keeps its strongest match in the sentence.",
-              lambda p: f"TextCNN {','.join(map(str, kim_widths(p)))} x{p['filters']}", aliases=("textcnn",)),
-]}
+LAYER_TYPES: dict[str, LayerType] = {
+    lt.key: lt
+    for lt in [
+        LayerType(
+            "dense",
+            "Dense",
+            "core",
+            _dense,
+            (_UNITS, Param("bias", "bool", True, help="Add a learned bias.")),
+            "Fully connected: every output sees every input.",
+            lambda p: f"Dense {p['units']}",
+            aliases=("linear",),
+        ),
+        LayerType(
+            "conv2d",
+            "Conv2d",
+            "conv",
+            _conv,
+            (
+                Param("out", "int", 32, 1, 1024, help="Number of filters (output channels)."),
+                Param("kernel", "int", 3, 1, 15, help="Filter size (kernel x kernel)."),
+                Param("stride", "int", 1, 1, 8, help="Step between filter positions."),
+                Param("padding", "int", 0, 0, 8, help="Zeros added around the border."),
+            ),
+            "Slides small learned filters over the image.",
+            lambda p: f"Conv {p['out']}@{p['kernel']}x{p['kernel']}",
+            aliases=("conv",),
+        ),
+        LayerType(
+            "maxpool",
+            "MaxPool",
+            "conv",
+            _pool(nn.MaxPool2d, "MaxPool"),
+            (
+                Param("size", "int", 2, 1, 8, help="Window size."),
+                Param("stride", "int", 0, 0, 8, help="Step; 0 means the same as the window."),
+            ),
+            "Keeps the largest value of each window.",
+            lambda p: f"MaxPool {p['size']}x{p['size']}",
+        ),
+        LayerType(
+            "avgpool",
+            "AvgPool",
+            "conv",
+            _pool(nn.AvgPool2d, "AvgPool"),
+            (
+                Param("size", "int", 2, 1, 8, help="Window size."),
+                Param("stride", "int", 0, 0, 8, help="Step; 0 means the same as the window."),
+            ),
+            "Averages each window.",
+            lambda p: f"AvgPool {p['size']}x{p['size']}",
+        ),
+        LayerType("gap", "Global average pool", "conv", _gap, (), "Averages each feature map to one number."),
+        LayerType(
+            "residual",
+            "Residual block",
+            "conv",
+            _residual,
+            (
+                Param("channels", "int", 32, 1, 512, help="Output channels."),
+                Param("stride", "int", 1, 1, 2, help="2 halves the height and width."),
+            ),
+            "Two 3x3 convolutions plus a skip connection (ResNet).",
+            lambda p: f"Residual {p['channels']}" + (f" /{p['stride']}" if int(p['stride']) > 1 else ""),
+        ),
+        LayerType(
+            "flatten",
+            "Flatten",
+            "core",
+            lambda p, s, i: nn.Flatten(),
+            (),
+            "Turns an image-shaped input into one long vector.",
+        ),
+        LayerType(
+            "dropout",
+            "Dropout",
+            "regularise",
+            lambda p, s, i: nn.Dropout(float(p["p"])),
+            (Param("p", "float", 0.25, 0.0, 0.95, help="Fraction of values zeroed while training."),),
+            "Randomly zeroes values while training, against overfitting.",
+            lambda p: f"Dropout {p['p']}",
+        ),
+        LayerType("batchnorm", "BatchNorm", "regularise", _batchnorm, (), "Normalises each channel over the batch."),
+        LayerType("relu", "ReLU", "activation", lambda p, s, i: nn.ReLU(), (), "max(0, x)."),
+        LayerType(
+            "leakyrelu",
+            "LeakyReLU",
+            "activation",
+            lambda p, s, i: nn.LeakyReLU(float(p["slope"])),
+            (Param("slope", "float", 0.01, 0.0, 1.0, help="Slope for negative inputs."),),
+            "Like ReLU but lets a little through below zero.",
+        ),
+        LayerType("sigmoid", "Sigmoid", "activation", lambda p, s, i: nn.Sigmoid(), (), "Squashes to (0, 1)."),
+        LayerType("tanh", "Tanh", "activation", lambda p, s, i: nn.Tanh(), (), "Squashes to (-1, 1)."),
+        LayerType("gelu", "GELU", "activation", lambda p, s, i: nn.GELU(), (), "A smooth ReLU (used in transformers)."),
+        LayerType(
+            "rows",
+            "Rows (image to sequence)",
+            "sequence",
+            _rows,
+            (),
+            "Reads an image row by row: each row is one time step.",
+        ),
+        LayerType(
+            "embedding",
+            "Embedding",
+            "sequence",
+            _embedding,
+            (
+                Param("vocab", "int", 10000, 2, 200000, help="Vocabulary size."),
+                Param("dim", "int", 128, 1, 2048, help="Vector size per token."),
+            ),
+            "Turns each token id into a learned vector.",
+            lambda p: f"Embedding {p['vocab']}x{p['dim']}",
+        ),
+        LayerType(
+            "rnn",
+            "SimpleRNN",
+            "sequence",
+            _recurrent("rnn", "SimpleRNN"),
+            _RNN_PARAMS,
+            "A recurrent layer: a hidden state updated at every time step.",
+            lambda p: f"RNN {p['hidden']}",
+        ),
+        LayerType(
+            "lstm",
+            "LSTM",
+            "sequence",
+            _recurrent("lstm", "LSTM"),
+            _RNN_PARAMS,
+            "A recurrent layer with gates that decide what to remember.",
+            lambda p: f"LSTM {p['hidden']}",
+        ),
+        LayerType(
+            "gru",
+            "GRU",
+            "sequence",
+            _recurrent("gru", "GRU"),
+            _RNN_PARAMS,
+            "A lighter gated recurrent layer.",
+            lambda p: f"GRU {p['hidden']}",
+        ),
+        LayerType(
+            "timepool",
+            "Pool over time",
+            "sequence",
+            _timepool,
+            (
+                Param(
+                    "mode",
+                    "choice",
+                    "mean",
+                    choices=("mean", "max", "last"),
+                    help="Mean or max over the time steps, or the last step (pads are left out).",
+                ),
+            ),
+            "Summarises a sequence into one vector.",
+            lambda p: f"{p['mode'].capitalize()} over time",
+        ),
+        LayerType(
+            "transformer",
+            "Transformer",
+            "sequence",
+            _transformer,
+            (
+                Param("layers", "int", 2, 1, 4, help="Stacked encoder layers."),
+                Param("heads", "int", 4, 1, 8, help="Attention heads; they must divide the vector size."),
+                Param("feedforward", "int", 256, 1, 8192, help="Size of the feed-forward layer inside each block."),
+                Param("dropout", "float", 0.1, 0.0, 0.9, help="Dropout on the attention weights and block outputs."),
+                Param(
+                    "positions",
+                    "choice",
+                    "sinusoidal",
+                    choices=("sinusoidal", "learned"),
+                    help="How token positions are encoded: fixed sine waves or learned vectors.",
+                ),
+            ),
+            "Self-attention: every token looks at every other token (an encoder of a transformer).",
+            lambda p: f"Transformer {p['layers']}x{p['heads']}h",
+        ),
+        LayerType(
+            "kimconv",
+            "Text CNN (Kim 2014)",
+            "sequence",
+            _kimconv,
+            (
+                Param("filters", "int", 100, 1, 1024, help="Filters per width."),
+                Param("width1", "int", 3, 1, 9, help="Width of the first filters, in tokens."),
+                Param("width2", "int", 4, 0, 9, help="Width of the second filters, in tokens (0: unused)."),
+                Param("width3", "int", 5, 0, 9, help="Width of the third filters, in tokens (0: unused)."),
+            ),
+            "Filters slide over a few words at a time; each keeps its strongest match in the sentence.",
+            lambda p: f"TextCNN {','.join(map(str, kim_widths(p)))} x{p['filters']}",
+            aliases=("textcnn",),
+        ),
+    ]
+}
 
 # Layers that follow the pad convention when the model reads token ids (it starts with an Embedding):
 # the builder sets their ``mask_pads``. Image models (Rows) keep every step, zero rows included.
@@ -515,6 +709,11 @@ def layer_type(key: str, index: int | None = None) -> LayerType:
     k = str(key).lower().strip()
     k = _ALIASES.get(k, k)
     if k not in LAYER_TYPES:
-        raise SpecError("Layer {n}: unknown layer type '{type}'. Known types: {known}.", layer=index,
-                        n=(index or 0) + 1, type=key, known=", ".join(LAYER_TYPES))
+        raise SpecError(
+            "Layer {n}: unknown layer type '{type}'. Known types: {known}.",
+            layer=index,
+            n=(index or 0) + 1,
+            type=key,
+            known=", ".join(LAYER_TYPES),
+        )
     return LAYER_TYPES[k]

@@ -13,7 +13,7 @@ class Preset:
     description: str
     spec: dict
     input: str = "image"  # "image" | "text": which datasets the preset is for
-    epochs: int = 5       # the default number of epochs for this preset (CLI and Train page)
+    epochs: int = 5  # the default number of epochs for this preset (CLI and Train page)
     dataset_epochs: tuple[tuple[str, int], ...] = ()  # (dataset, epochs) where a dataset needs other than ``epochs``
 
     @property
@@ -36,37 +36,88 @@ def _dense(units):
 
 _SIGMOID_DEPTH = 8
 
-PRESETS: dict[str, Preset] = {p.key: p for p in [
-    Preset("mlp", "MLP (course: Flatten-128-64-10)",
-           "The course's first network: two hidden Dense layers with ReLU. 109,386 parameters; about 97.5% "
-           "on MNIST after 5 epochs.",
-           {"name": "mlp", "layers": [{"type": "flatten"}, _dense(128), {"type": "relu"}, _dense(64),
-                                      {"type": "relu"}, _dense(10)]}),
-    Preset("cnn", "CNN (course: Conv32-Pool-Conv64-Pool-128-10)",
-           "The course's convolutional network. 225,034 parameters; about 99% on MNIST after 3 epochs.",
-           {"name": "cnn", "layers": [
-               {"type": "conv2d", "out": 32, "kernel": 3}, {"type": "relu"}, {"type": "maxpool", "size": 2},
-               {"type": "conv2d", "out": 64, "kernel": 3}, {"type": "relu"}, {"type": "maxpool", "size": 2},
-               {"type": "flatten"}, _dense(128), {"type": "relu"}, _dense(10)]}, epochs=3),
-    Preset("deep-sigmoid", "Deep sigmoid MLP (vanishing gradients)",
-           f"{_SIGMOID_DEPTH} hidden Dense(64) layers, all with Sigmoid: the gradient shrinks at every layer, "
-           "so the first layers barely learn. Compare it with the ReLU and residual presets.",
-           {"name": "deep-sigmoid", "layers": [{"type": "flatten"}]
-            + [x for _ in range(_SIGMOID_DEPTH) for x in (_dense(64), {"type": "sigmoid"})] + [_dense(10)]}),
-    Preset("resnet", "Small residual CNN (skip connections)",
-           "A stem convolution and three residual blocks (ResNet's skip connections let the gradient flow "
-           "past each block), then global average pooling.",
-           {"name": "resnet", "layers": [
-               {"type": "conv2d", "out": 16, "kernel": 3, "padding": 1}, {"type": "batchnorm"}, {"type": "relu"},
-               {"type": "residual", "channels": 16, "stride": 1},
-               {"type": "residual", "channels": 32, "stride": 2},
-               {"type": "residual", "channels": 64, "stride": 2},
-               {"type": "gap"}, _dense(10)]}, epochs=3),
-    Preset("rnn", "LSTM reading rows (course: input 28, hidden 128)",
-           "Reads the image one row at a time, like a sentence of 28 words of 28 numbers, with an LSTM of "
-           "128 hidden units.",
-           {"name": "rnn", "layers": [{"type": "rows"}, {"type": "lstm", "hidden": 128}, _dense(10)]}),
-]}
+PRESETS: dict[str, Preset] = {
+    p.key: p
+    for p in [
+        Preset(
+            "mlp",
+            "MLP (course: Flatten-128-64-10)",
+            "The course's first network: two hidden Dense layers with ReLU. 109,386 parameters; about 97.5% "
+            "on MNIST after 5 epochs.",
+            {
+                "name": "mlp",
+                "layers": [
+                    {"type": "flatten"},
+                    _dense(128),
+                    {"type": "relu"},
+                    _dense(64),
+                    {"type": "relu"},
+                    _dense(10),
+                ],
+            },
+        ),
+        Preset(
+            "cnn",
+            "CNN (course: Conv32-Pool-Conv64-Pool-128-10)",
+            "The course's convolutional network. 225,034 parameters; about 99% on MNIST after 3 epochs.",
+            {
+                "name": "cnn",
+                "layers": [
+                    {"type": "conv2d", "out": 32, "kernel": 3},
+                    {"type": "relu"},
+                    {"type": "maxpool", "size": 2},
+                    {"type": "conv2d", "out": 64, "kernel": 3},
+                    {"type": "relu"},
+                    {"type": "maxpool", "size": 2},
+                    {"type": "flatten"},
+                    _dense(128),
+                    {"type": "relu"},
+                    _dense(10),
+                ],
+            },
+            epochs=3,
+        ),
+        Preset(
+            "deep-sigmoid",
+            "Deep sigmoid MLP (vanishing gradients)",
+            f"{_SIGMOID_DEPTH} hidden Dense(64) layers, all with Sigmoid: the gradient shrinks at every layer, "
+            "so the first layers barely learn. Compare it with the ReLU and residual presets.",
+            {
+                "name": "deep-sigmoid",
+                "layers": [{"type": "flatten"}]
+                + [x for _ in range(_SIGMOID_DEPTH) for x in (_dense(64), {"type": "sigmoid"})]
+                + [_dense(10)],
+            },
+        ),
+        Preset(
+            "resnet",
+            "Small residual CNN (skip connections)",
+            "A stem convolution and three residual blocks (ResNet's skip connections let the gradient flow "
+            "past each block), then global average pooling.",
+            {
+                "name": "resnet",
+                "layers": [
+                    {"type": "conv2d", "out": 16, "kernel": 3, "padding": 1},
+                    {"type": "batchnorm"},
+                    {"type": "relu"},
+                    {"type": "residual", "channels": 16, "stride": 1},
+                    {"type": "residual", "channels": 32, "stride": 2},
+                    {"type": "residual", "channels": 64, "stride": 2},
+                    {"type": "gap"},
+                    _dense(10),
+                ],
+            },
+            epochs=3,
+        ),
+        Preset(
+            "rnn",
+            "LSTM reading rows (course: input 28, hidden 128)",
+            "Reads the image one row at a time, like a sentence of 28 words of 28 numbers, with an LSTM of "
+            "128 hidden units.",
+            {"name": "rnn", "layers": [{"type": "rows"}, {"type": "lstm", "hidden": 128}, _dense(10)]},
+        ),
+    ]
+}
 
 # Text presets read token ids (B, L). Their Embedding's vocab (10,000, the course's cap) is replaced by
 # the dataset's vocabulary size when built for a dataset (build(..., vocab_size=...) / with_vocab), and
@@ -79,37 +130,83 @@ def _embed(dim):
 
 
 TEXT_PRESETS: list[Preset] = [
-    Preset("lstm", "LSTM sentiment (course: Embedding 10000x128-LSTM 128-Dense)",
-           "The course's sentiment model: each word becomes a 128-number vector, an LSTM of 128 units reads "
-           "them in order and its state after the last word decides. The course ends in Dense(1) with a "
-           "sigmoid; Dense(2) with softmax is the same model for two classes.",
-           {"name": "lstm", "layers": [_embed(128), {"type": "lstm", "hidden": 128}, _dense(2)]},
-           input="text", epochs=3, dataset_epochs=(("zh-reviews", 6),)),
-    Preset("gru", "Bidirectional GRU",
-           "A GRU reads the sentence forwards and another backwards; their final states together decide.",
-           {"name": "gru", "layers": [_embed(128), {"type": "gru", "hidden": 64, "bidirectional": True},
-                                      {"type": "dropout", "p": 0.5}, _dense(2)]},
-           input="text", epochs=3, dataset_epochs=(("zh-reviews", 6),)),
-    Preset("transformer", "Small transformer (2 layers, 4 heads)",
-           "Word vectors plus learned position vectors go through 2 self-attention layers of 4 heads each; the "
-           "average of the outputs decides. Its attention maps show which words each word looked at.",
-           {"name": "transformer", "layers": [
-               _embed(64), {"type": "transformer", "layers": 2, "heads": 4, "feedforward": 128, "dropout": 0.1,
-                            "positions": "learned"},
-               {"type": "timepool", "mode": "mean"}, {"type": "dropout", "p": 0.5}, _dense(2)]},
-           input="text", epochs=3, dataset_epochs=(("zh-reviews", 6),)),
-    Preset("kim-cnn", "Text CNN (Kim 2014: widths 3, 4, 5)",
-           "100 filters each over 3, 4 and 5 consecutive words; each filter keeps its strongest match in the "
-           "sentence (max over time), then dropout 0.5 and Dense. Kim reports 76.1% on these movie reviews "
-           "from random word vectors.",
-           {"name": "kim-cnn", "layers": [_embed(128), {"type": "kimconv", "filters": 100},
-                                          {"type": "dropout", "p": 0.5}, _dense(2)]},
-           input="text", epochs=3, dataset_epochs=(("zh-reviews", 8),)),
-    Preset("bag", "Bag of embeddings (baseline)",
-           "The average of the word vectors, then Dense: word order is ignored. A fast baseline for the "
-           "sequence models.",
-           {"name": "bag", "layers": [_embed(64), {"type": "timepool", "mode": "mean"}, _dense(2)]},
-           input="text", epochs=5, dataset_epochs=(("zh-reviews", 10),)),
+    Preset(
+        "lstm",
+        "LSTM sentiment (course: Embedding 10000x128-LSTM 128-Dense)",
+        "The course's sentiment model: each word becomes a 128-number vector, an LSTM of 128 units reads "
+        "them in order and its state after the last word decides. The course ends in Dense(1) with a "
+        "sigmoid; Dense(2) with softmax is the same model for two classes.",
+        {"name": "lstm", "layers": [_embed(128), {"type": "lstm", "hidden": 128}, _dense(2)]},
+        input="text",
+        epochs=3,
+        dataset_epochs=(("zh-reviews", 6),),
+    ),
+    Preset(
+        "gru",
+        "Bidirectional GRU",
+        "A GRU reads the sentence forwards and another backwards; their final states together decide.",
+        {
+            "name": "gru",
+            "layers": [
+                _embed(128),
+                {"type": "gru", "hidden": 64, "bidirectional": True},
+                {"type": "dropout", "p": 0.5},
+                _dense(2),
+            ],
+        },
+        input="text",
+        epochs=3,
+        dataset_epochs=(("zh-reviews", 6),),
+    ),
+    Preset(
+        "transformer",
+        "Small transformer (2 layers, 4 heads)",
+        "Word vectors plus learned position vectors go through 2 self-attention layers of 4 heads each; the "
+        "average of the outputs decides. Its attention maps show which words each word looked at.",
+        {
+            "name": "transformer",
+            "layers": [
+                _embed(64),
+                {
+                    "type": "transformer",
+                    "layers": 2,
+                    "heads": 4,
+                    "feedforward": 128,
+                    "dropout": 0.1,
+                    "positions": "learned",
+                },
+                {"type": "timepool", "mode": "mean"},
+                {"type": "dropout", "p": 0.5},
+                _dense(2),
+            ],
+        },
+        input="text",
+        epochs=3,
+        dataset_epochs=(("zh-reviews", 6),),
+    ),
+    Preset(
+        "kim-cnn",
+        "Text CNN (Kim 2014: widths 3, 4, 5)",
+        "100 filters each over 3, 4 and 5 consecutive words; each filter keeps its strongest match in the "
+        "sentence (max over time), then dropout 0.5 and Dense. Kim reports 76.1% on these movie reviews "
+        "from random word vectors.",
+        {
+            "name": "kim-cnn",
+            "layers": [_embed(128), {"type": "kimconv", "filters": 100}, {"type": "dropout", "p": 0.5}, _dense(2)],
+        },
+        input="text",
+        epochs=3,
+        dataset_epochs=(("zh-reviews", 8),),
+    ),
+    Preset(
+        "bag",
+        "Bag of embeddings (baseline)",
+        "The average of the word vectors, then Dense: word order is ignored. A fast baseline for the sequence models.",
+        {"name": "bag", "layers": [_embed(64), {"type": "timepool", "mode": "mean"}, _dense(2)]},
+        input="text",
+        epochs=5,
+        dataset_epochs=(("zh-reviews", 10),),
+    ),
 ]
 PRESETS.update({p.key: p for p in TEXT_PRESETS})
 
@@ -144,4 +241,3 @@ def fit_classes(spec: dict, num_classes: int | None) -> dict:
     out = copy.deepcopy(spec)
     out["layers"][-1]["units"] = int(num_classes)
     return out
-

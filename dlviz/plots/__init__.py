@@ -4,9 +4,24 @@ Labels are passed in already translated (``tr`` is a translate function, English
 the same builders serve the app in both languages, the CLI and notebooks.
 """
 
-from dlviz.plots.figures import (CORRECT, WRONG, class_balance, image_grid, prediction_gallery, probability_bars,
-                                 training_curves)
+from dlviz.plots.figures import (
+    CORRECT,
+    WRONG,
+    class_balance,
+    image_grid,
+    prediction_gallery,
+    probability_bars,
+    training_curves,
+)
 from dlviz.plots.safe import as_text
 
-__all__ = ["CORRECT", "as_text", "WRONG", "class_balance", "image_grid", "prediction_gallery", "probability_bars",
-           "training_curves"]
+__all__ = [
+    "CORRECT",
+    "as_text",
+    "WRONG",
+    "class_balance",
+    "image_grid",
+    "prediction_gallery",
+    "probability_bars",
+    "training_curves",
+]

@@ -18,8 +18,8 @@ import torch
 from dlviz.i18n import N_, translate
 
 Tr = Callable[..., str]
-POSITIVE = "#0072B2"   # Okabe-Ito blue
-NEGATIVE = "#D55E00"   # Okabe-Ito vermillion
+POSITIVE = "#0072B2"  # Okabe-Ito blue
+NEGATIVE = "#D55E00"  # Okabe-Ito vermillion
 # blue for positive, white at zero, vermillion for negative (colour-blind safe)
 DIVERGING = [[0.0, NEGATIVE], [0.5, "#FFFFFF"], [1.0, POSITIVE]]
 SEQUENTIAL = [[0.0, "#FFFFFF"], [1.0, POSITIVE]]
@@ -44,8 +44,9 @@ def grid_shape(channels: int, cols: int | None = None) -> tuple[int, int]:
     return math.ceil(channels / cols), cols
 
 
-def feature_map_grid(values, per_channel: bool = True, cols: int | None = None, scale: int | None = None,
-                     gap: int = 1, tile: int = 56) -> np.ndarray:
+def feature_map_grid(
+    values, per_channel: bool = True, cols: int | None = None, scale: int | None = None, gap: int = 1, tile: int = 56
+) -> np.ndarray:
     """Tile feature maps (C, H, W) (or one (H, W) map) into one RGB uint8 image, black = low, white = high.
 
     ``per_channel`` stretches each map to its own min..max (shows every map's pattern); otherwise all
@@ -77,12 +78,18 @@ def feature_map_grid(values, per_channel: bool = True, cols: int | None = None, 
     out[:] = GAP_COLOUR
     for i in range(c):
         r, k = divmod(i, cols)
-        out[r * (th + gap):r * (th + gap) + th, k * (tw + gap):k * (tw + gap) + tw] = img[i][..., None]
-    return out[:rows * (th + gap) - gap, :cols * (tw + gap) - gap]
+        out[r * (th + gap) : r * (th + gap) + th, k * (tw + gap) : k * (tw + gap) + tw] = img[i][..., None]
+    return out[: rows * (th + gap) - gap, : cols * (tw + gap) - gap]
 
 
-def tile_of(channel: int, shape: tuple[int, int, int], cols: int | None = None, scale: int | None = None,
-            gap: int = 1, tile: int = 56) -> tuple[int, int, int, int]:
+def tile_of(
+    channel: int,
+    shape: tuple[int, int, int],
+    cols: int | None = None,
+    scale: int | None = None,
+    gap: int = 1,
+    tile: int = 56,
+) -> tuple[int, int, int, int]:
     """(top, left, height, width) of ``channel``'s tile in :func:`feature_map_grid`'s image."""
     c, h, w = shape
     s = scale or max(1, tile // max(h, w))
@@ -99,8 +106,9 @@ def top_units(values, k: int = 5) -> list[tuple[int, float]]:
     return [(int(i), float(a[i])) for i in idx]
 
 
-def dense_strip(values, tr: Tr = _en, top_k: int = 5, height: int = 180, max_bars: int = 512,
-                wrap: int = 64) -> go.Figure:
+def dense_strip(
+    values, tr: Tr = _en, top_k: int = 5, height: int = 180, max_bars: int = 512, wrap: int = 64
+) -> go.Figure:
     """A dense (1-D) output: one bar per unit, the ``top_k`` most active units labelled.
 
     Signed outputs use a blue-white-vermillion scale centred at 0 (blue positive, vermillion
@@ -115,28 +123,54 @@ def dense_strip(values, tr: Tr = _en, top_k: int = 5, height: int = 180, max_bar
     if a.size > max_bars:
         rows = -(-a.size // wrap)
         z = np.full(rows * wrap, np.nan, np.float32)
-        z[:a.size] = a
+        z[: a.size] = a
         idx = np.arange(rows * wrap).reshape(rows, wrap)
-        fig = go.Figure(go.Heatmap(z=z.reshape(rows, wrap), customdata=idx, zmin=scale["cmin"], zmax=peak,
-                                   colorscale=scale["colorscale"], showscale=False, xgap=0, ygap=0,
-                                   hovertemplate=tr(UNIT) + " %{customdata}: %{z:.3f}<extra></extra>"))
+        fig = go.Figure(
+            go.Heatmap(
+                z=z.reshape(rows, wrap),
+                customdata=idx,
+                zmin=scale["cmin"],
+                zmax=peak,
+                colorscale=scale["colorscale"],
+                showscale=False,
+                xgap=0,
+                ygap=0,
+                hovertemplate=tr(UNIT) + " %{customdata}: %{z:.3f}<extra></extra>",
+            )
+        )
         fig.update_yaxes(autorange="reversed", visible=False)
         fig.update_xaxes(visible=False)
         fig.update_layout(height=min(400, max(60, rows * 6 + 20)), margin=dict(l=10, r=10, t=10, b=10))
         return fig
     top = {i for i, _ in top_units(a, top_k)}
     text = [f"#{i}" if i in top else "" for i in range(a.size)]
-    fig = go.Figure(go.Bar(x=np.arange(a.size), y=a, marker=dict(color=a, line=dict(width=0), **scale), text=text,
-                           textposition="outside", cliponaxis=False, textfont=dict(size=10),
-                           hovertemplate=tr(UNIT) + " %{x}: %{y:.3f}<extra></extra>"))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=20, b=10), showlegend=False, bargap=0.05,
-                      xaxis=dict(title=tr(UNIT), range=[-0.5, a.size - 0.5]), yaxis=dict(zeroline=True))
+    fig = go.Figure(
+        go.Bar(
+            x=np.arange(a.size),
+            y=a,
+            marker=dict(color=a, line=dict(width=0), **scale),
+            text=text,
+            textposition="outside",
+            cliponaxis=False,
+            textfont=dict(size=10),
+            hovertemplate=tr(UNIT) + " %{x}: %{y:.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=20, b=10),
+        showlegend=False,
+        bargap=0.05,
+        xaxis=dict(title=tr(UNIT), range=[-0.5, a.size - 0.5]),
+        yaxis=dict(zeroline=True),
+    )
     return fig
 
 
 CAPTIONS = {
-    "conv2d": N_("Convolution: {c} filters slide over the input; each map lights up where its filter's pattern "
-                 "appears."),
+    "conv2d": N_(
+        "Convolution: {c} filters slide over the input; each map lights up where its filter's pattern appears."
+    ),
     "relu": N_("ReLU: every negative value becomes 0."),
     "leakyrelu": N_("Leaky ReLU: negative values are scaled down instead of set to 0."),
     "gelu": N_("GELU: a smooth ReLU; negative values are pushed towards 0."),

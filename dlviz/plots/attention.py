@@ -24,8 +24,8 @@ from dlviz.plots.figures import Tr, _en
 ATTENTION_SCALE = [[0.0, "#FFFFFF"], [0.25, "#C6E3F5"], [0.55, "#56B4E9"], [0.8, "#0072B2"], [1.0, "#00304D"]]
 # one colour per head in the head view (Okabe-Ito, then repeated)
 HEAD_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
-MAX_LABEL = 18        # characters of a token shown on an axis (hover shows it whole)
-MIN_LINE = 0.02       # weights below this draw no line
+MAX_LABEL = 18  # characters of a token shown on an axis (hover shows it whole)
+MIN_LINE = 0.02  # weights below this draw no line
 # opacity levels of the head view (one trace per head and level): finer where most weights are (a row of
 # 15 tokens averages 7%), so a few strong lines stand out of the haze of weak ones, as in BertViz
 LINE_EDGES = (MIN_LINE, 0.05, 0.1, 0.15, 0.2, 0.3, 0.45, 0.65, 1.0)
@@ -36,7 +36,7 @@ def token_label(token: str, unknown: bool = False, limit: int = MAX_LABEL) -> st
     """A token made safe for Plotly text: shortened, HTML-escaped; unknown words in italics."""
     s = str(token)
     if len(s) > limit:
-        s = s[:limit - 1] + "\u2026"
+        s = s[: limit - 1] + "\u2026"
     s = html.escape(s, quote=False)
     return f"<i>{s}</i>" if unknown else s
 
@@ -76,35 +76,67 @@ def _check_square(a: np.ndarray, tokens: Sequence[str]) -> None:
 
 def _axes(fig: go.Figure, cats: list[str], show_x: bool, show_y: bool, font: int, **where) -> None:
     n = len(cats)
-    ticks = dict(type="category", categoryorder="array", categoryarray=cats, tickfont=dict(size=font),
-                 showgrid=False, zeroline=False, constrain="domain")
+    ticks = dict(
+        type="category",
+        categoryorder="array",
+        categoryarray=cats,
+        tickfont=dict(size=font),
+        showgrid=False,
+        zeroline=False,
+        constrain="domain",
+    )
     if n <= 30:
         ticks["dtick"] = 1  # every token named (Plotly would skip every other one); longer: Plotly thins them
     fig.update_xaxes(showticklabels=show_x, tickangle=-60 if n > 6 else 0, **ticks, **where)
     fig.update_yaxes(showticklabels=show_y, autorange="reversed", **ticks, **where)
 
 
-def attention_heatmap(matrix, tokens: Sequence[str], unknown: Sequence[bool] | None = None, title: str = "",
-                      tr: Tr = _en, zmax: float | None = None, height: int = 460) -> go.Figure:
+def attention_heatmap(
+    matrix,
+    tokens: Sequence[str],
+    unknown: Sequence[bool] | None = None,
+    title: str = "",
+    tr: Tr = _en,
+    zmax: float | None = None,
+    height: int = 460,
+) -> go.Figure:
     """One (T, T) map: row = the token that looks (query), column = the token it looks at (key)."""
     a = _as_array(matrix)
     _check_square(a, tokens)
     n = len(tokens)
     cats = token_categories(tokens, unknown)
-    fig = go.Figure(go.Heatmap(
-        z=a.astype(np.float32), x=cats, y=cats, colorscale=ATTENTION_SCALE, zmin=0,
-        zmax=float(zmax) if zmax else max(float(a.max(initial=0.0)), 1e-6),
-        colorbar=dict(title=dict(text=tr("weight")), thickness=12),
-        hovertemplate=tr("{query} looks at {key}: {weight}", query="%{y}", key="%{x}",
-                         weight="%{z:.1%}") + "<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=a.astype(np.float32),
+            x=cats,
+            y=cats,
+            colorscale=ATTENTION_SCALE,
+            zmin=0,
+            zmax=float(zmax) if zmax else max(float(a.max(initial=0.0)), 1e-6),
+            colorbar=dict(title=dict(text=tr("weight")), thickness=12),
+            hovertemplate=tr("{query} looks at {key}: {weight}", query="%{y}", key="%{x}", weight="%{z:.1%}")
+            + "<extra></extra>",
+        )
+    )
     _axes(fig, cats, True, True, 12 if n <= 30 else 9)
-    fig.update_layout(title=dict(text=title, font=dict(size=14)), height=height, margin=dict(l=10, r=10, t=40, b=10),
-                      xaxis_title=tr("looked at (key)"), yaxis_title=tr("looking (query)"))
+    fig.update_layout(
+        title=dict(text=title, font=dict(size=14)),
+        height=height,
+        margin=dict(l=10, r=10, t=40, b=10),
+        xaxis_title=tr("looked at (key)"),
+        yaxis_title=tr("looking (query)"),
+    )
     return fig
 
 
-def attention_grid(attn, tokens: Sequence[str], unknown: Sequence[bool] | None = None, tr: Tr = _en,
-                   layer_names: Sequence[str] | None = None, cell: int = 0) -> go.Figure:
+def attention_grid(
+    attn,
+    tokens: Sequence[str],
+    unknown: Sequence[bool] | None = None,
+    tr: Tr = _en,
+    layer_names: Sequence[str] | None = None,
+    cell: int = 0,
+) -> go.Figure:
     """Small multiples: one map per layer (rows) and head (columns) on one shared colour scale.
 
     ``attn``: (layers, heads, T, T) for the real tokens only. Token names label the left column and
@@ -117,31 +149,55 @@ def attention_grid(attn, tokens: Sequence[str], unknown: Sequence[bool] | None =
     n_layers, n_heads, n, _ = a.shape
     cats = token_categories(tokens, unknown)
     layer_names = list(layer_names) if layer_names else [tr("layer {n}", n=i + 1) for i in range(n_layers)]
-    titles = [f"{layer_names[l]} · {tr('head {n}', n=h + 1)}" for l in range(n_layers) for h in range(n_heads)]
+    titles = [f"{layer_names[li]} · {tr('head {n}', n=h + 1)}" for li in range(n_layers) for h in range(n_heads)]
     cell = cell or int(np.clip(26 * n, 170, 300) if n_heads <= 4 else np.clip(18 * n, 150, 230))
     label_room = 14 + 6 * max((len(s) for s in tokens), default=1)  # bottom margin for token names
-    fig = make_subplots(rows=n_layers, cols=n_heads, subplot_titles=titles, horizontal_spacing=0.025,
-                        vertical_spacing=min(0.3 / n_layers, 0.12))
+    fig = make_subplots(
+        rows=n_layers,
+        cols=n_heads,
+        subplot_titles=titles,
+        horizontal_spacing=0.025,
+        vertical_spacing=min(0.3 / n_layers, 0.12),
+    )
     hover = tr("{query} looks at {key}: {weight}", query="%{y}", key="%{x}", weight="%{z:.1%}")
     zmax = max(float(a.max(initial=0.0)), 1e-6)
     font = 11 if n <= 20 else 8
-    for l in range(n_layers):
+    for li in range(n_layers):
         for h in range(n_heads):
-            fig.add_trace(go.Heatmap(z=a[l, h].astype(np.float32), x=cats, y=cats, coloraxis="coloraxis",
-                                     hovertemplate=f"{titles[l * n_heads + h]}<br>{hover}<extra></extra>"),
-                          row=l + 1, col=h + 1)
-            _axes(fig, cats, l == n_layers - 1, h == 0, font, row=l + 1, col=h + 1)
+            fig.add_trace(
+                go.Heatmap(
+                    z=a[li, h].astype(np.float32),
+                    x=cats,
+                    y=cats,
+                    coloraxis="coloraxis",
+                    hovertemplate=f"{titles[li * n_heads + h]}<br>{hover}<extra></extra>",
+                ),
+                row=li + 1,
+                col=h + 1,
+            )
+            _axes(fig, cats, li == n_layers - 1, h == 0, font, row=li + 1, col=h + 1)
     for ann in fig.layout.annotations:
         ann.font.size = 12
-    fig.update_layout(coloraxis=dict(colorscale=ATTENTION_SCALE, cmin=0, cmax=zmax,
-                                     colorbar=dict(title=dict(text=tr("weight")), thickness=12)),
-                      height=n_layers * cell + label_room + 40, width=None,
-                      margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(
+        coloraxis=dict(
+            colorscale=ATTENTION_SCALE, cmin=0, cmax=zmax, colorbar=dict(title=dict(text=tr("weight")), thickness=12)
+        ),
+        height=n_layers * cell + label_room + 40,
+        width=None,
+        margin=dict(l=10, r=10, t=40, b=10),
+    )
     return fig
 
 
-def head_view(attn, tokens: Sequence[str], unknown: Sequence[bool] | None = None, heads: Sequence[int] | None = None,
-              focus: int | None = None, tr: Tr = _en, title: str = "") -> go.Figure:
+def head_view(
+    attn,
+    tokens: Sequence[str],
+    unknown: Sequence[bool] | None = None,
+    heads: Sequence[int] | None = None,
+    focus: int | None = None,
+    tr: Tr = _en,
+    title: str = "",
+) -> go.Figure:
     """BertViz-style lines for one layer: tokens on the left look at tokens on the right.
 
     ``attn``: (heads, T, T). Each line's opacity (and width) grows with its weight, in ``LINE_BINS`` levels
@@ -171,12 +227,29 @@ def head_view(attn, tokens: Sequence[str], unknown: Sequence[bool] | None = None
                     ys += [i, int(j), None]
             if xs:
                 mid = (edges[b] + edges[b + 1]) / 2
-                fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False, meta="line",
-                                         opacity=float(min(1.0, 0.03 + 1.2 * mid)),
-                                         line=dict(color=colour, width=0.8 + 4 * mid)))
+                fig.add_trace(
+                    go.Scatter(
+                        x=xs,
+                        y=ys,
+                        mode="lines",
+                        hoverinfo="skip",
+                        showlegend=False,
+                        meta="line",
+                        opacity=float(min(1.0, 0.03 + 1.2 * mid)),
+                        line=dict(color=colour, width=0.8 + 4 * mid),
+                    )
+                )
         # a legend entry per head (an invisible point)
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=colour, width=3),
-                                 name=tr("head {n}", n=h + 1), showlegend=len(heads) > 1))
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="lines",
+                line=dict(color=colour, width=3),
+                name=tr("head {n}", n=h + 1),
+                showlegend=len(heads) > 1,
+            )
+        )
     shown = a[heads] if heads else np.zeros((1, n, n))
     top = []
     for i in range(n):
@@ -184,23 +257,44 @@ def head_view(attn, tokens: Sequence[str], unknown: Sequence[bool] | None = None
         best = np.argsort(-row)[:3]
         top.append("<br>".join(f"{names[j]}: {row[j]:.0%}" for j in best))
     sel = np.zeros(n, dtype=bool) if focus is None else (np.arange(n) == focus)
-    fig.add_trace(go.Scatter(x=[0.0] * n, y=list(range(n)), mode="markers+text", text=labels,
-                             textposition="middle left",
-                             marker=dict(size=9, color=["#D55E00" if s else "#444444" for s in sel]),
-                             customdata=np.array([[nm, tp] for nm, tp in zip(names, top)], dtype=object),
-                             hovertemplate=tr("{query} looks at", query="%{customdata[0]}")
-                             + "<br>%{customdata[1]}<extra></extra>", showlegend=False))
-    fig.add_trace(go.Scatter(x=[1.0] * n, y=list(range(n)), mode="markers+text", text=labels,
-                             textposition="middle right", marker=dict(size=9, color="#444444"),
-                             hoverinfo="skip", showlegend=False))
+    fig.add_trace(
+        go.Scatter(
+            x=[0.0] * n,
+            y=list(range(n)),
+            mode="markers+text",
+            text=labels,
+            textposition="middle left",
+            marker=dict(size=9, color=["#D55E00" if s else "#444444" for s in sel]),
+            customdata=np.array([[nm, tp] for nm, tp in zip(names, top)], dtype=object),
+            hovertemplate=tr("{query} looks at", query="%{customdata[0]}") + "<br>%{customdata[1]}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[1.0] * n,
+            y=list(range(n)),
+            mode="markers+text",
+            text=labels,
+            textposition="middle right",
+            marker=dict(size=9, color="#444444"),
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
     fig.update_xaxes(visible=False, range=[-0.7, 1.7], fixedrange=True)
     fig.update_yaxes(visible=False, range=[n - 0.5, -0.5], fixedrange=True)
-    fig.update_layout(title=dict(text=title, font=dict(size=14)), height=max(260, 26 * n + 80),
-                      margin=dict(l=10, r=10, t=40 if title else 10, b=10), plot_bgcolor="white",
-                      legend=dict(orientation="h", y=-0.02, yanchor="top"),
-                      annotations=[dict(x=0, y=-0.5, yshift=14, text=tr("looking"), showarrow=False, yanchor="bottom"),
-                                   dict(x=1, y=-0.5, yshift=14, text=tr("looked at"), showarrow=False,
-                                        yanchor="bottom")])
+    fig.update_layout(
+        title=dict(text=title, font=dict(size=14)),
+        height=max(260, 26 * n + 80),
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        plot_bgcolor="white",
+        legend=dict(orientation="h", y=-0.02, yanchor="top"),
+        annotations=[
+            dict(x=0, y=-0.5, yshift=14, text=tr("looking"), showarrow=False, yanchor="bottom"),
+            dict(x=1, y=-0.5, yshift=14, text=tr("looked at"), showarrow=False, yanchor="bottom"),
+        ],
+    )
     return fig
 
 
@@ -209,8 +303,10 @@ def line_count(fig: go.Figure) -> int:
     return sum(sum(1 for v in tr.x if v is None) for tr in fig.data if tr.meta == "line")
 
 
-def rollout_heatmap(rollout, tokens: Sequence[str], unknown: Sequence[bool] | None = None, tr: Tr = _en,
-                    height: int = 460) -> go.Figure:
+def rollout_heatmap(
+    rollout, tokens: Sequence[str], unknown: Sequence[bool] | None = None, tr: Tr = _en, height: int = 460
+) -> go.Figure:
     """Attention rollout (Abnar & Zuidema 2020): how much each token's final vector draws on each input token."""
-    return attention_heatmap(rollout, tokens, unknown, title=tr("Attention rollout across all layers"), tr=tr,
-                             height=height)
+    return attention_heatmap(
+        rollout, tokens, unknown, title=tr("Attention rollout across all layers"), tr=tr, height=height
+    )

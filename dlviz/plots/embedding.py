@@ -29,8 +29,7 @@ from dlviz.plots.safe import as_text
 Tr = Callable[..., str]
 
 # Okabe-Ito's eight colour-blind-safe colours, then grey and Paul Tol's wine for classes 9 and 10
-PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000", "#999999",
-           "#882255")
+PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000", "#999999", "#882255")
 COLOUR_BY = ("label", "correct")
 
 
@@ -58,8 +57,8 @@ def sprite_sheet(images: np.ndarray, cols: int | None = None) -> tuple[bytes, in
     sheet = np.zeros((rows * h, cols * w), dtype=np.uint8)
     for i in range(n):
         r, c = divmod(i, cols)
-        sheet[r * h:(r + 1) * h, c * w:(c + 1) * w] = images[i]
-    img = Image.fromarray((255 - sheet) // 17)             # levels 0..15
+        sheet[r * h : (r + 1) * h, c * w : (c + 1) * w] = images[i]
+    img = Image.fromarray((255 - sheet) // 17)  # levels 0..15
     img.putpalette([v * 17 for v in range(16) for _ in range(3)])  # an L image with a palette becomes P
     buf = io.BytesIO()
     img.save(buf, format="PNG", bits=4)
@@ -69,12 +68,18 @@ def sprite_sheet(images: np.ndarray, cols: int | None = None) -> tuple[bytes, in
 def _script_json(obj) -> str:
     """JSON safe inside <script>: no '</script>', no HTML-significant characters, no JS line breaks."""
     s = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-    return (s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return (
+        s.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
 
 
-def _groups(labels: np.ndarray, preds: np.ndarray | None, classes: Sequence[str], colour_by: str,
-            tr: Tr) -> tuple[np.ndarray, list[tuple[str, str, int]]]:
+def _groups(
+    labels: np.ndarray, preds: np.ndarray | None, classes: Sequence[str], colour_by: str, tr: Tr
+) -> tuple[np.ndarray, list[tuple[str, str, int]]]:
     """(group index per point (N,), legend rows (name, colour, count))."""
     if colour_by == "correct":
         if preds is None:
@@ -88,9 +93,19 @@ def _groups(labels: np.ndarray, preds: np.ndarray | None, classes: Sequence[str]
     return labels.astype(int), [(names[i], class_colour(i), int((labels == i).sum())) for i in range(k)]
 
 
-def embedding_html(coords, images, labels, preds=None, classes: Sequence[str] = (), colour_by: str = "label",
-                   indices=None, tr: Tr = _en, height: int = 520, point_size: float = 3.5,
-                   clickable: bool = False) -> str:
+def embedding_html(
+    coords,
+    images,
+    labels,
+    preds=None,
+    classes: Sequence[str] = (),
+    colour_by: str = "label",
+    indices=None,
+    tr: Tr = _en,
+    height: int = 520,
+    point_size: float = 3.5,
+    clickable: bool = False,
+) -> str:
     """A complete HTML document: the scatter of ``coords`` (N, 2) with hover images.
 
     ``images`` (N, H, W) uint8 are the points' images (ink high, as in MNIST), ``labels`` (N,) the
@@ -118,29 +133,62 @@ def embedding_html(coords, images, labels, preds=None, classes: Sequence[str] = 
     h, w = images.shape[1:3] if n else (28, 28)
     names = [str(c) for c in classes] or [str(i) for i in range(int(labels.max(initial=-1)) + 1)]
     data = {
-        "x": q[:, 0].tolist(), "y": q[:, 1].tolist(), "g": group.tolist(), "l": labels.tolist(),
-        "p": None if preds is None else preds.tolist(), "i": indices.tolist(),
-        "colours": [c for _, c, _ in legend], "names": names, "cols": cols, "h": int(h), "w": int(w),
+        "x": q[:, 0].tolist(),
+        "y": q[:, 1].tolist(),
+        "g": group.tolist(),
+        "l": labels.tolist(),
+        "p": None if preds is None else preds.tolist(),
+        "i": indices.tolist(),
+        "colours": [c for _, c, _ in legend],
+        "names": names,
+        "cols": cols,
+        "h": int(h),
+        "w": int(w),
         "top": int(legend[1][2] < legend[0][2]) if colour_by == "correct" else None,
-        "r": point_size, "text": {"true": tr("true: {label}"), "pred": tr("predicted: {label}"),
-                                  "index": tr("test image #{index}"), "right": tr("right"), "wrong": tr("wrong")},
+        "r": point_size,
+        "text": {
+            "true": tr("true: {label}"),
+            "pred": tr("predicted: {label}"),
+            "index": tr("test image #{index}"),
+            "right": tr("right"),
+            "wrong": tr("wrong"),
+        },
     }
     legend_html = "".join(
         f'<button class="lg" data-g="{k}" title="{html.escape(tr("Click to hide or show"))}">'
         f'<span class="sw" style="background:{colour}"></span>{html.escape(name)} '
         f'<span class="n">({count:,})</span></button>'
-        for k, (name, colour, count) in enumerate(legend))
-    hint = html.escape(tr("Hover a point to see its image; click it to open it on Inspect and Explain. Wheel: "
-                          "zoom, drag: pan, double click: reset.") if clickable else
-                       tr("Hover a point to see its image. Wheel: zoom, drag: pan, double click: reset."))
+        for k, (name, colour, count) in enumerate(legend)
+    )
+    hint = html.escape(
+        tr(
+            "Hover a point to see its image; click it to open it on Inspect and Explain. Wheel: "
+            "zoom, drag: pan, double click: reset."
+        )
+        if clickable
+        else tr("Hover a point to see its image. Wheel: zoom, drag: pan, double click: reset.")
+    )
     sprite = base64.b64encode(png).decode("ascii")
-    return (_TEMPLATE.replace("%%HEIGHT%%", str(int(height))).replace("%%LEGEND%%", legend_html)
-            .replace("%%HINT%%", hint).replace("%%SPRITE%%", sprite).replace("%%CLICKABLE%%", "true" if clickable else "false")
-            .replace("%%DATA%%", _script_json(data)))
+    return (
+        _TEMPLATE.replace("%%HEIGHT%%", str(int(height)))
+        .replace("%%LEGEND%%", legend_html)
+        .replace("%%HINT%%", hint)
+        .replace("%%SPRITE%%", sprite)
+        .replace("%%CLICKABLE%%", "true" if clickable else "false")
+        .replace("%%DATA%%", _script_json(data))
+    )
 
 
-def embedding_figure(coords, labels, preds=None, classes: Sequence[str] = (), colour_by: str = "label",
-                     indices=None, tr: Tr = _en, height: int = 520) -> go.Figure:
+def embedding_figure(
+    coords,
+    labels,
+    preds=None,
+    classes: Sequence[str] = (),
+    colour_by: str = "label",
+    indices=None,
+    tr: Tr = _en,
+    height: int = 520,
+) -> go.Figure:
     """The same map as a Plotly figure (static fallback, screenshots): one trace per colour group."""
     xy = np.asarray(coords, dtype=np.float64)
     labels = np.asarray(labels).astype(int)
@@ -153,18 +201,35 @@ def embedding_figure(coords, labels, preds=None, classes: Sequence[str] = (), co
         m = group == k
         if not m.any():
             continue
-        custom = np.stack([indices[m], [names[v] for v in labels[m]],
-                           [names[v] for v in (preds[m] if preds is not None else labels[m])]], axis=1)
-        hover = (f"{tr('test image #{index}', index='%{customdata[0]}')}<br>{tr('true: {label}', label='%{customdata[1]}')}"
-                 + (f"<br>{tr('predicted: {label}', label='%{customdata[2]}')}" if preds is not None else "")
-                 + "<extra></extra>")
-        fig.add_trace(go.Scattergl(x=xy[m, 0], y=xy[m, 1], mode="markers", name=f"{as_text(name)} ({count:,})",
-                                   marker=dict(color=colour, size=5, line=dict(width=0.3, color="rgba(0,0,0,0.3)")),
-                                   customdata=custom, hovertemplate=hover))
+        custom = np.stack(
+            [
+                indices[m],
+                [names[v] for v in labels[m]],
+                [names[v] for v in (preds[m] if preds is not None else labels[m])],
+            ],
+            axis=1,
+        )
+        hover = (
+            f"{tr('test image #{index}', index='%{customdata[0]}')}<br>{tr('true: {label}', label='%{customdata[1]}')}"
+            + (f"<br>{tr('predicted: {label}', label='%{customdata[2]}')}" if preds is not None else "")
+            + "<extra></extra>"
+        )
+        fig.add_trace(
+            go.Scattergl(
+                x=xy[m, 0],
+                y=xy[m, 1],
+                mode="markers",
+                name=f"{as_text(name)} ({count:,})",
+                marker=dict(color=colour, size=5, line=dict(width=0.3, color="rgba(0,0,0,0.3)")),
+                customdata=custom,
+                hovertemplate=hover,
+            )
+        )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white",
-                      legend=dict(orientation="h", y=-0.05))
+    fig.update_layout(
+        height=height, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white", legend=dict(orientation="h", y=-0.05)
+    )
     return fig
 
 

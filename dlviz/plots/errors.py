@@ -18,8 +18,9 @@ def _shade(frac: float, rgb: tuple[int, int, int]) -> str:
     return f"rgb({r},{g},{b})"
 
 
-def confusion_grid(conf: np.ndarray, classes: Sequence[str], tr: Tr = _en,
-                   selected: tuple[int, int] | None = None) -> go.Figure:
+def confusion_grid(
+    conf: np.ndarray, classes: Sequence[str], tr: Tr = _en, selected: tuple[int, int] | None = None
+) -> go.Figure:
     """Rows are the true class, columns the prediction; blue diagonal (right), vermillion off it (wrong).
 
     Shades grow with the square root of the count so that the few mistakes stay visible next to the
@@ -42,20 +43,48 @@ def confusion_grid(conf: np.ndarray, classes: Sequence[str], tr: Tr = _en,
             colours.append(_shade(frac, (0, 114, 178) if right else (213, 94, 0)))
             texts.append(str(n) if n else "")
             custom.append([t, p])
-            hover.append(tr("true {true}, predicted {pred}: {n} images", true=as_text(classes[t]), pred=as_text(classes[p]), n=n))
+            hover.append(
+                tr("true {true}, predicted {pred}: {n} images", true=as_text(classes[t]), pred=as_text(classes[p]), n=n)
+            )
             lines.append(3 if selected == (t, p) else 0.5)
     size = max(14, min(36, 380 // k))  # pixels; the grid is about 10 squares of 38 px across
-    fig = go.Figure(go.Scatter(
-        x=xs, y=ys, mode="markers+text", text=texts, customdata=custom, hovertext=hover, hoverinfo="text",
-        textfont=dict(size=11, color=["white" if (c.startswith("rgb(") and sum(map(int, c[4:-1].split(","))) < 420)
-                                      else "#111827" for c in colours]),
-        marker=dict(symbol="square", size=size, color=colours,
-                    line=dict(width=lines, color=["#111827" if w > 1 else "#D1D5DB" for w in lines]))))
+    fig = go.Figure(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="markers+text",
+            text=texts,
+            customdata=custom,
+            hovertext=hover,
+            hoverinfo="text",
+            textfont=dict(
+                size=11,
+                color=[
+                    "white" if (c.startswith("rgb(") and sum(map(int, c[4:-1].split(","))) < 420) else "#111827"
+                    for c in colours
+                ],
+            ),
+            marker=dict(
+                symbol="square",
+                size=size,
+                color=colours,
+                line=dict(width=lines, color=["#111827" if w > 1 else "#D1D5DB" for w in lines]),
+            ),
+        )
+    )
     ticks = dict(tickmode="array", tickvals=list(range(k)), ticktext=[as_text(c) for c in classes])
-    fig.update_xaxes(title=tr("predicted class"), side="top", range=[-0.6, k - 0.4], showgrid=False, zeroline=False,
-                     **ticks)
-    fig.update_yaxes(title=tr("true class"), autorange="reversed", showgrid=False, zeroline=False, scaleanchor="x",
-                     **ticks)
-    fig.update_layout(height=round(size * 1.08 * k) + 90, margin=dict(l=10, r=10, t=60, b=10), template="plotly_white",
-                      clickmode="event+select", dragmode=False, showlegend=False)
+    fig.update_xaxes(
+        title=tr("predicted class"), side="top", range=[-0.6, k - 0.4], showgrid=False, zeroline=False, **ticks
+    )
+    fig.update_yaxes(
+        title=tr("true class"), autorange="reversed", showgrid=False, zeroline=False, scaleanchor="x", **ticks
+    )
+    fig.update_layout(
+        height=round(size * 1.08 * k) + 90,
+        margin=dict(l=10, r=10, t=60, b=10),
+        template="plotly_white",
+        clickmode="event+select",
+        dragmode=False,
+        showlegend=False,
+    )
     return fig

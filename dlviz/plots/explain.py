@@ -18,25 +18,25 @@ from typing import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 from plotly.subplots import make_subplots
 
 from dlviz.plots.figures import Tr, _en
 from dlviz.plots.fonts import font
 
-FOR_RGB = (0x00, 0x72, 0xB2)        # blue: evidence for
-AGAINST_RGB = (0xD5, 0x5E, 0x00)    # vermillion: evidence against
+FOR_RGB = (0x00, 0x72, 0xB2)  # blue: evidence for
+AGAINST_RGB = (0xD5, 0x5E, 0x00)  # vermillion: evidence against
 FOR, AGAINST = "#0072B2", "#D55E00"
-MATTERS_RGB = (0xCC, 0x79, 0xA7)    # reddish purple: an unsigned map, "how much it matters, either way"
+MATTERS_RGB = (0xCC, 0x79, 0xA7)  # reddish purple: an unsigned map, "how much it matters, either way"
 MATTERS = "#CC79A7"
-INK_RGB = (128, 128, 128)           # the grey of full ink under the maps (light enough for colour to show)
-FRAME_RGB = (156, 163, 175)         # #9CA3AF, the neutral frame around panels
-TEXT_RGB = (17, 24, 39)             # #111827
-MAX_ALPHA = 0.85                    # the strongest value covers the digit this much
-GAMMA = 0.5                         # opacity = MAX_ALPHA * |value| ** GAMMA: weak evidence stays visible beside
-                                    # a few very strong pixels (the colour bar is drawn with the same curve)
-PANEL = 224                         # pixels per panel in the PNG (28 x 8)
-COLS = 5                            # panels per row before wrapping (the input counts as one)
+INK_RGB = (128, 128, 128)  # the grey of full ink under the maps (light enough for colour to show)
+FRAME_RGB = (156, 163, 175)  # #9CA3AF, the neutral frame around panels
+TEXT_RGB = (17, 24, 39)  # #111827
+MAX_ALPHA = 0.85  # the strongest value covers the digit this much
+GAMMA = 0.5  # opacity = MAX_ALPHA * |value| ** GAMMA: weak evidence stays visible beside
+# a few very strong pixels (the colour bar is drawn with the same curve)
+PANEL = 224  # pixels per panel in the PNG (28 x 8)
+COLS = 5  # panels per row before wrapping (the input counts as one)
 
 # --------------------------------------------------------------------------------------------
 # Arrays
@@ -122,8 +122,9 @@ def _colourscale(stops: int = 10) -> list:
     return out
 
 
-def comparison_figure(image, attributions: dict, titles: dict, tr: Tr = _en, cols: int = COLS,
-                      panel_px: int = 190) -> go.Figure:
+def comparison_figure(
+    image, attributions: dict, titles: dict, tr: Tr = _en, cols: int = COLS, panel_px: int = 190
+) -> go.Figure:
     """The input and, beside it, the input under each method's map, on ONE diverging scale.
 
     ``attributions`` maps a key to an Attribution (or anything with ``.map``); ``titles`` maps the same
@@ -136,41 +137,89 @@ def comparison_figure(image, attributions: dict, titles: dict, tr: Tr = _en, col
     cols = max(1, min(cols, n))
     rows = -(-n // cols)
     names = [tr("Input")] + [_title(k, titles, attributions[k].map, tr) for k in keys]
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=names + [""] * (rows * cols - n),
-                        horizontal_spacing=0.02, vertical_spacing=0.16 / rows)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=names + [""] * (rows * cols - n),
+        horizontal_spacing=0.02,
+        vertical_spacing=0.16 / rows,
+    )
     grey = [[0.0, "rgb(255,255,255)"], [1.0, "rgb({},{},{})".format(*INK_RGB)]]
     first_signed = next((k for k in keys if _is_signed(attributions[k])), None)
     first_unsigned = next((k for k in keys if not _is_signed(attributions[k])), None)
     both = first_signed is not None and first_unsigned is not None
     for i in range(n):
         r, c = i // cols + 1, i % cols + 1
-        fig.add_trace(go.Heatmap(z=img, zmin=0, zmax=1, colorscale=grey, showscale=False, hoverinfo="skip"),
-                      row=r, col=c)
+        fig.add_trace(
+            go.Heatmap(z=img, zmin=0, zmax=1, colorscale=grey, showscale=False, hoverinfo="skip"), row=r, col=c
+        )
         if i == 0:
             continue
         key = keys[i - 1]
-        bar = dict(orientation="h", y=-0.03, yanchor="top", len=min(0.6, 0.3 * cols) / (2 if both else 1),
-                   thickness=12, outlinewidth=1, outlinecolor="#9CA3AF")
+        bar = dict(
+            orientation="h",
+            y=-0.03,
+            yanchor="top",
+            len=min(0.6, 0.3 * cols) / (2 if both else 1),
+            thickness=12,
+            outlinewidth=1,
+            outlinecolor="#9CA3AF",
+        )
         if _is_signed(attributions[key]):
-            fig.add_trace(go.Heatmap(
-                z=scaled(attributions[key].map), zmin=-1, zmax=1, colorscale=_colourscale(),
-                showscale=key == first_signed, name=names[i],
-                hovertemplate=f"{names[i]}<br>x %{{x}}, y %{{y}}: %{{z:.2f}}<extra></extra>",
-                colorbar=dict(**bar, x=0.27 if both else 0.5, xanchor="center", tickvals=[-1, 0, 1],
-                              ticktext=[tr("evidence against"), "0", tr("evidence for")],
-                              title=dict(text=tr("scaled to each method's strongest value"), side="bottom"))),
-                row=r, col=c)
-        else:       # unsigned: one-sided, its own colour and legend, never "for" or "against"
-            fig.add_trace(go.Heatmap(
-                z=np.abs(scaled(attributions[key].map)), zmin=0, zmax=1, colorscale=_matters_scale(),
-                showscale=key == first_unsigned, name=names[i],
-                hovertemplate=f"{names[i]}<br>x %{{x}}, y %{{y}}: %{{z:.2f}}<extra></extra>",
-                colorbar=dict(**bar, x=0.77 if both else 0.5, xanchor="center", tickvals=[0, 1],
-                              ticktext=["0", tr("matters most")],
-                              title=dict(text=tr("how much it matters, either way (no sign)"), side="bottom"))),
-                row=r, col=c)
-    frame = dict(showticklabels=False, ticks="", showgrid=False, zeroline=False, showline=True, mirror=True,
-                 linecolor="#9CA3AF", linewidth=1, constrain="domain")
+            fig.add_trace(
+                go.Heatmap(
+                    z=scaled(attributions[key].map),
+                    zmin=-1,
+                    zmax=1,
+                    colorscale=_colourscale(),
+                    showscale=key == first_signed,
+                    name=names[i],
+                    hovertemplate=f"{names[i]}<br>x %{{x}}, y %{{y}}: %{{z:.2f}}<extra></extra>",
+                    colorbar=dict(
+                        **bar,
+                        x=0.27 if both else 0.5,
+                        xanchor="center",
+                        tickvals=[-1, 0, 1],
+                        ticktext=[tr("evidence against"), "0", tr("evidence for")],
+                        title=dict(text=tr("scaled to each method's strongest value"), side="bottom"),
+                    ),
+                ),
+                row=r,
+                col=c,
+            )
+        else:  # unsigned: one-sided, its own colour and legend, never "for" or "against"
+            fig.add_trace(
+                go.Heatmap(
+                    z=np.abs(scaled(attributions[key].map)),
+                    zmin=0,
+                    zmax=1,
+                    colorscale=_matters_scale(),
+                    showscale=key == first_unsigned,
+                    name=names[i],
+                    hovertemplate=f"{names[i]}<br>x %{{x}}, y %{{y}}: %{{z:.2f}}<extra></extra>",
+                    colorbar=dict(
+                        **bar,
+                        x=0.77 if both else 0.5,
+                        xanchor="center",
+                        tickvals=[0, 1],
+                        ticktext=["0", tr("matters most")],
+                        title=dict(text=tr("how much it matters, either way (no sign)"), side="bottom"),
+                    ),
+                ),
+                row=r,
+                col=c,
+            )
+    frame = dict(
+        showticklabels=False,
+        ticks="",
+        showgrid=False,
+        zeroline=False,
+        showline=True,
+        mirror=True,
+        linecolor="#9CA3AF",
+        linewidth=1,
+        constrain="domain",
+    )
     fig.update_xaxes(**frame)
     fig.update_yaxes(autorange="reversed", **frame)
     for i in range(rows * cols):
@@ -178,8 +227,9 @@ def comparison_figure(image, attributions: dict, titles: dict, tr: Tr = _en, col
         fig.layout[f"yaxis{suffix}"].scaleanchor = f"x{suffix}"
     for ann in fig.layout.annotations:
         ann.font.size = 13
-    fig.update_layout(height=rows * panel_px + 110, margin=dict(l=5, r=5, t=30, b=90), plot_bgcolor="white",
-                      paper_bgcolor="white")
+    fig.update_layout(
+        height=rows * panel_px + 110, margin=dict(l=5, r=5, t=30, b=90), plot_bgcolor="white", paper_bgcolor="white"
+    )
     return fig
 
 
@@ -207,7 +257,7 @@ def wrap(draw: ImageDraw.ImageDraw, text: str, f, width: float, max_lines: int =
             lines.append(line)
             tok = tok.lstrip()
         line = ""
-        for ch in tok:                                   # a word (or CJK run) longer than the line
+        for ch in tok:  # a word (or CJK run) longer than the line
             if _width(draw, line + ch, f) > width and line:
                 lines.append(line)
                 line = ""
@@ -218,7 +268,7 @@ def wrap(draw: ImageDraw.ImageDraw, text: str, f, width: float, max_lines: int =
         last = lines[max_lines - 1]
         while last and _width(draw, last + "…", f) > width:
             last = last[:-1]
-        lines = lines[:max_lines - 1] + [last.rstrip() + "…"]
+        lines = lines[: max_lines - 1] + [last.rstrip() + "…"]
     return lines
 
 
@@ -265,7 +315,7 @@ def comparison_png(image, attributions: dict, titles: dict, tr: Tr = _en, cols: 
         x = x0 + c * (PANEL + gap)
         y = margin + r * (title_h + PANEL + gap)
         lines = wrap(draw, names[i], title_f, PANEL)
-        ty = y + title_h - 6 - len(lines) * line_h                 # titles sit on the panel
+        ty = y + title_h - 6 - len(lines) * line_h  # titles sit on the panel
         for line in lines:
             tw = _width(draw, line, title_f)
             draw.text((x + (PANEL - tw) / 2, ty), line, fill=TEXT_RGB, font=title_f)
@@ -328,16 +378,29 @@ def agreement_heatmap(names: Sequence[str], matrix, tr: Tr = _en) -> go.Figure:
     text = [["–" if not math.isfinite(v) else f"{v:.2f}" for v in row] for row in m]
     z = np.where(np.isfinite(m), m, np.nan)
     scale = [[0.0, AGAINST], [0.5, "#FFFFFF"], [1.0, FOR]]
-    fig = go.Figure(go.Heatmap(
-        z=z, x=names, y=names, zmin=-1, zmax=1, colorscale=scale, text=text, texttemplate="%{text}",
-        textfont=dict(size=13), xgap=2, ygap=2,
-        hovertemplate=tr("{a} and {b}", a="%{y}", b="%{x}") + ": %{text}<extra></extra>",
-        colorbar=dict(title=dict(text=tr("rank correlation"), side="right"), tickvals=[-1, 0, 1], thickness=12)))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=names,
+            y=names,
+            zmin=-1,
+            zmax=1,
+            colorscale=scale,
+            text=text,
+            texttemplate="%{text}",
+            textfont=dict(size=13),
+            xgap=2,
+            ygap=2,
+            hovertemplate=tr("{a} and {b}", a="%{y}", b="%{x}") + ": %{text}<extra></extra>",
+            colorbar=dict(title=dict(text=tr("rank correlation"), side="right"), tickvals=[-1, 0, 1], thickness=12),
+        )
+    )
     side = 70 + 46 * len(names)
     fig.update_xaxes(side="top", tickangle=-30 if len(names) > 3 else 0, showgrid=False, type="category")
     fig.update_yaxes(autorange="reversed", showgrid=False, type="category")
-    fig.update_layout(height=side + 90, margin=dict(l=10, r=10, t=80, b=10), plot_bgcolor="white",
-                      paper_bgcolor="white")
+    fig.update_layout(
+        height=side + 90, margin=dict(l=10, r=10, t=80, b=10), plot_bgcolor="white", paper_bgcolor="white"
+    )
     return fig
 
 
@@ -353,31 +416,71 @@ def curves_figure(curves, tr: Tr = _en) -> go.Figure:
     x = list(curves.fractions)
     fig = go.Figure()
     for kind, colour, ys, auc, rys, rauc in (
-            ("deletion", AGAINST, curves.deletion, curves.deletion_auc, getattr(curves, "random_deletion", None),
-             curves.random_deletion_auc),
-            ("insertion", FOR, curves.insertion, curves.insertion_auc, getattr(curves, "random_insertion", None),
-             curves.random_insertion_auc)):
+        (
+            "deletion",
+            AGAINST,
+            curves.deletion,
+            curves.deletion_auc,
+            getattr(curves, "random_deletion", None),
+            curves.random_deletion_auc,
+        ),
+        (
+            "insertion",
+            FOR,
+            curves.insertion,
+            curves.insertion_auc,
+            getattr(curves, "random_insertion", None),
+            curves.random_insertion_auc,
+        ),
+    ):
         drawn = rys is not None and len(rys) == len(x)
         if kind == "deletion":
             label = tr("deletion, most important first (on average {auc:.0%})", auc=auc)
-            rlabel = (tr("deletion, random order (on average {auc:.0%})", auc=rauc) if drawn
-                      else tr("deletion, random order, its average (on average {auc:.0%})", auc=rauc))
+            rlabel = (
+                tr("deletion, random order (on average {auc:.0%})", auc=rauc)
+                if drawn
+                else tr("deletion, random order, its average (on average {auc:.0%})", auc=rauc)
+            )
         else:
             label = tr("insertion, most important first (on average {auc:.0%})", auc=auc)
-            rlabel = (tr("insertion, random order (on average {auc:.0%})", auc=rauc) if drawn
-                      else tr("insertion, random order, its average (on average {auc:.0%})", auc=rauc))
-        fig.add_trace(go.Scatter(x=x, y=list(ys), name=label, mode="lines+markers", marker=dict(size=5),
-                                 line=dict(color=colour, width=2.5),
-                                 hovertemplate="%{x:.0%}: %{y:.1%}<extra></extra>"))
+            rlabel = (
+                tr("insertion, random order (on average {auc:.0%})", auc=rauc)
+                if drawn
+                else tr("insertion, random order, its average (on average {auc:.0%})", auc=rauc)
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=list(ys),
+                name=label,
+                mode="lines+markers",
+                marker=dict(size=5),
+                line=dict(color=colour, width=2.5),
+                hovertemplate="%{x:.0%}: %{y:.1%}<extra></extra>",
+            )
+        )
         ry = [float(v) for v in rys] if drawn else [rauc] * len(x)
-        fig.add_trace(go.Scatter(x=x, y=ry, name=rlabel, mode="lines", line=dict(color=colour, width=2, dash="dash"),
-                                 hovertemplate="%{x:.0%}: %{y:.1%}<extra></extra>"))
-    fig.update_xaxes(title=tr("share of pixels removed (deletion) or put back (insertion)"), range=[0, 1],
-                     tickformat=".0%")
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=ry,
+                name=rlabel,
+                mode="lines",
+                line=dict(color=colour, width=2, dash="dash"),
+                hovertemplate="%{x:.0%}: %{y:.1%}<extra></extra>",
+            )
+        )
+    fig.update_xaxes(
+        title=tr("share of pixels removed (deletion) or put back (insertion)"), range=[0, 1], tickformat=".0%"
+    )
     fig.update_yaxes(title=tr("probability of the class"), range=[0, 1.02], tickformat=".0%")
-    fig.update_layout(height=420, margin=dict(l=10, r=10, t=10, b=110), template="plotly_white",
-                      legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0),
-                      hovermode="x unified")
+    fig.update_layout(
+        height=420,
+        margin=dict(l=10, r=10, t=10, b=110),
+        template="plotly_white",
+        legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0),
+        hovermode="x unified",
+    )
     return fig
 
 
@@ -406,34 +509,73 @@ def randomisation_figure(r, tr: Tr = _en) -> go.Figure:
     fig = go.Figure()
     if signed and absolute:
         ys = [[1.0] + [float(v) for v in absolute], [1.0] + [float(v) for v in signed]]
-        fig.add_trace(go.Scatter(x=x, y=ys[0], mode="lines+markers", line=dict(color=colour, width=2.5),
-                                 marker=dict(size=8), name=tr("absolute (|map|)"),
-                                 hovertemplate="%{x}: %{y:.2f}<extra></extra>"))
-        fig.add_trace(go.Scatter(x=x, y=ys[1], mode="lines+markers", line=dict(color=colour, width=2, dash="dot"),
-                                 marker=dict(size=7, symbol="diamond"), name=tr("signed"),
-                                 hovertemplate="%{x}: %{y:.2f}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=ys[0],
+                mode="lines+markers",
+                line=dict(color=colour, width=2.5),
+                marker=dict(size=8),
+                name=tr("absolute (|map|)"),
+                hovertemplate="%{x}: %{y:.2f}<extra></extra>",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=ys[1],
+                mode="lines+markers",
+                line=dict(color=colour, width=2, dash="dot"),
+                marker=dict(size=7, symbol="diamond"),
+                name=tr("signed"),
+                hovertemplate="%{x}: %{y:.2f}<extra></extra>",
+            )
+        )
         y = ys[0] + ys[1]
     else:
         y = [1.0] + [float(s) for s in r.similarity]
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", line=dict(color=colour, width=2.5),
-                                 marker=dict(size=8), name=tr("similarity to the trained model's map"),
-                                 hovertemplate="%{x}: %{y:.2f}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=y,
+                mode="lines+markers",
+                line=dict(color=colour, width=2.5),
+                marker=dict(size=8),
+                name=tr("similarity to the trained model's map"),
+                hovertemplate="%{x}: %{y:.2f}<extra></extra>",
+            )
+        )
     bar = getattr(r, "bar", None)
     t = float(bar) if bar is not None else _randomisation_threshold(r)
     if t is not None:
-        fig.add_hline(y=t, line=dict(color="#6B7280", dash="dash", width=1.5),
-                      annotation_text=tr("pass below {t:.2f}", t=t), annotation_position="top right")
+        fig.add_hline(
+            y=t,
+            line=dict(color="#6B7280", dash="dash", width=1.5),
+            annotation_text=tr("pass below {t:.2f}", t=t),
+            annotation_position="top right",
+        )
         if min(y) < -t:  # the rule reads |similarity|: a reversed map (far below zero) is as tied as a kept one
-            fig.add_hline(y=-t, line=dict(color="#6B7280", dash="dash", width=1.5),
-                          annotation_text=tr("and above {t:.2f}", t=-t), annotation_position="bottom right")
+            fig.add_hline(
+                y=-t,
+                line=dict(color="#6B7280", dash="dash", width=1.5),
+                annotation_text=tr("and above {t:.2f}", t=-t),
+                annotation_position="bottom right",
+            )
     ref = getattr(r, "reference", None)
     if ref is not None and math.isfinite(ref):
-        fig.add_hline(y=float(ref), line=dict(color="#9CA3AF", dash="dot", width=1.5),
-                      annotation_text=tr("a map of the input alone: {r:.2f}", r=float(ref)),
-                      annotation_position="bottom left")
+        fig.add_hline(
+            y=float(ref),
+            line=dict(color="#9CA3AF", dash="dot", width=1.5),
+            annotation_text=tr("a map of the input alone: {r:.2f}", r=float(ref)),
+            annotation_position="bottom left",
+        )
     fig.update_xaxes(title=tr("layers randomised, output side first"), type="category", tickangle=-30)
     fig.update_yaxes(title=tr("rank correlation with the original map"), range=[min(-0.2, min(y) - 0.05), 1.05])
-    fig.update_layout(height=340, margin=dict(l=10, r=10, t=20, b=10), template="plotly_white",
-                      showlegend=bool(signed and absolute),
-                      legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0))
+    fig.update_layout(
+        height=340,
+        margin=dict(l=10, r=10, t=20, b=10),
+        template="plotly_white",
+        showlegend=bool(signed and absolute),
+        legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0),
+    )
     return fig

@@ -28,33 +28,60 @@ def _en(text: str, **kw) -> str:
     return translate(text, "en", **kw)
 
 
-def training_curves(train: Sequence[Sequence[float]], val: Sequence[Sequence[float]], tr: Tr = _en,
-                    height: int = 340) -> go.Figure:
+def training_curves(
+    train: Sequence[Sequence[float]], val: Sequence[Sequence[float]], tr: Tr = _en, height: int = 340
+) -> go.Figure:
     """Loss and accuracy against epochs. Rows are (step, epoch, loss, accuracy)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=(tr("Loss"), tr("Accuracy")), horizontal_spacing=0.1)
-    for rows, name, colour, mode in ((train, tr("training"), TRAIN_COLOUR, "lines"),
-                                     (val, tr("validation"), VAL_COLOUR, "lines+markers")):
+    for rows, name, colour, mode in (
+        (train, tr("training"), TRAIN_COLOUR, "lines"),
+        (val, tr("validation"), VAL_COLOUR, "lines+markers"),
+    ):
         if not rows:
             continue
         a = np.asarray(rows, dtype=float)
         for col, j in ((1, 2), (2, 3)):
-            fig.add_trace(go.Scatter(x=a[:, 1], y=a[:, j], name=name, mode=mode, legendgroup=name,
-                                     showlegend=col == 1, line=dict(color=colour, width=2),
-                                     hovertemplate=f"{tr('epoch')} %{{x:.2f}}: %{{y:.4f}}<extra>{name}</extra>"),
-                          row=1, col=col)
+            fig.add_trace(
+                go.Scatter(
+                    x=a[:, 1],
+                    y=a[:, j],
+                    name=name,
+                    mode=mode,
+                    legendgroup=name,
+                    showlegend=col == 1,
+                    line=dict(color=colour, width=2),
+                    hovertemplate=f"{tr('epoch')} %{{x:.2f}}: %{{y:.4f}}<extra>{name}</extra>",
+                ),
+                row=1,
+                col=col,
+            )
     fig.update_xaxes(title_text=tr("epoch"), rangemode="tozero")
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
     fig.update_yaxes(range=[0, 1.0], tickformat=".0%", row=1, col=2)
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2),
-                      uirevision="curves")  # keep zoom while the live chart redraws
+    fig.update_layout(
+        height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2), uirevision="curves"
+    )  # keep zoom while the live chart redraws
     return fig
 
 
 def class_balance(counts: Sequence[int], classes: Sequence[str], tr: Tr = _en, title: str = "") -> go.Figure:
-    fig = go.Figure(go.Bar(x=[as_text(c) for c in classes], y=list(counts), marker_color=CORRECT,
-                           text=[f"{c:,}" for c in counts], textposition="outside", cliponaxis=False))
-    fig.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10), yaxis_title=tr("images"),
-                      xaxis=dict(type="category"))
+    fig = go.Figure(
+        go.Bar(
+            x=[as_text(c) for c in classes],
+            y=list(counts),
+            marker_color=CORRECT,
+            text=[f"{c:,}" for c in counts],
+            textposition="outside",
+            cliponaxis=False,
+        )
+    )
+    fig.update_layout(
+        title=title,
+        height=300,
+        margin=dict(l=10, r=10, t=40, b=10),
+        yaxis_title=tr("images"),
+        xaxis=dict(type="category"),
+    )
     return fig
 
 
@@ -62,11 +89,19 @@ def image_grid(images: np.ndarray, captions: Sequence[str], cols: int = 10, cell
     """A grid of grayscale images (N, H, W) uint8 with a caption under each."""
     n = len(images)
     rows = max(1, -(-n // cols))
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=list(captions) + [""] * (rows * cols - n),
-                        horizontal_spacing=0.01, vertical_spacing=0.08 / max(rows, 1) * 2)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=list(captions) + [""] * (rows * cols - n),
+        horizontal_spacing=0.01,
+        vertical_spacing=0.08 / max(rows, 1) * 2,
+    )
     for i in range(n):
-        fig.add_trace(go.Heatmap(z=images[i][::-1], colorscale="gray_r", showscale=False, zmin=0, zmax=255,
-                                 hoverinfo="skip"), row=i // cols + 1, col=i % cols + 1)
+        fig.add_trace(
+            go.Heatmap(z=images[i][::-1], colorscale="gray_r", showscale=False, zmin=0, zmax=255, hoverinfo="skip"),
+            row=i // cols + 1,
+            col=i % cols + 1,
+        )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x", constrain="domain")
     for ann in fig.layout.annotations:
@@ -77,8 +112,9 @@ def image_grid(images: np.ndarray, captions: Sequence[str], cols: int = 10, cell
     return fig
 
 
-def probability_bars(probs: Sequence[float], true_label: int | None, classes: Sequence[str], tr: Tr = _en,
-                     height: int = 220) -> go.Figure:
+def probability_bars(
+    probs: Sequence[float], true_label: int | None, classes: Sequence[str], tr: Tr = _en, height: int = 220
+) -> go.Figure:
     """The course's bar chart: predicted class blue if right, vermillion if wrong; the true class blue."""
     probs = list(probs)
     pred = int(np.argmax(probs))
@@ -89,15 +125,27 @@ def probability_bars(probs: Sequence[float], true_label: int | None, classes: Se
             colours[pred] = WRONG
     else:
         colours[pred] = CORRECT
-    fig = go.Figure(go.Bar(x=[as_text(c) for c in classes], y=probs, marker_color=colours,
-                           hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), yaxis=dict(range=[0, 1], tickformat=".0%"),
-                      xaxis=dict(type="category"), showlegend=False)
+    fig = go.Figure(
+        go.Bar(
+            x=[as_text(c) for c in classes],
+            y=probs,
+            marker_color=colours,
+            hovertemplate="%{x}: %{y:.1%}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=10, b=10),
+        yaxis=dict(range=[0, 1], tickformat=".0%"),
+        xaxis=dict(type="category"),
+        showlegend=False,
+    )
     return fig
 
 
-def prediction_gallery(images: np.ndarray, probs: np.ndarray, labels: Sequence[int], classes: Sequence[str],
-                       tr: Tr = _en, cols: int = 3) -> go.Figure:
+def prediction_gallery(
+    images: np.ndarray, probs: np.ndarray, labels: Sequence[int], classes: Sequence[str], tr: Tr = _en, cols: int = 3
+) -> go.Figure:
     """The course's figure: each test image beside its class probabilities, titled "pred p% (true)".
 
     Right predictions are blue, wrong ones vermillion (title and bar).
@@ -110,30 +158,50 @@ def prediction_gallery(images: np.ndarray, probs: np.ndarray, labels: Sequence[i
             pred = int(np.argmax(probs[i]))
             ok = pred == labels[i]
             colour = CORRECT if ok else WRONG
-            titles += [f"<span style='color:{colour}'>{as_text(classes[pred])} {probs[i][pred]:.0%} ({as_text(classes[labels[i]])})"
-                       f"</span>", ""]
+            titles += [
+                f"<span style='color:{colour}'>{as_text(classes[pred])} {probs[i][pred]:.0%} ({as_text(classes[labels[i]])})"
+                f"</span>",
+                "",
+            ]
         else:
             titles += ["", ""]
-    fig = make_subplots(rows=rows, cols=cols * 2, subplot_titles=titles, horizontal_spacing=0.02,
-                        vertical_spacing=0.12 / max(1, rows / 3), column_widths=[1, 2] * cols)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols * 2,
+        subplot_titles=titles,
+        horizontal_spacing=0.02,
+        vertical_spacing=0.12 / max(1, rows / 3),
+        column_widths=[1, 2] * cols,
+    )
     for i in range(n):
         r, c = i // cols + 1, (i % cols) * 2 + 1
-        fig.add_trace(go.Heatmap(z=images[i][::-1], colorscale="gray_r", showscale=False, zmin=0, zmax=255,
-                                 hoverinfo="skip"), row=r, col=c)
+        fig.add_trace(
+            go.Heatmap(z=images[i][::-1], colorscale="gray_r", showscale=False, zmin=0, zmax=255, hoverinfo="skip"),
+            row=r,
+            col=c,
+        )
         pred = int(np.argmax(probs[i]))
         colours = [NEUTRAL] * len(classes)
         colours[labels[i]] = CORRECT
         if pred != labels[i]:
             colours[pred] = WRONG
-        fig.add_trace(go.Bar(x=list(range(len(classes))), y=probs[i], marker_color=colours,
-                             customdata=[as_text(c) for c in classes], hovertemplate="%{customdata}: %{y:.1%}<extra></extra>"),
-                      row=r, col=c + 1)
+        fig.add_trace(
+            go.Bar(
+                x=list(range(len(classes))),
+                y=probs[i],
+                marker_color=colours,
+                customdata=[as_text(c) for c in classes],
+                hovertemplate="%{customdata}: %{y:.1%}<extra></extra>",
+            ),
+            row=r,
+            col=c + 1,
+        )
         fig.update_yaxes(range=[0, 1], visible=False, row=r, col=c + 1)
-        fig.update_xaxes(tickmode="array", tickvals=list(range(len(classes))), tickfont=dict(size=9), row=r,
-                         col=c + 1)
+        fig.update_xaxes(tickmode="array", tickvals=list(range(len(classes))), tickfont=dict(size=9), row=r, col=c + 1)
         fig.update_xaxes(visible=False, row=r, col=c)
-        fig.update_yaxes(visible=False, scaleanchor=f"x{(r - 1) * cols * 2 + c if (r, c) != (1, 1) else ''}",
-                         row=r, col=c)
+        fig.update_yaxes(
+            visible=False, scaleanchor=f"x{(r - 1) * cols * 2 + c if (r, c) != (1, 1) else ''}", row=r, col=c
+        )
     for ann in fig.layout.annotations:
         ann.font.size = 14
         ann.xshift = 0

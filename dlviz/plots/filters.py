@@ -20,7 +20,7 @@ from dlviz.plots.fonts import font
 POSITIVE = np.array([0x00, 0x72, 0xB2], dtype=np.float32)
 NEGATIVE = np.array([0xD5, 0x5E, 0x00], dtype=np.float32)
 WHITE = np.array([255, 255, 255], dtype=np.float32)
-GAP = (156, 163, 175)       # the neutral gray between tiles (#9CA3AF), never a value colour
+GAP = (156, 163, 175)  # the neutral gray between tiles (#9CA3AF), never a value colour
 BIAS_COLOUR = "#E69F00"
 WEIGHT_COLOUR = "#0072B2"
 
@@ -67,8 +67,9 @@ def _font(px: int):
     return font(px)  # the shipped font: labels in Chinese draw as characters on any machine
 
 
-def tile(images: Sequence[np.ndarray], cols: int, gap: int = 2, labels: Sequence[str] | None = None,
-         label_px: int = 12) -> np.ndarray:
+def tile(
+    images: Sequence[np.ndarray], cols: int, gap: int = 2, labels: Sequence[str] | None = None, label_px: int = 12
+) -> np.ndarray:
     """Lay (h, w, 3) uint8 images (any sizes) on a grid with ``gap`` gray pixels, optional labels above each."""
     n = len(images)
     if n == 0:
@@ -87,8 +88,8 @@ def tile(images: Sequence[np.ndarray], cols: int, gap: int = 2, labels: Sequence
         r, c = divmod(i, cols)
         y, x = gap + r * (ch + top + gap) + top, gap + c * (cw + gap)
         if labels:  # a gray frame around each image (white is a value, zero)
-            canvas[y - 1:y + im.shape[0] + 1, x - 1:x + im.shape[1] + 1] = GAP
-        canvas[y:y + im.shape[0], x:x + im.shape[1]] = im
+            canvas[y - 1 : y + im.shape[0] + 1, x - 1 : x + im.shape[1] + 1] = GAP
+        canvas[y : y + im.shape[0], x : x + im.shape[1]] = im
     if labels:
         pil = Image.fromarray(canvas)
         draw = ImageDraw.Draw(pil)
@@ -132,8 +133,9 @@ def channel_kernels(w: np.ndarray, out_index: int, size: int = 56, cols: int = 1
     return tile(images, cols, gap=2, labels=[str(i) for i in range(len(f))])
 
 
-def filter_map_pairs(w: np.ndarray, maps: np.ndarray, size: int = 64, cols: int = 4,
-                     labels: Sequence[str] | None = None) -> np.ndarray:
+def filter_map_pairs(
+    w: np.ndarray, maps: np.ndarray, size: int = 64, cols: int = 4, labels: Sequence[str] | None = None
+) -> np.ndarray:
     """Each filter beside the feature map it makes: [filter | map] cells, ``cols`` pairs per row.
 
     ``w`` (out, in, kh, kw) on one shared scale; each map (out, H, W) on its own symmetric scale, so a
@@ -148,9 +150,9 @@ def filter_map_pairs(w: np.ndarray, maps: np.ndarray, size: int = 64, cols: int 
         b = upscale(diverging(m), size)
         h = max(a.shape[0], b.shape[0])
         pair = np.full((h, a.shape[1] + 4 + b.shape[1], 3), 255, np.uint8)
-        pair[:a.shape[0], :a.shape[1]] = a
-        pair[:, a.shape[1]:a.shape[1] + 4] = GAP
-        pair[:b.shape[0], a.shape[1] + 4:] = b
+        pair[: a.shape[0], : a.shape[1]] = a
+        pair[:, a.shape[1] : a.shape[1] + 4] = GAP
+        pair[: b.shape[0], a.shape[1] + 4 :] = b
         pairs.append(pair)
     return tile(pairs, cols, gap=6, labels=labels if labels is not None else [str(i) for i in range(len(pairs))])
 
@@ -169,8 +171,13 @@ def weight_histograms(layers, tr: Tr = _en, cols: int = 3, row_height: int = 190
     n = len(layers)
     rows = max(1, -(-n // cols))
     titles = [f"{lw.name} ({lw.kind})" for lw in layers]
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles or [""], horizontal_spacing=0.06,
-                        vertical_spacing=min(0.12, 0.35 / rows))
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=titles or [""],
+        horizontal_spacing=0.06,
+        vertical_spacing=min(0.12, 0.35 / rows),
+    )
     wname, bname = tr("weights"), tr("biases")
     for i, lw in enumerate(layers):
         r, c = i // cols + 1, i % cols + 1
@@ -179,15 +186,31 @@ def weight_histograms(layers, tr: Tr = _en, cols: int = 3, row_height: int = 190
                 continue
             centres = (h.edges[:-1] + h.edges[1:]) / 2
             share = h.counts / max(h.n, 1)  # a share, so 32 biases show beside 100,000 weights
-            fig.add_trace(go.Bar(x=centres, y=share, width=np.diff(h.edges), name=name, legendgroup=name,
-                                 showlegend=i == 0, marker_color=colour, opacity=0.7, customdata=h.counts,
-                                 hovertemplate=f"{name} %{{x:.3g}}: %{{customdata:,}} (%{{y:.1%}})"
-                                               f"<extra>{lw.name}</extra>"),
-                          row=r, col=c)
+            fig.add_trace(
+                go.Bar(
+                    x=centres,
+                    y=share,
+                    width=np.diff(h.edges),
+                    name=name,
+                    legendgroup=name,
+                    showlegend=i == 0,
+                    marker_color=colour,
+                    opacity=0.7,
+                    customdata=h.counts,
+                    hovertemplate=f"{name} %{{x:.3g}}: %{{customdata:,}} (%{{y:.1%}})<extra>{lw.name}</extra>",
+                ),
+                row=r,
+                col=c,
+            )
     for ann in fig.layout.annotations:
         ann.font.size = 12
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     # the legend sits at the top of the whole figure, above the first row's subplot titles
-    fig.update_layout(barmode="overlay", bargap=0, height=rows * row_height + 80, margin=dict(l=10, r=10, t=70, b=10),
-                      legend=dict(orientation="h", yref="container", y=1.0, yanchor="top", x=1, xanchor="right"))
+    fig.update_layout(
+        barmode="overlay",
+        bargap=0,
+        height=rows * row_height + 80,
+        margin=dict(l=10, r=10, t=70, b=10),
+        legend=dict(orientation="h", yref="container", y=1.0, yanchor="top", x=1, xanchor="right"),
+    )
     return fig

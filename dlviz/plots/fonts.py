@@ -15,13 +15,15 @@ from PIL import ImageFont
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 CJK_FONT = ASSETS / "fonts" / "NotoSansSC-dlviz.otf"
 # where the shipped file is missing (a partial copy of the repo): an installed CJK font, else DejaVu
-FALLBACKS = ((str(CJK_FONT), 0),
-             ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),  # face 2: Simplified Chinese
-             ("/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc", 2),
-             ("/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc", 2),
-             ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 0),
-             ("/usr/share/fonts/TTF/DejaVuSans.ttf", 0),
-             ("/usr/share/fonts/dejavu/DejaVuSans.ttf", 0))
+FALLBACKS = (
+    (str(CJK_FONT), 0),
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),  # face 2: Simplified Chinese
+    ("/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc", 2),
+    ("/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc", 2),
+    ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 0),
+    ("/usr/share/fonts/TTF/DejaVuSans.ttf", 0),
+    ("/usr/share/fonts/dejavu/DejaVuSans.ttf", 0),
+)
 
 
 @lru_cache(maxsize=None)
@@ -49,7 +51,7 @@ def font(px: int):
         return ImageFont.load_default()
 
 
-FAMILY = "dlviz Noto Sans SC"   # the name the page's CSS and the handouts give the shipped font
+FAMILY = "dlviz Noto Sans SC"  # the name the page's CSS and the handouts give the shipped font
 
 
 def font_face_css(text: str) -> str:
@@ -86,8 +88,10 @@ def _face(chars: str) -> str:
         data = base64.b64encode(buf.getvalue()).decode("ascii")
         if "http" not in data.lower():
             break
-    return (f'@font-face {{ font-family: "{FAMILY}"; font-weight: 400; '
-            f'src: url(data:font/otf;base64,{data}) format("opentype"); }}\n')
+    return (
+        f'@font-face {{ font-family: "{FAMILY}"; font-weight: 400; '
+        f'src: url(data:font/otf;base64,{data}) format("opentype"); }}\n'
+    )
 
 
 def embed_font(html: str) -> str:

@@ -37,19 +37,43 @@ def unit_order(values, sort: str | None) -> np.ndarray:
 
 
 def _time_axis(fig: go.Figure, n: int, labels: list[str], **where) -> None:
-    fig.update_xaxes(tickmode="array", tickvals=list(range(n)), ticktext=labels, tickangle=-60 if n > 8 else 0,
-                     tickfont=dict(size=12 if n <= 30 else 9), showgrid=False, zeroline=False, **where)
+    fig.update_xaxes(
+        tickmode="array",
+        tickvals=list(range(n)),
+        ticktext=labels,
+        tickangle=-60 if n > 8 else 0,
+        tickfont=dict(size=12 if n <= 30 else 9),
+        showgrid=False,
+        zeroline=False,
+        **where,
+    )
 
 
 def _token_axis(fig: go.Figure, cats: list[str], **where) -> None:
-    fig.update_xaxes(type="category", categoryorder="array", categoryarray=cats, tickangle=-60 if len(cats) > 8 else 0,
-                     tickfont=dict(size=12 if len(cats) <= 30 else 9), showgrid=False, zeroline=False,
-                     dtick=1 if len(cats) <= 40 else None, **where)
+    fig.update_xaxes(
+        type="category",
+        categoryorder="array",
+        categoryarray=cats,
+        tickangle=-60 if len(cats) > 8 else 0,
+        tickfont=dict(size=12 if len(cats) <= 30 else 9),
+        showgrid=False,
+        zeroline=False,
+        dtick=1 if len(cats) <= 40 else None,
+        **where,
+    )
 
 
-def state_heatmap(values, tokens: Sequence[str], unknown: Sequence[bool] | None = None, title: str = "",
-                  kind: str = "hidden", sort: str | None = None, tr: Tr = _en, height: int = 0,
-                  sort_by=None) -> go.Figure:
+def state_heatmap(
+    values,
+    tokens: Sequence[str],
+    unknown: Sequence[bool] | None = None,
+    title: str = "",
+    kind: str = "hidden",
+    sort: str | None = None,
+    tr: Tr = _en,
+    height: int = 0,
+    sort_by=None,
+) -> go.Figure:
     """(T, U) values as a units x time heat map. ``kind``: "hidden" and "cell" diverge around 0, "gate" is 0..1.
 
     ``sort`` "final" orders the units by their value at the last step, of ``sort_by`` (T, U) when given
@@ -68,21 +92,47 @@ def state_heatmap(values, tokens: Sequence[str], unknown: Sequence[bool] | None 
     else:
         m = 1.0 if kind == "hidden" else max(float(np.abs(a).max(initial=0.0)), 1e-6)
         scale, zmin, zmax, zmid = DIVERGING, -m, m, 0.0
-    fig = go.Figure(go.Heatmap(
-        z=z.astype(np.float32), x=cats, y=unit_names, colorscale=scale, zmin=zmin, zmax=zmax, zmid=zmid,
-        colorbar=dict(thickness=12),
-        hovertemplate=tr("after {token}: unit {unit} = {value}", token="%{x}", unit="%{y}",
-                         value="%{z:.3f}") + "<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z.astype(np.float32),
+            x=cats,
+            y=unit_names,
+            colorscale=scale,
+            zmin=zmin,
+            zmax=zmax,
+            zmid=zmid,
+            colorbar=dict(thickness=12),
+            hovertemplate=tr("after {token}: unit {unit} = {value}", token="%{x}", unit="%{y}", value="%{z:.3f}")
+            + "<extra></extra>",
+        )
+    )
     _token_axis(fig, cats)
-    fig.update_yaxes(type="category", categoryorder="array", categoryarray=unit_names, autorange="reversed",
-                     showticklabels=units <= 32, title_text=tr("unit"), showgrid=False)
-    fig.update_layout(title=dict(text=title, font=dict(size=14)), margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-                      height=height or int(np.clip(6 * units + 160, 260, 720)))
+    fig.update_yaxes(
+        type="category",
+        categoryorder="array",
+        categoryarray=unit_names,
+        autorange="reversed",
+        showticklabels=units <= 32,
+        title_text=tr("unit"),
+        showgrid=False,
+    )
+    fig.update_layout(
+        title=dict(text=title, font=dict(size=14)),
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        height=height or int(np.clip(6 * units + 160, 260, 720)),
+    )
     return fig
 
 
-def gate_grid(gates: dict[str, object], tokens: Sequence[str], unknown: Sequence[bool] | None = None,
-              titles: dict[str, str] | None = None, sort_by=None, tr: Tr = _en, height_per: int = 0) -> go.Figure:
+def gate_grid(
+    gates: dict[str, object],
+    tokens: Sequence[str],
+    unknown: Sequence[bool] | None = None,
+    titles: dict[str, str] | None = None,
+    sort_by=None,
+    tr: Tr = _en,
+    height_per: int = 0,
+) -> go.Figure:
     """Several (T, U) maps stacked, sharing the time axis: e.g. an LSTM's input, forget and output gates.
 
     Gates share one 0..1 scale; the same unit order (``sort_by``: a (T, U) array, by its last step) in every map.
@@ -96,47 +146,86 @@ def gate_grid(gates: dict[str, object], tokens: Sequence[str], unknown: Sequence
         raise ValueError(f"gates with {n} steps do not match {len(tokens)} tokens")
     order = unit_order(sort_by, "final") if sort_by is not None else np.arange(units)
     titles = titles or {}
-    fig = make_subplots(rows=len(keys), cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                        subplot_titles=[titles.get(k, k) for k in keys])
+    fig = make_subplots(
+        rows=len(keys),
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.06,
+        subplot_titles=[titles.get(k, k) for k in keys],
+    )
     cats = token_categories(tokens, unknown)
     unit_names = [str(u + 1) for u in order]
     for r, (k, a) in enumerate(zip(keys, arrays), start=1):
-        fig.add_trace(go.Heatmap(z=a[:, order].T.astype(np.float32), x=cats, y=unit_names, coloraxis="coloraxis",
-                                 hovertemplate=f"{titles.get(k, k)}<br>"
-                                 + tr("after {token}: unit {unit} = {value}", token="%{x}", unit="%{y}",
-                                      value="%{z:.3f}") + "<extra></extra>"),
-                      row=r, col=1)
-        fig.update_yaxes(type="category", categoryorder="array", categoryarray=unit_names, autorange="reversed",
-                         showticklabels=False, title_text=tr("unit"), showgrid=False, row=r, col=1)
+        fig.add_trace(
+            go.Heatmap(
+                z=a[:, order].T.astype(np.float32),
+                x=cats,
+                y=unit_names,
+                coloraxis="coloraxis",
+                hovertemplate=f"{titles.get(k, k)}<br>"
+                + tr("after {token}: unit {unit} = {value}", token="%{x}", unit="%{y}", value="%{z:.3f}")
+                + "<extra></extra>",
+            ),
+            row=r,
+            col=1,
+        )
+        fig.update_yaxes(
+            type="category",
+            categoryorder="array",
+            categoryarray=unit_names,
+            autorange="reversed",
+            showticklabels=False,
+            title_text=tr("unit"),
+            showgrid=False,
+            row=r,
+            col=1,
+        )
         _token_axis(fig, cats, row=r, col=1)
     fig.update_xaxes(showticklabels=False)
     fig.update_xaxes(showticklabels=True, row=len(keys), col=1)
     per = height_per or int(np.clip(3 * units + 90, 150, 320))
-    fig.update_layout(coloraxis=dict(colorscale=SEQUENTIAL, cmin=0, cmax=1, colorbar=dict(thickness=12)),
-                      height=per * len(keys) + 80, margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(
+        coloraxis=dict(colorscale=SEQUENTIAL, cmin=0, cmax=1, colorbar=dict(thickness=12)),
+        height=per * len(keys) + 80,
+        margin=dict(l=10, r=10, t=40, b=10),
+    )
     for ann in fig.layout.annotations:
         ann.font.size = 13
     return fig
 
 
-def step_change(values, tokens: Sequence[str], unknown: Sequence[bool] | None = None, tr: Tr = _en,
-                height: int = 240) -> go.Figure:
+def step_change(
+    values, tokens: Sequence[str], unknown: Sequence[bool] | None = None, tr: Tr = _en, height: int = 240
+) -> go.Figure:
     """How far each token moves the state: the length of h_t - h_(t-1) (h_0 = 0), one bar per token."""
     a = _as_array(values)
     prev = np.vstack([np.zeros((1, a.shape[1])), a[:-1]]) if len(a) else a
     change = np.linalg.norm(a - prev, axis=1) if len(a) else np.zeros(0)
     n = len(tokens)
-    fig = go.Figure(go.Bar(x=list(range(n)), y=change, marker_color=CORRECT, customdata=_hover_names(tokens),
-                           hovertemplate=tr("{token} changes the state by {value}", token="%{customdata}",
-                                            value="%{y:.3f}") + "<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=list(range(n)),
+            y=change,
+            marker_color=CORRECT,
+            customdata=_hover_names(tokens),
+            hovertemplate=tr("{token} changes the state by {value}", token="%{customdata}", value="%{y:.3f}")
+            + "<extra></extra>",
+        )
+    )
     _time_axis(fig, n, token_labels(tokens, unknown))
     fig.update_yaxes(title_text=tr("change"), rangemode="tozero")
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), showlegend=False)
     return fig
 
 
-def prediction_over_time(probs, tokens: Sequence[str], classes: Sequence[str], unknown: Sequence[bool] | None = None,
-                         tr: Tr = _en, height: int = 280) -> go.Figure:
+def prediction_over_time(
+    probs,
+    tokens: Sequence[str],
+    classes: Sequence[str],
+    unknown: Sequence[bool] | None = None,
+    tr: Tr = _en,
+    height: int = 280,
+) -> go.Figure:
     """(T, C) class probabilities after reading the first t tokens: how the decision builds up word by word."""
     p = _as_array(probs)
     n = len(tokens)
@@ -146,15 +235,25 @@ def prediction_over_time(probs, tokens: Sequence[str], classes: Sequence[str], u
     names = _hover_names(tokens)
     for c, name in enumerate(classes):
         label = html.escape(str(name), quote=False)
-        fig.add_trace(go.Scatter(x=list(range(n)), y=p[:, c], mode="lines+markers", name=label,
-                                 line=dict(color=CLASS_COLOURS[c % len(CLASS_COLOURS)], width=2), customdata=names,
-                                 hovertemplate=tr("after {token}: {cls} {p}", token="%{customdata}", cls=label,
-                                                  p="%{y:.1%}") + "<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=list(range(n)),
+                y=p[:, c],
+                mode="lines+markers",
+                name=label,
+                line=dict(color=CLASS_COLOURS[c % len(CLASS_COLOURS)], width=2),
+                customdata=names,
+                hovertemplate=tr("after {token}: {cls} {p}", token="%{customdata}", cls=label, p="%{y:.1%}")
+                + "<extra></extra>",
+            )
+        )
     _time_axis(fig, n, token_labels(tokens, unknown))
     # a little room past 0 and 1 so the points there are whole; the legend sits above the plot, in its own
     # margin (at y=1.12 with a 10 px margin it covered the points at 100%)
     fig.update_yaxes(range=[-0.04, 1.04], tickformat=".0%", title_text=tr("probability"))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=34, b=10),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0,
-                                  x=0, xanchor="left"))
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=34, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, xanchor="left"),
+    )
     return fig

@@ -20,8 +20,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from dlviz.plots.explain import AGAINST_RGB, FOR_RGB, FRAME_RGB, MATTERS_RGB, TEXT_RGB, _alpha, font
-from dlviz.plots.fonts import embed_font
 from dlviz.plots.figures import Tr, _en
+from dlviz.plots.fonts import embed_font
 
 DARK = "#111827"
 LIGHT = "#FFFFFF"
@@ -30,8 +30,11 @@ MUTED = "#6B7280"
 
 def scaled_scores(scores) -> np.ndarray:
     """Scores divided by the sentence's largest |score|: in [-1, 1]; all zeros stay zeros; NaN -> 0."""
-    s = np.nan_to_num(np.asarray(scores.detach().cpu().double() if hasattr(scores, "detach") else scores,
-                                 dtype=np.float64).reshape(-1))
+    s = np.nan_to_num(
+        np.asarray(scores.detach().cpu().double() if hasattr(scores, "detach") else scores, dtype=np.float64).reshape(
+            -1
+        )
+    )
     peak = float(np.abs(s).max()) if s.size else 0.0
     return s / peak if peak > 1e-12 else np.zeros_like(s)
 
@@ -66,16 +69,26 @@ def _value(v: float) -> str:
     return f"{v:+.2g}" if v != 0 else "0"
 
 
-def chips_html(words: Sequence[str], scores, unknown: Sequence[bool] | None = None, signed: bool = True,
-               show_values: bool = True, tr: Tr = _en, title: str | None = None) -> str:
+def chips_html(
+    words: Sequence[str],
+    scores,
+    unknown: Sequence[bool] | None = None,
+    signed: bool = True,
+    show_values: bool = True,
+    tr: Tr = _en,
+    title: str | None = None,
+) -> str:
     """One sentence as a row of coloured word chips (an HTML fragment, every word escaped).
 
     ``scores`` (T,) are the raw scores, one per word; the colours use them scaled by their largest |score|.
     Hovering a chip shows its raw score. ``show_values`` prints it under the word too.
     """
     words = [str(w) for w in words]
-    raw = np.nan_to_num(np.asarray(scores.detach().cpu().double() if hasattr(scores, "detach") else scores,
-                                   dtype=np.float64).reshape(-1))
+    raw = np.nan_to_num(
+        np.asarray(scores.detach().cpu().double() if hasattr(scores, "detach") else scores, dtype=np.float64).reshape(
+            -1
+        )
+    )
     if len(raw) != len(words):
         raise ValueError(f"{len(words)} words but {len(raw)} scores")
     s = scaled_scores(raw)
@@ -85,8 +98,9 @@ def chips_html(words: Sequence[str], scores, unknown: Sequence[bool] | None = No
     parts = []
     if title:
         parts.append(f'<div style="font-size:0.85rem;color:{MUTED};margin:2px 0 4px 0">{html.escape(str(title))}</div>')
-    parts.append('<div dir="auto" style="display:flex;flex-wrap:wrap;gap:6px 4px;align-items:flex-start;'
-                 'line-height:1.25">')
+    parts.append(
+        '<div dir="auto" style="display:flex;flex-wrap:wrap;gap:6px 4px;align-items:flex-start;line-height:1.25">'
+    )
     for w, v, sv, unk in zip(words, raw, s, unknown):
         bg = chip_rgb(sv, signed)
         fg = text_rgb(bg)
@@ -95,13 +109,21 @@ def chips_html(words: Sequence[str], scores, unknown: Sequence[bool] | None = No
         if unk:
             tip += " · " + tr("unknown to the model")
         shown = html.escape(w, quote=True) if w.strip() else "&nbsp;"
-        value = (f'<span style="display:block;font-size:0.7rem;color:{MUTED};text-align:center">'
-                 f"{html.escape(_value(float(v)))}</span>") if show_values else ""
-        parts.append(f'<span style="display:inline-block;max-width:100%" title="{html.escape(tip, quote=True)}">'
-                     f'<span style="display:block;padding:2px 6px;border-radius:6px;border:{border};'
-                     f'background:{_hex(bg)};color:{_hex(fg)};font-size:1rem;white-space:pre-wrap;'
-                     f'overflow-wrap:anywhere">'
-                     f"<bdi>{shown}</bdi></span>{value}</span>")
+        value = (
+            (
+                f'<span style="display:block;font-size:0.7rem;color:{MUTED};text-align:center">'
+                f"{html.escape(_value(float(v)))}</span>"
+            )
+            if show_values
+            else ""
+        )
+        parts.append(
+            f'<span style="display:inline-block;max-width:100%" title="{html.escape(tip, quote=True)}">'
+            f'<span style="display:block;padding:2px 6px;border-radius:6px;border:{border};'
+            f'background:{_hex(bg)};color:{_hex(fg)};font-size:1rem;white-space:pre-wrap;'
+            f'overflow-wrap:anywhere">'
+            f"<bdi>{shown}</bdi></span>{value}</span>"
+        )
     parts.append("</div>")
     return "".join(parts)
 
@@ -109,24 +131,41 @@ def chips_html(words: Sequence[str], scores, unknown: Sequence[bool] | None = No
 def legend_html(tr: Tr = _en, signed: bool = True, unsigned: bool = False) -> str:
     """A small key: against (vermillion) ... for (blue), scaled to the sentence's strongest word; with
     ``unsigned`` also (or, ``signed=False``, only) the one-sided key of unsigned scores."""
+
     def swatch(s, sign=True):
-        return (f'<span style="display:inline-block;width:14px;height:14px;border-radius:3px;vertical-align:-2px;'
-                f'background:{_hex(chip_rgb(s, sign))};border:1px solid #D1D5DB"></span>')
+        return (
+            f'<span style="display:inline-block;width:14px;height:14px;border-radius:3px;vertical-align:-2px;'
+            f'background:{_hex(chip_rgb(s, sign))};border:1px solid #D1D5DB"></span>'
+        )
+
     parts = []
     if signed:
         steps = "".join(swatch(v) for v in np.linspace(-1, 1, 9))
-        parts.append(f'<span style="color:{_hex(AGAINST_RGB)}">{html.escape(tr("evidence against"))}</span> '
-                     f'{steps} <span style="color:{_hex(FOR_RGB)}">{html.escape(tr("evidence for"))}</span>')
+        parts.append(
+            f'<span style="color:{_hex(AGAINST_RGB)}">{html.escape(tr("evidence against"))}</span> '
+            f'{steps} <span style="color:{_hex(FOR_RGB)}">{html.escape(tr("evidence for"))}</span>'
+        )
     if unsigned or not signed:
         steps = "".join(swatch(v, False) for v in np.linspace(0, 1, 5))
-        parts.append(f'{steps} <span style="color:{_hex(MATTERS_RGB)}">'
-                     f'{html.escape(tr("how much it matters, either way (no sign)"))}</span>')
-    return (f'<div style="font-size:0.8rem;color:{MUTED};margin-top:6px">{" · ".join(parts)} · '
-            f'{html.escape(tr("strength relative to the strongest word"))}</div>')
+        parts.append(
+            f'{steps} <span style="color:{_hex(MATTERS_RGB)}">'
+            f'{html.escape(tr("how much it matters, either way (no sign)"))}</span>'
+        )
+    return (
+        f'<div style="font-size:0.8rem;color:{MUTED};margin-top:6px">{" · ".join(parts)} · '
+        f'{html.escape(tr("strength relative to the strongest word"))}</div>'
+    )
 
 
-def comparison_html(words: Sequence[str], attributions: dict, titles: dict, unknown: Sequence[bool] | None = None,
-                    tr: Tr = _en, timings: bool = True, show_values: bool = True) -> str:
+def comparison_html(
+    words: Sequence[str],
+    attributions: dict,
+    titles: dict,
+    unknown: Sequence[bool] | None = None,
+    tr: Tr = _en,
+    timings: bool = True,
+    show_values: bool = True,
+) -> str:
     """One row of chips per method (``attributions``: key -> TextAttribution, or anything with ``.scores`` and
     ``.signed``), titled with ``titles[key]`` (and the time it took), then the legend."""
     rows = []
@@ -139,15 +178,21 @@ def comparison_html(words: Sequence[str], attributions: dict, titles: dict, unkn
         rows.append(chips_html(words, a.scores, unknown, getattr(a, "signed", True), show_values, tr, title))
     signed = any(getattr(a, "signed", True) for a in attributions.values()) or not attributions
     unsigned = any(not getattr(a, "signed", True) for a in attributions.values())
-    return ('<div style="display:flex;flex-direction:column;gap:10px">' + "".join(rows) + "</div>"
-            + legend_html(tr, signed, unsigned))
+    return (
+        '<div style="display:flex;flex-direction:column;gap:10px">'
+        + "".join(rows)
+        + "</div>"
+        + legend_html(tr, signed, unsigned)
+    )
 
 
 def lines_html(headline: str, lines: Sequence[str]) -> str:
     """A card's headline and lines, escaped (they quote the user's words)."""
     items = "".join(f"<li>{html.escape(str(line))}</li>" for line in lines)
-    return (f'<div style="font-weight:600;font-size:1.1rem;margin-bottom:4px">{html.escape(str(headline))}</div>'
-            f'<ul style="margin:0 0 0 1.2rem;padding:0">{items}</ul>')
+    return (
+        f'<div style="font-weight:600;font-size:1.1rem;margin-bottom:4px">{html.escape(str(headline))}</div>'
+        f'<ul style="margin:0 0 0 1.2rem;padding:0">{items}</ul>'
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -163,8 +208,14 @@ def _fit(draw, text: str, f, width: float) -> str:
     return text + "…"
 
 
-def chips_png(words: Sequence[str], rows: dict, unknown: Sequence[bool] | None = None, tr: Tr = _en,
-              width: int = 900, title: str | None = None) -> bytes:
+def chips_png(
+    words: Sequence[str],
+    rows: dict,
+    unknown: Sequence[bool] | None = None,
+    tr: Tr = _en,
+    width: int = 900,
+    title: str | None = None,
+) -> bytes:
     """The chips of one or more methods as a PNG for slides: ``rows`` maps a (translated) title to
     ``(scores, signed)``; words wrap at ``width`` pixels. CJK words render with Noto Sans CJK when installed
     (emoji do not: the font has none)."""
@@ -175,7 +226,7 @@ def chips_png(words: Sequence[str], rows: dict, unknown: Sequence[bool] | None =
     chip_h = 22 + 2 * pad_y
     value_h = 18
 
-    def layout(n_words):        # chip boxes (x, y, w) for one sentence, wrapping at width
+    def layout(n_words):  # chip boxes (x, y, w) for one sentence, wrapping at width
         boxes, x, y = [], margin, 0
         for w in words[:n_words]:
             cw = int(probe.textlength(str(w) or " ", font=f)) + 2 * pad_x + 2
@@ -198,8 +249,11 @@ def chips_png(words: Sequence[str], rows: dict, unknown: Sequence[bool] | None =
         y0 += title_h
     for name, (scores, signed) in rows.items():
         draw.text((margin, y0), str(name), fill=(75, 85, 99), font=small)
-        raw = np.nan_to_num(np.asarray(scores.detach().cpu().double() if hasattr(scores, "detach") else scores,
-                                       dtype=np.float64).reshape(-1))
+        raw = np.nan_to_num(
+            np.asarray(
+                scores.detach().cpu().double() if hasattr(scores, "detach") else scores, dtype=np.float64
+            ).reshape(-1)
+        )
         s = scaled_scores(raw)
         if not signed:
             s = np.abs(s)
@@ -207,10 +261,16 @@ def chips_png(words: Sequence[str], rows: dict, unknown: Sequence[bool] | None =
         for (x, y, cw), w, v, sv, unk in zip(boxes, words, raw, s, unknown):
             bg = chip_rgb(sv, signed)
             box = (x, top + y, x + cw, top + y + chip_h)
-            draw.rounded_rectangle(box, radius=6, fill=bg, outline=(156, 163, 175) if unk else (209, 213, 219),
-                                   width=2 if unk else 1)
-            draw.text((x + cw / 2, top + y + chip_h / 2), _fit(probe, str(w), f, cw - 2 * pad_x), fill=text_rgb(bg),
-                      font=f, anchor="mm")
+            draw.rounded_rectangle(
+                box, radius=6, fill=bg, outline=(156, 163, 175) if unk else (209, 213, 219), width=2 if unk else 1
+            )
+            draw.text(
+                (x + cw / 2, top + y + chip_h / 2),
+                _fit(probe, str(w), f, cw - 2 * pad_x),
+                fill=text_rgb(bg),
+                font=f,
+                anchor="mm",
+            )
             label = _value(float(v))
             draw.text((x + cw / 2, top + y + chip_h + 2), label, fill=(107, 114, 128), font=small, anchor="ma")
         y0 += block
@@ -225,8 +285,9 @@ def chips_png(words: Sequence[str], rows: dict, unknown: Sequence[bool] | None =
     draw.text((bx - 10 - probe.textlength(against, font=small), by), against, fill=AGAINST_RGB, font=small)
     draw.text((bx + bar_w + 10, by), evid_for, fill=FOR_RGB, font=small)
     caption = tr("strength relative to the strongest word")
-    draw.text(((width - probe.textlength(caption, font=small)) / 2, by + bar_h + 8), caption, fill=(75, 85, 99),
-              font=small)
+    draw.text(
+        ((width - probe.textlength(caption, font=small)) / 2, by + bar_h + 8), caption, fill=(75, 85, 99), font=small
+    )
     buf = io.BytesIO()
     canvas.save(buf, format="PNG", compress_level=6)
     return buf.getvalue()
@@ -249,8 +310,16 @@ def word_curves_figure(curves, tr: Tr = _en):
 # One-page handout
 
 
-def text_handout_html(title: str, words: Sequence[str], attributions: dict, titles: dict, card,
-                      unknown: Sequence[bool] | None = None, lang: str = "en", date: str | None = None) -> str:
+def text_handout_html(
+    title: str,
+    words: Sequence[str],
+    attributions: dict,
+    titles: dict,
+    card,
+    unknown: Sequence[bool] | None = None,
+    lang: str = "en",
+    date: str | None = None,
+) -> str:
     """One self-contained HTML page for a sentence: ``title``, the card, one row of chips per method and the
     checks (the card's ``check_lines``), with the image handout's print layout (dlviz.explain.handout). No
     script, nothing fetched; every word and line escaped."""
@@ -265,9 +334,12 @@ def text_handout_html(title: str, words: Sequence[str], attributions: dict, titl
     date = date or datetime.date.today().isoformat()
     colour = VERDICT_COLOURS.get(card.verdict, VERDICT_COLOURS["caution"])
     checks = list(getattr(card, "check_lines", []))
-    items = "\n".join(f"    <li>{e(x)}</li>" for x in card.lines if x not in checks)   # words, then the verdict
-    check_items = ("\n".join(f"    <li>{e(x)}</li>" for x in checks) if checks
-                   else f"    <li>{e(tr('No sanity check has been run yet.'))}</li>")
+    items = "\n".join(f"    <li>{e(x)}</li>" for x in card.lines if x not in checks)  # words, then the verdict
+    check_items = (
+        "\n".join(f"    <li>{e(x)}</li>" for x in checks)
+        if checks
+        else f"    <li>{e(tr('No sanity check has been run yet.'))}</li>"
+    )
     chips = comparison_html(words, attributions, titles, unknown, tr=tr)
     return embed_font(f"""<!DOCTYPE html>
 <html lang="{e(HTML_LANG.get(lang, lang))}">
@@ -298,11 +370,17 @@ def text_handout_html(title: str, words: Sequence[str], attributions: dict, titl
 </section>
 <section>
   <h3>{e(tr("How to read this"))}</h3>
-  <p>{e(tr("Each row shows the sentence as the model read it, coloured by one method. Blue marks words that "
-           "pushed the model towards the class, vermillion words that pushed it away; the stronger the colour, "
-           "the stronger the push, relative to the row's strongest word. A dashed border marks a word the model "
-           "does not know. The methods measure different things, so trust what they share more than what one of "
-           "them shows alone. The sanity checks test whether the colours really depend on the model."))}</p>
+  <p>{
+        e(
+            tr(
+                "Each row shows the sentence as the model read it, coloured by one method. Blue marks words that "
+                "pushed the model towards the class, vermillion words that pushed it away; the stronger the colour, "
+                "the stronger the push, relative to the row's strongest word. A dashed border marks a word the model "
+                "does not know. The methods measure different things, so trust what they share more than what one of "
+                "them shows alone. The sanity checks test whether the colours really depend on the model."
+            )
+        )
+    }</p>
 </section>
 </body>
 </html>

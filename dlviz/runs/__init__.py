@@ -18,15 +18,14 @@ from dlviz.runs.store import (
     DISK_FULL_MESSAGE,
     INTERRUPTED_MESSAGE,
     INTERRUPTED_NO_WEIGHTS_MESSAGE,
-    IndexDamagedError,
     SCHEMA_VERSION,
     STATUSES,
     WEIGHTS_FILE,
-    all_finite,
+    IndexDamagedError,
     RunRecord,
     RunStore,
+    __all__,  # noqa: E402,F401  (one list, kept beside the code)
+    all_finite,
     dlviz_home,
     load_state_into,
 )
-
-from dlviz.runs.store import __all__  # noqa: E402,F401  (one list, kept beside the code)

@@ -35,10 +35,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save as safetensors_bytes
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
 
-from dlviz.paths import resolve_home
 from dlviz.errors import RunError
+from dlviz.paths import resolve_home
 
 SCHEMA_VERSION = 1
 WEIGHTS_FILE = "weights.safetensors"
@@ -49,14 +50,10 @@ ACTIVE_STATUSES = ("running", "paused")
 
 # Stored in English and translated when shown (``dlviz.i18n.translate(record.message)``), so a
 # run trained in one language reads correctly in the other.
-INTERRUPTED_MESSAGE = (
-    "The app stopped while this run was training; the weights of its last finished epoch "
-    "were kept."
-)
+INTERRUPTED_MESSAGE = "The app stopped while this run was training; the weights of its last finished epoch were kept."
 # The same event when not even one epoch finished: promising kept weights would be untrue.
 INTERRUPTED_NO_WEIGHTS_MESSAGE = (
-    "The app stopped while this run was training, before its first epoch finished; "
-    "no weights were saved."
+    "The app stopped while this run was training, before its first epoch finished; no weights were saved."
 )
 
 MAX_NAME_LENGTH = 200
@@ -73,9 +70,7 @@ _TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _MAX_HEADER_BYTES = 100_000_000
 
 _JSON_FIELDS = ("spec", "settings", "metrics")
-_UPDATABLE = frozenset(
-    {"status", "metrics", "test_accuracy", "message", "train_seconds", "name", "params", "device"}
-)
+_UPDATABLE = frozenset({"status", "metrics", "test_accuracy", "message", "train_seconds", "name", "params", "device"})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -137,8 +132,7 @@ def dlviz_home(home: str | os.PathLike[str] | None = None) -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RunError(
-            "dlviz cannot use {path} as its home folder ({reason}). "
-            "Set DLVIZ_HOME to a folder you can write to.",
+            "dlviz cannot use {path} as its home folder ({reason}). Set DLVIZ_HOME to a folder you can write to.",
             path=str(path),
             reason=exc.strerror or str(exc),
         ) from exc
@@ -233,10 +227,7 @@ class RunStore:
                     # systems without shared memory SQLite keeps its old mode, which still works.
                     conn.execute("PRAGMA journal_mode=WAL")
                     if found < SCHEMA_VERSION:
-                        conn.executescript(
-                            f"BEGIN IMMEDIATE;{_SCHEMA}"
-                            f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
-                        )
+                        conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
                 finally:
                     conn.close()
             except sqlite3.Error as exc:
@@ -479,16 +470,12 @@ class RunStore:
         """
         changed: list[str] = []
         with self._write() as conn:
-            rows = conn.execute(
-                "SELECT id FROM runs WHERE status IN (?, ?)", ACTIVE_STATUSES
-            ).fetchall()
+            rows = conn.execute("SELECT id FROM runs WHERE status IN (?, ?)", ACTIVE_STATUSES).fetchall()
             now = time.time()
             for (run_id,) in rows:
                 if run_id in active_ids or (only is not None and run_id != only):
                     continue
-                has_weights = _RUN_ID_RE.match(run_id) is not None and (
-                    self.runs_dir / run_id / WEIGHTS_FILE
-                ).is_file()
+                has_weights = _RUN_ID_RE.match(run_id) is not None and (self.runs_dir / run_id / WEIGHTS_FILE).is_file()
                 message = INTERRUPTED_MESSAGE if has_weights else INTERRUPTED_NO_WEIGHTS_MESSAGE
                 conn.execute(
                     "UPDATE runs SET status = 'interrupted', message = ?, updated = ? "
@@ -504,10 +491,20 @@ class RunStore:
     def _mirror(self, rec: RunRecord) -> None:
         """Keep a copy of the run's row in its folder (``run.json``): enough to rebuild the index."""
         row = {
-            "id": rec.id, "name": rec.name, "created": rec.created, "updated": rec.updated,
-            "status": rec.status, "dataset": rec.dataset, "spec": rec.spec, "settings": rec.settings,
-            "metrics": rec.metrics, "test_accuracy": rec.test_accuracy, "params": rec.params,
-            "device": rec.device, "message": rec.message, "train_seconds": rec.train_seconds,
+            "id": rec.id,
+            "name": rec.name,
+            "created": rec.created,
+            "updated": rec.updated,
+            "status": rec.status,
+            "dataset": rec.dataset,
+            "spec": rec.spec,
+            "settings": rec.settings,
+            "metrics": rec.metrics,
+            "test_accuracy": rec.test_accuracy,
+            "params": rec.params,
+            "device": rec.device,
+            "message": rec.message,
+            "train_seconds": rec.train_seconds,
         }
         path = rec.folder / RECORD_FILE
         if not rec.folder.is_dir():
@@ -527,7 +524,7 @@ class RunStore:
         try:
             rec = self.get(run_id)
         except RunError:
-            return   # deleted meanwhile, or a damaged row the index still reports
+            return  # deleted meanwhile, or a damaged row the index still reports
         self._mirror(rec)
 
     def index_problem(self) -> RunError | None:
@@ -535,7 +532,7 @@ class RunStore:
         file itself is damaged and ``rebuild_index`` can mend it)."""
         key = _file_key(self.db_path)
         if key is not None and _CHECKED.get(str(self.db_path)) == key:
-            return None   # unchanged since it last read well: pages call this on every run
+            return None  # unchanged since it last read well: pages call this on every run
         try:
             self._ready = False
             self._ensure_schema()
@@ -630,7 +627,7 @@ class RunStore:
                     raise ValueError  # not this run's record
                 rows.append(row)
             except (OSError, ValueError):
-                if folder.name in salvaged:   # a run from before run.json: its row as the old index gave it
+                if folder.name in salvaged:  # a run from before run.json: its row as the old index gave it
                     rows.append(salvaged[folder.name])
                 else:
                     skipped.append(folder.name)
@@ -641,26 +638,37 @@ class RunStore:
                     message = str(row.get("message") or "")
                     if status in ACTIVE_STATUSES:
                         status = "interrupted"
-                        message = (INTERRUPTED_MESSAGE if (self.runs_dir / row["id"] / WEIGHTS_FILE).is_file()
-                                   else INTERRUPTED_NO_WEIGHTS_MESSAGE)
+                        message = (
+                            INTERRUPTED_MESSAGE
+                            if (self.runs_dir / row["id"] / WEIGHTS_FILE).is_file()
+                            else INTERRUPTED_NO_WEIGHTS_MESSAGE
+                        )
                     conn.execute(
                         "INSERT INTO runs (id, name, created, updated, status, dataset, spec, settings, "
                         "metrics, test_accuracy, params, device, message, train_seconds) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (row["id"], _checked_name(row.get("name"), row["id"]), float(row["created"]),
-                         float(row.get("updated") or row["created"]), status, str(row["dataset"]),
-                         _to_json(row["spec"], "spec"), _to_json(row.get("settings") or {}, "settings"),
-                         _to_json(row.get("metrics") or {}, "metrics"),
-                         None if row.get("test_accuracy") is None else float(row["test_accuracy"]),
-                         None if row.get("params") is None else int(row["params"]),
-                         str(row.get("device") or ""), message,
-                         None if row.get("train_seconds") is None else float(row["train_seconds"])),
+                        (
+                            row["id"],
+                            _checked_name(row.get("name"), row["id"]),
+                            float(row["created"]),
+                            float(row.get("updated") or row["created"]),
+                            status,
+                            str(row["dataset"]),
+                            _to_json(row["spec"], "spec"),
+                            _to_json(row.get("settings") or {}, "settings"),
+                            _to_json(row.get("metrics") or {}, "metrics"),
+                            None if row.get("test_accuracy") is None else float(row["test_accuracy"]),
+                            None if row.get("params") is None else int(row["params"]),
+                            str(row.get("device") or ""),
+                            message,
+                            None if row.get("train_seconds") is None else float(row["train_seconds"]),
+                        ),
                     )
                     restored += 1
                 except (KeyError, TypeError, ValueError, RunError):
                     skipped.append(str(row.get("id")))
         for row in rows:
-            self._mirror_id(str(row.get("id")))   # salvaged runs get their run.json now
+            self._mirror_id(str(row.get("id")))  # salvaged runs get their run.json now
         _CHECKED.pop(str(self.db_path), None)
         return {"backup": None if backup is None else str(backup), "runs": restored, "skipped": skipped}
 
@@ -674,9 +682,7 @@ class RunStore:
             or "\\" in filename
             or not filename.endswith(".safetensors")
         ):
-            raise ValueError(
-                f"weights file name must be a relative *.safetensors path, not {filename!r}"
-            )
+            raise ValueError(f"weights file name must be a relative *.safetensors path, not {filename!r}")
         return self.folder(run_id).joinpath(*parts)
 
     def has_weights(self, run_id: str, filename: str = WEIGHTS_FILE) -> bool:
@@ -700,9 +706,7 @@ class RunStore:
         # just deleted.
         with self._read() as conn:
             if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
-                raise RunError(
-                    "Run {run_id} was deleted, so its weights were not saved.", run_id=run_id
-                )
+                raise RunError("Run {run_id} was deleted, so its weights were not saved.", run_id=run_id)
         _atomic_save(tensors, path, run_id)
         return path
 
@@ -730,8 +734,7 @@ class RunStore:
         """Write JSON ``data`` to ``<run folder>/<name>.json`` atomically (e.g. "gradients")."""
         path = self.folder(run_id) / f"{_checked_tag(name)}.json"
         if not path.parent.is_dir():
-            raise RunError("Run {run_id} was deleted, so its {name} record was not saved.", run_id=run_id,
-                           name=name)
+            raise RunError("Run {run_id} was deleted, so its {name} record was not saved.", run_id=run_id, name=name)
         tmp = path.with_name(f".{path.name}.tmp")
         try:
             tmp.write_text(_to_json(data, name), encoding="utf-8")
@@ -744,7 +747,10 @@ class RunStore:
             raise RunError(
                 "Could not save the {name} record of run {run_id} to {path} ({reason}). "
                 "Free some disk space or check that the folder can be written.",
-                name=name, run_id=run_id, path=str(path), reason=exc.strerror or str(exc),
+                name=name,
+                run_id=run_id,
+                path=str(path),
+                reason=exc.strerror or str(exc),
             ) from exc
         return path
 
@@ -785,9 +791,7 @@ class RunStore:
         return _load_safetensors(path, run_id)
 
 
-def load_state_into(
-    model: torch.nn.Module, state_dict: Mapping[str, torch.Tensor]
-) -> torch.nn.Module:
+def load_state_into(model: torch.nn.Module, state_dict: Mapping[str, torch.Tensor]) -> torch.nn.Module:
     """Load ``state_dict`` into ``model`` after checking that names and shapes match exactly.
 
     ``nn.Module.load_state_dict`` would also refuse a mismatch, but with a long technical list;
@@ -843,8 +847,7 @@ def _checked_name(name: Any, run_id: str) -> str:
         raise RunError("A run name cannot be empty: type a name for run {run_id}.", run_id=run_id)
     if len(clean) > MAX_NAME_LENGTH:
         raise RunError(
-            "A run name can have at most {limit} characters; the name for run {run_id} has "
-            "{length}.",
+            "A run name can have at most {limit} characters; the name for run {run_id} has {length}.",
             limit=MAX_NAME_LENGTH,
             run_id=run_id,
             length=len(clean),
@@ -861,8 +864,7 @@ def _no_such_run(run_id: str) -> RunError:
 
 def _damaged(run_id: str, field: str, reason: str) -> RunError:
     return RunError(
-        "Run {run_id} is damaged: its {field} could not be read ({reason}). "
-        "Delete the run and train it again.",
+        "Run {run_id} is damaged: its {field} could not be read ({reason}). Delete the run and train it again.",
         run_id=run_id,
         field=field,
         reason=reason,
@@ -960,7 +962,8 @@ def _write_all(fh, data: bytes) -> None:
 def all_finite(tensors: Mapping[str, torch.Tensor]) -> bool:
     """True when no floating-point tensor holds a NaN or an infinity."""
     return all(
-        bool(torch.isfinite(v).all()) for v in tensors.values()
+        bool(torch.isfinite(v).all())
+        for v in tensors.values()
         if isinstance(v, torch.Tensor) and (v.is_floating_point() or v.is_complex())
     )
 

@@ -38,10 +38,10 @@ _WORD = re.compile(r"[\w']+|[^\w\s]")
 
 @dataclass
 class BaselineResult:
-    name: str                 # English title (translate with t())
-    features: str             # English description of the features (translate with t())
+    name: str  # English title (translate with t())
+    features: str  # English description of the features (translate with t())
     test_accuracy: float
-    seconds: float            # fit + predict, wall clock
+    seconds: float  # fit + predict, wall clock
     train_size: int
     n_features: int
     # (n-gram, weight) with the largest weights towards the last class (positive) and the first
@@ -64,10 +64,12 @@ def vectorizer(language: str):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     if language == "zh":
-        return TfidfVectorizer(analyzer="char", ngram_range=(1, 2), preprocessor=_no_space, sublinear_tf=True,
-                               dtype=_float32())
-    return TfidfVectorizer(tokenizer=_words, token_pattern=None, lowercase=False, ngram_range=(1, 2),
-                           sublinear_tf=True, dtype=_float32())
+        return TfidfVectorizer(
+            analyzer="char", ngram_range=(1, 2), preprocessor=_no_space, sublinear_tf=True, dtype=_float32()
+        )
+    return TfidfVectorizer(
+        tokenizer=_words, token_pattern=None, lowercase=False, ngram_range=(1, 2), sublinear_tf=True, dtype=_float32()
+    )
 
 
 def _float32():
@@ -81,8 +83,14 @@ def solver_for(n_classes: int) -> str:
     return "liblinear" if n_classes <= 2 else "lbfgs"
 
 
-def tfidf_baseline(train_texts: Sequence[str], train_y, test_texts: Sequence[str], test_y,
-                   language: str = "en", classes: Sequence[str] | None = None) -> BaselineResult | None:
+def tfidf_baseline(
+    train_texts: Sequence[str],
+    train_y,
+    test_texts: Sequence[str],
+    test_y,
+    language: str = "en",
+    classes: Sequence[str] | None = None,
+) -> BaselineResult | None:
     """Fit on the training sentences, score on the test sentences. None if it cannot be fitted
     (fewer than two classes among the training sentences, or no words at all)."""
     from sklearn.linear_model import LogisticRegression
@@ -95,7 +103,7 @@ def tfidf_baseline(train_texts: Sequence[str], train_y, test_texts: Sequence[str
     vec = vectorizer(language)
     try:
         a = vec.fit_transform(list(train_texts))
-    except ValueError:   # "empty vocabulary": every sentence empty
+    except ValueError:  # "empty vocabulary": every sentence empty
         return None
     # liblinear for two classes (the figures in docs/performance.md were measured with it); scikit-learn 1.8+
     # refuses it for three or more, where lbfgs fits the multinomial model
@@ -110,13 +118,15 @@ def tfidf_baseline(train_texts: Sequence[str], train_y, test_texts: Sequence[str
         names = vec.get_feature_names_out()
         w = clf.coef_[0]
         order = w.argsort()
-        label = (lambda k: classes[k] if classes is not None and k < len(classes) else str(k))
-        top = {label(int(clf.classes_[1])): [[str(names[i]), round(float(w[i]), 3)] for i in order[::-1][:TOP_FEATURES]],
-               label(int(clf.classes_[0])): [[str(names[i]), round(float(w[i]), 3)] for i in order[:TOP_FEATURES]]}
+        label = lambda k: classes[k] if classes is not None and k < len(classes) else str(k)
+        top = {
+            label(int(clf.classes_[1])): [[str(names[i]), round(float(w[i]), 3)] for i in order[::-1][:TOP_FEATURES]],
+            label(int(clf.classes_[0])): [[str(names[i]), round(float(w[i]), 3)] for i in order[:TOP_FEATURES]],
+        }
     return BaselineResult(NAME, FEATURES.get(language, FEATURES["en"]), acc, seconds, len(ytr), a.shape[1], top)
 
 
-TIE_POINTS = 1.0   # closer than this (in accuracy points) is called a tie: a different seed moves a deep model
+TIE_POINTS = 1.0  # closer than this (in accuracy points) is called a tie: a different seed moves a deep model
 #                    about this much on rt-polarity's 2,132 test sentences
 
 
@@ -127,11 +137,23 @@ def comparison(baseline_accuracy: float, network_accuracy: float | None, train_s
     diff = 100.0 * (float(network_accuracy) - float(baseline_accuracy))
     n = f"{int(train_size):,}"
     if abs(diff) < TIE_POINTS:
-        return (N_("The network and the word counts are less than one point apart: a tie on this test set. On {n} "
-                   "short texts, counting words is hard to beat."), {"n": n})
+        return (
+            N_(
+                "The network and the word counts are less than one point apart: a tie on this test set. On {n} "
+                "short texts, counting words is hard to beat."
+            ),
+            {"n": n},
+        )
     if diff < 0:
-        return (N_("On {n} short texts, counting words is hard to beat: the word counts scored {points:.1f} points "
-                   "higher than the network. Deep models tend to pay off with far more data or with word vectors "
-                   "learned elsewhere."), {"n": n, "points": -diff})
-    return (N_("The network scored {points:.1f} points higher than counting words on these {n} training texts."),
-            {"n": n, "points": diff})
+        return (
+            N_(
+                "On {n} short texts, counting words is hard to beat: the word counts scored {points:.1f} points "
+                "higher than the network. Deep models tend to pay off with far more data or with word vectors "
+                "learned elsewhere."
+            ),
+            {"n": n, "points": -diff},
+        )
+    return (
+        N_("The network scored {points:.1f} points higher than counting words on these {n} training texts."),
+        {"n": n, "points": diff},
+    )

@@ -44,8 +44,8 @@ from __future__ import annotations
 import json
 import math
 import os
-import statistics
 import resource
+import statistics
 import sys
 import tempfile
 import threading
@@ -57,7 +57,7 @@ import torch.nn.functional as F
 
 TARGETS = {"mlp": 0.975, "cnn": 0.990}
 COURSE = {"mlp": {"batch_size": 32, "epochs": 5}, "cnn": {"batch_size": 64, "epochs": 3}}  # the course's Keras fits
-POLL_SECONDS = 0.5   # the Train page's live fragment: run_every=0.5
+POLL_SECONDS = 0.5  # the Train page's live fragment: run_every=0.5
 
 
 @dataclass
@@ -72,11 +72,11 @@ class EngineResult:
     reached_at_epoch: int | None
     final_test_accuracy: float
     accuracy_per_epoch: list[float]
-    wall_s: float            # pressing Train to the last epoch's end (validation included for dlviz)
-    train_s: float           # optimizer steps only
-    epoch_s: float           # train_s / epochs
-    samples_per_s: float     # training images per second of train_s
-    peak_rss_mb: float       # the process's resident memory at its highest during this engine
+    wall_s: float  # pressing Train to the last epoch's end (validation included for dlviz)
+    train_s: float  # optimizer steps only
+    epoch_s: float  # train_s / epochs
+    samples_per_s: float  # training images per second of train_s
+    peak_rss_mb: float  # the process's resident memory at its highest during this engine
     peak_gpu_mb: float | None = None
     redraws: int | None = None
     extra: dict = field(default_factory=dict)
@@ -96,7 +96,7 @@ class _PeakRSS:
             with open("/proc/self/statm") as f:
                 return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
         except (OSError, ValueError, IndexError):
-            scale = 1 if sys.platform == "darwin" else 1024   # bytes on macOS, KiB on Linux
+            scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
             return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
 
     def _run(self):
@@ -176,7 +176,7 @@ def ordinary(preset: str, data, seed: int = 0, epochs: int | None = None, recipe
         cfg = _config(preset, device, **({"epochs": epochs} if epochs else {}))
         batch, lr, schedule, min_epochs = cfg.batch_size, cfg.lr, cfg.schedule, cfg.epochs
         max_epochs = cfg.epochs
-    x = data.train_x.cpu().unsqueeze(1).float().div(255)       # what a notebook does before fitting
+    x = data.train_x.cpu().unsqueeze(1).float().div(255)  # what a notebook does before fitting
     y = data.train_y.cpu()
     torch.manual_seed(seed)
     loader = DataLoader(TensorDataset(x, y), batch_size=batch, shuffle=True)
@@ -208,9 +208,25 @@ def ordinary(preset: str, data, seed: int = 0, epochs: int | None = None, recipe
                 break
     ttt, at = _target(preset, walls, accs)
     n = len(y) * len(accs)
-    return EngineResult("ordinary" if recipe == "course" else "ordinary_recipe", batch, len(accs), lr, schedule,
-                        "fp32", ttt, at, accs[-1], accs, walls[-1], train_s, train_s / len(accs), n / train_s,
-                        mem.peak, _gpu_peak(device), extra={"cpu_threads": torch.get_num_threads()})
+    return EngineResult(
+        "ordinary" if recipe == "course" else "ordinary_recipe",
+        batch,
+        len(accs),
+        lr,
+        schedule,
+        "fp32",
+        ttt,
+        at,
+        accs[-1],
+        accs,
+        walls[-1],
+        train_s,
+        train_s / len(accs),
+        n / train_s,
+        mem.peak,
+        _gpu_peak(device),
+        extra={"cpu_threads": torch.get_num_threads()},
+    )
 
 
 def _config(preset: str, device: torch.device, **over):
@@ -245,18 +261,41 @@ def headless(preset: str, data, **over) -> EngineResult:
     accs = _accuracies(preset, states, data)
     ttt, at = _target(preset, walls, accs)
     n = len(data.train_y) * res.epochs_done
-    return EngineResult("dlviz", cfg.batch_size, cfg.epochs, cfg.lr, cfg.schedule, res.precision, ttt, at,
-                        accs[-1], accs, walls[-1], res.train_seconds, res.train_seconds / max(res.epochs_done, 1),
-                        n / res.train_seconds, mem.peak, _gpu_peak(device),
-                        extra={"cpu_threads": res.cpu_threads or torch.get_num_threads(),
-                               # the validation accuracy fit() measured at each epoch's end: the recipe can be
-                               # judged on it too, without the test set
-                               "validation_accuracy_per_epoch": [round(float(v[3]), 5)
-                                                                 for v in res.history.get("val", [])]})
+    return EngineResult(
+        "dlviz",
+        cfg.batch_size,
+        cfg.epochs,
+        cfg.lr,
+        cfg.schedule,
+        res.precision,
+        ttt,
+        at,
+        accs[-1],
+        accs,
+        walls[-1],
+        res.train_seconds,
+        res.train_seconds / max(res.epochs_done, 1),
+        n / res.train_seconds,
+        mem.peak,
+        _gpu_peak(device),
+        extra={
+            "cpu_threads": res.cpu_threads or torch.get_num_threads(),
+            # the validation accuracy fit() measured at each epoch's end: the recipe can be
+            # judged on it too, without the test set
+            "validation_accuracy_per_epoch": [round(float(v[3]), 5) for v in res.history.get("val", [])],
+        },
+    )
 
 
-def with_ui(preset: str, data, data_dir: str | None, executor: str = "process", redraw: bool = True,
-            grads_live: bool = False, **over) -> EngineResult:
+def with_ui(
+    preset: str,
+    data,
+    data_dir: str | None,
+    executor: str = "process",
+    redraw: bool = True,
+    grads_live: bool = False,
+    **over,
+) -> EngineResult:
     """The app's path: its executor (a child process per job, or a worker thread), the dataset loaded
     by the job as the app loads it, gradient recording, replay snapshots, checkpoints; and, as the Train
     page does twice a second, a snapshot turned into the curves figure (as JSON), and the gradient-flow
@@ -272,11 +311,11 @@ def with_ui(preset: str, data, data_dir: str | None, executor: str = "process", 
     cfg = _config(preset, device, **over)
     walls: dict[int, float] = {}
     t0 = [0.0]
-    ex = make_executor(executor, wait=True)   # the app warms its fork server when it starts
+    ex = make_executor(executor, wait=True)  # the app warms its fork server when it starts
 
     class Timed(ex.State):
         def on_progress(self, p, history):
-            if p.phase == "epoch_end":   # when the page could first show the epoch's end
+            if p.phase == "epoch_end":  # when the page could first show the epoch's end
                 walls[p.epoch] = time.perf_counter() - t0[0]
             super().on_progress(p, history)
 
@@ -293,9 +332,9 @@ def with_ui(preset: str, data, data_dir: str | None, executor: str = "process", 
                 snap = ex.snapshot(job)
                 if snap.done:
                     break
-                if snap.train and redraw:   # what the Train page's live fragment sends to the browser
+                if snap.train and redraw:  # what the Train page's live fragment sends to the browser
                     training_curves(snap.train, snap.val).to_json()
-                    if snap.grads and grads_live:   # the page's "Show the gradient flow live" (off by default)
+                    if snap.grads and grads_live:  # the page's "Show the gradient flow live" (off by default)
                         gradient_flow(snap.grads).to_json()
                     redraws += 1
                 time.sleep(POLL_SECONDS)
@@ -310,11 +349,30 @@ def with_ui(preset: str, data, data_dir: str | None, executor: str = "process", 
     ttt, at = _target(preset, wl, accs)
     n = len(data.train_y) * r.epochs
     name = "dlviz_ui" if executor == "process" else "dlviz_ui_thread"
-    return EngineResult(name, cfg.batch_size, cfg.epochs, cfg.lr, cfg.schedule,
-                        run.metrics.get("precision") or "?", ttt, at, accs[-1], accs, wl[-1], r.train_seconds,
-                        r.train_seconds / max(r.epochs, 1), n / r.train_seconds, mem.peak, _gpu_peak(device),
-                        redraws=redraws, extra={"executor": executor, "cpu_threads": run.metrics.get("cpu_threads"),
-                                                "test_accuracy_reported": r.test_accuracy})
+    return EngineResult(
+        name,
+        cfg.batch_size,
+        cfg.epochs,
+        cfg.lr,
+        cfg.schedule,
+        run.metrics.get("precision") or "?",
+        ttt,
+        at,
+        accs[-1],
+        accs,
+        wl[-1],
+        r.train_seconds,
+        r.train_seconds / max(r.epochs, 1),
+        n / r.train_seconds,
+        mem.peak,
+        _gpu_peak(device),
+        redraws=redraws,
+        extra={
+            "executor": executor,
+            "cpu_threads": run.metrics.get("cpu_threads"),
+            "test_accuracy_reported": r.test_accuracy,
+        },
+    )
 
 
 def hardware(device: torch.device) -> str:
@@ -331,14 +389,14 @@ def hardware(device: torch.device) -> str:
 
 ENGINES = ("ordinary", "ordinary_recipe", "dlviz", "dlviz_ui", "dlviz_ui_thread")
 DEFAULT_ENGINES = ("ordinary", "ordinary_recipe", "dlviz", "dlviz_ui")
-THREADED = ("ordinary", "ordinary_recipe", "dlviz")   # the rows compared, each under the same thread policy
+THREADED = ("ordinary", "ordinary_recipe", "dlviz")  # the rows compared, each under the same thread policy
 
 
 def speedup(o: dict, d: dict, slower: str = "the ordinary loop", faster: str = "dlviz") -> tuple[float | None, str]:
     """(``o``'s time to target / ``d``'s, what it is based on)."""
     if o["time_to_target_s"] and d["time_to_target_s"]:
         return o["time_to_target_s"] / d["time_to_target_s"], "time to target"
-    if d["time_to_target_s"]:   # the slower row never got there: its whole run is a lower bound
+    if d["time_to_target_s"]:  # the slower row never got there: its whole run is a lower bound
         return o["wall_s"] / d["time_to_target_s"], f"at least ({slower} did not reach the target)"
     return None, f"{faster} did not reach the target"
 
@@ -352,8 +410,9 @@ def median_run(results: list[dict]) -> dict:
     time), with every run's figures under ``repeats``."""
     ordered = sorted(results, key=_key)
     chosen = dict(ordered[(len(ordered) - 1) // 2])
-    chosen["repeats"] = [{k: r[k] for k in ("time_to_target_s", "epoch_s", "samples_per_s", "final_test_accuracy")}
-                         for r in results]
+    chosen["repeats"] = [
+        {k: r[k] for k in ("time_to_target_s", "epoch_s", "samples_per_s", "final_test_accuracy")} for r in results
+    ]
     return chosen
 
 
@@ -363,8 +422,9 @@ def best_threads(by_threads: dict[int, list[dict]]) -> dict:
     n_best = min(medians, key=lambda n: _key(medians[n]))
     chosen = dict(medians[n_best])
     chosen["cpu_threads"] = n_best
-    chosen["threads_tried"] = {str(n): {"time_to_target_s": m["time_to_target_s"], "epoch_s": m["epoch_s"]}
-                               for n, m in medians.items()}
+    chosen["threads_tried"] = {
+        str(n): {"time_to_target_s": m["time_to_target_s"], "epoch_s": m["epoch_s"]} for n, m in medians.items()
+    }
     return chosen
 
 
@@ -377,8 +437,15 @@ def thread_counts(device: torch.device, threads: list[int] | None = None) -> lis
     return sorted({1, torch.get_num_threads()})
 
 
-def bench_preset(preset: str, data, data_dir: str | None, engines=DEFAULT_ENGINES, overrides: dict | None = None,
-                 repeat: int = 1, threads: list[int] | None = None) -> dict:
+def bench_preset(
+    preset: str,
+    data,
+    data_dir: str | None,
+    engines=DEFAULT_ENGINES,
+    overrides: dict | None = None,
+    repeat: int = 1,
+    threads: list[int] | None = None,
+) -> dict:
     """Every engine on one preset, ``repeat`` times, interleaved (ordinary, ordinary_recipe, dlviz, ...
     then again) so that a slow spell of a shared machine hits every engine alike. The three compared rows
     run at each thread count of ``threads`` and report their best count's median run; the app's rows run
@@ -386,22 +453,32 @@ def bench_preset(preset: str, data, data_dir: str | None, engines=DEFAULT_ENGINE
     for tests; the ordinary loops then train the same number of epochs."""
     device = data.device
     counts = thread_counts(device, threads)
-    out: dict = {"preset": preset, "device": str(device), "hardware": hardware(device), "torch": torch.__version__,
-                 "target_accuracy": TARGETS[preset], "train_images": len(data.train_y),
-                 "test_images": len(data.test_y), "repeat": repeat, "threads_tried": counts,
-                 "load": _load_average()}
+    out: dict = {
+        "preset": preset,
+        "device": str(device),
+        "hardware": hardware(device),
+        "torch": torch.__version__,
+        "target_accuracy": TARGETS[preset],
+        "train_images": len(data.train_y),
+        "test_images": len(data.test_y),
+        "repeat": repeat,
+        "threads_tried": counts,
+        "load": _load_average(),
+    }
     over = dict(overrides or {})
-    runs = {"ordinary": lambda: ordinary(preset, data, epochs=over.get("epochs")),
-            "ordinary_recipe": lambda: ordinary(preset, data, epochs=over.get("epochs"), recipe="dlviz"),
-            "dlviz": lambda: headless(preset, data, **over),
-            "dlviz_ui": lambda: with_ui(preset, data, data_dir, **over),
-            "dlviz_ui_thread": lambda: with_ui(preset, data, data_dir, executor="thread", **over)}
+    runs = {
+        "ordinary": lambda: ordinary(preset, data, epochs=over.get("epochs")),
+        "ordinary_recipe": lambda: ordinary(preset, data, epochs=over.get("epochs"), recipe="dlviz"),
+        "dlviz": lambda: headless(preset, data, **over),
+        "dlviz_ui": lambda: with_ui(preset, data, data_dir, **over),
+        "dlviz_ui_thread": lambda: with_ui(preset, data, data_dir, executor="thread", **over),
+    }
     results: dict[str, dict[int, list[dict]]] = {name: {} for name in engines}
     original = torch.get_num_threads()
     try:
         for _ in range(max(1, repeat)):
             for name in engines:
-                for n in (counts if name in THREADED else [original]):
+                for n in counts if name in THREADED else [original]:
                     torch.set_num_threads(n)
                     results[name].setdefault(n, []).append(asdict(runs[name]()))
                     torch.set_num_threads(original)
@@ -415,12 +492,14 @@ def bench_preset(preset: str, data, data_dir: str | None, engines=DEFAULT_ENGINE
         out["throughput_ratio"] = d["samples_per_s"] / o["samples_per_s"]
     if o and r:
         out["speedup_recipe"], out["speedup_recipe_basis"] = speedup(
-            o, r, "the loop with the course's recipe", "the loop with dlviz's recipe")
+            o, r, "the loop with the course's recipe", "the loop with dlviz's recipe"
+        )
     if r and d:
         out["speedup_engine"], out["speedup_engine_basis"] = speedup(
-            r, d, "the loop with dlviz's recipe", "dlviz's engine")
+            r, d, "the loop with dlviz's recipe", "dlviz's engine"
+        )
 
-    def sps(name):   # the median over the repeats
+    def sps(name):  # the median over the repeats
         return statistics.median(x["samples_per_s"] for runs_ in results[name].values() for x in runs_)
 
     if d and u:
@@ -439,32 +518,65 @@ def _load_average() -> list[float] | None:
 
 def table(r: dict) -> str:
     """One preset's result as a Markdown table."""
-    rows = [("engine", "batch", "lr", "epochs", "precision", "threads", "time to target", "at epoch", "final test acc",
-             "epoch s", "samples/s", "peak RSS MB")]
+    rows = [
+        (
+            "engine",
+            "batch",
+            "lr",
+            "epochs",
+            "precision",
+            "threads",
+            "time to target",
+            "at epoch",
+            "final test acc",
+            "epoch s",
+            "samples/s",
+            "peak RSS MB",
+        )
+    ]
     for name in ENGINES:
         e = r.get(name)
         if not e:
             continue
         ttt = f"{e['time_to_target_s']:.2f} s" if e["time_to_target_s"] is not None else "not reached"
-        label = {"ordinary": "ordinary loop, the course's recipe",
-                 "ordinary_recipe": "ordinary loop, dlviz's recipe",
-                 "dlviz": "dlviz engine (headless), dlviz's recipe",
-                 "dlviz_ui": f"dlviz + live UI, the app ({e['redraws']} redraws)",
-                 "dlviz_ui_thread": f"dlviz + live UI, in a thread ({e['redraws']} redraws)"}[name]
-        threads = (f"{e['cpu_threads']} (best of {', '.join(e['threads_tried'])})" if "threads_tried" in e
-                   else f"{(e.get('extra') or {}).get('cpu_threads') or '?'} (app's tuner)")
+        label = {
+            "ordinary": "ordinary loop, the course's recipe",
+            "ordinary_recipe": "ordinary loop, dlviz's recipe",
+            "dlviz": "dlviz engine (headless), dlviz's recipe",
+            "dlviz_ui": f"dlviz + live UI, the app ({e['redraws']} redraws)",
+            "dlviz_ui_thread": f"dlviz + live UI, in a thread ({e['redraws']} redraws)",
+        }[name]
+        threads = (
+            f"{e['cpu_threads']} (best of {', '.join(e['threads_tried'])})"
+            if "threads_tried" in e
+            else f"{(e.get('extra') or {}).get('cpu_threads') or '?'} (app's tuner)"
+        )
         lr = f"{e['lr']:g}" + (" const" if e["schedule"] == "constant" else f" {e['schedule']}")
-        rows.append((label, str(e["batch_size"]), lr, str(e["epochs"]), e["precision"], threads, ttt,
-                     str(e["reached_at_epoch"] or "-"), f"{e['final_test_accuracy']:.2%}", f"{e['epoch_s']:.2f}",
-                     f"{e['samples_per_s']:,.0f}", f"{e['peak_rss_mb']:,.0f}"
-                     + (f" (GPU {e['peak_gpu_mb']:,.0f})" if e.get("peak_gpu_mb") else "")))
+        rows.append(
+            (
+                label,
+                str(e["batch_size"]),
+                lr,
+                str(e["epochs"]),
+                e["precision"],
+                threads,
+                ttt,
+                str(e["reached_at_epoch"] or "-"),
+                f"{e['final_test_accuracy']:.2%}",
+                f"{e['epoch_s']:.2f}",
+                f"{e['samples_per_s']:,.0f}",
+                f"{e['peak_rss_mb']:,.0f}" + (f" (GPU {e['peak_gpu_mb']:,.0f})" if e.get("peak_gpu_mb") else ""),
+            )
+        )
     w = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["| " + " | ".join(c.ljust(w[i]) for i, c in enumerate(row)) + " |" for row in rows]
     lines.insert(1, "|" + "|".join("-" * (x + 2) for x in w) + "|")
-    head = (f"{r['preset']} to {r['target_accuracy']:.1%} on {r['device']} ({r['hardware']}), "
-            f"{r['train_images']:,} training images, torch {r['torch']}"
-            + (f", median of {r['repeat']} interleaved runs" if r.get("repeat", 1) > 1 else "")
-            + (f", load average {r['load'][0]:.1f}" if r.get("load") else ""))
+    head = (
+        f"{r['preset']} to {r['target_accuracy']:.1%} on {r['device']} ({r['hardware']}), "
+        f"{r['train_images']:,} training images, torch {r['torch']}"
+        + (f", median of {r['repeat']} interleaved runs" if r.get("repeat", 1) > 1 else "")
+        + (f", load average {r['load'][0]:.1f}" if r.get("load") else "")
+    )
     tail = []
     for key, what in (("speedup_recipe", "the recipe"), ("speedup_engine", "the engine"), ("speedup", "both")):
         if r.get(key) is not None:
@@ -474,18 +586,33 @@ def table(r: dict) -> str:
     if "throughput_ratio" in r:
         tail.append(f"throughput vs ordinary: {r['throughput_ratio']:.1f}x")
     if "ui_throughput_ratio" in r:
-        tail.append(f"live UI keeps {r['ui_throughput_ratio']:.0%} of headless throughput"
-                    + (" (medians; per run: " + ", ".join(
-                        f"{u['samples_per_s'] / h['samples_per_s']:.0%}"
-                        for u, h in zip(r['dlviz_ui']['repeats'], r['dlviz']['repeats'])) + ")"
-                       if r.get("repeat", 1) > 1 else ""))
+        tail.append(
+            f"live UI keeps {r['ui_throughput_ratio']:.0%} of headless throughput"
+            + (
+                " (medians; per run: "
+                + ", ".join(
+                    f"{u['samples_per_s'] / h['samples_per_s']:.0%}"
+                    for u, h in zip(r['dlviz_ui']['repeats'], r['dlviz']['repeats'])
+                )
+                + ")"
+                if r.get("repeat", 1) > 1
+                else ""
+            )
+        )
     if "ui_thread_throughput_ratio" in r:
         tail.append(f"in a thread it kept {r['ui_thread_throughput_ratio']:.0%}")
     return "\n".join([head, "", *lines, "", "; ".join(tail)])
 
 
-def main(presets: list[str], device_choice: str, data_dir: str | None, as_json: bool, repeat: int = 1,
-         threads: list[int] | None = None, engines=DEFAULT_ENGINES) -> int:
+def main(
+    presets: list[str],
+    device_choice: str,
+    data_dir: str | None,
+    as_json: bool,
+    repeat: int = 1,
+    threads: list[int] | None = None,
+    engines=DEFAULT_ENGINES,
+) -> int:
     from dlviz.data import load_dataset
     from dlviz.train import TrainConfig, prepare_data, resolve_device
 

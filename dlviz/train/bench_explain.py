@@ -80,25 +80,36 @@ def plain_calls(model, xb: torch.Tensor, target: int, settings: dict[str, dict])
         steps = int(s["integrated_gradients"].get("steps", 50))
         out["integrated_gradients"] = (
             lambda: ca.IntegratedGradients(model).attribute(xb, target=target, n_steps=steps),
-            lambda: ca.IntegratedGradients(model).attribute(xb, target=target, n_steps=steps,
-                                                            internal_batch_size=steps),
-            {"internal_batch_size": steps})
+            lambda: ca.IntegratedGradients(model).attribute(
+                xb, target=target, n_steps=steps, internal_batch_size=steps
+            ),
+            {"internal_batch_size": steps},
+        )
     if "smoothgrad" in s:
         n, noise = int(s["smoothgrad"].get("samples", 20)), float(s["smoothgrad"].get("noise", 0.15))
         out["smoothgrad"] = (
-            lambda: ca.NoiseTunnel(ca.Saliency(model)).attribute(xb, target=target, nt_type="smoothgrad",
-                                                                 nt_samples=n, stdevs=noise),
-            lambda: ca.NoiseTunnel(ca.Saliency(model)).attribute(xb, target=target, nt_type="smoothgrad",
-                                                                 nt_samples=n, stdevs=noise, nt_samples_batch_size=n),
-            {"nt_samples_batch_size": n})
+            lambda: ca.NoiseTunnel(ca.Saliency(model)).attribute(
+                xb, target=target, nt_type="smoothgrad", nt_samples=n, stdevs=noise
+            ),
+            lambda: ca.NoiseTunnel(ca.Saliency(model)).attribute(
+                xb, target=target, nt_type="smoothgrad", nt_samples=n, stdevs=noise, nt_samples_batch_size=n
+            ),
+            {"nt_samples_batch_size": n},
+        )
     if "deeplift" in s:
-        out["deeplift"] = (lambda: ca.DeepLift(model).attribute(xb, target=target, baselines=xb.detach() * 0),
-                           None, None)
+        out["deeplift"] = (
+            lambda: ca.DeepLift(model).attribute(xb, target=target, baselines=xb.detach() * 0),
+            None,
+            None,
+        )
     if "gradient_shap" in s:
         n, noise = int(s["gradient_shap"].get("samples", 50)), float(s["gradient_shap"].get("noise", 0.1))
         refs = torch.zeros(3, *xb.shape[1:], device=xb.device)
-        out["gradient_shap"] = (lambda: ca.GradientShap(model).attribute(xb, baselines=refs, target=target,
-                                                                         n_samples=n, stdevs=noise), None, None)
+        out["gradient_shap"] = (
+            lambda: ca.GradientShap(model).attribute(xb, baselines=refs, target=target, n_samples=n, stdevs=noise),
+            None,
+            None,
+        )
     if convs and "grad_cam" in s:
         last = convs[-1]
 
@@ -113,11 +124,14 @@ def plain_calls(model, xb: torch.Tensor, target: int, settings: dict[str, dict])
         w, st = int(s["occlusion"].get("window", 4)), int(s["occlusion"].get("stride", 2))
         windows = ((side - w) // st + 1) ** 2
         out["occlusion"] = (
-            lambda: ca.Occlusion(model).attribute(xb, target=target, sliding_window_shapes=(1, w, w),
-                                                  strides=(1, st, st)),
-            lambda: ca.Occlusion(model).attribute(xb, target=target, sliding_window_shapes=(1, w, w),
-                                                  strides=(1, st, st), perturbations_per_eval=windows),
-            {"perturbations_per_eval": windows})
+            lambda: ca.Occlusion(model).attribute(
+                xb, target=target, sliding_window_shapes=(1, w, w), strides=(1, st, st)
+            ),
+            lambda: ca.Occlusion(model).attribute(
+                xb, target=target, sliding_window_shapes=(1, w, w), strides=(1, st, st), perturbations_per_eval=windows
+            ),
+            {"perturbations_per_eval": windows},
+        )
     for key, cls in (("kernel_shap", "KernelShap"), ("lime", "Lime")):
         if key not in s:
             continue
@@ -128,8 +142,9 @@ def plain_calls(model, xb: torch.Tensor, target: int, settings: dict[str, dict])
             return getattr(ca, cls)(model).attribute(xb, target=target, feature_mask=mask, n_samples=n)
 
         def batched(cls=cls, mask=mask, n=n):
-            return getattr(ca, cls)(model).attribute(xb, target=target, feature_mask=mask, n_samples=n,
-                                                     perturbations_per_eval=n)
+            return getattr(ca, cls)(model).attribute(
+                xb, target=target, feature_mask=mask, n_samples=n, perturbations_per_eval=n
+            )
 
         out[key] = (default, batched, {"perturbations_per_eval": n})
     return out
@@ -147,8 +162,12 @@ def _model_and_input(run_id: str | None, index: int, data_dir: str | None, devic
 
         model, rec = load_run(run_id, RunStore(), str(device))
         if is_text_run(rec):
-            raise RunError("Run {run_id} reads sentences ({dataset}); 'bench explain' times the image methods. "
-                           "Pick an image run (see: python -m dlviz runs).", run_id=run_id, dataset=rec.dataset)
+            raise RunError(
+                "Run {run_id} reads sentences ({dataset}); 'bench explain' times the image methods. "
+                "Pick an image run (see: python -m dlviz runs).",
+                run_id=run_id,
+                dataset=rec.dataset,
+            )
         raw = load_dataset(rec.dataset, data_dir)
         name = f"run {run_id} ({rec.spec.get('name', 'model')}, {rec.dataset})"
     else:
@@ -161,15 +180,21 @@ def _model_and_input(run_id: str | None, index: int, data_dir: str | None, devic
         name = "the CNN preset, one epoch on 6,000 MNIST images"
     index = max(0, min(int(index), len(raw.test_y) - 1))
     model = model.to(device).eval()
-    x = image_transform(raw.test_x[index:index + 1])[0].to(device)
+    x = image_transform(raw.test_x[index : index + 1])[0].to(device)
     return model, x, int(raw.test_y[index]), name, index
 
 
-def bench_explain(run_id: str | None = None, index: int = 0, data_dir: str | None = None, device: str = "cpu",
-                  repeat: int = 7, methods: list[str] | None = None) -> dict:
+def bench_explain(
+    run_id: str | None = None,
+    index: int = 0,
+    data_dir: str | None = None,
+    device: str = "cpu",
+    repeat: int = 7,
+    methods: list[str] | None = None,
+) -> dict:
     from dlviz.explain import METHODS, attribute
 
-    warnings.filterwarnings("ignore")   # Captum's notes about hooks and requires_grad
+    warnings.filterwarnings("ignore")  # Captum's notes about hooks and requires_grad
     dev = torch.device(device)
     model, x, label, name, index = _model_and_input(run_id, index, data_dir, dev)
     with torch.no_grad():
@@ -187,14 +212,18 @@ def bench_explain(run_id: str | None = None, index: int = 0, data_dir: str | Non
     plain = plain_calls(plain_model, xb, target, settings)
     rows: dict[str, dict] = {}
     for key in keys:
-        first, warm = _time(lambda: attribute(model, x, target, key), dev, repeat)
+        first, warm = _time(lambda: attribute(model, x, target, key), dev, repeat)  # noqa: B023 (called here)
         row = {"title": METHODS[key].title, "settings": settings[key], "first_s": first, "warm_median_s": warm}
         if key in plain:
             default, batched, switch = plain[key]
             _, plain_default = _time(default, dev, max(1, repeat // 2))
             plain_batched = plain_default if batched is None else _time(batched, dev, max(1, repeat // 2))[1]
-            row.update(plain_default_s=plain_default, plain_batched_s=plain_batched, batched_params=switch,
-                       speedup_vs_batched=plain_batched / warm)
+            row.update(
+                plain_default_s=plain_default,
+                plain_batched_s=plain_batched,
+                batched_params=switch,
+                speedup_vs_batched=plain_batched / warm,
+            )
         rows[key] = row
     from dlviz.train.bench import hardware
 
@@ -202,32 +231,65 @@ def bench_explain(run_id: str | None = None, index: int = 0, data_dir: str | Non
         load = [round(v, 2) for v in os.getloadavg()]
     except (OSError, AttributeError):
         load = None
-    return {"model": name, "run_id": run_id, "index": index, "label": label, "target": target, "device": str(dev),
-            "hardware": hardware(dev), "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "repeat": repeat, "captum_import_s": captum_import, "load": load, "methods": rows}
+    return {
+        "model": name,
+        "run_id": run_id,
+        "index": index,
+        "label": label,
+        "target": target,
+        "device": str(dev),
+        "hardware": hardware(dev),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "repeat": repeat,
+        "captum_import_s": captum_import,
+        "load": load,
+        "methods": rows,
+    }
 
 
 def table(r: dict) -> str:
     def ms(v):
         return "-" if v is None else f"{v * 1000:.1f} ms"
 
-    head = (f"{r['model']}, test image {r['index']} (label {r['label']}, explained class {r['target']}), "
-            f"{r['device']} ({r['hardware']}), warm figures: median of {r['repeat']}"
-            + (f", load average {r['load'][0]:.1f}" if r.get("load") else ""))
-    rows = [("method (default settings)", "dlviz first call", "dlviz warm", "plain Captum (defaults)",
-             "plain Captum batched", "vs batched")]
-    for key, e in r["methods"].items():
+    head = (
+        f"{r['model']}, test image {r['index']} (label {r['label']}, explained class {r['target']}), "
+        f"{r['device']} ({r['hardware']}), warm figures: median of {r['repeat']}"
+        + (f", load average {r['load'][0]:.1f}" if r.get("load") else "")
+    )
+    rows = [
+        (
+            "method (default settings)",
+            "dlviz first call",
+            "dlviz warm",
+            "plain Captum (defaults)",
+            "plain Captum batched",
+            "vs batched",
+        )
+    ]
+    for e in r["methods"].values():
         switch = e.get("batched_params")
-        batched = ms(e.get("plain_batched_s")) + (f" ({', '.join(f'{k}={v}' for k, v in switch.items())})"
-                                                   if switch else " (no switch)")
+        batched = ms(e.get("plain_batched_s")) + (
+            f" ({', '.join(f'{k}={v}' for k, v in switch.items())})" if switch else " (no switch)"
+        )
         ratio = e.get("speedup_vs_batched")
-        rows.append((e["title"], ms(e["first_s"]), ms(e["warm_median_s"]), ms(e.get("plain_default_s")),
-                     batched if "plain_batched_s" in e else "-", f"{ratio:.2f}x" if ratio else "-"))
+        rows.append(
+            (
+                e["title"],
+                ms(e["first_s"]),
+                ms(e["warm_median_s"]),
+                ms(e.get("plain_default_s")),
+                batched if "plain_batched_s" in e else "-",
+                f"{ratio:.2f}x" if ratio else "-",
+            )
+        )
     w = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["| " + " | ".join(c.ljust(w[i]) for i, c in enumerate(row)) + " |" for row in rows]
     lines.insert(1, "|" + "|".join("-" * (x + 2) for x in w) + "|")
-    tail = (f"importing captum.attr: {r['captum_import_s'] * 1000:.0f} ms once per process, before the first calls. "
-            "'vs batched' is plain Captum batched / dlviz warm: above 1x dlviz is faster.")
+    tail = (
+        f"importing captum.attr: {r['captum_import_s'] * 1000:.0f} ms once per process, before the first calls. "
+        "'vs batched' is plain Captum batched / dlviz warm: above 1x dlviz is faster."
+    )
     return "\n".join([head, "", *lines, "", tail])
 
 

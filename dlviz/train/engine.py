@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlviz.i18n import N_
 from dlviz.errors import TrainError
+from dlviz.i18n import N_
 
 OPTIMIZERS: dict[str, dict] = {
     # default learning rates as in the frameworks' documentation (Adadelta's is 1.0)
@@ -63,21 +63,28 @@ class TrainConfig:
     device: str = "auto"
     val_fraction: float = 0.2
     schedule: str = "onecycle"  # "constant" | "cosine" | "onecycle" (warm-up, then cosine to zero)
-    cpu_threads: str = "auto"   # "auto": time the first steps and keep the faster thread count
-    precision: str = "auto"     # "auto" | "fp32" | "bf16" (autocast; weights and optimizer stay fp32)
+    cpu_threads: str = "auto"  # "auto": time the first steps and keep the faster thread count
+    precision: str = "auto"  # "auto" | "fp32" | "bf16" (autocast; weights and optimizer stay fp32)
     limit: int | None = None  # train on the first N training images (quick demos)
     record_gradients: bool = True  # per-layer gradient norms every step, histograms now and then
 
     def validated(self) -> "TrainConfig":
         opt = str(self.optimizer).lower()
         if opt not in OPTIMIZERS:
-            raise TrainError("Unknown optimizer '{name}'. Choose one of: {known}.", name=self.optimizer,
-                             known=", ".join(OPTIMIZERS))
+            raise TrainError(
+                "Unknown optimizer '{name}'. Choose one of: {known}.", name=self.optimizer, known=", ".join(OPTIMIZERS)
+            )
         lr = _number(self.lr, "learning rate")
         if not (0 < lr <= LR_MAX):
-            raise TrainError("A learning rate of {lr:g} cannot train: the weights would jump far past any good "
-                             "value. Use a value above 0 and at most {most:g}; {usual:g} is the usual start for "
-                             "{opt}.", lr=lr, most=LR_MAX, usual=OPTIMIZERS[opt]["lr"], opt=OPTIMIZERS[opt]["title"])
+            raise TrainError(
+                "A learning rate of {lr:g} cannot train: the weights would jump far past any good "
+                "value. Use a value above 0 and at most {most:g}; {usual:g} is the usual start for "
+                "{opt}.",
+                lr=lr,
+                most=LR_MAX,
+                usual=OPTIMIZERS[opt]["lr"],
+                opt=OPTIMIZERS[opt]["title"],
+            )
         bs = int(_number(self.batch_size, "batch size"))
         if not (1 <= bs <= 65536):
             raise TrainError("Batch size {bs} is out of range: use 1 to 65536 (32 to 512 is usual).", bs=bs)
@@ -95,16 +102,28 @@ class TrainConfig:
         if self.cpu_threads not in ("auto", "fixed"):
             raise TrainError("cpu_threads must be 'auto' or 'fixed', not {v!r}.", v=self.cpu_threads)
         if self.precision not in PRECISIONS:
-            raise TrainError("Unknown precision '{name}'. Choose one of: {known}.", name=self.precision,
-                             known=", ".join(PRECISIONS))
+            raise TrainError(
+                "Unknown precision '{name}'. Choose one of: {known}.", name=self.precision, known=", ".join(PRECISIONS)
+            )
         if self.schedule not in SCHEDULES:
-            raise TrainError("Unknown learning-rate schedule '{name}'. Choose one of: {known}.",
-                             name=self.schedule, known=", ".join(SCHEDULES))
+            raise TrainError(
+                "Unknown learning-rate schedule '{name}'. Choose one of: {known}.",
+                name=self.schedule,
+                known=", ".join(SCHEDULES),
+            )
         limit = self.limit
         if limit is not None and int(limit) < 1:
             raise TrainError("--limit must be a positive number of images, not {n}.", n=limit)
-        return replace(self, optimizer=opt, lr=lr, batch_size=bs, epochs=ep, weight_decay=wd, momentum=mom,
-                       limit=None if limit is None else int(limit))
+        return replace(
+            self,
+            optimizer=opt,
+            lr=lr,
+            batch_size=bs,
+            epochs=ep,
+            weight_decay=wd,
+            momentum=mom,
+            limit=None if limit is None else int(limit),
+        )
 
 
 def _number(v, what: str) -> float:
@@ -175,7 +194,7 @@ def has_conv2d(model: nn.Module) -> bool:
 
 
 def resolve_precision(choice: str, device: torch.device, model: nn.Module) -> str:
-    """"fp32" or "bf16" for training ``model`` on ``device``.
+    """ "fp32" or "bf16" for training ``model`` on ``device``.
 
     "auto" takes bf16 autocast where it was measured to pay (docs/performance.md): on a CUDA GPU
     with bf16, and on a CPU with native bf16 for a model with convolutions (a CNN epoch 8.1 s ->
@@ -190,8 +209,9 @@ def resolve_precision(choice: str, device: torch.device, model: nn.Module) -> st
     else:
         ok = False
     if choice == "bf16" and not ok:
-        raise TrainError("This {device} cannot train in bf16. Choose 'auto' or 'fp32' precision.",
-                         device=device.type.upper())
+        raise TrainError(
+            "This {device} cannot train in bf16. Choose 'auto' or 'fp32' precision.", device=device.type.upper()
+        )
     return "bf16" if ok else "fp32"
 
 
@@ -282,7 +302,7 @@ class Control:
         return time.perf_counter() - t0
 
 
-RECENT = 0.2   # the time-left estimate reads the speed of the last fifth of the steps done
+RECENT = 0.2  # the time-left estimate reads the speed of the last fifth of the steps done
 
 
 def recent_eta(points: list[tuple[int, float]], total: int, recent: float = RECENT) -> float:
@@ -299,7 +319,7 @@ def recent_eta(points: list[tuple[int, float]], total: int, recent: float = RECE
     if step >= total:
         return 0.0
     target = step - max(1.0, recent * step)
-    lo, hi = 0, len(points) - 1          # the latest point at or before ``target`` steps (binary search)
+    lo, hi = 0, len(points) - 1  # the latest point at or before ``target`` steps (binary search)
     while lo < hi:
         mid = (lo + hi + 1) // 2
         if points[mid][0] <= target:
@@ -314,15 +334,15 @@ def recent_eta(points: list[tuple[int, float]], total: int, recent: float = RECE
 
 @dataclass(frozen=True)
 class Progress:
-    phase: str              # "train" | "epoch_end"
-    epoch: int              # 1-based epoch in progress
+    phase: str  # "train" | "epoch_end"
+    epoch: int  # 1-based epoch in progress
     epochs: int
-    step: int               # optimizer steps done
+    step: int  # optimizer steps done
     total_steps: int
-    train_loss: float       # mean over the steps since the last report
+    train_loss: float  # mean over the steps since the last report
     train_acc: float
     samples_per_s: float
-    elapsed_s: float        # training time, pauses excluded
+    elapsed_s: float  # training time, pauses excluded
     eta_s: float
     val_loss: float | None = None
     val_acc: float | None = None
@@ -330,20 +350,27 @@ class Progress:
 
 @dataclass
 class FitResult:
-    status: str             # "finished" | "stopped" | "failed"
-    message: str = ""       # English template (translated by the UI/CLI)
+    status: str  # "finished" | "stopped" | "failed"
+    message: str = ""  # English template (translated by the UI/CLI)
     message_args: dict = field(default_factory=dict)
     steps: int = 0
     epochs_done: int = 0
     train_seconds: float = 0.0
     history: dict = field(default_factory=lambda: {"train": [], "val": []})
     cpu_threads: int | None = None  # what ThreadTuner chose
-    precision: str = "fp32"         # what "auto" became
+    precision: str = "fp32"  # what "auto" became
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, transform, batch_size: int = 2048,
-             precision: str = "fp32", should_stop: Callable[[], bool] | None = None) -> tuple[float, float] | None:
+def evaluate(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    transform,
+    batch_size: int = 2048,
+    precision: str = "fp32",
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[float, float] | None:
     """(mean cross-entropy, accuracy) of ``model`` on raw ``x``; restores the train/eval mode. None when
     ``should_stop()`` turned true between batches (a Stop pressed while the validation set is measured)."""
     if len(x) == 0:
@@ -357,8 +384,8 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, transform, batc
             model.train(was_training)
             return None
         with autocast(x.device, precision):
-            out = model(transform(x[s:s + batch_size]))
-        yb = y[s:s + batch_size]
+            out = model(transform(x[s : s + batch_size]))
+        yb = y[s : s + batch_size]
         loss += F.cross_entropy(out.float(), yb, reduction="sum")
         correct += (out.argmax(1) == yb).sum()
     model.train(was_training)
@@ -366,15 +393,20 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, transform, batc
 
 
 @torch.no_grad()
-def test_logits(model: nn.Module, x: torch.Tensor, transform, batch_size: int = 1024,
-                progress: Callable[[float], None] | None = None) -> torch.Tensor:
+def test_logits(
+    model: nn.Module,
+    x: torch.Tensor,
+    transform,
+    batch_size: int = 1024,
+    progress: Callable[[float], None] | None = None,
+) -> torch.Tensor:
     """Logits (N, K) on the CPU in one pass; restores the train/eval mode. ``progress(fraction)`` after
     each batch."""
     was_training = model.training
     model.eval()
     out = []
     for s in range(0, len(x), batch_size):
-        out.append(model(transform(x[s:s + batch_size])).float().cpu())
+        out.append(model(transform(x[s : s + batch_size])).float().cpu())
         if progress is not None:
             progress(min(s + batch_size, len(x)) / max(len(x), 1))
     model.train(was_training)
@@ -431,10 +463,18 @@ class ThreadTuner:
         torch.set_num_threads(self.original)
 
 
-def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callback | None = None,
-        control: Control | None = None, on_epoch_end: Callable[[Progress, nn.Module], None] | None = None,
-        history: dict | None = None, recorder=None, snapshot_steps: tuple[int, ...] = (),
-        on_snapshot: Callable[[int, nn.Module], None] | None = None) -> FitResult:
+def fit(
+    model: nn.Module,
+    data: DeviceData,
+    cfg: TrainConfig,
+    on_progress: Callback | None = None,
+    control: Control | None = None,
+    on_epoch_end: Callable[[Progress, nn.Module], None] | None = None,
+    history: dict | None = None,
+    recorder=None,
+    snapshot_steps: tuple[int, ...] = (),
+    on_snapshot: Callable[[int, nn.Module], None] | None = None,
+) -> FitResult:
     """Train ``model`` (already on ``data.device``) in place. Never raises for NaN or stop: see status.
 
     ``recorder`` (a ``dlviz.inspect.GradRecorder``) sees the gradients after every backward pass.
@@ -472,12 +512,12 @@ def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callb
     step = 0
     train_time = 0.0
     t_last = time.perf_counter()
-    pending: list[torch.Tensor] = []          # per-step losses not yet copied to the host
+    pending: list[torch.Tensor] = []  # per-step losses not yet copied to the host
     correct = torch.zeros((), device=device, dtype=torch.long)
     seen = 0
     last_report_step, last_report_time = 0, 0.0
     sps_ema = [0.0]
-    eta_points: list[tuple[int, float]] = [(0, 0.0)]   # (steps, training seconds) at each report: recent_eta
+    eta_points: list[tuple[int, float]] = [(0, 0.0)]  # (steps, training seconds) at each report: recent_eta
     ep = [0.0, 0, 0, 0]  # this epoch so far: loss sum, steps, correct, seen
 
     def report(epoch: int, phase: str, val=(None, None)) -> bool:
@@ -488,10 +528,18 @@ def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callb
             if not math.isfinite(v):
                 bad = step - len(losses) + j + 1
                 res.status = "failed"
-                res.message = N_("The loss became {what} at step {step} (epoch {epoch}), so training stopped. The "
-                               "learning rate ({lr:g}) is probably too high for {opt}: try {suggest:g}.")
-                res.message_args = dict(what="NaN" if v != v else "infinite", step=bad, epoch=epoch, lr=cfg.lr,
-                                        opt=OPTIMIZERS[cfg.optimizer]["title"], suggest=cfg.lr / 10)
+                res.message = N_(
+                    "The loss became {what} at step {step} (epoch {epoch}), so training stopped. The "
+                    "learning rate ({lr:g}) is probably too high for {opt}: try {suggest:g}."
+                )
+                res.message_args = dict(
+                    what="NaN" if v != v else "infinite",
+                    step=bad,
+                    epoch=epoch,
+                    lr=cfg.lr,
+                    opt=OPTIMIZERS[cfg.optimizer]["title"],
+                    suggest=cfg.lr / 10,
+                )
                 return False
         n_correct = correct.item()
         acc = n_correct / max(seen, 1)
@@ -535,7 +583,7 @@ def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callb
                 t_last += control.wait()
                 if control.stopped:
                     break
-                idx = perm[s:s + bs]
+                idx = perm[s : s + bs]
                 xb = data.transform(data.train_x[idx])
                 yb = data.train_y[idx]
                 with autocast(device, precision):
@@ -560,25 +608,41 @@ def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callb
                     on_snapshot(step, model)
                     t_last = time.perf_counter()  # saving is not training time
                 since = train_time - last_report_time
-                if (since >= REPORT_SECONDS and (seen >= MIN_REPORT_SAMPLES or since >= MAX_REPORT_SECONDS)
-                        and s + bs < n):
+                if (
+                    since >= REPORT_SECONDS
+                    and (seen >= MIN_REPORT_SAMPLES or since >= MAX_REPORT_SECONDS)
+                    and s + bs < n
+                ):
                     if not report(epoch, "train"):
                         return _done(res, step, epoch - 1, train_time)
             if control.stopped:
                 if pending and not report(epoch, "train"):
                     return _done(res, step, epoch - 1, train_time)
                 res.status = "stopped"
-                res.message = N_("Stopped at step {step} of {total} (epoch {epoch}). The weights trained so far were kept.")
+                res.message = N_(
+                    "Stopped at step {step} of {total} (epoch {epoch}). The weights trained so far were kept."
+                )
                 res.message_args = dict(step=step, total=total, epoch=epoch)
                 return _done(res, step, epoch - 1, train_time)
-            val = (evaluate(model, data.val_x, data.val_y, data.transform, precision=precision,
-                            should_stop=lambda: control.stopped)
-                   if len(data.val_x) else (None, None))
-            if val is None:   # stopped while the validation set was measured: stop now, not after it
+            val = (
+                evaluate(
+                    model,
+                    data.val_x,
+                    data.val_y,
+                    data.transform,
+                    precision=precision,
+                    should_stop=lambda: control.stopped,
+                )
+                if len(data.val_x)
+                else (None, None)
+            )
+            if val is None:  # stopped while the validation set was measured: stop now, not after it
                 if pending and not report(epoch, "train"):
                     return _done(res, step, epoch - 1, train_time)
                 res.status = "stopped"
-                res.message = N_("Stopped at step {step} of {total} (epoch {epoch}). The weights trained so far were kept.")
+                res.message = N_(
+                    "Stopped at step {step} of {total} (epoch {epoch}). The weights trained so far were kept."
+                )
                 res.message_args = dict(step=step, total=total, epoch=epoch)
                 return _done(res, step, epoch - 1, train_time)
             if not report(epoch, "epoch_end", val):
@@ -587,8 +651,10 @@ def fit(model: nn.Module, data: DeviceData, cfg: TrainConfig, on_progress: Callb
             t_last = time.perf_counter()  # validation and checkpoints are not training time
     except torch.cuda.OutOfMemoryError:
         res.status = "failed"
-        res.message = N_("The GPU ran out of memory at step {step}. Lower the batch size (now {bs}), use a smaller "
-                       "model, or train on the CPU.")
+        res.message = N_(
+            "The GPU ran out of memory at step {step}. Lower the batch size (now {bs}), use a smaller "
+            "model, or train on the CPU."
+        )
         res.message_args = dict(step=step, bs=bs)
         if torch.cuda.is_available():
             torch.cuda.empty_cache()

@@ -24,18 +24,18 @@ class JobSnapshot:
     """A consistent, immutable copy of a job's state, cheap enough to take twice a second."""
 
     job_id: str
-    status: str                      # queued | loading | running | paused | testing | finished | stopped | failed
-    text: str = ""                   # English template for the status line / final message
+    status: str  # queued | loading | running | paused | testing | finished | stopped | failed
+    text: str = ""  # English template for the status line / final message
     text_args: dict = field(default_factory=dict)
-    fraction: float | None = None    # loading progress
+    fraction: float | None = None  # loading progress
     run_id: str | None = None
     params: int = 0
     device: str = ""
     source: tuple = ("", {})
     progress: Progress | None = None
-    train: tuple = ()                # ((step, epoch, loss, acc), ...)
+    train: tuple = ()  # ((step, epoch, loss, acc), ...)
     val: tuple = ()
-    grads: dict | None = None        # GradRecorder.live(): a fresh dict each report, never mutated
+    grads: dict | None = None  # GradRecorder.live(): a fresh dict each report, never mutated
     result: JobResult | None = None
     started: float = 0.0
     background: tuple | None = None  # (English template, args, fraction or None): work after a stop, e.g. scoring
@@ -84,14 +84,19 @@ class _JobState(Listener):
 
     def on_progress(self, p: Progress, history: dict) -> None:
         # tuples of the lists as they are now: the worker appends, readers never see a torn list
-        self._set(progress=p, train=tuple(map(tuple, history["train"])), val=tuple(map(tuple, history["val"])),
-                  grads=history.get("grads"), status="paused" if self.control.paused else "running")
+        self._set(
+            progress=p,
+            train=tuple(map(tuple, history["train"])),
+            val=tuple(map(tuple, history["val"])),
+            grads=history.get("grads"),
+            status="paused" if self.control.paused else "running",
+        )
 
 
 class LocalExecutor:
     """Worker threads in this process, one per job."""
 
-    State = _JobState   # the listener each job reports to (a benchmark subclasses it to time epochs)
+    State = _JobState  # the listener each job reports to (a benchmark subclasses it to time epochs)
 
     def __init__(self, store_factory: Callable[[], RunStore] = RunStore):
         self._store_factory = store_factory
@@ -104,8 +109,14 @@ class LocalExecutor:
 
         def work():
             result = run_job(job, self._store_factory(), state, state.control)
-            state._set(result=result, run_id=result.run_id, status=result.status, text=result.message,
-                       text_args=result.message_args, background=None)
+            state._set(
+                result=result,
+                run_id=result.run_id,
+                status=result.status,
+                text=result.message,
+                text_args=result.message_args,
+                background=None,
+            )
 
         state.thread = threading.Thread(target=work, name=f"dlviz-train-{job_id}", daemon=True)
         with self._lock:

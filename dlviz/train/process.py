@@ -52,8 +52,8 @@ from dlviz.train.runner import JobResult, Listener, TrainJob, run_job
 # torch._dynamo, which torch.optim imports when the first optimizer is made (1.6 s on a 2-core CPU)
 PRELOAD = ["dlviz.train.process", "dlviz.inspect.gradients", "torch._dynamo"]
 POLL_SECONDS = 0.5
-CHILD_PREFIX = "dlviz-"      # processes started without the parent's __main__ (see _no_main_in_children)
-WATCH_SECONDS = 0.5          # how often a child checks that its server is still alive
+CHILD_PREFIX = "dlviz-"  # processes started without the parent's __main__ (see _no_main_in_children)
+WATCH_SECONDS = 0.5  # how often a child checks that its server is still alive
 
 
 class ProcessControl(Control):
@@ -70,7 +70,7 @@ class ProcessControl(Control):
         if self._running.is_set():
             return 0.0
         t0 = time.perf_counter()
-        app = mp.parent_process()   # in a training child: the app that started it
+        app = mp.parent_process()  # in a training child: the app that started it
         while not self._running.wait(1.0):
             if app is not None and not app.is_alive():
                 self.stop()
@@ -99,8 +99,15 @@ class _Forward(Listener):
 
     def on_progress(self, p, history):
         tr, va = history["train"], history["val"]
-        self.events.put(("progress", p, [list(r) for r in tr[self.sent_train:]],
-                         [list(r) for r in va[self.sent_val:]], history.get("grads")))
+        self.events.put(
+            (
+                "progress",
+                p,
+                [list(r) for r in tr[self.sent_train :]],
+                [list(r) for r in va[self.sent_val :]],
+                history.get("grads"),
+            )
+        )
         self.sent_train, self.sent_val = len(tr), len(va)
 
 
@@ -108,20 +115,24 @@ def _child(job: TrainJob, home: str, env: dict, events, control: ProcessControl,
     """A training process's main function."""
     for k in [k for k in os.environ if k.startswith("DLVIZ_")]:
         del os.environ[k]
-    os.environ.update(env)   # the fork server started with the environment of its own start
+    os.environ.update(env)  # the fork server started with the environment of its own start
     threads = env.get("DLVIZ_TRAIN_THREADS", "")
-    if threads.isdigit() and int(threads) > 0:   # a shared server can cap each job's CPU threads
+    if threads.isdigit() and int(threads) > 0:  # a shared server can cap each job's CPU threads
         import torch
+
         torch.set_num_threads(int(threads))
     listener = _Forward(events)
     _die_with_server(app_pid, lambda: _orphaned(home, listener.run_id))
     try:
         result = run_job(job, RunStore(home), listener, control)
-    except BaseException as e:   # run_job turns problems into a failed result; this is the last guard
+    except BaseException as e:  # run_job turns problems into a failed result; this is the last guard
         traceback.print_exc(file=sys.stderr)
-        result = JobResult(run_id=None, status="failed", message=N_(
-            "Something unexpected went wrong: {detail}. The app keeps working; please report this."),
-            message_args={"detail": f"{type(e).__name__}: {e}"})
+        result = JobResult(
+            run_id=None,
+            status="failed",
+            message=N_("Something unexpected went wrong: {detail}. The app keeps working; please report this."),
+            message_args={"detail": f"{type(e).__name__}: {e}"},
+        )
     events.put(("result", result))
     events.close()
     events.join_thread()
@@ -132,7 +143,7 @@ def _pid_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except OSError:   # alive, owned by someone else
+    except OSError:  # alive, owned by someone else
         return True
     return True
 
@@ -145,8 +156,8 @@ def _set_parent_death_signal() -> None:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)   # PR_SET_PDEATHSIG = 1
-    except Exception:   # noqa: BLE001 - the watchdog thread covers it
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except Exception:  # noqa: BLE001 - the watchdog thread covers it
         pass
 
 
@@ -161,19 +172,19 @@ def _die_with_server(app_pid: int | None, on_gone) -> None:
     if app is None and app_pid is None:
         return
 
-    ppid = os.getppid()   # the fork server (or the server itself under spawn)
+    ppid = os.getppid()  # the fork server (or the server itself under spawn)
 
     def gone() -> bool:
         if app is not None and not app.is_alive():
             return True
-        if ppid != 1 and os.getppid() != ppid:   # re-parented: the process that forked this one died
+        if ppid != 1 and os.getppid() != ppid:  # re-parented: the process that forked this one died
             return True
         return app_pid is not None and not _pid_alive(app_pid)
 
     def watch() -> None:
         while True:
             if app is not None:
-                app.join(WATCH_SECONDS)   # returns at once when the server's end of the pipe closes
+                app.join(WATCH_SECONDS)  # returns at once when the server's end of the pipe closes
             else:
                 time.sleep(WATCH_SECONDS)
             if gone():
@@ -192,7 +203,7 @@ def _orphaned(home: str, run_id: str | None) -> None:
     if run_id:
         try:
             RunStore(home).mark_interrupted(only=run_id)
-        except Exception:   # noqa: BLE001 - the next app start marks it
+        except Exception:  # noqa: BLE001 - the next app start marks it
             pass
 
 
@@ -242,12 +253,13 @@ def _noop() -> None:
 def warm_up(wait: bool = False) -> None:
     """Start the fork server and let it import torch and dlviz (1-2 s) now, by running one empty child,
     so that pressing Train later starts at once. In the background unless ``wait``."""
+
     def go():
         try:
             p = context().Process(target=_noop, name=f"{CHILD_PREFIX}warm-up", daemon=True)
             p.start()
             p.join(60)
-        except Exception:   # noqa: BLE001 - submit() falls back to a thread if processes cannot start
+        except Exception:  # noqa: BLE001 - submit() falls back to a thread if processes cannot start
             pass
 
     if wait:
@@ -270,16 +282,26 @@ class ProcessExecutor(LocalExecutor):
 
         def relay():
             events = ctx.Queue()
-            proc = ctx.Process(target=_child, args=(job, str(store.home), env, events, state.control, os.getpid()),
-                               name=f"{CHILD_PREFIX}train-{job_id}", daemon=True)
+            proc = ctx.Process(
+                target=_child,
+                args=(job, str(store.home), env, events, state.control, os.getpid()),
+                name=f"{CHILD_PREFIX}train-{job_id}",
+                daemon=True,
+            )
             state.proc = proc
             try:
                 proc.start()
-            except Exception:   # noqa: BLE001 - no processes here: train in this thread instead
+            except Exception:  # noqa: BLE001 - no processes here: train in this thread instead
                 traceback.print_exc(file=sys.stderr)
                 result = run_job(job, store, state, state.control)
-                state._set(result=result, run_id=result.run_id, status=result.status, text=result.message,
-                           text_args=result.message_args, background=None)
+                state._set(
+                    result=result,
+                    run_id=result.run_id,
+                    status=result.status,
+                    text=result.message,
+                    text_args=result.message_args,
+                    background=None,
+                )
                 return
             self._relay(state, proc, events, store)
 
@@ -298,7 +320,7 @@ class ProcessExecutor(LocalExecutor):
             except queue.Empty:
                 if proc.is_alive():
                     continue
-                try:   # it may have put its last words just before ending
+                try:  # it may have put its last words just before ending
                     msg = events.get(timeout=POLL_SECONDS)
                 except queue.Empty:
                     _lost(state, proc.exitcode, store)
@@ -319,27 +341,38 @@ class ProcessExecutor(LocalExecutor):
                 state.on_progress(msg[1], h)
             elif kind == "result":
                 r = msg[1]
-                state._set(result=r, run_id=r.run_id or state.snap.run_id, status=r.status, text=r.message,
-                           text_args=r.message_args, background=None)
+                state._set(
+                    result=r,
+                    run_id=r.run_id or state.snap.run_id,
+                    status=r.status,
+                    text=r.message,
+                    text_args=r.message_args,
+                    background=None,
+                )
                 break
         proc.join(timeout=30)
 
 
 def _lost(state, exitcode, store: RunStore) -> None:
     """The child ended without a result (killed, out of memory, a crash in native code)."""
-    if state.snap.status == "stopped":   # it died while scoring a stopped run: the run is saved, stopped
-        state._set(result=JobResult(run_id=state.snap.run_id, status="stopped", message=state.snap.text,
-                                    message_args=state.snap.text_args), background=None)
+    if state.snap.status == "stopped":  # it died while scoring a stopped run: the run is saved, stopped
+        state._set(
+            result=JobResult(
+                run_id=state.snap.run_id, status="stopped", message=state.snap.text, message_args=state.snap.text_args
+            ),
+            background=None,
+        )
         return
-    text = N_("The training process ended unexpectedly (exit code {code}). The weights of the last finished "
-              "epoch were kept.")
+    text = N_(
+        "The training process ended unexpectedly (exit code {code}). The weights of the last finished epoch were kept."
+    )
     args = {"code": exitcode}
     run_id = state.snap.run_id
     result = JobResult(run_id=run_id, status="failed", message=text, message_args=args)
     if run_id:
         try:
             store.update(run_id, status="failed", message=text.format(**args))
-        except Exception:   # noqa: BLE001 - the run may have been deleted meanwhile
+        except Exception:  # noqa: BLE001 - the run may have been deleted meanwhile
             pass
     state._set(result=result, status="failed", text=text, text_args=args, background=None)
 

@@ -17,18 +17,29 @@ import torch
 import torch.nn.functional as F
 
 from dlviz.data import get_info, load_dataset, split_indices
-from dlviz.i18n import N_
 from dlviz.errors import DlvizError, RunError, SpecError
+from dlviz.i18n import N_
 from dlviz.models import build
 from dlviz.models.builder import check_budget, estimate, normalize, with_vocab
 from dlviz.models.presets import fit_classes
 from dlviz.runs import RunStore
-from dlviz.train.engine import (OPTIMIZERS, Control, DeviceData, FitResult, Progress, TrainConfig, evaluate, fit,
-                                image_transform, resolve_device, test_logits)
+from dlviz.train.engine import (
+    OPTIMIZERS,
+    Control,
+    DeviceData,
+    FitResult,
+    Progress,
+    TrainConfig,
+    evaluate,
+    fit,
+    image_transform,
+    resolve_device,
+    test_logits,
+)
 
 EARLY_SNAPSHOTS = (0, 10, 50, 200)  # steps whose weights epoch replay shows (if inside the first epoch)
-PREVIEW_FIRST = 12   # test images shown in the result gallery ...
-PREVIEW_WRONG = 6    # ... plus this many mistakes
+PREVIEW_FIRST = 12  # test images shown in the result gallery ...
+PREVIEW_WRONG = 6  # ... plus this many mistakes
 PREVIEW_CHARS = 300  # a text preview keeps this much of each test sentence
 
 
@@ -70,8 +81,10 @@ def recipe_for(preset: str | None, dataset: str | None = None) -> dict:
     p = PRESETS[preset]
     epochs_for = getattr(p, "epochs_for", None)
     d = TrainConfig()
-    out = {"epochs": epochs_for(dataset) if epochs_for is not None else p.epochs,
-           **{k: getattr(d, k) for k in RECIPE_FIELDS}}
+    out = {
+        "epochs": epochs_for(dataset) if epochs_for is not None else p.epochs,
+        **{k: getattr(d, k) for k in RECIPE_FIELDS},
+    }
     rec = TEXT_RECIPES.get(preset, {})
     out.update({k: v for k, v in rec.items() if not isinstance(v, dict)})
     if dataset is not None and isinstance(rec.get(dataset), dict):
@@ -86,7 +99,7 @@ class TrainJob:
     config: TrainConfig = field(default_factory=TrainConfig)
     name: str = ""
     data_dir: str | None = None
-    baseline: bool = True   # text: also fit the classic TF-IDF baseline on the same split (a few seconds)
+    baseline: bool = True  # text: also fit the classic TF-IDF baseline on the same split (a few seconds)
     data: object = field(default=None, compare=False, repr=False)  # loaded data (a user's CSV; MNIST already in
     #                                                                  memory) instead of loading ``dataset`` by name
 
@@ -117,9 +130,9 @@ class JobResult:
     steps: int = 0
     train_seconds: float = 0.0
     device: str = ""
-    precision: str = ""            # what fit() trained with: "fp32" or "bf16" ("auto" resolved)
+    precision: str = ""  # what fit() trained with: "fp32" or "bf16" ("auto" resolved)
     params: int = 0
-    baseline: dict | None = None   # text: the classic baseline's name, test_accuracy, seconds, ...
+    baseline: dict | None = None  # text: the classic baseline's name, test_accuracy, seconds, ...
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -157,8 +170,15 @@ def prepare_data(data, cfg: TrainConfig, device: torch.device) -> DeviceData:
         return t.to(device, non_blocking=True)
 
     transform = text_transform if is_text_data(data) else image_transform
-    return DeviceData(put(data.train_x[tr]), put(data.train_y[tr]), put(data.train_x[va]),
-                      put(data.train_y[va]), put(data.test_x), put(data.test_y), transform)
+    return DeviceData(
+        put(data.train_x[tr]),
+        put(data.train_y[tr]),
+        put(data.train_x[va]),
+        put(data.train_y[va]),
+        put(data.test_x),
+        put(data.test_y),
+        transform,
+    )
 
 
 def test_results(model, data: DeviceData, progress=None) -> tuple[float, float, dict]:
@@ -167,7 +187,7 @@ def test_results(model, data: DeviceData, progress=None) -> tuple[float, float, 
     The preview holds the probabilities of the first test images plus some mistakes (the course's
     prediction figure) and the confusion matrix.
     """
-    logits = test_logits(model, data.test_x, data.transform, progress=progress)          # (N, K)
+    logits = test_logits(model, data.test_x, data.transform, progress=progress)  # (N, K)
     y = data.test_y.cpu()
     loss = F.cross_entropy(logits, y).item()
     probs = logits.softmax(1)
@@ -177,16 +197,25 @@ def test_results(model, data: DeviceData, progress=None) -> tuple[float, float, 
     idx = list(range(min(PREVIEW_FIRST, len(y)))) + [i for i in wrong if i >= PREVIEW_FIRST]
     conf = torch.zeros(probs.shape[1], probs.shape[1], dtype=torch.long)
     conf.index_put_((y, pred), torch.ones_like(y), accumulate=True)
-    return loss, acc, {"indices": idx, "probs": [[round(v, 4) for v in probs[i].tolist()] for i in idx],
-                       "labels": [int(y[i]) for i in idx], "confusion": conf.tolist()}
+    return (
+        loss,
+        acc,
+        {
+            "indices": idx,
+            "probs": [[round(v, 4) for v in probs[i].tolist()] for i in idx],
+            "labels": [int(y[i]) for i in idx],
+            "confusion": conf.tolist(),
+        },
+    )
 
 
-CHANCE_MARGIN = 0.03   # a test accuracy within 3 points of always guessing the most common class is chance level
+CHANCE_MARGIN = 0.03  # a test accuracy within 3 points of always guessing the most common class is chance level
 DIVERGED_FACTOR = 1.5  # a final training loss 1.5x that of an even guess (ln K) means training blew up
 
 
-def verdict(history: dict, test_accuracy: float | None, test_labels, num_classes: int, cfg: TrainConfig
-            ) -> tuple[str, dict] | None:
+def verdict(
+    history: dict, test_accuracy: float | None, test_labels, num_classes: int, cfg: TrainConfig
+) -> tuple[str, dict] | None:
     """(English template, arguments) when a run that ended normally learned nothing or diverged, else None.
 
     Chance level: the test accuracy of always answering the most common test class (11.35% on MNIST's test
@@ -209,29 +238,46 @@ def verdict(history: dict, test_accuracy: float | None, test_labels, num_classes
     if not (diverged or at_chance):
         return None
     usual = OPTIMIZERS[cfg.optimizer]["lr"]
-    args = dict(acc=test_accuracy, chance=chance, first=first, last=last, guess=guess_loss, lr=cfg.lr,
-                opt=OPTIMIZERS[cfg.optimizer]["title"], suggest=usual if cfg.lr > usual else cfg.lr / 10)
+    args = dict(
+        acc=test_accuracy,
+        chance=chance,
+        first=first,
+        last=last,
+        guess=guess_loss,
+        lr=cfg.lr,
+        opt=OPTIMIZERS[cfg.optimizer]["title"],
+        suggest=usual if cfg.lr > usual else cfg.lr / 10,
+    )
     if diverged and at_chance:
-        return N_("Training diverged and the model learned nothing: it gets {acc:.2%} of the test set right, no "
-                  "better than always guessing the most common class ({chance:.2%}), and its loss ended at "
-                  "{last:.3g}, far above the {guess:.2f} of an even guess. The learning rate ({lr:g}) is probably "
-                  "too high for {opt}: try {suggest:g}."), args
+        return N_(
+            "Training diverged and the model learned nothing: it gets {acc:.2%} of the test set right, no "
+            "better than always guessing the most common class ({chance:.2%}), and its loss ended at "
+            "{last:.3g}, far above the {guess:.2f} of an even guess. The learning rate ({lr:g}) is probably "
+            "too high for {opt}: try {suggest:g}."
+        ), args
     if diverged:
-        return N_("Training diverged: the loss ended at {last:.3g}, far above the {guess:.2f} of an even guess, "
-                  "and the test accuracy ({acc:.2%}) suffers. The learning rate ({lr:g}) is probably too high for "
-                  "{opt}: try {suggest:g}."), args
+        return N_(
+            "Training diverged: the loss ended at {last:.3g}, far above the {guess:.2f} of an even guess, "
+            "and the test accuracy ({acc:.2%}) suffers. The learning rate ({lr:g}) is probably too high for "
+            "{opt}: try {suggest:g}."
+        ), args
     if cfg.lr > 3 * usual:
-        return N_("The model learned nothing: it gets {acc:.2%} of the test set right, no better than always "
-                  "guessing the most common class ({chance:.2%}). The learning rate ({lr:g}) is probably too high "
-                  "for {opt}: try {suggest:g}."), args
-    return N_("The model learned nothing: it gets {acc:.2%} of the test set right, no better than always guessing "
-              "the most common class ({chance:.2%}). Likely causes: a learning rate too low for {opt} (it is "
-              "{lr:g}), too few epochs or images, or a model too deep to train (the Gradients page shows whether "
-              "its gradients vanish)."), args
+        return N_(
+            "The model learned nothing: it gets {acc:.2%} of the test set right, no better than always "
+            "guessing the most common class ({chance:.2%}). The learning rate ({lr:g}) is probably too high "
+            "for {opt}: try {suggest:g}."
+        ), args
+    return N_(
+        "The model learned nothing: it gets {acc:.2%} of the test set right, no better than always guessing "
+        "the most common class ({chance:.2%}). Likely causes: a learning rate too low for {opt} (it is "
+        "{lr:g}), too few epochs or images, or a model too deep to train (the Gradients page shows whether "
+        "its gradients vanish)."
+    ), args
 
 
-def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, control: Control | None = None
-            ) -> JobResult:
+def run_job(
+    job: TrainJob, store: RunStore, listener: Listener | None = None, control: Control | None = None
+) -> JobResult:
     """Run ``job`` to the end (or to a stop). Problems become a failed result with a plain message."""
     from dlviz.inspect.gradients import GradRecorder  # here: dlviz.inspect may import dlviz.train
 
@@ -243,25 +289,28 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
         device = resolve_device(cfg.device)
         listener.on_status("loading", N_("Loading {dataset}..."), dataset=job.dataset)
         info = job.data.info if job.data is not None else get_info(job.dataset)
-        spec = fit_classes(normalize(job.spec), info.num_classes)   # a preset on a 3-class CSV: 3 outputs
+        spec = fit_classes(normalize(job.spec), info.num_classes)  # a preset on a 3-class CSV: 3 outputs
         text = is_text_data(info)
         _check_kinds(spec, info)
-        progress = (lambda f, msg: listener.on_status("loading", msg, fraction=f))
+        progress = lambda f, msg: listener.on_status("loading", msg, fraction=f)
         if text:
             # the Embedding's size caps the vocabulary (the course's Embedding(10000, 128): 10,000 words)
-            raw_data = job.data if job.data is not None else load_dataset(
-                job.dataset, job.data_dir, progress=progress, max_vocab=_embedding_rows(spec))
-            if len(raw_data.vocab) > _embedding_rows(spec):   # a loaded dataset with a larger vocabulary
+            raw_data = (
+                job.data
+                if job.data is not None
+                else load_dataset(job.dataset, job.data_dir, progress=progress, max_vocab=_embedding_rows(spec))
+            )
+            if len(raw_data.vocab) > _embedding_rows(spec):  # a loaded dataset with a larger vocabulary
                 raw_data = _capped(raw_data, _embedding_rows(spec))
-            spec = with_vocab(spec, len(raw_data.vocab))   # saved with the run: rebuilds without the dataset
-            built = build(spec, (raw_data.max_len,), info.num_classes, input_dtype=torch.long, seed=cfg.seed,
-                          batch=cfg.batch_size)
+            spec = with_vocab(spec, len(raw_data.vocab))  # saved with the run: rebuilds without the dataset
+            built = build(
+                spec, (raw_data.max_len,), info.num_classes, input_dtype=torch.long, seed=cfg.seed, batch=cfg.batch_size
+            )
         else:
-            check_budget(estimate(spec, (1, *info.image_shape)), cfg.batch_size)   # before the data is loaded
-            raw_data = job.data if job.data is not None else load_dataset(job.dataset, job.data_dir,
-                                                                          progress=progress)
+            check_budget(estimate(spec, (1, *info.image_shape)), cfg.batch_size)  # before the data is loaded
+            raw_data = job.data if job.data is not None else load_dataset(job.dataset, job.data_dir, progress=progress)
             built = build(spec, (1, *info.image_shape), info.num_classes, seed=cfg.seed, batch=cfg.batch_size)
-        if control.stopped:   # Stop pressed while the data loaded: nothing to train, nothing to save
+        if control.stopped:  # Stop pressed while the data loaded: nothing to train, nothing to save
             res.status = "stopped"
             res.message = N_("Stopped before training began; no run was saved.")
             listener.on_status(res.status, res.message)
@@ -269,25 +318,39 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
         model = built.module.to(device)
         data = prepare_data(raw_data, cfg, device)
         res.device, res.params = str(device), built.params
-        settings = {**asdict(cfg), "device": cfg.device, "train_size": len(data.train_y),
-                    "val_size": len(data.val_y), "data_source": raw_data.source, "subset": raw_data.subset}
+        settings = {
+            **asdict(cfg),
+            "device": cfg.device,
+            "train_size": len(data.train_y),
+            "val_size": len(data.val_y),
+            "data_source": raw_data.source,
+            "subset": raw_data.subset,
+        }
         if text:
-            settings.update(kind="text", language=info.language, max_len=int(raw_data.max_len),
-                            vocab_size=len(raw_data.vocab), classes=list(raw_data.classes))
-        rec = store.create(name=job.name or f"{spec.get('name', 'model')} · {info.name}",  # no words: any language
-                           dataset=job.dataset, spec=spec if text else job.spec, settings=settings, device=str(device),
-                           params=built.params)
+            settings.update(
+                kind="text",
+                language=info.language,
+                max_len=int(raw_data.max_len),
+                vocab_size=len(raw_data.vocab),
+                classes=list(raw_data.classes),
+            )
+        rec = store.create(
+            name=job.name or f"{spec.get('name', 'model')} · {info.name}",  # no words: any language
+            dataset=job.dataset,
+            spec=spec if text else job.spec,
+            settings=settings,
+            device=str(device),
+            params=built.params,
+        )
         res.run_id = rec.id
-        if text:   # beside the weights: the app and the CLI encode a typed sentence with it later
+        if text:  # beside the weights: the app and the CLI encode a typed sentence with it later
             store.save_record(rec.id, "vocab", raw_data.vocab.to_json())
         listener.on_created(rec.id, built.params, str(device), raw_data.source_label())
         listener.on_status("running", "")
-        history_ref: dict = {"train": [], "val": []}   # fit() appends to it; callbacks read it
-
+        history_ref: dict = {"train": [], "val": []}  # fit() appends to it; callbacks read it
 
         steps_per_epoch = math.ceil(len(data.train_y) / min(cfg.batch_size, max(len(data.train_y), 1)))
-        recorder = (GradRecorder(model, steps_per_epoch * cfg.epochs, steps_per_epoch)
-                    if cfg.record_gradients else None)
+        recorder = GradRecorder(model, steps_per_epoch * cfg.epochs, steps_per_epoch) if cfg.record_gradients else None
 
         def on_progress(p: Progress) -> None:
             if recorder is not None:
@@ -295,7 +358,7 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
             listener.on_progress(p, history_ref)
 
         def on_epoch_end(p: Progress, m) -> None:
-            store.save_weights(rec.id, m.state_dict())   # checkpoint: nothing lost on a stop or crash
+            store.save_weights(rec.id, m.state_dict())  # checkpoint: nothing lost on a stop or crash
             store.save_snapshot(rec.id, f"epoch-{p.epoch}", m.state_dict())
             store.update(rec.id, metrics=_metrics(history_ref))
             if recorder is not None:
@@ -306,8 +369,18 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
 
         early = tuple(s for s in EARLY_SNAPSHOTS if s < steps_per_epoch)  # epochs cover the rest
         t0 = time.perf_counter()
-        fitres: FitResult = fit(model, data, cfg, on_progress, control, on_epoch_end, history=history_ref,
-                                recorder=recorder, snapshot_steps=early, on_snapshot=on_snapshot)
+        fitres: FitResult = fit(
+            model,
+            data,
+            cfg,
+            on_progress,
+            control,
+            on_epoch_end,
+            history=history_ref,
+            recorder=recorder,
+            snapshot_steps=early,
+            on_snapshot=on_snapshot,
+        )
         if recorder is not None and fitres.steps > 0:
             store.save_record(rec.id, "gradients", recorder.record())  # a stopped run keeps its part
         res.status, res.message, res.message_args = fitres.status, fitres.message, fitres.message_args
@@ -321,9 +394,13 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
             # background, reported through on_background, and fills in the test accuracy when it ends.
             if fitres.steps > 0:
                 store.save_weights(rec.id, model.state_dict())
-            store.update(rec.id, status="stopped", metrics={**metrics, "message": {"template": res.message,
-                                                                                   "args": res.message_args}},
-                         train_seconds=res.train_seconds, message=_english(res.message, res.message_args))
+            store.update(
+                rec.id,
+                status="stopped",
+                metrics={**metrics, "message": {"template": res.message, "args": res.message_args}},
+                train_seconds=res.train_seconds,
+                message=_english(res.message, res.message_args),
+            )
             listener.on_status("stopped", res.message, **res.message_args)
 
         def busy(text: str, fraction: float | None = None) -> None:
@@ -340,18 +417,21 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
             scoring = N_("Measuring accuracy on the test set...")
             busy(scoring, 0.0)
             res.test_loss, res.test_accuracy, metrics["test_preview"] = test_results(
-                model, data, progress=(lambda f: busy(scoring, f)) if stopped else None)
+                model, data, progress=(lambda f: busy(scoring, f)) if stopped else None
+            )
             if text:
-                metrics["test_preview"]["texts"] = [_clip(raw_data.test_texts[i])
-                                                    for i in metrics["test_preview"]["indices"]]
+                metrics["test_preview"]["texts"] = [
+                    _clip(raw_data.test_texts[i]) for i in metrics["test_preview"]["indices"]
+                ]
             if fitres.status != "failed":
-                if not stopped:   # a stopped run's weights were saved before scoring
+                if not stopped:  # a stopped run's weights were saved before scoring
                     store.save_weights(rec.id, model.state_dict())
                 found = verdict(fitres.history, res.test_accuracy, data.test_y.cpu(), info.num_classes, cfg)
-                if found is not None and (fitres.status == "finished"
-                                          or found[1]["last"] > DIVERGED_FACTOR * found[1]["guess"]):
+                if found is not None and (
+                    fitres.status == "finished" or found[1]["last"] > DIVERGED_FACTOR * found[1]["guess"]
+                ):
                     metrics["verdict"] = {"template": found[0], "args": found[1]}
-                    if fitres.status == "finished":   # "Training finished" would hide it: it is the run's message
+                    if fitres.status == "finished":  # "Training finished" would hide it: it is the run's message
                         res.message, res.message_args = found
         metrics["wall_seconds"] = time.perf_counter() - t0
         metrics["cpu_threads"] = fitres.cpu_threads
@@ -364,8 +444,14 @@ def run_job(job: TrainJob, store: RunStore, listener: Listener | None = None, co
         metrics["message"] = {"template": res.message, "args": res.message_args}  # for translation later
         # a stopped run's end was written before scoring (a status is written once): only fill in its results
         end = {} if stopped else {"status": res.status}
-        store.update(rec.id, **end, metrics=metrics, test_accuracy=res.test_accuracy,
-                     train_seconds=res.train_seconds, message=_english(res.message, res.message_args))
+        store.update(
+            rec.id,
+            **end,
+            metrics=metrics,
+            test_accuracy=res.test_accuracy,
+            train_seconds=res.train_seconds,
+            message=_english(res.message, res.message_args),
+        )
     except DlvizError as e:
         res.status, res.message, res.message_args = "failed", e.template, e.kwargs
         _fail_run(store, res)
@@ -394,13 +480,19 @@ def _check_kinds(spec: dict, info) -> None:
     """A text model on images (or the reverse) gets a plain message before anything is built."""
     starts_with_embedding = spec["layers"][0]["type"] == "embedding"
     if starts_with_embedding and not is_text_data(info):
-        raise SpecError("This model starts with an Embedding layer, which reads token ids, but {dataset} holds "
-                        "images. Pick a text dataset (rt-polarity, zh-reviews) or an image model.",
-                        layer=0, dataset=info.name)
+        raise SpecError(
+            "This model starts with an Embedding layer, which reads token ids, but {dataset} holds "
+            "images. Pick a text dataset (rt-polarity, zh-reviews) or an image model.",
+            layer=0,
+            dataset=info.name,
+        )
     if is_text_data(info) and not starts_with_embedding:
-        raise SpecError("{dataset} holds sentences, so the model must start with an Embedding layer that turns "
-                        "token ids into vectors (e.g. the lstm, gru, transformer, kim-cnn or bag preset).",
-                        layer=0, dataset=info.name)
+        raise SpecError(
+            "{dataset} holds sentences, so the model must start with an Embedding layer that turns "
+            "token ids into vectors (e.g. the lstm, gru, transformer, kim-cnn or bag preset).",
+            layer=0,
+            dataset=info.name,
+        )
 
 
 def _capped(text_data, rows: int):
@@ -426,7 +518,7 @@ def _embedding_rows(spec: dict) -> int | None:
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS - 1] + "\u2026"
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "\u2026"
 
 
 def _baseline(text_data, cfg: TrainConfig) -> dict | None:
@@ -437,8 +529,14 @@ def _baseline(text_data, cfg: TrainConfig) -> dict | None:
     tr, _ = split_for(len(text_data.train_y), cfg)
     texts = text_data.train_texts
     try:
-        out = tfidf_baseline([texts[i] for i in tr.tolist()], text_data.train_y[tr].tolist(), text_data.test_texts,
-                             text_data.test_y.tolist(), text_data.info.language or "en", list(text_data.classes))
+        out = tfidf_baseline(
+            [texts[i] for i in tr.tolist()],
+            text_data.train_y[tr].tolist(),
+            text_data.test_texts,
+            text_data.test_y.tolist(),
+            text_data.info.language or "en",
+            list(text_data.classes),
+        )
     except ImportError:  # scikit-learn missing: the run is still whole
         return None
     return out.to_dict() if out is not None else None
@@ -465,8 +563,7 @@ def _fail_run(store: RunStore, res: JobResult) -> None:
         try:
             rec = store.get(res.run_id)
             metrics = {**rec.metrics, "message": {"template": res.message, "args": res.message_args}}
-            store.update(res.run_id, status="failed", message=_english(res.message, res.message_args),
-                         metrics=metrics)
+            store.update(res.run_id, status="failed", message=_english(res.message, res.message_args), metrics=metrics)
         except DlvizError:
             pass
 
@@ -486,13 +583,17 @@ def load_vocab(store: RunStore, rec):
 
     raw = store.load_record(rec.id, "vocab")
     if raw is None:
-        raise RunError("Run {run_id} has no saved vocabulary, so a typed sentence cannot be turned into "
-                       "the token ids it was trained on. Train the model again.", run_id=rec.id)
+        raise RunError(
+            "Run {run_id} has no saved vocabulary, so a typed sentence cannot be turned into "
+            "the token ids it was trained on. Train the model again.",
+            run_id=rec.id,
+        )
     try:
         return Vocab.from_json(raw)
     except DlvizError:
-        raise RunError("The vocabulary saved with run {run_id} is damaged. Train the model again.",
-                       run_id=rec.id) from None
+        raise RunError(
+            "The vocabulary saved with run {run_id} is damaged. Train the model again.", run_id=rec.id
+        ) from None
 
 
 def run_max_len(rec) -> int:
@@ -539,5 +640,11 @@ def evaluate_run(run_id: str, store: RunStore, data_dir: str | None = None, devi
     else:
         x, transform = d.test_x, image_transform
     loss, acc = evaluate(model, x.to(dev), d.test_y.to(dev), transform)
-    return {"run_id": run_id, "test_accuracy": acc, "test_loss": loss, "test_size": len(d.test_y),
-            "dataset": rec.dataset, "data_source": d.source}
+    return {
+        "run_id": run_id,
+        "test_accuracy": acc,
+        "test_loss": loss,
+        "test_size": len(d.test_y),
+        "dataset": rec.dataset,
+        "data_source": d.source,
+    }

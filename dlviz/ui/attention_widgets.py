@@ -37,8 +37,11 @@ def attention_layers(model: nn.Module) -> list[str]:
 
 def recurrent_layers(model: nn.Module) -> list[str]:
     """Names of the recurrent children (SimpleRNN, LSTM, GRU), in order."""
-    return [name for name, child in model.named_children() if getattr(child, "kind", None) in RECURRENT
-            and hasattr(child, "rnn")]
+    return [
+        name
+        for name, child in model.named_children()
+        if getattr(child, "kind", None) in RECURRENT and hasattr(child, "rnn")
+    ]
 
 
 def _cached(slot: str, key: tuple, compute):
@@ -58,8 +61,8 @@ def _key(ctx: TextCtx, sent: Sentence, *extra) -> tuple:
 # --------------------------------------------------------------------------- attention
 @dataclass
 class AttentionResult:
-    attn: np.ndarray      # (layers, heads, n, n) for the real tokens only; rows sum to 1
-    rollout: np.ndarray   # (n, n)
+    attn: np.ndarray  # (layers, heads, n, n) for the real tokens only; rows sum to 1
+    rollout: np.ndarray  # (n, n)
     layers: list[str]
 
 
@@ -72,8 +75,7 @@ def attention_for(ctx: TextCtx, sent: Sentence) -> AttentionResult:
         idx = real.nonzero().flatten()
         a = attn.index_select(-1, idx).index_select(-2, idx)  # (layers, heads, n, n)
         r = rollout(a)
-        return AttentionResult(a.double().numpy(), torch.as_tensor(r).double().numpy(),
-                               attention_layers(ctx.model))
+        return AttentionResult(a.double().numpy(), torch.as_tensor(r).double().numpy(), attention_layers(ctx.model))
 
     return _cached("_att_results", _key(ctx, sent), compute)
 
@@ -83,8 +85,9 @@ def view_picker() -> str:
     ss = st.session_state
     if ss.get("_att_view") not in VIEWS:
         ss["_att_view"] = "grid"
-    choice = st.segmented_control(t("View"), VIEWS, format_func=labels.get, key="_att_view", required=True,
-                                  label_visibility="collapsed")
+    choice = st.segmented_control(
+        t("View"), VIEWS, format_func=labels.get, key="_att_view", required=True, label_visibility="collapsed"
+    )
     return choice or "grid"
 
 
@@ -112,17 +115,40 @@ def head_controls(res: AttentionResult, sent: Sentence) -> tuple[int, list[int] 
     _clicked_token(sent)
     tok_opts = [-1, *range(sent.n)]
     head_opts = [-1, *range(n_heads)]
-    for key, opts, default in (("_att_layer", range(n_layers), 0), ("_att_head", head_opts, -1),
-                               ("_att_focus", tok_opts, -1)):
+    for key, opts, default in (
+        ("_att_layer", range(n_layers), 0),
+        ("_att_head", head_opts, -1),
+        ("_att_focus", tok_opts, -1),
+    ):
         if ss.get(key) not in opts:  # another run or sentence: the old choice may not exist
             ss[key] = default
     c1, c2, c3 = st.columns(3)
-    layer = c1.selectbox(t("Layer"), range(n_layers), format_func=lambda i: res.layers[i] if i < len(res.layers)
-                         else t("layer {n}", n=i + 1), key="_att_layer") if n_layers > 1 else 0
-    head = c2.selectbox(t("Head"), head_opts, format_func=lambda h: t("all heads") if h < 0 else t("head {n}", n=h + 1),
-                        key="_att_head") if n_heads > 1 else 0
-    focus = c3.selectbox(t("Lines from"), tok_opts, key="_att_focus",
-                         format_func=lambda i: t("every token") if i < 0 else f"{i + 1}. {sent.tokens[i]}")
+    layer = (
+        c1.selectbox(
+            t("Layer"),
+            range(n_layers),
+            format_func=lambda i: res.layers[i] if i < len(res.layers) else t("layer {n}", n=i + 1),
+            key="_att_layer",
+        )
+        if n_layers > 1
+        else 0
+    )
+    head = (
+        c2.selectbox(
+            t("Head"),
+            head_opts,
+            format_func=lambda h: t("all heads") if h < 0 else t("head {n}", n=h + 1),
+            key="_att_head",
+        )
+        if n_heads > 1
+        else 0
+    )
+    focus = c3.selectbox(
+        t("Lines from"),
+        tok_opts,
+        key="_att_focus",
+        format_func=lambda i: t("every token") if i < 0 else f"{i + 1}. {sent.tokens[i]}",
+    )
     layer = int(layer) if layer is not None and 0 <= int(layer) < n_layers else 0
     heads = None if head is None or head < 0 or head >= n_heads else [int(head)]
     focus = None if focus is None or focus < 0 or focus >= sent.n else int(focus)
@@ -135,10 +161,10 @@ def prefix_probabilities(ctx: TextCtx, sent: Sentence) -> np.ndarray:
 
     def compute() -> np.ndarray:
         n, length = sent.n, sent.ids.shape[0]
-        real = sent.ids[length - n:]
+        real = sent.ids[length - n :]
         batch = torch.zeros((n, length), dtype=sent.ids.dtype)
         for k in range(1, n + 1):
-            batch[k - 1, length - k:] = real[:k]  # pre-padded, as the model was trained
+            batch[k - 1, length - k :] = real[:k]  # pre-padded, as the model was trained
         with torch.no_grad():
             return torch.softmax(ctx.model(batch).float(), dim=-1).double().numpy()
 
@@ -167,8 +193,9 @@ def trace_picker(traces: list) -> int:
         ss["_seq_trace"] = 0
     if len(traces) == 1:
         return 0
-    return st.selectbox(t("Recurrent layer"), range(len(traces)), key="_seq_trace",
-                        format_func=lambda i: trace_label(traces[i], traces))
+    return st.selectbox(
+        t("Recurrent layer"), range(len(traces)), key="_seq_trace", format_func=lambda i: trace_label(traces[i], traces)
+    )
 
 
 def real_steps(trace, values) -> np.ndarray:

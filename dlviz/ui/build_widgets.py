@@ -14,23 +14,55 @@ import json
 import streamlit as st
 
 from dlviz.errors import DlvizError, SpecError
-from dlviz.models import (LAYER_TYPES, PRESETS, Built, LayerRow, build, fmt_shape, insert_layer, layer_type,
-                          move_layer, normalize, remove_layer, to_json, to_pytorch)
 from dlviz.glossary import help_text
+from dlviz.models import (
+    LAYER_TYPES,
+    PRESETS,
+    Built,
+    LayerRow,
+    build,
+    fmt_shape,
+    insert_layer,
+    layer_type,
+    move_layer,
+    normalize,
+    remove_layer,
+    to_json,
+    to_pytorch,
+)
+from dlviz.models.builder import MAX_LAYERS, is_text
 from dlviz.models.codegen import to_script
 from dlviz.models.presets import fit_classes
-from dlviz.models.builder import MAX_LAYERS, is_text
 from dlviz.ui.plain import plain
 from dlviz.ui.state import set_spec, t, undo_spec
 
-CATEGORIES = {"core": "Core", "conv": "Convolution", "activation": "Activation", "regularise": "Regularisation",
-              "sequence": "Sequence"}
+CATEGORIES = {
+    "core": "Core",
+    "conv": "Convolution",
+    "activation": "Activation",
+    "regularise": "Regularisation",
+    "sequence": "Sequence",
+}
 # friendlier labels than the JSON keys; the key itself is shown in the help
-PARAM_LABELS = {"units": "Units", "bias": "Bias", "out": "Number of filters", "kernel": "Kernel size", "stride": "Stride",
-                "padding": "Padding", "size": "Window size", "channels": "Channels", "p": "Drop rate",
-                "slope": "Negative slope", "hidden": "Hidden size", "layers": "Stacked layers",
-                "bidirectional": "Bidirectional", "return_sequence": "Return every step", "vocab": "Vocabulary",
-                "dim": "Vector size", "mode": "Mode"}
+PARAM_LABELS = {
+    "units": "Units",
+    "bias": "Bias",
+    "out": "Number of filters",
+    "kernel": "Kernel size",
+    "stride": "Stride",
+    "padding": "Padding",
+    "size": "Window size",
+    "channels": "Channels",
+    "p": "Drop rate",
+    "slope": "Negative slope",
+    "hidden": "Hidden size",
+    "layers": "Stacked layers",
+    "bidirectional": "Bidirectional",
+    "return_sequence": "Return every step",
+    "vocab": "Vocabulary",
+    "dim": "Vector size",
+    "mode": "Mode",
+}
 GLOSSARY = {"stride": "stride", "padding": "padding", "p": "dropout", "kernel": "convolution", "out": "convolution"}
 ADD_ORDER = [k for cat in CATEGORIES for k, lt in LAYER_TYPES.items() if lt.category == cat]
 
@@ -96,7 +128,7 @@ def try_build(spec: dict, input_shape, num_classes) -> tuple[Built | None, SpecE
     except SpecError as e2:
         if e2.layer:
             try:
-                rows = build({"layers": list(spec["layers"])[:e2.layer]}, input_shape, None).table
+                rows = build({"layers": list(spec["layers"])[: e2.layer]}, input_shape, None).table
             except (SpecError, KeyError, TypeError):
                 pass
     return None, err, rows
@@ -112,16 +144,29 @@ def preset_bar(kind: str = "image", num_classes: int | None = None) -> None:
         wkey = "build_preset" if kind == "image" else f"build_preset_{kind}"
         if st.session_state.get(wkey) not in keys:
             st.session_state[wkey] = None
-        c[0].selectbox(t("Start from a preset"), keys, format_func=titles.get, key=wkey, index=None,
-                       placeholder=t("Choose one to load it"), on_change=_load_preset, args=(wkey, num_classes),
-                       help=t("Replaces the current model (you can undo this)."))
+        c[0].selectbox(
+            t("Start from a preset"),
+            keys,
+            format_func=titles.get,
+            key=wkey,
+            index=None,
+            placeholder=t("Choose one to load it"),
+            on_change=_load_preset,
+            args=(wkey, num_classes),
+            help=t("Replaces the current model (you can undo this)."),
+        )
         ss = st.session_state
         shown = next((k for k in (ss.get("_build_preset_loaded"), ss.spec.get("name")) if k in keys), keys[0])
         c[1].caption(t(PRESETS[shown].description))
         with c[2].container(horizontal=True, horizontal_alignment="right"):
-            st.button(t("Undo"), icon=":material/undo:", key="build_undo", on_click=undo_spec,
-                      disabled=not st.session_state.get("spec_undo"),
-                      help=t("Go back to the model before the last change."))
+            st.button(
+                t("Undo"),
+                icon=":material/undo:",
+                key="build_undo",
+                on_click=undo_spec,
+                disabled=not st.session_state.get("spec_undo"),
+                help=t("Go back to the model before the last change."),
+            )
 
 
 def _setting(p, value, key: str, i: int):
@@ -183,12 +228,35 @@ def layer_editor(rev: int, rows: list[LayerRow], err: SpecError | None) -> None:
                     for p in lt.params:
                         if p.kind == "bool":
                             _setting(p, values[p.name], f"build_p_{rev}_{i}_{p.name}", i)
-            st.button("", icon=":material/arrow_upward:", key=f"build_up_{rev}_{i}", type="tertiary",
-                      disabled=i == 0, help=t("Move up"), on_click=_edit, args=(move_layer, i, -1))
-            st.button("", icon=":material/arrow_downward:", key=f"build_down_{rev}_{i}", type="tertiary",
-                      disabled=i == len(layers) - 1, help=t("Move down"), on_click=_edit, args=(move_layer, i, 1))
-            st.button("", icon=":material/delete:", key=f"build_rm_{rev}_{i}", type="tertiary", help=t("Remove"),
-                      on_click=_edit, args=(remove_layer, i))
+            st.button(
+                "",
+                icon=":material/arrow_upward:",
+                key=f"build_up_{rev}_{i}",
+                type="tertiary",
+                disabled=i == 0,
+                help=t("Move up"),
+                on_click=_edit,
+                args=(move_layer, i, -1),
+            )
+            st.button(
+                "",
+                icon=":material/arrow_downward:",
+                key=f"build_down_{rev}_{i}",
+                type="tertiary",
+                disabled=i == len(layers) - 1,
+                help=t("Move down"),
+                on_click=_edit,
+                args=(move_layer, i, 1),
+            )
+            st.button(
+                "",
+                icon=":material/delete:",
+                key=f"build_rm_{rev}_{i}",
+                type="tertiary",
+                help=t("Remove"),
+                on_click=_edit,
+                args=(remove_layer, i),
+            )
 
 
 def _add(type_key: str, pos_key: str) -> None:
@@ -214,49 +282,77 @@ def add_layer(rev: int) -> None:
         st.markdown(f"**{t('Add a layer')}**")
         c = st.columns(2)
         kind = c[0].selectbox(t("Layer type"), ADD_ORDER, key="build_add_type", format_func=kinds.get)
-        c[1].selectbox(t("Where"), list(range(n + 1)), index=max(n - 1, 0) if n >= 2 else n, format_func=places.get,
-                       key=f"build_add_pos_{rev}",
-                       help=t("By default a new layer goes before the last one: the last Dense layer gives "
-                              "the class scores."))
+        c[1].selectbox(
+            t("Where"),
+            list(range(n + 1)),
+            index=max(n - 1, 0) if n >= 2 else n,
+            format_func=places.get,
+            key=f"build_add_pos_{rev}",
+            help=t("By default a new layer goes before the last one: the last Dense layer gives the class scores."),
+        )
         with st.container(horizontal=True, vertical_alignment="center"):
             st.caption(t(LAYER_TYPES[kind].help), width="stretch")
-            st.button(t("Add"), icon=":material/add:", type="primary", key="build_add", disabled=n >= MAX_LAYERS,
-                      on_click=_add, args=("build_add_type", f"build_add_pos_{rev}"))
+            st.button(
+                t("Add"),
+                icon=":material/add:",
+                type="primary",
+                key="build_add",
+                disabled=n >= MAX_LAYERS,
+                on_click=_add,
+                args=("build_add_type", f"build_add_pos_{rev}"),
+            )
 
 
 def name_input(rev: int) -> None:
-    st.text_input(t("Model name"), value=str(st.session_state.spec.get("name") or "model"),
-                  key=f"build_name_{rev}", on_change=_set_name, args=(f"build_name_{rev}",), max_chars=60)
+    st.text_input(
+        t("Model name"),
+        value=str(st.session_state.spec.get("name") or "model"),
+        key=f"build_name_{rev}",
+        on_change=_set_name,
+        args=(f"build_name_{rev}",),
+        max_chars=60,
+    )
 
 
-TABLE_WIDTHS = (95, 135, 88, 80)   # Name, Layer, Output shape, Parameters, in pixels: 398 in all
+TABLE_WIDTHS = (95, 135, 88, 80)  # Name, Layer, Output shape, Parameters, in pixels: 398 in all
 
 
 def summary(built: Built | None, rows: list[LayerRow], input_shape) -> None:
     """Metrics and the layer table (what could be inferred, when the model cannot be built)."""
     if built is not None:
         c = st.columns([2, 1, 1.3])  # room for "1,234,567"
-        c[0].metric(t("Parameters"), f"{built.params:,}",
-                    help=t("Numbers the network learns: weights and biases of every layer."))
+        c[0].metric(
+            t("Parameters"),
+            f"{built.params:,}",
+            help=t("Numbers the network learns: weights and biases of every layer."),
+        )
         c[1].metric(t("Layers"), len(built.table))
-        c[2].metric(t("Output shape"), fmt_shape(built.table[-1].output_shape),
-                    help=t("One score per class."))
+        c[2].metric(t("Output shape"), fmt_shape(built.table[-1].output_shape), help=t("One score per class."))
     elif rows:
         st.caption(t("Shapes up to the first problem:"))
     if not rows:
         return
-    data = {t("Name"): ["input"] + [r.name for r in rows],
-            t("Layer"): [t("Input")] + [r.label if r.label != r.title else t(r.title) for r in rows],
-            t("Output shape"): [fmt_shape(tuple(input_shape))] + [fmt_shape(r.output_shape) for r in rows],
-            t("Parameters"): [0] + [r.params for r in rows]}
+    data = {
+        t("Name"): ["input"] + [r.name for r in rows],
+        t("Layer"): [t("Input")] + [r.label if r.label != r.title else t(r.title) for r in rows],
+        t("Output shape"): [fmt_shape(tuple(input_shape))] + [fmt_shape(r.output_shape) for r in rows],
+        t("Parameters"): [0] + [r.params for r in rows],
+    }
     # widths that fit half the page at 1280 px (about 410 px): left to size themselves, the four columns were 13 px
     # too wide there and the table cut off "Parameters" and "640,000"; a long layer label is cut (…) instead
     cc = st.column_config
-    st.dataframe(data, hide_index=True, height=min(35 * (len(rows) + 2) + 3, 740), width="stretch",
-                 column_config={t("Name"): cc.TextColumn(width=TABLE_WIDTHS[0]),
-                                t("Layer"): cc.TextColumn(width=TABLE_WIDTHS[1]),
-                                t("Output shape"): cc.TextColumn(width=TABLE_WIDTHS[2]),
-                                t("Parameters"): cc.NumberColumn(format="localized", width=TABLE_WIDTHS[3])})
+    st.dataframe(
+        data,
+        hide_index=True,
+        height=min(35 * (len(rows) + 2) + 3, 740),
+        width="stretch",
+        column_config={
+            t("Name"): cc.TextColumn(width=TABLE_WIDTHS[0]),
+            t("Layer"): cc.TextColumn(width=TABLE_WIDTHS[1]),
+            t("Output shape"): cc.TextColumn(width=TABLE_WIDTHS[2]),
+            t("Parameters"): cc.NumberColumn(format="localized", width=TABLE_WIDTHS[3]),
+        },
+    )
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -290,14 +386,33 @@ def export_panel(spec: dict, input_shape, num_classes: int, ok: bool) -> None:
     except DlvizError:  # a recipe the Train page would refuse too: export the model alone
         code = _code(spec_json, tuple(input_shape), num_classes)
     row = st.container(horizontal=True)
-    row.download_button(t("Download JSON"), spec_json, file_name=f"{name}.json", mime="application/json",
-                        icon=":material/data_object:", key="build_dl_json", on_click="ignore")
-    row.download_button(t("Download PyTorch code"), code, file_name=f"{name}.py", mime="text/x-python",
-                        icon=":material/code:", key="build_dl_py", on_click="ignore")
+    row.download_button(
+        t("Download JSON"),
+        spec_json,
+        file_name=f"{name}.json",
+        mime="application/json",
+        icon=":material/data_object:",
+        key="build_dl_json",
+        on_click="ignore",
+    )
+    row.download_button(
+        t("Download PyTorch code"),
+        code,
+        file_name=f"{name}.py",
+        mime="text/x-python",
+        icon=":material/code:",
+        key="build_dl_py",
+        on_click="ignore",
+    )
     if len(input_shape) == 3:
-        st.caption(t("Plain PyTorch: this script runs without dlviz. It builds the model, reads MNIST from a "
-                     "folder you name (`python {file} DATA_FOLDER`) and trains it with the recipe on the Train "
-                     "page; its weights' names match dlviz's.", file=f"{name}.py"))
+        st.caption(
+            t(
+                "Plain PyTorch: this script runs without dlviz. It builds the model, reads MNIST from a "
+                "folder you name (`python {file} DATA_FOLDER`) and trains it with the recipe on the Train "
+                "page; its weights' names match dlviz's.",
+                file=f"{name}.py",
+            )
+        )
     else:
         st.caption(t("Plain PyTorch: this code runs without dlviz and its weights' names match dlviz's."))
     st.code(code, language="python", height=420)
@@ -332,22 +447,40 @@ def _import_file(key: str, input_shape, num_classes) -> None:
 
 def import_panel(input_shape, num_classes: int) -> None:
     ss = st.session_state
-    st.caption(t("Load a model saved as JSON. It is checked first: if it cannot be built, your current model "
-                 "stays as it is."))
+    st.caption(
+        t("Load a model saved as JSON. It is checked first: if it cannot be built, your current model stays as it is.")
+    )
     c = st.columns(2)
-    c[0].file_uploader(t("Upload a .json file"), type=["json"], key="build_import_file", max_upload_size=1,
-                       on_change=_import_file, args=("build_import_file", input_shape, num_classes))
+    c[0].file_uploader(
+        t("Upload a .json file"),
+        type=["json"],
+        key="build_import_file",
+        max_upload_size=1,
+        on_change=_import_file,
+        args=("build_import_file", input_shape, num_classes),
+    )
     with c[1]:
-        st.text_area(t("…or paste JSON"), key="build_import_text", height=120,
-                     placeholder='{"layers": [{"type": "flatten"}, {"type": "dense", "units": 10}]}')
-        st.button(t("Import JSON"), icon=":material/upload:", key="build_import_btn",
-                  on_click=lambda: _import(ss.get("build_import_text", ""), input_shape, num_classes))
+        st.text_area(
+            t("…or paste JSON"),
+            key="build_import_text",
+            height=120,
+            placeholder='{"layers": [{"type": "flatten"}, {"type": "dense", "units": 10}]}',
+        )
+        st.button(
+            t("Import JSON"),
+            icon=":material/upload:",
+            key="build_import_btn",
+            on_click=lambda: _import(ss.get("build_import_text", ""), input_shape, num_classes),
+        )
     err = ss.pop("_build_import_err", None)
     if err is not None:
         st.error(t("Not imported: {reason}", reason=err.message(ss.lang, escape=plain)), icon=":material/error:")
     name = ss.pop("_build_import_ok", None)
     if name is not None:
-        st.success(t("Imported the model '{name}'. Undo brings back the previous one.", name=plain(name)), icon=":material/check_circle:")
+        st.success(
+            t("Imported the model '{name}'. Undo brings back the previous one.", name=plain(name)),
+            icon=":material/check_circle:",
+        )
 
 
 def kind_mismatch(spec: dict, kind: str) -> None:
@@ -360,9 +493,19 @@ def kind_mismatch(spec: dict, kind: str) -> None:
         return
     fix = "lstm" if kind == "text" else "mlp"
     with st.container(border=True):
-        st.warning(t("This model reads sentences, but the dataset is images.") if text_model else
-                   t("This model reads images, but the dataset is sentences: a text model starts with an Embedding "
-                     "layer that turns token ids into vectors."), icon=":material/swap_horiz:")
-        st.button(t("Start from the {preset} preset", preset=t(PRESETS[fix].title)), icon=":material/library_add:",
-                  key="build_fix_kind", on_click=lambda: set_spec(PRESETS[fix].copy_spec()),
-                  help=t("Replaces the current model (you can undo this)."))
+        st.warning(
+            t("This model reads sentences, but the dataset is images.")
+            if text_model
+            else t(
+                "This model reads images, but the dataset is sentences: a text model starts with an Embedding "
+                "layer that turns token ids into vectors."
+            ),
+            icon=":material/swap_horiz:",
+        )
+        st.button(
+            t("Start from the {preset} preset", preset=t(PRESETS[fix].title)),
+            icon=":material/library_add:",
+            key="build_fix_kind",
+            on_click=lambda: set_spec(PRESETS[fix].copy_spec()),
+            help=t("Replaces the current model (you can undo this)."),
+        )

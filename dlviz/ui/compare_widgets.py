@@ -21,19 +21,36 @@ def compare_section(runs: list[RunRecord]) -> None:
     ss = st.session_state
     if "_runs_compare" in ss:
         ss._runs_compare = [i for i in ss._runs_compare if i in by_id]
-    with st.expander(t("Compare runs on one chart"), icon=":material/stacked_line_chart:",
-                     expanded=len(ss.get("_runs_compare") or []) >= 2):
-        chosen = st.multiselect(t("Runs to compare"), list(by_id), key="_runs_compare", max_selections=MAX_COMPARED,
-                                format_func=lambda i: f"{by_id[i].name} · {accuracy_text(by_id[i].test_accuracy)}"
-                                                      f" · {i}",
-                                placeholder=t("Choose two or more runs"))
+    with st.expander(
+        t("Compare runs on one chart"),
+        icon=":material/stacked_line_chart:",
+        expanded=len(ss.get("_runs_compare") or []) >= 2,
+    ):
+        chosen = st.multiselect(
+            t("Runs to compare"),
+            list(by_id),
+            key="_runs_compare",
+            max_selections=MAX_COMPARED,
+            format_func=lambda i: f"{by_id[i].name} · {accuracy_text(by_id[i].test_accuracy)} · {i}",
+            placeholder=t("Choose two or more runs"),
+        )
         if len(chosen) < 2:
-            st.caption(t("Choose two or more runs: their loss and accuracy curves are drawn together, validation "
-                         "solid, training dotted, one colour per run."))
+            st.caption(
+                t(
+                    "Choose two or more runs: their loss and accuracy curves are drawn together, validation "
+                    "solid, training dotted, one colour per run."
+                )
+            )
             return
-        series = [(by_id[i].name, by_id[i].metrics.get("train") or [], by_id[i].metrics.get("val") or [])
-                  for i in chosen]
-        st.plotly_chart(compare_curves(series, tr=t), width="stretch", config={"displayModeBar": False},
-                        key="_runs_compare_chart")
-        st.caption(t("Validation solid, training dotted, one colour per run; the x axis is epochs, so runs with "
-                     "different batch sizes line up."))
+        series = [
+            (by_id[i].name, by_id[i].metrics.get("train") or [], by_id[i].metrics.get("val") or []) for i in chosen
+        ]
+        st.plotly_chart(
+            compare_curves(series, tr=t), width="stretch", config={"displayModeBar": False}, key="_runs_compare_chart"
+        )
+        st.caption(
+            t(
+                "Validation solid, training dotted, one colour per run; the x axis is epochs, so runs with "
+                "different batch sizes line up."
+            )
+        )

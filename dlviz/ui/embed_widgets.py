@@ -37,19 +37,26 @@ def tsne_estimate(n: int) -> tuple[float, bool]:
 def tsne_prompt_text(n: int) -> str:
     est, measured = tsne_estimate(n)
     if measured:
-        return t("t-SNE arranges the points so that each image's nearest neighbours stay near it. For {n:,} images "
-                 "it takes about {time} on this computer (measured last time).", n=n, time=seconds_text(est))
-    return t("t-SNE arranges the points so that each image's nearest neighbours stay near it. For {n:,} images "
-             "it takes about {time} on a quiet 2-core computer, longer while a model trains.", n=n,
-             time=seconds_text(est))
+        return t(
+            "t-SNE arranges the points so that each image's nearest neighbours stay near it. For {n:,} images "
+            "it takes about {time} on this computer (measured last time).",
+            n=n,
+            time=seconds_text(est),
+        )
+    return t(
+        "t-SNE arranges the points so that each image's nearest neighbours stay near it. For {n:,} images "
+        "it takes about {time} on a quiet 2-core computer, longer while a model trains.",
+        n=n,
+        time=seconds_text(est),
+    )
 
 
 @dataclass(frozen=True)
 class EmbedChoice:
     layer: str
-    method: str       # "pca" | "tsne"
+    method: str  # "pca" | "tsne"
     n: int
-    colour_by: str    # "label" | "correct"
+    colour_by: str  # "label" | "correct"
 
 
 def _layer_label(name: str) -> str:
@@ -64,18 +71,36 @@ def embed_controls(ctx) -> EmbedChoice:
     if ss.get(key) not in names:
         ss[key] = default_layer(names)
     c1, c2, c3, c4 = st.columns([3, 2, 3, 2])
-    layer = c1.selectbox(t("Layer"), names, key=key, format_func=_layer_label,
-                         help=t("Whose activations to map. The default is the last hidden layer, the one the "
-                                "output layer reads."))
+    layer = c1.selectbox(
+        t("Layer"),
+        names,
+        key=key,
+        format_func=_layer_label,
+        help=t("Whose activations to map. The default is the last hidden layer, the one the output layer reads."),
+    )
     ss.setdefault("_emb_method", "pca")
-    method = c2.radio(t("Method"), METHODS, key="_emb_method", horizontal=True,
-                      format_func=lambda m: {"pca": t("PCA"), "tsne": t("t-SNE")}[m])
+    method = c2.radio(
+        t("Method"),
+        METHODS,
+        key="_emb_method",
+        horizontal=True,
+        format_func=lambda m: {"pca": t("PCA"), "tsne": t("t-SNE")}[m],
+    )
     ss.setdefault("_emb_n", 2000)
-    n = c3.select_slider(t("Test images"), SIZES, key="_emb_n", format_func=lambda v: f"{v:,}",
-                         help=t("Drawn from the test set with every class in proportion."))
+    n = c3.select_slider(
+        t("Test images"),
+        SIZES,
+        key="_emb_n",
+        format_func=lambda v: f"{v:,}",
+        help=t("Drawn from the test set with every class in proportion."),
+    )
     ss.setdefault("_emb_colour", "label")
-    colour_by = c4.radio(t("Colour by"), ("label", "correct"), key="_emb_colour",
-                         format_func=lambda c: {"label": t("true label"), "correct": t("right / wrong")}[c])
+    colour_by = c4.radio(
+        t("Colour by"),
+        ("label", "correct"),
+        key="_emb_colour",
+        format_func=lambda c: {"label": t("true label"), "correct": t("right / wrong")}[c],
+    )
     return EmbedChoice(layer, method, int(n), colour_by)
 
 
@@ -99,12 +124,24 @@ def compute_embedding(ctx, choice: EmbedChoice) -> dict:
         bar.empty()
     if choice.method == "tsne":
         feats = out.features
-        coords = wait_with_progress(lambda: tsne_sklearn(feats), t("Computing t-SNE of {n:,} images:", n=len(idx)),
-                                    TSNE_KEY, tsne_size(len(idx)), TSNE_DEFAULT_RATE)
+        coords = wait_with_progress(
+            lambda: tsne_sklearn(feats),
+            t("Computing t-SNE of {n:,} images:", n=len(idx)),
+            TSNE_KEY,
+            tsne_size(len(idx)),
+            TSNE_DEFAULT_RATE,
+        )
     labels = ctx.data.test_y[idx]
-    result = {"coords": coords.numpy(), "ratio": ratio.tolist(), "idx": idx.numpy(), "labels": labels.numpy(),
-              "preds": out.preds.numpy(), "dims": int(out.features.shape[1]),
-              "knn": knn_agreement(coords, labels, k=10), "seconds": time.perf_counter() - start}
+    result = {
+        "coords": coords.numpy(),
+        "ratio": ratio.tolist(),
+        "idx": idx.numpy(),
+        "labels": labels.numpy(),
+        "preds": out.preds.numpy(),
+        "dims": int(out.features.shape[1]),
+        "knn": knn_agreement(coords, labels, k=10),
+        "seconds": time.perf_counter() - start,
+    }
     results = st.session_state.setdefault("_emb_results", {})
     while len(results) >= RESULTS_KEPT:
         results.pop(next(iter(results)))
@@ -117,13 +154,21 @@ def result_metrics(result: dict, choice: EmbedChoice) -> None:
     m1, m2, m3, m4 = st.columns(4)
     m1.metric(t("Numbers per image"), f"{result['dims']:,}", help=t("The size of the layer's output, flattened."))
     m2.metric(t("Accuracy on these images"), f"{acc:.1%}")
-    m3.metric(t("Neighbours with the same label"), f"{result['knn']:.0%}",
-              help=t("On the map, the share of each image's 10 nearest points that have the same label. "
-                     "Near 10% means the classes are mixed; near 100% means they sit apart."))
+    m3.metric(
+        t("Neighbours with the same label"),
+        f"{result['knn']:.0%}",
+        help=t(
+            "On the map, the share of each image's 10 nearest points that have the same label. "
+            "Near 10% means the classes are mixed; near 100% means they sit apart."
+        ),
+    )
     if choice.method == "pca":
         a, b = result["ratio"]
-        m4.metric(t("Variance kept by the 2 axes"), f"{a + b:.1%}",
-                  help=t("First axis {a:.1%}, second axis {b:.1%} of the variation in the layer's numbers.", a=a, b=b))
+        m4.metric(
+            t("Variance kept by the 2 axes"),
+            f"{a + b:.1%}",
+            help=t("First axis {a:.1%}, second axis {b:.1%} of the variation in the layer's numbers.", a=a, b=b),
+        )
     else:
         m4.metric(t("Computed in"), t("{s:.1f} s", s=result["seconds"]))
 
@@ -162,8 +207,9 @@ def clickable_map(html: str, height: int) -> int | None:
     import hashlib
 
     doc = hashlib.sha1(html.encode("utf-8")).hexdigest()[:16]
-    result = _map_component(data={"html": html, "height": height, "doc": doc}, key="_emb_map",
-                            on_open_change=lambda: None)
+    result = _map_component(
+        data={"html": html, "height": height, "doc": doc}, key="_emb_map", on_open_change=lambda: None
+    )
     value = getattr(result, "open", None)
     try:
         return None if value is None else int(value)

@@ -71,8 +71,12 @@ def test_probs(ctx: InspectCtx) -> torch.Tensor:
             bar = st.progress(0.0, text=_classify_text(n, 0.0, 0.0))
             start = time.perf_counter()
             try:
-                probs = predict_all(ctx.model, ctx.data.test_x, batch_size=500, progress=lambda f: bar.progress(
-                    f, text=_classify_text(n, f, time.perf_counter() - start)))
+                probs = predict_all(
+                    ctx.model,
+                    ctx.data.test_x,
+                    batch_size=500,
+                    progress=lambda f: bar.progress(f, text=_classify_text(n, f, time.perf_counter() - start)),
+                )
             finally:
                 bar.empty()
             save_probs(ctx.run.id, ctx.tag, probs)

@@ -22,14 +22,14 @@ from dlviz.ui.text_explain_widgets import valid_pick
 
 ss = st.session_state
 DEFAULT_METHODS = ("saliency", "integrated_gradients", "grad_cam", "occlusion")
-CACHE = 48                       # attributions kept per session (a 28x28 map each)
+CACHE = 48  # attributions kept per session (a 28x28 map each)
 PREFERRED_CHECK = ("integrated_gradients", "deeplift", "kernel_shap", "gradient_shap", "occlusion")
 
 
 @dataclass
 class Explained:
-    maps: dict = field(default_factory=dict)       # method -> Attribution, in the order chosen
-    errors: dict = field(default_factory=dict)     # method -> DlvizError (e.g. Grad-CAM without conv layers)
+    maps: dict = field(default_factory=dict)  # method -> Attribution, in the order chosen
+    errors: dict = field(default_factory=dict)  # method -> DlvizError (e.g. Grad-CAM without conv layers)
 
 
 def input_key(ctx: InspectCtx, inp: InputImage) -> str:
@@ -58,29 +58,40 @@ def _remember(widget_key: str, keep_key: str, default):
 
 
 def class_pickers(ctx: InspectCtx, pred: int) -> tuple[int, int | None]:
-    """"Explain the class" (default: the model's answer, whatever the input) and "...and not" (default: none)."""
+    """ "Explain the class" (default: the model's answer, whatever the input) and "...and not" (default: none)."""
     names = [str(c) for c in ctx.classes]
     answer, none = -1, -1
     c1, c2 = st.columns(2)
     _remember(_w("_expw_target"), "_exp_target", answer)
     # a stale label (the answer changed with the input) comes back as a string: back to the model's answer
     ss[_w("_expw_target")] = valid_pick(ss[_w("_expw_target")], range(-1, len(names)), answer)
-    pick = c1.selectbox(t("Explain the class"), [answer] + list(range(len(names))), key=_w("_expw_target"),
-                        on_change=_keep, args=(_w("_expw_target"), "_exp_target"),
-                        format_func=lambda i: t("{name} (the model's answer)", name=names[pred]) if i == answer
-                        else names[i],
-                        help=t("Which class's score to explain. The model's own answer is the usual question."))
+    pick = c1.selectbox(
+        t("Explain the class"),
+        [answer] + list(range(len(names))),
+        key=_w("_expw_target"),
+        on_change=_keep,
+        args=(_w("_expw_target"), "_exp_target"),
+        format_func=lambda i: t("{name} (the model's answer)", name=names[pred]) if i == answer else names[i],
+        help=t("Which class's score to explain. The model's own answer is the usual question."),
+    )
     pick = valid_pick(pick, range(-1, len(names)), answer)
     target = pred if pick == answer else int(pick)
     _remember(_w("_expw_contrast"), "_exp_contrast", none)
     if valid_pick(ss[_w("_expw_contrast")], range(-1, len(names)), none) in (none, target):
         ss[_w("_expw_contrast")] = ss["_exp_contrast"] = none
     options = [none] + [i for i in range(len(names)) if i != target]
-    contrast = c2.selectbox(t("...and not"), options, key=_w("_expw_contrast"), on_change=_keep,
-                            args=(_w("_expw_contrast"), "_exp_contrast"),
-                            format_func=lambda i: t("(no contrast)") if i == none else names[i],
-                            help=t("'Why 3 and not 8?' explains the difference between the two scores, so only "
-                                   "the evidence that tells the two classes apart shows."))
+    contrast = c2.selectbox(
+        t("...and not"),
+        options,
+        key=_w("_expw_contrast"),
+        on_change=_keep,
+        args=(_w("_expw_contrast"), "_exp_contrast"),
+        format_func=lambda i: t("(no contrast)") if i == none else names[i],
+        help=t(
+            "'Why 3 and not 8?' explains the difference between the two scores, so only "
+            "the evidence that tells the two classes apart shows."
+        ),
+    )
     contrast = valid_pick(contrast, [i for i in range(len(names)) if i != target], none)
     return target, (None if contrast == none else int(contrast))
 
@@ -90,14 +101,22 @@ def method_picker(model) -> list[str]:
     default = [m for m in DEFAULT_METHODS if m in METHODS and (has_conv or not METHODS[m].needs_conv)]
     _remember(_w("_expw_methods"), "_exp_methods", default)
     ss[_w("_expw_methods")] = [m for m in ss[_w("_expw_methods")] if m in METHODS]
-    chosen = st.multiselect(t("Methods to compare"), list(METHODS), key=_w("_expw_methods"),
-                            format_func=lambda k: t(METHODS[k].title), on_change=_keep,
-                            args=(_w("_expw_methods"), "_exp_methods"),
-                            help=t("Each method answers 'which pixels mattered?' in its own way. Where they agree, "
-                                   "trust grows."))
+    chosen = st.multiselect(
+        t("Methods to compare"),
+        list(METHODS),
+        key=_w("_expw_methods"),
+        format_func=lambda k: t(METHODS[k].title),
+        on_change=_keep,
+        args=(_w("_expw_methods"), "_exp_methods"),
+        help=t("Each method answers 'which pixels mattered?' in its own way. Where they agree, trust grows."),
+    )
     if not has_conv:
-        st.caption(t("This model has no convolution layer, so Grad-CAM and Guided Grad-CAM have nothing to look at; "
-                     "the gradient and perturbation methods work on any model."))
+        st.caption(
+            t(
+                "This model has no convolution layer, so Grad-CAM and Guided Grad-CAM have nothing to look at; "
+                "the gradient and perturbation methods work on any model."
+            )
+        )
     return chosen
 
 
@@ -107,7 +126,7 @@ def _setting_widget(method: str, name: str, s, model):
     wkey, kkey = _w(f"_expw_{method}_{name}"), f"_exp_{method}_{name}"
     _remember(wkey, kkey, s.default)
     kw = dict(key=wkey, on_change=_keep, args=(wkey, kkey), help=help_)
-    if name == "layer":                              # Grad-CAM: any conv layer of this model
+    if name == "layer":  # Grad-CAM: any conv layer of this model
         layers = [""] + conv_layers(model)
         if ss[wkey] not in layers:
             ss[wkey] = ""
@@ -115,8 +134,9 @@ def _setting_widget(method: str, name: str, s, model):
     if s.choices is not None:
         if set(s.choices) == {True, False}:
             return st.toggle(title, **kw)
-        return st.selectbox(title, list(s.choices), format_func=lambda c: t(METHODS[c].title) if c in METHODS
-                            else t(str(c)), **kw)
+        return st.selectbox(
+            title, list(s.choices), format_func=lambda c: t(METHODS[c].title) if c in METHODS else t(str(c)), **kw
+        )
     if s.lo is not None:
         if isinstance(s.default, int):
             return int(st.slider(title, int(s.lo), int(s.hi), step=1, **kw))
@@ -129,20 +149,22 @@ def settings_panel(chosen: list[str], model) -> dict[str, dict]:
     out: dict[str, dict] = {}
     # one row that wraps, each button as wide as its label: in fixed columns the labels were cut ("Integrat…")
     row = st.container(horizontal=True, gap="small", key="_exp_settings_row")
-    for i, m in enumerate(chosen):
+    for m in chosen:
         meth = METHODS[m]
         if not meth.settings:
             out[m] = {}
             continue
-        with row.popover(t(meth.title), icon=":material/tune:", width="content",
-                         help=t("{method} settings", method=t(meth.title))):
+        with row.popover(
+            t(meth.title), icon=":material/tune:", width="content", help=t("{method} settings", method=t(meth.title))
+        ):
             st.caption(t(meth.blurb))
             out[m] = {name: _setting_widget(m, name, s, model) for name, s in meth.settings.items()}
     return out
 
 
-def explain_all(ctx: InspectCtx, inp: InputImage, target: int, contrast: int | None,
-                chosen: dict[str, dict]) -> Explained:
+def explain_all(
+    ctx: InspectCtx, inp: InputImage, target: int, contrast: int | None, chosen: dict[str, dict]
+) -> Explained:
     """Every chosen method's attribution (cached), with a progress bar while any is computed."""
     cache: dict = ss.setdefault("_exp_cache", {})
     base = input_key(ctx, inp)
@@ -178,16 +200,17 @@ def check_method(maps: dict) -> str | None:
 @dataclass
 class Checks:
     method: str
-    completeness: object = None     # checks.Completeness | None
-    randomisation: object = None    # checks.Randomisation
-    curves: object = None           # checks.Curves
-    lines: list = field(default_factory=list)   # one plain line each, already translated
-    fidelity: object = None         # checks.Fidelity (captum's infidelity and sensitivity, beside a random map)
-    data_randomisation: object = None   # checks.Randomisation against a shuffled-label model (on demand)
+    completeness: object = None  # checks.Completeness | None
+    randomisation: object = None  # checks.Randomisation
+    curves: object = None  # checks.Curves
+    lines: list = field(default_factory=list)  # one plain line each, already translated
+    fidelity: object = None  # checks.Fidelity (captum's infidelity and sensitivity, beside a random map)
+    data_randomisation: object = None  # checks.Randomisation against a shuffled-label model (on demand)
 
 
-def checks_key(ctx: InspectCtx, inp: InputImage, target: int, contrast: int | None, method: str,
-               settings: dict) -> tuple:
+def checks_key(
+    ctx: InspectCtx, inp: InputImage, target: int, contrast: int | None, method: str, settings: dict
+) -> tuple:
     return (input_key(ctx, inp), target, contrast, method, repr(sorted(settings.items())))
 
 
@@ -200,10 +223,19 @@ def check_lines(c: Checks, data: bool = True) -> list[str]:
     out = []
     if c.completeness is not None:
         k = c.completeness
-        out.append(t("Completeness check passed: the pixels' shares add up to the whole change in the score, from "
-                     "the blank baseline to this image ({rel:.1%} apart).", rel=k.relative) if k.passed else
-                   t("Completeness check failed: the pixels' shares do not add up to the change in the score from "
-                     "the blank baseline to this image ({rel:.1%} apart); try more steps.", rel=k.relative))
+        out.append(
+            t(
+                "Completeness check passed: the pixels' shares add up to the whole change in the score, from "
+                "the blank baseline to this image ({rel:.1%} apart).",
+                rel=k.relative,
+            )
+            if k.passed
+            else t(
+                "Completeness check failed: the pixels' shares do not add up to the change in the score from "
+                "the blank baseline to this image ({rel:.1%} apart); try more steps.",
+                rel=k.relative,
+            )
+        )
     if c.randomisation is not None:
         out.append(randomisation_sentence(c.randomisation, lang))
     if data and c.data_randomisation is not None:
@@ -212,24 +244,41 @@ def check_lines(c: Checks, data: bool = True) -> list[str]:
         out.append(curves_sentence(c.curves, lang))
     if c.fidelity is not None:
         f = c.fidelity
-        out.append(t("Infidelity (how badly the map predicts what small changes to the image do to the score; "
-                     "lower is better): {v:.3g}, against {r:.3g} for a random map.", v=f.infidelity,
-                     r=f.random_infidelity))
-        out.append(t("Sensitivity (how much the map itself changes when the image barely moves; lower is "
-                     "better): {v:.2f}, against {r:.2f} for a random map.", v=f.sensitivity, r=f.random_sensitivity))
+        out.append(
+            t(
+                "Infidelity (how badly the map predicts what small changes to the image do to the score; "
+                "lower is better): {v:.3g}, against {r:.3g} for a random map.",
+                v=f.infidelity,
+                r=f.random_infidelity,
+            )
+        )
+        out.append(
+            t(
+                "Sensitivity (how much the map itself changes when the image barely moves; lower is "
+                "better): {v:.2f}, against {r:.2f} for a random map.",
+                v=f.sensitivity,
+                r=f.random_sensitivity,
+            )
+        )
     return out
 
 
 def randomisation_numbers(r) -> str:
     """The randomisation check's numbers in one line: signed, absolute, the model-free reference and the bar."""
     ref = "–" if r.reference is None else f"{r.reference:.2f}"
-    return t("Rank similarity to the original map after randomising: signed {s:.2f}, absolute {a:.2f}; a map of "
-             "the image alone (no model) scores {ref}. Passing needs both below {bar:.2f}.", s=r.signed[-1],
-             a=r.absolute[-1], ref=ref, bar=r.bar)
+    return t(
+        "Rank similarity to the original map after randomising: signed {s:.2f}, absolute {a:.2f}; a map of "
+        "the image alone (no model) scores {ref}. Passing needs both below {bar:.2f}.",
+        s=r.signed[-1],
+        a=r.absolute[-1],
+        ref=ref,
+        bar=r.bar,
+    )
 
 
-def run_checks(ctx: InspectCtx, inp: InputImage, target: int, contrast: int | None, method: str, settings: dict,
-               attr) -> Checks:
+def run_checks(
+    ctx: InspectCtx, inp: InputImage, target: int, contrast: int | None, method: str, settings: dict, attr
+) -> Checks:
     """All three sanity checks for one method (cached); a progress bar while they run."""
     from dlviz.explain import checks
 
@@ -250,12 +299,13 @@ def run_checks(ctx: InspectCtx, inp: InputImage, target: int, contrast: int | No
     return cache[key]
 
 
-def cached_checks(ctx: InspectCtx, inp: InputImage, target: int, contrast: int | None, method: str,
-                  settings: dict) -> Checks | None:
+def cached_checks(
+    ctx: InspectCtx, inp: InputImage, target: int, contrast: int | None, method: str, settings: dict
+) -> Checks | None:
     return ss.get("_exp_checks", {}).get(checks_key(ctx, inp, target, contrast, method, settings))
 
 
-SHUFFLED_IMAGES = 3000          # training images for the shuffled-label model (a few thousand: under a minute)
+SHUFFLED_IMAGES = 3000  # training images for the shuffled-label model (a few thousand: under a minute)
 SHUFFLED_EPOCHS = 2
 
 
@@ -273,8 +323,15 @@ def shuffled_model(ctx: InspectCtx):
     d = get_data(ctx.run.dataset)
     n = min(SHUFFLED_IMAGES, len(d.train_y))
     device = next(ctx.model.parameters()).device
-    data = DeviceData(d.train_x[:n].to(device), d.train_y[:n].to(device), d.train_x[:0].to(device),
-                      d.train_y[:0].to(device), d.test_x[:0].to(device), d.test_y[:0].to(device), image_transform)
+    data = DeviceData(
+        d.train_x[:n].to(device),
+        d.train_y[:n].to(device),
+        d.train_x[:0].to(device),
+        d.train_y[:0].to(device),
+        d.test_x[:0].to(device),
+        d.test_y[:0].to(device),
+        image_transform,
+    )
 
     def progress(p):
         done = min(1.0, float(getattr(p, "step", 0)) / max(1, int(getattr(p, "total_steps", 1) or 1)))

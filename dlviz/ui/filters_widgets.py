@@ -35,8 +35,12 @@ def _number(where, label: str, last: int, key: str) -> int:
 
 
 def legend() -> None:
-    st.caption(t("Colours: blue is a positive weight, vermillion a negative one, white is zero; the stronger the "
-                 "colour, the larger the weight."))
+    st.caption(
+        t(
+            "Colours: blue is a positive weight, vermillion a negative one, white is zero; the stronger the "
+            "colour, the larger the weight."
+        )
+    )
 
 
 def input_thumb(inp: InputImage) -> None:
@@ -52,9 +56,17 @@ def kernels_per_channel(ctx: InspectCtx, convs: list[str]) -> None:
     w = filters(ctx.model, name)  # (out, in, kh, kw)
     k = _number(c2, t("Filter (0 to {last})", last=w.shape[0] - 1), w.shape[0] - 1, f"_filt_k_{name}")
     st.image(channel_kernels(w.numpy(), int(k), size=48, cols=16))
-    st.caption(t("Filter {k} of {name} has one {kh} x {kw} kernel per input channel ({n} channels): it adds up "
-                 "what each kernel sees in its channel of the layer before. One colour scale for this filter.",
-                 k=int(k), name=name, kh=w.shape[2], kw=w.shape[3], n=w.shape[1]))
+    st.caption(
+        t(
+            "Filter {k} of {name} has one {kh} x {kw} kernel per input channel ({n} channels): it adds up "
+            "what each kernel sees in its channel of the layer before. One colour scale for this filter.",
+            k=int(k),
+            name=name,
+            kh=w.shape[2],
+            kw=w.shape[3],
+            n=w.shape[1],
+        )
+    )
 
 
 def filters_and_maps(ctx: InspectCtx, inp: InputImage, convs: list[str]) -> None:
@@ -70,10 +82,14 @@ def filters_and_maps(ctx: InspectCtx, inp: InputImage, convs: list[str]) -> None
         peaks = maps.abs().amax(dim=(1, 2)).tolist()
         labels = [f"{i}  max {p:.2f}" for i, p in enumerate(peaks)]
         st.image(filter_map_pairs(w.numpy(), maps.numpy(), size=64, cols=6, labels=labels))
-    st.caption(t("Left of each pair: the filter (one small square per input channel when the layer has several). "
-                 "Right: the map it makes from this input, before the ReLU: blue where the filter's pattern is "
-                 "present, vermillion where its opposite is. Each map has its own colour scale; the label gives its "
-                 "strongest value."))
+    st.caption(
+        t(
+            "Left of each pair: the filter (one small square per input channel when the layer has several). "
+            "Right: the map it makes from this input, before the ReLU: blue where the filter's pattern is "
+            "present, vermillion where its opposite is. Each map has its own colour scale; the label gives its "
+            "strongest value."
+        )
+    )
 
 
 def _scores(ctx: InspectCtx, layer: str, reduce: str, n: int):
@@ -85,8 +101,14 @@ def _scores(ctx: InspectCtx, layer: str, reduce: str, n: int):
         idx = sample(len(ctx.data.test_x), n)
         bar = st.progress(0.0, text=t("Scoring {n:,} test images...", n=len(idx)))
         try:
-            scores = unit_scores(ctx.model, ctx.data.test_x[idx], layer, reduce=reduce, batch=500,
-                                 progress=lambda f: bar.progress(f, text=t("Scoring {n:,} test images...", n=len(idx))))
+            scores = unit_scores(
+                ctx.model,
+                ctx.data.test_x[idx],
+                layer,
+                reduce=reduce,
+                batch=500,
+                progress=lambda f: bar.progress(f, text=t("Scoring {n:,} test images...", n=len(idx))),
+            )
         finally:
             bar.empty()
         while len(cache) >= SCORE_CACHE:
@@ -119,11 +141,23 @@ def unit_explorer(ctx: InspectCtx) -> None:
     unit = _number(c2, t("Unit (0 to {last})", last=ul.units - 1), ul.units - 1, f"_filt_unit_{name}")
     reduce = "max"
     if ul.kind == "channel":
-        reduce = c3.radio(t("Score a map by its"), ["max", "mean"], key="_filt_reduce", horizontal=True,
-                          format_func=lambda r: t("strongest spot") if r == "max" else t("average"))
-    n = c4.selectbox(t("Search among"), SAMPLES, key="_filt_n", format_func=lambda k: t("{n:,} test images", n=k),
-                     help=t("A fixed random sample of the test set (the same every time). More images find "
-                            "better examples but take longer: all 10,000 take a few seconds for a CNN."))
+        reduce = c3.radio(
+            t("Score a map by its"),
+            ["max", "mean"],
+            key="_filt_reduce",
+            horizontal=True,
+            format_func=lambda r: t("strongest spot") if r == "max" else t("average"),
+        )
+    n = c4.selectbox(
+        t("Search among"),
+        SAMPLES,
+        key="_filt_n",
+        format_func=lambda k: t("{n:,} test images", n=k),
+        help=t(
+            "A fixed random sample of the test set (the same every time). More images find "
+            "better examples but take longer: all 10,000 take a few seconds for a CNN."
+        ),
+    )
     try:
         idx, scores = _scores(ctx, name, reduce, int(n))
         top, vals = top_of(scores, unit, TOP_K)
@@ -136,8 +170,21 @@ def unit_explorer(ctx: InspectCtx) -> None:
     g1.image(digit_grid(images, labels, cols=8, size=84))
     g2.image(upscale(gray(images.astype(np.float32).mean(0) / 255), 84), caption=t("their average"))
     what = t("channel") if ul.kind == "channel" else t("neuron")
-    how = (t("the strongest spot of its map") if reduce == "max" else t("the average of its map")) \
-        if ul.kind == "channel" else t("its value")
-    st.caption(t("The {k} of {n:,} test images that excite {what} {unit} of {layer} most, scored by {how} (label: "
-                 "score, true class). Test image numbers: {ids}.", k=len(top), n=len(idx), what=what, unit=unit,
-                 layer=name, how=how, ids=", ".join(str(int(i)) for i in idx[top])))
+    how = (
+        (t("the strongest spot of its map") if reduce == "max" else t("the average of its map"))
+        if ul.kind == "channel"
+        else t("its value")
+    )
+    st.caption(
+        t(
+            "The {k} of {n:,} test images that excite {what} {unit} of {layer} most, scored by {how} (label: "
+            "score, true class). Test image numbers: {ids}.",
+            k=len(top),
+            n=len(idx),
+            what=what,
+            unit=unit,
+            layer=name,
+            how=how,
+            ids=", ".join(str(int(i)) for i in idx[top]),
+        )
+    )

@@ -9,8 +9,8 @@ import streamlit as st
 from dlviz.data import get_info
 from dlviz.inspect.gradients import diagnose
 from dlviz.models import PRESETS
-from dlviz.train import TrainConfig, TrainJob
 from dlviz.timing import estimate, remember
+from dlviz.train import TrainConfig, TrainJob
 from dlviz.ui.state import get_executor, get_store, t
 from dlviz.ui.waits import seconds_text
 
@@ -21,7 +21,11 @@ EXPERIMENT_CONFIG = dict(epochs=1, limit=2000, batch_size=32)
 # seconds per preset, starting the process and loading the data included (52 s for all three on 2 cores),
 # until this computer has measured its own
 EXPERIMENT_DEFAULT_S = {"deep-sigmoid": 12.0, "mlp": 10.0, "resnet": 30.0}
-ICONS = {"vanishing": ":material/trending_down:", "exploding": ":material/warning:", "healthy": ":material/check_circle:"}
+ICONS = {
+    "vanishing": ":material/trending_down:",
+    "exploding": ":material/warning:",
+    "healthy": ":material/check_circle:",
+}
 
 
 def show_findings(record: dict) -> None:
@@ -36,8 +40,13 @@ def show_findings(record: dict) -> None:
 def _submit_next(exp: dict) -> None:
     ss = st.session_state
     key = exp["pending"].pop(0)
-    job = TrainJob(ss.dataset, PRESETS[key].copy_spec(), TrainConfig(**EXPERIMENT_CONFIG),
-                   name=f"{key} · {get_info(ss.dataset).name} · 2,000", data_dir=ss.data_dir or None)
+    job = TrainJob(
+        ss.dataset,
+        PRESETS[key].copy_spec(),
+        TrainConfig(**EXPERIMENT_CONFIG),
+        name=f"{key} · {get_info(ss.dataset).name} · 2,000",
+        data_dir=ss.data_dir or None,
+    )
     exp["job"] = get_executor().submit(job)
     exp["current"] = key
     exp["started"] = time.time()
@@ -78,9 +87,16 @@ def experiment_progress() -> None:
     frac = done / len(EXPERIMENT)
     if snap.progress is not None:
         frac += snap.progress.step / max(snap.progress.total_steps, 1) / len(EXPERIMENT)
-    st.progress(min(frac, 1.0), text=t("Training {preset} ({k} of {n}) on 2,000 images: about {time} left.",
-                                       preset=t(PRESETS[exp["current"]].title), k=done + 1, n=len(EXPERIMENT),
-                                       time=seconds_text(experiment_left(exp, snap))))
+    st.progress(
+        min(frac, 1.0),
+        text=t(
+            "Training {preset} ({k} of {n}) on 2,000 images: about {time} left.",
+            preset=t(PRESETS[exp["current"]].title),
+            k=done + 1,
+            n=len(EXPERIMENT),
+            time=seconds_text(experiment_left(exp, snap)),
+        ),
+    )
     if not snap.done:
         return
     if snap.status == "finished" and snap.run_id:

@@ -17,17 +17,17 @@ import streamlit as st
 
 from dlviz.errors import DlvizError
 from dlviz.i18n import N_
-from dlviz.limits import MB, limits
 from dlviz.inspect.preprocess import Processed, open_image, to_mnist
+from dlviz.limits import MB, limits
 from dlviz.ui.inspect_state import InputImage, InspectCtx, current_input, set_input, test_input
 from dlviz.ui.state import input_snapshot, save_session, t
 from dlviz.ui.widgets import show_error
 
 MODES = ("test", "draw", "upload")
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
-CANVAS = 280       # canvas size in screen pixels (10x MNIST)
-STROKE = 22        # about 2 MNIST pixels after the 20/ink-size scaling, like MNIST's pen
-SHOW = 168         # displayed size of the 28x28 input (6x, nearest neighbour)
+CANVAS = 280  # canvas size in screen pixels (10x MNIST)
+STROKE = 22  # about 2 MNIST pixels after the 20/ink-size scaling, like MNIST's pen
+SHOW = 168  # displayed size of the 28x28 input (6x, nearest neighbour)
 
 
 def _remember(widget_key: str, keep_key: str, default):
@@ -57,16 +57,29 @@ def _test_picker(ctx: InspectCtx) -> InputImage:
     _remember("_inspw_class", "_insp_class", 0)
     _remember("_inspw_pos", "_insp_pos", 0)
     c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
-    cls = c1.selectbox(t("Class"), range(len(names)), format_func=names.__getitem__, key="_inspw_class",
-                       on_change=_keep, args=("_inspw_class", "_insp_class"))
+    cls = c1.selectbox(
+        t("Class"),
+        range(len(names)),
+        format_func=names.__getitem__,
+        key="_inspw_class",
+        on_change=_keep,
+        args=("_inspw_class", "_insp_class"),
+    )
     ys = ctx.data.test_y
     pool = np.arange(len(ys)) if cls == 0 else (ys == cls - 1).nonzero().flatten().numpy()
     if ss["_inspw_pos"] >= len(pool):
         ss["_inspw_pos"] = ss["_insp_pos"] = 0
     if c3.button(t("Random"), icon=":material/shuffle:", key="_inspw_random"):
         ss["_inspw_pos"] = ss["_insp_pos"] = int(np.random.randint(len(pool)))
-    pos = c2.number_input(t("Image number (of {n})", n=f"{len(pool):,}"), 0, max(0, len(pool) - 1), step=1,
-                          key="_inspw_pos", on_change=_keep, args=("_inspw_pos", "_insp_pos"))
+    pos = c2.number_input(
+        t("Image number (of {n})", n=f"{len(pool):,}"),
+        0,
+        max(0, len(pool) - 1),
+        step=1,
+        key="_inspw_pos",
+        on_change=_keep,
+        args=("_inspw_pos", "_insp_pos"),
+    )
     inp = test_input(ctx, int(pool[int(pos)]))
     set_input(inp)
     return inp
@@ -85,9 +98,17 @@ def _draw_picker() -> np.ndarray | None:
     ss = st.session_state
     st.caption(t("Draw one digit, large, in the middle of the black square. The page updates when you let go."))
     # initial_drawing: the strokes come back after a visit to another page (the canvas itself forgets them)
-    res = st_canvas(stroke_width=STROKE, stroke_color="#FFFFFF", background_color="#000000", height=CANVAS,
-                    width=CANVAS, drawing_mode="freedraw", return_image_data=True,
-                    initial_drawing=ss.get("_insp_drawing_json"), key=f"_inspw_canvas_{ss.get('_insp_canvas_n', 0)}")
+    res = st_canvas(
+        stroke_width=STROKE,
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        height=CANVAS,
+        width=CANVAS,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        initial_drawing=ss.get("_insp_drawing_json"),
+        key=f"_inspw_canvas_{ss.get('_insp_canvas_n', 0)}",
+    )
     data = res.image_data if res is not None else None
     if data is not None:
         ss._insp_drawing = np.asarray(data)  # (280, 280, 4) RGBA: white strokes on opaque black
@@ -102,8 +123,11 @@ def _upload_changed() -> None:
 
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
-EXAMPLE_PHOTOS = {"photo-3.jpg": N_("A 3 on plain paper"), "photo-7-squared-paper.jpg": N_("A 7 on squared paper"),
-                  "photo-2.jpg": N_("A tilted 2")}
+EXAMPLE_PHOTOS = {
+    "photo-3.jpg": N_("A 3 on plain paper"),
+    "photo-7-squared-paper.jpg": N_("A 7 on squared paper"),
+    "photo-2.jpg": N_("A tilted 2"),
+}
 
 
 def _use_example(name: str) -> None:
@@ -111,17 +135,30 @@ def _use_example(name: str) -> None:
 
 
 def _upload_picker():
-    st.file_uploader(t("Upload a picture of a digit"), type=UPLOAD_TYPES, key="_inspw_upload",
-                     on_change=_upload_changed, max_upload_size=max(1, math.ceil(limits().upload_bytes / MB)),
-                     help=t("A photo or scan works too: it is turned gray, inverted if the paper is light, cropped "
-                            "and centred the way MNIST was made."))
+    st.file_uploader(
+        t("Upload a picture of a digit"),
+        type=UPLOAD_TYPES,
+        key="_inspw_upload",
+        on_change=_upload_changed,
+        max_upload_size=max(1, math.ceil(limits().upload_bytes / MB)),
+        help=t(
+            "A photo or scan works too: it is turned gray, inverted if the paper is light, cropped "
+            "and centred the way MNIST was made."
+        ),
+    )
     # phone photos of handwritten digits, shipped in assets/examples: the upload road works with no file at hand
     row = st.container(horizontal=True, vertical_alignment="center")
     row.caption(t("Or an example photo:"))
     for name, label in EXAMPLE_PHOTOS.items():
         if (EXAMPLES / name).is_file():
-            row.button(t(label), key=f"_inspw_example_{name}", icon=":material/photo_camera:", type="tertiary",
-                       on_click=_use_example, args=(name,))
+            row.button(
+                t(label),
+                key=f"_inspw_example_{name}",
+                icon=":material/photo_camera:",
+                type="tertiary",
+                on_click=_use_example,
+                args=(name,),
+            )
     return st.session_state.get("_insp_upload")
 
 
@@ -173,8 +210,16 @@ def _input_picker(ctx: InspectCtx) -> InputImage:
     """
     labels = {"test": t("Test image"), "draw": t("Draw"), "upload": t("Upload")}
     _remember("_inspw_mode", "_insp_mode", "test")
-    mode = st.radio(t("Input"), MODES, format_func=labels.get, horizontal=True, key="_inspw_mode",
-                    on_change=_keep, args=("_inspw_mode", "_insp_mode"), label_visibility="collapsed")
+    mode = st.radio(
+        t("Input"),
+        MODES,
+        format_func=labels.get,
+        horizontal=True,
+        key="_inspw_mode",
+        on_change=_keep,
+        args=("_inspw_mode", "_insp_mode"),
+        label_visibility="collapsed",
+    )
     if mode == "test":
         inp = _test_picker(ctx)
         _show_pair(None, inp)
@@ -185,11 +230,13 @@ def _input_picker(ctx: InspectCtx) -> InputImage:
     with right:
         shown = current_input(ctx)
         if raw is None and mode == "draw" and shown.source == "drawn":
-            _show_pair(None, shown)   # the drawing kept from before a refresh (its strokes are on the canvas again)
+            _show_pair(None, shown)  # the drawing kept from before a refresh (its strokes are on the canvas again)
             return shown
         if raw is None:
-            st.info(t("Draw a digit in the box.") if mode == "draw" else t("Choose an image file."),
-                    icon=":material/edit:" if mode == "draw" else ":material/upload:")
+            st.info(
+                t("Draw a digit in the box.") if mode == "draw" else t("Choose an image file."),
+                icon=":material/edit:" if mode == "draw" else ":material/upload:",
+            )
         else:
             try:
                 processed, notice = _process("drawn" if mode == "draw" else "upload", raw)
@@ -197,8 +244,9 @@ def _input_picker(ctx: InspectCtx) -> InputImage:
                 show_error(e)
             else:
                 caption = t("Your drawing") if mode == "draw" else t("Uploaded: {name}", name=raw[0])
-                shown = InputImage(x=processed.x, label=None, caption=caption,
-                                   source="drawn" if mode == "draw" else "upload")
+                shown = InputImage(
+                    x=processed.x, label=None, caption=caption, source="drawn" if mode == "draw" else "upload"
+                )
                 set_input(shown)
                 for n in ([notice] if notice else []) + list(processed.notices):
                     st.caption(t(n))
@@ -214,8 +262,11 @@ def open_test_image(ctx: InspectCtx, index: int, where: str) -> None:
     number), as a click on the Errors or Embeddings page does. Call before those pickers are drawn in this run."""
     ss = st.session_state
     inp = test_input(ctx, index)
-    for widget, keep, value in (("_inspw_mode", "_insp_mode", "test"), ("_inspw_class", "_insp_class", 0),
-                                ("_inspw_pos", "_insp_pos", int(inp.index or 0))):
+    for widget, keep, value in (
+        ("_inspw_mode", "_insp_mode", "test"),
+        ("_inspw_class", "_insp_class", 0),
+        ("_inspw_pos", "_insp_pos", int(inp.index or 0)),
+    ):
         ss[keep] = value
         ss[widget] = value
     set_input(inp)
@@ -228,5 +279,10 @@ def opened_note(inp: InputImage) -> None:
     opened = ss.get("_insp_opened")
     if not opened or inp.source != "test" or inp.index != opened[0]:
         return
-    st.caption(t("Opened from the {page} page: test image {i}. Inspect and Explain both show it now.",
-                 page=t(opened[1]), i=opened[0]))
+    st.caption(
+        t(
+            "Opened from the {page} page: test image {i}. Inspect and Explain both show it now.",
+            page=t(opened[1]),
+            i=opened[0],
+        )
+    )

@@ -37,18 +37,18 @@ _EPOCH = re.compile(r"^epoch-(\d+)$")
 @dataclass
 class InspectCtx:
     run: RunRecord
-    model: nn.Module          # eval mode, CPU, weights at ``tag``
-    tag: str | None           # snapshot tag ("step-50", "epoch-2"), None for the final weights
-    data: object              # ImageData of the run's dataset
+    model: nn.Module  # eval mode, CPU, weights at ``tag``
+    tag: str | None  # snapshot tag ("step-50", "epoch-2"), None for the final weights
+    data: object  # ImageData of the run's dataset
     classes: list[str]
 
 
 @dataclass
 class InputImage:
-    x: torch.Tensor           # (1, 28, 28) float in [0, 1]
-    label: int | None         # the true class when known (test images)
-    caption: str              # already translated
-    source: str = "test"      # "test" | "drawn" | "upload"
+    x: torch.Tensor  # (1, 28, 28) float in [0, 1]
+    label: int | None  # the true class when known (test images)
+    caption: str  # already translated
+    source: str = "test"  # "test" | "drawn" | "upload"
     index: int | None = None  # test-set index for source "test"
 
 
@@ -77,8 +77,11 @@ def inspectable_runs() -> list[RunRecord]:
     store = get_store()
     out = []
     for r in store.list(skip_damaged=True):
-        image = r.dataset in DATASETS and getattr(DATASETS[r.dataset], "kind", "image") == "image" \
+        image = (
+            r.dataset in DATASETS
+            and getattr(DATASETS[r.dataset], "kind", "image") == "image"
             and (r.settings or {}).get("kind", "image") != "text"
+        )
         if r.status in INSPECTABLE and image and store.has_weights(r.id):
             out.append(r)
     return out
@@ -107,7 +110,7 @@ def _pick_run(runs: list[RunRecord]) -> RunRecord:
     ss = st.session_state
     by_id = {r.id: r for r in runs}
     if ss.get("run_id") in by_id:
-        ss._insp_run = ss.run_id   # the open run, wherever it was opened (Runs page, Train, another page)
+        ss._insp_run = ss.run_id  # the open run, wherever it was opened (Runs page, Train, another page)
     elif ss.get("_insp_run") not in by_id:
         ss._insp_run = runs[0].id
 
@@ -119,8 +122,14 @@ def _pick_run(runs: list[RunRecord]) -> RunRecord:
         acc = f" · {r.test_accuracy:.1%}" if r.test_accuracy is not None else ""
         return f"{run_title(r)}{acc} · {r.id}"
 
-    rid = st.selectbox(t("Model to look inside"), list(by_id), key="_insp_run", format_func=label, on_change=picked,
-                       help=t("Every trained run is here. Train on the Train page to add one."))
+    rid = st.selectbox(
+        t("Model to look inside"),
+        list(by_id),
+        key="_insp_run",
+        format_func=label,
+        on_change=picked,
+        help=t("Every trained run is here. Train on the Train page to add one."),
+    )
     other_kind_note(ss.get("run_id"), by_id, text_page=False)
     return by_id[rid]
 
@@ -135,21 +144,31 @@ def other_kind_note(run_id: str | None, shown: dict, text_page: bool) -> None:
     try:
         run = get_store().get(run_id)
     except DlvizError:
-        return   # deleted
-    if is_text_run(run) == text_page:   # the same kind, only not listed (still training, no weights): nothing to say
+        return  # deleted
+    if is_text_run(run) == text_page:  # the same kind, only not listed (still training, no weights): nothing to say
         return
     if text_page:
-        st.caption(t("The open run, {name}, reads images: this page looks inside text models. Its images are on "
-                     "Inspect, Gradients and Errors.", name=run_title(run)))
+        st.caption(
+            t(
+                "The open run, {name}, reads images: this page looks inside text models. Its images are on "
+                "Inspect, Gradients and Errors.",
+                name=run_title(run),
+            )
+        )
     else:
-        st.caption(t("The open run, {name}, reads sentences: this page looks inside image models. Its sentences "
-                     "are on Attention and Sequence.", name=run_title(run)))
+        st.caption(
+            t(
+                "The open run, {name}, reads sentences: this page looks inside image models. Its sentences "
+                "are on Attention and Sequence.",
+                name=run_title(run),
+            )
+        )
 
 
 def _pick_replay(run: RunRecord) -> str | None:
     ss = st.session_state
     points = replay_points(get_store().list_snapshots(run.id))
-    key = f"_insp_replay_{run.id}"                       # the choice, kept across pages and languages
+    key = f"_insp_replay_{run.id}"  # the choice, kept across pages and languages
     if ss.get(key) not in points:
         ss[key] = FINAL
     if len(points) < 2:
@@ -165,10 +184,18 @@ def _pick_replay(run: RunRecord) -> str | None:
 
     # value= as well: a slider drawn anew on another page showed its first point ("before training") while the
     # session held the last (the browser mounts a new slider at its default, not at the value set by key)
-    tag = st.select_slider(t("Replay: the weights as they were at"), points, value=ss[key], key=wkey,
-                           format_func=replay_label, on_change=moved,
-                           help=t("Training saved the weights before it started, after a few early steps and at "
-                                  "the end of every epoch. Slide to see this page as it was then."))
+    tag = st.select_slider(
+        t("Replay: the weights as they were at"),
+        points,
+        value=ss[key],
+        key=wkey,
+        format_func=replay_label,
+        on_change=moved,
+        help=t(
+            "Training saved the weights before it started, after a few early steps and at "
+            "the end of every epoch. Slide to see this page as it was then."
+        ),
+    )
     return None if tag == FINAL else tag
 
 
@@ -178,13 +205,17 @@ def ended_banner(run: RunRecord) -> None:
         return
     from dlviz.ui.state import run_message
 
-    how = {"failed": t("This run failed."), "stopped": t("This run was stopped before its last epoch."),
-           "interrupted": t("This run was interrupted: the app stopped while it trained.")}.get(run.status)
+    how = {
+        "failed": t("This run failed."),
+        "stopped": t("This run was stopped before its last epoch."),
+        "interrupted": t("This run was interrupted: the app stopped while it trained."),
+    }.get(run.status)
     if how is None:
         return
     msg = run_message(run)
-    text = t("{how} {message} This page shows the weights of its last finished epoch.", how=how,
-             message=msg if msg else "")
+    text = t(
+        "{how} {message} This page shows the weights of its last finished epoch.", how=how, message=msg if msg else ""
+    )
     (st.error if run.status == "failed" else st.warning)(" ".join(text.split()), icon=":material/history:")
 
 
@@ -196,8 +227,13 @@ def inspect_header(replay: bool = True) -> InspectCtx | None:
         show_error(e)
         return None
     if not runs:
-        st.info(t("There is no trained image model to look inside yet. Build a model and train it (even one epoch "
-                  "is enough); then come back here."), icon=":material/info:")
+        st.info(
+            t(
+                "There is no trained image model to look inside yet. Build a model and train it (even one epoch "
+                "is enough); then come back here."
+            ),
+            icon=":material/info:",
+        )
         st.page_link("pages/train.py", label=t("Go to Train"), icon=":material/monitoring:")
         return None
     c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
@@ -219,9 +255,10 @@ def test_input(ctx: InspectCtx, index: int) -> InputImage:
     n = len(ctx.data.test_y)
     i = int(min(max(index, 0), n - 1))
     label = int(ctx.data.test_y[i])
-    x = image_transform(ctx.data.test_x[i:i + 1])[0]
-    return InputImage(x=x, label=label, caption=t("Test image {i} ({label})", i=i, label=ctx.classes[label]),
-                      source="test", index=i)
+    x = image_transform(ctx.data.test_x[i : i + 1])[0]
+    return InputImage(
+        x=x, label=label, caption=t("Test image {i} ({label})", i=i, label=ctx.classes[label]), source="test", index=i
+    )
 
 
 def set_input(inp: InputImage) -> None:

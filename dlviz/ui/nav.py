@@ -47,20 +47,23 @@ def run_app() -> None:
         st.Page(_ROOT / "pages/train.py", title=t("Train"), icon=":material/monitoring:", url_path="train"),
         st.Page(_ROOT / "pages/runs.py", title=t("Runs"), icon=":material/history:", url_path="runs"),
     ]
-    look = [st.Page(_ROOT / f"pages/{name}.py", title=t(title), icon=icon, url_path=name)
-            for name, title, icon in LOOK_INSIDE]
+    look = [
+        st.Page(_ROOT / f"pages/{name}.py", title=t(title), icon=icon, url_path=name)
+        for name, title, icon in LOOK_INSIDE
+    ]
     # expanded: all 14 pages listed (Streamlit folds the list after 10 behind "View more")
-    help_pages = [st.Page(_ROOT / "pages/glossary.py", title=t("Glossary"), icon=":material/menu_book:",
-                          url_path="glossary")]
+    help_pages = [
+        st.Page(_ROOT / "pages/glossary.py", title=t("Glossary"), icon=":material/menu_book:", url_path="glossary")
+    ]
     nav = st.navigation({t("Build and train"): make, t("Look inside"): look, t("Help"): help_pages}, expanded=True)
     sidebar()
-    try:   # every page calls ensure_app() first, which draws index_notice() on top of it
+    try:  # every page calls ensure_app() first, which draws index_notice() on top of it
         nav.run()
-    except RunError as e:   # the run index failed under a page: a sentence, never a traceback; the menu stays
+    except RunError as e:  # the run index failed under a page: a sentence, never a traceback; the menu stays
         show_error(e)
 
 
-_BACKED_UP: dict = {}   # damaged index files already copied aside by this server: (path, size, mtime) -> copy
+_BACKED_UP: dict = {}  # damaged index files already copied aside by this server: (path, size, mtime) -> copy
 
 
 def index_notice() -> None:
@@ -87,8 +90,9 @@ def index_notice() -> None:
     show_error(problem)
     if backup is not None:
         st.caption(t("A copy of the damaged index was kept as {path}.", path=str(backup)))
-    if st.button(t("Rebuild the run index from the run folders"), icon=":material/build:", key="_rebuild_index",
-                 type="primary"):
+    if st.button(
+        t("Rebuild the run index from the run folders"), icon=":material/build:", key="_rebuild_index", type="primary"
+    ):
         try:
             with st.spinner(t("Rebuilding the run index...")):
                 out = store.rebuild_index(keep_backup=backup is None)
@@ -102,5 +106,7 @@ def index_notice() -> None:
 def _rebuilt_notice() -> None:
     out = st.session_state.pop("_index_rebuilt", None)
     if out:
-        st.success(t("The run index was rebuilt from the run folders: {n} runs.", n=out["runs"]),
-                   icon=":material/check_circle:")
+        st.success(
+            t("The run index was rebuilt from the run folders: {n} runs.", n=out["runs"]),
+            icon=":material/check_circle:",
+        )

@@ -13,19 +13,34 @@ from dlviz.runs import RunRecord
 from dlviz.train import OPTIMIZERS, SCHEDULES
 from dlviz.ui.state import t
 
-
 # settings key -> label; only these are shown in the table (the full JSON is in an expander)
 SETTING_LABELS = {
-    "optimizer": "Optimizer", "lr": "Learning rate", "batch_size": "Batch size", "epochs": "Epochs",
-    "schedule": "Learning-rate schedule", "weight_decay": "Weight decay", "momentum": "Momentum", "seed": "Seed",
-    "train_size": "Training images", "val_size": "Validation images", "limit": "Image limit",
+    "optimizer": "Optimizer",
+    "lr": "Learning rate",
+    "batch_size": "Batch size",
+    "epochs": "Epochs",
+    "schedule": "Learning-rate schedule",
+    "weight_decay": "Weight decay",
+    "momentum": "Momentum",
+    "seed": "Seed",
+    "train_size": "Training images",
+    "val_size": "Validation images",
+    "limit": "Image limit",
     "data_source": "Data source",
 }
 # a text run counts sentences, not images
-TEXT_SETTING_LABELS = {"train_size": "Training sentences", "val_size": "Validation sentences",
-                       "limit": "Sentence limit"}
-SOURCE_WORDS = {"folder": "a folder you named", "cache": "the local cache", "system": "a system folder",
-                "download": "a download", "package": "the offline 5,000-image subset"}
+TEXT_SETTING_LABELS = {
+    "train_size": "Training sentences",
+    "val_size": "Validation sentences",
+    "limit": "Sentence limit",
+}
+SOURCE_WORDS = {
+    "folder": "a folder you named",
+    "cache": "the local cache",
+    "system": "a system folder",
+    "download": "a download",
+    "package": "the offline 5,000-image subset",
+}
 
 
 def status_text(status: str) -> str:
@@ -34,7 +49,7 @@ def status_text(status: str) -> str:
 
 def dataset_name(key: str) -> str:
     info = ALL_DATASETS.get(key)
-    if info is None and str(key).startswith("csv-"):   # a user's CSV: its file name, as the run was named
+    if info is None and str(key).startswith("csv-"):  # a user's CSV: its file name, as the run was named
         from dlviz.data.user_csv import list_csv
 
         return list_csv().get(key, key)
@@ -63,18 +78,21 @@ def run_label(run: RunRecord) -> str:
 
 def run_table(runs: list[RunRecord], open_id: str | None, on_pick: Callable[[str], None]) -> None:
     """The runs as a table; clicking a row calls ``on_pick(run_id)`` before the next rerun."""
-    rows = [{
-        "open": "▶" if r.id == open_id else "",
-        "name": r.name,
-        "status": status_text(r.status),
-        "dataset": dataset_name(r.dataset),
-        "acc": accuracy_text(r.test_accuracy),
-        "params": f"{r.params:,}" if r.params is not None else "–",
-        "epochs": str(r.settings.get("epochs", "–")),
-        "device": r.device,
-        "created": created_text(r),
-        "seconds": f"{r.train_seconds:.1f}" if r.train_seconds is not None else "–",
-    } for r in runs]
+    rows = [
+        {
+            "open": "▶" if r.id == open_id else "",
+            "name": r.name,
+            "status": status_text(r.status),
+            "dataset": dataset_name(r.dataset),
+            "acc": accuracy_text(r.test_accuracy),
+            "params": f"{r.params:,}" if r.params is not None else "–",
+            "epochs": str(r.settings.get("epochs", "–")),
+            "device": r.device,
+            "created": created_text(r),
+            "seconds": f"{r.train_seconds:.1f}" if r.train_seconds is not None else "–",
+        }
+        for r in runs
+    ]
     ids = [r.id for r in runs]
 
     def picked() -> None:
@@ -84,19 +102,26 @@ def run_table(runs: list[RunRecord], open_id: str | None, on_pick: Callable[[str
 
     cc = st.column_config
     right = dict(alignment="right")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="_runs_table", on_select=picked,
-                 selection_mode="single-row", column_config={
-                     "open": cc.TextColumn("", help=t("The run open on the Train page"), width=40),
-                     "name": cc.TextColumn(t("Name")),
-                     "status": cc.TextColumn(t("Status")),
-                     "dataset": cc.TextColumn(t("Dataset")),
-                     "acc": cc.TextColumn(t("Test accuracy"), **right),
-                     "params": cc.TextColumn(t("Parameters"), **right),
-                     "epochs": cc.TextColumn(t("Epochs"), **right),
-                     "device": cc.TextColumn(t("Device")),
-                     "created": cc.TextColumn(t("Created")),
-                     "seconds": cc.TextColumn(t("Training time (s)"), **right),
-                 })
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        key="_runs_table",
+        on_select=picked,
+        selection_mode="single-row",
+        column_config={
+            "open": cc.TextColumn("", help=t("The run open on the Train page"), width=40),
+            "name": cc.TextColumn(t("Name")),
+            "status": cc.TextColumn(t("Status")),
+            "dataset": cc.TextColumn(t("Dataset")),
+            "acc": cc.TextColumn(t("Test accuracy"), **right),
+            "params": cc.TextColumn(t("Parameters"), **right),
+            "epochs": cc.TextColumn(t("Epochs"), **right),
+            "device": cc.TextColumn(t("Device")),
+            "created": cc.TextColumn(t("Created")),
+            "seconds": cc.TextColumn(t("Training time (s)"), **right),
+        },
+    )
 
 
 def settings_table(settings: dict) -> None:
@@ -111,11 +136,21 @@ def settings_table(settings: dict) -> None:
         return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
 
     text = settings.get("kind") == "text"
-    rows = [{"setting": t(TEXT_SETTING_LABELS.get(key, label) if text else label), "value": value(key)}
-            for key, label in SETTING_LABELS.items() if settings.get(key) is not None]
+    rows = [
+        {"setting": t(TEXT_SETTING_LABELS.get(key, label) if text else label), "value": value(key)}
+        for key, label in SETTING_LABELS.items()
+        if settings.get(key) is not None
+    ]
     if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
-            "setting": st.column_config.TextColumn(t("Setting")), "value": st.column_config.TextColumn(t("Value"))})
+        st.dataframe(
+            pd.DataFrame(rows),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "setting": st.column_config.TextColumn(t("Setting")),
+                "value": st.column_config.TextColumn(t("Value")),
+            },
+        )
 
 
 def flash(kind: str, text: str) -> None:

@@ -16,8 +16,8 @@ from streamlit.delta_generator import DeltaGenerator
 from dlviz.ui.state import save_session, t
 
 KEY = "presentation"
-PAGE_FONT_PX = 20        # the page's root size in presentation mode (Streamlit sizes everything in rem; 16 px normal)
-FIGURE_FONT_PX = 18      # Plotly's base font in presentation mode (12 px normal)
+PAGE_FONT_PX = 20  # the page's root size in presentation mode (Streamlit sizes everything in rem; 16 px normal)
+FIGURE_FONT_PX = 18  # Plotly's base font in presentation mode (12 px normal)
 FIGURE_SCALE = FIGURE_FONT_PX / 12
 
 BASE_CSS = """
@@ -54,16 +54,29 @@ def screen_style() -> None:
     """The page's CSS for this session (call once per run, before the page)."""
     st.html(BASE_CSS + (PRESENT_CSS if presenting() else ""))
     if presenting():
-        st.button(t("Exit presentation"), icon=":material/close_fullscreen:", key="_present_exit", type="secondary",
-                  on_click=_set, args=(False,), help=t("Back to the normal screen, with the sidebar."))
+        st.button(
+            t("Exit presentation"),
+            icon=":material/close_fullscreen:",
+            key="_present_exit",
+            type="secondary",
+            on_click=_set,
+            args=(False,),
+            help=t("Back to the normal screen, with the sidebar."),
+        )
 
 
 def presentation_toggle() -> None:
     """The sidebar's switch (the sidebar is hidden while it is on; the top bar's button turns it off)."""
     st.session_state["_present_toggle"] = presenting()
-    st.toggle(t("Presentation mode"), key="_present_toggle", on_change=_toggled,
-              help=t("For a projector: larger text in the page and in the charts, the sidebar hidden. "
-                     "\"Exit presentation\" at the top brings everything back."))
+    st.toggle(
+        t("Presentation mode"),
+        key="_present_toggle",
+        on_change=_toggled,
+        help=t(
+            "For a projector: larger text in the page and in the charts, the sidebar hidden. "
+            "\"Exit presentation\" at the top brings everything back."
+        ),
+    )
 
 
 def scale_figure(fig):

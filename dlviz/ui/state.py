@@ -16,20 +16,31 @@ import re
 import secrets
 import sys
 import time
-from pathlib import Path
 
 import streamlit as st
 
 from dlviz.data import load_dataset
-from dlviz.i18n import translate
-from dlviz.ui.plain import plain_args
-from dlviz.models import PRESETS
 from dlviz.errors import RunError
+from dlviz.i18n import translate
+from dlviz.models import PRESETS
 from dlviz.runs import RunStore, dlviz_home
 from dlviz.train import LocalExecutor
+from dlviz.ui.plain import plain_args
 
-PERSISTED = ("lang", "dataset", "data_dir", "spec", "spec_undo", "job_id", "job_adopted", "run_id", "run_restored",
-             "train_settings", "presentation", "typed")   # typed: the sentence typed per text language
+PERSISTED = (
+    "lang",
+    "dataset",
+    "data_dir",
+    "spec",
+    "spec_undo",
+    "job_id",
+    "job_adopted",
+    "run_id",
+    "run_restored",
+    "train_settings",
+    "presentation",
+    "typed",
+)  # typed: the sentence typed per text language
 UNDO_DEPTH = 30
 _SID = re.compile(r"^[a-f0-9]{16}$")
 
@@ -82,7 +93,7 @@ def init_session() -> None:
         ss.presentation = bool(saved.get("presentation", False))
         typed = saved.get("typed")
         ss.typed = {str(k): str(v) for k, v in typed.items()} if isinstance(typed, dict) else {}
-        for language, text in ss.typed.items():   # the text pages' sentence box, as it was before the refresh
+        for language, text in ss.typed.items():  # the text pages' sentence box, as it was before the refresh
             ss[f"_txt_sentence_{language}"] = text
         _restore_input(saved.get("inspect"))
         ss.run_id = saved.get("run_id")
@@ -127,7 +138,7 @@ def ensure_app() -> None:
     if "sid" in st.session_state:
         from dlviz.ui.nav import index_notice
 
-        index_notice()   # a damaged run index: said on top of every page, with the button that rebuilds it
+        index_notice()  # a damaged run index: said on top of every page, with the button that rebuilds it
         return
     from dlviz.ui.nav import run_app
 
@@ -139,8 +150,12 @@ def input_snapshot() -> dict:
     """The Inspect/Explain input choice, as saved with the session: the mode (test image, draw, upload), the
     test image's class and number, the drawing's strokes, and a drawn or uploaded digit as its 28 x 28 pixels."""
     ss = st.session_state
-    out = {"mode": ss.get("_insp_mode"), "class": ss.get("_insp_class"), "pos": ss.get("_insp_pos"),
-           "strokes": ss.get("_insp_drawing_json")}
+    out = {
+        "mode": ss.get("_insp_mode"),
+        "class": ss.get("_insp_class"),
+        "pos": ss.get("_insp_pos"),
+        "strokes": ss.get("_insp_drawing_json"),
+    }
     inp = ss.get("_insp_input")
     source = getattr(inp, "source", None)
     if source == "test":
@@ -172,11 +187,12 @@ def _restore_input(saved) -> None:
         if isinstance(saved.get(key), int) and saved[key] >= 0:
             ss[f"_insp_{key}"] = saved[key]
     if isinstance(saved.get("strokes"), dict):
-        ss._insp_drawing_json = saved["strokes"]   # the canvas draws them again (initial_drawing)
+        ss._insp_drawing_json = saved["strokes"]  # the canvas draws them again (initial_drawing)
     digit = saved.get("digit")
     if isinstance(saved.get("index"), int) and saved["index"] >= 0:
-        ss._insp_input = InputImage(x=torch.zeros(1, 28, 28), label=None, caption="", source="test",
-                                    index=saved["index"])   # re-read from the run's test set when shown
+        ss._insp_input = InputImage(
+            x=torch.zeros(1, 28, 28), label=None, caption="", source="test", index=saved["index"]
+        )  # re-read from the run's test set when shown
     elif isinstance(digit, dict) and digit.get("source") in ("drawn", "upload"):
         try:
             x = torch.tensor([float(v) for v in digit.get("pixels", [])], dtype=torch.float32).clamp(0, 1)
@@ -213,7 +229,7 @@ def open_run(run_id: str | None) -> None:
     """
     ss = st.session_state
     ss.run_id = run_id
-    ss.run_restored = False   # chosen in this session, not reopened from an earlier one
+    ss.run_restored = False  # chosen in this session, not reopened from an earlier one
     save_session()
 
 
@@ -247,7 +263,6 @@ def set_spec(spec: dict, undoable: bool = True) -> None:
         ss.spec_undo = (ss.spec_undo + [copy.deepcopy(ss.spec)])[-UNDO_DEPTH:]
     ss.spec = spec
     save_session()
-
 
 
 def undo_spec() -> bool:
@@ -294,8 +309,9 @@ def get_data(name: str | None = None, data_dir: str | None = None):
     slot = st.empty()
 
     def progress(fraction: float, text: str) -> None:
-        slot.progress(min(max(fraction, 0.0), 1.0), text=t("Downloading {name}: {text}", name=name or ss.dataset,
-                                                              text=text))
+        slot.progress(
+            min(max(fraction, 0.0), 1.0), text=t("Downloading {name}: {text}", name=name or ss.dataset, text=text)
+        )
 
     key = (name or ss.dataset, ss.data_dir if data_dir is None else data_dir)
     try:

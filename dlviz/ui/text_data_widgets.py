@@ -21,10 +21,19 @@ ss = st.session_state
 
 def _lengths_figure(lengths: np.ndarray, max_len: int) -> go.Figure:
     fig = go.Figure(go.Histogram(x=lengths, nbinsx=60, marker_color="#56B4E9"))
-    fig.add_vline(x=max_len, line=dict(color="#D55E00", dash="dash"),
-                  annotation_text=t("kept: the first {n} tokens", n=max_len), annotation_position="top left")
-    fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), xaxis_title=t("tokens per sentence"),
-                      yaxis_title=t("sentences"), bargap=0.05)
+    fig.add_vline(
+        x=max_len,
+        line=dict(color="#D55E00", dash="dash"),
+        annotation_text=t("kept: the first {n} tokens", n=max_len),
+        annotation_position="top left",
+    )
+    fig.update_layout(
+        height=260,
+        margin=dict(l=10, r=10, t=30, b=10),
+        xaxis_title=t("tokens per sentence"),
+        yaxis_title=t("sentences"),
+        bargap=0.05,
+    )
     return fig
 
 
@@ -42,8 +51,10 @@ def token_table(data, text: str) -> None:
     """How one sentence becomes tokens, then ids, then the padded row the model reads."""
     tokens = data.tokens(text)
     if not tokens:
-        st.info(t("This text has no tokens (it is empty or only spaces), so the model would see only padding."),
-                icon=":material/info:")
+        st.info(
+            t("This text has no tokens (it is empty or only spaces), so the model would see only padding."),
+            icon=":material/info:",
+        )
         return
     ids, lengths, truncated = data.encode([text])
     vocab = data.vocab
@@ -52,23 +63,43 @@ def token_table(data, text: str) -> None:
     for tok, i in zip(tokens, raw):
         unknown = i == vocab.UNK
         colour = "#D55E00" if unknown else "#0072B2"
-        chips.append(f"<span style='display:inline-block;margin:2px;padding:2px 6px;border:1px solid {colour};"
-                     f"border-radius:6px;font-family:monospace'>{html.escape(tok)}<sub style='color:{colour}'>"
-                     f"{i}</sub></span>")
+        chips.append(
+            f"<span style='display:inline-block;margin:2px;padding:2px 6px;border:1px solid {colour};"
+            f"border-radius:6px;font-family:monospace'>{html.escape(tok)}<sub style='color:{colour}'>"
+            f"{i}</sub></span>"
+        )
     st.html("<div>" + "".join(chips) + "</div>")
     n_unk = sum(1 for i in raw if i == vocab.UNK)
-    st.caption(t("{n} tokens; each gets its number in the vocabulary of {v:,} (built from the training sentences "
-                 "only). Vermillion: not in the vocabulary, so it becomes {unk} (unknown); {k} of these.",
-                 n=len(tokens), v=len(vocab), unk=vocab.UNK, k=n_unk))
+    st.caption(
+        t(
+            "{n} tokens; each gets its number in the vocabulary of {v:,} (built from the training sentences "
+            "only). Vermillion: not in the vocabulary, so it becomes {unk} (unknown); {k} of these.",
+            n=len(tokens),
+            v=len(vocab),
+            unk=vocab.UNK,
+            k=n_unk,
+        )
+    )
     row = ids[0].tolist()
     st.code(" ".join(str(i) for i in row), language=None, wrap_lines=True)
     pads = data.max_len - int(lengths[0])
     if bool(truncated[0]):
-        st.caption(t("The model reads exactly {L} numbers: this text is longer, so only its first {L} tokens are "
-                     "kept.", L=data.max_len))
+        st.caption(
+            t(
+                "The model reads exactly {L} numbers: this text is longer, so only its first {L} tokens are kept.",
+                L=data.max_len,
+            )
+        )
     else:
-        st.caption(t("The model reads exactly {L} numbers: {p} zeros ({pad}: padding) go in front, so the last "
-                     "word sits at the end, as the course's Keras code does.", L=data.max_len, p=pads, pad="<pad>"))
+        st.caption(
+            t(
+                "The model reads exactly {L} numbers: {p} zeros ({pad}: padding) go in front, so the last "
+                "word sits at the end, as the course's Keras code does.",
+                L=data.max_len,
+                p=pads,
+                pad="<pad>",
+            )
+        )
 
 
 def csv_upload() -> None:
@@ -79,14 +110,23 @@ def csv_upload() -> None:
     from dlviz.ui.widgets import show_error
 
     added = ss.pop("_tdata_csv_added", None)
-    if added:   # said once, after the rerun that switched the dataset to it
-        st.success(t("Your CSV {name} is now the dataset, here and on every page.", name=added),
-                   icon=":material/check_circle:")
+    if added:  # said once, after the rerun that switched the dataset to it
+        st.success(
+            t("Your CSV {name} is now the dataset, here and on every page.", name=added), icon=":material/check_circle:"
+        )
     with st.expander(t("Use your own sentences (CSV)"), icon=":material/upload_file:"):
-        st.caption(t("A CSV file with a header row: one column of text and one of labels (e.g. text,label). Two or more "
-                     "classes, up to 20; English or Chinese; UTF-8 or GB18030."))
-        f = st.file_uploader(t("CSV file"), type=["csv", "txt"], key="_tdata_csv",
-                             max_upload_size=max(1, math.ceil(limits().csv_bytes / MB)))
+        st.caption(
+            t(
+                "A CSV file with a header row: one column of text and one of labels (e.g. text,label). Two or more "
+                "classes, up to 20; English or Chinese; UTF-8 or GB18030."
+            )
+        )
+        f = st.file_uploader(
+            t("CSV file"),
+            type=["csv", "txt"],
+            key="_tdata_csv",
+            max_upload_size=max(1, math.ceil(limits().csv_bytes / MB)),
+        )
         if f is not None and ss.get("_tdata_csv_done") != f.file_id:
             try:
                 name = add_csv(f.getvalue(), f.name)
@@ -95,7 +135,7 @@ def csv_upload() -> None:
                 return
             ss._tdata_csv_done = f.file_id
             ss.dataset = name
-            ss["_dataset_select_next"] = name   # the sidebar's Dataset box follows (it kept rt-polarity otherwise)
+            ss["_dataset_select_next"] = name  # the sidebar's Dataset box follows (it kept rt-polarity otherwise)
             ss["_tdata_csv_added"] = f.name
             save_session()
             st.rerun()
@@ -104,62 +144,116 @@ def csv_upload() -> None:
 def text_data_page(data) -> None:
     classes = [t(c) for c in data.classes]
     template, kwargs = data.source_label()
-    st.success(t(template, **kwargs), icon=":material/folder_open:" if data.source != "download"
-               else ":material/cloud_download:")
+    st.success(
+        t(template, **kwargs),
+        icon=":material/folder_open:" if data.source != "download" else ":material/cloud_download:",
+    )
     for n in data.notices:
         st.caption(t(n[0], **n[1]))
     csv_upload()
-    st.markdown(t("Each example is one sentence with a label: {classes}. A network cannot read letters, so every "
-                  "sentence is cut into tokens ({unit}), each token becomes its number in a vocabulary, and the "
-                  "numbers go in.", classes=", ".join(plain(c) for c in classes),
-                  unit=t("words and punctuation") if data.language == "en" else t("single characters")))
+    st.markdown(
+        t(
+            "Each example is one sentence with a label: {classes}. A network cannot read letters, so every "
+            "sentence is cut into tokens ({unit}), each token becomes its number in a vocabulary, and the "
+            "numbers go in.",
+            classes=", ".join(plain(c) for c in classes),
+            unit=t("words and punctuation") if data.language == "en" else t("single characters"),
+        )
+    )
     train_idx, val_idx = split_indices(len(data.train_y), VAL_FRACTION, seed=SPLIT_SEED)
     c = st.columns(5)
     c[0].metric(t("Training sentences"), f"{len(train_idx):,}")
-    c[1].metric(t("Validation sentences"), f"{len(val_idx):,}",
-                help=t("{pct}% of the training part, held out (seed {seed}) to check the model during training.",
-                       pct=round(VAL_FRACTION * 100), seed=SPLIT_SEED))
-    c[2].metric(t("Test sentences"), f"{len(data.test_y):,}",
-                help=t("A fixed 20% of each class, kept apart until the end to measure the final accuracy."))
-    c[3].metric(t("Vocabulary"), f"{len(data.vocab):,}", help=t("The most frequent tokens of the training sentences "
-                                                                "(at most 10,000, as in the course), plus padding and "
-                                                                "unknown."))
+    c[1].metric(
+        t("Validation sentences"),
+        f"{len(val_idx):,}",
+        help=t(
+            "{pct}% of the training part, held out (seed {seed}) to check the model during training.",
+            pct=round(VAL_FRACTION * 100),
+            seed=SPLIT_SEED,
+        ),
+    )
+    c[2].metric(
+        t("Test sentences"),
+        f"{len(data.test_y):,}",
+        help=t("A fixed 20% of each class, kept apart until the end to measure the final accuracy."),
+    )
+    c[3].metric(
+        t("Vocabulary"),
+        f"{len(data.vocab):,}",
+        help=t(
+            "The most frequent tokens of the training sentences "
+            "(at most 10,000, as in the course), plus padding and "
+            "unknown."
+        ),
+    )
     c[4].metric(t("Length read"), t("{n} tokens", n=data.max_len))
 
     st.subheader(t("From a sentence to numbers"))
     default = data.train_texts[0] if data.train_texts else ""
-    text = st.text_input(t("Type a sentence, or keep the first training sentence"), value=ss.get("_tdata_text", default),
-                         key="_tdataw_text", max_chars=10_000)
+    text = st.text_input(
+        t("Type a sentence, or keep the first training sentence"),
+        value=ss.get("_tdata_text", default),
+        key="_tdataw_text",
+        max_chars=10_000,
+    )
     ss["_tdata_text"] = text
     token_table(data, text)
 
     st.subheader(t("Sample sentences"))
     f1, f2 = st.columns([3, 1], vertical_alignment="bottom")
-    only = f1.selectbox(t("Class"), [None, *range(len(classes))], key="_tdata_class",
-                        format_func=lambda k: t("All classes") if k is None else classes[k])
+    only = f1.selectbox(
+        t("Class"),
+        [None, *range(len(classes))],
+        key="_tdata_class",
+        format_func=lambda k: t("All classes") if k is None else classes[k],
+    )
     if f2.button(t("Shuffle"), icon=":material/shuffle:", key="_tdata_shuffle", width="stretch"):
         ss._tdata_seed = ss.get("_tdata_seed", 0) + 1
     y = data.train_y.numpy()
     pool = np.arange(len(y)) if only is None else np.flatnonzero(y == only)
     pick = np.random.default_rng(ss.get("_tdata_seed", 0)).choice(pool, min(N_SAMPLES, len(pool)), replace=False)
-    st.dataframe({t("label"): [classes[int(y[i])] for i in pick], t("sentence"): [data.train_texts[i] for i in pick]},
-                 hide_index=True, width="stretch")
+    st.dataframe(
+        {t("label"): [classes[int(y[i])] for i in pick], t("sentence"): [data.train_texts[i] for i in pick]},
+        hide_index=True,
+        width="stretch",
+    )
 
     st.subheader(t("Class balance"))
     b1, b2 = st.columns(2)
-    b1.plotly_chart(class_balance(class_counts(data.train_y, len(classes)), classes, tr=t,
-                                  title=t("Training part ({n} sentences, before the validation split)",
-                                          n=f"{len(data.train_y):,}")).update_yaxes(title=t("sentences")),
-                    width="stretch", config={"displayModeBar": False}, key="_tdata_bal_train")
-    b2.plotly_chart(class_balance(class_counts(data.test_y, len(classes)), classes, tr=t,
-                                  title=t("Test set ({n} sentences)", n=f"{len(data.test_y):,}"))
-                    .update_yaxes(title=t("sentences")),
-                    width="stretch", config={"displayModeBar": False}, key="_tdata_bal_test")
+    b1.plotly_chart(
+        class_balance(
+            class_counts(data.train_y, len(classes)),
+            classes,
+            tr=t,
+            title=t("Training part ({n} sentences, before the validation split)", n=f"{len(data.train_y):,}"),
+        ).update_yaxes(title=t("sentences")),
+        width="stretch",
+        config={"displayModeBar": False},
+        key="_tdata_bal_train",
+    )
+    b2.plotly_chart(
+        class_balance(
+            class_counts(data.test_y, len(classes)),
+            classes,
+            tr=t,
+            title=t("Test set ({n} sentences)", n=f"{len(data.test_y):,}"),
+        ).update_yaxes(title=t("sentences")),
+        width="stretch",
+        config={"displayModeBar": False},
+        key="_tdata_bal_test",
+    )
 
     st.subheader(t("Sentence lengths"))
     lengths = _raw_lengths(data)
     cut = int(data.train_truncated.sum())
-    st.plotly_chart(_lengths_figure(lengths, data.max_len), width="stretch", config={"displayModeBar": False},
-                    key="_tdata_lengths")
-    st.caption(t("{cut:,} of {n:,} training sentences are longer than {L} tokens and are cut to their first {L}.",
-                 cut=cut, n=len(lengths), L=data.max_len))
+    st.plotly_chart(
+        _lengths_figure(lengths, data.max_len), width="stretch", config={"displayModeBar": False}, key="_tdata_lengths"
+    )
+    st.caption(
+        t(
+            "{cut:,} of {n:,} training sentences are longer than {L} tokens and are cut to their first {L}.",
+            cut=cut,
+            n=len(lengths),
+            L=data.max_len,
+        )
+    )

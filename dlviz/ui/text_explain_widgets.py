@@ -1,4 +1,4 @@
-""""Which words mattered": the text branch of the Explain page (and a compact view for the Attention page).
+""" "Which words mattered": the text branch of the Explain page (and a compact view for the Attention page).
 
 ``words_that_mattered(ctx)`` (``ctx`` from ``dlviz.ui.text_state.text_header()``) draws, for its sentence:
 class pickers ("explain the class", "...and not"), the methods to compare with their settings, one row of
@@ -20,11 +20,19 @@ import torch
 from dlviz.errors import DlvizError
 from dlviz.explain.card import verdict_title
 from dlviz.explain.checks import completeness, mean_agreement, rank_agreement
-from dlviz.explain.text import (BASELINE_TITLES, FILL_TITLES, MIN_WORDS_TO_RANK, TEXT_METHODS, EncodedText,
-                                attribute_text, text_card, text_randomisation, word_curves)
+from dlviz.explain.text import (
+    BASELINE_TITLES,
+    FILL_TITLES,
+    MIN_WORDS_TO_RANK,
+    TEXT_METHODS,
+    EncodedText,
+    attribute_text,
+    text_card,
+    text_randomisation,
+    word_curves,
+)
 from dlviz.plots.explain import randomisation_figure
-from dlviz.plots.text import (chips_html, chips_png, comparison_html, lines_html, text_handout_html,
-                              word_curves_figure)
+from dlviz.plots.text import chips_html, chips_png, comparison_html, lines_html, text_handout_html, word_curves_figure
 from dlviz.ui.plain import plain
 from dlviz.ui.state import t
 from dlviz.ui.widgets import show_error
@@ -32,16 +40,19 @@ from dlviz.ui.widgets import show_error
 ss = st.session_state
 DEFAULT_METHODS = ("integrated_gradients", "occlusion")
 PREFERRED_CHECK = ("integrated_gradients", "occlusion", "input_x_gradient", "saliency")
-CACHE = 64                      # sentence attributions kept per session (a few dozen floats each)
-VERDICT = {"trust": ("blue", ":material/verified:"), "caution": ("orange", ":material/warning:"),
-           "doubt": ("red", ":material/report:")}
+CACHE = 64  # sentence attributions kept per session (a few dozen floats each)
+VERDICT = {
+    "trust": ("blue", ":material/verified:"),
+    "caution": ("orange", ":material/warning:"),
+    "doubt": ("red", ":material/report:"),
+}
 
 
 @dataclass
 class TextChecks:
     method: str
-    randomisation: object = None    # dlviz.explain.checks.Randomisation | None (None: too few words)
-    curves: object = None           # dlviz.explain.checks.Curves | None
+    randomisation: object = None  # dlviz.explain.checks.Randomisation | None (None: too few words)
+    curves: object = None  # dlviz.explain.checks.Curves | None
     too_short: bool = False
 
 
@@ -51,9 +62,9 @@ class TextExplained:
     probs: torch.Tensor
     target: int
     contrast: int | None
-    maps: dict = field(default_factory=dict)       # method -> TextAttribution
-    errors: dict = field(default_factory=dict)     # method -> DlvizError
-    checks: TextChecks | None = None               # the sanity checks, once run
+    maps: dict = field(default_factory=dict)  # method -> TextAttribution
+    errors: dict = field(default_factory=dict)  # method -> DlvizError
+    checks: TextChecks | None = None  # the sanity checks, once run
 
 
 def _w(key: str, name: str) -> str:
@@ -94,22 +105,37 @@ def _class_pickers(classes, pred: int, key: str) -> tuple[int, int | None]:
     # Streamlit keeps a selectbox's value as its label and hands back the label itself when it matches no
     # option any more: "negative (the model's answer)" after a new sentence changed the answer (issue 14)
     ss[wt] = valid_pick(ss[wt], range(-1, len(classes)), answer)
-    pick = c1.selectbox(t("Explain the class"), [answer] + list(range(len(classes))), key=wt, on_change=_keep,
-                        args=(wt, kt), format_func=lambda i: t("{name} (the model's answer)",
-                                                               name=_class_name(classes, pred)) if i == answer
-                        else _class_name(classes, i),
-                        help=t("Which class's score to explain. The model's own answer is the usual question."))
+    pick = c1.selectbox(
+        t("Explain the class"),
+        [answer] + list(range(len(classes))),
+        key=wt,
+        on_change=_keep,
+        args=(wt, kt),
+        format_func=lambda i: (
+            t("{name} (the model's answer)", name=_class_name(classes, pred))
+            if i == answer
+            else _class_name(classes, i)
+        ),
+        help=t("Which class's score to explain. The model's own answer is the usual question."),
+    )
     pick = valid_pick(pick, range(-1, len(classes)), answer)
     target = pred if pick == answer else int(pick)
     wc, kc = _w(key, "contrast"), f"{key}_contrast"
     _remember(wc, kc, none)
     if valid_pick(ss[wc], range(-1, len(classes)), none) in (none, target):
         ss[wc] = ss[kc] = none
-    contrast = c2.selectbox(t("...and not"), [none] + [i for i in range(len(classes)) if i != target], key=wc,
-                            on_change=_keep, args=(wc, kc),
-                            format_func=lambda i: t("(no contrast)") if i == none else _class_name(classes, i),
-                            help=t("'Why positive and not negative?' explains the difference between the two "
-                                   "scores, so only the words that tell the two classes apart show."))
+    contrast = c2.selectbox(
+        t("...and not"),
+        [none] + [i for i in range(len(classes)) if i != target],
+        key=wc,
+        on_change=_keep,
+        args=(wc, kc),
+        format_func=lambda i: t("(no contrast)") if i == none else _class_name(classes, i),
+        help=t(
+            "'Why positive and not negative?' explains the difference between the two "
+            "scores, so only the words that tell the two classes apart show."
+        ),
+    )
     contrast = valid_pick(contrast, [i for i in range(len(classes)) if i != target], none)
     return target, (None if contrast == none else int(contrast))
 
@@ -118,10 +144,15 @@ def _method_picker(key: str) -> list[str]:
     wm, km = _w(key, "methods"), f"{key}_methods"
     _remember(wm, km, list(DEFAULT_METHODS))
     ss[wm] = [m for m in ss[wm] if m in TEXT_METHODS]
-    return st.multiselect(t("Methods to compare"), list(TEXT_METHODS), key=wm, on_change=_keep, args=(wm, km),
-                          format_func=lambda k: t(TEXT_METHODS[k].title),
-                          help=t("Each method answers 'which words mattered?' in its own way. Where they agree, "
-                                 "trust grows."))
+    return st.multiselect(
+        t("Methods to compare"),
+        list(TEXT_METHODS),
+        key=wm,
+        on_change=_keep,
+        args=(wm, km),
+        format_func=lambda k: t(TEXT_METHODS[k].title),
+        help=t("Each method answers 'which words mattered?' in its own way. Where they agree, trust grows."),
+    )
 
 
 def _choice_title(method: str, name: str, value) -> str:
@@ -134,10 +165,11 @@ def _settings_panel(chosen: list[str], key: str) -> dict[str, dict]:
     with_settings = [m for m in chosen if TEXT_METHODS[m].settings]
     # one row that wraps, each button as wide as its label (fixed columns cut the labels: "Integrat…")
     row = st.container(horizontal=True, gap="small", key=f"{key}_settings_row")
-    for i, m in enumerate(with_settings):
+    for m in with_settings:
         meth = TEXT_METHODS[m]
-        with row.popover(t(meth.title), icon=":material/tune:", width="content",
-                         help=t("{method} settings", method=t(meth.title))):
+        with row.popover(
+            t(meth.title), icon=":material/tune:", width="content", help=t("{method} settings", method=t(meth.title))
+        ):
             st.caption(t(meth.blurb))
             for name, s in meth.settings.items():
                 wk, kk = _w(key, f"{m}_{name}"), f"{key}_{m}_{name}"
@@ -145,15 +177,23 @@ def _settings_panel(chosen: list[str], key: str) -> dict[str, dict]:
                 kw = dict(key=wk, on_change=_keep, args=(wk, kk), help=t(s.help) if s.help else None)
                 title = t(s.title) if s.title else name
                 if s.choices is not None:
-                    out[m][name] = st.selectbox(title, list(s.choices),
-                                                format_func=lambda c, m=m, n=name: _choice_title(m, n, c), **kw)
+                    out[m][name] = st.selectbox(
+                        title, list(s.choices), format_func=lambda c, m=m, n=name: _choice_title(m, n, c), **kw
+                    )
                 else:
                     out[m][name] = int(st.slider(title, int(s.lo), int(s.hi), step=1, **kw))
     return out
 
 
-def explain_text(model, encoded: EncodedText, target: int, contrast: int | None, chosen: dict[str, dict],
-                 probs: torch.Tensor, cache_key: str) -> TextExplained:
+def explain_text(
+    model,
+    encoded: EncodedText,
+    target: int,
+    contrast: int | None,
+    chosen: dict[str, dict],
+    probs: torch.Tensor,
+    cache_key: str,
+) -> TextExplained:
     """Every chosen method's word scores (cached), with a progress bar while any is computed."""
     cache: dict = ss.setdefault("_txe_cache", {})
     ids_key = hashlib.sha1(encoded.ids.numpy().tobytes()).hexdigest()[:16]
@@ -183,14 +223,16 @@ def check_method(maps: dict) -> str | None:
     return next((m for m in ranked if not maps[m].empty), ranked[0] if ranked else None)
 
 
-def _checks_key(cache_key: str, encoded: EncodedText, target: int, contrast: int | None, method: str,
-                settings: dict) -> tuple:
+def _checks_key(
+    cache_key: str, encoded: EncodedText, target: int, contrast: int | None, method: str, settings: dict
+) -> tuple:
     ids_key = hashlib.sha1(encoded.ids.numpy().tobytes()).hexdigest()[:16]
     return (cache_key, ids_key, target, contrast, method, repr(sorted(settings.items())))
 
 
-def run_text_checks(model, encoded: EncodedText, target: int, contrast: int | None, method: str, settings: dict,
-                    attr, cache_key: str) -> TextChecks:
+def run_text_checks(
+    model, encoded: EncodedText, target: int, contrast: int | None, method: str, settings: dict, attr, cache_key: str
+) -> TextChecks:
     """The randomisation test and the word deletion/insertion curves for one method (cached; progress shown)."""
     cache: dict = ss.setdefault("_txe_checks", {})
     key = _checks_key(cache_key, encoded, target, contrast, method, settings)
@@ -209,20 +251,27 @@ def run_text_checks(model, encoded: EncodedText, target: int, contrast: int | No
 
 
 def _checks_section(model, res: TextExplained, chosen: dict, cache_key: str, key: str, method: str) -> None:
-    """"Can we trust it?": a button that runs the checks, then their figures (the lines are in the card)."""
+    """ "Can we trust it?": a button that runs the checks, then their figures (the lines are in the card)."""
     st.subheader(t("Can we trust it?"))
-    st.caption(t("Two checks from the research literature, run on {method}: do the word scores depend on the trained "
-                 "weights, and does removing the top-scored words lower the class's probability faster than removing "
-                 "random words?", method=t(TEXT_METHODS[method].title)))
+    st.caption(
+        t(
+            "Two checks from the research literature, run on {method}: do the word scores depend on the trained "
+            "weights, and does removing the top-scored words lower the class's probability faster than removing "
+            "random words?",
+            method=t(TEXT_METHODS[method].title),
+        )
+    )
     if len(res.encoded.words) < MIN_WORDS_TO_RANK:
-        st.caption(t("The sentence is too short for the randomisation and deletion checks (they need at least 3 "
-                     "words)."))
+        st.caption(
+            t("The sentence is too short for the randomisation and deletion checks (they need at least 3 words).")
+        )
         return
     if res.checks is None:
         if st.button(t("Run the sanity checks"), icon=":material/fact_check:", key=f"{key}_run_checks"):
             try:
-                run_text_checks(model, res.encoded, res.target, res.contrast, method, chosen[method],
-                                res.maps[method], cache_key)
+                run_text_checks(
+                    model, res.encoded, res.target, res.contrast, method, chosen[method], res.maps[method], cache_key
+                )
             except DlvizError as e:
                 show_error(e)
             else:
@@ -233,19 +282,30 @@ def _checks_section(model, res: TextExplained, chosen: dict, cache_key: str, key
         return
     g1, g2 = st.columns(2)
     if c.curves is not None:
-        g1.plotly_chart(word_curves_figure(c.curves, tr=t), width="stretch", config={"displayModeBar": False},
-                        key=f"{key}_curves")
+        g1.plotly_chart(
+            word_curves_figure(c.curves, tr=t), width="stretch", config={"displayModeBar": False}, key=f"{key}_curves"
+        )
     if c.randomisation is not None:
-        g2.plotly_chart(randomisation_figure(c.randomisation, tr=t), width="stretch",
-                        config={"displayModeBar": False}, key=f"{key}_random")
+        g2.plotly_chart(
+            randomisation_figure(c.randomisation, tr=t),
+            width="stretch",
+            config={"displayModeBar": False},
+            key=f"{key}_random",
+        )
 
 
 def as_encoded(sentence) -> EncodedText:
     """A dlviz.ui.text_state.Sentence (or an EncodedText) as the EncodedText the explanations use."""
     if isinstance(sentence, EncodedText):
         return sentence
-    return EncodedText(sentence.text, sentence.ids, [str(w) for w in sentence.tokens], list(sentence.unknown),
-                       bool(sentence.truncated), int(sentence.total))
+    return EncodedText(
+        sentence.text,
+        sentence.ids,
+        [str(w) for w in sentence.tokens],
+        list(sentence.unknown),
+        bool(sentence.truncated),
+        int(sentence.total),
+    )
 
 
 def words_that_mattered(ctx, key: str = "_txe", compact: bool = False) -> TextExplained | None:
@@ -254,12 +314,14 @@ def words_that_mattered(ctx, key: str = "_txe", compact: bool = False) -> TextEx
     has already said why). ``key`` prefixes every widget key: use a different one on each page."""
     if ctx is None or getattr(ctx, "sentence", None) is None:
         return None
-    return words_panel(ctx.model, as_encoded(ctx.sentence), ctx.classes, cache_key=f"{ctx.run.id}|{ctx.tag}",
-                       key=key, compact=compact)
+    return words_panel(
+        ctx.model, as_encoded(ctx.sentence), ctx.classes, cache_key=f"{ctx.run.id}|{ctx.tag}", key=key, compact=compact
+    )
 
 
-def words_panel(model, encoded: EncodedText, classes, cache_key: str, key: str = "_txe",
-                compact: bool = False) -> TextExplained | None:
+def words_panel(
+    model, encoded: EncodedText, classes, cache_key: str, key: str = "_txe", compact: bool = False
+) -> TextExplained | None:
     """Draw "which words mattered" for one encoded sentence and return what was computed. ``model`` is the
     text model in eval mode (left unchanged), ``classes`` its class names, ``cache_key`` names the model
     (run id and replay point) for the cache. ``compact``: only Integrated Gradients for the model's answer,
@@ -287,15 +349,28 @@ def words_panel(model, encoded: EncodedText, classes, cache_key: str, key: str =
     check = completeness(ig) if ig is not None else None
     agreement = None
     if len(res.maps) >= 2:
-        agreement = mean_agreement(rank_agreement({m: a.scores for m, a in res.maps.items()},
-                                                  {m: a.signed for m, a in res.maps.items()})[1])
+        agreement = mean_agreement(
+            rank_agreement({m: a.scores for m, a in res.maps.items()}, {m: a.signed for m, a in res.maps.items()})[1]
+        )
     method = check_method(res.maps)
-    res.checks = ss.get("_txe_checks", {}).get(_checks_key(cache_key, encoded, target, contrast, method,
-                                                           chosen[method]))
+    res.checks = ss.get("_txe_checks", {}).get(
+        _checks_key(cache_key, encoded, target, contrast, method, chosen[method])
+    )
     c = res.checks
-    card = text_card(names, probs, target, contrast, encoded, res.maps, agreement, check,
-                     randomisation=c.randomisation if c else None, curves=c.curves if c else None,
-                     too_short=bool(c and c.too_short), lang=lang)
+    card = text_card(
+        names,
+        probs,
+        target,
+        contrast,
+        encoded,
+        res.maps,
+        agreement,
+        check,
+        randomisation=c.randomisation if c else None,
+        curves=c.curves if c else None,
+        too_short=bool(c and c.too_short),
+        lang=lang,
+    )
     titles = {m: t(TEXT_METHODS[m].title) for m in res.maps}
     if compact:
         a = next(iter(res.maps.values()))
@@ -303,8 +378,11 @@ def words_panel(model, encoded: EncodedText, classes, cache_key: str, key: str =
         st.html(chips_html(encoded.words, a.scores, encoded.unknown, a.signed, tr=t))
         st.html(lines_html(card.headline, card.word_lines))
         return res
-    question = (t("Why {a} and not {b}?", a=plain(names[target]), b=plain(names[contrast])) if contrast is not None
-                else t("Why {a}?", a=plain(names[target])))
+    question = (
+        t("Why {a} and not {b}?", a=plain(names[target]), b=plain(names[contrast]))
+        if contrast is not None
+        else t("Why {a}?", a=plain(names[target]))
+    )
     st.subheader(question)
     st.html(comparison_html(encoded.words, res.maps, titles, encoded.unknown, tr=t))
     with st.container(border=True):
@@ -316,19 +394,41 @@ def words_panel(model, encoded: EncodedText, classes, cache_key: str, key: str =
     # the files are built once per explanation, language and checks, then served from the session (a deferred
     # download callable can be dropped when the click races a rerun on a busy machine)
     files = ss.setdefault("_txe_files", {})
-    fkey = (cache_key, repr(encoded.ids.tolist()), target, contrast, repr([(m, sorted(chosen[m].items()))
-                                                                        for m in res.maps]), lang, c is not None)
+    fkey = (
+        cache_key,
+        repr(encoded.ids.tolist()),
+        target,
+        contrast,
+        repr([(m, sorted(chosen[m].items())) for m in res.maps]),
+        lang,
+        c is not None,
+    )
     if fkey not in files:
         files.clear()
         rows = {titles[m]: (a.scores, a.signed) for m, a in res.maps.items()}
-        files[fkey] = (chips_png(encoded.words, rows, encoded.unknown, tr=t, title=question),
-                       text_handout_html(question, encoded.words, res.maps, titles, card, encoded.unknown,
-                                         lang=lang))
+        files[fkey] = (
+            chips_png(encoded.words, rows, encoded.unknown, tr=t, title=question),
+            text_handout_html(question, encoded.words, res.maps, titles, card, encoded.unknown, lang=lang),
+        )
     png, page = files[fkey]
     stem = f"dlviz-words-{'-'.join(res.maps)}"
     d1, d2 = st.columns(2)
-    d1.download_button(t("Picture (PNG)"), png, file_name=f"{stem}.png", mime="image/png",
-                       icon=":material/download:", width="stretch", key=f"{key}_png")
-    d2.download_button(t("One-page handout (HTML)"), page, file_name=f"{stem}.html", mime="text/html",
-                       icon=":material/description:", width="stretch", key=f"{key}_html")
+    d1.download_button(
+        t("Picture (PNG)"),
+        png,
+        file_name=f"{stem}.png",
+        mime="image/png",
+        icon=":material/download:",
+        width="stretch",
+        key=f"{key}_png",
+    )
+    d2.download_button(
+        t("One-page handout (HTML)"),
+        page,
+        file_name=f"{stem}.html",
+        mime="text/html",
+        icon=":material/description:",
+        width="stretch",
+        key=f"{key}_html",
+    )
     return res

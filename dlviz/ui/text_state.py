@@ -22,24 +22,26 @@ from dlviz.data import get_info
 from dlviz.errors import DataError, DlvizError, RunError
 from dlviz.models import build
 from dlviz.runs import RunRecord, load_state_into
-from dlviz.ui.inspect_state import INSPECTABLE, MODEL_CACHE, FINAL, _pick_replay, ended_banner, other_kind_note
+from dlviz.ui.inspect_state import FINAL, INSPECTABLE, MODEL_CACHE, _pick_replay, ended_banner, other_kind_note
 from dlviz.ui.run_widgets import run_title
 from dlviz.ui.state import get_store, open_run, save_session, t
 from dlviz.ui.widgets import show_error
 
-MAX_CHARS = 20_000   # the box takes this much; the model reads only its first max_len tokens
-DEFAULT_TEXT = {"en": "a gripping , funny and moving film , with a weak ending .",
-                "zh": "手机质量很好，物流也快，非常满意！"}
+MAX_CHARS = 20_000  # the box takes this much; the model reads only its first max_len tokens
+DEFAULT_TEXT = {
+    "en": "a gripping , funny and moving film , with a weak ending .",
+    "zh": "手机质量很好，物流也快，非常满意！",
+}
 
 
 @dataclass
 class Sentence:
-    text: str                 # as typed
-    tokens: list[str]         # the tokens the model reads (at most max_len), in order
-    ids: torch.Tensor         # (max_len,) long, pre-padded: the real tokens are the last len(tokens)
-    unknown: list[bool]       # per token: not in the vocabulary (read as UNK)
-    truncated: bool           # the text had more than max_len tokens
-    total: int                # tokens in the whole text
+    text: str  # as typed
+    tokens: list[str]  # the tokens the model reads (at most max_len), in order
+    ids: torch.Tensor  # (max_len,) long, pre-padded: the real tokens are the last len(tokens)
+    unknown: list[bool]  # per token: not in the vocabulary (read as UNK)
+    truncated: bool  # the text had more than max_len tokens
+    total: int  # tokens in the whole text
 
     @property
     def n(self) -> int:
@@ -49,12 +51,12 @@ class Sentence:
 @dataclass
 class TextCtx:
     run: RunRecord
-    model: nn.Module          # eval mode, CPU, weights at ``tag``
-    tag: str | None           # snapshot tag or None for the final weights
-    vocab: object             # dlviz.data.tokenize.Vocab
+    model: nn.Module  # eval mode, CPU, weights at ``tag``
+    tag: str | None  # snapshot tag or None for the final weights
+    vocab: object  # dlviz.data.tokenize.Vocab
     classes: list[str]
     max_len: int
-    language: str             # "en" | "zh"
+    language: str  # "en" | "zh"
     sentence: Sentence | None = None
 
 
@@ -75,14 +77,20 @@ def is_text_run(run: RunRecord) -> bool:
 
 def text_runs() -> list[RunRecord]:
     store = get_store()
-    return [r for r in store.list(skip_damaged=True)
-            if r.status in INSPECTABLE and is_text_run(r) and store.has_weights(r.id)
-            and store.has_record(r.id, "vocab")]
+    return [
+        r
+        for r in store.list(skip_damaged=True)
+        if r.status in INSPECTABLE and is_text_run(r) and store.has_weights(r.id) and store.has_record(r.id, "vocab")
+    ]
 
 
 def _run_language(run: RunRecord, vocab) -> str:
-    return getattr(vocab, "language", None) or (run.settings or {}).get("language") \
-        or getattr(_info(run), "language", None) or "en"
+    return (
+        getattr(vocab, "language", None)
+        or (run.settings or {}).get("language")
+        or getattr(_info(run), "language", None)
+        or "en"
+    )
 
 
 def _run_classes(run: RunRecord) -> list[str]:
@@ -91,8 +99,11 @@ def _run_classes(run: RunRecord) -> list[str]:
         return [str(c) for c in classes]
     info = _info(run)
     if info is None:
-        raise RunError("Run {run_id} was trained on {dataset}, which this version of dlviz does not know.",
-                       run_id=run.id, dataset=run.dataset)
+        raise RunError(
+            "Run {run_id} was trained on {dataset}, which this version of dlviz does not know.",
+            run_id=run.id,
+            dataset=run.dataset,
+        )
     return [str(c) for c in info.classes]
 
 
@@ -117,13 +128,17 @@ def load_text_model(run: RunRecord, tag: str | None):
         store = get_store()
         raw = store.load_record(run.id, "vocab")
         if raw is None:
-            raise RunError("Run {run_id} has no saved vocabulary, so a typed sentence cannot be turned into "
-                           "the token ids it was trained on. Train the model again.", run_id=run.id)
+            raise RunError(
+                "Run {run_id} has no saved vocabulary, so a typed sentence cannot be turned into "
+                "the token ids it was trained on. Train the model again.",
+                run_id=run.id,
+            )
         try:
             vocab = Vocab.from_json(raw)
         except DataError:
-            raise RunError("The vocabulary saved with run {run_id} is damaged. Train the model again.",
-                           run_id=run.id) from None
+            raise RunError(
+                "The vocabulary saved with run {run_id} is damaged. Train the model again.", run_id=run.id
+            ) from None
         max_len = _run_max_len(run, raw)
         model = build(run.spec, (max_len,), len(_run_classes(run)), input_dtype=torch.long, budget=False).module
         load_state_into(model, store.load_snapshot(run.id, tag) if tag else store.load_weights(run.id))
@@ -140,7 +155,7 @@ def _pick_run(runs: list[RunRecord]) -> RunRecord:
     ss = st.session_state
     by_id = {r.id: r for r in runs}
     if ss.get("run_id") in by_id:
-        ss._txt_run = ss.run_id    # the open run, wherever it was opened
+        ss._txt_run = ss.run_id  # the open run, wherever it was opened
     elif ss.get("_txt_run") not in by_id:
         ss._txt_run = runs[0].id
 
@@ -152,9 +167,14 @@ def _pick_run(runs: list[RunRecord]) -> RunRecord:
         acc = f" · {r.test_accuracy:.1%}" if r.test_accuracy is not None else ""
         return f"{run_title(r)}{acc} · {r.id}"
 
-    rid = st.selectbox(t("Text model to look inside"), list(by_id), key="_txt_run", format_func=label,
-                       on_change=picked, help=t("Every trained text run is here. Train one on a text dataset "
-                                                "(Data page, then Train) to add one."))
+    rid = st.selectbox(
+        t("Text model to look inside"),
+        list(by_id),
+        key="_txt_run",
+        format_func=label,
+        on_change=picked,
+        help=t("Every trained text run is here. Train one on a text dataset (Data page, then Train) to add one."),
+    )
     other_kind_note(ss.get("run_id"), by_id, text_page=True)
     return by_id[rid]
 
@@ -170,15 +190,21 @@ def encode_sentence(text: str, vocab, max_len: int) -> Sentence | None:
         return None
     all_tokens = list(vocab.tokens(text))
     row = ids[0].to(torch.long)
-    kept = row[max_len - n:]
+    kept = row[max_len - n :]
     unk = getattr(vocab, "UNK", 1)
-    return Sentence(text=text, tokens=[str(s) for s in all_tokens[:n]], ids=row,
-                    unknown=[int(i) == unk for i in kept], truncated=bool(truncated[0]), total=len(all_tokens))
+    return Sentence(
+        text=text,
+        tokens=[str(s) for s in all_tokens[:n]],
+        ids=row,
+        unknown=[int(i) == unk for i in kept],
+        truncated=bool(truncated[0]),
+        total=len(all_tokens),
+    )
 
 
 def _sentence_box(ctx: TextCtx) -> Sentence | None:
     ss = st.session_state
-    keep = f"_txt_sentence_{ctx.language}"      # kept across pages (a widget's own key is forgotten)
+    keep = f"_txt_sentence_{ctx.language}"  # kept across pages (a widget's own key is forgotten)
     wkey = f"_txtw_sentence_{ctx.language}"
     if keep not in ss:
         ss[keep] = DEFAULT_TEXT.get(ctx.language, DEFAULT_TEXT["en"])
@@ -188,30 +214,57 @@ def _sentence_box(ctx: TextCtx) -> Sentence | None:
     def typed() -> None:
         ss[keep] = ss[wkey]
         ss.typed = {**(ss.get("typed") or {}), ctx.language: ss[wkey]}
-        save_session()   # a refresh keeps the sentence too
+        save_session()  # a refresh keeps the sentence too
 
-    text = st.text_area(t("Type a sentence"), key=wkey, on_change=typed, max_chars=MAX_CHARS, height=90,
-                        help=t("Press Ctrl+Enter (or click outside the box) to read it. The model reads at most "
-                               "{n} tokens.", n=ctx.max_len))
+    text = st.text_area(
+        t("Type a sentence"),
+        key=wkey,
+        on_change=typed,
+        max_chars=MAX_CHARS,
+        height=90,
+        help=t(
+            "Press Ctrl+Enter (or click outside the box) to read it. The model reads at most {n} tokens.", n=ctx.max_len
+        ),
+    )
     ss[keep] = text
     if not text or not text.strip():
         st.info(t("Type a sentence above to see what the model makes of it."), icon=":material/edit_note:")
         return None
     sent = encode_sentence(text, ctx.vocab, ctx.max_len)
     if sent is None:
-        st.info(t("This text has no words or characters the model can read. Type a sentence with words."),
-                icon=":material/edit_note:")
+        st.info(
+            t("This text has no words or characters the model can read. Type a sentence with words."),
+            icon=":material/edit_note:",
+        )
         return None
     if sent.truncated:
-        st.warning(t("The text has {total:,} tokens; the model reads only the first {n}. The rest is cut off, "
-                     "as it was in training.", total=sent.total, n=ctx.max_len), icon=":material/content_cut:")
+        st.warning(
+            t(
+                "The text has {total:,} tokens; the model reads only the first {n}. The rest is cut off, "
+                "as it was in training.",
+                total=sent.total,
+                n=ctx.max_len,
+            ),
+            icon=":material/content_cut:",
+        )
     unknown = sum(sent.unknown)
     if unknown == sent.n:
-        st.warning(t("None of these tokens is in the model's vocabulary: it reads them all as the unknown token, "
-                     "so its answer says nothing about the text."), icon=":material/help:")
+        st.warning(
+            t(
+                "None of these tokens is in the model's vocabulary: it reads them all as the unknown token, "
+                "so its answer says nothing about the text."
+            ),
+            icon=":material/help:",
+        )
     elif unknown:
-        st.caption(t("{k} of {n} tokens are not in the vocabulary (shown in italics); the model reads them as "
-                     "the unknown token.", k=unknown, n=sent.n))
+        st.caption(
+            t(
+                "{k} of {n} tokens are not in the vocabulary (shown in italics); the model reads them as "
+                "the unknown token.",
+                k=unknown,
+                n=sent.n,
+            )
+        )
     return sent
 
 
@@ -223,9 +276,13 @@ def text_header(replay: bool = True, sentence: bool = True) -> TextCtx | None:
         show_error(e)
         return None
     if not runs:
-        st.info(t("There is no trained text model to look inside yet. Pick a text dataset on the Data page, a "
-                  "text model (LSTM or transformer) on the Build page, and train it; then come back here."),
-                icon=":material/info:")
+        st.info(
+            t(
+                "There is no trained text model to look inside yet. Pick a text dataset on the Data page, a "
+                "text model (LSTM or transformer) on the Build page, and train it; then come back here."
+            ),
+            icon=":material/info:",
+        )
         st.page_link("pages/train.py", label=t("Go to Train"), icon=":material/monitoring:")
         return None
     c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
@@ -239,8 +296,15 @@ def text_header(replay: bool = True, sentence: bool = True) -> TextCtx | None:
     except DlvizError as e:
         show_error(e)
         return None
-    ctx = TextCtx(run=run, model=model, tag=tag, vocab=vocab, classes=_run_classes(run), max_len=max_len,
-                  language=_run_language(run, vocab))
+    ctx = TextCtx(
+        run=run,
+        model=model,
+        tag=tag,
+        vocab=vocab,
+        classes=_run_classes(run),
+        max_len=max_len,
+        language=_run_language(run, vocab),
+    )
     if sentence:
         ctx.sentence = _sentence_box(ctx)
     return ctx
@@ -288,5 +352,9 @@ def show_prediction(ctx: TextCtx, probs: np.ndarray, key: str) -> None:
         st.metric(t("The model says"), shown[pred])
         st.caption(t("{p:.1%} sure", p=float(probs[pred])))
     with right:
-        st.plotly_chart(probability_bars(probs.tolist(), None, shown, tr=t, height=180), width="stretch",
-                        config={"displayModeBar": False}, key=key)
+        st.plotly_chart(
+            probability_bars(probs.tolist(), None, shown, tr=t, height=180),
+            width="stretch",
+            config={"displayModeBar": False},
+            key=key,
+        )

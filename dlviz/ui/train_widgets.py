@@ -8,14 +8,14 @@ import numpy as np
 import streamlit as st
 
 from dlviz.errors import DlvizError
-from dlviz.i18n import N_
 from dlviz.glossary import help_text
+from dlviz.i18n import N_
 from dlviz.models import PRESETS
-from dlviz.train.runner import recipe_for
-from dlviz.plots.gradients import gradient_flow
 from dlviz.plots import prediction_gallery, training_curves
+from dlviz.plots.gradients import gradient_flow
 from dlviz.train import OPTIMIZERS, SCHEDULES, JobSnapshot, TrainConfig, available_devices
 from dlviz.train.engine import PRECISIONS
+from dlviz.train.runner import recipe_for
 from dlviz.ui.plain import plain, plain_args
 from dlviz.ui.state import get_data, run_message, save_session, t
 
@@ -45,12 +45,19 @@ def _init_widgets(spec: dict) -> None:
     recipe = recipe_for(name, ss.get("dataset")) if name in PRESETS and saved.get("for_model") != key else {}
     # a new preset (or dataset) brings its own recipe: epochs, and for text its learning rate and batch size
     saved.update(recipe)
-    values = {"device": saved.get("device", "auto"), "optimizer": saved.get("optimizer", d.optimizer),
-              "lr": float(saved.get("lr", d.lr)), "epochs": int(saved.get("epochs", 5)),
-              "batch_size": int(saved.get("batch_size", d.batch_size)), "schedule": saved.get("schedule", d.schedule),
-              "weight_decay": float(saved.get("weight_decay", 0.0)), "seed": int(saved.get("seed", 0)),
-              "val_pct": int(round(100 * float(saved.get("val_fraction", 0.2)))), "quick": bool(saved.get("limit")),
-              "precision": saved.get("precision") if saved.get("precision") in PRECISIONS else d.precision}
+    values = {
+        "device": saved.get("device", "auto"),
+        "optimizer": saved.get("optimizer", d.optimizer),
+        "lr": float(saved.get("lr", d.lr)),
+        "epochs": int(saved.get("epochs", 5)),
+        "batch_size": int(saved.get("batch_size", d.batch_size)),
+        "schedule": saved.get("schedule", d.schedule),
+        "weight_decay": float(saved.get("weight_decay", 0.0)),
+        "seed": int(saved.get("seed", 0)),
+        "val_pct": int(round(100 * float(saved.get("val_fraction", 0.2)))),
+        "quick": bool(saved.get("limit")),
+        "precision": saved.get("precision") if saved.get("precision") in PRECISIONS else d.precision,
+    }
     model_changed = ss.get("_tr_for_model") != key
     for k, v in values.items():
         if f"_tr_{k}" not in ss or (model_changed and (k == "epochs" or k in recipe)):
@@ -68,42 +75,113 @@ def settings_form(spec: dict) -> TrainConfig:
     _init_widgets(spec)
     found = ", ".join(f"{k}: {name}" for k, name in devices)
     c1, c2, c3 = st.columns(3)
-    device = c1.selectbox(t("Device"), dev_keys, key="_tr_device",
-                          format_func=lambda k, a=t("auto (GPU if found)"): a if k == "auto" else k,
-                          help=t("Found: {found}", found=found))
-    optimizer = c2.selectbox(t("Optimizer"), list(OPTIMIZERS), key="_tr_optimizer",
-                             format_func=lambda k: t(OPTIMIZERS[k]["title"]))
-    lr = c3.number_input(t("Learning rate"), min_value=0.0, max_value=1e9, key="_tr_lr", format="%g", step=1e-4,
-                         help=t("How big each step is. 0.003 suits Adam with the default schedule; 0.001 is "
-                                "Keras's default."))
+    device = c1.selectbox(
+        t("Device"),
+        dev_keys,
+        key="_tr_device",
+        format_func=lambda k, a=t("auto (GPU if found)"): a if k == "auto" else k,
+        help=t("Found: {found}", found=found),
+    )
+    optimizer = c2.selectbox(
+        t("Optimizer"), list(OPTIMIZERS), key="_tr_optimizer", format_func=lambda k: t(OPTIMIZERS[k]["title"])
+    )
+    lr = c3.number_input(
+        t("Learning rate"),
+        min_value=0.0,
+        max_value=1e9,
+        key="_tr_lr",
+        format="%g",
+        step=1e-4,
+        help=t("How big each step is. 0.003 suits Adam with the default schedule; 0.001 is Keras's default."),
+    )
     c4, c5, c6 = st.columns(3)
     epochs = c4.number_input(t("Epochs"), 1, 1000, key="_tr_epochs", help=t("Passes over the training images."))
-    batch = c5.number_input(t("Batch size"), 1, 65536, key="_tr_batch_size",
-                            help=t("Images per step. The course used 32; 128 trains faster to the same accuracy "
-                                   "with the warm-up schedule."))
+    batch = c5.number_input(
+        t("Batch size"),
+        1,
+        65536,
+        key="_tr_batch_size",
+        help=t(
+            "Images per step. The course used 32; 128 trains faster to the same accuracy with the warm-up schedule."
+        ),
+    )
     sched_names = {k: t(v) for k, v in SCHEDULES.items()}
-    schedule = c6.selectbox(t("Learning-rate schedule"), list(SCHEDULES), key="_tr_schedule",
-                            format_func=sched_names.get, help=help_text("schedule", lang=ss.get("lang", "en")))
+    schedule = c6.selectbox(
+        t("Learning-rate schedule"),
+        list(SCHEDULES),
+        key="_tr_schedule",
+        format_func=sched_names.get,
+        help=help_text("schedule", lang=ss.get("lang", "en")),
+    )
     with st.expander(t("More settings")):
         c7, c8, c9 = st.columns(3)
-        wd = c7.number_input(t("Weight decay"), 0.0, 1.0, key="_tr_weight_decay", format="%g", step=1e-4,
-                         help=help_text("weight-decay", lang=ss.get("lang", "en")))
-        seed = c8.number_input(t("Random seed"), 0, 2**31 - 1, key="_tr_seed", help=help_text("seed", lang=ss.get("lang", "en")))
-        val = c9.slider(t("Validation share"), 0, 50, step=5, key="_tr_val_pct", format="%d%%",
-                        help=t("Training images held back to check for overfitting (20% in the course).")) / 100
+        wd = c7.number_input(
+            t("Weight decay"),
+            0.0,
+            1.0,
+            key="_tr_weight_decay",
+            format="%g",
+            step=1e-4,
+            help=help_text("weight-decay", lang=ss.get("lang", "en")),
+        )
+        seed = c8.number_input(
+            t("Random seed"), 0, 2**31 - 1, key="_tr_seed", help=help_text("seed", lang=ss.get("lang", "en"))
+        )
+        val = (
+            c9.slider(
+                t("Validation share"),
+                0,
+                50,
+                step=5,
+                key="_tr_val_pct",
+                format="%d%%",
+                help=t("Training images held back to check for overfitting (20% in the course)."),
+            )
+            / 100
+        )
         c10, c11 = st.columns([1, 2], vertical_alignment="bottom")  # the first column lines up with c7
-        precision = c10.selectbox(t("Precision"), list(PRECISIONS), key="_tr_precision",
-                                  format_func=lambda k: t(PRECISIONS[k]),
-                                  help=t("bf16 mixed precision computes with 16-bit numbers while the weights "
-                                         "stay 32-bit. Automatic uses it only where it was measured to be "
-                                         "faster: a GPU with bf16, or a CPU with native bf16 for a model with "
-                                         "convolutions."))
+        precision = c10.selectbox(
+            t("Precision"),
+            list(PRECISIONS),
+            key="_tr_precision",
+            format_func=lambda k: t(PRECISIONS[k]),
+            help=t(
+                "bf16 mixed precision computes with 16-bit numbers while the weights "
+                "stay 32-bit. Automatic uses it only where it was measured to be "
+                "faster: a GPU with bf16, or a CPU with native bf16 for a model with "
+                "convolutions."
+            ),
+        )
         quick = c11.toggle(t("Quick demo: train on {n:,} images only", n=QUICK_LIMIT), key="_tr_quick")
-    cfg = TrainConfig(optimizer=optimizer, lr=lr, batch_size=int(batch), epochs=int(epochs), weight_decay=wd,
-                      seed=int(seed), device=device, val_fraction=val, schedule=schedule, precision=precision,
-                      limit=QUICK_LIMIT if quick else None)
-    new = {k: getattr(cfg, k) for k in ("optimizer", "lr", "batch_size", "epochs", "weight_decay", "seed",
-                                         "device", "val_fraction", "schedule", "precision", "limit")}
+    cfg = TrainConfig(
+        optimizer=optimizer,
+        lr=lr,
+        batch_size=int(batch),
+        epochs=int(epochs),
+        weight_decay=wd,
+        seed=int(seed),
+        device=device,
+        val_fraction=val,
+        schedule=schedule,
+        precision=precision,
+        limit=QUICK_LIMIT if quick else None,
+    )
+    new = {
+        k: getattr(cfg, k)
+        for k in (
+            "optimizer",
+            "lr",
+            "batch_size",
+            "epochs",
+            "weight_decay",
+            "seed",
+            "device",
+            "val_fraction",
+            "schedule",
+            "precision",
+            "limit",
+        )
+    }
     new["for_model"] = f"{spec.get('name')}@{ss.get('dataset')}"
     if new != ss.train_settings:
         ss.train_settings = new
@@ -118,12 +196,19 @@ def settings_summary(settings: dict | None) -> str:
     opt = s.get("optimizer", d.optimizer)
     sched = s.get("schedule", d.schedule)
     epochs = int(s.get("epochs", d.epochs))
-    template = (N_("{optimizer} at {lr}, batch {batch}, {epochs} epochs, {schedule}") if epochs != 1 else
-                N_("{optimizer} at {lr}, batch {batch}, {epochs} epoch, {schedule}"))   # "1 epoch", not "1 epochs"
-    text = t(template,
-             optimizer=t(OPTIMIZERS[opt]["title"]) if opt in OPTIMIZERS else opt, lr=f"{float(s.get('lr', d.lr)):g}",
-             batch=f"{int(s.get('batch_size', d.batch_size)):,}", epochs=epochs,
-             schedule=t(SCHEDULES[sched]).lower() if sched in SCHEDULES else sched)
+    template = (
+        N_("{optimizer} at {lr}, batch {batch}, {epochs} epochs, {schedule}")
+        if epochs != 1
+        else N_("{optimizer} at {lr}, batch {batch}, {epochs} epoch, {schedule}")
+    )  # "1 epoch", not "1 epochs"
+    text = t(
+        template,
+        optimizer=t(OPTIMIZERS[opt]["title"]) if opt in OPTIMIZERS else opt,
+        lr=f"{float(s.get('lr', d.lr)):g}",
+        batch=f"{int(s.get('batch_size', d.batch_size)):,}",
+        epochs=epochs,
+        schedule=t(SCHEDULES[sched]).lower() if sched in SCHEDULES else sched,
+    )
     if s.get("limit"):
         text += t(", {n:,} images (quick demo)", n=int(s["limit"]))
     return text + "."
@@ -132,8 +217,13 @@ def settings_summary(settings: dict | None) -> str:
 def status_text(snap: JobSnapshot) -> str:
     if snap.status == "loading" and snap.text:
         return t(snap.text, **plain_args(snap.text_args))
-    names = {"queued": t("Starting..."), "loading": t("Loading data..."), "running": t("Training"),
-             "paused": t("Paused"), "testing": t("Measuring accuracy on the test set...")}
+    names = {
+        "queued": t("Starting..."),
+        "loading": t("Loading data..."),
+        "running": t("Training"),
+        "paused": t("Paused"),
+        "testing": t("Measuring accuracy on the test set..."),
+    }
     return names.get(snap.status, t(snap.status))
 
 
@@ -151,17 +241,20 @@ def live_panel(snap: JobSnapshot) -> None:
         c[3].metric(t("Samples per second"), f"{p.samples_per_s:,.0f}")
         c[4].metric(t("Time left"), fmt_seconds(p.eta_s) if snap.status != "paused" else t("paused"))
     if snap.train:
-        st.plotly_chart(training_curves(snap.train, snap.val, tr=t), key="live_curves",
-                        config={"displayModeBar": False})
+        st.plotly_chart(
+            training_curves(snap.train, snap.val, tr=t), key="live_curves", config={"displayModeBar": False}
+        )
     elif snap.status == "running":
         st.caption(t("The first points appear after a quarter of a second of training."))
     if snap.grads and snap.grads.get("norms"):
         ss = st.session_state
         if "_tr_live_grads" not in ss:  # Streamlit drops a widget's state while it is not drawn: keep the choice
             ss._tr_live_grads = ss.get("_tr_live_grads_on", False)
-        on = st.toggle(t("Show the gradient flow live"), key="_tr_live_grads",
-                       help=t("Each layer's gradient norm at every step. The Gradients page explains it when "
-                              "training ends."))
+        on = st.toggle(
+            t("Show the gradient flow live"),
+            key="_tr_live_grads",
+            help=t("Each layer's gradient norm at every step. The Gradients page explains it when training ends."),
+        )
         ss._tr_live_grads_on = on
         if on:
             st.plotly_chart(gradient_flow(snap.grads, t), key="live_grads")
@@ -174,11 +267,17 @@ def look_inside_links(run) -> list[tuple[str, str, str]]:
 
     explain = ("pages/explain.py", t("Explain a decision"), ":material/lightbulb:")
     if is_text_run(run):
-        return [("pages/attention.py", t("Attention"), ":material/hub:"),
-                ("pages/sequence.py", t("Sequence"), ":material/timeline:"), explain]
-    return [("pages/inspect.py", t("Inspect a digit"), ":material/visibility:"),
-            ("pages/gradients.py", t("Gradients"), ":material/show_chart:"),
-            ("pages/errors.py", t("Errors"), ":material/rule:"), explain]
+        return [
+            ("pages/attention.py", t("Attention"), ":material/hub:"),
+            ("pages/sequence.py", t("Sequence"), ":material/timeline:"),
+            explain,
+        ]
+    return [
+        ("pages/inspect.py", t("Inspect a digit"), ":material/visibility:"),
+        ("pages/gradients.py", t("Gradients"), ":material/show_chart:"),
+        ("pages/errors.py", t("Errors"), ":material/rule:"),
+        explain,
+    ]
 
 
 def result_view(run) -> None:
@@ -190,8 +289,9 @@ def result_view(run) -> None:
             st.warning(text)
         st.error(t(verdict["template"], **verdict.get("args", {})), icon=":material/warning:")
     elif text:
-        kind = {"finished": st.success, "stopped": st.warning, "failed": st.error,
-                "interrupted": st.warning}.get(run.status, st.info)
+        kind = {"finished": st.success, "stopped": st.warning, "failed": st.error, "interrupted": st.warning}.get(
+            run.status, st.info
+        )
         kind(text)
     elif run.status == "finished":
         st.success(t("Training finished."))
@@ -201,7 +301,7 @@ def result_view(run) -> None:
     c[2].metric(t("Training time"), fmt_seconds(run.train_seconds))
     c[3].metric(t("Device"), run.device or "–")
     m = run.metrics or {}
-    used = []   # what the engine chose: "auto" precision and CPU threads become concrete
+    used = []  # what the engine chose: "auto" precision and CPU threads become concrete
     if m.get("precision"):
         used.append(t("Precision: {name}", name=t(PRECISIONS.get(m["precision"], m["precision"]))))
     if m.get("cpu_threads"):
@@ -218,10 +318,16 @@ def result_view(run) -> None:
     prev = m.get("test_preview")
     if m.get("baseline"):
         b = m["baseline"]
-        st.markdown(t("**Classic baseline** on the same split ({name}): **{acc:.2%}** test accuracy in {s:.1f} s, "
-                      "against the network's {net}.", name=t(b.get("name") or "TF-IDF + logistic regression"),
-                      acc=b["test_accuracy"], s=b.get("seconds", 0.0),
-                      net=f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "–"))
+        st.markdown(
+            t(
+                "**Classic baseline** on the same split ({name}): **{acc:.2%}** test accuracy in {s:.1f} s, "
+                "against the network's {net}.",
+                name=t(b.get("name") or "TF-IDF + logistic regression"),
+                acc=b["test_accuracy"],
+                s=b.get("seconds", 0.0),
+                net=f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "–",
+            )
+        )
         from dlviz.train.baseline import comparison
 
         said = comparison(b["test_accuracy"], run.test_accuracy, b.get("train_size", 0))
@@ -231,20 +337,33 @@ def result_view(run) -> None:
         classes = [t(c) for c in (run.settings or {}).get("classes", ["negative", "positive"])]
         probs = np.asarray(prev["probs"])
         st.subheader(t("Test sentences: prediction, confidence (true label)"))
-        rows = {t("sentence"): prev["texts"],
-                t("prediction"): [classes[int(p.argmax())] if int(p.argmax()) < len(classes) else str(int(p.argmax()))
-                                  for p in probs],
-                t("confidence"): [float(p.max()) for p in probs],
-                t("true label"): [classes[int(y)] if int(y) < len(classes) else str(y) for y in prev["labels"]],
-                t("right"): [bool(int(p.argmax()) == int(y)) for p, y in zip(probs, prev["labels"])]}
-        st.dataframe(rows, hide_index=True, width="stretch", key=f"text_preview_{run.id}",
-                     column_config={t("confidence"): st.column_config.ProgressColumn(format="percent", min_value=0,
-                                                                                      max_value=1)})
+        rows = {
+            t("sentence"): prev["texts"],
+            t("prediction"): [
+                classes[int(p.argmax())] if int(p.argmax()) < len(classes) else str(int(p.argmax())) for p in probs
+            ],
+            t("confidence"): [float(p.max()) for p in probs],
+            t("true label"): [classes[int(y)] if int(y) < len(classes) else str(y) for y in prev["labels"]],
+            t("right"): [bool(int(p.argmax()) == int(y)) for p, y in zip(probs, prev["labels"])],
+        }
+        st.dataframe(
+            rows,
+            hide_index=True,
+            width="stretch",
+            key=f"text_preview_{run.id}",
+            column_config={
+                t("confidence"): st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)
+            },
+        )
         return
     if prev:
         st.subheader(t("Test images: prediction, confidence (true label)"))
-        st.caption(t("Each bar is the probability the model gives a class. Blue title: right. Vermillion title: "
-                     "wrong; then the vermillion bar is the model's guess and the blue bar the true class."))
+        st.caption(
+            t(
+                "Each bar is the probability the model gives a class. Blue title: right. Vermillion title: "
+                "wrong; then the vermillion bar is the model's guess and the blue bar the true class."
+            )
+        )
         try:
             data = get_data(run.dataset)
         except DlvizError as e:
@@ -253,6 +372,7 @@ def result_view(run) -> None:
         idx = [i for i in prev["indices"] if i < len(data.test_x)]
         if len(idx) == len(prev["indices"]):
             imgs = data.test_x[idx].numpy()
-            fig = prediction_gallery(imgs, np.asarray(prev["probs"]), prev["labels"],
-                                     [t(c) for c in data.classes], tr=t, cols=3)
+            fig = prediction_gallery(
+                imgs, np.asarray(prev["probs"]), prev["labels"], [t(c) for c in data.classes], tr=t, cols=3
+            )
             st.plotly_chart(fig, key=f"gallery_{run.id}")

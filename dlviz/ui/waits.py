@@ -30,7 +30,7 @@ def seconds_text(s: float) -> str:
 
 
 def estimate_text(est: float | None) -> str:
-    """"about 6 s" (or "" without an estimate)."""
+    """ "about 6 s" (or "" without an estimate)."""
     return t("about {time}", time=seconds_text(est)) if est else ""
 
 
@@ -40,12 +40,17 @@ def progress_text(text: str, elapsed: float, est: float | None) -> str:
         return t("{text} {s} so far.", text=text, s=seconds_text(elapsed))
     if elapsed <= est:
         return t("{text} {s} of about {est}.", text=text, s=seconds_text(elapsed), est=seconds_text(est))
-    return t("{text} {s}: longer than the {est} it took last time; still working.", text=text,
-             s=seconds_text(elapsed), est=seconds_text(est))
+    return t(
+        "{text} {s}: longer than the {est} it took last time; still working.",
+        text=text,
+        s=seconds_text(elapsed),
+        est=seconds_text(est),
+    )
 
 
-def wait_with_progress(work: Callable[[], T], text: str, key: str, size: float = 1.0,
-                       default_rate: float | None = None) -> T:
+def wait_with_progress(
+    work: Callable[[], T], text: str, key: str, size: float = 1.0, default_rate: float | None = None
+) -> T:
     """Run ``work()`` in a thread under a progress bar; remember how long it took per unit of ``size``."""
     est = estimate(key, size, default_rate)
     box: dict = {}

@@ -46,8 +46,13 @@ def sidebar() -> None:
     with st.sidebar:
         presentation_toggle()
         langs = list(LANGUAGES)
-        lang = st.selectbox(":material/translate: Language / 语言", langs, index=langs.index(ss.lang) if ss.lang in langs else 0,
-                            format_func=LANGUAGES.get, key="_lang_select")
+        lang = st.selectbox(
+            ":material/translate: Language / 语言",
+            langs,
+            index=langs.index(ss.lang) if ss.lang in langs else 0,
+            format_func=LANGUAGES.get,
+            key="_lang_select",
+        )
         if lang != ss.lang:
             ss.lang = lang
             ss["_relabel"] = True
@@ -55,19 +60,30 @@ def sidebar() -> None:
             st.rerun()
         if ss.pop("_relabel", False):
             _relabel_choices()
-        own = list_csv()                                   # the user's CSV files kept in the home folder
+        own = list_csv()  # the user's CSV files kept in the home folder
         keys = list(ALL_DATASETS) + list(own)
-        picked = ss.pop("_dataset_select_next", None)   # a page chose the dataset (a CSV just uploaded)
+        picked = ss.pop("_dataset_select_next", None)  # a page chose the dataset (a CSV just uploaded)
         if picked in keys:
-            ss["_dataset_select"] = picked                  # set before the box is drawn, so it shows the choice
-        ds = st.selectbox(t("Dataset"), keys, index=keys.index(ss.dataset) if ss.dataset in keys else 0,
-                          format_func=lambda k, lang=ss.lang: translate(ALL_DATASETS[k].title, lang)
-                          if k in ALL_DATASETS else t("Your CSV: {name}", name=own[k]),
-                          key="_dataset_select")
-        data_dir = st.text_input(t("Data folder (optional)"), value=ss.data_dir or "", key="_data_dir_input",
-                                 help=t("A folder holding the four IDX files (.gz or not), or rt-polarity.pos and "
-                                        "rt-polarity.neg. Leave empty to use the cache, a download, or the offline "
-                                        "data."))
+            ss["_dataset_select"] = picked  # set before the box is drawn, so it shows the choice
+        ds = st.selectbox(
+            t("Dataset"),
+            keys,
+            index=keys.index(ss.dataset) if ss.dataset in keys else 0,
+            format_func=lambda k, lang=ss.lang: (
+                translate(ALL_DATASETS[k].title, lang) if k in ALL_DATASETS else t("Your CSV: {name}", name=own[k])
+            ),
+            key="_dataset_select",
+        )
+        data_dir = st.text_input(
+            t("Data folder (optional)"),
+            value=ss.data_dir or "",
+            key="_data_dir_input",
+            help=t(
+                "A folder holding the four IDX files (.gz or not), or rt-polarity.pos and "
+                "rt-polarity.neg. Leave empty to use the cache, a download, or the offline "
+                "data."
+            ),
+        )
         if ds != ss.dataset or data_dir.strip() != (ss.data_dir or ""):
             ss.dataset, ss.data_dir = ds, data_dir.strip()
             save_session()
