@@ -6,6 +6,7 @@ import copy
 
 import pytest
 import torch
+from torch import nn
 
 from dlviz.errors import DlvizError
 from dlviz.explain import METHODS, attribute
@@ -106,6 +107,70 @@ def test_warm_up_runs_the_path_once_in_the_background_and_leaves_random_state_al
     finally:
         warm._run = real
     assert calls and calls[0][1] == (4,) and calls[0][2] == ("saliency",)
+
+
+def test_the_page_joins_a_warm_up_in_flight_instead_of_racing_it(monkeypatch):
+    """Issue 12: on a direct first visit to the Explain page the app's warm-up thread and the page's first
+    explanation ran at once (the first Saliency took ~760 ms). explain_many (what both Explain pages call)
+    must wait for the warm-up in flight, then warm the page's own model, and only then compute."""
+    import threading
+
+    from dlviz.explain import attribute, warm
+    from dlviz.explain.batch import explain_many
+
+    events = []
+    release = threading.Event()
+    real = warm._run
+
+    def slow_run(model, shape, methods, example=None):
+        if methods == ("blocking",):
+            events.append("warm-up started")
+            release.wait(30)
+            events.append("warm-up finished")
+        else:  # ready(): the cheap call on the page's own model
+            events.append(("model warmed", model, tuple(shape), methods))
+
+    def explain(model, x, target, method, **kw):
+        events.append(("explain", method))
+        return attribute(model, x, target, method, **kw)
+
+    monkeypatch.setattr(warm, "_run", slow_run)
+    monkeypatch.setattr(warm, "_DONE", {})
+    warm.warm_up(methods=("blocking",), key=("process",))
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3)).eval()
+    x = torch.rand(1, 4, 4)
+    cache, out = {}, {}
+    page = threading.Thread(
+        target=lambda: out.update(res=explain_many(model, x, 0, None, {"saliency": {}}, cache, "run|x", explain))
+    )
+    page.start()
+    page.join(1.0)
+    assert page.is_alive() and events == ["warm-up started"]  # waiting, not computing a second cold path
+    release.set()
+    page.join(60)
+    assert not page.is_alive()
+    assert events[1] == "warm-up finished"
+    assert events[2] == ("model warmed", model, (1, 4, 4), ("saliency",))  # the page's model and input shape
+    assert events[3] == ("explain", "saliency") and list(out["res"].maps) == ["saliency"]
+    # a second page view: nothing to compute, no warm-up, no waiting
+    events.clear()
+    again = explain_many(model, x, 0, None, {"saliency": {}}, cache, "run|x", explain)
+    assert events == [] and again.maps["saliency"] is out["res"].maps["saliency"]
+    monkeypatch.setattr(warm, "_run", real)
+
+
+def test_ready_warms_a_text_model_with_token_ids(monkeypatch):
+    """The per-model warm-up runs the real word path on a text model (token ids, not a float image)."""
+    from dlviz.explain import text, warm
+
+    got = []
+    real = text.attribute_text
+    monkeypatch.setattr(text, "attribute_text", lambda *a, **kw: got.append(real(*a, **kw)))
+    model = nn.Sequential(nn.Embedding(6, 3), nn.Flatten(), nn.Linear(12, 2)).eval()
+    ids = torch.tensor([0, 2, 3, 4])
+    warm.ready(model, ids)
+    assert warm.warmed(("model", id(model), (4,), str(ids.dtype)))
+    assert len(got) == 1 and got[0].method == "saliency" and len(got[0].scores) == 4
 
 
 def test_seconds_include_the_private_copy(monkeypatch):

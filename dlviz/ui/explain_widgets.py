@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import streamlit as st
 import torch
 
-from dlviz.errors import DlvizError
 from dlviz.explain import METHODS, attribute, conv_layers
+from dlviz.explain.batch import Explained, explain_many
 from dlviz.ui.inspect_state import InputImage, InspectCtx
 from dlviz.ui.state import t
 from dlviz.ui.text_explain_widgets import valid_pick
@@ -24,12 +24,6 @@ ss = st.session_state
 DEFAULT_METHODS = ("saliency", "integrated_gradients", "grad_cam", "occlusion")
 CACHE = 48  # attributions kept per session (a 28x28 map each)
 PREFERRED_CHECK = ("integrated_gradients", "deeplift", "kernel_shap", "gradient_shap", "occlusion")
-
-
-@dataclass
-class Explained:
-    maps: dict = field(default_factory=dict)  # method -> Attribution, in the order chosen
-    errors: dict = field(default_factory=dict)  # method -> DlvizError (e.g. Grad-CAM without conv layers)
 
 
 def input_key(ctx: InspectCtx, inp: InputImage) -> str:
@@ -168,22 +162,13 @@ def explain_all(
     """Every chosen method's attribution (cached), with a progress bar while any is computed."""
     cache: dict = ss.setdefault("_exp_cache", {})
     base = input_key(ctx, inp)
-    res = Explained()
     todo = [m for m in chosen if (base, target, contrast, m, repr(sorted(chosen[m].items()))) not in cache]
     bar = st.progress(0.0, text=t("Computing the explanations...")) if todo else None
-    for i, (m, settings) in enumerate(chosen.items()):
-        key = (base, target, contrast, m, repr(sorted(settings.items())))
-        if key not in cache:
-            if bar:
-                bar.progress(i / len(chosen), text=t("Computing {method}...", method=t(METHODS[m].title)))
-            try:
-                cache[key] = attribute(ctx.model, inp.x, target, m, contrast=contrast, **settings)
-            except DlvizError as e:
-                cache[key] = e
-            while len(cache) > CACHE:
-                cache.pop(next(iter(cache)))
-        got = cache[key]
-        (res.errors if isinstance(got, DlvizError) else res.maps)[m] = got
+
+    def on_method(i: int, m: str) -> None:
+        bar.progress(i / len(chosen), text=t("Computing {method}...", method=t(METHODS[m].title)))
+
+    res = explain_many(ctx.model, inp.x, target, contrast, chosen, cache, base, attribute, on_method, CACHE)
     if bar:
         bar.empty()
     return res

@@ -18,6 +18,7 @@ import streamlit as st
 import torch
 
 from dlviz.errors import DlvizError
+from dlviz.explain.batch import explain_many
 from dlviz.explain.card import verdict_title
 from dlviz.explain.checks import completeness, mean_agreement, rank_agreement
 from dlviz.explain.text import (
@@ -197,24 +198,17 @@ def explain_text(
     """Every chosen method's word scores (cached), with a progress bar while any is computed."""
     cache: dict = ss.setdefault("_txe_cache", {})
     ids_key = hashlib.sha1(encoded.ids.numpy().tobytes()).hexdigest()[:16]
-    res = TextExplained(encoded, probs, target, contrast)
-    keys = {m: (cache_key, ids_key, target, contrast, m, repr(sorted(s.items()))) for m, s in chosen.items()}
-    todo = [m for m in chosen if keys[m] not in cache]
+    base = f"{cache_key}|{ids_key}"
+    todo = [m for m in chosen if (base, target, contrast, m, repr(sorted(chosen[m].items()))) not in cache]
     bar = st.progress(0.0, text=t("Computing the explanations...")) if todo else None
-    for i, (m, settings) in enumerate(chosen.items()):
-        if keys[m] not in cache:
-            bar.progress(i / len(chosen), text=t("Computing {method}...", method=t(TEXT_METHODS[m].title)))
-            try:
-                cache[keys[m]] = attribute_text(model, encoded.ids, target, m, contrast=contrast, **settings)
-            except DlvizError as e:
-                cache[keys[m]] = e
-            while len(cache) > CACHE:
-                cache.pop(next(iter(cache)))
-        got = cache[keys[m]]
-        (res.errors if isinstance(got, DlvizError) else res.maps)[m] = got
+
+    def on_method(i: int, m: str) -> None:
+        bar.progress(i / len(chosen), text=t("Computing {method}...", method=t(TEXT_METHODS[m].title)))
+
+    got = explain_many(model, encoded.ids, target, contrast, chosen, cache, base, attribute_text, on_method, CACHE)
     if bar:
         bar.empty()
-    return res
+    return TextExplained(encoded, probs, target, contrast, got.maps, got.errors)
 
 
 def check_method(maps: dict) -> str | None:
