@@ -13,6 +13,7 @@ import streamlit as st
 import torch
 from torch import nn
 
+from dlviz.ui.cache import session_cache
 from dlviz.ui.state import t
 from dlviz.ui.text_state import Sentence, TextCtx, one_thread
 
@@ -45,13 +46,11 @@ def recurrent_layers(model: nn.Module) -> list[str]:
 
 
 def _cached(slot: str, key: tuple, compute):
-    cache: dict = st.session_state.setdefault(slot, {})
-    if key not in cache:
-        while len(cache) >= CACHE:
-            cache.pop(next(iter(cache)))
+    def make():
         with one_thread():
-            cache[key] = compute()
-    return cache[key]
+            return compute()
+
+    return session_cache(slot, CACHE).get_or_make(key, make)
 
 
 def _key(ctx: TextCtx, sent: Sentence, *extra) -> tuple:

@@ -13,6 +13,7 @@ from dlviz.inspect.embed import default_layer, knn_agreement, layer_outputs, pca
 from dlviz.models import LAYER_TYPES
 from dlviz.plots.activations import layer_kind
 from dlviz.timing import estimate
+from dlviz.ui.cache import session_cache
 from dlviz.ui.state import t
 from dlviz.ui.waits import seconds_text, wait_with_progress
 
@@ -109,7 +110,7 @@ def _key(ctx, choice: EmbedChoice) -> tuple:
 
 
 def cached_result(ctx, choice: EmbedChoice) -> dict | None:
-    return st.session_state.setdefault("_emb_results", {}).get(_key(ctx, choice))
+    return session_cache("_emb_results", RESULTS_KEPT).get(_key(ctx, choice))
 
 
 def compute_embedding(ctx, choice: EmbedChoice) -> dict:
@@ -142,11 +143,7 @@ def compute_embedding(ctx, choice: EmbedChoice) -> dict:
         "knn": knn_agreement(coords, labels, k=10),
         "seconds": time.perf_counter() - start,
     }
-    results = st.session_state.setdefault("_emb_results", {})
-    while len(results) >= RESULTS_KEPT:
-        results.pop(next(iter(results)))
-    results[_key(ctx, choice)] = result
-    return result
+    return session_cache("_emb_results", RESULTS_KEPT).put(_key(ctx, choice), result)
 
 
 def result_metrics(result: dict, choice: EmbedChoice) -> None:

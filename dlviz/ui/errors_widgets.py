@@ -15,6 +15,7 @@ import torch
 from dlviz.errors import DlvizError
 from dlviz.inspect.errors import predict_all
 from dlviz.runs.store import SNAPSHOT_DIR, WEIGHTS_FILE
+from dlviz.ui.cache import session_cache
 from dlviz.ui.inspect_state import FINAL, InspectCtx
 from dlviz.ui.state import get_store, t
 from dlviz.ui.waits import seconds_text
@@ -61,10 +62,8 @@ def _classify_text(n: int, done: float, elapsed: float) -> str:
 
 def test_probs(ctx: InspectCtx) -> torch.Tensor:
     """(N, K) probabilities of the test set under the model at the chosen replay point (cached)."""
-    ss = st.session_state
-    cache: dict = ss.setdefault("_err_probs", {})
-    key = (ctx.run.id, ctx.tag or FINAL)
-    if key not in cache:
+
+    def make() -> torch.Tensor:
         n = len(ctx.data.test_y)
         probs = load_saved_probs(ctx.run.id, ctx.tag, n)
         if probs is None:
@@ -80,9 +79,10 @@ def test_probs(ctx: InspectCtx) -> torch.Tensor:
             finally:
                 bar.empty()
             save_probs(ctx.run.id, ctx.tag, probs)
-        cache.clear()  # one model's predictions at a time: 10,000 x 10 floats each
-        cache[key] = probs
-    return cache[key]
+        return probs
+
+    # one model's predictions at a time: 10,000 x 10 floats each
+    return session_cache("_err_probs", 1).get_or_make((ctx.run.id, ctx.tag or FINAL), make)
 
 
 def picked_cell(default: tuple[int, int]) -> tuple[int, int]:

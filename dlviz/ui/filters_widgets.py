@@ -13,6 +13,7 @@ from dlviz.errors import DlvizError
 from dlviz.inspect.filters import feature_maps, filters
 from dlviz.inspect.units import UnitLayer, sample, top_of, unit_layers, unit_scores
 from dlviz.plots.filters import channel_kernels, digit_grid, filter_map_pairs, gray, upscale
+from dlviz.ui.cache import session_cache
 from dlviz.ui.inspect_state import InputImage, InspectCtx
 from dlviz.ui.state import t
 from dlviz.ui.widgets import show_error
@@ -94,10 +95,8 @@ def filters_and_maps(ctx: InspectCtx, inp: InputImage, convs: list[str]) -> None
 
 def _scores(ctx: InspectCtx, layer: str, reduce: str, n: int):
     """(indices into the test set, (n, units) scores), computed once per session and cached."""
-    ss = st.session_state
-    cache: dict = ss.setdefault("_filt_scores", {})
-    key = (ctx.run.id, ctx.tag, layer, reduce, n)
-    if key not in cache:
+
+    def make():
         idx = sample(len(ctx.data.test_x), n)
         bar = st.progress(0.0, text=t("Scoring {n:,} test images...", n=len(idx)))
         try:
@@ -111,10 +110,9 @@ def _scores(ctx: InspectCtx, layer: str, reduce: str, n: int):
             )
         finally:
             bar.empty()
-        while len(cache) >= SCORE_CACHE:
-            cache.pop(next(iter(cache)))
-        cache[key] = (idx, scores)
-    return cache[key]
+        return idx, scores
+
+    return session_cache("_filt_scores", SCORE_CACHE).get_or_make((ctx.run.id, ctx.tag, layer, reduce, n), make)
 
 
 def _label(score: float, cls: str) -> str:

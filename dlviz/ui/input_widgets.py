@@ -19,6 +19,7 @@ from dlviz.errors import DlvizError
 from dlviz.i18n import N_
 from dlviz.inspect.preprocess import Processed, open_image, to_mnist
 from dlviz.limits import MB, limits
+from dlviz.ui.cache import session_cache
 from dlviz.ui.inspect_state import InputImage, InspectCtx, current_input, set_input, test_input
 from dlviz.ui.state import input_snapshot, save_session, t
 from dlviz.ui.widgets import show_error
@@ -164,23 +165,20 @@ def _upload_picker():
 
 def _process(source: str, raw) -> tuple[Processed, str | None]:
     """(processed input, a notice) from a drawing array or an upload (name, bytes), cached per content."""
-    ss = st.session_state
     key = (source, raw[0], len(raw[1]), hash(raw[1])) if source == "upload" else (source, hash(raw.tobytes()))
-    hit = ss.get("_insp_processed")
-    if hit and hit[0] == key:
-        if isinstance(hit[1], DlvizError):
-            raise hit[1]
-        return hit[1]
-    try:
-        if source == "upload":
-            img, notice = open_image(raw[1])
-            out = (to_mnist(img), notice)
-        else:
-            out = (to_mnist(raw), None)
-    except DlvizError as e:
-        ss._insp_processed = (key, e)
-        raise
-    ss._insp_processed = (key, out)
+
+    def make():  # a picture that cannot be read keeps its error: it is not read again on every rerun
+        try:
+            if source == "upload":
+                img, notice = open_image(raw[1])
+                return to_mnist(img), notice
+            return to_mnist(raw), None
+        except DlvizError as e:
+            return e
+
+    out = session_cache("_insp_processed", 1).get_or_make(key, make)
+    if isinstance(out, DlvizError):
+        raise out
     return out
 
 

@@ -21,6 +21,7 @@ from dlviz.errors import DlvizError
 from dlviz.models import build
 from dlviz.runs import RunRecord, load_state_into
 from dlviz.train import image_transform
+from dlviz.ui.cache import session_cache
 from dlviz.ui.run_widgets import run_title
 from dlviz.ui.state import get_data, get_store, open_run, t
 from dlviz.ui.widgets import show_error
@@ -89,10 +90,8 @@ def inspectable_runs() -> list[RunRecord]:
 
 def load_model(run: RunRecord, tag: str | None) -> nn.Module:
     """The run's model with the weights at ``tag`` (None: final), cached in this session. Raises DlvizError."""
-    ss = st.session_state
-    cache: dict = ss.setdefault("_insp_models", {})
-    key = (run.id, tag or FINAL)
-    if key not in cache:
+
+    def make() -> nn.Module:
         info = get_info(run.dataset)
         model = build(run.spec, info.input_shape, info.num_classes, budget=False).module
         store = get_store()
@@ -100,10 +99,9 @@ def load_model(run: RunRecord, tag: str | None) -> nn.Module:
         model.eval()
         for p in model.parameters():
             p.requires_grad_(False)  # looking never trains; methods that need gradients ask for them
-        while len(cache) >= MODEL_CACHE:
-            cache.pop(next(iter(cache)))
-        cache[key] = model
-    return cache[key]
+        return model
+
+    return session_cache("_insp_models", MODEL_CACHE).get_or_make((run.id, tag or FINAL), make)
 
 
 def _pick_run(runs: list[RunRecord]) -> RunRecord:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from dlviz.errors import RunError
 from dlviz.ui import screen
+from dlviz.ui.cache import Bounded
 from dlviz.ui.state import init_session, t
 from dlviz.ui.widgets import show_error, sidebar
 
@@ -63,7 +64,8 @@ def run_app() -> None:
         show_error(e)
 
 
-_BACKED_UP: dict = {}  # damaged index files already copied aside by this server: (path, size, mtime) -> copy
+# damaged index files already copied aside by this server, for every session: (path, size, mtime) -> copy
+_BACKED_UP = Bounded(16)
 
 
 def index_notice() -> None:
@@ -80,9 +82,7 @@ def index_notice() -> None:
     try:
         info = store.db_path.stat()
         key = (str(store.db_path), info.st_size, info.st_mtime_ns)
-        if key not in _BACKED_UP:
-            _BACKED_UP[key] = store.backup_index()
-        backup = _BACKED_UP[key]
+        backup = _BACKED_UP.get_or_make(key, store.backup_index)
     except OSError:
         pass
     except RunError as e:

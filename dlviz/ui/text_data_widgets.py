@@ -12,6 +12,7 @@ import streamlit as st
 from dlviz.data import class_counts, split_indices
 from dlviz.limits import MB, limits
 from dlviz.plots import class_balance
+from dlviz.ui.cache import session_cache
 from dlviz.ui.plain import plain
 from dlviz.ui.state import t
 
@@ -39,12 +40,10 @@ def _lengths_figure(lengths: np.ndarray, max_len: int) -> go.Figure:
 
 def _raw_lengths(data) -> np.ndarray:
     """Tokens per training sentence before the cut (cached per dataset in this session)."""
-    cache = ss.setdefault("_tdata_lengths_cache", {})
-    key = (data.info.key, len(data.train_texts), data.max_len)
-    if key not in cache:
-        cache.clear()
-        cache[key] = np.array([len(data.tokens(s)) for s in data.train_texts])
-    return cache[key]
+    return session_cache("_tdata_lengths_cache", 1).get_or_make(
+        (data.info.key, len(data.train_texts), data.max_len),
+        lambda: np.array([len(data.tokens(s)) for s in data.train_texts]),
+    )
 
 
 def token_table(data, text: str) -> None:

@@ -22,6 +22,7 @@ from dlviz.data import get_info
 from dlviz.errors import DataError, DlvizError, RunError
 from dlviz.models import build
 from dlviz.runs import RunRecord, load_state_into
+from dlviz.ui.cache import session_cache
 from dlviz.ui.inspect_state import FINAL, INSPECTABLE, MODEL_CACHE, _pick_replay, ended_banner, other_kind_note
 from dlviz.ui.run_widgets import run_title
 from dlviz.ui.state import get_store, open_run, save_session, t
@@ -121,10 +122,7 @@ def load_text_model(run: RunRecord, tag: str | None):
     """(model, vocab, max_len) for a text run at ``tag`` (None: final), cached in this session. Raises DlvizError."""
     from dlviz.data.tokenize import Vocab
 
-    ss = st.session_state
-    cache: dict = ss.setdefault("_txt_models", {})
-    key = (run.id, tag or FINAL)
-    if key not in cache:
+    def make():
         store = get_store()
         raw = store.load_record(run.id, "vocab")
         if raw is None:
@@ -145,10 +143,9 @@ def load_text_model(run: RunRecord, tag: str | None):
         model.eval()
         for p in model.parameters():
             p.requires_grad_(False)
-        while len(cache) >= MODEL_CACHE:
-            cache.pop(next(iter(cache)))
-        cache[key] = (model, vocab, max_len)
-    return cache[key]
+        return model, vocab, max_len
+
+    return session_cache("_txt_models", MODEL_CACHE).get_or_make((run.id, tag or FINAL), make)
 
 
 def _pick_run(runs: list[RunRecord]) -> RunRecord:
