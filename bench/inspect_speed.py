@@ -33,8 +33,8 @@ from dlviz.inspect.embed import layer_outputs, pca, sample_indices, tsne  # noqa
 from dlviz.inspect.errors import predict_all  # noqa: E402
 from dlviz.inspect.filters import conv_layers, filters, weight_stats  # noqa: E402
 from dlviz.inspect.gradients import GradRecorder  # noqa: E402
-from dlviz.inspect.preprocess import to_mnist  # noqa: E402
 from dlviz.inspect.units import unit_scores  # noqa: E402
+from dlviz.modality.preprocess import to_mnist  # noqa: E402
 from dlviz.models import PRESETS, build  # noqa: E402
 from dlviz.plots.activations import dense_strip, feature_map_grid  # noqa: E402
 from dlviz.plots.filters import filter_grid, weight_histograms  # noqa: E402

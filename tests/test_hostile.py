@@ -1028,7 +1028,7 @@ def test_idx_default_limit_reads_mnist_and_refuses_2_gb(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------------
-# 4. Uploads budgeted by decoded bytes from the header, decoded in a bounded way (dlviz/inspect/preprocess.py)
+# 4. Uploads budgeted by decoded bytes from the header, decoded in a bounded way (dlviz/modality/preprocess.py)
 
 
 @pytest.fixture(scope="module")
@@ -1053,7 +1053,7 @@ def hostile_images(tmp_path_factory):
 _OPEN_EACH = """
 import resource, sys
 from dlviz.errors import DataError
-from dlviz.inspect.preprocess import open_image, to_mnist
+from dlviz.modality.preprocess import open_image, to_mnist
 for path in sys.argv[1:]:
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     try:
@@ -1106,7 +1106,7 @@ def test_opened_image_is_at_most_the_work_size(tmp_path):
 
     from PIL import Image
 
-    from dlviz.inspect.preprocess import WORK_SIZE, open_image
+    from dlviz.modality.preprocess import WORK_SIZE, open_image
 
     buf = io.BytesIO()
     Image.new("L", (3000, 1500), 255).save(buf, "PNG")
@@ -1120,7 +1120,7 @@ def test_upload_bytes_and_decoded_bytes_are_server_settings(monkeypatch):
     from PIL import Image
 
     from dlviz.errors import DataError
-    from dlviz.inspect.preprocess import open_image
+    from dlviz.modality.preprocess import open_image
 
     buf = io.BytesIO()
     Image.effect_noise((1200, 1200), 60).save(buf, "PNG")  # about 1.2 MB of noise

@@ -242,7 +242,7 @@ def test_example_photo_becomes_its_mnist_digit(name, index, mnist_dir):
     """Made from MNIST test digits (assets/examples/make_examples.py): after dlviz's preprocessing (grey,
     inverted, cropped, centred) each photo is close to the digit it was made from, squared paper included."""
     from dlviz.data.idx import read_idx
-    from dlviz.inspect.preprocess import open_image, to_mnist
+    from dlviz.modality.preprocess import open_image, to_mnist
 
     img, notice = open_image((ROOT / "assets/examples" / name).read_bytes())
     x = to_mnist(img).x.numpy().reshape(-1)

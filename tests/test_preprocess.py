@@ -12,8 +12,8 @@ import torch
 from PIL import Image, ImageDraw, features
 
 from dlviz.errors import DataError
-from dlviz.inspect import preprocess
-from dlviz.inspect.preprocess import NOTICE_FIRST_FRAME, NOTICE_INVERTED, centre_of_mass, open_image, to_mnist
+from dlviz.modality import preprocess
+from dlviz.modality.preprocess import NOTICE_FIRST_FRAME, NOTICE_INVERTED, centre_of_mass, open_image, to_mnist
 
 
 def _digit(size=(200, 100), offset=(120, 15), ink=0, paper=255, mode="L") -> Image.Image:
@@ -258,5 +258,5 @@ def test_core_does_not_need_streamlit():
     import subprocess
     import sys
 
-    code = "import dlviz.inspect.preprocess, dlviz.plots.activations, sys; assert 'streamlit' not in sys.modules"
+    code = "import dlviz.modality.preprocess, dlviz.plots.activations, sys; assert 'streamlit' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0

@@ -11,7 +11,7 @@ from torch import nn
 from dlviz.errors import SpecError
 from dlviz.i18n import catalogue
 from dlviz.models import LAYER_TYPES, PRESETS, build, normalize, to_json, to_pytorch
-from dlviz.models.builder import for_dataset, is_text, with_vocab
+from dlviz.models.builder import for_dataset, reads, with_vocab
 from dlviz.models.layers import MASKS_PADS, EncoderLayer, KimConv, Recurrent, TimePool
 
 TEXT = [k for k, p in PRESETS.items() if p.input == "text"]
@@ -279,7 +279,7 @@ def test_vocab_size_follows_the_dataset():
     fitted = for_dataset(spec, vocab_size=777, num_classes=5)
     assert fitted["layers"][0]["vocab"] == 777 and fitted["layers"][-1]["units"] == 5
     assert build(fitted, (L,), 5).table[-1].output_shape == (5,)
-    assert is_text(spec) and not is_text(PRESETS["mlp"].spec)
+    assert reads(spec).kind == "text" and reads(PRESETS["mlp"].spec).kind == "image"
     # the embedding starts small (Keras's uniform(-0.05, 0.05)) and PAD's vector is zero
     emb = build(spec, (L,), 2, vocab_size=50).module.embedding_1.weight
     assert emb.abs().max() <= 0.05 and torch.count_nonzero(emb[0]) == 0

@@ -9,10 +9,6 @@ from dlviz.inspect.hooks import Capture, capture
 
 __all__ = ["LayerActivation", "activations", "summarize", "Capture", "capture"]
 
-from dlviz.inspect.preprocess import Processed, open_image, to_mnist  # noqa: E402  (uploads and drawings)
-
-__all__ += ["Processed", "open_image", "to_mnist"]
-
 from dlviz.inspect.filters import LayerWeights, conv_layers, feature_maps, weight_stats  # noqa: E402
 from dlviz.inspect.units import UnitLayer, top_images, top_of, unit_layers, unit_scores  # noqa: E402
 

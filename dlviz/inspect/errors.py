@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlviz.train.engine import image_transform
+from dlviz.modality.image import image_transform
 
 
 @torch.no_grad()

@@ -18,7 +18,7 @@ from torch import nn
 
 from dlviz.errors import SpecError
 from dlviz.limits import Limits, fmt_bytes, limits
-from dlviz.models.layers import LAYER_TYPES, MASKS_PADS, Recurrent, Shape, fmt_shape, layer_type
+from dlviz.models.layers import LAYER_TYPES, MASKS_PADS, Reads, Recurrent, Shape, fmt_shape, layer_type
 
 MAX_LAYERS = 64
 
@@ -180,10 +180,10 @@ def _coerce(value, p, i, title):
     return v
 
 
-def is_text(spec) -> bool:
-    """True if ``spec`` reads token ids: its first layer is an Embedding."""
-    layers = normalize(spec)["layers"]
-    return layers[0]["type"] == "embedding"
+def reads(spec) -> Reads:
+    """What ``spec`` takes in, told by its first layer: token ids for a model that starts with an
+    Embedding (``TOKEN_IDS``), else pixels (``PIXELS``). ``reads(spec).kind`` is the modality's name."""
+    return LAYER_TYPES[normalize(spec)["layers"][0]["type"]].reads
 
 
 def with_vocab(spec, vocab_size: int) -> dict:
@@ -254,9 +254,8 @@ def estimate(
     from torch.utils.flop_counter import FlopCounterMode
 
     spec = with_vocab(spec, vocab_size) if vocab_size is not None else normalize(spec)
-    text = spec["layers"][0]["type"] == "embedding"
     if input_dtype is None:
-        input_dtype = torch.long if text else torch.float32
+        input_dtype = LAYER_TYPES[spec["layers"][0]["type"]].reads.dtype
     out = Estimate()
     shape = tuple(input_shape)
     batch = 2  # BatchNorm needs two examples in training mode
@@ -414,10 +413,11 @@ def build(
     must not lock the class out of its own runs).
     """
     spec = with_vocab(spec, vocab_size) if vocab_size is not None else normalize(spec)
-    text = spec["layers"][0]["type"] == "embedding"
+    model_reads = LAYER_TYPES[spec["layers"][0]["type"]].reads
     if input_dtype is None:
-        input_dtype = torch.long if text else torch.float32
-    if not text and not input_dtype.is_floating_point:  # before the estimate: it names the real fix
+        input_dtype = model_reads.dtype
+    # ids given to a model that reads floats: before the estimate, as it names the real fix
+    if model_reads.dtype.is_floating_point and not input_dtype.is_floating_point:
         raise SpecError(
             "A text model must start with an Embedding layer: it turns the token ids into vectors "
             "the other layers can read.",
@@ -437,7 +437,7 @@ def build(
         lt = LAYER_TYPES[layer["type"]]
         module = lt.build(layer, shape, i)
         if lt.key in MASKS_PADS:
-            module.mask_pads = text
+            module.mask_pads = model_reads.pads
         try:
             with torch.no_grad():
                 x = module(x)

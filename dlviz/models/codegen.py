@@ -11,7 +11,7 @@ from torch import nn
 
 from dlviz.errors import SpecError
 from dlviz.models import layers as L
-from dlviz.models.builder import Built, build, normalize
+from dlviz.models.builder import Built, build, normalize, reads
 
 _CUSTOM = {
     "rows": [L.Rows],
@@ -57,7 +57,7 @@ def _ident(v) -> str:
     return v
 
 
-def _ctor(layer: dict, in_shape: tuple, text: bool = False) -> str:
+def _ctor(layer: dict, in_shape: tuple, pads: bool = False) -> str:
     layer = {
         k: (
             _int(v)
@@ -73,7 +73,7 @@ def _ctor(layer: dict, in_shape: tuple, text: bool = False) -> str:
     } | {"type": layer["type"]}
     in_shape = tuple(int(_int(s)) for s in in_shape)
     t = layer["type"]
-    masks = ", mask_pads=True" if text and t in L.MASKS_PADS else ""  # a text model skips pads
+    masks = ", mask_pads=True" if pads and t in L.MASKS_PADS else ""  # a model of padded ids skips pads
     if t == "dense":
         return f"nn.Linear({in_shape[0]}, {layer['units']}, bias={layer['bias']})"
     if t == "conv2d":
@@ -137,7 +137,7 @@ def to_pytorch(spec, input_shape=(1, 28, 28), num_classes=10) -> str:
 def _model_lines(spec, input_shape, num_classes, seed: int | None = None) -> list[str]:
     spec = normalize(spec)
     built = build(spec, input_shape, num_classes)
-    text = spec["layers"][0]["type"] == "embedding"
+    model_reads = reads(spec)
     shapes = [tuple(input_shape)] + [r.output_shape for r in built.table]
     classes, seen = [], set()
     for layer in spec["layers"]:
@@ -154,11 +154,7 @@ def _model_lines(spec, input_shape, num_classes, seed: int | None = None) -> lis
         "",
         f"MODEL_NAME = {_str(spec['name'])}",
     ]
-    if text:
-        lines[1:1] = [
-            "# It reads token ids (batch, length), pre-padded with PAD = 0: the padding vectors are zero, and",
-            "# the sequence layers skip them (mask_pads=True).",
-        ]
+    lines[1:1] = list(model_reads.note)
     for src in classes:
         lines += ["", src.rstrip(), ""]
     if seed is not None:  # dlviz seeds, builds, then gives Dense and Conv layers Glorot weights
@@ -166,7 +162,7 @@ def _model_lines(spec, input_shape, num_classes, seed: int | None = None) -> lis
     lines += ["", "model = nn.Sequential(OrderedDict(["]
     for i, (row, layer) in enumerate(zip(built.table, spec["layers"])):
         lines.append(
-            f"    ({_str(_ident(row.name))}, {_ctor(layer, shapes[i], text)}),  # -> {_shape(row.output_shape)}"
+            f"    ({_str(_ident(row.name))}, {_ctor(layer, shapes[i], model_reads.pads)}),  # -> {_shape(row.output_shape)}"
         )
     lines += ["]))"]
     if seed is not None:
@@ -185,7 +181,7 @@ def to_script(spec, input_shape=(1, 28, 28), num_classes=10, recipe: dict | None
     from dlviz.train.engine import OPTIMIZERS, SCHEDULES, WARMUP_FRACTION, TrainConfig
 
     spec = normalize(spec)
-    if spec["layers"][0]["type"] == "embedding" or len(tuple(input_shape)) != 3:
+    if not reads(spec).script or len(tuple(input_shape)) != 3:
         return to_pytorch(spec, input_shape, num_classes)
     d = TrainConfig()
     r = {

@@ -30,6 +30,36 @@ class Param:
 
 
 @dataclass(frozen=True)
+class Reads:
+    """What a model takes in, told by its first layer (see :func:`dlviz.models.builder.reads`).
+
+    ``kind`` names the data's modality (``DatasetInfo.kind``: "image", "text"), ``dtype`` the tensor the
+    first layer reads. ``pads``: the input is pre-padded token ids (PAD = 0) that the sequence layers
+    skip (``mask_pads``). ``script``: :func:`dlviz.models.codegen.to_script` can write a standalone
+    training script for it (it reads the IDX files itself; a text model's data needs dlviz's
+    tokenizer). ``note``: comment lines the exported model starts with.
+    """
+
+    kind: str
+    dtype: torch.dtype
+    pads: bool = False
+    script: bool = False
+    note: tuple[str, ...] = ()
+
+
+PIXELS = Reads("image", torch.float32, script=True)
+TOKEN_IDS = Reads(
+    "text",
+    torch.long,
+    pads=True,
+    note=(
+        "# It reads token ids (batch, length), pre-padded with PAD = 0: the padding vectors are zero, and",
+        "# the sequence layers skip them (mask_pads=True).",
+    ),
+)
+
+
+@dataclass(frozen=True)
 class LayerType:
     key: str
     title: str
@@ -39,6 +69,7 @@ class LayerType:
     help: str = ""
     label: Callable[[dict], str] | None = None  # short text for the diagram
     aliases: tuple[str, ...] = field(default=())
+    reads: Reads = PIXELS  # what a model that starts with this layer takes in
 
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}
@@ -614,6 +645,7 @@ LAYER_TYPES: dict[str, LayerType] = {
             ),
             "Turns each token id into a learned vector.",
             lambda p: f"Embedding {p['vocab']}x{p['dim']}",
+            reads=TOKEN_IDS,
         ),
         LayerType(
             "rnn",

@@ -18,6 +18,7 @@ from torch import nn
 
 from dlviz.errors import TrainError
 from dlviz.i18n import N_
+from dlviz.modality.image import image_transform  # noqa: F401  (re-exported: dlviz.train.image_transform)
 
 OPTIMIZERS: dict[str, dict] = {
     # default learning rates as in the frameworks' documentation (Adadelta's is 1.0)
@@ -260,11 +261,6 @@ class DeviceData:
     @property
     def device(self) -> torch.device:
         return self.train_x.device
-
-
-def image_transform(x: torch.Tensor) -> torch.Tensor:
-    """(B, H, W) uint8 -> (B, 1, H, W) float in [0, 1], as the course divides by 255."""
-    return x.unsqueeze(1).float().div_(255.0)
 
 
 class Control:

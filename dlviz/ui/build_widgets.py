@@ -15,6 +15,7 @@ import streamlit as st
 
 from dlviz.errors import DlvizError, SpecError
 from dlviz.glossary import help_text
+from dlviz.modality import modality_of, modality_of_spec
 from dlviz.models import (
     LAYER_TYPES,
     PRESETS,
@@ -30,7 +31,7 @@ from dlviz.models import (
     to_json,
     to_pytorch,
 )
-from dlviz.models.builder import MAX_LAYERS, is_text
+from dlviz.models.builder import MAX_LAYERS
 from dlviz.models.codegen import to_script
 from dlviz.models.presets import fit_classes
 from dlviz.ui.plain import plain
@@ -486,22 +487,15 @@ def import_panel(input_shape, num_classes: int) -> None:
 def kind_mismatch(spec: dict, kind: str) -> None:
     """When the draft model reads images but the dataset is text (or the other way), say so and offer a fix."""
     try:
-        text_model = is_text(spec)
+        model_reads = modality_of_spec(spec)
     except SpecError:
         return
-    if text_model == (kind == "text"):
+    data = modality_of(kind)
+    if model_reads is data:
         return
-    fix = "lstm" if kind == "text" else "mlp"
+    fix = data.default_preset
     with st.container(border=True):
-        st.warning(
-            t("This model reads sentences, but the dataset is images.")
-            if text_model
-            else t(
-                "This model reads images, but the dataset is sentences: a text model starts with an Embedding "
-                "layer that turns token ids into vectors."
-            ),
-            icon=":material/swap_horiz:",
-        )
+        st.warning(t(data.wrong_model), icon=":material/swap_horiz:")
         st.button(
             t("Start from the {preset} preset", preset=t(PRESETS[fix].title)),
             icon=":material/library_add:",

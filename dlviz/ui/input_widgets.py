@@ -17,8 +17,8 @@ import streamlit as st
 
 from dlviz.errors import DlvizError
 from dlviz.i18n import N_
-from dlviz.inspect.preprocess import Processed, open_image, to_mnist
 from dlviz.limits import MB, limits
+from dlviz.modality.preprocess import Processed, open_image, to_mnist
 from dlviz.ui.cache import session_cache
 from dlviz.ui.inspect_state import InputImage, InspectCtx, current_input, set_input, test_input
 from dlviz.ui.state import input_snapshot, save_session, t
