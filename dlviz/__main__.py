@@ -845,6 +845,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     da.add_argument("--json", action="store_true", help=t("print one JSON object"))
     da.set_defaults(func=cmd_data)
+    from dlviz.lessons import cli as lessons_cli
+
+    lessons_cli.add_parser(sub)
     be = sub.add_parser(
         "bench",
         help=t(

@@ -9,6 +9,7 @@ ensure_app()
 from dlviz.data.registry import ALL_DATASETS
 from dlviz.errors import DlvizError
 from dlviz.ui import get_store, t
+from dlviz.ui.lesson_widgets import lesson_list
 from dlviz.ui.plain import plain
 from dlviz.ui.run_widgets import run_title
 
@@ -87,3 +88,5 @@ if rid:
             ),
             icon=":material/history:",
         )
+
+lesson_list()

@@ -139,6 +139,9 @@ def ensure_app() -> None:
         from dlviz.ui.nav import index_notice
 
         index_notice()  # a damaged run index: said on top of every page, with the button that rebuilds it
+        from dlviz.ui.lesson_widgets import lesson_panel
+
+        lesson_panel(sys._getframe(1).f_code.co_filename)  # the active lesson's step, on top of its page
         return
     from dlviz.ui.nav import run_app
 

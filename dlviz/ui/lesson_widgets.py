@@ -1,0 +1,535 @@
+"""Lessons in the app: the lesson panel on top of the page a step opens, the trail (done, current, next), the
+predict-then-reveal question, the lesson list on the Start page and the worksheet download.
+
+A step sets the same session state the pages read (the dataset, the model, the Train page's recipe, the open
+run, the Inspect/Explain input, the Explain methods), opens its page, outlines the controls it names and greys
+out those it locks. The student's place, guesses and reveals are saved beside the session file
+(``$DLVIZ_HOME/sessions/<sid>.lessons.json``), so a refresh, leaving and resuming keep them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+
+import streamlit as st
+
+from dlviz.errors import DlvizError
+from dlviz.i18n import N_
+from dlviz.lessons import Lesson, Step, load_lessons_safe, measure, snapshots
+from dlviz.lessons.model import scaled_recipe
+from dlviz.runs import dlviz_home
+from dlviz.ui.state import get_executor, get_store, open_run, save_session, set_spec, t
+
+KEY = "_lsn"  # the progress dict in the session
+ACTION_HINTS = {
+    "next": N_("Press Next when you are ready."),
+    "train": N_("Press Train on this page and wait for the run to finish."),
+    "draw": N_("Choose Draw and draw a digit in the box."),
+    "change_layer": N_("Change the model: add, remove or change a layer."),
+    "answer": N_("Pick your answer."),
+}
+
+
+def lessons() -> dict[str, Lesson]:
+    found, problems = load_lessons_safe()
+    st.session_state["_lsn_problems"] = problems
+    return found
+
+
+def _file():
+    folder = dlviz_home() / "sessions"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{st.session_state.sid}.lessons.json"
+
+
+def progress() -> dict:
+    """This browser session's lesson progress: read once from the file beside the session, then kept here."""
+    ss = st.session_state
+    if KEY not in ss:
+        data = {}
+        try:
+            data = json.loads(_file().read_text(encoding="utf-8"))
+        except (OSError, ValueError, AttributeError):
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        data.setdefault("active", None)  # the lesson being followed (None: none, or left)
+        data.setdefault("hidden", False)  # "show me the page without the lesson"
+        data.setdefault("lessons", {})  # id -> {"step": i, "done": [...], "answers": {}, "reveals": {}, "entry": {}}
+        ss[KEY] = data
+    return ss[KEY]
+
+
+def save_progress() -> None:
+    try:
+        path = _file()
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(progress()), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home: the lesson simply is not restored after a refresh
+
+
+def lesson_state(lesson_id: str) -> dict:
+    p = progress()["lessons"].setdefault(lesson_id, {})
+    p.setdefault("step", 0)
+    p.setdefault("done", [])
+    p.setdefault("answers", {})
+    p.setdefault("reveals", {})
+    p.setdefault("entry", {})
+    p.setdefault("runs", {})
+    return p
+
+
+def _spec_hash(spec) -> str:
+    return hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _input_hash() -> str:
+    inp = st.session_state.get("_insp_input")
+    if inp is None:
+        return ""
+    try:
+        return hashlib.sha1(inp.x.numpy().tobytes()).hexdigest()[:12] + str(getattr(inp, "source", ""))
+    except (AttributeError, RuntimeError, TypeError):
+        return ""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Setting the app's state from a step
+
+
+def _set_recipe(recipe: dict) -> None:
+    """The Train page's settings, as if the student had typed them: its saved settings and its widgets."""
+    ss = st.session_state
+    spec = ss.spec
+    settings = {**dict(ss.get("train_settings") or {}), **scaled_recipe(recipe)}
+    settings["for_model"] = f"{spec.get('name')}@{ss.get('dataset')}"
+    ss.train_settings = settings
+    for k in [k for k in ss if isinstance(k, str) and k.startswith("_tr_")]:
+        del ss[k]  # the form seeds its widgets from the saved settings again
+
+
+def _set_input(inp: dict) -> None:
+    import torch
+
+    from dlviz.ui.inspect_state import InputImage
+
+    ss = st.session_state
+    if "test_index" in inp:
+        i = int(inp["test_index"])
+        for widget, keep, value in (
+            ("_inspw_mode", "_insp_mode", "test"),
+            ("_inspw_class", "_insp_class", 0),
+            ("_inspw_pos", "_insp_pos", i),
+        ):
+            ss[keep] = value
+            ss[widget] = value
+        ss._insp_input = InputImage(x=torch.zeros(1, 28, 28), label=None, caption="", source="test", index=i)
+    elif "shortcut_index" in inp:
+        from dlviz.lessons.shortcut import shortcut_image
+        from dlviz.ui.state import get_data
+
+        data = get_data("mnist")
+        x, label, _ = shortcut_image(data, int(inp["shortcut_index"]))
+        ss._insp_mode = ss._inspw_mode = "draw"
+        ss.pop("_insp_drawing_json", None)
+        ss._insp_input = InputImage(
+            x=x,
+            label=None,
+            caption=t("Test image {i} with the mark of its label", i=int(inp["shortcut_index"])),
+            source="drawn",
+        )
+
+
+def _set_methods(methods) -> None:
+    ss = st.session_state
+    ss["_exp_methods"] = list(methods) if isinstance(methods, list) else [methods]
+    for k in [k for k in ss if isinstance(k, str) and k.startswith("_expw_methods")]:
+        del ss[k]
+
+
+def _snapshot_run(lesson: Lesson, key: str) -> str | None:
+    rec = snapshots.find(get_store(), lesson.snapshots[key])
+    return rec.id if rec else None
+
+
+def _needed(lesson: Lesson, step: Step) -> list[str]:
+    keys = list(step.state.get("compare") or [])
+    if step.state.get("run"):
+        keys.append(step.state["run"])
+    return keys
+
+
+def apply_state(lesson: Lesson, step: Step) -> None:
+    """Set what ``step`` sets, in the order the pages depend on: dataset, model, recipe, run, input, methods."""
+    ss = st.session_state
+    state = step.state
+    if "dataset" in state and ss.get("dataset") != state["dataset"]:
+        ss.dataset = state["dataset"]
+    if "preset" in state:
+        name = state["preset"]
+        if name in lesson.snapshots:
+            spec = snapshots.spec_of(lesson.snapshots[name])
+        else:
+            from dlviz.models import PRESETS
+
+            spec = PRESETS[name].copy_spec()
+        set_spec(spec)
+    if "recipe" in state:
+        _set_recipe(state["recipe"])
+    _apply_runs(lesson, step)
+    if "input" in state:
+        _set_input(state["input"])
+    if "method" in state:
+        _set_methods(state["method"])
+    save_session()
+
+
+def _apply_runs(lesson: Lesson, step: Step) -> bool:
+    """Open the step's run and fill the Runs page's comparison; False while a snapshot is still missing."""
+    ss = st.session_state
+    ids = {k: _snapshot_run(lesson, k) for k in _needed(lesson, step)}
+    if any(v is None for v in ids.values()):
+        return False
+    if step.state.get("run"):
+        open_run(ids[step.state["run"]])
+    if step.state.get("compare"):
+        chosen = [ids[k] for k in step.state["compare"]]
+        if ss.get("run_id") and step.action == "train" and ss.run_id not in chosen:
+            chosen.append(ss.run_id)
+        ss["_runs_compare"] = chosen
+    return True
+
+
+def enter_step(lesson: Lesson, index: int, switch: bool = True) -> None:
+    ss = st.session_state
+    p = lesson_state(lesson.id)
+    index = max(0, min(index, len(lesson.steps) - 1))
+    p["step"] = index
+    step = lesson.steps[index]
+    apply_state(lesson, step)
+    p["entry"][step.id] = {"t": time.time(), "spec": _spec_hash(ss.spec), "input": _input_hash(), "run": ss.run_id}
+    progress()["active"] = lesson.id
+    progress()["hidden"] = False
+    save_progress()
+    if switch:
+        st.switch_page(f"pages/{step.page}.py")
+
+
+def start(lesson: Lesson) -> None:
+    """Start ``lesson``, or resume it at the step the student left it."""
+    p = lesson_state(lesson.id)
+    if len(p["done"]) >= len(lesson.steps):  # done before: start again from the first step, answers kept
+        p["done"] = []
+        p["step"] = 0
+    enter_step(lesson, p["step"])
+
+
+def leave() -> None:
+    progress()["active"] = None
+    save_progress()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Whether the step's action is done
+
+
+def action_done(lesson: Lesson, step: Step) -> bool:
+    ss = st.session_state
+    p = lesson_state(lesson.id)
+    entry = p["entry"].get(step.id) or {}
+    if step.question is not None and step.id not in p["answers"]:
+        return False
+    if step.action in ("next", "answer"):
+        return True
+    if step.action == "train":
+        if p["runs"].get(step.id):
+            return True
+        rid = ss.get("run_id")
+        if not rid or rid == entry.get("run"):
+            return False
+        try:
+            rec = get_store().get(rid)
+        except DlvizError:
+            return False
+        if rec.status == "finished" and rec.created >= entry.get("t", 0) - 1:
+            p["runs"][step.id] = rid
+            save_progress()
+            return True
+        return False
+    if step.action == "draw":
+        inp = ss.get("_insp_input")
+        return getattr(inp, "source", None) == "drawn" and _input_hash() != entry.get("input")
+    if step.action == "change_layer":
+        return _spec_hash(ss.spec) != entry.get("spec")
+    return False
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The panel
+
+
+def _css(step: Step) -> None:
+    rules = []
+    for key in step.highlight:
+        rules.append(f".st-key-{key} {{ outline: 3px solid #E69F00; outline-offset: 4px; border-radius: 6px; }}")
+    for key in step.lock:
+        rules.append(f".st-key-{key} {{ opacity: 0.45; pointer-events: none; }}")
+    if rules:
+        st.html("<style>" + "\n".join(rules) + "</style>")
+
+
+def _trail(lesson: Lesson, p: dict, current: int) -> str:
+    marks = []
+    for i, s in enumerate(lesson.steps):
+        if i == current:
+            marks.append(f"**:orange[● {i + 1}]**")
+        elif s.id in p["done"]:
+            marks.append(f":green[✓ {i + 1}]")
+        else:
+            marks.append(f":gray[○ {i + 1}]")
+    return " · ".join(marks)
+
+
+def _pending_snapshots(lesson: Lesson, step: Step) -> None:
+    """Train the snapshots this step needs once (the run store keeps them), with progress; then apply them."""
+    ss = st.session_state
+    store = get_store()
+    jobs = ss.setdefault("_lsn_jobs", {})
+    ex = get_executor()
+    waiting = []
+    for key in _needed(lesson, step):
+        snap = lesson.snapshots[key]
+        if snapshots.find(store, snap) is not None:
+            continue
+        fp = snapshots.fingerprint(snap)
+        job = jobs.get(fp)
+        if job is None or not ex.has(job):
+            data_dir = ss.get("data_dir") or None
+            jobs[fp] = ex.submit(snapshots.job_for(snap, lesson, data_dir))
+            job = jobs[fp]
+        s = ex.snapshot(job)
+        if s.done:
+            if s.status == "finished" and s.run_id:
+                snapshots.remember(store, snap, s.run_id)
+                continue
+            st.error(t("Preparing {name} failed: {why}", name=key, why=t(s.text, **(s.text_args or {}))))
+            jobs.pop(fp, None)
+            return
+        waiting.append((key, s))
+    if not waiting:
+        if _apply_runs(lesson, step):
+            ss.pop("_lsn_waiting", None)
+            return
+    ss["_lsn_waiting"] = True
+    for key, s in waiting:
+        frac = 0.0
+        if s.progress is not None and s.progress.total_steps:
+            frac = s.progress.step / s.progress.total_steps
+        st.progress(
+            min(max(float(frac), 0.0), 1.0),
+            text=t(
+                "Preparing {name} for this lesson (trained once, then kept; `python -m dlviz lessons prepare` does "
+                "it before class)...",
+                name=key,
+            ),
+        )
+
+
+@st.fragment(run_every=1.0)
+def _waiting(lesson: Lesson, step: Step) -> None:
+    _pending_snapshots(lesson, step)
+    if not st.session_state.get("_lsn_waiting"):
+        st.rerun()
+
+
+def _question(lesson: Lesson, step: Step, p: dict, lang: str) -> None:
+    q = step.question
+    st.markdown(f"**{t('Predict')}:** {q.prompt(lang)}")
+    guess = p["answers"].get(step.id)
+    if guess is None:
+        choice = st.radio(
+            q.prompt(lang),
+            list(range(len(q.choices))),
+            format_func=lambda i: q.choices[i](lang),
+            index=None,
+            key=f"_lsn_choice_{lesson.id}_{step.id}_{lang}",
+            label_visibility="collapsed",
+        )
+        if st.button(t("Lock in my guess"), disabled=choice is None, key=f"_lsn_guess_{lesson.id}_{step.id}"):
+            p["answers"][step.id] = int(choice)
+            save_progress()
+            st.rerun()
+        return
+    st.markdown(t("Your guess: {guess}", guess=q.choices[guess](lang)))
+
+
+def _reveal(lesson: Lesson, step: Step, p: dict, lang: str) -> None:
+    q = step.question
+    guess = p["answers"].get(step.id)
+    if step.id not in p["reveals"]:
+        lines = []
+        ids = [p["runs"].get(step.id) or st.session_state.get("run_id")]
+        ids += [_snapshot_run(lesson, k) for k in step.state.get("compare") or []]
+        ids = [i for i in dict.fromkeys(ids) if i]
+        if q.measure:
+            kw = {"data_dir": st.session_state.get("data_dir") or None}
+            if "shortcut_index" in step.state.get("input", {}):
+                kw["index"] = step.state["input"]["shortcut_index"]
+            with st.spinner(t("Measuring...")):
+                lines = measure(q.measure, get_store(), ids, **kw)
+        p["reveals"][step.id] = {"lines": [[tpl, args] for tpl, args in lines], "runs": ids}
+        save_progress()
+    with st.container(border=True):
+        st.markdown(f"**{t('What happened')}**")
+        if q.answer is not None:
+            right = guess == q.answer
+            st.markdown(
+                (":green[" + t("Right: {answer}", answer=q.choices[q.answer](lang)) + "]")
+                if right
+                else (":orange[" + t("Not quite: the answer is {answer}", answer=q.choices[q.answer](lang)) + "]")
+            )
+        st.markdown(q.reveal(lang))
+        for tpl, args in p["reveals"][step.id]["lines"]:
+            st.markdown(f"- {t(tpl, **args)}")
+
+
+def lesson_panel(page_file: str) -> None:
+    """The active lesson's current step on top of the page ``page_file`` (pages/<name>.py) that calls it."""
+    p = progress()
+    if not p.get("active"):
+        return
+    all_lessons = lessons()
+    lesson = all_lessons.get(p["active"])
+    if lesson is None:
+        leave()
+        return
+    lang = st.session_state.get("lang", "en")
+    lp = lesson_state(lesson.id)
+    i = min(lp["step"], len(lesson.steps) - 1)
+    step = lesson.steps[i]
+    if step.id not in lp["entry"]:  # resumed after a refresh before the step was ever entered
+        enter_step(lesson, i, switch=False)
+    if p.get("hidden"):
+        with st.container(horizontal=True, key="_lsn_hidden_bar"):
+            st.caption(
+                t("Lesson: {title}, step {i} of {n} (hidden).", title=lesson.title(lang), i=i + 1, n=len(lesson.steps))
+            )
+            if st.button(t("Show the lesson"), icon=":material/school:", key="_lsn_show"):
+                p["hidden"] = False
+                save_progress()
+                st.rerun()
+        return
+    here = os.path.splitext(os.path.basename(page_file))[0] == step.page
+    if here:
+        _css(step)
+    with st.container(border=True, key="_lsn_panel"):
+        st.markdown(f"#### :material/school: {lesson.title(lang)}")
+        st.markdown(_trail(lesson, lp, i))
+        st.markdown(step.text(lang))
+        if not here:
+            st.info(t("This step is on another page."), icon=":material/info:")
+            if st.button(t("Go to the step's page"), icon=":material/arrow_forward:", key="_lsn_goto", type="primary"):
+                st.switch_page(f"pages/{step.page}.py")
+        # the runs the step opens or compares: trained here once if `lessons prepare` did not (a train step's own
+        # snapshot is only offered when prepared: training it beside the student's run would halve both)
+        needs = _needed(lesson, step)
+        if needs and (st.session_state.get("_lsn_waiting") or any(_snapshot_run(lesson, k) is None for k in needs)):
+            _waiting(lesson, step)
+        ready = not needs or all(_snapshot_run(lesson, k) is not None for k in needs)
+        if ready and step.question is not None:
+            _question(lesson, step, lp, lang)
+        done = ready and action_done(lesson, step)
+        if not ready:
+            pass
+        elif step.question is not None and step.id in lp["answers"] and done:
+            _reveal(lesson, step, lp, lang)
+        elif step.question is None or step.id in lp["answers"]:
+            if step.action != "next" and not done:
+                st.caption(t(ACTION_HINTS[step.action]))
+                if step.action == "train" and step.snapshot:
+                    rid = _snapshot_run(lesson, step.snapshot)
+                    if rid and st.button(
+                        t("Skip the wait: open the prepared run"), icon=":material/bolt:", key="_lsn_use_snapshot"
+                    ):
+                        open_run(rid)
+                        lp["runs"][step.id] = rid
+                        save_progress()
+                        st.rerun()
+        row = st.container(horizontal=True)
+        last = i == len(lesson.steps) - 1
+        if row.button(t("Back"), icon=":material/arrow_back:", disabled=i == 0, key="_lsn_back"):
+            enter_step(lesson, i - 1)
+        if row.button(
+            t("Finish") if last else t("Next"),
+            type="primary",
+            icon=":material/check:" if last else ":material/arrow_forward:",
+            disabled=not done,
+            key="_lsn_next",
+        ):
+            if step.id not in lp["done"]:
+                lp["done"].append(step.id)
+            if last:
+                lp["finished"] = True
+                leave()
+                st.switch_page("pages/home.py")
+            enter_step(lesson, i + 1)
+        if row.button(t("Show the page without the lesson"), icon=":material/visibility_off:", key="_lsn_hide"):
+            p["hidden"] = True
+            save_progress()
+            st.rerun()
+        if row.button(t("Leave the lesson"), icon=":material/logout:", key="_lsn_leave"):
+            leave()
+            st.rerun()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The Start page's list and the worksheet
+
+
+def lesson_list() -> None:
+    """The lessons on the Start page: title, what it teaches, where the student is, Start / Resume / Again."""
+    from dlviz.lessons.worksheet import worksheet_html
+
+    lang = st.session_state.get("lang", "en")
+    found = lessons()
+    st.subheader(t("Lessons"))
+    st.caption(
+        t(
+            "Guided, hands-on lessons: each step opens a page, asks you to do something, and asks for your guess "
+            "before it shows what happened."
+        )
+    )
+    for e in st.session_state.get("_lsn_problems") or []:
+        st.warning(e.message(lang), icon=":material/warning:")
+    for lesson in found.values():
+        lp = progress()["lessons"].get(lesson.id) or {}
+        n_done = len(lp.get("done") or [])
+        with st.container(border=True, key=f"_lsn_card_{lesson.id}"):
+            c1, c2 = st.columns([4, 1], vertical_alignment="center")
+            with c1:
+                st.markdown(f"**{lesson.order}. {lesson.title(lang)}**")
+                st.caption(lesson.summary(lang))
+                if lp.get("finished"):
+                    st.caption(":green[" + t("Done") + "]")
+                elif n_done:
+                    st.caption(t("Step {i} of {n}", i=min(n_done + 1, len(lesson.steps)), n=len(lesson.steps)))
+            with c2:
+                label = t("Resume") if n_done and not lp.get("finished") else t("Start")
+                if st.button(label, key=f"_lsn_start_{lesson.id}", icon=":material/school:", width="stretch"):
+                    start(lesson)
+                if lp.get("answers"):
+                    html_page = worksheet_html(lesson, lp, get_store(), lang=lang)
+                    st.download_button(
+                        t("Worksheet"),
+                        html_page,
+                        file_name=f"dlviz-{lesson.id}-{lang}.html",
+                        mime="text/html",
+                        icon=":material/description:",
+                        key=f"_lsn_sheet_{lesson.id}",
+                        width="stretch",
+                    )
