@@ -457,50 +457,36 @@ def _setting(text: str) -> tuple[str, object]:
     return name.strip(), value
 
 
-def explain_checks(model, x, target: int, method: str, res, contrast, settings: dict) -> dict:
+def explain_checks(model, x, target: int, method: str, res, contrast, settings: dict, shuffled=None) -> dict:
     """The sanity checks of one explanation as plain JSON (rules: docs/explain-checks.md)."""
-    from dlviz.explain.checks import completeness, deletion_insertion, randomisation_test
+    from dlviz.explain.checks import report
 
-    comp = completeness(res)
-    out: dict = {
-        "completeness": None
-        if comp is None
-        else {
-            "attribution_sum": comp.attribution_sum,
-            "output_difference": comp.output_difference,
-            "delta": comp.delta,
-            "relative": comp.relative,
-            "passed": comp.passed,
-        }
-    }
-    if res.empty:
-        out.update(randomisation=None, deletion=None, insertion=None)
-        return out
-    r = randomisation_test(model, x, target, method, contrast=contrast, **settings)
-    out["randomisation"] = {
-        "signed": r.signed[-1],
-        "absolute": r.absolute[-1],
-        "reference": r.reference,
-        "references": r.references,
-        "bar": r.bar,
-        "passed": r.passed,
-        "rule": r.rule,
-        "layers": r.layers,
-        "signed_steps": r.signed,
-        "absolute_steps": r.absolute,
-    }
-    c = deletion_insertion(model, x, target, res.map)
-    out["deletion"] = {
-        "area": c.deletion_auc,
-        "random": c.random_deletion_auc,
-        "passed": bool(c.deletion_auc < c.random_deletion_auc),
-    }
-    out["insertion"] = {
-        "area": c.insertion_auc,
-        "random": c.random_insertion_auc,
-        "passed": bool(c.insertion_auc > c.random_insertion_auc),
-    }
-    return out
+    return report(model, x, target, method, res, contrast, settings, shuffled)
+
+
+SHUFFLED_IMAGES, SHUFFLED_EPOCHS = 3000, 2  # the Explain page's data-randomisation test, the same size
+
+
+def _shuffled_model(a: argparse.Namespace, model):
+    """The run's architecture trained on its dataset's first ``--data-randomisation`` training images, labels
+    shuffled (SHUFFLED_EPOCHS epochs, as the Explain page does)."""
+    from dlviz.data import load_dataset
+    from dlviz.explain.checks import shuffled_label_model
+    from dlviz.runs import RunStore
+    from dlviz.train import DeviceData, image_transform
+
+    data = load_dataset(RunStore().get(a.run).dataset, a.data_dir)
+    device = next(model.parameters()).device
+    n = int(a.data_randomisation)
+    if n < 10:
+        from dlviz.errors import ExplainError
+
+        raise ExplainError("The shuffled-label model needs at least 10 training images, not {n}.", n=n)
+    x, y = data.train_x[:n].to(device), data.train_y[:n].to(device)
+    shuffled, _ = shuffled_label_model(
+        model, DeviceData(x, y, x[:0], y[:0], x[:0], y[:0], image_transform), epochs=SHUFFLED_EPOCHS
+    )
+    return shuffled
 
 
 def _print_checks(c: dict) -> None:
@@ -529,6 +515,20 @@ def _print_checks(c: dict) -> None:
                 bar=r["bar"],
             )
         )
+    if c.get("data_randomisation"):
+        r = c["data_randomisation"]
+        ref = "-" if r["reference"] is None else f"{r['reference']:.2f}"
+        print(
+            t(
+                "Data randomisation {verdict}: rank correlation with a model trained on shuffled labels: signed "
+                "{s:.2f}, absolute {a:.2f}; a map of the input alone: {ref}; the bar: {bar:.2f}.",
+                verdict=word(r["passed"]),
+                s=r["signed"],
+                a=r["absolute"],
+                ref=ref,
+                bar=r["bar"],
+            )
+        )
     for key, title in (("deletion", t("Deletion")), ("insertion", t("Insertion"))):
         if c.get(key):
             v = c[key]
@@ -539,6 +539,16 @@ def _print_checks(c: dict) -> None:
                     verdict=word(v["passed"]),
                     area=v["area"],
                     random=v["random"],
+                )
+            )
+    for key, title in (("infidelity", t("Infidelity")), ("sensitivity", t("Sensitivity"))):
+        if c.get(key):
+            print(
+                t(
+                    "{check}: {value:.3g}, a random explanation: {random:.3g} (lower is better).",
+                    check=title,
+                    value=c[key]["value"],
+                    random=c[key]["random"],
                 )
             )
 
@@ -576,8 +586,9 @@ def cmd_explain(a: argparse.Namespace) -> int:
         "signed": res.signed,
     }
     out.update({k: v for k, v in res.extra.items() if isinstance(v, (int, float, str, bool))})
-    if a.checks:
-        out["checks"] = explain_checks(model, x, target, a.method, res, a.contrast, settings)
+    if a.checks or a.data_randomisation is not None:
+        shuffled = _shuffled_model(a, model) if a.data_randomisation is not None else None
+        out["checks"] = explain_checks(model, x, target, a.method, res, a.contrast, settings, shuffled)
     if a.out:
         from dlviz.plots.explain import comparison_png
 
@@ -616,7 +627,7 @@ def cmd_explain(a: argparse.Namespace) -> int:
             print(t("The explanation is empty: every attribution is zero."))
         if not res.signed:
             print(t("This map has no sign: it says how much each pixel matters, not for or against."))
-        if a.checks:
+        if a.checks or a.data_randomisation is not None:
             _print_checks(out["checks"])
         if a.out:
             print(t("Saved the picture to {path}.", path=a.out))
@@ -823,7 +834,22 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument(
         "--checks",
         action="store_true",
-        help=t("also run the sanity checks (completeness, model randomisation, deletion and insertion)"),
+        help=t(
+            "also run the sanity checks (completeness, model randomisation, deletion and insertion, infidelity and "
+            "sensitivity beside a random explanation)"
+        ),
+    )
+    ex.add_argument(
+        "--data-randomisation",
+        nargs="?",
+        type=int,
+        const=SHUFFLED_IMAGES,
+        default=None,
+        metavar="N",
+        help=t(
+            "with the checks, also train the same network on N training images (default 3,000) with shuffled "
+            "labels and compare the maps"
+        ),
     )
     ex.add_argument("--json", action="store_true", help=t("print one JSON object as the last line"))
     ex.set_defaults(func=cmd_explain)

@@ -162,6 +162,7 @@ card = make_card(
     label=inp.label if inp.source == "test" else None,
     source=inp.source,
     data_randomisation=checks.data_randomisation if checks else None,
+    fidelity=checks.fidelity if checks else None,
 )
 c1, c2 = st.columns([3, 2])
 with c1.container(border=True):

@@ -90,6 +90,11 @@ def test_explain_checks_json_and_ig_does_not_pass_on_its_magnitudes(cnn_run, mni
     for key in ("deletion", "insertion"):
         assert set(c[key]) == {"area", "random", "passed"}
     assert c["deletion"]["passed"] is (c["deletion"]["area"] < c["deletion"]["random"])
+    # captum's infidelity and max-sensitivity, each beside a random explanation (references, not pass/fail)
+    for key in ("infidelity", "sensitivity"):
+        assert set(c[key]) == {"value", "random", "lower_is_better"} and c[key]["value"] >= 0, key
+    assert c["infidelity"]["value"] < c["infidelity"]["random"]
+    assert "data_randomisation" not in c  # only behind its flag (it trains a model)
     sal = json.loads(
         cli(
             "explain", "--run", cnn_run, "--index", "0", "--method", "saliency", "--data-dir", str(mnist_dir), "--json"
@@ -138,3 +143,32 @@ def test_explain_target_contrast_and_settings(cnn_run, mnist_dir):
 def test_explain_bad_input_is_one_plain_line(cnn_run, mnist_dir, args, needle):
     r = cli("explain", "--run", cnn_run, "--index", "0", *args, "--data-dir", str(mnist_dir))
     assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_explain_data_randomisation_behind_its_flag(cnn_run, mnist_dir):
+    """Issue 12: the data-randomisation test (retrain on shuffled labels) in the CLI, behind a flag, with the
+    same keys and the same rule as model randomisation."""
+    r = cli(
+        "explain",
+        "--run",
+        cnn_run,
+        "--index",
+        "0",
+        "--method",
+        "saliency",
+        "--data-randomisation",
+        "300",
+        "--data-dir",
+        str(mnist_dir),
+        "--json",
+    )
+    assert r.returncode == 0, r.stderr
+    c = json.loads(r.stdout.splitlines()[-1])["checks"]
+    d = c["data_randomisation"]
+    for key in ("signed", "absolute", "reference", "passed", "rule", "bar"):
+        assert key in d, key
+    assert d["layers"] == ["shuffled labels"]
+    assert d["passed"] is (max(abs(d["signed"]), abs(d["absolute"])) < d["bar"])
+    assert c["randomisation"] is not None and c["infidelity"] is not None  # the flag brings the other checks
+    bad = cli("explain", "--run", cnn_run, "--index", "0", "--data-randomisation", "3", "--data-dir", str(mnist_dir))
+    assert bad.returncode != 0 and "at least 10 training images" in bad.stderr and "Traceback" not in bad.stderr

@@ -322,6 +322,9 @@ def test_infidelity_and_sensitivity_beside_a_random_map(trained_mlp):
     assert f.sensitivity < f.random_sensitivity  # and moves less than noise does
     again = fidelity(model, xs[0], ys[0], "input_x_gradient", a.map)
     assert (again.infidelity, again.random_infidelity) == (f.infidelity, f.random_infidelity)  # seeded
+    # known answer: two independent Gaussian maps of 784 pixels lie about sqrt(2) norms apart (the max over 5 draws
+    # barely more); with the explanation handed to captum as a bare tensor it read sqrt(5) times that (3.2)
+    assert 1.3 < f.random_sensitivity < 1.6
 
 
 def test_randomisation_of_a_map_that_ignores_the_model(monkeypatch):

@@ -828,3 +828,57 @@ def test_text_seconds_include_the_private_copy(monkeypatch):
     monkeypatch.setattr(text_mod, "private_copy", copy_taking_100)
     monkeypatch.setattr(text_mod, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
     assert attribute_text(mean_model(), sentence(3, 4, 5), 1, "saliency").seconds == 100.0
+
+
+def test_text_infidelity_and_sensitivity_beside_random_scores():
+    """Issue 12: captum's infidelity and sensitivity_max on the text page too, beside random scores. On the
+    masked-mean model the score is linear in each word's presence, so Integrated Gradients (from UNK) predicts
+    every perturbation exactly: its infidelity is 0 (a known answer)."""
+    from dlviz.explain.text import text_fidelity
+
+    m = mean_model()
+    ig = attribute_text(m, IDS, 1)
+    f = text_fidelity(m, IDS, 1, "integrated_gradients", ig.scores)
+    assert f.infidelity == pytest.approx(0.0, abs=1e-8) and f.random_infidelity > 1e-5
+    assert 0 <= f.sensitivity < f.random_sensitivity
+    again = text_fidelity(m, IDS, 1, "integrated_gradients", ig.scores)
+    assert (again.infidelity, again.sensitivity) == (f.infidelity, f.sensitivity)  # seeded
+    occ = attribute_text(m, IDS, 1, "occlusion", fill="remove")
+    rm = text_fidelity(m, IDS, 1, "occlusion", occ.scores, fill="remove")
+    assert np.isnan(rm.sensitivity) and np.isfinite(rm.infidelity)  # a removed word has no fixed place
+    card = text_card(["a", "b", "c"], ig.probs, 1, None, _enc(IDS), {"integrated_gradients": ig}, fidelity=rm)
+    assert any(x.startswith("Infidelity (how badly the word scores") for x in card.check_lines)
+    assert any(x.startswith("Sensitivity is not measured") for x in card.check_lines)
+    with pytest.raises(ExplainError, match="scores for"):
+        text_fidelity(m, IDS, 1, "saliency", ig.scores[:2])
+
+
+def _enc(ids) -> EncodedText:
+    real = [int(i) for i in ids if int(i) != PAD]
+    return EncodedText("", ids, [f"w{i}" for i in real], [i == UNK for i in real], False, len(real))
+
+
+def test_text_data_randomisation_with_a_shuffled_label_model(sentiment):
+    """Issue 12: data randomisation on the text page: the same architecture trained on shuffled labels, judged by
+    the one rule (docs/explain-checks.md); the card counts it as a check of the model."""
+    from dlviz.explain.checks import randomisation_verdict, shuffled_label_model
+    from dlviz.explain.text import text_data_randomisation
+    from dlviz.train import DeviceData
+    from dlviz.train.runner import text_transform
+
+    model, vocab = sentiment
+    texts = ["a wonderful film", "a boring film", "moving and brilliant", "dull , flat and boring"] * 100
+    x, _, _ = __import__("dlviz.data.tokenize", fromlist=["encode_batch"]).encode_batch(texts, vocab, 40)
+    y = torch.tensor([1, 0, 1, 0] * 100)
+    shuffled, _acc = shuffled_label_model(model, DeviceData(x, y, x[:0], y[:0], x[:0], y[:0], text_transform), 1)
+    enc = encode_text(vocab, "a wonderful , moving film , but the ending is boring", 40)
+    r = text_data_randomisation(model, shuffled, enc.ids, 1, "integrated_gradients")
+    assert r.kind == "data" and r.layers == ["shuffled labels"] and r.reference is not None
+    assert r.passed is randomisation_verdict(r.signed[-1], r.absolute[-1], r.reference)[0]
+    assert text_data_randomisation(model, shuffled, encode_text(vocab, "wonderful film", 40).ids, 1) is None
+    ig = attribute_text(model, enc.ids, 1)
+    card = text_card(
+        ["negative", "positive"], ig.probs, 1, None, enc, {"integrated_gradients": ig}, data_randomisation=r
+    )
+    assert any(x.startswith("Data randomisation check") for x in card.check_lines)
+    assert "have not been run yet" not in " ".join(card.lines)  # it checks the model

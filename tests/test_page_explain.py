@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.page_util import open_page, saved_run
 
 
@@ -214,3 +216,30 @@ def test_the_agreement_on_the_page_compares_signed_maps_as_signed(app, home):
     magnitudes = mean_agreement(rank_agreement(maps)[1])
     assert abs(signed - magnitudes) > 0.01  # the test can tell the two apart
     assert at.metric[0].value == f"{signed:.2f}"
+
+
+def test_text_page_has_data_randomisation_and_captum_metrics(app, home, monkeypatch):
+    """Issue 12: the text Explain page runs infidelity and sensitivity (beside random scores) with its checks, and
+    the data-randomisation test (retrain on shuffled labels) in one click, as the image page does."""
+    from pathlib import Path
+
+    from text_page_util import open_text_page, text_run
+
+    from dlviz.ui import text_explain_widgets
+
+    data = Path(__file__).resolve().parents[2] / "shared" / "data"
+    if not (data / "rt-polarity" / "rt-polarity.pos").exists():
+        pytest.skip("../shared/data/rt-polarity is not present")
+    monkeypatch.setattr(text_explain_widgets, "SHUFFLED_SENTENCES", 200)
+    rec = text_run("lstm")
+    at = open_text_page(app, "pages/explain.py", run_id=rec.id, dataset="rt-polarity", data_dir=str(data))
+    at.text_area[0].set_value("a wonderful moving film but the ending is boring").run()
+    at.button(key="_exp_txt_run_checks").click().run(timeout=180)
+    assert not at.exception, at.exception
+    text = " ".join(h.proto.body for h in at.get("html"))
+    assert "Infidelity (how badly the word scores" in text and "for random scores" in text
+    at.button(key="_exp_txt_data_random").click().run(timeout=180)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    text = " ".join(h.proto.body for h in at.get("html")) + " ".join(m.value for m in at.markdown)
+    assert "Data randomisation check" in text

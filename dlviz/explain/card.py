@@ -256,6 +256,7 @@ def make_card(
     label: int | None = None,
     source: str | None = None,
     data_randomisation=None,
+    fidelity=None,
 ) -> Card:
     """The card for one explanation. ``probs`` (K,) are the model's class probabilities for ``image`` (H, W).
 
@@ -406,27 +407,9 @@ def make_card(
     ran, failed = 0, []
     if completeness is not None:
         ran += 1
-        off = _pct_abs(completeness.relative)
-        if completeness.passed:
-            notes.append(
-                translate(
-                    "Completeness check passed: the map adds up to the change in the score (off by {off}).",
-                    lang,
-                    off=off,
-                )
-            )
-        else:
+        if not completeness.passed:
             failed.append("completeness")
-            notes.append(
-                translate(
-                    "Completeness check failed: the map adds up to {s:.3g}, but the score changed "
-                    "by {d:.3g} (off by {off}); try more steps.",
-                    lang,
-                    s=completeness.attribution_sum,
-                    d=completeness.output_difference,
-                    off=off,
-                )
-            )
+        notes.append(completeness_sentence(completeness, lang, "pixels"))
     for r in (randomisation, data_randomisation):
         if r is not None:
             ran += 1
@@ -438,6 +421,8 @@ def make_card(
         if not curves.passed:
             failed.append("curves")
         notes.append(curves_sentence(curves, lang, "pixels"))
+    if fidelity is not None:  # references beside a random map, not pass/fail: they leave the verdict alone
+        notes += fidelity_sentences(fidelity, lang, "pixels")
 
     verdict, reason = _verdict(nothing, ran, failed, disagree, lang)
     if ran == 0 and not nothing:
@@ -499,6 +484,82 @@ def randomisation_sentence(r, lang: str = "en", unit: str = "pixels") -> str:
             lang,
             s=last,
             bar=float(getattr(r, "bar", 0.5)),
+        )
+    )
+
+
+FIDELITY_LINES = {  # (infidelity, sensitivity), per unit: what each number means first, the numbers after
+    "pixels": (
+        N_(
+            "Infidelity (how badly the map predicts what small changes to the image do to the score; lower is "
+            "better): {v:.3g}, against {r:.3g} for a random map."
+        ),
+        N_(
+            "Sensitivity (how much the map itself changes when the image barely moves; lower is better): {v:.2f}, "
+            "against {r:.2f} for a random map."
+        ),
+    ),
+    "words": (
+        N_(
+            "Infidelity (how badly the word scores predict what fading the words a little does to the score; lower "
+            "is better): {v:.3g}, against {r:.3g} for random scores."
+        ),
+        N_(
+            "Sensitivity (how much the word scores themselves change when the words fade a little; lower is "
+            "better): {v:.2f}, against {r:.2f} for random scores."
+        ),
+    ),
+}
+
+
+def fidelity_sentences(f, lang: str = "en", unit: str = "pixels") -> list[str]:
+    """Two plain lines for captum's infidelity and max-sensitivity (:class:`dlviz.explain.checks.Fidelity`), each
+    beside a random explanation's value: references, not pass/fail (docs/explain-checks.md)."""
+    inf, sens = FIDELITY_LINES["words" if unit == "words" else "pixels"]
+    out = [translate(inf, lang, v=f.infidelity, r=f.random_infidelity)]
+    if np.isfinite(f.sensitivity):
+        out.append(translate(sens, lang, v=f.sensitivity, r=f.random_sensitivity))
+    else:
+        out.append(
+            translate(
+                "Sensitivity is not measured for occlusion that removes words: a removed word moves the words "
+                "before it, so a word has no fixed place to fade.",
+                lang,
+            )
+        )
+    return out
+
+
+def completeness_sentence(c, lang: str = "en", unit: str = "pixels") -> str:
+    """One plain line for the completeness check (:class:`dlviz.explain.checks.Completeness`)."""
+    off = _pct_abs(c.relative)
+    words = unit == "words"
+    if c.passed:
+        return (
+            translate(
+                "Completeness check passed: the words' scores add up to the change in the score (off by {off}).",
+                lang,
+                off=off,
+            )
+            if words
+            else translate(
+                "Completeness check passed: the map adds up to the change in the score (off by {off}).", lang, off=off
+            )
+        )
+    kw = dict(s=c.attribution_sum, d=c.output_difference, off=off)
+    return (
+        translate(
+            "Completeness check failed: the words' scores add up to {s:.3g}, but the "
+            "score changed by {d:.3g} (off by {off}); try more steps.",
+            lang,
+            **kw,
+        )
+        if words
+        else translate(
+            "Completeness check failed: the map adds up to {s:.3g}, but the score changed "
+            "by {d:.3g} (off by {off}); try more steps.",
+            lang,
+            **kw,
         )
     )
 

@@ -470,16 +470,18 @@ def fidelity(
 
         def explain(inputs, target=None):
             inputs = inputs[0] if isinstance(inputs, tuple) else inputs
-            return torch.stack(
-                [
-                    attribute(model, row, int(target), method, contrast=contrast, **settings).map
-                    for row in inputs.detach().cpu()
-                ]
-            ).to(inputs.device)
+            maps = [
+                attribute(model, row, int(target), method, contrast=contrast, **settings).map
+                for row in inputs.detach().cpu()
+            ]
+            # a tuple: captum iterates over what its first call returns, so a bare (1, C, H, W) tensor was read as
+            # one input of shape (C, H, W), broadcast against the perturbed maps, and every distance came out
+            # sqrt(n_perturb_samples) times too large
+            return (torch.stack(maps).to(inputs.device),)
 
         def random_explain(inputs, target=None):
             inputs = inputs[0] if isinstance(inputs, tuple) else inputs
-            return torch.randn_like(inputs)
+            return (torch.randn_like(inputs),)
 
         # captum divides each change by the norm of the unperturbed map, so the two are on one scale
         sens = float(sensitivity_max(explain, xb, target=target, perturb_radius=radius * span, n_perturb_samples=5))
@@ -589,3 +591,80 @@ def deletion_insertion(
         bool(passed),
         time.perf_counter() - t0,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Every check of one explanation, as plain JSON (the CLI's --checks)
+
+
+def _randomisation_json(r: Randomisation) -> dict:
+    return {
+        "signed": r.signed[-1] if r.signed else None,
+        "absolute": r.absolute[-1] if r.absolute else None,
+        "reference": r.reference,
+        "references": r.references,
+        "bar": r.bar,
+        "passed": r.passed,
+        "rule": r.rule,
+        "layers": r.layers,
+        "signed_steps": r.signed,
+        "absolute_steps": r.absolute,
+    }
+
+
+def report(
+    model: nn.Module,
+    x: torch.Tensor,
+    target: int,
+    method: str,
+    attr: Attribution,
+    contrast: int | None = None,
+    settings: dict | None = None,
+    shuffled: nn.Module | None = None,
+) -> dict:
+    """The sanity checks of one explanation ``attr`` (``method`` with ``settings`` for class ``target`` of ``x``)
+    as plain JSON (the rules: docs/explain-checks.md): ``completeness``, ``randomisation`` (signed, absolute,
+    reference, passed, rule), ``deletion`` / ``insertion`` (area, random, passed), ``infidelity`` /
+    ``sensitivity`` (value beside a random explanation's, lower is better: references, not pass/fail), and
+    ``data_randomisation`` (as ``randomisation``) when ``shuffled``, a model trained on shuffled labels, is
+    given. An empty map gets None for every check that needs a map."""
+    settings = dict(settings or {})
+    comp = completeness(attr)
+    out: dict = {
+        "completeness": None
+        if comp is None
+        else {
+            "attribution_sum": comp.attribution_sum,
+            "output_difference": comp.output_difference,
+            "delta": comp.delta,
+            "relative": comp.relative,
+            "passed": comp.passed,
+        }
+    }
+    if attr.empty:
+        out.update(randomisation=None, deletion=None, insertion=None, infidelity=None, sensitivity=None)
+        if shuffled is not None:
+            out["data_randomisation"] = None
+        return out
+    out["randomisation"] = _randomisation_json(
+        randomisation_test(model, x, target, method, contrast=contrast, **settings)
+    )
+    c = deletion_insertion(model, x, target, attr.map)
+    out["deletion"] = {
+        "area": c.deletion_auc,
+        "random": c.random_deletion_auc,
+        "passed": bool(c.deletion_auc < c.random_deletion_auc),
+    }
+    out["insertion"] = {
+        "area": c.insertion_auc,
+        "random": c.random_insertion_auc,
+        "passed": bool(c.insertion_auc > c.random_insertion_auc),
+    }
+    f = fidelity(model, x, target, method, attr.map, contrast=contrast, **settings)
+    out["infidelity"] = {"value": f.infidelity, "random": f.random_infidelity, "lower_is_better": True}
+    out["sensitivity"] = {"value": f.sensitivity, "random": f.random_sensitivity, "lower_is_better": True}
+    if shuffled is not None:
+        out["data_randomisation"] = _randomisation_json(
+            data_randomisation_test(model, shuffled, x, target, method, contrast=contrast, **settings)
+        )
+    return out

@@ -202,25 +202,12 @@ def checks_key(
 def check_lines(c: Checks, data: bool = True) -> list[str]:
     """One plain line per sanity check, in this session's language: what it means first, the numbers after
     (``data=False``: without the data-randomisation line, which the page shows in its own section)."""
-    from dlviz.explain.card import curves_sentence, randomisation_sentence
+    from dlviz.explain.card import completeness_sentence, curves_sentence, fidelity_sentences, randomisation_sentence
 
     lang = ss.get("lang", "en")
     out = []
     if c.completeness is not None:
-        k = c.completeness
-        out.append(
-            t(
-                "Completeness check passed: the pixels' shares add up to the whole change in the score, from "
-                "the blank baseline to this image ({rel:.1%} apart).",
-                rel=k.relative,
-            )
-            if k.passed
-            else t(
-                "Completeness check failed: the pixels' shares do not add up to the change in the score from "
-                "the blank baseline to this image ({rel:.1%} apart); try more steps.",
-                rel=k.relative,
-            )
-        )
+        out.append(completeness_sentence(c.completeness, lang))
     if c.randomisation is not None:
         out.append(randomisation_sentence(c.randomisation, lang))
     if data and c.data_randomisation is not None:
@@ -228,23 +215,7 @@ def check_lines(c: Checks, data: bool = True) -> list[str]:
     if c.curves is not None:
         out.append(curves_sentence(c.curves, lang))
     if c.fidelity is not None:
-        f = c.fidelity
-        out.append(
-            t(
-                "Infidelity (how badly the map predicts what small changes to the image do to the score; "
-                "lower is better): {v:.3g}, against {r:.3g} for a random map.",
-                v=f.infidelity,
-                r=f.random_infidelity,
-            )
-        )
-        out.append(
-            t(
-                "Sensitivity (how much the map itself changes when the image barely moves; lower is "
-                "better): {v:.2f}, against {r:.2f} for a random map.",
-                v=f.sensitivity,
-                r=f.random_sensitivity,
-            )
-        )
+        out += fidelity_sentences(c.fidelity, lang)
     return out
 
 
@@ -297,33 +268,34 @@ SHUFFLED_EPOCHS = 2
 def shuffled_model(ctx: InspectCtx):
     """The same architecture trained on SHUFFLED_IMAGES training images with their labels shuffled (for the
     data-randomisation test), kept in this session per run; a progress bar while it trains."""
-    from dlviz.explain.checks import shuffled_label_model
-    from dlviz.train import DeviceData, image_transform
+    from dlviz.train import image_transform
     from dlviz.ui.state import get_data
 
     store = ss.setdefault("_exp_shuffled", {})
-    if ctx.run.id in store:
-        return store[ctx.run.id]
-    bar = st.progress(0.0, text=t("Loading {n} training images...", n=SHUFFLED_IMAGES))
-    d = get_data(ctx.run.dataset)
-    n = min(SHUFFLED_IMAGES, len(d.train_y))
-    device = next(ctx.model.parameters()).device
-    data = DeviceData(
-        d.train_x[:n].to(device),
-        d.train_y[:n].to(device),
-        d.train_x[:0].to(device),
-        d.train_y[:0].to(device),
-        d.test_x[:0].to(device),
-        d.test_y[:0].to(device),
-        image_transform,
-    )
+    if ctx.run.id not in store:
+        bar = st.progress(0.0, text=t("Loading {n} training images...", n=SHUFFLED_IMAGES))
+        d = get_data(ctx.run.dataset)
+        n = min(SHUFFLED_IMAGES, len(d.train_y))
+        model, acc = train_shuffled(ctx.model, d.train_x[:n], d.train_y[:n], image_transform, bar)
+        store.clear()
+        store[ctx.run.id] = (model, acc, n)
+    return store[ctx.run.id]
+
+
+def train_shuffled(model, x: torch.Tensor, y: torch.Tensor, transform, bar):
+    """(a fresh copy of ``model``'s architecture trained SHUFFLED_EPOCHS epochs on ``x`` with the labels ``y``
+    shuffled, its training accuracy); ``bar`` (a st.progress) shows the training and is emptied after."""
+    from dlviz.explain.checks import shuffled_label_model
+    from dlviz.train import DeviceData
+
+    device = next(model.parameters()).device
+    x, y = x.to(device), y.to(device)
+    data = DeviceData(x, y, x[:0], y[:0], x[:0], y[:0], transform)
 
     def progress(p):
         done = min(1.0, float(getattr(p, "step", 0)) / max(1, int(getattr(p, "total_steps", 1) or 1)))
         bar.progress(done, text=t("Training on shuffled labels: {pct:.0%}", pct=done))
 
-    model, acc = shuffled_label_model(ctx.model, data, epochs=SHUFFLED_EPOCHS, on_progress=progress)
+    out = shuffled_label_model(model, data, epochs=SHUFFLED_EPOCHS, on_progress=progress)
     bar.empty()
-    store.clear()
-    store[ctx.run.id] = (model, acc, n)
-    return store[ctx.run.id]
+    return out

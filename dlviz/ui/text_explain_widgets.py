@@ -19,7 +19,7 @@ import torch
 
 from dlviz.errors import DlvizError
 from dlviz.explain.batch import explain_many
-from dlviz.explain.card import verdict_title
+from dlviz.explain.card import randomisation_sentence, verdict_title
 from dlviz.explain.checks import completeness, mean_agreement, rank_agreement
 from dlviz.explain.text import (
     BASELINE_TITLES,
@@ -29,6 +29,8 @@ from dlviz.explain.text import (
     EncodedText,
     attribute_text,
     text_card,
+    text_data_randomisation,
+    text_fidelity,
     text_randomisation,
     word_curves,
 )
@@ -55,6 +57,11 @@ class TextChecks:
     randomisation: object = None  # dlviz.explain.checks.Randomisation | None (None: too few words)
     curves: object = None  # dlviz.explain.checks.Curves | None
     too_short: bool = False
+    fidelity: object = None  # dlviz.explain.checks.Fidelity: captum's infidelity and sensitivity, beside random
+    data_randomisation: object = None  # Randomisation against a shuffled-label model (on demand)
+
+
+SHUFFLED_SENTENCES = 3000  # training sentences for the shuffled-label model (a few thousand: well under a minute)
 
 
 @dataclass
@@ -235,8 +242,10 @@ def run_text_checks(
         if not c.too_short:
             bar = st.progress(0.1, text=t("Randomising the model layer by layer..."))
             c.randomisation = text_randomisation(model, encoded.ids, target, method, contrast=contrast, **settings)
-            bar.progress(0.8, text=t("Removing and putting back words..."))
+            bar.progress(0.6, text=t("Removing and putting back words..."))
             c.curves = word_curves(model, encoded.ids, target, attr.scores)
+            bar.progress(0.7, text=t("Measuring infidelity and sensitivity..."))
+            c.fidelity = text_fidelity(model, encoded.ids, target, method, attr.scores, contrast=contrast, **settings)
             bar.empty()
         while len(cache) >= 16:
             cache.pop(next(iter(cache)))
@@ -244,7 +253,9 @@ def run_text_checks(
     return cache[key]
 
 
-def _checks_section(model, res: TextExplained, chosen: dict, cache_key: str, key: str, method: str) -> None:
+def _checks_section(
+    model, res: TextExplained, chosen: dict, cache_key: str, key: str, method: str, shuffled=None
+) -> None:
     """ "Can we trust it?": a button that runs the checks, then their figures (the lines are in the card)."""
     st.subheader(t("Can we trust it?"))
     st.caption(
@@ -286,6 +297,30 @@ def _checks_section(model, res: TextExplained, chosen: dict, cache_key: str, key
             config={"displayModeBar": False},
             key=f"{key}_random",
         )
+    if shuffled is None:
+        return
+    # the data-randomisation test (Adebayo et al. 2018): only a tool that trains can run it
+    st.markdown(f"**{t('Data randomisation')}**")
+    st.caption(
+        t(
+            "Train the same network on {n:,} training sentences whose labels were shuffled, so there is nothing "
+            "real to learn, and compare its word scores with these. Faithful scores should look different.",
+            n=SHUFFLED_SENTENCES,
+        )
+    )
+    if c.data_randomisation is None:
+        if st.button(t("Train on shuffled labels and compare"), icon=":material/shuffle:", key=f"{key}_data_random"):
+            try:
+                other, _acc, _n = shuffled()
+                c.data_randomisation = text_data_randomisation(
+                    model, other, res.encoded.ids, res.target, method, contrast=res.contrast, **chosen[method]
+                )
+            except DlvizError as e:
+                show_error(e)
+            else:
+                st.rerun()
+    else:
+        st.markdown(f"- {randomisation_sentence(c.data_randomisation, ss.get('lang', 'en'), 'words')}")
 
 
 def as_encoded(sentence) -> EncodedText:
@@ -309,16 +344,45 @@ def words_that_mattered(ctx, key: str = "_txe", compact: bool = False) -> TextEx
     if ctx is None or getattr(ctx, "sentence", None) is None:
         return None
     return words_panel(
-        ctx.model, as_encoded(ctx.sentence), ctx.classes, cache_key=f"{ctx.run.id}|{ctx.tag}", key=key, compact=compact
+        ctx.model,
+        as_encoded(ctx.sentence),
+        ctx.classes,
+        cache_key=f"{ctx.run.id}|{ctx.tag}",
+        key=key,
+        compact=compact,
+        shuffled=lambda: shuffled_text_model(ctx),
     )
 
 
+def shuffled_text_model(ctx):
+    """The same architecture trained on SHUFFLED_SENTENCES training sentences (encoded with the run's own
+    vocabulary and length) with their labels shuffled, for the data-randomisation test; kept in this session
+    per run and replay point; a progress bar while it loads and trains."""
+    from dlviz.data.tokenize import encode_batch
+    from dlviz.train.runner import text_transform
+    from dlviz.ui.explain_widgets import train_shuffled
+    from dlviz.ui.state import get_data
+
+    store = ss.setdefault("_txe_shuffled", {})
+    key = (ctx.run.id, ctx.tag)
+    if key not in store:
+        bar = st.progress(0.0, text=t("Loading {n} training sentences...", n=SHUFFLED_SENTENCES))
+        d = get_data(ctx.run.dataset)
+        n = min(SHUFFLED_SENTENCES, len(d.train_y))
+        ids, _, _ = encode_batch(list(d.train_texts[:n]), ctx.vocab, ctx.max_len)
+        model, acc = train_shuffled(ctx.model, ids.long(), d.train_y[:n], text_transform, bar)
+        store.clear()
+        store[key] = (model, acc, n)
+    return store[key]
+
+
 def words_panel(
-    model, encoded: EncodedText, classes, cache_key: str, key: str = "_txe", compact: bool = False
+    model, encoded: EncodedText, classes, cache_key: str, key: str = "_txe", compact: bool = False, shuffled=None
 ) -> TextExplained | None:
     """Draw "which words mattered" for one encoded sentence and return what was computed. ``model`` is the
     text model in eval mode (left unchanged), ``classes`` its class names, ``cache_key`` names the model
-    (run id and replay point) for the cache. ``compact``: only Integrated Gradients for the model's answer,
+    (run id and replay point) for the cache; ``shuffled()`` trains (or gives back) the shuffled-label model of the
+    data-randomisation test (None: no such test here). ``compact``: only Integrated Gradients for the model's answer,
     with the words for and against in one or two lines (for the Attention page)."""
     lang = ss.get("lang", "en")
     probs = predict_text(model, encoded.ids)
@@ -364,6 +428,8 @@ def words_panel(
         curves=c.curves if c else None,
         too_short=bool(c and c.too_short),
         lang=lang,
+        data_randomisation=c.data_randomisation if c else None,
+        fidelity=c.fidelity if c else None,
     )
     titles = {m: t(TEXT_METHODS[m].title) for m in res.maps}
     if compact:
@@ -384,7 +450,7 @@ def words_panel(
         # the badge rates the explanation, never the answer (a typed sentence has no known answer: the card says so)
         st.badge(verdict_title(card.verdict, lang), icon=icon, color=colour)
         st.html(lines_html(card.headline, card.lines))
-    _checks_section(model, res, chosen, cache_key, key, method)
+    _checks_section(model, res, chosen, cache_key, key, method, shuffled)
     # the files are built once per explanation, language and checks, then served from the session (a deferred
     # download callable can be dropped when the click races a rerun on a busy machine)
     files = ss.setdefault("_txe_files", {})
@@ -396,6 +462,7 @@ def words_panel(
         repr([(m, sorted(chosen[m].items())) for m in res.maps]),
         lang,
         c is not None,
+        c is not None and c.data_randomisation is not None,
     )
     if fkey not in files:
         files.clear()
