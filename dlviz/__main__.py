@@ -323,17 +323,16 @@ def attention_for_text(model, vocab, max_len: int, text: str) -> dict:
 
     from dlviz.errors import DataError
     from dlviz.inspect.attention import attention_maps
+    from dlviz.modality.text import encode_sentence
 
     if not text.strip():
         raise DataError("The text is empty. Type a sentence, for example --text \"a gripping, funny film\".")
-    tokens = vocab.tokens(text)
-    if not tokens:
+    sentence = encode_sentence(vocab, text, max_len)
+    if sentence.empty:
         raise DataError(
             "The text has no characters the model can read (only invisible or control characters). Type a sentence."
         )
-    kept = tokens[:max_len]
-    ids = torch.zeros(max_len, dtype=torch.long)
-    ids[max_len - len(kept) :] = torch.tensor(vocab.encode_tokens(kept), dtype=torch.long)
+    kept, ids = sentence.tokens, sentence.ids
     keep, maps = attention_maps(model, ids)
     maps = maps[:, :, keep][:, :, :, keep]  # (layers, heads, T, T), real tokens only
     with torch.no_grad():
@@ -344,8 +343,8 @@ def attention_for_text(model, vocab, max_len: int, text: str) -> dict:
         "tokens": kept,
         "ids": ids[keep].tolist(),
         "unknown": [i == unk for i in ids[keep].tolist()],
-        "total_tokens": len(tokens),
-        "truncated": len(tokens) > max_len,
+        "total_tokens": sentence.total,
+        "truncated": sentence.truncated,
         "max_len": max_len,
         "layers": int(maps.shape[0]),
         "heads": int(maps.shape[1]),

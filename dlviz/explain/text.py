@@ -42,6 +42,7 @@ from torch import nn
 from dlviz.errors import ExplainError
 from dlviz.explain.registry import Contrast, Method, Setting, private_copy, unwrap
 from dlviz.i18n import N_, translate
+from dlviz.modality.text import EncodedText, encode_sentence
 
 PAD, UNK = 0, 1
 CHUNK = 512  # sentences per forward pass (occlusion of a long sentence stays in one or two passes)
@@ -677,35 +678,13 @@ def word_curves(model: nn.Module, ids, target: int, scores, seed: int = 0):
 # From typed text to ids and back
 
 
-@dataclass
-class EncodedText:
-    text: str
-    ids: torch.Tensor  # (max_len,) pre-padded ids
-    words: list[str]  # the tokens the model reads, as typed (unknown words keep their spelling)
-    unknown: list[bool]  # per word: outside the vocabulary (read as UNK)
-    truncated: bool  # the text had more than max_len tokens; only the first max_len are read
-    total: int  # tokens in the whole text
-
-
 def encode_text(vocab, text: str, max_len: int) -> EncodedText:
-    """Tokenise ``text`` as the model's training did (dlviz.data.tokenize), keep the first ``max_len``
-    tokens, pre-pad. Raises ExplainError for a text without tokens (empty, only spaces)."""
-    if not isinstance(text, str) or not text.strip():
+    """``text`` through the text modality's one encoder (:func:`dlviz.modality.text.encode_sentence`);
+    an ExplainError for a text without tokens (empty, only spaces)."""
+    encoded = encode_sentence(vocab, text, max_len)
+    if encoded.empty:
         raise ExplainError("There are no words to explain: type a sentence first.")
-    words = list(vocab.tokens(text))
-    ids_all = list(vocab.encode(text))
-    if not ids_all:
-        raise ExplainError("There are no words to explain: type a sentence first.")
-    if len(words) != len(ids_all):  # a tokeniser that merges or splits differently: show the vocabulary's
-        words = list(vocab.decode(ids_all))
-    total = len(ids_all)
-    keep = ids_all[: int(max_len)]
-    ids = torch.zeros(int(max_len), dtype=torch.long)
-    ids[len(ids) - len(keep) :] = torch.as_tensor(keep, dtype=torch.long)
-    unk = int(getattr(vocab, "UNK", UNK))
-    return EncodedText(
-        text, ids, [str(w) for w in words[: len(keep)]], [i == unk for i in keep], total > len(keep), total
-    )
+    return encoded
 
 
 # --------------------------------------------------------------------------------------------

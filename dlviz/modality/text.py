@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from dlviz.data.registry import DatasetInfo
-from dlviz.data.tokenize import UNK, encode_batch
+from dlviz.data.tokenize import UNK, pad_rows
 from dlviz.i18n import N_
 from dlviz.modality.base import Example, Modality
 
@@ -62,19 +62,20 @@ def encode_sentence(vocab, text: str, max_len: int) -> EncodedText:
     Never raises for a string: an empty text gives an :class:`EncodedText` whose ``empty`` is True.
     """
     text = text if isinstance(text, str) else ""
-    max_len = int(max_len)
-    ids, lengths, truncated = encode_batch([text], vocab, max_len)
+    every_id = list(vocab.encode(text))
+    tokens = list(vocab.tokens(text))
+    if len(tokens) != len(every_id):  # a tokenizer that merges or splits differently: show the vocabulary's
+        tokens = list(vocab.decode(every_id))
+    ids, lengths, truncated = pad_rows([every_id], max_len)
     n = int(lengths[0])
-    row = ids[0].to(torch.long)
-    tokens = list(vocab.tokens(text)) if n else []
     unk = int(getattr(vocab, "UNK", UNK))
     return EncodedText(
         text=text,
-        ids=row,
+        ids=ids[0],
         tokens=[str(s) for s in tokens[:n]],
-        unknown=[int(i) == unk for i in row[max_len - n :].tolist()] if n else [],
+        unknown=[i == unk for i in every_id[:n]],
         truncated=bool(truncated[0]),
-        total=len(tokens),
+        total=len(every_id),
     )
 
 

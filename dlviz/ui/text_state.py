@@ -20,6 +20,8 @@ from torch import nn
 
 from dlviz.data import get_info
 from dlviz.errors import DataError, DlvizError, RunError
+from dlviz.modality.text import EncodedText as Sentence
+from dlviz.modality.text import encode_sentence
 from dlviz.models import build
 from dlviz.runs import RunRecord, load_state_into
 from dlviz.ui.cache import session_cache
@@ -33,20 +35,6 @@ DEFAULT_TEXT = {
     "en": "a gripping , funny and moving film , with a weak ending .",
     "zh": "手机质量很好，物流也快，非常满意！",
 }
-
-
-@dataclass
-class Sentence:
-    text: str  # as typed
-    tokens: list[str]  # the tokens the model reads (at most max_len), in order
-    ids: torch.Tensor  # (max_len,) long, pre-padded: the real tokens are the last len(tokens)
-    unknown: list[bool]  # per token: not in the vocabulary (read as UNK)
-    truncated: bool  # the text had more than max_len tokens
-    total: int  # tokens in the whole text
-
-    @property
-    def n(self) -> int:
-        return len(self.tokens)
 
 
 @dataclass
@@ -177,26 +165,6 @@ def _pick_run(runs: list[RunRecord]) -> RunRecord:
 
 
 # --------------------------------------------------------------------------- the sentence
-def encode_sentence(text: str, vocab, max_len: int) -> Sentence | None:
-    """The sentence as the model reads it; None when it has no tokens. Pure (no streamlit)."""
-    from dlviz.data.tokenize import encode_batch
-
-    ids, lengths, truncated = encode_batch([text], vocab, max_len)
-    n = int(lengths[0])
-    if n == 0:
-        return None
-    all_tokens = list(vocab.tokens(text))
-    row = ids[0].to(torch.long)
-    kept = row[max_len - n :]
-    unk = getattr(vocab, "UNK", 1)
-    return Sentence(
-        text=text,
-        tokens=[str(s) for s in all_tokens[:n]],
-        ids=row,
-        unknown=[int(i) == unk for i in kept],
-        truncated=bool(truncated[0]),
-        total=len(all_tokens),
-    )
 
 
 def _sentence_box(ctx: TextCtx) -> Sentence | None:
@@ -227,8 +195,8 @@ def _sentence_box(ctx: TextCtx) -> Sentence | None:
     if not text or not text.strip():
         st.info(t("Type a sentence above to see what the model makes of it."), icon=":material/edit_note:")
         return None
-    sent = encode_sentence(text, ctx.vocab, ctx.max_len)
-    if sent is None:
+    sent = encode_sentence(ctx.vocab, text, ctx.max_len)
+    if sent.empty:
         st.info(
             t("This text has no words or characters the model can read. Type a sentence with words."),
             icon=":material/edit_note:",
