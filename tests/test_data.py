@@ -595,12 +595,12 @@ def _message_templates() -> list[str]:
 
 
 def test_every_data_message_has_chinese():
-    from dlviz.data import loader
+    from dlviz.data import images, sources
     from dlviz.i18n import catalogue as merged
 
     catalogue = merged("zh")  # every zh/*.json, merged as the app loads them (an area may keep its own file)
-    templates = _message_templates() + list(loader._SOURCE_TEMPLATES.values())
-    templates += [loader._OFFLINE_NOTICE, loader._DOWNLOAD_FAILED_NOTICE]
+    templates = _message_templates() + list(images.SOURCE_TEMPLATES.values())
+    templates += [sources.OFFLINE_NOTICE, sources.DOWNLOAD_FAILED_NOTICE, sources.NO_FILES_NOTICE]
     assert len(templates) > 30
     placeholders = re.compile(r"\{(\w+)\}")
     for template in templates:

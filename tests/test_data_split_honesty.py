@@ -15,7 +15,7 @@ import pytest
 
 from dlviz.__main__ import main
 from dlviz.data import load_dataset
-from dlviz.data.split import image_key, split_report
+from dlviz.data.split import image_key, normalize_text, split_report
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -84,6 +84,7 @@ def test_the_count_would_see_a_leak(mnist_dir):
         train_texts = ["A good film", "bad", "fine", "long", "short"]
         test_texts = ["a  GOOD film", "new"]
         train_y, test_y = torch.zeros(5), torch.zeros(2)
+        train_items, test_items, item_key = train_texts, test_texts, staticmethod(normalize_text)
 
     assert split_report(Texts(), val_fraction=0.2)["test_seen_in_train"] == 1
 

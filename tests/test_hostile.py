@@ -1134,7 +1134,7 @@ def test_upload_bytes_and_decoded_bytes_are_server_settings(monkeypatch):
 
 
 # ---------------------------------------------------------------------------------------------------
-# 6 (CSV). A user's CSV bounded by bytes and rows before it is parsed (dlviz/data/text.py)
+# 6 (CSV). A user's CSV bounded by bytes and rows before it is parsed (dlviz/data/user_csv.py)
 
 
 def test_csv_of_50_mb_is_refused_unparsed(home, monkeypatch):
@@ -1145,7 +1145,7 @@ def test_csv_of_50_mb_is_refused_unparsed(home, monkeypatch):
     raw = b"text,label\n" + b"".join(line % i for i in range(1_000_000))  # 50 MB of distinct rows
     assert len(raw) > 50_000_000
     calls = []
-    monkeypatch.setattr("dlviz.data.text._decode_csv", lambda *a: calls.append(a) or "")
+    monkeypatch.setattr("dlviz.data.user_csv._decode_csv", lambda *a: calls.append(a) or "")
     with pytest.raises(DataError, match=r"is 5\d MB; dlviz reads CSV files up to 10 MB"):
         add_csv(raw, "big.csv")
     assert not calls, "the file was decoded before it was refused"
@@ -1158,7 +1158,7 @@ def test_csv_of_a_million_labels_is_refused_from_its_line_count(home, monkeypatc
 
     raw = b"text,label\n" + b"".join(b"w%d,%d\n" % (i, i) for i in range(1_000_000))  # 15 MB, a label per row
     calls = []
-    monkeypatch.setattr("dlviz.data.text._decode_csv", lambda *a: calls.append(a) or "")
+    monkeypatch.setattr("dlviz.data.user_csv._decode_csv", lambda *a: calls.append(a) or "")
     monkeypatch.setenv("DLVIZ_MAX_CSV_MB", "50")  # past the bytes limit: the rows limit refuses it
     with pytest.raises(DataError, match=r"1,000,001 lines; dlviz reads CSV files of up to 100,000 rows"):
         add_csv(raw, "labels.csv")

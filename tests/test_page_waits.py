@@ -124,7 +124,6 @@ def _no_internet(monkeypatch):
     import urllib.error
 
     import dlviz.data.download as download
-    import dlviz.data.text as text
 
     calls = []
 
@@ -133,7 +132,6 @@ def _no_internet(monkeypatch):
         raise urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
 
     monkeypatch.setattr(download, "_fetch", fetch)
-    monkeypatch.setattr(text, "_fetch", fetch)
     return calls
 
 

@@ -63,7 +63,7 @@ def isolated_env(tmp_path, monkeypatch):
         fetched.append(url)
         return real_fetch(url, target, on_bytes, timeout)
 
-    monkeypatch.setattr("dlviz.data.text._fetch", local_only)
+    monkeypatch.setattr("dlviz.data.download._fetch", local_only)
     return fetched
 
 

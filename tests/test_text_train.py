@@ -131,7 +131,7 @@ def test_embedding_size_caps_the_vocabulary(rt_dir, tmp_path):
 
 
 def test_loaded_csv_dataset_trains_and_reloads(tmp_path):
-    from dlviz.data.text import load_csv_dataset
+    from dlviz.data.user_csv import load_csv_dataset
 
     rows = (
         ["text,label"]

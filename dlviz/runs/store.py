@@ -39,6 +39,7 @@ from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
 from dlviz.errors import RunError
+from dlviz.locks import KeyedLocks
 from dlviz.paths import resolve_home
 
 SCHEMA_VERSION = 1
@@ -94,8 +95,7 @@ CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created);
 
 # One write lock per database file, shared by every RunStore in the process: the UI and the
 # worker usually hold separate RunStore objects on the same home.
-_LOCKS: dict[str, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
+_LOCKS = KeyedLocks()
 
 
 class IndexDamagedError(RunError):
@@ -120,9 +120,7 @@ def _file_key(db_path: Path) -> tuple | None:
 
 
 def _lock_for(db_path: Path) -> threading.Lock:
-    key = os.path.normcase(str(db_path.resolve()))
-    with _LOCKS_GUARD:
-        return _LOCKS.setdefault(key, threading.Lock())
+    return _LOCKS(os.path.normcase(str(db_path.resolve())))
 
 
 def dlviz_home(home: str | os.PathLike[str] | None = None) -> Path:
