@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dlviz.ui import ensure_app
+from dlviz.ui import keys as K
 
 ensure_app()
 
@@ -31,10 +32,10 @@ ctx = text_header()
 if ctx is None or ctx.sentence is None:
     st.stop()
 sent = ctx.sentence
-show_prediction(ctx, predict(ctx, sent), key="_att_probs")
+show_prediction(ctx, predict(ctx, sent), key=K.ATT_PROBS)
 try:
     with one_thread():
-        words_that_mattered(ctx, key="_att_txe", compact=True)  # attention is where words look, not why it decided
+        words_that_mattered(ctx, key=K.ATT_TXE, compact=True)  # attention is where words look, not why it decided
 except DlvizError as e:
     show_error(e)
 
@@ -77,7 +78,7 @@ if view == "grid":
         attention_grid(res.attn, sent.tokens, sent.unknown, tr=t, layer_names=res.layers),
         width="stretch",
         config={"displayModeBar": False},
-        key="_att_grid",
+        key=K.ATT_GRID,
     )
     st.caption(
         t(
@@ -107,7 +108,7 @@ else:
         rollout_heatmap(res.rollout, sent.tokens, sent.unknown, tr=t),
         width="stretch",
         config={"displayModeBar": False},
-        key="_att_rollout",
+        key=K.ATT_ROLLOUT,
     )
     st.caption(
         t(

@@ -6,6 +6,7 @@ from dlviz.data import get_info
 from dlviz.errors import DlvizError
 from dlviz.models import fmt_shape, to_dot
 from dlviz.ui import ensure_app, show_error, t
+from dlviz.ui import keys as K
 from dlviz.ui.build_widgets import (
     add_layer,
     export_panel,
@@ -23,7 +24,7 @@ ensure_app()  # a first deep link to /build runs this file alone: go through app
 ss = st.session_state
 st.title(t("Build a network"))
 try:
-    info, info_error = get_info(ss.dataset), None
+    info, info_error = get_info(ss[K.DATASET]), None
 except DlvizError as e:
     info, info_error = None, e
 if getattr(info, "kind", "image") == "text":  # a sentence goes in, as token ids: no image on a text dataset
@@ -53,9 +54,9 @@ input_shape, num_classes = tuple(info.input_shape), info.num_classes
 
 kind = getattr(info, "kind", "image")
 preset_bar(kind, num_classes)
-kind_mismatch(ss.spec, kind)
+kind_mismatch(ss[K.SPEC], kind)
 rev = revision()
-spec = ss.spec
+spec = ss[K.SPEC]
 built, err, rows = try_build(spec, input_shape, num_classes)
 
 left, right = st.columns(2, gap="large")
@@ -90,7 +91,7 @@ with right:
     if built is not None:
         st.subheader(t("Diagram"))
         with st.container(horizontal=True, horizontal_alignment="center"):
-            st.graphviz_chart(to_dot(built, lang=ss.get("lang", "en")))
+            st.graphviz_chart(to_dot(built, lang=ss.get(K.LANG, "en")))
 
 st.divider()
 tab_export, tab_import = st.tabs([t("Export"), t("Import")])

@@ -7,6 +7,7 @@ from dlviz.data import class_counts, get_info, split_indices
 from dlviz.errors import DlvizError
 from dlviz.plots import class_balance, image_grid
 from dlviz.ui import ensure_app, get_data, show_error, t
+from dlviz.ui import keys as K
 
 VAL_FRACTION, SPLIT_SEED, N_SAMPLES = 0.2, 42, 30  # the course's split: 20% validation, seed 42
 
@@ -17,7 +18,7 @@ try:
     data = get_data()
 except DlvizError as e:
     show_error(e)
-    if getattr(get_info(ss.dataset), "kind", "image") == "text":  # sentences: two or more files, no image subset
+    if getattr(get_info(ss[K.DATASET]), "kind", "image") == "text":  # sentences: two or more files, no image subset
         hint = t(
             "Check the \"Data folder\" field in the sidebar: name a folder that holds this dataset's files "
             "(the message above names them), or leave it empty to use the local cache or a download."
@@ -90,26 +91,26 @@ part = f1.segmented_control(
     ["train", "test"],
     default="train",
     required=True,
-    key="_data_part",
+    key=K.DATA_PART,
     format_func=lambda p: t("training images") if p == "train" else t("test images"),
 )
 only = f2.selectbox(
     t("Class"),
     [None, *range(len(classes))],
-    key="_data_class",
+    key=K.DATA_CLASS,
     format_func=lambda c: t("All classes") if c is None else classes[c],
 )
-if f3.button(t("Shuffle"), icon=":material/shuffle:", key="_data_shuffle", width="stretch"):
-    ss._data_seed = ss.get("_data_seed", 0) + 1
+if f3.button(t("Shuffle"), icon=":material/shuffle:", key=K.DATA_SHUFFLE, width="stretch"):
+    ss[K.DATA_SEED] = ss.get(K.DATA_SEED, 0) + 1
 
 x, y = (data.test_x, data.test_y) if part == "test" else (data.train_x, data.train_y)
 pool = np.arange(len(y)) if only is None else np.flatnonzero(y.numpy() == only)
-pick = np.sort(np.random.default_rng(ss.get("_data_seed", 0)).choice(pool, min(N_SAMPLES, len(pool)), replace=False))
+pick = np.sort(np.random.default_rng(ss.get(K.DATA_SEED, 0)).choice(pool, min(N_SAMPLES, len(pool)), replace=False))
 if len(pick):
     images = x[pick].numpy()
     grid = image_grid(images, [classes[int(y[i])] for i in pick], cols=10)
     grid.update_annotations(font=dict(size=14, color="#31333F"))  # the label must read at a glance
-    st.plotly_chart(grid, width="stretch", config={"displayModeBar": False}, key="_data_grid")
+    st.plotly_chart(grid, width="stretch", config={"displayModeBar": False}, key=K.DATA_GRID)
     st.caption(
         t(
             "{n} of {total} images, chosen at random; the label is written above each one.",
@@ -137,7 +138,7 @@ b1.plotly_chart(
     ),
     width="stretch",
     config={"displayModeBar": False},
-    key="_data_bal_train",
+    key=K.DATA_BAL_TRAIN,
 )
 b2.plotly_chart(
     class_balance(
@@ -148,5 +149,5 @@ b2.plotly_chart(
     ),
     width="stretch",
     config={"displayModeBar": False},
-    key="_data_bal_test",
+    key=K.DATA_BAL_TEST,
 )

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dlviz.ui import ensure_app
+from dlviz.ui import keys as K
 
 ensure_app()
 
@@ -29,7 +30,7 @@ st.caption(
         "Every point is one test image, placed by what the chosen layer outputs for it: images the layer sees "
         "as similar sit close together. Well-separated colours mean the layer already tells the classes apart."
     ),
-    help=help_text("embedding-map", "knn", lang=st.session_state.get("lang", "en")),
+    help=help_text("embedding-map", "knn", lang=st.session_state.get(K.LANG, "en")),
 )
 ctx = inspect_header()
 if ctx is None:
@@ -44,7 +45,7 @@ if result is None:
     else:
         with prompt.container():
             st.info(tsne_prompt_text(choice.n), icon=":material/scatter_plot:")
-            start = st.button(t("Compute t-SNE"), icon=":material/play_arrow:", type="primary", key="_emb_go")
+            start = st.button(t("Compute t-SNE"), icon=":material/play_arrow:", type="primary", key=K.EMB_GO)
     if start:
         try:
             result = compute_embedding(ctx, choice)

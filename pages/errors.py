@@ -6,6 +6,7 @@ from dlviz.inspect.errors import cell_indices, confusion, top_confusions
 from dlviz.plots import prediction_gallery
 from dlviz.plots.errors import confusion_grid
 from dlviz.ui import ensure_app, t
+from dlviz.ui import keys as K
 from dlviz.ui.errors_widgets import picked_cell, test_probs
 from dlviz.ui.input_widgets import open_test_image
 from dlviz.ui.inspect_state import inspect_header
@@ -58,7 +59,7 @@ with left:
         confusion_grid(conf.numpy(), ctx.classes, t, cell),
         on_select="rerun",
         selection_mode="points",
-        key="err_grid",
+        key=K.ERR_GRID,
         width="stretch",
         config={"displayModeBar": False},
     )  # no zoom here (dragmode off); the bar hid the axis title
@@ -67,13 +68,13 @@ with left:
         t("Or choose a cell"),
         options,
         index=options.index(cell),
-        key=f"_err_pick_{cell}",
+        key=K.err_pick(cell),
         format_func=lambda c: t(
             "true {true}, predicted {pred}: {n} images", true=ctx.classes[c[0]], pred=ctx.classes[c[1]], n=int(conf[c])
         ),
     )
     if chosen != cell:
-        ss._err_cell = chosen
+        ss[K.ERR_CELL] = chosen
         st.rerun()
 with right:
     true, guess = cell
@@ -90,18 +91,18 @@ with right:
         st.info(t("No test image falls in this square."), icon=":material/info:")
     else:
         pages = (len(idx) - 1) // PAGE + 1
-        page = st.number_input(t("Page (of {n})", n=pages), 1, pages, 1, key=f"_err_page_{cell}") if pages > 1 else 1
+        page = st.number_input(t("Page (of {n})", n=pages), 1, pages, 1, key=K.err_page(cell)) if pages > 1 else 1
         show = idx[(page - 1) * PAGE : page * PAGE]
         fig = prediction_gallery(ctx.data.test_x[show].numpy(), probs[show].numpy(), y[show].tolist(), ctx.classes, t)
-        st.plotly_chart(fig, width="stretch", key="err_gallery")
-        pick_key = f"_err_open_{cell[0]}_{cell[1]}_{page}"
+        st.plotly_chart(fig, width="stretch", key=K.ERR_GALLERY)
+        pick_key = K.err_open(cell[0], cell[1], page)
 
         def open_picked(key: str = pick_key) -> None:
             chosen = ss.get(key)
             if chosen is not None:
                 open_test_image(ctx, int(chosen), "Errors")
                 ss[key] = None
-                ss._err_goto = "pages/inspect.py"
+                ss[K.ERR_GOTO] = "pages/inspect.py"
 
         st.pills(
             t("Open one on Inspect and Explain (test image numbers, in the order above):"),
@@ -114,5 +115,5 @@ with right:
                 "page shows the same image."
             ),
         )
-        if ss.pop("_err_goto", None):
+        if ss.pop(K.ERR_GOTO, None):
             st.switch_page("pages/inspect.py")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dlviz.ui import ensure_app
+from dlviz.ui import keys as K
 
 ensure_app()
 
@@ -62,12 +63,10 @@ st.subheader(t("Weight histograms"))
 stats = weight_stats(ctx.model)
 main = [s for s in stats if s.kind in ("Conv2d", "Linear", "LSTM", "GRU", "RNN", "Embedding")] or stats
 names = [s.name for s in stats]
-shown = st.multiselect(t("Layers"), names, default=[s.name for s in main], key=f"_filt_hist_{ctx.run.id}")
+shown = st.multiselect(t("Layers"), names, default=[s.name for s in main], key=K.filt_hist(ctx.run.id))
 picked = [s for s in stats if s.name in shown]
 if picked:
-    st.plotly_chart(
-        weight_histograms(picked, tr=t), width="stretch", config={"displayModeBar": False}, key="_filt_hist"
-    )
+    st.plotly_chart(weight_histograms(picked, tr=t), width="stretch", config={"displayModeBar": False}, key=K.FILT_HIST)
     st.caption(
         t(
             "The share of each layer's weights (blue) and biases (orange) in each range of values. Training "

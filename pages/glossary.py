@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dlviz.ui import ensure_app
+from dlviz.ui import keys as K
 
 ensure_app()
 
@@ -16,8 +17,8 @@ st.caption(
         "page to see the word it explains there."
     )
 )
-query = st.text_input(t("Find a word"), key="_gloss_query", placeholder=t("e.g. stride, epoch, rank correlation"))
-lang = st.session_state.get("lang", "en")
+query = st.text_input(t("Find a word"), key=K.GLOSS_QUERY, placeholder=t("e.g. stride, epoch, rank correlation"))
+lang = st.session_state.get(K.LANG, "en")
 found = search(query, lang)
 if not found:
     st.info(t("No entry has these letters. Try part of the word."), icon=":material/search_off:")

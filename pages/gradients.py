@@ -6,6 +6,7 @@ from dlviz.glossary import help_text
 from dlviz.inspect.gradients import typical_rms
 from dlviz.plots.gradients import depth_profile, gradient_flow, histogram_ridges
 from dlviz.ui import ensure_app, get_store, t
+from dlviz.ui import keys as K
 from dlviz.ui.gradients_widgets import (
     compare_choices,
     experiment_estimate,
@@ -25,7 +26,7 @@ st.caption(
         "Training nudges every weight against its gradient. If the gradient reaching a layer is tiny, that "
         "layer barely learns; if it is huge, learning blows up. Here is what each layer received, step by step."
     ),
-    help=help_text("gradient", "vanishing", "residual", lang=ss.get("lang", "en")),
+    help=help_text("gradient", "vanishing", "residual", lang=ss.get(K.LANG, "en")),
 )
 
 ctx = inspect_header(replay=False)
@@ -53,22 +54,22 @@ else:
         + " "
         + (t("Recorded at every step.") if every == 1 else t("Recorded once every {k} steps.", k=every))
     )
-    st.plotly_chart(gradient_flow(record, t), width="stretch", key="grad_flow")
+    st.plotly_chart(gradient_flow(record, t), width="stretch", key=K.GRAD_FLOW)
 
     st.subheader(t("Weights and gradients over time"))
     c1, c2 = st.columns(2)
-    layer = c1.selectbox(t("Layer"), record["layers"], key="_grad_layer")
+    layer = c1.selectbox(t("Layer"), record["layers"], key=K.GRAD_LAYER)
     kind = c2.radio(
         t("Show"),
         ["weight", "grad"],
         horizontal=True,
-        key="_grad_kind",
+        key=K.GRAD_KIND,
         format_func=lambda k: t("weights") if k == "weight" else t("gradients"),
     )
     st.plotly_chart(
         histogram_ridges(record["hist"], layer, kind, record.get("steps_per_epoch", 1), t),
         width="stretch",
-        key="grad_hist",
+        key=K.GRAD_HIST,
     )
     st.caption(
         t(
@@ -85,7 +86,7 @@ st.caption(
         "steeply towards the input is the vanishing-gradient problem: the course's reason for ReLU and ResNet."
     )
 )
-exp = ss.get("_grad_exp")
+exp = ss.get(K.GRAD_EXP)
 if exp and exp.get("job"):
     experiment_progress()
 else:
@@ -93,7 +94,7 @@ else:
         t("Run the experiment: deep sigmoid vs ReLU vs residual"),
         icon=":material/science:",
         on_click=start_experiment,
-        key="_grad_exp_start",
+        key=K.GRAD_EXP_START,
         help=t(
             "Trains the three presets on the same 2,000 images for one epoch (about {time} on this "
             "computer) and draws them here.",
@@ -104,7 +105,7 @@ else:
         st.warning(t("Some experiment runs did not finish: {names}.", names=", ".join(exp["failed"])))
 runs = compare_choices(ctx.run.id)
 by_id = {r.id: r for r in runs}
-default = [i for i in ss.get("_grad_compare", []) if i in by_id] or [i for i in [ctx.run.id] if i in by_id]
+default = [i for i in ss.get(K.GRAD_COMPARE, []) if i in by_id] or [i for i in [ctx.run.id] if i in by_id]
 chosen = st.multiselect(
     t("Runs to compare"), list(by_id), default=default, key=None, format_func=lambda i: f"{run_title(by_id[i])} · {i}"
 )
@@ -114,4 +115,4 @@ for rid in chosen:
     if rec and rec.get("norms"):
         profiles.append((by_id[rid].name, rec["layers"], typical_rms(rec)))
 if profiles:
-    st.plotly_chart(depth_profile(profiles, t), width="stretch", key="grad_depth")
+    st.plotly_chart(depth_profile(profiles, t), width="stretch", key=K.GRAD_DEPTH)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dlviz.ui import ensure_app
+from dlviz.ui import keys as K
 
 ensure_app()
 
@@ -14,7 +15,7 @@ from dlviz.ui.plain import plain
 from dlviz.ui.run_widgets import run_title
 
 st.title(t("dlviz: build, train and look inside neural networks"))
-_kind = ALL_DATASETS.get(st.session_state.get("dataset") or "mnist")
+_kind = ALL_DATASETS.get(st.session_state.get(K.DATASET) or "mnist")
 if _kind is not None and _kind.is_text:  # the intro names what the session's dataset holds
     st.markdown(
         t(
@@ -71,7 +72,7 @@ for col, (icon, title, text, page) in zip(cols, steps):
         st.write(text)
         st.page_link(page, label=t("Open"), icon=":material/arrow_forward:")
 
-rid = st.session_state.get("run_id")
+rid = st.session_state.get(K.RUN_ID)
 if rid:
     try:
         run = get_store().get(rid)

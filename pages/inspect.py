@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dlviz.ui import ensure_app
+from dlviz.ui import keys as K
 
 ensure_app()
 
@@ -55,7 +56,7 @@ c2.plotly_chart(
     probability_bars(probs.tolist(), inp.label, ctx.classes, tr=t),
     width="stretch",
     config={"displayModeBar": False},
-    key="_insp_probs",
+    key=K.INSP_PROBS,
 )
 c1.page_link("pages/explain.py", label=t("Why? Explain this answer"), icon=":material/lightbulb:")
 
@@ -70,7 +71,7 @@ t1, t2 = st.columns(2)
 per_channel = t1.toggle(
     t("Stretch each map to its own range"),
     value=True,
-    key="_insp_per_channel",
+    key=K.INSP_PER_CHANNEL,
     help=t(
         "On: every map uses its full black-to-white range, so weak patterns show. Off: all "
         "maps of a layer share one range, so you can see which maps respond most."
@@ -79,7 +80,7 @@ per_channel = t1.toggle(
 unfold = t2.toggle(
     t("Unfold every layer"),
     value=False,
-    key="_insp_unfold",
+    key=K.INSP_UNFOLD,
     help=t("The first layers start unfolded; the others open with a click on their title."),
 )
 titles = []
@@ -105,7 +106,7 @@ for i, a in enumerate(layers):
             )
         elif len(a.shape) == 1:
             st.plotly_chart(
-                dense_strip(a.values, tr=t), width="stretch", config={"displayModeBar": False}, key=f"_insp_strip_{i}"
+                dense_strip(a.values, tr=t), width="stretch", config={"displayModeBar": False}, key=K.strip(i)
             )
             best = ", ".join(f"#{j} ({v:.2f})" for j, v in top_units(a.values, 5))
             st.caption(t("Most active units: {units}.", units=best))

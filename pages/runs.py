@@ -8,6 +8,7 @@ from dlviz.errors import DlvizError
 from dlviz.plots import training_curves
 from dlviz.train import evaluate_run
 from dlviz.ui import ensure_app, get_store, run_message, save_session, show_error, state, t
+from dlviz.ui import keys as K
 from dlviz.ui.compare_widgets import compare_section
 from dlviz.ui.plain import plain
 from dlviz.ui.run_widgets import (
@@ -32,7 +33,7 @@ def open_run(run_id: str) -> None:
 
 
 def pick_run(run_id: str) -> None:
-    ss._runs_pick = run_id  # a row clicked in the table drives the picker below
+    ss[K.RUNS_PICK] = run_id  # a row clicked in the table drives the picker below
 
 
 st.title(t("Runs"))
@@ -56,16 +57,16 @@ if not runs:
     st.stop()
 
 st.caption(t("{n} saved runs, newest first. Click a row, or pick a run below, to see its details.", n=len(runs)))
-run_table(runs, ss.get("run_id"), on_pick=pick_run)
+run_table(runs, ss.get(K.RUN_ID), on_pick=pick_run)
 compare_section(runs)
 
 ids = [r.id for r in runs]
 by_id = {r.id: r for r in runs}
-if ss.get("_runs_pick") not in by_id:  # first visit, or the picked run was deleted
-    ss._runs_pick = ss.run_id if ss.get("run_id") in by_id else ids[0]
-rid = st.selectbox(t("Run"), ids, key="_runs_pick", format_func=lambda i: run_label(by_id[i]))
+if ss.get(K.RUNS_PICK) not in by_id:  # first visit, or the picked run was deleted
+    ss[K.RUNS_PICK] = ss[K.RUN_ID] if ss.get(K.RUN_ID) in by_id else ids[0]
+rid = st.selectbox(t("Run"), ids, key=K.RUNS_PICK, format_func=lambda i: run_label(by_id[i]))
 run = by_id[rid]
-is_open = ss.get("run_id") == run.id
+is_open = ss.get(K.RUN_ID) == run.id
 
 b1, b2 = st.columns([1, 3], vertical_alignment="center")
 b1.button(
@@ -73,7 +74,7 @@ b1.button(
     icon=":material/folder_open:",
     type="primary",
     disabled=is_open,
-    key="_runs_open",
+    key=K.RUNS_OPEN,
     width="stretch",
     on_click=open_run,
     args=(run.id,),
@@ -115,16 +116,16 @@ if not run.is_active and not store.has_weights(run.id):
         store.load_weights(run.id)  # raises the plain RunError that says why there are no weights
     except DlvizError as e:
         st.warning(
-            e.message(ss.get("lang", "en"), escape=plain)
+            e.message(ss.get(K.LANG, "en"), escape=plain)
             + " "
             + t("Its settings and curves are still here; only the trained model cannot be loaded."),
             icon=":material/warning:",
         )
 
 elif not run.is_active and st.button(
-    t("Check the saved weights on the test set"), icon=":material/fact_check:", key="_runs_check"
+    t("Check the saved weights on the test set"), icon=":material/fact_check:", key=K.RUNS_CHECK
 ):
-    data_dir = ss.get("data_dir") or None  # read here: the work runs outside the script thread
+    data_dir = ss.get(K.DATA_DIR) or None  # read here: the work runs outside the script thread
     try:  # a bar against the time it took last time for this model, not a bare spinner
         out = wait_with_progress(
             lambda: evaluate_run(run.id, store, data_dir),
@@ -151,7 +152,7 @@ with c1:
             training_curves(train_rows, val_rows, tr=t),
             width="stretch",
             config={"displayModeBar": False},
-            key="_runs_curves",
+            key=K.RUNS_CURVES,
         )
     else:
         st.info(t("No training curves: this run stopped before its first measurement."))
@@ -164,8 +165,8 @@ st.divider()
 r1, r2 = st.columns(2)
 with r1.container(border=True):
     st.markdown(f":material/edit: **{t('Rename')}**")
-    new_name = st.text_input(t("New name"), value=run.name, key=f"_runs_name_{run.id}")
-    if st.button(t("Rename"), key="_runs_rename"):
+    new_name = st.text_input(t("New name"), value=run.name, key=K.run_name(run.id))
+    if st.button(t("Rename"), key=K.RUNS_RENAME):
         try:
             store.rename(run.id, new_name)
         except DlvizError as e:
@@ -178,15 +179,15 @@ with r2.container(border=True):
     if run.is_active:
         st.caption(t("This run is still training. Stop it on the Train page before deleting it."))
     else:
-        sure = st.checkbox(t("Yes, delete this run and its weights for good"), key=f"_runs_sure_{run.id}")
-        if st.button(t("Delete run"), type="primary", disabled=not sure, key="_runs_delete") and sure:
+        sure = st.checkbox(t("Yes, delete this run and its weights for good"), key=K.run_sure(run.id))
+        if st.button(t("Delete run"), type="primary", disabled=not sure, key=K.RUNS_DELETE) and sure:
             try:
                 store.delete(run.id)
             except DlvizError as e:
                 show_error(e)
             else:
-                if ss.get("run_id") == run.id:
-                    ss.run_id = None
+                if ss.get(K.RUN_ID) == run.id:
+                    ss[K.RUN_ID] = None
                     save_session()
                 flash("success", t("Deleted the run {name}.", name=plain(run.name)))
                 st.rerun()

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dlviz.ui import ensure_app
+from dlviz.ui import keys as K
 
 ensure_app()
 
@@ -41,17 +42,17 @@ ctx = text_header()
 if ctx is None or ctx.sentence is None:
     st.stop()
 sent = ctx.sentence
-show_prediction(ctx, predict(ctx, sent), key="_seq_probs")
+show_prediction(ctx, predict(ctx, sent), key=K.SEQ_PROBS)
 try:
     with one_thread():
-        words_that_mattered(ctx, key="_seq_txe", compact=True)
+        words_that_mattered(ctx, key=K.SEQ_TXE, compact=True)
 except DlvizError as e:
     show_error(e)
 
 st.subheader(t("How the decision builds up"))
 st.plotly_chart(
     prediction_over_time(prefix_probabilities(ctx, sent), sent.tokens, class_names(ctx), sent.unknown, tr=t),
-    key="_seq_prefix_fig",
+    key=K.SEQ_PREFIX_FIG,
     **chart,
 )
 st.caption(
@@ -86,10 +87,10 @@ trace = traces[trace_picker(traces)]
 hidden = real_steps(trace, trace.hidden)
 units = hidden.shape[1]
 st.subheader(t("Hidden state after each word ({layer})", layer=trace_label(trace, traces)))
-sort = st.toggle(t("Sort the units by their value after the last word"), key="_seq_sort")
+sort = st.toggle(t("Sort the units by their value after the last word"), key=K.SEQ_SORT)
 st.plotly_chart(
     state_heatmap(hidden, sent.tokens, sent.unknown, kind="hidden", sort="final" if sort else None, tr=t),
-    key="_seq_hidden",
+    key=K.SEQ_HIDDEN,
     **chart,
 )
 st.caption(
@@ -108,7 +109,7 @@ if trace.direction == "backward":
     )
 
 st.subheader(t("How much each word changes the memory"))
-st.plotly_chart(step_change(hidden, sent.tokens, sent.unknown, tr=t), key="_seq_change", **chart)
+st.plotly_chart(step_change(hidden, sent.tokens, sent.unknown, tr=t), key=K.SEQ_CHANGE, **chart)
 st.caption(
     t(
         "The length of the change of the hidden state at each word. Words the model ignores barely move it; "
@@ -128,7 +129,7 @@ if gates:
             sort_by=hidden if sort else None,
             tr=t,
         ),
-        key="_seq_gates",
+        key=K.SEQ_GATES,
         **chart,
     )
     st.caption(
@@ -149,7 +150,7 @@ if trace.cell is not None:
             sort_by=hidden,
             tr=t,
         ),
-        key="_seq_cell",
+        key=K.SEQ_CELL,
         **chart,
     )
     st.caption(

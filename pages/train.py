@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dlviz.ui import ensure_app
+from dlviz.ui import keys as K
 
 ensure_app()
 
@@ -21,13 +22,13 @@ from dlviz.ui.train_widgets import live_panel, result_view, settings_form, setti
 
 ss = st.session_state
 ex = get_executor()
-job_id = ss.job_id if ss.job_id and ex.has(ss.job_id) else None
+job_id = ss[K.JOB_ID] if ss[K.JOB_ID] and ex.has(ss[K.JOB_ID]) else None
 snap = ex.snapshot(job_id) if job_id else None
 active = bool(snap and not snap.done)
 if not (active and presenting()):  # on a projector, while a run trains, the curves need the height
     st.title(t("Train"))
 spec = current_spec()
-info = get_info(ss.dataset)
+info = get_info(ss[K.DATASET])
 if not active:  # while a run trains, the curves get the screen (issue 13: a projector at 1280x720)
     if getattr(info, "kind", "image") == "text":
         st.caption(
@@ -67,32 +68,32 @@ if active:  # the settings fold into one line; they come back, as they were, whe
             "**Training:** {name} on {dataset}. {settings}",
             name=plain(spec.get("name", "model")),
             dataset=t(info.name),
-            settings=settings_summary(ss.train_settings),
+            settings=settings_summary(ss[K.TRAIN_SETTINGS]),
         )
     )
 else:
     st.markdown(model_line)
     cfg = settings_form(spec)
 row = st.container(horizontal=True)
-if row.button(t("Train"), type="primary", disabled=active, icon=":material/play_arrow:", key="train_btn"):
+if row.button(t("Train"), type="primary", disabled=active, icon=":material/play_arrow:", key=K.TRAIN_BTN):
     try:
         cfg = cfg.validated()
         check_budget(estimate(spec, info.input_shape), cfg.batch_size)  # the batch against the server's limits
     except DlvizError as e:
         show_error(e)
     else:
-        ss.job_id = ex.submit(TrainJob(ss.dataset, spec, cfg, data_dir=ss.data_dir or None))
+        ss[K.JOB_ID] = ex.submit(TrainJob(ss[K.DATASET], spec, cfg, data_dir=ss[K.DATA_DIR] or None))
         save_session()
         st.rerun()
 if active:
     if snap.status == "paused":
-        if row.button(t("Resume"), icon=":material/resume:", key="resume_btn"):
+        if row.button(t("Resume"), icon=":material/resume:", key=K.RESUME_BTN):
             ex.resume(job_id)
             st.rerun()
-    elif row.button(t("Pause"), icon=":material/pause:", key="pause_btn"):
+    elif row.button(t("Pause"), icon=":material/pause:", key=K.PAUSE_BTN):
         ex.pause(job_id)
         st.rerun()
-    if row.button(t("Stop"), icon=":material/stop:", key="stop_btn"):
+    if row.button(t("Stop"), icon=":material/stop:", key=K.STOP_BTN):
         ex.stop(job_id)
         ex.resume(job_id)
 
@@ -100,7 +101,7 @@ if active:
 @st.fragment(run_every=0.5)
 def live() -> None:
     s = ex.snapshot(job_id)
-    if s.done or (s.run_id and ss.get("job_adopted") != job_id):
+    if s.done or (s.run_id and ss.get(K.JOB_ADOPTED) != job_id):
         st.rerun()  # the whole page redraws once: with the final results (polling stops), or the new run open
     live_panel(s)
 
@@ -120,18 +121,18 @@ def settling() -> None:
 
 if active:
     live()
-if ss.run_id and not (active and ss.run_id == snap.run_id):
+if ss[K.RUN_ID] and not (active and ss[K.RUN_ID] == snap.run_id):
     try:
-        run = get_store().get(ss.run_id)
+        run = get_store().get(ss[K.RUN_ID])
     except DlvizError:
         run = None
     if run:
         st.divider()
         st.subheader(t("Open run: {name}", name=plain(run_title(run))))
-        if ss.get("run_restored"):
+        if ss.get(K.RUN_RESTORED):
             st.caption(t("Reopened: the last run trained on this computer. Press Train to train your own."))
         run_model = (run.spec or {}).get("name", "model")
-        if run.dataset != ss.dataset or run_model != spec.get("name", "model"):
+        if run.dataset != ss[K.DATASET] or run_model != spec.get("name", "model"):
             # the open run and the model above differ (the dataset or the model was changed since): say which is which
             st.caption(
                 t(

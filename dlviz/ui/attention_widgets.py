@@ -13,12 +13,13 @@ import streamlit as st
 import torch
 from torch import nn
 
+from dlviz.ui import keys as K
 from dlviz.ui.cache import session_cache
 from dlviz.ui.state import t
 from dlviz.ui.text_state import Sentence, TextCtx, one_thread
 
 CACHE = 8  # results kept per session and kind
-HEAD_FIG = "_att_head_fig"  # the head view's chart key: its selection is a clicked token
+HEAD_FIG = K.ATT_HEAD_FIG  # the head view's chart key: its selection is a clicked token
 VIEWS = ("grid", "head", "rollout")
 RECURRENT = ("rnn", "lstm", "gru")
 
@@ -82,10 +83,10 @@ def attention_for(ctx: TextCtx, sent: Sentence) -> AttentionResult:
 def view_picker() -> str:
     labels = {"grid": t("Every layer and head"), "head": t("Head view (lines)"), "rollout": t("Rollout")}
     ss = st.session_state
-    if ss.get("_att_view") not in VIEWS:
-        ss["_att_view"] = "grid"
+    if ss.get(K.ATT_VIEW) not in VIEWS:
+        ss[K.ATT_VIEW] = "grid"
     choice = st.segmented_control(
-        t("View"), VIEWS, format_func=labels.get, key="_att_view", required=True, label_visibility="collapsed"
+        t("View"), VIEWS, format_func=labels.get, key=K.ATT_VIEW, required=True, label_visibility="collapsed"
     )
     return choice or "grid"
 
@@ -101,10 +102,10 @@ def _clicked_token(sent: Sentence) -> None:
     pts = (event.get("selection") or {}).get("points") or []
     token = next((p.get("point_index") for p in pts if p.get("customdata") is not None), None)
     click = (sent.text, token) if token is not None else None
-    if click != ss.get("_att_last_click"):
-        ss["_att_last_click"] = click
+    if click != ss.get(K.ATT_LAST_CLICK):
+        ss[K.ATT_LAST_CLICK] = click
         if token is not None and 0 <= int(token) < sent.n:
-            ss["_att_focus"] = int(token)
+            ss[K.ATT_FOCUS] = int(token)
 
 
 def head_controls(res: AttentionResult, sent: Sentence) -> tuple[int, list[int] | None, int | None]:
@@ -115,9 +116,9 @@ def head_controls(res: AttentionResult, sent: Sentence) -> tuple[int, list[int] 
     tok_opts = [-1, *range(sent.n)]
     head_opts = [-1, *range(n_heads)]
     for key, opts, default in (
-        ("_att_layer", range(n_layers), 0),
-        ("_att_head", head_opts, -1),
-        ("_att_focus", tok_opts, -1),
+        (K.ATT_LAYER, range(n_layers), 0),
+        (K.ATT_HEAD, head_opts, -1),
+        (K.ATT_FOCUS, tok_opts, -1),
     ):
         if ss.get(key) not in opts:  # another run or sentence: the old choice may not exist
             ss[key] = default
@@ -127,7 +128,7 @@ def head_controls(res: AttentionResult, sent: Sentence) -> tuple[int, list[int] 
             t("Layer"),
             range(n_layers),
             format_func=lambda i: res.layers[i] if i < len(res.layers) else t("layer {n}", n=i + 1),
-            key="_att_layer",
+            key=K.ATT_LAYER,
         )
         if n_layers > 1
         else 0
@@ -137,7 +138,7 @@ def head_controls(res: AttentionResult, sent: Sentence) -> tuple[int, list[int] 
             t("Head"),
             head_opts,
             format_func=lambda h: t("all heads") if h < 0 else t("head {n}", n=h + 1),
-            key="_att_head",
+            key=K.ATT_HEAD,
         )
         if n_heads > 1
         else 0
@@ -145,7 +146,7 @@ def head_controls(res: AttentionResult, sent: Sentence) -> tuple[int, list[int] 
     focus = c3.selectbox(
         t("Lines from"),
         tok_opts,
-        key="_att_focus",
+        key=K.ATT_FOCUS,
         format_func=lambda i: t("every token") if i < 0 else f"{i + 1}. {sent.tokens[i]}",
     )
     layer = int(layer) if layer is not None and 0 <= int(layer) < n_layers else 0
@@ -188,12 +189,12 @@ def trace_label(trace, traces: list) -> str:
 
 def trace_picker(traces: list) -> int:
     ss = st.session_state
-    if not isinstance(ss.get("_seq_trace"), int) or not 0 <= ss["_seq_trace"] < len(traces):
-        ss["_seq_trace"] = 0
+    if not isinstance(ss.get(K.SEQ_TRACE), int) or not 0 <= ss[K.SEQ_TRACE] < len(traces):
+        ss[K.SEQ_TRACE] = 0
     if len(traces) == 1:
         return 0
     return st.selectbox(
-        t("Recurrent layer"), range(len(traces)), key="_seq_trace", format_func=lambda i: trace_label(traces[i], traces)
+        t("Recurrent layer"), range(len(traces)), key=K.SEQ_TRACE, format_func=lambda i: trace_label(traces[i], traces)
     )
 
 

@@ -34,6 +34,7 @@ from dlviz.models import (
 from dlviz.models.builder import MAX_LAYERS
 from dlviz.models.codegen import to_script
 from dlviz.models.presets import fit_classes
+from dlviz.ui import keys as K
 from dlviz.ui.plain import plain
 from dlviz.ui.state import set_spec, t, undo_spec
 
@@ -72,37 +73,37 @@ ADD_ORDER = [k for cat in CATEGORIES for k, lt in LAYER_TYPES.items() if lt.cate
 def revision() -> int:
     """The key revision: bumped whenever the spec differs from the one the widgets were drawn for."""
     ss = st.session_state
-    if ss.get("_build_seen") != ss.spec:
-        ss._build_rev = ss.get("_build_rev", 0) + 1
-        ss._build_seen = copy.deepcopy(ss.spec)
-        ss._build_open = None
-    return ss.get("_build_rev", 0)
+    if ss.get(K.BUILD_SEEN) != ss[K.SPEC]:
+        ss[K.BUILD_REV] = ss.get(K.BUILD_REV, 0) + 1
+        ss[K.BUILD_SEEN] = copy.deepcopy(ss[K.SPEC])
+        ss[K.BUILD_OPEN] = None
+    return ss.get(K.BUILD_REV, 0)
 
 
 def _layers() -> list:
-    layers = st.session_state.spec.get("layers")
+    layers = st.session_state[K.SPEC].get("layers")
     return layers if isinstance(layers, list) else []
 
 
 def _set_setting(i: int, name: str, key: str) -> None:
     ss = st.session_state
-    spec = copy.deepcopy(ss.spec)
+    spec = copy.deepcopy(ss[K.SPEC])
     if 0 <= i < len(spec.get("layers", [])):
         spec["layers"][i][name] = ss[key]
         set_spec(spec)
-        ss._build_seen = copy.deepcopy(spec)  # the widget already shows this value: keep its key
-        ss._build_open = i  # its label changes, which redraws the expander: keep it open
+        ss[K.BUILD_SEEN] = copy.deepcopy(spec)  # the widget already shows this value: keep its key
+        ss[K.BUILD_OPEN] = i  # its label changes, which redraws the expander: keep it open
 
 
 def _set_name(key: str) -> None:
     name = st.session_state[key].strip()
     if name:
-        set_spec({**copy.deepcopy(st.session_state.spec), "name": name})
+        set_spec({**copy.deepcopy(st.session_state[K.SPEC]), "name": name})
 
 
 def _edit(op, *args) -> None:
     """Apply ``op(spec, *args)`` (move_layer, remove_layer, insert_layer) to the model, undoably."""
-    set_spec(op(st.session_state.spec, *args))
+    set_spec(op(st.session_state[K.SPEC], *args))
 
 
 def _load_preset(key: str, num_classes: int | None = None) -> None:
@@ -112,7 +113,7 @@ def _load_preset(key: str, num_classes: int | None = None) -> None:
     chosen = ss.get(key)
     if chosen in PRESETS:
         set_spec(fit_classes(PRESETS[chosen].copy_spec(), num_classes))
-        ss._build_preset_loaded = chosen
+        ss[K.BUILD_PRESET_LOADED] = chosen
     ss[key] = None
 
 
@@ -142,7 +143,7 @@ def preset_bar(kind: str = "image", num_classes: int | None = None) -> None:
         c = st.columns([3, 4, 3], vertical_alignment="bottom")
         keys = [k for k, p in PRESETS.items() if getattr(p, "kind", "image") == kind]
         titles = {k: t(PRESETS[k].title) for k in keys}  # labels fixed now: AppTest formats outside the run
-        wkey = "build_preset" if kind == "image" else f"build_preset_{kind}"
+        wkey = K.build_preset(kind)
         if st.session_state.get(wkey) not in keys:
             st.session_state[wkey] = None
         c[0].selectbox(
@@ -157,15 +158,15 @@ def preset_bar(kind: str = "image", num_classes: int | None = None) -> None:
             help=t("Replaces the current model (you can undo this)."),
         )
         ss = st.session_state
-        shown = next((k for k in (ss.get("_build_preset_loaded"), ss.spec.get("name")) if k in keys), keys[0])
+        shown = next((k for k in (ss.get(K.BUILD_PRESET_LOADED), ss[K.SPEC].get("name")) if k in keys), keys[0])
         c[1].caption(t(PRESETS[shown].description))
         with c[2].container(horizontal=True, horizontal_alignment="right"):
             st.button(
                 t("Undo"),
                 icon=":material/undo:",
-                key="build_undo",
+                key=K.BUILD_UNDO,
                 on_click=undo_spec,
-                disabled=not st.session_state.get("spec_undo"),
+                disabled=not st.session_state.get(K.SPEC_UNDO),
                 help=t("Go back to the model before the last change."),
             )
 
@@ -174,7 +175,7 @@ def _setting(p, value, key: str, i: int):
     label = t(PARAM_LABELS.get(p.name, p.name.replace("_", " ").capitalize()))
     help_ = f"{t(p.help)} (`{p.name}`)"
     if p.name in GLOSSARY:  # the word's plain sentence and where the glossary is
-        help_ += "\n\n" + help_text(GLOSSARY[p.name], lang=st.session_state.get("lang", "en"))
+        help_ += "\n\n" + help_text(GLOSSARY[p.name], lang=st.session_state.get(K.LANG, "en"))
     kw = dict(key=key, help=help_, on_change=_set_setting, args=(i, p.name, key))
     if p.kind == "bool":
         return st.toggle(label, value=bool(value), **kw)
@@ -214,25 +215,25 @@ def layer_editor(rev: int, rows: list[LayerRow], err: SpecError | None) -> None:
             label += f" → `{fmt_shape(rows[i].output_shape)}`"
         if i == bad:
             label = f":red[{label}]"
-        is_open = i in (bad, st.session_state.get("_build_open"))
+        is_open = i in (bad, st.session_state.get(K.BUILD_OPEN))
         with st.container(horizontal=True, vertical_alignment="top", gap="small"):
             with st.expander(label, expanded=is_open, icon=":material/error:" if i == bad else None):
                 if i == bad:
-                    st.error(err.message(st.session_state.lang, escape=plain))
+                    st.error(err.message(st.session_state[K.LANG], escape=plain))
                 if lt:
                     st.caption(t(lt.help))
                     numbers = [p for p in lt.params if p.kind != "bool"]  # two per row; switches below
                     cols = st.columns(2) if numbers else []
                     for j, p in enumerate(numbers):
                         with cols[j % 2]:
-                            _setting(p, values[p.name], f"build_p_{rev}_{i}_{p.name}", i)
+                            _setting(p, values[p.name], K.build_param(rev, i, p.name), i)
                     for p in lt.params:
                         if p.kind == "bool":
-                            _setting(p, values[p.name], f"build_p_{rev}_{i}_{p.name}", i)
+                            _setting(p, values[p.name], K.build_param(rev, i, p.name), i)
             st.button(
                 "",
                 icon=":material/arrow_upward:",
-                key=f"build_up_{rev}_{i}",
+                key=K.build_row("up", rev, i),
                 type="tertiary",
                 disabled=i == 0,
                 help=t("Move up"),
@@ -242,7 +243,7 @@ def layer_editor(rev: int, rows: list[LayerRow], err: SpecError | None) -> None:
             st.button(
                 "",
                 icon=":material/arrow_downward:",
-                key=f"build_down_{rev}_{i}",
+                key=K.build_row("down", rev, i),
                 type="tertiary",
                 disabled=i == len(layers) - 1,
                 help=t("Move down"),
@@ -252,7 +253,7 @@ def layer_editor(rev: int, rows: list[LayerRow], err: SpecError | None) -> None:
             st.button(
                 "",
                 icon=":material/delete:",
-                key=f"build_rm_{rev}_{i}",
+                key=K.build_row("rm", rev, i),
                 type="tertiary",
                 help=t("Remove"),
                 on_click=_edit,
@@ -262,7 +263,7 @@ def layer_editor(rev: int, rows: list[LayerRow], err: SpecError | None) -> None:
 
 def _add(type_key: str, pos_key: str) -> None:
     ss = st.session_state
-    set_spec(insert_layer(ss.spec, ss[pos_key], ss[type_key]))
+    set_spec(insert_layer(ss[K.SPEC], ss[pos_key], ss[type_key]))
 
 
 def add_layer(rev: int) -> None:
@@ -282,13 +283,13 @@ def add_layer(rev: int) -> None:
     with st.container(border=True):
         st.markdown(f"**{t('Add a layer')}**")
         c = st.columns(2)
-        kind = c[0].selectbox(t("Layer type"), ADD_ORDER, key="build_add_type", format_func=kinds.get)
+        kind = c[0].selectbox(t("Layer type"), ADD_ORDER, key=K.BUILD_ADD_TYPE, format_func=kinds.get)
         c[1].selectbox(
             t("Where"),
             list(range(n + 1)),
             index=max(n - 1, 0) if n >= 2 else n,
             format_func=places.get,
-            key=f"build_add_pos_{rev}",
+            key=K.build_row("add_pos", rev),
             help=t("By default a new layer goes before the last one: the last Dense layer gives the class scores."),
         )
         with st.container(horizontal=True, vertical_alignment="center"):
@@ -297,20 +298,20 @@ def add_layer(rev: int) -> None:
                 t("Add"),
                 icon=":material/add:",
                 type="primary",
-                key="build_add",
+                key=K.BUILD_ADD,
                 disabled=n >= MAX_LAYERS,
                 on_click=_add,
-                args=("build_add_type", f"build_add_pos_{rev}"),
+                args=(K.BUILD_ADD_TYPE, K.build_row("add_pos", rev)),
             )
 
 
 def name_input(rev: int) -> None:
     st.text_input(
         t("Model name"),
-        value=str(st.session_state.spec.get("name") or "model"),
-        key=f"build_name_{rev}",
+        value=str(st.session_state[K.SPEC].get("name") or "model"),
+        key=K.build_row("name", rev),
         on_change=_set_name,
-        args=(f"build_name_{rev}",),
+        args=(K.build_row("name", rev),),
         max_chars=60,
     )
 
@@ -368,10 +369,10 @@ def _recipe(spec: dict) -> dict:
     from dlviz.train.runner import recipe_for
 
     ss = st.session_state
-    saved = dict(ss.get("train_settings") or {})
-    if saved.get("for_model") != f"{spec.get('name')}@{ss.get('dataset')}":
+    saved = dict(ss.get(K.TRAIN_SETTINGS) or {})
+    if saved.get("for_model") != f"{spec.get('name')}@{ss.get(K.DATASET)}":
         saved = {k: v for k, v in saved.items() if k not in ("epochs", "lr", "batch_size")}
-        saved.update(recipe_for(spec.get("name"), ss.get("dataset")))
+        saved.update(recipe_for(spec.get("name"), ss.get(K.DATASET)))
     keep = ("optimizer", "lr", "batch_size", "epochs", "weight_decay", "seed", "val_fraction", "schedule", "limit")
     return {k: saved[k] for k in keep if k in saved}
 
@@ -393,7 +394,7 @@ def export_panel(spec: dict, input_shape, num_classes: int, ok: bool) -> None:
         file_name=f"{name}.json",
         mime="application/json",
         icon=":material/data_object:",
-        key="build_dl_json",
+        key=K.BUILD_DL_JSON,
         on_click="ignore",
     )
     row.download_button(
@@ -402,7 +403,7 @@ def export_panel(spec: dict, input_shape, num_classes: int, ok: bool) -> None:
         file_name=f"{name}.py",
         mime="text/x-python",
         icon=":material/code:",
-        key="build_dl_py",
+        key=K.BUILD_DL_PY,
         on_click="ignore",
     )
     if len(input_shape) == 3:
@@ -421,7 +422,7 @@ def export_panel(spec: dict, input_shape, num_classes: int, ok: bool) -> None:
 
 def _import(text: str | bytes, input_shape, num_classes) -> None:
     ss = st.session_state
-    ss.pop("_build_import_ok", None)
+    ss.pop(K.BUILD_IMPORT_OK, None)
     try:
         if isinstance(text, bytes):
             try:
@@ -433,10 +434,10 @@ def _import(text: str | bytes, input_shape, num_classes) -> None:
         spec = normalize(text)
         build(spec, input_shape, num_classes)
     except SpecError as e:
-        ss._build_import_err = e
+        ss[K.BUILD_IMPORT_ERR] = e
         return
-    ss.pop("_build_import_err", None)
-    ss._build_import_ok = spec["name"]
+    ss.pop(K.BUILD_IMPORT_ERR, None)
+    ss[K.BUILD_IMPORT_OK] = spec["name"]
     set_spec(spec)
 
 
@@ -455,28 +456,28 @@ def import_panel(input_shape, num_classes: int) -> None:
     c[0].file_uploader(
         t("Upload a .json file"),
         type=["json"],
-        key="build_import_file",
+        key=K.BUILD_IMPORT_FILE,
         max_upload_size=1,
         on_change=_import_file,
-        args=("build_import_file", input_shape, num_classes),
+        args=(K.BUILD_IMPORT_FILE, input_shape, num_classes),
     )
     with c[1]:
         st.text_area(
             t("…or paste JSON"),
-            key="build_import_text",
+            key=K.BUILD_IMPORT_TEXT,
             height=120,
             placeholder='{"layers": [{"type": "flatten"}, {"type": "dense", "units": 10}]}',
         )
         st.button(
             t("Import JSON"),
             icon=":material/upload:",
-            key="build_import_btn",
-            on_click=lambda: _import(ss.get("build_import_text", ""), input_shape, num_classes),
+            key=K.BUILD_IMPORT_BTN,
+            on_click=lambda: _import(ss.get(K.BUILD_IMPORT_TEXT, ""), input_shape, num_classes),
         )
-    err = ss.pop("_build_import_err", None)
+    err = ss.pop(K.BUILD_IMPORT_ERR, None)
     if err is not None:
-        st.error(t("Not imported: {reason}", reason=err.message(ss.lang, escape=plain)), icon=":material/error:")
-    name = ss.pop("_build_import_ok", None)
+        st.error(t("Not imported: {reason}", reason=err.message(ss[K.LANG], escape=plain)), icon=":material/error:")
+    name = ss.pop(K.BUILD_IMPORT_OK, None)
     if name is not None:
         st.success(
             t("Imported the model '{name}'. Undo brings back the previous one.", name=plain(name)),
@@ -499,7 +500,7 @@ def kind_mismatch(spec: dict, kind: str) -> None:
         st.button(
             t("Start from the {preset} preset", preset=t(PRESETS[fix].title)),
             icon=":material/library_add:",
-            key="build_fix_kind",
+            key=K.BUILD_FIX_KIND,
             on_click=lambda: set_spec(PRESETS[fix].copy_spec()),
             help=t("Replaces the current model (you can undo this)."),
         )

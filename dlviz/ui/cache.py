@@ -17,12 +17,10 @@ import streamlit as st
 
 
 class Bounded(Mapping):
-    """At most ``size`` entries; adding one more forgets the oldest. Reads as a read-only mapping."""
+    """At most ``size`` entries (at least one); adding one more forgets the oldest. Reads as a read-only mapping."""
 
     def __init__(self, size: int) -> None:
-        if size < 1:
-            raise ValueError("a cache keeps at least one entry")
-        self.size = int(size)
+        self.size = max(1, int(size))
         self._items: OrderedDict = OrderedDict()
         self._lock = threading.RLock()
 

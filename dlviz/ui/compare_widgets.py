@@ -6,6 +6,7 @@ import streamlit as st
 
 from dlviz.plots.compare import compare_curves
 from dlviz.runs import RunRecord
+from dlviz.ui import keys as K
 from dlviz.ui.run_widgets import accuracy_text
 from dlviz.ui.state import t
 
@@ -19,17 +20,17 @@ def compare_section(runs: list[RunRecord]) -> None:
         return
     by_id = {r.id: r for r in with_curves}
     ss = st.session_state
-    if "_runs_compare" in ss:
-        ss._runs_compare = [i for i in ss._runs_compare if i in by_id]
+    if K.RUNS_COMPARE in ss:
+        ss[K.RUNS_COMPARE] = [i for i in ss[K.RUNS_COMPARE] if i in by_id]
     with st.expander(
         t("Compare runs on one chart"),
         icon=":material/stacked_line_chart:",
-        expanded=len(ss.get("_runs_compare") or []) >= 2,
+        expanded=len(ss.get(K.RUNS_COMPARE) or []) >= 2,
     ):
         chosen = st.multiselect(
             t("Runs to compare"),
             list(by_id),
-            key="_runs_compare",
+            key=K.RUNS_COMPARE,
             max_selections=MAX_COMPARED,
             format_func=lambda i: f"{by_id[i].name} · {accuracy_text(by_id[i].test_accuracy)} · {i}",
             placeholder=t("Choose two or more runs"),
@@ -46,7 +47,7 @@ def compare_section(runs: list[RunRecord]) -> None:
             (by_id[i].name, by_id[i].metrics.get("train") or [], by_id[i].metrics.get("val") or []) for i in chosen
         ]
         st.plotly_chart(
-            compare_curves(series, tr=t), width="stretch", config={"displayModeBar": False}, key="_runs_compare_chart"
+            compare_curves(series, tr=t), width="stretch", config={"displayModeBar": False}, key=K.RUNS_COMPARE_CHART
         )
         st.caption(
             t(

@@ -13,6 +13,7 @@ from dlviz.inspect.embed import default_layer, knn_agreement, layer_outputs, pca
 from dlviz.models import LAYER_TYPES
 from dlviz.plots.activations import layer_kind
 from dlviz.timing import estimate
+from dlviz.ui import keys as K
 from dlviz.ui.cache import session_cache
 from dlviz.ui.state import t
 from dlviz.ui.waits import seconds_text, wait_with_progress
@@ -68,7 +69,7 @@ def _layer_label(name: str) -> str:
 def embed_controls(ctx) -> EmbedChoice:
     ss = st.session_state
     names = [n for n, _ in ctx.model.named_children()]
-    key = f"_emb_layer_{ctx.run.id}"  # each run has its own layers
+    key = K.emb_layer(ctx.run.id)  # each run has its own layers
     if ss.get(key) not in names:
         ss[key] = default_layer(names)
     c1, c2, c3, c4 = st.columns([3, 2, 3, 2])
@@ -79,27 +80,27 @@ def embed_controls(ctx) -> EmbedChoice:
         format_func=_layer_label,
         help=t("Whose activations to map. The default is the last hidden layer, the one the output layer reads."),
     )
-    ss.setdefault("_emb_method", "pca")
+    ss.setdefault(K.EMB_METHOD, "pca")
     method = c2.radio(
         t("Method"),
         METHODS,
-        key="_emb_method",
+        key=K.EMB_METHOD,
         horizontal=True,
         format_func=lambda m: {"pca": t("PCA"), "tsne": t("t-SNE")}[m],
     )
-    ss.setdefault("_emb_n", 2000)
+    ss.setdefault(K.EMB_N, 2000)
     n = c3.select_slider(
         t("Test images"),
         SIZES,
-        key="_emb_n",
+        key=K.EMB_N,
         format_func=lambda v: f"{v:,}",
         help=t("Drawn from the test set with every class in proportion."),
     )
-    ss.setdefault("_emb_colour", "label")
+    ss.setdefault(K.EMB_COLOUR, "label")
     colour_by = c4.radio(
         t("Colour by"),
         ("label", "correct"),
-        key="_emb_colour",
+        key=K.EMB_COLOUR,
         format_func=lambda c: {"label": t("true label"), "correct": t("right / wrong")}[c],
     )
     return EmbedChoice(layer, method, int(n), colour_by)
@@ -110,7 +111,7 @@ def _key(ctx, choice: EmbedChoice) -> tuple:
 
 
 def cached_result(ctx, choice: EmbedChoice) -> dict | None:
-    return session_cache("_emb_results", RESULTS_KEPT).get(_key(ctx, choice))
+    return session_cache(K.EMB_RESULTS, RESULTS_KEPT).get(_key(ctx, choice))
 
 
 def compute_embedding(ctx, choice: EmbedChoice) -> dict:
@@ -143,7 +144,7 @@ def compute_embedding(ctx, choice: EmbedChoice) -> dict:
         "knn": knn_agreement(coords, labels, k=10),
         "seconds": time.perf_counter() - start,
     }
-    return session_cache("_emb_results", RESULTS_KEPT).put(_key(ctx, choice), result)
+    return session_cache(K.EMB_RESULTS, RESULTS_KEPT).put(_key(ctx, choice), result)
 
 
 def result_metrics(result: dict, choice: EmbedChoice) -> None:
@@ -205,7 +206,7 @@ def clickable_map(html: str, height: int) -> int | None:
 
     doc = hashlib.sha1(html.encode("utf-8")).hexdigest()[:16]
     result = _map_component(
-        data={"html": html, "height": height, "doc": doc}, key="_emb_map", on_open_change=lambda: None
+        data={"html": html, "height": height, "doc": doc}, key=K.EMB_MAP, on_open_change=lambda: None
     )
     value = getattr(result, "open", None)
     try:

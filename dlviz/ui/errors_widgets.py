@@ -15,6 +15,7 @@ import torch
 from dlviz.errors import DlvizError
 from dlviz.inspect.errors import predict_all
 from dlviz.runs.store import SNAPSHOT_DIR, WEIGHTS_FILE
+from dlviz.ui import keys as K
 from dlviz.ui.cache import session_cache
 from dlviz.ui.inspect_state import FINAL, InspectCtx
 from dlviz.ui.state import get_store, t
@@ -82,7 +83,7 @@ def test_probs(ctx: InspectCtx) -> torch.Tensor:
         return probs
 
     # one model's predictions at a time: 10,000 x 10 floats each
-    return session_cache("_err_probs", 1).get_or_make((ctx.run.id, ctx.tag or FINAL), make)
+    return session_cache(K.ERR_PROBS, 1).get_or_make((ctx.run.id, ctx.tag or FINAL), make)
 
 
 def picked_cell(default: tuple[int, int]) -> tuple[int, int]:
@@ -92,11 +93,11 @@ def picked_cell(default: tuple[int, int]) -> tuple[int, int]:
     highlights the cell just clicked; a click is used once, so the picker below can override it.
     """
     ss = st.session_state
-    event = ss.get("err_grid") or {}
+    event = ss.get(K.ERR_GRID) or {}
     pts = (event.get("selection") or {}).get("points") or []
     if pts and pts[0].get("customdata") is not None:
         clicked = tuple(int(v) for v in pts[0]["customdata"][:2])
-        if clicked != ss.get("_err_last_click"):
-            ss._err_last_click = ss._err_cell = clicked
-    cell = ss.get("_err_cell")
+        if clicked != ss.get(K.ERR_LAST_CLICK):
+            ss[K.ERR_LAST_CLICK] = ss[K.ERR_CELL] = clicked
+    cell = ss.get(K.ERR_CELL)
     return tuple(cell) if cell else default

@@ -13,6 +13,7 @@ from dlviz.errors import DlvizError
 from dlviz.inspect.filters import feature_maps, filters
 from dlviz.inspect.units import UnitLayer, sample, top_of, unit_layers, unit_scores
 from dlviz.plots.filters import channel_kernels, digit_grid, filter_map_pairs, gray, upscale
+from dlviz.ui import keys as K
 from dlviz.ui.cache import session_cache
 from dlviz.ui.inspect_state import InputImage, InspectCtx
 from dlviz.ui.state import t
@@ -52,10 +53,10 @@ def input_thumb(inp: InputImage) -> None:
 def kernels_per_channel(ctx: InspectCtx, convs: list[str]) -> None:
     """Layer + filter selectors, then that filter's kernel for every input channel."""
     c1, c2 = st.columns(2)
-    _valid("_filt_layer", convs, convs[-1])
-    name = c1.selectbox(t("Convolution layer"), convs, key="_filt_layer")
+    _valid(K.FILT_LAYER, convs, convs[-1])
+    name = c1.selectbox(t("Convolution layer"), convs, key=K.FILT_LAYER)
     w = filters(ctx.model, name)  # (out, in, kh, kw)
-    k = _number(c2, t("Filter (0 to {last})", last=w.shape[0] - 1), w.shape[0] - 1, f"_filt_k_{name}")
+    k = _number(c2, t("Filter (0 to {last})", last=w.shape[0] - 1), w.shape[0] - 1, K.filt_filter(name))
     st.image(channel_kernels(w.numpy(), int(k), size=48, cols=16))
     st.caption(
         t(
@@ -76,8 +77,8 @@ def filters_and_maps(ctx: InspectCtx, inp: InputImage, convs: list[str]) -> None
     with c1:
         input_thumb(inp)
     with c2:
-        _valid("_filt_pairs_layer", convs, convs[0])
-        name = st.selectbox(t("Layer"), convs, key="_filt_pairs_layer")
+        _valid(K.FILT_PAIRS_LAYER, convs, convs[0])
+        name = st.selectbox(t("Layer"), convs, key=K.FILT_PAIRS_LAYER)
         w = filters(ctx.model, name)
         maps = feature_maps(ctx.model, inp.x, name)  # (out, H, W), before any ReLU
         peaks = maps.abs().amax(dim=(1, 2)).tolist()
@@ -112,7 +113,7 @@ def _scores(ctx: InspectCtx, layer: str, reduce: str, n: int):
             bar.empty()
         return idx, scores
 
-    return session_cache("_filt_scores", SCORE_CACHE).get_or_make((ctx.run.id, ctx.tag, layer, reduce, n), make)
+    return session_cache(K.FILT_SCORES, SCORE_CACHE).get_or_make((ctx.run.id, ctx.tag, layer, reduce, n), make)
 
 
 def _label(score: float, cls: str) -> str:
@@ -133,23 +134,23 @@ def unit_explorer(ctx: InspectCtx) -> None:
         return f"{n} · " + (t("{u} channels", u=u.units) if u.kind == "channel" else t("{u} neurons", u=u.units))
 
     c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
-    _valid("_filt_unit_layer", list(by_name), layers[0].name)
-    name = c1.selectbox(t("Layer"), list(by_name), key="_filt_unit_layer", format_func=describe)
+    _valid(K.FILT_UNIT_LAYER, list(by_name), layers[0].name)
+    name = c1.selectbox(t("Layer"), list(by_name), key=K.FILT_UNIT_LAYER, format_func=describe)
     ul = by_name[name]
-    unit = _number(c2, t("Unit (0 to {last})", last=ul.units - 1), ul.units - 1, f"_filt_unit_{name}")
+    unit = _number(c2, t("Unit (0 to {last})", last=ul.units - 1), ul.units - 1, K.filt_unit(name))
     reduce = "max"
     if ul.kind == "channel":
         reduce = c3.radio(
             t("Score a map by its"),
             ["max", "mean"],
-            key="_filt_reduce",
+            key=K.FILT_REDUCE,
             horizontal=True,
             format_func=lambda r: t("strongest spot") if r == "max" else t("average"),
         )
     n = c4.selectbox(
         t("Search among"),
         SAMPLES,
-        key="_filt_n",
+        key=K.FILT_N,
         format_func=lambda k: t("{n:,} test images", n=k),
         help=t(
             "A fixed random sample of the test set (the same every time). More images find "

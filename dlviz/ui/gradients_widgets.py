@@ -11,6 +11,7 @@ from dlviz.inspect.gradients import diagnose
 from dlviz.models import PRESETS
 from dlviz.timing import estimate, remember
 from dlviz.train import TrainConfig, TrainJob
+from dlviz.ui import keys as K
 from dlviz.ui.state import get_executor, get_store, t
 from dlviz.ui.waits import seconds_text
 
@@ -41,11 +42,11 @@ def _submit_next(exp: dict) -> None:
     ss = st.session_state
     key = exp["pending"].pop(0)
     job = TrainJob(
-        ss.dataset,
+        ss[K.DATASET],
         PRESETS[key].copy_spec(),
         TrainConfig(**EXPERIMENT_CONFIG),
-        name=f"{key} · {get_info(ss.dataset).name} · 2,000",
-        data_dir=ss.data_dir or None,
+        name=f"{key} · {get_info(ss[K.DATASET]).name} · 2,000",
+        data_dir=ss[K.DATA_DIR] or None,
     )
     exp["job"] = get_executor().submit(job)
     exp["current"] = key
@@ -72,14 +73,14 @@ def experiment_left(exp: dict, snap) -> float:
 def start_experiment() -> None:
     exp = {"pending": list(EXPERIMENT), "runs": [], "failed": []}
     _submit_next(exp)
-    st.session_state._grad_exp = exp
+    st.session_state[K.GRAD_EXP] = exp
 
 
 @st.fragment(run_every=1.0)
 def experiment_progress() -> None:
     """Runs the three presets one after another; the page reruns when the last one is done."""
     ss = st.session_state
-    exp = ss.get("_grad_exp")
+    exp = ss.get(K.GRAD_EXP)
     if not exp or not exp.get("job"):
         return
     snap = get_executor().snapshot(exp["job"])
@@ -108,7 +109,7 @@ def experiment_progress() -> None:
         _submit_next(exp)
     else:
         exp["job"] = None
-        ss._grad_compare = list(exp["runs"])
+        ss[K.GRAD_COMPARE] = list(exp["runs"])
         st.rerun()
 
 

@@ -19,6 +19,7 @@ from dlviz.errors import DlvizError
 from dlviz.i18n import N_
 from dlviz.limits import MB, limits
 from dlviz.modality.preprocess import Processed, open_image, to_mnist
+from dlviz.ui import keys as K
 from dlviz.ui.cache import session_cache
 from dlviz.ui.inspect_state import InputImage, InspectCtx, current_input, set_input, test_input
 from dlviz.ui.state import input_snapshot, save_session, t
@@ -55,31 +56,31 @@ def big(x) -> np.ndarray:
 def _test_picker(ctx: InspectCtx) -> InputImage:
     ss = st.session_state
     names = [t("any class")] + [str(c) for c in ctx.classes]
-    _remember("_inspw_class", "_insp_class", 0)
-    _remember("_inspw_pos", "_insp_pos", 0)
+    _remember(K.INSPW_CLASS, K.INSP_CLASS, 0)
+    _remember(K.INSPW_POS, K.INSP_POS, 0)
     c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
     cls = c1.selectbox(
         t("Class"),
         range(len(names)),
         format_func=names.__getitem__,
-        key="_inspw_class",
+        key=K.INSPW_CLASS,
         on_change=_keep,
-        args=("_inspw_class", "_insp_class"),
+        args=(K.INSPW_CLASS, K.INSP_CLASS),
     )
     ys = ctx.data.test_y
     pool = np.arange(len(ys)) if cls == 0 else (ys == cls - 1).nonzero().flatten().numpy()
-    if ss["_inspw_pos"] >= len(pool):
-        ss["_inspw_pos"] = ss["_insp_pos"] = 0
-    if c3.button(t("Random"), icon=":material/shuffle:", key="_inspw_random"):
-        ss["_inspw_pos"] = ss["_insp_pos"] = int(np.random.randint(len(pool)))
+    if ss[K.INSPW_POS] >= len(pool):
+        ss[K.INSPW_POS] = ss[K.INSP_POS] = 0
+    if c3.button(t("Random"), icon=":material/shuffle:", key=K.INSPW_RANDOM):
+        ss[K.INSPW_POS] = ss[K.INSP_POS] = int(np.random.randint(len(pool)))
     pos = c2.number_input(
         t("Image number (of {n})", n=f"{len(pool):,}"),
         0,
         max(0, len(pool) - 1),
         step=1,
-        key="_inspw_pos",
+        key=K.INSPW_POS,
         on_change=_keep,
-        args=("_inspw_pos", "_insp_pos"),
+        args=(K.INSPW_POS, K.INSP_POS),
     )
     inp = test_input(ctx, int(pool[int(pos)]))
     set_input(inp)
@@ -88,9 +89,9 @@ def _test_picker(ctx: InspectCtx) -> InputImage:
 
 def _clear_drawing() -> None:
     ss = st.session_state
-    ss._insp_drawing = None
-    ss._insp_drawing_json = None
-    ss._insp_canvas_n = ss.get("_insp_canvas_n", 0) + 1  # a new key gives an empty canvas
+    ss[K.INSP_DRAWING] = None
+    ss[K.INSP_DRAWING_JSON] = None
+    ss[K.INSP_CANVAS_N] = ss.get(K.INSP_CANVAS_N, 0) + 1  # a new key gives an empty canvas
 
 
 def _draw_picker() -> np.ndarray | None:
@@ -107,20 +108,20 @@ def _draw_picker() -> np.ndarray | None:
         width=CANVAS,
         drawing_mode="freedraw",
         return_image_data=True,
-        initial_drawing=ss.get("_insp_drawing_json"),
-        key=f"_inspw_canvas_{ss.get('_insp_canvas_n', 0)}",
+        initial_drawing=ss.get(K.INSP_DRAWING_JSON),
+        key=K.canvas(ss.get(K.INSP_CANVAS_N, 0)),
     )
     data = res.image_data if res is not None else None
     if data is not None:
-        ss._insp_drawing = np.asarray(data)  # (280, 280, 4) RGBA: white strokes on opaque black
-        ss._insp_drawing_json = res.json_data
-    st.button(t("Clear"), icon=":material/ink_eraser:", key="_inspw_clear", on_click=_clear_drawing)
-    return ss.get("_insp_drawing")
+        ss[K.INSP_DRAWING] = np.asarray(data)  # (280, 280, 4) RGBA: white strokes on opaque black
+        ss[K.INSP_DRAWING_JSON] = res.json_data
+    st.button(t("Clear"), icon=":material/ink_eraser:", key=K.INSPW_CLEAR, on_click=_clear_drawing)
+    return ss.get(K.INSP_DRAWING)
 
 
 def _upload_changed() -> None:
-    f = st.session_state.get("_inspw_upload")
-    st.session_state._insp_upload = (f.name, f.getvalue()) if f is not None else None
+    f = st.session_state.get(K.INSPW_UPLOAD)
+    st.session_state[K.INSP_UPLOAD] = (f.name, f.getvalue()) if f is not None else None
 
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
@@ -132,14 +133,14 @@ EXAMPLE_PHOTOS = {
 
 
 def _use_example(name: str) -> None:
-    st.session_state._insp_upload = (name, (EXAMPLES / name).read_bytes())
+    st.session_state[K.INSP_UPLOAD] = (name, (EXAMPLES / name).read_bytes())
 
 
 def _upload_picker():
     st.file_uploader(
         t("Upload a picture of a digit"),
         type=UPLOAD_TYPES,
-        key="_inspw_upload",
+        key=K.INSPW_UPLOAD,
         on_change=_upload_changed,
         max_upload_size=max(1, math.ceil(limits().upload_bytes / MB)),
         help=t(
@@ -154,13 +155,13 @@ def _upload_picker():
         if (EXAMPLES / name).is_file():
             row.button(
                 t(label),
-                key=f"_inspw_example_{name}",
+                key=K.example_photo(name),
                 icon=":material/photo_camera:",
                 type="tertiary",
                 on_click=_use_example,
                 args=(name,),
             )
-    return st.session_state.get("_insp_upload")
+    return st.session_state.get(K.INSP_UPLOAD)
 
 
 def _process(source: str, raw) -> tuple[Processed, str | None]:
@@ -176,7 +177,7 @@ def _process(source: str, raw) -> tuple[Processed, str | None]:
         except DlvizError as e:
             return e
 
-    out = session_cache("_insp_processed", 1).get_or_make(key, make)
+    out = session_cache(K.INSP_PROCESSED, 1).get_or_make(key, make)
     if isinstance(out, DlvizError):
         raise out
     return out
@@ -195,7 +196,7 @@ def input_picker(ctx: InspectCtx) -> InputImage:
     """``_input_picker``, then the choice saved with the session when it changed: a refresh or a server
     restart keeps the test image, the drawing (its strokes and its 28 x 28 digit) or the uploaded digit."""
     inp = _input_picker(ctx)
-    if input_snapshot() != st.session_state.get("_insp_saved_input"):
+    if input_snapshot() != st.session_state.get(K.INSP_SAVED_INPUT):
         save_session()
     return inp
 
@@ -207,15 +208,15 @@ def _input_picker(ctx: InspectCtx) -> InputImage:
     previous input (said so under the message), so the rest of the page keeps working.
     """
     labels = {"test": t("Test image"), "draw": t("Draw"), "upload": t("Upload")}
-    _remember("_inspw_mode", "_insp_mode", "test")
+    _remember(K.INSPW_MODE, K.INSP_MODE, "test")
     mode = st.radio(
         t("Input"),
         MODES,
         format_func=labels.get,
         horizontal=True,
-        key="_inspw_mode",
+        key=K.INSPW_MODE,
         on_change=_keep,
-        args=("_inspw_mode", "_insp_mode"),
+        args=(K.INSPW_MODE, K.INSP_MODE),
         label_visibility="collapsed",
     )
     if mode == "test":
@@ -261,20 +262,20 @@ def open_test_image(ctx: InspectCtx, index: int, where: str) -> None:
     ss = st.session_state
     inp = test_input(ctx, index)
     for widget, keep, value in (
-        ("_inspw_mode", "_insp_mode", "test"),
-        ("_inspw_class", "_insp_class", 0),
-        ("_inspw_pos", "_insp_pos", int(inp.index or 0)),
+        (K.INSPW_MODE, K.INSP_MODE, "test"),
+        (K.INSPW_CLASS, K.INSP_CLASS, 0),
+        (K.INSPW_POS, K.INSP_POS, int(inp.index or 0)),
     ):
         ss[keep] = value
         ss[widget] = value
     set_input(inp)
-    ss._insp_opened = (int(inp.index or 0), where)
+    ss[K.INSP_OPENED] = (int(inp.index or 0), where)
 
 
 def opened_note(inp: InputImage) -> None:
     """On Inspect and Explain, after a click on another page: which image, from where, and the other page."""
     ss = st.session_state
-    opened = ss.get("_insp_opened")
+    opened = ss.get(K.INSP_OPENED)
     if not opened or inp.source != "test" or inp.index != opened[0]:
         return
     st.caption(

@@ -21,6 +21,7 @@ from dlviz.errors import DlvizError
 from dlviz.models import build
 from dlviz.runs import RunRecord, load_state_into
 from dlviz.train import image_transform
+from dlviz.ui import keys as K
 from dlviz.ui.cache import session_cache
 from dlviz.ui.run_widgets import run_title
 from dlviz.ui.state import get_data, get_store, open_run, t
@@ -101,19 +102,19 @@ def load_model(run: RunRecord, tag: str | None) -> nn.Module:
             p.requires_grad_(False)  # looking never trains; methods that need gradients ask for them
         return model
 
-    return session_cache("_insp_models", MODEL_CACHE).get_or_make((run.id, tag or FINAL), make)
+    return session_cache(K.INSP_MODELS, MODEL_CACHE).get_or_make((run.id, tag or FINAL), make)
 
 
 def _pick_run(runs: list[RunRecord]) -> RunRecord:
     ss = st.session_state
     by_id = {r.id: r for r in runs}
-    if ss.get("run_id") in by_id:
-        ss._insp_run = ss.run_id  # the open run, wherever it was opened (Runs page, Train, another page)
-    elif ss.get("_insp_run") not in by_id:
-        ss._insp_run = runs[0].id
+    if ss.get(K.RUN_ID) in by_id:
+        ss[K.INSP_RUN] = ss[K.RUN_ID]  # the open run, wherever it was opened (Runs page, Train, another page)
+    elif ss.get(K.INSP_RUN) not in by_id:
+        ss[K.INSP_RUN] = runs[0].id
 
     def picked() -> None:
-        open_run(ss._insp_run)  # the run looked at is the run open everywhere
+        open_run(ss[K.INSP_RUN])  # the run looked at is the run open everywhere
 
     def label(rid: str) -> str:
         r = by_id[rid]
@@ -123,12 +124,12 @@ def _pick_run(runs: list[RunRecord]) -> RunRecord:
     rid = st.selectbox(
         t("Model to look inside"),
         list(by_id),
-        key="_insp_run",
+        key=K.INSP_RUN,
         format_func=label,
         on_change=picked,
         help=t("Every trained run is here. Train on the Train page to add one."),
     )
-    other_kind_note(ss.get("run_id"), by_id, text_page=False)
+    other_kind_note(ss.get(K.RUN_ID), by_id, text_page=False)
     return by_id[rid]
 
 
@@ -166,14 +167,14 @@ def other_kind_note(run_id: str | None, shown: dict, text_page: bool) -> None:
 def _pick_replay(run: RunRecord) -> str | None:
     ss = st.session_state
     points = replay_points(get_store().list_snapshots(run.id))
-    key = f"_insp_replay_{run.id}"  # the choice, kept across pages and languages
+    key = K.replay(run.id)  # the choice, kept across pages and languages
     if ss.get(key) not in points:
         ss[key] = FINAL
     if len(points) < 2:
         return None
     # the widget's key names the language: the browser shows a keyed slider's old position when its
     # labels change (a language switch showed "before training" while the final weights were in use)
-    wkey = f"_inspw_replay_{run.id}_{ss.get('lang', 'en')}"
+    wkey = K.replay_widget(run.id, ss.get(K.LANG, "en"))
     if ss.get(wkey) != ss[key]:
         ss[wkey] = ss[key]
 
@@ -260,12 +261,12 @@ def test_input(ctx: InspectCtx, index: int) -> InputImage:
 
 
 def set_input(inp: InputImage) -> None:
-    st.session_state._insp_input = inp
+    st.session_state[K.INSP_INPUT] = inp
 
 
 def current_input(ctx: InspectCtx) -> InputImage:
     """The input the pages look at: the one chosen on the Inspect page, else test image 0."""
-    inp = st.session_state.get("_insp_input")
+    inp = st.session_state.get(K.INSP_INPUT)
     if not isinstance(inp, InputImage):
         return test_input(ctx, 0)
     if inp.source == "test":  # re-read: the run (and so the dataset) may have changed

@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from dlviz.errors import RunError
+from dlviz.ui import keys as K
 from dlviz.ui import screen
 from dlviz.ui.cache import Bounded
 from dlviz.ui.state import init_session, t
@@ -91,7 +92,7 @@ def index_notice() -> None:
     if backup is not None:
         st.caption(t("A copy of the damaged index was kept as {path}.", path=str(backup)))
     if st.button(
-        t("Rebuild the run index from the run folders"), icon=":material/build:", key="_rebuild_index", type="primary"
+        t("Rebuild the run index from the run folders"), icon=":material/build:", key=K.REBUILD_INDEX, type="primary"
     ):
         try:
             with st.spinner(t("Rebuilding the run index...")):
@@ -99,12 +100,12 @@ def index_notice() -> None:
         except RunError as e:
             show_error(e)
             return
-        st.session_state["_index_rebuilt"] = out
+        st.session_state[K.INDEX_REBUILT] = out
         st.rerun()
 
 
 def _rebuilt_notice() -> None:
-    out = st.session_state.pop("_index_rebuilt", None)
+    out = st.session_state.pop(K.INDEX_REBUILT, None)
     if out:
         st.success(
             t("The run index was rebuilt from the run folders: {n} runs.", n=out["runs"]),

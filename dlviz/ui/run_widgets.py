@@ -11,6 +11,7 @@ import streamlit as st
 from dlviz.data import ALL_DATASETS
 from dlviz.runs import RunRecord
 from dlviz.train import OPTIMIZERS, SCHEDULES
+from dlviz.ui import keys as K
 from dlviz.ui.state import t
 
 # settings key -> label; only these are shown in the table (the full JSON is in an expander)
@@ -96,7 +97,7 @@ def run_table(runs: list[RunRecord], open_id: str | None, on_pick: Callable[[str
     ids = [r.id for r in runs]
 
     def picked() -> None:
-        chosen = st.session_state["_runs_table"].selection.rows
+        chosen = st.session_state[K.RUNS_TABLE].selection.rows
         if chosen and chosen[0] < len(ids):
             on_pick(ids[chosen[0]])
 
@@ -106,7 +107,7 @@ def run_table(runs: list[RunRecord], open_id: str | None, on_pick: Callable[[str
         pd.DataFrame(rows),
         hide_index=True,
         width="stretch",
-        key="_runs_table",
+        key=K.RUNS_TABLE,
         on_select=picked,
         selection_mode="single-row",
         column_config={
@@ -155,11 +156,11 @@ def settings_table(settings: dict) -> None:
 
 def flash(kind: str, text: str) -> None:
     """Show ``text`` after the coming ``st.rerun()`` (a message shown now would vanish with it)."""
-    st.session_state["_runs_flash"] = (kind, text)
+    st.session_state[K.RUNS_FLASH] = (kind, text)
 
 
 def show_flash() -> None:
-    kind, text = st.session_state.pop("_runs_flash", (None, ""))
+    kind, text = st.session_state.pop(K.RUNS_FLASH, (None, ""))
     if kind == "success":
         st.success(text, icon=":material/check_circle:")
     elif kind:

@@ -13,9 +13,9 @@ import functools
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from dlviz.ui import keys as K
 from dlviz.ui.state import save_session, t
 
-KEY = "presentation"
 PAGE_FONT_PX = 20  # the page's root size in presentation mode (Streamlit sizes everything in rem; 16 px normal)
 FIGURE_FONT_PX = 18  # Plotly's base font in presentation mode (12 px normal)
 FIGURE_SCALE = FIGURE_FONT_PX / 12
@@ -38,16 +38,16 @@ html {{ font-size: {PAGE_FONT_PX}px; }}
 
 
 def presenting() -> bool:
-    return bool(st.session_state.get(KEY))
+    return bool(st.session_state.get(K.PRESENTATION))
 
 
 def _set(on: bool) -> None:
-    st.session_state[KEY] = on
+    st.session_state[K.PRESENTATION] = on
     save_session()
 
 
 def _toggled() -> None:
-    _set(bool(st.session_state.get("_present_toggle")))
+    _set(bool(st.session_state.get(K.PRESENT_TOGGLE)))
 
 
 def screen_style() -> None:
@@ -57,7 +57,7 @@ def screen_style() -> None:
         st.button(
             t("Exit presentation"),
             icon=":material/close_fullscreen:",
-            key="_present_exit",
+            key=K.PRESENT_EXIT,
             type="secondary",
             on_click=_set,
             args=(False,),
@@ -67,10 +67,10 @@ def screen_style() -> None:
 
 def presentation_toggle() -> None:
     """The sidebar's switch (the sidebar is hidden while it is on; the top bar's button turns it off)."""
-    st.session_state["_present_toggle"] = presenting()
+    st.session_state[K.PRESENT_TOGGLE] = presenting()
     st.toggle(
         t("Presentation mode"),
-        key="_present_toggle",
+        key=K.PRESENT_TOGGLE,
         on_change=_toggled,
         help=t(
             "For a projector: larger text in the page and in the charts, the sidebar hidden. "

@@ -25,29 +25,17 @@ from dlviz.i18n import translate
 from dlviz.models import PRESETS
 from dlviz.runs import RunStore, dlviz_home
 from dlviz.train import LocalExecutor
+from dlviz.ui import keys as K
 from dlviz.ui.plain import plain_args
 
-PERSISTED = (
-    "lang",
-    "dataset",
-    "data_dir",
-    "spec",
-    "spec_undo",
-    "job_id",
-    "job_adopted",
-    "run_id",
-    "run_restored",
-    "train_settings",
-    "presentation",
-    "typed",
-)  # typed: the sentence typed per text language
+PERSISTED = K.PERSISTED  # what a refresh keeps
 UNDO_DEPTH = 30
 _SID = re.compile(r"^[a-f0-9]{16}$")
 
 
 def t(text: str, /, **kwargs) -> str:
     """Translate for this session's language."""
-    return translate(text, st.session_state.get("lang", "en"), **kwargs)
+    return translate(text, st.session_state.get(K.LANG, "en"), **kwargs)
 
 
 def _cli_data_dir() -> str:
@@ -70,11 +58,11 @@ def _session_file(sid: str):
 def init_session() -> None:
     """Fill ``st.session_state`` once per session: from the saved file for ``?s=``, else defaults."""
     ss = st.session_state
-    if "sid" not in ss:
+    if K.SID not in ss:
         sid = st.query_params.get("s", "")
         if not _SID.match(sid or ""):
             sid = secrets.token_hex(8)
-        ss.sid = sid
+        ss[K.SID] = sid
         saved = {}
         path = _session_file(sid)
         if path.exists():
@@ -82,35 +70,35 @@ def init_session() -> None:
                 saved = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 saved = {}  # a damaged session file only loses the draft, never the app
-        ss.lang = saved.get("lang", os.environ.get("DLVIZ_LANG", "en"))
-        ss.dataset = saved.get("dataset", "mnist")
-        ss.data_dir = saved.get("data_dir", _cli_data_dir())
-        ss.spec = saved.get("spec") or PRESETS["mlp"].copy_spec()
-        ss.spec_undo = saved.get("spec_undo", [])
-        ss.job_id = saved.get("job_id")
-        ss.job_adopted = saved.get("job_adopted")
-        ss.train_settings = saved.get("train_settings", {})
-        ss.presentation = bool(saved.get("presentation", False))
-        typed = saved.get("typed")
-        ss.typed = {str(k): str(v) for k, v in typed.items()} if isinstance(typed, dict) else {}
-        for language, text in ss.typed.items():  # the text pages' sentence box, as it was before the refresh
-            ss[f"_txt_sentence_{language}"] = text
+        ss[K.LANG] = saved.get(K.LANG, os.environ.get("DLVIZ_LANG", "en"))
+        ss[K.DATASET] = saved.get(K.DATASET, "mnist")
+        ss[K.DATA_DIR] = saved.get(K.DATA_DIR, _cli_data_dir())
+        ss[K.SPEC] = saved.get(K.SPEC) or PRESETS["mlp"].copy_spec()
+        ss[K.SPEC_UNDO] = saved.get(K.SPEC_UNDO, [])
+        ss[K.JOB_ID] = saved.get(K.JOB_ID)
+        ss[K.JOB_ADOPTED] = saved.get(K.JOB_ADOPTED)
+        ss[K.TRAIN_SETTINGS] = saved.get(K.TRAIN_SETTINGS, {})
+        ss[K.PRESENTATION] = bool(saved.get(K.PRESENTATION, False))
+        typed = saved.get(K.TYPED)
+        ss[K.TYPED] = {str(k): str(v) for k, v in typed.items()} if isinstance(typed, dict) else {}
+        for language, text in ss[K.TYPED].items():  # the text pages' sentence box, as it was before the refresh
+            ss[K.sentence(language)] = text
         _restore_input(saved.get("inspect"))
-        ss.run_id = saved.get("run_id")
+        ss[K.RUN_ID] = saved.get(K.RUN_ID)
         store = get_store()
-        if ss.job_id and not get_executor().has(ss.job_id):
-            ss.job_id = None  # the app restarted: that job's run is in the store (interrupted or done)
-        ss.run_restored = bool(saved.get("run_restored", False))
-        if not ss.run_id:
+        if ss[K.JOB_ID] and not get_executor().has(ss[K.JOB_ID]):
+            ss[K.JOB_ID] = None  # the app restarted: that job's run is in the store (interrupted or done)
+        ss[K.RUN_RESTORED] = bool(saved.get(K.RUN_RESTORED, False))
+        if not ss[K.RUN_ID]:
             try:
-                last = _last_run_of_kind(store, ss.dataset)
+                last = _last_run_of_kind(store, ss[K.DATASET])
             except RunError:
                 last = None  # a damaged index: every page says so (index_notice) and the app goes on
-            ss.run_id = last.id if last else None  # reopen the last run (of this dataset's kind) after a restart
-            ss.run_restored = last is not None
+            ss[K.RUN_ID] = last.id if last else None  # reopen the last run (of this dataset's kind) after a restart
+            ss[K.RUN_RESTORED] = last is not None
     # navigation between pages clears the query string; put the session id back every run
-    if st.query_params.get("s") != ss.sid:
-        st.query_params["s"] = ss.sid
+    if st.query_params.get("s") != ss[K.SID]:
+        st.query_params["s"] = ss[K.SID]
 
 
 def _last_run_of_kind(store: RunStore, dataset: str):
@@ -135,7 +123,7 @@ def ensure_app() -> None:
     pages/train.py alone, without app.py. Then run the whole app here instead (its public
     ``st.navigation`` call turns the old mode off for the process) and stop the stray run.
     """
-    if "sid" in st.session_state:
+    if K.SID in st.session_state:
         from dlviz.ui.nav import index_notice
 
         index_notice()  # a damaged run index: said on top of every page, with the button that rebuilds it
@@ -154,12 +142,12 @@ def input_snapshot() -> dict:
     test image's class and number, the drawing's strokes, and a drawn or uploaded digit as its 28 x 28 pixels."""
     ss = st.session_state
     out = {
-        "mode": ss.get("_insp_mode"),
-        "class": ss.get("_insp_class"),
-        "pos": ss.get("_insp_pos"),
-        "strokes": ss.get("_insp_drawing_json"),
+        "mode": ss.get(K.INSP_MODE),
+        "class": ss.get(K.INSP_CLASS),
+        "pos": ss.get(K.INSP_POS),
+        "strokes": ss.get(K.INSP_DRAWING_JSON),
     }
-    inp = ss.get("_insp_input")
+    inp = ss.get(K.INSP_INPUT)
     source = getattr(inp, "source", None)
     if source == "test":
         out["index"] = getattr(inp, "index", None)
@@ -169,8 +157,8 @@ def input_snapshot() -> dict:
         except (AttributeError, RuntimeError, TypeError, ValueError):
             pixels = None
         if pixels is not None and len(pixels) == 28 * 28:
-            upload = ss.get("_insp_upload")
-            name = upload[0] if source == "upload" and upload else ss.get("_insp_upload_name")
+            upload = ss.get(K.INSP_UPLOAD)
+            name = upload[0] if source == "upload" and upload else ss.get(K.INSP_UPLOAD_NAME)
             out["digit"] = {"source": source, "pixels": pixels, "name": name}
     return {k: v for k, v in out.items() if v is not None}
 
@@ -185,15 +173,15 @@ def _restore_input(saved) -> None:
 
     ss = st.session_state
     if saved.get("mode") in ("test", "draw", "upload"):
-        ss._insp_mode = saved["mode"]
+        ss[K.INSP_MODE] = saved["mode"]
     for key in ("class", "pos"):
         if isinstance(saved.get(key), int) and saved[key] >= 0:
-            ss[f"_insp_{key}"] = saved[key]
+            ss[K.insp_choice(key)] = saved[key]
     if isinstance(saved.get("strokes"), dict):
-        ss._insp_drawing_json = saved["strokes"]  # the canvas draws them again (initial_drawing)
+        ss[K.INSP_DRAWING_JSON] = saved["strokes"]  # the canvas draws them again (initial_drawing)
     digit = saved.get("digit")
     if isinstance(saved.get("index"), int) and saved["index"] >= 0:
-        ss._insp_input = InputImage(
+        ss[K.INSP_INPUT] = InputImage(
             x=torch.zeros(1, 28, 28), label=None, caption="", source="test", index=saved["index"]
         )  # re-read from the run's test set when shown
     elif isinstance(digit, dict) and digit.get("source") in ("drawn", "upload"):
@@ -204,18 +192,18 @@ def _restore_input(saved) -> None:
             return
         name = str(digit.get("name") or "")
         if digit["source"] == "upload":
-            ss._insp_upload_name = name
+            ss[K.INSP_UPLOAD_NAME] = name
         caption = t("Your drawing") if digit["source"] == "drawn" else t("Uploaded: {name}", name=name)
-        ss._insp_input = InputImage(x=x, label=None, caption=caption, source=digit["source"])
+        ss[K.INSP_INPUT] = InputImage(x=x, label=None, caption=caption, source=digit["source"])
 
 
 def save_session() -> None:
     ss = st.session_state
     data = {k: ss.get(k) for k in PERSISTED}
     data["inspect"] = input_snapshot()
-    ss._insp_saved_input = data["inspect"]
+    ss[K.INSP_SAVED_INPUT] = data["inspect"]
     try:
-        path = _session_file(ss.sid)
+        path = _session_file(ss[K.SID])
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data), encoding="utf-8")
         os.replace(tmp, path)
@@ -231,8 +219,8 @@ def open_run(run_id: str | None) -> None:
     appearing both come here; nothing else changes ``run_id``.
     """
     ss = st.session_state
-    ss.run_id = run_id
-    ss.run_restored = False  # chosen in this session, not reopened from an earlier one
+    ss[K.RUN_ID] = run_id
+    ss[K.RUN_RESTORED] = False  # chosen in this session, not reopened from an earlier one
     save_session()
 
 
@@ -240,9 +228,9 @@ def adopt_job_run(job_id: str, run_id: str) -> bool:
     """The run a job of this session creates becomes the open run, once: when it appears. A run the user
     opens afterwards, while the job trains or after it ended, stays open. True if it was adopted now."""
     ss = st.session_state
-    if ss.get("job_adopted") == job_id:
+    if ss.get(K.JOB_ADOPTED) == job_id:
         return False
-    ss.job_adopted = job_id
+    ss[K.JOB_ADOPTED] = job_id
     open_run(run_id)
     return True
 
@@ -256,23 +244,23 @@ def run_message(run) -> str:
 
 
 def current_spec() -> dict:
-    return st.session_state.spec
+    return st.session_state[K.SPEC]
 
 
 def set_spec(spec: dict, undoable: bool = True) -> None:
     """Replace the model being built; the previous one goes on the undo stack."""
     ss = st.session_state
-    if undoable and spec != ss.spec:
-        ss.spec_undo = (ss.spec_undo + [copy.deepcopy(ss.spec)])[-UNDO_DEPTH:]
-    ss.spec = spec
+    if undoable and spec != ss[K.SPEC]:
+        ss[K.SPEC_UNDO] = (ss[K.SPEC_UNDO] + [copy.deepcopy(ss[K.SPEC])])[-UNDO_DEPTH:]
+    ss[K.SPEC] = spec
     save_session()
 
 
 def undo_spec() -> bool:
     ss = st.session_state
-    if not ss.spec_undo:
+    if not ss[K.SPEC_UNDO]:
         return False
-    ss.spec = ss.spec_undo.pop()
+    ss[K.SPEC] = ss[K.SPEC_UNDO].pop()
     save_session()
     return True
 
@@ -313,10 +301,10 @@ def get_data(name: str | None = None, data_dir: str | None = None):
 
     def progress(fraction: float, text: str) -> None:
         slot.progress(
-            min(max(fraction, 0.0), 1.0), text=t("Downloading {name}: {text}", name=name or ss.dataset, text=text)
+            min(max(fraction, 0.0), 1.0), text=t("Downloading {name}: {text}", name=name or ss[K.DATASET], text=text)
         )
 
-    key = (name or ss.dataset, ss.data_dir if data_dir is None else data_dir)
+    key = (name or ss[K.DATASET], ss[K.DATA_DIR] if data_dir is None else data_dir)
     try:
         data = _cached_dataset(*key, progress)
         notice = getattr(data, "notice", None)

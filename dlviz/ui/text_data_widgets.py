@@ -12,6 +12,7 @@ import streamlit as st
 from dlviz.data import class_counts, split_indices
 from dlviz.limits import MB, limits
 from dlviz.plots import class_balance
+from dlviz.ui import keys as K
 from dlviz.ui.cache import session_cache
 from dlviz.ui.plain import plain
 from dlviz.ui.state import t
@@ -40,7 +41,7 @@ def _lengths_figure(lengths: np.ndarray, max_len: int) -> go.Figure:
 
 def _raw_lengths(data) -> np.ndarray:
     """Tokens per training sentence before the cut (cached per dataset in this session)."""
-    return session_cache("_tdata_lengths_cache", 1).get_or_make(
+    return session_cache(K.TDATA_LENGTHS_CACHE, 1).get_or_make(
         (data.info.key, len(data.train_texts), data.max_len),
         lambda: np.array([len(data.tokens(s)) for s in data.train_texts]),
     )
@@ -108,7 +109,7 @@ def csv_upload() -> None:
     from dlviz.ui.state import save_session
     from dlviz.ui.widgets import show_error
 
-    added = ss.pop("_tdata_csv_added", None)
+    added = ss.pop(K.TDATA_CSV_ADDED, None)
     if added:  # said once, after the rerun that switched the dataset to it
         st.success(
             t("Your CSV {name} is now the dataset, here and on every page.", name=added), icon=":material/check_circle:"
@@ -123,19 +124,19 @@ def csv_upload() -> None:
         f = st.file_uploader(
             t("CSV file"),
             type=["csv", "txt"],
-            key="_tdata_csv",
+            key=K.TDATA_CSV,
             max_upload_size=max(1, math.ceil(limits().csv_bytes / MB)),
         )
-        if f is not None and ss.get("_tdata_csv_done") != f.file_id:
+        if f is not None and ss.get(K.TDATA_CSV_DONE) != f.file_id:
             try:
                 name = add_csv(f.getvalue(), f.name)
             except DlvizError as e:
                 show_error(e)
                 return
-            ss._tdata_csv_done = f.file_id
-            ss.dataset = name
-            ss["_dataset_select_next"] = name  # the sidebar's Dataset box follows (it kept rt-polarity otherwise)
-            ss["_tdata_csv_added"] = f.name
+            ss[K.TDATA_CSV_DONE] = f.file_id
+            ss[K.DATASET] = name
+            ss[K.DATASET_SELECT_NEXT] = name  # the sidebar's Dataset box follows (it kept rt-polarity otherwise)
+            ss[K.TDATA_CSV_ADDED] = f.name
             save_session()
             st.rerun()
 
@@ -191,11 +192,11 @@ def text_data_page(data) -> None:
     default = data.train_texts[0] if data.train_texts else ""
     text = st.text_input(
         t("Type a sentence, or keep the first training sentence"),
-        value=ss.get("_tdata_text", default),
-        key="_tdataw_text",
+        value=ss.get(K.TDATA_TEXT, default),
+        key=K.TDATAW_TEXT,
         max_chars=10_000,
     )
-    ss["_tdata_text"] = text
+    ss[K.TDATA_TEXT] = text
     token_table(data, text)
 
     st.subheader(t("Sample sentences"))
@@ -203,14 +204,14 @@ def text_data_page(data) -> None:
     only = f1.selectbox(
         t("Class"),
         [None, *range(len(classes))],
-        key="_tdata_class",
+        key=K.TDATA_CLASS,
         format_func=lambda k: t("All classes") if k is None else classes[k],
     )
-    if f2.button(t("Shuffle"), icon=":material/shuffle:", key="_tdata_shuffle", width="stretch"):
-        ss._tdata_seed = ss.get("_tdata_seed", 0) + 1
+    if f2.button(t("Shuffle"), icon=":material/shuffle:", key=K.TDATA_SHUFFLE, width="stretch"):
+        ss[K.TDATA_SEED] = ss.get(K.TDATA_SEED, 0) + 1
     y = data.train_y.numpy()
     pool = np.arange(len(y)) if only is None else np.flatnonzero(y == only)
-    pick = np.random.default_rng(ss.get("_tdata_seed", 0)).choice(pool, min(N_SAMPLES, len(pool)), replace=False)
+    pick = np.random.default_rng(ss.get(K.TDATA_SEED, 0)).choice(pool, min(N_SAMPLES, len(pool)), replace=False)
     st.dataframe(
         {t("label"): [classes[int(y[i])] for i in pick], t("sentence"): [data.train_texts[i] for i in pick]},
         hide_index=True,
@@ -228,7 +229,7 @@ def text_data_page(data) -> None:
         ).update_yaxes(title=t("sentences")),
         width="stretch",
         config={"displayModeBar": False},
-        key="_tdata_bal_train",
+        key=K.TDATA_BAL_TRAIN,
     )
     b2.plotly_chart(
         class_balance(
@@ -239,14 +240,14 @@ def text_data_page(data) -> None:
         ).update_yaxes(title=t("sentences")),
         width="stretch",
         config={"displayModeBar": False},
-        key="_tdata_bal_test",
+        key=K.TDATA_BAL_TEST,
     )
 
     st.subheader(t("Sentence lengths"))
     lengths = _raw_lengths(data)
     cut = int(data.train_truncated.sum())
     st.plotly_chart(
-        _lengths_figure(lengths, data.max_len), width="stretch", config={"displayModeBar": False}, key="_tdata_lengths"
+        _lengths_figure(lengths, data.max_len), width="stretch", config={"displayModeBar": False}, key=K.TDATA_LENGTHS
     )
     st.caption(
         t(

@@ -24,6 +24,7 @@ from dlviz.modality.text import EncodedText as Sentence
 from dlviz.modality.text import encode_sentence
 from dlviz.models import build
 from dlviz.runs import RunRecord, load_state_into
+from dlviz.ui import keys as K
 from dlviz.ui.cache import session_cache
 from dlviz.ui.inspect_state import FINAL, INSPECTABLE, MODEL_CACHE, _pick_replay, ended_banner, other_kind_note
 from dlviz.ui.run_widgets import run_title
@@ -133,19 +134,19 @@ def load_text_model(run: RunRecord, tag: str | None):
             p.requires_grad_(False)
         return model, vocab, max_len
 
-    return session_cache("_txt_models", MODEL_CACHE).get_or_make((run.id, tag or FINAL), make)
+    return session_cache(K.TXT_MODELS, MODEL_CACHE).get_or_make((run.id, tag or FINAL), make)
 
 
 def _pick_run(runs: list[RunRecord]) -> RunRecord:
     ss = st.session_state
     by_id = {r.id: r for r in runs}
-    if ss.get("run_id") in by_id:
-        ss._txt_run = ss.run_id  # the open run, wherever it was opened
-    elif ss.get("_txt_run") not in by_id:
-        ss._txt_run = runs[0].id
+    if ss.get(K.RUN_ID) in by_id:
+        ss[K.TXT_RUN] = ss[K.RUN_ID]  # the open run, wherever it was opened
+    elif ss.get(K.TXT_RUN) not in by_id:
+        ss[K.TXT_RUN] = runs[0].id
 
     def picked() -> None:
-        open_run(ss._txt_run)  # the run looked at is the run open everywhere
+        open_run(ss[K.TXT_RUN])  # the run looked at is the run open everywhere
 
     def label(rid: str) -> str:
         r = by_id[rid]
@@ -155,12 +156,12 @@ def _pick_run(runs: list[RunRecord]) -> RunRecord:
     rid = st.selectbox(
         t("Text model to look inside"),
         list(by_id),
-        key="_txt_run",
+        key=K.TXT_RUN,
         format_func=label,
         on_change=picked,
         help=t("Every trained text run is here. Train one on a text dataset (Data page, then Train) to add one."),
     )
-    other_kind_note(ss.get("run_id"), by_id, text_page=True)
+    other_kind_note(ss.get(K.RUN_ID), by_id, text_page=True)
     return by_id[rid]
 
 
@@ -169,8 +170,8 @@ def _pick_run(runs: list[RunRecord]) -> RunRecord:
 
 def _sentence_box(ctx: TextCtx) -> Sentence | None:
     ss = st.session_state
-    keep = f"_txt_sentence_{ctx.language}"  # kept across pages (a widget's own key is forgotten)
-    wkey = f"_txtw_sentence_{ctx.language}"
+    keep = K.sentence(ctx.language)  # kept across pages (a widget's own key is forgotten)
+    wkey = K.sentence_widget(ctx.language)
     if keep not in ss:
         ss[keep] = DEFAULT_TEXT.get(ctx.language, DEFAULT_TEXT["en"])
     # set on every run: after a page switch the box is a new widget that would otherwise start empty
@@ -178,7 +179,7 @@ def _sentence_box(ctx: TextCtx) -> Sentence | None:
 
     def typed() -> None:
         ss[keep] = ss[wkey]
-        ss.typed = {**(ss.get("typed") or {}), ctx.language: ss[wkey]}
+        ss[K.TYPED] = {**(ss.get(K.TYPED) or {}), ctx.language: ss[wkey]}
         save_session()  # a refresh keeps the sentence too
 
     text = st.text_area(

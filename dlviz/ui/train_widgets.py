@@ -16,6 +16,7 @@ from dlviz.plots.gradients import gradient_flow
 from dlviz.train import OPTIMIZERS, SCHEDULES, JobSnapshot, TrainConfig, available_devices
 from dlviz.train.engine import PRECISIONS
 from dlviz.train.runner import recipe_for
+from dlviz.ui import keys as K
 from dlviz.ui.plain import plain, plain_args
 from dlviz.ui.state import get_data, run_message, save_session, t
 
@@ -38,11 +39,11 @@ def _init_widgets(spec: dict) -> None:
     and Streamlit would reset it under the user's click.
     """
     ss = st.session_state
-    saved = dict(ss.train_settings or {})
+    saved = dict(ss[K.TRAIN_SETTINGS] or {})
     d = TrainConfig()
     name = spec.get("name")
-    key = f"{name}@{ss.get('dataset')}"
-    recipe = recipe_for(name, ss.get("dataset")) if name in PRESETS and saved.get("for_model") != key else {}
+    key = f"{name}@{ss.get(K.DATASET)}"
+    recipe = recipe_for(name, ss.get(K.DATASET)) if name in PRESETS and saved.get("for_model") != key else {}
     # a new preset (or dataset) brings its own recipe: epochs, and for text its learning rate and batch size
     saved.update(recipe)
     values = {
@@ -58,11 +59,11 @@ def _init_widgets(spec: dict) -> None:
         "quick": bool(saved.get("limit")),
         "precision": saved.get("precision") if saved.get("precision") in PRECISIONS else d.precision,
     }
-    model_changed = ss.get("_tr_for_model") != key
+    model_changed = ss.get(K.TR_FOR_MODEL) != key
     for k, v in values.items():
-        if f"_tr_{k}" not in ss or (model_changed and (k == "epochs" or k in recipe)):
-            ss[f"_tr_{k}"] = v
-    ss["_tr_for_model"] = key
+        if K.train_setting(k) not in ss or (model_changed and (k == "epochs" or k in recipe)):
+            ss[K.train_setting(k)] = v
+    ss[K.TR_FOR_MODEL] = key
 
 
 def settings_form(spec: dict) -> TrainConfig:
@@ -70,37 +71,37 @@ def settings_form(spec: dict) -> TrainConfig:
     ss = st.session_state
     devices = available_devices()
     dev_keys = ["auto"] + [k for k, _ in devices]
-    if ss.get("_tr_device") not in dev_keys:
-        ss.pop("_tr_device", None)  # a GPU chosen on another machine
+    if ss.get(K.TR_DEVICE) not in dev_keys:
+        ss.pop(K.TR_DEVICE, None)  # a GPU chosen on another machine
     _init_widgets(spec)
     found = ", ".join(f"{k}: {name}" for k, name in devices)
     c1, c2, c3 = st.columns(3)
     device = c1.selectbox(
         t("Device"),
         dev_keys,
-        key="_tr_device",
+        key=K.TR_DEVICE,
         format_func=lambda k, a=t("auto (GPU if found)"): a if k == "auto" else k,
         help=t("Found: {found}", found=found),
     )
     optimizer = c2.selectbox(
-        t("Optimizer"), list(OPTIMIZERS), key="_tr_optimizer", format_func=lambda k: t(OPTIMIZERS[k]["title"])
+        t("Optimizer"), list(OPTIMIZERS), key=K.TR_OPTIMIZER, format_func=lambda k: t(OPTIMIZERS[k]["title"])
     )
     lr = c3.number_input(
         t("Learning rate"),
         min_value=0.0,
         max_value=1e9,
-        key="_tr_lr",
+        key=K.TR_LR,
         format="%g",
         step=1e-4,
         help=t("How big each step is. 0.003 suits Adam with the default schedule; 0.001 is Keras's default."),
     )
     c4, c5, c6 = st.columns(3)
-    epochs = c4.number_input(t("Epochs"), 1, 1000, key="_tr_epochs", help=t("Passes over the training images."))
+    epochs = c4.number_input(t("Epochs"), 1, 1000, key=K.TR_EPOCHS, help=t("Passes over the training images."))
     batch = c5.number_input(
         t("Batch size"),
         1,
         65536,
-        key="_tr_batch_size",
+        key=K.TR_BATCH_SIZE,
         help=t(
             "Images per step. The course used 32; 128 trains faster to the same accuracy with the warm-up schedule."
         ),
@@ -109,9 +110,9 @@ def settings_form(spec: dict) -> TrainConfig:
     schedule = c6.selectbox(
         t("Learning-rate schedule"),
         list(SCHEDULES),
-        key="_tr_schedule",
+        key=K.TR_SCHEDULE,
         format_func=sched_names.get,
-        help=help_text("schedule", lang=ss.get("lang", "en")),
+        help=help_text("schedule", lang=ss.get(K.LANG, "en")),
     )
     with st.expander(t("More settings")):
         c7, c8, c9 = st.columns(3)
@@ -119,13 +120,13 @@ def settings_form(spec: dict) -> TrainConfig:
             t("Weight decay"),
             0.0,
             1.0,
-            key="_tr_weight_decay",
+            key=K.TR_WEIGHT_DECAY,
             format="%g",
             step=1e-4,
-            help=help_text("weight-decay", lang=ss.get("lang", "en")),
+            help=help_text("weight-decay", lang=ss.get(K.LANG, "en")),
         )
         seed = c8.number_input(
-            t("Random seed"), 0, 2**31 - 1, key="_tr_seed", help=help_text("seed", lang=ss.get("lang", "en"))
+            t("Random seed"), 0, 2**31 - 1, key=K.TR_SEED, help=help_text("seed", lang=ss.get(K.LANG, "en"))
         )
         val = (
             c9.slider(
@@ -133,7 +134,7 @@ def settings_form(spec: dict) -> TrainConfig:
                 0,
                 50,
                 step=5,
-                key="_tr_val_pct",
+                key=K.TR_VAL_PCT,
                 format="%d%%",
                 help=t("Training images held back to check for overfitting (20% in the course)."),
             )
@@ -143,7 +144,7 @@ def settings_form(spec: dict) -> TrainConfig:
         precision = c10.selectbox(
             t("Precision"),
             list(PRECISIONS),
-            key="_tr_precision",
+            key=K.TR_PRECISION,
             format_func=lambda k: t(PRECISIONS[k]),
             help=t(
                 "bf16 mixed precision computes with 16-bit numbers while the weights "
@@ -152,7 +153,7 @@ def settings_form(spec: dict) -> TrainConfig:
                 "convolutions."
             ),
         )
-        quick = c11.toggle(t("Quick demo: train on {n:,} images only", n=QUICK_LIMIT), key="_tr_quick")
+        quick = c11.toggle(t("Quick demo: train on {n:,} images only", n=QUICK_LIMIT), key=K.TR_QUICK)
     cfg = TrainConfig(
         optimizer=optimizer,
         lr=lr,
@@ -182,9 +183,9 @@ def settings_form(spec: dict) -> TrainConfig:
             "limit",
         )
     }
-    new["for_model"] = f"{spec.get('name')}@{ss.get('dataset')}"
-    if new != ss.train_settings:
-        ss.train_settings = new
+    new["for_model"] = f"{spec.get('name')}@{ss.get(K.DATASET)}"
+    if new != ss[K.TRAIN_SETTINGS]:
+        ss[K.TRAIN_SETTINGS] = new
         save_session()
     return cfg
 
@@ -242,22 +243,22 @@ def live_panel(snap: JobSnapshot) -> None:
         c[4].metric(t("Time left"), fmt_seconds(p.eta_s) if snap.status != "paused" else t("paused"))
     if snap.train:
         st.plotly_chart(
-            training_curves(snap.train, snap.val, tr=t), key="live_curves", config={"displayModeBar": False}
+            training_curves(snap.train, snap.val, tr=t), key=K.LIVE_CURVES, config={"displayModeBar": False}
         )
     elif snap.status == "running":
         st.caption(t("The first points appear after a quarter of a second of training."))
     if snap.grads and snap.grads.get("norms"):
         ss = st.session_state
-        if "_tr_live_grads" not in ss:  # Streamlit drops a widget's state while it is not drawn: keep the choice
-            ss._tr_live_grads = ss.get("_tr_live_grads_on", False)
+        if K.TR_LIVE_GRADS not in ss:  # Streamlit drops a widget's state while it is not drawn: keep the choice
+            ss[K.TR_LIVE_GRADS] = ss.get(K.TR_LIVE_GRADS_ON, False)
         on = st.toggle(
             t("Show the gradient flow live"),
-            key="_tr_live_grads",
+            key=K.TR_LIVE_GRADS,
             help=t("Each layer's gradient norm at every step. The Gradients page explains it when training ends."),
         )
-        ss._tr_live_grads_on = on
+        ss[K.TR_LIVE_GRADS_ON] = on
         if on:
-            st.plotly_chart(gradient_flow(snap.grads, t), key="live_grads")
+            st.plotly_chart(gradient_flow(snap.grads, t), key=K.LIVE_GRADS)
 
 
 def look_inside_links(run) -> list[tuple[str, str, str]]:
@@ -307,14 +308,14 @@ def result_view(run) -> None:
     if m.get("cpu_threads"):
         used.append(t("CPU threads: {n}", n=m["cpu_threads"]))
     if used:
-        st.caption(" · ".join(used), help=help_text("bf16", "cpu-threads", lang=st.session_state.get("lang", "en")))
+        st.caption(" · ".join(used), help=help_text("bf16", "cpu-threads", lang=st.session_state.get(K.LANG, "en")))
     if run.status in ("finished", "stopped", "interrupted"):
         links = st.columns(5, vertical_alignment="center")
         links[0].markdown(t("**Look inside this model:**"))
         for col, (page, label, icon) in zip(links[1:], look_inside_links(run)):
             col.page_link(page, label=label, icon=icon)
     if m.get("train"):
-        st.plotly_chart(training_curves(m["train"], m.get("val", []), tr=t), key=f"curves_{run.id}")
+        st.plotly_chart(training_curves(m["train"], m.get("val", []), tr=t), key=K.run_curves(run.id))
     prev = m.get("test_preview")
     if m.get("baseline"):
         b = m["baseline"]
@@ -350,7 +351,7 @@ def result_view(run) -> None:
             rows,
             hide_index=True,
             width="stretch",
-            key=f"text_preview_{run.id}",
+            key=K.text_preview(run.id),
             column_config={
                 t("confidence"): st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)
             },
@@ -367,7 +368,7 @@ def result_view(run) -> None:
         try:
             data = get_data(run.dataset)
         except DlvizError as e:
-            st.info(t("The test images cannot be shown: {msg}", msg=e.message(st.session_state.lang, escape=plain)))
+            st.info(t("The test images cannot be shown: {msg}", msg=e.message(st.session_state[K.LANG], escape=plain)))
             return
         idx = [i for i in prev["indices"] if i < len(data.test_x)]
         if len(idx) == len(prev["indices"]):
@@ -375,4 +376,4 @@ def result_view(run) -> None:
             fig = prediction_gallery(
                 imgs, np.asarray(prev["probs"]), prev["labels"], [t(c) for c in data.classes], tr=t, cols=3
             )
-            st.plotly_chart(fig, key=f"gallery_{run.id}")
+            st.plotly_chart(fig, key=K.run_gallery(run.id))

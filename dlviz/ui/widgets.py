@@ -8,12 +8,13 @@ from dlviz.data import ALL_DATASETS
 from dlviz.data.user_csv import list_csv
 from dlviz.errors import DlvizError
 from dlviz.i18n import LANGUAGES, translate
+from dlviz.ui import keys as K
 from dlviz.ui.plain import plain
 from dlviz.ui.state import save_session, t
 
 
 def show_error(e: DlvizError) -> None:
-    st.error(e.message(st.session_state.get("lang", "en"), escape=plain), icon=":material/error:")
+    st.error(e.message(st.session_state.get(K.LANG, "en"), escape=plain), icon=":material/error:")
 
 
 def _relabel_choices() -> None:
@@ -26,7 +27,7 @@ def _relabel_choices() -> None:
     """
     ss = st.session_state
     for key in list(ss.keys()):
-        if not isinstance(key, str) or key == "_lang_select" or not key.startswith("_"):
+        if not isinstance(key, str) or key == K.LANG_SELECT or not key.startswith("_"):
             continue
         try:
             value = ss[key]
@@ -49,41 +50,41 @@ def sidebar() -> None:
         lang = st.selectbox(
             ":material/translate: Language / 语言",
             langs,
-            index=langs.index(ss.lang) if ss.lang in langs else 0,
+            index=langs.index(ss[K.LANG]) if ss[K.LANG] in langs else 0,
             format_func=LANGUAGES.get,
-            key="_lang_select",
+            key=K.LANG_SELECT,
         )
-        if lang != ss.lang:
-            ss.lang = lang
-            ss["_relabel"] = True
+        if lang != ss[K.LANG]:
+            ss[K.LANG] = lang
+            ss[K.RELABEL] = True
             save_session()
             st.rerun()
-        if ss.pop("_relabel", False):
+        if ss.pop(K.RELABEL, False):
             _relabel_choices()
         own = list_csv()  # the user's CSV files kept in the home folder
         keys = list(ALL_DATASETS) + list(own)
-        picked = ss.pop("_dataset_select_next", None)  # a page chose the dataset (a CSV just uploaded)
+        picked = ss.pop(K.DATASET_SELECT_NEXT, None)  # a page chose the dataset (a CSV just uploaded)
         if picked in keys:
-            ss["_dataset_select"] = picked  # set before the box is drawn, so it shows the choice
+            ss[K.DATASET_SELECT] = picked  # set before the box is drawn, so it shows the choice
         ds = st.selectbox(
             t("Dataset"),
             keys,
-            index=keys.index(ss.dataset) if ss.dataset in keys else 0,
-            format_func=lambda k, lang=ss.lang: (
+            index=keys.index(ss[K.DATASET]) if ss[K.DATASET] in keys else 0,
+            format_func=lambda k, lang=ss[K.LANG]: (
                 translate(ALL_DATASETS[k].title, lang) if k in ALL_DATASETS else t("Your CSV: {name}", name=own[k])
             ),
-            key="_dataset_select",
+            key=K.DATASET_SELECT,
         )
         data_dir = st.text_input(
             t("Data folder (optional)"),
-            value=ss.data_dir or "",
-            key="_data_dir_input",
+            value=ss[K.DATA_DIR] or "",
+            key=K.DATA_DIR_INPUT,
             help=t(
                 "A folder holding the four IDX files (.gz or not), or rt-polarity.pos and "
                 "rt-polarity.neg. Leave empty to use the cache, a download, or the offline "
                 "data."
             ),
         )
-        if ds != ss.dataset or data_dir.strip() != (ss.data_dir or ""):
-            ss.dataset, ss.data_dir = ds, data_dir.strip()
+        if ds != ss[K.DATASET] or data_dir.strip() != (ss[K.DATA_DIR] or ""):
+            ss[K.DATASET], ss[K.DATA_DIR] = ds, data_dir.strip()
             save_session()
