@@ -19,6 +19,7 @@ from dlviz.ui.build_widgets import (
     summary,
     try_build,
 )
+from dlviz.ui.kinds import IMAGE_KIND, kind_of
 
 ensure_app()  # a first deep link to /build runs this file alone: go through app.py
 ss = st.session_state
@@ -27,24 +28,8 @@ try:
     info, info_error = get_info(ss[K.DATASET]), None
 except DlvizError as e:
     info, info_error = None, e
-if getattr(info, "kind", "image") == "text":  # a sentence goes in, as token ids: no image on a text dataset
-    st.markdown(
-        t(
-            "A network is a stack of layers: the sentence goes in at the top as token ids, every layer "
-            "transforms it, and the last layer gives one score per class. Start from a preset, then add, "
-            "remove, reorder or change layers. The shapes and the number of parameters update as you edit, "
-            "and a mistake is explained in plain words."
-        )
-    )
-else:
-    st.markdown(
-        t(
-            "A network is a stack of layers: the image goes in at the top, every layer transforms it, and the "
-            "last layer gives one score per class. Start from a preset, then add, remove, reorder or change "
-            "layers. The shapes and the number of parameters update as you edit, and a mistake is explained "
-            "in plain words."
-        )
-    )
+# what goes in (an image, a sentence as token ids) is the dataset's kind's to say; an unknown dataset: images
+st.markdown(t((IMAGE_KIND if info is None else kind_of(info)).build_intro))
 st.page_link("pages/train.py", label=t("Happy with it? Go and train it"), icon=":material/monitoring:")
 
 if info_error is not None:
@@ -52,9 +37,9 @@ if info_error is not None:
     st.stop()
 input_shape, num_classes = tuple(info.input_shape), info.num_classes
 
-kind = getattr(info, "kind", "image")
-preset_bar(kind, num_classes)
-kind_mismatch(ss[K.SPEC], kind)
+kind = kind_of(info)
+preset_bar(kind.modality.name, num_classes)
+kind_mismatch(ss[K.SPEC], kind.modality.name)
 rev = revision()
 spec = ss[K.SPEC]
 built, err, rows = try_build(spec, input_shape, num_classes)
@@ -62,24 +47,15 @@ built, err, rows = try_build(spec, input_shape, num_classes)
 left, right = st.columns(2, gap="large")
 with left:
     st.subheader(t("Layers"))
-    if kind == "text":
-        st.caption(
-            t(
-                "Input: {dataset} sentences, each as {L} token ids (vocabulary of at most 10,000), {k} classes.",
-                dataset=t(info.title),
-                L=input_shape[0],
-                k=num_classes,
-            )
+    st.caption(
+        t(
+            kind.build_input,
+            dataset=t(info.title),
+            shape=fmt_shape(input_shape),
+            L=input_shape[0],
+            k=num_classes,
         )
-    else:
-        st.caption(
-            t(
-                "Input: {dataset} images of shape {shape}, {k} classes.",
-                dataset=t(info.title),
-                shape=fmt_shape(input_shape),
-                k=num_classes,
-            )
-        )
+    )
     name_input(rev)
     layer_editor(rev, rows, err)
     add_layer(rev)

@@ -10,41 +10,22 @@ ensure_app()
 from dlviz.data.registry import ALL_DATASETS
 from dlviz.errors import DlvizError
 from dlviz.ui import get_store, t
+from dlviz.ui.kinds import DATASET_INTROS, IMAGE_KIND, kind_of
 from dlviz.ui.lesson_widgets import lesson_list
 from dlviz.ui.plain import plain
 from dlviz.ui.run_widgets import run_title
 
 st.title(t("dlviz: build, train and look inside neural networks"))
-_kind = ALL_DATASETS.get(st.session_state.get(K.DATASET) or "mnist")
-if _kind is not None and _kind.is_text:  # the intro names what the session's dataset holds
-    st.markdown(
-        t(
-            "Build a network in the browser, train it live on real review sentences, and see how well it "
-            "does. Everything runs on this computer, on the GPU when there is one."
-        )
-    )
-elif _kind is not None and _kind.key == "fashion-mnist":
-    st.markdown(
-        t(
-            "Build a network in the browser, train it live on real pictures of clothing, and see how well "
-            "it does. Everything runs on this computer, on the GPU when there is one."
-        )
-    )
-else:
-    st.markdown(
-        t(
-            "Build a network in the browser, train it live on real handwritten digits, and see how well it "
-            "does. Everything runs on this computer, on the GPU when there is one."
-        )
-    )
+_dataset = st.session_state.get(K.DATASET) or "mnist"
+_info = ALL_DATASETS.get(_dataset)
+_kind = IMAGE_KIND if _info is None else kind_of(_info)  # the intro names what the session's dataset holds
+st.markdown(t(DATASET_INTROS.get(_dataset, _kind.intro)))
 cols = st.columns(4)
 steps = [
     (
         ":material/image:",
         t("1. Data"),
-        t("Look at the sentences and how many there are of each class.")
-        if _kind is not None and _kind.is_text
-        else t("Look at the images and how many there are of each class."),
+        t(_kind.data_step),
         "pages/data.py",
     ),
     (

@@ -14,6 +14,7 @@ from dlviz.models.builder import check_budget, estimate
 from dlviz.models.presets import fit_classes
 from dlviz.train import TrainJob
 from dlviz.ui import current_spec, get_executor, get_store, save_session, show_error, t
+from dlviz.ui.kinds import kind_of
 from dlviz.ui.plain import plain, plain_args
 from dlviz.ui.run_widgets import run_title
 from dlviz.ui.screen import presenting
@@ -30,20 +31,7 @@ if not (active and presenting()):  # on a projector, while a run trains, the cur
 spec = current_spec()
 info = get_info(ss[K.DATASET])
 if not active:  # while a run trains, the curves get the screen (issue 13: a projector at 1280x720)
-    if getattr(info, "kind", "image") == "text":
-        st.caption(
-            t(
-                "The network learns from the training sentences; after every epoch it is checked on the "
-                "validation sentences it never trains on, and at the end on the test set."
-            )
-        )
-    else:
-        st.caption(
-            t(
-                "The network learns from the training images; after every epoch it is checked on the validation "
-                "images it never trains on, and at the end on the test set."
-            )
-        )
+    st.caption(t(kind_of(info).train_intro))
 spec = fit_classes(spec, info.num_classes)  # a preset used unchanged gives one score per class of this dataset
 try:
     built = build(spec, info.input_shape, info.num_classes)

@@ -57,7 +57,7 @@ def test_lstm_hidden_states_gates_and_memory(app):
     assert z.shape == (128, n)  # 128 units x 8 words
     # the last column is the LSTM's final state: what the Dense layer reads
     model, vocab, _ = at.session_state["_txt_models"][(rec.id, "final")]
-    from dlviz.modality.text import encode_sentence
+    from dlviz.modality import encode_sentence
 
     sent = encode_sentence(vocab, "a great movie , funny and moving .", 56)
     with torch.no_grad():

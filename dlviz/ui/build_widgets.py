@@ -35,6 +35,7 @@ from dlviz.models.builder import MAX_LAYERS
 from dlviz.models.codegen import to_script
 from dlviz.models.presets import fit_classes
 from dlviz.ui import keys as K
+from dlviz.ui.kinds import kind_of
 from dlviz.ui.plain import plain
 from dlviz.ui.state import set_spec, t, undo_spec
 
@@ -138,12 +139,12 @@ def try_build(spec: dict, input_shape, num_classes) -> tuple[Built | None, SpecE
 
 # --------------------------------------------------------------------------- widgets
 def preset_bar(kind: str = "image", num_classes: int | None = None) -> None:
-    """Presets for this kind of dataset ("image" or "text")."""
+    """Presets for this kind of data (a modality's name: "image", "text")."""
     with st.container(border=True):
         c = st.columns([3, 4, 3], vertical_alignment="bottom")
         keys = [k for k, p in PRESETS.items() if getattr(p, "kind", "image") == kind]
         titles = {k: t(PRESETS[k].title) for k in keys}  # labels fixed now: AppTest formats outside the run
-        wkey = K.build_preset(kind)
+        wkey = kind_of(kind).preset_key
         if st.session_state.get(wkey) not in keys:
             st.session_state[wkey] = None
         c[0].selectbox(
@@ -388,24 +389,11 @@ def export_panel(spec: dict, input_shape, num_classes: int, ok: bool) -> None:
     except DlvizError:  # a recipe the Train page would refuse too: export the model alone
         code = _code(spec_json, tuple(input_shape), num_classes)
     row = st.container(horizontal=True)
-    row.download_button(
-        t("Download JSON"),
-        spec_json,
-        file_name=f"{name}.json",
-        mime="application/json",
-        icon=":material/data_object:",
-        key=K.BUILD_DL_JSON,
-        on_click="ignore",
-    )
-    row.download_button(
-        t("Download PyTorch code"),
-        code,
-        file_name=f"{name}.py",
-        mime="text/x-python",
-        icon=":material/code:",
-        key=K.BUILD_DL_PY,
-        on_click="ignore",
-    )
+    for label, data, ext, mime, icon, key in (
+        (t("Download JSON"), spec_json, "json", "application/json", ":material/data_object:", K.BUILD_DL_JSON),
+        (t("Download PyTorch code"), code, "py", "text/x-python", ":material/code:", K.BUILD_DL_PY),
+    ):
+        row.download_button(label, data, file_name=f"{name}.{ext}", mime=mime, icon=icon, key=key, on_click="ignore")
     if len(input_shape) == 3:
         st.caption(
             t(

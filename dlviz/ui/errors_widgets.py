@@ -17,7 +17,8 @@ from dlviz.inspect.errors import predict_all
 from dlviz.runs.store import SNAPSHOT_DIR, WEIGHTS_FILE
 from dlviz.ui import keys as K
 from dlviz.ui.cache import session_cache
-from dlviz.ui.inspect_state import FINAL, InspectCtx
+from dlviz.ui.inspect_state import InspectCtx
+from dlviz.ui.look import FINAL
 from dlviz.ui.state import get_store, t
 from dlviz.ui.waits import seconds_text
 

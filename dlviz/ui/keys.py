@@ -59,7 +59,8 @@ TDATA_TEXT = "_tdata_text"
 TDATAW_TEXT = "_tdataw_text"
 
 # Build page
-BUILD_PRESET = "build_preset"
+BUILD_PRESET = "build_preset"  # the preset box of image models (dlviz.ui.kinds: one per kind)
+BUILD_PRESET_TEXT = "build_preset_text"
 BUILD_IMPORT_ERR = "_build_import_err"
 BUILD_IMPORT_OK = "_build_import_ok"
 BUILD_OPEN = "_build_open"
@@ -248,11 +249,6 @@ def example_photo(name: str) -> str:
 
 def strip(i: int) -> str:
     return f"_insp_strip_{i}"
-
-
-def build_preset(kind: str) -> str:
-    """The Build page's preset box for a kind of data ("image" keeps the key it always had)."""
-    return BUILD_PRESET if kind == "image" else f"{BUILD_PRESET}_{kind}"
 
 
 def build_param(rev: int, i: int, name: str) -> str:

@@ -12,6 +12,7 @@ from dlviz.data import ALL_DATASETS
 from dlviz.runs import RunRecord
 from dlviz.train import OPTIMIZERS, SCHEDULES
 from dlviz.ui import keys as K
+from dlviz.ui.kinds import kind_of_settings
 from dlviz.ui.state import t
 
 # settings key -> label; only these are shown in the table (the full JSON is in an expander)
@@ -28,12 +29,6 @@ SETTING_LABELS = {
     "val_size": "Validation images",
     "limit": "Image limit",
     "data_source": "Data source",
-}
-# a text run counts sentences, not images
-TEXT_SETTING_LABELS = {
-    "train_size": "Training sentences",
-    "val_size": "Validation sentences",
-    "limit": "Sentence limit",
 }
 SOURCE_WORDS = {
     "folder": "a folder you named",
@@ -136,9 +131,9 @@ def settings_table(settings: dict) -> None:
             return t(OPTIMIZERS[v]["title"])
         return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
 
-    text = settings.get("kind") == "text"
+    own = kind_of_settings(settings).setting_labels  # a text run counts sentences, not images
     rows = [
-        {"setting": t(TEXT_SETTING_LABELS.get(key, label) if text else label), "value": value(key)}
+        {"setting": t(own.get(key, label)), "value": value(key)}
         for key, label in SETTING_LABELS.items()
         if settings.get(key) is not None
     ]

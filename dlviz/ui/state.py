@@ -20,8 +20,9 @@ import time
 import streamlit as st
 
 from dlviz.data import load_dataset
-from dlviz.errors import RunError
+from dlviz.errors import DlvizError, RunError
 from dlviz.i18n import translate
+from dlviz.modality import IMAGE, modality_of
 from dlviz.models import PRESETS
 from dlviz.runs import RunStore, dlviz_home
 from dlviz.train import LocalExecutor
@@ -104,13 +105,12 @@ def init_session() -> None:
 def _last_run_of_kind(store: RunStore, dataset: str):
     """The newest run that reads what ``dataset`` holds (sentences or images), or None. A new session on MNIST
     no longer opens a transformer trained on rt-polarity, which every image page then had to explain away."""
-    from dlviz.data.registry import ALL_DATASETS
-    from dlviz.train.runner import is_text_run
-
-    info = ALL_DATASETS.get(dataset or "mnist")
-    text = bool(info is not None and info.is_text)
+    try:
+        reads = modality_of(dataset or "mnist")
+    except DlvizError:
+        reads = IMAGE  # a CSV deleted since: the last image run, as before
     for run in store.list(skip_damaged=True):
-        if is_text_run(run) == text:
+        if modality_of(run) is reads:
             return run
     return None
 

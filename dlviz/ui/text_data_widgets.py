@@ -9,11 +9,11 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlviz.data import class_counts, split_indices
+from dlviz.data import split_indices
 from dlviz.limits import MB, limits
-from dlviz.plots import class_balance
 from dlviz.ui import keys as K
 from dlviz.ui.cache import session_cache
+from dlviz.ui.data_widgets import balance_pair
 from dlviz.ui.plain import plain
 from dlviz.ui.state import t
 
@@ -219,28 +219,13 @@ def text_data_page(data) -> None:
     )
 
     st.subheader(t("Class balance"))
-    b1, b2 = st.columns(2)
-    b1.plotly_chart(
-        class_balance(
-            class_counts(data.train_y, len(classes)),
-            classes,
-            tr=t,
-            title=t("Training part ({n} sentences, before the validation split)", n=f"{len(data.train_y):,}"),
-        ).update_yaxes(title=t("sentences")),
-        width="stretch",
-        config={"displayModeBar": False},
-        key=K.TDATA_BAL_TRAIN,
-    )
-    b2.plotly_chart(
-        class_balance(
-            class_counts(data.test_y, len(classes)),
-            classes,
-            tr=t,
-            title=t("Test set ({n} sentences)", n=f"{len(data.test_y):,}"),
-        ).update_yaxes(title=t("sentences")),
-        width="stretch",
-        config={"displayModeBar": False},
-        key=K.TDATA_BAL_TEST,
+    balance_pair(
+        data,
+        classes,
+        t("Training part ({n} sentences, before the validation split)", n=f"{len(data.train_y):,}"),
+        t("Test set ({n} sentences)", n=f"{len(data.test_y):,}"),
+        (K.TDATA_BAL_TRAIN, K.TDATA_BAL_TEST),
+        unit=t("sentences"),
     )
 
     st.subheader(t("Sentence lengths"))

@@ -19,23 +19,25 @@ import torch
 from torch import nn
 
 from dlviz.data import get_info
-from dlviz.errors import DataError, DlvizError, RunError
-from dlviz.modality.text import EncodedText as Sentence
-from dlviz.modality.text import encode_sentence
+from dlviz.data.tokenize import Vocab
+from dlviz.errors import DataError, RunError
+from dlviz.i18n import N_
+from dlviz.modality import EncodedText, encode_sentence
 from dlviz.models import build
-from dlviz.runs import RunRecord, load_state_into
+from dlviz.runs import RunRecord, RunStore
 from dlviz.ui import keys as K
-from dlviz.ui.cache import session_cache
-from dlviz.ui.inspect_state import FINAL, INSPECTABLE, MODEL_CACHE, _pick_replay, ended_banner, other_kind_note
-from dlviz.ui.run_widgets import run_title
-from dlviz.ui.state import get_store, open_run, save_session, t
-from dlviz.ui.widgets import show_error
+from dlviz.ui.kinds import TEXT_KIND
+from dlviz.ui.look import Look, look_header, with_weights
+from dlviz.ui.state import get_store, save_session, t
 
 MAX_CHARS = 20_000  # the box takes this much; the model reads only its first max_len tokens
 DEFAULT_TEXT = {
     "en": "a gripping , funny and moving film , with a weak ending .",
     "zh": "手机质量很好，物流也快，非常满意！",
 }
+
+
+Sentence = EncodedText  # a typed sentence as the model reads it (dlviz.modality.text)
 
 
 @dataclass
@@ -47,7 +49,7 @@ class TextCtx:
     classes: list[str]
     max_len: int
     language: str  # "en" | "zh"
-    sentence: Sentence | None = None
+    sentence: EncodedText | None = None
 
 
 # --------------------------------------------------------------------------- runs and models
@@ -56,22 +58,6 @@ def _info(run: RunRecord):
         return get_info(run.dataset)
     except DataError:
         return None
-
-
-def is_text_run(run: RunRecord) -> bool:
-    """A run of a text model: trained on a text dataset (its settings say so, or the registry does)."""
-    if (run.settings or {}).get("kind") == "text":
-        return True
-    return getattr(_info(run), "kind", "image") == "text"
-
-
-def text_runs() -> list[RunRecord]:
-    store = get_store()
-    return [
-        r
-        for r in store.list(skip_damaged=True)
-        if r.status in INSPECTABLE and is_text_run(r) and store.has_weights(r.id) and store.has_record(r.id, "vocab")
-    ]
 
 
 def _run_language(run: RunRecord, vocab) -> str:
@@ -107,13 +93,23 @@ def _run_max_len(run: RunRecord, vocab_json) -> int:
     return int(getattr(_info(run), "max_len", 56) or 56)
 
 
-def load_text_model(run: RunRecord, tag: str | None):
-    """(model, vocab, max_len) for a text run at ``tag`` (None: final), cached in this session. Raises DlvizError."""
-    from dlviz.data.tokenize import Vocab
+class TextLook(Look):
+    kind = TEXT_KIND
+    run_key = K.TXT_RUN
+    cache_slot = K.TXT_MODELS
+    picker_label = N_("Text model to look inside")
+    picker_help = N_("Every trained text run is here. Train one on a text dataset (Data page, then Train) to add one.")
+    nothing_yet = N_(
+        "There is no trained text model to look inside yet. Pick a text dataset on the Data page, a "
+        "text model (LSTM or transformer) on the Build page, and train it; then come back here."
+    )
 
-    def make():
-        store = get_store()
-        raw = store.load_record(run.id, "vocab")
+    def lists(self, run: RunRecord, store: RunStore) -> bool:
+        return super().lists(run, store) and store.has_record(run.id, "vocab")  # a typed sentence needs it
+
+    def load(self, run: RunRecord, tag: str | None):
+        """(model, vocab, max_len) for a text run at ``tag`` (None: final). Raises DlvizError."""
+        raw = get_store().load_record(run.id, "vocab")
         if raw is None:
             raise RunError(
                 "Run {run_id} has no saved vocabulary, so a typed sentence cannot be turned into "
@@ -128,47 +124,26 @@ def load_text_model(run: RunRecord, tag: str | None):
             ) from None
         max_len = _run_max_len(run, raw)
         model = build(run.spec, (max_len,), len(_run_classes(run)), input_dtype=torch.long, budget=False).module
-        load_state_into(model, store.load_snapshot(run.id, tag) if tag else store.load_weights(run.id))
-        model.eval()
-        for p in model.parameters():
-            p.requires_grad_(False)
-        return model, vocab, max_len
+        return with_weights(model, run, tag), vocab, max_len
 
-    return session_cache(K.TXT_MODELS, MODEL_CACHE).get_or_make((run.id, tag or FINAL), make)
+    def context(self, run: RunRecord, tag: str | None, loaded) -> TextCtx:
+        model, vocab, max_len = loaded
+        return TextCtx(
+            run=run,
+            model=model,
+            tag=tag,
+            vocab=vocab,
+            classes=_run_classes(run),
+            max_len=max_len,
+            language=_run_language(run, vocab),
+        )
 
 
-def _pick_run(runs: list[RunRecord]) -> RunRecord:
-    ss = st.session_state
-    by_id = {r.id: r for r in runs}
-    if ss.get(K.RUN_ID) in by_id:
-        ss[K.TXT_RUN] = ss[K.RUN_ID]  # the open run, wherever it was opened
-    elif ss.get(K.TXT_RUN) not in by_id:
-        ss[K.TXT_RUN] = runs[0].id
-
-    def picked() -> None:
-        open_run(ss[K.TXT_RUN])  # the run looked at is the run open everywhere
-
-    def label(rid: str) -> str:
-        r = by_id[rid]
-        acc = f" · {r.test_accuracy:.1%}" if r.test_accuracy is not None else ""
-        return f"{run_title(r)}{acc} · {r.id}"
-
-    rid = st.selectbox(
-        t("Text model to look inside"),
-        list(by_id),
-        key=K.TXT_RUN,
-        format_func=label,
-        on_change=picked,
-        help=t("Every trained text run is here. Train one on a text dataset (Data page, then Train) to add one."),
-    )
-    other_kind_note(ss.get(K.RUN_ID), by_id, text_page=True)
-    return by_id[rid]
+TEXT_LOOK = TextLook()
 
 
 # --------------------------------------------------------------------------- the sentence
-
-
-def _sentence_box(ctx: TextCtx) -> Sentence | None:
+def _sentence_box(ctx: TextCtx) -> EncodedText | None:
     ss = st.session_state
     keep = K.sentence(ctx.language)  # kept across pages (a widget's own key is forgotten)
     wkey = K.sentence_widget(ctx.language)
@@ -235,43 +210,10 @@ def _sentence_box(ctx: TextCtx) -> Sentence | None:
 
 
 def text_header(replay: bool = True, sentence: bool = True) -> TextCtx | None:
-    """Run picker + replay slider + sentence box. None (with guidance shown) when there is no text run."""
-    try:
-        runs = text_runs()
-    except DlvizError as e:
-        show_error(e)
-        return None
-    if not runs:
-        st.info(
-            t(
-                "There is no trained text model to look inside yet. Pick a text dataset on the Data page, a "
-                "text model (LSTM or transformer) on the Build page, and train it; then come back here."
-            ),
-            icon=":material/info:",
-        )
-        st.page_link("pages/train.py", label=t("Go to Train"), icon=":material/monitoring:")
-        return None
-    c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
-    with c1:
-        run = _pick_run(runs)
-    with c2:
-        tag = _pick_replay(run) if replay else None
-    ended_banner(run)
-    try:
-        model, vocab, max_len = load_text_model(run, tag)
-    except DlvizError as e:
-        show_error(e)
-        return None
-    ctx = TextCtx(
-        run=run,
-        model=model,
-        tag=tag,
-        vocab=vocab,
-        classes=_run_classes(run),
-        max_len=max_len,
-        language=_run_language(run, vocab),
-    )
-    if sentence:
+    """Run picker + replay slider (``look_header(TEXT_LOOK)``) + sentence box. None (with guidance shown)
+    when there is no text run."""
+    ctx = look_header(TEXT_LOOK, replay)
+    if ctx is not None and sentence:
         ctx.sentence = _sentence_box(ctx)
     return ctx
 
@@ -295,7 +237,7 @@ def one_thread():
         torch.set_num_threads(before)
 
 
-def predict(ctx: TextCtx, sent: Sentence) -> np.ndarray:
+def predict(ctx: TextCtx, sent: EncodedText) -> np.ndarray:
     """Class probabilities (C,) for the sentence."""
     with torch.no_grad(), one_thread():
         logits = ctx.model(sent.ids[None])

@@ -17,6 +17,7 @@ from dlviz.train import OPTIMIZERS, SCHEDULES, JobSnapshot, TrainConfig, availab
 from dlviz.train.engine import PRECISIONS
 from dlviz.train.runner import recipe_for
 from dlviz.ui import keys as K
+from dlviz.ui.kinds import kind_of
 from dlviz.ui.plain import plain, plain_args
 from dlviz.ui.state import get_data, run_message, save_session, t
 
@@ -264,21 +265,7 @@ def live_panel(snap: JobSnapshot) -> None:
 def look_inside_links(run) -> list[tuple[str, str, str]]:
     """(page, label, icon) of the look-inside pages that can open ``run``: a text model's attention and
     sequence pages, an image model's Inspect, Gradients and Errors; Explain reads both."""
-    from dlviz.train.runner import is_text_run
-
-    explain = ("pages/explain.py", t("Explain a decision"), ":material/lightbulb:")
-    if is_text_run(run):
-        return [
-            ("pages/attention.py", t("Attention"), ":material/hub:"),
-            ("pages/sequence.py", t("Sequence"), ":material/timeline:"),
-            explain,
-        ]
-    return [
-        ("pages/inspect.py", t("Inspect a digit"), ":material/visibility:"),
-        ("pages/gradients.py", t("Gradients"), ":material/show_chart:"),
-        ("pages/errors.py", t("Errors"), ":material/rule:"),
-        explain,
-    ]
+    return [(page, t(label), icon) for page, label, icon in kind_of(run).looks]
 
 
 def result_view(run) -> None:
