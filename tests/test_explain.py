@@ -161,11 +161,10 @@ def test_the_page_joins_a_warm_up_in_flight_instead_of_racing_it(monkeypatch):
 
 def test_ready_warms_a_text_model_with_token_ids(monkeypatch):
     """The per-model warm-up runs the real word path on a text model (token ids, not a float image)."""
-    from dlviz.explain import text, warm
+    from dlviz.explain import registry, text, warm
 
     got = []
-    real = text.attribute_text
-    monkeypatch.setattr(text, "attribute_text", lambda *a, **kw: got.append(real(*a, **kw)))
+    monkeypatch.setitem(registry._VERBS, "tokens", lambda *a, **kw: got.append(text.attribute_text(*a, **kw)))
     model = nn.Sequential(nn.Embedding(6, 3), nn.Flatten(), nn.Linear(12, 2)).eval()
     ids = torch.tensor([0, 2, 3, 4])
     warm.ready(model, ids)

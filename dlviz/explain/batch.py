@@ -14,7 +14,7 @@ from typing import Callable
 import torch
 
 from dlviz.errors import DlvizError
-from dlviz.explain import warm
+from dlviz.explain import registry, warm
 
 
 @dataclass
@@ -31,14 +31,16 @@ def explain_many(
     chosen: dict[str, dict],
     cache: dict,
     base: str,
-    explain: Callable,
+    explain: Callable | None = None,
     on_method: Callable[[int, str], None] | None = None,
     limit: int = 48,
 ) -> Explained:
     """Every chosen method's attribution of ``x`` (``chosen``: method -> settings) by ``explain(model, x, target,
-    method, contrast=..., **settings)``, from ``cache`` where it is there (``base`` names the model and the input),
+    method, contrast=..., **settings)`` (default: :func:`dlviz.explain.registry.explain`, the verb for ``x``'s
+    kind of input), from ``cache`` where it is there (``base`` names the model and the input),
     else computed (``on_method(i, method)`` is called before the i-th is computed) and kept; a method's
     DlvizError is kept too and returned in ``errors``. At most ``limit`` entries stay in the cache (oldest out)."""
+    explain = explain or registry.explain
     res = Explained()
     keys = {m: (base, target, contrast, m, repr(sorted(s.items()))) for m, s in chosen.items()}
     if any(k not in cache for k in keys.values()):

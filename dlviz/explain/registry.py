@@ -1,7 +1,12 @@
-"""The attribution registry and its one verb, ``attribute(model, x, target, method, **settings)``.
+"""The one explanation registry and its verb, ``explain(model, x, target, method, **settings)``.
 
 Each method lives in a module of this package (``methods`` for the gradient family, ``cam`` for
-Grad-CAM, ``perturb`` for occlusion and SHAP-style methods) and registers a :class:`Method` here.
+Grad-CAM, ``perturb`` for occlusion and SHAP-style methods, ``text`` for the methods over a sentence's
+words) and registers a :class:`Method` here, declaring the inputs it reads (:data:`INPUTS`: an image, or a
+sentence's token ids; the same names as :attr:`dlviz.modality.Modality.view`, so a page asks its modality
+which methods apply: ``methods_for(modality.view)``). Each kind of input has one verb that runs a method
+on it (:func:`attribute` for images, :func:`dlviz.explain.text.attribute_text` for token ids);
+:func:`explain` picks it.
 Every call runs on a private copy of the model, so the user's model keeps its weights, hooks, mode
 and ``requires_grad`` flags (Captum adds hooks; DeepLift and SHAP switch modes). No streamlit here.
 """
@@ -11,48 +16,13 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 from torch import nn
 
 from dlviz.errors import ExplainError
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One setting of a method: a default and either a numeric range or a list of choices."""
-
-    default: Any
-    lo: float | None = None
-    hi: float | None = None
-    choices: tuple | None = None  # allowed values (strings); None = numeric or free
-    title: str = ""  # translatable English label for the UI
-    help: str = ""  # translatable one-line explanation
-
-    def check(self, method_title: str, name: str, value):
-        if self.choices is not None:
-            if value not in self.choices:
-                raise ExplainError(
-                    "{method}: {name} must be one of {choices}, not {value}.",
-                    method=method_title,
-                    name=name,
-                    choices=", ".join(map(str, self.choices)),
-                    value=value,
-                )
-            return value
-        if self.lo is not None:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (self.lo <= value <= self.hi):
-                raise ExplainError(
-                    "{method}: {name} must be between {lo} and {hi}, not {value}.",
-                    method=method_title,
-                    name=name,
-                    lo=self.lo,
-                    hi=self.hi,
-                    value=value,
-                )
-            return type(self.default)(value) if isinstance(self.default, (int, float)) else value
-        return value
+from dlviz.setting import Setting, check_all
 
 
 @dataclass(frozen=True)
@@ -66,6 +36,7 @@ class Method:
     needs_conv: bool = False  # Grad-CAM and friends need a conv layer
     signed: bool = True  # False: the map is >= 0 by construction (|gradient|, Grad-CAM)
     signed_when: Callable | None = None  # settings -> bool, where a setting decides (Saliency's "absolute")
+    inputs: str = "image"  # what it reads: one of INPUTS ("image": (C, H, W) floats; "tokens": (L,) token ids)
 
     def is_signed(self, settings: dict | None = None) -> bool:
         """Whether this method's map is signed (for / against) with these settings (defaults filled in)."""
@@ -76,17 +47,52 @@ class Method:
         return bool(self.signed_when(full))
 
 
-METHODS: dict[str, Method] = {}
+INPUTS = ("image", "tokens")  # the inputs a method may read; a modality's ``view`` names one of them
+REGISTRY: dict[str, dict[str, Method]] = {inputs: {} for inputs in INPUTS}  # inputs -> key -> method, in order
+METHODS = REGISTRY["image"]  # the methods that read an image (the same dict, for the many image callers)
+_VERBS: dict[str, Callable] = {}  # inputs -> the function that runs a method on such an input
 
 
 def register(method: Method) -> Method:
-    if method.key in METHODS:
-        raise ValueError(f"method {method.key!r} registered twice")
+    if method.inputs not in REGISTRY:
+        raise ValueError(f"method {method.key!r}: inputs must be one of {INPUTS}, not {method.inputs!r}")
+    shelf = REGISTRY[method.inputs]
+    if method.key in shelf:
+        raise ValueError(f"method {method.key!r} registered twice for {method.inputs}")
     for name, s in method.settings.items():
         if not isinstance(s, Setting):
             raise TypeError(f"{method.key}.{name}: settings must be Setting objects")
-    METHODS[method.key] = method
+    shelf[method.key] = method
     return method
+
+
+def register_verb(inputs: str, verb: Callable) -> None:
+    """``verb(model, x, target, method, contrast=None, **settings)`` runs a method on an input of kind ``inputs``."""
+    _VERBS[inputs] = verb
+
+
+def methods_for(inputs: str) -> dict[str, Method]:
+    """The methods that read ``inputs`` ("image" or "tokens": a modality's ``view``), by key, in the order users
+    see them."""
+    if inputs not in REGISTRY:
+        raise ExplainError("No explanation method reads {inputs}.", inputs=inputs)
+    return REGISTRY[inputs]
+
+
+def inputs_of(x: torch.Tensor) -> str:
+    """What kind of input ``x`` is: floats are an image, integers a sentence's token ids."""
+    return "image" if torch.is_floating_point(torch.as_tensor(x)) else "tokens"
+
+
+def explain(
+    model: nn.Module, x, target: int, method: str, contrast: int | None = None, inputs: str | None = None, **kw
+):
+    """Run ``method`` on ``x`` with the verb of its inputs (told by ``inputs``, else by ``x``'s dtype): an
+    :class:`Attribution` for an image, a :class:`dlviz.explain.text.TextAttribution` for token ids."""
+    inputs = inputs or inputs_of(x)
+    if inputs not in _VERBS:
+        raise ExplainError("No explanation method reads {inputs}.", inputs=inputs)
+    return _VERBS[inputs](model, x, target, method, contrast=contrast, **kw)
 
 
 @dataclass
@@ -141,21 +147,14 @@ def conv_layers(model: nn.Module) -> list[str]:
     return [n for n, m in unwrap(model).named_modules() if isinstance(m, nn.Conv2d)]
 
 
-def check_settings(method: str, settings: dict) -> dict:
-    """Validate ``settings`` for ``method`` and return them with the defaults filled in."""
-    if method not in METHODS:
+def check_settings(method: str, settings: dict, inputs: str = "image") -> dict:
+    """Validate ``settings`` for ``method`` (one that reads ``inputs``) and return them with the defaults filled in."""
+    shelf = methods_for(inputs)
+    if method not in shelf:
         raise ExplainError(
-            "Unknown explanation method '{name}'. Choose one of: {known}.", name=method, known=", ".join(METHODS)
+            "Unknown explanation method '{name}'. Choose one of: {known}.", name=method, known=", ".join(shelf)
         )
-    m = METHODS[method]
-    out = {}
-    for name, value in settings.items():
-        if name not in m.settings:
-            raise ExplainError("{method} has no setting '{name}'.", method=m.title, name=name)
-        out[name] = m.settings[name].check(m.title, name, value)
-    for name, s in m.settings.items():
-        out.setdefault(name, s.default)
-    return out
+    return check_all(shelf[method].title, shelf[method].settings, settings)
 
 
 def private_copy(model: nn.Module) -> nn.Module:
@@ -209,3 +208,6 @@ def attribute(
     return Attribution(
         method, int(target), amap[0].float().cpu(), seconds, extra, contrast, settings, m.is_signed(settings)
     )
+
+
+register_verb("image", attribute)

@@ -33,14 +33,24 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 from torch import nn
 
 from dlviz.errors import ExplainError
-from dlviz.explain.registry import Contrast, Method, Setting, private_copy, unwrap
+from dlviz.explain.registry import (
+    REGISTRY,
+    Contrast,
+    Method,
+    Setting,
+    check_settings,
+    private_copy,
+    register,
+    register_verb,
+    unwrap,
+)
 from dlviz.i18n import N_, translate
 from dlviz.modality.text import EncodedText, encode_sentence
 
@@ -84,28 +94,11 @@ class TextAttribution:
         return [i == UNK for i in self.ids]
 
 
-TEXT_METHODS: dict[str, Method] = {}
+TEXT_METHODS = REGISTRY["tokens"]  # the methods that read token ids (the same dict as the registry's shelf)
 
 
 def _register(m: Method) -> None:
-    TEXT_METHODS[m.key] = m
-
-
-def check_text_settings(method: str, settings: dict) -> dict:
-    """``settings`` for ``method`` validated, defaults filled in."""
-    if method not in TEXT_METHODS:
-        raise ExplainError(
-            "Unknown explanation method '{name}'. Choose one of: {known}.", name=method, known=", ".join(TEXT_METHODS)
-        )
-    m = TEXT_METHODS[method]
-    out = {}
-    for name, value in settings.items():
-        if name not in m.settings:
-            raise ExplainError("{method} has no setting '{name}'.", method=m.title, name=name)
-        out[name] = m.settings[name].check(m.title, name, value)
-    for name, s in m.settings.items():
-        out.setdefault(name, s.default)
-    return out
+    register(replace(m, inputs="tokens"))
 
 
 def embedding_layer(model: nn.Module) -> nn.Embedding:
@@ -363,7 +356,7 @@ def attribute_text(
     that provably changes nothing (see :func:`_leading_pads`; the time includes the check); None (default):
     only for the methods in TRIM_PAYS.
     """
-    settings = check_text_settings(method, settings)
+    settings = check_settings(method, settings, "tokens")
     m = TEXT_METHODS[method]
     import captum.attr  # noqa: F401  (its one-off import, done at start-up by the warm-up, stays out of the timing)
 
@@ -411,6 +404,9 @@ def attribute_text(
     )
 
 
+register_verb("tokens", attribute_text)
+
+
 # --------------------------------------------------------------------------------------------
 # Sanity checks for word scores (the image checks of dlviz.explain.checks, over words)
 
@@ -444,7 +440,7 @@ def text_randomisation(
 
     from dlviz.explain.checks import _compare, _param_groups, _reinitialise, _seeded, judge, reference_similarity
 
-    settings = check_text_settings(method, settings)
+    settings = check_settings(method, settings, "tokens")
     t0 = time.perf_counter()
     original = attribute_text(model, ids, target, method, contrast=contrast, **settings)
     if len(original.scores) < MIN_WORDS_TO_RANK:
@@ -483,7 +479,7 @@ def text_data_randomisation(
     "shuffled labels"). None for sentences of fewer than 3 words."""
     from dlviz.explain.checks import _compare, judge, reference_similarity
 
-    settings = check_text_settings(method, settings)
+    settings = check_settings(method, settings, "tokens")
     t0 = time.perf_counter()
     original = attribute_text(model, ids, target, method, contrast=contrast, **settings)
     if len(original.scores) < MIN_WORDS_TO_RANK:
@@ -554,7 +550,7 @@ def text_fidelity(
 
     from dlviz.explain.checks import Fidelity, _seeded
 
-    settings = check_text_settings(method, settings)
+    settings = check_settings(method, settings, "tokens")
     t0 = time.perf_counter()
     private = private_copy(model)
     layer = embedding_layer(private)

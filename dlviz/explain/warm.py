@@ -60,16 +60,14 @@ def _run(model: nn.Module, shape: tuple, methods: tuple, example=None) -> None:
     # per process, which the first Build page view paid
     import torch._dynamo  # noqa: F401
 
-    from dlviz.explain import METHODS, attribute
-    from dlviz.explain.text import TEXT_METHODS, attribute_text
+    from dlviz.explain import explain, inputs_of, methods_for
 
     x = _example(shape, example)
-    text = not torch.is_floating_point(x)
-    known, run = (TEXT_METHODS, attribute_text) if text else (METHODS, attribute)
+    known = methods_for(inputs_of(x))  # an image's methods, or a sentence's
     for m in methods:
         if m in known:
             try:
-                run(model, x, 0, m)
+                explain(model, x, 0, m)
             except Exception:  # noqa: BLE001  (a warm-up never fails anything: e.g. Grad-CAM without conv)
                 pass
 

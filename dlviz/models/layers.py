@@ -14,19 +14,15 @@ import torch
 from torch import nn
 
 from dlviz.errors import SpecError
+from dlviz.setting import Setting
 
 Shape = tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class Param:
-    name: str
-    kind: str  # "int" | "float" | "bool" | "choice"
-    default: Any
-    min: float | None = None
-    max: float | None = None
-    choices: tuple = ()
-    help: str = ""
+def Param(name: str, kind: str, default: Any, min=None, max=None, choices: tuple = (), help: str = "") -> Setting:  # noqa: N802
+    """A layer's setting (``kind``: "int", "float", "bool" or "choice"): the one :class:`dlviz.setting.Setting` type,
+    spelled as the layer table below lists it."""
+    return Setting(default, min, max, tuple(choices) or None, help=help, name=name, kind=kind)
 
 
 @dataclass(frozen=True)
@@ -65,7 +61,7 @@ class LayerType:
     title: str
     category: str  # "core" | "conv" | "activation" | "regularise" | "sequence"
     build: Callable[[dict, Shape, int], nn.Module]
-    params: tuple[Param, ...] = ()
+    params: tuple[Setting, ...] = ()
     help: str = ""
     label: Callable[[dict], str] | None = None  # short text for the diagram
     aliases: tuple[str, ...] = field(default=())
