@@ -194,3 +194,18 @@ def test_the_modality_layer_stays_low():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_one_source_of_truth_for_the_split():
+    from dlviz import defaults
+    from dlviz.data import split
+    from dlviz.data.text import TextData
+    from dlviz.train.engine import TrainConfig
+
+    assert (split.VAL_FRACTION, split.TEST_FRACTION, split.SPLIT_SEED) == (0.2, 0.2, 42)
+    assert split.VAL_FRACTION is defaults.VAL_FRACTION and TrainConfig().val_fraction == defaults.VAL_FRACTION
+    assert TextData.__dataclass_fields__["split_seed"].default == defaults.SPLIT_SEED
+    assert split.val_fraction_of({"val_fraction": 0.1}) == 0.1
+    assert (
+        split.val_fraction_of(None) == split.val_fraction_of({}) == split.val_fraction_of({"val_fraction": "x"}) == 0.2
+    )

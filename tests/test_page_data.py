@@ -75,3 +75,17 @@ def test_chinese(app):
     assert at.title[0].value == "数据"
     assert "训练图像" in _metrics(at)
     assert any("读自文件夹" in s.value for s in at.success)
+
+
+def test_the_data_page_shows_the_split_the_train_page_uses(app, mnist_dir):
+    """One source of truth for the split: the Train page's validation share (its saved settings) is what
+    the Data page counts, not a 20% written again on the page."""
+    at = app()
+    at.run()
+    at.session_state["train_settings"] = {"val_fraction": 0.1}
+    at.switch_page("pages/data.py")
+    at.run()
+    assert not at.exception, at.exception
+    m = _metrics(at)
+    assert (m["Training images"], m["Validation images"]) == ("54,000", "6,000")
+    assert any("10% of the training file" in (x.help or "") for x in at.metric)

@@ -31,7 +31,15 @@ from dlviz.data.registry import (
     DatasetInfo,
     list_datasets,
 )
-from dlviz.data.split import SPLIT_SEED, TEST_FRACTION, VAL_FRACTION, class_counts, split_indices, stratified_split
+from dlviz.data.split import (
+    SPLIT_SEED,
+    TEST_FRACTION,
+    VAL_FRACTION,
+    class_counts,
+    split_indices,
+    stratified_split,
+    val_fraction_of,
+)
 from dlviz.data.text import TextData, load_text_dataset
 from dlviz.data.tokenize import PAD, UNK, Vocab, build_vocab, detect_language, encode_batch, tokenizer
 from dlviz.data.user_csv import load_csv_dataset
@@ -75,5 +83,6 @@ __all__ = [
     "split_indices",
     "stratified_split",
     "tokenizer",
+    "val_fraction_of",
     "write_idx",
 ]

@@ -1,5 +1,5 @@
-"""The splits every page, the runner and the CLI use, with their defaults (the one source of truth),
-and label statistics.
+"""The splits every page, the runner and the CLI use (their defaults: :mod:`dlviz.defaults`, the one
+source of truth), and label statistics.
 
 * A text dataset's held-out test part: :func:`stratified_split` with :data:`TEST_FRACTION` and
   :data:`SPLIT_SEED` (image datasets come with their own test files).
@@ -11,18 +11,40 @@ and label statistics.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from dlviz.defaults import SPLIT_SEED, TEST_FRACTION, VAL_FRACTION
 from dlviz.errors import DataError
 
-VAL_FRACTION = 0.2  # the validation share of the training part, unless a run chooses another
-TEST_FRACTION = 0.2  # a text dataset's held-out test share (stratified)
-SPLIT_SEED = 42  # the seed of every split
+__all__ = [
+    "SPLIT_SEED",
+    "TEST_FRACTION",
+    "VAL_FRACTION",
+    "class_counts",
+    "deduplicate",
+    "image_key",
+    "normalize_text",
+    "seen_in",
+    "split_indices",
+    "split_report",
+    "stratified_split",
+    "val_fraction_of",
+]
+
 MAX_VAL_FRACTION = 0.9
+
+
+def val_fraction_of(settings: Mapping | None) -> float:
+    """The validation share that ``settings`` (the Train page's recipe, a saved run's settings) choose:
+    their ``val_fraction``, else :data:`VAL_FRACTION`. The Data page shows the split the Train page uses."""
+    try:
+        return float((settings or {}).get("val_fraction", VAL_FRACTION))
+    except (TypeError, ValueError, AttributeError):
+        return VAL_FRACTION
 
 
 def split_indices(

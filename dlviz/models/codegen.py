@@ -9,6 +9,7 @@ import math
 
 from torch import nn
 
+from dlviz.defaults import SPLIT_SEED
 from dlviz.errors import SpecError
 from dlviz.models import layers as L
 from dlviz.models.builder import Built, build, normalize, reads
@@ -246,7 +247,7 @@ def to_script(spec, input_shape=(1, 28, 28), num_classes=10, recipe: dict | None
         f"    'limit': {'None' if cfg.limit is None else _int(cfg.limit)},",
         "}",
         f"WARMUP_FRACTION = {_float(WARMUP_FRACTION)}",
-        "SPLIT_SEED = 42",
+        f"SPLIT_SEED = {SPLIT_SEED}",
         f"INPUT_SHAPE = {_shape(input_shape)}",
     ]
     lines += [_TRAINING]

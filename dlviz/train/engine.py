@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dlviz.defaults import VAL_FRACTION
 from dlviz.errors import TrainError
 from dlviz.i18n import N_
 from dlviz.modality.image import image_transform  # noqa: F401  (re-exported: dlviz.train.image_transform)
@@ -62,7 +63,7 @@ class TrainConfig:
     momentum: float = 0.9
     seed: int = 0
     device: str = "auto"
-    val_fraction: float = 0.2
+    val_fraction: float = VAL_FRACTION
     schedule: str = "onecycle"  # "constant" | "cosine" | "onecycle" (warm-up, then cosine to zero)
     cpu_threads: str = "auto"  # "auto": time the first steps and keep the faster thread count
     precision: str = "auto"  # "auto" | "fp32" | "bf16" (autocast; weights and optimizer stay fp32)

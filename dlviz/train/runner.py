@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn.functional as F
 
-from dlviz.data import get_info, load_dataset, split_indices
+from dlviz.data import SPLIT_SEED, get_info, load_dataset, split_indices
 from dlviz.errors import DlvizError, RunError, SpecError
 from dlviz.i18n import N_
 from dlviz.models import build
@@ -153,7 +153,7 @@ def split_for(n_train: int, cfg: TrainConfig):
     """(train indices, validation indices) of the training part: 20% validation by default, seed 42 as in
     the course; ``cfg.limit`` keeps a small subset with the same proportions. The classic baseline uses
     the same indices."""
-    tr, va = split_indices(n_train, cfg.val_fraction, seed=42)
+    tr, va = split_indices(n_train, cfg.val_fraction, seed=SPLIT_SEED)
     if cfg.limit is not None:
         # a small quick subset keeps the train/validation proportions
         n_val = math.ceil(cfg.limit * cfg.val_fraction / max(1e-9, 1 - cfg.val_fraction))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from dlviz.data import class_counts, split_indices
+from dlviz.data import SPLIT_SEED, class_counts, split_indices, val_fraction_of
 from dlviz.plots import class_balance, image_grid
 from dlviz.ui import keys as K
 from dlviz.ui.state import t
 
-VAL_FRACTION, SPLIT_SEED, N_SAMPLES = 0.2, 42, 30  # the course's split: 20% validation, seed 42
+N_SAMPLES = 30
 
 
 def balance_pair(data, classes: list[str], train_title: str, test_title: str, keys: tuple[str, str], unit=None):
@@ -57,7 +57,8 @@ def image_data_page(data) -> None:
         )
     )
 
-    train_idx, val_idx = split_indices(len(data.train_y), VAL_FRACTION, seed=SPLIT_SEED)
+    val_fraction = val_fraction_of(st.session_state.get(K.TRAIN_SETTINGS))  # the split the Train page uses
+    train_idx, val_idx = split_indices(len(data.train_y), val_fraction, seed=SPLIT_SEED)
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(t("Training images"), f"{len(train_idx):,}")
     c2.metric(
@@ -65,7 +66,7 @@ def image_data_page(data) -> None:
         f"{len(val_idx):,}",
         help=t(
             "{pct}% of the training file, held out (seed {seed}) to check the model during training.",
-            pct=round(VAL_FRACTION * 100),
+            pct=round(val_fraction * 100),
             seed=SPLIT_SEED,
         ),
     )

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlviz.data import split_indices
+from dlviz.data import SPLIT_SEED, split_indices, val_fraction_of
 from dlviz.limits import MB, limits
 from dlviz.ui import keys as K
 from dlviz.ui.cache import session_cache
@@ -17,7 +17,7 @@ from dlviz.ui.data_widgets import balance_pair
 from dlviz.ui.plain import plain
 from dlviz.ui.state import t
 
-VAL_FRACTION, SPLIT_SEED, N_SAMPLES = 0.2, 42, 12
+N_SAMPLES = 12
 ss = st.session_state
 
 
@@ -160,7 +160,8 @@ def text_data_page(data) -> None:
             unit=t("words and punctuation") if data.language == "en" else t("single characters"),
         )
     )
-    train_idx, val_idx = split_indices(len(data.train_y), VAL_FRACTION, seed=SPLIT_SEED)
+    val_fraction = val_fraction_of(ss.get(K.TRAIN_SETTINGS))  # the split the Train page uses
+    train_idx, val_idx = split_indices(len(data.train_y), val_fraction, seed=SPLIT_SEED)
     c = st.columns(5)
     c[0].metric(t("Training sentences"), f"{len(train_idx):,}")
     c[1].metric(
@@ -168,7 +169,7 @@ def text_data_page(data) -> None:
         f"{len(val_idx):,}",
         help=t(
             "{pct}% of the training part, held out (seed {seed}) to check the model during training.",
-            pct=round(VAL_FRACTION * 100),
+            pct=round(val_fraction * 100),
             seed=SPLIT_SEED,
         ),
     )

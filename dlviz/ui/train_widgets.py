@@ -7,6 +7,7 @@ import math
 import numpy as np
 import streamlit as st
 
+from dlviz.data import val_fraction_of
 from dlviz.errors import DlvizError
 from dlviz.glossary import help_text
 from dlviz.i18n import N_
@@ -56,7 +57,7 @@ def _init_widgets(spec: dict) -> None:
         "schedule": saved.get("schedule", d.schedule),
         "weight_decay": float(saved.get("weight_decay", 0.0)),
         "seed": int(saved.get("seed", 0)),
-        "val_pct": int(round(100 * float(saved.get("val_fraction", 0.2)))),
+        "val_pct": int(round(100 * val_fraction_of(saved))),
         "quick": bool(saved.get("limit")),
         "precision": saved.get("precision") if saved.get("precision") in PRECISIONS else d.precision,
     }
