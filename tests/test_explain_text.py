@@ -19,6 +19,7 @@ from torch import nn
 
 from dlviz.errors import ExplainError
 from dlviz.explain.checks import completeness
+from dlviz.explain.handout import text_handout_html
 from dlviz.explain.text import (
     PAD,
     TEXT_METHODS,
@@ -39,7 +40,6 @@ from dlviz.plots.text import (
     comparison_html,
     lines_html,
     scaled_scores,
-    text_handout_html,
     word_curves_figure,
 )
 

@@ -1,4 +1,4 @@
-"""A one-page HTML handout of one explanation: the comparison picture, the card, the checks.
+"""A one-page HTML handout of one explanation: the maps (a picture, or rows of coloured words), the card, the checks.
 
 The page is self-contained (inline CSS, the picture as a base64 PNG, no script, nothing fetched from
 the network), so it opens offline and can be mailed or printed; ``@page`` sets A4 and the picture is
@@ -11,11 +11,13 @@ from __future__ import annotations
 import base64
 import datetime
 import html
+from typing import Sequence
 
 from dlviz.explain.card import Card, verdict_title
 from dlviz.i18n import translate
 from dlviz.plots.explain import comparison_png
 from dlviz.plots.fonts import embed_font
+from dlviz.plots.text import comparison_html
 
 HTML_LANG = {"en": "en", "zh": "zh-CN"}
 VERDICT_COLOURS = {"trust": "#0072B2", "caution": "#E69F00", "doubt": "#D55E00"}  # Okabe-Ito
@@ -49,22 +51,14 @@ def _e(s) -> str:
     return html.escape(str(s), quote=True)
 
 
-def handout_html(
-    title: str,
-    image,
-    attributions: dict,
-    titles: dict,
-    card: Card,
-    checks_lines: list[str],
-    lang: str = "en",
-    date: str | None = None,
+def _page(
+    title: str, card: Card, checks_lines: list[str], body: str, how_to_read: str, lang: str, date: str | None
 ) -> str:
-    """One self-contained HTML page: ``title``, the date, the card, the comparison of ``attributions``
-    (titled by ``titles``, already translated), ``checks_lines`` (one translated line per sanity check)
-    and a short "how to read this"."""
+    """The one handout page: ``title``, the date, the card (its lines less the checks), ``body`` (HTML the
+    caller built and escaped: the picture, or the rows of word chips), the checks (``checks_lines``, else the
+    card's own ``check_lines``) and ``how_to_read`` (translated, escaped here)."""
     tr = lambda text, **kw: translate(text, lang, **kw)  # noqa: E731
     date = date or datetime.date.today().isoformat()
-    png = base64.b64encode(comparison_png(image, attributions, titles, tr=tr)).decode("ascii")
     colour = VERDICT_COLOURS.get(card.verdict, VERDICT_COLOURS["caution"])
     own = set(getattr(card, "check_lines", []))
     checks = [str(x) for x in checks_lines] or list(getattr(card, "check_lines", []))
@@ -94,17 +88,7 @@ def handout_html(
 {items}
   </ul>
 </div>
-<figure>
-  <img alt="{_e(tr("The input and each method's map over it"))}" src="data:image/png;base64,{png}">
-  <figcaption>{
-        _e(
-            tr(
-                "Blue: evidence for the class. Vermillion: evidence against it. Each map is scaled to "
-                "its method's strongest value."
-            )
-        )
-    }</figcaption>
-</figure>
+{body}
 <section>
   <h3>{_e(tr("Sanity checks"))}</h3>
   <ul>
@@ -113,18 +97,68 @@ def handout_html(
 </section>
 <section>
   <h3>{_e(tr("How to read this"))}</h3>
-  <p>{
-        _e(
-            tr(
-                "Each picture shows the digit in grey with one method's answer on top. Blue marks pixels that pushed "
-                "the model towards its answer, vermillion pixels that pushed it away; where there is no colour the "
-                "pixel hardly mattered. The methods measure different things, so trust what they share more than "
-                "what one of them shows alone. The sanity checks test whether the picture really depends on the "
-                "model: a failed check means it may look convincing without explaining the decision."
-            )
-        )
-    }</p>
+  <p>{_e(how_to_read)}</p>
 </section>
 </body>
 </html>
 """)
+
+
+def handout_html(
+    title: str,
+    image,
+    attributions: dict,
+    titles: dict,
+    card: Card,
+    checks_lines: list[str],
+    lang: str = "en",
+    date: str | None = None,
+) -> str:
+    """One self-contained HTML page for an image: ``title``, the date, the card, the comparison of
+    ``attributions`` (titled by ``titles``, already translated), ``checks_lines`` (one translated line per
+    sanity check) and a short "how to read this"."""
+    tr = lambda text, **kw: translate(text, lang, **kw)  # noqa: E731
+    png = base64.b64encode(comparison_png(image, attributions, titles, tr=tr)).decode("ascii")
+    alt = _e(tr("The input and each method's map over it"))
+    caption = _e(
+        tr(
+            "Blue: evidence for the class. Vermillion: evidence against it. Each map is scaled to "
+            "its method's strongest value."
+        )
+    )
+    figure = f"""<figure>
+  <img alt="{alt}" src="data:image/png;base64,{png}">
+  <figcaption>{caption}</figcaption>
+</figure>"""
+    how = tr(
+        "Each picture shows the digit in grey with one method's answer on top. Blue marks pixels that pushed "
+        "the model towards its answer, vermillion pixels that pushed it away; where there is no colour the "
+        "pixel hardly mattered. The methods measure different things, so trust what they share more than "
+        "what one of them shows alone. The sanity checks test whether the picture really depends on the "
+        "model: a failed check means it may look convincing without explaining the decision."
+    )
+    return _page(title, card, checks_lines, figure, how, lang, date)
+
+
+def text_handout_html(
+    title: str,
+    words: Sequence[str],
+    attributions: dict,
+    titles: dict,
+    card,
+    unknown: Sequence[bool] | None = None,
+    lang: str = "en",
+    date: str | None = None,
+) -> str:
+    """One self-contained HTML page for a sentence: ``title``, the card, one row of chips per method and the
+    checks (the card's ``check_lines``), in the image handout's print layout. Every word and line escaped."""
+    tr = lambda text, **kw: translate(text, lang, **kw)  # noqa: E731
+    chips = f"<section>\n{comparison_html(words, attributions, titles, unknown, tr=tr)}\n</section>"
+    how = tr(
+        "Each row shows the sentence as the model read it, coloured by one method. Blue marks words that "
+        "pushed the model towards the class, vermillion words that pushed it away; the stronger the colour, "
+        "the stronger the push, relative to the row's strongest word. A dashed border marks a word the model "
+        "does not know. The methods measure different things, so trust what they share more than what one of "
+        "them shows alone. The sanity checks test whether the colours really depend on the model."
+    )
+    return _page(title, card, [], chips, how, lang, date)

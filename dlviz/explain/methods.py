@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from dlviz.errors import ExplainError
-from dlviz.explain.registry import Method, Setting, register
+from dlviz.explain.registry import Method, Setting, path_steps, register
 
 
 def baseline(x: torch.Tensor, kind: str, seed: int = 0) -> torch.Tensor:
@@ -102,13 +102,7 @@ register(
         "Integrated Gradients",
         _integrated_gradients,
         {
-            "steps": Setting(
-                50,
-                2,
-                500,
-                title="Steps",
-                help="Points on the path from the baseline to the image; more steps, more exact.",
-            ),
+            "steps": path_steps("Points on the path from the baseline to the image; more steps, more exact."),
             "baseline_kind": Setting(
                 "black", choices=BASELINES, title="Baseline", help="The 'nothing' image the input is compared with."
             ),

@@ -47,6 +47,11 @@ class Method:
         return bool(self.signed_when(full))
 
 
+def path_steps(help: str) -> Setting:
+    """Integrated Gradients' "steps": points on the path from the baseline to the input (``help`` names the input)."""
+    return Setting(50, 2, 500, title="Steps", help=help)
+
+
 INPUTS = ("image", "tokens")  # the inputs a method may read; a modality's ``view`` names one of them
 REGISTRY: dict[str, dict[str, Method]] = {inputs: {} for inputs in INPUTS}  # inputs -> key -> method, in order
 METHODS = REGISTRY["image"]  # the methods that read an image (the same dict, for the many image callers)
@@ -157,6 +162,22 @@ def check_settings(method: str, settings: dict, inputs: str = "image") -> dict:
     return check_all(shelf[method].title, shelf[method].settings, settings)
 
 
+def aimed(model: nn.Module, k: int, target: int, contrast: int | None) -> nn.Module:
+    """``model`` (with ``k`` classes) as the methods see it: ``target`` and ``contrast`` checked to be two
+    different classes, and wrapped in :class:`Contrast` when there is a contrast ("why target and not
+    contrast?"). Raises ExplainError with a plain message."""
+    for c in (target,) if contrast is None else (target, contrast):
+        if isinstance(c, bool) or not isinstance(c, int) or not (0 <= c < k):
+            raise ExplainError(
+                "Class {target} does not exist: this model has classes 0 to {last}.", target=c, last=k - 1
+            )
+    if contrast is None:
+        return model
+    if contrast == target:
+        raise ExplainError("Pick two different classes to contrast, not {target} twice.", target=target)
+    return Contrast(model, target, contrast)
+
+
 def private_copy(model: nn.Module) -> nn.Module:
     """An eval-mode deep copy whose parameters need no gradient (only the input's gradient is wanted)."""
     private = copy.deepcopy(model).eval()
@@ -183,15 +204,7 @@ def attribute(
     xb = x.detach().to(device).unsqueeze(0).float()
     with torch.no_grad():
         k = private(xb).shape[1]
-    for c in (target,) if contrast is None else (target, contrast):
-        if isinstance(c, bool) or not isinstance(c, int) or not (0 <= c < k):
-            raise ExplainError(
-                "Class {target} does not exist: this model has classes 0 to {last}.", target=c, last=k - 1
-            )
-    if contrast is not None:
-        if contrast == target:
-            raise ExplainError("Pick two different classes to contrast, not {target} twice.", target=target)
-        private = Contrast(private, target, contrast)
+    private = aimed(private, k, target, contrast)
     if m.needs_conv and not conv_layers(private):
         raise ExplainError(
             "{method} needs a convolution layer, and this model has none: it looks at where a "

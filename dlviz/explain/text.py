@@ -45,7 +45,9 @@ from dlviz.explain.registry import (
     Contrast,
     Method,
     Setting,
+    aimed,
     check_settings,
+    path_steps,
     private_copy,
     register,
     register_verb,
@@ -269,13 +271,7 @@ _register(
         "Integrated Gradients",
         _integrated_gradients,
         {
-            "steps": Setting(
-                50,
-                2,
-                500,
-                title="Steps",
-                help="Points on the path from the baseline to the sentence; more steps, more exact.",
-            ),
+            "steps": path_steps("Points on the path from the baseline to the sentence; more steps, more exact."),
             "baseline": Setting(
                 "unk",
                 choices=TEXT_BASELINES,
@@ -368,15 +364,7 @@ def attribute_text(
     xb = ids.to(device).unsqueeze(0)
     logits = _outputs(private, xb)[0]
     k = logits.shape[0]
-    for c in (target,) if contrast is None else (target, contrast):
-        if isinstance(c, bool) or not isinstance(c, int) or not (0 <= c < k):
-            raise ExplainError(
-                "Class {target} does not exist: this model has classes 0 to {last}.", target=c, last=k - 1
-            )
-    if contrast is not None:
-        if contrast == target:
-            raise ExplainError("Pick two different classes to contrast, not {target} twice.", target=target)
-        private = Contrast(private, target, contrast)
+    private = aimed(private, k, target, contrast)
     cut = _leading_pads(private, layer, xb) if (method in TRIM_PAYS if trim is None else trim) else 0
     with _rnn_backward_ok(device):
         scores, extra = m.run(private, xb[:, cut:], int(target), layer, **settings)

@@ -485,12 +485,9 @@ def curves_figure(curves, tr: Tr = _en) -> go.Figure:
 
 
 def _randomisation_threshold(r) -> float | None:
+    """The rule's fixed ceiling, which every result carries (``Randomisation.threshold``): plots never import
+    dlviz.explain, which imports plots."""
     t = getattr(r, "threshold", None)
-    if t is None:
-        try:
-            from dlviz.explain.checks import RANDOMISATION_THRESHOLD as t
-        except ImportError:  # pragma: no cover
-            t = None
     return None if t is None else float(t)
 
 

@@ -21,7 +21,6 @@ from PIL import Image, ImageDraw
 
 from dlviz.plots.explain import AGAINST_RGB, FOR_RGB, FRAME_RGB, MATTERS_RGB, TEXT_RGB, _alpha, font
 from dlviz.plots.figures import Tr, _en
-from dlviz.plots.fonts import embed_font
 
 DARK = "#111827"
 LIGHT = "#FFFFFF"
@@ -304,84 +303,3 @@ def word_curves_figure(curves, tr: Tr = _en):
     fig = curves_figure(curves, tr=tr)
     fig.update_xaxes(title=tr("share of words removed (deletion) or put back (insertion)"))
     return fig
-
-
-# --------------------------------------------------------------------------------------------
-# One-page handout
-
-
-def text_handout_html(
-    title: str,
-    words: Sequence[str],
-    attributions: dict,
-    titles: dict,
-    card,
-    unknown: Sequence[bool] | None = None,
-    lang: str = "en",
-    date: str | None = None,
-) -> str:
-    """One self-contained HTML page for a sentence: ``title``, the card, one row of chips per method and the
-    checks (the card's ``check_lines``), with the image handout's print layout (dlviz.explain.handout). No
-    script, nothing fetched; every word and line escaped."""
-    import datetime
-
-    from dlviz.explain.card import verdict_title
-    from dlviz.explain.handout import CSS, HTML_LANG, VERDICT_COLOURS
-    from dlviz.i18n import translate
-
-    tr = lambda text, **kw: translate(text, lang, **kw)  # noqa: E731
-    e = lambda s: html.escape(str(s), quote=True)  # noqa: E731
-    date = date or datetime.date.today().isoformat()
-    colour = VERDICT_COLOURS.get(card.verdict, VERDICT_COLOURS["caution"])
-    checks = list(getattr(card, "check_lines", []))
-    items = "\n".join(f"    <li>{e(x)}</li>" for x in card.lines if x not in checks)  # words, then the verdict
-    check_items = (
-        "\n".join(f"    <li>{e(x)}</li>" for x in checks)
-        if checks
-        else f"    <li>{e(tr('No sanity check has been run yet.'))}</li>"
-    )
-    chips = comparison_html(words, attributions, titles, unknown, tr=tr)
-    return embed_font(f"""<!DOCTYPE html>
-<html lang="{e(HTML_LANG.get(lang, lang))}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{e(title)}</title>
-<style>{CSS}</style>
-</head>
-<body style="--verdict: {colour}">
-<h1>{e(title)}</h1>
-<p class="meta">{e(tr("Made with dlviz on {date}.", date=date))}</p>
-<div class="card">
-  <span class="badge">{e(verdict_title(card.verdict, lang))}</span>
-  <h2>{e(card.headline)}</h2>
-  <ul>
-{items}
-  </ul>
-</div>
-<section>
-{chips}
-</section>
-<section>
-  <h3>{e(tr("Sanity checks"))}</h3>
-  <ul>
-{check_items}
-  </ul>
-</section>
-<section>
-  <h3>{e(tr("How to read this"))}</h3>
-  <p>{
-        e(
-            tr(
-                "Each row shows the sentence as the model read it, coloured by one method. Blue marks words that "
-                "pushed the model towards the class, vermillion words that pushed it away; the stronger the colour, "
-                "the stronger the push, relative to the row's strongest word. A dashed border marks a word the model "
-                "does not know. The methods measure different things, so trust what they share more than what one of "
-                "them shows alone. The sanity checks test whether the colours really depend on the model."
-            )
-        )
-    }</p>
-</section>
-</body>
-</html>
-""")

@@ -21,6 +21,7 @@ from dlviz.errors import DlvizError
 from dlviz.explain.batch import explain_many
 from dlviz.explain.card import randomisation_sentence, verdict_title
 from dlviz.explain.checks import completeness, mean_agreement, rank_agreement
+from dlviz.explain.handout import text_handout_html
 from dlviz.explain.text import (
     BASELINE_TITLES,
     FILL_TITLES,
@@ -35,7 +36,7 @@ from dlviz.explain.text import (
     word_curves,
 )
 from dlviz.plots.explain import randomisation_figure
-from dlviz.plots.text import chips_html, chips_png, comparison_html, lines_html, text_handout_html, word_curves_figure
+from dlviz.plots.text import chips_html, chips_png, comparison_html, lines_html, word_curves_figure
 from dlviz.ui.plain import plain
 from dlviz.ui.state import t
 from dlviz.ui.widgets import show_error
