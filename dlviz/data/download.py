@@ -131,24 +131,6 @@ def retry_time(exc: DownloadError) -> str:
     return time.strftime("%H:%M", time.localtime(retry_at(exc)))
 
 
-def download_files_remembering(
-    info: DatasetInfo,
-    names: Sequence[str],
-    cache_dir: Path,
-    *,
-    mirrors: Sequence[str] | None = None,
-    progress: ProgressFn | None = None,
-    timeout: float = TIMEOUT_S,
-) -> list[str]:
-    """:func:`download_files`, but a failure is remembered for ``RETRY_AFTER_S`` and raised again at once."""
-    mirrors = list(info.mirrors if mirrors is None else mirrors)
-    return remembering(
-        cache_dir,
-        mirrors,
-        lambda: download_files(info, names, cache_dir, mirrors=mirrors, progress=progress, timeout=timeout),
-    )
-
-
 def remembering(cache_dir: Path, mirrors: Sequence[str], download: Callable[[], T]) -> T:
     """``download()``, unless it failed from these ``mirrors`` less than ``RETRY_AFTER_S`` ago: then that
     failure is raised again at once (no new wait). A new failure is remembered, a success forgets it."""

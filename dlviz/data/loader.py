@@ -16,7 +16,7 @@ from pathlib import Path
 from dlviz.data.download import ProgressFn
 from dlviz.data.images import ImageData, load_image_dataset
 from dlviz.data.registry import DatasetInfo, registered
-from dlviz.data.sources import Source, cache_folder, dlviz_home, downloads_allowed
+from dlviz.data.sources import Request, Source, cache_folder, dlviz_home, downloads_allowed
 from dlviz.data.text import TextData, load_text_dataset
 from dlviz.data.user_csv import is_csv_name, load_csv
 
@@ -64,16 +64,8 @@ def load_dataset(
     info = get_info(name)
     if is_csv_name(info.key):
         return load_csv(info.key, home, max_len=max_len, max_vocab=max_vocab)
-    return LOADERS[info.kind](
-        info,
-        data_dir,
-        home=home,
-        allow_download=allow_download,
-        progress=progress,
-        mirrors=mirrors,
-        max_len=max_len,
-        max_vocab=max_vocab,
-    )
+    request = Request(data_dir, home, allow_download, progress, mirrors)
+    return LOADERS[info.kind](info, request, max_len=max_len, max_vocab=max_vocab)
 
 
 __all__ = [

