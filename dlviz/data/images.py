@@ -113,26 +113,28 @@ def _read(path: Path) -> np.ndarray:
     return _read_idx_cached(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
 
 
+def _what_is_in(path: str, array: np.ndarray) -> dict:
+    """The message fields naming a file and the array it holds."""
+    return {"path": path, "shape": " x ".join(map(str, array.shape)), "dtype": str(array.dtype)}
+
+
 def _check_pair(info: DatasetInfo, images: np.ndarray, labels: np.ndarray, paths: Sequence[Path]) -> None:
     image_path, label_path = str(paths[0]), str(paths[1])
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != info.image_shape:
+        height, width = info.image_shape
         raise DataError(
             "The file {path} holds an array of shape {shape} ({dtype}), but {name} images are "
             "N x {height} x {width} bytes. Check that you picked the right file.",
-            path=image_path,
-            shape=" x ".join(map(str, images.shape)),
-            dtype=str(images.dtype),
+            **_what_is_in(image_path, images),
             name=info.name,
-            height=info.image_shape[0],
-            width=info.image_shape[1],
+            height=height,
+            width=width,
         )
     if labels.dtype != np.uint8 or labels.ndim != 1:
         raise DataError(
             "The file {path} should hold one byte-sized label per image but holds an array of "
             "shape {shape} ({dtype}). Check that you picked the right file.",
-            path=label_path,
-            shape=" x ".join(map(str, labels.shape)),
-            dtype=str(labels.dtype),
+            **_what_is_in(label_path, labels),
         )
     if len(images) != len(labels):
         raise DataError(

@@ -47,7 +47,7 @@ class DatasetInfo:
     input_shape: tuple[int, ...] = (1, 28, 28)  # text: (max_len,)
     n_train: int = 60_000
     n_test: int = 10_000
-    kind: str = "image"  # "image" or "text"
+    kind: str = "image"  # the modality's name ("image", "text"): dlviz.modality.modality_of(info) reads it
     language: str | None = None  # text: "en" or "zh" (picks the tokenizer)
     max_len: int = 0  # text: default sequence length in tokens (input_shape is (max_len,))
     class_sizes: tuple[int, ...] = ()  # text: sentences per class in the complete dataset
@@ -57,10 +57,6 @@ class DatasetInfo:
     @property
     def num_classes(self) -> int:
         return len(self.classes)
-
-    @property
-    def is_text(self) -> bool:
-        return self.kind == "text"
 
     @property
     def image_shape(self) -> tuple[int, int]:

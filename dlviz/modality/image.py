@@ -25,13 +25,10 @@ def image_transform(x: torch.Tensor) -> torch.Tensor:
 
 
 class ImageModality(Modality):
-    name = "image"
-    title = N_("Images")
-    part = N_("pixel")
-    parts = N_("pixels")
-    view = "image"
-    input_dtype = torch.float32
-    default_preset = "mlp"
+    """Grey pictures, uint8 (H, W) as stored; a model reads floats (1, H, W) in [0, 1]."""
+
+    name, view, input_dtype, default_preset = "image", "image", torch.float32, "mlp"
+    title, part, parts = N_("Images"), N_("pixel"), N_("pixels")
     wrong_model = N_("This model reads sentences, but the dataset is images.")
 
     def encode(self, raw: bytes | Image.Image | np.ndarray | torch.Tensor) -> Processed:

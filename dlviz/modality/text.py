@@ -80,13 +80,10 @@ def encode_sentence(vocab, text: str, max_len: int) -> EncodedText:
 
 
 class TextModality(Modality):
-    name = "text"
-    title = N_("Texts")
-    part = N_("word")
-    parts = N_("words")
-    view = "tokens"
-    input_dtype = torch.long
-    default_preset = "lstm"
+    """Labelled sentences; a model reads their token ids (max_len,) long, pre-padded with PAD = 0."""
+
+    name, view, input_dtype, default_preset = "text", "tokens", torch.long, "lstm"
+    title, part, parts = N_("Texts"), N_("word"), N_("words")
     wrong_model = N_(
         "This model reads images, but the dataset is sentences: a text model starts with an Embedding "
         "layer that turns token ids into vectors."
