@@ -17,7 +17,7 @@ The map starts from the first two principal components scaled to a standard devi
 (Kobak & Berens 2019, "The art of using t-SNE for single-cell transcriptomics"), so a layout is
 deterministic. The learning rate is max(N / 12 / 4, 50) for the gradient above, that is N / 12 for
 the gradient without its factor 4, as Belkina et al. 2019 advise ("Automated optimized parameters
-for t-SNE"). The loop runs on one CPU thread (see ``_one_cpu_thread``).
+for t-SNE"). The loop runs on one CPU thread (see ``one_cpu_thread``).
 
 Every function returns detached CPU results, leaves its inputs unchanged and restores the model's
 train/eval mode. No streamlit here.
@@ -275,7 +275,7 @@ def joint_p(x: torch.Tensor, perplexity: float = 30.0) -> torch.Tensor:
 
 
 @contextmanager
-def _one_cpu_thread():
+def one_cpu_thread():
     """Run the t-SNE loop on one CPU thread: on this 2-core machine two OpenMP threads were no faster
     for these memory-bound N^2 passes, and up to 4x slower when the machine is busy or the call
     comes from a non-main thread (as in Streamlit). One thread also makes the result bit-for-bit
@@ -324,7 +324,7 @@ def tsne(
     gains = torch.ones_like(y)
     buffers = (torch.ones(n, 1), torch.empty(n, 4), torch.empty(n, 4), torch.empty(n, n), torch.empty(n, n))
     every = max(1, iters // 100)
-    with _one_cpu_thread():
+    with one_cpu_thread():
         for it in range(iters):
             y, update, gains = _step(p, y, update, gains, it, lr, buffers)
             if (it + 1) % every == 0 or it == iters - 1:
@@ -375,7 +375,7 @@ def tsne_sklearn(feats: torch.Tensor, perplexity: float = 30.0, seed: int = 0, t
 
     Measured on 2,000 points of a CNN's hidden layer: 4.3 s against 8.0 s for :func:`tsne` above,
     which stays as the readable version of the algorithm. Same start as ours (PCA, deterministic
-    for a ``seed``), ``threads`` OpenMP threads (one by default: see ``_one_cpu_thread``; the limit
+    for a ``seed``), ``threads`` OpenMP threads (one by default: see ``one_cpu_thread``; the limit
     applies to the calling OS thread only). Raises DataError like :func:`tsne`.
     """
     import numpy as np

@@ -1,14 +1,19 @@
-"""The Data page for an image dataset: where the images came from, the split, samples, class balance."""
+"""Images in the app: the Data page of an image dataset (source, split, samples, class balance) and an image
+run's test preview; the class-balance pair and the sample picker serve the text Data page too."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import streamlit as st
 
 from dlviz.data import SPLIT_SEED, class_counts, split_indices, val_fraction_of
-from dlviz.plots import class_balance, image_grid
+from dlviz.errors import DlvizError
+from dlviz.plots import class_balance, image_grid, prediction_gallery
 from dlviz.ui import keys as K
-from dlviz.ui.state import t
+from dlviz.ui.plain import plain
+from dlviz.ui.state import get_data, t
 
 N_SAMPLES = 30
 
@@ -22,8 +27,36 @@ def balance_pair(data, classes: list[str], train_title: str, test_title: str, ke
         col.plotly_chart(fig, width="stretch", config={"displayModeBar": False}, key=key)
 
 
-def image_data_page(data) -> None:
+def split_metrics(cols, data, names: tuple[str, str, str], val_help: Callable[[int], str], test_help: str) -> None:
+    """How many examples train, validate and test, in the first three of ``cols``: the validation part is
+    held out of the training part as the Train page will hold it out (its share, SPLIT_SEED). ``names`` and
+    ``test_help`` are translated already; ``val_help(pct)`` says the share."""
+    val_fraction = val_fraction_of(st.session_state.get(K.TRAIN_SETTINGS))  # the split the Train page uses
+    train_idx, val_idx = split_indices(len(data.train_y), val_fraction, seed=SPLIT_SEED)
+    helps = (None, val_help(round(val_fraction * 100)), test_help)
+    for col, name, n, help_ in zip(cols, names, (len(train_idx), len(val_idx), len(data.test_y)), helps):
+        col.metric(name, f"{n:,}", help=help_)
+
+
+def sample_picker(col_class, col_shuffle, classes: list[str], y: np.ndarray, n: int, keys: tuple[str, str, str]):
+    """The class box and the Shuffle button of a Data page's samples, in the columns given, and (at most
+    ``n`` examples of the chosen class drawn at random, every example of that class). ``keys``: the class
+    box's, the button's and the kept seed's."""
+    class_key, shuffle_key, seed_key = keys
     ss = st.session_state
+    only = col_class.selectbox(
+        t("Class"),
+        [None, *range(len(classes))],
+        key=class_key,
+        format_func=lambda c: t("All classes") if c is None else classes[c],
+    )
+    if col_shuffle.button(t("Shuffle"), icon=":material/shuffle:", key=shuffle_key, width="stretch"):
+        ss[seed_key] = ss.get(seed_key, 0) + 1
+    pool = np.arange(len(y)) if only is None else np.flatnonzero(y == only)
+    return np.random.default_rng(ss.get(seed_key, 0)).choice(pool, min(n, len(pool)), replace=False), pool
+
+
+def image_data_page(data) -> None:
     info = data.info
     classes = [t(c) for c in data.classes]
     template, kwargs = data.source_label()
@@ -57,23 +90,19 @@ def image_data_page(data) -> None:
         )
     )
 
-    val_fraction = val_fraction_of(st.session_state.get(K.TRAIN_SETTINGS))  # the split the Train page uses
-    train_idx, val_idx = split_indices(len(data.train_y), val_fraction, seed=SPLIT_SEED)
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric(t("Training images"), f"{len(train_idx):,}")
-    c2.metric(
-        t("Validation images"),
-        f"{len(val_idx):,}",
-        help=t(
+    c = st.columns(4)
+    split_metrics(
+        c,
+        data,
+        (t("Training images"), t("Validation images"), t("Test images")),
+        lambda pct: t(
             "{pct}% of the training file, held out (seed {seed}) to check the model during training.",
-            pct=round(val_fraction * 100),
+            pct=pct,
             seed=SPLIT_SEED,
         ),
+        t("Kept apart until the end, to measure the final accuracy."),
     )
-    c3.metric(
-        t("Test images"), f"{len(data.test_y):,}", help=t("Kept apart until the end, to measure the final accuracy.")
-    )
-    c4.metric(t("Classes"), f"{len(classes)}")
+    c[3].metric(t("Classes"), f"{len(classes)}")
 
     st.subheader(t("Sample images"))
     f1, f2, f3 = st.columns([2, 2, 1], vertical_alignment="bottom")
@@ -85,18 +114,9 @@ def image_data_page(data) -> None:
         key=K.DATA_PART,
         format_func=lambda p: t("training images") if p == "train" else t("test images"),
     )
-    only = f2.selectbox(
-        t("Class"),
-        [None, *range(len(classes))],
-        key=K.DATA_CLASS,
-        format_func=lambda c: t("All classes") if c is None else classes[c],
-    )
-    if f3.button(t("Shuffle"), icon=":material/shuffle:", key=K.DATA_SHUFFLE, width="stretch"):
-        ss[K.DATA_SEED] = ss.get(K.DATA_SEED, 0) + 1
-
     x, y = (data.test_x, data.test_y) if part == "test" else (data.train_x, data.train_y)
-    pool = np.arange(len(y)) if only is None else np.flatnonzero(y.numpy() == only)
-    pick = np.sort(np.random.default_rng(ss.get(K.DATA_SEED, 0)).choice(pool, min(N_SAMPLES, len(pool)), replace=False))
+    pick, pool = sample_picker(f2, f3, classes, y.numpy(), N_SAMPLES, (K.DATA_CLASS, K.DATA_SHUFFLE, K.DATA_SEED))
+    pick = np.sort(pick)
     if len(pick):
         images = x[pick].numpy()
         grid = image_grid(images, [classes[int(y[i])] for i in pick], cols=10)
@@ -126,3 +146,26 @@ def image_data_page(data) -> None:
         t("Test set ({n} images)", n=f"{len(data.test_y):,}"),
         (K.DATA_BAL_TRAIN, K.DATA_BAL_TEST),
     )
+
+
+def image_preview(run, prev: dict) -> None:
+    """An image run's test preview (saved with the run): the course's gallery of test images and their bars."""
+    st.subheader(t("Test images: prediction, confidence (true label)"))
+    st.caption(
+        t(
+            "Each bar is the probability the model gives a class. Blue title: right. Vermillion title: "
+            "wrong; then the vermillion bar is the model's guess and the blue bar the true class."
+        )
+    )
+    try:
+        data = get_data(run.dataset)
+    except DlvizError as e:
+        st.info(t("The test images cannot be shown: {msg}", msg=e.message(st.session_state[K.LANG], escape=plain)))
+        return
+    idx = [i for i in prev["indices"] if i < len(data.test_x)]
+    if len(idx) == len(prev["indices"]):
+        imgs = data.test_x[idx].numpy()
+        fig = prediction_gallery(
+            imgs, np.asarray(prev["probs"]), prev["labels"], [t(c) for c in data.classes], tr=t, cols=3
+        )
+        st.plotly_chart(fig, key=K.run_gallery(run.id))

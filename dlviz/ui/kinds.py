@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from dlviz.i18n import N_
 from dlviz.modality import IMAGE, TEXT, Modality, modality_of
 from dlviz.ui import keys as K
-from dlviz.ui.data_widgets import image_data_page
-from dlviz.ui.text_data_widgets import text_data_page
+from dlviz.ui.data_widgets import image_data_page, image_preview
+from dlviz.ui.text_data_widgets import sentence_preview, text_data_page
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Kind:
     build_input: str  # the Build page's input line ({dataset}, {shape}, {L}, {k})
     train_intro: str  # the Train page's caption
     data_page: Callable[[object], None]  # draws the Data page for a loaded dataset
+    preview: Callable[[object, dict], None]  # draws a run's saved test preview (run, metrics["test_preview"])
     setting_labels: dict[str, str] = field(default_factory=dict)  # the Runs table's labels this kind words its own
 
 
@@ -67,6 +68,7 @@ IMAGE_KIND = Kind(
         "images it never trains on, and at the end on the test set."
     ),
     data_page=image_data_page,
+    preview=image_preview,
 )
 
 TEXT_KIND = Kind(
@@ -102,6 +104,7 @@ TEXT_KIND = Kind(
         "validation sentences it never trains on, and at the end on the test set."
     ),
     data_page=text_data_page,
+    preview=sentence_preview,
     setting_labels={
         "train_size": N_("Training sentences"),
         "val_size": N_("Validation sentences"),

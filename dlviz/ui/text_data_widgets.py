@@ -1,4 +1,5 @@
-"""The Data page for a text dataset: counts, how a sentence becomes tokens and ids, samples, balance, lengths."""
+"""Sentences in the app: the Data page of a text dataset (counts, from a sentence to tokens and ids, samples,
+balance, lengths) and a text run's test preview."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlviz.data import SPLIT_SEED, split_indices, val_fraction_of
+from dlviz.data import SPLIT_SEED
 from dlviz.limits import MB, limits
 from dlviz.ui import keys as K
 from dlviz.ui.cache import session_cache
-from dlviz.ui.data_widgets import balance_pair
+from dlviz.ui.data_widgets import balance_pair, sample_picker, split_metrics
 from dlviz.ui.plain import plain
 from dlviz.ui.state import t
 
@@ -160,23 +161,17 @@ def text_data_page(data) -> None:
             unit=t("words and punctuation") if data.language == "en" else t("single characters"),
         )
     )
-    val_fraction = val_fraction_of(ss.get(K.TRAIN_SETTINGS))  # the split the Train page uses
-    train_idx, val_idx = split_indices(len(data.train_y), val_fraction, seed=SPLIT_SEED)
     c = st.columns(5)
-    c[0].metric(t("Training sentences"), f"{len(train_idx):,}")
-    c[1].metric(
-        t("Validation sentences"),
-        f"{len(val_idx):,}",
-        help=t(
+    split_metrics(
+        c,
+        data,
+        (t("Training sentences"), t("Validation sentences"), t("Test sentences")),
+        lambda pct: t(
             "{pct}% of the training part, held out (seed {seed}) to check the model during training.",
-            pct=round(val_fraction * 100),
+            pct=pct,
             seed=SPLIT_SEED,
         ),
-    )
-    c[2].metric(
-        t("Test sentences"),
-        f"{len(data.test_y):,}",
-        help=t("A fixed 20% of each class, kept apart until the end to measure the final accuracy."),
+        t("A fixed 20% of each class, kept apart until the end to measure the final accuracy."),
     )
     c[3].metric(
         t("Vocabulary"),
@@ -202,17 +197,8 @@ def text_data_page(data) -> None:
 
     st.subheader(t("Sample sentences"))
     f1, f2 = st.columns([3, 1], vertical_alignment="bottom")
-    only = f1.selectbox(
-        t("Class"),
-        [None, *range(len(classes))],
-        key=K.TDATA_CLASS,
-        format_func=lambda k: t("All classes") if k is None else classes[k],
-    )
-    if f2.button(t("Shuffle"), icon=":material/shuffle:", key=K.TDATA_SHUFFLE, width="stretch"):
-        ss[K.TDATA_SEED] = ss.get(K.TDATA_SEED, 0) + 1
     y = data.train_y.numpy()
-    pool = np.arange(len(y)) if only is None else np.flatnonzero(y == only)
-    pick = np.random.default_rng(ss.get(K.TDATA_SEED, 0)).choice(pool, min(N_SAMPLES, len(pool)), replace=False)
+    pick, _ = sample_picker(f1, f2, classes, y, N_SAMPLES, (K.TDATA_CLASS, K.TDATA_SHUFFLE, K.TDATA_SEED))
     st.dataframe(
         {t("label"): [classes[int(y[i])] for i in pick], t("sentence"): [data.train_texts[i] for i in pick]},
         hide_index=True,
@@ -242,4 +228,29 @@ def text_data_page(data) -> None:
             n=len(lengths),
             L=data.max_len,
         )
+    )
+
+
+def sentence_preview(run, prev: dict) -> None:
+    """A text run's test preview (saved with the run): a few test sentences, the prediction, its confidence."""
+    if not prev.get("texts"):
+        return
+    classes = [t(c) for c in (run.settings or {}).get("classes", ["negative", "positive"])]
+    probs = np.asarray(prev["probs"])
+    st.subheader(t("Test sentences: prediction, confidence (true label)"))
+    rows = {
+        t("sentence"): prev["texts"],
+        t("prediction"): [
+            classes[int(p.argmax())] if int(p.argmax()) < len(classes) else str(int(p.argmax())) for p in probs
+        ],
+        t("confidence"): [float(p.max()) for p in probs],
+        t("true label"): [classes[int(y)] if int(y) < len(classes) else str(y) for y in prev["labels"]],
+        t("right"): [bool(int(p.argmax()) == int(y)) for p, y in zip(probs, prev["labels"])],
+    }
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        key=K.text_preview(run.id),
+        column_config={t("confidence"): st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)},
     )

@@ -10,7 +10,6 @@ tokens gets a plain message and ``ctx.sentence`` is None.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +21,7 @@ from dlviz.data import get_info
 from dlviz.data.tokenize import Vocab
 from dlviz.errors import DataError, RunError
 from dlviz.i18n import N_
+from dlviz.inspect.embed import one_cpu_thread
 from dlviz.modality import EncodedText, encode_sentence
 from dlviz.models import build
 from dlviz.runs import RunRecord, RunStore
@@ -219,22 +219,13 @@ def text_header(replay: bool = True, sentence: bool = True) -> TextCtx | None:
 
 
 # --------------------------------------------------------------------------- prediction
-@contextmanager
-def one_thread():
-    """Run one sentence through a small text model on one CPU thread (restored afterwards).
-
-    Measured on the 2-core machine while other work ran (a training job, another session): a 56-token
-    pass of the transformer preset took 2 ms on one thread and 430 ms on two, its Integrated Gradients
-    40 ms against 2-4 s; the two OpenMP threads wait for each other on a busy CPU, and ops this small gain
-    nothing from a second core anyway. PyTorch's OpenMP thread count belongs to the calling thread, so
-    this page run's setting leaves a training thread alone.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+# Run one sentence through a small text model on one CPU thread (restored afterwards). Measured on the 2-core
+# machine while other work ran (a training job, another session): a 56-token pass of the transformer preset
+# took 2 ms on one thread and 430 ms on two, its Integrated Gradients 40 ms against 2-4 s; the two OpenMP
+# threads wait for each other on a busy CPU, and ops this small gain nothing from a second core anyway.
+# PyTorch's OpenMP thread count belongs to the calling thread, so a page run's setting leaves a training
+# thread alone.
+one_thread = one_cpu_thread
 
 
 def predict(ctx: TextCtx, sent: EncodedText) -> np.ndarray:

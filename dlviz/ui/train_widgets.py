@@ -4,25 +4,26 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import streamlit as st
 
 from dlviz.data import val_fraction_of
-from dlviz.errors import DlvizError
 from dlviz.glossary import help_text
 from dlviz.i18n import N_
 from dlviz.models import PRESETS
-from dlviz.plots import prediction_gallery, training_curves
+from dlviz.plots import training_curves
 from dlviz.plots.gradients import gradient_flow
 from dlviz.train import OPTIMIZERS, SCHEDULES, JobSnapshot, TrainConfig, available_devices
 from dlviz.train.engine import PRECISIONS
 from dlviz.train.runner import recipe_for
 from dlviz.ui import keys as K
 from dlviz.ui.kinds import kind_of
-from dlviz.ui.plain import plain, plain_args
-from dlviz.ui.state import get_data, run_message, save_session, t
+from dlviz.ui.plain import plain_args
+from dlviz.ui.state import run_message, save_session, t
 
 QUICK_LIMIT = 6000
+
+# the recipe a session keeps (K.TRAIN_SETTINGS, saved with it): the form shows it again after a refresh
+REMEMBERED = "optimizer lr batch_size epochs weight_decay seed device val_fraction schedule precision limit".split()
 
 
 def fmt_seconds(s: float | None) -> str:
@@ -169,22 +170,7 @@ def settings_form(spec: dict) -> TrainConfig:
         precision=precision,
         limit=QUICK_LIMIT if quick else None,
     )
-    new = {
-        k: getattr(cfg, k)
-        for k in (
-            "optimizer",
-            "lr",
-            "batch_size",
-            "epochs",
-            "weight_decay",
-            "seed",
-            "device",
-            "val_fraction",
-            "schedule",
-            "precision",
-            "limit",
-        )
-    }
+    new = {k: getattr(cfg, k) for k in REMEMBERED}
     new["for_model"] = f"{spec.get('name')}@{ss.get(K.DATASET)}"
     if new != ss[K.TRAIN_SETTINGS]:
         ss[K.TRAIN_SETTINGS] = new
@@ -322,46 +308,5 @@ def result_view(run) -> None:
         said = comparison(b["test_accuracy"], run.test_accuracy, b.get("train_size", 0))
         if said is not None:
             st.caption(t(said[0], **said[1]))
-    if prev and prev.get("texts"):
-        classes = [t(c) for c in (run.settings or {}).get("classes", ["negative", "positive"])]
-        probs = np.asarray(prev["probs"])
-        st.subheader(t("Test sentences: prediction, confidence (true label)"))
-        rows = {
-            t("sentence"): prev["texts"],
-            t("prediction"): [
-                classes[int(p.argmax())] if int(p.argmax()) < len(classes) else str(int(p.argmax())) for p in probs
-            ],
-            t("confidence"): [float(p.max()) for p in probs],
-            t("true label"): [classes[int(y)] if int(y) < len(classes) else str(y) for y in prev["labels"]],
-            t("right"): [bool(int(p.argmax()) == int(y)) for p, y in zip(probs, prev["labels"])],
-        }
-        st.dataframe(
-            rows,
-            hide_index=True,
-            width="stretch",
-            key=K.text_preview(run.id),
-            column_config={
-                t("confidence"): st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)
-            },
-        )
-        return
     if prev:
-        st.subheader(t("Test images: prediction, confidence (true label)"))
-        st.caption(
-            t(
-                "Each bar is the probability the model gives a class. Blue title: right. Vermillion title: "
-                "wrong; then the vermillion bar is the model's guess and the blue bar the true class."
-            )
-        )
-        try:
-            data = get_data(run.dataset)
-        except DlvizError as e:
-            st.info(t("The test images cannot be shown: {msg}", msg=e.message(st.session_state[K.LANG], escape=plain)))
-            return
-        idx = [i for i in prev["indices"] if i < len(data.test_x)]
-        if len(idx) == len(prev["indices"]):
-            imgs = data.test_x[idx].numpy()
-            fig = prediction_gallery(
-                imgs, np.asarray(prev["probs"]), prev["labels"], [t(c) for c in data.classes], tr=t, cols=3
-            )
-            st.plotly_chart(fig, key=K.run_gallery(run.id))
+        kind_of(run).preview(run, prev)  # a sentence table, or the course's picture gallery
