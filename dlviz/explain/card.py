@@ -28,9 +28,14 @@ Verdict (``Card.verdict``), about the explanation only
     doubt   - the explanation is empty; or a randomisation check failed (the map hardly changes when
               the model's weights are randomised, or when the model was trained on shuffled labels, so it
               does not show what the model learned: Adebayo et al. 2018); or two or more checks failed.
-    caution - no sanity check has been run yet; or one check (completeness, deletion/insertion) failed;
-              or the methods disagree (mean rank correlation below 0.25).
-    trust   - at least one check ran, every check that ran passed, and the methods do not disagree.
+    caution - no check of the model (randomisation, deletion/insertion) has been run yet: completeness comes
+              free with the method and does not check the model; or one check (completeness,
+              deletion/insertion) failed; or the methods disagree (mean rank correlation below 0.25).
+    trust   - a check of the model ran, every check that ran passed, and the methods do not disagree.
+
+One builder
+    :func:`build_card` writes every card; what the maps say is the input's own part (:func:`image_evidence`
+    for an image, :func:`dlviz.explain.text.word_evidence` for words), everything else is said once.
 """
 
 from __future__ import annotations
@@ -88,6 +93,11 @@ class Card:
     correct: bool | None = None  # is the model right? None: nobody knows (a drawn, uploaded or typed input)
     correctness: str = ""  # the line that answers "is the model right?" (also in ``lines``)
     verdict_line: str = ""  # the last line: how far the explanation (not the answer) can be trusted
+
+    @property
+    def word_lines(self) -> list[str]:
+        """The lines about the answer and what the maps say (no checks, no verdict)."""
+        return [x for x in self.lines if x not in self.check_lines and x != self.verdict_line]
 
 
 def verdict_title(verdict: str, lang: str = "en") -> str:
@@ -241,14 +251,119 @@ def _combined(attributions: dict, signed: bool | None = None) -> tuple[np.ndarra
     return (np.mean(planes, axis=0) if planes else None), empty
 
 
+@dataclass
+class Reading:
+    """What the maps of one input say, in words (a card's middle part), and about what."""
+
+    lines: list[str]
+    nothing: bool  # nothing to read: every map is empty
+    parts: int  # pixels or words in the input (fewer than 3: an agreement of rankings says nothing)
+    unit: str  # "pixels" | "words": how the checks' sentences name them
+
+
+def image_evidence(image, attributions: dict, target: int, contrast: int | None, name, lang: str) -> Reading:
+    """What the maps of an image say, in words. The rules are in the module docstring."""
+    lines: list[str] = []
+    img = _plane(image)
+    reading = lambda nothing: Reading(lines, nothing, int(img.size), "pixels")  # noqa: E731
+    blank = not (img.size and float(np.abs(img).max()) > 1e-6)
+    combined, empty = _combined(attributions)
+    signed_combined, _ = _combined(attributions, signed=True)
+    if combined is None:
+        if not attributions:
+            lines.append(translate("The explanation is empty: no method was run.", lang))
+        elif blank:
+            lines.append(
+                translate(
+                    "The explanation is empty: the image is blank, and against a black baseline an "
+                    "all-black image has nothing to attribute (every pixel equals the baseline).",
+                    lang,
+                )
+            )
+        else:
+            lines.append(
+                translate(
+                    "The explanation is empty: every map is zero, so these pixels do not move the "
+                    "score the methods look at.",
+                    lang,
+                )
+            )
+        return reading(True)
+    for key in empty:
+        lines.append(
+            translate(
+                "{method} gave an empty map (zero everywhere).",
+                lang,
+                method=_method_title(key, attributions[key], lang),
+            )
+        )
+    if blank:
+        lines.append(
+            translate("The image is blank: there is no ink, so any evidence is about strokes that are missing.", lang)
+        )
+    unsigned = [k for k, a in attributions.items() if not getattr(a, "signed", True) and k not in empty]
+    if signed_combined is None:
+        # only unsigned maps: how much each pixel matters, either way; never "for" or "against"
+        lines.append(
+            translate(
+                "Where it matters, either way (these maps have no sign): {words}.",
+                lang,
+                words=evidence_words(combined, img, lang, matters=True),
+            )
+        )
+        return reading(False)
+    combined = signed_combined
+    words = evidence_words(combined, img, lang)
+    if contrast is None:
+        lines.append(translate("Evidence for {target}: {words}.", lang, target=name(target), words=words))
+    else:
+        lines.append(
+            translate("Evidence for {a} rather than {b}: {words}.", lang, a=name(target), b=name(contrast), words=words)
+        )
+    if unsigned:
+        lines.append(
+            translate(
+                "{methods} show how much each pixel matters, not which way, so they are left "
+                "out of the evidence for and against.",
+                lang,
+                methods=translate(", ", lang).join(_method_title(k, attributions[k], lang) for k in unsigned),
+            )
+        )
+    absmass = float(np.abs(combined).sum())
+    neg = float(np.clip(-combined, 0, None).sum())
+    if absmass > 0 and neg / absmass >= AGAINST:
+        against = evidence_words(-combined, img, lang)
+        if contrast is None:
+            lines.append(translate("Evidence against {target}: {words}.", lang, target=name(target), words=against))
+        else:
+            lines.append(translate("Evidence for {b} instead: {words}.", lang, b=name(contrast), words=against))
+    return reading(False)
+
+
 def make_card(
+    classes: list[str], probs, target: int, contrast: int | None, image, attributions: dict, agreement, *checks, **kw
+) -> Card:
+    """The card for one explanation of an image (:func:`build_card` with :func:`image_evidence`). ``probs`` (K,)
+    are the model's class probabilities for ``image`` (H, W); ``attributions`` maps a method key to its
+    :class:`~dlviz.explain.registry.Attribution` (all for ``target``, and ``contrast`` if given); ``agreement``
+    is their mean rank correlation (None for one method); then the checks and the rest as :func:`build_card`
+    takes them (``label``: the true class of a test item, None when nobody knows it; ``source``: "drawn",
+    "uploaded", "edited")."""
+
+    def evidence(name, lang):
+        return image_evidence(image, attributions, target, contrast, name, lang)
+
+    return build_card(classes, probs, target, contrast, attributions, agreement, evidence, *checks, **kw)
+
+
+def build_card(
     classes: list[str],
-    probs: torch.Tensor,
+    probs,
     target: int,
     contrast: int | None,
-    image,
     attributions: dict,
     agreement: float | None,
+    evidence,
     completeness=None,
     randomisation=None,
     curves=None,
@@ -257,20 +372,18 @@ def make_card(
     source: str | None = None,
     data_randomisation=None,
     fidelity=None,
+    too_short: bool = False,
 ) -> Card:
-    """The card for one explanation. ``probs`` (K,) are the model's class probabilities for ``image`` (H, W).
-
-    ``attributions`` maps a method key to its :class:`~dlviz.explain.registry.Attribution` (all for
-    ``target``, and ``contrast`` if given); ``agreement`` is their mean rank correlation (None for one
-    method); the checks (from :mod:`dlviz.explain.checks`) are optional: None means not run. ``label`` is
-    the true class of a test item, None when nobody knows it (``source``: "drawn", "uploaded", "edited").
-    """
+    """The one card builder, for every kind of input: the answer and whether it is right, what the maps say
+    (``evidence(name, lang)`` -> a :class:`Reading`: :func:`image_evidence`, or
+    :func:`dlviz.explain.text.word_evidence`), whether the methods agree (only with at least 3 parts, pixels or
+    words: a rank needs them), one line per sanity check (None: not run; ``too_short``: the sentence was too
+    short for the checks of the model) and the verdict on the explanation (module docstring)."""
     p = torch.as_tensor(probs).detach().float().flatten()
     pred = int(p.argmax())
     name = lambda i: str(classes[i]) if 0 <= i < len(classes) else str(i)  # noqa: E731
     pct = lambda i: _pct(float(p[i]))  # noqa: E731
     lines: list[str] = []
-
     if contrast is None:
         headline = translate("The model says {pred} ({p} sure).", lang, pred=name(pred), p=pct(pred))
         if target != pred:
@@ -302,95 +415,16 @@ def make_card(
             )
         )
     correct, correctness, extra = correctness_lines(name, p, pred, label, source, lang)
-    lines = [correctness] + extra + lines
+    reading = evidence(name, lang)
+    nothing, unit = reading.nothing, reading.unit
+    lines = [correctness] + extra + lines + reading.lines
 
-    img = _plane(image)
-    blank = not (img.size and float(np.abs(img).max()) > 1e-6)
-    combined, empty = _combined(attributions)
-    signed_combined, _ = _combined(attributions, signed=True)
-    nothing = combined is None
-    if combined is None:
-        if not attributions:
-            lines.append(translate("The explanation is empty: no method was run.", lang))
-        elif blank:
-            lines.append(
-                translate(
-                    "The explanation is empty: the image is blank, and against a black baseline an "
-                    "all-black image has nothing to attribute (every pixel equals the baseline).",
-                    lang,
-                )
-            )
-        else:
-            lines.append(
-                translate(
-                    "The explanation is empty: every map is zero, so these pixels do not move the "
-                    "score the methods look at.",
-                    lang,
-                )
-            )
-    else:
-        for key in empty:
-            lines.append(
-                translate(
-                    "{method} gave an empty map (zero everywhere).",
-                    lang,
-                    method=_method_title(key, attributions[key], lang),
-                )
-            )
-        if blank:
-            lines.append(
-                translate(
-                    "The image is blank: there is no ink, so any evidence is about strokes that are missing.", lang
-                )
-            )
-        unsigned = [k for k, a in attributions.items() if not getattr(a, "signed", True) and k not in empty]
-        if signed_combined is None:
-            # only unsigned maps: how much each pixel matters, either way; never "for" or "against"
-            lines.append(
-                translate(
-                    "Where it matters, either way (these maps have no sign): {words}.",
-                    lang,
-                    words=evidence_words(combined, img, lang, matters=True),
-                )
-            )
-            combined = None
-        else:
-            combined = signed_combined
-            words = evidence_words(combined, img, lang)
-            if contrast is None:
-                lines.append(translate("Evidence for {target}: {words}.", lang, target=name(target), words=words))
-            else:
-                lines.append(
-                    translate(
-                        "Evidence for {a} rather than {b}: {words}.",
-                        lang,
-                        a=name(target),
-                        b=name(contrast),
-                        words=words,
-                    )
-                )
-            if unsigned:
-                lines.append(
-                    translate(
-                        "{methods} show how much each pixel matters, not which way, so they are left "
-                        "out of the evidence for and against.",
-                        lang,
-                        methods=translate(", ", lang).join(_method_title(k, attributions[k], lang) for k in unsigned),
-                    )
-                )
-        absmass = float(np.abs(combined).sum()) if combined is not None else 0.0
-        neg = float(np.clip(-combined, 0, None).sum()) if combined is not None else 0.0
-        if absmass > 0 and neg / absmass >= AGAINST:
-            against = evidence_words(-combined, img, lang)
-            if contrast is None:
-                lines.append(translate("Evidence against {target}: {words}.", lang, target=name(target), words=against))
-            else:
-                lines.append(translate("Evidence for {b} instead: {words}.", lang, b=name(contrast), words=against))
-
-    # agreement
     disagree = False
-    if agreement is None or not np.isfinite(agreement):
-        if len(attributions) - len(empty) >= 2:
+    shown = [k for k, a in attributions.items() if float(np.abs(_plane(a.map)).max(initial=0.0)) > 1e-12]
+    if reading.parts < 3:
+        pass  # too few parts to rank: an agreement says nothing
+    elif agreement is None or not np.isfinite(agreement):
+        if len(shown) >= 2:
             lines.append(translate("How well the methods agree is not known yet.", lang))
         elif attributions:
             lines.append(translate("Only one method: add another to see whether they agree.", lang))
@@ -402,35 +436,41 @@ def make_card(
         disagree = True
         lines.append(translate("The methods disagree ({r:.2f}): read with care.", lang, r=agreement))
 
-    # sanity checks, one line each
+    # sanity checks, one line each; completeness comes free with the method, so "trust" needs a check of the model
     notes: list[str] = []
-    ran, failed = 0, []
+    failed: list[str] = []
     if completeness is not None:
-        ran += 1
         if not completeness.passed:
             failed.append("completeness")
-        notes.append(completeness_sentence(completeness, lang, "pixels"))
+        notes.append(completeness_sentence(completeness, lang, unit))
     for r in (randomisation, data_randomisation):
         if r is not None:
-            ran += 1
             if not r.passed:
                 failed.append("randomisation")
-            notes.append(randomisation_sentence(r, lang, "pixels"))
+            notes.append(randomisation_sentence(r, lang, unit))
     if curves is not None:
-        ran += 1
         if not curves.passed:
             failed.append("curves")
-        notes.append(curves_sentence(curves, lang, "pixels"))
-    if fidelity is not None:  # references beside a random map, not pass/fail: they leave the verdict alone
-        notes += fidelity_sentences(fidelity, lang, "pixels")
-
-    verdict, reason = _verdict(nothing, ran, failed, disagree, lang)
-    if ran == 0 and not nothing:
-        notes.append(translate("No sanity check has been run yet.", lang))
-    lines += notes
+        notes.append(curves_sentence(curves, lang, unit))
+    if fidelity is not None:  # references beside a random explanation, not pass/fail: they leave the verdict alone
+        notes += fidelity_sentences(fidelity, lang, unit)
+    if too_short:
+        notes.append(
+            translate(
+                "The sentence is too short for the randomisation and deletion checks (they need at least 3 words).",
+                lang,
+            )
+        )
+    model_checks = sum(c is not None for c in (randomisation, data_randomisation, curves))
+    if not model_checks and not too_short and not nothing:
+        notes.append(
+            translate("No sanity check has been run yet.", lang)
+            if completeness is None
+            else translate("The randomisation and deletion checks have not been run yet.", lang)
+        )
+    verdict, reason = _verdict(nothing, model_checks, failed, disagree, lang)
     verdict_line = verdict_sentence(verdict, reason, lang)
-    lines.append(verdict_line)
-    return Card(headline, lines, verdict, notes, correct, correctness, verdict_line)
+    return Card(headline, lines + notes + [verdict_line], verdict, notes, correct, correctness, verdict_line)
 
 
 def randomisation_sentence(r, lang: str = "en", unit: str = "pixels") -> str:

@@ -40,6 +40,7 @@ import torch
 from torch import nn
 
 from dlviz.errors import ExplainError
+from dlviz.explain.card import Card, Reading, build_card
 from dlviz.explain.registry import (
     REGISTRY,
     Contrast,
@@ -64,8 +65,7 @@ OCCLUSION_FILLS = ("pad", "unk", "remove")
 # card thresholds
 NAMED_WORDS = 3  # at most this many words named for and against
 NAMED_SHARE = 0.15  # a word is named when |score| >= this share of the sentence's largest |score|
-UNSURE = 0.6  # top probability below this: "the model is unsure"
-AGREE, DISAGREE = 0.5, 0.25
+# (the other thresholds, "unsure" and the agreement's, are the card's own: dlviz.explain.card)
 
 
 @dataclass
@@ -410,6 +410,22 @@ def text_model_free_maps(ids) -> dict[str, torch.Tensor]:
     return {"position": torch.arange(len(real), dtype=torch.float32), "vocabulary rank": real.float()}
 
 
+def _to_randomise(model, ids, target: int, method: str, contrast: int | None, settings: dict):
+    """What both randomisation tests start from: (settings with the defaults, the trained model's word scores, how
+    a map is shown (signed, or |scores|), (the model-free reference, each model-free map's)); None for a sentence
+    of fewer than 3 words. An empty explanation is an ExplainError."""
+    from dlviz.explain.checks import reference_similarity
+
+    settings = check_settings(method, settings, "tokens")
+    original = attribute_text(model, ids, target, method, contrast=contrast, **settings)
+    if len(original.scores) < MIN_WORDS_TO_RANK:
+        return None
+    if original.empty:
+        raise ExplainError("The explanation is empty, so there is nothing to compare once the model is randomised.")
+    shown = (lambda v: v) if original.signed else torch.abs
+    return settings, original, shown, reference_similarity(original.scores, text_model_free_maps(ids))
+
+
 def text_randomisation(
     model: nn.Module,
     ids,
@@ -426,17 +442,13 @@ def text_randomisation(
     ``maps`` are the word scores per step); None for sentences of fewer than 3 words."""
     import copy
 
-    from dlviz.explain.checks import _compare, _param_groups, _reinitialise, _seeded, judge, reference_similarity
+    from dlviz.explain.checks import _compare, _param_groups, _reinitialise, _seeded, judge
 
-    settings = check_settings(method, settings, "tokens")
     t0 = time.perf_counter()
-    original = attribute_text(model, ids, target, method, contrast=contrast, **settings)
-    if len(original.scores) < MIN_WORDS_TO_RANK:
+    start = _to_randomise(model, ids, target, method, contrast, settings)
+    if start is None:
         return None
-    if original.empty:
-        raise ExplainError("The explanation is empty, so there is nothing to compare once the model is randomised.")
-    shown = (lambda v: v) if original.signed else torch.abs
-    reference, references = reference_similarity(original.scores, text_model_free_maps(ids))
+    settings, original, shown, (reference, references) = start
     work = copy.deepcopy(model)
     device = next(work.parameters()).device
     layers, steps, maps = [], [], []
@@ -465,18 +477,14 @@ def text_data_randomisation(
     against those for ``shuffled`` (the same architecture trained on the same sentences with the labels
     shuffled), beside the model-free reference; judged by the rule of :mod:`dlviz.explain.checks` (one step,
     "shuffled labels"). None for sentences of fewer than 3 words."""
-    from dlviz.explain.checks import _compare, judge, reference_similarity
+    from dlviz.explain.checks import _compare, judge
 
-    settings = check_settings(method, settings, "tokens")
     t0 = time.perf_counter()
-    original = attribute_text(model, ids, target, method, contrast=contrast, **settings)
-    if len(original.scores) < MIN_WORDS_TO_RANK:
+    start = _to_randomise(model, ids, target, method, contrast, settings)
+    if start is None:
         return None
-    if original.empty:
-        raise ExplainError("The explanation is empty, so there is nothing to compare once the model is randomised.")
+    settings, original, shown, (reference, references) = start
     other = attribute_text(shuffled, ids, target, method, contrast=contrast, **settings)
-    shown = (lambda v: v) if original.signed else torch.abs
-    reference, references = reference_similarity(original.scores, text_model_free_maps(ids))
     return judge(
         method,
         ["shuffled labels"],
@@ -675,26 +683,7 @@ def encode_text(vocab, text: str, max_len: int) -> EncodedText:
 # The plain-language card
 
 
-@dataclass
-class TextCard:
-    headline: str
-    lines: list[str] = field(default_factory=list)
-    verdict: str = "caution"  # "trust" | "caution" | "doubt" (as dlviz.explain.card)
-    check_lines: list[str] = field(default_factory=list)  # the lines of ``lines`` that report checks
-    verdict_line: str = ""  # the last line: the verdict on the explanation (not the answer) and its reason
-    correct: bool | None = None  # is the model right? None: nobody knows (a typed sentence)
-    correctness: str = ""  # the line that answers "is the model right?"
-
-    @property
-    def word_lines(self) -> list[str]:
-        """The lines about the prediction and the words (no checks, no verdict)."""
-        return [x for x in self.lines if x not in self.check_lines and x != self.verdict_line]
-
-
-def _pct(p: float) -> str:
-    from dlviz.explain.card import _pct as pct
-
-    return pct(p)
+TextCard = Card  # one card type for every kind of input (dlviz.explain.card.Card)
 
 
 def top_words(words: list[str], scores, sign: int, n: int = NAMED_WORDS, share: float = NAMED_SHARE) -> list[str]:
@@ -734,59 +723,13 @@ def _quoted(words: list[str], lang: str) -> str:
     )
 
 
-def text_card(
-    classes: list[str],
-    probs,
-    target: int,
-    contrast: int | None,
-    encoded: EncodedText,
-    attributions: dict,
-    agreement: float | None = None,
-    completeness=None,
-    randomisation=None,
-    curves=None,
-    too_short: bool = False,
-    lang: str = "en",
-    label: int | None = None,
-    source: str = "typed",
-    data_randomisation=None,
-    fidelity=None,
-) -> TextCard:
-    """What the model said about the sentence and which words pushed it, in plain words (not escaped: the
-    page escapes every line, since they quote the user's words). The checks (``completeness`` from
-    dlviz.explain.checks, ``randomisation`` from :func:`text_randomisation`, ``curves`` from
-    :func:`word_curves`) are optional: None means not run; ``too_short``: the sentence had too few words for
-    the last two. The verdict follows dlviz.explain.card: doubt for an empty explanation, a failed
-    randomisation check or two failed checks; caution until the randomisation or deletion check has run,
-    after one failed check, or when the methods disagree; trust otherwise."""
-    p = torch.as_tensor(probs).detach().float().flatten()
-    pred = int(p.argmax())
-    name = lambda i: str(classes[i]) if 0 <= i < len(classes) else str(i)  # noqa: E731
+def word_evidence(
+    encoded: EncodedText, attributions: dict, target: int, contrast: int | None, name, lang: str
+) -> Reading:
+    """What the word scores say, in words: a long text's cut, the unknown words, the words for and against
+    (signed methods only)."""
     lines: list[str] = []
-    if contrast is None:
-        headline = translate("The model says {pred} ({p} sure).", lang, pred=name(pred), p=_pct(float(p[pred])))
-        if target != pred:
-            lines.append(
-                translate(
-                    "This explains class {target} ({p}), not the model's answer.",
-                    lang,
-                    target=name(target),
-                    p=_pct(float(p[target])),
-                )
-            )
-    else:
-        headline = translate(
-            "Why {a} and not {b}? The model says {pred} ({p} sure).",
-            lang,
-            a=name(target),
-            b=name(contrast),
-            pred=name(pred),
-            p=_pct(float(p[pred])),
-        )
-    from dlviz.explain.card import correctness_lines
-
-    correct, correctness, extra = correctness_lines(name, p, pred, label, source, lang)
-    lines = [correctness] + extra + lines
+    reading = lambda nothing: Reading(lines, nothing, len(encoded.words), "words")  # noqa: E731
     if encoded.truncated:
         lines.append(
             translate(
@@ -834,74 +777,49 @@ def text_card(
                     "Only unsigned methods ran: they say how much each word matters, not which way it pushes.", lang
                 )
             )
-    else:
-        pro, con = top_words(encoded.words, combined, +1), top_words(encoded.words, combined, -1)
-        if contrast is None:
-            lines.append(
-                translate("Words for {target}: {words}.", lang, target=name(target), words=_quoted(pro, lang))
-                if pro
-                else translate("No word clearly pushes towards {target}.", lang, target=name(target))
-            )
-            if con:
-                lines.append(
-                    translate("Words against {target}: {words}.", lang, target=name(target), words=_quoted(con, lang))
-                )
-        else:
-            lines.append(
-                translate(
-                    "Words for {a} rather than {b}: {words}.",
-                    lang,
-                    a=name(target),
-                    b=name(contrast),
-                    words=_quoted(pro, lang),
-                )
-                if pro
-                else translate("No word clearly favours {a} over {b}.", lang, a=name(target), b=name(contrast))
-            )
-            if con:
-                lines.append(
-                    translate("Words for {b} instead: {words}.", lang, b=name(contrast), words=_quoted(con, lang))
-                )
-    disagree = False
-    if agreement is not None and np.isfinite(agreement) and len(encoded.words) >= 3:
-        if agreement >= AGREE:
-            lines.append(translate("The methods agree ({r:.2f}).", lang, r=agreement))
-        elif agreement >= DISAGREE:
-            lines.append(translate("The methods partly agree ({r:.2f}).", lang, r=agreement))
-        else:
-            disagree = True
-            lines.append(translate("The methods disagree ({r:.2f}): read with care.", lang, r=agreement))
-    failed, checks = [], []
-    from dlviz.explain.card import completeness_sentence, curves_sentence, fidelity_sentences, randomisation_sentence
-
-    if completeness is not None:
-        if not completeness.passed:
-            failed.append("completeness")
-        checks.append(completeness_sentence(completeness, lang, "words"))
-    for r in (randomisation, data_randomisation):
-        if r is not None:
-            if not r.passed:
-                failed.append("randomisation")
-            checks.append(randomisation_sentence(r, lang, "words"))
-    if curves is not None:
-        if not curves.passed:
-            failed.append("curves")
-        checks.append(curves_sentence(curves, lang, "words"))
-    if fidelity is not None:  # references beside random scores, not pass/fail: they leave the verdict alone
-        checks += fidelity_sentences(fidelity, lang, "words")
-    if too_short:
-        checks.append(
-            translate(
-                "The sentence is too short for the randomisation and deletion checks (they need at least 3 words).",
-                lang,
-            )
+        return reading(empty)
+    pro, con = top_words(encoded.words, combined, +1), top_words(encoded.words, combined, -1)
+    if contrast is None:
+        said = dict(target=name(target))
+        lines.append(
+            translate("Words for {target}: {words}.", lang, words=_quoted(pro, lang), **said)
+            if pro
+            else translate("No word clearly pushes towards {target}.", lang, **said)
         )
-    from dlviz.explain.card import _verdict, verdict_sentence
+        if con:
+            lines.append(translate("Words against {target}: {words}.", lang, words=_quoted(con, lang), **said))
+    else:
+        said = dict(a=name(target), b=name(contrast))
+        lines.append(
+            translate("Words for {a} rather than {b}: {words}.", lang, words=_quoted(pro, lang), **said)
+            if pro
+            else translate("No word clearly favours {a} over {b}.", lang, **said)
+        )
+        if con:
+            lines.append(translate("Words for {b} instead: {words}.", lang, b=said["b"], words=_quoted(con, lang)))
+    return reading(empty)
 
-    # completeness comes free with Integrated Gradients; "trust" needs a check of the model as well
-    model_checks = int(randomisation is not None) + int(data_randomisation is not None) + int(curves is not None)
-    if not model_checks and not too_short and not empty:
-        checks.append(translate("The randomisation and deletion checks have not been run yet.", lang))
-    verdict, reason = _verdict(empty, model_checks, failed, disagree, lang)
-    verdict_line = verdict_sentence(verdict, reason, lang)
-    return TextCard(headline, lines + checks + [verdict_line], verdict, checks, verdict_line, correct, correctness)
+
+def text_card(
+    classes: list[str],
+    probs,
+    target: int,
+    contrast: int | None,
+    encoded: EncodedText,
+    attributions: dict,
+    agreement: float | None = None,
+    *checks,
+    source: str = "typed",
+    **kw,
+) -> Card:
+    """The card for one sentence (:func:`dlviz.explain.card.build_card` with :func:`word_evidence`), in plain
+    words (not escaped: the page escapes every line, since they quote the user's words). The checks
+    (``completeness`` from dlviz.explain.checks, ``randomisation`` from :func:`text_randomisation`,
+    ``data_randomisation`` from :func:`text_data_randomisation`, ``curves`` from :func:`word_curves`,
+    ``fidelity`` from :func:`text_fidelity`) are optional: None means not run; ``too_short``: the sentence had
+    too few words for the checks of the model."""
+
+    def evidence(name, lang):
+        return word_evidence(encoded, attributions, target, contrast, name, lang)
+
+    return build_card(classes, probs, target, contrast, attributions, agreement, evidence, *checks, source=source, **kw)
