@@ -10,7 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from dlviz.errors import SpecError
+from dlviz.errors import DataError, SpecError
+from dlviz.modality.text import encode_sentence
 
 
 def attention_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -76,3 +77,35 @@ def rollout(maps: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tenso
         a = a / a.sum(-1, keepdim=True).clamp(min=1e-12)
         out = a @ out
     return out
+
+
+def attention_for_text(model, vocab, max_len: int, text: str) -> dict:
+    """Tokens, prediction and every layer's and head's attention (pads dropped) for one typed text."""
+    if not text.strip():
+        raise DataError("The text is empty. Type a sentence, for example --text \"a gripping, funny film\".")
+    sentence = encode_sentence(vocab, text, max_len)
+    if sentence.empty:
+        raise DataError(
+            "The text has no characters the model can read (only invisible or control characters). Type a sentence."
+        )
+    kept, ids = sentence.tokens, sentence.ids
+    keep, maps = attention_maps(model, ids)
+    maps = maps[:, :, keep][:, :, :, keep]  # (layers, heads, T, T), real tokens only
+    with torch.no_grad():
+        probs = torch.softmax(model(ids.unsqueeze(0).to(next(model.parameters()).device)).float(), 1)[0].cpu()
+    pred = int(probs.argmax())
+    unk = vocab.UNK
+    return {
+        "tokens": kept,
+        "ids": ids[keep].tolist(),
+        "unknown": [i == unk for i in ids[keep].tolist()],
+        "total_tokens": sentence.total,
+        "truncated": sentence.truncated,
+        "max_len": max_len,
+        "layers": int(maps.shape[0]),
+        "heads": int(maps.shape[1]),
+        "attention": [[[[round(v, 6) for v in row] for row in head] for head in layer] for layer in maps.tolist()],
+        "prediction_index": pred,
+        "probability": float(probs[pred]),
+        "probabilities": [float(p) for p in probs],
+    }

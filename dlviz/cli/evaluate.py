@@ -1,0 +1,38 @@
+"""``python -m dlviz evaluate``: a saved run's test accuracy, measured again."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from dlviz.i18n import t
+
+
+def run(a: argparse.Namespace) -> int:
+    from dlviz.runs import RunStore
+    from dlviz.train import evaluate_run
+
+    out = evaluate_run(a.run, RunStore(), a.data_dir, a.device)
+    if a.json:
+        print(json.dumps(out))
+    else:
+        print(
+            t(
+                "Run {run_id}: test accuracy {acc:.2%} on {n:,} {dataset} test images.",
+                run_id=a.run,
+                acc=out["test_accuracy"],
+                n=out["test_size"],
+                dataset=out["dataset"],
+            )
+        )
+    return 0
+
+
+def add_parser(sub) -> None:
+    ev = sub.add_parser("evaluate", help=t("load a saved run's weights and measure its test accuracy"))
+    ev.add_argument("--run", required=True, help=t("the run id (see: python -m dlviz runs)"))
+    ev.add_argument("--data-dir", default=os.environ.get("DLVIZ_DATA_DIR"))
+    ev.add_argument("--device", default="cpu")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=run)

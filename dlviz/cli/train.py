@@ -1,0 +1,229 @@
+"""``python -m dlviz train``: train a model and save it as a run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from dlviz.cli.common import spec_from
+from dlviz.errors import DlvizError
+from dlviz.i18n import t
+
+
+def _fmt_time(s: float) -> str:
+    return f"{int(s // 60)}:{int(s % 60):02d}" if s == s and s < 1e7 else "-"
+
+
+def run(a: argparse.Namespace) -> int:
+    from dlviz.models import PRESETS
+    from dlviz.runs import RunStore
+    from dlviz.train import Listener, TrainConfig, TrainJob, run_job
+    from dlviz.train.runner import recipe_for
+
+    spec = spec_from(a.model)
+    # the preset's own recipe (epochs; for text presets also lr, batch size, weight decay), then the flags
+    recipe = recipe_for(a.model if a.model in PRESETS else None, a.dataset)
+    chosen = {
+        k: v
+        for k, v in (
+            ("epochs", a.epochs),
+            ("lr", a.lr),
+            ("batch_size", a.batch_size),
+            ("weight_decay", a.weight_decay),
+            ("schedule", a.schedule),
+            ("optimizer", a.optimizer),
+        )
+        if v is not None
+    }
+    cfg = TrainConfig(
+        **{
+            **recipe,
+            **chosen,
+            "seed": a.seed,
+            "device": a.device,
+            "limit": a.limit,
+            "val_fraction": a.val_fraction,
+            "precision": a.precision,
+        }
+    )
+    quiet = a.json and not sys.stderr.isatty()
+
+    class Console(Listener):
+        last = 0.0
+
+        shown = -1
+
+        def on_status(self, status, text="", **args):
+            fraction = args.get("fraction")
+            if fraction is not None:  # a download: one line per 10%
+                tenth = int(fraction * 10)
+                if tenth > self.shown:
+                    self.shown = tenth
+                    print(t("  downloading: {pct:.0%} {text}", pct=fraction, text=text), file=sys.stderr)
+            elif text and status in ("loading", "testing"):
+                print(t(text, **args), file=sys.stderr)
+
+        def on_created(self, run_id, params, device, source):
+            print(
+                t(
+                    "Run {run_id}: {params:,} parameters on {device}. Data: {source}",
+                    run_id=run_id,
+                    params=params,
+                    device=device,
+                    source=t(source[0], **source[1]),
+                ),
+                file=sys.stderr,
+            )
+
+        def on_progress(self, p, history):
+            now = time.monotonic()
+            if p.phase == "epoch_end":
+                print(
+                    t(
+                        "epoch {epoch}/{epochs}  loss {loss:.4f}  acc {acc:.4f}  val_loss {vl:.4f}  val_acc {va:.4f}"
+                        "  {sps:,.0f} samples/s",
+                        epoch=p.epoch,
+                        epochs=p.epochs,
+                        loss=p.train_loss,
+                        acc=p.train_acc,
+                        vl=p.val_loss if p.val_loss is not None else float("nan"),
+                        va=p.val_acc if p.val_acc is not None else float("nan"),
+                        sps=p.samples_per_s,
+                    ),
+                    file=sys.stderr,
+                )
+            elif not quiet and now - self.last > 2:
+                self.last = now
+                print(
+                    t(
+                        "  step {step}/{total}  loss {loss:.4f}  {sps:,.0f} samples/s  about {eta} left",
+                        step=p.step,
+                        total=p.total_steps,
+                        loss=p.train_loss,
+                        sps=p.samples_per_s,
+                        eta=_fmt_time(p.eta_s),
+                    ),
+                    file=sys.stderr,
+                )
+
+    job = TrainJob(a.dataset, spec, cfg, name=a.name or "", data_dir=a.data_dir, baseline=not a.no_baseline)
+    res = run_job(job, RunStore(), Console())
+    if res.message:
+        print(t(res.message, **res.message_args), file=sys.stderr)
+    if res.test_accuracy is not None:
+        print(
+            t(
+                "Test accuracy: {acc:.2%} ({epochs} epochs, {secs:.1f} s of training on {device}). Run id: {run_id}",
+                acc=res.test_accuracy,
+                epochs=res.epochs,
+                secs=res.train_seconds,
+                device=res.device,
+                run_id=res.run_id,
+            ),
+            file=sys.stderr,
+        )
+    bl = res.baseline
+    if bl is not None:
+        print(
+            t(
+                "Classic baseline, {name} ({features}): {acc:.2%} on the same test sentences ({secs:.1f} s).",
+                name=t(bl["name"]),
+                features=t(bl["features"]),
+                acc=bl["test_accuracy"],
+                secs=bl["seconds"],
+            ),
+            file=sys.stderr,
+        )
+        from dlviz.train.baseline import comparison
+
+        said = comparison(bl["test_accuracy"], res.test_accuracy, bl.get("train_size", 0))
+        if said is not None:
+            print(t(said[0], **said[1]), file=sys.stderr)
+    if a.json:
+        out = {
+            "run_id": res.run_id,
+            "status": res.status,
+            "test_accuracy": res.test_accuracy,
+            "test_loss": res.test_loss,
+            "epochs": res.epochs,
+            "steps": res.steps,
+            "train_seconds": round(res.train_seconds, 3),
+            "device": res.device,
+            "precision": res.precision,
+            "params": res.params,
+            "dataset": a.dataset,
+            "model": a.model,
+            "message": t(res.message, **res.message_args) if res.message else "",
+        }
+        if bl is not None or _is_text_dataset(a.dataset):
+            out["baseline_test_accuracy"] = bl["test_accuracy"] if bl is not None else None
+            out["baseline_seconds"] = round(bl["seconds"], 3) if bl is not None else None
+        print(json.dumps(out))
+    return 0 if res.status == "finished" else (1 if res.status == "stopped" else 2)
+
+
+def _is_text_dataset(name: str) -> bool:
+    from dlviz.data import get_info
+
+    try:
+        return get_info(name).kind == "text"
+    except DlvizError:
+        return False
+
+
+def add_parser(sub) -> None:
+    from dlviz.train import OPTIMIZERS, SCHEDULES
+    from dlviz.train.engine import PRECISIONS
+
+    tr = sub.add_parser("train", help=t("train a model and save it as a run"))
+    tr.add_argument("--dataset", default="mnist", help="mnist | fashion-mnist | rt-polarity | zh-reviews")
+    tr.add_argument(
+        "--model",
+        default="mlp",
+        help=t(
+            "a preset (images: mlp, cnn, deep-sigmoid, resnet, rnn; text: "
+            "lstm, gru, transformer, kim-cnn, bag) or a .json spec"
+        ),
+    )
+    tr.add_argument("--epochs", type=int, default=None, help=t("default: the preset's (5 for mlp, 3 for cnn)"))
+    tr.add_argument("--batch-size", type=int, default=None, help=t("default: the preset's (128 for images)"))
+    tr.add_argument("--lr", type=float, default=None, help=t("default: the preset's (0.003 for images)"))
+    tr.add_argument("--optimizer", default=None, choices=list(OPTIMIZERS))
+    tr.add_argument("--schedule", default=None, choices=list(SCHEDULES))
+    tr.add_argument("--weight-decay", type=float, default=None)
+    tr.add_argument("--val-fraction", type=float, default=0.2)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    tr.add_argument(
+        "--precision",
+        default="auto",
+        choices=list(PRECISIONS),
+        help=t(
+            "bf16: mixed precision, weights stay 32-bit; auto (the default): bf16 only where it was "
+            "measured to be faster (a GPU with bf16, or a CPU with native bf16 for a model with "
+            "convolutions), else fp32"
+        ),
+    )
+    tr.add_argument(
+        "--data-dir",
+        default=os.environ.get("DLVIZ_DATA_DIR"),
+        help=t("folder with the dataset files (default: $DLVIZ_DATA_DIR, then the cache)"),
+    )
+    tr.add_argument("--limit", type=int, default=None, help=t("train on only this many images (quick demos)"))
+    tr.add_argument("--name", default=None)
+    tr.add_argument(
+        "--no-limits",
+        action="store_true",
+        help=t(
+            "lift the server limits on the model (parameters, activation memory, FLOPs, batch size): "
+            "for a machine of your own"
+        ),
+    )
+    tr.add_argument(
+        "--no-baseline", action="store_true", help=t("text: skip the classic TF-IDF + logistic regression baseline")
+    )
+    tr.add_argument("--json", action="store_true", help=t("print one JSON object as the last line"))
+    tr.set_defaults(func=run)
