@@ -47,15 +47,6 @@ KNOWN_UPWARD: set[tuple[str, str]] = {
 }
 KNOWN_MODULE_CYCLES: set[tuple[str, ...]] = {
     ("dlviz.data.loader", "dlviz.data.text", "dlviz.data.user_csv"),  # helper "modality": one dataset loader
-    (  # fixed in this branch (ui/nav, ui/state, ui/widgets); the rest follows
-        "dlviz.ui.inspect_state",
-        "dlviz.ui.lesson_widgets",
-        "dlviz.ui.nav",
-        "dlviz.ui.run_widgets",
-        "dlviz.ui.screen",
-        "dlviz.ui.state",
-        "dlviz.ui.widgets",
-    ),
 }
 KNOWN_PACKAGE_CYCLES: set[tuple[str, ...]] = {
     # plots <-> explain (the handouts; helper "explain"); train -> explain (bench_explain) with explain -> train

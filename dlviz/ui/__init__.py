@@ -7,7 +7,6 @@ import pandas  # noqa: F401,I001
 
 from dlviz.ui.state import (
     current_spec,
-    ensure_app,
     get_data,
     get_executor,
     get_store,
@@ -18,6 +17,7 @@ from dlviz.ui.state import (
     t,
     undo_spec,
 )
+from dlviz.ui.nav import ensure_app
 from dlviz.ui.widgets import show_error, sidebar
 
 __all__ = [

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import streamlit as st
-import torch
 from torch import nn
 
 from dlviz.data import ALL_DATASETS, get_info
@@ -19,6 +18,7 @@ from dlviz.modality import IMAGE
 from dlviz.models import build
 from dlviz.runs import RunRecord, RunStore
 from dlviz.ui import keys as K
+from dlviz.ui.inputs import InputImage  # defined apart so that state.py can restore one without importing this
 from dlviz.ui.kinds import IMAGE_KIND
 from dlviz.ui.look import FINAL, INSPECTABLE, MODEL_CACHE, Look, look_header, with_weights
 from dlviz.ui.state import get_data, t
@@ -33,15 +33,6 @@ class InspectCtx:
     tag: str | None  # snapshot tag ("step-50", "epoch-2"), None for the final weights
     data: object  # ImageData of the run's dataset
     classes: list[str]
-
-
-@dataclass
-class InputImage:
-    x: torch.Tensor  # (1, 28, 28) float in [0, 1]
-    label: int | None  # the true class when known (test images)
-    caption: str  # already translated
-    source: str = "test"  # "test" | "drawn" | "upload"
-    index: int | None = None  # test-set index for source "test"
 
 
 class ImageLook(Look):

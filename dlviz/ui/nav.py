@@ -1,7 +1,8 @@
-"""The table of contents and the shared sidebar: what app.py runs (and ensure_app on a deep link)."""
+"""The table of contents and the shared sidebar: what app.py runs, and ensure_app, which every page calls first."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import streamlit as st
@@ -10,6 +11,7 @@ from dlviz.errors import RunError
 from dlviz.ui import keys as K
 from dlviz.ui import screen
 from dlviz.ui.cache import Bounded
+from dlviz.ui.lesson_widgets import lesson_panel
 from dlviz.ui.state import init_session, t
 from dlviz.ui.widgets import show_error, sidebar
 
@@ -111,3 +113,19 @@ def _rebuilt_notice() -> None:
             t("The run index was rebuilt from the run folders: {n} runs.", n=out["runs"]),
             icon=":material/check_circle:",
         )
+
+
+def ensure_app() -> None:
+    """Make sure this page runs inside app.py's navigation (call it first on every page).
+
+    Streamlit treats a project with a pages/ folder as an old-style multipage app until the first
+    ``st.navigation`` call; if the first visit after a server start is a deep link (/train), it runs
+    pages/train.py alone, without app.py. Then run the whole app here instead (its public
+    ``st.navigation`` call turns the old mode off for the process) and stop the stray run.
+    """
+    if K.SID in st.session_state:
+        index_notice()  # a damaged run index: said on top of every page, with the button that rebuilds it
+        lesson_panel(sys._getframe(1).f_code.co_filename)  # the active lesson's step, on top of its page
+        return
+    run_app()
+    st.stop()

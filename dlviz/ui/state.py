@@ -27,6 +27,7 @@ from dlviz.models import PRESETS
 from dlviz.runs import RunStore, dlviz_home
 from dlviz.train import LocalExecutor
 from dlviz.ui import keys as K
+from dlviz.ui.inputs import InputImage
 from dlviz.ui.plain import plain_args
 
 PERSISTED = K.PERSISTED  # what a refresh keeps
@@ -115,28 +116,6 @@ def _last_run_of_kind(store: RunStore, dataset: str):
     return None
 
 
-def ensure_app() -> None:
-    """Make sure this page runs inside app.py's navigation (call it first on every page).
-
-    Streamlit treats a project with a pages/ folder as an old-style multipage app until the first
-    ``st.navigation`` call; if the first visit after a server start is a deep link (/train), it runs
-    pages/train.py alone, without app.py. Then run the whole app here instead (its public
-    ``st.navigation`` call turns the old mode off for the process) and stop the stray run.
-    """
-    if K.SID in st.session_state:
-        from dlviz.ui.nav import index_notice
-
-        index_notice()  # a damaged run index: said on top of every page, with the button that rebuilds it
-        from dlviz.ui.lesson_widgets import lesson_panel
-
-        lesson_panel(sys._getframe(1).f_code.co_filename)  # the active lesson's step, on top of its page
-        return
-    from dlviz.ui.nav import run_app
-
-    run_app()
-    st.stop()
-
-
 def input_snapshot() -> dict:
     """The Inspect/Explain input choice, as saved with the session: the mode (test image, draw, upload), the
     test image's class and number, the drawing's strokes, and a drawn or uploaded digit as its 28 x 28 pixels."""
@@ -168,8 +147,6 @@ def _restore_input(saved) -> None:
     if not isinstance(saved, dict):
         return
     import torch
-
-    from dlviz.ui.inspect_state import InputImage
 
     ss = st.session_state
     if saved.get("mode") in ("test", "draw", "upload"):
