@@ -9,6 +9,7 @@ import sys
 import time
 
 from dlviz.cli.common import spec_from
+from dlviz.defaults import VAL_FRACTION
 from dlviz.errors import DlvizError
 from dlviz.i18n import t
 
@@ -194,7 +195,7 @@ def add_parser(sub) -> None:
     tr.add_argument("--optimizer", default=None, choices=list(OPTIMIZERS))
     tr.add_argument("--schedule", default=None, choices=list(SCHEDULES))
     tr.add_argument("--weight-decay", type=float, default=None)
-    tr.add_argument("--val-fraction", type=float, default=0.2)
+    tr.add_argument("--val-fraction", type=float, default=VAL_FRACTION)
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--device", default="auto", help="auto | cpu | cuda")
     tr.add_argument(
