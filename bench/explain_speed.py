@@ -2,7 +2,7 @@
 
     python bench/explain_speed.py [--run RUN_ID] [--index I] [--device cpu|cuda] [--repeat 7] [--json]
 
-The same as ``python -m dlviz bench explain`` (dlviz/train/bench_explain.py says what each column is),
+The same as ``python -m dlviz bench explain`` (dlviz/bench/explain.py says what each column is),
 with the data folder defaulting to ../shared/data/mnist beside the checkout: per method the first call
 and the warm median of the whole call (the private copy of the model included), beside plain Captum with
 its defaults and plain Captum batched (``perturbations_per_eval``, ``internal_batch_size``). A speed-up

@@ -32,13 +32,13 @@ from dlviz.inspect import activations  # noqa: E402
 from dlviz.inspect.embed import layer_outputs, pca, sample_indices, tsne  # noqa: E402
 from dlviz.inspect.errors import predict_all  # noqa: E402
 from dlviz.inspect.filters import conv_layers, filters, weight_stats  # noqa: E402
-from dlviz.inspect.gradients import GradRecorder  # noqa: E402
 from dlviz.inspect.units import unit_scores  # noqa: E402
 from dlviz.modality.preprocess import to_mnist  # noqa: E402
 from dlviz.models import PRESETS, build  # noqa: E402
 from dlviz.plots.activations import dense_strip, feature_map_grid  # noqa: E402
 from dlviz.plots.filters import filter_grid, weight_histograms  # noqa: E402
-from dlviz.train import TrainConfig, fit, image_transform, prepare_data  # noqa: E402
+from dlviz.train import GradientRecording, TrainConfig, fit, image_transform, prepare_data  # noqa: E402
+from dlviz.train.gradients import GradRecorder  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist"
 
@@ -137,7 +137,9 @@ def part2(raw) -> list[tuple]:
             for record in (False, True):
                 model = build(PRESETS[key].spec, seed=0).module
                 rec = GradRecorder(model, steps, steps) if record else None
-                best[record] = min(best[record], fit(model, data, cfg, recorder=rec).train_seconds)
+                best[record] = min(
+                    best[record], fit(model, data, cfg, [GradientRecording(rec)] if rec else []).train_seconds
+                )
         rows.append(
             (
                 key,

@@ -34,8 +34,8 @@ def train_once(dataset: str, preset: str, lr: float, batch: int, seed: int, data
     from dlviz.data import load_dataset
     from dlviz.models import PRESETS, build
     from dlviz.models.builder import normalize, with_vocab
-    from dlviz.train import TrainConfig, fit, prepare_data
-    from dlviz.train.runner import _embedding_rows, recipe_for
+    from dlviz.train import TrainConfig, fit, prepare_data, recipe_for
+    from dlviz.train.runner import _embedding_rows
 
     spec = normalize(PRESETS[preset].copy_spec())
     rows = _embedding_rows(spec)
@@ -130,7 +130,7 @@ def main() -> int:
             flush=True,
         )
         for preset in a.presets.split(","):
-            from dlviz.train.runner import recipe_for
+            from dlviz.train import recipe_for
 
             epochs = recipe_for(preset, dataset)["epochs"]
             results, testers = {}, {}

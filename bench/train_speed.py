@@ -2,7 +2,7 @@
 
     python bench/train_speed.py [--preset mlp|cnn] [--device cpu|cuda] [--data-dir DIR] [--json]
 
-The same as ``python -m dlviz bench train`` (dlviz/train/bench.py says what each engine is), with
+The same as ``python -m dlviz bench train`` (dlviz/bench/train.py says what each engine is), with
 the data folder defaulting to ../shared/data/mnist beside the checkout. Prints one table per preset.
 """
 

@@ -73,7 +73,7 @@ def test_text_recipes_are_chosen_without_the_test_set(monkeypatch):
 
 
 def test_text_recipes_as_chosen_on_validation():
-    from dlviz.train.runner import recipe_for
+    from dlviz.train import recipe_for
 
     # bench/text_recipes.py, rt-polarity validation: batch 64 won for lstm, gru and kim-cnn, 128 for bag
     assert [recipe_for(p, "rt-polarity")["batch_size"] for p in ("lstm", "gru", "kim-cnn", "bag")] == [64, 64, 64, 128]

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from dlviz.__main__ import build_parser
+from dlviz.bench import train as bench
 from dlviz.data import load_dataset
-from dlviz.train import TrainConfig, bench, prepare_data
+from dlviz.train import TrainConfig, prepare_data
 
 
 @pytest.fixture(scope="module")
@@ -159,8 +160,9 @@ def test_repeats_are_interleaved_and_counted(small, mnist_dir, home, monkeypatch
 @pytest.fixture
 def untrained_cnn(monkeypatch, mnist_dir):
     """bench explain on the CNN preset's untrained weights and MNIST test image 0 (no training: fast)."""
+    from dlviz.bench import explain as bench_explain
     from dlviz.models import PRESETS, build
-    from dlviz.train import bench_explain, image_transform
+    from dlviz.train import image_transform
 
     raw = load_dataset("mnist", str(mnist_dir))
 

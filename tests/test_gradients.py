@@ -10,10 +10,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dlviz.inspect.gradients import GradRecorder, diagnose, param_layers, typical_rms
+from dlviz.inspect.gradients import diagnose, typical_rms
 from dlviz.models import PRESETS, build
-from dlviz.train import TrainConfig, fit
+from dlviz.train import GradientRecording, Snapshots, TrainConfig, fit
 from dlviz.train.engine import DeviceData, image_transform
+from dlviz.train.gradients import GradRecorder, param_layers
 
 
 def _autograd_layer_norms(model, x, y) -> list[float]:
@@ -56,7 +57,7 @@ def test_fit_records_every_step_and_the_first_equals_autograd():
     expected = _autograd_layer_norms(copy.deepcopy(model).train(), image_transform(data.train_x), data.train_y)
     rec = GradRecorder(model, total_steps=3, steps_per_epoch=1)
     cfg = TrainConfig(epochs=3, batch_size=64, cpu_threads="fixed", schedule="constant", lr=1e-2)
-    res = fit(model, data, cfg, recorder=rec)
+    res = fit(model, data, cfg, [GradientRecording(rec)])
     r = rec.record()
     assert res.steps == 3 and r["steps"] == [1, 2, 3] and r["epochs"] == [1.0, 2.0, 3.0]
     assert r["norms"][0] == pytest.approx(expected, rel=1e-4)
@@ -86,8 +87,7 @@ def test_snapshots_at_chosen_steps_and_before_training():
         model,
         data,
         cfg,
-        snapshot_steps=(0, 2, 5, 100),
-        on_snapshot=lambda step, m: seen.setdefault(step, copy.deepcopy(m.state_dict())),
+        [Snapshots((0, 2, 5, 100), lambda step, m: seen.setdefault(step, copy.deepcopy(m.state_dict())))],
     )
     assert sorted(seen) == [0, 2, 5]  # 8 steps in all: step 100 never comes
     assert all(torch.equal(seen[0][k], start[k]) for k in start)
@@ -144,7 +144,7 @@ def test_deep_sigmoid_vanishes_where_relu_and_residual_do_not(mnist_dir):
     for preset in ("deep-sigmoid", "mlp", "resnet"):
         model = build(PRESETS[preset].spec, seed=0).module
         rec = GradRecorder(model, total_steps=30)
-        fit(model, data, cfg, recorder=rec)
+        fit(model, data, cfg, [GradientRecording(rec)])
         kinds[preset] = diagnose(rec.record())
     sig = kinds["deep-sigmoid"][0]
     assert sig.kind == "vanishing" and sig.args["layers"].startswith("dense_1,")

@@ -835,7 +835,7 @@ def test_a_huge_batch_fails_the_training_job_before_its_data_is_loaded(home, tmp
 
 
 def test_every_preset_trains_within_the_default_limits():
-    from dlviz.train.runner import recipe_for
+    from dlviz.train import recipe_for
 
     for key, preset in PRESETS.items():
         shape = (256,) if preset.kind == "text" else (1, 28, 28)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from dlviz.inspect.gradients import GradRecorder
 from dlviz.models import PRESETS, build
 from dlviz.runs import RunStore
-from dlviz.train import TrainConfig, fit
+from dlviz.train import GradientRecording, TrainConfig, fit
 from dlviz.train.engine import DeviceData, image_transform
+from dlviz.train.gradients import GradRecorder
 
 SETTINGS = {"optimizer": "adam", "lr": 3e-3, "batch_size": 32, "epochs": 1}
 
@@ -25,7 +25,7 @@ def _data(n=96):
 def _trained_run(store, preset, record=True):
     model = build(PRESETS[preset].spec, seed=0).module
     rec = GradRecorder(model, total_steps=12, steps_per_epoch=3)
-    fit(model, _data(), TrainConfig(epochs=4, batch_size=32, cpu_threads="fixed"), recorder=rec)
+    fit(model, _data(), TrainConfig(epochs=4, batch_size=32, cpu_threads="fixed"), [GradientRecording(rec)])
     run = store.create(
         name=f"{preset} run",
         dataset="mnist",

@@ -129,7 +129,7 @@ def test_settings_survive_a_new_session(app):
 def test_train_a_text_model_and_see_sentences_and_the_baseline(app):
     """rt-polarity with the bag-of-embeddings preset: the preset's text recipe fills the form, a quick demo
     trains, the result shows test sentences and the classic baseline beside the network."""
-    from dlviz.train.runner import recipe_for
+    from dlviz.train import recipe_for
     from tests.test_page_data_text import SHARED
 
     at = _train_page(app, spec=PRESETS["bag"].copy_spec(), dataset="rt-polarity", data_dir=str(SHARED))

@@ -10,9 +10,9 @@ import torch
 from dlviz.data import load_dataset
 from dlviz.models import PRESETS
 from dlviz.runs import RunStore
-from dlviz.train import TrainConfig, TrainJob, evaluate_run, load_run, run_job
+from dlviz.train import TrainConfig, TrainJob, evaluate_run, load_run, recipe_for, run_job
 from dlviz.train.baseline import tfidf_baseline
-from dlviz.train.runner import recipe_for, text_transform
+from dlviz.train.runner import text_transform
 
 RT_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "rt-polarity"
 

@@ -16,12 +16,14 @@ from dlviz.errors import TrainError
 from dlviz.i18n import translate
 from dlviz.models import PRESETS, build
 from dlviz.runs import RunStore, load_state_into
+from dlviz.tasks import classification
 from dlviz.train import (
     OPTIMIZERS,
     SCHEDULES,
     Control,
     DeviceData,
     LocalExecutor,
+    OnProgress,
     TrainConfig,
     TrainJob,
     evaluate,
@@ -114,7 +116,7 @@ def test_stop_mid_epoch():
     old = eng.REPORT_SECONDS
     eng.REPORT_SECONDS = 0.0
     try:
-        res = fit(model, data, TrainConfig(epochs=5, batch_size=8), on_progress, control)
+        res = fit(model, data, TrainConfig(epochs=5, batch_size=8), [OnProgress(on_progress), control])
     finally:
         eng.REPORT_SECONDS = old
     steps_per_epoch = (3900 + 7) // 8
@@ -130,7 +132,7 @@ def test_pause_blocks_and_resume_continues():
     control.pause()
     w = model[1].weight.detach().clone()
     out = {}
-    th = threading.Thread(target=lambda: out.setdefault("r", fit(model, data, TrainConfig(epochs=1), None, control)))
+    th = threading.Thread(target=lambda: out.setdefault("r", fit(model, data, TrainConfig(epochs=1), [control])))
     th.start()
     time.sleep(0.5)
     assert th.is_alive()  # paused before the first step
@@ -386,7 +388,7 @@ def test_cnn_trains_channels_last_and_comes_back_contiguous(tmp_path):
         model,
         data,
         TrainConfig(epochs=1, batch_size=64, precision="bf16"),
-        on_progress=lambda p: during.append(_not_contiguous(model)),
+        callbacks=[OnProgress(lambda p: during.append(_not_contiguous(model)))],
     )
     assert res.status == "finished" and res.precision == "bf16"
     assert during and all(during)  # the conv weights were channels-last while training ...
@@ -471,7 +473,10 @@ def test_pause_resume_stop_on_the_bf16_channels_last_path(monkeypatch):
         target=lambda: out.setdefault(
             "r",
             fit(
-                model, data, TrainConfig(epochs=50, batch_size=32, precision="bf16", device="cpu"), on_progress, control
+                model,
+                data,
+                TrainConfig(epochs=50, batch_size=32, precision="bf16", device="cpu"),
+                [OnProgress(on_progress), control],
             ),
         )
     )
@@ -515,7 +520,7 @@ def _fast_path_on(device: str, precision: str) -> None:
             model,
             data,
             TrainConfig(epochs=1, batch_size=64, precision=precision, device=device),
-            on_progress=lambda p: during.append(_not_contiguous(model)),
+            callbacks=[OnProgress(lambda p: during.append(_not_contiguous(model)))],
         )
     finally:
         hook.remove()
@@ -546,9 +551,12 @@ def _hist(*losses):
     return {"train": [[i + 1, (i + 1) / len(losses), loss, 0.1] for i, loss in enumerate(losses)]}
 
 
-def test_verdict_names_divergence_chance_level_and_the_cause():
-    from dlviz.train.runner import verdict
+def verdict(history, acc, labels, classes, cfg):
+    opt = OPTIMIZERS[cfg.optimizer]
+    return classification.verdict(history, acc, labels, classes, cfg.lr, opt["lr"], opt["title"])
 
+
+def test_verdict_names_divergence_chance_level_and_the_cause():
     ones = torch.tensor([1] * 1135 + [0] * 980 + list(range(2, 10)) * 985)  # MNIST's test set: 11.35% ones
     cfg = TrainConfig(lr=5.0)
     template, args = verdict(_hist(8e5, 299.3), 0.1135, ones, 10, cfg)
@@ -599,7 +607,7 @@ def test_stop_during_validation_stops_there():
             control.stop()
 
     model.register_forward_pre_hook(stop_while_validating)
-    res = fit(model, data, TrainConfig(epochs=2, batch_size=32, cpu_threads="fixed"), control=control)
+    res = fit(model, data, TrainConfig(epochs=2, batch_size=32, cpu_threads="fixed"), [control])
     assert res.status == "stopped" and "Stopped at step" in res.message
     assert calls == [2048], calls  # one validation batch of three, then the stop
     assert res.history["val"] == [] and res.epochs_done == 0
@@ -642,7 +650,7 @@ def test_fit_reports_the_time_left_from_recent_steps(monkeypatch):
     monkeypatch.setattr(eng, "REPORT_SECONDS", 0.0)
     monkeypatch.setattr(eng, "MIN_REPORT_SAMPLES", 1)
     seen = []
-    fit(_model(), _data(), TrainConfig(epochs=2, batch_size=32), seen.append)
+    fit(_model(), _data(), TrainConfig(epochs=2, batch_size=32), [OnProgress(seen.append)])
     train = [p for p in seen if p.phase == "train" and p.step > 0]
     assert train and all(math.isfinite(p.eta_s) and p.eta_s >= 0 for p in train)
     assert seen[-1].eta_s == 0.0 and seen[-1].step == seen[-1].total_steps

@@ -11,10 +11,10 @@ from dlviz.i18n import t
 
 def run(a: argparse.Namespace) -> int:
     if a.what == "explain":
-        from dlviz.train import bench_explain
+        from dlviz.bench import explain as bench_explain
 
         return bench_explain.main(a.run, a.index, a.data_dir, a.device, a.json, a.repeat)
-    from dlviz.train import bench
+    from dlviz.bench import train as bench
 
     threads = [int(v) for v in a.threads.split(",")] if a.threads else None
     engines = tuple(e.strip() for e in a.engines.split(",")) if a.engines else bench.DEFAULT_ENGINES

@@ -15,7 +15,7 @@ def run(a: argparse.Namespace) -> int:
     from dlviz.data import get_info
     from dlviz.models.codegen import to_pytorch, to_script
     from dlviz.runs import RunStore
-    from dlviz.train.runner import recipe_for
+    from dlviz.train import recipe_for
 
     if a.run:
         rec = RunStore().get(a.run)

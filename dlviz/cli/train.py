@@ -21,8 +21,7 @@ def _fmt_time(s: float) -> str:
 def run(a: argparse.Namespace) -> int:
     from dlviz.models import PRESETS
     from dlviz.runs import RunStore
-    from dlviz.train import Listener, TrainConfig, TrainJob, run_job
-    from dlviz.train.runner import recipe_for
+    from dlviz.train import Listener, TrainConfig, TrainJob, recipe_for, run_job
 
     spec = spec_from(a.model)
     # the preset's own recipe (epochs; for text presets also lr, batch size, weight decay), then the flags

@@ -387,8 +387,7 @@ def shuffled_label_model(
     ``data`` (a :class:`dlviz.train.DeviceData`) with its training labels shuffled (seeded). Returns the
     model (eval mode) and its training accuracy (near chance for a model that cannot memorise the labels
     in so few epochs, higher when it does)."""
-    from dlviz.train import TrainConfig, evaluate, fit
-    from dlviz.train.engine import DeviceData
+    from dlviz.train import DeviceData, OnProgress, TrainConfig, evaluate, fit
 
     fresh = copy.deepcopy(model).to(data.device)
     with torch.random.fork_rng(devices=[]):
@@ -414,7 +413,7 @@ def shuffled_label_model(
             record_gradients=False,
             cpu_threads="fixed",
         ),
-        on_progress=on_progress,
+        [OnProgress(on_progress)] if on_progress is not None else [],
     )
     acc = evaluate(fresh, shuffled.train_x, shuffled.train_y, shuffled.transform)[1]
     return fresh.eval(), float(acc)

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Protocol
 
 from dlviz.runs import RunStore
-from dlviz.train.engine import Control, Progress
-from dlviz.train.runner import JobResult, Listener, TrainJob, run_job
+from dlviz.train.callbacks import Control, Progress
+from dlviz.train.events import Curves, Listener
+from dlviz.train.runner import JobResult, TrainJob, run_job
 
 FINAL = ("finished", "stopped", "failed")
 
@@ -82,14 +83,25 @@ class _JobState(Listener):
     def on_background(self, text: str, fraction: float | None = None, **args) -> None:
         self._set(background=(text, args, fraction))
 
-    def on_progress(self, p: Progress, history: dict) -> None:
+    def on_progress(self, p: Progress, curves: Curves) -> None:
         # tuples of the lists as they are now: the worker appends, readers never see a torn list
         self._set(
             progress=p,
-            train=tuple(map(tuple, history["train"])),
-            val=tuple(map(tuple, history["val"])),
-            grads=history.get("grads"),
+            train=tuple(map(tuple, curves.train)),
+            val=tuple(map(tuple, curves.val)),
+            grads=curves.grads,
             status="paused" if self.control.paused else "running",
+        )
+
+    def finish(self, result: JobResult) -> None:
+        """The job's end: its result, and the status and message it ended with."""
+        self._set(
+            result=result,
+            run_id=result.run_id or self.snap.run_id,
+            status=result.status,
+            text=result.message,
+            text_args=result.message_args,
+            background=None,
         )
 
 
@@ -108,15 +120,7 @@ class LocalExecutor:
         state = self.State(job_id)
 
         def work():
-            result = run_job(job, self._store_factory(), state, state.control)
-            state._set(
-                result=result,
-                run_id=result.run_id,
-                status=result.status,
-                text=result.message,
-                text_args=result.message_args,
-                background=None,
-            )
+            state.finish(run_job(job, self._store_factory(), state, state.control))
 
         state.thread = threading.Thread(target=work, name=f"dlviz-train-{job_id}", daemon=True)
         with self._lock:

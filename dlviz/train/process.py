@@ -42,15 +42,18 @@ import time
 import traceback
 import uuid
 
+import torch
+
 from dlviz.i18n import N_
 from dlviz.runs import RunStore
-from dlviz.train.engine import Control
+from dlviz.train.callbacks import Control
+from dlviz.train.events import Forwarder, JobEnded, Receiver
 from dlviz.train.executor import LocalExecutor
-from dlviz.train.runner import JobResult, Listener, TrainJob, run_job
+from dlviz.train.runner import JobResult, TrainJob, run_job
 
 # what the fork server imports once: torch, the models, the data readers, the gradient recorder, and
 # torch._dynamo, which torch.optim imports when the first optimizer is made (1.6 s on a 2-core CPU)
-PRELOAD = ["dlviz.train.process", "dlviz.inspect.gradients", "torch._dynamo"]
+PRELOAD = ["dlviz.train.process", "torch._dynamo"]
 POLL_SECONDS = 0.5
 CHILD_PREFIX = "dlviz-"  # processes started without the parent's __main__ (see _no_main_in_children)
 WATCH_SECONDS = 0.5  # how often a child checks that its server is still alive
@@ -78,39 +81,6 @@ class ProcessControl(Control):
         return time.perf_counter() - t0
 
 
-class _Forward(Listener):
-    """In the child: every listener call becomes a message; progress carries only the new points."""
-
-    def __init__(self, events):
-        self.events = events
-        self.run_id: str | None = None
-        self.sent_train = 0
-        self.sent_val = 0
-
-    def on_status(self, status, text="", **args):
-        self.events.put(("status", status, text, args))
-
-    def on_created(self, run_id, params, device, source):
-        self.run_id = run_id
-        self.events.put(("created", run_id, params, device, source))
-
-    def on_background(self, text, fraction=None, **args):
-        self.events.put(("background", text, fraction, args))
-
-    def on_progress(self, p, history):
-        tr, va = history["train"], history["val"]
-        self.events.put(
-            (
-                "progress",
-                p,
-                [list(r) for r in tr[self.sent_train :]],
-                [list(r) for r in va[self.sent_val :]],
-                history.get("grads"),
-            )
-        )
-        self.sent_train, self.sent_val = len(tr), len(va)
-
-
 def _child(job: TrainJob, home: str, env: dict, events, control: ProcessControl, app_pid: int | None = None) -> None:
     """A training process's main function."""
     for k in [k for k in os.environ if k.startswith("DLVIZ_")]:
@@ -118,10 +88,8 @@ def _child(job: TrainJob, home: str, env: dict, events, control: ProcessControl,
     os.environ.update(env)  # the fork server started with the environment of its own start
     threads = env.get("DLVIZ_TRAIN_THREADS", "")
     if threads.isdigit() and int(threads) > 0:  # a shared server can cap each job's CPU threads
-        import torch
-
         torch.set_num_threads(int(threads))
-    listener = _Forward(events)
+    listener = Forwarder(events)
     _die_with_server(app_pid, lambda: _orphaned(home, listener.run_id))
     try:
         result = run_job(job, RunStore(home), listener, control)
@@ -133,7 +101,7 @@ def _child(job: TrainJob, home: str, env: dict, events, control: ProcessControl,
             message=N_("Something unexpected went wrong: {detail}. The app keeps working; please report this."),
             message_args={"detail": f"{type(e).__name__}: {e}"},
         )
-    events.put(("result", result))
+    events.put(JobEnded(result))
     events.close()
     events.join_thread()
 
@@ -293,15 +261,7 @@ class ProcessExecutor(LocalExecutor):
                 proc.start()
             except Exception:  # noqa: BLE001 - no processes here: train in this thread instead
                 traceback.print_exc(file=sys.stderr)
-                result = run_job(job, store, state, state.control)
-                state._set(
-                    result=result,
-                    run_id=result.run_id,
-                    status=result.status,
-                    text=result.message,
-                    text_args=result.message_args,
-                    background=None,
-                )
+                state.finish(run_job(job, store, state, state.control))
                 return
             self._relay(state, proc, events, store)
 
@@ -313,43 +273,22 @@ class ProcessExecutor(LocalExecutor):
 
     @staticmethod
     def _relay(state, proc, events, store: RunStore) -> None:
-        history: dict = {"train": [], "val": []}
+        receiver = Receiver(state)
         while True:
             try:
-                msg = events.get(timeout=POLL_SECONDS)
+                event = events.get(timeout=POLL_SECONDS)
             except queue.Empty:
                 if proc.is_alive():
                     continue
                 try:  # it may have put its last words just before ending
-                    msg = events.get(timeout=POLL_SECONDS)
+                    event = events.get(timeout=POLL_SECONDS)
                 except queue.Empty:
                     _lost(state, proc.exitcode, store)
                     break
-            kind = msg[0]
-            if kind == "status":
-                state.on_status(msg[1], msg[2], **msg[3])
-            elif kind == "created":
-                state.on_created(*msg[1:])
-            elif kind == "background":
-                state.on_background(msg[1], msg[2], **msg[3])
-            elif kind == "progress":
-                history["train"].extend(msg[2])
-                history["val"].extend(msg[3])
-                h = dict(history)
-                if msg[4] is not None:
-                    h["grads"] = msg[4]
-                state.on_progress(msg[1], h)
-            elif kind == "result":
-                r = msg[1]
-                state._set(
-                    result=r,
-                    run_id=r.run_id or state.snap.run_id,
-                    status=r.status,
-                    text=r.message,
-                    text_args=r.message_args,
-                    background=None,
-                )
+            if isinstance(event, JobEnded):
+                state.finish(event.result)
                 break
+            receiver.deliver(event)
         proc.join(timeout=30)
 
 

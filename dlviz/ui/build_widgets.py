@@ -367,7 +367,7 @@ def _code(spec_json: str, input_shape: tuple, num_classes: int, recipe_json: str
 
 def _recipe(spec: dict) -> dict:
     """The Train page's settings for this model (or the preset's recipe before the Train page was opened)."""
-    from dlviz.train.runner import recipe_for
+    from dlviz.train import recipe_for
 
     ss = st.session_state
     saved = dict(ss.get(K.TRAIN_SETTINGS) or {})

@@ -12,9 +12,8 @@ from dlviz.i18n import N_
 from dlviz.models import PRESETS
 from dlviz.plots import training_curves
 from dlviz.plots.gradients import gradient_flow
-from dlviz.train import OPTIMIZERS, SCHEDULES, JobSnapshot, TrainConfig, available_devices
+from dlviz.train import OPTIMIZERS, SCHEDULES, JobSnapshot, TrainConfig, available_devices, recipe_for
 from dlviz.train.engine import PRECISIONS
-from dlviz.train.runner import recipe_for
 from dlviz.ui import keys as K
 from dlviz.ui.kinds import kind_of
 from dlviz.ui.plain import plain_args

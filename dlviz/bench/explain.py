@@ -34,6 +34,15 @@ import warnings
 
 import torch
 
+from dlviz.bench.train import hardware
+from dlviz.data import load_dataset
+from dlviz.errors import RunError
+from dlviz.explain import METHODS, attribute
+from dlviz.models import PRESETS, build
+from dlviz.runs import RunStore
+from dlviz.train import TrainConfig, fit, image_transform, load_run, prepare_data
+from dlviz.train.runner import is_text_run
+
 PATCH_SAMPLES_DEFAULT = 200
 
 
@@ -151,15 +160,8 @@ def plain_calls(model, xb: torch.Tensor, target: int, settings: dict[str, dict])
 
 
 def _model_and_input(run_id: str | None, index: int, data_dir: str | None, device: torch.device):
-    from dlviz.data import load_dataset
-    from dlviz.train import TrainConfig, fit, image_transform, prepare_data
 
     if run_id:
-        from dlviz.errors import RunError
-        from dlviz.runs import RunStore
-        from dlviz.train import load_run
-        from dlviz.train.runner import is_text_run
-
         model, rec = load_run(run_id, RunStore(), str(device))
         if is_text_run(rec):
             raise RunError(
@@ -171,8 +173,6 @@ def _model_and_input(run_id: str | None, index: int, data_dir: str | None, devic
         raw = load_dataset(rec.dataset, data_dir)
         name = f"run {run_id} ({rec.spec.get('name', 'model')}, {rec.dataset})"
     else:
-        from dlviz.models import PRESETS, build
-
         raw = load_dataset("mnist", data_dir)
         cfg = TrainConfig(epochs=1, limit=6000, batch_size=128, lr=3e-3, device="cpu", record_gradients=False)
         model = build(PRESETS["cnn"].spec, seed=0).module
@@ -192,7 +192,6 @@ def bench_explain(
     repeat: int = 7,
     methods: list[str] | None = None,
 ) -> dict:
-    from dlviz.explain import METHODS, attribute
 
     warnings.filterwarnings("ignore")  # Captum's notes about hooks and requires_grad
     dev = torch.device(device)
@@ -225,7 +224,6 @@ def bench_explain(
                 speedup_vs_batched=plain_batched / warm,
             )
         rows[key] = row
-    from dlviz.train.bench import hardware
 
     try:
         load = [round(v, 2) for v in os.getloadavg()]

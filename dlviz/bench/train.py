@@ -55,6 +55,15 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn.functional as F
 
+from dlviz.data import load_dataset
+from dlviz.models import PRESETS, build
+from dlviz.plots import training_curves
+from dlviz.plots.gradients import gradient_flow
+from dlviz.runs import RunStore
+from dlviz.train import Callback, TrainConfig, TrainJob, fit, prepare_data, recipe_for, resolve_device
+from dlviz.train.engine import evaluate, lr_factor
+from dlviz.train.process import make_executor
+
 TARGETS = {"mlp": 0.975, "cnn": 0.990}
 COURSE = {"mlp": {"batch_size": 32, "epochs": 5}, "cnn": {"batch_size": 64, "epochs": 3}}  # the course's Keras fits
 POLL_SECONDS = 0.5  # the Train page's live fragment: run_every=0.5
@@ -135,8 +144,6 @@ def _cpu_state(model) -> dict:
 
 def _accuracies(preset: str, states: list[dict], data) -> list[float]:
     """Test accuracy (fp32) of each epoch's weights."""
-    from dlviz.models import PRESETS, build
-    from dlviz.train.engine import evaluate
 
     model = build(PRESETS[preset].spec, (1, 28, 28), 10, seed=0).module.to(data.device)
     out = []
@@ -163,9 +170,6 @@ def ordinary(preset: str, data, seed: int = 0, epochs: int | None = None, recipe
     measured after each epoch with the clock stopped.
     """
     from torch.utils.data import DataLoader, TensorDataset
-
-    from dlviz.models import PRESETS, build
-    from dlviz.train.engine import evaluate, lr_factor
 
     device = data.device
     if recipe == "course":
@@ -230,33 +234,30 @@ def ordinary(preset: str, data, seed: int = 0, epochs: int | None = None, recipe
 
 
 def _config(preset: str, device: torch.device, **over):
-    from dlviz.train import TrainConfig
-    from dlviz.train.runner import recipe_for
 
     return TrainConfig(**{**recipe_for(preset, "mnist"), "device": str(device), **over})
 
 
 def headless(preset: str, data, **over) -> EngineResult:
     """dlviz's fit() with the app's default recipe, nothing watching."""
-    from dlviz.models import PRESETS, build
-    from dlviz.train import fit
 
     device = data.device
     cfg = _config(preset, device, **{"cpu_threads": "fixed", **over}).validated()
     states, walls, paused = [], [], [0.0]
     t0 = [0.0]
 
-    def on_epoch_end(p, model):
-        now = time.perf_counter()
-        walls.append(now - t0[0] - paused[0])
-        states.append(_cpu_state(model))
-        paused[0] += time.perf_counter() - now
+    class EpochEnds(Callback):  # the wall time to each epoch's end, and its weights (their copy is not timed)
+        def on_epoch_end(self, loop, p):
+            now = time.perf_counter()
+            walls.append(now - t0[0] - paused[0])
+            states.append(_cpu_state(loop.model))
+            paused[0] += time.perf_counter() - now
 
     _reset_gpu_peak(device)
     with _PeakRSS() as mem:
         t0[0] = time.perf_counter()
         model = build(PRESETS[preset].spec, (1, 28, 28), 10, seed=cfg.seed).module.to(device)
-        res = fit(model, data, cfg, on_epoch_end=on_epoch_end)
+        res = fit(model, data, cfg, [EpochEnds()])
         _sync(device)
     accs = _accuracies(preset, states, data)
     ttt, at = _target(preset, walls, accs)
@@ -300,12 +301,6 @@ def with_ui(
     by the job as the app loads it, gradient recording, replay snapshots, checkpoints; and, as the Train
     page does twice a second, a snapshot turned into the curves figure (as JSON), and the gradient-flow
     figure if ``grads_live`` (the page's toggle)."""
-    from dlviz.models import PRESETS
-    from dlviz.plots import training_curves
-    from dlviz.plots.gradients import gradient_flow
-    from dlviz.runs import RunStore
-    from dlviz.train import TrainJob
-    from dlviz.train.process import make_executor
 
     device = data.device
     cfg = _config(preset, device, **over)
@@ -314,10 +309,10 @@ def with_ui(
     ex = make_executor(executor, wait=True)  # the app warms its fork server when it starts
 
     class Timed(ex.State):
-        def on_progress(self, p, history):
+        def on_progress(self, p, curves):
             if p.phase == "epoch_end":  # when the page could first show the epoch's end
                 walls[p.epoch] = time.perf_counter() - t0[0]
-            super().on_progress(p, history)
+            super().on_progress(p, curves)
 
     with tempfile.TemporaryDirectory() as home:
         store = RunStore(home)
@@ -613,8 +608,6 @@ def main(
     threads: list[int] | None = None,
     engines=DEFAULT_ENGINES,
 ) -> int:
-    from dlviz.data import load_dataset
-    from dlviz.train import TrainConfig, prepare_data, resolve_device
 
     device = resolve_device(device_choice)
     raw = load_dataset("mnist", data_dir)
