@@ -75,8 +75,7 @@ def spec_of(snap: Snapshot) -> dict:
 
 
 def config_of(snap: Snapshot):
-    from dlviz.train import TrainConfig
-    from dlviz.train.runner import recipe_for
+    from dlviz.train import TrainConfig, recipe_for
 
     return TrainConfig(**{**recipe_for(snap.preset, snap.dataset), **scaled_recipe(snap.recipe)})
 
