@@ -684,3 +684,18 @@ def test_clearing_the_folder_keeps_mnist_and_rt_polarity(tmp_path, mnist_dir):
     tiny = write_tiny(tmp_path / "mine" / "fashion-mnist")
     load_dataset("fashion-mnist", tiny)
     assert not (cache_of(tmp_path, "fashion-mnist") / "train-labels-idx1-ubyte.gz").exists()
+
+
+def test_the_data_modules_import_one_way():
+    """No import loop inside dlviz/data (loader <-> text <-> user_csv once ran both ways): each module imports
+    only the ones above it in this list, at the top of the file or inside a function alike."""
+    order = ["registry", "idx", "tokenize", "split", "download", "sources", "images", "text", "user_csv", "loader"]
+    assert sorted(order) == sorted(p.stem for p in (ROOT / "dlviz" / "data").glob("*.py") if p.stem != "__init__")
+    for i, name in enumerate(order):
+        tree = ast.parse((ROOT / "dlviz" / "data" / f"{name}.py").read_text(encoding="utf-8"))
+        used = {
+            node.module.split(".")[2]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("dlviz.data.")
+        }
+        assert used <= set(order[:i]), (name, sorted(used - set(order[:i])))

