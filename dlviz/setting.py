@@ -28,6 +28,7 @@ class Setting:
     help: str = ""  # translatable one-line explanation
     name: str = ""  # its key, where the owner lists its settings in order (a layer type's params)
     kind: str = ""  # one of KINDS; told by the rest when left out
+    labels: tuple | None = None  # translatable English words for the choices, in their order (None: the values)
 
     def __post_init__(self):
         if not self.kind:

@@ -18,7 +18,7 @@ from dlviz.ui.attention_widgets import (
     recurrent_layers,
     view_picker,
 )
-from dlviz.ui.text_explain_widgets import words_that_mattered
+from dlviz.ui.explain_widgets import words_that_mattered
 from dlviz.ui.text_state import one_thread, predict, show_prediction, text_header
 
 st.title(t("Attention"))

@@ -19,7 +19,7 @@ from dlviz.ui.attention_widgets import (
     trace_picker,
     traces_for,
 )
-from dlviz.ui.text_explain_widgets import words_that_mattered
+from dlviz.ui.explain_widgets import words_that_mattered
 from dlviz.ui.text_state import class_names, one_thread, predict, show_prediction, text_header
 
 GATE_TITLES = {

@@ -1,5 +1,5 @@
 """Which words mattered: word attributions for text models (dlviz.explain.text), the coloured chips
-(dlviz.plots.text) and the widget (dlviz.ui.text_explain_widgets).
+(dlviz.plots.text) and the widget (dlviz.ui.explain_widgets).
 
 Known answers come from hand-built models: a masked mean of the embeddings followed by a Linear layer is
 linear in the embeddings, so every method's score per word can be written down; a hand-built masked GRU
@@ -685,7 +685,7 @@ def _widget_script():
     from torch import nn
 
     from dlviz.explain.text import encode_text
-    from dlviz.ui.text_explain_widgets import words_panel
+    from dlviz.ui.explain_widgets import words_panel
 
     class MaskedMean(nn.Module):
         def forward(self, x):
@@ -719,7 +719,7 @@ def _widget_script():
     if st.session_state.get("via_ctx"):  # the entry point the pages use, with a TextCtx-like object
         from types import SimpleNamespace
 
-        from dlviz.ui.text_explain_widgets import words_that_mattered
+        from dlviz.ui.explain_widgets import words_that_mattered
 
         sentence = SimpleNamespace(
             text=text, tokens=enc.words, ids=enc.ids, unknown=enc.unknown, truncated=enc.truncated, total=enc.total

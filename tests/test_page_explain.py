@@ -225,12 +225,12 @@ def test_text_page_has_data_randomisation_and_captum_metrics(app, home, monkeypa
 
     from text_page_util import open_text_page, text_run
 
-    from dlviz.ui import text_explain_widgets
+    from dlviz.ui import explain_widgets
 
     data = Path(__file__).resolve().parents[2] / "shared" / "data"
     if not (data / "rt-polarity" / "rt-polarity.pos").exists():
         pytest.skip("../shared/data/rt-polarity is not present")
-    monkeypatch.setattr(text_explain_widgets, "SHUFFLED_SENTENCES", 200)
+    monkeypatch.setattr(explain_widgets, "SHUFFLED_SENTENCES", 200)
     rec = text_run("lstm")
     at = open_text_page(app, "pages/explain.py", run_id=rec.id, dataset="rt-polarity", data_dir=str(data))
     at.text_area[0].set_value("a wonderful moving film but the ending is boring").run()

@@ -265,6 +265,13 @@ def _occlusion(model, ids, target, layer, fill="pad"):
     return scores, {"score": float(out[0]), "sentences": float(len(rows)), "largest_drop": float(drops.max())}
 
 
+FILL_TITLES = {
+    "pad": N_("a blank (PAD)"),
+    "unk": N_("an unknown word (UNK)"),
+    "remove": N_("nothing (removed)"),
+}
+BASELINE_TITLES = {"unk": N_("every word unknown (UNK)"), "pad": N_("an empty sentence (PAD)")}
+
 _register(
     Method(
         "integrated_gradients",
@@ -275,6 +282,7 @@ _register(
             "baseline": Setting(
                 "unk",
                 choices=TEXT_BASELINES,
+                labels=tuple(BASELINE_TITLES[b] for b in TEXT_BASELINES),
                 title="Baseline",
                 help="The 'nothing' sentence the words are compared with: every word "
                 "unknown (unk), or an empty sentence (pad).",
@@ -310,6 +318,7 @@ _register(
             "fill": Setting(
                 "pad",
                 choices=OCCLUSION_FILLS,
+                labels=tuple(FILL_TITLES[f] for f in OCCLUSION_FILLS),
                 title="Hide a word with",
                 help="pad: a blank in its place; unk: an unknown word; remove: the sentence without it.",
             )
@@ -318,13 +327,6 @@ _register(
         family="perturbation",
     )
 )
-
-FILL_TITLES = {
-    "pad": N_("a blank (PAD)"),
-    "unk": N_("an unknown word (UNK)"),
-    "remove": N_("nothing (removed)"),
-}
-BASELINE_TITLES = {"unk": N_("every word unknown (UNK)"), "pad": N_("an empty sentence (PAD)")}
 
 
 # --------------------------------------------------------------------------------------------
