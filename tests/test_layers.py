@@ -57,11 +57,7 @@ KNOWN_UPWARD: set[tuple[str, str]] = {
     # (importer, imported): a module importing a layer above its own
     ("dlviz.models.codegen", "dlviz.train.engine"),  # the recipe's constants live in train
 }
-KNOWN_MODULE_CYCLES: set[tuple[str, ...]] = {
-    # the image and the text Explain widgets share valid_pick and train_shuffled (helper "explain" is folding
-    # the two into one)
-    ("dlviz.ui.explain_widgets", "dlviz.ui.text_explain_widgets"),
-}
+KNOWN_MODULE_CYCLES: set[tuple[str, ...]] = set()
 KNOWN_PACKAGE_CYCLES: set[tuple[str, ...]] = set()
 
 
