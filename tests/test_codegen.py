@@ -12,9 +12,9 @@ import torch
 
 from dlviz.data.idx import read_idx
 from dlviz.models import PRESETS, build
-from dlviz.models.codegen import to_script
 from dlviz.train.engine import DeviceData, TrainConfig, evaluate, fit, image_transform
 from dlviz.train.runner import split_for
+from dlviz.train.script import to_script
 
 RECIPE = {"epochs": 2, "limit": 2000}
 

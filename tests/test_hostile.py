@@ -15,7 +15,7 @@ from dlviz.i18n import translate
 from dlviz.limits import limits
 from dlviz.models import LAYER_TYPES, PRESETS, normalize, to_pytorch
 from dlviz.models.builder import build, check_budget, estimate
-from dlviz.models.codegen import to_script
+from dlviz.train.script import to_script
 
 # ---------------------------------------------------------------------------------------------------
 # 1. Code injection through "Download PyTorch code" (dlviz/models/codegen.py)

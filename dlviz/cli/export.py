@@ -13,9 +13,10 @@ from dlviz.i18n import t
 def run(a: argparse.Namespace) -> int:
     """A plain PyTorch training script for a preset, a .json spec or a saved run (its spec and its recipe)."""
     from dlviz.data import get_info
-    from dlviz.models.codegen import to_pytorch, to_script
+    from dlviz.models.codegen import to_pytorch
     from dlviz.runs import RunStore
     from dlviz.train import recipe_for
+    from dlviz.train.script import to_script
 
     if a.run:
         rec = RunStore().get(a.run)

@@ -171,38 +171,17 @@ def _model_lines(spec, input_shape, num_classes, seed: int | None = None) -> lis
     return lines
 
 
-def to_script(spec, input_shape=(1, 28, 28), num_classes=10, recipe: dict | None = None) -> str:
-    """A script that builds the model, reads MNIST (or Fashion-MNIST) from IDX files in a folder named on the
-    command line, and trains it with dlviz's recipe: the same Glorot start for the same seed, the same
-    80/20 split (seed 42), optimizer, learning-rate schedule, batch size and epochs. Plain Python + torch.
-
-    ``recipe``: TrainConfig fields (the Train page's settings); missing ones take TrainConfig's defaults.
-    A text model gets the model alone (its data needs dlviz's tokenizer): see ``to_pytorch``.
+def script_source(spec, input_shape, num_classes, cfg, warmup_fraction: float) -> str:
+    """The source of a script that builds the model, reads MNIST (or Fashion-MNIST) from IDX files in a
+    folder named on the command line, and trains it with the recipe ``cfg`` (a validated
+    :class:`dlviz.train.TrainConfig`: optimizer, learning rate and its schedule with ``warmup_fraction``,
+    batch size, epochs, seed, validation share); the split is seeded with :data:`dlviz.defaults.SPLIT_SEED`.
+    Plain Python + torch. :func:`dlviz.train.script.to_script` resolves the recipe and calls this; a model
+    whose data a script cannot read (``reads(spec).script`` False, text) gets the model alone (``to_pytorch``).
     """
-    from dlviz.train.engine import OPTIMIZERS, SCHEDULES, WARMUP_FRACTION, TrainConfig
-
     spec = normalize(spec)
     if not reads(spec).script or len(tuple(input_shape)) != 3:
         return to_pytorch(spec, input_shape, num_classes)
-    d = TrainConfig()
-    r = {
-        k: (recipe or {}).get(k, getattr(d, k))
-        for k in (
-            "optimizer",
-            "lr",
-            "batch_size",
-            "epochs",
-            "weight_decay",
-            "momentum",
-            "seed",
-            "val_fraction",
-            "schedule",
-            "limit",
-        )
-    }
-    cfg = TrainConfig(**r).validated()  # a bad recipe is a TrainError, as on the Train page
-    if cfg.optimizer not in OPTIMIZERS or cfg.schedule not in SCHEDULES:  # validated() already refused these
-        raise SpecError("The model cannot be exported: unknown optimizer or schedule.")
     lines = [
         "#!/usr/bin/env python3",
         '"""Build this model, read MNIST from its IDX files and train it with the recipe chosen in dlviz.',
@@ -246,7 +225,7 @@ def to_script(spec, input_shape=(1, 28, 28), num_classes=10, recipe: dict | None
         f"    'schedule': {_str(cfg.schedule)},",
         f"    'limit': {'None' if cfg.limit is None else _int(cfg.limit)},",
         "}",
-        f"WARMUP_FRACTION = {_float(WARMUP_FRACTION)}",
+        f"WARMUP_FRACTION = {_float(warmup_fraction)}",
         f"SPLIT_SEED = {SPLIT_SEED}",
         f"INPUT_SHAPE = {_shape(input_shape)}",
     ]

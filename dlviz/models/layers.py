@@ -31,7 +31,7 @@ class Reads:
 
     ``kind`` names the data's modality (``DatasetInfo.kind``: "image", "text"), ``dtype`` the tensor the
     first layer reads. ``pads``: the input is pre-padded token ids (PAD = 0) that the sequence layers
-    skip (``mask_pads``). ``script``: :func:`dlviz.models.codegen.to_script` can write a standalone
+    skip (``mask_pads``). ``script``: :func:`dlviz.train.script.to_script` can write a standalone
     training script for it (it reads the IDX files itself; a text model's data needs dlviz's
     tokenizer). ``note``: comment lines the exported model starts with.
     """

@@ -32,8 +32,8 @@ from dlviz.models import (
     to_pytorch,
 )
 from dlviz.models.builder import MAX_LAYERS
-from dlviz.models.codegen import to_script
 from dlviz.models.presets import fit_classes
+from dlviz.train.script import to_script
 from dlviz.ui import keys as K
 from dlviz.ui.kinds import kind_of
 from dlviz.ui.plain import plain
