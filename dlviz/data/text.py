@@ -256,35 +256,20 @@ def prepare(
         for i, t in enumerate(types):
             lookup[i] = stoi.get(t, UNK)
         ids = lookup[flat] if len(flat) else np.zeros(0, dtype=np.int64)
-        train_x, train_len, train_cut = pad_flat(ids, starts[tr], lengths[tr], max_len)
-        test_x, test_len, test_cut = pad_flat(ids, starts[te], lengths[te], max_len)
+        parts: dict = {}  # train_texts, train_y, train_x, train_lengths, train_truncated, and the same for test
+        for part, idx in (("train", tr), ("test", te)):
+            x, kept, cut = pad_flat(ids, starts[idx], lengths[idx], max_len)
+            texts, y = [corpus.texts[i] for i in idx.tolist()], torch.from_numpy(corpus.labels[idx])
+            parts |= {f"{part}_texts": texts, f"{part}_y": y, f"{part}_x": x, f"{part}_lengths": kept}
+            parts[f"{part}_truncated"] = cut
         notices = list(corpus.notices)
-        n_cut = int(train_cut.sum() + test_cut.sum())
+        n_cut = int(parts["train_truncated"].sum() + parts["test_truncated"].sum())
         if n_cut and note_long:
             notices.append((_LONG_NOTICE, {"n": f"{n_cut:,}", "total": f"{len(corpus.texts):,}", "max_len": max_len}))
-        hit = _PREPARED.put(
-            key,
-            TextData(
-                info=replace(info, input_shape=(max_len,), max_len=max_len, n_train=len(tr), n_test=len(te)),
-                train_texts=[corpus.texts[i] for i in tr.tolist()],
-                test_texts=[corpus.texts[i] for i in te.tolist()],
-                train_y=torch.from_numpy(corpus.labels[tr]),
-                test_y=torch.from_numpy(corpus.labels[te]),
-                vocab=vocab,
-                max_len=max_len,
-                train_x=train_x,
-                test_x=test_x,
-                train_lengths=train_len,
-                test_lengths=test_len,
-                train_truncated=train_cut,
-                test_truncated=test_cut,
-                source=corpus.source,
-                source_detail=corpus.detail,
-                notices=tuple(notices),
-                duplicates_removed=corpus.duplicates,
-                conflicting_removed=corpus.conflicting,
-            ),
-        )
+        sized = replace(info, input_shape=(max_len,), max_len=max_len, n_train=len(tr), n_test=len(te))
+        found = {"source": corpus.source, "source_detail": corpus.detail, "notices": tuple(notices)}
+        removed = {"duplicates_removed": corpus.duplicates, "conflicting_removed": corpus.conflicting}
+        hit = _PREPARED.put(key, TextData(info=sized, vocab=vocab, max_len=max_len, **parts, **found, **removed))
     # fresh lists, so a caller that edits them cannot change the cached copy
     return replace(hit, train_texts=list(hit.train_texts), test_texts=list(hit.test_texts))
 
