@@ -6,16 +6,15 @@ import argparse
 import json
 
 from dlviz.cli.common import replay
+from dlviz.errors import RunError
 from dlviz.i18n import t
+from dlviz.inspect.attention import attention_for_text, attention_layers
+from dlviz.runs import RunStore
+from dlviz.train import load_run
+from dlviz.train.runner import run_max_len
 
 
 def run(a: argparse.Namespace) -> int:
-    from dlviz.errors import RunError
-    from dlviz.inspect.attention import attention_for_text, attention_layers
-    from dlviz.runs import RunStore
-    from dlviz.train import load_run
-    from dlviz.train.runner import run_max_len
-
     store = RunStore()
     model, rec, vocab = load_run(a.run, store, a.device, with_vocab=True)
     if vocab is None:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 
+from dlviz.bench import explain as bench_explain
+from dlviz.bench import train as bench
 from dlviz.errors import DlvizError
 from dlviz.i18n import t
 
 
 def run(a: argparse.Namespace) -> int:
     if a.what == "explain":
-        from dlviz.bench import explain as bench_explain
-
         return bench_explain.main(a.run, a.index, a.data_dir, a.device, a.json, a.repeat)
-    from dlviz.bench import train as bench
 
     threads = [int(v) for v in a.threads.split(",")] if a.threads else None
     engines = tuple(e.strip() for e in a.engines.split(",")) if a.engines else bench.DEFAULT_ENGINES

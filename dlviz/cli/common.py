@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dlviz.errors import SpecError
+from dlviz.data import load_dataset
+from dlviz.errors import DataError, RunError, SpecError
 from dlviz.limits import fmt_bytes, limits
+from dlviz.modality import IMAGE, modality_of
+from dlviz.models import PRESETS, normalize
+from dlviz.runs import RunStore, load_state_into
+from dlviz.train import image_transform, load_run
 
 
 def spec_from(arg: str) -> dict:
-    from dlviz.models import PRESETS, normalize
-
     if arg in PRESETS:
         return PRESETS[arg].copy_spec()
     path = Path(arg)
@@ -35,18 +38,9 @@ def spec_from(arg: str) -> dict:
 
 def run_and_image(a: argparse.Namespace):
     """The saved run (at the replay point ``--at``), its class names and test image ``--index`` as (1, 28, 28)."""
-    from dlviz.data import load_dataset
-    from dlviz.errors import DataError
-    from dlviz.runs import RunStore
-    from dlviz.train import image_transform, load_run
-
     store = RunStore()
     model, rec = load_run(a.run, store, a.device)
-    from dlviz.train.runner import is_text_run
-
-    if is_text_run(rec):
-        from dlviz.errors import RunError
-
+    if modality_of(rec) is not IMAGE:  # these verbs read one test image
         raise RunError(
             "Run {run_id} reads sentences ({dataset}), not images. For a text run use: python -m dlviz "
             "attention --run {run_id} --text \"...\"",
@@ -70,8 +64,6 @@ def replay(store, model, run_id: str, at: str | None) -> None:
     """Load the weights saved at replay point ``at`` (None: keep the final weights)."""
     if not at:
         return
-    from dlviz.errors import RunError
-    from dlviz.runs import load_state_into
 
     tags = store.list_snapshots(run_id)
     if at not in tags:

@@ -6,13 +6,12 @@ import argparse
 import json
 import os
 
+from dlviz.data import load_dataset
+from dlviz.data.split import split_report
 from dlviz.i18n import t
 
 
 def run(a: argparse.Namespace) -> int:
-    from dlviz.data import load_dataset
-    from dlviz.data.split import split_report
-
     out = split_report(load_dataset(a.dataset, a.data_dir))
     if a.json:
         print(json.dumps(out))

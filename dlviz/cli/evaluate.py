@@ -7,12 +7,11 @@ import json
 import os
 
 from dlviz.i18n import t
+from dlviz.runs import RunStore
+from dlviz.train import evaluate_run
 
 
 def run(a: argparse.Namespace) -> int:
-    from dlviz.runs import RunStore
-    from dlviz.train import evaluate_run
-
     out = evaluate_run(a.run, RunStore(), a.data_dir, a.device)
     if a.json:
         print(json.dumps(out))

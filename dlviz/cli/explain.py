@@ -7,13 +7,19 @@ import json
 import os
 from pathlib import Path
 
+import torch
+
 from dlviz.cli.common import run_and_image
+from dlviz.data import load_dataset
+from dlviz.errors import ExplainError
+from dlviz.explain import METHODS, attribute
+from dlviz.explain.checks import report, shuffled_label_model
 from dlviz.i18n import t
+from dlviz.runs import RunStore
+from dlviz.train import DeviceData, image_transform
 
 
 def _setting(text: str) -> tuple[str, object]:
-    from dlviz.errors import ExplainError
-
     name, sep, raw = text.partition("=")
     if not sep or not name.strip():
         raise ExplainError("Write a setting as NAME=VALUE (e.g. steps=100), not '{text}'.", text=text)
@@ -30,17 +36,10 @@ SHUFFLED_IMAGES, SHUFFLED_EPOCHS = 3000, 2  # the Explain page's data-randomisat
 def _shuffled_model(a: argparse.Namespace, model):
     """The run's architecture trained on its dataset's first ``--data-randomisation`` training images, labels
     shuffled (SHUFFLED_EPOCHS epochs, as the Explain page does)."""
-    from dlviz.data import load_dataset
-    from dlviz.explain.checks import shuffled_label_model
-    from dlviz.runs import RunStore
-    from dlviz.train import DeviceData, image_transform
-
     data = load_dataset(RunStore().get(a.run).dataset, a.data_dir)
     device = next(model.parameters()).device
     n = int(a.data_randomisation)
     if n < 10:
-        from dlviz.errors import ExplainError
-
         raise ExplainError("The shuffled-label model needs at least 10 training images, not {n}.", n=n)
     x, y = data.train_x[:n].to(device), data.train_y[:n].to(device)
     shuffled, _ = shuffled_label_model(
@@ -114,11 +113,6 @@ def _print_checks(c: dict) -> None:
 
 
 def run(a: argparse.Namespace) -> int:
-    import torch
-
-    from dlviz.explain import METHODS, attribute
-    from dlviz.explain.checks import report
-
     settings = dict(_setting(s) for s in a.setting or [])
     model, classes, x, label = run_and_image(a)
     model.eval()

@@ -7,17 +7,17 @@ import sys
 from pathlib import Path
 
 from dlviz.cli.common import spec_from
+from dlviz.data import get_info
 from dlviz.i18n import t
+from dlviz.modality import modality_of
+from dlviz.models.codegen import to_pytorch
+from dlviz.runs import RunStore
+from dlviz.train import recipe_for
+from dlviz.train.script import to_script
 
 
 def run(a: argparse.Namespace) -> int:
     """A plain PyTorch training script for a preset, a .json spec or a saved run (its spec and its recipe)."""
-    from dlviz.data import get_info
-    from dlviz.models.codegen import to_pytorch
-    from dlviz.runs import RunStore
-    from dlviz.train import recipe_for
-    from dlviz.train.script import to_script
-
     if a.run:
         rec = RunStore().get(a.run)
         spec, dataset, recipe = rec.spec, rec.dataset, dict(rec.settings)
@@ -26,19 +26,16 @@ def run(a: argparse.Namespace) -> int:
         recipe = recipe_for(a.model, dataset)
     recipe.update({k: v for k, v in (("epochs", a.epochs), ("limit", a.limit)) if v is not None})
     info = get_info(dataset)
-    if info.kind == "text":
-        code = to_pytorch(
-            spec,
-            (int(recipe.get("max_len") or info.max_len),),
-            int(len(recipe.get("classes") or []) or info.num_classes),
-        )
-    else:
-        code = to_script(spec, info.input_shape, info.num_classes, recipe)
+    kind = modality_of(info)
+    shape = kind.input_shape(info, recipe.get("max_len"))
+    classes = int(len(recipe.get("classes") or []) or info.num_classes)
+    # a whole training script where torch alone reads the data (the IDX files); else the model's code
+    code = to_script(spec, shape, classes, recipe) if kind.standalone_script else to_pytorch(spec, shape, classes)
     if a.output:
         Path(a.output).write_text(code, encoding="utf-8")
         print(
             t("Wrote {path}. Run it with: python {path} DATA_FOLDER", path=a.output)
-            if info.kind != "text"
+            if kind.standalone_script
             else t("Wrote {path}: the model's code (a text model's data needs dlviz).", path=a.output)
         )
     else:

@@ -8,11 +8,10 @@ import os
 
 from dlviz.cli.common import run_and_image
 from dlviz.i18n import t
+from dlviz.inspect import activations, summarize
 
 
 def run(a: argparse.Namespace) -> int:
-    from dlviz.inspect import activations, summarize
-
     model, _, x, label = run_and_image(a)
     layers, probs = activations(model, x)
     pred = int(probs.argmax())

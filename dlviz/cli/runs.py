@@ -6,11 +6,10 @@ import argparse
 import json
 
 from dlviz.i18n import t
+from dlviz.runs import RunStore
 
 
 def run(a: argparse.Namespace) -> int:
-    from dlviz.runs import RunStore
-
     if a.rebuild:
         out = RunStore().rebuild_index()
         if out["backup"]:

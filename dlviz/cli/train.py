@@ -12,6 +12,12 @@ from dlviz.cli.common import spec_from
 from dlviz.defaults import VAL_FRACTION
 from dlviz.errors import DlvizError
 from dlviz.i18n import t
+from dlviz.modality import modality_of
+from dlviz.models import PRESETS
+from dlviz.runs import RunStore
+from dlviz.train import OPTIMIZERS, SCHEDULES, Listener, TrainConfig, TrainJob, recipe_for, run_job
+from dlviz.train.baseline import comparison
+from dlviz.train.engine import PRECISIONS
 
 
 def _fmt_time(s: float) -> str:
@@ -19,10 +25,6 @@ def _fmt_time(s: float) -> str:
 
 
 def run(a: argparse.Namespace) -> int:
-    from dlviz.models import PRESETS
-    from dlviz.runs import RunStore
-    from dlviz.train import Listener, TrainConfig, TrainJob, recipe_for, run_job
-
     spec = spec_from(a.model)
     # the preset's own recipe (epochs; for text presets also lr, batch size, weight decay), then the flags
     recipe = recipe_for(a.model if a.model in PRESETS else None, a.dataset)
@@ -137,7 +139,6 @@ def run(a: argparse.Namespace) -> int:
             ),
             file=sys.stderr,
         )
-        from dlviz.train.baseline import comparison
 
         said = comparison(bl["test_accuracy"], res.test_accuracy, bl.get("train_size", 0))
         if said is not None:
@@ -158,26 +159,23 @@ def run(a: argparse.Namespace) -> int:
             "model": a.model,
             "message": t(res.message, **res.message_args) if res.message else "",
         }
-        if bl is not None or _is_text_dataset(a.dataset):
+        if bl is not None or _has_baseline(a.dataset):
             out["baseline_test_accuracy"] = bl["test_accuracy"] if bl is not None else None
             out["baseline_seconds"] = round(bl["seconds"], 3) if bl is not None else None
         print(json.dumps(out))
     return 0 if res.status == "finished" else (1 if res.status == "stopped" else 2)
 
 
-def _is_text_dataset(name: str) -> bool:
-    from dlviz.data import get_info
-
+def _has_baseline(dataset: str) -> bool:
+    """Whether a run on ``dataset`` trains a classic baseline beside the model (its JSON keys are then always
+    there, None when --no-baseline skipped it)."""
     try:
-        return get_info(name).kind == "text"
+        return modality_of(dataset).has_baseline
     except DlvizError:
         return False
 
 
 def add_parser(sub) -> None:
-    from dlviz.train import OPTIMIZERS, SCHEDULES
-    from dlviz.train.engine import PRECISIONS
-
     tr = sub.add_parser("train", help=t("train a model and save it as a run"))
     tr.add_argument("--dataset", default="mnist", help="mnist | fashion-mnist | rt-polarity | zh-reviews")
     tr.add_argument(

@@ -61,6 +61,12 @@ class Modality:
     input_dtype: ClassVar[torch.dtype]  # what the model's first layer reads
     default_preset: ClassVar[str]  # the preset offered when a model does not fit this kind of data
     wrong_model: ClassVar[str]  # N_(...): what to say when this kind of data meets a model of another kind
+    # a classic (not deep) baseline is trained beside every model of this kind, on the same split (text: TF-IDF +
+    # logistic regression, dlviz.train.baseline); the CLI's train --json reports it
+    has_baseline: ClassVar[bool] = False
+    # ``python -m dlviz export`` writes a whole training script that reads this kind's dataset files with torch
+    # alone (images: the IDX files); else it writes the model's code only
+    standalone_script: ClassVar[bool] = False
 
     # ---------------------------------------------------------------- datasets
 

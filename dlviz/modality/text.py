@@ -88,6 +88,7 @@ class TextModality(Modality):
         "This model reads images, but the dataset is sentences: a text model starts with an Embedding "
         "layer that turns token ids into vectors."
     )
+    has_baseline = True
 
     def encode(self, raw: str, *, vocab, max_len: int) -> EncodedText:
         """A typed sentence as a model trained with ``vocab`` and ``max_len`` reads it (:func:`encode_sentence`)."""
