@@ -10,7 +10,7 @@ from dlviz.cli.common import spec_from
 from dlviz.data import get_info
 from dlviz.i18n import t
 from dlviz.modality import modality_of
-from dlviz.models.codegen import to_pytorch
+from dlviz.models.codegen import writes_script
 from dlviz.runs import RunStore
 from dlviz.train import recipe_for
 from dlviz.train.script import to_script
@@ -26,16 +26,14 @@ def run(a: argparse.Namespace) -> int:
         recipe = recipe_for(a.model, dataset)
     recipe.update({k: v for k, v in (("epochs", a.epochs), ("limit", a.limit)) if v is not None})
     info = get_info(dataset)
-    kind = modality_of(info)
-    shape = kind.input_shape(info, recipe.get("max_len"))
+    shape = modality_of(info).input_shape(info, recipe.get("max_len"))
     classes = int(len(recipe.get("classes") or []) or info.num_classes)
-    # a whole training script where torch alone reads the data (the IDX files); else the model's code
-    code = to_script(spec, shape, classes, recipe) if kind.standalone_script else to_pytorch(spec, shape, classes)
+    code = to_script(spec, shape, classes, recipe)  # a text model: its code alone (writes_script)
     if a.output:
         Path(a.output).write_text(code, encoding="utf-8")
         print(
             t("Wrote {path}. Run it with: python {path} DATA_FOLDER", path=a.output)
-            if kind.standalone_script
+            if writes_script(spec, shape)
             else t("Wrote {path}: the model's code (a text model's data needs dlviz).", path=a.output)
         )
     else:

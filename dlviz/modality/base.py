@@ -64,9 +64,6 @@ class Modality:
     # a classic (not deep) baseline is trained beside every model of this kind, on the same split (text: TF-IDF +
     # logistic regression, dlviz.train.baseline); the CLI's train --json reports it
     has_baseline: ClassVar[bool] = False
-    # ``python -m dlviz export`` writes a whole training script that reads this kind's dataset files with torch
-    # alone (images: the IDX files); else it writes the model's code only
-    standalone_script: ClassVar[bool] = False
 
     # ---------------------------------------------------------------- datasets
 

@@ -171,6 +171,12 @@ def _model_lines(spec, input_shape, num_classes, seed: int | None = None) -> lis
     return lines
 
 
+def writes_script(spec, input_shape) -> bool:
+    """Whether a training script is written for ``spec`` reading ``input_shape`` (a model of pictures: the script
+    reads the IDX files itself); else the export is the model's code alone (:func:`to_pytorch`)."""
+    return reads(spec).script and len(tuple(input_shape)) == 3
+
+
 def script_source(spec, input_shape, num_classes, cfg, warmup_fraction: float) -> str:
     """The source of a script that builds the model, reads MNIST (or Fashion-MNIST) from IDX files in a
     folder named on the command line, and trains it with the recipe ``cfg`` (a validated
@@ -180,7 +186,7 @@ def script_source(spec, input_shape, num_classes, cfg, warmup_fraction: float) -
     whose data a script cannot read (``reads(spec).script`` False, text) gets the model alone (``to_pytorch``).
     """
     spec = normalize(spec)
-    if not reads(spec).script or len(tuple(input_shape)) != 3:
+    if not writes_script(spec, input_shape):
         return to_pytorch(spec, input_shape, num_classes)
     lines = [
         "#!/usr/bin/env python3",

@@ -5,8 +5,7 @@
 from __future__ import annotations
 
 from dlviz.errors import SpecError
-from dlviz.models.builder import normalize, reads
-from dlviz.models.codegen import script_source, to_pytorch
+from dlviz.models.codegen import script_source, to_pytorch, writes_script
 from dlviz.train.config import OPTIMIZERS, SCHEDULES, WARMUP_FRACTION, TrainConfig
 
 #: the recipe fields a script carries (the device and the precision are the script's own business)
@@ -32,7 +31,7 @@ def to_script(spec, input_shape=(1, 28, 28), num_classes=10, recipe: dict | None
     ``recipe``: TrainConfig fields (the Train page's settings); missing ones take TrainConfig's defaults.
     A text model gets the model alone (its data needs dlviz's tokenizer): see ``to_pytorch``.
     """
-    if not reads(normalize(spec)).script or len(tuple(input_shape)) != 3:
+    if not writes_script(spec, input_shape):
         return to_pytorch(spec, input_shape, num_classes)  # the model alone: a script cannot read its data
     defaults = TrainConfig()
     values = {k: (recipe or {}).get(k, getattr(defaults, k)) for k in SCRIPT_FIELDS}
