@@ -30,8 +30,6 @@ from dlviz.models import build
 from dlviz.models.presets import PRESETS
 from dlviz.runs.store import RunRecord
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path, monkeypatch):
