@@ -25,6 +25,26 @@ def mnist_dir() -> Path:
     return MNIST_DIR
 
 
+@pytest.fixture(scope="session")
+def cnn_cli_run(tmp_path_factory, mnist_dir) -> dict:
+    """One CNN run trained by ``python -m dlviz train`` (1 epoch on 2,000 images on the CPU, default precision,
+    in this process) in a private home that its tests only read: {"home": Path, "run_id": str, "out": the
+    JSON line}. Trained once per session for the CLI's train, explain and inspect tests (once per test before)."""
+    import json
+
+    from cli_util import run_cli
+
+    h = tmp_path_factory.mktemp("cnn-cli-home")
+    r = run_cli(
+        "train",
+        *("--model", "cnn", "--epochs", "1", "--limit", "2000", "--device", "cpu", "--data-dir", mnist_dir, "--json"),
+        env={"DLVIZ_HOME": str(h), "DLVIZ_OFFLINE": "1"},
+    )
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.splitlines()[-1])
+    return {"home": h, "run_id": out["run_id"], "out": out}
+
+
 @pytest.fixture
 def home(tmp_path, monkeypatch) -> Path:
     """A private DLVIZ_HOME, offline, so tests never touch ~/.dlviz or the network."""
@@ -46,3 +66,63 @@ def app(home, mnist_dir, monkeypatch):
         return AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
 
     return make
+
+
+# --------------------------------------------------------------------------------------------
+# Tiers and the CPU-time report
+#
+# Fast tier (developers): pytest -m "not slow and not browser". Everything (CI, .ci/run): pytest -q.
+# Other helpers share this machine's two cores, so wall times (--durations) swing with the load;
+# --cpu-durations=N lists the N tests that cost the most CPU (this process and the children it waited
+# for, user + system; a module or session fixture counts against the first test that uses it).
+
+_CPU: list[tuple[float, float, str]] = []
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--cpu-durations",
+        type=int,
+        default=None,
+        metavar="N",
+        help="list the N tests that took the most CPU time (0: all), with their wall time and each file's total",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    # a test_browser_*.py file drives chromium: it belongs to the browser tier even if it forgets the mark
+    for item in items:
+        if item.path.name.startswith("test_browser"):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    if item.config.getoption("--cpu-durations") is None:
+        yield
+        return
+    import time
+
+    t0, w0 = os.times(), time.perf_counter()
+    yield
+    t1, w1 = os.times(), time.perf_counter()
+    cpu = sum(b - a for a, b in zip(t0[:4], t1[:4], strict=True))  # user, system, children's user and system
+    _CPU.append((cpu, w1 - w0, item.nodeid))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    n = config.getoption("--cpu-durations")
+    if n is None or not _CPU:
+        return
+    tr = terminalreporter
+    rows = sorted(_CPU, reverse=True)
+    tr.write_sep("=", f"CPU time per test (load average now {os.getloadavg()[0]:.2f})")
+    for cpu, wall, nodeid in rows[: n or None]:
+        tr.write_line(f"{cpu:8.2f}s cpu {wall:8.2f}s wall  {nodeid}")
+    per_file: dict[str, float] = {}
+    for cpu, _, nodeid in rows:
+        per_file[nodeid.split("::")[0]] = per_file.get(nodeid.split("::")[0], 0.0) + cpu
+    tr.write_sep("-", "CPU time per file")
+    for path, cpu in sorted(per_file.items(), key=lambda kv: kv[1], reverse=True)[: n or None]:
+        tr.write_line(f"{cpu:8.2f}s  {path}")
+    tr.write_line(f"{sum(c for c, _, _ in rows):8.2f}s cpu in all, {sum(w for _, w, _ in rows):.2f}s wall")

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from cli_util import run_cli, run_process
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def cli(*args, env=None, timeout=300):
-    e = {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "dlviz", *args], capture_output=True, text=True, env=e, timeout=timeout, cwd=ROOT
-    )
+# in this process (fast; tests/cli_util.py); the tests whose point is a fresh process run both ways
+cli = run_cli
+BOTH_WAYS = pytest.mark.parametrize("cli", [run_cli, pytest.param(run_process, marks=pytest.mark.slow)])
 
 
-def test_train_json_contract_and_runs_list(home, mnist_dir):
+@BOTH_WAYS
+def test_train_json_contract_and_runs_list(home, mnist_dir, cli):
     r = cli(
         "train",
         "--dataset",
@@ -105,7 +98,8 @@ def test_corrupt_idx_names_the_file(home, mnist_dir, tmp_path):
     assert r.returncode == 2 and "t10k-labels-idx1-ubyte" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_chinese_messages(home, mnist_dir):
+@BOTH_WAYS
+def test_chinese_messages(home, mnist_dir, cli):
     r = cli("train", "--lr", "1e6", "--data-dir", str(mnist_dir), env={"DLVIZ_LANG": "zh"})
     assert r.returncode == 2 and any("\u4e00" <= ch <= "\u9fff" for ch in r.stderr), r.stderr
 
@@ -129,7 +123,7 @@ def test_evaluate_a_saved_run_and_refuse_bad_weights(home, mnist_dir):
     assert ev.returncode == 2 and "Traceback" not in ev.stderr
 
 
-def test_train_precision_flag_reaches_the_run(home, mnist_dir):
+def test_train_precision_flag_reaches_the_run(home, mnist_dir, cnn_cli_run):
     from dlviz.runs import RunStore
     from dlviz.train.engine import cpu_has_native_bf16
 
@@ -152,11 +146,11 @@ def test_train_precision_flag_reaches_the_run(home, mnist_dir):
     out = json.loads(r.stdout.splitlines()[-1])
     run = RunStore().get(out["run_id"])
     assert out["precision"] == "fp32" == run.metrics["precision"] and run.settings["precision"] == "fp32"
-    r = cli(*base)  # the default: auto, bf16 for a CNN on a CPU with native bf16
-    assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout.splitlines()[-1])
+    # the default: auto, bf16 for a CNN on a CPU with native bf16 (conftest.py's run: the same command
+    # without --precision, on 2,000 images)
+    out = cnn_cli_run["out"]
     assert out["precision"] == ("bf16" if cpu_has_native_bf16() else "fp32")
-    assert RunStore().get(out["run_id"]).settings["precision"] == "auto"
+    assert RunStore(cnn_cli_run["home"]).get(out["run_id"]).settings["precision"] == "auto"
     assert 0.5 < out["test_accuracy"] <= 1.0
     r = cli(*base, "--precision", "fp16")
     assert r.returncode == 2 and "invalid choice" in r.stderr and "Traceback" not in r.stderr

@@ -16,12 +16,10 @@ def cli(*args):
 
 
 @pytest.fixture(scope="module")
-def cnn_run(tmp_path_factory, mnist_dir):
-    """One CNN trained for 1 epoch on 2,000 images, in a private home shared by this module's tests."""
-    _ENV.update(DLVIZ_HOME=str(tmp_path_factory.mktemp("home")), DLVIZ_OFFLINE="1")
-    r = cli("train", "--model", "cnn", "--epochs", "1", "--limit", "2000", "--data-dir", str(mnist_dir), "--json")
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout.splitlines()[-1])["run_id"]
+def cnn_run(cnn_cli_run):
+    """One CNN trained for 1 epoch on 2,000 images, in a private home (conftest.py: shared with test_inspect)."""
+    _ENV.update(DLVIZ_HOME=str(cnn_cli_run["home"]), DLVIZ_OFFLINE="1")
+    return cnn_cli_run["run_id"]
 
 
 def test_explain_json_contract_with_integrated_gradients(cnn_run, mnist_dir, tmp_path):

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_util import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 RT_DIR = ROOT.parent / "shared" / "data" / "rt-polarity"
 
 
-def cli(*args, home: Path, timeout=300, env=None):
-    e = {**os.environ, "PYTHONPATH": str(ROOT), "DLVIZ_HOME": str(home), "DLVIZ_OFFLINE": "1", **(env or {})}
-    e.pop("DLVIZ_DATA_DIR", None)
-    return subprocess.run(
-        [sys.executable, "-m", "dlviz", *args], capture_output=True, text=True, env=e, timeout=timeout, cwd=ROOT
-    )
+def cli(*args, home: Path, env=None):
+    """``python -m dlviz ARGS`` in this process (tests/cli_util.py), offline, in the home ``home``."""
+    return run_cli(*args, env={"DLVIZ_HOME": str(home), "DLVIZ_OFFLINE": "1", **(env or {})}, unset=("DLVIZ_DATA_DIR",))
 
 
 def last_json(r):

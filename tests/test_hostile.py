@@ -657,18 +657,12 @@ def test_a_damaged_run_index_keeps_the_app_usable_and_is_rebuilt_from_the_run_fo
 
 def test_the_cli_says_the_index_is_damaged_and_rebuilds_it(home):
     """Issue 14, item 11, the command line: one sentence and exit 2, then ``runs --rebuild``."""
+    from cli_util import run_cli
+
     ids = _truncated_index(2)
-    env = {**os.environ, "DLVIZ_HOME": str(home), "PYTHONPATH": str(ROOT)}
 
     def cli(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "dlviz", "runs", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return run_cli("runs", *args, env={"DLVIZ_HOME": str(home)})
 
     out = cli()
     assert out.returncode == 2 and "is damaged" in out.stderr + out.stdout and "Traceback" not in out.stderr
@@ -855,18 +849,11 @@ def test_limits_are_server_settings(monkeypatch):
     check_budget(estimate(CONV_1024_K15), 65_536)
 
 
-def _cli(*args, env=None, timeout=120):
-    import os
+def _cli(*args, env=None):
+    """``python -m dlviz ARGS`` in this process (tests/cli_util.py)."""
+    from cli_util import run_cli
 
-    e = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "dlviz", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]),
-        env=e,
-    )
+    return run_cli(*args, env=env)
 
 
 def test_cli_refuses_a_model_past_the_limits_in_one_sentence(tmp_path):

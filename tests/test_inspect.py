@@ -68,11 +68,13 @@ def test_hooks_are_removed_even_when_forward_raises():
     assert _all_hooks(model) == 0 and model.training
 
 
-def test_inspect_cli_json(home, mnist_dir):
-    from test_cli import cli  # tests/ is on sys.path (rootdir-relative test modules)
+def test_inspect_cli_json(cnn_cli_run, mnist_dir, monkeypatch):
+    from cli_util import run_cli  # tests/ is on sys.path (rootdir-relative test modules)
 
-    r = cli("train", "--model", "cnn", "--epochs", "1", "--limit", "2000", "--data-dir", str(mnist_dir), "--json")
-    run_id = json.loads(r.stdout.splitlines()[-1])["run_id"]
+    monkeypatch.setenv("DLVIZ_HOME", str(cnn_cli_run["home"]))  # a CNN trained by the CLI (conftest.py)
+    monkeypatch.setenv("DLVIZ_OFFLINE", "1")
+    cli = run_cli
+    run_id = cnn_cli_run["run_id"]
     r = cli("inspect", "--run", run_id, "--index", "0", "--data-dir", str(mnist_dir), "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
