@@ -608,6 +608,7 @@ def test_every_data_message_has_chinese():
         assert sorted(placeholders.findall(catalogue[template])) == sorted(placeholders.findall(template)), template
 
 
+@pytest.mark.slow  # a fresh Python (torch again); the fast tier: tests/test_light_imports.py, every module at once
 def test_core_imports_neither_streamlit_nor_mlxtend(tmp_path):
     code = (
         "import sys, dlviz.data as d; data = d.load_dataset('mnist', allow_download=False); "

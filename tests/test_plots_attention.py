@@ -28,6 +28,7 @@ def _rows(t: int, seed: int = 0, shape=()) -> np.ndarray:
     return a / a.sum(-1, keepdims=True)
 
 
+@pytest.mark.slow  # a fresh Python (torch again); the fast tier: tests/test_light_imports.py, every module at once
 def test_the_core_does_not_import_streamlit():
     import subprocess
 

@@ -124,6 +124,7 @@ def test_plotly_figure_one_trace_per_group():
     assert [t.marker.color for t in fig.data] == ["#0072B2", "#D55E00"]
 
 
+@pytest.mark.slow  # a fresh Python (torch again); the fast tier: tests/test_light_imports.py, every module at once
 def test_embedding_modules_do_not_import_streamlit():
     code = "import sys, dlviz.plots.embedding, dlviz.inspect.embed; print('streamlit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)

@@ -254,6 +254,7 @@ def test_pil_decompression_bomb_guard_is_a_plain_error(monkeypatch):
         open_image(data)
 
 
+@pytest.mark.slow  # a fresh Python (torch again); the fast tier: tests/test_light_imports.py, every module at once
 def test_core_does_not_need_streamlit():
     import subprocess
     import sys

@@ -425,6 +425,7 @@ def test_concurrent_writes_while_reading(store):
         assert len(store.get(run.id).metrics["loss"]) == 50
 
 
+@pytest.mark.slow  # a fresh Python (torch again); the fast tier: tests/test_light_imports.py, every module at once
 def test_import_does_not_load_streamlit():
     code = "import sys, dlviz.runs; assert 'streamlit' not in sys.modules, 'streamlit imported'"
     root = pathlib.Path(__file__).resolve().parents[1]

@@ -670,6 +670,7 @@ def test_csv_missing_file(tmp_path):
 # Hygiene
 
 
+@pytest.mark.slow  # a fresh Python (torch again); the fast tier: tests/test_light_imports.py, every module at once
 def test_text_modules_do_not_import_streamlit():
     import subprocess
 

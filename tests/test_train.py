@@ -262,6 +262,7 @@ def test_executor_two_jobs_independent_and_stop(home, mnist_dir):
     assert ex.active_run_ids() == set()
 
 
+@pytest.mark.slow  # a fresh Python (torch again); the fast tier: tests/test_light_imports.py, every module at once
 def test_core_does_not_import_streamlit():
     code = (
         "import sys, dlviz.train, dlviz.models, dlviz.data, dlviz.runs, dlviz.plots, dlviz.inspect, "
@@ -409,6 +410,7 @@ def test_make_optimizer_is_fused(opt):
     assert o.defaults.get("fused") is True, opt
 
 
+@pytest.mark.slow  # three CNN trainings on 12,000 images: a 1-point accuracy gap needs the data
 def test_engine_matches_the_ordinary_loop_in_accuracy(mnist_dir):
     """The CNN preset, 12,000 MNIST training images, 1 epoch, batch 128, Adam 3e-3, constant: an ordinary
     DataLoader loop in fp32 against fit() with precision auto (bf16 + channels-last on a CPU with native
