@@ -16,6 +16,11 @@ os.environ.setdefault("DLVIZ_OFFLINE", "1")
 # The browser tests start the real app without this (tests/browser_util.py): there jobs train in
 # child processes, as for users; tests/test_process.py covers that executor directly.
 os.environ.setdefault("DLVIZ_EXECUTOR", "thread")
+# OpenMP's worker threads (torch's intra-op pool) spin while they wait for work. On this machine's two cores,
+# shared with other jobs, a spinning thread burns the core its partner needs: 25 steps of the small
+# transformer took 12 s of CPU instead of 0.4 s. Waiting passively keeps both threads and wastes nothing.
+# Set here, before any test module imports torch; child processes (CLI, training, servers) inherit it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @pytest.fixture(scope="session")

@@ -221,6 +221,7 @@ def test_tsne_plain_errors():
         tsne(bad, perplexity=3)
 
 
+@pytest.mark.slow  # two t-SNEs of 800 real digits (ours and scikit-learn's); the fast tier has the toy clusters
 def test_tsne_trustworthiness_matches_sklearn_on_mnist_features(mnist_dir):
     from sklearn.manifold import TSNE, trustworthiness
 
