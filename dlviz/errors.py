@@ -8,6 +8,8 @@ or Chinese and never as a traceback.
 
 from __future__ import annotations
 
+from dlviz.i18n import catalogue, translate
+
 
 class DlvizError(Exception):
     """A problem explained in plain words. ``template`` is translatable; ``kwargs`` fill it."""
@@ -20,8 +22,6 @@ class DlvizError(Exception):
     def message(self, lang: str = "en", escape=None) -> str:
         """The message in ``lang``. ``escape`` (the app's ``plain``) is applied to every word filled in, which
         may be a user's file name or model name: the app shows messages as Markdown, the CLI as text."""
-        from dlviz.i18n import catalogue, translate
-
         # words filled into the template ("kernel", a layer title) translate too when known
         cat = catalogue(lang)
         kwargs = {k: cat.get(v, v) if isinstance(v, str) else v for k, v in self.kwargs.items()}

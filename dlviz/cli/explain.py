@@ -145,7 +145,7 @@ def run(a: argparse.Namespace) -> int:
         shuffled = _shuffled_model(a, model) if a.data_randomisation is not None else None
         out["checks"] = report(model, x, target, a.method, res, a.contrast, settings, shuffled)
     if a.out:
-        from dlviz.plots.explain import comparison_png
+        from dlviz.plots.explain import comparison_png  # lazy: it imports plotly, which only --out needs
 
         Path(a.out).write_bytes(comparison_png(x[0], {a.method: res}, {a.method: t(METHODS[a.method].title)}, tr=t))
         out["out"] = str(a.out)

@@ -11,6 +11,7 @@ from torch import nn
 
 from dlviz.defaults import SPLIT_SEED
 from dlviz.errors import SpecError
+from dlviz.i18n import translate
 from dlviz.models import layers as L
 from dlviz.models.builder import Built, build, normalize, reads
 
@@ -407,8 +408,6 @@ def to_json(spec) -> str:
 def to_dot(built: Built, title: str = "", lang: str = "en") -> str:
     """A top-to-bottom Graphviz diagram: one box per layer with its output shape; the plain words ("Input",
     "params", "skip") in ``lang``, the layer names as the layer table writes them."""
-    from dlviz.i18n import translate
-
     colours = {
         "core": "#dbeafe",
         "conv": "#dcfce7",

@@ -5,6 +5,9 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
+from dlviz.errors import SpecError
+from dlviz.models.builder import normalize
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -194,8 +197,6 @@ PRESETS.update({p.key: p for p in TEXT_PRESETS})
 
 
 def get_preset(key: str) -> Preset:
-    from dlviz.errors import SpecError
-
     if key not in PRESETS:
         raise SpecError("Unknown preset '{key}'. Presets: {known}.", key=key, known=", ".join(PRESETS))
     return PRESETS[key]
@@ -208,9 +209,6 @@ def fit_classes(spec: dict, num_classes: int | None) -> dict:
     plainly which layer to change)."""
     if not num_classes or not isinstance(spec, dict) or not spec.get("layers"):
         return spec
-    from dlviz.errors import SpecError
-    from dlviz.models.builder import normalize
-
     try:
         layers = normalize(spec)["layers"]
     except SpecError:

@@ -19,7 +19,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from dlviz.plots.explain import AGAINST_RGB, FOR_RGB, FRAME_RGB, MATTERS_RGB, TEXT_RGB, _alpha, font
+from dlviz.plots.explain import AGAINST_RGB, FOR_RGB, FRAME_RGB, MATTERS_RGB, TEXT_RGB, _alpha, curves_figure, font
 from dlviz.plots.figures import Tr, _en
 
 DARK = "#111827"
@@ -298,8 +298,6 @@ def chips_png(
 
 def word_curves_figure(curves, tr: Tr = _en):
     """The deletion and insertion curves of dlviz.plots.explain.curves_figure, over words."""
-    from dlviz.plots.explain import curves_figure
-
     fig = curves_figure(curves, tr=tr)
     fig.update_xaxes(title=tr("share of words removed (deletion) or put back (insertion)"))
     return fig

@@ -8,6 +8,8 @@ from pathlib import Path
 import streamlit as st
 
 from dlviz.errors import RunError
+from dlviz.explain.warm import warm_up
+from dlviz.runs import IndexDamagedError, RunStore
 from dlviz.ui import keys as K
 from dlviz.ui import screen
 from dlviz.ui.cache import Bounded
@@ -31,8 +33,6 @@ LOOK_INSIDE = [  # (file and url, title, icon)
 def _warm_explanations() -> None:
     """Once per server process, in a daemon thread: the explanation path's one-off costs (Captum's imports, the
     first backward pass, oneDNN's kernels), so the first explanation a user asks for is not a cold start."""
-    from dlviz.explain.warm import warm_up
-
     warm_up()
 
 
@@ -74,8 +74,6 @@ _BACKED_UP = Bounded(16)
 def index_notice() -> None:
     """When the run index (runs.db) is damaged: say so on every page, keep a backup of the damaged file, and
     offer to rebuild the index from the run folders (each keeps a copy of its row in run.json)."""
-    from dlviz.runs import IndexDamagedError, RunStore
-
     _rebuilt_notice()
     store = RunStore()
     problem = store.index_problem()

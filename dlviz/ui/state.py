@@ -26,6 +26,7 @@ from dlviz.modality import IMAGE, modality_of
 from dlviz.models import PRESETS
 from dlviz.runs import RunStore, dlviz_home
 from dlviz.train import LocalExecutor
+from dlviz.train.process import make_executor
 from dlviz.ui import keys as K
 from dlviz.ui.inputs import InputImage
 from dlviz.ui.plain import plain_args
@@ -246,8 +247,6 @@ def undo_spec() -> bool:
 def get_executor() -> LocalExecutor:
     """One executor per server; each session keeps its own job ids, so tabs train independently.
     Jobs train in child processes (``ProcessExecutor``); DLVIZ_EXECUTOR=thread keeps them in threads."""
-    from dlviz.train.process import make_executor
-
     ex = make_executor()
     # Runs left 'running' by an earlier server become 'interrupted'. Start-up clean-up belongs to the
     # server process alone: a training child never runs the app (dlviz.train.process), and if one

@@ -10,6 +10,7 @@ from dlviz.errors import DlvizError
 from dlviz.i18n import LANGUAGES, translate
 from dlviz.ui import keys as K
 from dlviz.ui.plain import plain
+from dlviz.ui.screen import presentation_toggle
 from dlviz.ui.state import save_session, t
 
 
@@ -42,8 +43,6 @@ def _relabel_choices() -> None:
 
 def sidebar() -> None:
     ss = st.session_state
-    from dlviz.ui.screen import presentation_toggle
-
     with st.sidebar:
         presentation_toggle()
         langs = list(LANGUAGES)
