@@ -293,6 +293,6 @@ def test_text_registry_strings_have_chinese():
         for lt in [LAYER_TYPES[k]]
         for s in (lt.title, lt.help, *(p.help for p in lt.params))
     ]
-    texts += [c for k in ("transformer", "timepool") for p in LAYER_TYPES[k].params for c in p.choices]
+    texts += [c for k in ("transformer", "timepool") for p in LAYER_TYPES[k].params for c in (p.choices or ())]
     texts += [s for k in TEXT for s in (PRESETS[k].title, PRESETS[k].description)]
     assert [s for s in texts if s not in zh] == []
