@@ -12,8 +12,10 @@ from dlviz.errors import DlvizError
 from dlviz.models import build
 from dlviz.models.builder import check_budget, estimate
 from dlviz.models.presets import fit_classes
+from dlviz.tasks import task_of_spec
 from dlviz.train import TrainJob
 from dlviz.ui import current_spec, get_executor, get_store, save_session, show_error, t
+from dlviz.ui.gan_widgets import chosen_gan
 from dlviz.ui.kinds import kind_of
 from dlviz.ui.plain import plain, plain_args
 from dlviz.ui.run_widgets import run_title
@@ -28,13 +30,14 @@ snap = ex.snapshot(job_id) if job_id else None
 active = bool(snap and not snap.done)
 if not (active and presenting()):  # on a projector, while a run trains, the curves need the height
     st.title(t("Train"))
-spec = current_spec()
 info = get_info(ss[K.DATASET])
 if not active:  # while a run trains, the curves get the screen (issue 13: a projector at 1280x720)
     st.caption(t(kind_of(info).train_intro))
+gan = chosen_gan(ss[K.DATASET], ask=not active)  # "draw new digits": the DCGAN instead of the Build page's model
+spec = gan or current_spec()
 spec = fit_classes(spec, info.num_classes)  # a preset used unchanged gives one score per class of this dataset
 try:
-    built = build(spec, info.input_shape, info.num_classes)
+    built = task_of_spec(spec).build(spec) or build(spec, info.input_shape, info.num_classes)
 except DlvizError as e:
     show_error(e)
     st.page_link("pages/build.py", label=t("Fix the model on the Build page"), icon=":material/account_tree:")
@@ -66,7 +69,8 @@ row = st.container(horizontal=True)
 if row.button(t("Train"), type="primary", disabled=active, icon=":material/play_arrow:", key=K.TRAIN_BTN):
     try:
         cfg = cfg.validated()
-        check_budget(estimate(spec, info.input_shape), cfg.batch_size)  # the batch against the server's limits
+        if gan is None:  # a GAN is a preset of fixed size; a layer list is checked against the server's limits
+            check_budget(estimate(spec, info.input_shape), cfg.batch_size)
     except DlvizError as e:
         show_error(e)
     else:

@@ -10,6 +10,7 @@ from dlviz.errors import DataError, RunError, SpecError
 from dlviz.limits import fmt_bytes, limits
 from dlviz.modality import IMAGE, modality_of
 from dlviz.models import PRESETS, normalize
+from dlviz.models.gan import GAN_PRESETS, copy_preset
 from dlviz.runs import RunStore, load_state_into
 from dlviz.train import image_transform, load_run
 
@@ -17,10 +18,14 @@ from dlviz.train import image_transform, load_run
 def spec_from(arg: str) -> dict:
     if arg in PRESETS:
         return PRESETS[arg].copy_spec()
+    if arg in GAN_PRESETS:
+        return copy_preset(arg)
     path = Path(arg)
     if not path.suffix.lower() == ".json" and not path.exists():
         raise SpecError(
-            "'{arg}' is neither a preset ({known}) nor a JSON spec file.", arg=arg, known=", ".join(PRESETS)
+            "'{arg}' is neither a preset ({known}) nor a JSON spec file.",
+            arg=arg,
+            known=", ".join([*PRESETS, *GAN_PRESETS]),
         )
     try:
         if path.stat().st_size > limits().json_bytes:  # not read at all: normalize() would refuse it anyway

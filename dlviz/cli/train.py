@@ -14,6 +14,7 @@ from dlviz.errors import DlvizError
 from dlviz.i18n import t
 from dlviz.modality import modality_of
 from dlviz.models import PRESETS
+from dlviz.models.gan import GAN_PRESETS
 from dlviz.runs import RunStore
 from dlviz.train import OPTIMIZERS, SCHEDULES, Listener, TrainConfig, TrainJob, recipe_for, run_job
 from dlviz.train.baseline import comparison
@@ -27,7 +28,7 @@ def _fmt_time(s: float) -> str:
 def run(a: argparse.Namespace) -> int:
     spec = spec_from(a.model)
     # the preset's own recipe (epochs; for text presets also lr, batch size, weight decay), then the flags
-    recipe = recipe_for(a.model if a.model in PRESETS else None, a.dataset)
+    recipe = recipe_for(a.model if a.model in PRESETS or a.model in GAN_PRESETS else None, a.dataset)
     chosen = {
         k: v
         for k, v in (
@@ -115,7 +116,24 @@ def run(a: argparse.Namespace) -> int:
     res = run_job(job, RunStore(), Console())
     if res.message:
         print(t(res.message, **res.message_args), file=sys.stderr)
-    if res.test_accuracy is not None:
+    if res.summary.get("generator_loss") is not None:  # a GAN: its two losses, not a test accuracy
+        print(
+            t(
+                "Last epoch: generator loss {g:.3f}, discriminator loss {d:.3f}; the discriminator is right on "
+                "{real:.0%} of real and {fake:.0%} of generated digits ({epochs} epochs, {secs:.1f} s of training "
+                "on {device}). Run id: {run_id}",
+                g=res.summary["generator_loss"],
+                d=res.summary["discriminator_loss"],
+                real=res.summary["real_accuracy"],
+                fake=res.summary["fake_accuracy"],
+                epochs=res.epochs,
+                secs=res.train_seconds,
+                device=res.device,
+                run_id=res.run_id,
+            ),
+            file=sys.stderr,
+        )
+    elif res.test_accuracy is not None:
         print(
             t(
                 "Test accuracy: {acc:.2%} ({epochs} epochs, {secs:.1f} s of training on {device}). Run id: {run_id}",
@@ -158,6 +176,7 @@ def run(a: argparse.Namespace) -> int:
             "dataset": a.dataset,
             "model": a.model,
             "message": t(res.message, **res.message_args) if res.message else "",
+            **res.summary,  # the task's own numbers (a GAN: generator_loss, discriminator_loss, ...)
         }
         if bl is not None or _has_baseline(a.dataset):
             out["baseline_test_accuracy"] = bl["test_accuracy"] if bl is not None else None
@@ -182,7 +201,7 @@ def add_parser(sub) -> None:
         "--model",
         default="mlp",
         help=t(
-            "a preset (images: mlp, cnn, deep-sigmoid, resnet, rnn; text: "
+            "a preset (images: mlp, cnn, deep-sigmoid, resnet, rnn; a GAN that draws digits: dcgan; text: "
             "lstm, gru, transformer, kim-cnn, bag) or a .json spec"
         ),
     )

@@ -1,8 +1,8 @@
 """Tasks: what a model is trained to do. A task knows its loss, its metric and the result views the Train
 page shows for it; the training loop, the job runner and the pages ask it and never name a loss themselves.
 
-Classification is the one task today; reconstruction (autoencoders) and generation (GANs) come next, each a
-new module here with a ``Task`` subclass and a line in ``TASKS``.
+Classification and generation (a GAN, with its own training step: ``Task.make_step``) today; reconstruction
+(autoencoders) next. Each is a new module here with a ``Task`` subclass and a line in ``TASKS``.
 """
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ from __future__ import annotations
 from dlviz.errors import TrainError
 from dlviz.tasks.base import Task, TestReport
 from dlviz.tasks.classification import Classification
+from dlviz.tasks.generation import Generation
 
 CLASSIFICATION = Classification()
-TASKS: dict[str, Task] = {t.name: t for t in (CLASSIFICATION,)}
+GENERATION = Generation()
+TASKS: dict[str, Task] = {t.name: t for t in (CLASSIFICATION, GENERATION)}
 
 
 def get_task(name: str | None = None) -> Task:
@@ -25,4 +27,21 @@ def get_task(name: str | None = None) -> Task:
         raise TrainError("Unknown task '{name}'. Tasks: {known}.", name=name, known=", ".join(TASKS)) from None
 
 
-__all__ = ["CLASSIFICATION", "TASKS", "Classification", "Task", "TestReport", "get_task"]
+def task_of_spec(spec) -> Task:
+    """The task a model spec is trained for: its ``"task"`` (a GAN's spec says "generation"), else
+    classification (a list of layers)."""
+    name = spec.get("task") if isinstance(spec, dict) else None
+    return get_task(name if isinstance(name, str) else None)
+
+
+__all__ = [
+    "GENERATION",
+    "Generation",
+    "task_of_spec",
+    "CLASSIFICATION",
+    "TASKS",
+    "Classification",
+    "Task",
+    "TestReport",
+    "get_task",
+]

@@ -26,6 +26,27 @@ class Task:
     name: str = ""
     metric: str = ""  # the name of ``score`` as the pages and the CLI show it: "accuracy"
     views: tuple[str, ...] = ()  # the Train page's result views for a run of this task, in order
+    extra_metrics: tuple[str, ...] = ()  # more numbers per training curve point, after [step, epoch, loss, score]
+    records_gradients: bool = True  # the live gradient flow (of one network) means something for this task
+
+    def build(self, spec: dict, seed: int | None = None):
+        """The model (a ``dlviz.models.Built``) when the task builds its own from ``spec``; None: the spec is a
+        list of layers for ``dlviz.models.build``."""
+        return None
+
+    def make_step(self, loop, data, after_backward):
+        """The task's own training step, when the loop's usual one (one model, one loss, one optimizer) does not
+        fit it (a GAN: two networks, two optimizers). None: the usual step. Otherwise a callable
+        ``step(xb, yb) -> (loss, score, n, extra)`` that updates the weights, calls ``after_backward(loop)``
+        once the gradients are there and adds 1 to ``loop.step``; ``loss`` and ``score`` as ``loss`` and
+        ``score`` give them (0-d tensors, the score summed over the ``n`` examples), ``extra`` a 1-d tensor of
+        ``extra_metrics`` (batch means) or None. It may have ``live() -> dict``: what the Train page draws
+        live besides the curves (sent with each progress report)."""
+        return None
+
+    def summary(self, history: dict) -> dict:
+        """The task's own numbers for the CLI's JSON, from the run's curves (e.g. a GAN's last losses)."""
+        return {}
 
     def loss(self, out: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
         """The training loss of model output ``out`` against targets ``y`` (float32, on their device)."""

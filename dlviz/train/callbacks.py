@@ -47,7 +47,8 @@ class Progress:
 class Loop:
     """The state of a running ``fit()`` that callbacks read. ``step``: optimizer steps done (in
     ``after_backward``, the step being made is ``step + 1``); ``epoch``: 1-based, the one in progress.
-    ``history``: the curves so far, ``{"train": [[step, epoch, loss, score], ...], "val": [...]}``."""
+    ``history``: the curves so far, ``{"train": [[step, epoch, loss, score, *extra], ...], "val": [...]}`` (the
+    task's ``extra_metrics`` after the score)."""
 
     model: nn.Module
     config: TrainConfig
@@ -59,6 +60,7 @@ class Loop:
     step: int = 0
     epoch: int = 0
     history: dict = field(default_factory=lambda: {"train": [], "val": []})
+    trainer: object = None  # the task's own training step (``Task.make_step``), None for the usual one
 
 
 class Callback:

@@ -11,6 +11,8 @@ from dlviz.defaults import VAL_FRACTION
 from dlviz.errors import TrainError
 from dlviz.i18n import N_
 from dlviz.models import PRESETS
+from dlviz.models.gan import GAN_PRESETS
+from dlviz.models.gan import RECIPE as GAN_RECIPE
 
 OPTIMIZERS: dict[str, dict] = {
     # default learning rates as in the frameworks' documentation (Adadelta's is 1.0)
@@ -157,6 +159,8 @@ def recipe_for(preset: str | None, dataset: str | None = None) -> dict:
     learning rate, batch size, schedule and weight decay (TrainConfig's defaults unless a text recipe says
     otherwise). A whole recipe, so that loading a preset after another never keeps the other's batch size.
     {} for a spec of one's own."""
+    if preset in GAN_PRESETS:  # a GAN's own recipe (dlviz.models.gan.RECIPE)
+        return {**{k: getattr(TrainConfig(), k) for k in RECIPE_FIELDS}, **GAN_RECIPE}
     if preset not in PRESETS:
         return {}
     p = PRESETS[preset]

@@ -209,6 +209,7 @@ class FitResult:
     history: dict = field(default_factory=lambda: {"train": [], "val": []})
     cpu_threads: int | None = None  # what ThreadTuner chose
     precision: str = "fp32"  # what "auto" became
+    live: dict | None = None  # the task's own step's last live view (a GAN's sample grid), if it has one
 
 
 @torch.no_grad()
@@ -398,9 +399,13 @@ class _Run:
         self.channels_last = has_conv2d(model)
         if self.channels_last:
             model.to(memory_format=torch.channels_last)
-        self.opt = make_optimizer(cfg, model.parameters())
-        total = self.loop.total_steps
-        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda k: lr_factor(cfg.schedule, k, total))
+        # the task's own step (a GAN: two networks, two optimizers), else the usual one-model step below
+        self.loop.trainer = task.make_step(self.loop, data, hooks.after_backward)
+        if self.loop.trainer is None:
+            self.opt = make_optimizer(cfg, model.parameters())
+            total = self.loop.total_steps
+            self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda k: lr_factor(cfg.schedule, k, total))
+        self.step = self.loop.trainer or self._step
         self.tuner = ThreadTuner() if device.type == "cpu" and cfg.cpu_threads == "auto" else None
         self.meter = _Meter(self.loop)
         self.clock = _Clock()
@@ -414,7 +419,8 @@ class _Run:
             clock.leave_out(hooks.before_step, loop)  # a pause is not training time
             if hooks.should_stop():
                 self._stop()
-            meter.add(*self._step(perm[s : s + bs]))
+            idx = perm[s : s + bs]
+            meter.add(*self.step(self.data.transform(self.data.train_x[idx]), self.data.train_y[idx]))
             seconds = clock.tick()
             if self.tuner is not None:
                 self.tuner.after_step(seconds)
@@ -423,9 +429,8 @@ class _Run:
             if s + bs < n and meter.due(clock.seconds):
                 hooks.on_report(loop, meter.report("train", clock.seconds))
 
-    def _step(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
-        loop, data = self.loop, self.data
-        xb, yb = data.transform(data.train_x[idx]), data.train_y[idx]
+    def _step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int, None]:
+        loop = self.loop
         with autocast(loop.device, loop.precision):
             out = loop.model(xb)
         loss = self.task.loss(out, yb)
@@ -435,7 +440,7 @@ class _Run:
         self.opt.step()
         self.sched.step()
         loop.step += 1
-        return loss.detach(), self.task.score(out.detach(), yb), len(yb)
+        return loss.detach(), self.task.score(out.detach(), yb), len(yb), None
 
     def validate(self) -> tuple[float | None, float | None]:
         """(loss, score) on the validation set ((None, None) without one); stops if asked to meanwhile."""
@@ -465,6 +470,9 @@ class _Run:
     def close(self) -> None:
         res = self.result
         res.steps, res.train_seconds = self.loop.step, self.clock.seconds
+        live = getattr(self.loop.trainer, "live", None)
+        if live is not None and res.steps > 0:
+            res.live = live()
         if self.tuner is not None:
             res.cpu_threads = self.tuner.chosen
             self.tuner.restore()
@@ -504,15 +512,18 @@ class _Meter:
         self.loop = loop
         self.losses: list[torch.Tensor] = []
         self.scores: list[torch.Tensor] = []
+        self.extras: list[torch.Tensor] = []  # the task's extra metrics per step (Task.extra_metrics)
         self.seen = 0
         self.epoch = [0.0, 0, 0, 0]  # this epoch so far: loss sum, steps, score sum, examples
         self.last_step, self.last_time = 0, 0.0
         self.sps = 0.0
         self.eta_points: list[tuple[int, float]] = [(0, 0.0)]  # (steps, training seconds) at each report
 
-    def add(self, loss: torch.Tensor, score: torch.Tensor, n: int) -> None:
+    def add(self, loss: torch.Tensor, score: torch.Tensor, n: int, extra: torch.Tensor | None = None) -> None:
         self.losses.append(loss)
         self.scores.append(score)
+        if extra is not None:
+            self.extras.append(extra)
         self.seen += n
 
     def due(self, seconds: float) -> bool:
@@ -540,14 +551,15 @@ class _Meter:
         if step > self.eta_points[-1][0]:
             self.eta_points.append((step, seconds))
         if losses:
-            hist["train"].append([step, round(step / spe, 4), mean_loss, mean_score])
+            extra = torch.stack(self.extras).float().mean(0).tolist() if self.extras else []
+            hist["train"].append([step, round(step / spe, 4), mean_loss, mean_score, *extra])
         if phase == "epoch_end":  # the epoch's averages, as Keras prints them
             e = self.epoch
             mean_loss, mean_score = e[0] / max(e[1], 1), e[2] / max(e[3], 1)
             self.epoch = [0.0, 0, 0, 0]
         if val[0] is not None:
             hist["val"].append([step, round(step / spe, 4), val[0], val[1]])
-        self.losses, self.scores, self.seen = [], [], 0
+        self.losses, self.scores, self.extras, self.seen = [], [], [], 0
         self.last_step, self.last_time = step, seconds
         eta = recent_eta(self.eta_points, loop.total_steps)
         return Progress(

@@ -21,6 +21,7 @@ class Curves:
     train: list = field(default_factory=list)
     val: list = field(default_factory=list)
     grads: dict | None = None
+    live: dict | None = None  # the task's own live view (a GAN's sample grid and notice), or None
 
 
 class Listener:
@@ -66,6 +67,7 @@ class ProgressMade:
     train: list
     val: list
     grads: dict | None = None
+    live: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ class Forwarder(Listener):
         tr, va = curves.train, curves.val
         new_train = [list(r) for r in tr[self.sent_train :]]
         new_val = [list(r) for r in va[self.sent_val :]]
-        self.events.put(ProgressMade(p, new_train, new_val, curves.grads))
+        self.events.put(ProgressMade(p, new_train, new_val, curves.grads, curves.live))
         self.sent_train, self.sent_val = len(tr), len(va)
 
 
@@ -123,6 +125,7 @@ class Receiver:
         if isinstance(event, ProgressMade):
             self.curves.train.extend(event.train)
             self.curves.val.extend(event.val)
-            self.listener.on_progress(event.progress, Curves(self.curves.train, self.curves.val, event.grads))
+            curves = Curves(self.curves.train, self.curves.val, event.grads, event.live)
+            self.listener.on_progress(event.progress, curves)
         else:
             event.deliver(self.listener)

@@ -37,6 +37,7 @@ class JobSnapshot:
     train: tuple = ()  # ((step, epoch, loss, acc), ...)
     val: tuple = ()
     grads: dict | None = None  # GradRecorder.live(): a fresh dict each report, never mutated
+    live: dict | None = None  # the task's own live view (a GAN's sample grid), a fresh dict each report
     result: JobResult | None = None
     started: float = 0.0
     background: tuple | None = None  # (English template, args, fraction or None): work after a stop, e.g. scoring
@@ -90,6 +91,7 @@ class _JobState(Listener):
             train=tuple(map(tuple, curves.train)),
             val=tuple(map(tuple, curves.val)),
             grads=curves.grads,
+            live=curves.live,
             status="paused" if self.control.paused else "running",
         )
 

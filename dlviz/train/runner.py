@@ -23,7 +23,7 @@ from dlviz.models import build
 from dlviz.models.builder import check_budget, estimate, normalize, with_vocab
 from dlviz.models.presets import fit_classes
 from dlviz.runs import RunStore, load_state_into
-from dlviz.tasks import CLASSIFICATION, Task, TestReport, get_task
+from dlviz.tasks import CLASSIFICATION, Task, TestReport, get_task, task_of_spec
 from dlviz.train.baseline import tfidf_baseline
 from dlviz.train.callbacks import Callback, Checkpoints, Control, GradientRecording, curves
 from dlviz.train.config import OPTIMIZERS, TrainConfig
@@ -63,6 +63,7 @@ class JobResult:
     precision: str = ""  # what fit() trained with: "fp32" or "bf16" ("auto" resolved)
     params: int = 0
     baseline: dict | None = None  # text: the classic baseline's name, test_accuracy, seconds, ...
+    summary: dict = field(default_factory=dict)  # the task's own numbers (a GAN: generator_loss, ...)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -154,20 +155,21 @@ def run_job(
 
 def _run(job: TrainJob, store: RunStore, listener: Listener, control: Control, res: JobResult) -> None:
     """``run_job``'s work, in order; fills in ``res`` as it goes."""
-    cfg, task = job.config.validated(), get_task(job.task)
+    cfg = job.config.validated()
+    task = task_of_spec(job.spec) if job.task == CLASSIFICATION.name else get_task(job.task)
     device = resolve_device(cfg.device)
     listener.on_status("loading", N_("Loading {dataset}..."), dataset=job.dataset)
-    ld = _load(job, cfg, lambda f, msg: listener.on_status("loading", msg, fraction=f))
+    ld = _load(job, cfg, lambda f, msg: listener.on_status("loading", msg, fraction=f), task)
     raw, built = ld.raw, ld.built
     if control.stopped:  # Stop pressed while the data loaded: nothing to train, nothing to save
         res.status, res.message = "stopped", N_("Stopped before training began; no run was saved.")
         return
     model, data = built.module.to(device), prepare_data(raw, cfg, device)
     res.device, res.params = str(device), built.params
-    res.run_id = run_id = _create_run(job, store, cfg, ld, data, device)
+    res.run_id = run_id = _create_run(job, store, cfg, ld, data, device, task)
     listener.on_created(run_id, built.params, str(device), raw.source_label())
     listener.on_status("running", "")
-    grads = GradientRecording() if cfg.record_gradients else None
+    grads = GradientRecording() if cfg.record_gradients and task.records_gradients else None
     callbacks = [grads, control, _Reports(listener, grads), Checkpoints(store, run_id, grads)]
     t0 = time.perf_counter()
     fitres = fit(model, data, cfg, [c for c in callbacks if c is not None], task)
@@ -175,6 +177,9 @@ def _run(job: TrainJob, store: RunStore, listener: Listener, control: Control, r
     res.epochs, res.steps, res.train_seconds = fitres.epochs_done, fitres.steps, fitres.train_seconds
     res.precision = fitres.precision
     metrics = curves(fitres.history)
+    res.summary = task.summary(fitres.history)
+    if fitres.live is not None:  # the task's last live view (a GAN's grid from the fixed noise)
+        metrics["live"] = fitres.live
     stopped = fitres.status == "stopped"
     if stopped:  # control back now; the test set is scored after, in the background (see _stopped)
         _stopped(store, run_id, model, fitres, res, metrics, listener)
@@ -210,8 +215,10 @@ class _Reports(Callback):
         self.listener, self.grads = listener, grads
 
     def on_report(self, loop, p) -> None:
-        live = self.grads.live() if self.grads is not None else None
-        self.listener.on_progress(p, Curves(loop.history["train"], loop.history["val"], live))
+        grads = self.grads.live() if self.grads is not None else None
+        own = getattr(loop.trainer, "live", None)  # the task's own step's live view (a GAN's sample grid)
+        curves = Curves(loop.history["train"], loop.history["val"], grads, own() if own is not None else None)
+        self.listener.on_progress(p, curves)
 
 
 class _Busy:
@@ -237,8 +244,18 @@ class _Loaded:
     built: object  # dlviz.models.Built
 
 
-def _load(job: TrainJob, cfg: TrainConfig, progress) -> _Loaded:
+def _load(job: TrainJob, cfg: TrainConfig, progress, task: Task = CLASSIFICATION) -> _Loaded:
     info = job.data.info if job.data is not None else get_info(job.dataset)
+    built = task.build(job.spec, seed=cfg.seed)
+    if built is not None:  # a model the task builds itself (a GAN) from its own spec
+        if is_text_data(info):
+            raise SpecError(
+                "{model} draws images, but {dataset} holds sentences. Pick an image dataset (mnist, fashion-mnist).",
+                model=str(job.spec.get("name", "")),
+                dataset=info.name,
+            )
+        raw = job.data or load_dataset(job.dataset, job.data_dir, progress=progress)
+        return _Loaded(info, job.spec, job.spec, raw, built)
     spec = fit_classes(normalize(job.spec), info.num_classes)  # a preset on a 3-class CSV: 3 outputs
     _check_kinds(spec, info)
     if is_text_data(info):
@@ -257,7 +274,9 @@ def _load(job: TrainJob, cfg: TrainConfig, progress) -> _Loaded:
     return _Loaded(info, spec, saved, raw, built)
 
 
-def _create_run(job: TrainJob, store: RunStore, cfg: TrainConfig, ld: _Loaded, data: DeviceData, device) -> str:
+def _create_run(
+    job: TrainJob, store: RunStore, cfg: TrainConfig, ld: _Loaded, data: DeviceData, device, task: Task
+) -> str:
     """The run's record (its settings say how to rebuild and read it), and a text run's vocabulary."""
     info, raw = ld.info, ld.raw
     settings = {
@@ -266,6 +285,7 @@ def _create_run(job: TrainJob, store: RunStore, cfg: TrainConfig, ld: _Loaded, d
         "val_size": len(data.val_y),
         "data_source": raw.source,
         "subset": raw.subset,
+        "task": task.name,
     }
     text = is_text_data(info)
     if text:
@@ -320,6 +340,9 @@ def _test(model, data, raw, task, fitres, cfg, res, metrics, busy, store, run_id
         store.save_weights(run_id, model.state_dict())
     opt = OPTIMIZERS[cfg.optimizer]
     found = task.verdict(fitres.history, report, not stopped, cfg.lr, opt["lr"], opt["title"])
+    live_notice = (fitres.live or {}).get("notice")
+    if found is None and live_notice:  # what the task saw live at the end (a GAN's collapse)
+        found = tuple(live_notice)
     if found is not None:
         metrics["verdict"] = {"template": found[0], "args": found[1]}
         if not stopped:  # "Training finished" would hide it: it is the run's message
@@ -448,6 +471,8 @@ def load_run(run_id: str, store: RunStore, device: str = "cpu", with_vocab: bool
         vocab = load_vocab(store, rec)
         classes = rec.settings.get("classes") or list(get_info(rec.dataset).classes)
         model = build(rec.spec, (run_max_len(rec),), len(classes), input_dtype=torch.long, budget=False).module
+    elif (own := task_of_spec(rec.spec).build(rec.spec)) is not None:  # a model its task builds (a GAN)
+        model = own.module
     else:
         info = get_info(rec.dataset)
         model = build(rec.spec, info.input_shape, info.num_classes, budget=False).module

@@ -92,6 +92,10 @@ TR_SCHEDULE = "_tr_schedule"
 TR_SEED = "_tr_seed"
 TR_VAL_PCT = "_tr_val_pct"
 TR_WEIGHT_DECAY = "_tr_weight_decay"
+TR_TASK = "_tr_task"  # classify (the Build page's model) or generate digits (the DCGAN)
+GAN_CACHE = "_gan_cache"  # a GAN run's sample grids at its replay points
+LIVE_GAN_GRID = "live_gan_grid"
+LIVE_GAN_CURVES = "live_gan_curves"
 LIVE_CURVES = "live_curves"
 LIVE_GRADS = "live_grads"
 PAUSE_BTN = "pause_btn"
@@ -269,6 +273,19 @@ def build_row(action: str, rev: int, i: int | None = None) -> str:
 
 def run_curves(run_id: str) -> str:
     return f"curves_{run_id}"
+
+
+def gan_replay(run_id: str) -> str:
+    """A GAN run's replay slider (which epoch's samples)."""
+    return f"_gan_replay_{run_id}"
+
+
+def gan_grid(run_id: str) -> str:
+    return f"gan_grid_{run_id}"
+
+
+def gan_curves(run_id: str) -> str:
+    return f"gan_curves_{run_id}"
 
 
 def run_gallery(run_id: str) -> str:

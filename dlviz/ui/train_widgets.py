@@ -10,10 +10,12 @@ from dlviz.data import val_fraction_of
 from dlviz.glossary import help_text
 from dlviz.i18n import N_
 from dlviz.models import PRESETS
+from dlviz.models.gan import GAN_PRESETS
 from dlviz.plots import training_curves
 from dlviz.plots.gradients import gradient_flow
 from dlviz.train import OPTIMIZERS, SCHEDULES, JobSnapshot, TrainConfig, available_devices, recipe_for
 from dlviz.train.engine import PRECISIONS
+from dlviz.ui import gan_widgets
 from dlviz.ui import keys as K
 from dlviz.ui.kinds import kind_of
 from dlviz.ui.plain import plain_args
@@ -45,7 +47,8 @@ def _init_widgets(spec: dict) -> None:
     d = TrainConfig()
     name = spec.get("name")
     key = f"{name}@{ss.get(K.DATASET)}"
-    recipe = recipe_for(name, ss.get(K.DATASET)) if name in PRESETS and saved.get("for_model") != key else {}
+    preset = name in PRESETS or name in GAN_PRESETS
+    recipe = recipe_for(name, ss.get(K.DATASET)) if preset and saved.get("for_model") != key else {}
     # a new preset (or dataset) brings its own recipe: epochs, and for text its learning rate and batch size
     saved.update(recipe)
     values = {
@@ -220,6 +223,9 @@ def live_panel(snap: JobSnapshot) -> None:
     p = snap.progress
     frac = snap.fraction if snap.status == "loading" and snap.fraction else (p.step / p.total_steps if p else 0.0)
     st.progress(min(max(frac, 0.0), 1.0), text=status_text(snap))
+    if snap.live is not None:  # a task with its own live view (a GAN's samples and its two players' curves)
+        gan_widgets.live_view(snap)
+        return
     if p:
         c = st.columns(5)
         c[0].metric(t("Epoch"), f"{p.epoch} / {p.epochs}")
@@ -269,6 +275,9 @@ def result_view(run) -> None:
         kind(text)
     elif run.status == "finished":
         st.success(t("Training finished."))
+    if gan_widgets.is_gan_run(run):  # a GAN has no test accuracy: its samples over the epochs, its two losses
+        gan_widgets.result_view(run)
+        return
     c = st.columns(4)
     c[0].metric(t("Test accuracy"), f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "–")
     c[1].metric(t("Parameters"), f"{run.params:,}" if run.params else "–")
