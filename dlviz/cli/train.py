@@ -18,6 +18,7 @@ from dlviz.models.gan import GAN_PRESETS
 from dlviz.runs import RunStore
 from dlviz.train import OPTIMIZERS, SCHEDULES, Listener, TrainConfig, TrainJob, recipe_for, run_job
 from dlviz.train.baseline import comparison
+from dlviz.train.config import AUGMENT_FIELDS
 from dlviz.train.engine import PRECISIONS
 
 
@@ -50,6 +51,7 @@ def run(a: argparse.Namespace) -> int:
             "limit": a.limit,
             "val_fraction": a.val_fraction,
             "precision": a.precision,
+            **{"augment_" + k: getattr(a, k) for k in AUGMENT_FIELDS},
         }
     )
     quiet = a.json and not sys.stderr.isatty()
@@ -230,6 +232,15 @@ def add_parser(sub) -> None:
         help=t("folder with the dataset files (default: $DLVIZ_DATA_DIR, then the cache)"),
     )
     tr.add_argument("--limit", type=int, default=None, help=t("train on only this many images (quick demos)"))
+    aug = tr.add_argument_group(t("data augmentation (training images only, on the device; all off by default)"))
+    aug.add_argument("--shift", type=float, default=0.0, metavar="PIXELS", help=t("shift each image up to this far"))
+    aug.add_argument("--rotate", type=float, default=0.0, metavar="DEGREES", help=t("rotate up to this far either way"))
+    aug.add_argument("--scale", type=float, default=0.0, help=t("zoom by a factor in [1 - this, 1 + this]"))
+    aug.add_argument("--flip", action="store_true", help=t("mirror half the images left-right (not for digits)"))
+    aug.add_argument("--noise", type=float, default=0.0, metavar="STD", help=t("add Gaussian noise of this spread"))
+    aug.add_argument(
+        "--erase", type=float, default=0.0, metavar="AREA", help=t("black out this share of half the images")
+    )
     tr.add_argument("--name", default=None)
     tr.add_argument(
         "--no-limits",

@@ -53,6 +53,7 @@ class DatasetInfo:
     class_sizes: tuple[int, ...] = ()  # text: sentences per class in the complete dataset
     archive: str = ""  # text: the file fetched from ``mirrors`` (the authors' archive)
     reference: str = ""  # where the data comes from, for the Data page (not translated)
+    flips: bool = False  # a mirrored example is still an example of its class (clothes: yes; digits: never)
 
     @property
     def num_classes(self) -> int:
@@ -113,6 +114,7 @@ FASHION_MNIST = DatasetInfo(
     torchvision_folder="FashionMNIST",
     system_dirs=("/usr/share/datasets/fashion-mnist",),
     system_package="dataset-fashion-mnist",
+    flips=True,  # a mirrored shoe or shirt is still a shoe or a shirt
 )
 
 

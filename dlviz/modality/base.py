@@ -64,6 +64,9 @@ class Modality:
     # a classic (not deep) baseline is trained beside every model of this kind, on the same split (text: TF-IDF +
     # logistic regression, dlviz.train.baseline); the CLI's train --json reports it
     has_baseline: ClassVar[bool] = False
+    # training batches may be shifted, rotated, noised... on the device (dlviz.train.augment); whether a mirror
+    # image is still of its class is the dataset's to say (DatasetInfo.flips)
+    augmentable: ClassVar[bool] = False
 
     # ---------------------------------------------------------------- datasets
 

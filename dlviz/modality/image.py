@@ -30,6 +30,7 @@ class ImageModality(Modality):
     name, view, input_dtype, default_preset = "image", "image", torch.float32, "mlp"
     title, part, parts = N_("Images"), N_("pixel"), N_("pixels")
     wrong_model = N_("This model reads sentences, but the dataset is images.")
+    augmentable = True
 
     def encode(self, raw: bytes | Image.Image | np.ndarray | torch.Tensor) -> Processed:
         """A picture as the model reads it: (1, 28, 28) floats in [0, 1], light digit on dark.

@@ -13,6 +13,9 @@ from dlviz.i18n import N_
 from dlviz.models import PRESETS
 from dlviz.models.gan import GAN_PRESETS
 from dlviz.models.gan import RECIPE as GAN_RECIPE
+from dlviz.train.augment import Augmentation
+
+AUGMENT_FIELDS = ("shift", "rotate", "scale", "flip", "noise", "erase")  # TrainConfig.augment_<name>
 
 OPTIMIZERS: dict[str, dict] = {
     # default learning rates as in the frameworks' documentation (Adadelta's is 1.0)
@@ -59,6 +62,17 @@ class TrainConfig:
     precision: str = "auto"  # "auto" | "fp32" | "bf16" (autocast; weights and optimizer stay fp32)
     limit: int | None = None  # train on the first N training images (quick demos)
     record_gradients: bool = True  # per-layer gradient norms every step, histograms now and then
+    # data augmentation of the training batches on the device (dlviz.train.augment); all off by default
+    augment_shift: float = 0.0  # pixels, up to this far in x and y
+    augment_rotate: float = 0.0  # degrees, either way
+    augment_scale: float = 0.0  # zoom by a factor in [1 - this, 1 + this]
+    augment_flip: bool = False  # mirror left-right half the images (refused for digits)
+    augment_noise: float = 0.0  # standard deviation of Gaussian noise on pixels in [0, 1]
+    augment_erase: float = 0.0  # share of the area blacked out in one rectangle (half the images)
+
+    @property
+    def augmentation(self) -> Augmentation:
+        return Augmentation(**{k: getattr(self, "augment_" + k) for k in AUGMENT_FIELDS})
 
     def validated(self) -> "TrainConfig":
         opt = str(self.optimizer).lower()
@@ -103,6 +117,7 @@ class TrainConfig:
                 name=self.schedule,
                 known=", ".join(SCHEDULES),
             )
+        aug = self.augmentation.validated()
         limit = self.limit
         if limit is not None and int(limit) < 1:
             raise TrainError("--limit must be a positive number of images, not {n}.", n=limit)
@@ -115,6 +130,7 @@ class TrainConfig:
             weight_decay=wd,
             momentum=mom,
             limit=None if limit is None else int(limit),
+            **{"augment_" + k: getattr(aug, k) for k in AUGMENT_FIELDS},
         )
 
 

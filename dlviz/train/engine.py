@@ -162,6 +162,7 @@ class DeviceData:
     test_x: torch.Tensor
     test_y: torch.Tensor
     transform: Callable[[torch.Tensor], torch.Tensor]
+    augment: Callable[[torch.Tensor], torch.Tensor] | None = None  # training batches only, after ``transform``
 
     @property
     def device(self) -> torch.device:
@@ -419,8 +420,11 @@ class _Run:
             clock.leave_out(hooks.before_step, loop)  # a pause is not training time
             if hooks.should_stop():
                 self._stop()
-            idx = perm[s : s + bs]
-            meter.add(*self.step(self.data.transform(self.data.train_x[idx]), self.data.train_y[idx]))
+            idx, data = perm[s : s + bs], self.data
+            xb = data.transform(data.train_x[idx])
+            if data.augment is not None:  # training batches only, after the transform, on the device
+                xb = data.augment(xb)
+            meter.add(*self.step(xb, data.train_y[idx]))
             seconds = clock.tick()
             if self.tuner is not None:
                 self.tuner.after_step(seconds)

@@ -19,11 +19,13 @@ from dlviz.data import SPLIT_SEED, get_info, load_dataset, split_indices
 from dlviz.data.tokenize import UNK, Vocab, encode_batch
 from dlviz.errors import DlvizError, RunError, SpecError
 from dlviz.i18n import N_, translate
+from dlviz.modality import modality_of
 from dlviz.models import build
 from dlviz.models.builder import check_budget, estimate, normalize, with_vocab
 from dlviz.models.presets import fit_classes
 from dlviz.runs import RunStore, load_state_into
 from dlviz.tasks import CLASSIFICATION, Task, TestReport, get_task, task_of_spec
+from dlviz.train.augment import Augmenter, check_allowed
 from dlviz.train.baseline import tfidf_baseline
 from dlviz.train.callbacks import Callback, Checkpoints, Control, GradientRecording, curves
 from dlviz.train.config import OPTIMIZERS, TrainConfig
@@ -101,6 +103,9 @@ def prepare_data(data, cfg: TrainConfig, device: torch.device) -> DeviceData:
         return t.to(device, non_blocking=True)
 
     transform = text_transform if is_text_data(data) else image_transform
+    aug = cfg.augmentation
+    if aug.active:
+        check_allowed(aug, data.info, modality_of(data).augmentable)
     return DeviceData(
         put(data.train_x[tr]),
         put(data.train_y[tr]),
@@ -109,6 +114,7 @@ def prepare_data(data, cfg: TrainConfig, device: torch.device) -> DeviceData:
         put(data.test_x),
         put(data.test_y),
         transform,
+        Augmenter(aug, device, cfg.seed) if aug.active else None,
     )
 
 
