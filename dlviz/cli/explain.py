@@ -14,7 +14,7 @@ from dlviz.data import load_dataset
 from dlviz.errors import ExplainError
 from dlviz.explain import METHODS, attribute
 from dlviz.explain.checks import report, shuffled_label_model
-from dlviz.i18n import t
+from dlviz.i18n import N_, t
 from dlviz.runs import RunStore
 from dlviz.train import DeviceData, image_transform
 
@@ -60,34 +60,28 @@ def _print_checks(c: dict) -> None:
                 d=k["output_difference"],
             )
         )
-    if c.get("randomisation"):
-        r = c["randomisation"]
-        ref = "-" if r["reference"] is None else f"{r['reference']:.2f}"
-        print(
-            t(
+    randomisations = (
+        (
+            "randomisation",
+            N_(
                 "Model randomisation {verdict}: rank correlation after every layer is randomised: signed {s:.2f}, "
-                "absolute {a:.2f}; a map of the input alone: {ref}; the bar: {bar:.2f}.",
-                verdict=word(r["passed"]),
-                s=r["signed"],
-                a=r["absolute"],
-                ref=ref,
-                bar=r["bar"],
-            )
-        )
-    if c.get("data_randomisation"):
-        r = c["data_randomisation"]
-        ref = "-" if r["reference"] is None else f"{r['reference']:.2f}"
-        print(
-            t(
+                "absolute {a:.2f}; a map of the input alone: {ref}; the bar: {bar:.2f}."
+            ),
+        ),
+        (
+            "data_randomisation",
+            N_(
                 "Data randomisation {verdict}: rank correlation with a model trained on shuffled labels: signed "
-                "{s:.2f}, absolute {a:.2f}; a map of the input alone: {ref}; the bar: {bar:.2f}.",
-                verdict=word(r["passed"]),
-                s=r["signed"],
-                a=r["absolute"],
-                ref=ref,
-                bar=r["bar"],
-            )
-        )
+                "{s:.2f}, absolute {a:.2f}; a map of the input alone: {ref}; the bar: {bar:.2f}."
+            ),
+        ),
+    )
+    for key, line in randomisations:
+        if c.get(key):
+            r = c[key]
+            ref = "-" if r["reference"] is None else f"{r['reference']:.2f}"
+            verdict = word(r["passed"])
+            print(t(line, verdict=verdict, s=r["signed"], a=r["absolute"], ref=ref, bar=r["bar"]))
     for key, title in (("deletion", t("Deletion")), ("insertion", t("Insertion"))):
         if c.get(key):
             v = c[key]
