@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from dlviz.errors import ExplainError
-from dlviz.explain.registry import Attribution, Contrast, attribute, check_settings, private_copy
+from dlviz.explain.registry import Attribution, Contrast, attribute, check_settings, explain, inputs_of, private_copy
 
 # Completeness is "passed" when the attributions account for f(input) - f(baseline) within 5%:
 # IG with 50 steps is within 1% on the presets (tests/test_explain.py); 5% leaves room for the
@@ -320,23 +320,54 @@ def judge(
     )
 
 
-def randomisation_test(
-    model: nn.Module, x: torch.Tensor, target: int, method: str, seed: int = 0, **settings
-) -> Randomisation:
-    """Re-initialise the model's layers one more at a time from the output down, on a private copy,
-    and measure how far ``method``'s map moves from the trained model's map, signed and absolute
-    (``contrast=`` passes on to :func:`attribute`), beside the model-free reference; judged by RULE.
-    Each step costs one attribution."""
+MIN_PARTS_TO_RANK = 3  # fewer pixels or words than this: a rank correlation says nothing
+
+
+def text_model_free_maps(ids) -> dict[str, torch.Tensor]:
+    """Word maps of a sentence computed with no model: each real token's position, and its vocabulary rank
+    (ids are given by frequency in the training text, most frequent first; PAD = 0 is left out)."""
+    ids = torch.as_tensor(ids).detach().long().cpu().flatten()
+    real = ids[ids != 0]
+    return {"position": torch.arange(len(real), dtype=torch.float32), "vocabulary rank": real.float()}
+
+
+def _free_maps(x) -> dict[str, torch.Tensor]:
+    """The model-free maps of an input: an image's brightness and edges, a sentence's positions and ranks."""
+    return model_free_maps(x) if inputs_of(x) == "image" else text_model_free_maps(x)
+
+
+def _to_randomise(model: nn.Module, x, target: int, method: str, seed: int, settings: dict):
+    """What both randomisation tests start from, for an image or a sentence's token ids: (contrast, the settings
+    with the defaults, the trained model's attribution, how a map is shown (signed, or |map|), (the model-free
+    reference, each model-free map's)); None for an input of fewer than 3 parts (a sentence of 1 or 2 words).
+    An empty explanation is an ExplainError."""
     contrast = settings.pop("contrast", None)
-    settings = check_settings(method, settings)
-    t0 = time.perf_counter()
+    settings = check_settings(method, settings, inputs_of(x))
     device = next(model.parameters(), torch.empty(0)).device
     with _seeded(seed, device):
-        original = attribute(model, x, target, method, contrast=contrast, **settings)
+        original = explain(model, x, target, method, contrast=contrast, **settings)
+    if original.map.numel() < MIN_PARTS_TO_RANK:
+        return None
     if original.empty:
         raise ExplainError("The explanation is empty, so there is nothing to compare once the model is randomised.")
     shown = _signed if original.signed else _magnitude
-    reference, references = reference_similarity(original.map, model_free_maps(x))
+    return contrast, settings, original, shown, reference_similarity(original.map, _free_maps(x))
+
+
+def randomisation_test(
+    model: nn.Module, x, target: int, method: str, seed: int = 0, **settings
+) -> Randomisation | None:
+    """Re-initialise the model's layers one more at a time from the output down, on a private copy,
+    and measure how far ``method``'s map moves from the trained model's map, signed and absolute
+    (``contrast=`` passes on to the method), beside the model-free reference; judged by RULE. ``x`` is an image
+    or a sentence's token ids (then the map is the word scores); None for a sentence of fewer than 3 words.
+    Each step costs one attribution."""
+    t0 = time.perf_counter()
+    start = _to_randomise(model, x, target, method, seed, settings)
+    if start is None:
+        return None
+    contrast, settings, original, shown, (reference, references) = start
+    device = next(model.parameters(), torch.empty(0)).device
     work = copy.deepcopy(model)  # private: re-initialised step by step; the user's model is never touched
     layers, steps, maps = [], [], []
     for step, (name, modules) in enumerate(reversed(_param_groups(work))):
@@ -344,7 +375,7 @@ def randomisation_test(
             for m in modules:
                 _reinitialise(m)
         with _seeded(seed, device):
-            a = attribute(work, x, target, method, contrast=contrast, **settings)
+            a = explain(work, x, target, method, contrast=contrast, **settings)
         layers.append(name)
         maps.append(shown(a.map))
         steps.append(_compare(original.map, a.map))
@@ -352,22 +383,19 @@ def randomisation_test(
 
 
 def data_randomisation_test(
-    model: nn.Module, shuffled: nn.Module, x: torch.Tensor, target: int, method: str, seed: int = 0, **settings
-) -> Randomisation:
+    model: nn.Module, shuffled: nn.Module, x, target: int, method: str, seed: int = 0, **settings
+) -> Randomisation | None:
     """The data-randomisation test (Adebayo et al. 2018): ``method``'s map for ``model`` against its map for
-    ``shuffled``, the same architecture trained on the same images with the labels shuffled; judged by RULE
-    (one step, called "shuffled labels")."""
-    contrast = settings.pop("contrast", None)
-    settings = check_settings(method, settings)
+    ``shuffled``, the same architecture trained on the same inputs with the labels shuffled; judged by RULE
+    (one step, called "shuffled labels"). ``x``: an image or a sentence's token ids (None for fewer than 3
+    words)."""
     t0 = time.perf_counter()
-    device = next(model.parameters(), torch.empty(0)).device
-    with _seeded(seed, device):
-        original = attribute(model, x, target, method, contrast=contrast, **settings)
-        other = attribute(shuffled, x, target, method, contrast=contrast, **settings)
-    if original.empty:
-        raise ExplainError("The explanation is empty, so there is nothing to compare once the model is randomised.")
-    shown = _signed if original.signed else _magnitude
-    reference, references = reference_similarity(original.map, model_free_maps(x))
+    start = _to_randomise(model, x, target, method, seed, settings)
+    if start is None:
+        return None
+    contrast, settings, original, shown, (reference, references) = start
+    with _seeded(seed, next(model.parameters(), torch.empty(0)).device):
+        other = explain(shuffled, x, target, method, contrast=contrast, **settings)
     return judge(
         method,
         ["shuffled labels"],

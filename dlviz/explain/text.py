@@ -404,99 +404,22 @@ register_verb("tokens", attribute_text)
 MIN_WORDS_TO_RANK = 3  # fewer words than this: a rank correlation says nothing
 
 
-def text_model_free_maps(ids) -> dict[str, torch.Tensor]:
-    """Word maps of a sentence computed with no model: each real token's position, and its vocabulary rank
-    (ids are given by frequency in the training text, most frequent first)."""
-    ids = torch.as_tensor(ids).detach().long().cpu().flatten()
-    real = ids[ids != PAD]
-    return {"position": torch.arange(len(real), dtype=torch.float32), "vocabulary rank": real.float()}
+def text_randomisation(model: nn.Module, ids, target: int, method: str = "integrated_gradients", **settings):
+    """Adebayo et al. 2018 over words (:func:`dlviz.explain.checks.randomisation_test` on token ids: the word
+    scores' positions and vocabulary ranks are the model-free reference). None for fewer than 3 words."""
+    from dlviz.explain.checks import randomisation_test
 
-
-def _to_randomise(model, ids, target: int, method: str, contrast: int | None, settings: dict):
-    """What both randomisation tests start from: (settings with the defaults, the trained model's word scores, how
-    a map is shown (signed, or |scores|), (the model-free reference, each model-free map's)); None for a sentence
-    of fewer than 3 words. An empty explanation is an ExplainError."""
-    from dlviz.explain.checks import reference_similarity
-
-    settings = check_settings(method, settings, "tokens")
-    original = attribute_text(model, ids, target, method, contrast=contrast, **settings)
-    if len(original.scores) < MIN_WORDS_TO_RANK:
-        return None
-    if original.empty:
-        raise ExplainError("The explanation is empty, so there is nothing to compare once the model is randomised.")
-    shown = (lambda v: v) if original.signed else torch.abs
-    return settings, original, shown, reference_similarity(original.scores, text_model_free_maps(ids))
-
-
-def text_randomisation(
-    model: nn.Module,
-    ids,
-    target: int,
-    method: str = "integrated_gradients",
-    contrast: int | None = None,
-    seed: int = 0,
-    **settings,
-):
-    """Adebayo et al. 2018 over words: re-initialise the layers from the output side down, one more at a
-    time, on a private copy, and measure (Spearman, signed and absolute) how far the word scores move from
-    the trained model's, beside the model-free reference (:func:`text_model_free_maps`); judged by the rule of
-    :mod:`dlviz.explain.checks` (docs/explain-checks.md). A :class:`dlviz.explain.checks.Randomisation` (its
-    ``maps`` are the word scores per step); None for sentences of fewer than 3 words."""
-    import copy
-
-    from dlviz.explain.checks import _compare, _param_groups, _reinitialise, _seeded, judge
-
-    t0 = time.perf_counter()
-    start = _to_randomise(model, ids, target, method, contrast, settings)
-    if start is None:
-        return None
-    settings, original, shown, (reference, references) = start
-    work = copy.deepcopy(model)
-    device = next(work.parameters()).device
-    layers, steps, maps = [], [], []
-    for step, (name, modules) in enumerate(reversed(_param_groups(work))):
-        with _seeded(seed * 1000 + step + 1, device):
-            for m in modules:
-                _reinitialise(m)
-        a = attribute_text(work, ids, target, method, contrast=contrast, **settings)
-        layers.append(name)
-        maps.append(shown(a.scores))
-        steps.append(_compare(original.scores, a.scores))
-    return judge(method, layers, steps, maps, reference, references, time.perf_counter() - t0)
+    return randomisation_test(model, torch.as_tensor(ids), target, method, **settings)
 
 
 def text_data_randomisation(
-    model: nn.Module,
-    shuffled: nn.Module,
-    ids,
-    target: int,
-    method: str = "integrated_gradients",
-    contrast: int | None = None,
-    seed: int = 0,
-    **settings,
+    model: nn.Module, shuffled: nn.Module, ids, target: int, method: str = "integrated_gradients", **settings
 ):
-    """The data-randomisation test (Adebayo et al. 2018) over words: ``method``'s word scores for ``model``
-    against those for ``shuffled`` (the same architecture trained on the same sentences with the labels
-    shuffled), beside the model-free reference; judged by the rule of :mod:`dlviz.explain.checks` (one step,
-    "shuffled labels"). None for sentences of fewer than 3 words."""
-    from dlviz.explain.checks import _compare, judge
+    """The data-randomisation test over words (:func:`dlviz.explain.checks.data_randomisation_test` on token
+    ids). None for fewer than 3 words."""
+    from dlviz.explain.checks import data_randomisation_test
 
-    t0 = time.perf_counter()
-    start = _to_randomise(model, ids, target, method, contrast, settings)
-    if start is None:
-        return None
-    settings, original, shown, (reference, references) = start
-    other = attribute_text(shuffled, ids, target, method, contrast=contrast, **settings)
-    return judge(
-        method,
-        ["shuffled labels"],
-        [_compare(original.scores, other.scores)],
-        [shown(other.scores)],
-        reference,
-        references,
-        time.perf_counter() - t0,
-        kind="data",
-    )
+    return data_randomisation_test(model, shuffled, torch.as_tensor(ids), target, method, **settings)
 
 
 class _Presence:
