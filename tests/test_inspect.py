@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlviz.inspect import activations, capture, summarize
+from dlviz.inspect import activations, capture, probabilities, summarize
 from dlviz.models import PRESETS, build
 
 
@@ -54,6 +54,19 @@ def test_activations_match_a_plain_forward_and_restore_mode():
     s = summarize(layers)
     relu = next(r for r in s if r["name"] == "relu_1")
     assert 0 <= relu["fraction_zero"] <= 1 and relu["mean"] >= 0
+
+
+def test_probabilities_are_the_eval_mode_softmax_and_restore_mode():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Dropout(0.9), nn.Linear(784, 10)).train()  # train mode: dropout on
+    x = torch.rand(1, 28, 28)
+    p = probabilities(model, x)
+    assert model.training and not p.requires_grad and p.shape == (10,)  # mode restored
+    model.eval()
+    with torch.no_grad():
+        expected = F.softmax(model(x.unsqueeze(0)), 1)[0]
+    assert torch.allclose(p, expected, atol=1e-6)  # dropout was off
+    assert torch.allclose(p.sum(), torch.tensor(1.0))
 
 
 def test_hooks_are_removed_even_when_forward_raises():

@@ -7,14 +7,13 @@ import json
 import os
 from pathlib import Path
 
-import torch
-
 from dlviz.cli.common import run_and_image
 from dlviz.data import load_dataset
 from dlviz.errors import ExplainError
 from dlviz.explain import METHODS, attribute
 from dlviz.explain.checks import report, shuffled_label_model
 from dlviz.i18n import N_, t
+from dlviz.inspect import probabilities
 from dlviz.runs import RunStore
 from dlviz.train import DeviceData, image_transform
 
@@ -110,8 +109,7 @@ def run(a: argparse.Namespace) -> int:
     settings = dict(_setting(s) for s in a.setting or [])
     model, classes, x, label = run_and_image(a)
     model.eval()
-    with torch.no_grad():
-        probs = torch.softmax(model(x.unsqueeze(0).to(next(model.parameters()).device)), 1)[0].cpu()
+    probs = probabilities(model, x)
     pred = int(probs.argmax())
     target = pred if a.target is None else a.target
     res = attribute(model, x, target, a.method, contrast=a.contrast, **settings)

@@ -4,10 +4,10 @@ Every function returns detached CPU results, leaves its inputs unchanged and res
 train/eval mode (DESIGN habit 3). No streamlit here.
 """
 
-from dlviz.inspect.activations import LayerActivation, activations, summarize
+from dlviz.inspect.activations import LayerActivation, activations, probabilities, summarize
 from dlviz.inspect.hooks import Capture, capture
 
-__all__ = ["LayerActivation", "activations", "summarize", "Capture", "capture"]
+__all__ = ["LayerActivation", "activations", "probabilities", "summarize", "Capture", "capture"]
 
 from dlviz.inspect.filters import LayerWeights, conv_layers, feature_maps, weight_stats  # noqa: E402
 from dlviz.inspect.units import UnitLayer, top_images, top_of, unit_layers, unit_scores  # noqa: E402

@@ -38,6 +38,19 @@ def activations(model: nn.Module, x: torch.Tensor) -> tuple[list[LayerActivation
     return layers, F.softmax(logits.float(), dim=1)[0].cpu()
 
 
+def probabilities(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Class probabilities (K,) on the CPU for the single input ``x`` (no batch dimension), in eval mode; the
+    model's mode is restored."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            logits = model(x.unsqueeze(0).to(next(model.parameters()).device))
+    finally:
+        model.train(was_training)
+    return F.softmax(logits.float(), dim=1)[0].cpu()
+
+
 def summarize(layers: list[LayerActivation]) -> list[dict]:
     """JSON-able summary per layer: name, shape, mean and the fraction of exact zeros."""
     return [
