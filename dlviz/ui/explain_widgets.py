@@ -292,25 +292,13 @@ def downloads(slot: str, fkey: tuple, make, stem: str, prefix: str) -> None:
         files.clear()
         files[fkey] = make()
     png, page = files[fkey]
-    d1, d2 = st.columns(2)
-    d1.download_button(
-        t("Picture (PNG)"),
-        png,
-        file_name=f"{stem}.png",
-        mime="image/png",
-        icon=":material/download:",
-        width="stretch",
-        key=f"{prefix}_png",
+    files_out = (
+        (t("Picture (PNG)"), png, "png", "image/png", ":material/download:"),
+        (t("One-page handout (HTML)"), page, "html", "text/html", ":material/description:"),
     )
-    d2.download_button(
-        t("One-page handout (HTML)"),
-        page,
-        file_name=f"{stem}.html",
-        mime="text/html",
-        icon=":material/description:",
-        width="stretch",
-        key=f"{prefix}_html",
-    )
+    for col, (label, data, ext, mime, icon) in zip(st.columns(2), files_out):
+        kw = dict(file_name=f"{stem}.{ext}", mime=mime, icon=icon, width="stretch", key=f"{prefix}_{ext}")
+        col.download_button(label, data, **kw)
 
 
 def train_shuffled(model, x: torch.Tensor, y: torch.Tensor, transform, bar):
