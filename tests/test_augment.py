@@ -10,7 +10,16 @@ from dlviz.errors import TrainError
 from dlviz.models import PRESETS
 from dlviz.runs import RunStore
 from dlviz.train import TrainConfig, TrainJob, run_job
-from dlviz.train.augment import Augmentation, Augmenter, affine, check_allowed, erase, erase_size
+from dlviz.train.augment import (
+    Augmentation,
+    Augmenter,
+    affine,
+    check_allowed,
+    erase,
+    erase_size,
+    generalization_gap,
+    preview,
+)
 
 
 def _one_hot(r: int, c: int, b: int = 1, size: int = 28) -> torch.Tensor:
@@ -101,3 +110,21 @@ def test_a_fit_with_augmentation_on_a_tiny_subset(home, mnist_dir):
     flip = TrainConfig(epochs=1, limit=200, augment_flip=True, device="cpu")
     bad = run_job(TrainJob("mnist", PRESETS["mlp"].copy_spec(), flip, data_dir=str(mnist_dir)), RunStore())
     assert bad.status == "failed" and "cannot be flipped" in bad.message
+
+
+def test_the_preview_shows_the_images_then_augmented_copies():
+    imgs = torch.zeros(4, 28, 28, dtype=torch.uint8)
+    imgs[:, 10:18, 10:18] = 255
+    grid = preview(imgs, Augmentation(shift=3, rotate=20), seed=0, copies=2)
+    assert grid.shape == (3 * 28, 4 * 28) and grid.dtype == torch.uint8
+    assert torch.equal(grid[:28, :28], imgs[0])  # the first row as stored
+    assert not torch.equal(grid[28:56, :28], imgs[0])  # then moved
+
+
+def test_the_gap_between_training_and_validation_is_named_overfitting():
+    train = [[1, 0.5, 0.5, 0.90], [2, 1.0, 0.3, 0.95], [3, 1.5, 0.1, 0.99], [4, 2.0, 0.05, 1.0]]
+    said, args = generalization_gap(train, [[2, 1.0, 0.4, 0.9], [4, 2.0, 0.3, 0.94]])
+    assert "overfitting" in said and abs(args["train"] - 0.995) < 1e-9 and abs(args["points"] - 5.5) < 1e-9
+    said, args = generalization_gap(train, [[4, 2.0, 0.1, 0.99]])
+    assert "Little overfitting" in said and abs(args["points"] - 0.5) < 1e-9
+    assert generalization_gap(train, []) is None

@@ -177,3 +177,42 @@ class Augmenter:
             on = torch.rand(b, generator=self.gen, device=dev) < ERASE_P
             x = erase(x, a.erase, top, left, on)
         return x
+
+
+def preview(images: torch.Tensor, aug: Augmentation, seed: int = 0, copies: int = 3) -> torch.Tensor:
+    """A grid (uint8, (1 + copies) * H rows, n * W columns) for a preview: the first row the ``images`` (uint8
+    (n, H, W)) as stored, each row below them as one training batch with ``aug`` would see them."""
+    x = images.unsqueeze(1).float().div(255.0)
+    augmenter = Augmenter(aug, x.device, seed)
+    rows = [x] + [augmenter(x) for _ in range(copies)]
+    grid = torch.cat([torch.cat(list(r[:, 0]), dim=1) for r in rows], dim=0)
+    return grid.mul(255.0).round().clamp(0, 255).to(torch.uint8)
+
+
+# ---------------------------------------------------------------- the lesson: the gap between training and validation
+
+GAP_POINTS = 3.0  # a training accuracy this many points above the validation accuracy is called overfitting
+OVERFITTING = N_(
+    "Training accuracy {train:.1%}, validation accuracy {val:.1%}: the model does {points:.1f} points better on the "
+    "images it trained on than on images it has not seen. That gap is overfitting: it has partly learned these "
+    "particular images by heart instead of what makes each class. More training images, data augmentation or "
+    "weight decay narrow it."
+)
+NO_OVERFITTING = N_(
+    "Training accuracy {train:.1%}, validation accuracy {val:.1%}: only {points:.1f} points apart, so the model "
+    "does about as well on images it has not seen. Little overfitting."
+)
+
+
+def generalization_gap(train: list, val: list) -> tuple[str, dict] | None:
+    """One sentence (English template, kwargs) naming the gap between the last epoch's training accuracy (the mean
+    of its curve points; on augmented images when augmentation is on) and the validation accuracy at its end.
+    ``train`` and ``val`` are a run's curve rows [step, epoch, loss, accuracy]; None without both."""
+    if not train or not val:
+        return None
+    last = math.ceil(float(train[-1][1]) - 1e-9)
+    rows = [r for r in train if float(r[1]) > last - 1] or train[-1:]
+    tr = sum(float(r[3]) for r in rows) / len(rows)
+    va = float(val[-1][3])
+    points = 100.0 * (tr - va)
+    return (OVERFITTING if points >= GAP_POINTS else NO_OVERFITTING), {"train": tr, "val": va, "points": points}

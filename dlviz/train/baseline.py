@@ -157,3 +157,93 @@ def comparison(baseline_accuracy: float, network_accuracy: float | None, train_s
         N_("The network scored {points:.1f} points higher than counting words on these {n} training texts."),
         {"n": n, "points": diff},
     )
+
+
+# ---------------------------------------------------------------- images: raw pixels and HOG, each + logistic regression
+
+# The course's first tutorial sets hand-made features against learned ones. Two classic pipelines run on the CNN's
+# own split: the raw pixels, and HOG features (dlviz.train.hog: gradient directions per 7x7-pixel cell), each
+# into an L2-regularised multinomial logistic regression. C for each was chosen on MNIST's VALIDATION split
+# (the 20% of the training part every run holds out) by bench/image_baseline.py; docs/performance.md has the grid.
+IMAGE_PIPELINES = {
+    "pixels": (N_("Raw pixels + logistic regression"), N_("the 784 pixel values")),
+    "hog": (N_("HOG + logistic regression"), N_("324 HOG features (gradient directions in 7x7-pixel cells)")),
+}
+IMAGE_C = {"pixels": 0.1, "hog": 10.0}
+IMAGE_MAX_ITER = 300
+
+
+def image_features(kind: str, images):
+    """The features of uint8 images (N, H, W) for pipeline ``kind`` ("pixels" or "hog"), float32 (N, d)."""
+    import numpy as np
+
+    if kind == "hog":
+        from dlviz.train.hog import hog_features
+
+        return hog_features(images)
+    return images.reshape(len(images), -1).numpy().astype(np.float32) / 255.0
+
+
+def fit_image_pipeline(kind: str, train_x, train_y, c: float | None = None):
+    """(classifier, seconds to extract the features and fit) of pipeline ``kind`` on uint8 images."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
+
+    t0 = time.perf_counter()
+    a = image_features(kind, train_x)
+    clf = LogisticRegression(C=IMAGE_C[kind] if c is None else c, max_iter=IMAGE_MAX_ITER)
+    # one BLAS thread: beside a training process (or a busy machine) two spinning OpenBLAS threads made a fit on
+    # 600 digits take 17 s instead of 0.2 s here
+    with warnings.catch_warnings(), threadpool_limits(limits=1):
+        warnings.simplefilter("ignore", ConvergenceWarning)  # lbfgs may ask for more iterations; the accuracy is there
+        clf.fit(a, [int(v) for v in train_y])
+    return clf, time.perf_counter() - t0
+
+
+def image_accuracy(kind: str, clf, x, y) -> float:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        pred = clf.predict(image_features(kind, x))
+    yy = [int(v) for v in y]
+    return float(sum(int(p == t) for p, t in zip(pred, yy)) / max(len(yy), 1))
+
+
+def image_baselines(train_x, train_y, test_x, test_y, kinds=tuple(IMAGE_PIPELINES)) -> list[BaselineResult]:
+    """Each classic pipeline fitted on the training images and scored once on the test images ([] with fewer than
+    two classes). ``seconds``: features + fit + predict, wall clock."""
+    if len(set(int(v) for v in train_y)) < 2 or not len(test_y):
+        return []
+    out = []
+    for kind in kinds:
+        t0 = time.perf_counter()
+        clf, _ = fit_image_pipeline(kind, train_x, train_y)
+        acc = image_accuracy(kind, clf, test_x, test_y)
+        name, features = IMAGE_PIPELINES[kind]
+        n_features = int(clf.coef_.shape[1])
+        out.append(BaselineResult(name, features, acc, time.perf_counter() - t0, len(train_y), n_features))
+    return out
+
+
+def image_comparison(best_accuracy: float, network_accuracy: float | None) -> tuple[str, dict] | None:
+    """One true sentence about the best classic pipeline against the network (English template, kwargs)."""
+    if network_accuracy is None or best_accuracy is None:
+        return None
+    diff = 100.0 * (float(network_accuracy) - float(best_accuracy))
+    if abs(diff) < TIE_POINTS:
+        return N_("The network and the hand-made features are less than one point apart on these images."), {}
+    if diff < 0:
+        return (
+            N_("The hand-made features scored {points:.1f} points higher than the network on these images."),
+            {"points": -diff},
+        )
+    return (
+        N_(
+            "The network scored {points:.1f} points higher than the best hand-made features: the filters it learned "
+            "from the images serve it better than gradient directions designed by hand."
+        ),
+        {"points": diff},
+    )

@@ -6,25 +6,40 @@ import math
 
 import streamlit as st
 
-from dlviz.data import val_fraction_of
+from dlviz.data import ALL_DATASETS, get_info, val_fraction_of
+from dlviz.errors import DlvizError
 from dlviz.glossary import help_text
 from dlviz.i18n import N_
+from dlviz.modality import modality_of
 from dlviz.models import PRESETS
 from dlviz.models.gan import GAN_PRESETS
 from dlviz.plots import training_curves
 from dlviz.plots.gradients import gradient_flow
 from dlviz.train import OPTIMIZERS, SCHEDULES, JobSnapshot, TrainConfig, available_devices, recipe_for
+from dlviz.train.augment import Augmentation, generalization_gap, preview
+from dlviz.train.config import AUGMENT_FIELDS
 from dlviz.train.engine import PRECISIONS
 from dlviz.ui import gan_widgets
 from dlviz.ui import keys as K
 from dlviz.ui.kinds import kind_of
 from dlviz.ui.plain import plain_args
-from dlviz.ui.state import run_message, save_session, t
+from dlviz.ui.state import get_data, run_message, save_session, t
+from dlviz.ui.widgets import show_error
 
 QUICK_LIMIT = 6000
 
 # the recipe a session keeps (K.TRAIN_SETTINGS, saved with it): the form shows it again after a refresh
 REMEMBERED = "optimizer lr batch_size epochs weight_decay seed device val_fraction schedule precision limit".split()
+REMEMBERED += ["augment_" + k for k in AUGMENT_FIELDS]
+# the augmentation widgets: (field, label, most, step, help); flips are a checkbox of their own
+AUGMENT_WIDGETS = (
+    ("shift", N_("Shift (pixels)"), 4.0, 0.5, N_("Move each image up to this many pixels in x and in y.")),
+    ("rotate", N_("Rotation (degrees)"), 45.0, 1.0, N_("Turn each image up to this many degrees either way.")),
+    ("scale", N_("Zoom (share)"), 0.3, 0.05, N_("Make each image up to this much larger or smaller (0.1: 10%).")),
+    ("noise", N_("Noise"), 0.5, 0.05, N_("Add random speckle of this strength to every pixel.")),
+    ("erase", N_("Erasing (share of area)"), 0.4, 0.05, N_("Black out one rectangle this large in half the images.")),
+)
+PREVIEW_IMAGES = 8
 
 
 def fmt_seconds(s: float | None) -> str:
@@ -63,6 +78,8 @@ def _init_widgets(spec: dict) -> None:
         "val_pct": int(round(100 * val_fraction_of(saved))),
         "quick": bool(saved.get("limit")),
         "precision": saved.get("precision") if saved.get("precision") in PRECISIONS else d.precision,
+        **{"augment_" + k: float(saved.get("augment_" + k) or 0.0) for k in AUGMENT_FIELDS if k != "flip"},
+        "augment_flip": bool(saved.get("augment_flip", False)),
     }
     model_changed = ss.get(K.TR_FOR_MODEL) != key
     for k, v in values.items():
@@ -159,6 +176,7 @@ def settings_form(spec: dict) -> TrainConfig:
             ),
         )
         quick = c11.toggle(t("Quick demo: train on {n:,} images only", n=QUICK_LIMIT), key=K.TR_QUICK)
+    augment = augment_form()
     cfg = TrainConfig(
         optimizer=optimizer,
         lr=lr,
@@ -171,6 +189,7 @@ def settings_form(spec: dict) -> TrainConfig:
         schedule=schedule,
         precision=precision,
         limit=QUICK_LIMIT if quick else None,
+        **augment,
     )
     new = {k: getattr(cfg, k) for k in REMEMBERED}
     new["for_model"] = f"{spec.get('name')}@{ss.get(K.DATASET)}"
@@ -178,6 +197,55 @@ def settings_form(spec: dict) -> TrainConfig:
         ss[K.TRAIN_SETTINGS] = new
         save_session()
     return cfg
+
+
+def augment_form() -> dict:
+    """The data augmentation settings (TrainConfig.augment_* fields; all off unless the dataset is pictures) and a
+    preview of what they do to a few training images."""
+    ss = st.session_state
+    info = get_info(ss[K.DATASET]) if ss.get(K.DATASET) in ALL_DATASETS else None
+    if info is None or not modality_of(info).augmentable:
+        return {}
+    on = any(ss.get(K.train_setting("augment_" + k)) for k in AUGMENT_FIELDS)
+    with st.expander(t("Data augmentation") + (" ✓" if on else ""), expanded=False):
+        st.caption(
+            t(
+                "Each training batch is moved at random on the training device before the model sees it, so it never sees "
+                "the same picture twice; validation and test images stay as they are. With few training images "
+                "this narrows the gap between training and validation accuracy."
+            )
+        )
+        cols = st.columns(3)
+        out = {}
+        for i, (name, label, most, step, help) in enumerate(AUGMENT_WIDGETS):
+            out["augment_" + name] = float(
+                cols[i % 3].slider(t(label), 0.0, most, step=step, key=K.train_setting("augment_" + name), help=t(help))
+            )
+        flips = bool(getattr(info, "flips", False))
+        if not flips:
+            ss[K.train_setting("augment_flip")] = False
+        out["augment_flip"] = cols[2].checkbox(
+            t("Mirror left-right"),
+            key=K.train_setting("augment_flip"),
+            disabled=not flips,
+            help=t("Half the images mirrored.")
+            if flips
+            else t("Not for {dataset}: a mirrored 2 is no digit.", dataset=info.name),
+        )
+        aug = Augmentation(**{k: out["augment_" + k] for k in AUGMENT_FIELDS})
+        if aug.active:
+            try:
+                data = get_data()
+            except DlvizError as e:
+                show_error(e)
+            else:
+                grid = preview(data.train_x[:PREVIEW_IMAGES], aug.validated(), seed=int(ss.get(K.TR_SEED) or 0))
+                st.image(
+                    grid.numpy(),
+                    caption=t("Top row: training images as stored. Below: three batches as the model sees them."),
+                    clamp=True,
+                )
+    return out
 
 
 def settings_summary(settings: dict | None) -> str:
@@ -298,6 +366,9 @@ def result_view(run) -> None:
             col.page_link(page, label=label, icon=icon)
     if m.get("train"):
         st.plotly_chart(training_curves(m["train"], m.get("val", []), tr=t), key=K.run_curves(run.id))
+        gap = generalization_gap(m["train"], m.get("val", []))
+        if gap is not None:
+            st.caption(t(gap[0], **gap[1]), help=help_text("overfitting", lang=st.session_state.get(K.LANG, "en")))
     prev = m.get("test_preview")
     if m.get("baseline"):
         b = m["baseline"]
