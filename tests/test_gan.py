@@ -98,3 +98,27 @@ def test_the_generator_moves_towards_the_data(home, mnist_dir):
     assert len(live["grid"]) == 64 and len(live["grid"][0]) == 28
     rows = rec.metrics["train"]
     assert all(len(r) == 7 for r in rows)  # step, epoch, G loss, D accuracy, D loss, real and fake accuracy
+
+
+@pytest.mark.slow  # trains a tiny run, then the app (AppTest): about 40 s on this busy machine
+def test_train_page_shows_a_gan_run_and_its_replay(app, mnist_dir):
+    """The Train page with "Draw new digits" chosen and a saved GAN run open: the DCGAN is the model to train,
+    the run shows its two losses and the replay slider walks its epochs' grids."""
+    from page_util import open_page
+
+    from dlviz.runs import RunStore
+    from dlviz.train import TrainConfig, TrainJob, run_job
+
+    cfg = TrainConfig(epochs=1, limit=128, batch_size=64, precision="fp32")
+    res = run_job(TrainJob("mnist", SMALL, cfg, data_dir=str(mnist_dir)), RunStore())
+    assert res.status == "finished", res.message
+    at = open_page(app, "pages/train.py", run_id=res.run_id, _tr_task="generate")
+    assert not at.exception, at.exception
+    assert any("dcgan, 317,442 parameters" in m.value for m in at.markdown)  # the preset, not the Build page's
+    labels = {m.label for m in at.metric}
+    assert {"Generator loss", "Discriminator loss", "Real digits called real", "Generated digits caught"} <= labels
+    assert "Test accuracy" not in labels
+    slider = next(s for s in at.select_slider if s.label == "Replay: the samples over the epochs")
+    assert list(slider.options) == ["before training", "epoch 1"] and slider.value == "epoch-1"
+    slider.set_value("step-0").run()
+    assert not at.exception, at.exception

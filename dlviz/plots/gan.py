@@ -12,7 +12,8 @@ from dlviz.plots.figures import TRAIN_COLOUR, VAL_COLOUR, Tr, _en
 
 GENERATOR_COLOUR = TRAIN_COLOUR  # blue
 DISCRIMINATOR_COLOUR = VAL_COLOUR  # orange
-FAKE_COLOUR = "#009E73"  # green (Okabe-Ito)
+REAL_COLOUR = "#CC79A7"  # reddish purple (Okabe-Ito)
+FAKE_COLOUR = "#009E73"  # green
 
 
 def gan_curves(train: Sequence[Sequence[float]], tr: Tr = _en, height: int = 320) -> go.Figure:
@@ -31,7 +32,7 @@ def gan_curves(train: Sequence[Sequence[float]], tr: Tr = _en, height: int = 320
         for col, j, name, colour in (
             (1, 2, tr("generator"), GENERATOR_COLOUR),
             (1, 4, tr("discriminator"), DISCRIMINATOR_COLOUR),
-            (2, 5, tr("on real digits"), DISCRIMINATOR_COLOUR),
+            (2, 5, tr("on real digits"), REAL_COLOUR),
             (2, 6, tr("on generated digits"), FAKE_COLOUR),
         ):
             fig.add_trace(

@@ -43,13 +43,14 @@ def chosen_gan(dataset: str, ask: bool = True) -> dict | None:
     if not images:
         return None
     ss = st.session_state
-    if ss.get(K.TR_TASK) not in TASK_CHOICES:
-        ss[K.TR_TASK] = CLASSIFY
+    if ss.get(K.TR_TASK) not in TASK_CHOICES:  # Streamlit drops a widget's state while it is not drawn: keep it
+        ss[K.TR_TASK] = ss.get(K.TR_TASK_KEPT) if ss.get(K.TR_TASK_KEPT) in TASK_CHOICES else CLASSIFY
     if ask:
         st.segmented_control(
             t("What to train"), list(TASK_CHOICES), key=K.TR_TASK, format_func=lambda k: t(TASK_CHOICES[k])
         )
-    if ss.get(K.TR_TASK) != GENERATE:
+    ss[K.TR_TASK_KEPT] = ss.get(K.TR_TASK) or CLASSIFY
+    if ss[K.TR_TASK_KEPT] != GENERATE:
         return None
     if ask:
         st.caption(t(GAN_INTRO))

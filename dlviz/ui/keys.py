@@ -93,6 +93,7 @@ TR_SEED = "_tr_seed"
 TR_VAL_PCT = "_tr_val_pct"
 TR_WEIGHT_DECAY = "_tr_weight_decay"
 TR_TASK = "_tr_task"  # classify (the Build page's model) or generate digits (the DCGAN)
+TR_TASK_KEPT = "_tr_task_kept"  # the choice, kept while the widget is not drawn (a run in progress)
 GAN_CACHE = "_gan_cache"  # a GAN run's sample grids at its replay points
 LIVE_GAN_GRID = "live_gan_grid"
 LIVE_GAN_CURVES = "live_gan_curves"
