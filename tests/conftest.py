@@ -92,6 +92,61 @@ def pytest_addoption(parser):
         metavar="N",
         help="list the N tests that took the most CPU time (0: all), with their wall time and each file's total",
     )
+    parser.addoption(
+        "--dlviz-modules",
+        action="store_true",
+        help="at the end, name every module of dlviz/ that no test of this run imported, or imported without "
+        "calling one of its functions (in this process; a profile hook, so the run is slower)",
+    )
+
+
+_CALLED: set[str] = set()  # files that a called function was defined in
+_RAN: set[str] = set()  # files whose top level ran (the pages: AppTest runs them as scripts)
+
+
+def _profile(frame, event, arg):
+    if event == "call":
+        (_RAN if frame.f_code.co_name == "<module>" else _CALLED).add(frame.f_code.co_filename)
+
+
+def pytest_configure(config):
+    if config.getoption("--dlviz-modules"):
+        import sys
+        import threading
+
+        sys.setprofile(_profile)
+        threading.setprofile(_profile)
+
+
+def pytest_unconfigure(config):
+    if config.getoption("--dlviz-modules"):
+        import sys
+        import threading
+
+        sys.setprofile(None)
+        threading.setprofile(None)
+
+
+def _dlviz_modules_report(tr) -> None:
+    import sys
+
+    files = sorted(p for p in (ROOT / "dlviz").rglob("*.py") if "__pycache__" not in p.parts)
+    loaded = {str(Path(m.__file__).resolve()) for m in list(sys.modules.values()) if getattr(m, "__file__", None)}
+    called = {str(Path(f).resolve()) for f in _CALLED}
+    unimported = [p for p in files if str(p) not in loaded]
+    uncalled = [p for p in files if str(p) in loaded and str(p) not in called and p.stat().st_size > 0]
+    pages = sorted([ROOT / "app.py", *(ROOT / "pages").glob("*.py")])
+    ran = {str(Path(f).resolve()) for f in _RAN}
+    unrun = [p for p in pages if str(p) not in ran]
+    tr.write_sep("=", f"dlviz modules: {len(files)} files in dlviz/, {len(pages)} pages")
+    for label, group in (
+        ("not imported", unimported),
+        ("imported, no function of it called", uncalled),
+        ("pages never run", unrun),
+    ):
+        tr.write_line(f"{label}: {len(group)}")
+        for p in group:
+            tr.write_line(f"    {p.relative_to(ROOT)}")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -116,6 +171,8 @@ def pytest_runtest_protocol(item, nextitem):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if config.getoption("--dlviz-modules"):
+        _dlviz_modules_report(terminalreporter)
     n = config.getoption("--cpu-durations")
     if n is None or not _CPU:
         return
