@@ -66,6 +66,7 @@ def test_three_rows_split_the_speedup_into_recipe_and_engine(small, mnist_dir, h
     assert "best of 1, 2" in text and "not reached" in text and "| engine" in text
 
 
+@pytest.mark.slow  # three trainings, one in a real training process as the app starts it
 def test_the_app_rows_report_their_contract(small, mnist_dir, home):
     r = bench.bench_preset(
         "mlp",

@@ -132,7 +132,9 @@ def test_diagnose_empty_record():
     assert typical_rms({"norms": [], "sizes": []}) == []
 
 
-def test_deep_sigmoid_vanishes_where_relu_and_residual_do_not(mnist_dir):
+# ResNet's 30 steps cost about 7 s of CPU (the other two presets about 1 s together): that one is slow
+@pytest.mark.parametrize("preset", ["deep-sigmoid", "mlp", pytest.param("resnet", marks=pytest.mark.slow)])
+def test_deep_sigmoid_vanishes_where_relu_and_residual_do_not(mnist_dir, preset):
     """The course's case for ResNet, on real digits: 30 steps of each preset."""
     from dlviz.data import load_dataset
     from dlviz.train import prepare_data
@@ -140,16 +142,14 @@ def test_deep_sigmoid_vanishes_where_relu_and_residual_do_not(mnist_dir):
     raw = load_dataset("mnist", mnist_dir)
     cfg = TrainConfig(epochs=1, limit=30 * 32, batch_size=32, cpu_threads="fixed")
     data = prepare_data(raw, cfg, torch.device("cpu"))
-    kinds = {}
-    for preset in ("deep-sigmoid", "mlp", "resnet"):
-        model = build(PRESETS[preset].spec, seed=0).module
-        rec = GradRecorder(model, total_steps=30)
-        fit(model, data, cfg, [GradientRecording(rec)])
-        kinds[preset] = diagnose(rec.record())
-    sig = kinds["deep-sigmoid"][0]
-    assert sig.kind == "vanishing" and sig.args["layers"].startswith("dense_1,")
-    assert [f.kind for f in kinds["mlp"]] == ["healthy"]
-    assert [f.kind for f in kinds["resnet"]] == ["healthy"]
+    model = build(PRESETS[preset].spec, seed=0).module
+    rec = GradRecorder(model, total_steps=30)
+    fit(model, data, cfg, [GradientRecording(rec)])
+    found = diagnose(rec.record())
+    if preset == "deep-sigmoid":
+        assert found[0].kind == "vanishing" and found[0].args["layers"].startswith("dense_1,")
+    else:  # ReLU (the MLP) and the residual blocks keep their gradients
+        assert [f.kind for f in found] == ["healthy"]
 
 
 def test_live_copy_is_thinned_and_matches_the_record():

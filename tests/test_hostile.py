@@ -763,6 +763,14 @@ def _peak_rss_mb_after(code: str) -> tuple[float, str]:
     return peak, out.stdout
 
 
+def test_dense_8192_four_times_is_refused_in_one_sentence():
+    """The refusal itself, in this process (the fast tier); the next test measures that nothing was allocated."""
+    with pytest.raises(SpecError) as e:
+        build(DENSE_8192_X4)
+    assert "The model has 207,863,818 parameters" in str(e.value) and "Layer 3 (Dense)" in str(e.value)
+
+
+@pytest.mark.slow  # two fresh Pythons, to read the peak memory of a build from a clean start
 def test_dense_8192_four_times_is_refused_before_anything_is_allocated():
     # the 200-byte spec of issue 14 (207 million parameters, 830 MB of weights): refused from its shapes
     assert len(json.dumps(DENSE_8192_X4)) < 210

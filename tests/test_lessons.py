@@ -262,6 +262,7 @@ def test_lesson_files_are_plain_json():
         json.loads(path.read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow  # a fresh Python (torch again); the fast tier: tests/test_light_imports.py, every module at once
 def test_lessons_core_does_not_import_streamlit():
     import subprocess
     import sys
