@@ -23,6 +23,34 @@ def tiny(monkeypatch):
     monkeypatch.setenv("DLVIZ_LESSON_TINY", "1")
 
 
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory, mnist_dir):
+    """Every lesson's tiny snapshots, trained once for the module (what `lessons prepare` does before class)."""
+    import os
+
+    from dlviz.runs import RunStore
+
+    folder = tmp_path_factory.mktemp("prepared") / "home"
+    old = {k: os.environ.get(k) for k in ("DLVIZ_HOME", "DLVIZ_LESSON_TINY")}
+    os.environ.update(DLVIZ_HOME=str(folder), DLVIZ_LESSON_TINY="1")
+    try:
+        done = snaps.prepare(RunStore(), LESSONS.values(), data_dir=str(mnist_dir), say=lambda s: None)
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    assert all(d[2][:1].isdigit() for d in done), done
+    return folder
+
+
+def _copy_home(prepared, home):
+    import shutil
+
+    shutil.copytree(prepared, home, dirs_exist_ok=True)
+
+
 def _texts(at) -> str:
     return "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
 
@@ -71,10 +99,12 @@ def _do_action(at, lesson, step):
         at.run()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("lesson_id", list(LESSONS))
-def test_walk_every_step(app, tiny, monkeypatch, lesson_id, lang):
+def test_walk_every_step(app, tiny, prepared, home, monkeypatch, lesson_id, lang):
     lesson = LESSONS[lesson_id]
+    _copy_home(prepared, home)
     if lang == "zh":
         # AppTest calls a widget's format_func (t(...)) in the test's own thread too, where the session's language
         # cannot be read: there t would answer in English and the widget's zh options would not match. Every t in
@@ -164,3 +194,23 @@ def test_train_step_opens_the_prepared_run(app, tiny, home, mnist_dir):
     assert at.session_state["run_id"] == run_id
     assert _next_enabled(at)
     assert "Right: About 97.5%" in _texts(at)
+
+
+@pytest.mark.slow
+def test_first_use_trains_the_snapshot_with_progress(app, tiny):
+    """Without `lessons prepare`, a step that opens a run trains it once (a progress bar, the step waits), then
+    opens it; the run is kept for the next time."""
+    from dlviz.runs import RunStore
+
+    lesson = LESSONS["convolution-filters"]
+    at = app(timeout=120)
+    at.run()
+    at.button(key="_lsn_start_convolution-filters").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["_lsn_waiting"] is True
+    assert any("Preparing cnn for this lesson" in p.text for p in at.get("progress"))
+    assert not _next_enabled(at) and not at.radio  # no question before its run exists
+    _run_until(at, lambda a: "_lsn_waiting" not in a.session_state, timeout=120)
+    rec = snaps.find(RunStore(), lesson.snapshots["cnn"])
+    assert rec is not None and at.session_state["run_id"] == rec.id  # trained, kept and opened
+    assert lesson.steps[0].question.prompt("en") in _texts(at)

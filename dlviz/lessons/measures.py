@@ -126,7 +126,9 @@ def confusion(store, run_ids, digit: int = 4, data_dir=None, **_) -> list[tuple[
     return lines
 
 
-def mark_share(store, run_ids, index: int = 0, data_dir=None, method: str = "saliency", **_) -> list[tuple[str, dict]]:
+def mark_share(
+    store, run_ids, index: int = 0, data_dir=None, methods=("input_x_gradient",), **_
+) -> list[tuple[str, dict]]:
     """For each run: the share of an explanation's mass on the planted mark of a marked test image, against the
     mark's share of the image (0.5%)."""
     from dlviz.data import load_dataset
@@ -140,7 +142,7 @@ def mark_share(store, run_ids, index: int = 0, data_dir=None, method: str = "sal
         model, rec = load_run(r.id, store)
         data = load_dataset(rec.dataset, data_dir)
         x, label, place = shortcut_image(data, index)
-        a = attribute(model, x, label, method)
+        a = attribute(model, x, label, methods[0])
         s = share(a.map.numpy(), place)
         lines.append(
             (
@@ -148,6 +150,39 @@ def mark_share(store, run_ids, index: int = 0, data_dir=None, method: str = "sal
                 {"name": r.name, "share": f"{s:.0%}", "chance": f"{CHANCE_SHARE:.1%}"},
             )
         )
+    return lines
+
+
+def randomisation(store, run_ids, test_index: int = 0, methods=("saliency",), data_dir=None, **_):
+    """The model-randomisation sanity check (Adebayo et al. 2018) of each method on the open run's test image:
+    how alike the map stays once every layer's weights are random, and whether the method passes the rule."""
+    from dlviz.data import load_dataset
+    from dlviz.explain.checks import randomisation_test
+    from dlviz.explain.registry import METHODS
+    from dlviz.train.runner import load_run
+
+    lines = []
+    for r in _runs(store, run_ids[:1]):
+        model, rec = load_run(r.id, store)
+        data = load_dataset(rec.dataset, data_dir)
+        x = data.test_x[test_index : test_index + 1].float().div(255.0)
+        label = int(data.test_y[test_index])
+        for method in methods:
+            res = randomisation_test(model, x, label, method)
+            lines.append(
+                (
+                    N_(
+                        "{method}: with every layer random, its map still matches the trained model's by {sim} "
+                        "(the line to stay under: {bar}): {verdict}."
+                    ),
+                    {
+                        "method": METHODS[method].title,
+                        "sim": f"{res.similarity[-1]:.2f}",
+                        "bar": f"{res.bar:.2f}",
+                        "verdict": N_("passes") if res.passed else N_("fails: it shows the image, not the model"),
+                    },
+                )
+            )
     return lines
 
 
@@ -173,6 +208,7 @@ MEASURES = {
     "confusion": confusion,
     "mark_share": mark_share,
     "baseline": baseline,
+    "randomisation": randomisation,
 }
 
 

@@ -37,7 +37,7 @@ ACTIONS = ("next", "train", "draw", "change_layer", "answer")
 STATE_KEYS = ("dataset", "preset", "recipe", "run", "input", "method", "compare")
 RECIPE_KEYS = ("optimizer", "lr", "batch_size", "epochs", "weight_decay", "seed", "val_fraction", "schedule", "limit")
 # numbers measured for a reveal, beside the student's guess (dlviz.lessons.measures)
-MEASURES = ("test_accuracy", "compare", "overfit", "gradients", "confusion", "mark_share", "baseline")
+MEASURES = ("test_accuracy", "compare", "overfit", "gradients", "confusion", "mark_share", "baseline", "randomisation")
 VARIANTS = ("shortcut",)  # dataset variants a snapshot can train on (dlviz.lessons.shortcut)
 
 

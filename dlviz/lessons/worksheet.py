@@ -92,7 +92,10 @@ def worksheet_html(lesson, progress: dict, store, lang: str = "en", date: str | 
                 )
                 rows.append(f'<p class="{"right" if ok else "wrong"}">{_e(text)}</p>')
             rows.append(f"<p>{_e(q.reveal(lang))}</p>")
-            lines = [tr(tpl, **args) for tpl, args in rev.get("lines") or []]
+            lines = [
+                tr(tpl, **{k: tr(v) if isinstance(v, str) else v for k, v in args.items()})
+                for tpl, args in rev.get("lines") or []
+            ]
             if lines:
                 rows.append("<ul>" + "".join(f"<li>{_e(x)}</li>" for x in lines) + "</ul>")
             runs = []

@@ -198,10 +198,7 @@ def _apply_runs(lesson: Lesson, step: Step) -> bool:
     if step.state.get("run"):
         open_run(ids[step.state["run"]])
     if step.state.get("compare"):
-        chosen = [ids[k] for k in step.state["compare"]]
-        if ss.get("run_id") and step.action == "train" and ss.run_id not in chosen:
-            chosen.append(ss.run_id)
-        ss["_runs_compare"] = chosen
+        ss["_runs_compare"] = [ids[k] for k in step.state["compare"]]
     return True
 
 
@@ -378,8 +375,14 @@ def _reveal(lesson: Lesson, step: Step, p: dict, lang: str) -> None:
         ids = [i for i in dict.fromkeys(ids) if i]
         if q.measure:
             kw = {"data_dir": st.session_state.get("data_dir") or None}
-            if "shortcut_index" in step.state.get("input", {}):
-                kw["index"] = step.state["input"]["shortcut_index"]
+            inp = step.state.get("input", {})
+            if "shortcut_index" in inp:
+                kw["index"] = inp["shortcut_index"]
+            if "test_index" in inp:
+                kw["test_index"] = inp["test_index"]
+            if step.state.get("method"):
+                m = step.state["method"]
+                kw["methods"] = m if isinstance(m, list) else [m]
             with st.spinner(t("Measuring...")):
                 lines = measure(q.measure, get_store(), ids, **kw)
         p["reveals"][step.id] = {"lines": [[tpl, args] for tpl, args in lines], "runs": ids}
@@ -395,7 +398,8 @@ def _reveal(lesson: Lesson, step: Step, p: dict, lang: str) -> None:
             )
         st.markdown(q.reveal(lang))
         for tpl, args in p["reveals"][step.id]["lines"]:
-            st.markdown(f"- {t(tpl, **args)}")
+            # words filled in (a method's title, a verdict) translate too when known, as in DlvizError.message
+            st.markdown(f"- {t(tpl, **{k: t(v) if isinstance(v, str) else v for k, v in args.items()})}")
 
 
 def lesson_panel(page_file: str) -> None:
@@ -514,6 +518,8 @@ def lesson_list() -> None:
             with c1:
                 st.markdown(f"**{lesson.order}. {lesson.title(lang)}**")
                 st.caption(lesson.summary(lang))
+                if lesson.later is not None:
+                    st.caption(lesson.later(lang))
                 if lp.get("finished"):
                     st.caption(":green[" + t("Done") + "]")
                 elif n_done:
