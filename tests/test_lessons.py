@@ -272,3 +272,20 @@ def test_lessons_core_does_not_import_streamlit():
         "dlviz.lessons.worksheet, dlviz.lessons.cli; assert 'streamlit' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_worked_example_in_the_docs_is_a_valid_lesson():
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "lessons.md").read_text(encoding="utf-8")
+    example = doc.split("## A worked example", 1)[1]
+    block = re.search(r"```json\n(.*?)```", example, re.S).group(1)
+    lesson = parse_lesson(json.loads(block), "cnn-vs-mlp.json")
+    assert [s.id for s in lesson.steps] == ["cnn", "race"] and lesson.steps[1].question.answer == 1
+    raw = json.loads(block)
+    raw["steps"][0]["page"] = "bulid"  # the typo the page quotes
+    with pytest.raises(LessonError) as info:
+        parse_lesson(raw, "cnn-vs-mlp.json")
+    assert "cnn-vs-mlp.json" in info.value.message("en")
+    assert "step 1 (cnn).page: unknown page 'bulid'" in info.value.message("en")

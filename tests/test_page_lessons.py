@@ -23,6 +23,16 @@ def tiny(monkeypatch):
     monkeypatch.setenv("DLVIZ_LESSON_TINY", "1")
 
 
+@pytest.fixture
+def data_dir(mnist_dir, monkeypatch):
+    """The shared data folder: MNIST and rt-polarity (the text lessons') side by side."""
+    folder = mnist_dir.parent
+    if not (folder / "rt-polarity" / "rt-polarity.pos").exists():
+        pytest.skip("../shared/data/rt-polarity is not present")
+    monkeypatch.setenv("DLVIZ_DATA_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory, mnist_dir):
     """Every lesson's tiny snapshots, trained once for the module (what `lessons prepare` does before class)."""
@@ -34,7 +44,7 @@ def prepared(tmp_path_factory, mnist_dir):
     old = {k: os.environ.get(k) for k in ("DLVIZ_HOME", "DLVIZ_LESSON_TINY")}
     os.environ.update(DLVIZ_HOME=str(folder), DLVIZ_LESSON_TINY="1")
     try:
-        done = snaps.prepare(RunStore(), LESSONS.values(), data_dir=str(mnist_dir), say=lambda s: None)
+        done = snaps.prepare(RunStore(), LESSONS.values(), data_dir=str(mnist_dir.parent), say=lambda s: None)
     finally:
         for k, v in old.items():
             if v is None:
@@ -102,7 +112,7 @@ def _do_action(at, lesson, step):
 @pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("lesson_id", list(LESSONS))
-def test_walk_every_step(app, tiny, prepared, home, monkeypatch, lesson_id, lang):
+def test_walk_every_step(app, tiny, prepared, home, data_dir, monkeypatch, lesson_id, lang):
     lesson = LESSONS[lesson_id]
     _copy_home(prepared, home)
     if lang == "zh":

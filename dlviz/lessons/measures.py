@@ -186,6 +186,36 @@ def randomisation(store, run_ids, test_index: int = 0, methods=("saliency",), da
     return lines
 
 
+SENTENCE = "the story is thin , but the acting is wonderful and the ending is great ."
+
+
+def attention(store, run_ids, sentence: str = SENTENCE, **_) -> list[tuple[str, dict]]:
+    """For each head of the open run's last attention layer, the word it attends to most on ``sentence``
+    (averaged over the words looking): do the heads look at the same words?"""
+    from dlviz.inspect.attention import attention_maps
+    from dlviz.modality.text import encode_sentence
+    from dlviz.train.runner import load_run, run_max_len
+
+    lines = []
+    for r in _runs(store, run_ids[:1]):
+        model, rec, vocab = load_run(r.id, store, with_vocab=True)
+        enc = encode_sentence(vocab, sentence, run_max_len(rec))
+        keep, maps = attention_maps(model, enc.ids)
+        real = keep.nonzero().flatten()
+        last = maps[-1][:, real][:, :, real]  # (heads, n, n): the real words only
+        words = enc.words
+        for h in range(last.shape[0]):
+            got = last[h].mean(0)
+            k = int(got.argmax())
+            lines.append(
+                (
+                    N_("Head {head} of the last layer looks most at '{word}' ({share} of its attention)."),
+                    {"head": h + 1, "word": words[k], "share": f"{float(got[k]):.0%}"},
+                )
+            )
+    return lines
+
+
 def baseline(store, run_ids, **_) -> list[tuple[str, dict]]:
     """A text run's test accuracy beside the classic TF-IDF baseline trained on the same split."""
     lines = []
@@ -209,6 +239,7 @@ MEASURES = {
     "mark_share": mark_share,
     "baseline": baseline,
     "randomisation": randomisation,
+    "attention": attention,
 }
 
 

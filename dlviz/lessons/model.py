@@ -34,10 +34,20 @@ PAGES = (
 # what the student does to go on: press Next, press Train (or open the prepared run), draw a digit on the
 # Inspect or Explain page, change the model on the Build page, or pick an answer to the step's question
 ACTIONS = ("next", "train", "draw", "change_layer", "answer")
-STATE_KEYS = ("dataset", "preset", "recipe", "run", "input", "method", "compare")
+STATE_KEYS = ("dataset", "preset", "recipe", "run", "input", "method", "compare", "sentence")
 RECIPE_KEYS = ("optimizer", "lr", "batch_size", "epochs", "weight_decay", "seed", "val_fraction", "schedule", "limit")
 # numbers measured for a reveal, beside the student's guess (dlviz.lessons.measures)
-MEASURES = ("test_accuracy", "compare", "overfit", "gradients", "confusion", "mark_share", "baseline", "randomisation")
+MEASURES = (
+    "test_accuracy",
+    "compare",
+    "overfit",
+    "gradients",
+    "confusion",
+    "mark_share",
+    "baseline",
+    "randomisation",
+    "attention",
+)
 VARIANTS = ("shortcut",)  # dataset variants a snapshot can train on (dlviz.lessons.shortcut)
 
 
@@ -172,6 +182,8 @@ def _state(raw, where: str, snapshots: dict, errors: list[str]) -> dict:
             errors.append(f"{where}.input: {{'test_index': N}} or {{'shortcut_index': N}}")
         elif not (isinstance(next(iter(inp.values())), int) and next(iter(inp.values())) >= 0):
             errors.append(f"{where}.input: the index must be a whole number, 0 or more")
+    if "sentence" in raw and not (isinstance(raw["sentence"], str) and raw["sentence"].strip()):
+        errors.append(f"{where}.sentence: the sentence the text pages show, as text")
     if "method" in raw:
         from dlviz.explain.registry import METHODS
 

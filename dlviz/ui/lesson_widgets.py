@@ -186,6 +186,13 @@ def apply_state(lesson: Lesson, step: Step) -> None:
         _set_input(state["input"])
     if "method" in state:
         _set_methods(state["method"])
+    if "sentence" in state:  # the text pages' sentence box, as if typed (kept per language of the data)
+        from dlviz.data.registry import ALL_DATASETS
+
+        info = ALL_DATASETS.get(ss.get("dataset"))
+        language = getattr(info, "language", None) or "en"
+        ss[f"_txt_sentence_{language}"] = state["sentence"]
+        ss.typed = {**(ss.get("typed") or {}), language: state["sentence"]}
     save_session()
 
 
@@ -380,6 +387,8 @@ def _reveal(lesson: Lesson, step: Step, p: dict, lang: str) -> None:
                 kw["index"] = inp["shortcut_index"]
             if "test_index" in inp:
                 kw["test_index"] = inp["test_index"]
+            if step.state.get("sentence"):
+                kw["sentence"] = step.state["sentence"]
             if step.state.get("method"):
                 m = step.state["method"]
                 kw["methods"] = m if isinstance(m, list) else [m]
