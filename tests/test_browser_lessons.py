@@ -54,6 +54,7 @@ def _panel(page):
 def _settled(page) -> None:
     page.wait_for_timeout(300)
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=LOAD)
+    expect(page.locator('[data-stale="true"]')).to_have_count(0, timeout=LOAD)  # the run has drawn everything
 
 
 def _guess(page, choice: str) -> None:
@@ -64,8 +65,10 @@ def _guess(page, choice: str) -> None:
 
 
 def _next(page, name: str = "Next") -> None:
+    _settled(page)
     button = _panel(page).get_by_role("button", name=name, exact=True)
     expect(button).to_be_enabled(timeout=LOAD)
+    expect(_panel(page).get_by_role("button", name="Lock in my guess")).to_have_count(0, timeout=LOAD)
     button.click()
     _settled(page)
 
@@ -73,30 +76,30 @@ def _next(page, name: str = "Next") -> None:
 def test_lesson_one_start_to_finish(server, page):
     goto(page, server.url, "dlviz: build, train and look inside neural networks", timeout=LOAD)
     card = page.locator(".st-key-_lsn_card_first-network")
-    expect(card).to_contain_text("A first network: the MLP on MNIST")
+    expect(card).to_contain_text("A first network: the MLP on MNIST", timeout=LOAD)
     card.get_by_role("button", name="Start").click()
     # step 1: the Data page, with the lesson on top
     expect(page.get_by_role("heading", level=1, name="Data", exact=True)).to_be_visible(timeout=LOAD)
-    expect(_panel(page)).to_contain_text("MNIST holds 70,000 handwritten digits")
+    expect(_panel(page)).to_contain_text("MNIST holds 70,000 handwritten digits", timeout=LOAD)
     _next(page)
     # step 2: Build; a refresh keeps the lesson where it was
     expect(page.get_by_role("heading", level=1, name="Build a network", exact=True)).to_be_visible(timeout=LOAD)
     page.reload()
     expect(_panel(page)).to_contain_text("Flatten turns the image into 784 numbers", timeout=LOAD)
-    expect(_panel(page).get_by_role("button", name="Next", exact=True)).to_be_disabled()  # a guess first
+    expect(_panel(page).get_by_role("button", name="Next", exact=True)).to_be_disabled(timeout=LOAD)  # a guess first
     _guess(page, "About 100,000")
-    expect(_panel(page)).to_contain_text("Right: About 100,000")
-    expect(_panel(page)).to_contain_text("109,386")
+    expect(_panel(page)).to_contain_text("Right: About 100,000", timeout=LOAD)
+    expect(_panel(page)).to_contain_text("109,386", timeout=LOAD)
     _next(page)
     # step 3: Train, its button outlined; guess, then press Train and wait for the run
     expect(page.get_by_role("heading", level=1, name="Train", exact=True)).to_be_visible(timeout=LOAD)
     train = page.locator(".st-key-train_btn")
     assert train.evaluate("e => getComputedStyle(e).outlineStyle") == "solid"
     _guess(page, "About 97.5%")
-    expect(_panel(page).get_by_role("button", name="Next", exact=True)).to_be_disabled()
+    expect(_panel(page).get_by_role("button", name="Next", exact=True)).to_be_disabled(timeout=LOAD)
     train.get_by_role("button").click()
     expect(_panel(page).get_by_text("What happened")).to_be_visible(timeout=180_000)
-    expect(_panel(page)).to_contain_text("test accuracy")
+    expect(_panel(page)).to_contain_text("test accuracy", timeout=LOAD)
     _next(page)
     # step 4: Errors; the reveal measures the open run's confusions
     expect(page.get_by_role("heading", level=1, name="Errors", exact=True)).to_be_visible(timeout=LOAD)
@@ -121,6 +124,6 @@ def test_lesson_one_start_to_finish(server, page):
     expect(
         page.get_by_role("heading", level=1, name="dlviz: build, train and look inside neural networks")
     ).to_be_visible(timeout=LOAD)
-    expect(page.locator(".st-key-_lsn_card_first-network")).to_contain_text("Done")
-    expect(page.locator(".st-key-_lsn_sheet_first-network")).to_be_visible()  # the worksheet to take home
+    expect(page.locator(".st-key-_lsn_card_first-network")).to_contain_text("Done", timeout=LOAD)
+    expect(page.locator(".st-key-_lsn_sheet_first-network")).to_be_visible(timeout=LOAD)  # the worksheet to take home
     assert page.locator(EXCEPTION).count() == 0

@@ -224,6 +224,25 @@ def enter_step(lesson: Lesson, index: int, switch: bool = True) -> None:
         st.switch_page(f"pages/{step.page}.py")
 
 
+def _go(lesson: Lesson, index: int, done_step: str | None = None) -> None:
+    """Back / Next (a button callback): mark the step done, set the new step's state; the page switch follows
+    at the top of the next run (st.switch_page cannot run in a callback)."""
+    lp = lesson_state(lesson.id)
+    if done_step is not None and done_step not in lp["done"]:
+        lp["done"].append(done_step)
+    enter_step(lesson, index, switch=False)
+    st.session_state["_lsn_goto"] = lesson.steps[lp["step"]].page
+
+
+def _finish(lesson: Lesson, done_step: str) -> None:
+    lp = lesson_state(lesson.id)
+    if done_step not in lp["done"]:
+        lp["done"].append(done_step)
+    lp["finished"] = True
+    leave()
+    st.session_state["_lsn_goto"] = "home"
+
+
 def start(lesson: Lesson) -> None:
     """Start ``lesson``, or resume it at the step the student left it."""
     p = lesson_state(lesson.id)
@@ -351,6 +370,14 @@ def _waiting(lesson: Lesson, step: Step) -> None:
         st.rerun()
 
 
+@st.fragment(run_every=1.0)
+def _watch(lesson: Lesson, step: Step) -> None:
+    """The page below the panel does the step's action (draws, changes the model, adopts the trained run) after
+    the panel was drawn: look again every second, and redraw the page once it is done (Next lights up)."""
+    if action_done(lesson, step):
+        st.rerun()
+
+
 def _question(lesson: Lesson, step: Step, p: dict, lang: str) -> None:
     q = step.question
     st.markdown(f"**{t('Predict')}:** {q.prompt(lang)}")
@@ -413,6 +440,9 @@ def _reveal(lesson: Lesson, step: Step, p: dict, lang: str) -> None:
 
 def lesson_panel(page_file: str) -> None:
     """The active lesson's current step on top of the page ``page_file`` (pages/<name>.py) that calls it."""
+    goto = st.session_state.pop("_lsn_goto", None)
+    if goto and os.path.splitext(os.path.basename(page_file))[0] != goto:
+        st.switch_page(f"pages/{goto}.py")
     p = progress()
     if not p.get("active"):
         return
@@ -464,6 +494,8 @@ def lesson_panel(page_file: str) -> None:
         elif step.question is None or step.id in lp["answers"]:
             if step.action != "next" and not done:
                 st.caption(t(ACTION_HINTS[step.action]))
+                if step.action in ("train", "draw", "change_layer"):
+                    _watch(lesson, step)
                 if step.action == "train" and step.snapshot:
                     rid = _snapshot_run(lesson, step.snapshot)
                     if rid and st.button(
@@ -475,22 +507,25 @@ def lesson_panel(page_file: str) -> None:
                         st.rerun()
         row = st.container(horizontal=True)
         last = i == len(lesson.steps) - 1
-        if row.button(t("Back"), icon=":material/arrow_back:", disabled=i == 0, key="_lsn_back"):
-            enter_step(lesson, i - 1)
-        if row.button(
+        # Back and Next act in callbacks, before the next run starts: a click while a slow page is still
+        # running (the Errors page scoring the test set) was lost now and then when handled in the script
+        row.button(
+            t("Back"),
+            icon=":material/arrow_back:",
+            disabled=i == 0,
+            key="_lsn_back",
+            on_click=_go,
+            args=(lesson, i - 1),
+        )
+        row.button(
             t("Finish") if last else t("Next"),
             type="primary",
             icon=":material/check:" if last else ":material/arrow_forward:",
             disabled=not done,
             key="_lsn_next",
-        ):
-            if step.id not in lp["done"]:
-                lp["done"].append(step.id)
-            if last:
-                lp["finished"] = True
-                leave()
-                st.switch_page("pages/home.py")
-            enter_step(lesson, i + 1)
+            on_click=_finish if last else _go,
+            args=(lesson, i + 1, step.id) if not last else (lesson, step.id),
+        )
         if row.button(t("Show the page without the lesson"), icon=":material/visibility_off:", key="_lsn_hide"):
             p["hidden"] = True
             save_progress()
