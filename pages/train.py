@@ -74,7 +74,8 @@ if row.button(t("Train"), type="primary", disabled=active, icon=":material/play_
     except DlvizError as e:
         show_error(e)
     else:
-        ss[K.JOB_ID] = ex.submit(TrainJob(ss[K.DATASET], spec, cfg, data_dir=ss[K.DATA_DIR] or None))
+        classic = True if ss.get(K.TR_CLASSIC) else None  # None: the modality's habit (text: TF-IDF, always)
+        ss[K.JOB_ID] = ex.submit(TrainJob(ss[K.DATASET], spec, cfg, data_dir=ss[K.DATA_DIR] or None, baseline=classic))
         save_session()
         st.rerun()
 if active:

@@ -128,3 +128,22 @@ def test_the_gap_between_training_and_validation_is_named_overfitting():
     said, args = generalization_gap(train, [[4, 2.0, 0.1, 0.99]])
     assert "Little overfitting" in said and abs(args["points"] - 0.5) < 1e-9
     assert generalization_gap(train, []) is None
+
+
+def test_the_train_cli_takes_augmentation_flags(home, mnist_dir):
+    import json
+
+    from cli_util import run_cli
+
+    r = run_cli(
+        *("train", "--model", "mlp", "--epochs", "1", "--limit", "300", "--device", "cpu", "--data-dir", mnist_dir),
+        *("--shift", "2", "--erase", "0.1", "--baseline", "--json"),
+    )
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert r.returncode == 0 and out["status"] == "finished"
+    assert "Classic pipeline, HOG + logistic regression" in r.stderr
+    settings = RunStore().get(out["run_id"]).settings
+    assert settings["augment_shift"] == 2.0 and settings["augment_erase"] == 0.1 and settings["augment_rotate"] == 0
+    assert [b["name"] for b in out["baselines"]] == ["Raw pixels + logistic regression", "HOG + logistic regression"]
+    bad = run_cli("train", "--model", "mlp", "--limit", "100", "--flip", "--data-dir", mnist_dir)
+    assert bad.returncode == 2 and "cannot be flipped" in bad.stderr

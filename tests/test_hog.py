@@ -66,3 +66,20 @@ def test_the_classic_pipelines_learn_digits_from_a_few_hundred(mnist_dir):
     assert image_baselines(d.train_x[:5], torch.zeros(5, dtype=torch.long), d.test_x[:5], d.test_y[:5]) == []
     said = image_comparison(0.90, 0.99)
     assert said is not None and abs(said[1]["points"] - 9.0) < 1e-9 and "network scored" in said[0]
+
+
+def test_a_run_asked_for_the_classic_pipelines_keeps_them(home, mnist_dir):
+    from dlviz.models import PRESETS
+    from dlviz.runs import RunStore
+    from dlviz.train import TrainConfig, TrainJob, run_job
+
+    cfg = TrainConfig(epochs=1, limit=400, device="cpu")
+    res = run_job(
+        TrainJob("mnist", PRESETS["mlp"].copy_spec(), cfg, data_dir=str(mnist_dir), baseline=True), RunStore()
+    )
+    assert res.status == "finished" and res.baseline is None
+    assert [b["n_features"] for b in res.baselines] == [784, 324]
+    assert all(b["train_size"] == 400 for b in res.baselines)  # the network's own training images
+    assert RunStore().get(res.run_id).metrics["baselines"] == res.baselines
+    plain = run_job(TrainJob("mnist", PRESETS["mlp"].copy_spec(), cfg, data_dir=str(mnist_dir)), RunStore())
+    assert plain.baselines is None  # images: only when asked (a minute on all of MNIST)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 from page_util import open_page
 
 from dlviz.runs import RunStore
+from dlviz.train import TrainConfig
+from dlviz.ui import keys as K
 
 
 def _slider(at, label):
@@ -23,22 +23,34 @@ def test_augmentation_settings_preview_and_run(app):
     _slider(at, "Rotation (degrees)").set_value(10.0).run()
     assert not at.exception, at.exception
     assert len(at.image) == 1  # the preview grid: stored images, then three augmented batches
-    at.toggle[0].set_value(True)  # quick demo
-    next(n for n in at.number_input if n.label == "Epochs").set_value(1)
-    at.button(key="train_btn").click().run()
-    deadline = time.time() + 120
-    while time.time() < deadline and not any(m.label == "Test accuracy" for m in at.metric):
-        time.sleep(0.5)
-        at.run()
-        assert not at.exception, at.exception
-    run = RunStore().get(at.session_state["run_id"])
-    assert run.status == "finished"
-    assert run.settings["augment_shift"] == 2.0 and run.settings["augment_rotate"] == 10.0
-    assert run.settings["augment_flip"] is False
-    assert any("validation accuracy" in c.value for c in at.caption)  # the gap, named
+    recipe = at.session_state[K.TRAIN_SETTINGS]  # what Train hands to TrainConfig (run_job's tests train with it)
+    assert recipe["augment_shift"] == 2.0 and recipe["augment_rotate"] == 10.0 and recipe["augment_flip"] is False
+    assert TrainConfig(**{k: v for k, v in recipe.items() if k != "for_model"}).augmentation.active
 
 
 def test_fashion_mnist_may_be_mirrored(app):
     at = open_page(app, "pages/train.py", dataset="fashion-mnist")
     flip = next(c for c in at.checkbox if c.label == "Mirror left-right")
     assert not flip.disabled
+
+
+def test_the_result_shows_the_classic_pipelines_beside_the_network(app):
+    from page_util import saved_run
+
+    run = saved_run("cnn")
+    b = {"features": "the 784 pixel values", "seconds": 30.0, "train_size": 48000, "n_features": 784, "top": {}}
+    metrics = {
+        "train": [[10, 1.0, 0.1, 0.99]],
+        "val": [[10, 1.0, 0.2, 0.93]],
+        "baselines": [
+            {**b, "name": "Raw pixels + logistic regression", "test_accuracy": 0.925},
+            {**b, "name": "HOG + logistic regression", "test_accuracy": 0.976, "n_features": 324},
+        ],
+    }
+    RunStore().update(run.id, metrics=metrics, test_accuracy=0.99)
+    at = open_page(app, "pages/train.py", run_id=run.id)
+    table = at.dataframe[0].value
+    assert list(table.iloc[:, 2]) == ["92.50%", "97.60%"]
+    assert any("1.4 points higher than the best hand-made" in c.value for c in at.caption)
+    assert any("That gap is overfitting" in c.value for c in at.caption)  # 99% against 93%
+    assert next(c for c in at.checkbox if c.label.startswith("Also fit the classic pipelines"))

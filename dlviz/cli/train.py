@@ -17,7 +17,7 @@ from dlviz.models import PRESETS
 from dlviz.models.gan import GAN_PRESETS
 from dlviz.runs import RunStore
 from dlviz.train import OPTIMIZERS, SCHEDULES, Listener, TrainConfig, TrainJob, recipe_for, run_job
-from dlviz.train.baseline import comparison
+from dlviz.train.baseline import comparison, image_comparison
 from dlviz.train.config import AUGMENT_FIELDS
 from dlviz.train.engine import PRECISIONS
 
@@ -114,7 +114,14 @@ def run(a: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
 
-    job = TrainJob(a.dataset, spec, cfg, name=a.name or "", data_dir=a.data_dir, baseline=not a.no_baseline)
+    job = TrainJob(
+        a.dataset,
+        spec,
+        cfg,
+        name=a.name or "",
+        data_dir=a.data_dir,
+        baseline=False if a.no_baseline else (True if a.baseline else None),
+    )
     res = run_job(job, RunStore(), Console())
     if res.message:
         print(t(res.message, **res.message_args), file=sys.stderr)
@@ -163,6 +170,21 @@ def run(a: argparse.Namespace) -> int:
         said = comparison(bl["test_accuracy"], res.test_accuracy, bl.get("train_size", 0))
         if said is not None:
             print(t(said[0], **said[1]), file=sys.stderr)
+    for b in res.baselines or ():
+        print(
+            t(
+                "Classic pipeline, {name} ({features}): {acc:.2%} on the same test images ({secs:.1f} s).",
+                name=t(b["name"]),
+                features=t(b["features"]),
+                acc=b["test_accuracy"],
+                secs=b["seconds"],
+            ),
+            file=sys.stderr,
+        )
+    if res.baselines:
+        said = image_comparison(max(b["test_accuracy"] for b in res.baselines), res.test_accuracy)
+        if said is not None:
+            print(t(said[0], **said[1]), file=sys.stderr)
     if a.json:
         out = {
             "run_id": res.run_id,
@@ -183,6 +205,11 @@ def run(a: argparse.Namespace) -> int:
         if bl is not None or _has_baseline(a.dataset):
             out["baseline_test_accuracy"] = bl["test_accuracy"] if bl is not None else None
             out["baseline_seconds"] = round(bl["seconds"], 3) if bl is not None else None
+        if res.baselines:
+            out["baselines"] = [
+                {"name": b["name"], "test_accuracy": b["test_accuracy"], "seconds": round(b["seconds"], 3)}
+                for b in res.baselines
+            ]
         print(json.dumps(out))
     return 0 if res.status == "finished" else (1 if res.status == "stopped" else 2)
 
@@ -249,6 +276,11 @@ def add_parser(sub) -> None:
             "lift the server limits on the model (parameters, activation memory, FLOPs, batch size): "
             "for a machine of your own"
         ),
+    )
+    tr.add_argument(
+        "--baseline",
+        action="store_true",
+        help=t("images: also fit the classic pipelines (raw pixels and HOG + logistic regression) on the same split"),
     )
     tr.add_argument(
         "--no-baseline", action="store_true", help=t("text: skip the classic TF-IDF + logistic regression baseline")

@@ -26,7 +26,7 @@ from dlviz.models.presets import fit_classes
 from dlviz.runs import RunStore, load_state_into
 from dlviz.tasks import CLASSIFICATION, Task, TestReport, get_task, task_of_spec
 from dlviz.train.augment import Augmenter, check_allowed
-from dlviz.train.baseline import tfidf_baseline
+from dlviz.train.baseline import image_baselines, tfidf_baseline
 from dlviz.train.callbacks import Callback, Checkpoints, Control, GradientRecording, curves
 from dlviz.train.config import OPTIMIZERS, TrainConfig
 from dlviz.train.engine import DeviceData, evaluate, fit, image_transform, resolve_device, test_logits
@@ -44,7 +44,10 @@ class TrainJob:
     config: TrainConfig = field(default_factory=TrainConfig)
     name: str = ""
     data_dir: str | None = None
-    baseline: bool = True  # text: also fit the classic TF-IDF baseline on the same split (a few seconds)
+    # the classic (not deep) baseline on the same split: None = the modality's habit (Modality.has_baseline: text's
+    # TF-IDF, a few seconds, always; images' raw pixels and HOG + logistic regression, a minute on all of MNIST, only
+    # when asked with True)
+    baseline: bool | None = None
     data: object = field(default=None, compare=False, repr=False)  # loaded data (a user's CSV; MNIST already in
     #                                                                  memory) instead of loading ``dataset`` by name
     task: str = CLASSIFICATION.name  # what the model learns (dlviz.tasks)
@@ -65,6 +68,7 @@ class JobResult:
     precision: str = ""  # what fit() trained with: "fp32" or "bf16" ("auto" resolved)
     params: int = 0
     baseline: dict | None = None  # text: the classic baseline's name, test_accuracy, seconds, ...
+    baselines: list | None = None  # images: each classic pipeline's name, test_accuracy, seconds, ... (when asked)
     summary: dict = field(default_factory=dict)  # the task's own numbers (a GAN: generator_loss, ...)
 
     def to_dict(self) -> dict:
@@ -195,11 +199,10 @@ def _run(job: TrainJob, store: RunStore, listener: Listener, control: Control, r
     if fitres.steps > 0 and (fitres.status != "failed" or fitres.epochs_done > 0):
         _test(model, data, raw, task, fitres, cfg, res, metrics, busy, store, run_id)
     metrics.update(wall_seconds=time.perf_counter() - t0, cpu_threads=fitres.cpu_threads, precision=fitres.precision)
-    if is_text_data(raw) and job.baseline and res.test_accuracy is not None:
-        busy(N_("Training the classic baseline (TF-IDF + logistic regression)..."))
-        res.baseline = _baseline(raw, cfg)
-        if res.baseline is not None:
-            metrics["baseline"] = res.baseline
+    modality = modality_of(raw)
+    wanted = job.baseline if job.baseline is not None else modality.has_baseline
+    if wanted and res.test_accuracy is not None and modality.name in BASELINES:
+        BASELINES[modality.name](raw, cfg, res, metrics, busy)
     metrics["message"] = {"template": res.message, "args": res.message_args}  # for translation later
     # a stopped run's end was written before scoring (a status is written once): only fill in its results
     end = {} if stopped else {"status": res.status}
@@ -394,6 +397,30 @@ def _embedding_rows(spec: dict) -> int | None:
 
 def _clip(text: str) -> str:
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "\u2026"
+
+
+def _text_baseline(raw, cfg: TrainConfig, res: JobResult, metrics: dict, busy) -> None:
+    busy(N_("Training the classic baseline (TF-IDF + logistic regression)..."))
+    res.baseline = _baseline(raw, cfg)
+    if res.baseline is not None:
+        metrics["baseline"] = res.baseline
+
+
+def _image_baselines(raw, cfg: TrainConfig, res: JobResult, metrics: dict, busy) -> None:
+    """The classic image pipelines (raw pixels, HOG; each + logistic regression) on the model's own training
+    images (the same split and --limit, validation images left out), scored once on the same test images."""
+    busy(N_("Training the classic pipelines (raw pixels and HOG + logistic regression)..."))
+    tr, _ = split_for(len(raw.train_y), cfg)
+    try:
+        out = image_baselines(raw.train_x[tr], raw.train_y[tr], raw.test_x, raw.test_y)
+    except ImportError:  # scikit-learn missing: the run is still whole
+        return
+    if out:
+        res.baselines = metrics["baselines"] = [b.to_dict() for b in out]
+
+
+# the classic baseline of each modality (by Modality.name): fits it and puts it in the result and the run's metrics
+BASELINES = {"text": _text_baseline, "image": _image_baselines}
 
 
 def _baseline(text_data, cfg: TrainConfig) -> dict | None:

@@ -88,6 +88,7 @@ TR_LR = "_tr_lr"
 TR_OPTIMIZER = "_tr_optimizer"
 TR_PRECISION = "_tr_precision"
 TR_QUICK = "_tr_quick"
+TR_CLASSIC = "_tr_classic"  # images: also fit the classic pipelines (raw pixels, HOG) beside the network
 TR_SCHEDULE = "_tr_schedule"
 TR_SEED = "_tr_seed"
 TR_VAL_PCT = "_tr_val_pct"
