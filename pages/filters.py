@@ -9,6 +9,8 @@ ensure_app()
 
 from dlviz.inspect.filters import conv_layers, filters, weight_stats
 from dlviz.plots.filters import filter_grid, weight_histograms
+from dlviz.plots.hog import hog_picture
+from dlviz.train.hog import BINS, CELL, cell_histograms, glyph_segments
 from dlviz.ui import t
 from dlviz.ui.filters_widgets import filters_and_maps, kernels_per_channel, legend, unit_explorer
 from dlviz.ui.inspect_state import current_input, inspect_header
@@ -52,6 +54,25 @@ else:
         )
     )
     legend()
+
+    st.subheader(t("Hand-made features beside the learned ones"))
+    img = inp.x.float().mean(dim=0)  # (H, W); a colour image's brightness
+    hist = cell_histograms(img[None], CELL)[0].numpy()
+    st.image(
+        hog_picture(img.numpy(), glyph_segments(hist, CELL), CELL, labels=[t("Input"), t("Its HOG features")]),
+        width=460,
+    )
+    st.caption(
+        t(
+            "Before deep learning, people designed features by hand. HOG (histograms of oriented gradients) measures, "
+            "in each {cell} x {cell}-pixel cell, how strongly the edges run in each of {bins} directions (a line per "
+            "direction, brighter for stronger). The filters above were not designed: training found them. To see "
+            "which serves better, tick the classic pipelines on the Train page: it fits HOG + logistic regression on "
+            "the same images and shows its accuracy beside the network's.",
+            cell=CELL,
+            bins=BINS,
+        )
+    )
 
     st.subheader(t("Deeper filters, one kernel per input channel"))
     kernels_per_channel(ctx, convs)

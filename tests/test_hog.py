@@ -83,3 +83,14 @@ def test_a_run_asked_for_the_classic_pipelines_keeps_them(home, mnist_dir):
     assert RunStore().get(res.run_id).metrics["baselines"] == res.baselines
     plain = run_job(TrainJob("mnist", PRESETS["mlp"].copy_spec(), cfg, data_dir=str(mnist_dir)), RunStore())
     assert plain.baselines is None  # images: only when asked (a minute on all of MNIST)
+
+
+def test_the_hog_picture_is_the_image_beside_its_glyphs():
+    from dlviz.plots.hog import hog_picture
+
+    x = _half(axis=1)
+    seg = glyph_segments(cell_histograms(x)[0].numpy())
+    pic = hog_picture(x[0].numpy(), seg, 7, size=112, labels=["Input", "HOG"])
+    assert pic.dtype == np.uint8 and pic.ndim == 3 and pic.shape[1] > 2 * 112
+    right = pic[:, pic.shape[1] // 2 + 2 :]
+    assert (right[..., 2] < 50).any() and (right[..., 0] > 200).any()  # bright yellow lines on black

@@ -27,6 +27,7 @@ def test_cnn_shows_filters_maps_histograms_and_top_images(app, home):
     assert at.title[0].value == "Filters"
     assert _subheaders(at) == [
         "First-layer filters",
+        "Hand-made features beside the learned ones",
         "Deeper filters, one kernel per input channel",
         "Each filter beside its feature map",
         "Weight histograms",
@@ -36,9 +37,10 @@ def test_cnn_shows_filters_maps_histograms_and_top_images(app, home):
     captions = " ".join(c.value for c in at.caption)
     assert "The 32 filters of conv2d_1, each 3 x 3 pixels" in captions
     assert "blue is a positive weight" in captions
+    assert "HOG (histograms of oriented gradients) measures, in each 7 x 7-pixel cell" in captions
     assert "Filter 0 of conv2d_2 has one 3 x 3 kernel per input channel (32 channels)" in captions
     images = at.get("image")
-    assert len(images) == 6  # first layer, kernels per channel, input, pairs, top images, their average
+    assert len(images) == 7  # first layer, its HOG beside, kernels per channel, input, pairs, top images, average
     assert "Test image 0 (7)" in [c for im in images for c in im.captions]  # the current input (test image 0 is a 7)
     assert "The 16 of 2,000 test images that excite channel 0 of conv2d_1 most" in captions
     assert at.selectbox(key="_filt_layer").value == "conv2d_2"
