@@ -26,7 +26,7 @@ from dlviz.models.gan import BETAS, build_gan, fixed_noise, gan_spec
 from dlviz.tasks.base import Task, TestReport
 
 GRID = 64  # samples in the Train page's grid (8 x 8), from fixed noise
-LIVE_EVERY = 25  # steps between two redraws of the live grid
+LIVE_EVERY = 10  # steps between two redraws of the live grid (64 samples: a small part of a step's cost)
 COLLAPSE_RATIO = 0.35  # samples whose mean pairwise distance is under 35% of the data's: collapsed
 WIN_ACCURACY = 0.98  # the discriminator is right on this share of real AND fake images ...
 WIN_G_LOSS = 4.0  # ... and the generator's loss is this high (its images get under 2% "real"): it wins outright
