@@ -61,8 +61,9 @@ class Modality:
     input_dtype: ClassVar[torch.dtype]  # what the model's first layer reads
     default_preset: ClassVar[str]  # the preset offered when a model does not fit this kind of data
     wrong_model: ClassVar[str]  # N_(...): what to say when this kind of data meets a model of another kind
-    # a classic (not deep) baseline is trained beside every model of this kind, on the same split (text: TF-IDF +
-    # logistic regression, dlviz.train.baseline); the CLI's train --json reports it
+    # a classic (not deep) baseline is trained beside every model of this kind unless a job says otherwise, on the
+    # same split (text: TF-IDF + logistic regression; images' pipelines only when asked): dlviz.train.runner's
+    # BASELINES; the CLI's train --json then always carries baseline_test_accuracy
     has_baseline: ClassVar[bool] = False
     # training batches may be shifted, rotated, noised... on the device (dlviz.train.augment); whether a mirror
     # image is still of its class is the dataset's to say (DatasetInfo.flips)
