@@ -32,13 +32,13 @@ def train_once(dataset: str, preset: str, lr: float, batch: int, seed: int, data
     import torch
 
     from dlviz.data import load_dataset
+    from dlviz.modality.text import embedding_rows
     from dlviz.models import PRESETS, build
     from dlviz.models.builder import normalize, with_vocab
     from dlviz.train import TrainConfig, fit, prepare_data, recipe_for
-    from dlviz.train.runner import _embedding_rows
 
     spec = normalize(PRESETS[preset].copy_spec())
-    rows = _embedding_rows(spec)
+    rows = embedding_rows(spec)
     raw = load_dataset(dataset, data_dir if dataset == "rt-polarity" else None, max_vocab=rows)
     spec = with_vocab(spec, len(raw.vocab))
     cfg = TrainConfig(

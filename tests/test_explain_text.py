@@ -863,14 +863,14 @@ def test_text_data_randomisation_with_a_shuffled_label_model(sentiment):
     the one rule (docs/explain-checks.md); the card counts it as a check of the model."""
     from dlviz.explain.checks import randomisation_verdict, shuffled_label_model
     from dlviz.explain.text import text_data_randomisation
+    from dlviz.modality import TEXT
     from dlviz.train import DeviceData
-    from dlviz.train.runner import text_transform
 
     model, vocab = sentiment
     texts = ["a wonderful film", "a boring film", "moving and brilliant", "dull , flat and boring"] * 100
     x, _, _ = __import__("dlviz.data.tokenize", fromlist=["encode_batch"]).encode_batch(texts, vocab, 40)
     y = torch.tensor([1, 0, 1, 0] * 100)
-    shuffled, _acc = shuffled_label_model(model, DeviceData(x, y, x[:0], y[:0], x[:0], y[:0], text_transform), 1)
+    shuffled, _acc = shuffled_label_model(model, DeviceData(x, y, x[:0], y[:0], x[:0], y[:0], TEXT.transform), 1)
     enc = encode_text(vocab, "a wonderful , moving film , but the ending is boring", 40)
     r = text_data_randomisation(model, shuffled, enc.ids, 1, "integrated_gradients")
     assert r.kind == "data" and r.layers == ["shuffled labels"] and r.reference is not None

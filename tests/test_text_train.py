@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from dlviz.data import load_dataset
+from dlviz.modality import TEXT
 from dlviz.models import PRESETS
 from dlviz.runs import RunStore
 from dlviz.train import TrainConfig, TrainJob, evaluate_run, load_run, recipe_for, run_job
 from dlviz.train.baseline import tfidf_baseline
-from dlviz.train.runner import text_transform
 
 RT_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "rt-polarity"
 
@@ -148,14 +148,14 @@ def test_loaded_csv_dataset_trains_and_reloads(tmp_path):
     model, rec, vocab = load_run(res.run_id, store, with_vocab=True)  # no registry entry needed
     assert rec.settings["classes"] == ["neg", "pos"] and vocab == data.vocab
     ids = data.encode(["great lovely", "awful boring"])[0]
-    assert model(text_transform(ids)).argmax(1).tolist() == [1, 0]
+    assert model(TEXT.transform(ids)).argmax(1).tolist() == [1, 0]
 
 
 @pytest.mark.parametrize(
     "dataset,spec,needle",
     [
         ("rt-polarity", "mlp", "Embedding"),
-        ("mnist", "lstm", "holds images"),
+        ("mnist", "lstm", "the dataset is images"),
     ],
 )
 def test_model_and_data_kinds_must_match(rt_dir, tmp_path, dataset, spec, needle):

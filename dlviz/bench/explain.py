@@ -38,10 +38,10 @@ from dlviz.bench.train import hardware
 from dlviz.data import load_dataset
 from dlviz.errors import RunError
 from dlviz.explain import METHODS, attribute
+from dlviz.modality import IMAGE, modality_of
 from dlviz.models import PRESETS, build
 from dlviz.runs import RunStore
 from dlviz.train import TrainConfig, fit, image_transform, load_run, prepare_data
-from dlviz.train.runner import is_text_run
 
 PATCH_SAMPLES_DEFAULT = 200
 
@@ -163,7 +163,7 @@ def _model_and_input(run_id: str | None, index: int, data_dir: str | None, devic
 
     if run_id:
         model, rec = load_run(run_id, RunStore(), str(device))
-        if is_text_run(rec):
+        if modality_of(rec) is not IMAGE:
             raise RunError(
                 "Run {run_id} reads sentences ({dataset}); 'bench explain' times the image methods. "
                 "Pick an image run (see: python -m dlviz runs).",

@@ -9,9 +9,9 @@ from dlviz.cli.common import replay
 from dlviz.errors import RunError
 from dlviz.i18n import t
 from dlviz.inspect.attention import attention_for_text, attention_layers
+from dlviz.modality.text import run_max_len
 from dlviz.runs import RunStore
 from dlviz.train import load_run
-from dlviz.train.runner import run_max_len
 
 
 def run(a: argparse.Namespace) -> int:

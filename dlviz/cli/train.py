@@ -224,6 +224,7 @@ def _has_baseline(dataset: str) -> bool:
 
 
 def add_parser(sub) -> None:
+    d, epochs = TrainConfig(), {k: recipe_for(k)["epochs"] for k in ("mlp", "cnn")}
     tr = sub.add_parser("train", help=t("train a model and save it as a run"))
     tr.add_argument("--dataset", default="mnist", help="mnist | fashion-mnist | rt-polarity | zh-reviews")
     tr.add_argument(
@@ -234,18 +235,22 @@ def add_parser(sub) -> None:
             "lstm, gru, transformer, kim-cnn, bag) or a .json spec"
         ),
     )
-    tr.add_argument("--epochs", type=int, default=None, help=t("default: the preset's (5 for mlp, 3 for cnn)"))
-    tr.add_argument("--batch-size", type=int, default=None, help=t("default: the preset's (128 for images)"))
-    tr.add_argument("--lr", type=float, default=None, help=t("default: the preset's (0.003 for images)"))
+    tr.add_argument(
+        "--epochs", type=int, default=None, help=t("default: the preset's ({mlp} for mlp, {cnn} for cnn)", **epochs)
+    )
+    tr.add_argument(
+        "--batch-size", type=int, default=None, help=t("default: the preset's ({n} for images)", n=d.batch_size)
+    )
+    tr.add_argument("--lr", type=float, default=None, help=t("default: the preset's ({n} for images)", n=f"{d.lr:g}"))
     tr.add_argument("--optimizer", default=None, choices=list(OPTIMIZERS))
     tr.add_argument("--schedule", default=None, choices=list(SCHEDULES))
     tr.add_argument("--weight-decay", type=float, default=None)
     tr.add_argument("--val-fraction", type=float, default=VAL_FRACTION)
-    tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    tr.add_argument("--seed", type=int, default=d.seed)
+    tr.add_argument("--device", default=d.device, help="auto | cpu | cuda")
     tr.add_argument(
         "--precision",
-        default="auto",
+        default=d.precision,
         choices=list(PRECISIONS),
         help=t(
             "bf16: mixed precision, weights stay 32-bit; auto (the default): bf16 only where it was "

@@ -193,8 +193,8 @@ def attention(store, run_ids, sentence: str = SENTENCE, **_) -> list[tuple[str, 
     """For each head of the open run's last attention layer, the word it attends to most on ``sentence``
     (averaged over the words looking): do the heads look at the same words?"""
     from dlviz.inspect.attention import attention_maps
-    from dlviz.modality.text import encode_sentence
-    from dlviz.train.runner import load_run, run_max_len
+    from dlviz.modality.text import encode_sentence, run_max_len
+    from dlviz.train.runner import load_run
 
     lines = []
     for r in _runs(store, run_ids[:1]):

@@ -121,5 +121,45 @@ class Modality:
         """Example ``index`` of ``data``'s ``part`` ("train" or "test") as a view shows it."""
         raise NotImplementedError
 
+    # ---------------------------------------------------------------- training and saved runs
+    # What dlviz.train asks so that one training path serves every kind of data. The defaults suit images.
+
+    def load_options(self, spec: dict) -> dict:
+        """Options for :meth:`load` that the model to train decides (text: the vocabulary its Embedding holds)."""
+        return {}
+
+    def fit_model(self, spec: dict, data) -> tuple[dict, object]:
+        """(spec, data) made to fit each other before training (text: the Embedding sized to the vocabulary);
+        images: as they are."""
+        return spec, data
+
+    def run_settings(self, data) -> dict:
+        """What a run records about its data beside its training settings, to be read without the dataset."""
+        return {}
+
+    def save_with_run(self, store, run_id: str, data) -> None:
+        """Saves beside a run's weights what reading a new input needs (text: the vocabulary); images: nothing."""
+
+    def load_with_run(self, store, rec):
+        """What :meth:`save_with_run` saved with run ``rec`` (a DlvizError if it is missing or damaged); None
+        for images."""
+        return None
+
+    def run_input(self, rec) -> tuple[tuple[int, ...], int]:
+        """(one input's shape, number of classes) the model of saved run ``rec`` was built for."""
+        from dlviz.data.loader import get_info
+
+        info = get_info(rec.dataset)
+        return self.input_shape(info), info.num_classes
+
+    def test_inputs(self, data, rec, saved) -> torch.Tensor:
+        """Loaded ``data``'s test inputs as run ``rec`` reads them (``saved``: :meth:`load_with_run`'s)."""
+        return data.test_x
+
+    def preview(self, data, indices: list[int]) -> dict:
+        """What a run's result view shows of test examples ``indices`` beyond their labels (text: the
+        sentences); images: nothing (the page draws them from the dataset)."""
+        return {}
+
     def __repr__(self) -> str:
         return f"<modality {self.name}>"

@@ -8,14 +8,17 @@ attention, the look-inside pages and the explanations all read a sentence throug
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
+from dlviz.data import get_info
 from dlviz.data.registry import DatasetInfo
-from dlviz.data.tokenize import UNK, pad_rows
+from dlviz.data.tokenize import UNK, Vocab, encode_batch, pad_rows
+from dlviz.errors import DataError, RunError
 from dlviz.i18n import N_
 from dlviz.modality.base import Example, Modality
+from dlviz.models.builder import with_vocab
 
 
 @dataclass
@@ -105,6 +108,95 @@ class TextModality(Modality):
         texts, y = (data.test_texts, data.test_y) if part == "test" else (data.train_texts, data.train_y)
         text = texts[index]
         return Example(self.view, int(y[index]), text, tuple(data.vocab.tokens(text)[: data.max_len]))
+
+    # ---------------------------------------------------------------- training and saved runs
+
+    def load_options(self, spec: dict) -> dict:
+        # the Embedding's size caps the vocabulary (the course's Embedding(10000, 128): 10,000 words)
+        return {"max_vocab": embedding_rows(spec)}
+
+    def fit_model(self, spec: dict, data) -> tuple[dict, object]:
+        """A loaded dataset whose vocabulary is larger than the Embedding is cut to its most frequent words (ids
+        past it become UNK); the Embedding gets the vocabulary's size (saved with the run: it rebuilds without
+        the dataset)."""
+        rows = embedding_rows(spec)
+        if rows is not None and len(data.vocab) > rows:
+            data = capped(data, rows)
+        return with_vocab(spec, len(data.vocab)), data
+
+    def run_settings(self, data) -> dict:
+        return {
+            "kind": self.name,
+            "language": data.info.language,
+            "max_len": int(data.max_len),
+            "vocab_size": len(data.vocab),
+            "classes": list(data.classes),
+        }
+
+    def save_with_run(self, store, run_id: str, data) -> None:
+        # beside the weights: the app and the CLI encode a typed sentence with it later
+        store.save_record(run_id, "vocab", data.vocab.to_json())
+
+    def load_with_run(self, store, rec) -> Vocab:
+        """The vocabulary saved with text run ``rec`` (a RunError if it is missing or damaged)."""
+        raw = store.load_record(rec.id, "vocab")
+        if raw is None:
+            raise RunError(
+                "Run {run_id} has no saved vocabulary, so a typed sentence cannot be turned into "
+                "the token ids it was trained on. Train the model again.",
+                run_id=rec.id,
+            )
+        try:
+            return Vocab.from_json(raw)
+        except DataError:
+            raise RunError(
+                "The vocabulary saved with run {run_id} is damaged. Train the model again.", run_id=rec.id
+            ) from None
+
+    def run_input(self, rec) -> tuple[tuple[int, ...], int]:
+        classes = rec.settings.get("classes") or list(get_info(rec.dataset).classes)
+        return (run_max_len(rec),), len(classes)
+
+    def test_inputs(self, data, rec, saved) -> torch.Tensor:
+        """The test sentences encoded with the run's own vocabulary and length."""
+        return encode_batch(data.test_texts, saved, run_max_len(rec))[0]
+
+    def preview(self, data, indices: list[int]) -> dict:
+        return {"texts": [clip(data.test_texts[i]) for i in indices]}
+
+
+PREVIEW_CHARS = 300  # a run's result view keeps this much of each test sentence
+
+
+def clip(text: str) -> str:
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "\u2026"
+
+
+def capped(data, rows: int):
+    """``data`` with its vocabulary cut to its ``rows`` most frequent entries (ids past it become UNK)."""
+    v = data.vocab
+    vocab = Vocab(v.itos[:rows], v.language, v.freqs[:rows], v.n_types)
+
+    def cut(x):
+        return x.masked_fill(x >= rows, UNK)
+
+    return replace(data, vocab=vocab, train_x=cut(data.train_x), test_x=cut(data.test_x))
+
+
+def embedding_rows(spec: dict) -> int | None:
+    """How many words the model's Embedding holds (None without one)."""
+    for layer in spec["layers"]:
+        if layer["type"] == "embedding":
+            return int(layer["vocab"])
+    return None
+
+
+def run_max_len(rec) -> int:
+    """The sequence length text run ``rec`` was trained with."""
+    n = rec.settings.get("max_len")
+    if isinstance(n, int) and n > 0:
+        return n
+    return int(get_info(rec.dataset).max_len)
 
 
 TEXT = TextModality()

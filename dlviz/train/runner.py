@@ -11,17 +11,16 @@ import math
 import sys
 import time
 import traceback
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 import torch
 
 from dlviz.data import SPLIT_SEED, get_info, load_dataset, split_indices
-from dlviz.data.tokenize import UNK, Vocab, encode_batch
-from dlviz.errors import DlvizError, RunError, SpecError
+from dlviz.errors import DlvizError, SpecError
 from dlviz.i18n import N_, translate
-from dlviz.modality import modality_of
+from dlviz.modality import IMAGE, Modality, modality_of, modality_of_spec
 from dlviz.models import build
-from dlviz.models.builder import check_budget, estimate, normalize, with_vocab
+from dlviz.models.builder import check_budget, estimate, normalize
 from dlviz.models.presets import fit_classes
 from dlviz.runs import RunStore, load_state_into
 from dlviz.tasks import CLASSIFICATION, Task, TestReport, get_task, task_of_spec
@@ -29,12 +28,10 @@ from dlviz.train.augment import Augmenter, check_allowed
 from dlviz.train.baseline import image_baselines, tfidf_baseline
 from dlviz.train.callbacks import Callback, Checkpoints, Control, GradientRecording, curves
 from dlviz.train.config import OPTIMIZERS, TrainConfig
-from dlviz.train.engine import DeviceData, evaluate, fit, image_transform, resolve_device, test_logits
+from dlviz.train.engine import DeviceData, evaluate, fit, resolve_device, test_logits
 from dlviz.train.events import Curves, Listener
 
 __all__ = ["JobResult", "Listener", "TrainJob", "evaluate_run", "load_run", "prepare_data", "run_job"]
-
-PREVIEW_CHARS = 300  # a text preview keeps this much of each test sentence
 
 
 @dataclass(frozen=True)
@@ -75,17 +72,6 @@ class JobResult:
         return asdict(self)
 
 
-def is_text_data(data) -> bool:
-    """True for a text dataset (``TextData`` or a ``DatasetInfo`` of kind "text")."""
-    info = getattr(data, "info", data)
-    return getattr(info, "kind", "image") == "text"
-
-
-def text_transform(x: torch.Tensor) -> torch.Tensor:
-    """Token ids (B, L) long are already the model's input."""
-    return x
-
-
 def split_for(n_train: int, cfg: TrainConfig):
     """(train indices, validation indices) of the training part: ``cfg.val_fraction`` held out with the
     course's split (``split_indices``); ``cfg.limit`` keeps a small subset with the same proportions. The
@@ -99,17 +85,17 @@ def split_for(n_train: int, cfg: TrainConfig):
 
 
 def prepare_data(data, cfg: TrainConfig, device: torch.device) -> DeviceData:
-    """Split (see ``split_for``) and move to ``device`` once. Images: uint8 (N, 28, 28) with
-    ``image_transform``; text: pre-padded ids (N, L) long, fed to the model as they are."""
+    """Split (see ``split_for``) and move to ``device`` once, as stored (images: uint8 (N, 28, 28); text:
+    pre-padded ids (N, L) long); the data's modality turns a batch into the model's input."""
     tr, va = split_for(len(data.train_y), cfg)
 
     def put(t):
         return t.to(device, non_blocking=True)
 
-    transform = text_transform if is_text_data(data) else image_transform
+    modality = modality_of(data)
     aug = cfg.augmentation
     if aug.active:
-        check_allowed(aug, data.info, modality_of(data).augmentable)
+        check_allowed(aug, data.info, modality.augmentable)
     return DeviceData(
         put(data.train_x[tr]),
         put(data.train_y[tr]),
@@ -117,7 +103,7 @@ def prepare_data(data, cfg: TrainConfig, device: torch.device) -> DeviceData:
         put(data.train_y[va]),
         put(data.test_x),
         put(data.test_y),
-        transform,
+        modality.transform,
         Augmenter(aug, device, cfg.seed) if aug.active else None,
     )
 
@@ -197,9 +183,9 @@ def _run(job: TrainJob, store: RunStore, listener: Listener, control: Control, r
     if fitres.status == "failed" and fitres.epochs_done > 0:
         load_state_into(model, store.load_weights(run_id))  # weights may be NaN now: the last finished epoch's
     if fitres.steps > 0 and (fitres.status != "failed" or fitres.epochs_done > 0):
-        _test(model, data, raw, task, fitres, cfg, res, metrics, busy, store, run_id)
+        _test(model, data, ld, task, fitres, cfg, res, metrics, busy, store, run_id)
     metrics.update(wall_seconds=time.perf_counter() - t0, cpu_threads=fitres.cpu_threads, precision=fitres.precision)
-    modality = modality_of(raw)
+    modality = ld.modality
     wanted = job.baseline if job.baseline is not None else modality.has_baseline
     if wanted and res.test_accuracy is not None and modality.name in BASELINES:
         BASELINES[modality.name](raw, cfg, res, metrics, busy)
@@ -247,7 +233,8 @@ class _Busy:
 @dataclass
 class _Loaded:
     info: object  # the dataset's DatasetInfo
-    spec: dict  # the spec as built (validated, one output per class; a text model's Embedding sized)
+    modality: Modality
+    spec: dict  # the spec as built (validated, one output per class, fitted to the data)
     saved_spec: dict  # the spec saved with the run
     raw: object  # the loaded data
     built: object  # dlviz.models.Built
@@ -255,38 +242,43 @@ class _Loaded:
 
 def _load(job: TrainJob, cfg: TrainConfig, progress, task: Task = CLASSIFICATION) -> _Loaded:
     info = job.data.info if job.data is not None else get_info(job.dataset)
+    modality = modality_of(info)
     built = task.build(job.spec, seed=cfg.seed)
     if built is not None:  # a model the task builds itself (a GAN) from its own spec
-        if is_text_data(info):
+        if modality is not IMAGE:
             raise SpecError(
                 "{model} draws images, but {dataset} holds sentences. Pick an image dataset (mnist, fashion-mnist).",
                 model=str(job.spec.get("name", "")),
                 dataset=info.name,
             )
-        raw = job.data or load_dataset(job.dataset, job.data_dir, progress=progress)
-        return _Loaded(info, job.spec, job.spec, raw, built)
+        return _Loaded(info, modality, job.spec, job.spec, _data(job, {}, progress), built)
     spec = fit_classes(normalize(job.spec), info.num_classes)  # a preset on a 3-class CSV: 3 outputs
-    _check_kinds(spec, info)
-    if is_text_data(info):
-        # the Embedding's size caps the vocabulary (the course's Embedding(10000, 128): 10,000 words)
-        rows = _embedding_rows(spec)
-        raw = job.data or load_dataset(job.dataset, job.data_dir, progress=progress, max_vocab=rows)
-        if len(raw.vocab) > rows:  # a loaded dataset with a larger vocabulary
-            raw = _capped(raw, rows)
-        spec = saved = with_vocab(spec, len(raw.vocab))  # saved with the run: rebuilds without the dataset
-        shape, dtype = (raw.max_len,), torch.long
-    else:
-        check_budget(estimate(spec, (1, *info.image_shape)), cfg.batch_size)  # before the data is loaded
-        raw = job.data or load_dataset(job.dataset, job.data_dir, progress=progress)
-        saved, shape, dtype = job.spec, (1, *info.image_shape), None
-    built = build(spec, shape, info.num_classes, input_dtype=dtype, seed=cfg.seed, batch=cfg.batch_size)
-    return _Loaded(info, spec, saved, raw, built)
+    if modality_of_spec(spec) is not modality:  # a text model on images, or the reverse: before anything is built
+        raise SpecError(modality.wrong_model, layer=0, dataset=info.name)
+    check_budget(estimate(spec, modality.input_shape(info)), cfg.batch_size)  # before the data is loaded
+    raw = _data(job, modality.load_options(spec), progress)
+    fitted, raw = modality.fit_model(spec, raw)
+    # a modality that fitted the spec saves it (text: the Embedding sized to the vocabulary, so that it rebuilds
+    # without the dataset); else the run keeps the spec as it was given
+    saved = fitted if fitted is not spec else job.spec
+    shape = modality.input_shape(info, getattr(raw, "max_len", None))
+    built = build(
+        fitted, shape, info.num_classes, input_dtype=modality.input_dtype, seed=cfg.seed, batch=cfg.batch_size
+    )
+    return _Loaded(info, modality, fitted, saved, raw, built)
+
+
+def _data(job: TrainJob, options: dict, progress):
+    """The job's data: as given (a user's CSV), else loaded by name with the modality's ``options``."""
+    if job.data is not None:
+        return job.data
+    return load_dataset(job.dataset, job.data_dir, progress=progress, **options)
 
 
 def _create_run(
     job: TrainJob, store: RunStore, cfg: TrainConfig, ld: _Loaded, data: DeviceData, device, task: Task
 ) -> str:
-    """The run's record (its settings say how to rebuild and read it), and a text run's vocabulary."""
+    """The run's record (its settings say how to rebuild and read it), and what its modality keeps beside it."""
     info, raw = ld.info, ld.raw
     settings = {
         **asdict(cfg),
@@ -295,16 +287,8 @@ def _create_run(
         "data_source": raw.source,
         "subset": raw.subset,
         "task": task.name,
+        **ld.modality.run_settings(raw),
     }
-    text = is_text_data(info)
-    if text:
-        settings.update(
-            kind="text",
-            language=info.language,
-            max_len=int(raw.max_len),
-            vocab_size=len(raw.vocab),
-            classes=list(raw.classes),
-        )
     rec = store.create(
         name=job.name or f"{ld.spec.get('name', 'model')} · {info.name}",  # no words: any language
         dataset=job.dataset,
@@ -313,8 +297,7 @@ def _create_run(
         device=str(device),
         params=ld.built.params,
     )
-    if text:  # beside the weights: the app and the CLI encode a typed sentence with it later
-        store.save_record(rec.id, "vocab", raw.vocab.to_json())
+    ld.modality.save_with_run(store, rec.id, raw)
     return rec.id
 
 
@@ -334,15 +317,14 @@ def _stopped(store, run_id, model, fitres, res, metrics, listener) -> None:
     listener.on_status("stopped", res.message, **res.message_args)
 
 
-def _test(model, data, raw, task, fitres, cfg, res, metrics, busy, store, run_id) -> None:
+def _test(model, data, ld, task, fitres, cfg, res, metrics, busy, store, run_id) -> None:
     """Score the test set; save the final weights and judge the run unless it failed."""
     scoring = N_("Measuring accuracy on the test set...")
     busy(scoring, 0.0)
     stopped = fitres.status == "stopped"
     report = test_results(model, data, progress=(lambda f: busy(scoring, f)) if stopped else None, task=task)
     res.test_loss, res.test_accuracy, metrics["test_preview"] = report.loss, report.score, report.preview
-    if is_text_data(raw):
-        metrics["test_preview"]["texts"] = [_clip(raw.test_texts[i]) for i in report.preview["indices"]]
+    metrics["test_preview"].update(ld.modality.preview(ld.raw, report.preview.get("indices", [])))
     if fitres.status == "failed":
         return
     if not stopped:  # a stopped run's weights were saved before scoring
@@ -356,47 +338,6 @@ def _test(model, data, raw, task, fitres, cfg, res, metrics, busy, store, run_id
         metrics["verdict"] = {"template": found[0], "args": found[1]}
         if not stopped:  # "Training finished" would hide it: it is the run's message
             res.message, res.message_args = found
-
-
-def _check_kinds(spec: dict, info) -> None:
-    """A text model on images (or the reverse) gets a plain message before anything is built."""
-    starts_with_embedding = spec["layers"][0]["type"] == "embedding"
-    if starts_with_embedding and not is_text_data(info):
-        raise SpecError(
-            "This model starts with an Embedding layer, which reads token ids, but {dataset} holds "
-            "images. Pick a text dataset (rt-polarity, zh-reviews) or an image model.",
-            layer=0,
-            dataset=info.name,
-        )
-    if is_text_data(info) and not starts_with_embedding:
-        raise SpecError(
-            "{dataset} holds sentences, so the model must start with an Embedding layer that turns "
-            "token ids into vectors (e.g. the lstm, gru, transformer, kim-cnn or bag preset).",
-            layer=0,
-            dataset=info.name,
-        )
-
-
-def _capped(text_data, rows: int):
-    """``text_data`` with its vocabulary cut to its ``rows`` most frequent entries (ids past it become UNK)."""
-    v = text_data.vocab
-    vocab = Vocab(v.itos[:rows], v.language, v.freqs[:rows], v.n_types)
-
-    def cut(x):
-        return x.masked_fill(x >= rows, UNK)
-
-    return replace(text_data, vocab=vocab, train_x=cut(text_data.train_x), test_x=cut(text_data.test_x))
-
-
-def _embedding_rows(spec: dict) -> int | None:
-    for layer in spec["layers"]:
-        if layer["type"] == "embedding":
-            return int(layer["vocab"])
-    return None
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "\u2026"
 
 
 def _text_baseline(raw, cfg: TrainConfig, res: JobResult, metrics: dict, busy) -> None:
@@ -458,74 +399,36 @@ def _fail_run(store: RunStore, res: JobResult, template: str, args: dict | None 
             pass
 
 
-def is_text_run(rec) -> bool:
-    if rec.settings.get("kind") == "text":
-        return True
-    try:
-        return is_text_data(get_info(rec.dataset))
-    except DlvizError:
-        return False
-
-
-def load_vocab(store: RunStore, rec):
-    """The vocabulary saved with text run ``rec`` (RunError if it is missing or damaged)."""
-    raw = store.load_record(rec.id, "vocab")
-    if raw is None:
-        raise RunError(
-            "Run {run_id} has no saved vocabulary, so a typed sentence cannot be turned into "
-            "the token ids it was trained on. Train the model again.",
-            run_id=rec.id,
-        )
-    try:
-        return Vocab.from_json(raw)
-    except DlvizError:
-        raise RunError(
-            "The vocabulary saved with run {run_id} is damaged. Train the model again.", run_id=rec.id
-        ) from None
-
-
-def run_max_len(rec) -> int:
-    """The sequence length a text run was trained with."""
-    n = rec.settings.get("max_len")
-    if isinstance(n, int) and n > 0:
-        return n
-    return int(get_info(rec.dataset).max_len)
-
-
 def load_run(run_id: str, store: RunStore, device: str = "cpu", with_vocab: bool = False):
     """(model in eval mode, record) for a saved run: validated spec + safetensors, never a pickle.
 
-    ``with_vocab=True`` returns (model, record, vocab): the vocabulary saved with a text run (to encode
-    a typed sentence exactly as the training data was), None for an image run.
+    ``with_vocab=True`` returns (model, record, vocab): what the run's modality saved beside it to read a new
+    input (a text run's vocabulary, to encode a typed sentence exactly as the training data was), None for
+    an image run.
     """
     rec = store.get(run_id)
-    vocab = None
-    if is_text_run(rec):
-        vocab = load_vocab(store, rec)
-        classes = rec.settings.get("classes") or list(get_info(rec.dataset).classes)
-        model = build(rec.spec, (run_max_len(rec),), len(classes), input_dtype=torch.long, budget=False).module
-    elif (own := task_of_spec(rec.spec).build(rec.spec)) is not None:  # a model its task builds (a GAN)
+    modality = modality_of(rec)
+    saved = modality.load_with_run(store, rec)
+    own = task_of_spec(rec.spec).build(rec.spec)  # a model its task builds (a GAN)
+    if own is not None:
         model = own.module
     else:
-        info = get_info(rec.dataset)
-        model = build(rec.spec, info.input_shape, info.num_classes, budget=False).module
+        shape, classes = modality.run_input(rec)
+        model = build(rec.spec, shape, classes, input_dtype=modality.input_dtype, budget=False).module
     load_state_into(model, store.load_weights(run_id))
     model = model.to(resolve_device(device)).eval()
-    return (model, rec, vocab) if with_vocab else (model, rec)
+    return (model, rec, saved) if with_vocab else (model, rec)
 
 
 def evaluate_run(run_id: str, store: RunStore, data_dir: str | None = None, device: str = "cpu") -> dict:
-    """Test loss and accuracy of a saved run's weights on its dataset's full test set.
-
-    A text run's test sentences are encoded with the vocabulary saved with the run."""
-    model, rec, vocab = load_run(run_id, store, device, with_vocab=True)
+    """Test loss and accuracy of a saved run's weights on its dataset's full test set, read as the run reads
+    it (a text run's sentences encoded with the vocabulary saved with the run)."""
+    model, rec, saved = load_run(run_id, store, device, with_vocab=True)
+    modality = modality_of(rec)
     d = load_dataset(rec.dataset, data_dir)
     dev = next(model.parameters()).device
-    if vocab is not None:
-        x, transform = encode_batch(d.test_texts, vocab, run_max_len(rec))[0], text_transform
-    else:
-        x, transform = d.test_x, image_transform
-    loss, acc = evaluate(model, x.to(dev), d.test_y.to(dev), transform)
+    x = modality.test_inputs(d, rec, saved)
+    loss, acc = evaluate(model, x.to(dev), d.test_y.to(dev), modality.transform)
     return {
         "run_id": run_id,
         "test_accuracy": acc,

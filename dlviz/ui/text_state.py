@@ -18,11 +18,10 @@ import torch
 from torch import nn
 
 from dlviz.data import get_info
-from dlviz.data.tokenize import Vocab
 from dlviz.errors import DataError, RunError
 from dlviz.i18n import N_
 from dlviz.inspect.embed import one_cpu_thread
-from dlviz.modality import EncodedText, encode_sentence
+from dlviz.modality import TEXT, EncodedText, encode_sentence
 from dlviz.models import build
 from dlviz.runs import RunRecord, RunStore
 from dlviz.ui import keys as K
@@ -109,20 +108,8 @@ class TextLook(Look):
 
     def load(self, run: RunRecord, tag: str | None):
         """(model, vocab, max_len) for a text run at ``tag`` (None: final). Raises DlvizError."""
-        raw = get_store().load_record(run.id, "vocab")
-        if raw is None:
-            raise RunError(
-                "Run {run_id} has no saved vocabulary, so a typed sentence cannot be turned into "
-                "the token ids it was trained on. Train the model again.",
-                run_id=run.id,
-            )
-        try:
-            vocab = Vocab.from_json(raw)
-        except DataError:
-            raise RunError(
-                "The vocabulary saved with run {run_id} is damaged. Train the model again.", run_id=run.id
-            ) from None
-        max_len = _run_max_len(run, raw)
+        vocab = TEXT.load_with_run(get_store(), run)  # a RunError if it is missing or damaged
+        max_len = _run_max_len(run, None)
         model = build(run.spec, (max_len,), len(_run_classes(run)), input_dtype=torch.long, budget=False).module
         return with_weights(model, run, tag), vocab, max_len
 

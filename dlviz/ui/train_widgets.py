@@ -68,14 +68,14 @@ def _init_widgets(spec: dict) -> None:
     # a new preset (or dataset) brings its own recipe: epochs, and for text its learning rate and batch size
     saved.update(recipe)
     values = {
-        "device": saved.get("device", "auto"),
+        "device": saved.get("device", d.device),
         "optimizer": saved.get("optimizer", d.optimizer),
         "lr": float(saved.get("lr", d.lr)),
-        "epochs": int(saved.get("epochs", 5)),
+        "epochs": int(saved.get("epochs", d.epochs)),
         "batch_size": int(saved.get("batch_size", d.batch_size)),
         "schedule": saved.get("schedule", d.schedule),
-        "weight_decay": float(saved.get("weight_decay", 0.0)),
-        "seed": int(saved.get("seed", 0)),
+        "weight_decay": float(saved.get("weight_decay", d.weight_decay)),
+        "seed": int(saved.get("seed", d.seed)),
         "val_pct": int(round(100 * val_fraction_of(saved))),
         "quick": bool(saved.get("limit")),
         "precision": saved.get("precision") if saved.get("precision") in PRECISIONS else d.precision,
