@@ -48,7 +48,10 @@ EXPECTED = {  # train, validation, test; duplicates and conflicting rows removed
 }
 
 
-@pytest.mark.parametrize("name", list(EXPECTED))
+# zh-reviews (35,123 reviews to read and compare) is slow; test_plain_output_and_chinese reads it in the fast tier
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n == "zh-reviews" else n for n in EXPECTED]
+)
 def test_no_test_item_occurs_in_training(name, home, capsys):
     folder = _available(name)
     args = ["data", "--dataset", name, "--json"] + (["--data-dir", folder] if folder else [])

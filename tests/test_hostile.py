@@ -70,6 +70,7 @@ def test_hostile_model_name_stays_a_string_in_the_training_script(name):
     assert ns["MODEL_NAME"] == name
 
 
+@pytest.mark.slow  # runs both exports in fresh Pythons; the export's statements are checked in the fast tier below
 def test_issue_14s_spec_runs_no_command_when_its_export_is_run(tmp_path):
     spec = {"name": "Nice model\nimport os; os.system('touch PWNED')\n#", "layers": SIMPLE["layers"]}
     for src in (to_pytorch(spec), to_script(spec)):
