@@ -54,3 +54,11 @@ def test_the_result_shows_the_classic_pipelines_beside_the_network(app):
     assert any("1.4 points higher than the best hand-made" in c.value for c in at.caption)
     assert any("That gap is overfitting" in c.value for c in at.caption)  # 99% against 93%
     assert next(c for c in at.checkbox if c.label.startswith("Also fit the classic pipelines"))
+
+
+def test_a_runs_augmentation_is_named_in_its_settings():
+    from dlviz.ui.run_widgets import augmentation_text
+
+    s = {"augment_shift": 2.0, "augment_rotate": 10.0, "augment_scale": 0.0, "augment_flip": True}
+    assert augmentation_text(s) == "Shift (pixels) 2, Rotation (degrees) 10, Mirror left-right"
+    assert augmentation_text({"augment_shift": 0.0}) == "" and augmentation_text({}) == ""

@@ -14,6 +14,7 @@ from dlviz.train import OPTIMIZERS, SCHEDULES
 from dlviz.ui import keys as K
 from dlviz.ui.kinds import kind_of_settings
 from dlviz.ui.state import t
+from dlviz.ui.train_widgets import AUGMENT_WIDGETS
 
 # settings key -> label; only these are shown in the table (the full JSON is in an expander)
 SETTING_LABELS = {
@@ -120,6 +121,18 @@ def run_table(runs: list[RunRecord], open_id: str | None, on_pick: Callable[[str
     )
 
 
+def augmentation_text(settings: dict) -> str:
+    """The run's data augmentation in words ("Shift (pixels) 2, Rotation (degrees) 10"); "" for none."""
+    parts = [
+        f"{t(label)} {float(settings['augment_' + name]):g}"
+        for name, label, *_ in AUGMENT_WIDGETS
+        if settings.get("augment_" + name)
+    ]
+    if settings.get("augment_flip"):
+        parts.append(t("Mirror left-right"))
+    return ", ".join(parts)
+
+
 def settings_table(settings: dict) -> None:
     def value(key):
         v = settings[key]
@@ -137,6 +150,9 @@ def settings_table(settings: dict) -> None:
         for key, label in SETTING_LABELS.items()
         if settings.get(key) is not None
     ]
+    aug = augmentation_text(settings)
+    if aug:
+        rows.append({"setting": t("Data augmentation"), "value": aug})
     if rows:
         st.dataframe(
             pd.DataFrame(rows),
