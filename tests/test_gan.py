@@ -122,3 +122,35 @@ def test_train_page_shows_a_gan_run_and_its_replay(app, mnist_dir):
     assert list(slider.options) == ["before training", "epoch 1"] and slider.value == "epoch-1"
     slider.set_value("step-0").run()
     assert not at.exception, at.exception
+
+
+def test_a_gan_stops_when_asked_and_reports_its_live_grid():
+    """fit() with the generation task's own step: a stop still ends it at once ("stopped", the steps done), the
+    curve rows carry the discriminator's numbers and the result the last live grid."""
+    from dlviz.modality import image_transform
+    from dlviz.train import Callback, Control, TrainConfig, fit
+    from dlviz.train.engine import DeviceData
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (256, 28, 28), dtype=torch.uint8, generator=g)
+    y = torch.zeros(256, dtype=torch.long)
+    data = DeviceData(x, y, x[:64], y[:64], x[:64], y[:64], image_transform)
+    control, reports = Control(), []
+
+    class StopAt3(Callback):
+        def on_step_end(self, loop):
+            if loop.step == 3:
+                control.stop()
+
+        def on_report(self, loop, p):
+            reports.append(p)
+
+    gan = build_gan(SMALL, seed=0).module
+    cfg = TrainConfig(epochs=5, batch_size=32, lr=2e-4, precision="fp32", cpu_threads="fixed", record_gradients=False)
+    res = fit(gan, data, cfg, [control, StopAt3()], GENERATION)
+    assert res.status == "stopped" and res.steps == 3 and res.epochs_done == 0
+    rows = res.history["train"]
+    assert rows and all(len(r) == 7 for r in rows) and rows[-1][0] == 3
+    assert all(0 <= r[k] <= 1 for r in rows for k in (3, 5, 6))  # accuracies
+    assert reports and reports[-1].step == 3
+    assert len(res.live["grid"]) == 64 and res.live["notice"] is None  # too early to judge
