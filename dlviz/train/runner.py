@@ -428,7 +428,7 @@ def evaluate_run(run_id: str, store: RunStore, data_dir: str | None = None, devi
     d = load_dataset(rec.dataset, data_dir)
     dev = next(model.parameters()).device
     x = modality.test_inputs(d, rec, saved)
-    loss, acc = evaluate(model, x.to(dev), d.test_y.to(dev), modality.transform)
+    loss, acc = evaluate(model, x.to(dev), d.test_y.to(dev), modality.transform, task=task_of_spec(rec.spec))
     return {
         "run_id": run_id,
         "test_accuracy": acc,

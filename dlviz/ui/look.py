@@ -17,6 +17,7 @@ from torch import nn
 
 from dlviz.errors import DlvizError
 from dlviz.runs import RunRecord, RunStore, load_state_into
+from dlviz.tasks import CLASSIFICATION, task_of_spec
 from dlviz.ui import keys as K
 from dlviz.ui.cache import session_cache
 from dlviz.ui.kinds import Kind, kind_of
@@ -45,8 +46,9 @@ class Look:
     nothing_yet: str  # no run to look inside yet
 
     def lists(self, run: RunRecord, store: RunStore) -> bool:
-        """Whether the picker offers ``run`` (its status and weights are checked by the caller)."""
-        return kind_of(run) is self.kind
+        """Whether the picker offers ``run`` (its status and weights are checked by the caller): a classifier of
+        this kind of data (a GAN's run shows its samples on the Train page)."""
+        return kind_of(run) is self.kind and task_of_spec(run.spec) is CLASSIFICATION
 
     def load(self, run: RunRecord, tag: str | None):
         """What :meth:`context` needs of the run at ``tag``, kept in the session cache. Raises DlvizError."""
