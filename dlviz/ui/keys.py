@@ -333,3 +333,34 @@ def err_page(cell) -> str:
 
 def err_open(true: int, pred: int, page: int) -> str:
     return f"_err_open_{true}_{pred}_{page}"
+
+
+# Lessons (dlviz/ui/lesson_widgets.py): the progress (also saved beside the session file), its helpers, the panel
+LSN = "_lsn"
+LSN_WAITING = "_lsn_waiting"  # a step's snapshots are being trained
+LSN_JOBS = "_lsn_jobs"  # snapshot fingerprint -> training job id
+LSN_PROBLEMS = "_lsn_problems"  # lesson files that did not load
+LSN_GOTO = "_lsn_goto"  # the page Back / Next switches to at the top of the next run
+LSN_PANEL = "_lsn_panel"
+LSN_HIDDEN_BAR = "_lsn_hidden_bar"
+LSN_SHOW = "_lsn_show"
+LSN_HIDE = "_lsn_hide"
+LSN_LEAVE = "_lsn_leave"
+LSN_BACK = "_lsn_back"
+LSN_NEXT = "_lsn_next"
+LSN_GOTO_PAGE = "_lsn_goto_page"
+LSN_USE_SNAPSHOT = "_lsn_use_snapshot"
+
+
+def lsn_choice(lesson: str, step: str, lang: str) -> str:
+    """A question's choices (per language: the labels are translated)."""
+    return f"_lsn_choice_{lesson}_{step}_{lang}"
+
+
+def lsn_guess(lesson: str, step: str) -> str:
+    return f"_lsn_guess_{lesson}_{step}"
+
+
+def lsn_lesson(what: str, lesson: str) -> str:
+    """The Start page's lesson card and its buttons: what is "card", "start" or "sheet"."""
+    return f"_lsn_{what}_{lesson}"

@@ -21,9 +21,10 @@ from dlviz.i18n import N_
 from dlviz.lessons import Lesson, Step, load_lessons_safe, measure, snapshots
 from dlviz.lessons.model import scaled_recipe
 from dlviz.runs import dlviz_home
+from dlviz.ui import keys as K
 from dlviz.ui.state import get_executor, get_store, open_run, save_session, set_spec, t
 
-KEY = "_lsn"  # the progress dict in the session
+KEY = K.LSN  # the progress dict in the session
 ACTION_HINTS = {
     "next": N_("Press Next when you are ready."),
     "train": N_("Press Train on this page and wait for the run to finish."),
@@ -35,14 +36,14 @@ ACTION_HINTS = {
 
 def lessons() -> dict[str, Lesson]:
     found, problems = load_lessons_safe()
-    st.session_state["_lsn_problems"] = problems
+    st.session_state[K.LSN_PROBLEMS] = problems
     return found
 
 
 def _file():
     folder = dlviz_home() / "sessions"
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{st.session_state.sid}.lessons.json"
+    return folder / f"{st.session_state[K.SID]}.lessons.json"
 
 
 def progress() -> dict:
@@ -89,7 +90,7 @@ def _spec_hash(spec) -> str:
 
 
 def _input_hash() -> str:
-    inp = st.session_state.get("_insp_input")
+    inp = st.session_state.get(K.INSP_INPUT)
     if inp is None:
         return ""
     try:
@@ -105,11 +106,11 @@ def _input_hash() -> str:
 def _set_recipe(recipe: dict) -> None:
     """The Train page's settings, as if the student had typed them: its saved settings and its widgets."""
     ss = st.session_state
-    spec = ss.spec
+    spec = ss[K.SPEC]
     settings = {**dict(ss.get("train_settings") or {}), **scaled_recipe(recipe)}
     settings["for_model"] = f"{spec.get('name')}@{ss.get('dataset')}"
-    ss.train_settings = settings
-    for k in [k for k in ss if isinstance(k, str) and k.startswith("_tr_")]:
+    ss[K.TRAIN_SETTINGS] = settings
+    for k in [k for k in ss if isinstance(k, str) and k.startswith(K.train_setting(""))]:
         del ss[k]  # the form seeds its widgets from the saved settings again
 
 
@@ -122,22 +123,22 @@ def _set_input(inp: dict) -> None:
     if "test_index" in inp:
         i = int(inp["test_index"])
         for widget, keep, value in (
-            ("_inspw_mode", "_insp_mode", "test"),
-            ("_inspw_class", "_insp_class", 0),
-            ("_inspw_pos", "_insp_pos", i),
+            (K.INSPW_MODE, K.INSP_MODE, "test"),
+            (K.INSPW_CLASS, K.INSP_CLASS, 0),
+            (K.INSPW_POS, K.INSP_POS, i),
         ):
             ss[keep] = value
             ss[widget] = value
-        ss._insp_input = InputImage(x=torch.zeros(1, 28, 28), label=None, caption="", source="test", index=i)
+        ss[K.INSP_INPUT] = InputImage(x=torch.zeros(1, 28, 28), label=None, caption="", source="test", index=i)
     elif "shortcut_index" in inp:
         from dlviz.lessons.shortcut import shortcut_image
         from dlviz.ui.state import get_data
 
         data = get_data("mnist")
         x, label, _ = shortcut_image(data, int(inp["shortcut_index"]))
-        ss._insp_mode = ss._inspw_mode = "draw"
-        ss.pop("_insp_drawing_json", None)
-        ss._insp_input = InputImage(
+        ss[K.INSP_MODE] = ss[K.INSPW_MODE] = "draw"
+        ss.pop(K.INSP_DRAWING_JSON, None)
+        ss[K.INSP_INPUT] = InputImage(
             x=x,
             label=None,
             caption=t("Test image {i} with the mark of its label", i=int(inp["shortcut_index"])),
@@ -168,8 +169,8 @@ def apply_state(lesson: Lesson, step: Step) -> None:
     """Set what ``step`` sets, in the order the pages depend on: dataset, model, recipe, run, input, methods."""
     ss = st.session_state
     state = step.state
-    if "dataset" in state and ss.get("dataset") != state["dataset"]:
-        ss.dataset = state["dataset"]
+    if "dataset" in state and ss.get(K.DATASET) != state["dataset"]:
+        ss[K.DATASET] = state["dataset"]
     if "preset" in state:
         name = state["preset"]
         if name in lesson.snapshots:
@@ -189,10 +190,10 @@ def apply_state(lesson: Lesson, step: Step) -> None:
     if "sentence" in state:  # the text pages' sentence box, as if typed (kept per language of the data)
         from dlviz.data.registry import ALL_DATASETS
 
-        info = ALL_DATASETS.get(ss.get("dataset"))
+        info = ALL_DATASETS.get(ss.get(K.DATASET))
         language = getattr(info, "language", None) or "en"
-        ss[f"_txt_sentence_{language}"] = state["sentence"]
-        ss.typed = {**(ss.get("typed") or {}), language: state["sentence"]}
+        ss[K.sentence(language)] = state["sentence"]
+        ss[K.TYPED] = {**(ss.get(K.TYPED) or {}), language: state["sentence"]}
     save_session()
 
 
@@ -205,7 +206,7 @@ def _apply_runs(lesson: Lesson, step: Step) -> bool:
     if step.state.get("run"):
         open_run(ids[step.state["run"]])
     if step.state.get("compare"):
-        ss["_runs_compare"] = [ids[k] for k in step.state["compare"]]
+        ss[K.RUNS_COMPARE] = [ids[k] for k in step.state["compare"]]
     return True
 
 
@@ -216,7 +217,8 @@ def enter_step(lesson: Lesson, index: int, switch: bool = True) -> None:
     p["step"] = index
     step = lesson.steps[index]
     apply_state(lesson, step)
-    p["entry"][step.id] = {"t": time.time(), "spec": _spec_hash(ss.spec), "input": _input_hash(), "run": ss.run_id}
+    entry = {"t": time.time(), "spec": _spec_hash(ss[K.SPEC]), "input": _input_hash(), "run": ss.get(K.RUN_ID)}
+    p["entry"][step.id] = entry
     progress()["active"] = lesson.id
     progress()["hidden"] = False
     save_progress()
@@ -231,7 +233,7 @@ def _go(lesson: Lesson, index: int, done_step: str | None = None) -> None:
     if done_step is not None and done_step not in lp["done"]:
         lp["done"].append(done_step)
     enter_step(lesson, index, switch=False)
-    st.session_state["_lsn_goto"] = lesson.steps[lp["step"]].page
+    st.session_state[K.LSN_GOTO] = lesson.steps[lp["step"]].page
 
 
 def _finish(lesson: Lesson, done_step: str) -> None:
@@ -240,7 +242,7 @@ def _finish(lesson: Lesson, done_step: str) -> None:
         lp["done"].append(done_step)
     lp["finished"] = True
     leave()
-    st.session_state["_lsn_goto"] = "home"
+    st.session_state[K.LSN_GOTO] = "home"
 
 
 def start(lesson: Lesson) -> None:
@@ -272,7 +274,7 @@ def action_done(lesson: Lesson, step: Step) -> bool:
     if step.action == "train":
         if p["runs"].get(step.id):
             return True
-        rid = ss.get("run_id")
+        rid = ss.get(K.RUN_ID)
         if not rid or rid == entry.get("run"):
             return False
         try:
@@ -285,10 +287,10 @@ def action_done(lesson: Lesson, step: Step) -> bool:
             return True
         return False
     if step.action == "draw":
-        inp = ss.get("_insp_input")
+        inp = ss.get(K.INSP_INPUT)
         return getattr(inp, "source", None) == "drawn" and _input_hash() != entry.get("input")
     if step.action == "change_layer":
-        return _spec_hash(ss.spec) != entry.get("spec")
+        return _spec_hash(ss[K.SPEC]) != entry.get("spec")
     return False
 
 
@@ -322,7 +324,7 @@ def _pending_snapshots(lesson: Lesson, step: Step) -> None:
     """Train the snapshots this step needs once (the run store keeps them), with progress; then apply them."""
     ss = st.session_state
     store = get_store()
-    jobs = ss.setdefault("_lsn_jobs", {})
+    jobs = ss.setdefault(K.LSN_JOBS, {})
     ex = get_executor()
     waiting = []
     for key in _needed(lesson, step):
@@ -332,7 +334,7 @@ def _pending_snapshots(lesson: Lesson, step: Step) -> None:
         fp = snapshots.fingerprint(snap)
         job = jobs.get(fp)
         if job is None or not ex.has(job):
-            data_dir = ss.get("data_dir") or None
+            data_dir = ss.get(K.DATA_DIR) or None
             jobs[fp] = ex.submit(snapshots.job_for(snap, lesson, data_dir))
             job = jobs[fp]
         s = ex.snapshot(job)
@@ -346,9 +348,9 @@ def _pending_snapshots(lesson: Lesson, step: Step) -> None:
         waiting.append((key, s))
     if not waiting:
         if _apply_runs(lesson, step):
-            ss.pop("_lsn_waiting", None)
+            ss.pop(K.LSN_WAITING, None)
             return
-    ss["_lsn_waiting"] = True
+    ss[K.LSN_WAITING] = True
     for key, s in waiting:
         frac = 0.0
         if s.progress is not None and s.progress.total_steps:
@@ -366,7 +368,7 @@ def _pending_snapshots(lesson: Lesson, step: Step) -> None:
 @st.fragment(run_every=1.0)
 def _waiting(lesson: Lesson, step: Step) -> None:
     _pending_snapshots(lesson, step)
-    if not st.session_state.get("_lsn_waiting"):
+    if not st.session_state.get(K.LSN_WAITING):
         st.rerun()
 
 
@@ -388,10 +390,10 @@ def _question(lesson: Lesson, step: Step, p: dict, lang: str) -> None:
             list(range(len(q.choices))),
             format_func=lambda i: q.choices[i](lang),
             index=None,
-            key=f"_lsn_choice_{lesson.id}_{step.id}_{lang}",
+            key=K.lsn_choice(lesson.id, step.id, lang),
             label_visibility="collapsed",
         )
-        if st.button(t("Lock in my guess"), disabled=choice is None, key=f"_lsn_guess_{lesson.id}_{step.id}"):
+        if st.button(t("Lock in my guess"), disabled=choice is None, key=K.lsn_guess(lesson.id, step.id)):
             p["answers"][step.id] = int(choice)
             save_progress()
             st.rerun()
@@ -404,11 +406,11 @@ def _reveal(lesson: Lesson, step: Step, p: dict, lang: str) -> None:
     guess = p["answers"].get(step.id)
     if step.id not in p["reveals"]:
         lines = []
-        ids = [p["runs"].get(step.id) or st.session_state.get("run_id")]
+        ids = [p["runs"].get(step.id) or st.session_state.get(K.RUN_ID)]
         ids += [_snapshot_run(lesson, k) for k in step.state.get("compare") or []]
         ids = [i for i in dict.fromkeys(ids) if i]
         if q.measure:
-            kw = {"data_dir": st.session_state.get("data_dir") or None}
+            kw = {"data_dir": st.session_state.get(K.DATA_DIR) or None}
             inp = step.state.get("input", {})
             if "shortcut_index" in inp:
                 kw["index"] = inp["shortcut_index"]
@@ -440,7 +442,7 @@ def _reveal(lesson: Lesson, step: Step, p: dict, lang: str) -> None:
 
 def lesson_panel(page_file: str) -> None:
     """The active lesson's current step on top of the page ``page_file`` (pages/<name>.py) that calls it."""
-    goto = st.session_state.pop("_lsn_goto", None)
+    goto = st.session_state.pop(K.LSN_GOTO, None)
     if goto and os.path.splitext(os.path.basename(page_file))[0] != goto:
         st.switch_page(f"pages/{goto}.py")
     p = progress()
@@ -451,18 +453,18 @@ def lesson_panel(page_file: str) -> None:
     if lesson is None:
         leave()
         return
-    lang = st.session_state.get("lang", "en")
+    lang = st.session_state.get(K.LANG, "en")
     lp = lesson_state(lesson.id)
     i = min(lp["step"], len(lesson.steps) - 1)
     step = lesson.steps[i]
     if step.id not in lp["entry"]:  # resumed after a refresh before the step was ever entered
         enter_step(lesson, i, switch=False)
     if p.get("hidden"):
-        with st.container(horizontal=True, key="_lsn_hidden_bar"):
+        with st.container(horizontal=True, key=K.LSN_HIDDEN_BAR):
             st.caption(
                 t("Lesson: {title}, step {i} of {n} (hidden).", title=lesson.title(lang), i=i + 1, n=len(lesson.steps))
             )
-            if st.button(t("Show the lesson"), icon=":material/school:", key="_lsn_show"):
+            if st.button(t("Show the lesson"), icon=":material/school:", key=K.LSN_SHOW):
                 p["hidden"] = False
                 save_progress()
                 st.rerun()
@@ -470,18 +472,18 @@ def lesson_panel(page_file: str) -> None:
     here = os.path.splitext(os.path.basename(page_file))[0] == step.page
     if here:
         _css(step)
-    with st.container(border=True, key="_lsn_panel"):
+    with st.container(border=True, key=K.LSN_PANEL):
         st.markdown(f"#### :material/school: {lesson.title(lang)}")
         st.markdown(_trail(lesson, lp, i))
         st.markdown(step.text(lang))
         if not here:
             st.info(t("This step is on another page."), icon=":material/info:")
-            if st.button(t("Go to the step's page"), icon=":material/arrow_forward:", key="_lsn_goto", type="primary"):
+            if st.button(t("Go to the step's page"), icon=":material/arrow_forward:", key=K.LSN_GOTO, type="primary"):
                 st.switch_page(f"pages/{step.page}.py")
         # the runs the step opens or compares: trained here once if `lessons prepare` did not (a train step's own
         # snapshot is only offered when prepared: training it beside the student's run would halve both)
         needs = _needed(lesson, step)
-        if needs and (st.session_state.get("_lsn_waiting") or any(_snapshot_run(lesson, k) is None for k in needs)):
+        if needs and (st.session_state.get(K.LSN_WAITING) or any(_snapshot_run(lesson, k) is None for k in needs)):
             _waiting(lesson, step)
         ready = not needs or all(_snapshot_run(lesson, k) is not None for k in needs)
         if ready and step.question is not None:
@@ -499,7 +501,7 @@ def lesson_panel(page_file: str) -> None:
                 if step.action == "train" and step.snapshot:
                     rid = _snapshot_run(lesson, step.snapshot)
                     if rid and st.button(
-                        t("Skip the wait: open the prepared run"), icon=":material/bolt:", key="_lsn_use_snapshot"
+                        t("Skip the wait: open the prepared run"), icon=":material/bolt:", key=K.LSN_USE_SNAPSHOT
                     ):
                         open_run(rid)
                         lp["runs"][step.id] = rid
@@ -513,7 +515,7 @@ def lesson_panel(page_file: str) -> None:
             t("Back"),
             icon=":material/arrow_back:",
             disabled=i == 0,
-            key="_lsn_back",
+            key=K.LSN_BACK,
             on_click=_go,
             args=(lesson, i - 1),
         )
@@ -522,15 +524,15 @@ def lesson_panel(page_file: str) -> None:
             type="primary",
             icon=":material/check:" if last else ":material/arrow_forward:",
             disabled=not done,
-            key="_lsn_next",
+            key=K.LSN_NEXT,
             on_click=_finish if last else _go,
             args=(lesson, i + 1, step.id) if not last else (lesson, step.id),
         )
-        if row.button(t("Show the page without the lesson"), icon=":material/visibility_off:", key="_lsn_hide"):
+        if row.button(t("Show the page without the lesson"), icon=":material/visibility_off:", key=K.LSN_HIDE):
             p["hidden"] = True
             save_progress()
             st.rerun()
-        if row.button(t("Leave the lesson"), icon=":material/logout:", key="_lsn_leave"):
+        if row.button(t("Leave the lesson"), icon=":material/logout:", key=K.LSN_LEAVE):
             leave()
             st.rerun()
 
@@ -543,7 +545,7 @@ def lesson_list() -> None:
     """The lessons on the Start page: title, what it teaches, where the student is, Start / Resume / Again."""
     from dlviz.lessons.worksheet import worksheet_html
 
-    lang = st.session_state.get("lang", "en")
+    lang = st.session_state.get(K.LANG, "en")
     found = lessons()
     st.subheader(t("Lessons"))
     st.caption(
@@ -552,12 +554,12 @@ def lesson_list() -> None:
             "before it shows what happened."
         )
     )
-    for e in st.session_state.get("_lsn_problems") or []:
+    for e in st.session_state.get(K.LSN_PROBLEMS) or []:
         st.warning(e.message(lang), icon=":material/warning:")
     for lesson in found.values():
         lp = progress()["lessons"].get(lesson.id) or {}
         n_done = len(lp.get("done") or [])
-        with st.container(border=True, key=f"_lsn_card_{lesson.id}"):
+        with st.container(border=True, key=K.lsn_lesson("card", lesson.id)):
             c1, c2 = st.columns([4, 1], vertical_alignment="center")
             with c1:
                 st.markdown(f"**{lesson.order}. {lesson.title(lang)}**")
@@ -570,7 +572,7 @@ def lesson_list() -> None:
                     st.caption(t("Step {i} of {n}", i=min(n_done + 1, len(lesson.steps)), n=len(lesson.steps)))
             with c2:
                 label = t("Resume") if n_done and not lp.get("finished") else t("Start")
-                if st.button(label, key=f"_lsn_start_{lesson.id}", icon=":material/school:", width="stretch"):
+                if st.button(label, key=K.lsn_lesson("start", lesson.id), icon=":material/school:", width="stretch"):
                     start(lesson)
                 if lp.get("answers"):
                     html_page = worksheet_html(lesson, lp, get_store(), lang=lang)
@@ -580,6 +582,6 @@ def lesson_list() -> None:
                         file_name=f"dlviz-{lesson.id}-{lang}.html",
                         mime="text/html",
                         icon=":material/description:",
-                        key=f"_lsn_sheet_{lesson.id}",
+                        key=K.lsn_lesson("sheet", lesson.id),
                         width="stretch",
                     )
