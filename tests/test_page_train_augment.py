@@ -62,3 +62,9 @@ def test_a_runs_augmentation_is_named_in_its_settings():
     s = {"augment_shift": 2.0, "augment_rotate": 10.0, "augment_scale": 0.0, "augment_flip": True}
     assert augmentation_text(s) == "Shift (pixels) 2, Rotation (degrees) 10, Mirror left-right"
     assert augmentation_text({"augment_shift": 0.0}) == "" and augmentation_text({}) == ""
+
+
+def test_text_has_no_augmentation_panel(app):
+    at = open_page(app, "pages/train.py", dataset="rt-polarity")
+    assert not any(s.label == "Shift (pixels)" for s in at.slider)
+    assert not any(c.label == "Mirror left-right" for c in at.checkbox)
