@@ -35,7 +35,7 @@ GAN_INTRO = N_(
 
 def chosen_gan(dataset: str, ask: bool = True) -> dict | None:
     """The DCGAN's spec when the user chose to draw digits (offered on image datasets), else None. ``ask``:
-    draw the choice (while a run trains, the choice made stands and the screen goes to the curves)."""
+    the choice can be changed and the GAN is introduced (while a run trains, the choice made stands)."""
     try:
         images = modality_of(dataset) is IMAGE
     except DlvizError:
@@ -45,10 +45,15 @@ def chosen_gan(dataset: str, ask: bool = True) -> dict | None:
     ss = st.session_state
     if ss.get(K.TR_TASK) not in TASK_CHOICES:  # Streamlit drops a widget's state while it is not drawn: keep it
         ss[K.TR_TASK] = ss.get(K.TR_TASK_KEPT) if ss.get(K.TR_TASK_KEPT) in TASK_CHOICES else CLASSIFY
-    if ask:
-        st.segmented_control(
-            t("What to train"), list(TASK_CHOICES), key=K.TR_TASK, format_func=lambda k: t(TASK_CHOICES[k])
-        )
+    # drawn while a run trains too (disabled): a widget not drawn loses its state, and one drawn again after a
+    # run showed no choice highlighted though one was made
+    st.segmented_control(
+        t("What to train"),
+        list(TASK_CHOICES),
+        key=K.TR_TASK,
+        format_func=lambda k: t(TASK_CHOICES[k]),
+        disabled=not ask,
+    )
     ss[K.TR_TASK_KEPT] = ss.get(K.TR_TASK) or CLASSIFY
     if ss[K.TR_TASK_KEPT] != GENERATE:
         return None
