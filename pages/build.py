@@ -5,6 +5,7 @@ import streamlit as st
 from dlviz.data import get_info
 from dlviz.errors import DlvizError
 from dlviz.models import fmt_shape, to_dot
+from dlviz.tasks import task_of_spec
 from dlviz.ui import ensure_app, show_error, t
 from dlviz.ui import keys as K
 from dlviz.ui.build_widgets import (
@@ -42,7 +43,18 @@ preset_bar(kind.modality.name, num_classes)
 kind_mismatch(ss[K.SPEC], kind.modality.name)
 rev = revision()
 spec = ss[K.SPEC]
-built, err, rows = try_build(spec, input_shape, num_classes)
+try:  # what the model must end in: one score per class, or (an autoencoder) the input's own shape
+    task = task_of_spec(spec)
+except DlvizError as e:  # a task this version does not know
+    show_error(e)
+    st.stop()
+outputs = task.classes(info)
+built, err, rows = try_build(spec, input_shape, outputs)
+if built is not None and outputs is None:
+    try:
+        task.check_output(built.table[-1].output_shape, input_shape)
+    except DlvizError as e:
+        built, err = None, e
 
 left, right = st.columns(2, gap="large")
 with left:
@@ -72,6 +84,6 @@ with right:
 st.divider()
 tab_export, tab_import = st.tabs([t("Export"), t("Import")])
 with tab_export:
-    export_panel(spec, input_shape, num_classes, ok=built is not None)
+    export_panel(spec, input_shape, outputs, ok=built is not None)
 with tab_import:
     import_panel(input_shape, num_classes)

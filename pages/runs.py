@@ -12,15 +12,16 @@ from dlviz.ui import keys as K
 from dlviz.ui.compare_widgets import compare_section
 from dlviz.ui.plain import plain
 from dlviz.ui.run_widgets import (
-    accuracy_text,
     created_text,
     flash,
+    metric_text,
     run_label,
     run_table,
     settings_table,
     show_flash,
     status_text,
 )
+from dlviz.ui.task_views import task_of_run
 from dlviz.ui.waits import wait_with_progress
 
 ensure_app()
@@ -94,7 +95,7 @@ else:
 st.subheader(plain(run.name))
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(t("Status"), status_text(run.status))
-m2.metric(t("Test accuracy"), accuracy_text(run.test_accuracy))
+m2.metric(t("Test {metric}", metric=t(task_of_run(run).metric_title).lower()), metric_text(run))
 m3.metric(t("Parameters"), f"{run.params:,}" if run.params is not None else "–")
 m4.metric(t("Training time"), t("{s:.1f} s", s=run.train_seconds) if run.train_seconds is not None else "–")
 st.caption(
@@ -136,8 +137,17 @@ elif not run.is_active and st.button(
     except DlvizError as e:
         show_error(e)
     else:
+        if "test_reconstruction_error" in out:
+            said = t(
+                "The saved weights load and reconstruct {n:,} test images with an error of {err:.4f}.",
+                err=out["test_reconstruction_error"],
+                n=out["test_size"],
+            )
+        else:
+            said = None
         st.success(
-            t(
+            said
+            or t(
                 "The saved weights load and score {acc:.2%} on {n:,} test images.",
                 acc=out["test_accuracy"],
                 n=out["test_size"],
@@ -149,7 +159,7 @@ c1, c2 = st.columns([3, 2])
 with c1:
     if train_rows or val_rows:
         st.plotly_chart(
-            training_curves(train_rows, val_rows, tr=t),
+            training_curves(train_rows, val_rows, tr=t, metric=task_of_run(run).metric_title),
             width="stretch",
             config={"displayModeBar": False},
             key=K.RUNS_CURVES,

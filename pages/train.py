@@ -37,7 +37,10 @@ gan = chosen_gan(ss[K.DATASET], ask=not active)  # "draw new digits": the DCGAN 
 spec = gan or current_spec()
 spec = fit_classes(spec, info.num_classes)  # a preset used unchanged gives one score per class of this dataset
 try:
-    built = task_of_spec(spec).build(spec) or build(spec, info.input_shape, info.num_classes)
+    task = task_of_spec(spec)  # an autoencoder ends in its input's shape (the task checks it), a classifier in scores
+    built = task.build(spec) or build(spec, info.input_shape, task.classes(info))
+    if task.classes(info) is None:
+        task.check_output(built.table[-1].output_shape, tuple(info.input_shape))
 except DlvizError as e:
     show_error(e)
     st.page_link("pages/build.py", label=t("Fix the model on the Build page"), icon=":material/account_tree:")

@@ -6,7 +6,6 @@ import json
 
 import pytest
 import torch
-from torch import nn
 
 from dlviz.errors import SpecError
 from dlviz.models import (
@@ -21,6 +20,7 @@ from dlviz.models import (
     to_json,
     to_pytorch,
 )
+from dlviz.tasks import task_of_spec
 
 IMG = (1, 28, 28)
 
@@ -34,6 +34,8 @@ CASES = {
     "gap": ([{"type": "conv2d", "out": 6}, {"type": "gap"}], IMG, (6,)),
     "residual": ([{"type": "residual", "channels": 8, "stride": 2}], IMG, (8, 14, 14)),
     "flatten": ([{"type": "flatten"}], IMG, (784,)),
+    "reshape": ([{"type": "flatten"}, {"type": "reshape", "channels": 4, "height": 14, "width": 14}], IMG, (4, 14, 14)),
+    "upsample": ([{"type": "upsample", "scale": 2}], IMG, (1, 56, 56)),
     "dropout": ([{"type": "dropout", "p": 0.5}], IMG, IMG),
     "batchnorm": ([{"type": "batchnorm"}], IMG, IMG),
     "relu": ([{"type": "relu"}], IMG, IMG),
@@ -87,11 +89,14 @@ def test_course_parameter_counts():
 
 @pytest.mark.parametrize("key", [k for k, p in PRESETS.items() if p.input == "image"])  # text: test_text_models
 def test_preset_builds_trains_one_step_and_exports(key):
-    built = build(PRESETS[key].spec, IMG, 10, seed=0)
-    assert built.table[-1].output_shape == (10,)
+    task = task_of_spec(PRESETS[key].spec)  # an autoencoder gives back its input; a classifier 10 scores
+    classes = 10 if task.name == "classification" else None
+    built = build(PRESETS[key].spec, IMG, classes, seed=0)
+    assert built.table[-1].output_shape == ((10,) if classes else IMG)
     model = built.module
     x, y = torch.rand(8, *IMG), torch.randint(0, 10, (8,))
-    loss = nn.functional.cross_entropy(model(x), y)
+    inp, target = task.pair(x, y)
+    loss = task.loss(model(inp), target)
     loss.backward()
     assert all(p.grad is not None for p in model.parameters())
     # the exported plain-PyTorch code defines the same network with the same state_dict keys

@@ -18,6 +18,7 @@ from dlviz.train import DeviceData, TrainConfig, evaluate, fit, image_transform
 def test_the_registry():
     assert get_task() is CLASSIFICATION and get_task("classification") is CLASSIFICATION
     assert TASKS["classification"] is CLASSIFICATION and TASKS["generation"] is get_task("generation")
+    assert TASKS["reconstruction"] is get_task("reconstruction")
     assert all(name == task.name for name, task in TASKS.items())
     with pytest.raises(TrainError) as e:
         get_task("colouring")

@@ -15,6 +15,16 @@ def run(a: argparse.Namespace) -> int:
     out = evaluate_run(a.run, RunStore(), a.data_dir, a.device)
     if a.json:
         print(json.dumps(out))
+    elif "test_reconstruction_error" in out:
+        print(
+            t(
+                "Run {run_id}: test reconstruction error {err:.4f} on {n:,} {dataset} test images.",
+                run_id=a.run,
+                err=out["test_reconstruction_error"],
+                n=out["test_size"],
+                dataset=out["dataset"],
+            )
+        )
     else:
         print(
             t(

@@ -16,6 +16,7 @@ from dlviz.modality import modality_of
 from dlviz.models import PRESETS
 from dlviz.models.gan import GAN_PRESETS
 from dlviz.runs import RunStore
+from dlviz.tasks import task_of_spec
 from dlviz.train import OPTIMIZERS, SCHEDULES, Listener, TrainConfig, TrainJob, recipe_for, run_job
 from dlviz.train.baseline import comparison, image_comparison
 from dlviz.train.config import AUGMENT_FIELDS
@@ -28,6 +29,8 @@ def _fmt_time(s: float) -> str:
 
 def run(a: argparse.Namespace) -> int:
     spec = spec_from(a.model)
+    task = task_of_spec(spec)
+    accuracy = task.higher_is_better  # else an error (an autoencoder's), printed as a number with its own name
     # the preset's own recipe (epochs; for text presets also lr, batch size, weight decay), then the flags
     recipe = recipe_for(a.model if a.model in PRESETS or a.model in GAN_PRESETS else None, a.dataset)
     chosen = {
@@ -52,6 +55,8 @@ def run(a: argparse.Namespace) -> int:
             "val_fraction": a.val_fraction,
             "precision": a.precision,
             **{"augment_" + k: getattr(a, k) for k in AUGMENT_FIELDS},
+            "denoise": a.denoise,
+            "recon_loss": a.recon_loss,
         }
     )
     quiet = a.json and not sys.stderr.isatty()
@@ -85,7 +90,22 @@ def run(a: argparse.Namespace) -> int:
 
         def on_progress(self, p, history):
             now = time.monotonic()
-            if p.phase == "epoch_end":
+            if p.phase == "epoch_end" and not accuracy:  # the task's own metric (an autoencoder: its error)
+                print(
+                    t(
+                        "epoch {epoch}/{epochs}  loss {loss:.4f}  error {err:.4f}  val_loss {vl:.4f}  val_error "
+                        "{ve:.4f}  {sps:,.0f} samples/s",
+                        epoch=p.epoch,
+                        epochs=p.epochs,
+                        loss=p.train_loss,
+                        err=p.train_acc,
+                        vl=p.val_loss if p.val_loss is not None else float("nan"),
+                        ve=p.val_acc if p.val_acc is not None else float("nan"),
+                        sps=p.samples_per_s,
+                    ),
+                    file=sys.stderr,
+                )
+            elif p.phase == "epoch_end":
                 print(
                     t(
                         "epoch {epoch}/{epochs}  loss {loss:.4f}  acc {acc:.4f}  val_loss {vl:.4f}  val_acc {va:.4f}"
@@ -142,6 +162,19 @@ def run(a: argparse.Namespace) -> int:
             ),
             file=sys.stderr,
         )
+    elif res.test_accuracy is not None and not accuracy:
+        print(
+            t(
+                "Test reconstruction error (mean squared error per pixel): {err:.4f} ({epochs} epochs, {secs:.1f} s "
+                "of training on {device}). Run id: {run_id}",
+                err=res.test_accuracy,
+                epochs=res.epochs,
+                secs=res.train_seconds,
+                device=res.device,
+                run_id=res.run_id,
+            ),
+            file=sys.stderr,
+        )
     elif res.test_accuracy is not None:
         print(
             t(
@@ -189,7 +222,7 @@ def run(a: argparse.Namespace) -> int:
         out = {
             "run_id": res.run_id,
             "status": res.status,
-            "test_accuracy": res.test_accuracy,
+            ("test_accuracy" if accuracy else f"test_{res.metric}"): res.test_accuracy,  # an autoencoder's error
             "test_loss": res.test_loss,
             "epochs": res.epochs,
             "steps": res.steps,
@@ -231,8 +264,8 @@ def add_parser(sub) -> None:
         "--model",
         default="mlp",
         help=t(
-            "a preset (images: mlp, cnn, deep-sigmoid, resnet, rnn; a GAN that draws digits: dcgan; text: "
-            "lstm, gru, transformer, kim-cnn, bag) or a .json spec"
+            "a preset (images: mlp, cnn, deep-sigmoid, resnet, rnn; autoencoders: autoencoder, conv-autoencoder; a "
+            "GAN that draws digits: dcgan; text: lstm, gru, transformer, kim-cnn, bag) or a .json spec"
         ),
     )
     tr.add_argument(
@@ -289,6 +322,19 @@ def add_parser(sub) -> None:
     )
     tr.add_argument(
         "--no-baseline", action="store_true", help=t("text: skip the classic TF-IDF + logistic regression baseline")
+    )
+    tr.add_argument(
+        "--denoise",
+        type=float,
+        default=0.0,
+        metavar="LEVEL",
+        help=t("autoencoders: noise added to each input (0 to 1), so the model learns to remove it (denoising)"),
+    )
+    tr.add_argument(
+        "--recon-loss",
+        default="bce",
+        choices=["bce", "mse"],
+        help=t("autoencoders: the training loss, binary cross-entropy (the default) or mean squared error"),
     )
     tr.add_argument("--json", action="store_true", help=t("print one JSON object as the last line"))
     tr.set_defaults(func=run)

@@ -107,6 +107,8 @@ def normalize(spec) -> dict:
     if len(layers) > MAX_LAYERS:
         raise SpecError("The model has {count} layers; at most {most} are allowed.", count=len(layers), most=MAX_LAYERS)
     out = {"name": str(spec.get("name") or "model"), "layers": []}
+    if spec.get("task"):  # what the model is trained to do (dlviz.tasks); classification when absent
+        out["task"] = str(spec["task"])
     for i, raw in enumerate(layers):
         if not isinstance(raw, dict) or "type" not in raw:
             raise SpecError(

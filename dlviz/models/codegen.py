@@ -88,6 +88,10 @@ def _ctor(layer: dict, in_shape: tuple, pads: bool = False) -> str:
         return f"nn.{cls}({layer['size']}, stride={layer['stride'] if int(layer['stride']) else layer['size']})"
     if t == "flatten":
         return "nn.Flatten()"
+    if t == "reshape":
+        return f"nn.Unflatten(1, ({layer['channels']}, {layer['height']}, {layer['width']}))"
+    if t == "upsample":
+        return f"nn.Upsample(scale_factor={layer['scale']}, mode=\"nearest\")"
     if t == "dropout":
         return f"nn.Dropout({layer['p']})"
     if t == "batchnorm":
@@ -138,6 +142,8 @@ def to_pytorch(spec, input_shape=(1, 28, 28), num_classes=10) -> str:
 
 def _model_lines(spec, input_shape, num_classes, seed: int | None = None) -> list[str]:
     spec = normalize(spec)
+    if spec.get("task", "classification") != "classification":  # an autoencoder ends in its input's shape
+        num_classes = None
     built = build(spec, input_shape, num_classes)
     model_reads = reads(spec)
     shapes = [tuple(input_shape)] + [r.output_shape for r in built.table]
@@ -175,6 +181,8 @@ def _model_lines(spec, input_shape, num_classes, seed: int | None = None) -> lis
 def writes_script(spec, input_shape) -> bool:
     """Whether a training script is written for ``spec`` reading ``input_shape`` (a model of pictures: the script
     reads the IDX files itself); else the export is the model's code alone (:func:`to_pytorch`)."""
+    if isinstance(spec, dict) and spec.get("task", "classification") != "classification":
+        return False  # the script trains a classifier; an autoencoder's export is its model's code
     return reads(spec).script and len(tuple(input_shape)) == 3
 
 

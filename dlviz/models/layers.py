@@ -419,6 +419,29 @@ def _pool(cls, title):
     return build
 
 
+def _reshape(p, shape, i):
+    _need_flat(shape, i, "Reshape")
+    c, h, w = int(p["channels"]), int(p["height"]), int(p["width"])
+    if c * h * w != shape[0]:
+        raise SpecError(
+            "Layer {n} (Reshape) makes {c}x{h}x{w} = {want} numbers, but its input has {have}. Make the layer "
+            "before it output {want}, or change the shape.",
+            layer=i,
+            n=i + 1,
+            c=c,
+            h=h,
+            w=w,
+            want=c * h * w,
+            have=shape[0],
+        )
+    return nn.Unflatten(1, (c, h, w))
+
+
+def _upsample(p, shape, i):
+    _need_image(shape, i, "Upsample")
+    return nn.Upsample(scale_factor=int(p["scale"]), mode="nearest")
+
+
 def _batchnorm(p, shape, i):
     if len(shape) == 3:
         return nn.BatchNorm2d(shape[0])
@@ -599,6 +622,29 @@ LAYER_TYPES: dict[str, LayerType] = {
             lambda p, s, i: nn.Flatten(),
             (),
             "Turns an image-shaped input into one long vector.",
+        ),
+        LayerType(
+            "reshape",
+            "Reshape (vector to image)",
+            "core",
+            _reshape,
+            (
+                Param("channels", "int", 1, 1, 1024, help="Channels of the image made."),
+                Param("height", "int", 28, 1, 512, help="Its height."),
+                Param("width", "int", 28, 1, 512, help="Its width."),
+            ),
+            "Turns one long vector back into an image (the opposite of Flatten): a decoder's way back.",
+            lambda p: f"Reshape {p['channels']}x{p['height']}x{p['width']}",
+            aliases=("unflatten",),
+        ),
+        LayerType(
+            "upsample",
+            "Upsample",
+            "conv",
+            _upsample,
+            (Param("scale", "int", 2, 1, 8, help="Each pixel becomes scale x scale pixels."),),
+            "Makes the image larger by repeating each pixel (the opposite of pooling): a decoder's way back.",
+            lambda p: f"Upsample x{p['scale']}",
         ),
         LayerType(
             "dropout",

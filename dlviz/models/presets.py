@@ -195,6 +195,71 @@ TEXT_PRESETS: list[Preset] = [
 ]
 PRESETS.update({p.key: p for p in TEXT_PRESETS})
 
+# Autoencoders (issue 16). The course (002, its list of algorithms) describes the idea, "compress the input and give
+# back the original as closely as possible", but gives no layers; these are the usual textbook shapes. The dense one
+# mirrors the course's MLP (784-256-64) around a 2-number middle, so the latent space can be drawn as it is; the
+# convolutional one mirrors the course's CNN (Conv-Pool-Conv-Pool) around a 16-number middle and climbs back with
+# Upsample + Conv. Both end in a Sigmoid: pixels in [0, 1], as binary cross-entropy wants.
+AUTOENCODER_PRESETS = [
+    Preset(
+        "autoencoder",
+        "Autoencoder (dense: 784-256-64-2-64-256-784)",
+        "Squeezes each image through 2 numbers and draws it back from them: the 2-D latent space can be drawn. "
+        "Binary cross-entropy on pixels in [0, 1]; 10 epochs.",
+        {
+            "name": "autoencoder",
+            "task": "reconstruction",
+            "layers": [
+                {"type": "flatten"},
+                _dense(256),
+                {"type": "relu"},
+                _dense(64),
+                {"type": "relu"},
+                _dense(2),
+                _dense(64),
+                {"type": "relu"},
+                _dense(256),
+                {"type": "relu"},
+                _dense(784),
+                {"type": "sigmoid"},
+                {"type": "reshape", "channels": 1, "height": 28, "width": 28},
+            ],
+        },
+        epochs=10,
+    ),
+    Preset(
+        "conv-autoencoder",
+        "Conv autoencoder (Conv16-Pool-Conv32-Pool-16-Upsample)",
+        "Convolutions down to a 16-number code, then upsampling and convolutions back to the image. Sharper "
+        "than the dense one; its latent space is drawn through its two main directions (PCA). 5 epochs.",
+        {
+            "name": "conv-autoencoder",
+            "task": "reconstruction",
+            "layers": [
+                {"type": "conv2d", "out": 16, "kernel": 3, "padding": 1},
+                {"type": "relu"},
+                {"type": "maxpool", "size": 2},
+                {"type": "conv2d", "out": 32, "kernel": 3, "padding": 1},
+                {"type": "relu"},
+                {"type": "maxpool", "size": 2},
+                {"type": "flatten"},
+                _dense(16),
+                _dense(32 * 7 * 7),
+                {"type": "relu"},
+                {"type": "reshape", "channels": 32, "height": 7, "width": 7},
+                {"type": "upsample", "scale": 2},
+                {"type": "conv2d", "out": 16, "kernel": 3, "padding": 1},
+                {"type": "relu"},
+                {"type": "upsample", "scale": 2},
+                {"type": "conv2d", "out": 1, "kernel": 3, "padding": 1},
+                {"type": "sigmoid"},
+            ],
+        },
+        epochs=5,
+    ),
+]
+PRESETS.update({p.key: p for p in AUTOENCODER_PRESETS})
+
 
 def get_preset(key: str) -> Preset:
     if key not in PRESETS:

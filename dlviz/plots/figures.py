@@ -29,10 +29,15 @@ def _en(text: str, **kw) -> str:
 
 
 def training_curves(
-    train: Sequence[Sequence[float]], val: Sequence[Sequence[float]], tr: Tr = _en, height: int = 340
+    train: Sequence[Sequence[float]],
+    val: Sequence[Sequence[float]],
+    tr: Tr = _en,
+    height: int = 340,
+    metric: str = "Accuracy",
 ) -> go.Figure:
-    """Loss and accuracy against epochs. Rows are (step, epoch, loss, accuracy)."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(tr("Loss"), tr("Accuracy")), horizontal_spacing=0.1)
+    """Loss and the task's metric against epochs. Rows are (step, epoch, loss, metric). ``metric``: its English
+    title; "Accuracy" is drawn as a percentage from 0 to 100, any other (an autoencoder's error) as a number."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(tr("Loss"), tr(metric)), horizontal_spacing=0.1)
     for rows, name, colour, mode in (
         (train, tr("training"), TRAIN_COLOUR, "lines"),
         (val, tr("validation"), VAL_COLOUR, "lines+markers"),
@@ -57,7 +62,10 @@ def training_curves(
             )
     fig.update_xaxes(title_text=tr("epoch"), rangemode="tozero")
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(range=[0, 1.0], tickformat=".0%", row=1, col=2)
+    if metric == "Accuracy":
+        fig.update_yaxes(range=[0, 1.0], tickformat=".0%", row=1, col=2)
+    else:
+        fig.update_yaxes(rangemode="tozero", row=1, col=2)
     fig.update_layout(
         height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2), uirevision="curves"
     )  # keep zoom while the live chart redraws

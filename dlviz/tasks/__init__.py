@@ -1,8 +1,8 @@
 """Tasks: what a model is trained to do. A task knows its loss, its metric and the result views the Train
 page shows for it; the training loop, the job runner and the pages ask it and never name a loss themselves.
 
-Classification and generation (a GAN, with its own training step: ``Task.make_step``) today; reconstruction
-(autoencoders) next. Each is a new module here with a ``Task`` subclass and a line in ``TASKS``.
+Classification, reconstruction (autoencoders: :mod:`dlviz.tasks.reconstruction`) and generation (a GAN, with its
+own training step: ``Task.make_step``). Each is a new module here with a ``Task`` subclass and a line in ``TASKS``.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from dlviz.errors import TrainError
 from dlviz.tasks.base import Task, TestReport
 from dlviz.tasks.classification import Classification
 from dlviz.tasks.generation import Generation
+from dlviz.tasks.reconstruction import Reconstruction
 
 CLASSIFICATION = Classification()
 GENERATION = Generation()
-TASKS: dict[str, Task] = {t.name: t for t in (CLASSIFICATION, GENERATION)}
+RECONSTRUCTION = Reconstruction()
+TASKS: dict[str, Task] = {t.name: t for t in (CLASSIFICATION, GENERATION, RECONSTRUCTION)}
 
 
 def get_task(name: str | None = None) -> Task:
@@ -37,6 +39,8 @@ def task_of_spec(spec) -> Task:
 __all__ = [
     "GENERATION",
     "Generation",
+    "RECONSTRUCTION",
+    "Reconstruction",
     "task_of_spec",
     "CLASSIFICATION",
     "TASKS",

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from dlviz.i18n import N_
+
 
 @dataclass
 class TestReport:
@@ -24,7 +26,10 @@ class Task:
     """
 
     name: str = ""
-    metric: str = ""  # the name of ``score`` as the pages and the CLI show it: "accuracy"
+    metric: str = ""
+    higher_is_better: bool = True  # the metric: accuracy rises as the model learns; an error falls
+    metric_title: str = ""  # the metric as the pages name it (English; translated by the UI)  # the name of ``score`` as the pages and the CLI show it: "accuracy"
+    scoring: str = N_("Measuring accuracy on the test set...")  # what the job says while it scores the test set
     views: tuple[str, ...] = ()  # the Train page's result views for a run of this task, in order
     extra_metrics: tuple[str, ...] = ()  # more numbers per training curve point, after [step, epoch, loss, score]
     records_gradients: bool = True  # the live gradient flow (of one network) means something for this task
@@ -47,6 +52,24 @@ class Task:
     def summary(self, history: dict) -> dict:
         """The task's own numbers for the CLI's JSON, from the run's curves (e.g. a GAN's last losses)."""
         return {}
+
+    def configured(self, config) -> "Task":
+        """This task with a run's settings (``TrainConfig``: e.g. a denoising autoencoder's noise level); checks them.
+        The default has none."""
+        return self
+
+    def pair(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None):
+        """(model input, target) of a batch: ``x`` as the model reads it, ``y`` its labels. Classification:
+        (x, y); reconstruction: (x, or x with noise, x). ``generator``: for any randomness (on x's device)."""
+        return x, y
+
+    def classes(self, info) -> int | None:
+        """The number of outputs the model must end with on the dataset ``info`` (its classes), or None when
+        the task checks the output's shape itself (:meth:`check_output`)."""
+        return info.num_classes
+
+    def check_output(self, output_shape: tuple, input_shape: tuple) -> None:
+        """Raise a SpecError when a model's output (shape without the batch) cannot serve this task."""
 
     def loss(self, out: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
         """The training loss of model output ``out`` against targets ``y`` (float32, on their device)."""

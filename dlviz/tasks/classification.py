@@ -26,6 +26,7 @@ class ClassificationReport(TestReport):
 class Classification(Task):
     name = "classification"
     metric = "accuracy"
+    metric_title = N_("Accuracy")
     # the Train page, after a run: the learning curves, the test predictions (probabilities of the first test
     # examples and some mistakes: the course's prediction figure), and the classic baseline where there is one
     views = ("curves", "predictions", "baseline")

@@ -74,6 +74,9 @@ class TrainConfig:
     def augmentation(self) -> Augmentation:
         return Augmentation(**{k: getattr(self, "augment_" + k) for k in AUGMENT_FIELDS})
 
+    denoise: float = 0.0  # reconstruction: the noise level added to the input (a denoising autoencoder); 0: none
+    recon_loss: str = "bce"  # reconstruction: the training loss, "bce" (pixels in [0, 1]) or "mse"
+
     def validated(self) -> "TrainConfig":
         opt = str(self.optimizer).lower()
         if opt not in OPTIMIZERS:

@@ -35,6 +35,7 @@ __all__ = [  # the recipe and the callbacks' records are read through the engine
     "evaluate",
     "fit",
     "test_logits",
+    "test_outputs",
 ]
 
 REPORT_SECONDS = 0.25  # the page redraws twice a second; report a little faster than that
@@ -232,17 +233,56 @@ def evaluate(
     was_training = model.training
     model.eval()
     losses, scores = [], []  # on the device: one host copy at the end
+    gen = fixed_generator(x.device)  # a task's noise (a denoising autoencoder's) is the same at every epoch
     for s in range(0, len(x), batch_size):
         if should_stop is not None and should_stop():
             model.train(was_training)
             return None
+        xb, yb = task.pair(transform(x[s : s + batch_size]), y[s : s + batch_size], gen)
         with autocast(x.device, precision):
-            out = model(transform(x[s : s + batch_size]))
-        yb = y[s : s + batch_size]
+            out = model(xb)
         losses.append(task.loss(out, yb, reduction="sum"))
         scores.append(task.score(out, yb))
     model.train(was_training)
     return torch.stack(losses).sum().item() / len(x), torch.stack(scores).sum().item() / len(x)
+
+
+EVAL_SEED = 1234
+
+
+def fixed_generator(device: torch.device) -> torch.Generator:
+    """A generator seeded the same every time: the validation and test sets' noise does not change between calls."""
+    g = torch.Generator(device=device)
+    g.manual_seed(EVAL_SEED)
+    return g
+
+
+@torch.no_grad()
+def test_outputs(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    transform,
+    task: Task = CLASSIFICATION,
+    batch_size: int = 1024,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the model's outputs, the task's targets) over raw ``x`` with labels ``y``, on the CPU, in one pass (the
+    task makes each batch's input and target: ``Task.pair``); restores the train/eval mode."""
+    was_training = model.training
+    model.eval()
+    outs, targets = [], []
+    gen = fixed_generator(x.device)
+    for s in range(0, len(x), batch_size):
+        xb, tb = task.pair(transform(x[s : s + batch_size]), y[s : s + batch_size], gen)
+        outs.append(model(xb).float().cpu())
+        targets.append(tb.cpu())
+        if progress is not None:
+            progress(min(s + batch_size, len(x)) / max(len(x), 1))
+    model.train(was_training)
+    if not outs:
+        return torch.zeros((0, 0)), y.cpu()
+    return torch.cat(outs), torch.cat(targets)
 
 
 @torch.no_grad()
@@ -322,7 +362,8 @@ def fit(
 ) -> FitResult:
     """Train ``model`` (already on ``data.device``) in place for ``task`` (classification by default), telling
     ``callbacks`` as it goes. Never raises for NaN, out of memory or stop: see the result's status."""
-    run = _Run(model, data, config.validated(), task or CLASSIFICATION, Hooks(callbacks))
+    cfg = config.validated()
+    run = _Run(model, data, cfg, (task or CLASSIFICATION).configured(cfg), Hooks(callbacks))
     loop, hooks, res = run.loop, run.hooks, run.result
     try:
         hooks.on_fit_start(loop)
@@ -435,6 +476,7 @@ class _Run:
 
     def _step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int, None]:
         loop = self.loop
+        xb, yb = self.task.pair(xb, yb, self.gen)  # the task's input and target (an autoencoder: x and x)
         with autocast(loop.device, loop.precision):
             out = loop.model(xb)
         loss = self.task.loss(out, yb)

@@ -11,7 +11,7 @@ import math
 import sys
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import torch
 
@@ -28,10 +28,19 @@ from dlviz.train.augment import Augmenter, check_allowed
 from dlviz.train.baseline import image_baselines, tfidf_baseline
 from dlviz.train.callbacks import Callback, Checkpoints, Control, GradientRecording, curves
 from dlviz.train.config import OPTIMIZERS, TrainConfig
-from dlviz.train.engine import DeviceData, evaluate, fit, resolve_device, test_logits
+from dlviz.train.engine import DeviceData, evaluate, fit, resolve_device, test_outputs
 from dlviz.train.events import Curves, Listener
 
 __all__ = ["JobResult", "Listener", "TrainJob", "evaluate_run", "load_run", "prepare_data", "run_job"]
+
+_CFG = {f.name for f in fields(TrainConfig)}  # a run's saved settings that are TrainConfig's
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """What ``Task.classes`` reads of a dataset, for a saved run whose class count is known without it."""
+
+    num_classes: int
 
 
 @dataclass(frozen=True)
@@ -47,7 +56,7 @@ class TrainJob:
     baseline: bool | None = None
     data: object = field(default=None, compare=False, repr=False)  # loaded data (a user's CSV; MNIST already in
     #                                                                  memory) instead of loading ``dataset`` by name
-    task: str = CLASSIFICATION.name  # what the model learns (dlviz.tasks)
+    task: str | None = None  # what the model learns (dlviz.tasks); None: the spec's ("task" key), else classification
 
 
 @dataclass
@@ -56,7 +65,7 @@ class JobResult:
     status: str
     message: str = ""
     message_args: dict = field(default_factory=dict)
-    test_accuracy: float | None = None  # the task's test score (classification: accuracy)
+    test_accuracy: float | None = None  # the task's test score (classification: accuracy; see ``metric``)
     test_loss: float | None = None
     epochs: int = 0
     steps: int = 0
@@ -67,6 +76,8 @@ class JobResult:
     baseline: dict | None = None  # text: the classic baseline's name, test_accuracy, seconds, ...
     baselines: list | None = None  # images: each classic pipeline's name, test_accuracy, seconds, ... (when asked)
     summary: dict = field(default_factory=dict)  # the task's own numbers (a GAN: generator_loss, ...)
+    task: str = CLASSIFICATION.name  # what the model learned (dlviz.tasks)
+    metric: str = CLASSIFICATION.metric  # the name of ``test_accuracy``'s number: "accuracy", "reconstruction_error"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -111,8 +122,8 @@ def prepare_data(data, cfg: TrainConfig, device: torch.device) -> DeviceData:
 def test_results(model, data: DeviceData, progress=None, task: Task = CLASSIFICATION) -> TestReport:
     """The test set's loss, score and preview (``task.test_report``) from one pass over it; ``progress(fraction)``
     follows it."""
-    out = test_logits(model, data.test_x, data.transform, progress=progress)
-    return task.test_report(out, data.test_y.cpu())
+    out, target = test_outputs(model, data.test_x, data.test_y, data.transform, task, progress=progress)
+    return task.test_report(out, target)
 
 
 def run_job(
@@ -152,7 +163,8 @@ def run_job(
 def _run(job: TrainJob, store: RunStore, listener: Listener, control: Control, res: JobResult) -> None:
     """``run_job``'s work, in order; fills in ``res`` as it goes."""
     cfg = job.config.validated()
-    task = task_of_spec(job.spec) if job.task == CLASSIFICATION.name else get_task(job.task)
+    task = (task_of_spec(job.spec) if job.task in (None, CLASSIFICATION.name) else get_task(job.task)).configured(cfg)
+    res.task, res.metric = task.name, task.metric
     device = resolve_device(cfg.device)
     listener.on_status("loading", N_("Loading {dataset}..."), dataset=job.dataset)
     ld = _load(job, cfg, lambda f, msg: listener.on_status("loading", msg, fraction=f), task)
@@ -252,7 +264,8 @@ def _load(job: TrainJob, cfg: TrainConfig, progress, task: Task = CLASSIFICATION
                 dataset=info.name,
             )
         return _Loaded(info, modality, job.spec, job.spec, _data(job, {}, progress), built)
-    spec = fit_classes(normalize(job.spec), info.num_classes)  # a preset on a 3-class CSV: 3 outputs
+    classes = task.classes(info)  # None: the task checks the output's shape itself (an autoencoder: the input's)
+    spec = fit_classes(normalize(job.spec), classes)  # a preset on a 3-class CSV: 3 outputs
     if modality_of_spec(spec) is not modality:  # a text model on images, or the reverse: before anything is built
         raise SpecError(modality.wrong_model, layer=0, dataset=info.name)
     check_budget(estimate(spec, modality.input_shape(info)), cfg.batch_size)  # before the data is loaded
@@ -262,9 +275,8 @@ def _load(job: TrainJob, cfg: TrainConfig, progress, task: Task = CLASSIFICATION
     # without the dataset); else the run keeps the spec as it was given
     saved = fitted if fitted is not spec else job.spec
     shape = modality.input_shape(info, getattr(raw, "max_len", None))
-    built = build(
-        fitted, shape, info.num_classes, input_dtype=modality.input_dtype, seed=cfg.seed, batch=cfg.batch_size
-    )
+    built = build(fitted, shape, classes, input_dtype=modality.input_dtype, seed=cfg.seed, batch=cfg.batch_size)
+    task.check_output(built.table[-1].output_shape, tuple(shape))
     return _Loaded(info, modality, fitted, saved, raw, built)
 
 
@@ -319,7 +331,7 @@ def _stopped(store, run_id, model, fitres, res, metrics, listener) -> None:
 
 def _test(model, data, ld, task, fitres, cfg, res, metrics, busy, store, run_id) -> None:
     """Score the test set; save the final weights and judge the run unless it failed."""
-    scoring = N_("Measuring accuracy on the test set...")
+    scoring = task.scoring
     busy(scoring, 0.0)
     stopped = fitres.status == "stopped"
     report = test_results(model, data, progress=(lambda f: busy(scoring, f)) if stopped else None, task=task)
@@ -414,6 +426,7 @@ def load_run(run_id: str, store: RunStore, device: str = "cpu", with_vocab: bool
         model = own.module
     else:
         shape, classes = modality.run_input(rec)
+        classes = task_of_spec(rec.spec).classes(_Counted(classes))  # an autoencoder: None, it ends in its input
         model = build(rec.spec, shape, classes, input_dtype=modality.input_dtype, budget=False).module
     load_state_into(model, store.load_weights(run_id))
     model = model.to(resolve_device(device)).eval()
@@ -428,10 +441,11 @@ def evaluate_run(run_id: str, store: RunStore, data_dir: str | None = None, devi
     d = load_dataset(rec.dataset, data_dir)
     dev = next(model.parameters()).device
     x = modality.test_inputs(d, rec, saved)
-    loss, acc = evaluate(model, x.to(dev), d.test_y.to(dev), modality.transform, task=task_of_spec(rec.spec))
+    task = task_of_spec(rec.spec).configured(TrainConfig(**{k: v for k, v in rec.settings.items() if k in _CFG}))
+    loss, score = evaluate(model, x.to(dev), d.test_y.to(dev), modality.transform, task=task)
     return {
         "run_id": run_id,
-        "test_accuracy": acc,
+        f"test_{task.metric}": score,
         "test_loss": loss,
         "test_size": len(d.test_y),
         "dataset": rec.dataset,

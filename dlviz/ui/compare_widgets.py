@@ -7,7 +7,7 @@ import streamlit as st
 from dlviz.plots.compare import compare_curves
 from dlviz.runs import RunRecord
 from dlviz.ui import keys as K
-from dlviz.ui.run_widgets import accuracy_text
+from dlviz.ui.run_widgets import metric_text
 from dlviz.ui.state import t
 
 MAX_COMPARED = 10
@@ -32,7 +32,7 @@ def compare_section(runs: list[RunRecord]) -> None:
             list(by_id),
             key=K.RUNS_COMPARE,
             max_selections=MAX_COMPARED,
-            format_func=lambda i: f"{by_id[i].name} · {accuracy_text(by_id[i].test_accuracy)} · {i}",
+            format_func=lambda i: f"{by_id[i].name} · {metric_text(by_id[i])} · {i}",
             placeholder=t("Choose two or more runs"),
         )
         if len(chosen) < 2:

@@ -364,3 +364,16 @@ def lsn_guess(lesson: str, step: str) -> str:
 def lsn_lesson(what: str, lesson: str) -> str:
     """The Start page's lesson card and its buttons: what is "card", "start" or "sheet"."""
     return f"_lsn_{what}_{lesson}"
+
+
+# Autoencoder page
+AE_RUN = "_ae_run"
+AE_MODELS = "_ae_models"
+AE_CODES = "_ae_codes"
+AE_PICK = "_ae_pick"
+AE_WALK_FROM = "_ae_walk_from"
+AE_WALK_TO = "_ae_walk_to"
+AE_WALK_AT = "_ae_walk_at"
+AE_NOISE = "_ae_noise"
+TR_NOISE = "_tr_noise"
+TR_RECON_LOSS = "_tr_recon_loss"

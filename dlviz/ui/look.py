@@ -21,7 +21,7 @@ from dlviz.tasks import CLASSIFICATION, task_of_spec
 from dlviz.ui import keys as K
 from dlviz.ui.cache import session_cache
 from dlviz.ui.kinds import Kind, kind_of
-from dlviz.ui.run_widgets import run_title
+from dlviz.ui.run_widgets import metric_text, run_title
 from dlviz.ui.state import get_store, open_run, run_message, t
 from dlviz.ui.widgets import show_error
 
@@ -117,7 +117,8 @@ def _pick_run(look: Look, runs: list[RunRecord]) -> RunRecord:
 
     def label(rid: str) -> str:
         r = by_id[rid]
-        acc = f" · {r.test_accuracy:.1%}" if r.test_accuracy is not None else ""
+        shown = metric_text(r)  # an accuracy as before (one decimal), an autoencoder's error as a number
+        acc = "" if r.test_accuracy is None else f" · {r.test_accuracy:.1%}" if shown.endswith("%") else f" · {shown}"
         return f"{run_title(r)}{acc} · {r.id}"
 
     rid = st.selectbox(

@@ -27,6 +27,7 @@ LOOK_INSIDE = [  # (file and url, title, icon)
     ("attention", "Attention", ":material/hub:"),
     ("sequence", "Sequence", ":material/timeline:"),
     ("explain", "Explain", ":material/lightbulb:"),
+    ("autoencoder", "Autoencoder", ":material/compress:"),
 ]
 
 

@@ -9,7 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from dlviz.data import ALL_DATASETS
+from dlviz.errors import DlvizError
 from dlviz.runs import RunRecord
+from dlviz.tasks import task_of_spec
 from dlviz.train import OPTIMIZERS, SCHEDULES
 from dlviz.ui import keys as K
 from dlviz.ui.kinds import kind_of_settings
@@ -64,13 +66,24 @@ def accuracy_text(acc: float | None) -> str:
     return f"{acc:.2%}" if acc is not None else "–"
 
 
+def metric_text(run: RunRecord) -> str:
+    """The run's test metric as its task words it: an accuracy as a percentage, an error as a number."""
+    if run.test_accuracy is None:
+        return "–"
+    try:
+        accuracy = task_of_spec(run.spec).metric == "accuracy"
+    except DlvizError:  # a task this version does not know
+        accuracy = False
+    return accuracy_text(run.test_accuracy) if accuracy else f"{run.test_accuracy:.4f}"
+
+
 def created_text(run: RunRecord) -> str:
     return dt.datetime.fromtimestamp(run.created).strftime("%Y-%m-%d %H:%M")
 
 
 def run_label(run: RunRecord) -> str:
     """One line for a picker: name, status, accuracy, when."""
-    return f"{run_title(run)} · {status_text(run.status)} · {accuracy_text(run.test_accuracy)} · {created_text(run)}"
+    return f"{run_title(run)} · {status_text(run.status)} · {metric_text(run)} · {created_text(run)}"
 
 
 def run_table(runs: list[RunRecord], open_id: str | None, on_pick: Callable[[str], None]) -> None:
@@ -81,7 +94,7 @@ def run_table(runs: list[RunRecord], open_id: str | None, on_pick: Callable[[str
             "name": r.name,
             "status": status_text(r.status),
             "dataset": dataset_name(r.dataset),
-            "acc": accuracy_text(r.test_accuracy),
+            "acc": metric_text(r),
             "params": f"{r.params:,}" if r.params is not None else "–",
             "epochs": str(r.settings.get("epochs", "–")),
             "device": r.device,

@@ -15,14 +15,14 @@ from dlviz.models import PRESETS
 from dlviz.models.gan import GAN_PRESETS
 from dlviz.plots import training_curves
 from dlviz.plots.gradients import gradient_flow
+from dlviz.tasks import task_of_spec
 from dlviz.train import OPTIMIZERS, SCHEDULES, JobSnapshot, TrainConfig, available_devices, recipe_for
 from dlviz.train.augment import Augmentation, generalization_gap, preview
 from dlviz.train.baseline import image_comparison
 from dlviz.train.config import AUGMENT_FIELDS
 from dlviz.train.engine import PRECISIONS
-from dlviz.ui import gan_widgets
+from dlviz.ui import gan_widgets, task_views
 from dlviz.ui import keys as K
-from dlviz.ui.kinds import kind_of
 from dlviz.ui.plain import plain_args
 from dlviz.ui.state import get_data, run_message, save_session, t
 from dlviz.ui.widgets import show_error
@@ -178,7 +178,9 @@ def settings_form(spec: dict) -> TrainConfig:
         )
         quick = c11.toggle(t("Quick demo: train on {n:,} images only", n=QUICK_LIMIT), key=K.TR_QUICK)
     augment = augment_form()
+    recon = _reconstruction_settings(spec)
     cfg = TrainConfig(
+        **recon,
         optimizer=optimizer,
         lr=lr,
         batch_size=int(batch),
@@ -257,6 +259,35 @@ def augment_form() -> dict:
     return out
 
 
+def _reconstruction_settings(spec: dict) -> dict:
+    """An autoencoder's own settings (its task's): the noise added to its input (denoising) and its loss."""
+    if task_of_spec(spec).name != "reconstruction":
+        return {}
+    c1, c2 = st.columns(2)
+    noise = c1.slider(
+        t("Noise added to the input (denoising)"),
+        0.0,
+        1.0,
+        step=0.05,
+        key=K.TR_NOISE,
+        help=t(
+            "0 trains a plain autoencoder. Above 0, each training image gets Gaussian noise of this standard "
+            "deviation and the model learns to give back the clean image: a denoising autoencoder."
+        ),
+    )
+    names = {"bce": t("Binary cross-entropy"), "mse": t("Mean squared error")}
+    loss = c2.selectbox(
+        t("Reconstruction loss"),
+        list(names),
+        key=K.TR_RECON_LOSS,
+        format_func=names.get,
+        help=t(
+            "Binary cross-entropy suits pixels between 0 and 1; the error shown is the mean squared error either way."
+        ),
+    )
+    return {"denoise": float(noise), "recon_loss": loss}
+
+
 def settings_summary(settings: dict | None) -> str:
     """The recipe in one line, for the Train page while a run trains (the form is folded away then)."""
     s = dict(settings or {})
@@ -308,12 +339,20 @@ def live_panel(snap: JobSnapshot) -> None:
         c[0].metric(t("Epoch"), f"{p.epoch} / {p.epochs}")
         c[1].metric(t("Training loss"), f"{p.train_loss:.4f}")
         last_val = snap.val[-1] if snap.val else None
-        c[2].metric(t("Validation accuracy"), f"{last_val[3]:.2%}" if last_val else "–")
+        task = task_of_spec(st.session_state.get(K.SPEC) or {})  # the model being trained is the session's
+        fmt = task_views.TASK_VIEWS.get(task.name, task_views.CLASSIFIER).metric_format
+        c[2].metric(
+            t("Validation {metric}", metric=t(task.metric_title).lower()), fmt(last_val[3]) if last_val else "–"
+        )
         c[3].metric(t("Samples per second"), f"{p.samples_per_s:,.0f}")
         c[4].metric(t("Time left"), fmt_seconds(p.eta_s) if snap.status != "paused" else t("paused"))
     if snap.train:
         st.plotly_chart(
-            training_curves(snap.train, snap.val, tr=t), key=K.LIVE_CURVES, config={"displayModeBar": False}
+            training_curves(
+                snap.train, snap.val, tr=t, metric=task_of_spec(st.session_state.get(K.SPEC) or {}).metric_title
+            ),
+            key=K.LIVE_CURVES,
+            config={"displayModeBar": False},
         )
     elif snap.status == "running":
         st.caption(t("The first points appear after a quarter of a second of training."))
@@ -334,7 +373,7 @@ def live_panel(snap: JobSnapshot) -> None:
 def look_inside_links(run) -> list[tuple[str, str, str]]:
     """(page, label, icon) of the look-inside pages that can open ``run``: a text model's attention and
     sequence pages, an image model's Inspect, Gradients and Errors; Explain reads both."""
-    return [(page, t(label), icon) for page, label, icon in kind_of(run).looks]
+    return [(page, t(label), icon) for page, label, icon in task_views.looks(run)]
 
 
 def result_view(run) -> None:
@@ -356,7 +395,8 @@ def result_view(run) -> None:
         gan_widgets.result_view(run)
         return
     c = st.columns(4)
-    c[0].metric(t("Test accuracy"), f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "–")
+    task = task_views.task_of_run(run)
+    c[0].metric(t("Test {metric}", metric=t(task.metric_title).lower()), task_views.metric_text(run))
     c[1].metric(t("Parameters"), f"{run.params:,}" if run.params else "–")
     c[2].metric(t("Training time"), fmt_seconds(run.train_seconds))
     c[3].metric(t("Device"), run.device or "–")
@@ -374,9 +414,11 @@ def result_view(run) -> None:
         for col, (page, label, icon) in zip(links[1:], look_inside_links(run)):
             col.page_link(page, label=label, icon=icon)
     if m.get("train"):
-        st.plotly_chart(training_curves(m["train"], m.get("val", []), tr=t), key=K.run_curves(run.id))
+        st.plotly_chart(
+            training_curves(m["train"], m.get("val", []), tr=t, metric=task.metric_title), key=K.run_curves(run.id)
+        )
         gap = generalization_gap(m["train"], m.get("val", []))
-        if gap is not None:
+        if gap is not None and task.higher_is_better:  # an accuracy's gap
             st.caption(t(gap[0], **gap[1]), help=help_text("overfitting", lang=st.session_state.get(K.LANG, "en")))
     prev = m.get("test_preview")
     if m.get("baseline"):
@@ -399,7 +441,7 @@ def result_view(run) -> None:
     if m.get("baselines"):
         classic_table(m["baselines"], run.test_accuracy)
     if prev:
-        kind_of(run).preview(run, prev)  # a sentence table, or the course's picture gallery
+        task_views.preview(run, prev)  # a sentence table, the course's picture gallery, reconstructions
 
 
 def classic_table(baselines: list[dict], network: float | None) -> None:
