@@ -9,13 +9,12 @@ import pandas as pd
 import streamlit as st
 
 from dlviz.data import ALL_DATASETS
-from dlviz.errors import DlvizError
 from dlviz.runs import RunRecord
-from dlviz.tasks import task_of_spec
 from dlviz.train import OPTIMIZERS, SCHEDULES
 from dlviz.ui import keys as K
 from dlviz.ui.kinds import kind_of_settings
 from dlviz.ui.state import t
+from dlviz.ui.task_views import metric_text  # noqa: F401  (read from here by the Runs page and the pickers)
 from dlviz.ui.train_widgets import AUGMENT_WIDGETS
 
 # settings key -> label; only these are shown in the table (the full JSON is in an expander)
@@ -64,17 +63,6 @@ def run_title(run: RunRecord) -> str:
 
 def accuracy_text(acc: float | None) -> str:
     return f"{acc:.2%}" if acc is not None else "–"
-
-
-def metric_text(run: RunRecord) -> str:
-    """The run's test metric as its task words it: an accuracy as a percentage, an error as a number."""
-    if run.test_accuracy is None:
-        return "–"
-    try:
-        accuracy = task_of_spec(run.spec).metric == "accuracy"
-    except DlvizError:  # a task this version does not know
-        accuracy = False
-    return accuracy_text(run.test_accuracy) if accuracy else f"{run.test_accuracy:.4f}"
 
 
 def created_text(run: RunRecord) -> str:

@@ -15,7 +15,6 @@ from dlviz.i18n import N_
 from dlviz.plots import image_grid
 from dlviz.tasks import Task, task_of_spec
 from dlviz.ui import keys as K
-from dlviz.ui import run_widgets
 from dlviz.ui.kinds import kind_of
 from dlviz.ui.plain import plain
 from dlviz.ui.state import get_data, t
@@ -77,7 +76,15 @@ def view_of(run) -> TaskView:
     return TASK_VIEWS.get(task_of_run(run).name, CLASSIFIER)
 
 
-metric_text = run_widgets.metric_text
+def metric_text(run) -> str:
+    """The run's test metric as its task words it: an accuracy as a percentage, an error as a number."""
+    if run.test_accuracy is None:
+        return "–"
+    try:
+        accuracy = task_of_spec(run.spec).higher_is_better
+    except DlvizError:  # a task this version does not know
+        accuracy = False
+    return f"{run.test_accuracy:.2%}" if accuracy else f"{run.test_accuracy:.4f}"
 
 
 def looks(run) -> tuple[tuple[str, str, str], ...]:
