@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def train_once(dataset: str, preset: str, lr: float, batch: int, seed: int, data_dir: str | None):
+def train_once(
+    dataset: str, preset: str, lr: float, batch: int, seed: int, data_dir: str | None, epochs: int | None = None
+):
     """(validation accuracy after the last epoch, training seconds, a function that reads the test part once)
     of one run; the test part stays out of training and validation."""
     import torch
@@ -44,6 +46,7 @@ def train_once(dataset: str, preset: str, lr: float, batch: int, seed: int, data
     cfg = TrainConfig(
         **{
             **recipe_for(preset, dataset),
+            **({"epochs": epochs} if epochs else {}),
             "lr": lr,
             "batch_size": batch,
             "seed": seed,
@@ -111,6 +114,7 @@ def main() -> int:
         help="after choosing on validation, read the test part once with the chosen run's weights",
     )
     p.add_argument("--no-baseline", action="store_true")
+    p.add_argument("--epochs", type=int, default=None, help="train this many epochs instead of the preset's")
     a = p.parse_args()
     lrs = [float(v) for v in a.lrs.split(",")]
     batches = [int(v) for v in a.batches.split(",")]
@@ -132,13 +136,13 @@ def main() -> int:
         for preset in a.presets.split(","):
             from dlviz.train import recipe_for
 
-            epochs = recipe_for(preset, dataset)["epochs"]
+            epochs = a.epochs or recipe_for(preset, dataset)["epochs"]
             results, testers = {}, {}
             for lr in lrs:
                 for batch in batches:
                     accs, secs, tests = [], [], []
                     for seed in seeds:
-                        acc, s, read_test = train_once(dataset, preset, lr, batch, seed, a.data_dir)
+                        acc, s, read_test = train_once(dataset, preset, lr, batch, seed, a.data_dir, a.epochs)
                         accs.append(acc)
                         secs.append(s)
                         tests.append(read_test)
