@@ -68,3 +68,20 @@ def test_text_has_no_augmentation_panel(app):
     at = open_page(app, "pages/train.py", dataset="rt-polarity")
     assert not any(s.label == "Shift (pixels)" for s in at.slider)
     assert not any(c.label == "Mirror left-right" for c in at.checkbox)
+
+
+def test_the_classic_pipelines_are_offered_for_a_classifier_only(app):
+    """The pixels/HOG pipelines classify digits: beside a GAN they would mean nothing (and the runner's gate,
+    Task.classic_baselines, keeps a stale tick from fitting them)."""
+    from dlviz.tasks import get_task
+    from dlviz.ui.gan_widgets import GENERATE
+
+    at = open_page(app, "pages/train.py")
+    assert any(c.label.startswith("Also fit the classic pipelines") for c in at.checkbox)
+    at.session_state[K.TR_TASK] = GENERATE
+    at.run()
+    assert not at.exception, at.exception
+    assert any("DCGAN" in m.value for m in at.markdown) or at.session_state[K.TR_TASK_KEPT] == GENERATE
+    assert not any(c.label.startswith("Also fit the classic pipelines") for c in at.checkbox)
+    assert get_task("classification").classic_baselines and not get_task("generation").classic_baselines
+    assert not get_task("reconstruction").classic_baselines

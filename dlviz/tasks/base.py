@@ -33,6 +33,9 @@ class Task:
     views: tuple[str, ...] = ()  # the Train page's result views for a run of this task, in order
     extra_metrics: tuple[str, ...] = ()  # more numbers per training curve point, after [step, epoch, loss, score]
     records_gradients: bool = True  # the live gradient flow (of one network) means something for this task
+    # a classic (not deep) pipeline solves the same problem, so it is fitted and shown beside the network when asked
+    # (text's TF-IDF, images' pixels and HOG + logistic regression: all of them classifiers)
+    classic_baselines: bool = False
 
     def build(self, spec: dict, seed: int | None = None):
         """The model (a ``dlviz.models.Built``) when the task builds its own from ``spec``; None: the spec is a

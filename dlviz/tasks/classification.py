@@ -30,6 +30,7 @@ class Classification(Task):
     # the Train page, after a run: the learning curves, the test predictions (probabilities of the first test
     # examples and some mistakes: the course's prediction figure), and the classic baseline where there is one
     views = ("curves", "predictions", "baseline")
+    classic_baselines = True
 
     def loss(self, out, y, reduction="mean"):
         return F.cross_entropy(out.float(), y, reduction=reduction)

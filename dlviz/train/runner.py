@@ -199,7 +199,7 @@ def _run(job: TrainJob, store: RunStore, listener: Listener, control: Control, r
     metrics.update(wall_seconds=time.perf_counter() - t0, cpu_threads=fitres.cpu_threads, precision=fitres.precision)
     modality = ld.modality
     wanted = job.baseline if job.baseline is not None else modality.has_baseline
-    if wanted and res.test_accuracy is not None and modality.name in BASELINES:
+    if wanted and task.classic_baselines and res.test_accuracy is not None and modality.name in BASELINES:
         BASELINES[modality.name](raw, cfg, res, metrics, busy)
     metrics["message"] = {"template": res.message, "args": res.message_args}  # for translation later
     # a stopped run's end was written before scoring (a status is written once): only fill in its results

@@ -177,7 +177,7 @@ def settings_form(spec: dict) -> TrainConfig:
             ),
         )
         quick = c11.toggle(t("Quick demo: train on {n:,} images only", n=QUICK_LIMIT), key=K.TR_QUICK)
-    augment = augment_form()
+    augment = augment_form(task_of_spec(spec).classic_baselines)
     recon = _reconstruction_settings(spec)
     cfg = TrainConfig(
         **recon,
@@ -202,21 +202,23 @@ def settings_form(spec: dict) -> TrainConfig:
     return cfg
 
 
-def augment_form() -> dict:
+def augment_form(classic: bool = True) -> dict:
     """The data augmentation settings (TrainConfig.augment_* fields; all off unless the dataset is pictures) and a
-    preview of what they do to a few training images."""
+    preview of what they do to a few training images; with ``classic`` (the task has classic pipelines: a
+    classifier) the box that fits them beside the network."""
     ss = st.session_state
     info = get_info(ss[K.DATASET]) if ss.get(K.DATASET) in ALL_DATASETS else None
     if info is None or not modality_of(info).augmentable:
         return {}
-    st.checkbox(
-        t("Also fit the classic pipelines (raw pixels and HOG + logistic regression) on the same split"),
-        key=K.TR_CLASSIC,
-        help=t(
-            "Hand-made features against learned ones: the result shows their test accuracy and time beside the "
-            "network's. About a minute on all of MNIST."
-        ),
-    )
+    if classic:
+        st.checkbox(
+            t("Also fit the classic pipelines (raw pixels and HOG + logistic regression) on the same split"),
+            key=K.TR_CLASSIC,
+            help=t(
+                "Hand-made features against learned ones: the result shows their test accuracy and time beside the "
+                "network's. About a minute on all of MNIST."
+            ),
+        )
     on = any(ss.get(K.train_setting("augment_" + k)) for k in AUGMENT_FIELDS)
     with st.expander(t("Data augmentation") + (" ✓" if on else ""), expanded=False):
         st.caption(
