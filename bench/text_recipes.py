@@ -1,15 +1,15 @@
-"""Choose the text presets' recipes (learning rate, batch size) and the baseline's C on the VALIDATION split.
+"""Choose the text presets' recipes (learning rate, batch size, epochs) and the baseline's C on the VALIDATION split.
 
     python bench/text_recipes.py [--datasets rt-polarity] [--presets lstm,gru,transformer,kim-cnn,bag]
-                                 [--lrs 1e-3,3e-3] [--batches 64,128] [--seeds 0] [--data-dir DIR]
+                                 [--lrs 1e-3,3e-3] [--batches 64,128] [--epochs E] [--seeds 0] [--data-dir DIR]
 
-For every dataset, preset and (learning rate, batch size) it trains with the preset's epochs and the rest of the
+For every dataset, preset and (learning rate, batch size) it trains with the preset's epochs (or --epochs) and the rest of the
 app's recipe (Adam, one-cycle), on the training part proper (80% of the training part, as every run splits it),
 and prints the accuracy on the validation part (the other 20%) after the last epoch: the weights a run keeps.
 The test sentences are never loaded into the model here: the DeviceData handed to fit() holds no test rows, so
 nothing in this table can have been chosen by test accuracy. The TF-IDF + logistic regression baseline's C is
-chosen the same way. The chosen rows are marked with *; dlviz/train/runner.py's TEXT_RECIPES and
-dlviz/train/baseline.py's C copy them by hand. With ``--test-chosen`` the chosen run's weights (kept in
+chosen the same way. The chosen rows are marked with *; dlviz/train/config.py's TEXT_RECIPES, the presets'
+epochs (dlviz/models/presets.py) and dlviz/train/baseline.py's C copy them by hand (docs/performance.md: the table). With ``--test-chosen`` the chosen run's weights (kept in
 memory) are then scored on the test part, once, after every choice is made; bench/text_accuracy.py reruns
 the CLI's defaults and reads the test set once per run.
 """

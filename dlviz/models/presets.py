@@ -149,12 +149,15 @@ TEXT_PRESETS: list[Preset] = [
         "them in order and its state after the last word decides. The course ends in Dense(1) with a "
         "sigmoid; Dense(2) with softmax is the same model for two classes.",
         [_embed(128), {"type": "lstm", "hidden": 128}],
+        epochs=5,
     ),
     _text_preset(
         "gru",
         "Bidirectional GRU",
         "A GRU reads the sentence forwards and another backwards; their final states together decide.",
         [_embed(128), {"type": "gru", "hidden": 64, "bidirectional": True}, {"type": "dropout", "p": 0.5}],
+        epochs=2,
+        zh_epochs=3,
     ),
     _text_preset(
         "transformer",
@@ -174,6 +177,7 @@ TEXT_PRESETS: list[Preset] = [
             {"type": "timepool", "mode": "mean"},
             {"type": "dropout", "p": 0.5},
         ],
+        zh_epochs=3,
     ),
     _text_preset(
         "kim-cnn",
@@ -189,7 +193,7 @@ TEXT_PRESETS: list[Preset] = [
         "Bag of embeddings (baseline)",
         "The average of the word vectors, then Dense: word order is ignored. A fast baseline for the sequence models.",
         [_embed(64), {"type": "timepool", "mode": "mean"}],
-        epochs=5,
+        epochs=8,
         zh_epochs=10,
     ),
 ]
