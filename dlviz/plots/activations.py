@@ -192,6 +192,8 @@ CAPTIONS = {
     "timepool": N_("Pooling over time: the sequence summarised as one vector."),
     "transformer": N_("Transformer: every word has looked at every other word and mixed in what it found."),
     "kimconv": N_("Text CNN: each of {n} filters kept its strongest match of a few consecutive words."),
+    "reshape": N_("Reshape: the same {n} numbers laid out again as {c} maps."),
+    "upsample": N_("Upsampling: each map made larger by repeating every value (no new detail is added)."),
 }
 OUTPUT_CAPTION = N_("Output layer: one score per class; softmax turns the scores into the probabilities above.")
 ZERO_RELU = N_("{pct:.0%} of units are zero (ReLU switched them off).")
