@@ -351,3 +351,13 @@ def test_randomisation_bad_requests_get_plain_messages():
         randomisation_test(model, torch.rand(1, 28, 28), 1, "integrated_gradients", steps=1)
     with pytest.raises(DlvizError, match="explanation is empty"):  # blank image, black baseline
         randomisation_test(model, torch.zeros(1, 28, 28), 1, "integrated_gradients")
+
+
+def test_every_kind_of_input_has_its_model_free_reference_maps():
+    """The randomisation tests compare with maps computed without a model: one set for every input a method may read."""
+    from dlviz.explain.checks import FREE_MAPS, _free_maps
+    from dlviz.explain.registry import INPUTS
+
+    assert set(FREE_MAPS) == set(INPUTS)
+    assert set(_free_maps(torch.rand(1, 28, 28))) and set(_free_maps(torch.tensor([5, 9, 2, 0, 0])))
+    assert len(_free_maps(torch.tensor([5, 9, 2, 0, 0]))["position"]) == 3  # the pads are no words

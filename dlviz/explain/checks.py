@@ -331,9 +331,13 @@ def text_model_free_maps(ids) -> dict[str, torch.Tensor]:
     return {"position": torch.arange(len(real), dtype=torch.float32), "vocabulary rank": real.float()}
 
 
+# the model-free reference maps of each kind of input the registry knows (its ``inputs`` names)
+FREE_MAPS = {"image": model_free_maps, "tokens": text_model_free_maps}
+
+
 def _free_maps(x) -> dict[str, torch.Tensor]:
     """The model-free maps of an input: an image's brightness and edges, a sentence's positions and ranks."""
-    return model_free_maps(x) if inputs_of(x) == "image" else text_model_free_maps(x)
+    return FREE_MAPS[inputs_of(x)](x)
 
 
 def _to_randomise(model: nn.Module, x, target: int, method: str, seed: int, settings: dict):
