@@ -76,7 +76,7 @@ def app(home, mnist_dir, monkeypatch):
 # --------------------------------------------------------------------------------------------
 # Tiers and the CPU-time report
 #
-# Fast tier (developers): pytest -m "not slow and not browser". Everything (CI, .ci/run): pytest -q.
+# Fast tier (developers): pytest -n 2 -m "not slow and not browser". Everything (CI, .ci/run): pytest -q.
 # Other helpers share this machine's two cores, so wall times (--durations) swing with the load;
 # --cpu-durations=N lists the N tests that cost the most CPU (this process and the children it waited
 # for, user + system; a module or session fixture counts against the first test that uses it).
