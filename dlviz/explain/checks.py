@@ -607,20 +607,27 @@ def deletion_insertion(
     p = len(orders) * (steps + 1)
     dele = probs[:p].reshape(len(orders), steps + 1)
     ins = probs[p:].reshape(len(orders), steps + 1)
-    deletion_auc, insertion_auc = _auc(fractions, dele[0]), _auc(fractions, ins[0])
-    random_deletion_auc = float(np.mean([_auc(fractions, r) for r in dele[1:]]))
-    random_insertion_auc = float(np.mean([_auc(fractions, r) for r in ins[1:]]))
-    passed = deletion_auc < random_deletion_auc and insertion_auc > random_insertion_auc
+    return curves_of(fractions, dele, ins, time.perf_counter() - t0)
+
+
+def curves_of(fractions: np.ndarray, dele: np.ndarray, ins: np.ndarray, seconds: float) -> Curves:
+    """The deletion and insertion check from its probability curves, for an image or a sentence alike: row 0
+    follows the map's order, the other rows random orders. The areas, the random orders' mean areas, and
+    ``passed`` when the map's order beats them both ways (falls faster when deleting, rises faster when
+    inserting)."""
+    d_auc, i_auc = _auc(fractions, dele[0]), _auc(fractions, ins[0])
+    rd = float(np.mean([_auc(fractions, r) for r in dele[1:]]))
+    ri = float(np.mean([_auc(fractions, r) for r in ins[1:]]))
     return Curves(
         fractions.tolist(),
         dele[0].tolist(),
         ins[0].tolist(),
-        deletion_auc,
-        insertion_auc,
-        random_deletion_auc,
-        random_insertion_auc,
-        bool(passed),
-        time.perf_counter() - t0,
+        d_auc,
+        i_auc,
+        rd,
+        ri,
+        bool(d_auc < rd and i_auc > ri),
+        seconds,
     )
 
 

@@ -533,7 +533,7 @@ def word_curves(model: nn.Module, ids, target: int, scores, seed: int = 0):
     nothing with the highest first; the softmax probability of ``target`` after each word, against the mean
     of a few seeded random word orders. All sentences in one batch. A :class:`dlviz.explain.checks.Curves`
     (fractions of the words); None for sentences of fewer than 3 words."""
-    from dlviz.explain.checks import RANDOM_ORDERS, Curves, _auc
+    from dlviz.explain.checks import RANDOM_ORDERS, curves_of
 
     t0 = time.perf_counter()
     private = private_copy(model)
@@ -572,20 +572,7 @@ def word_curves(model: nn.Module, ids, target: int, scores, seed: int = 0):
     per = len(orders) * (n + 1)
     dele, ins = probs[:per].reshape(len(orders), n + 1), probs[per:].reshape(len(orders), n + 1)
     fractions = np.linspace(0.0, 1.0, n + 1)
-    d_auc, i_auc = _auc(fractions, dele[0]), _auc(fractions, ins[0])
-    rd = float(np.mean([_auc(fractions, r) for r in dele[1:]]))
-    ri = float(np.mean([_auc(fractions, r) for r in ins[1:]]))
-    curves = Curves(
-        fractions.tolist(),
-        dele[0].tolist(),
-        ins[0].tolist(),
-        d_auc,
-        i_auc,
-        rd,
-        ri,
-        bool(d_auc < rd and i_auc > ri),
-        time.perf_counter() - t0,
-    )
+    curves = curves_of(fractions, dele, ins, time.perf_counter() - t0)
     curves.random_deletion = dele[1:].mean(0).tolist()  # drawn by dlviz.plots.explain.curves_figure
     curves.random_insertion = ins[1:].mean(0).tolist()
     return curves
