@@ -3,13 +3,12 @@ run's test preview; the class-balance pair and the sample picker serve the text 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import streamlit as st
 
 from dlviz.data import SPLIT_SEED, class_counts, split_indices, val_fraction_of
 from dlviz.errors import DlvizError
+from dlviz.i18n import N_
 from dlviz.plots import class_balance, image_grid, prediction_gallery
 from dlviz.ui import keys as K
 from dlviz.ui.plain import plain
@@ -27,15 +26,25 @@ def balance_pair(data, classes: list[str], train_title: str, test_title: str, ke
         col.plotly_chart(fig, width="stretch", config={"displayModeBar": False}, key=key)
 
 
-def split_metrics(cols, data, names: tuple[str, str, str], val_help: Callable[[int], str], test_help: str) -> None:
+# what a Data page calls its three parts and how it explains the validation and test parts (English templates,
+# translated where shown): (names, the validation part's help with {pct} and {seed}, the test part's help)
+IMAGE_SPLIT = (
+    (N_("Training images"), N_("Validation images"), N_("Test images")),
+    N_("{pct}% of the training file, held out (seed {seed}) to check the model during training."),
+    N_("Kept apart until the end, to measure the final accuracy."),
+)
+
+
+def split_metrics(cols, data, words: tuple) -> None:
     """How many examples train, validate and test, in the first three of ``cols``: the validation part is
-    held out of the training part as the Train page will hold it out (its share, SPLIT_SEED). ``names`` and
-    ``test_help`` are translated already; ``val_help(pct)`` says the share."""
+    held out of the training part as the Train page will hold it out (its share, SPLIT_SEED). ``words``: the
+    kind of data's names and helps (IMAGE_SPLIT, text_data_widgets.TEXT_SPLIT)."""
+    names, val_help, test_help = words
     val_fraction = val_fraction_of(st.session_state.get(K.TRAIN_SETTINGS))  # the split the Train page uses
     train_idx, val_idx = split_indices(len(data.train_y), val_fraction, seed=SPLIT_SEED)
-    helps = (None, val_help(round(val_fraction * 100)), test_help)
+    helps = (None, t(val_help, pct=round(val_fraction * 100), seed=SPLIT_SEED), t(test_help))
     for col, name, n, help_ in zip(cols, names, (len(train_idx), len(val_idx), len(data.test_y)), helps):
-        col.metric(name, f"{n:,}", help=help_)
+        col.metric(t(name), f"{n:,}", help=help_)
 
 
 def sample_picker(col_class, col_shuffle, classes: list[str], y: np.ndarray, n: int, keys: tuple[str, str, str]):
@@ -91,17 +100,7 @@ def image_data_page(data) -> None:
     )
 
     c = st.columns(4)
-    split_metrics(
-        c,
-        data,
-        (t("Training images"), t("Validation images"), t("Test images")),
-        lambda pct: t(
-            "{pct}% of the training file, held out (seed {seed}) to check the model during training.",
-            pct=pct,
-            seed=SPLIT_SEED,
-        ),
-        t("Kept apart until the end, to measure the final accuracy."),
-    )
+    split_metrics(c, data, IMAGE_SPLIT)
     c[3].metric(t("Classes"), f"{len(classes)}")
 
     st.subheader(t("Sample images"))

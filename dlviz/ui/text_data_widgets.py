@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlviz.data import SPLIT_SEED
+from dlviz.i18n import N_
 from dlviz.limits import MB, limits
 from dlviz.ui import keys as K
 from dlviz.ui.cache import session_cache
@@ -20,6 +20,14 @@ from dlviz.ui.state import t
 
 N_SAMPLES = 12
 ss = st.session_state
+
+
+# the Data page's words for a text dataset's three parts (data_widgets.split_metrics)
+TEXT_SPLIT = (
+    (N_("Training sentences"), N_("Validation sentences"), N_("Test sentences")),
+    N_("{pct}% of the training part, held out (seed {seed}) to check the model during training."),
+    N_("A fixed 20% of each class, kept apart until the end to measure the final accuracy."),
+)
 
 
 def _lengths_figure(lengths: np.ndarray, max_len: int) -> go.Figure:
@@ -162,17 +170,7 @@ def text_data_page(data) -> None:
         )
     )
     c = st.columns(5)
-    split_metrics(
-        c,
-        data,
-        (t("Training sentences"), t("Validation sentences"), t("Test sentences")),
-        lambda pct: t(
-            "{pct}% of the training part, held out (seed {seed}) to check the model during training.",
-            pct=pct,
-            seed=SPLIT_SEED,
-        ),
-        t("A fixed 20% of each class, kept apart until the end to measure the final accuracy."),
-    )
+    split_metrics(c, data, TEXT_SPLIT)
     c[3].metric(
         t("Vocabulary"),
         f"{len(data.vocab):,}",
