@@ -85,3 +85,19 @@ def test_the_classic_pipelines_are_offered_for_a_classifier_only(app):
     assert not any(c.label.startswith("Also fit the classic pipelines") for c in at.checkbox)
     assert get_task("classification").classic_baselines and not get_task("generation").classic_baselines
     assert not get_task("reconstruction").classic_baselines
+
+
+def test_the_what_to_train_choice_comes_back_after_a_run(app):
+    """While a run trains the choice is not drawn (room for the curves on a projector); when Streamlit has dropped
+    the undrawn widget's state, the page draws it again with the choice that was made."""
+    from dlviz.ui.gan_widgets import GENERATE
+
+    at = open_page(app, "pages/train.py")
+    at.session_state[K.TR_TASK] = GENERATE
+    at.run()
+    assert at.session_state[K.TR_TASK_KEPT] == GENERATE
+    at.session_state[K.TR_TASK] = None  # the widget's state gone (Streamlit drops it after a run it was not drawn in)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state[K.TR_TASK] == GENERATE
+    assert any("dcgan" in m.value for m in at.markdown)  # the DCGAN is the model to train again

@@ -43,16 +43,17 @@ def chosen_gan(dataset: str, ask: bool = True) -> dict | None:
     if not images:
         return None
     ss = st.session_state
+    if not ask:  # a run trains: the choice made stands, undrawn (the one-line summary names the model), so the
+        # live curves keep their room on a 1280x720 projector in presentation mode (test_browser_classroom)
+        return copy_preset(next(iter(GAN_PRESETS))) if ss.get(K.TR_TASK_KEPT) == GENERATE else None
     if ss.get(K.TR_TASK) not in TASK_CHOICES:  # Streamlit drops a widget's state while it is not drawn: keep it
         ss[K.TR_TASK] = ss.get(K.TR_TASK_KEPT) if ss.get(K.TR_TASK_KEPT) in TASK_CHOICES else CLASSIFY
-    # drawn while a run trains too (disabled): a widget not drawn loses its state, and one drawn again after a
-    # run showed no choice highlighted though one was made
+    # restored above from the kept choice when a run ended (the widget was not drawn while it trained)
     st.segmented_control(
         t("What to train"),
         list(TASK_CHOICES),
         key=K.TR_TASK,
         format_func=lambda k: t(TASK_CHOICES[k]),
-        disabled=not ask,
     )
     ss[K.TR_TASK_KEPT] = ss.get(K.TR_TASK) or CLASSIFY
     if ss[K.TR_TASK_KEPT] != GENERATE:
