@@ -45,6 +45,7 @@ def chosen_gan(dataset: str, ask: bool = True) -> dict | None:
     ss = st.session_state
     if not ask:  # a run trains: the choice made stands, undrawn (the one-line summary names the model), so the
         # live curves keep their room on a 1280x720 projector in presentation mode (test_browser_classroom)
+        st.empty()  # holds the control's place (no height), so the elements below keep their positions
         return copy_preset(next(iter(GAN_PRESETS))) if ss.get(K.TR_TASK_KEPT) == GENERATE else None
     if ss.get(K.TR_TASK) not in TASK_CHOICES:  # Streamlit drops a widget's state while it is not drawn: keep it
         ss[K.TR_TASK] = ss.get(K.TR_TASK_KEPT) if ss.get(K.TR_TASK_KEPT) in TASK_CHOICES else CLASSIFY
