@@ -25,6 +25,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "features": (
         "dlviz.__main__",
         "dlviz.bench",
+        "dlviz.classroom",
         "dlviz.cli",
         "dlviz.explain",
         "dlviz.inspect",

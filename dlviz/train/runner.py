@@ -57,6 +57,7 @@ class TrainJob:
     data: object = field(default=None, compare=False, repr=False)  # loaded data (a user's CSV; MNIST already in
     #                                                                  memory) instead of loading ``dataset`` by name
     task: str | None = None  # what the model learns (dlviz.tasks); None: the spec's ("task" key), else classification
+    owner: str = ""  # dlviz.classroom.Person.id of who asked for it: '' alone; the run it makes is theirs
 
 
 @dataclass

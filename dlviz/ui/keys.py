@@ -22,6 +22,7 @@ TRAIN_SETTINGS = "train_settings"
 PRESENTATION = "presentation"
 TYPED = "typed"
 SID = "sid"
+PERSON = "person"  # dlviz.classroom.Person: who this session belongs to (ALONE unless a class server)
 
 # The sidebar, the navigation and presentation mode
 DATA_DIR_INPUT = "_data_dir_input"
