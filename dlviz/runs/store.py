@@ -42,7 +42,8 @@ from dlviz.errors import RunError
 from dlviz.locks import KeyedLocks
 from dlviz.paths import resolve_home
 
-SCHEMA_VERSION = 1
+# 2: the ``owner`` column (issue 17: a class on one server); a version-1 index gains it, owned by '' (alone)
+SCHEMA_VERSION = 2
 WEIGHTS_FILE = "weights.safetensors"
 SNAPSHOT_DIR = "snapshots"
 
@@ -88,7 +89,8 @@ CREATE TABLE IF NOT EXISTS runs (
     params        INTEGER,
     device        TEXT NOT NULL,
     message       TEXT NOT NULL DEFAULT '',
-    train_seconds REAL
+    train_seconds REAL,
+    owner         TEXT NOT NULL DEFAULT ''   -- dlviz.classroom.Person.id: '' alone, 'teacher', 's-...'
 );
 CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created);
 """
@@ -156,6 +158,7 @@ class RunRecord:
     message: str  # plain-language end message (English template; translate to show)
     train_seconds: float | None
     folder: Path
+    owner: str = ""  # dlviz.classroom.Person.id of who trained it: '' alone (and every run from before classes)
 
     @property
     def weights_path(self) -> Path:
@@ -225,7 +228,20 @@ class RunStore:
                     # systems without shared memory SQLite keeps its old mode, which still works.
                     conn.execute("PRAGMA journal_mode=WAL")
                     if found < SCHEMA_VERSION:
-                        conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
+                        conn.execute("BEGIN IMMEDIATE")
+                        try:
+                            for statement in _SCHEMA.split(";"):
+                                if statement.strip():
+                                    conn.execute(statement)
+                            # an index from before classes (version 1): its runs belong to '' (alone)
+                            columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+                            if "owner" not in columns:
+                                conn.execute("ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
+                            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                        except BaseException:
+                            conn.execute("ROLLBACK")
+                            raise
+                        conn.execute("COMMIT")
                 finally:
                     conn.close()
             except sqlite3.Error as exc:
@@ -301,6 +317,7 @@ class RunStore:
             message=row["message"] or "",
             train_seconds=row["train_seconds"],
             folder=self.runs_dir / run_id,
+            owner=str(row["owner"] or ""),
         )
 
     def create(
@@ -312,8 +329,9 @@ class RunStore:
         settings: Mapping[str, Any],
         device: str,
         params: int | None = None,
+        owner: str = "",
     ) -> RunRecord:
-        """Add a run with status "running" and make its folder."""
+        """Add a run with status "running" and make its folder; ``owner``: the Person.id it belongs to."""
         clean_name = _checked_name(name, "new")
         created = time.time()
         values = {
@@ -330,6 +348,7 @@ class RunStore:
             "device": str(device),
             "message": "",
             "train_seconds": None,
+            "owner": str(owner or ""),
         }
         with self._write() as conn:
             # Ids are readable (creation time) plus 16 random bits; a clash needs two runs in the
@@ -410,14 +429,21 @@ class RunStore:
             raise _no_such_run(run_id)
         return self._record(row)
 
-    def list(self, limit: int | None = None, *, skip_damaged: bool = False) -> list[RunRecord]:
+    def list(
+        self, limit: int | None = None, *, skip_damaged: bool = False, owner: str | None = None
+    ) -> list[RunRecord]:
         """Runs, newest first. ``skip_damaged`` leaves out rows that cannot be decoded (so one
-        bad row does not hide every other run) instead of raising RunError."""
-        sql = "SELECT * FROM runs ORDER BY created DESC, rowid DESC"
-        args: tuple[int, ...] = ()
+        bad row does not hide every other run) instead of raising RunError. ``owner``: only the runs of
+        that Person.id (None: everyone's)."""
+        sql = "SELECT * FROM runs"
+        args: tuple[Any, ...] = ()
+        if owner is not None:
+            sql += " WHERE owner = ?"
+            args = (str(owner),)
+        sql += " ORDER BY created DESC, rowid DESC"
         if limit is not None:
             sql += " LIMIT ?"
-            args = (max(0, int(limit)),)
+            args = (*args, max(0, int(limit)))
         with self._read() as conn:
             rows = conn.execute(sql, args).fetchall()
         records: list[RunRecord] = []
@@ -429,9 +455,9 @@ class RunStore:
                     raise
         return records
 
-    def last(self) -> RunRecord | None:
-        """The newest run, or None when there are none."""
-        newest = self.list(limit=1)
+    def last(self, owner: str | None = None) -> RunRecord | None:
+        """The newest run (of ``owner`` when given), or None when there are none."""
+        newest = self.list(limit=1, owner=owner)
         return newest[0] if newest else None
 
     def rename(self, run_id: str, name: str) -> None:
@@ -503,6 +529,7 @@ class RunStore:
             "device": rec.device,
             "message": rec.message,
             "train_seconds": rec.train_seconds,
+            "owner": rec.owner,
         }
         path = rec.folder / RECORD_FILE
         if not rec.folder.is_dir():
@@ -643,8 +670,8 @@ class RunStore:
                         )
                     conn.execute(
                         "INSERT INTO runs (id, name, created, updated, status, dataset, spec, settings, "
-                        "metrics, test_accuracy, params, device, message, train_seconds) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "metrics, test_accuracy, params, device, message, train_seconds, owner) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             row["id"],
                             _checked_name(row.get("name"), row["id"]),
@@ -660,6 +687,7 @@ class RunStore:
                             str(row.get("device") or ""),
                             message,
                             None if row.get("train_seconds") is None else float(row["train_seconds"]),
+                            str(row.get("owner") or ""),
                         ),
                     )
                     restored += 1

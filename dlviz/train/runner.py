@@ -309,6 +309,7 @@ def _create_run(
         settings=settings,
         device=str(device),
         params=ld.built.params,
+        owner=job.owner,
     )
     ld.modality.save_with_run(store, rec.id, raw)
     return rec.id
