@@ -289,3 +289,19 @@ def test_the_worked_example_in_the_docs_is_a_valid_lesson():
         parse_lesson(raw, "cnn-vs-mlp.json")
     assert "cnn-vs-mlp.json" in info.value.message("en")
     assert "step 1 (cnn).page: unknown page 'bulid'" in info.value.message("en")
+
+
+def test_overfitting_lesson_trains_with_data_augmentation():
+    """Lesson 5's third remedy (issue 16): its augmented snapshot and its train step move the training images, and
+    the last question compares plain, dropout and augmented runs."""
+    from dlviz.lessons import snapshots
+
+    lesson = load_lessons()["overfitting"]
+    aug = snapshots.config_of(lesson.snapshots["small-augment"]).augmentation
+    assert aug.active and aug.shift > 0 and aug.rotate > 0 and not aug.flip  # never a mirrored digit
+    assert not snapshots.config_of(lesson.snapshots["small"]).augmentation.active
+    step = lesson.steps[lesson.step_index("augment")]
+    assert step.action == "train" and step.snapshot == "small-augment"
+    assert step.state["recipe"] == lesson.snapshots["small-augment"].recipe
+    last = lesson.steps[-1]
+    assert last.state["compare"] == ["small", "small-dropout", "small-augment"] and last.question.measure == "overfit"

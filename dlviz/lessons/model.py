@@ -36,6 +36,8 @@ PAGES = (
 ACTIONS = ("next", "train", "draw", "change_layer", "answer")
 STATE_KEYS = ("dataset", "preset", "recipe", "run", "input", "method", "compare", "sentence")
 RECIPE_KEYS = ("optimizer", "lr", "batch_size", "epochs", "weight_decay", "seed", "val_fraction", "schedule", "limit")
+# data augmentation (TrainConfig.augment_<name>, dlviz.train.augment): how far each training batch is moved at random
+RECIPE_KEYS += tuple("augment_" + k for k in ("shift", "rotate", "scale", "flip", "noise", "erase"))
 # numbers measured for a reveal, beside the student's guess (dlviz.lessons.measures)
 MEASURES = (
     "test_accuracy",

@@ -22,6 +22,7 @@ from dlviz.lessons import Lesson, Step, load_lessons_safe, measure, snapshots
 from dlviz.lessons.model import scaled_recipe
 from dlviz.runs import dlviz_home
 from dlviz.ui import keys as K
+from dlviz.ui.plain import plain_args
 from dlviz.ui.state import get_executor, get_store, open_run, save_session, set_spec, t
 
 KEY = K.LSN  # the progress dict in the session
@@ -401,6 +402,13 @@ def _question(lesson: Lesson, step: Step, p: dict, lang: str) -> None:
     st.markdown(t("Your guess: {guess}", guess=q.choices[guess](lang)))
 
 
+def reveal_line(tpl: str, args: dict) -> str:
+    """One measured line of a reveal as Markdown: words filled in (a method's title, a verdict) translate too when
+    known, as in DlvizError.message; every filled-in word is then shown as plain text (a run's name is typed by the
+    student: ``**x** [a](javascript:...)`` must not become bold or a link)."""
+    return t(tpl, **plain_args({k: t(v) if isinstance(v, str) else v for k, v in args.items()}))
+
+
 def _reveal(lesson: Lesson, step: Step, p: dict, lang: str) -> None:
     q = step.question
     guess = p["answers"].get(step.id)
@@ -436,8 +444,7 @@ def _reveal(lesson: Lesson, step: Step, p: dict, lang: str) -> None:
             )
         st.markdown(q.reveal(lang))
         for tpl, args in p["reveals"][step.id]["lines"]:
-            # words filled in (a method's title, a verdict) translate too when known, as in DlvizError.message
-            st.markdown(f"- {t(tpl, **{k: t(v) if isinstance(v, str) else v for k, v in args.items()})}")
+            st.markdown(f"- {reveal_line(tpl, args)}")
 
 
 def lesson_panel(page_file: str) -> None:

@@ -78,6 +78,8 @@ def _init_widgets(spec: dict) -> None:
         "seed": int(saved.get("seed", d.seed)),
         "val_pct": int(round(100 * val_fraction_of(saved))),
         "quick": bool(saved.get("limit")),
+        # how many images the quick demo trains on: 6,000, or the number a lesson's recipe set (600 in lesson 5)
+        "quick_n": int(saved.get("limit") or QUICK_LIMIT),
         "precision": saved.get("precision") if saved.get("precision") in PRECISIONS else d.precision,
         **{"augment_" + k: float(saved.get("augment_" + k) or 0.0) for k in AUGMENT_FIELDS if k != "flip"},
         "augment_flip": bool(saved.get("augment_flip", False)),
@@ -176,7 +178,8 @@ def settings_form(spec: dict) -> TrainConfig:
                 "convolutions."
             ),
         )
-        quick = c11.toggle(t("Quick demo: train on {n:,} images only", n=QUICK_LIMIT), key=K.TR_QUICK)
+        quick_n = int(ss.get(K.train_setting("quick_n")) or QUICK_LIMIT)
+        quick = c11.toggle(t("Quick demo: train on {n:,} images only", n=quick_n), key=K.TR_QUICK)
     augment = augment_form(task_of_spec(spec).classic_baselines)
     recon = _reconstruction_settings(spec)
     cfg = TrainConfig(
@@ -191,7 +194,7 @@ def settings_form(spec: dict) -> TrainConfig:
         val_fraction=val,
         schedule=schedule,
         precision=precision,
-        limit=QUICK_LIMIT if quick else None,
+        limit=quick_n if quick else None,
         **augment,
     )
     new = {k: getattr(cfg, k) for k in REMEMBERED}
