@@ -2,7 +2,7 @@
 
 Modules, lowest first: ``registry`` (what datasets exist), ``idx`` / ``tokenize`` / ``split`` (formats,
 tokens, the splits and their defaults), ``download`` and ``sources`` (what every kind of data's sources
-share), ``images`` and ``text`` (each kind's files), ``user_csv`` (a user's CSV), and ``loader``
+share), ``images``, ``cifar`` (CIFAR-10's binary batches) and ``text`` (each kind's files), ``user_csv`` (a user's CSV), and ``loader``
 (``load_dataset`` by name, the entry point). Imports run one way, down this list.
 
 Plain PyTorch/NumPy: nothing here imports streamlit.
@@ -21,6 +21,7 @@ from dlviz.data.loader import (
 )
 from dlviz.data.registry import (
     ALL_DATASETS,
+    CIFAR10,
     DATASETS,
     FASHION_MNIST,
     IDX_FILES,
@@ -49,6 +50,7 @@ __all__ = [
     "DATASETS",
     "DatasetInfo",
     "DownloadError",
+    "CIFAR10",
     "FASHION_MNIST",
     "IDX_FILES",
     "ImageData",

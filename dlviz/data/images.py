@@ -69,9 +69,9 @@ class ImageData(LoadedData):
     """
 
     info: DatasetInfo
-    train_x: torch.Tensor  # (N, H, W) uint8
+    train_x: torch.Tensor  # (N, H, W) uint8; colour (CIFAR-10): (N, H, W, 3) RGB
     train_y: torch.Tensor  # (N,) int64
-    test_x: torch.Tensor  # (M, H, W) uint8
+    test_x: torch.Tensor  # (M, H, W) uint8; colour: (M, H, W, 3)
     test_y: torch.Tensor  # (M,) int64
     source: Source
     source_detail: str  # folder path or mirror URL(s)
@@ -455,5 +455,6 @@ IDX_SOURCES = _IdxFiles()
 
 def load_image_dataset(info: DatasetInfo, request: Request = Request(), **_options) -> ImageData:
     """Image dataset ``info`` from the first source that has it (see the module's docstring and
-    :func:`dlviz.data.loader.load_dataset`); text options (``max_len``, ``max_vocab``) are ignored."""
+    :func:`dlviz.data.loader.load_dataset`); text options (``max_len``, ``max_vocab``) are ignored. CIFAR-10's
+    binary batches (``info.format`` "cifar-bin") are read by :mod:`dlviz.data.cifar` instead."""
     return IDX_SOURCES.load(info, request)

