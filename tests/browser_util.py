@@ -69,12 +69,21 @@ def free_port() -> int:
 
 
 class Server:
-    """``streamlit run app.py`` on a free port, with a private DLVIZ_HOME, offline, MNIST from ../shared."""
+    """``streamlit run app.py`` on a free port, with a private DLVIZ_HOME, offline, MNIST from ../shared.
 
-    def __init__(self, home: Path, data_dir: Path = MNIST_DIR):
+    ``app_args`` go to the app after ``--`` (``["--class"]``: a class server); ``env`` adds to its environment."""
+
+    def __init__(
+        self,
+        home: Path,
+        data_dir: Path = MNIST_DIR,
+        app_args: list[str] | tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+    ):
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = self.home.parent / f"streamlit-{self.port}.log"
         env = {
@@ -82,6 +91,7 @@ class Server:
             "DLVIZ_HOME": str(self.home),
             "DLVIZ_DATA_DIR": str(data_dir),
             "DLVIZ_OFFLINE": "1",
+            **(env or {}),
         }
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
@@ -101,6 +111,7 @@ class Server:
                 "false",
                 "--server.fileWatcherType",
                 "none",
+                *(["--", *app_args] if app_args else []),
             ],
             cwd=ROOT,
             env=env,
@@ -139,8 +150,10 @@ class Server:
         self._log.close()
 
 
-def start_server(home: Path, timeout: float = 60) -> Server:
-    server = Server(home)
+def start_server(
+    home: Path, timeout: float = 60, app_args: list[str] | tuple[str, ...] = (), env: dict[str, str] | None = None
+) -> Server:
+    server = Server(home, app_args=app_args, env=env)
     try:
         server.wait_healthy(timeout)
     except BaseException:
