@@ -15,6 +15,7 @@ from dlviz.models.presets import fit_classes
 from dlviz.tasks import task_of_spec
 from dlviz.train import TrainJob
 from dlviz.ui import current_spec, get_executor, get_store, save_session, show_error, t
+from dlviz.ui.classroom import me
 from dlviz.ui.gan_widgets import chosen_gan
 from dlviz.ui.kinds import kind_of
 from dlviz.ui.plain import plain, plain_args
@@ -78,10 +79,19 @@ if row.button(t("Train"), type="primary", disabled=active, icon=":material/play_
         show_error(e)
     else:
         classic = True if ss.get(K.TR_CLASSIC) else None  # None: the modality's habit (text: TF-IDF, always)
-        ss[K.JOB_ID] = ex.submit(TrainJob(ss[K.DATASET], spec, cfg, data_dir=ss[K.DATA_DIR] or None, baseline=classic))
-        save_session()
+        job = TrainJob(ss[K.DATASET], spec, cfg, data_dir=ss[K.DATA_DIR] or None, baseline=classic, owner=me().id)
+        try:
+            ss[K.JOB_ID] = ex.submit(job)  # a class's queue may refuse it: over a limit, or one already waiting
+        except DlvizError as e:
+            show_error(e)
+        else:
+            save_session()
+            st.rerun()
+if active and snap.place:  # waiting in a class's queue: the one thing to do is leave it
+    if row.button(t("Cancel"), icon=":material/close:", key=K.CANCEL_BTN):
+        ex.stop(job_id)
         st.rerun()
-if active:
+elif active:
     if snap.status == "paused":
         if row.button(t("Resume"), icon=":material/resume:", key=K.RESUME_BTN):
             ex.resume(job_id)
@@ -97,8 +107,10 @@ if active:
 @st.fragment(run_every=0.5)
 def live() -> None:
     s = ex.snapshot(job_id)
-    if s.done or (s.run_id and ss.get(K.JOB_ADOPTED) != job_id):
-        st.rerun()  # the whole page redraws once: with the final results (polling stops), or the new run open
+    if s.done or (s.run_id and ss.get(K.JOB_ADOPTED) != job_id) or bool(s.place) != bool(snap.place):
+        # the whole page redraws once: with the final results (polling stops), the new run open, or the job out of
+        # the queue (Cancel becomes Pause and Stop)
+        st.rerun()
     live_panel(s)
 
 

@@ -41,6 +41,8 @@ class JobSnapshot:
     result: JobResult | None = None
     started: float = 0.0
     background: tuple | None = None  # (English template, args, fraction or None): work after a stop, e.g. scoring
+    place: int = 0  # waiting in a class's queue (dlviz.classroom.queue): 1 = next to start; 0 when not waiting
+    wait_s: float | None = None  # waiting: the estimated seconds until it starts (None: nothing measured yet)
 
     @property
     def done(self) -> bool:

@@ -101,6 +101,7 @@ LIVE_GAN_GRID = "live_gan_grid"
 LIVE_GAN_CURVES = "live_gan_curves"
 LIVE_CURVES = "live_curves"
 LIVE_GRADS = "live_grads"
+CANCEL_BTN = "cancel_btn"  # leave a class's training queue
 PAUSE_BTN = "pause_btn"
 RESUME_BTN = "resume_btn"
 STOP_BTN = "stop_btn"

@@ -19,6 +19,7 @@ import time
 
 import streamlit as st
 
+from dlviz.classroom.queue import FairQueue, for_server
 from dlviz.data import load_dataset
 from dlviz.errors import DlvizError, RunError
 from dlviz.i18n import translate
@@ -244,10 +245,11 @@ def undo_spec() -> bool:
 
 
 @st.cache_resource(show_spinner=False)
-def get_executor() -> LocalExecutor:
+def get_executor() -> LocalExecutor | FairQueue:
     """One executor per server; each session keeps its own job ids, so tabs train independently.
-    Jobs train in child processes (``ProcessExecutor``); DLVIZ_EXECUTOR=thread keeps them in threads."""
-    ex = make_executor()
+    Jobs train in child processes (``ProcessExecutor``); DLVIZ_EXECUTOR=thread keeps them in threads.
+    On a class server the jobs go through one fair queue (``dlviz.classroom.queue``); alone they start at once."""
+    ex = for_server(make_executor())
     # Runs left 'running' by an earlier server become 'interrupted'. Start-up clean-up belongs to the
     # server process alone: a training child never runs the app (dlviz.train.process), and if one
     # somehow did, it must not mark the runs other users are training.

@@ -318,7 +318,31 @@ def settings_summary(settings: dict | None) -> str:
     return text + "."
 
 
+def ordinal(n: int) -> str:
+    """A place in a queue as this session's language writes it: 1st, 2nd, 3rd, 11th (English), 3 (Chinese, whose
+    sentence says 第 3 位 itself)."""
+    if st.session_state.get(K.LANG, "en") != "en":
+        return str(n)
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def queue_text(snap: JobSnapshot) -> str:
+    """Where a job waiting in a class's queue stands: its place and, once jobs have finished, about how long."""
+    if snap.place == 1:
+        if snap.wait_s is None:
+            return t("Waiting: you are next in the queue.")
+        return t("Waiting: you are next in the queue, about {wait}.", wait=fmt_seconds(snap.wait_s))
+    if snap.wait_s is None:
+        return t("Waiting: you are {place} in the queue.", place=ordinal(snap.place))
+    return t(
+        "Waiting: you are {place} in the queue, about {wait}.", place=ordinal(snap.place), wait=fmt_seconds(snap.wait_s)
+    )
+
+
 def status_text(snap: JobSnapshot) -> str:
+    if snap.status == "queued" and snap.place:
+        return queue_text(snap)
     if snap.status == "loading" and snap.text:
         return t(snap.text, **plain_args(snap.text_args))
     names = {
