@@ -190,11 +190,14 @@ async def sign_in(s: Session, who: Person, *, teacher: bool, key: str, code: str
     page = s.page
     if teacher:
         box = _field(page, r"teacher|key")
-        if box is None:  # the student's form first, with a way to the teacher's
-            link = next((w for w in page.widgets() if w.kind == "button" and re.search("teacher", w.label, re.I)), None)
-            if link is None:
+        if box is None:  # the student's form first: "I am the teacher" (a toggle or a button) shows the key's field
+            switch = next((w for w in page.widgets() if re.search("teacher", w.label, re.I)), None)
+            if switch is None:
                 return False
-            await s.click(link.id)
+            if switch.kind == "checkbox":
+                await s.change(switch.id, True)
+            else:
+                await s.click(switch.id)
             box = _field(s.page, r"teacher|key")
         if box is None:
             return False
@@ -395,7 +398,9 @@ class Bench:
             if not self.alone:
                 if owner is None:
                     problems.append("the run store has no owner column: ownership not checked in the store")
-                elif ids.get(who.name) and owner != ids[who.name]:
+                elif not ids.get(who.name):
+                    problems.append(f"{who.name}: not in the class's roster: the run's owner cannot be checked")
+                elif owner != ids[who.name]:
                     misattributed += 1
                     problems.append(f"{who.name}: run {run.id} owned by {owner!r}, not {ids[who.name]!r}")
                 elif not owner:

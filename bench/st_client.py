@@ -97,9 +97,9 @@ class Page:
         return out
 
     def widget(self, label_or_key: str, kind: str | None = None) -> Widget | None:
-        """The widget whose label (or user key) is ``label_or_key``; the first one drawn if several."""
+        """The widget whose label, user key or id is ``label_or_key``; the first one drawn if several."""
         for w in self.widgets():
-            if (kind is None or w.kind == kind) and label_or_key in (w.label, w.key):
+            if (kind is None or w.kind == kind) and label_or_key in (w.label, w.key, w.id):
                 return w
         return None
 
