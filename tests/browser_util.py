@@ -71,7 +71,8 @@ def free_port() -> int:
 class Server:
     """``streamlit run app.py`` on a free port, with a private DLVIZ_HOME, offline, MNIST from ../shared.
 
-    ``app_args`` go to the app after ``--`` (``["--class"]``: a class server); ``env`` adds to its environment."""
+    ``app_args`` go to the app after ``--`` (``["--class"]``: a class server); ``env`` adds to its environment;
+    ``script`` is the app's file (another one than app.py: a test's own small app)."""
 
     def __init__(
         self,
@@ -80,6 +81,7 @@ class Server:
         app_args: list[str] | tuple[str, ...] = (),
         env: dict[str, str] | None = None,
         port: int | None = None,
+        script: str = "app.py",
     ):
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
@@ -100,7 +102,7 @@ class Server:
                 "-m",
                 "streamlit",
                 "run",
-                "app.py",
+                script,
                 "--server.headless",
                 "true",
                 "--server.port",
