@@ -23,6 +23,7 @@ PRESENTATION = "presentation"
 TYPED = "typed"
 SID = "sid"
 PERSON = "person"  # dlviz.classroom.Person: who this session belongs to (ALONE unless a class server)
+VIEW = "view"  # a read-only view of someone else's run (dlviz.ui.view): {run_id, name, via, token, back} or None
 
 # The sidebar, the navigation and presentation mode
 DATA_DIR_INPUT = "_data_dir_input"
@@ -118,6 +119,21 @@ RUNS_OPEN = "_runs_open"
 RUNS_PICK = "_runs_pick"
 RUNS_RENAME = "_runs_rename"
 RUNS_TABLE = "_runs_table"
+
+# Sharing a run (Runs page) and the read-only view (dlviz/ui/view.py, issue 17)
+RUNS_EXPORT = "_runs_export"
+RUNS_IMPORT = "_runs_import"
+RUNS_IMPORT_BTN = "_runs_import_btn"
+RUNS_LINK_NEW = "_runs_link_new"
+VIEW_BACK = "_view_back"
+VIEW_PROBLEM = "_view_problem"
+
+# The teacher's class dashboard (pages/classroom.py)
+CLASS_PICK = "_class_pick"
+CLASS_OPEN = "_class_open"
+CLASS_GOTO = "_class_goto"
+CLASS_CURVES = "_class_curves"
+CLASS_RUNS = "_class_runs"
 
 # The look-inside header and the Inspect page's input (``_insp_*`` kept, ``_inspw_*`` the widgets)
 INSP_CANVAS_N = "_insp_canvas_n"
@@ -218,6 +234,7 @@ PERSISTED = (
     TRAIN_SETTINGS,
     PRESENTATION,
     TYPED,
+    VIEW,
 )  # typed: the sentence typed per text language
 
 
@@ -302,6 +319,11 @@ def text_preview(run_id: str) -> str:
 
 def run_name(run_id: str) -> str:
     return f"_runs_name_{run_id}"
+
+
+def link_revoke(token: str) -> str:
+    """The Revoke button of one read-only link (Runs page)."""
+    return f"_runs_revoke_{token}"
 
 
 def run_sure(run_id: str) -> str:

@@ -23,6 +23,7 @@ from dlviz.ui.cache import session_cache
 from dlviz.ui.kinds import Kind, kind_of
 from dlviz.ui.run_widgets import metric_text, run_title
 from dlviz.ui.state import get_store, open_run, run_message, t
+from dlviz.ui.view import viewed_run_id
 from dlviz.ui.widgets import show_error
 
 # every run with kept weights: one that failed (NaN, a killed process) or was interrupted kept its last
@@ -92,11 +93,14 @@ def replay_label(tag: str) -> str:
 def lookable_runs(look: Look) -> list[RunRecord]:
     """The runs ``look`` lists: ended runs of its kind of data that kept weights, newest first."""
     store = get_store()
-    return [
-        r
-        for r in store.list(skip_damaged=True)
-        if r.status in INSPECTABLE and look.lists(r, store) and store.has_weights(r.id)
-    ]
+    runs = store.list(skip_damaged=True)
+    viewed = viewed_run_id()  # someone else's run, open read-only: listed first, whoever owns it
+    if viewed:
+        try:
+            runs = [store.get(viewed), *(r for r in runs if r.id != viewed)]
+        except DlvizError:
+            pass
+    return [r for r in runs if r.status in INSPECTABLE and look.lists(r, store) and store.has_weights(r.id)]
 
 
 def load_model(look: Look, run: RunRecord, tag: str | None):

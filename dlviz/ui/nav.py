@@ -13,8 +13,10 @@ from dlviz.runs import IndexDamagedError, RunStore
 from dlviz.ui import keys as K
 from dlviz.ui import screen
 from dlviz.ui.cache import Bounded
+from dlviz.ui.classroom import me
 from dlviz.ui.lesson_widgets import lesson_panel
 from dlviz.ui.state import init_session, t
+from dlviz.ui.view import take_view_link, view_banner
 from dlviz.ui.widgets import show_error, sidebar
 
 _ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +44,7 @@ def run_app() -> None:
     st.set_page_config(page_title="dlviz", page_icon=str(_ROOT / "assets/favicon.png"), layout="wide")
     st.logo(str(_ROOT / "assets/logo.png"), size="medium")
     init_session()
+    take_view_link()  # ?view=<token>: one run, read-only (dlviz.ui.view)
     _warm_explanations()
     screen.install()
     screen.screen_style()
@@ -60,7 +63,12 @@ def run_app() -> None:
     help_pages = [
         st.Page(_ROOT / "pages/glossary.py", title=t("Glossary"), icon=":material/menu_book:", url_path="glossary")
     ]
-    nav = st.navigation({t("Build and train"): make, t("Look inside"): look, t("Help"): help_pages}, expanded=True)
+    sections = {t("Build and train"): make, t("Look inside"): look, t("Help"): help_pages}
+    if me().teacher:  # the class dashboard: the teacher's alone (the page itself checks again)
+        sections[t("Class")] = [
+            st.Page(_ROOT / "pages/classroom.py", title=t("Class"), icon=":material/groups:", url_path="class")
+        ]
+    nav = st.navigation(sections, expanded=True)
     sidebar()
     try:  # every page calls ensure_app() first, which draws index_notice() on top of it
         nav.run()
@@ -124,6 +132,7 @@ def ensure_app() -> None:
     """
     if K.SID in st.session_state:
         index_notice()  # a damaged run index: said on top of every page, with the button that rebuilds it
+        view_banner()  # someone else's run, open read-only: whose it is, and the way back
         lesson_panel(sys._getframe(1).f_code.co_filename)  # the active lesson's step, on top of its page
         return
     run_app()

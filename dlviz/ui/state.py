@@ -89,6 +89,7 @@ def init_session() -> None:
             ss[K.sentence(language)] = text
         _restore_input(saved.get("inspect"))
         ss[K.RUN_ID] = saved.get(K.RUN_ID)
+        ss[K.VIEW] = saved.get(K.VIEW) if isinstance(saved.get(K.VIEW), dict) else None  # checked on every page
         store = get_store()
         if ss[K.JOB_ID] and not get_executor().has(ss[K.JOB_ID]):
             ss[K.JOB_ID] = None  # the app restarted: that job's run is in the store (interrupted or done)
@@ -198,6 +199,9 @@ def open_run(run_id: str | None) -> None:
     appearing both come here; nothing else changes ``run_id``.
     """
     ss = st.session_state
+    view = ss.get(K.VIEW)
+    if isinstance(view, dict) and view.get("run_id") != run_id:
+        ss[K.VIEW] = None  # another run opened: the read-only view of someone else's run ends (dlviz.ui.view)
     ss[K.RUN_ID] = run_id
     ss[K.RUN_RESTORED] = False  # chosen in this session, not reopened from an earlier one
     save_session()

@@ -1,0 +1,29 @@
+"""Class page (the teacher's alone): a live dashboard of the class (issue 17)."""
+
+import streamlit as st
+
+from dlviz.ui import ensure_app, t
+from dlviz.ui.classroom import me
+
+ensure_app()
+
+from dlviz.ui.dashboard_widgets import REFRESH_S, class_dashboard
+
+st.title(t("Class"))
+if not me().teacher:  # the navigation lists this page for the teacher only; a typed address lands here
+    st.warning(t("Only the teacher sees the class dashboard."), icon=":material/lock:")
+    st.stop()
+st.caption(
+    t(
+        "Who is here, what each student is building, and how their runs learn. Open any run read-only to "
+        "discuss it with the class."
+    )
+)
+
+
+@st.fragment(run_every=REFRESH_S)
+def live() -> None:
+    class_dashboard()
+
+
+live()
