@@ -9,7 +9,7 @@ ensure_app()
 
 from dlviz.ui.dashboard_widgets import REFRESH_S, class_dashboard
 
-st.title(t("Class"))
+st.title(t("Classroom"))
 if not me().teacher:  # the navigation lists this page for the teacher only; a typed address lands here
     st.warning(t("Only the teacher sees the class dashboard."), icon=":material/lock:")
     st.stop()

@@ -9,6 +9,7 @@ from dlviz.plots import training_curves
 from dlviz.train import evaluate_run
 from dlviz.ui import ensure_app, get_store, run_message, save_session, show_error, state, t
 from dlviz.ui import keys as K
+from dlviz.ui.classroom import me
 from dlviz.ui.compare_widgets import compare_section
 from dlviz.ui.plain import plain
 from dlviz.ui.run_widgets import (
@@ -21,7 +22,9 @@ from dlviz.ui.run_widgets import (
     show_flash,
     status_text,
 )
+from dlviz.ui.share_widgets import import_section, share_section
 from dlviz.ui.task_views import task_of_run
+from dlviz.ui.view import read_only_note, viewed_run_id
 from dlviz.ui.waits import wait_with_progress
 
 ensure_app()
@@ -172,32 +175,42 @@ with st.expander(t("Model spec and all settings (JSON)")):
     st.code(json.dumps({"spec": run.spec, "settings": run.settings}, indent=2), language="json")
 
 st.divider()
+read_only = read_only_note(run)  # someone else's run viewed read-only, or an imported copy
+viewed = run.id == viewed_run_id()
+if read_only:
+    st.caption(read_only)
 r1, r2 = st.columns(2)
-with r1.container(border=True):
-    st.markdown(f":material/edit: **{t('Rename')}**")
-    new_name = st.text_input(t("New name"), value=run.name, key=K.run_name(run.id))
-    if st.button(t("Rename"), key=K.RUNS_RENAME):
-        try:
-            store.rename(run.id, new_name)
-        except DlvizError as e:
-            show_error(e)
-        else:
-            flash("success", t("Renamed to {name}.", name=plain(new_name.strip())))
-            st.rerun()
-with r2.container(border=True):
-    st.markdown(f":material/delete: **{t('Delete')}**")
-    if run.is_active:
-        st.caption(t("This run is still training. Stop it on the Train page before deleting it."))
-    else:
-        sure = st.checkbox(t("Yes, delete this run and its weights for good"), key=K.run_sure(run.id))
-        if st.button(t("Delete run"), type="primary", disabled=not sure, key=K.RUNS_DELETE) and sure:
+if not read_only:
+    with r1.container(border=True):
+        st.markdown(f":material/edit: **{t('Rename')}**")
+        new_name = st.text_input(t("New name"), value=run.name, key=K.run_name(run.id))
+        if st.button(t("Rename"), key=K.RUNS_RENAME):
             try:
-                store.delete(run.id)
+                store.rename(run.id, new_name)
             except DlvizError as e:
                 show_error(e)
             else:
-                if ss.get(K.RUN_ID) == run.id:
-                    ss[K.RUN_ID] = None
-                    save_session()
-                flash("success", t("Deleted the run {name}.", name=plain(run.name)))
+                flash("success", t("Renamed to {name}.", name=plain(new_name.strip())))
                 st.rerun()
+if not viewed:  # a run viewed read-only is not deleted from here
+    with r2.container(border=True):
+        st.markdown(f":material/delete: **{t('Delete')}**")
+        if run.is_active:
+            st.caption(t("This run is still training. Stop it on the Train page before deleting it."))
+        else:
+            sure = st.checkbox(t("Yes, delete this run and its weights for good"), key=K.run_sure(run.id))
+            if st.button(t("Delete run"), type="primary", disabled=not sure, key=K.RUNS_DELETE) and sure:
+                try:
+                    store.delete(run.id)
+                except DlvizError as e:
+                    show_error(e)
+                else:
+                    if ss.get(K.RUN_ID) == run.id:
+                        ss[K.RUN_ID] = None
+                        save_session()
+                    flash("success", t("Deleted the run {name}.", name=plain(run.name)))
+                    st.rerun()
+
+if not viewed and me().owns(run.owner):
+    share_section(run)
+import_section()

@@ -1,15 +1,42 @@
-"""``python -m dlviz runs``: list the saved runs, or rebuild a damaged run index."""
+"""``python -m dlviz runs``: list the saved runs, rebuild a damaged run index, export a run as a run file or
+import one (``--export ID FILE``, ``--import FILE``: dlviz.classroom.share)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
+from dlviz.classroom.share import export_to, import_from, imported_from
 from dlviz.i18n import t
 from dlviz.runs import RunStore
 
 
+def _export(a: argparse.Namespace) -> int:
+    run_id, dest = a.export
+    path = export_to(RunStore(), run_id, dest, sender=a.sender or "")
+    if a.json:
+        print(json.dumps({"run_id": run_id, "file": str(path), "bytes": path.stat().st_size}))
+    else:
+        print(t("Run {run_id} was exported to {path}.", run_id=run_id, path=str(path)))
+    return 0
+
+
+def _import(a: argparse.Namespace) -> int:
+    store = RunStore()
+    rec = import_from(store, a.import_file)
+    sender = (imported_from(store, rec.id) or {}).get("imported_from") or ""
+    if a.json:
+        print(json.dumps({"run_id": rec.id, "name": rec.name, "imported_from": sender, "read_only": True}))
+    else:
+        print(t("Imported as run {run_id} ({name}), read-only.", run_id=rec.id, name=rec.name))
+    return 0
+
+
 def run(a: argparse.Namespace) -> int:
+    if a.export:
+        return _export(a)
+    if a.import_file:
+        return _import(a)
     if a.rebuild:
         out = RunStore().rebuild_index()
         if out["backup"]:
@@ -59,4 +86,17 @@ def add_parser(sub) -> None:
         action="store_true",
         help=t("rebuild a damaged run index from the run folders (the old index is kept as a backup)"),
     )
+    ru.add_argument(
+        "--export",
+        nargs=2,
+        metavar=("RUN_ID", "FILE"),
+        help=t("write run RUN_ID to FILE as one run file (settings, curves, weights; never a pickle)"),
+    )
+    ru.add_argument(
+        "--import",
+        dest="import_file",
+        metavar="FILE",
+        help=t("add the run in run file FILE as a new, read-only run"),
+    )
+    ru.add_argument("--sender", default="", help=t("the name an exported run file says it is from"))
     ru.set_defaults(func=run)

@@ -131,7 +131,6 @@ VIEW_PROBLEM = "_view_problem"
 # The teacher's class dashboard (pages/classroom.py)
 CLASS_PICK = "_class_pick"
 CLASS_OPEN = "_class_open"
-CLASS_GOTO = "_class_goto"
 CLASS_CURVES = "_class_curves"
 CLASS_RUNS = "_class_runs"
 

@@ -65,8 +65,8 @@ def run_app() -> None:
     ]
     sections = {t("Build and train"): make, t("Look inside"): look, t("Help"): help_pages}
     if me().teacher:  # the class dashboard: the teacher's alone (the page itself checks again)
-        sections[t("Class")] = [
-            st.Page(_ROOT / "pages/classroom.py", title=t("Class"), icon=":material/groups:", url_path="class")
+        sections[t("Classroom")] = [
+            st.Page(_ROOT / "pages/classroom.py", title=t("Classroom"), icon=":material/groups:", url_path="class")
         ]
     nav = st.navigation(sections, expanded=True)
     sidebar()
