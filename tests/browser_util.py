@@ -44,6 +44,7 @@ TITLES = {
     "Sequence": "Sequence",
     "Explain": "Explain",
     "Glossary": "Glossary",
+    "Class": "Class",  # the teacher's dashboard on a class server
 }
 EXCEPTION = '[data-testid="stException"]'
 
@@ -292,3 +293,45 @@ def set_recipe(page, epochs: int | None = None, batch_size: int | None = None, q
     if batch_size is not None:
         set_number(page, "Batch size", batch_size)
     settled(page)
+
+
+# --------------------------------------------------------------------------- steps a user takes
+LOAD_MS = 60_000  # a page's first render (the first one imports torch in the server)
+FINISH_MS = 90_000  # a quick-demo training, to "Training finished."
+
+
+def no_exception(page) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator(EXCEPTION)).to_have_count(0)
+
+
+def load_preset(page, prefix: str, params: str, timeout: float = LOAD_MS) -> None:
+    """On the Build page: pick the preset whose title starts with ``prefix``, load it, see its parameter count."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("combobox", name="Start from a preset").click()
+    page.get_by_role("option", name=re.compile(rf"^{re.escape(prefix)}\b")).click()  # choosing it loads it
+    expect(metric_value(page, "Parameters")).to_have_text(params, timeout=timeout)
+    no_exception(page)
+
+
+def start_training(page, timeout: float = LOAD_MS) -> None:
+    from playwright.sync_api import expect
+
+    button(page, "Train").click()
+    # a job of this session is active: the live panel replaces any earlier result
+    expect(button(page, "Stop")).to_be_visible(timeout=timeout)
+    expect(button(page, "Train")).to_be_disabled()
+
+
+def wait_finished(page, timeout: float = FINISH_MS) -> float:
+    """Wait for the end of this session's run; return the test accuracy it shows, in percent."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_text("Training finished.", exact=True)).to_be_visible(timeout=timeout)
+    expect(button(page, "Stop")).to_have_count(0)
+    expect(button(page, "Train")).to_be_enabled()
+    acc = percent(metric_value(page, "Test accuracy").inner_text())
+    no_exception(page)
+    return acc

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from browser_util import (
-    EXCEPTION,
     LIVE_JS,
     ROOT,
     TITLES,
@@ -21,15 +20,18 @@ from browser_util import (
     goto,
     launch,
     live_state,
+    load_preset,
     metric_value,
     nav,
-    percent,
+    no_exception,
     set_recipe,
     settled,
     sid,
     skip_without_browser,
     start_server,
+    start_training,
     title,
+    wait_finished,
 )
 
 pytestmark = pytest.mark.browser
@@ -86,35 +88,6 @@ def user(browser):
 
 
 # --------------------------------------------------------------------------- steps a user takes
-def no_exception(page) -> None:
-    expect(page.locator(EXCEPTION)).to_have_count(0)
-
-
-def load_preset(page, prefix: str, params: str) -> None:
-    """On the Build page: pick the preset whose title starts with ``prefix``, load it, see its parameter count."""
-    page.get_by_role("combobox", name="Start from a preset").click()
-    page.get_by_role("option", name=re.compile(rf"^{re.escape(prefix)}\b")).click()  # choosing it loads it
-    expect(metric_value(page, "Parameters")).to_have_text(params, timeout=LOAD)
-    no_exception(page)
-
-
-def start_training(page) -> None:
-    button(page, "Train").click()
-    # a job of this session is active: the live panel replaces any earlier result
-    expect(button(page, "Stop")).to_be_visible(timeout=LOAD)
-    expect(button(page, "Train")).to_be_disabled()
-
-
-def wait_finished(page, timeout: float = FINISH) -> float:
-    """Wait for the end of this session's run; return the test accuracy it shows, in percent."""
-    expect(page.get_by_text("Training finished.", exact=True)).to_be_visible(timeout=timeout)
-    expect(button(page, "Stop")).to_have_count(0)
-    expect(button(page, "Train")).to_be_enabled()
-    acc = percent(metric_value(page, "Test accuracy").inner_text())
-    no_exception(page)
-    return acc
-
-
 def watch_live(page, timeout: float = LOAD) -> tuple[dict, dict]:
     """Two readings of the live panel, with a chart, that differ: the curves and numbers update.
 
