@@ -27,6 +27,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "dlviz.bench",
         "dlviz.classroom",
         "dlviz.cli",
+        "dlviz.compress",
         "dlviz.explain",
         "dlviz.inspect",
         "dlviz.lessons",

@@ -1,4 +1,4 @@
-"""Command line: ``python -m dlviz train | runs | evaluate | inspect | explain | attention | data | bench train``.
+"""Command line: ``python -m dlviz train | runs | evaluate | inspect | explain | attention | data | compress | bench train``.
 
 One module per verb (``dlviz/cli/<verb>.py``), each with ``add_parser(sub)`` and ``run(args)``; the maths
 lives in the feature packages they call. Every problem a user can cause prints one plain sentence (in
@@ -12,12 +12,24 @@ import json
 import os
 import sys
 
-from dlviz.cli import attention, bench, data, evaluate, explain, export, inspect, runs, train
+from dlviz.cli import attention, bench, compress, data, evaluate, explain, export, inspect, runs, train
 from dlviz.errors import DlvizError
 from dlviz.i18n import t
 from dlviz.lessons import cli as lessons  # the lessons verb is the lessons package's own (issue 18)
 
-VERBS = (train, export, runs, evaluate, inspect, explain, attention, data, lessons, bench)  # the order --help lists
+VERBS = (
+    train,
+    export,
+    runs,
+    evaluate,
+    inspect,
+    explain,
+    attention,
+    data,
+    compress,
+    lessons,
+    bench,
+)  # the order --help lists
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,6 +20,7 @@ from dlviz.runs import RunRecord, RunStore, load_state_into
 from dlviz.tasks import CLASSIFICATION, task_of_spec
 from dlviz.ui import keys as K
 from dlviz.ui.cache import session_cache
+from dlviz.ui.compress_widgets import compressed_note
 from dlviz.ui.kinds import Kind, kind_of
 from dlviz.ui.run_widgets import metric_text, run_title
 from dlviz.ui.state import get_store, open_run, run_message, t
@@ -222,6 +223,7 @@ def look_header(look: Look, replay: bool = True):
     with c2:
         tag = _pick_replay(run) if replay else None
     ended_banner(run)
+    compressed_note(run)  # a pruned, int8 or distilled run: what it is and what this page shows of it
     try:
         return look.context(run, tag, load_model(look, run, tag))
     except DlvizError as e:

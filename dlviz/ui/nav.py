@@ -54,6 +54,7 @@ def run_app() -> None:
         st.Page(_ROOT / "pages/build.py", title=t("Build"), icon=":material/account_tree:", url_path="build"),
         st.Page(_ROOT / "pages/train.py", title=t("Train"), icon=":material/monitoring:", url_path="train"),
         st.Page(_ROOT / "pages/runs.py", title=t("Runs"), icon=":material/history:", url_path="runs"),
+        st.Page(_ROOT / "pages/compress.py", title=t("Compress"), icon=":material/speed:", url_path="compress"),
     ]
     look = [
         st.Page(_ROOT / f"pages/{name}.py", title=t(title), icon=icon, url_path=name)
