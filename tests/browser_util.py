@@ -44,7 +44,7 @@ TITLES = {
     "Sequence": "Sequence",
     "Explain": "Explain",
     "Glossary": "Glossary",
-    "Class": "Class",  # the teacher's dashboard on a class server
+    "Classroom": "Classroom",  # the teacher's dashboard on a class server ("Class" reads 类别, a category, in zh)
 }
 EXCEPTION = '[data-testid="stException"]'
 
