@@ -41,19 +41,34 @@ if not convs:
 else:
     first = convs[0]
     w = filters(ctx.model, first)
-    st.image(filter_grid(w.numpy(), size=48, cols=16))
-    st.caption(
-        t(
-            "The {n} filters of {name}, each {kh} x {kw} pixels, on one colour scale so their strengths "
-            "compare. A filter responds where the image looks like it: blue pixels want ink, vermillion "
-            "pixels want none.",
-            n=w.shape[0],
-            name=first,
-            kh=w.shape[2],
-            kw=w.shape[3],
+    rgb = w.shape[1] == 3 and inp.x.shape[0] == 3  # a colour model's first layer: one weight per colour
+    st.image(filter_grid(w.numpy(), size=48, cols=16, rgb=rgb))
+    if rgb:
+        st.caption(
+            t(
+                "The {n} filters of {name}, each {kh} x {kw} pixels with a weight for red, green and blue, drawn in "
+                "those colours on one scale: mid-grey is zero, a red pixel wants red there, a cyan one wants "
+                "less red, a dark one less of every colour. Filters that see edges between colours look like "
+                "small coloured stripes.",
+                n=w.shape[0],
+                name=first,
+                kh=w.shape[2],
+                kw=w.shape[3],
+            )
         )
-    )
-    legend()
+    else:
+        st.caption(
+            t(
+                "The {n} filters of {name}, each {kh} x {kw} pixels, on one colour scale so their strengths "
+                "compare. A filter responds where the image looks like it: blue pixels want ink, vermillion "
+                "pixels want none.",
+                n=w.shape[0],
+                name=first,
+                kh=w.shape[2],
+                kw=w.shape[3],
+            )
+        )
+        legend()
 
     st.subheader(t("Hand-made features beside the learned ones"))
     img = inp.x.float().mean(dim=0)  # (H, W); a colour image's brightness

@@ -221,6 +221,8 @@ def evidence_words(amap, image, lang: str = "en", matters: bool = False) -> str:
             if held >= MOSTLY
             else translate("most in {where}, but spread out", lang, where=named)
         )
+    if len(getattr(image, "shape", ())) == 3 and image.shape[0] == 3:
+        return where  # a colour photo (3, H, W) has no ink and paper: only where the evidence lies is said
     if on_ink >= ON_INK:
         return translate("{where}, on the strokes", lang, where=where)
     if on_ink <= ON_PAPER:
@@ -265,6 +267,8 @@ def image_evidence(image, attributions: dict, target: int, contrast: int | None,
     """What the maps of an image say, in words. The rules are in the module docstring."""
     lines: list[str] = []
     img = _plane(image)
+    colour = len(getattr(image, "shape", ())) == 3 and image.shape[0] == 3
+    shown = image if colour else img  # a colour photo (3, H, W): its words name no ink or paper
     reading = lambda nothing: Reading(lines, nothing, int(img.size), "pixels")  # noqa: E731
     blank = not (img.size and float(np.abs(img).max()) > 1e-6)
     combined, empty = _combined(attributions)
@@ -308,12 +312,12 @@ def image_evidence(image, attributions: dict, target: int, contrast: int | None,
             translate(
                 "Where it matters, either way (these maps have no sign): {words}.",
                 lang,
-                words=evidence_words(combined, img, lang, matters=True),
+                words=evidence_words(combined, shown, lang, matters=True),
             )
         )
         return reading(False)
     combined = signed_combined
-    words = evidence_words(combined, img, lang)
+    words = evidence_words(combined, shown, lang)
     if contrast is None:
         lines.append(translate("Evidence for {target}: {words}.", lang, target=name(target), words=words))
     else:
@@ -332,7 +336,7 @@ def image_evidence(image, attributions: dict, target: int, contrast: int | None,
     absmass = float(np.abs(combined).sum())
     neg = float(np.clip(-combined, 0, None).sum())
     if absmass > 0 and neg / absmass >= AGAINST:
-        against = evidence_words(-combined, img, lang)
+        against = evidence_words(-combined, shown, lang)
         if contrast is None:
             lines.append(translate("Evidence against {target}: {words}.", lang, target=name(target), words=against))
         else:

@@ -35,6 +35,7 @@ from torch import nn
 
 from dlviz.errors import DataError, SpecError
 from dlviz.inspect.hooks import capture
+from dlviz.modality.image import image_transform
 
 Progress = Callable[[float], None]
 
@@ -93,7 +94,7 @@ def layer_outputs(model: nn.Module, x_uint8: torch.Tensor, layer: str, batch: in
     names = [n for n, _ in model.named_children()]
     if layer not in names:
         raise SpecError("The model has no layer named {name}.", name=layer)
-    if x_uint8.ndim != 3 or len(x_uint8) == 0:
+    if not (x_uint8.ndim == 3 or (x_uint8.ndim == 4 and x_uint8.shape[-1] == 3)) or len(x_uint8) == 0:
         raise DataError(
             "Expected a batch of grayscale images (N, height, width); got shape {shape}.", shape=tuple(x_uint8.shape)
         )
@@ -104,7 +105,7 @@ def layer_outputs(model: nn.Module, x_uint8: torch.Tensor, layer: str, batch: in
     try:
         with capture(model, names=[layer]) as cap:
             for start in range(0, len(x_uint8), batch):
-                xb = x_uint8[start : start + batch].to(device).unsqueeze(1).float().div(255.0)  # (B, 1, H, W)
+                xb = image_transform(x_uint8[start : start + batch].to(device))  # (B, 1, H, W); colour (B, 3, H, W)
                 cap.outputs.clear()
                 out = model(xb)
                 if layer not in cap.outputs:

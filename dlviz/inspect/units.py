@@ -20,6 +20,7 @@ from torch import nn
 
 from dlviz.errors import DataError
 from dlviz.inspect.hooks import capture
+from dlviz.modality.image import image_transform
 
 REDUCE = ("max", "mean")
 SKIP = (nn.Flatten, nn.Dropout)  # their units are the pixels / the units of the layer before
@@ -85,7 +86,7 @@ def unit_scores(
         )
     if layer not in dict(model.named_children()):
         raise DataError("The model has no layer named {name}.", name=layer)
-    if x_uint8.dim() != 3 or len(x_uint8) == 0:
+    if not (x_uint8.ndim == 3 or (x_uint8.ndim == 4 and x_uint8.shape[-1] == 3)) or len(x_uint8) == 0:
         raise DataError(
             "Need a non-empty stack of images (N, height, width), not {shape}.", shape=str(tuple(x_uint8.shape))
         )
@@ -97,7 +98,7 @@ def unit_scores(
         with capture(model, names=[layer]) as cap:
             n = len(x_uint8)
             for start in range(0, n, batch):
-                xb = x_uint8[start : start + batch].to(device).unsqueeze(1).float().div_(255.0)  # (B, 1, H, W)
+                xb = image_transform(x_uint8[start : start + batch].to(device))  # (B, 1, H, W); colour (B, 3, H, W)
                 _forward_until(model, xb, layer)
                 parts.append(_reduce(cap.outputs.pop(layer), reduce))
                 if progress is not None:

@@ -65,6 +65,30 @@ def _image01(image) -> np.ndarray:
     return np.clip(np.nan_to_num(a), 0.0, 1.0)
 
 
+def _colour01(image) -> np.ndarray | None:
+    """A colour input ((3, H, W) model input or (H, W, 3) stored image) as (H, W, 3) floats in [0, 1]; None for a
+    grey one. The maps over it sum their channels (:func:`_plane`), the picture under them keeps its colours."""
+    is_uint8 = str(getattr(image, "dtype", "")) in ("uint8", "torch.uint8")
+    a = _array(image)
+    while a.ndim == 4 and a.shape[0] == 1:
+        a = a[0]
+    if a.ndim != 3 or 3 not in (a.shape[0], a.shape[-1]):
+        return None
+    if a.shape[0] == 3 and a.shape[-1] != 3:
+        a = a.transpose(1, 2, 0)
+    if is_uint8:
+        a = a / 255.0
+    return np.clip(np.nan_to_num(a), 0.0, 1.0)
+
+
+FADE = 0.45  # a colour photo under a map is blended this far towards white, so the map's colours stay readable
+
+
+def _photo_rgb(rgb01: np.ndarray, fade: float = 0.0) -> np.ndarray:
+    """(H, W, 3) in [0, 1] -> (H, W, 3) floats 0..255, ``fade`` of the way to white."""
+    return 255.0 * (rgb01 * (1 - fade) + fade)
+
+
 def scaled(amap) -> np.ndarray:
     """A map (H, W) or (C, H, W) divided by its own largest absolute value: (H, W) in [-1, 1]; zeros stay zeros."""
     p = np.nan_to_num(_plane(amap))
@@ -132,6 +156,7 @@ def comparison_figure(
     so); blue is evidence for the class, vermillion against it, transparent at 0.
     """
     img = _image01(image)
+    photo = _colour01(image)
     keys = list(attributions)
     n = len(keys) + 1
     cols = max(1, min(cols, n))
@@ -150,9 +175,13 @@ def comparison_figure(
     both = first_signed is not None and first_unsigned is not None
     for i in range(n):
         r, c = i // cols + 1, i % cols + 1
-        fig.add_trace(
-            go.Heatmap(z=img, zmin=0, zmax=1, colorscale=grey, showscale=False, hoverinfo="skip"), row=r, col=c
-        )
+        if photo is not None:  # a colour input: the photo itself, faded under a map
+            z = np.rint(_photo_rgb(photo, 0.0 if i == 0 else FADE)).astype(np.uint8)
+            fig.add_trace(go.Image(z=z, hoverinfo="skip"), row=r, col=c)
+        else:
+            fig.add_trace(
+                go.Heatmap(z=img, zmin=0, zmax=1, colorscale=grey, showscale=False, hoverinfo="skip"), row=r, col=c
+            )
         if i == 0:
             continue
         key = keys[i - 1]
@@ -272,10 +301,12 @@ def wrap(draw: ImageDraw.ImageDraw, text: str, f, width: float, max_lines: int =
     return lines
 
 
-def _panel(img01: np.ndarray, amap=None, unsigned: bool = False) -> Image.Image:
-    """One PANEL x PANEL picture: the digit upscaled with sharp pixels, the map over it upscaled smoothly."""
+def _panel(img01: np.ndarray, amap=None, unsigned: bool = False, photo: np.ndarray | None = None) -> Image.Image:
+    """One PANEL x PANEL picture: the digit upscaled with sharp pixels, the map over it upscaled smoothly. ``photo``:
+    a colour input (H, W, 3) in [0, 1], drawn in its colours (faded under a map) instead of the grey digit."""
     h, w = img01.shape
-    base = Image.fromarray(np.rint(_digit_rgb(img01)).astype(np.uint8)).resize((PANEL, PANEL), Image.NEAREST)
+    rgb = _digit_rgb(img01) if photo is None else _photo_rgb(photo, 0.0 if amap is None else FADE)
+    base = Image.fromarray(np.rint(rgb).astype(np.uint8)).resize((PANEL, PANEL), Image.NEAREST)
     out = np.asarray(base, dtype=np.float32)
     if amap is not None:
         s = scaled(amap)
@@ -291,6 +322,7 @@ def comparison_png(image, attributions: dict, titles: dict, tr: Tr = _en, cols: 
     to a row), titles above, and a legend strip (against / for, scaled to each method's strongest
     value) below. Rendered with PIL alone."""
     img = _image01(image)
+    photo = _colour01(image)
     keys = list(attributions)
     n = len(keys) + 1
     cols = max(1, min(cols, n))
@@ -320,7 +352,8 @@ def comparison_png(image, attributions: dict, titles: dict, tr: Tr = _en, cols: 
             tw = _width(draw, line, title_f)
             draw.text((x + (PANEL - tw) / 2, ty), line, fill=TEXT_RGB, font=title_f)
             ty += line_h
-        canvas.paste(_panel(img, maps[i], i > 0 and not _is_signed(attributions[keys[i - 1]])), (x, y + title_h))
+        unsigned = i > 0 and not _is_signed(attributions[keys[i - 1]])
+        canvas.paste(_panel(img, maps[i], unsigned, photo), (x, y + title_h))
         draw.rectangle((x - 1, y + title_h - 1, x + PANEL, y + title_h + PANEL), outline=FRAME_RGB)
     top = height - legend_h
     if signed_any:

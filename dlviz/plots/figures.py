@@ -93,8 +93,17 @@ def class_balance(counts: Sequence[int], classes: Sequence[str], tr: Tr = _en, t
     return fig
 
 
+def picture(image: np.ndarray) -> go.BaseTraceType:
+    """One stored image as a trace: a grey (H, W) uint8 image as a heatmap, dark ink on white (the y axis points
+    up, so the rows are flipped); a colour (H, W, 3) one as itself (an Image trace, rows top down)."""
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 3:
+        return go.Image(z=image, hoverinfo="skip")
+    return go.Heatmap(z=image[::-1], colorscale="gray_r", showscale=False, zmin=0, zmax=255, hoverinfo="skip")
+
+
 def image_grid(images: np.ndarray, captions: Sequence[str], cols: int = 10, cell: int = 84) -> go.Figure:
-    """A grid of grayscale images (N, H, W) uint8 with a caption under each."""
+    """A grid of grayscale images (N, H, W) uint8, or colour ones (N, H, W, 3), with a caption under each."""
     n = len(images)
     rows = max(1, -(-n // cols))
     fig = make_subplots(
@@ -105,11 +114,7 @@ def image_grid(images: np.ndarray, captions: Sequence[str], cols: int = 10, cell
         vertical_spacing=0.08 / max(rows, 1) * 2,
     )
     for i in range(n):
-        fig.add_trace(
-            go.Heatmap(z=images[i][::-1], colorscale="gray_r", showscale=False, zmin=0, zmax=255, hoverinfo="skip"),
-            row=i // cols + 1,
-            col=i % cols + 1,
-        )
+        fig.add_trace(picture(images[i]), row=i // cols + 1, col=i % cols + 1)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x", constrain="domain")
     for ann in fig.layout.annotations:
@@ -213,11 +218,7 @@ def prediction_gallery(
     )
     for i in range(n):
         r, c = i // cols + 1, (i % cols) * 2 + 1
-        fig.add_trace(
-            go.Heatmap(z=images[i][::-1], colorscale="gray_r", showscale=False, zmin=0, zmax=255, hoverinfo="skip"),
-            row=r,
-            col=c,
-        )
+        fig.add_trace(picture(images[i]), row=r, col=c)
         pred = int(np.argmax(probs[i]))
         colours = [NEUTRAL] * len(classes)
         colours[labels[i]] = CORRECT

@@ -46,9 +46,14 @@ def diverging(a: np.ndarray, vmax: float | None = None) -> np.ndarray:
 
 
 def gray(a: np.ndarray) -> np.ndarray:
-    """(H, W) uint8 or floats in [0, 1] -> (H, W, 3) uint8, dark ink on white as the data pages show digits."""
+    """(H, W) uint8 or floats in [0, 1] -> (H, W, 3) uint8, dark ink on white as the data pages show digits. A colour
+    picture ((H, W, 3), or a (3, H, W) model input) is shown in its own colours."""
     a = np.asarray(a)
+    if a.ndim == 3 and a.shape[0] == 3 and a.shape[-1] != 3:
+        a = a.transpose(1, 2, 0)
     v = a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else np.clip(a.astype(np.float32), 0, 1)
+    if a.ndim == 3 and a.shape[-1] == 3:
+        return np.rint(255 * v).astype(np.uint8)
     g = np.rint(255 * (1 - v)).astype(np.uint8)
     return np.repeat(g[..., None], 3, axis=-1)
 
@@ -117,11 +122,21 @@ def kernel_image(w: np.ndarray, vmax: float | None = None, size: int = 64) -> np
     return tiles[0] if len(w) == 1 else tile(tiles, cols, gap=1)
 
 
-def filter_grid(w: np.ndarray, size: int = 48, cols: int = 16, labels: bool = True) -> np.ndarray:
-    """All filters of a layer (out, in, kh, kw) side by side, on ONE scale so their strengths compare."""
+def rgb_filter(f: np.ndarray, vmax: float, size: int = 48) -> np.ndarray:
+    """A first-layer filter of a colour model (3, kh, kw) as a colour picture: each pixel's red, green and blue
+    weights as its red, green and blue, mid-grey for zero (0.5 + 0.5 * w / vmax), as AlexNet's filters are drawn."""
+    f = np.asarray(f, dtype=np.float32).transpose(1, 2, 0)
+    v = 0.5 + 0.5 * (f / vmax if vmax > 0 else np.zeros_like(f))
+    return upscale(np.rint(255 * np.clip(v, 0, 1)).astype(np.uint8), size)
+
+
+def filter_grid(w: np.ndarray, size: int = 48, cols: int = 16, labels: bool = True, rgb: bool = False) -> np.ndarray:
+    """All filters of a layer (out, in, kh, kw) side by side, on ONE scale so their strengths compare. ``rgb``: a
+    colour model's first layer (in = 3), each filter drawn as one colour picture (:func:`rgb_filter`)."""
     w = np.asarray(w, dtype=np.float32)
     vmax = float(np.abs(w).max()) if w.size else 0.0
-    images = [kernel_image(f, vmax, size) for f in w]
+    rgb = rgb and w.ndim == 4 and w.shape[1] == 3
+    images = [rgb_filter(f, vmax, size) if rgb else kernel_image(f, vmax, size) for f in w]
     return tile(images, cols, gap=2, labels=[str(i) for i in range(len(w))] if labels else None)
 
 

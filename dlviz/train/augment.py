@@ -181,11 +181,14 @@ class Augmenter:
 
 def preview(images: torch.Tensor, aug: Augmentation, seed: int = 0, copies: int = 3) -> torch.Tensor:
     """A grid (uint8, (1 + copies) * H rows, n * W columns) for a preview: the first row the ``images`` (uint8
-    (n, H, W)) as stored, each row below them as one training batch with ``aug`` would see them."""
-    x = images.unsqueeze(1).float().div(255.0)
+    (n, H, W)) as stored, each row below them as one training batch with ``aug`` would see them. Colour images
+    (n, H, W, 3) give a colour grid (rows, columns, 3)."""
+    colour = images.ndim == 4
+    x = images.permute(0, 3, 1, 2).float().div(255.0) if colour else images.unsqueeze(1).float().div(255.0)
     augmenter = Augmenter(aug, x.device, seed)
     rows = [x] + [augmenter(x) for _ in range(copies)]
-    grid = torch.cat([torch.cat(list(r[:, 0]), dim=1) for r in rows], dim=0)
+    grid = torch.cat([torch.cat(list(r), dim=2) for r in rows], dim=1)  # (C, rows * H, n * W)
+    grid = grid.permute(1, 2, 0) if colour else grid[0]
     return grid.mul(255.0).round().clamp(0, 255).to(torch.uint8)
 
 

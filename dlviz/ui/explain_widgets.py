@@ -453,7 +453,7 @@ def image_page() -> None:
     st.caption(t("Explaining: {caption}", caption=inp.caption))
     probs = predict(ctx, inp)
     pred = int(probs.argmax())
-    image = inp.x[0]
+    image = inp.x[0] if inp.x.shape[0] == 1 else inp.x  # (H, W) grey; a colour photo stays (3, H, W)
     names = [str(c) for c in ctx.classes]
 
     left, right = st.columns([2, 3])

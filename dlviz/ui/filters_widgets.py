@@ -12,6 +12,7 @@ import streamlit as st
 from dlviz.errors import DlvizError
 from dlviz.inspect.filters import feature_maps, filters
 from dlviz.inspect.units import UnitLayer, sample, top_of, unit_layers, unit_scores
+from dlviz.modality.image import as_picture
 from dlviz.plots.filters import channel_kernels, digit_grid, filter_map_pairs, gray, upscale
 from dlviz.ui import keys as K
 from dlviz.ui.cache import session_cache
@@ -46,7 +47,7 @@ def legend() -> None:
 
 
 def input_thumb(inp: InputImage) -> None:
-    st.image(upscale(gray(inp.x.reshape(28, 28).numpy()), 84), caption=inp.caption)
+    st.image(upscale(gray(as_picture(inp.x.numpy())), 84), caption=inp.caption)
     st.page_link("pages/inspect.py", label=t("Choose another input"), icon=":material/visibility:")
 
 
@@ -123,7 +124,7 @@ def _label(score: float, cls: str) -> str:
 
 def unit_explorer(ctx: InspectCtx) -> None:
     """Choose a layer and a unit; see the test images that excite it most."""
-    layers: list[UnitLayer] = unit_layers(ctx.model)
+    layers: list[UnitLayer] = unit_layers(ctx.model, tuple(ctx.data.info.input_shape))
     if not layers:
         st.info(t("This model has no layer with units to rank."))
         return

@@ -18,7 +18,8 @@ import streamlit as st
 from dlviz.errors import DlvizError
 from dlviz.i18n import N_
 from dlviz.limits import MB, limits
-from dlviz.modality.preprocess import Processed, open_image, to_mnist
+from dlviz.modality.image import as_picture
+from dlviz.modality.preprocess import Processed, open_image, to_colour, to_mnist
 from dlviz.ui import keys as K
 from dlviz.ui.cache import session_cache
 from dlviz.ui.inspect_state import InputImage, InspectCtx, current_input, set_input, test_input
@@ -48,9 +49,23 @@ def _keep(widget_key: str, keep_key: str) -> None:
 
 
 def big(x) -> np.ndarray:
-    """A (1, 28, 28) float image as a (168, 168) uint8 picture, each pixel a 6x6 square."""
-    a = (np.asarray(x, dtype=np.float32).reshape(28, 28) * 255 + 0.5).clip(0, 255).astype(np.uint8)
-    return a.repeat(SHOW // 28, 0).repeat(SHOW // 28, 1)
+    """A (1, 28, 28) float image as a (168, 168) uint8 picture, each pixel a 6x6 square; a colour (3, 32, 32) one as
+    (160, 160, 3) RGB, each pixel 5x5."""
+    a = as_picture(np.asarray(x, dtype=np.float32))
+    a = (a * 255 + 0.5).clip(0, 255).astype(np.uint8)
+    k = max(1, SHOW // a.shape[0])
+    return a.repeat(k, 0).repeat(k, 1)
+
+
+def colour(ctx: InspectCtx) -> bool:
+    """Whether the run's images are colour photos (CIFAR-10): no drawing, uploads kept in colour."""
+    return getattr(ctx.data.info, "channels", 1) == 3
+
+
+NO_DRAWING = N_(
+    "Drawing is for digits: this model reads colour photos ({name}), and a drawing in a box is no photo of an "
+    "aeroplane or a cat. Upload a photo instead, or pick a test image."
+)
 
 
 def _test_picker(ctx: InspectCtx) -> InputImage:
@@ -136,7 +151,19 @@ def _use_example(name: str) -> None:
     st.session_state[K.INSP_UPLOAD] = (name, (EXAMPLES / name).read_bytes())
 
 
-def _upload_picker():
+def _upload_picker(photos: bool = False):
+    if photos:  # a colour model: any photo, kept in colour; the digit examples do not apply
+        st.file_uploader(
+            t("Upload a photo"),
+            type=UPLOAD_TYPES,
+            key=K.INSPW_UPLOAD,
+            on_change=_upload_changed,
+            max_upload_size=max(1, math.ceil(limits().upload_bytes / MB)),
+            help=t(
+                "It is kept in colour and made 32 x 32 pixels (its middle square), the size of the training photos."
+            ),
+        )
+        return st.session_state.get(K.INSP_UPLOAD)
     st.file_uploader(
         t("Upload a picture of a digit"),
         type=UPLOAD_TYPES,
@@ -164,15 +191,17 @@ def _upload_picker():
     return st.session_state.get(K.INSP_UPLOAD)
 
 
-def _process(source: str, raw) -> tuple[Processed, str | None]:
-    """(processed input, a notice) from a drawing array or an upload (name, bytes), cached per content."""
+def _process(source: str, raw, size: tuple[int, int] | None = None) -> tuple[Processed, str | None]:
+    """(processed input, a notice) from a drawing array or an upload (name, bytes), cached per content. ``size``:
+    (H, W) of a colour model's photos (the upload is kept in colour at that size), None for a digit model."""
     key = (source, raw[0], len(raw[1]), hash(raw[1])) if source == "upload" else (source, hash(raw.tobytes()))
+    key = (*key, size)
 
     def make():  # a picture that cannot be read keeps its error: it is not read again on every rerun
         try:
             if source == "upload":
                 img, notice = open_image(raw[1])
-                return to_mnist(img), notice
+                return (to_colour(img, size) if size else to_mnist(img)), notice
             return to_mnist(raw), None
         except DlvizError as e:
             return e
@@ -185,7 +214,11 @@ def _process(source: str, raw) -> tuple[Processed, str | None]:
 
 def _show_pair(original: np.ndarray | None, inp: InputImage) -> None:
     """The picture as given (uploads only: a drawing is on the canvas already) beside the model's input."""
-    images, captions = [big(inp.x)], [t("What the model sees (28 x 28)")]
+    if inp.x.shape[0] == 3:
+        sees = t("What the model sees ({h} x {w}, colour)", h=inp.x.shape[1], w=inp.x.shape[2])
+    else:
+        sees = t("What the model sees (28 x 28)")
+    images, captions = [big(inp.x)], [sees]
     if original is not None:
         images.insert(0, original)
         captions.insert(0, t("What you gave"))
@@ -208,10 +241,14 @@ def _input_picker(ctx: InspectCtx) -> InputImage:
     previous input (said so under the message), so the rest of the page keeps working.
     """
     labels = {"test": t("Test image"), "draw": t("Draw"), "upload": t("Upload")}
+    photos = colour(ctx)
+    modes = tuple(m for m in MODES if not (photos and m == "draw"))
+    if st.session_state.get(K.INSP_MODE) not in modes:
+        st.session_state[K.INSP_MODE] = "test"
     _remember(K.INSPW_MODE, K.INSP_MODE, "test")
     mode = st.radio(
         t("Input"),
-        MODES,
+        modes,
         format_func=labels.get,
         horizontal=True,
         key=K.INSPW_MODE,
@@ -219,13 +256,15 @@ def _input_picker(ctx: InspectCtx) -> InputImage:
         args=(K.INSPW_MODE, K.INSP_MODE),
         label_visibility="collapsed",
     )
+    if photos:
+        st.caption(t(NO_DRAWING, name=ctx.data.info.name))
     if mode == "test":
         inp = _test_picker(ctx)
         _show_pair(None, inp)
         return inp
     left, right = st.columns([1, 1])
     with left:
-        raw = _draw_picker() if mode == "draw" else _upload_picker()
+        raw = _draw_picker() if mode == "draw" else _upload_picker(photos)
     with right:
         shown = current_input(ctx)
         if raw is None and mode == "draw" and shown.source == "drawn":
@@ -238,7 +277,8 @@ def _input_picker(ctx: InspectCtx) -> InputImage:
             )
         else:
             try:
-                processed, notice = _process("drawn" if mode == "draw" else "upload", raw)
+                size = tuple(ctx.data.info.image_shape) if photos else None
+                processed, notice = _process("drawn" if mode == "draw" else "upload", raw, size)
             except DlvizError as e:
                 show_error(e)
             else:

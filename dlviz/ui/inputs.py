@@ -13,7 +13,7 @@ import torch
 
 @dataclass
 class InputImage:
-    x: torch.Tensor  # (1, 28, 28) float in [0, 1]
+    x: torch.Tensor  # (1, 28, 28) float in [0, 1]; colour (CIFAR-10): (3, 32, 32) RGB
     label: int | None  # the true class when known (test images)
     caption: str  # already translated
     source: str = "test"  # "test" | "drawn" | "upload"

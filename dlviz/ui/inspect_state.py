@@ -85,6 +85,8 @@ def current_input(ctx: InspectCtx) -> InputImage:
     inp = st.session_state.get(K.INSP_INPUT)
     if not isinstance(inp, InputImage):
         return test_input(ctx, 0)
+    if tuple(inp.x.shape) != tuple(ctx.data.info.input_shape):  # a digit drawn for an MNIST run, now a CIFAR run
+        return test_input(ctx, inp.index or 0 if inp.source == "test" else 0)
     if inp.source == "test":  # re-read: the run (and so the dataset) may have changed
         return test_input(ctx, inp.index or 0)
     return inp

@@ -167,7 +167,7 @@ def _restore_input(saved) -> None:
     elif isinstance(digit, dict) and digit.get("source") in ("drawn", "upload"):
         try:
             x = torch.tensor([float(v) for v in digit.get("pixels", [])], dtype=torch.float32).clamp(0, 1)
-            x = x.reshape(1, 28, 28)
+            x = x.reshape(3, 32, 32) if x.numel() == 3 * 32 * 32 else x.reshape(1, 28, 28)  # a colour upload
         except (TypeError, ValueError, RuntimeError):
             return
         name = str(digit.get("name") or "")
