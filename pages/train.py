@@ -19,6 +19,7 @@ from dlviz.ui.classroom import me
 from dlviz.ui.gan_widgets import chosen_gan
 from dlviz.ui.kinds import kind_of
 from dlviz.ui.plain import plain, plain_args
+from dlviz.ui.push_widgets import hold_submit
 from dlviz.ui.run_widgets import run_title
 from dlviz.ui.screen import presenting
 from dlviz.ui.state import adopt_job_run
@@ -79,7 +80,9 @@ if row.button(t("Train"), type="primary", disabled=active, icon=":material/play_
         show_error(e)
     else:
         classic = True if ss.get(K.TR_CLASSIC) else None  # None: the modality's habit (text: TF-IDF, always)
-        job = TrainJob(ss[K.DATASET], spec, cfg, data_dir=ss[K.DATA_DIR] or None, baseline=classic, owner=me().id)
+        # in a class, the server's side of the teacher's locks: the job trains the locked values, whatever came in
+        dataset, spec, cfg = hold_submit(ss[K.DATASET], spec, cfg, info.num_classes)
+        job = TrainJob(dataset, spec, cfg, data_dir=ss[K.DATA_DIR] or None, baseline=classic, owner=me().id)
         try:
             ss[K.JOB_ID] = ex.submit(job)  # a class's queue may refuse it: over a limit, or one already waiting
         except DlvizError as e:

@@ -102,6 +102,33 @@ def picture(image: np.ndarray) -> go.BaseTraceType:
     return go.Heatmap(z=image[::-1], colorscale="gray_r", showscale=False, zmin=0, zmax=255, hoverinfo="skip")
 
 
+def guess_histogram(
+    counts: Sequence[int], choices: Sequence[str], answer: int | None = None, tr: Tr = _en, title: str = ""
+) -> go.Figure:
+    """The class's guesses on a lesson's question: one bar per choice (horizontal, long choices read in full); with
+    ``answer`` (once revealed) the right choice's bar in the "correct" colour and the others grey."""
+    colours = [CORRECT if answer is None or i == answer else "#BBBBBB" for i in range(len(counts))]
+    fig = go.Figure(
+        go.Bar(
+            y=[as_text(c) for c in choices],
+            x=list(counts),
+            orientation="h",
+            marker_color=colours,
+            text=[f"{c:,}" for c in counts],
+            textposition="outside",
+            cliponaxis=False,
+        )
+    )
+    fig.update_layout(
+        title=title,
+        height=80 + 44 * len(counts),
+        margin=dict(l=10, r=30, t=40 if title else 10, b=10),
+        xaxis=dict(title=tr("students"), rangemode="tozero", dtick=max(1, -(-max([*counts, 1]) // 5))),
+        yaxis=dict(type="category", autorange="reversed"),
+    )
+    return fig
+
+
 def image_grid(images: np.ndarray, captions: Sequence[str], cols: int = 10, cell: int = 84) -> go.Figure:
     """A grid of grayscale images (N, H, W) uint8, or colour ones (N, H, W, 3), with a caption under each."""
     n = len(images)

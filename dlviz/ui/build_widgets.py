@@ -13,6 +13,7 @@ import json
 
 import streamlit as st
 
+from dlviz.classroom.pushed import FILTER_PARAM
 from dlviz.errors import DlvizError, SpecError
 from dlviz.glossary import help_text
 from dlviz.modality import modality_of, modality_of_spec
@@ -35,6 +36,7 @@ from dlviz.models.builder import MAX_LAYERS
 from dlviz.models.presets import fit_classes
 from dlviz.train.script import to_script
 from dlviz.ui import keys as K
+from dlviz.ui.class_locks import lock_help, locked
 from dlviz.ui.kinds import kind_of
 from dlviz.ui.plain import plain
 from dlviz.ui.state import set_spec, t, undo_spec
@@ -156,7 +158,8 @@ def preset_bar(kind: str = "image", num_classes: int | None = None) -> None:
             placeholder=t("Choose one to load it"),
             on_change=_load_preset,
             args=(wkey, num_classes),
-            help=t("Replaces the current model (you can undo this)."),
+            help=lock_help("model", t("Replaces the current model (you can undo this).")),
+            disabled=locked("model"),
         )
         ss = st.session_state
         shown = next((k for k in (ss.get(K.BUILD_PRESET_LOADED), ss[K.SPEC].get("name")) if k in keys), keys[0])
@@ -167,7 +170,7 @@ def preset_bar(kind: str = "image", num_classes: int | None = None) -> None:
                 icon=":material/undo:",
                 key=K.BUILD_UNDO,
                 on_click=undo_spec,
-                disabled=not st.session_state.get(K.SPEC_UNDO),
+                disabled=not st.session_state.get(K.SPEC_UNDO) or locked("model"),
                 help=t("Go back to the model before the last change."),
             )
 
@@ -177,7 +180,15 @@ def _setting(p, value, key: str, i: int):
     help_ = f"{t(p.help)} (`{p.name}`)"
     if p.name in GLOSSARY:  # the word's plain sentence and where the glossary is
         help_ += "\n\n" + help_text(GLOSSARY[p.name], lang=st.session_state.get(K.LANG, "en"))
-    kw = dict(key=key, help=help_, on_change=_set_setting, args=(i, p.name, key))
+    # in a class the teacher may lock the model and leave the number of filters to the students (or lock only that)
+    control = "filters" if p.name == FILTER_PARAM else "model"
+    kw = dict(
+        key=key,
+        help=lock_help(control, help_),
+        on_change=_set_setting,
+        args=(i, p.name, key),
+        disabled=locked(control),
+    )
     if p.kind == "bool":
         return st.toggle(label, value=bool(value), **kw)
     if p.kind == "choice":
@@ -204,6 +215,7 @@ def layer_editor(rev: int, rows: list[LayerRow], err: SpecError | None) -> None:
     """One expander per layer (number, type, label, output shape) with up / down / remove beside it."""
     layers = _layers()
     bad = err.layer if err is not None else None
+    frozen = locked("model")
     for i, layer in enumerate(layers):
         try:
             lt = layer_type(layer.get("type"), i)
@@ -236,7 +248,7 @@ def layer_editor(rev: int, rows: list[LayerRow], err: SpecError | None) -> None:
                 icon=":material/arrow_upward:",
                 key=K.build_row("up", rev, i),
                 type="tertiary",
-                disabled=i == 0,
+                disabled=i == 0 or frozen,
                 help=t("Move up"),
                 on_click=_edit,
                 args=(move_layer, i, -1),
@@ -246,7 +258,7 @@ def layer_editor(rev: int, rows: list[LayerRow], err: SpecError | None) -> None:
                 icon=":material/arrow_downward:",
                 key=K.build_row("down", rev, i),
                 type="tertiary",
-                disabled=i == len(layers) - 1,
+                disabled=i == len(layers) - 1 or frozen,
                 help=t("Move down"),
                 on_click=_edit,
                 args=(move_layer, i, 1),
@@ -256,6 +268,7 @@ def layer_editor(rev: int, rows: list[LayerRow], err: SpecError | None) -> None:
                 icon=":material/delete:",
                 key=K.build_row("rm", rev, i),
                 type="tertiary",
+                disabled=frozen,
                 help=t("Remove"),
                 on_click=_edit,
                 args=(remove_layer, i),
@@ -300,7 +313,8 @@ def add_layer(rev: int) -> None:
                 icon=":material/add:",
                 type="primary",
                 key=K.BUILD_ADD,
-                disabled=n >= MAX_LAYERS,
+                disabled=n >= MAX_LAYERS or locked("model"),
+                help=lock_help("model"),
                 on_click=_add,
                 args=(K.BUILD_ADD_TYPE, K.build_row("add_pos", rev)),
             )
@@ -314,6 +328,8 @@ def name_input(rev: int) -> None:
         on_change=_set_name,
         args=(K.build_row("name", rev),),
         max_chars=60,
+        disabled=locked("model"),
+        help=lock_help("model"),
     )
 
 
@@ -446,6 +462,7 @@ def import_panel(input_shape, num_classes: int) -> None:
         type=["json"],
         key=K.BUILD_IMPORT_FILE,
         max_upload_size=1,
+        disabled=locked("model"),
         on_change=_import_file,
         args=(K.BUILD_IMPORT_FILE, input_shape, num_classes),
     )
@@ -460,6 +477,7 @@ def import_panel(input_shape, num_classes: int) -> None:
             t("Import JSON"),
             icon=":material/upload:",
             key=K.BUILD_IMPORT_BTN,
+            disabled=locked("model"),
             on_click=lambda: _import(ss.get(K.BUILD_IMPORT_TEXT, ""), input_shape, num_classes),
         )
     err = ss.pop(K.BUILD_IMPORT_ERR, None)
@@ -489,6 +507,7 @@ def kind_mismatch(spec: dict, kind: str) -> None:
             t("Start from the {preset} preset", preset=t(PRESETS[fix].title)),
             icon=":material/library_add:",
             key=K.BUILD_FIX_KIND,
+            disabled=locked("model"),
             on_click=lambda: set_spec(PRESETS[fix].copy_spec()),
             help=t("Replaces the current model (you can undo this)."),
         )

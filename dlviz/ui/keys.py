@@ -22,6 +22,7 @@ TRAIN_SETTINGS = "train_settings"
 PRESENTATION = "presentation"
 TYPED = "typed"
 SID = "sid"
+PUSH_SEEN = "push_seen"  # the version of the last push this session applied (saved with it: applied once)
 PERSON = "person"  # dlviz.classroom.Person: who this session belongs to (ALONE unless a class server)
 VIEW = "view"  # a read-only view of someone else's run (dlviz.ui.view): {run_id, name, via, token, back} or None
 
@@ -234,6 +235,7 @@ PERSISTED = (
     PRESENTATION,
     TYPED,
     VIEW,
+    PUSH_SEEN,
 )  # typed: the sentence typed per text language
 
 
@@ -400,3 +402,18 @@ AE_WALK_AT = "_ae_walk_at"
 AE_NOISE = "_ae_noise"
 TR_NOISE = "_tr_noise"
 TR_RECON_LOSS = "_tr_recon_loss"
+
+# Push and lock (issue 17): the teacher's push reaching a student's session (dlviz.ui.push_widgets)
+PUSH_STAMP = "_push_stamp"  # the pushed file's change count this page was drawn for (an open page redraws on news)
+PUSH_WHAT = "_push_what"  # the teacher's panel: what to push
+PUSH_PAGE = "_push_page"
+PUSH_LESSON = "_push_lesson"
+PUSH_STEP = "_push_step"
+PUSH_LOCKS = "_push_locks"
+PUSH_BTN = "_push_btn"
+PUSH_LOCKS_BTN = "_push_locks_btn"
+PUSH_RELEASE = "_push_release"
+PUSH_END = "_push_end"
+PUSH_MSG = "_push_msg"  # a sentence for the next run (a push made, locked values put back before a job)
+LSN_CLASS_REVEAL = "_lsn_class_reveal"  # the teacher's "reveal to everyone" button on a question step
+LSN_CLASS_REVEAL_WAS = "_lsn_class_reveal_was"  # whether it was revealed when the teacher's panel was drawn

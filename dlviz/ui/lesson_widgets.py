@@ -16,12 +16,15 @@ import time
 
 import streamlit as st
 
+from dlviz.classroom.guesses import Guesses
 from dlviz.errors import DlvizError
 from dlviz.i18n import N_
 from dlviz.lessons import Lesson, Step, load_lessons_safe, measure, snapshots
 from dlviz.lessons.model import scaled_recipe
 from dlviz.runs import dlviz_home
 from dlviz.ui import keys as K
+from dlviz.ui.class_locks import pushed
+from dlviz.ui.classroom import me
 from dlviz.ui.plain import plain_args
 from dlviz.ui.state import get_executor, get_store, open_run, save_session, set_spec, t
 
@@ -268,7 +271,7 @@ def action_done(lesson: Lesson, step: Step) -> bool:
     ss = st.session_state
     p = lesson_state(lesson.id)
     entry = p["entry"].get(step.id) or {}
-    if step.question is not None and step.id not in p["answers"]:
+    if step.question is not None and step.id not in p["answers"] and not _teacher_revealed(lesson, step):
         return False
     if step.action in ("next", "answer"):
         return True
@@ -381,6 +384,78 @@ def _watch(lesson: Lesson, step: Step) -> None:
         st.rerun()
 
 
+# ---------------------------------------------------------------------------------------------------------
+# In a class: the students' guesses for the teacher, the teacher's histogram and reveal
+
+
+def class_led(lesson: Lesson) -> bool:
+    """In a class, the teacher leads ``lesson`` (pushed it to the students): a student's reveal waits for theirs."""
+    p = pushed()
+    return bool(p.lesson and p.lesson.get("id") == lesson.id)
+
+
+def _teacher_revealed(lesson: Lesson, step: Step) -> bool:
+    return me().teacher and step.question is not None and Guesses().revealed(lesson.id, step.id)
+
+
+def waits_for_teacher(lesson: Lesson, step: Step) -> bool:
+    """A student in a lesson the teacher leads, the answer not yet revealed to the class."""
+    return (
+        me().student and step.question is not None and class_led(lesson) and not Guesses().revealed(lesson.id, step.id)
+    )
+
+
+@st.fragment(run_every=2.0)
+def _await_reveal(lesson: Lesson, step: Step) -> None:
+    """A student's open lesson looks every two seconds whether the teacher revealed the answer."""
+    if Guesses().revealed(lesson.id, step.id):
+        st.rerun()
+    st.info(t("Your guess is in. The teacher reveals the answer to the whole class."), icon=":material/hourglass_top:")
+
+
+def _reveal_to_class(lesson: Lesson, step: Step, on: bool) -> None:
+    Guesses().reveal(lesson.id, step.id, on)
+
+
+@st.fragment(run_every=2.0)
+def class_guesses(lesson: Lesson, step: Step) -> None:
+    """The teacher's view of a question step: the class's guesses as a histogram (new ones arrive every two
+    seconds) and the button that reveals the answer to everyone."""
+    from dlviz.plots import guess_histogram
+
+    lang = st.session_state.get(K.LANG, "en")
+    q = step.question
+    g = Guesses()
+    counts = g.counts(lesson.id, step.id, len(q.choices))
+    revealed = g.revealed(lesson.id, step.id)
+    was = st.session_state.get(K.LSN_CLASS_REVEAL_WAS)
+    st.session_state[K.LSN_CLASS_REVEAL_WAS] = revealed
+    if was is not None and was != revealed:
+        st.rerun()  # the whole panel: the teacher's own reveal below shows (or goes)
+    with st.container(border=True, key=K.lsn_lesson("class", lesson.id)):
+        st.markdown(f"**{t('The class guessed')}** · " + t("{n} guesses", n=sum(counts)))
+        fig = guess_histogram(counts, [c(lang) for c in q.choices], answer=q.answer if revealed else None, tr=t)
+        st.plotly_chart(fig, key=K.lsn_lesson("hist", f"{lesson.id}_{step.id}"), config={"displayModeBar": False})
+        if revealed:
+            st.caption(t("Revealed to the class."))
+            st.button(
+                t("Hide the answer again"),
+                icon=":material/visibility_off:",
+                key=K.LSN_CLASS_REVEAL,
+                on_click=_reveal_to_class,
+                args=(lesson, step, False),
+            )
+        else:
+            st.button(
+                t("Reveal the answer to everyone"),
+                type="primary",
+                icon=":material/campaign:",
+                key=K.LSN_CLASS_REVEAL,
+                on_click=_reveal_to_class,
+                args=(lesson, step, True),
+            )
+
+
 def _question(lesson: Lesson, step: Step, p: dict, lang: str) -> None:
     q = step.question
     st.markdown(f"**{t('Predict')}:** {q.prompt(lang)}")
@@ -397,6 +472,7 @@ def _question(lesson: Lesson, step: Step, p: dict, lang: str) -> None:
         if st.button(t("Lock in my guess"), disabled=choice is None, key=K.lsn_guess(lesson.id, step.id)):
             p["answers"][step.id] = int(choice)
             save_progress()
+            Guesses().guess(lesson.id, step.id, me(), int(choice))  # in a class: the teacher's histogram counts it
             st.rerun()
         return
     st.markdown(t("Your guess: {guess}", guess=q.choices[guess](lang)))
@@ -435,7 +511,9 @@ def _reveal(lesson: Lesson, step: Step, p: dict, lang: str) -> None:
         save_progress()
     with st.container(border=True):
         st.markdown(f"**{t('What happened')}**")
-        if q.answer is not None:
+        if q.answer is not None and guess is None:  # the teacher revealed without guessing
+            st.markdown(":green[" + t("The answer: {answer}", answer=q.choices[q.answer](lang)) + "]")
+        elif q.answer is not None:
             right = guess == q.answer
             st.markdown(
                 (":green[" + t("Right: {answer}", answer=q.choices[q.answer](lang)) + "]")
@@ -495,10 +573,15 @@ def lesson_panel(page_file: str) -> None:
         ready = not needs or all(_snapshot_run(lesson, k) is not None for k in needs)
         if ready and step.question is not None:
             _question(lesson, step, lp, lang)
+            if me().teacher:
+                class_guesses(lesson, step)
         done = ready and action_done(lesson, step)
+        waiting = done and waits_for_teacher(lesson, step)
         if not ready:
             pass
-        elif step.question is not None and step.id in lp["answers"] and done:
+        elif waiting:
+            _await_reveal(lesson, step)
+        elif step.question is not None and (step.id in lp["answers"] or _teacher_revealed(lesson, step)) and done:
             _reveal(lesson, step, lp, lang)
         elif step.question is None or step.id in lp["answers"]:
             if step.action != "next" and not done:
@@ -530,7 +613,7 @@ def lesson_panel(page_file: str) -> None:
             t("Finish") if last else t("Next"),
             type="primary",
             icon=":material/check:" if last else ":material/arrow_forward:",
-            disabled=not done,
+            disabled=not done or waiting,
             key=K.LSN_NEXT,
             on_click=_finish if last else _go,
             args=(lesson, i + 1, step.id) if not last else (lesson, step.id),

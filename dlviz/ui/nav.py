@@ -11,7 +11,7 @@ from dlviz.errors import RunError
 from dlviz.explain.warm import warm_up
 from dlviz.runs import IndexDamagedError, RunStore
 from dlviz.ui import keys as K
-from dlviz.ui import screen
+from dlviz.ui import push_widgets, screen
 from dlviz.ui.cache import Bounded
 from dlviz.ui.classroom import me
 from dlviz.ui.lesson_widgets import lesson_panel
@@ -70,7 +70,10 @@ def run_app() -> None:
             st.Page(_ROOT / "pages/classroom.py", title=t("Classroom"), icon=":material/groups:", url_path="class")
         ]
     nav = st.navigation(sections, expanded=True)
+    push_widgets.receive()  # a student's session takes the teacher's new push once, and is held by the locks
     sidebar()
+    with st.sidebar:
+        push_widgets.watch()  # an open student page looks for a new push every few seconds
     try:  # every page calls ensure_app() first, which draws index_notice() on top of it
         nav.run()
     except RunError as e:  # the run index failed under a page: a sentence, never a traceback; the menu stays
@@ -134,6 +137,8 @@ def ensure_app() -> None:
     if K.SID in st.session_state:
         index_notice()  # a damaged run index: said on top of every page, with the button that rebuilds it
         view_banner()  # someone else's run, open read-only: whose it is, and the way back
+        push_widgets.receive()  # again: a page can run without app.py's run (AppTest's reruns); cheap when done
+        push_widgets.banner()  # in a class: what the teacher pushed and locked
         lesson_panel(sys._getframe(1).f_code.co_filename)  # the active lesson's step, on top of its page
         return
     run_app()

@@ -83,6 +83,8 @@ def init_session() -> None:
         ss[K.JOB_ADOPTED] = saved.get(K.JOB_ADOPTED)
         ss[K.TRAIN_SETTINGS] = saved.get(K.TRAIN_SETTINGS, {})
         ss[K.PRESENTATION] = bool(saved.get(K.PRESENTATION, False))
+        seen = saved.get(K.PUSH_SEEN)
+        ss[K.PUSH_SEEN] = seen if isinstance(seen, int) else 0  # the teacher's last push this session applied
         typed = saved.get(K.TYPED)
         ss[K.TYPED] = {str(k): str(v) for k, v in typed.items()} if isinstance(typed, dict) else {}
         for language, text in ss[K.TYPED].items():  # the text pages' sentence box, as it was before the refresh

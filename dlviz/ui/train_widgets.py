@@ -23,6 +23,7 @@ from dlviz.train.config import AUGMENT_FIELDS
 from dlviz.train.engine import PRECISIONS
 from dlviz.ui import gan_widgets, task_views
 from dlviz.ui import keys as K
+from dlviz.ui.class_locks import hold_widgets, lock_help, locked
 from dlviz.ui.plain import plain_args
 from dlviz.ui.state import get_data, run_message, save_session, t
 from dlviz.ui.widgets import show_error
@@ -99,6 +100,7 @@ def settings_form(spec: dict) -> TrainConfig:
     if ss.get(K.TR_DEVICE) not in dev_keys:
         ss.pop(K.TR_DEVICE, None)  # a GPU chosen on another machine
     _init_widgets(spec)
+    hold_widgets()  # in a class: the settings the teacher locked, back in their (greyed out) widgets
     found = ", ".join(f"{k}: {name}" for k, name in devices)
     c1, c2, c3 = st.columns(3)
     device = c1.selectbox(
@@ -109,7 +111,12 @@ def settings_form(spec: dict) -> TrainConfig:
         help=t("Found: {found}", found=found),
     )
     optimizer = c2.selectbox(
-        t("Optimizer"), list(OPTIMIZERS), key=K.TR_OPTIMIZER, format_func=lambda k: t(OPTIMIZERS[k]["title"])
+        t("Optimizer"),
+        list(OPTIMIZERS),
+        key=K.TR_OPTIMIZER,
+        format_func=lambda k: t(OPTIMIZERS[k]["title"]),
+        disabled=locked("optimizer"),
+        help=lock_help("optimizer"),
     )
     lr = c3.number_input(
         t("Learning rate"),
@@ -118,18 +125,30 @@ def settings_form(spec: dict) -> TrainConfig:
         key=K.TR_LR,
         format="%g",
         step=1e-4,
-        help=t("How big each step is. 0.003 suits Adam with the default schedule; 0.001 is Keras's default."),
+        help=lock_help(
+            "lr", t("How big each step is. 0.003 suits Adam with the default schedule; 0.001 is Keras's default.")
+        ),
+        disabled=locked("lr"),
     )
     c4, c5, c6 = st.columns(3)
-    epochs = c4.number_input(t("Epochs"), 1, 1000, key=K.TR_EPOCHS, help=t("Passes over the training images."))
+    epochs = c4.number_input(
+        t("Epochs"),
+        1,
+        1000,
+        key=K.TR_EPOCHS,
+        help=lock_help("epochs", t("Passes over the training images.")),
+        disabled=locked("epochs"),
+    )
     batch = c5.number_input(
         t("Batch size"),
         1,
         65536,
         key=K.TR_BATCH_SIZE,
-        help=t(
-            "Images per step. The course used 32; 128 trains faster to the same accuracy with the warm-up schedule."
+        help=lock_help(
+            "batch_size",
+            t("Images per step. The course used 32; 128 trains faster to the same accuracy with the warm-up schedule."),
         ),
+        disabled=locked("batch_size"),
     )
     sched_names = {k: t(v) for k, v in SCHEDULES.items()}
     schedule = c6.selectbox(
@@ -137,7 +156,8 @@ def settings_form(spec: dict) -> TrainConfig:
         list(SCHEDULES),
         key=K.TR_SCHEDULE,
         format_func=sched_names.get,
-        help=help_text("schedule", lang=ss.get(K.LANG, "en")),
+        help=lock_help("schedule", help_text("schedule", lang=ss.get(K.LANG, "en"))),
+        disabled=locked("schedule"),
     )
     with st.expander(t("More settings")):
         c7, c8, c9 = st.columns(3)

@@ -9,6 +9,7 @@ from dlviz.data.user_csv import list_csv
 from dlviz.errors import DlvizError
 from dlviz.i18n import LANGUAGES, translate
 from dlviz.ui import keys as K
+from dlviz.ui.class_locks import lock_help, locked
 from dlviz.ui.plain import plain
 from dlviz.ui.screen import presentation_toggle
 from dlviz.ui.state import save_session, t
@@ -73,6 +74,8 @@ def sidebar() -> None:
                 translate(ALL_DATASETS[k].title, lang) if k in ALL_DATASETS else t("Your CSV: {name}", name=own[k])
             ),
             key=K.DATASET_SELECT,
+            disabled=locked("dataset"),
+            help=lock_help("dataset"),
         )
         data_dir = st.text_input(
             t("Data folder (optional)"),
