@@ -8,6 +8,7 @@ from dlviz.ui.classroom import me
 ensure_app()
 
 from dlviz.ui.dashboard_widgets import REFRESH_S, class_dashboard
+from dlviz.ui.push_widgets import push_panel
 
 st.title(t("Classroom"))
 if not me().teacher:  # the navigation lists this page for the teacher only; a typed address lands here
@@ -19,6 +20,7 @@ st.caption(
         "discuss it with the class."
     )
 )
+push_panel()  # push a dataset, model, recipe, page or lesson to every student, and lock controls (issue 17 item 3)
 
 
 @st.fragment(run_every=REFRESH_S)

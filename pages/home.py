@@ -13,7 +13,6 @@ from dlviz.ui import get_store, t
 from dlviz.ui.kinds import DATASET_INTROS, IMAGE_KIND, kind_of
 from dlviz.ui.lesson_widgets import lesson_list
 from dlviz.ui.plain import plain
-from dlviz.ui.push_widgets import push_panel
 from dlviz.ui.run_widgets import run_title
 
 st.title(t("dlviz: build, train and look inside neural networks"))
@@ -72,5 +71,4 @@ if rid:
             icon=":material/history:",
         )
 
-push_panel()  # the teacher's Push and lock panel (a class server's teacher only)
 lesson_list()

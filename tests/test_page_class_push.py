@@ -36,10 +36,13 @@ def _banner(at) -> str:
 
 
 def _teacher_pushes(app, what, locks, **state):
-    """The teacher's own session: set their state, choose what to push and what to lock, press Push."""
-    at = _session(app, TEACHER)
+    """The teacher's own session: set their state, choose what to push and what to lock, press Push (the panel is
+    on the Class page)."""
+    at = _session(app, TEACHER, "pages/classroom.py")
     for k, v in state.items():
         at.session_state[k] = v
+    if "dataset" in state:
+        at.session_state["_dataset_select_next"] = state["dataset"]  # the sidebar's box follows, as a page does
     at.run()
     at.session_state["_push_what"] = what
     at.session_state["_push_locks"] = locks

@@ -90,6 +90,7 @@ def _next_enabled(at) -> bool:
 
 def test_the_teacher_pushes_a_lesson_at_a_step(app, quiz):
     teacher = _session(app, TEACHER)
+    teacher.switch_page("pages/classroom.py").run()  # the Class page holds the teacher's push panel
     teacher.session_state["_push_lesson"] = "quiz"
     teacher.run()
     teacher.number_input(key="_push_step").set_value(2).run()
