@@ -43,6 +43,7 @@ class Limits:
     image_bytes: int = 128 * MB
     csv_bytes: int = 10 * MB
     csv_rows: int = 100_000
+    csv_quota_bytes: int = 30 * MB  # a class: the CSV files one student may keep on the server, together
     json_bytes: int = 256 * 1024
     json_depth: int = 32
     idx_bytes: int = 256 * MB
@@ -58,6 +59,7 @@ _ENV = {  # variable -> (field, multiplier)
     "DLVIZ_MAX_IMAGE_MB": ("image_bytes", MB),
     "DLVIZ_MAX_CSV_MB": ("csv_bytes", MB),
     "DLVIZ_MAX_CSV_ROWS": ("csv_rows", 1),
+    "DLVIZ_CSV_QUOTA_MB": ("csv_quota_bytes", MB),
     "DLVIZ_MAX_JSON_KB": ("json_bytes", 1024),
     "DLVIZ_MAX_JSON_DEPTH": ("json_depth", 1),
     "DLVIZ_MAX_IDX_MB": ("idx_bytes", MB),

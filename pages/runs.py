@@ -177,6 +177,11 @@ with st.expander(t("Model spec and all settings (JSON)")):
 st.divider()
 read_only = read_only_note(run)  # someone else's run viewed read-only, or an imported copy
 viewed = run.id == viewed_run_id()
+if not me().owns(run.owner):  # a class: a lesson's run, shared with every student, is opened and never changed
+    read_only = read_only or t(
+        "This run is shared with the whole class: you can open it and look inside, not rename or delete it."
+    )
+    viewed = True
 if read_only:
     st.caption(read_only)
 r1, r2 = st.columns(2)

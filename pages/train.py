@@ -84,7 +84,7 @@ if row.button(t("Train"), type="primary", disabled=active, icon=":material/play_
         dataset, spec, cfg = hold_submit(ss[K.DATASET], spec, cfg, info.num_classes)
         job = TrainJob(dataset, spec, cfg, data_dir=ss[K.DATA_DIR] or None, baseline=classic, owner=me().id)
         try:
-            ss[K.JOB_ID] = ex.submit(job)  # a class's queue may refuse it: over a limit, or one already waiting
+            ss[K.JOB_ID] = ex.submit(job)  # a class's queue may refuse it; the run belongs to job.owner (alone: '')
         except DlvizError as e:
             show_error(e)
         else:

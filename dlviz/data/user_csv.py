@@ -447,25 +447,61 @@ def _folder(home=None) -> Path:
     return dlviz_home(home) / "data" / "csv"
 
 
-def add_csv(raw: bytes, filename: str, home=None) -> str:
-    """Check ``raw`` as a text dataset and keep it; returns its dataset name (``csv-<hash>``)."""
+def _meta(path: Path) -> dict:
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _owners(meta: dict) -> list[str]:
+    owners = meta.get("owners")
+    return [str(o) for o in owners] if isinstance(owners, list) else []
+
+
+def add_csv(raw: bytes, filename: str, home=None, owner: str | None = None) -> str:
+    """Check ``raw`` as a text dataset and keep it; returns its dataset name (``csv-<hash>``).
+
+    ``owner`` (a class: the uploader's Person.id) makes it theirs: ``list_csv(owner=...)`` lists it for them
+    only, and a student's files together stay under the server's quota (DLVIZ_CSV_QUOTA_MB)."""
     load_csv_dataset(raw, name=filename)  # every problem is a plain DataError, before anything is kept
     key = PREFIX + hashlib.sha256(raw).hexdigest()[:12]
     folder = _folder(home)
     folder.mkdir(parents=True, exist_ok=True)
+    meta = _meta(folder / f"{key}.json")
+    owners = _owners(meta)
+    if owner and owner not in owners:
+        if owner.startswith("s-"):  # a student: the teacher's uploads are not counted against anyone
+            used = sum(
+                (folder / f"{name}.csv").stat().st_size
+                for name in list_csv(home, owner=owner)
+                if (folder / f"{name}.csv").is_file()
+            )
+            quota = limits().csv_quota_bytes
+            if used + len(raw) > quota:
+                raise DataError(
+                    "Your CSV files would take {size} MB on the server; each student may keep up to {limit} MB. "
+                    "Use one of the files you added before, or ask your teacher.",
+                    size=f"{(used + len(raw)) / MB:.1f}",
+                    limit=f"{quota / MB:g}",
+                )
+        owners.append(owner)
     (folder / f"{key}.csv").write_bytes(raw)
-    (folder / f"{key}.json").write_text(json.dumps({"filename": filename}), encoding="utf-8")
+    kept = {"filename": filename, **({"owners": owners} if owners else {})}
+    (folder / f"{key}.json").write_text(json.dumps(kept), encoding="utf-8")
     return key
 
 
-def list_csv(home=None) -> dict[str, str]:
-    """The CSV datasets kept in this home: name -> the original file name."""
+def list_csv(home=None, owner: str | None = None) -> dict[str, str]:
+    """The CSV datasets kept in this home: name -> the original file name; ``owner``: only those that person
+    added (a class), None: all."""
     out = {}
-    for meta in sorted(_folder(home).glob("csv-*.json")):
-        try:
-            out[meta.stem] = json.loads(meta.read_text(encoding="utf-8"))["filename"]
-        except (OSError, ValueError, KeyError):
+    for path in sorted(_folder(home).glob("csv-*.json")):
+        meta = _meta(path)
+        if "filename" not in meta or (owner is not None and owner not in _owners(meta)):
             continue
+        out[path.stem] = str(meta["filename"])
     return out
 
 

@@ -59,6 +59,11 @@ def find(store: RunStore, snap: Snapshot) -> RunRecord | None:
     return rec
 
 
+def run_ids(store: RunStore) -> set[str]:
+    """The ids of every lesson snapshot run: class material that every student may open (never change)."""
+    return {str(v) for v in _index(store).values() if isinstance(v, str)}
+
+
 def remember(store: RunStore, snap: Snapshot, run_id: str) -> None:
     index = _index(store)
     index[fingerprint(snap)] = run_id

@@ -12,6 +12,7 @@ from dlviz.models import PRESETS
 from dlviz.timing import estimate, remember
 from dlviz.train import TrainConfig, TrainJob
 from dlviz.ui import keys as K
+from dlviz.ui.classroom import me
 from dlviz.ui.state import get_executor, get_store, t
 from dlviz.ui.waits import seconds_text
 
@@ -47,6 +48,7 @@ def _submit_next(exp: dict) -> None:
         TrainConfig(**EXPERIMENT_CONFIG),
         name=f"{key} · {get_info(ss[K.DATASET]).name} · 2,000",
         data_dir=ss[K.DATA_DIR] or None,
+        owner=me().id,
     )
     exp["job"] = get_executor().submit(job)
     exp["current"] = key

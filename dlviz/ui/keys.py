@@ -25,6 +25,14 @@ SID = "sid"
 PUSH_SEEN = "push_seen"  # the version of the last push this session applied (saved with it: applied once)
 PERSON = "person"  # dlviz.classroom.Person: who this session belongs to (ALONE unless a class server)
 VIEW = "view"  # a read-only view of someone else's run (dlviz.ui.view): {run_id, name, via, token, back} or None
+CLASS_SID = "_class_sid"  # the session id the class sign-in (or the cookie) gave, until init_session takes it
+CLASS_TOKEN = "_class_token"  # the random token this session's cookie holds (dlviz.ui.signin)
+CLASS_SIGNED_OUT = "_class_signed_out"  # the sign-in screen after a sign-out clears the cookie
+SIGNIN_CODE = "_signin_code"
+SIGNIN_NAME = "_signin_name"
+SIGNIN_KEY = "_signin_key"
+SIGNIN_LANG = "_signin_lang"
+SIGN_OUT = "_sign_out"
 
 # The sidebar, the navigation and presentation mode
 DATA_DIR_INPUT = "_data_dir_input"

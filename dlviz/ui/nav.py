@@ -15,6 +15,7 @@ from dlviz.ui import push_widgets, screen
 from dlviz.ui.cache import Bounded
 from dlviz.ui.classroom import me
 from dlviz.ui.lesson_widgets import lesson_panel
+from dlviz.ui.signin import guard_open_run, sign_in_page, signed_in, touch
 from dlviz.ui.state import init_session, t
 from dlviz.ui.view import take_view_link, view_banner
 from dlviz.ui.widgets import show_error, sidebar
@@ -43,6 +44,9 @@ def run_app() -> None:
     # the icon and the logo ship in assets/: the page fetches nothing from outside (tests/test_offline.py)
     st.set_page_config(page_title="dlviz", page_icon=str(_ROOT / "assets/favicon.png"), layout="wide")
     st.logo(str(_ROOT / "assets/logo.png"), size="medium")
+    if not signed_in():  # a class server: nobody sees a page before signing in (alone: always signed in)
+        st.navigation([st.Page(sign_in_page, title=t("Join the class"), url_path="join")], position="hidden").run()
+        return
     init_session()
     take_view_link()  # ?view=<token>: one run, read-only (dlviz.ui.view)
     _warm_explanations()
@@ -74,6 +78,7 @@ def run_app() -> None:
     sidebar()
     with st.sidebar:
         push_widgets.watch()  # an open student page looks for a new push every few seconds
+    touch(nav.url_path or "home")  # a class: who is here, on which page (the teacher's view); alone: nothing
     try:  # every page calls ensure_app() first, which draws index_notice() on top of it
         nav.run()
     except RunError as e:  # the run index failed under a page: a sentence, never a traceback; the menu stays
@@ -135,6 +140,7 @@ def ensure_app() -> None:
     ``st.navigation`` call turns the old mode off for the process) and stop the stray run.
     """
     if K.SID in st.session_state:
+        guard_open_run()  # a class: a run id that is not this person's opens nothing, and the page says so
         index_notice()  # a damaged run index: said on top of every page, with the button that rebuilds it
         view_banner()  # someone else's run, open read-only: whose it is, and the way back
         push_widgets.receive()  # again: a page can run without app.py's run (AppTest's reruns); cheap when done

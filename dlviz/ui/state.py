@@ -4,6 +4,10 @@ A refresh gives Streamlit a new session, so the few things a user would hate to 
 being built, the language, the dataset, the training job being watched) are written to
 ``$DLVIZ_HOME/sessions/<sid>.json``; ``sid`` rides in the URL (``?s=...``). A new tab gets its own
 ``sid``, so two tabs build and train independently.
+
+On a class server (``dlviz.classroom.class_mode()``) nothing rides in the URL: the sign-in
+(``dlviz.ui.signin``) gives the session its ``sid``, a cookie brings it back after a refresh, the saved
+file names its owner and is read only by them, and the data folder is the server's.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import time
 
 import streamlit as st
 
+from dlviz.classroom import class_mode
+from dlviz.classroom.owned import store_for
 from dlviz.classroom.queue import FairQueue, for_server
 from dlviz.data import load_dataset
 from dlviz.errors import DlvizError, RunError
@@ -29,6 +35,7 @@ from dlviz.runs import RunStore, dlviz_home
 from dlviz.train import LocalExecutor
 from dlviz.train.process import make_executor
 from dlviz.ui import keys as K
+from dlviz.ui.classroom import me
 from dlviz.ui.inputs import InputImage
 from dlviz.ui.plain import plain_args
 
@@ -62,8 +69,10 @@ def _session_file(sid: str):
 def init_session() -> None:
     """Fill ``st.session_state`` once per session: from the saved file for ``?s=``, else defaults."""
     ss = st.session_state
+    in_class = class_mode()
     if K.SID not in ss:
-        sid = st.query_params.get("s", "")
+        # in a class the sign-in gave the session id (never the URL: a projected link must open nothing)
+        sid = ss.pop(K.CLASS_SID, "") if in_class else st.query_params.get("s", "")
         if not _SID.match(sid or ""):
             sid = secrets.token_hex(8)
         ss[K.SID] = sid
@@ -74,9 +83,13 @@ def init_session() -> None:
                 saved = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 saved = {}  # a damaged session file only loses the draft, never the app
-        ss[K.LANG] = saved.get(K.LANG, os.environ.get("DLVIZ_LANG", "en"))
+        if in_class and (not isinstance(saved, dict) or saved.get("owner") != me().id):
+            saved = {}  # a draft belongs to its owner: anyone else starts afresh
+        lang = ss.get(K.LANG) if in_class else None  # the language picked on the sign-in screen
+        ss[K.LANG] = saved.get(K.LANG, lang or os.environ.get("DLVIZ_LANG", "en"))
         ss[K.DATASET] = saved.get(K.DATASET, "mnist")
-        ss[K.DATA_DIR] = saved.get(K.DATA_DIR, _cli_data_dir())
+        # in a class the data folder is the server's setting, never a visitor's
+        ss[K.DATA_DIR] = _cli_data_dir() if in_class else saved.get(K.DATA_DIR, _cli_data_dir())
         ss[K.SPEC] = saved.get(K.SPEC) or PRESETS["mlp"].copy_spec()
         ss[K.SPEC_UNDO] = saved.get(K.SPEC_UNDO, [])
         ss[K.JOB_ID] = saved.get(K.JOB_ID)
@@ -98,24 +111,29 @@ def init_session() -> None:
         ss[K.RUN_RESTORED] = bool(saved.get(K.RUN_RESTORED, False))
         if not ss[K.RUN_ID]:
             try:
-                last = _last_run_of_kind(store, ss[K.DATASET])
+                # in a class, each person's own last run (the teacher's too), never a classmate's
+                last = _last_run_of_kind(store, ss[K.DATASET], owner=me().id if in_class else None)
             except RunError:
                 last = None  # a damaged index: every page says so (index_notice) and the app goes on
             ss[K.RUN_ID] = last.id if last else None  # reopen the last run (of this dataset's kind) after a restart
             ss[K.RUN_RESTORED] = last is not None
+    if in_class:
+        if "s" in st.query_params:
+            del st.query_params["s"]  # a session id from a link grants nothing here, and is not shown
+        return
     # navigation between pages clears the query string; put the session id back every run
     if st.query_params.get("s") != ss[K.SID]:
         st.query_params["s"] = ss[K.SID]
 
 
-def _last_run_of_kind(store: RunStore, dataset: str):
+def _last_run_of_kind(store: RunStore, dataset: str, owner: str | None = None):
     """The newest run that reads what ``dataset`` holds (sentences or images), or None. A new session on MNIST
     no longer opens a transformer trained on rt-polarity, which every image page then had to explain away."""
     try:
         reads = modality_of(dataset or "mnist")
     except DlvizError:
         reads = IMAGE  # a CSV deleted since: the last image run, as before
-    for run in store.list(skip_damaged=True):
+    for run in store.list(skip_damaged=True, owner=owner):
         if modality_of(run) is reads:
             return run
     return None
@@ -184,6 +202,8 @@ def save_session() -> None:
     data = {k: ss.get(k) for k in PERSISTED}
     data["inspect"] = input_snapshot()
     ss[K.INSP_SAVED_INPUT] = data["inspect"]
+    if class_mode():
+        data["owner"] = me().id  # read back only by its owner (init_session)
     try:
         path = _session_file(ss[K.SID])
         tmp = path.with_suffix(".tmp")
@@ -268,8 +288,27 @@ def get_executor() -> LocalExecutor | FairQueue:
 
 
 def get_store() -> RunStore:
+    """The run store as this session's person may use it: everything alone or for the teacher, a student's
+    own runs for a student (``dlviz.classroom.owned``)."""
     get_executor()  # make sure stale 'running' rows were marked first
-    return RunStore()
+    person = me()
+    if person.sees_all:
+        return store_for(person)
+    return store_for(person, also=_linked_run())
+
+
+def _linked_run() -> frozenset[str]:
+    """The run of the read-only link this session has open (dlviz.ui.view), while the link lives: a student may
+    open it besides their own runs."""
+    view = st.session_state.get(K.VIEW)
+    if not isinstance(view, dict) or view.get("via") != "link" or not view.get("token"):
+        return frozenset()
+    from dlviz.classroom.share import ShareLinks
+
+    entry = ShareLinks().resolve(view.get("token"))
+    if entry is None or entry.get("run_id") != view.get("run_id"):
+        return frozenset()
+    return frozenset({str(view["run_id"])})
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

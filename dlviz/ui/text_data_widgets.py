@@ -14,6 +14,7 @@ from dlviz.i18n import N_
 from dlviz.limits import MB, limits
 from dlviz.ui import keys as K
 from dlviz.ui.cache import session_cache
+from dlviz.ui.classroom import me
 from dlviz.ui.data_widgets import balance_pair, sample_picker, split_metrics
 from dlviz.ui.plain import plain
 from dlviz.ui.state import t
@@ -138,7 +139,7 @@ def csv_upload() -> None:
         )
         if f is not None and ss.get(K.TDATA_CSV_DONE) != f.file_id:
             try:
-                name = add_csv(f.getvalue(), f.name)
+                name = add_csv(f.getvalue(), f.name, owner=me().id or None)  # a class: the uploader's
             except DlvizError as e:
                 show_error(e)
                 return

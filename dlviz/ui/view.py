@@ -14,7 +14,7 @@ import streamlit as st
 
 from dlviz.classroom.share import ShareLinks, imported_from
 from dlviz.errors import DlvizError
-from dlviz.runs import RunRecord
+from dlviz.runs import RunRecord, RunStore
 from dlviz.ui import keys as K
 from dlviz.ui.classroom import me
 from dlviz.ui.plain import plain
@@ -99,7 +99,7 @@ def take_view_link() -> None:
     entry = ShareLinks().resolve(token)
     if entry is not None:
         try:
-            get_store().get(entry["run_id"])
+            RunStore().get(entry["run_id"])  # the link is the permission: only that the run still exists
         except DlvizError:
             entry = None
     if entry is None:

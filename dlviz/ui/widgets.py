@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dlviz.classroom import class_mode
 from dlviz.data import ALL_DATASETS
 from dlviz.data.user_csv import list_csv
 from dlviz.errors import DlvizError
 from dlviz.i18n import LANGUAGES, translate
 from dlviz.ui import keys as K
 from dlviz.ui.class_locks import lock_help, locked
+from dlviz.ui.classroom import me
 from dlviz.ui.plain import plain
 from dlviz.ui.screen import presentation_toggle
+from dlviz.ui.signin import who_i_am
 from dlviz.ui.state import save_session, t
 
 
@@ -44,7 +47,9 @@ def _relabel_choices() -> None:
 
 def sidebar() -> None:
     ss = st.session_state
+    in_class = class_mode()
     with st.sidebar:
+        who_i_am()  # a class: who you are and sign-out (alone: nothing)
         presentation_toggle()
         langs = list(LANGUAGES)
         lang = st.selectbox(
@@ -61,7 +66,7 @@ def sidebar() -> None:
             st.rerun()
         if ss.pop(K.RELABEL, False):
             _relabel_choices()
-        own = list_csv()  # the user's CSV files kept in the home folder
+        own = list_csv(owner=me().id if in_class else None)  # the user's CSV files kept in the home folder
         keys = list(ALL_DATASETS) + list(own)
         picked = ss.pop(K.DATASET_SELECT_NEXT, None)  # a page chose the dataset (a CSV just uploaded)
         if picked in keys:
@@ -77,16 +82,24 @@ def sidebar() -> None:
             disabled=locked("dataset"),
             help=lock_help("dataset"),
         )
-        data_dir = st.text_input(
-            t("Data folder (optional)"),
-            value=ss[K.DATA_DIR] or "",
-            key=K.DATA_DIR_INPUT,
-            help=t(
-                "A folder holding the four IDX files (.gz or not), or rt-polarity.pos and "
-                "rt-polarity.neg. Leave empty to use the cache, a download, or the offline "
-                "data."
-            ),
-        )
+        if in_class:  # the server's setting (--data-dir or DLVIZ_DATA_DIR), not a visitor's field
+            data_dir = ss[K.DATA_DIR] or ""
+            st.caption(
+                t("Data comes from the server's data folder, set when the class server was started.")
+                if data_dir
+                else t("Data comes from the server's cache, a download or the offline data.")
+            )
+        else:
+            data_dir = st.text_input(
+                t("Data folder (optional)"),
+                value=ss[K.DATA_DIR] or "",
+                key=K.DATA_DIR_INPUT,
+                help=t(
+                    "A folder holding the four IDX files (.gz or not), or rt-polarity.pos and "
+                    "rt-polarity.neg. Leave empty to use the cache, a download, or the offline "
+                    "data."
+                ),
+            )
         if ds != ss[K.DATASET] or data_dir.strip() != (ss[K.DATA_DIR] or ""):
             ss[K.DATASET], ss[K.DATA_DIR] = ds, data_dir.strip()
             save_session()
