@@ -274,3 +274,23 @@ def test_csv_uploads_belong_to_their_uploader_and_have_a_quota(home, monkeypatch
         add_csv((rows + "one more line is here,1\n").encode(), "second.csv", owner="s-aaaaaaaaaaaa")
     assert len(list_csv(owner="s-aaaaaaaaaaaa")) == 1
     add_csv((rows + "one more line is here,1\n").encode(), "teacher.csv", owner=TEACHER_ID)  # no quota
+
+
+def test_a_read_only_link_opens_that_one_run_for_a_student_and_nothing_else(klass):
+    from dlviz.classroom.share import ShareLinks
+
+    runs = klass["runs"]
+    token = ShareLinks().create(runs["teacher"], owner=TEACHER_ID, sender="Teacher")
+    klass["cookie"]["value"] = Roster().open_session(klass["ana"], "fedcba9876543210")
+    at = klass["app"]()
+    at.query_params["view"] = token
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state[K.PERSON] == klass["ana"] and at.session_state[K.RUN_ID] == runs["teacher"]
+    assert "view" not in at.query_params
+    linked = store_for(klass["ana"], also=frozenset({runs["teacher"]}))
+    assert linked.get(runs["teacher"]).name == "teacher run"
+    with pytest.raises(NotYoursError):
+        linked.rename(runs["teacher"], "mine now")
+    with pytest.raises(NotYoursError):
+        linked.get(runs["ben"])
