@@ -105,6 +105,8 @@ def test_the_teacher_opens_a_students_run_read_only_everywhere(app, klass):
     assert not at.exception, at.exception
     assert at.session_state[K.RUN_ID] == ben_run.id and at.session_state[K.VIEW]["run_id"] == ben_run.id
     assert any("Ben's run" in i.value and "Read-only" in i.value for i in at.info)
+    assert at.session_state[K.INSP_RUN] == ben_run.id  # the Errors page (a look-inside page) shows Ben's run
+    assert at.title[0].value == "Errors"
     # the Runs page: no rename and no delete for the run viewed read-only
     at.switch_page("pages/runs.py")
     at.run()
