@@ -101,6 +101,14 @@ def test_the_teacher_pushes_a_lesson_at_a_step(app, quiz):
     assert ann.session_state["_lsn"]["lessons"]["quiz"]["step"] == 1  # step 2, the question
     assert "Which one?" in _texts(ann)
     assert "Lesson: A quiz, step 2" in _texts(ann)  # the banner says what the teacher set
+    # the teacher follows the lesson at the same step, and paces the class from there
+    assert teacher.session_state["_lsn"]["active"] == "quiz"
+    assert teacher.session_state["_lsn"]["lessons"]["quiz"]["step"] == 1
+    teacher.button(key="_lsn_back").click().run()
+    teacher.button(key="_lsn_class_here").click().run()
+    assert not teacher.exception, teacher.exception
+    ann.run()
+    assert ann.session_state["_lsn"]["lessons"]["quiz"]["step"] == 0 and "Read this first." in _texts(ann)
 
 
 def test_guesses_reach_the_teachers_histogram_and_the_reveal_reaches_students(app, quiz):

@@ -17,6 +17,7 @@ import time
 import streamlit as st
 
 from dlviz.classroom.guesses import Guesses
+from dlviz.classroom.pushed import PushBoard
 from dlviz.errors import DlvizError
 from dlviz.i18n import N_
 from dlviz.lessons import Lesson, Step, load_lessons_safe, measure, snapshots
@@ -413,6 +414,11 @@ def _await_reveal(lesson: Lesson, step: Step) -> None:
     st.info(t("Your guess is in. The teacher reveals the answer to the whole class."), icon=":material/hourglass_top:")
 
 
+def _bring_class(lesson: Lesson, index: int) -> None:
+    PushBoard().push(lesson={"id": lesson.id, "step": index})
+    st.toast(t("The class is brought to step {i}.", i=index + 1), icon=":material/campaign:")
+
+
 def _reveal_to_class(lesson: Lesson, step: Step, on: bool) -> None:
     Guesses().reveal(lesson.id, step.id, on)
 
@@ -625,6 +631,15 @@ def lesson_panel(page_file: str) -> None:
         if row.button(t("Leave the lesson"), icon=":material/logout:", key=K.LSN_LEAVE):
             leave()
             st.rerun()
+        if me().teacher:  # in a class: pace the students, every one at the step on the projector
+            row.button(
+                t("Bring the class to this step"),
+                icon=":material/campaign:",
+                key=K.LSN_CLASS_HERE,
+                on_click=_bring_class,
+                args=(lesson, i),
+                help=t("Every student's lesson opens at this step within a few seconds (the earlier push ends)."),
+            )
 
 
 # ---------------------------------------------------------------------------------------------------------

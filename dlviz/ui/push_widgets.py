@@ -286,6 +286,12 @@ def _push(what: dict, locks: list[str]) -> None:
     ss[K.PUSH_MSG + "_ok"] = t(
         "Pushed to the class (push {n}). Each student's page takes it within a few seconds.", n=p.version
     )
+    if p.lesson:  # the teacher follows the lesson too, at the same step: the class's guesses and the reveal are there
+        from dlviz.ui import lesson_widgets
+
+        lesson = lesson_widgets.lessons().get(p.lesson["id"])
+        if lesson is not None:
+            lesson_widgets.enter_step(lesson, p.lesson["step"], switch=False)
 
 
 def _call(method: str) -> None:
