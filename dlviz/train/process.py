@@ -317,10 +317,17 @@ def _lost(state, exitcode, store: RunStore) -> None:
 
 
 def make_executor(kind: str | None = None, wait: bool = False):
-    """The app's executor: processes unless DLVIZ_EXECUTOR=thread. The fork server warms up in the
-    background (``wait``: before returning)."""
+    """The app's executor: processes unless DLVIZ_EXECUTOR=thread (threads of this process) or ray (a Ray
+    cluster at DLVIZ_RAY_ADDRESS, ``dlviz.train.ray_executor``). The fork server warms up in the background
+    (``wait``: before returning); the Ray executor starts connecting at once (``wait``: until it has)."""
     kind = (kind or os.environ.get("DLVIZ_EXECUTOR") or "process").lower()
     if kind == "thread":
         return LocalExecutor()
     warm_up(wait)
+    if kind == "ray":
+        from dlviz.train.ray_executor import RayExecutor  # Ray itself is imported only in its driver process
+
+        ex = RayExecutor()
+        ex.start(wait=wait)
+        return ex
     return ProcessExecutor()
