@@ -594,4 +594,8 @@ def for_server(inner, class_on: bool | None = None):
     from dlviz.classroom.people import class_mode
 
     on = class_mode() if class_on is None else class_on
-    return FairQueue(inner) if on else inner
+    if not on:
+        return inner
+    # a backend that knows its own capacity (the Ray cluster's CPUs and GPUs: RayExecutor.slots) sets the slots
+    slots = inner.slots() if hasattr(inner, "slots") else None
+    return FairQueue(inner, slots=slots)
