@@ -97,7 +97,7 @@ def test_locked_controls_are_greyed_out_held_and_released(app, monkeypatch):
     lr = ann.number_input(key="_tr_lr")
     assert lr.disabled and lr.value == 0.01 and "Locked by the teacher" in lr.help
     assert not ann.number_input(key="_tr_epochs").disabled  # not locked: still the student's
-    assert "🔒" in _banner(ann) and "filters is yours to change" in _banner(ann)
+    assert ":material/lock:" in _banner(ann) and "filters is yours to change" in _banner(ann)
 
     # a tampered value (a crafted message setting the greyed-out box) is put back before the job is submitted
     from dlviz.ui.state import get_executor
@@ -150,7 +150,7 @@ def test_locked_controls_are_greyed_out_held_and_released(app, monkeypatch):
     ann.run()
     assert not ann.selectbox(key="build_preset").disabled
     assert not any(w.disabled for w in ann.number_input if (w.key or "").startswith("build_p_"))
-    assert "🔒" not in _banner(ann)
+    assert ":material/lock:" not in _banner(ann)
     PushBoard().end()
     ann.run()
     assert not _banner(ann)
@@ -188,9 +188,11 @@ def test_the_banner_names_what_was_set_in_both_languages(app, lang):
     assert not ann.exception, ann.exception
     text = "\n".join(i.value for i in ann.info)
     if lang == "zh":
-        assert "老师" in text and "学习率" in text and "0.01 🔒" in text
+        assert "老师" in text and "学习率" in text and "0.01 :material/lock:" in text
     else:
-        assert "The teacher set" in text and "Learning rate: 0.01 🔒" in text and "Model: class cnn" in text
+        assert (
+            "The teacher set" in text and "Learning rate: 0.01 :material/lock:" in text and "Model: class cnn" in text
+        )
 
 
 # ----------------------------------------------------------------------------------------------- no streamlit

@@ -196,7 +196,7 @@ def _value_text(name: str, value) -> str:
 
 def banner_items(p: Pushed) -> list[str]:
     """What the teacher set, one short phrase each, a lock after each locked one (Markdown, words plain)."""
-    lock = " 🔒"
+    lock = " :material/lock:"  # headless Chromium has no emoji font: Streamlit's icon
     items = []
     if p.dataset:
         info = ALL_DATASETS.get(p.dataset)
@@ -236,7 +236,7 @@ def banner() -> None:
     head = t("**The teacher set:**") if person.student else t("**You pushed to the class:**")
     text = head + " " + " · ".join(items)
     if p.locks:
-        text += "  \n" + t("🔒 locked for the class; everything else is yours to change.")
+        text += "  \n" + ":material/lock: " + t("locked for the class; everything else is yours to change.")
         if (
             p.locked("model")
             and not p.locked("filters")
