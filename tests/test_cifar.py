@@ -201,6 +201,17 @@ def test_cli_trains_the_course_cnn_on_the_tiny_colour_set(tmp_path, home):
     out = json.loads(r.stdout.splitlines()[-1])
     assert out["status"] == "finished" and out["dataset"] == "cifar10" and out["params"] == 122_576
     assert 0.0 <= out["test_accuracy"] <= 1.0 and out["epochs"] == 1
+    # the CLI's explanation picture keeps the photo in colour (test image 3: a square of class 3's colour)
+    png = tmp_path / "why.png"
+    r = run_cli(
+        *("explain", "--run", out["run_id"], "--index", "3", "--method", "grad_cam", "--out", png),
+        env={"DLVIZ_HOME": home, "DLVIZ_DATA_DIR": folder},
+    )
+    assert r.returncode == 0, r.stderr
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(png).convert("RGB")).reshape(-1, 3).astype(int)
+    assert (np.abs(pixels - COLOURS[3]).sum(1) < 30).sum() > 1000  # the blue square, drawn in its colour
 
 
 def test_digits_refuse_flips_and_cifar_allows_them():
@@ -238,3 +249,26 @@ def test_colour_batches_become_channels_first_floats_and_uploads_stay_in_colour(
     assert p.x[0, 16, 2] > 0.9 and p.x[2, 16, 2] < 0.1  # left: red
     assert p.x[2, 16, 29] > 0.9 and p.x[0, 16, 29] < 0.1  # right: blue
     assert p.notices and IMAGE.encode(np.pad(photo[:, :100, 0], 30)).x.shape == (1, 28, 28)  # digits: MNIST-style
+
+
+def test_augmentation_preview_of_colour_photos_is_a_colour_grid():
+    from dlviz.train.augment import Augmentation, preview
+
+    x, _ = shapes(4, 0)
+    grid = preview(torch.from_numpy(x), Augmentation(flip=True), seed=0, copies=3)
+    assert grid.shape == (4 * 32, 4 * 32, 3) and grid.dtype == torch.uint8
+    assert torch.equal(grid[:32, :32], torch.from_numpy(x[0]))  # the top row: the photos as stored, in colour
+    mirrored = [
+        torch.equal(grid[32 * r : 32 * (r + 1), :32], torch.from_numpy(x[0][:, ::-1].copy())) for r in (1, 2, 3)
+    ]
+    assert any(mirrored)  # some batch shows the first photo mirrored left-right
+
+
+def test_classic_pipelines_read_colour_photos():
+    from dlviz.train.baseline import image_baselines
+
+    x, y = shapes(50, 0)
+    tx, ty = shapes(20, 1)
+    out = image_baselines(*(torch.from_numpy(a) for a in (x, y, tx, ty)))
+    assert [r.n_features for r in out][0] == 3072 and "red, green, blue" in out[0].features
+    assert all(0.0 <= r.test_accuracy <= 1.0 for r in out)

@@ -163,3 +163,40 @@ def test_gradients_and_embeddings_pages(page):
     maps = [e for e in at.get("bidi_component") if e.proto.component_name == "dlviz_embedding_map"]
     html = json.loads(maps[-1].proto.json)["html"]
     assert "data:image/png;base64," in html  # the sprite sheet of the colour photos
+
+
+def test_data_page_without_cifar_says_how_to_get_it(tmp_path, monkeypatch):
+    """Offline, no copy anywhere: the error says CIFAR-10 is not on this machine; the hint gives the URL and the
+    sidebar field to fill. In Chinese too."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("DLVIZ_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("DLVIZ_OFFLINE", "1")
+    monkeypatch.delenv("DLVIZ_DATA_DIR", raising=False)
+    monkeypatch.chdir(ROOT)
+    for lang, said, hint in (
+        ("en", "CIFAR-10 is not on this machine", "To get CIFAR-10"),
+        ("zh", "这台机器上没有 CIFAR-10", "获取 CIFAR-10"),
+    ):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        at.run()
+        at.session_state["dataset"] = "cifar10"
+        at.session_state["data_dir"] = ""
+        at.session_state["lang"] = lang
+        at.switch_page("pages/data.py")
+        at.run()
+        assert not at.exception, at.exception
+        errors = " ".join(e.value for e in at.error).replace("\\", "").replace("\u200b", "")  # escapes, no autolink
+        infos = " ".join(i.value for i in at.info).replace("\\", "")
+        assert said in errors and "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz" in errors
+        assert hint in infos and "cifar-10-batches-bin" in infos and "Traceback" not in errors
+
+
+def test_train_page_offers_flips_and_previews_colour_batches(page):
+    at = page("train")
+    flip = next(c for c in at.checkbox if c.label == "Mirror left-right")
+    assert not flip.disabled  # a mirrored cat is still a cat
+    flip.check().run()
+    assert not at.exception, at.exception
+    assert len(at.image) == 1  # the preview grid, in colour (dlviz.train.augment.preview: test_cifar.py)
+    assert at.session_state["train_settings"]["augment_flip"] is True

@@ -43,7 +43,7 @@ def add_parser(sub) -> None:
     da = sub.add_parser(
         "data", help=t("a dataset's train, validation and test counts, and how many test items also occur in training")
     )
-    da.add_argument("--dataset", default="mnist", help="mnist | fashion-mnist | rt-polarity | zh-reviews")
+    da.add_argument("--dataset", default="mnist", help="mnist | fashion-mnist | cifar10 | rt-polarity | zh-reviews")
     da.add_argument(
         "--data-dir",
         default=os.environ.get("DLVIZ_DATA_DIR"),

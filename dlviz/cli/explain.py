@@ -139,7 +139,8 @@ def run(a: argparse.Namespace) -> int:
     if a.out:
         from dlviz.plots.explain import comparison_png  # lazy: it imports plotly, which only --out needs
 
-        Path(a.out).write_bytes(comparison_png(x[0], {a.method: res}, {a.method: t(METHODS[a.method].title)}, tr=t))
+        image = x[0] if x.shape[0] == 1 else x  # a colour photo (3, H, W) is drawn in colour
+        Path(a.out).write_bytes(comparison_png(image, {a.method: res}, {a.method: t(METHODS[a.method].title)}, tr=t))
         out["out"] = str(a.out)
     if a.json:
         print(json.dumps(out))

@@ -259,13 +259,14 @@ def _has_baseline(dataset: str) -> bool:
 def add_parser(sub) -> None:
     d, epochs = TrainConfig(), {k: recipe_for(k)["epochs"] for k in ("mlp", "cnn")}
     tr = sub.add_parser("train", help=t("train a model and save it as a run"))
-    tr.add_argument("--dataset", default="mnist", help="mnist | fashion-mnist | rt-polarity | zh-reviews")
+    tr.add_argument("--dataset", default="mnist", help="mnist | fashion-mnist | cifar10 | rt-polarity | zh-reviews")
     tr.add_argument(
         "--model",
         default="mlp",
         help=t(
-            "a preset (images: mlp, cnn, deep-sigmoid, resnet, rnn; autoencoders: autoencoder, conv-autoencoder; a "
-            "GAN that draws digits: dcgan; text: lstm, gru, transformer, kim-cnn, bag) or a .json spec"
+            "a preset (images: mlp, cnn, deep-sigmoid, resnet, rnn; colour photos (cifar10): cifar-cnn; autoencoders: "
+            "autoencoder, conv-autoencoder; a GAN that draws digits: dcgan; text: lstm, gru, transformer, kim-cnn, "
+            "bag) or a .json spec"
         ),
     )
     tr.add_argument(

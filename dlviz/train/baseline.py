@@ -169,6 +169,10 @@ IMAGE_PIPELINES = {
     "pixels": (N_("Raw pixels + logistic regression"), N_("the 784 pixel values")),
     "hog": (N_("HOG + logistic regression"), N_("324 HOG features (gradient directions in 7x7-pixel cells)")),
 }
+COLOUR_FEATURES = {
+    "pixels": N_("the 3,072 values of the photo (32 x 32 pixels x red, green, blue)"),
+    "hog": N_("HOG features of the photo's brightness (gradient directions in 7x7-pixel cells)"),
+}
 IMAGE_C = {"pixels": 0.1, "hog": 10.0}
 IMAGE_MAX_ITER = 300
 
@@ -180,6 +184,8 @@ def image_features(kind: str, images):
     if kind == "hog":
         from dlviz.train.hog import hog_features
 
+        if images.ndim == 4:  # colour (N, H, W, 3): the HOG of each photo's brightness
+            images = images.float().mean(-1).round().byte()
         return hog_features(images)
     return images.reshape(len(images), -1).numpy().astype(np.float32) / 255.0
 
@@ -223,6 +229,8 @@ def image_baselines(train_x, train_y, test_x, test_y, kinds=tuple(IMAGE_PIPELINE
         clf, _ = fit_image_pipeline(kind, train_x, train_y)
         acc = image_accuracy(kind, clf, test_x, test_y)
         name, features = IMAGE_PIPELINES[kind]
+        if train_x.ndim == 4:  # colour photos: their own feature counts
+            features = COLOUR_FEATURES[kind]
         n_features = int(clf.coef_.shape[1])
         out.append(BaselineResult(name, features, acc, time.perf_counter() - t0, len(train_y), n_features))
     return out

@@ -448,7 +448,9 @@ def image_page() -> None:
         st.stop()
     # the panel's label never changes with the input: Streamlit folds an expander whose label changed, so the
     # panel closed after every pick (issue 13); what is being explained is said in the caption below it
-    with st.expander(t("Input: pick a test image, draw or upload"), icon=":material/image:", key="_exp_input_panel"):
+    photos = getattr(ctx.data.info, "channels", 1) == 3  # a colour model: no drawing (the picker says why)
+    title = t("Input: pick a test image or upload a photo") if photos else t("Input: pick a test image, draw or upload")
+    with st.expander(title, icon=":material/image:", key="_exp_input_panel"):
         inp = input_picker(ctx)
     st.caption(t("Explaining: {caption}", caption=inp.caption))
     probs = predict(ctx, inp)
