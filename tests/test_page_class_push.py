@@ -97,6 +97,8 @@ def test_locked_controls_are_greyed_out_held_and_released(app, monkeypatch):
     lr = ann.number_input(key="_tr_lr")
     assert lr.disabled and lr.value == 0.01 and "Locked by the teacher" in lr.help
     assert not ann.number_input(key="_tr_epochs").disabled  # not locked: still the student's
+    task = [w for w in ann.get("button_group") if getattr(w, "key", None) == "_tr_task"]
+    assert task and task[0].proto.disabled  # no GAN instead of the locked model
     assert ":material/lock:" in _banner(ann) and "filters is yours to change" in _banner(ann)
 
     # a tampered value (a crafted message setting the greyed-out box) is put back before the job is submitted

@@ -18,6 +18,7 @@ from dlviz.tasks import GENERATION
 from dlviz.tasks.generation import GRID, to_uint8
 from dlviz.ui import keys as K
 from dlviz.ui.cache import session_cache
+from dlviz.ui.class_locks import lock_help, locked
 from dlviz.ui.state import get_store, t
 
 CLASSIFY, GENERATE = "classify", "generate"
@@ -49,12 +50,17 @@ def chosen_gan(dataset: str, ask: bool = True) -> dict | None:
         return copy_preset(next(iter(GAN_PRESETS))) if ss.get(K.TR_TASK_KEPT) == GENERATE else None
     if ss.get(K.TR_TASK) not in TASK_CHOICES:  # Streamlit drops a widget's state while it is not drawn: keep it
         ss[K.TR_TASK] = ss.get(K.TR_TASK_KEPT) if ss.get(K.TR_TASK_KEPT) in TASK_CHOICES else CLASSIFY
+    frozen = locked("model")  # in a class the teacher locked the model: the Build page's model is what trains
+    if frozen:
+        ss[K.TR_TASK] = CLASSIFY
     # restored above from the kept choice when a run ended (the widget was not drawn while it trained)
     st.segmented_control(
         t("What to train"),
         list(TASK_CHOICES),
         key=K.TR_TASK,
         format_func=lambda k: t(TASK_CHOICES[k]),
+        disabled=frozen,
+        help=lock_help("model"),
     )
     ss[K.TR_TASK_KEPT] = ss.get(K.TR_TASK) or CLASSIFY
     if ss[K.TR_TASK_KEPT] != GENERATE:
