@@ -118,6 +118,7 @@ def test_a_student_lists_and_opens_only_their_own_runs(klass):
     assert at.session_state[K.RUN_ID] == klass["runs"]["ana"]  # their own last run comes back
     _page(at, "pages/runs.py")
     assert list(at.dataframe[0].value["name"]) == ["ana run", "ana-old run"]
+    assert "owner" not in at.dataframe[0].value  # a student's table has no one else to name
     assert len(at.selectbox(key=K.RUNS_PICK).options) == 2
 
 
@@ -169,6 +170,14 @@ def test_the_teacher_sees_and_can_change_every_run(klass):
     _page(at, "pages/runs.py", **{K.RUNS_PICK: klass["runs"]["ben"]})
     assert set(at.selectbox(key=K.RUNS_PICK).options) >= set()  # drawn
     assert len(at.selectbox(key=K.RUNS_PICK).options) == 5
+    owners = dict(zip(at.dataframe[0].value["name"], at.dataframe[0].value["owner"]))
+    assert owners == {
+        "ana run": "Ana",
+        "ana-old run": "Ana",
+        "ben run": "Ben",
+        "teacher run": "Teacher",
+        "before run": "–",
+    }
     at.text_input(key=K.run_name(klass["runs"]["ben"])).input("seen by the teacher")
     at.button(key=K.RUNS_RENAME).click().run()
     assert RunStore().get(klass["runs"]["ben"]).name == "seen by the teacher"
@@ -256,6 +265,14 @@ def test_alone_nothing_changes(app, home, monkeypatch):
     assert not any(b.label == "Sign out" for b in at.button)
     assert at.session_state[K.RUN_ID] == other.id  # alone, every run on the machine is yours
     assert store_for(Person("", "", "alone")).__class__ is RunStore
+
+
+def test_what_a_person_makes_through_their_store_is_theirs(klass):
+    teacher = Person(TEACHER_ID, "Teacher", "teacher")
+    made = store_for(teacher).create(name="variant", dataset="mnist", spec=SPEC, settings={}, device="cpu")
+    assert made.owner == TEACHER_ID and len(store_for(teacher).list()) == 6
+    mine = store_for(klass["ben"]).create(name="v", dataset="mnist", spec=SPEC, settings={}, device="cpu", owner="")
+    assert mine.owner == klass["ben"].id
 
 
 def test_csv_uploads_belong_to_their_uploader_and_have_a_quota(home, monkeypatch):

@@ -144,9 +144,10 @@ class OwnedStore(RunStore):
 def store_for(
     person: Person, home: str | os.PathLike[str] | None = None, also: frozenset[str] = frozenset()
 ) -> RunStore:
-    """The store ``person`` may use: the whole store alone or for the teacher, their own runs for a student
-    (and, read-only, the runs in ``also``: a read-only link this session holds)."""
-    return RunStore(home) if person.sees_all else OwnedStore(person, home, also)
+    """The store ``person`` may use: the plain store alone; in a class an ``OwnedStore`` (the teacher's sees
+    every run; a student's only their own and, read-only, the runs in ``also``: a read-only link this session
+    holds). Either way a run made through it (a compressed variant, say) belongs to the person."""
+    return RunStore(home) if not person.id else OwnedStore(person, home, also)
 
 
 __all__ = ["NotYoursError", "OwnedStore", "not_yours", "store_for"]

@@ -12,6 +12,7 @@ from dlviz.data import ALL_DATASETS
 from dlviz.runs import RunRecord
 from dlviz.train import OPTIMIZERS, SCHEDULES
 from dlviz.ui import keys as K
+from dlviz.ui.classroom import me
 from dlviz.ui.kinds import kind_of_settings
 from dlviz.ui.state import t
 from dlviz.ui.task_views import metric_text  # noqa: F401  (read from here by the Runs page and the pickers)
@@ -92,6 +93,10 @@ def run_table(runs: list[RunRecord], open_id: str | None, on_pick: Callable[[str
         for r in runs
     ]
     ids = [r.id for r in runs]
+    owners = _owner_names() if me().teacher else None  # a class: the teacher sees whose each run is
+    if owners is not None:
+        for row, r in zip(rows, runs):
+            row["owner"] = owners.get(r.owner, r.owner) if r.owner else "–"
 
     def picked() -> None:
         chosen = st.session_state[K.RUNS_TABLE].selection.rows
@@ -110,6 +115,7 @@ def run_table(runs: list[RunRecord], open_id: str | None, on_pick: Callable[[str
         column_config={
             "open": cc.TextColumn("", help=t("The run open on the Train page"), width=40),
             "name": cc.TextColumn(t("Name")),
+            **({"owner": cc.TextColumn(t("Owner"))} if owners is not None else {}),
             "status": cc.TextColumn(t("Status")),
             "dataset": cc.TextColumn(t("Dataset")),
             "acc": cc.TextColumn(t("Test accuracy"), **right),
@@ -120,6 +126,16 @@ def run_table(runs: list[RunRecord], open_id: str | None, on_pick: Callable[[str
             "seconds": cc.TextColumn(t("Training time (s)"), **right),
         },
     )
+
+
+def _owner_names() -> dict[str, str]:
+    """A class: each owner id as the teacher reads it (the students' names, "Teacher")."""
+    from dlviz.classroom import TEACHER_ID
+    from dlviz.classroom.roster import Roster
+
+    names = {p.id: p.name for p in Roster().people()}
+    names[TEACHER_ID] = t("Teacher")
+    return names
 
 
 def augmentation_text(settings: dict) -> str:

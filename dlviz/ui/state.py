@@ -292,9 +292,7 @@ def get_store() -> RunStore:
     own runs for a student (``dlviz.classroom.owned``)."""
     get_executor()  # make sure stale 'running' rows were marked first
     person = me()
-    if person.sees_all:
-        return store_for(person)
-    return store_for(person, also=_linked_run())
+    return store_for(person, also=frozenset() if person.sees_all else _linked_run())
 
 
 def _linked_run() -> frozenset[str]:
