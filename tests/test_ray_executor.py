@@ -86,6 +86,16 @@ def test_a_gpu_share_is_declared_only_for_a_gpu_job():
     assert rx._gpu_wanted(job("cuda"), 0) and rx._gpu_wanted(job("cuda:1"), 4)
     assert rx._gpu_wanted(job("auto"), 2) and not rx._gpu_wanted(job("auto"), 0)
     assert not rx._gpu_wanted(job("cpu"), 8)
+    # the Ray task's options: its CPUs, a GPU share only for a GPU job, never retried (a second run)
+    j, opts = rx.task_options(job("cuda"), "abc", cluster_gpus=2, cpus=2, gpu_share=0.25)
+    assert opts == {"num_cpus": 2, "num_gpus": 0.25, "max_retries": 0, "name": "dlviz-train-abc"}
+    assert j.config.device == "cuda"
+    j, opts = rx.task_options(job("auto"), "abc", cluster_gpus=1, cpus=1, gpu_share=0.5)
+    assert opts["num_gpus"] == 0.5 and j.config.device == "auto"
+    j, opts = rx.task_options(job("auto"), "abc", cluster_gpus=0, cpus=1, gpu_share=0.5)
+    assert "num_gpus" not in opts and j.config.device == "cpu"  # declared no GPU: uses none
+    assert rx.task_options(job("cuda"), "abc", cluster_gpus=0, cpus=1, gpu_share=0.5)[1] is None
+    assert "cpu" in rx.NO_GPU and "{address}" in rx.NO_GPU
 
 
 def test_the_class_queue_takes_its_slots_from_a_backend_that_knows_them():

@@ -276,6 +276,23 @@ def _gpu_wanted(job: TrainJob, cluster_gpus: float) -> bool:
     return device.startswith("cuda") or (device == "auto" and cluster_gpus > 0)
 
 
+def task_options(
+    job: TrainJob, job_id: str, cluster_gpus: float, cpus: int, gpu_share: float
+) -> tuple[TrainJob, dict | None]:
+    """(the job as the task trains it, the Ray task's options), or (job, None) when it wants a GPU the cluster
+    lacks. A GPU job declares ``gpu_share`` of one; a job on 'auto' without a GPU share trains on the CPU (Ray does
+    not hide a node's GPUs from a task that declared none, so it must not pick one up by itself)."""
+    want_gpu = _gpu_wanted(job, cluster_gpus)
+    if want_gpu and cluster_gpus <= 0:
+        return job, None
+    if not want_gpu and (job.config.device or "auto").lower() == "auto":
+        job = replace(job, config=replace(job.config, device="cpu"))
+    opts = {"num_cpus": cpus, "max_retries": 0, "name": f"dlviz-train-{job_id}"}
+    if want_gpu:
+        opts["num_gpus"] = gpu_share
+    return job, opts
+
+
 def _driver(address: str, home: str, env: dict, commands, events, app_pid: int) -> None:
     """The driver process's main function: connect, submit, relay (see the module's docstring)."""
     os.environ.update(env)
@@ -323,15 +340,10 @@ def _driver(address: str, home: str, env: dict, commands, events, app_pid: int) 
     say(None, ("ready", {"cpus": float(resources.get("CPU", 0)), "gpus": gpus, "address": address}))
 
     def submit(job_id: str, job: TrainJob, job_env: dict) -> None:
-        want_gpu = _gpu_wanted(job, gpus)
-        if want_gpu and gpus <= 0:
+        job, opts = task_options(job, job_id, gpus, cpus_per_job, gpu_share)
+        if opts is None:
             say(job_id, JobEnded(JobResult(None, "failed", NO_GPU, {"address": address})))
             return
-        if not want_gpu and (job.config.device or "auto").lower() == "auto":
-            job = replace(job, config=replace(job.config, device="cpu"))  # no GPU share declared: none used
-        opts = {"num_cpus": cpus_per_job, "max_retries": 0, "name": f"dlviz-train-{job_id}"}
-        if want_gpu:
-            opts["num_gpus"] = gpu_share
         ref = train.options(**opts).remote(job_id, job, home, job_env, hub, token, cpus_per_job)
         running[job_id] = {"ref": ref, "run_id": None, "stop": False, "cancelled": False}
 
@@ -372,7 +384,7 @@ def _driver(address: str, home: str, env: dict, commands, events, app_pid: int) 
             for jid in list(running):
                 say(jid, ("lost", detail))
             break
-        started.update(now_started)
+        started = {jid for jid in now_started if jid in running}
         for jid, batch in batches.items():
             for data in batch:
                 ev = pickle.loads(data)
@@ -605,8 +617,6 @@ class RayExecutor(LocalExecutor):
             self._ended[job_id].set()
             return job_id
         state._set(text=WAITING)
-        if state.control.paused:
-            self._flags(job_id)
         return job_id
 
     def _flags(self, job_id: str) -> None:
