@@ -171,6 +171,18 @@ def test_variants_are_runs_with_their_parent_and_open_like_any_run(home, mnist_d
     qm = load_model(store, q)
     assert any(type(m).__module__.startswith("torch.ao.nn.quantized") for m in qm.modules())
     assert len(chart_points(store, orig.id)) == 4
+    # a lesson's reveal (measure "compression") lists the original and every variant, from the run or a variant
+    from dlviz.lessons.measures import measure
+
+    lines = measure("compression", store, [orig.id])
+    assert [tpl.split(":")[0] for tpl, _ in lines] == [
+        "The original",
+        "Pruned {share} ({how})",
+        "Pruned {share} + int8",
+        "Student ({preset})",
+    ]
+    assert lines[1][1]["share"] == "50%" and lines[1][1]["how"] == "global" and lines[3][1]["preset"] == "mlp"
+    assert measure("compression", store, [q.id]) == lines
     # a variant is not compressed again
     with pytest.raises(Exception, match="itself a compressed variant"):
         compress_run(Request(pruned.id, prune=0.5, data_dir=str(mnist_dir), test_limit=10), store)

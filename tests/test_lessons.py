@@ -305,3 +305,20 @@ def test_overfitting_lesson_trains_with_data_augmentation():
     assert step.state["recipe"] == lesson.snapshots["small-augment"].recipe
     last = lesson.steps[-1]
     assert last.state["compare"] == ["small", "small-dropout", "small-augment"] and last.question.measure == "overfit"
+
+
+def test_the_compression_lesson_uses_the_new_pages_action_measure_and_the_gan():
+    from dlviz.lessons import load_lessons
+    from dlviz.lessons import snapshots as snaps
+
+    lesson = load_lessons()["autoencoders-gan-compression"]
+    pages = [s.page for s in lesson.steps]
+    assert {"autoencoder", "train", "compress"} <= set(pages)
+    assert any(s.action == "compress" for s in lesson.steps)
+    assert any(s.question and s.question.measure == "compression" for s in lesson.steps)
+    gan = lesson.snapshots["gan"]
+    assert snaps.spec_of(gan)["task"] == "generation" and snaps.config_of(gan).lr == 2e-4
+    # its CNN is lesson 3's: prepared once for both
+    assert snaps.fingerprint(lesson.snapshots["cnn"]) == snaps.fingerprint(
+        load_lessons()["convolution-filters"].snapshots["cnn"]
+    )

@@ -100,6 +100,11 @@ def _do_action(at, lesson, step):
         at.session_state["_insp_input"] = InputImage(x=x, label=None, caption="drawn", source="drawn")
         at.run()
         assert at.session_state["_insp_input"].source == "drawn"
+    elif step.action == "compress":  # the Compress page's button, with the settings it shows
+        assert step.page == "compress"
+        at.button(key="compress_btn").click().run()
+        assert not at.exception, at.exception
+        _run_until(at, _next_enabled, timeout=120)
     elif step.action == "change_layer":
         spec = at.session_state["spec"]
         layers = [dict(layer) for layer in spec["layers"]]

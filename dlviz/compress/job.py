@@ -61,6 +61,7 @@ class Request:
     train_limit: int | None = None  # distil on this many training images (tests, quick demos); None: all
     test_limit: int | None = None  # tests only: measure on the first N test images; None: the whole test set
     calibration: int = CALIBRATION_IMAGES
+    owner: str = ""  # dlviz.classroom.Person.id of who compresses: the variants are theirs ('' alone)
 
 
 @dataclass
@@ -206,13 +207,17 @@ def _measure(store, rec, model, data, x1, req: Request, label: str, parent: str 
     )
 
 
-def _new_run(store: RunStore, origin: RunRecord, parent: RunRecord, label: str, spec: dict, comp: dict, params: int):
+def _new_run(
+    store: RunStore, origin: RunRecord, parent: RunRecord, label: str, spec: dict, comp: dict, params: int, owner: str
+):
     settings = {
         **{k: v for k, v in origin.settings.items() if k != "compression"},
         "compression": {**comp, "parent": parent.id, "origin": origin.id, "label": label},
     }
     name = f"{origin.name} · {label}"[:200]
-    return store.create(name=name, dataset=origin.dataset, spec=spec, settings=settings, device="cpu", params=params)
+    return store.create(
+        name=name, dataset=origin.dataset, spec=spec, settings=settings, device="cpu", params=params, owner=owner
+    )
 
 
 def _finish(store: RunStore, rec: RunRecord, m: Measure) -> RunRecord:
@@ -277,7 +282,7 @@ def compress_run(req: Request, store: RunStore | None = None, progress: Progress
         model = prune_model(copy.deepcopy(teacher), req.prune, req.per_layer)
         comp = {"prune": req.prune, "per_layer": bool(req.per_layer), "sparsity": sparsity(model)}
         label = label_text(comp)
-        rec = _new_run(store, origin, current, label, origin.spec, comp, nonzero(model))
+        rec = _new_run(store, origin, current, label, origin.spec, comp, nonzero(model), req.owner)
         try:
             store.save_weights(rec.id, model.state_dict())
             say(0.3, N_("Measuring the pruned model on the test set..."), {})
@@ -305,7 +310,7 @@ def compress_run(req: Request, store: RunStore | None = None, progress: Progress
         }
         if chain:
             comp.update(prune=req.prune, per_layer=bool(req.per_layer))
-        rec = _new_run(store, origin, current, label, origin.spec, comp, nonzero(current_model))
+        rec = _new_run(store, origin, current, label, origin.spec, comp, nonzero(current_model), req.owner)
         try:
             store.save_weights(rec.id, int8_tensors(qmodel), INT8_FILE)
             store.save_weights(rec.id, dequantized_state(current_model, qmodel))
@@ -354,7 +359,7 @@ def compress_run(req: Request, store: RunStore | None = None, progress: Progress
             "losses": losses,
         }
         params = sum(p.numel() for p in student.parameters())
-        rec = _new_run(store, origin, origin, label, spec, comp, params)
+        rec = _new_run(store, origin, origin, label, spec, comp, params, req.owner)
         try:
             store.save_weights(rec.id, student.state_dict())
             say(0.96, N_("Measuring the student on the test set..."), {})

@@ -230,6 +230,51 @@ def baseline(store, run_ids, **_) -> list[tuple[str, dict]]:
     return lines
 
 
+# one line per kind of variant, so that every word of it translates (a variant's name is a template with arguments)
+_COMPRESSION_LINES = {
+    "original": N_("The original: test accuracy {acc}, file {kb} KB, {nz} weights not zero, {ms} ms per image."),
+    "pruned {share} ({how})": N_(
+        "Pruned {share} ({how}): test accuracy {acc}, file {kb} KB, {nz} weights not zero, {ms} ms per image."
+    ),
+    "pruned {share} + int8": N_(
+        "Pruned {share} + int8: test accuracy {acc}, file {kb} KB, {nz} weights not zero, {ms} ms per image."
+    ),
+    "int8": N_("int8: test accuracy {acc}, file {kb} KB, {nz} weights not zero, {ms} ms per image."),
+    "student ({preset})": N_(
+        "Student ({preset}): test accuracy {acc}, file {kb} KB, {nz} weights not zero, {ms} ms per image."
+    ),
+}
+
+
+def _numbers(m: dict) -> dict:
+    return {
+        "acc": _acc(m.get("accuracy")),
+        "kb": f"{m.get('size_bytes', 0) / 1024:,.0f}",
+        "nz": f"{m.get('nonzero_params', 0):,}",
+        "ms": f"{m.get('latency_ms', 0):.3f}",
+    }
+
+
+def compression(store, run_ids, **_) -> list[tuple[str, dict]]:
+    """Each run's compressed variants (or those of the run it was made from): accuracy, file size, CPU time."""
+    from dlviz.compress import compression_of, label_of, origin_of, variants
+    from dlviz.compress.job import ORIGINAL_RECORD
+
+    lines = []
+    for origin in dict.fromkeys(origin_of(r) for r in _runs(store, run_ids)):
+        saved = store.load_record(origin, ORIGINAL_RECORD)
+        if isinstance(saved, dict):
+            lines.append((_COMPRESSION_LINES["original"], _numbers(saved)))
+        for r in variants(store, origin):
+            m = (r.metrics or {}).get("compress")
+            template, args = label_of(compression_of(r))
+            if isinstance(m, dict) and template in _COMPRESSION_LINES:
+                lines.append((_COMPRESSION_LINES[template], {**args, **_numbers(m)}))
+    if not lines:
+        lines.append((N_("No compressed variants yet: press Compress on the Compress page."), {}))
+    return lines
+
+
 MEASURES = {
     "test_accuracy": test_accuracy,
     "compare": compare,
@@ -240,6 +285,7 @@ MEASURES = {
     "baseline": baseline,
     "randomisation": randomisation,
     "attention": attention,
+    "compression": compression,
 }
 
 

@@ -29,11 +29,14 @@ PAGES = (
     "attention",
     "sequence",
     "explain",
+    "autoencoder",
+    "compress",
     "glossary",
 )
 # what the student does to go on: press Next, press Train (or open the prepared run), draw a digit on the
-# Inspect or Explain page, change the model on the Build page, or pick an answer to the step's question
-ACTIONS = ("next", "train", "draw", "change_layer", "answer")
+# Inspect or Explain page, change the model on the Build page, pick an answer to the step's question, or make a
+# compressed variant of the open run on the Compress page
+ACTIONS = ("next", "train", "draw", "change_layer", "answer", "compress")
 STATE_KEYS = ("dataset", "preset", "recipe", "run", "input", "method", "compare", "sentence")
 RECIPE_KEYS = ("optimizer", "lr", "batch_size", "epochs", "weight_decay", "seed", "val_fraction", "schedule", "limit")
 # data augmentation (TrainConfig.augment_<name>, dlviz.train.augment): how far each training batch is moved at random
@@ -49,6 +52,7 @@ MEASURES = (
     "baseline",
     "randomisation",
     "attention",
+    "compression",
 )
 VARIANTS = ("shortcut",)  # dataset variants a snapshot can train on (dlviz.lessons.shortcut)
 
@@ -151,9 +155,16 @@ def _question(raw, where: str, errors: list[str]) -> Question | None:
     return Question(prompt, tuple(choices), answer, reveal, measure)
 
 
+def _presets() -> set[str]:
+    """Every preset a lesson may name: the Build page's and the GAN's (trained from the Train page's choice)."""
+    from dlviz.models import PRESETS
+    from dlviz.models.gan import GAN_PRESETS
+
+    return {*PRESETS, *GAN_PRESETS}
+
+
 def _state(raw, where: str, snapshots: dict, errors: list[str]) -> dict:
     from dlviz.data.registry import ALL_DATASETS
-    from dlviz.models import PRESETS
 
     if not isinstance(raw, dict):
         errors.append(f"{where}: the state must be an object")
@@ -163,7 +174,7 @@ def _state(raw, where: str, snapshots: dict, errors: list[str]) -> dict:
             errors.append(f"{where}: unknown state '{key}' (known: {', '.join(STATE_KEYS)})")
     if "dataset" in raw and raw["dataset"] not in ALL_DATASETS:
         errors.append(f"{where}.dataset: unknown dataset '{raw['dataset']}'")
-    if "preset" in raw and raw["preset"] not in PRESETS and raw["preset"] not in snapshots:
+    if "preset" in raw and raw["preset"] not in _presets() and raw["preset"] not in snapshots:
         errors.append(f"{where}.preset: unknown preset '{raw['preset']}' (a preset, or a snapshot's model)")
     if "recipe" in raw:
         if not isinstance(raw["recipe"], dict):
@@ -198,7 +209,6 @@ def _state(raw, where: str, snapshots: dict, errors: list[str]) -> dict:
 
 def _snapshot(key: str, raw, where: str, errors: list[str]) -> Snapshot | None:
     from dlviz.data.registry import ALL_DATASETS
-    from dlviz.models import PRESETS
 
     if not isinstance(raw, dict):
         errors.append(f"{where}: a snapshot must be an object")
@@ -207,7 +217,7 @@ def _snapshot(key: str, raw, where: str, errors: list[str]) -> Snapshot | None:
     if raw.get("dataset") not in ALL_DATASETS:
         errors.append(f"{where}.dataset: unknown dataset '{raw.get('dataset')}'")
         ok = False
-    if raw.get("preset") not in PRESETS:
+    if raw.get("preset") not in _presets():
         errors.append(f"{where}.preset: unknown preset '{raw.get('preset')}'")
         ok = False
     recipe = raw.get("recipe", {})

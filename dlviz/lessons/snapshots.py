@@ -75,8 +75,11 @@ def remember(store: RunStore, snap: Snapshot, run_id: str) -> None:
 
 def spec_of(snap: Snapshot) -> dict:
     from dlviz.models import PRESETS
+    from dlviz.models.gan import GAN_PRESETS, copy_preset
 
-    return json.loads(json.dumps(snap.spec)) if snap.spec else PRESETS[snap.preset].copy_spec()
+    if snap.spec:
+        return json.loads(json.dumps(snap.spec))
+    return copy_preset(snap.preset) if snap.preset in GAN_PRESETS else PRESETS[snap.preset].copy_spec()
 
 
 def config_of(snap: Snapshot):

@@ -26,6 +26,7 @@ from dlviz.plots.filters import filter_grid
 from dlviz.runs import RunRecord, load_state_into
 from dlviz.tasks import CLASSIFICATION, task_of_spec
 from dlviz.ui import keys as K
+from dlviz.ui.classroom import me
 from dlviz.ui.run_widgets import run_title
 from dlviz.ui.state import get_store, open_run, t
 from dlviz.ui.widgets import show_error
@@ -49,9 +50,10 @@ def _lang() -> str:
 def compressible_runs() -> list[RunRecord]:
     """Finished image classifiers with weights that are not themselves compressed variants, newest first."""
     store = get_store()
+    person = me()
     return [
         r
-        for r in store.list(skip_damaged=True)
+        for r in store.list(skip_damaged=True, owner=None if person.sees_all else person.id)
         if r.status in ("finished", "stopped")
         and not compression_of(r)
         and modality_of(r) is IMAGE
@@ -145,12 +147,13 @@ def settings(run: RunRecord) -> Request:
         distil=None if student == NONE else student,
         distil_epochs=int(epochs),
         data_dir=ss.get(K.DATA_DIR) or None,
+        owner=me().id,
     )
 
 
 def run_compression(req: Request) -> None:
     """The button, and the work under a progress bar when pressed."""
-    if not st.button(t("Compress"), type="primary", icon=":material/compress:"):
+    if not st.button(t("Compress"), type="primary", icon=":material/compress:", key="compress_btn"):
         return
     bar = st.progress(0.0, text=t("Starting..."))
 

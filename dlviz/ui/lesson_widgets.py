@@ -36,6 +36,7 @@ ACTION_HINTS = {
     "draw": N_("Choose Draw and draw a digit in the box."),
     "change_layer": N_("Change the model: add, remove or change a layer."),
     "answer": N_("Pick your answer."),
+    "compress": N_("Choose the settings and press Compress."),
 }
 
 
@@ -177,14 +178,20 @@ def apply_state(lesson: Lesson, step: Step) -> None:
     if "dataset" in state and ss.get(K.DATASET) != state["dataset"]:
         ss[K.DATASET] = state["dataset"]
     if "preset" in state:
+        from dlviz.models.gan import GAN_PRESETS
+        from dlviz.ui.gan_widgets import CLASSIFY, GENERATE
+
         name = state["preset"]
-        if name in lesson.snapshots:
-            spec = snapshots.spec_of(lesson.snapshots[name])
+        # the Train page trains the GAN when its "What to train" choice says so, and the Build page's model else
+        ss[K.TR_TASK] = ss[K.TR_TASK_KEPT] = GENERATE if name in GAN_PRESETS else CLASSIFY
+        if name in GAN_PRESETS:
+            pass  # the Build page's model stays as it is
+        elif name in lesson.snapshots:
+            set_spec(snapshots.spec_of(lesson.snapshots[name]))
         else:
             from dlviz.models import PRESETS
 
-            spec = PRESETS[name].copy_spec()
-        set_spec(spec)
+            set_spec(PRESETS[name].copy_spec())
     if "recipe" in state:
         _set_recipe(state["recipe"])
     _apply_runs(lesson, step)
@@ -296,6 +303,24 @@ def action_done(lesson: Lesson, step: Step) -> bool:
         return getattr(inp, "source", None) == "drawn" and _input_hash() != entry.get("input")
     if step.action == "change_layer":
         return _spec_hash(ss[K.SPEC]) != entry.get("spec")
+    if step.action == "compress":  # a variant of the open run, made on this step (the Compress page's button)
+        if p["runs"].get(step.id):
+            return True
+        from dlviz.compress import origin_of, variants
+
+        rid = ss.get(K.RUN_ID)
+        if not rid:
+            return False
+        try:
+            origin = origin_of(get_store().get(rid))
+            made = [r for r in variants(get_store(), origin) if r.created >= entry.get("t", 0) - 1]
+        except DlvizError:
+            return False
+        if made:
+            p["runs"][step.id] = origin
+            save_progress()
+            return True
+        return False
     return False
 
 
@@ -592,7 +617,7 @@ def lesson_panel(page_file: str) -> None:
         elif step.question is None or step.id in lp["answers"]:
             if step.action != "next" and not done:
                 st.caption(t(ACTION_HINTS[step.action]))
-                if step.action in ("train", "draw", "change_layer"):
+                if step.action in ("train", "draw", "change_layer", "compress"):
                     _watch(lesson, step)
                 if step.action == "train" and step.snapshot:
                     rid = _snapshot_run(lesson, step.snapshot)
