@@ -7,9 +7,8 @@ import json
 import os
 import sys
 
-from dlviz.compress import QUANTIZE_CHOICES, Request, compress_run
+from dlviz.compress import QUANTIZE_CHOICES, Request, compress_run, student_presets
 from dlviz.i18n import t
-from dlviz.models import PRESETS
 from dlviz.runs import RunStore
 
 
@@ -75,7 +74,7 @@ def add_parser(sub) -> None:
         default=None,
         help=t(
             "train a smaller student of this preset on the run's soft targets ({known})",
-            known=", ".join(k for k, v in PRESETS.items() if v.input == "image"),
+            known=", ".join(student_presets()),
         ),
     )
     p.add_argument("--distil-epochs", type=int, default=3)

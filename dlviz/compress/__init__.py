@@ -16,6 +16,7 @@ from dlviz.compress.job import (
     label_text,
     load_model,
     origin_of,
+    student_presets,
     variants,
 )
 from dlviz.compress.prune import nonzero, prune_model, sparsity
@@ -45,5 +46,6 @@ __all__ = [
     "quantize",
     "skeleton",
     "sparsity",
+    "student_presets",
     "variants",
 ]

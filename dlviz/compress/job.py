@@ -99,6 +99,11 @@ class Measure:
         }
 
 
+def student_presets() -> list[str]:
+    """The presets a student may be: the image classifiers (an autoencoder cannot learn class probabilities)."""
+    return [k for k, p in PRESETS.items() if p.input == "image" and task_of_spec(p.spec) is CLASSIFICATION]
+
+
 def label_of(comp: dict) -> tuple[str, dict]:
     """(N_ template, arguments) naming a variant from its ``settings["compression"]``; {} is the original."""
     if comp.get("distil"):
@@ -241,10 +246,10 @@ def compress_run(req: Request, store: RunStore | None = None, progress: Progress
         raise RunError("The share of weights to prune must be between 0 and 0.99 (0.5 prunes half).")
     if req.quantize not in (None, *QUANTIZE_CHOICES):
         raise RunError("Quantisation can be int8 only, not {q}.", q=str(req.quantize))
-    if req.distil is not None and (req.distil not in PRESETS or PRESETS[req.distil].input != "image"):
+    if req.distil is not None and req.distil not in student_presets():
         raise SpecError(
             "The student must be an image preset ({known}), not {name}.",
-            known=", ".join(k for k, p in PRESETS.items() if p.input == "image"),
+            known=", ".join(student_presets()),
             name=str(req.distil),
         )
     if req.prune == 0.0 and req.quantize is None and req.distil is None:
@@ -402,6 +407,7 @@ def chart_points(store: RunStore, run_id: str) -> list[dict]:
 
 
 __all__ = [
+    "student_presets",
     "CALIBRATION_IMAGES",
     "INT8_FILE",
     "ORIGINAL_RECORD",

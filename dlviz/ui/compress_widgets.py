@@ -14,6 +14,7 @@ from dlviz.compress import (
     is_int8,
     label_text,
     origin_of,
+    student_presets,
     variants,
 )
 from dlviz.compress.quant import DYNAMIC, FLOAT, STATIC
@@ -108,12 +109,11 @@ def settings(run: RunRecord) -> Request:
                 "0 prunes nothing."
             ),
         )
+        ways = {False: t("all layers together (global)"), True: t("each layer alone (the same share in every layer)")}
         per_layer = st.radio(
             t("Which weights compete"),
-            [False, True],
-            format_func=lambda v: (
-                t("each layer alone (the same share in every layer)") if v else t("all layers together (global)")
-            ),
+            list(ways),
+            format_func=ways.get,  # labels fixed now: AppTest formats outside the run
             key=PER_LAYER,
             horizontal=True,
         )
@@ -127,12 +127,13 @@ def settings(run: RunRecord) -> Request:
                 "a quarter of the size. The activations' ranges are measured on 300 training images."
             ),
         )
-        students = [NONE, *[k for k, p in PRESETS.items() if p.input == "image" and k != run.spec.get("name")]]
+        students = {NONE: t("no student")}
+        students.update({k: t(PRESETS[k].title) for k in student_presets() if k != run.spec.get("name")})
         student = st.selectbox(
             t("Distil a student"),
-            students,
+            list(students),
             key=STUDENT,
-            format_func=lambda k: t("no student") if k == NONE else PRESETS[k].title,
+            format_func=students.get,
             help=t(
                 "A second, usually smaller network learns from this run's probabilities at temperature 4 "
                 "(what it thinks of every class), not only from the labels."
@@ -232,12 +233,8 @@ def pruning_view(run: RunRecord) -> None:
     if not pruned:
         return
     st.subheader(t("What pruning did to the filters"))
-    pick = st.selectbox(
-        t("Pruned variant"),
-        [r.id for r in reversed(pruned)],
-        format_func=lambda i: label_text(compression_of(store.get(i)), _lang()),
-        key=PRUNED_PICK,
-    )
+    names = {r.id: label_text(compression_of(r), _lang()) for r in reversed(pruned)}  # fixed now: AppTest formats
+    pick = st.selectbox(t("Pruned variant"), list(names), format_func=names.get, key=PRUNED_PICK)
     rec = store.get(pick)
     comp = compression_of(rec)
     try:
