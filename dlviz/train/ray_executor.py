@@ -471,9 +471,11 @@ class RayExecutor(LocalExecutor):
         return self.error is None
 
     def _start_driver(self):
-        self.error = check_address(self.address)
+        before, self.error = self.error, check_address(self.address)
         if self.error is not None:
             self._driver = None
+            if self.error != before:  # once in the server's log, not at every job
+                print(f"dlviz: Ray: {self.error[0].format(**self.error[1])}", file=sys.stderr)
             return None
         ctx = context()
         commands, events = ctx.Queue(), ctx.Queue()
