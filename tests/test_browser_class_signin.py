@@ -53,6 +53,10 @@ def test_join_refresh_and_a_projected_address(class_server):
             other.goto(page.url)  # the address a projector shows
             expect(title(other, "Join the class")).to_be_visible(timeout=LOAD)
             expect(other.get_by_text("Signed in as Ana (student)")).to_have_count(0)
+            other.goto(class_server.url + "/runs")  # a deep link a projector shows: the sign-in, nothing else
+            expect(title(other, "Join the class")).to_be_visible(timeout=LOAD)
+            settled(other)
+            expect(title(other, "Runs")).to_have_count(0)
 
             button(page, "Sign out").click()
             expect(title(page, "Join the class")).to_be_visible(timeout=LOAD)

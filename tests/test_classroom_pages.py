@@ -311,3 +311,16 @@ def test_a_read_only_link_opens_that_one_run_for_a_student_and_nothing_else(klas
         linked.rename(runs["teacher"], "mine now")
     with pytest.raises(NotYoursError):
         linked.get(runs["ben"])
+
+
+def test_the_sign_in_screen_speaks_chinese_and_keeps_it(klass):
+    at = klass["app"]()
+    at.run()
+    at.selectbox(key=K.SIGNIN_LANG).set_value("zh").run()
+    assert at.title[0].value == "加入课堂"
+    assert {i.label for i in at.text_input} >= {"课堂代码", "你的名字"}
+    at.text_input(key=K.SIGNIN_CODE).input("KQ7M4X")
+    at.text_input(key=K.SIGNIN_NAME).input("王小明")
+    _button(at, "加入").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state[K.PERSON].name == "王小明" and at.session_state[K.LANG] == "zh"
