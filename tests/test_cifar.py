@@ -101,9 +101,12 @@ def test_archive_is_extracted_into_the_cache(tmp_path, home):
     data = load_dataset("cifar10", archive)  # the archive's own path
     assert data.source == "folder" and data.source_detail == str(archive) and len(data.train_y) == 50
     cache = home / "data" / "cifar10"
-    assert sorted(p.name for p in cache.iterdir()) == sorted([*CIFAR10.files, "batches.meta.txt"])
+    assert sorted(p.name for p in cache.iterdir()) == sorted([*CIFAR10.files, "batches.meta.txt", ".archive.json"])
     again = load_dataset("cifar10")  # no folder named: the cache has it now
     assert again.source == "cache" and np.array_equal(again.train_x.numpy(), data.train_x.numpy())
+    # another archive named later replaces what the cache held (not the old copy under the new name)
+    other = tar_of(write_cifar(tmp_path / "src2", n_train=100, n_test=30, seed=5), tmp_path / "other.tar.gz")
+    assert len(load_dataset("cifar10", other).train_y) == 100 and len(load_dataset("cifar10").test_y) == 30
 
 
 @pytest.mark.parametrize("evil", ["../evil.bin", "/tmp/evil.bin", f"{FOLDER}/../../evil.bin"])
@@ -115,6 +118,8 @@ def test_archive_with_a_traversal_name_is_refused(tmp_path, home, evil):
         load_dataset("cifar10", archive.parent)  # the folder that holds the archive
     assert evil in str(e.value)
     assert not (tmp_path / "evil.bin").exists() and not (home / "evil.bin").exists()
+    cache = home / "data" / "cifar10"
+    assert not cache.exists() or not list(cache.iterdir())  # refused whole: not even its good files were kept
 
 
 def test_archive_member_larger_than_a_batch_is_refused(tmp_path, home):
@@ -272,3 +277,31 @@ def test_classic_pipelines_read_colour_photos():
     out = image_baselines(*(torch.from_numpy(a) for a in (x, y, tx, ty)))
     assert [r.n_features for r in out][0] == 3072 and "red, green, blue" in out[0].features
     assert all(0.0 <= r.test_accuracy <= 1.0 for r in out)
+
+
+def test_archive_links_and_the_pickled_archive_are_refused(tmp_path, home):
+    import io
+    import tarfile
+
+    folder = write_cifar(tmp_path / "src")
+    linked = tmp_path / "linked" / ARCHIVE
+    linked.parent.mkdir()
+    with tarfile.open(linked, "w:gz") as tar:
+        for path in sorted(folder.iterdir()):
+            if path.name != "test_batch.bin":
+                tar.add(path, arcname=f"{FOLDER}/{path.name}")
+        link = tarfile.TarInfo(f"{FOLDER}/test_batch.bin")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(link)
+    with pytest.raises(DataError, match="does not hold test_batch.bin"):  # a link is never followed
+        load_dataset("cifar10", linked)
+    pickled = tmp_path / "cifar-10-python.tar.gz"
+    with tarfile.open(pickled, "w:gz") as tar:
+        info = tarfile.TarInfo("cifar-10-batches-py/data_batch_1")
+        info.size = 6
+        tar.addfile(info, io.BytesIO(b"\x80\x02}q\x00."))
+    for where in (pickled, tmp_path / "renamed.tar.gz"):
+        if where != pickled:
+            where.write_bytes(pickled.read_bytes())
+        with pytest.raises(DataError, match="Python version of CIFAR-10"):
+            load_dataset("cifar10", where)

@@ -200,3 +200,9 @@ def test_train_page_offers_flips_and_previews_colour_batches(page):
     assert not at.exception, at.exception
     assert len(at.image) == 1  # the preview grid, in colour (dlviz.train.augment.preview: test_cifar.py)
     assert at.session_state["train_settings"]["augment_flip"] is True
+
+
+@pytest.mark.parametrize("name", ["home", "build", "runs", "train", "gradients"])
+def test_other_pages_open_on_the_colour_run(page, name):
+    at = page(name)
+    assert not _problems(at)

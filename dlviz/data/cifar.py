@@ -26,8 +26,11 @@ turns a batch into (B, 3, 32, 32) floats in [0, 1] for a model.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shutil
 import tarfile
+import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
@@ -224,13 +227,16 @@ def _member_name(member: tarfile.TarInfo, archive: Path) -> str | None:
 
 def extract_archive(info: DatasetInfo, archive: Path, target: Path, progress: ProgressFn | None = None) -> None:
     """The six batch files and ``batches.meta.txt`` of ``archive`` (the binary version's tar.gz) into
-    ``target``, each checked and written under its own name (``.part`` then renamed), whatever the archive calls
-    the folder. Links and other non-files are not followed; a member larger than a batch file is refused; an
-    archive without every batch file is a DataError naming the missing ones."""
+    ``target``, each checked and written under its own name, whatever the archive calls the folder. Links and other
+    non-files are not followed; a member larger than a batch file, or named outside the archive's folder, refuses
+    the whole archive; one without every batch file is a DataError naming the missing ones. Everything is written
+    into a staging folder first and moved into ``target`` only when the whole archive passed: a refused archive
+    leaves ``target`` as it was."""
     wanted = set(_files(info))
     found: set[str] = set()
     try:
         target.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".extracting-", dir=target))
     except OSError as exc:
         raise DataError(
             "Cannot write to the cache folder ({reasons}). Set DLVIZ_HOME to a folder you can write to.",
@@ -257,7 +263,7 @@ def extract_archive(info: DatasetInfo, archive: Path, target: Path, progress: Pr
                 handle = tar.extractfile(member)
                 if handle is None:
                     continue
-                part = target / f".{name}.part"
+                part = staging / name  # our own name, in our own folder: never the archive's path
                 written = 0
                 with handle, part.open("wb") as out:
                     while block := handle.read(1 << 20):
@@ -277,8 +283,17 @@ def extract_archive(info: DatasetInfo, archive: Path, target: Path, progress: Pr
                 done += written
                 if name != META_FILE:
                     decode_records(part.read_bytes(), f"{archive}: {member.name}", info.num_classes)
-                os.replace(part, target / name)
                 found.add(name)
+        missing = sorted(wanted - found)
+        if missing:
+            raise DataError(
+                "The archive {archive} does not hold {missing}: it is not the binary version of CIFAR-10 ({name}).",
+                archive=str(archive),
+                missing=", ".join(missing),
+                name=ARCHIVE,
+            )
+        for name in sorted(found):  # the whole archive passed: now into place
+            os.replace(staging / name, target / name)
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise DataError(
             "The archive {archive} could not be read ({reason}): it is damaged or cut short. Get {name} again "
@@ -289,16 +304,14 @@ def extract_archive(info: DatasetInfo, archive: Path, target: Path, progress: Pr
             url=PAGE,
         ) from None
     finally:
-        for stale in target.glob(".*.part"):
-            discard(stale)
-    missing = sorted(wanted - found)
-    if missing:
-        raise DataError(
-            "The archive {archive} does not hold {missing}: it is not the binary version of CIFAR-10 ({name}).",
-            archive=str(archive),
-            missing=", ".join(missing),
-            name=ARCHIVE,
-        )
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def md5_of(path: Path) -> str:
@@ -367,9 +380,18 @@ class _BinaryBatches(Sources[ImageData]):
     def _from_archive(self, info: DatasetInfo, archive: Path, detail: Path) -> ImageData:
         """The user's archive, extracted into the cache (once: a cache that already holds it is read)."""
         cache = cache_folder(info, self.home)
-        cached = self.from_cache(info, cache)
-        if cached is None:
-            extract_archive(info, archive, cache)
+        try:
+            stat = archive.stat()
+            stamp = {"archive": str(archive.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+        except OSError:
+            stamp = None
+        marker = cache / ".archive.json"
+        if self.from_cache(info, cache) is None or stamp is None or _read_json(marker) != stamp:
+            extract_archive(info, archive, cache)  # a new or changed archive replaces what the cache held
+            try:
+                marker.write_text(json.dumps(stamp), encoding="utf-8")
+            except OSError:
+                pass  # it is extracted again next time
         return _assemble(info, cache, "folder", str(detail))
 
     def keep(self, info: DatasetInfo, data: ImageData, cache: Path) -> None:
