@@ -116,6 +116,8 @@ def test_a_new_student_joins_with_the_code_and_a_name_and_opens_no_classmates_ru
 def test_a_student_lists_and_opens_only_their_own_runs(klass):
     at = _as(klass, "ana")
     assert at.session_state[K.RUN_ID] == klass["runs"]["ana"]  # their own last run comes back
+    here = {r["id"]: r for r in Roster().connected()}[klass["ana"].id]  # the teacher's view: who is here
+    assert here["name"] == "Ana" and here["page"] == "home" and here["params"] > 0  # the MLP preset's parameters
     _page(at, "pages/runs.py")
     assert list(at.dataframe[0].value["name"]) == ["ana run", "ana-old run"]
     assert "owner" not in at.dataframe[0].value  # a student's table has no one else to name
