@@ -123,13 +123,15 @@ def cluster():
     ray = pytest.importorskip("ray")
     import logging
 
-    handler = signal.getsignal(signal.SIGTERM)
+    handler, env = signal.getsignal(signal.SIGTERM), dict(os.environ)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
     signal.signal(signal.SIGTERM, handler)  # ray.init took it over (see dlviz.train.ray_executor)
     try:
         yield ray.get_runtime_context().gcs_address
     finally:
         ray.shutdown()
+        os.environ.clear()  # ray.init set RAY_AUTH_MODE and more for this process: the next tests run without
+        os.environ.update(env)
 
 
 @pytest.fixture(scope="module")
