@@ -144,6 +144,9 @@ def test_guesses_reach_the_teachers_histogram_and_the_reveal_reaches_students(ap
     bob.run()
     assert "Right it was." in _texts(ann) and "Right: Right" in _texts(ann) and _next_enabled(ann)
     assert "Not quite: the answer is Right" in _texts(bob)
+    # the next class: the teacher clears the question
+    teacher.button(key="_lsn_class_clear").click().run()
+    assert Guesses().counts("quiz", "q", 3) == [0, 0, 0] and not Guesses().revealed("quiz", "q")
 
 
 def test_a_student_alone_in_a_lesson_the_teacher_does_not_lead_is_not_held(app, quiz):

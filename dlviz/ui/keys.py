@@ -424,5 +424,6 @@ PUSH_RELEASE = "_push_release"
 PUSH_END = "_push_end"
 PUSH_MSG = "_push_msg"  # a sentence for the next run (a push made, locked values put back before a job)
 LSN_CLASS_REVEAL = "_lsn_class_reveal"  # the teacher's "reveal to everyone" button on a question step
+LSN_CLASS_CLEAR = "_lsn_class_clear"  # the teacher forgets a question's guesses (the next class)
 LSN_CLASS_HERE = "_lsn_class_here"  # the teacher's "bring the class to this step"
 LSN_CLASS_REVEAL_WAS = "_lsn_class_reveal_was"  # whether it was revealed when the teacher's panel was drawn

@@ -485,6 +485,15 @@ def class_guesses(lesson: Lesson, step: Step) -> None:
                 on_click=_reveal_to_class,
                 args=(lesson, step, True),
             )
+        if sum(counts) or revealed:
+            st.button(
+                t("Clear the class's guesses"),
+                icon=":material/delete_sweep:",
+                type="tertiary",
+                key=K.LSN_CLASS_CLEAR,
+                on_click=lambda: Guesses().clear(lesson.id, step.id),
+                help=t("Forget every guess on this question and hide the answer: ask the next class afresh."),
+            )
 
 
 def _question(lesson: Lesson, step: Step, p: dict, lang: str) -> None:
