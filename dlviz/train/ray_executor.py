@@ -524,6 +524,10 @@ class RayExecutor(LocalExecutor):
                 if kind == "ready":
                     self.cluster, self.error = rest[0], None
                     settled.set()
+                    c = self.cluster
+                    print(
+                        f"dlviz: Ray cluster at {c['address']}: {c['cpus']:g} CPUs, {c['gpus']:g} GPUs", file=sys.stderr
+                    )
                 else:  # ("error", template, args): the driver ends
                     self._driver_failed(d, (rest[0], rest[1]))
                     break
