@@ -1,4 +1,4 @@
-"""Command line: ``python -m dlviz train | runs | evaluate | inspect | explain | attention | data | compress | bench train``.
+"""Command line: ``python -m dlviz train | runs | evaluate | inspect | explain | attention | data | compress | lessons | class | bench train``.
 
 One module per verb (``dlviz/cli/<verb>.py``), each with ``add_parser(sub)`` and ``run(args)``; the maths
 lives in the feature packages they call. Every problem a user can cause prints one plain sentence (in
@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-from dlviz.cli import attention, bench, compress, data, evaluate, explain, export, inspect, runs, train
+from dlviz.cli import attention, bench, classroom, compress, data, evaluate, explain, export, inspect, runs, train
 from dlviz.errors import DlvizError
 from dlviz.i18n import t
 from dlviz.lessons import cli as lessons  # the lessons verb is the lessons package's own (issue 18)
@@ -28,6 +28,7 @@ VERBS = (
     data,
     compress,
     lessons,
+    classroom,
     bench,
 )  # the order --help lists
 
