@@ -158,6 +158,18 @@ def test_locked_controls_are_greyed_out_held_and_released(app, monkeypatch):
     assert not _banner(ann)
 
 
+def test_a_model_that_cannot_train_on_the_dataset_is_not_pushed(app):
+    """The teacher's text model pushed with MNIST: one sentence for the teacher, nothing reaches the students."""
+    at = _session(app, TEACHER, "pages/classroom.py")
+    at.session_state["spec"] = PRESETS["lstm"].copy_spec()
+    at.session_state["_push_what"] = ["dataset", "spec"]
+    at.run()
+    at.button(key="_push_btn").click().run()
+    assert not at.exception, at.exception
+    assert at.error and not at.success, [e.value for e in at.error]
+    assert PushBoard().read().version == 0
+
+
 def test_the_dataset_lock_holds_the_sidebar_choice(app):
     _teacher_pushes(app, [], ["dataset"], dataset="fashion-mnist")
     ann = _session(app, ANN)

@@ -24,6 +24,7 @@ from dlviz.classroom.pushed import (
     hold_spec,
 )
 from dlviz.data import ALL_DATASETS
+from dlviz.errors import DlvizError
 from dlviz.i18n import N_
 from dlviz.models import PRESETS
 from dlviz.models.presets import fit_classes
@@ -276,11 +277,29 @@ def _recipe_text(recipe: dict) -> str:
     )
 
 
+def _check_model(spec: dict, dataset: str | None) -> None:
+    """A pushed model must build for the dataset the students will have (the pushed one, or the teacher's): else
+    thirty students would each meet the same error. Raises the build's DlvizError (a sentence naming the layer)."""
+    from dlviz.data import get_info
+    from dlviz.models import build
+    from dlviz.tasks import task_of_spec
+
+    if dataset not in ALL_DATASETS:
+        return  # a CSV of the teacher's own: its classes are checked when a student trains
+    info = get_info(dataset)
+    task = task_of_spec(spec)
+    built = task.build(spec) or build(fit_classes(spec, info.num_classes), info.input_shape, task.classes(info))
+    if task.classes(info) is None:
+        task.check_output(built.table[-1].output_shape, tuple(info.input_shape))
+
+
 def _push(what: dict, locks: list[str]) -> None:
     ss = st.session_state
     try:
+        if what.get("spec") or "model" in locks or "filters" in locks:
+            _check_model(what.get("spec") or ss.get(K.SPEC) or {}, what.get("dataset") or ss.get(K.DATASET))
         p = board().push(**what, locks=locks)
-    except PushError as e:
+    except DlvizError as e:
         ss[K.PUSH_MSG + "_err"] = e
         return
     ss[K.PUSH_MSG + "_ok"] = t(
