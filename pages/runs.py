@@ -182,6 +182,12 @@ if not me().owns(run.owner):  # a class: a lesson's run, shared with every stude
         "This run is shared with the whole class: you can open it and look inside, not rename or delete it."
     )
     viewed = True
+elif not me().changes(run.owner):  # the teacher on a student's run: open it, never rename or delete it
+    read_only = read_only or t(
+        "This is a student's run: you can open it and look inside, not rename or delete it (in a class nobody "
+        "changes what is not theirs)."
+    )
+    viewed = True
 if read_only:
     st.caption(read_only)
 r1, r2 = st.columns(2)

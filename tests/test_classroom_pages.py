@@ -163,7 +163,7 @@ def test_the_store_refuses_a_students_hand_on_anothers_run(klass):
     assert [r.id for r in store.list()] == [runs["ana-old"]]
 
 
-def test_the_teacher_sees_and_can_change_every_run(klass):
+def test_the_teacher_sees_every_run_and_changes_only_their_own(klass):
     at = _as_teacher(klass["app"](), "the-teachers-key-123")
     me = at.session_state[K.PERSON]
     assert me.teacher and me.id == TEACHER_ID
@@ -180,9 +180,24 @@ def test_the_teacher_sees_and_can_change_every_run(klass):
         "teacher run": "Teacher",
         "before run": "–",
     }
-    at.text_input(key=K.run_name(klass["runs"]["ben"])).input("seen by the teacher")
+    # nobody changes what is not theirs: the teacher opens Ben's run, with no rename or delete on the page...
+    assert not [w for w in at.text_input if w.key == K.run_name(klass["runs"]["ben"])]
+    assert not [b for b in at.button if b.key in (K.RUNS_RENAME, K.RUNS_DELETE)]
+    assert "This is a student's run" in _texts(at)
+    # ... and the store refuses a crafted rename or delete
+    from dlviz.classroom.owned import NotYoursError, store_for
+
+    store = store_for(me)
+    with pytest.raises(NotYoursError):
+        store.rename(klass["runs"]["ben"], "renamed by the teacher")
+    with pytest.raises(NotYoursError):
+        store.delete(klass["runs"]["ben"])
+    assert RunStore().get(klass["runs"]["ben"]).name == "ben run"
+    # the teacher's own run and the class's runs from before (owner '') are theirs to change
+    _page(at, "pages/runs.py", **{K.RUNS_PICK: klass["runs"]["teacher"]})
+    at.text_input(key=K.run_name(klass["runs"]["teacher"])).input("renamed by the teacher")
     at.button(key=K.RUNS_RENAME).click().run()
-    assert RunStore().get(klass["runs"]["ben"]).name == "seen by the teacher"
+    assert RunStore().get(klass["runs"]["teacher"]).name == "renamed by the teacher"
 
 
 def test_a_wrong_key_or_code_is_refused_plainly(klass):

@@ -19,3 +19,12 @@ def test_class_mode_from_the_command_line_or_the_environment(monkeypatch):
     assert class_mode([])
     monkeypatch.setenv("DLVIZ_CLASS", "0")
     assert not class_mode([])
+
+
+def test_nobody_changes_what_is_not_theirs():
+    teacher = Person(TEACHER_ID, "Ms Li", "teacher")
+    ana = Person("s-1a2b", "Ana", "student")
+    assert ALONE.changes("") and ALONE.changes("s-1a2b")
+    assert teacher.changes(TEACHER_ID) and teacher.changes("")  # their own, and the class material
+    assert not teacher.changes("s-1a2b")  # sees it, opens it, never renames or deletes it
+    assert ana.changes("s-1a2b") and not ana.changes("") and not ana.changes(TEACHER_ID)

@@ -50,6 +50,14 @@ class OwnedStore(RunStore):
             raise not_yours(run_id)
         return rec
 
+    def _changeable(self, run_id: str) -> RunRecord:
+        """The run, when this person may rename or delete it (``Person.changes``: the teacher only their own and
+        the class material); NotYoursError otherwise."""
+        rec = super().get(run_id)
+        if not self.person.changes(rec.owner):
+            raise not_yours(run_id)
+        return rec
+
     def _readable(self, run_id: str) -> RunRecord:
         """The run, when this person may open it (theirs, or class material); NotYoursError otherwise."""
         rec = super().get(run_id)
@@ -121,11 +129,13 @@ class OwnedStore(RunStore):
 
     # changing
     def update(self, run_id: str, **fields: Any) -> bool:
+        if "name" in fields:
+            self._changeable(run_id)  # a rename: nobody renames what is not theirs
         self._mine(run_id)
         return super().update(run_id, **fields)
 
     def delete(self, run_id: str) -> None:
-        self._mine(run_id)
+        self._changeable(run_id)
         super().delete(run_id)
 
     def save_weights(self, run_id: str, state_dict, filename: str = WEIGHTS_FILE):

@@ -38,6 +38,14 @@ class Person:
         the teacher and a single user everything."""
         return self.sees_all or (bool(self.id) and owner == self.id)
 
+    def changes(self, owner: str) -> bool:
+        """May this person rename or delete something whose owner is ``owner``? Nobody changes what is not
+        theirs: alone everything is yours; the teacher sees every student's runs but renames and deletes only
+        their own and the class material (owner ''); a student only their own."""
+        if self.role == "alone":
+            return True
+        return bool(self.id) and (owner == self.id or (self.teacher and owner == ""))
+
 
 ALONE = Person("", "", "alone")
 
