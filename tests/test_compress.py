@@ -67,6 +67,25 @@ def test_pruning_gives_the_asked_sparsity_with_permanent_zeros(per_layer):
     assert nonzero(m) < nonzero(_model("cnn"))
 
 
+def test_structured_pruning_removes_whole_filters_and_keeps_every_class():
+    m = _model("cnn")
+    with torch.no_grad():
+        for mod in m.modules():
+            if isinstance(mod, (torch.nn.Conv2d, torch.nn.Linear)):
+                mod.bias.fill_(0.1)  # a removed filter's bias must go too
+    prune_model(m, 0.5, structured=True)
+    for name in ("conv2d_1", "conv2d_2", "dense_1"):
+        layer = getattr(m, name)
+        dead = (layer.weight.flatten(1) == 0).all(1)
+        assert int(dead.sum()) == layer.weight.shape[0] // 2, name  # half the filters / units, whole
+        assert torch.all(layer.bias[dead] == 0) and torch.all(layer.bias[~dead] == 0.1)
+        assert not (layer.weight.flatten(1)[~dead] == 0).all(1).any()
+    assert not (m.dense_2.weight == 0).any()  # one unit per class: the output layer is kept whole
+    maps = m[:2](torch.rand(1, 1, 28, 28))[0]  # conv2d_1 + ReLU
+    dead = (m.conv2d_1.weight.flatten(1) == 0).all(1)
+    assert torch.all(maps[dead] == 0)  # an empty feature map, not a constant one
+
+
 def test_pruning_nothing_changes_nothing_and_a_bad_share_is_refused():
     m = _model("mlp")
     ref = copy.deepcopy(m.state_dict())
@@ -197,6 +216,13 @@ def test_cli_reports_original_and_result_as_json(home, mnist_dir):
         assert {"accuracy", "size_bytes", "latency_ms"} <= set(out[part])
     assert out["result"]["size_bytes"] < out["original"]["size_bytes"]
     assert out["original"]["test_size"] == 10000
+    r = run_cli("compress", "--run", orig.id, "--prune", "0.25", "--filters", "--data-dir", mnist_dir, "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.splitlines()[-1])
+    assert (
+        out["result"]["label"] == "pruned 25% (whole filters)"
+        and out["result"]["nonzero_params"] < out["original"]["params"]
+    )
 
 
 def test_cli_bad_run_id_is_one_sentence_and_exit_2(home):

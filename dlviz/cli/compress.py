@@ -28,6 +28,7 @@ def run(a: argparse.Namespace) -> int:
         run_id=a.run,
         prune=a.prune,
         per_layer=a.per_layer,
+        structured=a.filters,
         quantize=a.quantize,
         distil=a.distil,
         distil_epochs=a.distil_epochs,
@@ -67,6 +68,11 @@ def add_parser(sub) -> None:
     p.add_argument("--run", required=True, help=t("the run id (see: python -m dlviz runs)"))
     p.add_argument("--prune", type=float, default=0.0, help=t("share of the weights to set to zero, 0 to 0.99"))
     p.add_argument("--per-layer", action="store_true", help=t("prune the same share in each layer (default: global)"))
+    p.add_argument(
+        "--filters",
+        action="store_true",
+        help=t("prune whole filters and units (the smallest by L2 norm, each layer alone) instead of single weights"),
+    )
     p.add_argument("--quantize", choices=QUANTIZE_CHOICES, default=None)
     p.add_argument(
         "--distil",

@@ -53,6 +53,7 @@ class Request:
     run_id: str
     prune: float = 0.0
     per_layer: bool = False
+    structured: bool = False  # whole filters / units (each layer alone) instead of single weights
     quantize: str | None = None  # "int8" or None
     distil: str | None = None  # a preset key, or None
     distil_epochs: int = DISTIL_EPOCHS
@@ -112,7 +113,13 @@ def label_of(comp: dict) -> tuple[str, dict]:
     if comp.get("quantize") == "int8":
         return (N_("pruned {share} + int8"), {"share": share}) if comp.get("prune") else (N_("int8"), {})
     if comp.get("prune"):
-        how = N_("per layer") if comp.get("per_layer") else N_("global")
+        how = (
+            N_("whole filters")
+            if comp.get("structured")
+            else N_("per layer")
+            if comp.get("per_layer")
+            else N_("global")
+        )
         return N_("pruned {share} ({how})"), {"share": share, "how": how}
     return N_("original"), {}
 
@@ -282,10 +289,15 @@ def compress_run(req: Request, store: RunStore | None = None, progress: Progress
 
     current, current_model, chain = origin, teacher, []
     if req.prune > 0:
-        how = "per layer" if req.per_layer else "global"
+        how = "whole filters" if req.structured else "per layer" if req.per_layer else "global"
         say(0.2, N_("Pruning {share} of the weights ({how})..."), {"share": f"{req.prune:.0%}", "how": how})
-        model = prune_model(copy.deepcopy(teacher), req.prune, req.per_layer)
-        comp = {"prune": req.prune, "per_layer": bool(req.per_layer), "sparsity": sparsity(model)}
+        model = prune_model(copy.deepcopy(teacher), req.prune, req.per_layer, req.structured)
+        comp = {
+            "prune": req.prune,
+            "per_layer": bool(req.per_layer or req.structured),
+            "structured": bool(req.structured),
+            "sparsity": sparsity(model),
+        }
         label = label_text(comp)
         rec = _new_run(store, origin, current, label, origin.spec, comp, nonzero(model), req.owner)
         try:
@@ -314,7 +326,7 @@ def compress_run(req: Request, store: RunStore | None = None, progress: Progress
             "engine": torch.backends.quantized.engine,
         }
         if chain:
-            comp.update(prune=req.prune, per_layer=bool(req.per_layer))
+            comp.update(prune=req.prune, per_layer=bool(req.per_layer or req.structured), structured=req.structured)
         rec = _new_run(store, origin, current, label, origin.spec, comp, nonzero(current_model), req.owner)
         try:
             store.save_weights(rec.id, int8_tensors(qmodel), INT8_FILE)

@@ -1,7 +1,9 @@
 """Magnitude pruning with ``torch.nn.utils.prune``: the smallest weights of the Conv and Dense layers set to zero.
 
 *Global* ranks every weight of every such layer together (a layer with many small weights loses more of them);
-*per layer* takes the same share from each layer. The masks are then made permanent (``prune.remove``): the zeros
+*per layer* takes the same share from each layer; *whole filters* (structured, per layer) removes the filters of each
+Conv layer and the units of each hidden Dense layer with the smallest L2 norm, bias included, so a pruned filter is
+an all-zero square on the Filters page and its feature map is empty (the last layer, one unit per class, is kept). The masks are then made permanent (``prune.remove``): the zeros
 are written into the weights themselves, so the saved file is an ordinary set of weights that every page reads.
 A file of a pruned model is as large as the original (zeros take as much room as any number in a dense file):
 :func:`nonzero` counts what is left, and a zipped copy shows the room the zeros could save.
@@ -23,15 +25,19 @@ def prunable(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(name, m) for name, m in model.named_modules() if isinstance(m, PRUNABLE)]
 
 
-def prune_model(model: nn.Module, amount: float, per_layer: bool = False) -> nn.Module:
+def prune_model(model: nn.Module, amount: float, per_layer: bool = False, structured: bool = False) -> nn.Module:
     """Zero the ``amount`` (0..1) smallest-magnitude weights of ``model``'s Conv and Dense layers, in place, and make
-    the zeros permanent. Biases are kept. Returns ``model``."""
+    the zeros permanent; ``structured``: whole filters / units instead (each layer alone). Returns ``model``."""
     if not 0.0 <= amount < 1.0:
         raise ValueError("amount must be in [0, 1)")
     layers = prunable(model)
     if not layers or amount == 0.0:
         return model
-    if per_layer:
+    if structured:
+        layers = layers[:-1]  # the output layer keeps every class
+        for _, m in layers:
+            tprune.ln_structured(m, name="weight", amount=amount, n=2, dim=0)
+    elif per_layer:
         for _, m in layers:
             tprune.l1_unstructured(m, name="weight", amount=amount)
     else:
@@ -40,6 +46,10 @@ def prune_model(model: nn.Module, amount: float, per_layer: bool = False) -> nn.
         )
     for _, m in layers:
         tprune.remove(m, "weight")  # permanent: weight_orig and weight_mask folded into one plain weight
+        if structured and m.bias is not None:
+            with torch.no_grad():  # a removed filter's bias too, so its feature map is zero, not a constant
+                gone = (m.weight.detach().flatten(1) == 0).all(1)
+                m.bias[gone] = 0.0
     return model
 
 

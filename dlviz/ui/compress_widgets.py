@@ -34,7 +34,7 @@ from dlviz.ui.widgets import show_error
 
 RUN = "_compress_run"
 SHARE = "_compress_share"
-PER_LAYER = "_compress_per_layer"
+WAY = "_compress_way"
 INT8 = "_compress_int8"
 STUDENT = "_compress_student"
 EPOCHS = "_compress_epochs"
@@ -109,13 +109,20 @@ def settings(run: RunRecord) -> Request:
                 "0 prunes nothing."
             ),
         )
-        ways = {False: t("all layers together (global)"), True: t("each layer alone (the same share in every layer)")}
-        per_layer = st.radio(
+        ways = {
+            "global": t("all layers together (global)"),
+            "layer": t("each layer alone (the same share in every layer)"),
+            "filters": t("whole filters, each layer alone (structured)"),
+        }
+        way = st.radio(
             t("Which weights compete"),
             list(ways),
             format_func=ways.get,  # labels fixed now: AppTest formats outside the run
-            key=PER_LAYER,
-            horizontal=True,
+            key=WAY,
+            help=t(
+                "Single weights leave every filter in place with holes in it; whole filters removes the weakest "
+                "filters (and Dense units) entirely, which a smaller network could then drop."
+            ),
         )
     with c2:
         int8 = st.checkbox(
@@ -143,7 +150,8 @@ def settings(run: RunRecord) -> Request:
     return Request(
         run_id=run.id,
         prune=float(share),
-        per_layer=bool(per_layer),
+        per_layer=way == "layer",
+        structured=way == "filters",
         quantize="int8" if int8 else None,
         distil=None if student == NONE else student,
         distil_epochs=int(epochs),
@@ -250,6 +258,12 @@ def pruning_view(run: RunRecord) -> None:
         c2.image(filter_grid(filters(after, name).numpy(), size=40, cols=8), caption=t("After: {name}", name=name))
         st.caption(
             t(
+                "Each square is one weight on the same colour scale as the Filters page: white is zero. The pruned "
+                "filters are the ones now entirely white: the weakest filters (smallest L2 norm) are gone, the "
+                "others are untouched."
+            )
+            if comp.get("structured")
+            else t(
                 "Each square is one weight on the same colour scale as the Filters page: white is zero. The pruned "
                 "weights are the new white squares; the strongest weights, which carry the filter's pattern, stay."
             )
