@@ -33,7 +33,7 @@ a retried job would start a second run.
 
 **Progress, stop and pause** flow as with ``ProcessExecutor``: the runner's listener is ``events.Forwarder`` (only
 the new curve points), its ``Control`` is set from outside. Between the task and the driver sits one small actor
-(``_Hub``, ``num_cpus=0``, one per driver): every 0.25 s the task hands it the events since last time and gets back
+(``_hub_class``, ``num_cpus=0``, one per driver): every 0.25 s the task hands it the events since last time and gets back
 the job's flags (stop, paused); the driver drains it and forwards each job's events to the app, whose relay
 thread puts them into the job's ``JobSnapshot``. A task that has not started yet (waiting for free CPUs) is
 cancelled by Stop. A worker that dies (killed, out of memory, its machine gone) is reported plainly, like a
