@@ -305,3 +305,17 @@ def test_archive_links_and_the_pickled_archive_are_refused(tmp_path, home):
             where.write_bytes(pickled.read_bytes())
         with pytest.raises(DataError, match="Python version of CIFAR-10"):
             load_dataset("cifar10", where)
+
+
+def test_a_colour_model_exports_its_code_alone_not_an_mnist_script():
+    from dlviz.models import PRESETS
+    from dlviz.models.codegen import writes_script
+    from dlviz.train.script import to_script
+
+    spec = PRESETS["cifar-cnn"].spec
+    assert not writes_script(spec, (3, 32, 32)) and writes_script(PRESETS["cnn"].spec, (1, 28, 28))
+    code = to_script(spec, (3, 32, 32), 10)
+    assert "idx3-ubyte" not in code and "BatchNorm2d(3" in code
+    ns: dict = {}
+    exec(code, ns)
+    assert ns["model"].eval()(torch.zeros(2, 3, 32, 32)).shape == (2, 10)

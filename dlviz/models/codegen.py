@@ -183,7 +183,8 @@ def writes_script(spec, input_shape) -> bool:
     reads the IDX files itself); else the export is the model's code alone (:func:`to_pytorch`)."""
     if isinstance(spec, dict) and spec.get("task", "classification") != "classification":
         return False  # the script trains a classifier; an autoencoder's export is its model's code
-    return reads(spec).script and len(tuple(input_shape)) == 3
+    # grey pictures only: the script reads IDX files; a colour model's (CIFAR-10's binary batches) is its code alone
+    return reads(spec).script and len(tuple(input_shape)) == 3 and tuple(input_shape)[0] == 1
 
 
 def script_source(spec, input_shape, num_classes, cfg, warmup_fraction: float) -> str:

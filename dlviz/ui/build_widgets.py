@@ -33,6 +33,7 @@ from dlviz.models import (
     to_pytorch,
 )
 from dlviz.models.builder import MAX_LAYERS
+from dlviz.models.codegen import writes_script
 from dlviz.models.presets import fit_classes
 from dlviz.train.script import to_script
 from dlviz.ui import keys as K
@@ -377,7 +378,7 @@ def summary(built: Built | None, rows: list[LayerRow], input_shape) -> None:
 @st.cache_data(max_entries=64, show_spinner=False)
 def _code(spec_json: str, input_shape: tuple, num_classes: int, recipe_json: str = "{}") -> str:
     if len(input_shape) == 3:  # an image model: the script also reads MNIST's files and trains with the recipe
-        return to_script(json.loads(spec_json), input_shape, num_classes, json.loads(recipe_json))
+        return to_script(json.loads(spec_json), input_shape, num_classes, json.loads(recipe_json))  # colour: code
     return to_pytorch(json.loads(spec_json), input_shape, num_classes)
 
 
@@ -410,7 +411,7 @@ def export_panel(spec: dict, input_shape, num_classes: int, ok: bool) -> None:
         (t("Download PyTorch code"), code, "py", "text/x-python", ":material/code:", K.BUILD_DL_PY),
     ):
         row.download_button(label, data, file_name=f"{name}.{ext}", mime=mime, icon=icon, key=key, on_click="ignore")
-    if len(input_shape) == 3:
+    if writes_script(spec, input_shape):
         st.caption(
             t(
                 "Plain PyTorch: this script runs without dlviz. It builds the model, reads MNIST from a "
