@@ -21,8 +21,10 @@ def _metrics(a: float, b: float) -> dict:
 
 
 @pytest.fixture
-def klass(home):
-    """Two students who joined, each with one finished run; the teacher with one run of their own."""
+def klass(home, monkeypatch):
+    """A class server: two students who joined, each with one finished run; the teacher with one of their own.
+    The tests put the signed-in Person in the session (the sign-in itself: tests/test_classroom_pages.py)."""
+    monkeypatch.setenv("DLVIZ_CLASS", "1")
     roster, store = Roster(), RunStore()
     ana, ben = roster.join(roster.class_code(), "Ana"), roster.join(roster.class_code(), "Ben")
     model = build(SPEC, (1, 28, 28), 10, seed=0).module
@@ -154,3 +156,29 @@ def test_an_imported_run_cannot_be_renamed_but_the_copy_can_be_deleted(app, klas
     assert not [b for b in at.button if b.key == K.RUNS_RENAME]
     assert [b for b in at.button if b.key == K.RUNS_DELETE]
     assert any("Imported from Ana" in c.value for c in at.caption)
+
+
+def test_a_student_looks_inside_a_classmates_run_through_a_link_until_it_is_revoked(app, klass):
+    ana_run, ben = klass["runs"]["Ana"], klass["ben"]
+    links = ShareLinks()
+    token = links.create(ana_run.id, owner=klass["ana"].id, sender="Ana")
+    at = app()
+    at.session_state[K.PERSON] = ben
+    at.query_params["view"] = token
+    at.run()
+    at.switch_page("pages/inspect.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state[K.INSP_RUN] == ana_run.id  # Ana's run, on a look-inside page of Ben's session
+    assert any("shared by Ana" in i.value for i in at.info)
+    at.switch_page("pages/runs.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert ana_run.id not in at.selectbox(key=K.RUNS_PICK).options  # Ben's runs list stays Ben's
+    assert at.selectbox(key=K.RUNS_PICK).value == klass["runs"]["Ben"].id  # what he may share is his own
+    links.revoke(token)
+    at.switch_page("pages/inspect.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state[K.VIEW] is None and at.session_state.get(K.INSP_RUN) != ana_run.id
+    assert any("view ended" in i.value for i in at.info)

@@ -140,9 +140,9 @@ def ensure_app() -> None:
     ``st.navigation`` call turns the old mode off for the process) and stop the stray run.
     """
     if K.SID in st.session_state:
+        view_banner()  # first: a view whose link was revoked goes back to one's own run
         guard_open_run()  # a class: a run id that is not this person's opens nothing, and the page says so
         index_notice()  # a damaged run index: said on top of every page, with the button that rebuilds it
-        view_banner()  # someone else's run, open read-only: whose it is, and the way back
         push_widgets.receive()  # again: a page can run without app.py's run (AppTest's reruns); cheap when done
         push_widgets.banner()  # in a class: what the teacher pushed and locked
         lesson_panel(sys._getframe(1).f_code.co_filename)  # the active lesson's step, on top of its page

@@ -110,6 +110,7 @@ def take_view_link() -> None:
 
 def view_banner() -> None:
     """On top of every page while a view is open: whose run this is, read-only, and the way back."""
+    view = viewing()  # first: a view that just ended says so below
     problem = st.session_state.pop(K.VIEW_PROBLEM, None)
     if problem == "bad":
         st.warning(
@@ -121,7 +122,6 @@ def view_banner() -> None:
             t("The read-only view ended (its link was revoked or its run deleted); your own run is open again."),
             icon=":material/link_off:",
         )
-    view = viewing()
     if not view:
         return
     try:
