@@ -143,6 +143,7 @@ def test_guesses_reach_the_teachers_histogram_and_the_reveal_reaches_students(ap
     ann.run()
     bob.run()
     assert "Right it was." in _texts(ann) and "Right: Right" in _texts(ann) and _next_enabled(ann)
+    assert '"x":[1,1,0]' in ann.get("plotly_chart")[-1].proto.spec.replace(" ", "")  # how the class guessed
     assert "Not quite: the answer is Right" in _texts(bob)
     # the next class: the teacher clears the question
     teacher.button(key="_lsn_class_clear").click().run()

@@ -18,6 +18,7 @@ import streamlit as st
 
 from dlviz.classroom.guesses import Guesses
 from dlviz.classroom.pushed import PushBoard
+from dlviz.classroom.roster import Roster
 from dlviz.errors import DlvizError
 from dlviz.i18n import N_
 from dlviz.lessons import Lesson, Step, load_lessons_safe, measure, snapshots
@@ -464,7 +465,9 @@ def class_guesses(lesson: Lesson, step: Step) -> None:
     if was is not None and was != revealed:
         st.rerun()  # the whole panel: the teacher's own reveal below shows (or goes)
     with st.container(border=True, key=K.lsn_lesson("class", lesson.id)):
-        st.markdown(f"**{t('The class guessed')}** · " + t("{n} guesses", n=sum(counts)))
+        here = sum(1 for r in Roster().connected() if r.get("role") == "student")  # signed in the last minute
+        head = f"**{t('The class guessed')}** · " + t("{n} guesses", n=sum(counts))
+        st.markdown(head + (" · " + t("{n} students here", n=here) if here else ""))
         fig = guess_histogram(counts, [c(lang) for c in q.choices], answer=q.answer if revealed else None, tr=t)
         st.plotly_chart(fig, key=K.lsn_lesson("hist", f"{lesson.id}_{step.id}"), config={"displayModeBar": False})
         if revealed:
@@ -563,6 +566,18 @@ def _reveal(lesson: Lesson, step: Step, p: dict, lang: str) -> None:
         st.markdown(q.reveal(lang))
         for tpl, args in p["reveals"][step.id]["lines"]:
             st.markdown(f"- {reveal_line(tpl, args)}")
+        if me().student and class_led(lesson):  # the class's guesses beside their own, once revealed
+            from dlviz.plots import guess_histogram
+
+            counts = Guesses().counts(lesson.id, step.id, len(q.choices))
+            if sum(counts):
+                st.plotly_chart(
+                    guess_histogram(
+                        counts, [c(lang) for c in q.choices], answer=q.answer, tr=t, title=t("How the class guessed")
+                    ),
+                    key=K.lsn_lesson("class_hist", f"{lesson.id}_{step.id}"),
+                    config={"displayModeBar": False},
+                )
 
 
 def lesson_panel(page_file: str) -> None:
