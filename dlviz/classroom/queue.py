@@ -34,6 +34,7 @@ Alone (the default) the app does not use the queue: a single user's runs start a
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import os
 import shutil
@@ -248,6 +249,8 @@ class FairQueue:
         self._turns: dict[str, int] = {}  # jobs started per owner in this busy spell
         self._durations: dict[tuple, list[float]] = {}  # kind -> seconds from start to end of finished jobs
         self._data: dict[tuple, object] = {}  # (dataset, data_dir) -> the loaded data, in shared memory
+        # an exit right after a job ended could abort on the shared tensors (see _let_go): tidy up before it
+        atexit.register(_let_go, self._data, inner)
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._closed = False
@@ -383,8 +386,11 @@ class FairQueue:
             return self._estimate(_Entry("", job, "", 0.0).kind)
 
     def close(self) -> None:
+        """Stop looking after jobs (a test's or a benchmark's end); jobs already training go on."""
         self._closed = True
         self._wake.set()
+        with self._lock:
+            self._data.clear()
 
     # ---- inside ----------------------------------------------------------------------------------------------
 
@@ -572,6 +578,19 @@ class FairQueue:
             return data
         except Exception:  # noqa: BLE001 - the job loads its data itself and reports any problem plainly
             return None
+
+
+def _let_go(data: dict, inner) -> None:
+    """At exit: drop the shared data, and give the relay threads of jobs that just ended a moment to finish.
+    Measured with bench/queue_slots.py ending right after its last job: exiting while a relay thread still closed a
+    job that had received shared tensors aborted the process ("terminate called without an active exception") in
+    4 exits of 5; with this, in none of 6."""
+    data.clear()
+    deadline = time.time() + 3.0
+    for state in list(getattr(inner, "_jobs", {}).values()):
+        thread = getattr(state, "thread", None)
+        if thread is not None and thread.is_alive() and state.snap.done:
+            thread.join(max(0.0, deadline - time.time()))
 
 
 def _into_shared_memory(data):

@@ -114,7 +114,7 @@ def settings_form(spec: dict) -> TrainConfig:
         t("Optimizer"),
         list(OPTIMIZERS),
         key=K.TR_OPTIMIZER,
-        format_func=lambda k: t(OPTIMIZERS[k]["title"]),
+        format_func={k: t(v["title"]) for k, v in OPTIMIZERS.items()}.get,
         disabled=locked("optimizer"),
         help=lock_help("optimizer"),
     )
@@ -190,7 +190,7 @@ def settings_form(spec: dict) -> TrainConfig:
             t("Precision"),
             list(PRECISIONS),
             key=K.TR_PRECISION,
-            format_func=lambda k: t(PRECISIONS[k]),
+            format_func={k: t(v) for k, v in PRECISIONS.items()}.get,  # translated now: a test's click formats later
             help=t(
                 "bf16 mixed precision computes with 16-bit numbers while the weights "
                 "stay 32-bit. Automatic uses it only where it was measured to be "

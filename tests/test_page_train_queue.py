@@ -1,0 +1,83 @@
+"""The Train page on a class server (AppTest): a student's job waits in the class's queue, the page says where it
+stands and how long, in English and Chinese, and Cancel takes it out. Alone the page never shows the queue."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import streamlit as st
+from page_util import open_page
+from test_classroom_queue import FakeExecutor, _job
+
+from dlviz.classroom import Person
+from dlviz.classroom.queue import FairQueue
+from dlviz.ui import keys as K
+from dlviz.ui import state
+
+ANN = Person("s-ann", "Ann", "student")
+
+
+def _progress_texts(at) -> list[str]:
+    return [p.proto.text for p in at.get("progress")]
+
+
+@pytest.fixture
+def class_queue(home, monkeypatch):
+    """The app's executor is a class's queue (one job at a time) in front of a fake trainer whose jobs run until
+    the test ends them; a job of Bob's trains already."""
+    inner = FakeExecutor()
+    monkeypatch.setenv("DLVIZ_CLASS", "1")
+    monkeypatch.setenv("DLVIZ_MAX_JOBS", "1")
+    monkeypatch.setattr(state, "make_executor", lambda: inner)
+    st.cache_resource.clear()
+    try:
+        q = state.get_executor()
+        assert isinstance(q, FairQueue) and q.slots["cpu"] == 1
+        q.submit(_job("s-bob"))
+        deadline = time.time() + 30
+        while inner.started != ["s-bob"]:
+            assert time.time() < deadline
+            time.sleep(0.02)
+        yield q, inner
+        q.close()
+    finally:
+        st.cache_resource.clear()  # the next test gets the plain executor again
+
+
+@pytest.mark.parametrize(
+    "lang, waiting, cancelled",
+    [
+        ("en", "Waiting: you are next in the queue.", "Cancelled while it waited in the queue"),
+        ("zh", "排队中：下一个就轮到你。", "已在排队时取消"),
+    ],
+)
+def test_a_student_sees_their_place_and_cancels(app, class_queue, lang, waiting, cancelled):
+    q, inner = class_queue
+    at = app()
+    at.session_state["_lang_select"] = lang  # the sidebar's picker, set before the first run (as a user would)
+    at.session_state[K.PERSON] = ANN
+    at.run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, at.exception
+    at.button(key=K.TRAIN_BTN).click().run()
+    assert not at.exception, at.exception
+    job = at.session_state[K.JOB_ID]
+    assert q.snapshot(job).status == "queued" and q._entries[job].job.owner == "s-ann"
+    assert waiting in _progress_texts(at)
+    keys = [b.key for b in at.button]
+    assert K.CANCEL_BTN in keys and K.PAUSE_BTN not in keys and K.STOP_BTN not in keys
+    at.button(key=K.CANCEL_BTN).click().run()
+    assert not at.exception, at.exception
+    assert q.snapshot(job).status == "stopped" and inner.started == ["s-bob"]
+    assert any(cancelled in i.value for i in at.info)
+    assert not at.button(key=K.TRAIN_BTN).disabled  # Ann may train again
+
+
+def test_a_second_waiting_job_is_refused_with_a_plain_message(app, class_queue):
+    q, inner = class_queue
+    q.submit(_job("s-ann"))  # from another tab
+    at = open_page(app, "pages/train.py", **{K.PERSON: ANN})
+    at.button(key=K.TRAIN_BTN).click().run()
+    assert not at.exception, at.exception
+    assert any("You already have a run waiting in the queue" in e.value for e in at.error)
