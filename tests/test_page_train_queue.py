@@ -7,7 +7,6 @@ import time
 
 import pytest
 import streamlit as st
-from page_util import open_page
 from test_classroom_queue import FakeExecutor, _job
 
 from dlviz.classroom import Person
@@ -77,7 +76,10 @@ def test_a_student_sees_their_place_and_cancels(app, class_queue, lang, waiting,
 def test_a_second_waiting_job_is_refused_with_a_plain_message(app, class_queue):
     q, inner = class_queue
     q.submit(_job("s-ann"))  # from another tab
-    at = open_page(app, "pages/train.py", **{K.PERSON: ANN})
+    at = app()
+    at.session_state[K.PERSON] = ANN  # signed in (the class's pages are registered for a signed-in person)
+    at.run()
+    at.switch_page("pages/train.py").run()
     at.button(key=K.TRAIN_BTN).click().run()
     assert not at.exception, at.exception
     assert any("You already have a run waiting in the queue" in e.value for e in at.error)

@@ -75,6 +75,10 @@ POLL_S = 0.2  # how often the queue looks at its running jobs
 KEEP_DURATIONS = 20  # measured durations kept per kind of job
 
 CANCELLED = N_("Cancelled while it waited in the queue; no run was made.")
+WALL_STOPPED_EARLY = N_(
+    "Stopped after {seconds} seconds, before training began: the longest a run may take in this class (set by "
+    "the teacher). No run was saved."
+)
 WALL_STOPPED = N_(
     "Stopped after {seconds} seconds: the longest a run may train in this class (set by the teacher). "
     "The weights trained so far were kept."
@@ -205,7 +209,7 @@ class _Entry:
     paused: bool = False  # paused while it waited: paused again as it starts
     stop_asked: bool = False  # stopped while it was being handed over
     recorded: bool = False
-    extra: dict = field(default_factory=dict)
+    ended: threading.Event = field(default_factory=threading.Event)  # set once ``final`` is in
 
     @property
     def owner(self) -> str:
@@ -299,13 +303,22 @@ class FairQueue:
                     place=place,
                     wait_s=wait,
                 )
-            inner_id, wall = e.inner_id, e.wall_stopped
-        s = replace(self.inner.snapshot(inner_id), job_id=job_id)
-        if wall is not None and s.status == "stopped":
-            args = {"seconds": f"{wall:g}"}
-            s = replace(s, text=WALL_STOPPED, text_args=args)
+            inner_id = e.inner_id
+        s = self._decorated(e, self.inner.snapshot(inner_id))
+        if s.done and s.result is not None:  # over: recorded (and its run's message said) before anyone sees it
+            self._finished(e, s, time.time())
+            return e.final or s
+        return s
+
+    def _decorated(self, e: _Entry, s: JobSnapshot) -> JobSnapshot:
+        """The inner executor's snapshot under the queue's job id; a job the wall time stopped says so."""
+        s = replace(s, job_id=e.job_id)
+        if e.wall_stopped is not None and s.status == "stopped":
+            text = WALL_STOPPED if s.run_id else WALL_STOPPED_EARLY
+            args = {"seconds": f"{e.wall_stopped:g}"}
+            s = replace(s, text=text, text_args=args)
             if s.result is not None:
-                s = replace(s, result=replace(s.result, message=WALL_STOPPED, message_args=args))
+                s = replace(s, result=replace(s.result, message=text, message_args=args))
         return s
 
     def stop(self, job_id: str) -> None:
@@ -471,7 +484,7 @@ class FairQueue:
             running = [e for e in self._entries.values() if e.final is None and e.inner_id is not None]
         limits = get_limits(self.home) if running else StudentLimits()
         for e in running:
-            s = self.inner.snapshot(e.inner_id)
+            s = self._decorated(e, self.inner.snapshot(e.inner_id))
             if s.done and s.result is not None:
                 self._finished(e, s, now)
                 continue
@@ -484,18 +497,22 @@ class FairQueue:
         self._dispatch()
 
     def _finished(self, e: _Entry, s: JobSnapshot, now: float) -> None:
+        """Record a job's end once (its duration, its run's message); a second caller waits for the first."""
         with self._lock:
-            if e.recorded:
-                return
+            first = not e.recorded
             e.recorded = True
-            e.extra["ended"] = now
-            if s.status == "finished":
+            if first and s.status == "finished":
                 self._durations.setdefault(e.kind, []).append(now - e.started)
                 del self._durations[e.kind][:-KEEP_DURATIONS]
+        if not first:
+            e.ended.wait(10)
+            return
         if e.wall_stopped is not None and s.run_id:
             self._say_why(s.run_id, e.wall_stopped)
         with self._lock:
-            e.final = self.snapshot(e.job_id)
+            e.final = s
+        e.ended.set()
+        self._wake.set()  # its slot is free
 
     def _say_why(self, run_id: str, wall: float) -> None:
         """The run's message says the time limit stopped it (its end was written by the worker)."""
