@@ -137,6 +137,12 @@ def acc_text(run) -> str:
     return f"{100 * run.test_accuracy:.2f}%" if run.test_accuracy is not None else "–"
 
 
+def row_key(run) -> tuple[str, str]:
+    """A run as a row of the Runs page's table tells it: its test accuracy and its training seconds (each student
+    trains with their own seed, so two runs share both only by a rare chance)."""
+    return acc_text(run), (f"{run.train_seconds:.1f}" if run.train_seconds is not None else "–")
+
+
 def started(page: Page) -> bool:
     """The live panel shows the job past the queue: loading its data, training, or done."""
     for e in page.items():
@@ -388,6 +394,7 @@ class Bench:
         saved = 0
         problems = []
         own_acc: dict[str, set[str]] = {}
+        own_rows: dict[str, set[tuple[str, str]]] = {}  # (accuracy, seconds) as the Runs page's table shows them
         for who in self.students:
             mine = [r for r in by_seed.get(who.seed, []) if r.status == "finished"]
             ok = [r for r in mine if r.weights_path.exists()]
@@ -398,6 +405,7 @@ class Bench:
             saved += 1
             run = ok[-1]
             own_acc[who.name] = {acc_text(r) for r in mine}
+            own_rows[who.name] = {row_key(r) for r in mine}
             owner = getattr(run, "owner", None)
             if not self.alone:
                 if owner is None:
@@ -421,7 +429,7 @@ class Bench:
             if self.alone:
                 continue
             rows = who.runs_rows
-            others = [row for row in rows if row.get("acc") not in own_acc[who.name]]
+            others = [row for row in rows if (row.get("acc"), row.get("seconds")) not in own_rows[who.name]]
             if others or not rows:
                 shown_wrong += 1
                 problems.append(
@@ -483,6 +491,7 @@ class Bench:
             "epochs": a.epochs,
             "cores": os.cpu_count(),
             "load_average_at_start": self.load_at_start,
+            "load_average_at_end": round(os.getloadavg()[0], 2),
             "page_latency_p50_s": _q(loads, 0.5),
             "page_latency_p95_s": _q(loads, 0.95),
             "page_latency_max_s": max(loads) if loads else None,
@@ -539,7 +548,7 @@ def _r(x, n: int = 2):
 def report(res: dict) -> str:
     lines = [
         f"# A class of {res['students']} on this machine ({res['mode']} mode, {res['cores']} cores, "
-        f"load {res['load_average_at_start']} at start)",
+        f"load average {res['load_average_at_start']} at start, {res['load_average_at_end']} at the end)",
         "",
         f"- page latency (pages that do not train, {res['pages_opened']} opened): median "
         f"{res['page_latency_p50_s']} s, p95 {res['page_latency_p95_s']} s, max {_r(res['page_latency_max_s'])} s",
