@@ -233,3 +233,23 @@ def test_cli_bad_run_id_is_one_sentence_and_exit_2(home):
     assert json.loads(r.stdout.splitlines()[-1])["error"].startswith("There is no run no-such-run")
     r = run_cli("compress", "--run", saved_run("cnn").id, "--json")
     assert r.returncode == 2 and "Nothing to do" in r.stderr
+
+
+def test_the_chart_has_a_point_per_variant_in_both_panels_and_a_legend_per_kind():
+    from dlviz.i18n import translate
+    from dlviz.plots.compress import compression_chart
+
+    def m(rid, label, acc, size, ms):
+        return {"run_id": rid, "label": label, "accuracy": acc, "size_bytes": size, "latency_ms": ms, "params": 10}
+
+    points = [
+        m("a", "original", 0.99, 900_000, 0.15),
+        m("b", "pruned 50% (global)", 0.98, 900_000, 0.15),
+        m("c", "pruned 50% + int8", 0.98, 230_000, 0.15),
+        m("d", "student (mlp)", 0.97, 430_000, 0.02),
+    ]
+    fig = compression_chart(points, tr=lambda s, **kw: translate(s, "zh", **kw), labels={"c": "剪枝 50% + int8"})
+    assert [tr.name for tr in fig.data if tr.showlegend] == ["原模型", "剪枝", "int8", "学生网络"]
+    assert sum(len(tr.x) for tr in fig.data) == 8  # every point in both panels
+    int8 = [tr for tr in fig.data if tr.name == "int8"]
+    assert int8[0].x[0] == 230_000 / 1024 and int8[1].x[0] == 0.15 and "剪枝 50% + int8" in int8[0].hovertext[0]

@@ -23,6 +23,20 @@ def kind_of_point(label: str) -> str:
     return "pruned"
 
 
+def _hover(p: dict, shown: str, tr: Tr) -> str:
+    return tr(
+        "{label}<br>accuracy {acc:.2%}<br>{kb:,.0f} KB file ({zkb:,.0f} KB zipped)<br>{nz:,} of {n:,} "
+        "parameters not zero<br>{ms:.3f} ms per image",
+        label=shown,
+        acc=p["accuracy"],
+        kb=p["size_bytes"] / 1024,
+        zkb=p.get("zipped_bytes", p["size_bytes"]) / 1024,
+        nz=p.get("nonzero_params", 0),
+        n=p.get("params", 0),
+        ms=p["latency_ms"],
+    )
+
+
 def compression_chart(points: list[dict], tr: Tr, labels: dict[str, str] | None = None) -> go.Figure:
     """Two panels side by side: accuracy against size (KB) and against latency (ms per image). ``points``: the
     measures of ``dlviz.compress.chart_points``; ``labels``: each point's label as shown (translated)."""
@@ -34,37 +48,28 @@ def compression_chart(points: list[dict], tr: Tr, labels: dict[str, str] | None 
         horizontal_spacing=0.06,
         subplot_titles=(tr("Accuracy against file size"), tr("Accuracy against CPU time per image")),
     )
+    kinds = {"original": tr("original"), "pruned": tr("pruned"), "int8": tr("int8"), "student": tr("student")}
     for col, key, scale in ((1, "size_bytes", 1 / 1024), (2, "latency_ms", 1.0)):
-        for p in points:
-            kind = kind_of_point(p["label"])
-            shown = labels.get(p["run_id"], p["label"])
-            hover = tr(
-                "{label}<br>accuracy {acc:.2%}<br>{kb:,.0f} KB file ({zkb:,.0f} KB zipped)<br>{nz:,} of {n:,} "
-                "parameters not zero<br>{ms:.3f} ms per image",
-                label=shown,
-                acc=p["accuracy"],
-                kb=p["size_bytes"] / 1024,
-                zkb=p.get("zipped_bytes", p["size_bytes"]) / 1024,
-                nz=p.get("nonzero_params", 0),
-                n=p.get("params", 0),
-                ms=p["latency_ms"],
-            )
+        for kind, kind_label in kinds.items():
+            mine = [p for p in points if kind_of_point(p["label"]) == kind]
+            if not mine:
+                continue
             fig.add_trace(
                 go.Scatter(
-                    x=[p[key] * scale],
-                    y=[p["accuracy"] * 100],
-                    mode="markers+text",
-                    text=[shown],
-                    textposition="top center",
+                    x=[p[key] * scale for p in mine],
+                    y=[p["accuracy"] * 100 for p in mine],
+                    mode="markers",
+                    name=kind_label,
+                    legendgroup=kind,
+                    showlegend=col == 1,
                     marker={
-                        "size": 13,
+                        "size": 13 if kind == "original" else 11,
                         "color": COLOURS[kind],
                         "symbol": "diamond" if kind == "original" else "circle",
+                        "line": {"width": 1, "color": "white"},
                     },
-                    hovertext=[hover],
+                    hovertext=[_hover(p, labels.get(p["run_id"], p["label"]), tr) for p in mine],
                     hoverinfo="text",
-                    showlegend=False,
-                    cliponaxis=False,
                 ),
                 row=1,
                 col=col,
@@ -72,7 +77,12 @@ def compression_chart(points: list[dict], tr: Tr, labels: dict[str, str] | None 
     fig.update_xaxes(title_text=tr("file size (KB)"), rangemode="tozero", row=1, col=1)
     fig.update_xaxes(title_text=tr("milliseconds per image (CPU, batch 1)"), rangemode="tozero", row=1, col=2)
     fig.update_yaxes(title_text=tr("test accuracy (%)"), row=1, col=1)
-    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10}, plot_bgcolor="white")
+    fig.update_layout(
+        height=420,
+        margin={"l": 10, "r": 10, "t": 40, "b": 70},
+        plot_bgcolor="white",
+        legend={"orientation": "h", "yanchor": "bottom", "y": -0.32, "x": 0},
+    )
     fig.update_xaxes(showgrid=True, gridcolor="#eeeeee")
     fig.update_yaxes(showgrid=True, gridcolor="#eeeeee")
     return fig

@@ -275,6 +275,11 @@ def pruning_view(run: RunRecord) -> None:
         st.plotly_chart(sparsity_bars(sp, tr=t), width="stretch", key="_compress_sparsity")
         st.caption(
             t(
+                "Whole-filter pruning takes the same share of filters (or units) from each layer; the output layer, "
+                "one unit per class, keeps all of them."
+            )
+            if comp.get("structured")
+            else t(
                 "Global pruning ranks all weights together, so a layer with many small weights (usually the big "
                 "Dense layer) loses more than its share; per-layer pruning takes the same share from each."
             )
