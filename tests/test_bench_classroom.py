@@ -20,8 +20,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 import classroom  # noqa: E402
 from st_client import Page, ProtocolError, Session  # noqa: E402
 
-pytestmark = pytest.mark.slow  # starts a Streamlit server (about 3 s)
-
 APP = textwrap.dedent(
     """
     import pandas as pd
@@ -61,6 +59,7 @@ def tiny(tmp_path_factory):
     srv.stop()
 
 
+@pytest.mark.slow  # starts a Streamlit server (about 3 s)
 def test_the_client_opens_sets_clicks_and_follows_a_fragment(tiny):
     async def visit():
         async with Session(tiny.url, timeout=60) as s:
@@ -116,3 +115,35 @@ def test_the_live_panel_is_read_as_waiting_started_or_finished():
     assert not classroom.finished(page(loading, train))
     train.button.disabled = False
     assert classroom.finished(page(train))
+
+
+def test_the_checks_count_a_lost_run_a_run_owned_by_another_and_a_run_shown_to_another(tmp_path, monkeypatch):
+    """The bench's verdicts read the run store's owner column and what each student's pages showed: three students,
+    one run owned right, one run of student 2 owned by student 1, student 3's run never made; student 1's Runs page
+    lists student 2's run too."""
+    from dlviz.classroom.roster import Roster
+    from dlviz.runs import RunStore
+
+    monkeypatch.setenv("DLVIZ_CLASS_CODE", classroom.CLASS_CODE)
+    home = tmp_path / "home"
+    bench = classroom.Bench(classroom.parse_args(["--students", "3"]))
+    bench.tmp.rmdir()
+    bench.home = home
+    roster = Roster(home)
+    ids = {w.name: roster.join(classroom.CLASS_CODE, w.name).id for w in bench.students}
+    store = RunStore(home)
+    one, two, three = bench.students
+    for who, owner, acc, secs in ((one, ids[one.name], 0.9612, 5.3), (two, ids[one.name], 0.9634, 6.5)):
+        run = store.create(
+            name="mlp · MNIST", dataset="mnist", spec={}, settings={"seed": who.seed}, device="cpu", owner=owner
+        )
+        store.update(run.id, status="finished", test_accuracy=acc, train_seconds=secs)
+        store.folder(run.id).joinpath(run.weights_path.name).write_bytes(b"weights")
+    one.shown_acc, one.runs_rows = "96.12%", [{"acc": "96.12%", "seconds": "5.3"}, {"acc": "96.34%", "seconds": "6.5"}]
+    two.shown_acc, two.runs_rows = "96.34%", [{"acc": "96.34%", "seconds": "6.5"}]
+    checks = bench.store_checks()
+    assert checks["runs_saved"] == 2 and checks["runs_lost"] == 1, checks
+    assert checks["misattributed_in_store"] == 1, checks  # student 2's run belongs to student 1
+    assert checks["misattributed_on_pages"] == 1, checks  # student 1 sees student 2's run
+    assert checks["runs_misattributed"] == 2
+    assert any("student-03: no finished run" in x for x in checks["problems"]), checks["problems"]
