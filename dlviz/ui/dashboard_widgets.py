@@ -58,7 +58,7 @@ def class_dashboard() -> None:
             icon=":material/groups:",
         )
         return
-    left, right = st.columns([3, 2])
+    left, right = st.columns(2)
     with left:
         st.subheader(t("Validation accuracy of every run"))
         if curves:
@@ -74,14 +74,14 @@ def class_dashboard() -> None:
             pd.DataFrame(
                 [
                     {
-                        "name": s.name,
                         "here": "●" if s.online else "",
+                        "name": s.name,
+                        "best": accuracy_text(s.best),
+                        "runs": s.runs,
+                        "status": status_text(s.status) if s.status else "–",
                         "page": s.page or "–",
                         "params": f"{s.params:,}" if s.params else "–",
                         "seen": _ago(s.seen, now),
-                        "runs": s.runs,
-                        "best": accuracy_text(s.best),
-                        "status": status_text(s.status) if s.status else "–",
                     }
                     for s in students
                 ]
@@ -90,7 +90,7 @@ def class_dashboard() -> None:
             width="stretch",
             column_config={
                 "name": cc.TextColumn(t("Name")),
-                "here": cc.TextColumn(t("Connected"), width=40),
+                "here": cc.TextColumn("", help=t("Connected"), width=28),
                 "page": cc.TextColumn(t("Page")),
                 "params": cc.TextColumn(t("Parameters"), alignment="right"),
                 "seen": cc.TextColumn(t("Last seen")),
