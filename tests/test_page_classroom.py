@@ -182,3 +182,24 @@ def test_a_student_looks_inside_a_classmates_run_through_a_link_until_it_is_revo
     assert not at.exception, at.exception
     assert at.session_state[K.VIEW] is None and at.session_state.get(K.INSP_RUN) != ana_run.id
     assert any("view ended" in i.value for i in at.info)
+
+
+def test_alone_a_link_view_offers_no_rename_or_delete_of_that_run(app, home):
+    """Alone everyone owns everything: only the view's flag keeps the Runs page from offering to change it."""
+    from page_util import saved_run
+
+    shared, own = saved_run("mlp"), saved_run("cnn")
+    token = ShareLinks().create(shared.id, sender="Ana")
+    at = app()
+    at.query_params["view"] = token
+    at.run()
+    assert at.session_state[K.VIEW]["run_id"] == shared.id
+    at.switch_page("pages/runs.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key=K.RUNS_PICK).value == shared.id
+    assert not [b for b in at.button if b.key in (K.RUNS_RENAME, K.RUNS_DELETE, K.RUNS_LINK_NEW)]
+    assert any("open read-only" in c.value for c in at.caption)
+    at.session_state[K.RUNS_PICK] = own.id  # one's own run, meanwhile: everything as before
+    at.run()
+    assert [b for b in at.button if b.key == K.RUNS_RENAME] and [b for b in at.button if b.key == K.RUNS_DELETE]
