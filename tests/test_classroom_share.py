@@ -176,3 +176,35 @@ def test_a_share_token_resolves_to_its_run_only_and_revoked_to_nothing(home):
     assert links.resolve(a) is None and links.for_run("run-a") == []
     assert links.resolve(b)["run_id"] == "run-b"  # the other link still works
     assert "s-aaaa" not in json.dumps(links.resolve(b))  # an entry names its own run and sender only
+
+
+def test_a_text_run_and_a_gan_travel_with_what_they_need(home):
+    """A text run keeps its vocabulary (the modality's extra); a GAN, built by its task, round-trips too."""
+    from types import SimpleNamespace
+
+    from dlviz.modality.text import TEXT
+    from dlviz.models import PRESETS
+    from dlviz.models.gan import copy_preset
+    from dlviz.tasks import task_of_spec
+
+    store = RunStore()
+    shape, classes = TEXT.run_input(SimpleNamespace(dataset="rt-polarity", settings={"max_len": 40}))
+    made = []
+    for spec, dataset, model in (
+        (PRESETS["lstm"].copy_spec(), "rt-polarity", None),
+        (copy_preset("dcgan"), "mnist", None),
+    ):
+        own = task_of_spec(spec).build(spec)
+        model = own.module if own else build(spec, shape, classes, input_dtype=TEXT.input_dtype).module
+        rec = store.create(name=spec["name"], dataset=dataset, spec=spec, settings={"max_len": 40}, device="cpu")
+        store.save_weights(rec.id, model.state_dict())
+        store.update(rec.id, status="finished", metrics=METRICS)
+        made.append(rec)
+    store.save_record(made[0].id, "vocab", {"itos": ["<pad>", "<unk>", "good"]})
+    for rec in made:
+        copy = import_run(store, export_run(store, rec.id))
+        a, b = store.load_weights(rec.id), store.load_weights(copy.id)
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert store.load_record(copy.id, "vocab") is None and store.load_record(made[0].id, "vocab")
+    text_copy = next(r for r in store.list() if r.dataset == "rt-polarity" and r.id != made[0].id)
+    assert store.load_record(text_copy.id, "vocab") == {"itos": ["<pad>", "<unk>", "good"]}

@@ -309,30 +309,43 @@ def import_run(store: RunStore, data: bytes, owner: str = "") -> RunRecord:
 
 
 def _check_fits(run: dict, weights: dict[str, torch.Tensor]) -> None:
-    """The file's spec builds a model (on PyTorch's meta device: no memory, whatever the spec claims) whose
-    tensors are exactly the weights' names and shapes; RunError otherwise. A spec of a billion parameters with a
-    small weights file is refused here, before anything is built for real."""
+    """The file's spec builds a model whose tensors are exactly the weights' names and shapes; RunError otherwise.
+
+    Nothing big is built on the spec's word: its parameters are first counted on PyTorch's meta device (no
+    memory, however many it claims), and a spec with more parameters than the weights hold is refused there. Only
+    then is the model built for real, no bigger than the weights (and those are within the file's size limit)."""
     from types import SimpleNamespace
 
     from dlviz.modality import modality_of
     from dlviz.models import build
+    from dlviz.models.builder import estimate
     from dlviz.tasks import task_of_spec
 
     rec = SimpleNamespace(id="import", dataset=run["dataset"], spec=run["spec"], settings=run["settings"])
+    held = sum(int(t.numel()) for t in weights.values())
+    too_big = RunError(
+        "The weights in this run file do not fit its model spec ({key}); it was not imported.",
+        key="the spec has more parameters than the weights",
+    )
     try:
         task = task_of_spec(rec.spec)
         with torch.device("meta"):
+            own = task.build(rec.spec)  # a model its task builds (a GAN): its own fixed layout, counted here
+        if own is not None:
+            if sum(p.numel() for p in own.module.parameters()) > held:
+                raise too_big
             own = task.build(rec.spec)
-            if own is not None:
-                model = own.module
-            else:
-                modality = modality_of(rec)
-                shape, classes = modality.run_input(rec)
-                n = task.classes(SimpleNamespace(num_classes=classes))
-                model = build(rec.spec, shape, n, input_dtype=modality.input_dtype, budget=False).module
+            model = own.module
+        else:
+            modality = modality_of(rec)
+            shape, classes = modality.run_input(rec)
+            if estimate(rec.spec, shape, modality.input_dtype).params > held:
+                raise too_big
+            n = task.classes(SimpleNamespace(num_classes=classes))
+            model = build(rec.spec, shape, n, input_dtype=modality.input_dtype, budget=False).module
         expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     except DlvizError:
-        raise  # an unknown dataset, an impossible layer: already a plain sentence
+        raise  # an unknown dataset, an impossible layer, too big: already a plain sentence
     except Exception as exc:  # a spec that is not one of ours in some other way
         raise _not_ours(f"its model spec cannot be built: {exc}") from None
     found = {k: tuple(v.shape) for k, v in weights.items()}
