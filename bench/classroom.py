@@ -241,7 +241,8 @@ class Bench:
         self.through = 0
         self.notes: list[str] = []
         self.mem: dict[str, tuple[float, float]] = {}
-        self.cpu: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}  # CPU seconds of the server and its descendants, at the phases' ends
+        self.own_cpu: dict[str, float] = {}  # of the server process alone (the pages; jobs run in children)
         self.wall: dict[str, float] = {}
         self.teacher_dashboard: str | None = None  # what the dashboard shows once the class is through
         self.load_at_start = round(os.getloadavg()[0], 2)
@@ -359,6 +360,7 @@ class Bench:
         await self.warm_up(url)
         self.mem["before"] = tree_rss_mb(pid)
         log(f"memory before the class: server {self.mem['before'][0]:.0f} MB, tree {self.mem['before'][1]:.0f} MB")
+        self.cpu["start"], self.own_cpu["start"] = tree_cpu_s(pid), _cpu_ticks(pid, children=False) / TICKS
         teacher = None if self.alone else asyncio.create_task(self.teacher_watch(url))
         t0 = time.monotonic()
         tasks = [asyncio.create_task(self.student(url, i, who)) for i, who in enumerate(self.students)]
@@ -370,12 +372,12 @@ class Bench:
             f"{len(self.students)} students browsed in {self.wall['browse_s']:.0f} s; memory: "
             f"server {self.mem['browsed'][0]:.0f} MB, tree {self.mem['browsed'][1]:.0f} MB; the class presses Train"
         )
-        self.cpu["press"] = tree_cpu_s(pid)
+        self.cpu["press"], self.own_cpu["press"] = tree_cpu_s(pid), _cpu_ticks(pid, children=False) / TICKS
         t1 = time.monotonic()
         self.press.set()
         await asyncio.gather(*tasks)
         self.wall["train_s"] = time.monotonic() - t1
-        self.cpu["done"] = tree_cpu_s(pid)
+        self.cpu["done"], self.own_cpu["done"] = tree_cpu_s(pid), _cpu_ticks(pid, children=False) / TICKS
         self.mem["done"] = tree_rss_mb(pid)
         log(f"every student through in {self.wall['train_s']:.0f} s")
         if teacher is not None:
@@ -483,6 +485,7 @@ class Bench:
         n = len(self.students)
         before, browsed, done = self.mem.get("before"), self.mem.get("browsed"), self.mem.get("done")
         cpu = self.cpu.get("done", 0.0) - self.cpu.get("press", 0.0)
+        browse_pages = sum(1 for w in [*self.students, self.teacher] for page, _ in w.loads if page != "runs")
         return {
             "mode": "alone" if self.alone else "class",
             "students": n,
@@ -511,6 +514,17 @@ class Bench:
             "train_phase_s": self.wall.get("train_s"),
             "browse_phase_s": self.wall.get("browse_s"),
             "cpu_s_per_job": cpu / max(store["runs_saved"], 1) if self.cpu else None,
+            # the browse phase: every CPU second the server tree spent, over the pages opened in it
+            "cpu_s_per_page": (self.cpu["press"] - self.cpu["start"]) / max(browse_pages, 1)
+            if "press" in self.cpu
+            else None,
+            # the training phase: the server process's own CPU (jobs run in children) per student watching per second
+            "server_cpu_s_per_watching_student_s": (self.own_cpu["done"] - self.own_cpu["press"])
+            / (n * self.wall["train_s"])
+            if "done" in self.own_cpu and n and self.wall.get("train_s")
+            else None,
+            "cpu_s": {k: round(v, 1) for k, v in self.cpu.items()},
+            "server_own_cpu_s": {k: round(v, 1) for k, v in self.own_cpu.items()},
             "run_train_seconds_p50": self.train_seconds_p50,
             "rss_server_mb": {k: round(v[0], 1) for k, v in self.mem.items()},
             "rss_tree_mb": {k: round(v[1], 1) for k, v in self.mem.items()},
@@ -564,6 +578,9 @@ def report(res: dict) -> str:
         f"- jobs: {res['jobs_pressed']} pressed, {res['jobs_finished']} finished and saved "
         f"({res['jobs_finished_on_pages']} said so on the page); median training time in a run "
         f"{_r(res['run_train_seconds_p50'])} s; {res['cpu_s_per_job'] and round(res['cpu_s_per_job'], 1)} CPU s per job",
+        f"- CPU: {_r(res['cpu_s_per_page'], 3)} s per page opened (browse phase, the whole server tree); the server "
+        f"process {_r(res['server_cpu_s_per_watching_student_s'], 4)} CPU s per second per student watching the "
+        "Train page (training phase)",
         f"- memory (server / server and descendants, MB): {res['rss_server_mb']} / {res['rss_tree_mb']}; per "
         f"session {res['rss_per_session_mb'] and round(res['rss_per_session_mb'], 1)} MB (server only "
         f"{res['rss_per_session_server_only_mb'] and round(res['rss_per_session_server_only_mb'], 1)} MB)",
