@@ -4,6 +4,7 @@ that says what it is; in English and Chinese."""
 
 from __future__ import annotations
 
+import pytest
 from page_util import open_page, saved_run
 
 from dlviz.compress import variants
@@ -48,3 +49,16 @@ def test_an_int8_variant_opens_on_a_look_inside_page_with_its_note_and_in_chines
     assert at.title[0].value == "压缩"
     assert not at.exception and not at.error
     assert "每层" in " ".join(s.value for s in at.subheader)
+
+
+@pytest.mark.parametrize("page", ["inspect", "errors", "explain"])
+def test_an_int8_variant_opens_on_every_kind_of_look_inside_page(app, home, mnist_dir, page):
+    """The int8 run's float stand-in works wherever a float run does (hooks, gradients, the test set), and the page
+    says what it shows."""
+    from dlviz.compress import Request, compress_run
+
+    orig = saved_run("cnn")
+    q = compress_run(Request(orig.id, quantize="int8", data_dir=str(mnist_dir), test_limit=100), RunStore())
+    at = open_page(app, f"pages/{page}.py", timeout=180, run_id=q["variants"][0]["run_id"])
+    assert any("an int8 copy of run" in i.value for i in at.info)
+    assert not [e.value for e in at.error if "failed" in e.value.lower() or "cannot" in e.value.lower()]
