@@ -216,6 +216,11 @@ def test_cli_reports_original_and_result_as_json(home, mnist_dir):
         assert {"accuracy", "size_bytes", "latency_ms"} <= set(out[part])
     assert out["result"]["size_bytes"] < out["original"]["size_bytes"]
     assert out["original"]["test_size"] == 10000
+    # evaluate reads an int8 run as its int8 model: the same accuracy compress measured
+    ev = run_cli("evaluate", "--run", out["result"]["run_id"], "--data-dir", mnist_dir, "--json")
+    assert ev.returncode == 0, ev.stderr
+    ev = json.loads(ev.stdout.splitlines()[-1])
+    assert ev["model"] == "int8" and ev["test_accuracy"] == out["result"]["accuracy"]
     r = run_cli("compress", "--run", orig.id, "--prune", "0.25", "--filters", "--data-dir", mnist_dir, "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout.splitlines()[-1])

@@ -6,13 +6,18 @@ import argparse
 import json
 import os
 
+from dlviz.compress import evaluate_int8, is_int8
 from dlviz.i18n import t
 from dlviz.runs import RunStore
 from dlviz.train import evaluate_run
 
 
 def run(a: argparse.Namespace) -> int:
-    out = evaluate_run(a.run, RunStore(), a.data_dir, a.device)
+    store = RunStore()
+    if is_int8(store.get(a.run)):  # its int8 model, on the CPU (the pages open its float stand-in)
+        out = evaluate_int8(a.run, store, a.data_dir)
+    else:
+        out = evaluate_run(a.run, store, a.data_dir, a.device)
     if a.json:
         print(json.dumps(out))
     elif "test_reconstruction_error" in out:

@@ -401,6 +401,31 @@ def compress_run(req: Request, store: RunStore | None = None, progress: Progress
     }
 
 
+@torch.no_grad()
+def evaluate_int8(run_id: str, store: RunStore, data_dir: str | None = None) -> dict:
+    """``python -m dlviz evaluate`` for an int8 run: its int8 model (not the float stand-in the pages open) on the
+    whole test set, in the keys of ``dlviz.train.evaluate_run``."""
+    rec = store.get(run_id)
+    model = load_model(store, rec)
+    d = load_dataset(rec.dataset, data_dir)
+    loss, right = 0.0, 0
+    for s in range(0, len(d.test_y), 500):
+        out = model(IMAGE.transform(d.test_x[s : s + 500]))
+        y = d.test_y[s : s + 500]
+        loss += float(torch.nn.functional.cross_entropy(out, y, reduction="sum"))
+        right += int((out.argmax(1) == y).sum())
+    n = len(d.test_y)
+    return {
+        "run_id": run_id,
+        "test_accuracy": right / n,
+        "test_loss": loss / n,
+        "test_size": n,
+        "dataset": rec.dataset,
+        "data_source": d.source,
+        "model": "int8",
+    }
+
+
 def _same_measure(saved, n_test: int, threads: int) -> bool:
     return isinstance(saved, dict) and saved.get("test_size") == n_test and saved.get("threads") == threads
 
@@ -419,6 +444,7 @@ def chart_points(store: RunStore, run_id: str) -> list[dict]:
 
 
 __all__ = [
+    "evaluate_int8",
     "student_presets",
     "CALIBRATION_IMAGES",
     "INT8_FILE",

@@ -128,8 +128,19 @@ def prepare(store: RunStore, lessons, data_dir: str | None = None, say=print) ->
             res = run_job(job_for(snap, lesson, data_dir), store, Say())
             if res.status == "finished" and res.run_id:
                 remember(store, snap, res.run_id)
-                acc = f"{res.test_accuracy:.2%}" if res.test_accuracy is not None else "-"
-                say(t("  done in {s:.0f} s, test accuracy {acc}.", s=res.train_seconds, acc=acc))
+                if res.metric != "accuracy":  # an autoencoder's error, a GAN's share of test digits called real
+                    value = f"{res.test_accuracy:.4f}" if res.test_accuracy is not None else "-"
+                    say(
+                        t(
+                            "  done in {s:.0f} s, test {metric} {value}.",
+                            s=res.train_seconds,
+                            metric=res.metric,
+                            value=value,
+                        )
+                    )
+                else:
+                    acc = f"{res.test_accuracy:.2%}" if res.test_accuracy is not None else "-"
+                    say(t("  done in {s:.0f} s, test accuracy {acc}.", s=res.train_seconds, acc=acc))
                 done.append((lesson.id, snap.key, res.run_id))
             else:
                 say("  " + t(res.message or "failed", **res.message_args))
