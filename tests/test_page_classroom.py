@@ -203,3 +203,15 @@ def test_alone_a_link_view_offers_no_rename_or_delete_of_that_run(app, home):
     at.session_state[K.RUNS_PICK] = own.id  # one's own run, meanwhile: everything as before
     at.run()
     assert [b for b in at.button if b.key == K.RUNS_RENAME] and [b for b in at.button if b.key == K.RUNS_DELETE]
+
+
+def test_the_dashboard_and_the_banner_in_chinese(app, klass):
+    at = _page(app, "pages/classroom.py", TEACHER, **{K.LANG: "zh", K.LANG_SELECT: "zh"})
+    assert at.title[0].value == "课堂"
+    table = next(d.value for d in at.dataframe if "best" in d.value.columns)
+    assert list(table["name"]) == ["Ana", "Ben"]
+    assert any("位学生中" in c.value for c in at.caption)
+    at.button(key=K.CLASS_OPEN).click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("只读" in i.value for i in at.info)

@@ -116,7 +116,8 @@ def _open_picker(runs, names: dict[str, str]) -> None:
         return f"{names.get(r.owner, r.owner)} · {run_title(r)} · {status_text(r.status)} · {accuracy_text(r.test_accuracy)}"
 
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    rid = c1.selectbox(t("A student's run"), list(by_id), key=K.CLASS_PICK, format_func=label)
+    labels = {rid: label(rid) for rid in by_id}  # made in the run: a label is never formatted in another language
+    rid = c1.selectbox(t("A student's run"), list(by_id), key=K.CLASS_PICK, format_func=labels.__getitem__)
     run = by_id[rid]
     ended = not run.is_active
     try:
