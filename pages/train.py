@@ -83,11 +83,11 @@ if row.button(t("Train"), type="primary", disabled=active, icon=":material/play_
         # in a class, the server's side of the teacher's locks: the job trains the locked values, whatever came in
         dataset, spec, cfg = hold_submit(ss[K.DATASET], spec, cfg, info.num_classes)
         job = TrainJob(dataset, spec, cfg, data_dir=ss[K.DATA_DIR] or None, baseline=classic, owner=me().id)
-        try:
-            ss[K.JOB_ID] = ex.submit(job)  # a class's queue may refuse it; the run belongs to job.owner (alone: '')
-        except DlvizError as e:
-            show_error(e)
+        refused = ex.refusal(job) if hasattr(ex, "refusal") else None  # a class: over a limit, or one waiting
+        if refused is not None:
+            show_error(refused)  # said here, and the job this session watches stays
         else:
+            ss[K.JOB_ID] = ex.submit(job)  # the run belongs to job.owner (alone: '')
             save_session()
             st.rerun()
 if active and snap.place:  # waiting in a class's queue: the one thing to do is leave it

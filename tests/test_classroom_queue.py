@@ -131,9 +131,11 @@ def test_one_waiting_job_per_student_and_the_teacher_may_queue_more(fake):
     q.submit(_job("s-ann"))
     _wait_for(lambda: len(inner.started) == 1)
     bob = q.submit(_job("s-bob"))
-    with pytest.raises(QueueError) as e:
-        q.submit(_job("s-bob"))
-    assert e.value.kwargs["place"] == 1 and "already have a run waiting" in e.value.template
+    assert isinstance(q.refusal(_job("s-bob")), QueueError)  # what the Train page asks before it submits
+    second = q.submit(_job("s-bob"))  # refused: a job that failed at once, as executors report problems
+    s = q.snapshot(second)
+    assert s.status == "failed" and s.done and s.result.run_id is None
+    assert s.text_args == {"place": 1} and "already have a run waiting" in s.text
     assert q.waiting() == [bob]  # the first keeps its place: nothing was replaced
     t1, t2 = q.submit(_job(TEACHER_ID)), q.submit(_job(TEACHER_ID))
     assert q.waiting() == [t1, t2, bob]
@@ -163,12 +165,12 @@ def test_the_teachers_limits_are_checked_at_submit_with_a_plain_message(fake):
     assert get_limits() == StudentLimits()  # none set: nothing but the server's limits
     set_limits(max_epochs=3, max_params=50_000)
     assert get_limits() == StudentLimits(max_epochs=3, max_params=50_000)
-    with pytest.raises(LimitError) as e:
-        q.submit(_job("s-ann", epochs=5))
-    assert e.value.kwargs == {"most": 3, "epochs": 5} and "at most {most} epochs" in e.value.template
-    with pytest.raises(LimitError) as e:
-        q.submit(_job("s-ann", name="mlp"))  # the MLP preset: about 100,000 parameters
-    assert "parameters" in e.value.template and e.value.kwargs["most"] == "50,000"
+    s = q.snapshot(q.submit(_job("s-ann", epochs=5)))
+    assert s.status == "failed" and s.text_args == {"most": 3, "epochs": 5} and "at most {most} epochs" in s.text
+    assert isinstance(q.refusal(_job("s-ann", epochs=5)), LimitError)
+    s = q.snapshot(q.submit(_job("s-ann", name="mlp")))  # the MLP preset: about 100,000 parameters
+    assert s.status == "failed" and "parameters" in s.text and s.text_args["most"] == "50,000"
+    assert s.text_args["params"] == "109,386"
     assert q.waiting() == [] and inner.started == []
     q.submit(_job(TEACHER_ID, epochs=5))  # the teacher is not limited
     set_limits(max_params=None)  # cleared; the epochs stay
@@ -286,5 +288,22 @@ def test_a_real_job_past_the_wall_time_keeps_its_weights_and_its_run_says_why(ho
         assert run.status == "stopped" and "the longest a run may train" in run.message
         assert run.metrics["message"]["args"] == {"seconds": "0.5"}
         assert RunStore().load_weights(s.run_id)  # the weights trained so far were kept
+    finally:
+        q.close()
+
+
+def test_a_cluster_says_how_many_jobs_it_runs_at_once(home):
+    class Cluster(FakeExecutor):
+        def slots(self, timeout=None):
+            return {"cpu": 3}
+
+    q = FairQueue(Cluster(), poll_s=0.02)
+    try:
+        _wait_for(lambda: q.slots == {"cpu": 3})
+        assert not q.share_data  # a cluster loads its own data: nothing in this machine's memory reaches it
+        for owner in ("s-a", "s-b", "s-c", "s-d"):
+            q.submit(_job(owner))
+        _wait_for(lambda: len(q.inner.started) == 3)
+        assert len(q.waiting()) == 1
     finally:
         q.close()

@@ -12,8 +12,10 @@ one machine, a Ray backend on a cluster) and decides when each job starts:
   spell (from a first job until nothing trains or waits again) a student's first job goes before anyone's
   second, and within a turn the earlier job first. So a student who trains again and again waits behind the
   classmates who have not had their turn; when the server is idle the turns start afresh.
-- **One waiting job per student.** A second job while one waits is refused with a plain message (``QueueError``)
-  that says where the first one stands; it never silently replaces it (the first keeps its place).
+- **One waiting job per student.** A second job while one waits is refused with a plain message that says where
+  the first one stands; it never silently replaces it (the first keeps its place). A refused job (this, or one
+  over a limit) is returned as a job that failed at once with the message, as executors report every problem,
+  so each page that trains (Train, the Gradients experiment, lessons) shows it like any failure.
 - **Place and estimate.** A waiting job's snapshot says ``status="queued"``, its ``place`` among the jobs waiting
   for its device (1 = next) and ``wait_s``, the estimated seconds until it starts, from the measured durations
   of finished jobs (the same model, data, epochs and subset; else the same model's time per epoch; else the
@@ -21,7 +23,7 @@ one machine, a Ray backend on a cluster) and decides when each job starts:
 - **Cancel and stop.** ``stop`` (or ``cancel``) on a waiting job takes it out of the queue (no run is made);
   on a running job it stops as always.
 - **Student limits.** The teacher's limits (``dlviz.classroom.limits``): epochs and parameters are checked when a
-  job is submitted (``LimitError`` naming the limit); a job that trains longer than the wall time is stopped, its
+  job is submitted (a failed job whose message names the limit); a job that trains longer than the wall time is stopped, its
   run keeps the weights trained so far, and its message says why.
 - **A dying worker.** The inner executor reports a job whose process died (``ProcessExecutor``: failed, the last
   finished epoch kept); the queue frees its slot and starts the next job.
@@ -243,6 +245,9 @@ class FairQueue:
     ):
         self.inner = inner
         self.slots = dict(slots) if slots is not None else default_slots()
+        # a cluster says itself how many jobs it runs at once (RayExecutor.slots): asked from the queue's thread,
+        # so that no page waits for the cluster to answer
+        self._ask_inner_slots = slots is None and callable(getattr(inner, "slots", None))
         self.home = home
         self._store_factory = store_factory or (lambda: RunStore(home))
         # only an executor in this machine's memory can be handed the data in shared memory
@@ -264,27 +269,61 @@ class FairQueue:
     # ---- the Executor interface ------------------------------------------------------------------------------
 
     def submit(self, job: TrainJob) -> str:
-        """Queue ``job``; raises ``QueueError`` (a student's second waiting job) or ``LimitError`` (over one of the
-        teacher's limits) with a plain message."""
-        owner = job.owner or ""
-        student = bool(owner) and owner != TEACHER_ID
-        if student:
-            check_limits(job, get_limits(self.home))
-        with self._lock:
-            if student:
-                mine = [e for e in self._entries.values() if e.owner == owner and e.waiting]
-                if mine:
-                    place, _ = self._place(mine[0])
-                    raise QueueError(
-                        "You already have a run waiting in the queue (number {place} in line). Wait for it to "
-                        "start, or cancel it, before you train another.",
-                        place=place,
-                    )
-            entry = _Entry(uuid.uuid4().hex[:12], job, device_of(job, self.slots), time.time())
-            self._entries[entry.job_id] = entry
-            self._order.append(entry.job_id)
+        """Queue ``job`` and return its id. Like every executor's, it does not raise for the job's problems: a job
+        the class refuses (over one of the teacher's limits, or a student's second waiting job) is at once a
+        failed job whose message says why (``refusal``), so every page that trains shows it as it shows any
+        failure."""
+        entry = _Entry(uuid.uuid4().hex[:12], job, device_of(job, self.slots), time.time())
+        try:
+            self._check_limits(job)  # outside the lock: the parameters are counted from the model's shapes
+            with self._lock:
+                self._check_waiting(job)
+                self._entries[entry.job_id] = entry
+                self._order.append(entry.job_id)
+        except (LimitError, QueueError) as e:
+            result = JobResult(None, "failed", message=e.template, message_args=e.kwargs)
+            entry.final = JobSnapshot(
+                entry.job_id, "failed", e.template, e.kwargs, started=entry.submitted, result=result
+            )
+            entry.recorded = True
+            with self._lock:
+                self._entries[entry.job_id] = entry
+            return entry.job_id
         self._wake.set()
         return entry.job_id
+
+    def refusal(self, job: TrainJob) -> DlvizError | None:
+        """Why the class would refuse ``job`` now (``LimitError`` or ``QueueError``), or None."""
+        try:
+            self._check_limits(job)
+            with self._lock:
+                self._check_waiting(job)
+        except (LimitError, QueueError) as e:
+            return e
+        return None
+
+    @staticmethod
+    def _student(job: TrainJob) -> bool:
+        return bool(job.owner) and job.owner != TEACHER_ID
+
+    def _check_limits(self, job: TrainJob) -> None:
+        """A student's job is within the teacher's limits (the teacher's jobs and a single user's are not limited)."""
+        if self._student(job):
+            check_limits(job, get_limits(self.home))
+
+    def _check_waiting(self, job: TrainJob) -> None:
+        """A student has no other job waiting (called under the lock)."""
+        if not self._student(job):
+            return
+        owner = job.owner
+        mine = [e for e in self._entries.values() if e.owner == owner and e.waiting]
+        if mine:
+            place, _ = self._place(mine[0])
+            raise QueueError(
+                "You already have a run waiting in the queue (number {place} in line). Wait for it to "
+                "start, or cancel it, before you train another.",
+                place=place,
+            )
 
     def snapshot(self, job_id: str) -> JobSnapshot:
         with self._lock:
@@ -468,6 +507,14 @@ class FairQueue:
         return place, free[0]
 
     def _loop(self) -> None:
+        if self._ask_inner_slots:
+            try:
+                found = self.inner.slots(timeout=120)
+            except Exception:  # noqa: BLE001 - the defaults stay
+                found = None
+            if found:
+                with self._lock:
+                    self.slots = dict(found)
         while not self._closed:
             try:
                 self._tick()
