@@ -258,3 +258,22 @@ def test_the_chart_has_a_point_per_variant_in_both_panels_and_a_legend_per_kind(
     assert sum(len(tr.x) for tr in fig.data) == 8  # every point in both panels
     int8 = [tr for tr in fig.data if tr.name == "int8"]
     assert int8[0].x[0] == 230_000 / 1024 and int8[1].x[0] == 0.15 and "剪枝 50% + int8" in int8[0].hovertext[0]
+
+
+def test_a_student_compresses_a_run_they_may_only_read(home, mnist_dir):
+    """In a class a student may compress a shared run (a lesson's, a read-only link's): the variant is theirs, and
+    the original's numbers, which they may not write into its folder, ride along with the variant."""
+    from dlviz.classroom import Person
+    from dlviz.classroom.owned import OwnedStore
+    from dlviz.lessons.measures import measure
+
+    orig = saved_run("cnn")
+    ann = Person("s-ann", "Ann", "student")
+    store = OwnedStore(ann, also=frozenset({orig.id}))
+    out = compress_run(Request(orig.id, prune=0.5, data_dir=str(mnist_dir), test_limit=100, owner=ann.id), store)
+    variant = RunStore().get(out["variants"][0]["run_id"])
+    assert variant.owner == "s-ann" and compression_of(variant)["parent"] == orig.id
+    assert not RunStore().has_record(orig.id, "compress-original")  # not written into what is not hers
+    points = chart_points(store, orig.id)
+    assert [p["label"] for p in points] == ["original", "pruned 50% (global)"]
+    assert measure("compression", store, [orig.id])[0][0].startswith("The original")

@@ -232,8 +232,10 @@ def _new_run(
     )
 
 
-def _finish(store: RunStore, rec: RunRecord, m: Measure) -> RunRecord:
-    store.update(rec.id, status="finished", test_accuracy=m.accuracy, metrics={"compress": m.to_dict()}, message="")
+def _finish(store: RunStore, rec: RunRecord, m: Measure, original: dict) -> RunRecord:
+    # the original's numbers ride along: in a class a student may compress a run that is not theirs to write to
+    metrics = {"compress": m.to_dict(), "compress_original": original}
+    store.update(rec.id, status="finished", test_accuracy=m.accuracy, metrics=metrics, message="")
     return store.get(rec.id)
 
 
@@ -285,7 +287,10 @@ def compress_run(req: Request, store: RunStore | None = None, progress: Progress
     original = store.load_record(origin.id, ORIGINAL_RECORD)
     if not _same_measure(original, n_test, req.threads):
         original = _measure(store, origin, teacher, test, x1, req, "original", None).to_dict()
-        store.save_record(origin.id, ORIGINAL_RECORD, original)
+        try:
+            store.save_record(origin.id, ORIGINAL_RECORD, original)
+        except RunError:  # a run this person may read but not change (a lesson's shared run in a class)
+            pass
 
     current, current_model, chain = origin, teacher, []
     if req.prune > 0:
@@ -307,7 +312,7 @@ def compress_run(req: Request, store: RunStore | None = None, progress: Progress
         except BaseException as e:
             _fail(store, rec, e)
             raise
-        current, current_model = _finish(store, rec, m), model
+        current, current_model = _finish(store, rec, m, original), model
         chain.append("pruned")
         out_variants.append(m)
 
@@ -336,7 +341,7 @@ def compress_run(req: Request, store: RunStore | None = None, progress: Progress
         except BaseException as e:
             _fail(store, rec, e)
             raise
-        current = _finish(store, rec, m)
+        current = _finish(store, rec, m, original)
         out_variants.append(m)
 
     if req.distil:
@@ -384,7 +389,7 @@ def compress_run(req: Request, store: RunStore | None = None, progress: Progress
         except BaseException as e:
             _fail(store, rec, e)
             raise
-        _finish(store, rec, m)
+        _finish(store, rec, m, original)
         out_variants.append(m)
 
     say(1.0, N_("Done."), {})
@@ -434,9 +439,12 @@ def chart_points(store: RunStore, run_id: str) -> list[dict]:
     """The chart's points for run ``run_id``: its own numbers (when measured) and every variant's."""
     out = []
     saved = store.load_record(run_id, ORIGINAL_RECORD)
+    made = variants(store, run_id)
+    if not isinstance(saved, dict):  # not kept in the original's folder: the newest variant's copy
+        saved = next((r.metrics.get("compress_original") for r in reversed(made) if isinstance(r.metrics, dict)), None)
     if isinstance(saved, dict):
         out.append(saved)
-    for r in variants(store, run_id):
+    for r in made:
         m = r.metrics.get("compress") if isinstance(r.metrics, dict) else None
         if isinstance(m, dict):
             out.append({**m, "name": r.name})

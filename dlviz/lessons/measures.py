@@ -262,10 +262,13 @@ def compression(store, run_ids, **_) -> list[tuple[str, dict]]:
 
     lines = []
     for origin in dict.fromkeys(origin_of(r) for r in _runs(store, run_ids)):
+        made = variants(store, origin)
         saved = store.load_record(origin, ORIGINAL_RECORD)
+        if not isinstance(saved, dict):  # a shared run a student could not write to: each variant keeps a copy
+            saved = next((r.metrics.get("compress_original") for r in reversed(made) if r.metrics), None)
         if isinstance(saved, dict):
             lines.append((_COMPRESSION_LINES["original"], _numbers(saved)))
-        for r in variants(store, origin):
+        for r in made:
             m = (r.metrics or {}).get("compress")
             template, args = label_of(compression_of(r))
             if isinstance(m, dict) and template in _COMPRESSION_LINES:

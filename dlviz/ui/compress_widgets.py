@@ -162,7 +162,15 @@ def settings(run: RunRecord) -> Request:
 
 def run_compression(req: Request) -> None:
     """The button, and the work under a progress bar when pressed."""
-    if not st.button(t("Compress"), type="primary", icon=":material/compress:", key="compress_btn"):
+    pressed = st.button(t("Compress"), type="primary", icon=":material/compress:", key="compress_btn")
+    if req.distil:
+        st.caption(
+            t(
+                "Distilling trains a second network on every training image: several minutes on a CPU. Stay on this "
+                "page while it works; leaving it stops the work."
+            )
+        )
+    if not pressed:
         return
     bar = st.progress(0.0, text=t("Starting..."))
 
