@@ -66,6 +66,8 @@ compare_section(runs)
 
 ids = [r.id for r in runs]
 by_id = {r.id: r for r in runs}
+if ss.get(K.RUNS_PICK_NEXT) in by_id:  # a run just imported
+    ss[K.RUNS_PICK] = ss.pop(K.RUNS_PICK_NEXT)
 if ss.get(K.RUNS_PICK) not in by_id:  # first visit, or the picked run was deleted
     ss[K.RUNS_PICK] = ss[K.RUN_ID] if ss.get(K.RUN_ID) in by_id else ids[0]
 rid = st.selectbox(t("Run"), ids, key=K.RUNS_PICK, format_func=lambda i: run_label(by_id[i]))

@@ -215,3 +215,24 @@ def test_the_dashboard_and_the_banner_in_chinese(app, klass):
     at.run()
     assert not at.exception, at.exception
     assert any("只读" in i.value for i in at.info)
+
+
+def test_a_student_hands_in_a_run_file_on_the_runs_page_and_a_bad_file_is_refused(app, klass):
+    store, ben = klass["store"], klass["ben"]
+    data = export_run(store, klass["runs"]["Teacher"].id, sender="Teacher")  # the teacher hands out a model
+    at = _page(app, "pages/runs.py", ben)
+    mine = lambda: [r for r in store.list() if r.owner == ben.id]  # noqa: E731
+    assert len(mine()) == 1
+    at.file_uploader(key=K.RUNS_IMPORT).upload("not-a-run.dlviz", b"PK\x03\x04 this is no zip").run()
+    at.button(key=K.RUNS_IMPORT_BTN).click().run()
+    assert not at.exception, at.exception
+    assert any("not a dlviz run file" in e.value for e in at.error) and len(mine()) == 1
+    at.file_uploader(key=K.RUNS_IMPORT).upload("model.dlviz", data).run()
+    at.button(key=K.RUNS_IMPORT_BTN).click().run()
+    assert not at.exception, at.exception
+    copies = [r for r in mine() if r.name == "Teacher net"]
+    assert len(copies) == 1 and store.get(klass["runs"]["Teacher"].id).owner == TEACHER_ID
+    assert at.session_state[K.RUNS_PICK] == copies[0].id
+    assert any("read-only run of yours" in s.value for s in at.success)
+    assert any("Imported from Teacher" in c.value for c in at.caption)
+    assert not [b for b in at.button if b.key == K.RUNS_RENAME]

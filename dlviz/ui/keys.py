@@ -133,6 +133,7 @@ RUNS_TABLE = "_runs_table"
 RUNS_EXPORT = "_runs_export"
 RUNS_IMPORT = "_runs_import"
 RUNS_IMPORT_BTN = "_runs_import_btn"
+RUNS_PICK_NEXT = "_runs_pick_next"  # a run just imported: the Runs page picks it on its next run
 RUNS_LINK_NEW = "_runs_link_new"
 VIEW_BACK = "_view_back"
 VIEW_PROBLEM = "_view_problem"

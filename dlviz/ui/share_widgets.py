@@ -89,7 +89,12 @@ def import_section() -> None:
                 mb=max_share_bytes() // (1024 * 1024),
             )
         )
-        up = st.file_uploader(t("Run file"), type=[SUFFIX.lstrip("."), "zip"], key=K.RUNS_IMPORT)
+        up = st.file_uploader(
+            t("Run file"),
+            type=[SUFFIX.lstrip("."), "zip"],
+            key=K.RUNS_IMPORT,
+            max_upload_size=max(1, -(-max_share_bytes() // (1024 * 1024))),  # the browser refuses a bigger one
+        )
         if up is not None and st.button(t("Import"), icon=":material/upload:", key=K.RUNS_IMPORT_BTN, type="primary"):
             try:  # the size is checked first: a file past the limit is refused before it is opened
                 with st.spinner(t("Checking and importing the run file...")):
@@ -97,6 +102,6 @@ def import_section() -> None:
             except DlvizError as e:
                 show_error(e)
             else:
-                st.session_state[K.RUNS_PICK] = rec.id
+                st.session_state[K.RUNS_PICK_NEXT] = rec.id  # the Runs page picks it before drawing its picker
                 flash("success", t("Imported {name} as a read-only run of yours.", name=plain(rec.name)))
                 st.rerun()
