@@ -69,8 +69,11 @@ def class_dashboard() -> None:
             st.caption(t("No curves yet: they appear here as soon as a student's run finishes its first epoch."))
     with right:
         st.subheader(t("Students"))
+        st.caption(t("Click a student to open their best run read-only (their newest, without a score yet)."))
         cc = st.column_config
-        st.dataframe(
+        ss = st.session_state
+        table_key = f"{K.CLASS_TABLE}_{ss.get(K.CLASS_TABLE, 0)}"  # a new key after each click: used once
+        event = st.dataframe(
             pd.DataFrame(
                 [
                     {
@@ -98,8 +101,34 @@ def class_dashboard() -> None:
                 "best": cc.TextColumn(t("Best accuracy"), alignment="right"),
                 "status": cc.TextColumn(t("Newest run")),
             },
+            key=table_key,
+            on_select="rerun",
+            selection_mode="single-row",
         )
+    rows = event.selection.rows if event is not None else []
+    if rows and rows[0] < len(students):
+        ss[K.CLASS_TABLE] = ss.get(K.CLASS_TABLE, 0) + 1
+        _open_students_run(students[rows[0]], runs)
     _open_picker(runs, {s.id: s.name for s in students})
+
+
+def _target_page(run) -> str:
+    """Where an opened run shows: a classifier's mistakes on the Errors page, any other run on Train."""
+    try:
+        return "pages/errors.py" if task_of_spec(run.spec) is CLASSIFICATION else "pages/train.py"
+    except Exception:
+        return "pages/train.py"
+
+
+def _open_students_run(student, runs) -> None:
+    """A row of the class table clicked: that student's best run (else their newest that has ended), read-only."""
+    mine = [r for r in runs if r.owner == student.id and not r.is_active]
+    run = next((r for r in mine if r.id == student.best_run), mine[0] if mine else None)
+    if run is None:
+        st.toast(t("{name} has no run that has ended yet.", name=plain(student.name)), icon=":material/info:")
+        return
+    open_view(run.id, student.name, VIA_TEACHER)
+    st.switch_page(_target_page(run))
 
 
 def _open_picker(runs, names: dict[str, str]) -> None:
@@ -120,11 +149,7 @@ def _open_picker(runs, names: dict[str, str]) -> None:
     rid = c1.selectbox(t("A student's run"), list(by_id), key=K.CLASS_PICK, format_func=labels.__getitem__)
     run = by_id[rid]
     ended = not run.is_active
-    try:
-        classifier = task_of_spec(run.spec) is CLASSIFICATION
-    except Exception:
-        classifier = False
-    page = "pages/errors.py" if classifier else "pages/train.py"
+    page = _target_page(run)
     if c2.button(
         t("Open read-only"),
         icon=":material/visibility:",

@@ -143,6 +143,7 @@ CLASS_PICK = "_class_pick"
 CLASS_OPEN = "_class_open"
 CLASS_CURVES = "_class_curves"
 CLASS_RUNS = "_class_runs"
+CLASS_TABLE = "_class_table"  # the class table (a counter: its key changes after each click)
 
 # The look-inside header and the Inspect page's input (``_insp_*`` kept, ``_inspw_*`` the widgets)
 INSP_CANVAS_N = "_insp_canvas_n"
