@@ -20,9 +20,12 @@ from dlviz.classroom.queue import (
     WALL_STOPPED_EARLY,
     FairQueue,
     QueueError,
+    default_cpu_jobs,
+    default_job_threads,
     default_slots,
     device_of,
     for_server,
+    set_job_threads,
 )
 from dlviz.models import PRESETS
 from dlviz.runs import RunStore
@@ -211,7 +214,17 @@ def test_slots_per_device_from_the_server_and_the_gpu_memory(monkeypatch):
     monkeypatch.delenv("DLVIZ_MAX_JOBS", raising=False)
     monkeypatch.delenv("DLVIZ_MAX_GPU_JOBS", raising=False)
     monkeypatch.delenv("DLVIZ_GPU_JOB_MB", raising=False)
-    assert default_slots([], gpu_free_mb=[]) == {"cpu": DEFAULT_CPU_JOBS}
+    assert default_slots([], gpu_free_mb=[])["cpu"] == default_cpu_jobs()
+    assert DEFAULT_CPU_JOBS == default_cpu_jobs(2) == 2 and default_job_threads(2, cores=2) == 1  # measured here
+    assert default_cpu_jobs(16) == 16  # one job per core
+    q = FairQueue(FakeExecutor(), slots={"cpu": 1}, share_data=False)
+    q.close()
+    env = {}
+    set_job_threads(q, env)
+    assert env["DLVIZ_TRAIN_THREADS"] == str(default_job_threads(1))
+    env = {"DLVIZ_TRAIN_THREADS": "4"}
+    set_job_threads(q, env)
+    assert env["DLVIZ_TRAIN_THREADS"] == "4"  # the server's own setting stays
     assert default_slots(["--class", "--max-jobs", "3"], gpu_free_mb=[]) == {"cpu": 3}
     monkeypatch.setenv("DLVIZ_MAX_JOBS", "2")
     assert default_slots([], gpu_free_mb=[80_000, 1000]) == {"cpu": 2, "cuda:0": 39, "cuda:1": 1}

@@ -3,6 +3,7 @@ stands and how long, in English and Chinese, and Cancel takes it out. Alone the 
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -10,7 +11,7 @@ import streamlit as st
 from test_classroom_queue import FakeExecutor, _job
 
 from dlviz.classroom import Person
-from dlviz.classroom.queue import FairQueue
+from dlviz.classroom.queue import FairQueue, default_job_threads
 from dlviz.ui import keys as K
 from dlviz.ui import state
 
@@ -28,11 +29,14 @@ def class_queue(home, monkeypatch):
     inner = FakeExecutor()
     monkeypatch.setenv("DLVIZ_CLASS", "1")
     monkeypatch.setenv("DLVIZ_MAX_JOBS", "1")
+    monkeypatch.setenv("DLVIZ_TRAIN_THREADS", "")  # the class server sets its default; undone after the test
     monkeypatch.setattr(state, "make_executor", lambda: inner)
     st.cache_resource.clear()
     try:
         q = state.get_executor()
         assert isinstance(q, FairQueue) and q.slots["cpu"] == 1
+        # each job trains on one thread (docs/performance.md)
+        assert os.environ["DLVIZ_TRAIN_THREADS"] == str(default_job_threads(1))
         q.submit(_job("s-bob"))
         deadline = time.time() + 30
         while inner.started != ["s-bob"]:

@@ -5,7 +5,7 @@
 one machine, a Ray backend on a cluster) and decides when each job starts:
 
 - **Slots per device.** At most ``slots[device]`` jobs train at once on each device: the CPU
-  (``DLVIZ_MAX_JOBS``, default ``DEFAULT_CPU_JOBS``, measured in docs/performance.md) and each GPU
+  (``DLVIZ_MAX_JOBS``, default: one per core, each of one thread; measured in docs/performance.md) and each GPU
   (``DLVIZ_MAX_GPU_JOBS``, default: the GPU's free memory over ``DLVIZ_GPU_JOB_MB``). A job for a busy device does
   not hold up a job for a free one.
 - **Fair order.** The teacher's jobs first, in the order they came. Then the students' in turns: within a busy
@@ -63,15 +63,31 @@ __all__ = [
     "LimitError",
     "QueueError",
     "StudentLimits",
+    "default_cpu_jobs",
+    "default_job_threads",
     "default_slots",
     "get_limits",
+    "set_job_threads",
     "set_limits",
 ]
 
-# Jobs training at once on the CPU unless DLVIZ_MAX_JOBS says otherwise. Measured on this 2-core machine
-# (docs/performance.md, "The class's training queue"): 1 job at a time with both cores finished a queue of MLP
-# jobs as fast as 2 at a time with one core each, and each student's result came twice as early.
-DEFAULT_CPU_JOBS = 1
+
+# Jobs training at once on the CPU unless --max-jobs / DLVIZ_MAX_JOBS say otherwise: one per core, each with one
+# torch thread unless DLVIZ_TRAIN_THREADS says otherwise. Measured on this 2-core machine with bench/queue_slots.py
+# (docs/performance.md, "The class's training queue"): 6 MLP jobs (one epoch of MNIST each) were done in a median
+# 2.2 s with 2 jobs x 1 thread against 4.0 s with 1 x 1 or 1 x 2 and 3.7 s with 2 x 2 (a job's own fixed costs,
+# starting, scoring the test set, saving, overlap; a second thread does not speed up the MLP); and with other
+# work on the machine, jobs of 2 threads were 3-8x slower unless OMP_WAIT_POLICY=PASSIVE, jobs of one were not.
+def default_cpu_jobs(cores: int | None = None) -> int:
+    return max(1, cores or os.cpu_count() or 1)
+
+
+def default_job_threads(jobs: int, cores: int | None = None) -> int:
+    """One: each job of a class server trains on one core (see above)."""
+    return 1
+
+
+DEFAULT_CPU_JOBS = default_cpu_jobs(2)  # this 2-core machine's: 2
 GPU_JOB_MB = 2048  # GPU memory one job is given by default (its own CUDA context, the data, the model, a batch)
 POLL_S = 0.2  # how often the queue looks at its running jobs
 KEEP_DURATIONS = 20  # measured durations kept per kind of job
@@ -135,10 +151,10 @@ def _gpu_free_mb() -> list[int]:
 
 def default_slots(argv: list[str] | None = None, gpu_free_mb: list[int] | None = None) -> dict[str, int]:
     """Jobs at once per device: ``{"cpu": n, "cuda:0": m, ...}``. CPU: ``--max-jobs`` or DLVIZ_MAX_JOBS, else
-    ``DEFAULT_CPU_JOBS``. Each GPU: DLVIZ_MAX_GPU_JOBS, else its free memory over DLVIZ_GPU_JOB_MB (default
+    ``default_cpu_jobs()`` (one job per core). Each GPU: DLVIZ_MAX_GPU_JOBS, else its free memory over DLVIZ_GPU_JOB_MB (default
     ``GPU_JOB_MB``), at least 1."""
     argv = sys.argv[1:] if argv is None else argv
-    slots = {"cpu": _argv_jobs(argv) or _int_env("DLVIZ_MAX_JOBS") or DEFAULT_CPU_JOBS}
+    slots = {"cpu": _argv_jobs(argv) or _int_env("DLVIZ_MAX_JOBS") or default_cpu_jobs()}
     free = _gpu_free_mb() if gpu_free_mb is None else gpu_free_mb
     per_job = _int_env("DLVIZ_GPU_JOB_MB") or GPU_JOB_MB
     for i, mb in enumerate(free):
@@ -510,6 +526,8 @@ class FairQueue:
         if self._ask_inner_slots:
             try:
                 found = self.inner.slots(timeout=120)
+            except TypeError:  # a backend whose slots() takes no timeout
+                found = self.inner.slots()
             except Exception:  # noqa: BLE001 - the defaults stay
                 found = None
             if found:
@@ -682,3 +700,11 @@ def for_server(inner, class_on: bool | None = None):
     # a backend that knows its own capacity (the Ray cluster's CPUs and GPUs: RayExecutor.slots) sets the slots
     slots = inner.slots() if hasattr(inner, "slots") else None
     return FairQueue(inner, slots=slots)
+
+
+def set_job_threads(queue: FairQueue, env=None) -> None:
+    """A class server's default for each job's torch threads (DLVIZ_TRAIN_THREADS, which the training processes
+    read), unless the server set one: ``default_job_threads`` (1)."""
+    env = os.environ if env is None else env
+    if not str(env.get("DLVIZ_TRAIN_THREADS", "")).strip():
+        env["DLVIZ_TRAIN_THREADS"] = str(default_job_threads(queue.slots.get("cpu", 1)))

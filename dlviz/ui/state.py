@@ -25,7 +25,7 @@ import streamlit as st
 
 from dlviz.classroom import class_mode
 from dlviz.classroom.owned import store_for
-from dlviz.classroom.queue import FairQueue, for_server
+from dlviz.classroom.queue import FairQueue, for_server, set_job_threads
 from dlviz.data import load_dataset
 from dlviz.errors import DlvizError, RunError
 from dlviz.i18n import translate
@@ -276,6 +276,8 @@ def get_executor() -> LocalExecutor | FairQueue:
     Jobs train in child processes (``ProcessExecutor``); DLVIZ_EXECUTOR=thread keeps them in threads.
     On a class server the jobs go through one fair queue (``dlviz.classroom.queue``); alone they start at once."""
     ex = for_server(make_executor())
+    if isinstance(ex, FairQueue):
+        set_job_threads(ex)  # a class server: one core left to the pages (dlviz.classroom.queue)
     # Runs left 'running' by an earlier server become 'interrupted'. Start-up clean-up belongs to the
     # server process alone: a training child never runs the app (dlviz.train.process), and if one
     # somehow did, it must not mark the runs other users are training.
