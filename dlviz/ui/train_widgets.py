@@ -349,15 +349,14 @@ def ordinal(n: int) -> str:
 
 def queue_text(snap: JobSnapshot) -> str:
     """Where a job waiting in a class's queue stands: its place and, once jobs have finished, about how long."""
+    wait = None if snap.wait_s is None else max(1.0, snap.wait_s)  # "about 0.0 s" says nothing
     if snap.place == 1:
-        if snap.wait_s is None:
+        if wait is None:
             return t("Waiting: you are next in the queue.")
-        return t("Waiting: you are next in the queue, about {wait}.", wait=fmt_seconds(snap.wait_s))
-    if snap.wait_s is None:
+        return t("Waiting: you are next in the queue, about {wait}.", wait=fmt_seconds(wait))
+    if wait is None:
         return t("Waiting: you are {place} in the queue.", place=ordinal(snap.place))
-    return t(
-        "Waiting: you are {place} in the queue, about {wait}.", place=ordinal(snap.place), wait=fmt_seconds(snap.wait_s)
-    )
+    return t("Waiting: you are {place} in the queue, about {wait}.", place=ordinal(snap.place), wait=fmt_seconds(wait))
 
 
 def status_text(snap: JobSnapshot) -> str:
