@@ -110,6 +110,14 @@ def test_the_teacher_first_then_each_student_in_turn(fake):
     s = q.snapshot(ann2)
     assert s.status == "queued" and not s.done and s.wait_s is None  # nothing finished yet: no estimate
     assert q.snapshot(first).status == "running"
+    view = q.overview()  # what the teacher's dashboard may show
+    assert [(v["owner"], v["status"], v["place"]) for v in view] == [
+        ("s-ann", "running", 0),
+        (TEACHER_ID, "queued", 1),
+        ("s-bob", "queued", 2),
+        ("s-cleo", "queued", 3),
+        ("s-ann", "queued", 4),
+    ]
     for _ in range(4):
         _end_running(q, inner)
     assert inner.started == ["s-ann", TEACHER_ID, "s-bob", "s-cleo", "s-ann"]

@@ -448,6 +448,19 @@ class FairQueue:
         with self._lock:
             return [e.job_id for e in self._entries.values() if e.final is None and e.started is not None]
 
+    def overview(self) -> list[dict]:
+        """The queue as the teacher's dashboard may show it: each job training, then each waiting in the order it
+        will start, as ``{"job_id", "owner", "device", "status" ("running" or "queued"), "place", "wait_s"}``."""
+
+        def row(e: _Entry, status: str, place: int, wait: float | None) -> dict:
+            return dict(job_id=e.job_id, owner=e.owner, device=e.device, status=status, place=place, wait_s=wait)
+
+        with self._lock:
+            busy = [e for e in self._entries.values() if e.final is None and (e.started is not None or e.starting)]
+            return [row(e, "running", 0, 0.0) for e in busy] + [
+                row(e, "queued", *self._place(e)) for e in self._ordered()
+            ]
+
     def estimate(self, job: TrainJob) -> float | None:
         """Seconds ``job`` is expected to take from its start to its end (from finished jobs), or None."""
         with self._lock:
