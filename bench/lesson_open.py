@@ -1,0 +1,140 @@
+"""How long a lesson takes to open, as a student sees it: Start page, press a lesson's Start, wait until its first
+step's page has drawn everything (issue 18: "a lesson opens in under 2 s after `lessons prepare`").
+
+    python bench/lesson_open.py [--data-dir DIR] [--rounds 2] [--json]
+
+It prepares the lessons' runs into a private DLVIZ_HOME (``python -m dlviz lessons prepare``; with ``--tiny`` the
+recipes train 1 epoch on 600 images, which changes how long preparing takes but not what opening loads: the same
+architectures, so the same weights to read), starts the app alone on loopback, and for every lesson opens a new
+browser tab (a new session, as a student arriving), waits for the Start page, presses Start, and times the click
+until the script run is over and nothing on the page is stale. Round 1 is the first time the server draws each
+page; round 2 repeats every lesson in new tabs. Prints a table (and one JSON object with ``--json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from browser_util import MNIST_DIR, VIEWPORT, Server, goto, launch, settled  # noqa: E402
+
+
+def _prepare(home: Path, data_dir: Path, tiny: bool) -> float:
+    env = {**os.environ, "DLVIZ_HOME": str(home), "DLVIZ_OFFLINE": "1"}
+    if tiny:
+        env["DLVIZ_LESSON_TINY"] = "1"
+    t0 = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "dlviz", "lessons", "prepare", "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - t0
+
+
+def _lesson_ids(home: Path) -> list[str]:
+    env = {**os.environ, "DLVIZ_HOME": str(home)}
+    out = subprocess.run(
+        [sys.executable, "-m", "dlviz", "lessons", "list"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    ids = []
+    for line in out.splitlines():
+        head = line.split(":", 1)[0].strip()
+        if ". " in head:
+            ids.append(head.split(". ", 1)[1])
+    return ids
+
+
+def _open_one(browser, url: str, lesson_id: str) -> float:
+    from playwright.sync_api import expect
+
+    ctx = browser.new_context(viewport=VIEWPORT)
+    ctx.set_default_timeout(120_000)
+    page = ctx.new_page()
+    try:
+        goto(page, url, "dlviz: build, train and look inside neural networks", timeout=120_000)
+        settled(page, 120_000)
+        card = page.locator(f".st-key-_lsn_card_{lesson_id}")
+        start = card.get_by_role("button", name="Start")
+        expect(start).to_be_visible(timeout=120_000)
+        t0 = time.perf_counter()
+        start.click()
+        expect(page.locator(".st-key-_lsn_panel")).to_be_visible(timeout=120_000)
+        page.wait_for_timeout(50)  # let the rerun the click caused begin before asking whether it is over
+        settled(page, 120_000)
+        expect(page.locator('[data-stale="true"]')).to_have_count(0, timeout=120_000)
+        return time.perf_counter() - t0
+    finally:
+        ctx.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data-dir", type=Path, default=MNIST_DIR.parent)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--tiny", action="store_true", help="prepare the lessons' runs with DLVIZ_LESSON_TINY=1")
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="dlviz-lesson-open-") as tmp:
+        home = Path(tmp) / "home"
+        home.mkdir()
+        prepare_s = _prepare(home, a.data_dir, a.tiny)
+        ids = _lesson_ids(home)
+        server = Server(home, data_dir=a.data_dir)
+        rows: dict[str, list[float]] = {i: [] for i in ids}
+        try:
+            server.wait_healthy(120)
+            with sync_playwright() as p:
+                browser = launch(p)
+                for _ in range(a.rounds):
+                    for lesson_id in ids:
+                        rows[lesson_id].append(_open_one(browser, server.url, lesson_id))
+                browser.close()
+        finally:
+            server.stop()
+    load = os.getloadavg()[0]
+    every = [s for v in rows.values() for s in v]
+    later = [s for v in rows.values() for s in v[1:]]
+    out = {
+        "prepare_s": round(prepare_s, 1),
+        "tiny": a.tiny,
+        "load_average_1min_at_end": round(load, 2),
+        "open_s": {k: [round(s, 2) for s in v] for k, v in rows.items()},
+        "first_round_max_s": round(max(v[0] for v in rows.values()), 2),
+        "later_rounds_median_s": round(statistics.median(later), 2) if later else None,
+        "later_rounds_max_s": round(max(later), 2) if later else None,
+        "under_2_s": sum(s < 2 for s in every),
+        "opens": len(every),
+    }
+    if a.json:
+        print(json.dumps(out))
+        return 0
+    print(f"lessons prepared in {prepare_s:.0f} s ({'tiny recipes' if a.tiny else 'full recipes'})")
+    print(f"{'lesson':<32}" + "".join(f"{'round ' + str(r + 1):>10}" for r in range(a.rounds)))
+    for k, v in rows.items():
+        print(f"{k:<32}" + "".join(f"{s:>9.2f}s" for s in v))
+    print(f"{out['under_2_s']} of {out['opens']} opens under 2 s; load average at the end {load:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
