@@ -9,6 +9,7 @@ ensure_app()
 
 from dlviz.ui.dashboard_widgets import REFRESH_S, class_dashboard
 from dlviz.ui.push_widgets import push_panel
+from dlviz.ui.queue_widgets import limits_panel, queue_panel
 
 st.title(t("Classroom"))
 if not me().teacher:  # the navigation lists this page for the teacher only; a typed address lands here
@@ -28,4 +29,11 @@ def live() -> None:
     class_dashboard()
 
 
+@st.fragment(run_every=REFRESH_S)
+def queue() -> None:
+    queue_panel()  # who trains, who waits, what ended; cancel or stop any student's job (issue 17 item 5)
+
+
 live()
+queue()
+limits_panel()  # what one student's run may cost (issue 17 item 5)

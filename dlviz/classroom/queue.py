@@ -97,6 +97,9 @@ WALL_STOPPED_EARLY = N_(
     "Stopped after {seconds} seconds, before training began: the longest a run may take in this class (set by "
     "the teacher). No run was saved."
 )
+TEACHER_CANCELLED = N_("Your teacher cancelled this run while it waited in the queue; no run was made.")
+TEACHER_STOPPED = N_("Your teacher stopped this run. The weights trained so far were kept.")
+TEACHER_STOPPED_EARLY = N_("Your teacher stopped this run before training began. No run was saved.")
 WALL_STOPPED = N_(
     "Stopped after {seconds} seconds: the longest a run may train in this class (set by the teacher). "
     "The weights trained so far were kept."
@@ -224,6 +227,8 @@ class _Entry:
     starting: bool = False  # being handed over (the data is being shared): not waiting, not yet running
     final: JobSnapshot | None = None  # cancelled, or refused by the inner executor
     wall_stopped: float | None = None  # the wall-time limit it was stopped at
+    by_teacher: bool = False  # the teacher cancelled or stopped this student's job (the Classroom page)
+    ended_at: float | None = None  # when ``final`` came in
     paused: bool = False  # paused while it waited: paused again as it starts
     stop_asked: bool = False  # stopped while it was being handed over
     recorded: bool = False
@@ -302,6 +307,7 @@ class FairQueue:
                 entry.job_id, "failed", e.template, e.kwargs, started=entry.submitted, result=result
             )
             entry.recorded = True
+            entry.ended_at = entry.submitted
             with self._lock:
                 self._entries[entry.job_id] = entry
             return entry.job_id
@@ -368,7 +374,12 @@ class FairQueue:
     def _decorated(self, e: _Entry, s: JobSnapshot) -> JobSnapshot:
         """The inner executor's snapshot under the queue's job id; a job the wall time stopped says so."""
         s = replace(s, job_id=e.job_id)
-        if e.wall_stopped is not None and s.status == "stopped":
+        if e.by_teacher and s.status == "stopped":
+            text = TEACHER_STOPPED if s.run_id else TEACHER_STOPPED_EARLY
+            s = replace(s, text=text, text_args={})
+            if s.result is not None:
+                s = replace(s, result=replace(s.result, message=text, message_args={}))
+        elif e.wall_stopped is not None and s.status == "stopped":
             text = WALL_STOPPED if s.run_id else WALL_STOPPED_EARLY
             args = {"seconds": f"{e.wall_stopped:g}"}
             s = replace(s, text=text, text_args=args)
@@ -376,15 +387,20 @@ class FairQueue:
                 s = replace(s, result=replace(s.result, message=text, message_args=args))
         return s
 
-    def stop(self, job_id: str) -> None:
-        """Stop a running job; take a waiting one out of the queue (``cancel``)."""
+    def stop(self, job_id: str, by: str | None = None) -> None:
+        """Stop a running job; take a waiting one out of the queue (``cancel``). ``by=TEACHER_ID``: the teacher
+        moderates a student's job (the Classroom page), and the student's page says the teacher did it."""
         with self._lock:
             e = self._entry(job_id)
             if e.final is not None:
                 return
+            if by == TEACHER_ID and not e.teacher:
+                e.by_teacher = True
             if e.waiting:
-                result = JobResult(run_id=None, status="stopped", message=CANCELLED)
-                e.final = JobSnapshot(job_id, "stopped", CANCELLED, started=e.submitted, result=result)
+                text = TEACHER_CANCELLED if e.by_teacher else CANCELLED
+                result = JobResult(run_id=None, status="stopped", message=text)
+                e.final = JobSnapshot(job_id, "stopped", text, started=e.submitted, result=result)
+                e.ended_at = time.time()
                 self._wake.set()
                 return
             if e.inner_id is None:  # being handed over: stopped as soon as it has an id
@@ -450,15 +466,50 @@ class FairQueue:
 
     def overview(self) -> list[dict]:
         """The queue as the teacher's dashboard may show it: each job training, then each waiting in the order it
-        will start, as ``{"job_id", "owner", "device", "status" ("running" or "queued"), "place", "wait_s"}``."""
+        will start, as ``{"job_id", "owner", "device", "status" ("running" or "queued"), "place", "wait_s"}``, and
+        ``"started"`` (when it left the queue, or None), ``"model"`` (its spec's name) and ``"epochs"``."""
 
         def row(e: _Entry, status: str, place: int, wait: float | None) -> dict:
-            return dict(job_id=e.job_id, owner=e.owner, device=e.device, status=status, place=place, wait_s=wait)
+            return dict(
+                job_id=e.job_id,
+                owner=e.owner,
+                device=e.device,
+                status=status,
+                place=place,
+                wait_s=wait,
+                started=e.started,
+                model=str(e.job.spec.get("name", "")),
+                epochs=e.job.config.epochs,
+            )
 
         with self._lock:
             busy = [e for e in self._entries.values() if e.final is None and (e.started is not None or e.starting)]
             return [row(e, "running", 0, 0.0) for e in busy] + [
                 row(e, "queued", *self._place(e)) for e in self._ordered()
+            ]
+
+    def recent(self, n: int = 8) -> list[dict]:
+        """The last ``n`` jobs that ended (finished, failed, stopped, cancelled, refused), newest first, as
+        ``{"job_id", "owner", "device", "status", "ended", "text", "text_args", "run_id", "by_teacher", "model",
+        "epochs"}`` (``ended``: a time.time())."""
+        with self._lock:
+            ended = [e for e in self._entries.values() if e.final is not None and e.ended_at is not None]
+            ended.sort(key=lambda e: e.ended_at, reverse=True)
+            return [
+                dict(
+                    job_id=e.job_id,
+                    owner=e.owner,
+                    device=e.device,
+                    status=e.final.status,
+                    ended=e.ended_at,
+                    text=e.final.text,
+                    text_args=dict(e.final.text_args or {}),
+                    run_id=e.final.run_id,
+                    by_teacher=e.by_teacher,
+                    model=str(e.job.spec.get("name", "")),
+                    epochs=e.job.config.epochs,
+                )
+                for e in ended[:n]
             ]
 
     def estimate(self, job: TrainJob) -> float | None:
@@ -585,21 +636,24 @@ class FairQueue:
         if not first:
             e.ended.wait(10)
             return
-        if e.wall_stopped is not None and s.run_id:
-            self._say_why(s.run_id, e.wall_stopped)
+        if e.by_teacher and s.status == "stopped" and s.run_id:
+            self._say_why(s.run_id, TEACHER_STOPPED, {})
+        elif e.wall_stopped is not None and s.run_id:
+            self._say_why(s.run_id, WALL_STOPPED, {"seconds": f"{e.wall_stopped:g}"})
         with self._lock:
             e.final = s
+            e.ended_at = now
         e.ended.set()
         self._wake.set()  # its slot is free
 
-    def _say_why(self, run_id: str, wall: float) -> None:
-        """The run's message says the time limit stopped it (its end was written by the worker)."""
-        args = {"seconds": f"{wall:g}"}
+    def _say_why(self, run_id: str, template: str, args: dict) -> None:
+        """The run's message says why it stopped: the time limit, or the teacher (its end was written by the
+        worker)."""
         try:
             store = self._store_factory()
             run = store.get(run_id)
-            metrics = {**(run.metrics or {}), "message": {"template": WALL_STOPPED, "args": args}}
-            store.update(run_id, metrics=metrics, message=WALL_STOPPED.format(**args))
+            metrics = {**(run.metrics or {}), "message": {"template": template, "args": args}}
+            store.update(run_id, metrics=metrics, message=template.format(**args))
         except Exception:  # noqa: BLE001 - the run may have been deleted meanwhile
             pass
 
@@ -640,6 +694,7 @@ class FairQueue:
                 e.final = JobSnapshot(
                     e.job_id, "failed", text, args, result=JobResult(None, "failed", message=text, message_args=args)
                 )
+                e.ended_at = e.started
             return
         with self._lock:
             e.inner_id, e.started, e.starting = inner_id, time.time(), False

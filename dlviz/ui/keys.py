@@ -144,6 +144,16 @@ CLASS_OPEN = "_class_open"
 CLASS_CURVES = "_class_curves"
 CLASS_RUNS = "_class_runs"
 CLASS_TABLE = "_class_table"  # the class table (a counter: its key changes after each click)
+# the teacher's limits per student and the class's training queue (Classroom page, dlviz/ui/queue_widgets.py)
+CLASS_LIM_EPOCHS = "_class_lim_epochs"
+CLASS_LIM_PARAMS = "_class_lim_params"
+CLASS_LIM_WALL = "_class_lim_wall"
+CLASS_LIM_SAVE = "_class_lim_save"
+CLASS_LIM_CLEAR = "_class_lim_clear"
+CLASS_LIM_SAID = "_class_lim_said"  # the confirmation (or the error) of the last Save / Clear
+CLASS_QUEUE_PICK = "_class_queue_pick"  # the job the teacher may cancel or stop
+CLASS_QUEUE_STOP = "_class_queue_stop"
+CLASS_QUEUE_SAID = "_class_queue_said"  # what the teacher's last cancel / stop did
 
 # The look-inside header and the Inspect page's input (``_insp_*`` kept, ``_inspw_*`` the widgets)
 INSP_CANVAS_N = "_insp_canvas_n"
