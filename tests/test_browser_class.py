@@ -12,6 +12,7 @@ then shows both students' curves on its chart, each named after its student.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from browser_util import (
@@ -38,6 +39,8 @@ skip_without_browser()
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from dlviz.runs import RunStore  # noqa: E402
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"  # ignored by git
 
 LOAD = 90_000  # three sessions on a loaded 2-core machine: a first render may wait
 KEY = "teacher-key-for-the-browser-test"
@@ -179,6 +182,14 @@ def test_teacher_pushes_a_preset_and_locks_the_rate_two_students_train_it_the_da
         )
         curves = teacher.evaluate(CURVES_JS)
         assert all(curves.get(n, 0) > 0 for n in STUDENTS), curves
+        # the queue panel: nothing trains or waits now, both jobs ended (the table itself is drawn on a canvas)
+        expect(teacher.get_by_role("heading", name="Training queue")).to_be_visible()
+        expect(
+            teacher.get_by_text(re.compile(r"Nobody is training or waiting\. Jobs at once: CPU: \d+\."))
+        ).to_be_visible()
+        expect(teacher.get_by_text("Ended lately")).to_be_visible()
+        expect(teacher.get_by_role("heading", name="Limits per student")).to_be_visible()
+        teacher.screenshot(path=str(ARTIFACTS / "browser-class-queue.png"), full_page=True)
         no_exception(teacher)
     finally:
         for ctx, _ in people:

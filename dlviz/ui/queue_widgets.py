@@ -34,7 +34,7 @@ def limits_text(limits: StudentLimits) -> str:
         return t("No limits: students' runs are only held to the server's own limits.")
     parts = []
     if limits.max_epochs is not None:
-        parts.append(t("{n} epochs", n=limits.max_epochs))
+        parts.append(t("1 epoch") if limits.max_epochs == 1 else t("{n} epochs", n=limits.max_epochs))
     if limits.max_params is not None:
         parts.append(t("{n} parameters", n=f"{limits.max_params:,}"))
     if limits.max_wall_s is not None:
@@ -134,7 +134,8 @@ def _ago(when: float | None, now: float) -> str:
 
 
 def _model(row: dict) -> str:
-    return t("{model}, {n} epochs", model=plain(row.get("model") or "model"), n=row.get("epochs", 0))
+    model, n = plain(row.get("model") or "model"), row.get("epochs", 0)
+    return t("{model}, 1 epoch", model=model) if n == 1 else t("{model}, {n} epochs", model=model, n=n)
 
 
 def _device(device: str) -> str:
@@ -188,14 +189,17 @@ def _queue(ex: FairQueue) -> None:
     st.subheader(t("Training queue"))
     slots = ", ".join(f"{_device(d)}: {n}" for d, n in ex.slots.items())
     training = sum(r["status"] == "running" for r in active)
-    st.caption(
-        t(
-            "{training} training, {waiting} waiting. Jobs at once: {slots}.",
-            training=training,
-            waiting=len(active) - training,
-            slots=slots,
+    if active:
+        st.caption(
+            t(
+                "{training} training, {waiting} waiting. Jobs at once: {slots}.",
+                training=training,
+                waiting=len(active) - training,
+                slots=slots,
+            )
         )
-    )
+    else:
+        st.caption(t("Nobody is training or waiting. Jobs at once: {slots}.", slots=slots))
     said = ss.get(K.CLASS_QUEUE_SAID)
     if said:
         st.success(t(said[0], **plain_args(said[1])), icon=":material/check:")
@@ -224,8 +228,6 @@ def _queue(ex: FairQueue) -> None:
             key="class_queue_table",
         )
         _moderate(ex, active, names, now)
-    else:
-        st.caption(t("Nobody is training or waiting."))
     if recent:
         st.markdown(t("**Ended lately**"))
         st.dataframe(
