@@ -30,54 +30,63 @@ ex = get_executor()
 job_id = ss[K.JOB_ID] if ss[K.JOB_ID] and ex.has(ss[K.JOB_ID]) else None
 snap = ex.snapshot(job_id) if job_id else None
 active = bool(snap and not snap.done)
-if not (active and presenting()):  # on a projector, while a run trains, the curves need the height
-    st.title(t("Train"))
-info = get_info(ss[K.DATASET])
-if not active:  # while a run trains, the curves get the screen (issue 13: a projector at 1280x720)
-    st.caption(t(kind_of(info).train_intro))
-gan = chosen_gan(ss[K.DATASET], ask=not active)  # "draw new digits": the DCGAN instead of the Build page's model
-spec = gan or current_spec()
-spec = fit_classes(spec, info.num_classes)  # a preset used unchanged gives one score per class of this dataset
-try:
-    task = task_of_spec(spec)  # an autoencoder ends in its input's shape (the task checks it), a classifier in scores
-    built = task.build(spec) or build(spec, info.input_shape, task.classes(info))
-    if task.classes(info) is None:
-        task.check_output(built.table[-1].output_shape, tuple(info.input_shape))
-except DlvizError as e:
-    show_error(e)
-    st.page_link("pages/build.py", label=t("Fix the model on the Build page"), icon=":material/account_tree:")
-    st.stop()
-model_line = t(
-    "**Model to train:** {name}, {params:,} parameters. **Data:** {dataset}.",
-    name=plain(spec.get("name", "model")),
-    params=built.params,
-    dataset=t(info.title),
-)
-
-if snap and snap.run_id:
-    adopt_job_run(job_id, snap.run_id)  # a new job's run opens once; a run opened after it stays open
-
-if active:  # the settings fold into one line; they come back, as they were, when the run ends
-    cfg = None
-    st.markdown(
-        t(
-            "**Training:** {name} on {dataset}. {settings}",
-            name=plain(spec.get("name", "model")),
-            dataset=t(info.name),
-            settings=settings_summary(ss[K.TRAIN_SETTINGS]),
-        )
+# Fixed slots: what is above the buttons changes when a run starts or ends (the settings fold into one line), and
+# an element whose position changes is briefly drawn twice while the page reruns (a stale and a new Train button).
+# In containers drawn on every run, the Train row is always the same element of the page.
+head = st.container()  # title, intro, the model or the training line, the settings
+row = st.container(horizontal=True)  # Train, then Cancel (waiting) or Pause/Resume and Stop
+said = st.empty()  # why a Train press was refused (no room taken otherwise)
+with head:
+    if not (active and presenting()):  # on a projector, while a run trains, the curves need the height
+        st.title(t("Train"))
+    info = get_info(ss[K.DATASET])
+    if not active:  # while a run trains, the curves get the screen (issue 13: a projector at 1280x720)
+        st.caption(t(kind_of(info).train_intro))
+    gan = chosen_gan(ss[K.DATASET], ask=not active)  # "draw new digits": the DCGAN instead of the Build page's model
+    spec = gan or current_spec()
+    spec = fit_classes(spec, info.num_classes)  # a preset used unchanged gives one score per class of this dataset
+    try:
+        task = task_of_spec(
+            spec
+        )  # an autoencoder ends in its input's shape (the task checks it), a classifier in scores
+        built = task.build(spec) or build(spec, info.input_shape, task.classes(info))
+        if task.classes(info) is None:
+            task.check_output(built.table[-1].output_shape, tuple(info.input_shape))
+    except DlvizError as e:
+        show_error(e)
+        st.page_link("pages/build.py", label=t("Fix the model on the Build page"), icon=":material/account_tree:")
+        st.stop()
+    model_line = t(
+        "**Model to train:** {name}, {params:,} parameters. **Data:** {dataset}.",
+        name=plain(spec.get("name", "model")),
+        params=built.params,
+        dataset=t(info.title),
     )
-else:
-    st.markdown(model_line)
-    cfg = settings_form(spec)
-row = st.container(horizontal=True)
+
+    if snap and snap.run_id:
+        adopt_job_run(job_id, snap.run_id)  # a new job's run opens once; a run opened after it stays open
+
+    if active:  # the settings fold into one line; they come back, as they were, when the run ends
+        cfg = None
+        st.markdown(
+            t(
+                "**Training:** {name} on {dataset}. {settings}",
+                name=plain(spec.get("name", "model")),
+                dataset=t(info.name),
+                settings=settings_summary(ss[K.TRAIN_SETTINGS]),
+            )
+        )
+    else:
+        st.markdown(model_line)
+        cfg = settings_form(spec)
 if row.button(t("Train"), type="primary", disabled=active, icon=":material/play_arrow:", key=K.TRAIN_BTN):
     try:
         cfg = cfg.validated()
         if gan is None:  # a GAN is a preset of fixed size; a layer list is checked against the server's limits
             check_budget(estimate(spec, info.input_shape), cfg.batch_size)
     except DlvizError as e:
-        show_error(e)
+        with said:
+            show_error(e)
     else:
         classic = True if ss.get(K.TR_CLASSIC) else None  # None: the modality's habit (text: TF-IDF, always)
         # in a class, the server's side of the teacher's locks: the job trains the locked values, whatever came in
@@ -85,7 +94,8 @@ if row.button(t("Train"), type="primary", disabled=active, icon=":material/play_
         job = TrainJob(dataset, spec, cfg, data_dir=ss[K.DATA_DIR] or None, baseline=classic, owner=me().id)
         refused = ex.refusal(job) if hasattr(ex, "refusal") else None  # a class: over a limit, or one waiting
         if refused is not None:
-            show_error(refused)  # said here, and the job this session watches stays
+            with said:
+                show_error(refused)  # said here, and the job this session watches stays
         else:
             ss[K.JOB_ID] = ex.submit(job)  # the run belongs to job.owner (alone: '')
             save_session()
