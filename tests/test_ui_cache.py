@@ -70,3 +70,87 @@ def test_threads_never_push_it_past_its_size():
     for th in threads:
         th.join()
     assert len(c) == 5 and len(list(c.items())) == 5
+
+
+# ---------------------------------------------------------------------------------------------------------
+# run_cache: what is computed from a lesson's snapshot run is shared by every session; any other run's is not
+
+
+class _Run:
+    def __init__(self, run_id, folder):
+        self.id = run_id
+        self.weights_path = folder / f"{run_id}.pt"
+
+
+@pytest.fixture
+def sessions(monkeypatch, tmp_path):
+    """Two sessions' caches (session_cache reads st.session_state: here a dict per session), the lesson index."""
+    from dlviz.lessons import snapshots
+    from dlviz.ui import cache, state
+
+    per_session = {"s1": {}, "s2": {}}
+    current = {"sid": "s1"}
+
+    def fake_session_cache(slot, size):
+        return per_session[current["sid"]].setdefault(slot, Bounded(size))
+
+    lesson_runs = {"lesson-run"}
+    monkeypatch.setattr(cache, "session_cache", fake_session_cache)
+    monkeypatch.setattr(cache, "_SHARED", {})
+    monkeypatch.setattr(state, "get_store", lambda: None)
+    monkeypatch.setattr(snapshots, "run_ids", lambda store: set(lesson_runs))
+    return current, lesson_runs
+
+
+def _scores_of(run, made):
+    from dlviz.ui.cache import run_cache
+
+    cache, stamp = run_cache("_scores", 4, run)
+
+    def make():
+        made.append(run.id)
+        return f"scores of {run.id} from {run.weights_path.read_bytes().decode()}"
+
+    return cache.get_or_make((stamp, "final"), make)
+
+
+def test_a_lesson_run_is_computed_once_for_every_session(sessions, tmp_path):
+    current, _ = sessions
+    run = _Run("lesson-run", tmp_path)
+    run.weights_path.write_bytes(b"w1")
+    made = []
+    current["sid"] = "s1"
+    assert _scores_of(run, made) == "scores of lesson-run from w1"
+    current["sid"] = "s2"  # a second student opens the same lesson
+    assert _scores_of(run, made) == "scores of lesson-run from w1"
+    assert made == ["lesson-run"]
+
+
+def test_a_users_own_run_stays_in_their_session(sessions, tmp_path):
+    current, _ = sessions
+    run = _Run("my-run", tmp_path)
+    run.weights_path.write_bytes(b"mine")
+    made = []
+    current["sid"] = "s1"
+    _scores_of(run, made)
+    _scores_of(run, made)
+    current["sid"] = "s2"
+    _scores_of(run, made)
+    assert made == ["my-run", "my-run"]  # once per session, never shared
+
+
+def test_changed_weights_are_computed_afresh_nothing_stale(sessions, tmp_path):
+    import os
+
+    current, lesson_runs = sessions
+    run = _Run("lesson-run", tmp_path)
+    run.weights_path.write_bytes(b"w1")
+    made = []
+    assert _scores_of(run, made) == "scores of lesson-run from w1"
+    run.weights_path.write_bytes(b"w2-retrained")
+    info = run.weights_path.stat()
+    os.utime(run.weights_path, ns=(info.st_atime_ns, info.st_mtime_ns + 10**9))
+    assert _scores_of(run, made) == "scores of lesson-run from w2-retrained"
+    lesson_runs.clear()  # no longer a lesson's run (its snapshot trained anew): this session's own cache
+    assert _scores_of(run, made) == "scores of lesson-run from w2-retrained"
+    assert made == ["lesson-run"] * 3

@@ -130,26 +130,53 @@ def guess_histogram(
 
 
 def image_grid(images: np.ndarray, captions: Sequence[str], cols: int = 10, cell: int = 84) -> go.Figure:
-    """A grid of grayscale images (N, H, W) uint8, or colour ones (N, H, W, 3), with a caption under each."""
+    """A grid of grayscale images (N, H, W) uint8, or colour ones (N, H, W, 3), with a caption under each.
+
+    The figure is the one ``plotly.subplots.make_subplots`` draws (same domains, axes and titles), written out as
+    one layout: make_subplots and its per-cell updates cost 0.2-0.5 s for a 20-image grid, which every new session
+    of a lesson's first page paid (issue 18, bench/lesson_open.py)."""
     n = len(images)
     rows = max(1, -(-n // cols))
-    fig = make_subplots(
-        rows=rows,
-        cols=cols,
-        subplot_titles=list(captions) + [""] * (rows * cols - n),
-        horizontal_spacing=0.01,
-        vertical_spacing=0.08 / max(rows, 1) * 2,
-    )
-    for i in range(n):
-        fig.add_trace(picture(images[i]), row=i // cols + 1, col=i % cols + 1)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, scaleanchor="x", constrain="domain")
-    for ann in fig.layout.annotations:
-        ann.font.size = 12
-    fig.update_layout(height=rows * cell + 30, margin=dict(l=0, r=0, t=25, b=0))
+    h_space = 0.01
+    v_space = 0.08 / max(rows, 1) * 2
+    width = (1.0 - h_space * (cols - 1)) / cols
+    height = (1.0 - v_space * (rows - 1)) / rows
+    layout: dict = {}
+    titles = list(captions) + [""] * (rows * cols - n)
+    annotations = []
     for i in range(rows * cols):
-        fig.layout[f"yaxis{'' if i == 0 else i + 1}"].scaleanchor = f"x{'' if i == 0 else i + 1}"
-    return fig
+        r, c = divmod(i, cols)
+        suffix = "" if i == 0 else str(i + 1)
+        x0 = c * (width + h_space)
+        y0 = (rows - 1 - r) * (height + v_space)  # the first row on top
+        x_dom = [max(0.0, x0), min(1.0, x0 + width)]
+        y_dom = [max(0.0, y0), min(1.0, y0 + height)]
+        layout[f"xaxis{suffix}"] = dict(anchor=f"y{suffix}", domain=x_dom, visible=False)
+        layout[f"yaxis{suffix}"] = dict(
+            anchor=f"x{suffix}", domain=y_dom, visible=False, scaleanchor=f"x{suffix}", constrain="domain"
+        )
+        if titles[i]:
+            annotations.append(
+                dict(
+                    font=dict(size=12),
+                    showarrow=False,
+                    text=titles[i],
+                    x=(x_dom[0] + x_dom[1]) / 2,
+                    xanchor="center",
+                    xref="paper",
+                    y=y_dom[1],
+                    yanchor="bottom",
+                    yref="paper",
+                )
+            )
+    traces = []
+    for i in range(n):
+        trace = picture(images[i])
+        suffix = "" if i == 0 else str(i + 1)
+        trace.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
+        traces.append(trace)
+    layout.update(annotations=annotations, height=rows * cell + 30, margin=dict(l=0, r=0, t=25, b=0))
+    return go.Figure(data=traces, layout=layout)
 
 
 def tile(images: np.ndarray, cols: int = 8, gap: int = 2, fill: float = 0) -> np.ndarray:

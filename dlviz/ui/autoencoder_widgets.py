@@ -20,7 +20,7 @@ from dlviz.plots.latent import latent_scatter
 from dlviz.runs import RunRecord, RunStore
 from dlviz.tasks import task_of_spec
 from dlviz.ui import keys as K
-from dlviz.ui.cache import session_cache
+from dlviz.ui.cache import run_cache
 from dlviz.ui.kinds import IMAGE_KIND, kind_of
 from dlviz.ui.look import FINAL, Look, look_header, with_weights
 from dlviz.ui.state import get_data, t
@@ -111,7 +111,8 @@ def _codes(ctx: AutoencoderCtx) -> tuple[torch.Tensor, LatentMap]:
         codes = encode(ctx.encoder, ctx.data.test_x[:MAPPED])
         return codes, latent_map(codes)
 
-    return session_cache(K.AE_CODES, 4).get_or_make((ctx.run.id, ctx.tag or FINAL), make)
+    cache, stamp = run_cache(K.AE_CODES, 4, ctx.run)  # a lesson's run: once for every student
+    return cache.get_or_make((stamp, ctx.tag or FINAL), make)
 
 
 def latent_space(ctx: AutoencoderCtx) -> tuple[torch.Tensor, LatentMap]:

@@ -69,3 +69,41 @@ def session_cache(slot: str, size: int) -> Bounded:
         cache = Bounded(size)
         ss[slot] = cache
     return cache
+
+
+# what pages computed from a lesson's snapshot runs, for every session of this process: slot -> Bounded
+_SHARED: dict[str, Bounded] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _weights_stamp(run) -> tuple:
+    try:
+        info = run.weights_path.stat()
+    except (OSError, AttributeError):
+        return ()
+    return (info.st_size, info.st_mtime_ns)
+
+
+def run_cache(slot: str, size: int, run) -> tuple[Bounded, tuple]:
+    """Where a page keeps what it computed from ``run`` (a RunRecord), and a stamp to put in the key.
+
+    A lesson's snapshot run (dlviz.lessons.snapshots: class material that every student opens and nobody changes)
+    is computed once for the whole process: the second student who opens the lesson gets the first one's unit
+    scores or latent codes at once (issue 18, instant starts). Any other run stays in this session's cache (a
+    user's run is theirs). The stamp is the run's weights file (size, modification time), so a run whose weights
+    change is computed afresh and nothing stale is shown."""
+    from dlviz.lessons import snapshots
+    from dlviz.ui.state import get_store
+
+    stamp = (run.id, *_weights_stamp(run))
+    try:
+        shared = run.id in snapshots.run_ids(get_store())
+    except Exception:  # noqa: BLE001 - an unreadable lesson index: this session's cache, as for any run
+        shared = False
+    if not shared:
+        return session_cache(slot, size), stamp
+    with _SHARED_LOCK:
+        cache = _SHARED.get(slot)
+        if cache is None or cache.size != size:
+            cache = _SHARED[slot] = Bounded(size)
+    return cache, stamp

@@ -15,7 +15,7 @@ from dlviz.inspect.units import UnitLayer, sample, top_of, unit_layers, unit_sco
 from dlviz.modality.image import as_picture
 from dlviz.plots.filters import channel_kernels, digit_grid, filter_map_pairs, gray, upscale
 from dlviz.ui import keys as K
-from dlviz.ui.cache import session_cache
+from dlviz.ui.cache import run_cache
 from dlviz.ui.inspect_state import InputImage, InspectCtx
 from dlviz.ui.state import t
 from dlviz.ui.widgets import show_error
@@ -114,7 +114,8 @@ def _scores(ctx: InspectCtx, layer: str, reduce: str, n: int):
             bar.empty()
         return idx, scores
 
-    return session_cache(K.FILT_SCORES, SCORE_CACHE).get_or_make((ctx.run.id, ctx.tag, layer, reduce, n), make)
+    cache, stamp = run_cache(K.FILT_SCORES, SCORE_CACHE, ctx.run)  # a lesson's run: once for every student
+    return cache.get_or_make((stamp, ctx.tag, layer, reduce, n), make)
 
 
 def _label(score: float, cls: str) -> str:

@@ -28,7 +28,7 @@ from dlviz.ui import keys as K
 from dlviz.ui.class_locks import pushed
 from dlviz.ui.classroom import me
 from dlviz.ui.plain import plain_args
-from dlviz.ui.state import get_executor, get_store, open_run, save_session, set_spec, t
+from dlviz.ui.state import get_executor, get_store, open_run, save_session, set_spec, t, warm_datasets
 
 KEY = K.LSN  # the progress dict in the session
 ACTION_HINTS = {
@@ -701,6 +701,8 @@ def lesson_list() -> None:
 
     lang = st.session_state.get(K.LANG, "en")
     found = lessons()
+    # the datasets the lessons open with, read from disk in the background while the student picks one
+    warm_datasets(lesson.steps[0].state.get("dataset") for lesson in found.values() if lesson.steps)
     st.subheader(t("Lessons"))
     st.caption(
         t(

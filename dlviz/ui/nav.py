@@ -16,7 +16,7 @@ from dlviz.ui.cache import Bounded
 from dlviz.ui.classroom import me
 from dlviz.ui.lesson_widgets import lesson_panel
 from dlviz.ui.signin import guard_open_run, sign_in_page, signed_in, touch
-from dlviz.ui.state import init_session, t
+from dlviz.ui.state import init_session, t, warm_datasets
 from dlviz.ui.view import take_view_link, view_banner
 from dlviz.ui.widgets import show_error, sidebar
 
@@ -50,6 +50,7 @@ def run_app() -> None:
     init_session()
     take_view_link()  # ?view=<token>: one run, read-only (dlviz.ui.view)
     _warm_explanations()
+    warm_datasets([st.session_state.get(K.DATASET)])  # once per process: the first page that shows it does not wait
     screen.install()
     screen.screen_style()
     make = [

@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 import sys
+import threading
 import time
 
 import streamlit as st
@@ -315,6 +316,39 @@ def _linked_run() -> frozenset[str]:
 def _cached_dataset(name: str, data_dir: str, _progress=None):
     # shared read-only tensors; a user's model never goes in cache_resource (DESIGN habit 5)
     return load_dataset(name, data_dir or None, progress=_progress)
+
+
+_WARMED: set = set()
+_WARM_LOCK = threading.Lock()
+
+
+def _warm_one(name: str, data_dir: str) -> None:
+    try:
+        # only a dataset already on this machine: a warm-up never downloads (a page does, with its progress bar)
+        load_dataset(name, data_dir or None, allow_download=False)
+        _cached_dataset(name, data_dir)
+    except Exception:  # noqa: BLE001 - a warm-up never fails anything: the page loads it and says what is wrong
+        pass
+
+
+def warm_datasets(names, data_dir: str | None = None) -> list[threading.Thread]:
+    """Load ``names`` (with this session's data folder) into the process's dataset cache in daemon threads, once
+    per process and folder, so the first page that shows them does not wait for the files (0.5-2 s for MNIST on
+    this machine: every lesson's first step on an image dataset paid it, issue 18). Datasets not on this machine
+    are skipped (never downloaded here). ``data_dir``: the session's data folder unless given. Returns the threads
+    started by this call."""
+    data_dir = (st.session_state.get(K.DATA_DIR) if data_dir is None else data_dir) or ""
+    started = []
+    with _WARM_LOCK:
+        for name in dict.fromkeys(n for n in names if n):
+            key = (name, data_dir)
+            if key in _WARMED:
+                continue
+            _WARMED.add(key)
+            th = threading.Thread(target=_warm_one, args=key, daemon=True, name=f"dlviz-data-warm-up-{name}")
+            th.start()
+            started.append(th)
+    return started
 
 
 def get_data(name: str | None = None, data_dir: str | None = None):

@@ -1,0 +1,82 @@
+"""What opening a lesson costs on the server and on the wire, without a browser: for every lesson a new
+websocket session (bench/st_client.py) opens the Start page, presses the lesson's Start and waits for the first
+step's run to finish. Prints the server-side seconds (request to script_finished), the bytes the server sent,
+and the largest elements by type (a Plotly figure's JSON, an image), so a slow open in bench/lesson_open.py can be
+split into "the server computes" and "the browser draws what it got".
+
+    python bench/lesson_wire.py --home DIR [--rounds 2] [--json]
+
+``--home`` is a DLVIZ_HOME where ``python -m dlviz lessons prepare`` has already run (bench/lesson_open.py makes
+its own and throws it away; this one reuses yours, so it can be run again and again while profiling).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from browser_util import MNIST_DIR, Server  # noqa: E402
+from st_client import Session  # noqa: E402
+
+
+def _lesson_ids(home: Path) -> list[str]:
+    sys.path.insert(0, str(ROOT))
+    from dlviz.lessons import load_lessons
+
+    return list(load_lessons())
+
+
+async def _one(url: str, lesson_id: str) -> dict:
+    async with Session(url, timeout=300) as s:
+        await s.open()
+        before = s.bytes_in
+        timing = await s.click(f"_lsn_start_{lesson_id}")
+        sizes: dict[str, int] = {}
+        for el in s.page.elements.values():
+            kind = el.WhichOneof("type")
+            sizes[kind] = sizes.get(kind, 0) + el.ByteSize()
+        top = sorted(sizes.items(), key=lambda kv: -kv[1])[:4]
+        return {
+            "server_s": round(timing.seconds, 2),
+            "reruns": timing.reruns,
+            "kb": round((s.bytes_in - before) / 1024, 1),
+            "top_kb": {k: round(v / 1024, 1) for k, v in top},
+            "ok": timing.ok,
+        }
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--home", type=Path, required=True)
+    ap.add_argument("--data-dir", type=Path, default=MNIST_DIR.parent)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args(argv)
+    ids = [i for i in _lesson_ids(a.home) if not a.only or i in a.only.split(",")]
+    server = Server(a.home, data_dir=a.data_dir)
+    out: dict[str, list[dict]] = {i: [] for i in ids}
+    try:
+        server.wait_healthy(120)
+        for _ in range(a.rounds):
+            for i in ids:
+                out[i].append(asyncio.run(_one(server.url, i)))
+                if not a.json:
+                    r = out[i][-1]
+                    print(f"{i:<32} {r['server_s']:>6.2f}s {r['kb']:>8.1f} KB  {r['top_kb']}  ok={r['ok']}", flush=True)
+    finally:
+        server.stop()
+    if a.json:
+        print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
