@@ -1,5 +1,6 @@
-"""warm_datasets (dlviz/ui/state.py): the datasets a page or a lesson is about to show are read into the process's
-dataset cache in the background, once per process and data folder, never downloaded (issue 18: instant starts)."""
+"""Warm-ups at server start (issue 18: instant starts). warm_datasets (dlviz/ui/state.py): the datasets a page or a
+lesson is about to show are read into the process's dataset cache in the background, once per process and data
+folder, never downloaded. warm_pages (dlviz/ui/nav.py): every page's modules imported once, in the background."""
 
 from __future__ import annotations
 
@@ -50,3 +51,19 @@ def test_a_failing_load_fails_nothing(monkeypatch):
     (th,) = state.warm_datasets(["warm-c"], data_dir="/data")
     th.join(30)
     assert not th.is_alive() and escaped == []  # ended quietly: the page loads it itself and says what is wrong
+
+
+def test_warm_pages_imports_every_pages_modules_once(monkeypatch):
+    from dlviz.ui import nav
+
+    names = nav.page_modules()
+    # read from pages/*.py: the pages' own widgets, e.g. the lessons' slow first pages
+    for name in ("dlviz.ui.filters_widgets", "dlviz.ui.explain_widgets", "dlviz.ui.autoencoder_widgets"):
+        assert name in names
+    imported = []
+    monkeypatch.setattr(nav, "_PAGES_WARMED", __import__("threading").Event())
+    monkeypatch.setattr(nav.importlib, "import_module", lambda name: imported.append(name))
+    th = nav.warm_pages()
+    th.join(30)
+    assert imported == names
+    assert nav.warm_pages() is None  # once per process
