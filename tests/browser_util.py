@@ -44,8 +44,11 @@ TITLES = {
     "Sequence": "Sequence",
     "Explain": "Explain",
     "Glossary": "Glossary",
+    "Compress": "Compress",
+    "Autoencoder": "Autoencoder",
     "Classroom": "Classroom",  # the teacher's dashboard on a class server ("Class" reads 类别, a category, in zh)
 }
+CLASS_ONLY = ("Classroom",)  # in the navigation of a class server's teacher only, never alone
 EXCEPTION = '[data-testid="stException"]'
 
 

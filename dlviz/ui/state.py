@@ -200,6 +200,8 @@ def _restore_input(saved) -> None:
 
 def save_session() -> None:
     ss = st.session_state
+    if K.SID not in ss:
+        return  # no session yet (a class server's sign-in screen, or just signed out): nothing of it to keep
     data = {k: ss.get(k) for k in PERSISTED}
     data["inspect"] = input_snapshot()
     ss[K.INSP_SAVED_INPUT] = data["inspect"]
