@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 from dlviz.classroom import Person, class_mode
 from dlviz.classroom.owned import NotYoursError
@@ -41,15 +40,13 @@ def browser_cookie() -> str:
 
 
 def _set_cookie(token: str) -> None:
-    """Have the browser keep ``token`` (or forget it: ''); a zero-height script, since a cookie can only be set
+    """Have the browser keep ``token`` (or forget it: ''); a script in the page, since a cookie can only be set
     by the page (the server's answers travel over the websocket)."""
     age = COOKIE_DAYS * 86400 if token else 0
     value = json.dumps(f"{COOKIE}={token}; Max-Age={age}; Path=/; SameSite=Strict")
-    components.html(
-        f"<script>try {{ window.parent.document.cookie = {value}; }} catch (e) {{ document.cookie = {value}; }}"
-        "</script>",
-        height=0,
-    )
+    # st.html runs the script in the page itself (no iframe, and none of components.v1.html's deprecation warning
+    # in the server log on every rerun); the value is a server-made token, never anything a visitor typed
+    st.html(f"<script>document.cookie = {value};</script>", unsafe_allow_javascript=True)
 
 
 def signed_in() -> bool:
