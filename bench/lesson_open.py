@@ -1,7 +1,7 @@
 """How long a lesson takes to open, as a student sees it: Start page, press a lesson's Start, wait until its first
 step's page has drawn everything (issue 18: "a lesson opens in under 2 s after `lessons prepare`").
 
-    python bench/lesson_open.py [--data-dir DIR] [--rounds 2] [--json]
+    python bench/lesson_open.py [--data-dir DIR] [--rounds 2] [--json] [--cpu]
 
 It prepares the lessons' runs into a private DLVIZ_HOME (``python -m dlviz lessons prepare``; with ``--tiny`` the
 recipes train 1 epoch on 600 images, which changes how long preparing takes but not what opening loads: the same
@@ -62,7 +62,30 @@ def _lesson_ids(home: Path) -> list[str]:
     return ids
 
 
-def _open_one(browser, url: str, lesson_id: str) -> float:
+def _tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) of process ``root`` and every process under it, the ended ones its parents
+    have waited for included: the server's Python, or the browser's processes."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = sum(int(f) for f in fields[11:15]) / tick  # utime stime cutime cstime
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += times.get(pid, 0.0)
+        todo += [c for c, p in parents.items() if p == pid]
+    return total
+
+
+def _open_one(browser, url: str, lesson_id: str, cpu=None) -> float:
     from playwright.sync_api import expect
 
     ctx = browser.new_context(viewport=VIEWPORT)
@@ -74,13 +97,18 @@ def _open_one(browser, url: str, lesson_id: str) -> float:
         card = page.locator(f".st-key-_lsn_card_{lesson_id}")
         start = card.get_by_role("button", name="Start")
         expect(start).to_be_visible(timeout=120_000)
+        before = cpu() if cpu else None
         t0 = time.perf_counter()
         start.click()
         expect(page.locator(".st-key-_lsn_panel")).to_be_visible(timeout=120_000)
         page.wait_for_timeout(50)  # let the rerun the click caused begin before asking whether it is over
         settled(page, 120_000)
         expect(page.locator('[data-stale="true"]')).to_have_count(0, timeout=120_000)
-        return time.perf_counter() - t0
+        seconds = time.perf_counter() - t0
+        if cpu:
+            after = cpu()
+            return seconds, tuple(round(b - a, 2) for a, b in zip(before, after))
+        return seconds
     finally:
         ctx.close()
 
@@ -91,6 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--tiny", action="store_true", help="prepare the lessons' runs with DLVIZ_LESSON_TINY=1")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--cpu",
+        action="store_true",
+        help="also the CPU seconds each open cost the server and the browser (on a shared machine the wall time "
+        "grows with the load; the CPU time much less)",
+    )
     a = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -101,13 +135,24 @@ def main(argv: list[str] | None = None) -> int:
         ids = _lesson_ids(home)
         server = Server(home, data_dir=a.data_dir)
         rows: dict[str, list[float]] = {i: [] for i in ids}
+        cpu_rows: dict[str, list[tuple[float, float]]] = {i: [] for i in ids}
+        me = os.getpid()
+
+        def cpu() -> tuple[float, float]:
+            server_s = _tree_cpu(server.proc.pid)
+            return server_s, _tree_cpu(me) - server_s  # everything else under this process: the browser
+
         try:
             server.wait_healthy(120)
             with sync_playwright() as p:
                 browser = launch(p)
                 for _ in range(a.rounds):
                     for lesson_id in ids:
-                        rows[lesson_id].append(_open_one(browser, server.url, lesson_id))
+                        got = _open_one(browser, server.url, lesson_id, cpu if a.cpu else None)
+                        if a.cpu:
+                            got, used = got
+                            cpu_rows[lesson_id].append(used)
+                        rows[lesson_id].append(got)
                 browser.close()
         finally:
             server.stop()
@@ -125,13 +170,16 @@ def main(argv: list[str] | None = None) -> int:
         "under_2_s": sum(s < 2 for s in every),
         "opens": len(every),
     }
+    if a.cpu:
+        out["cpu_s"] = {k: [{"server": s, "browser": b} for s, b in v] for k, v in cpu_rows.items()}
     if a.json:
         print(json.dumps(out))
         return 0
     print(f"lessons prepared in {prepare_s:.0f} s ({'tiny recipes' if a.tiny else 'full recipes'})")
     print(f"{'lesson':<32}" + "".join(f"{'round ' + str(r + 1):>10}" for r in range(a.rounds)))
     for k, v in rows.items():
-        print(f"{k:<32}" + "".join(f"{s:>9.2f}s" for s in v))
+        cpu_text = "".join(f"   cpu {s:.2f}+{b:.2f}s" for s, b in cpu_rows[k]) if a.cpu else ""
+        print(f"{k:<32}" + "".join(f"{s:>9.2f}s" for s in v) + cpu_text)
     print(f"{out['under_2_s']} of {out['opens']} opens under 2 s; load average at the end {load:.2f}")
     return 0
 
