@@ -190,3 +190,18 @@ def test_caption_says_sentences_on_a_text_dataset(app):
     assert "training images" in _train_page(app).caption[0].value
     cap = _train_page(app, spec=PRESETS["bag"].copy_spec(), dataset="rt-polarity").caption[0].value
     assert "training sentences" in cap and "images" not in cap, cap
+
+
+def test_a_typed_setting_is_kept_when_the_user_leaves_the_page_at_once(app):
+    """Typing a learning rate and clicking another page at once: the Train page never draws again, so only the
+    widget's on_change keeps the value (it was lost, and a teacher's push then offered the old rate)."""
+    at = _train_page(app)
+    lr = next(n for n in at.number_input if n.label == "Learning rate")
+    lr.set_value(0.0021)  # typed, then straight to another page: the Train page does not run with it
+    at.switch_page("pages/runs.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["train_settings"]["lr"] == 0.0021
+    at.switch_page("pages/train.py")
+    at.run()
+    assert next(n for n in at.number_input if n.label == "Learning rate").value == 0.0021

@@ -92,6 +92,34 @@ def _init_widgets(spec: dict) -> None:
     ss[K.TR_FOR_MODEL] = key
 
 
+_KEPT_AT_ONCE = {
+    "device": str,
+    "optimizer": str,
+    "lr": float,
+    "epochs": int,
+    "batch_size": int,
+    "schedule": str,
+    "weight_decay": float,
+    "seed": int,
+    "precision": str,
+}
+
+
+def _keep(name: str) -> None:
+    """A setting the user just changed, into the session's recipe at once (a widget's on_change). The form also
+    saves the whole recipe when it has drawn; but a user who types a learning rate and clicks another page at
+    once ends that run before it gets there, and the page's widgets are then forgotten: the typed value was lost
+    (a teacher's push then offered the old rate)."""
+    ss = st.session_state
+    value = ss.get(K.train_setting(name))
+    if value is None:
+        return
+    saved = dict(ss.get(K.TRAIN_SETTINGS) or {})
+    saved[name] = _KEPT_AT_ONCE[name](value)
+    ss[K.TRAIN_SETTINGS] = saved
+    save_session()
+
+
 def settings_form(spec: dict) -> TrainConfig:
     """The training recipe, every part visible and editable; remembered per session."""
     ss = st.session_state
@@ -107,6 +135,8 @@ def settings_form(spec: dict) -> TrainConfig:
         t("Device"),
         dev_keys,
         key=K.TR_DEVICE,
+        on_change=_keep,
+        args=("device",),
         format_func=lambda k, a=t("auto (GPU if found)"): a if k == "auto" else k,
         help=t("Found: {found}", found=found),
     )
@@ -114,6 +144,8 @@ def settings_form(spec: dict) -> TrainConfig:
         t("Optimizer"),
         list(OPTIMIZERS),
         key=K.TR_OPTIMIZER,
+        on_change=_keep,
+        args=("optimizer",),
         format_func={k: t(v["title"]) for k, v in OPTIMIZERS.items()}.get,
         disabled=locked("optimizer"),
         help=lock_help("optimizer"),
@@ -123,6 +155,8 @@ def settings_form(spec: dict) -> TrainConfig:
         min_value=0.0,
         max_value=1e9,
         key=K.TR_LR,
+        on_change=_keep,
+        args=("lr",),
         format="%g",
         step=1e-4,
         help=lock_help(
@@ -136,6 +170,8 @@ def settings_form(spec: dict) -> TrainConfig:
         1,
         1000,
         key=K.TR_EPOCHS,
+        on_change=_keep,
+        args=("epochs",),
         help=lock_help("epochs", t("Passes over the training images.")),
         disabled=locked("epochs"),
     )
@@ -144,6 +180,8 @@ def settings_form(spec: dict) -> TrainConfig:
         1,
         65536,
         key=K.TR_BATCH_SIZE,
+        on_change=_keep,
+        args=("batch_size",),
         help=lock_help(
             "batch_size",
             t("Images per step. The course used 32; 128 trains faster to the same accuracy with the warm-up schedule."),
@@ -155,6 +193,8 @@ def settings_form(spec: dict) -> TrainConfig:
         t("Learning-rate schedule"),
         list(SCHEDULES),
         key=K.TR_SCHEDULE,
+        on_change=_keep,
+        args=("schedule",),
         format_func=sched_names.get,
         help=lock_help("schedule", help_text("schedule", lang=ss.get(K.LANG, "en"))),
         disabled=locked("schedule"),
@@ -166,12 +206,20 @@ def settings_form(spec: dict) -> TrainConfig:
             0.0,
             1.0,
             key=K.TR_WEIGHT_DECAY,
+            on_change=_keep,
+            args=("weight_decay",),
             format="%g",
             step=1e-4,
             help=help_text("weight-decay", lang=ss.get(K.LANG, "en")),
         )
         seed = c8.number_input(
-            t("Random seed"), 0, 2**31 - 1, key=K.TR_SEED, help=help_text("seed", lang=ss.get(K.LANG, "en"))
+            t("Random seed"),
+            0,
+            2**31 - 1,
+            key=K.TR_SEED,
+            on_change=_keep,
+            args=("seed",),
+            help=help_text("seed", lang=ss.get(K.LANG, "en")),
         )
         val = (
             c9.slider(
@@ -190,6 +238,8 @@ def settings_form(spec: dict) -> TrainConfig:
             t("Precision"),
             list(PRECISIONS),
             key=K.TR_PRECISION,
+            on_change=_keep,
+            args=("precision",),
             format_func={k: t(v) for k, v in PRECISIONS.items()}.get,  # translated now: a test's click formats later
             help=t(
                 "bf16 mixed precision computes with 16-bit numbers while the weights "
