@@ -149,11 +149,25 @@ def _dlviz_modules_report(tr) -> None:
             tr.write_line(f"    {p.relative_to(ROOT)}")
 
 
+# Tests that start a real server (Streamlit, a Ray cluster) or drive Chromium: under ``-n 2 --dist loadgroup`` (CI)
+# they all run one after another in one worker, while the other worker takes the rest. Two browsers or two servers
+# at once on two cores would turn their waits into timeouts; one of them beside the in-process tests does not.
+SERVER_FILES = (
+    "test_ray_executor.py",
+    "test_bench_classroom.py",
+    "test_hostile.py",
+    "test_offline.py",
+    "test_zh_words.py",
+)
+
+
 def pytest_collection_modifyitems(config, items):
     # a test_browser_*.py file drives chromium: it belongs to the browser tier even if it forgets the mark
     for item in items:
         if item.path.name.startswith("test_browser"):
             item.add_marker(pytest.mark.browser)
+        if item.get_closest_marker("browser") or item.path.name in SERVER_FILES:
+            item.add_marker(pytest.mark.xdist_group("servers"))
 
 
 @pytest.hookimpl(hookwrapper=True)
