@@ -258,3 +258,15 @@ def test_hold_puts_locked_values_back():
     assert hold_config(p, cfg).lr == 0.01 and hold_config(p, cfg).epochs == 7
     dataset, spec, held, reset = hold_job(p, "mnist", mine, cfg)
     assert (dataset, spec, held.lr, reset) == ("fashion-mnist", mine, 0.01, ["dataset", "lr"])
+
+
+def test_a_lock_picked_just_before_push_is_pushed(app):
+    """The teacher picks a lock and presses Push in one go (the page has not drawn again in between): the push takes
+    the lock chosen, not the locks of the run before (on_click's args are bound when the button is drawn)."""
+    at = _session(app, TEACHER, "pages/classroom.py")
+    at.session_state["_push_what"] = ["recipe"]
+    at.run()
+    at.multiselect(key="_push_locks").set_value(["lr"])
+    at.button(key="_push_btn").click().run()  # one run: the new lock and the click together
+    assert not at.exception, at.exception
+    assert PushBoard().read().locks == ("lr",)

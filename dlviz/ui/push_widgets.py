@@ -397,14 +397,12 @@ def push_panel() -> None:
             "lesson": {"id": lesson_id, "step": int(step) - 1} if lesson_id in found else None,
         }
         row = st.container(horizontal=True)
-        row.button(
-            t("Push to the class"),
-            type="primary",
-            icon=":material/campaign:",
-            key=K.PUSH_BTN,
-            on_click=_push,
-            args=(what, list(locks)),
-        )
+        # not on_click with args: those are bound when the button was drawn, so a teacher who picks a lock and
+        # presses Push at once pushed the locks of the run before (the Chromium class test saw "Nothing is locked").
+        # The button's run has every widget's current value, and `what` and `locks` were just made from them.
+        if row.button(t("Push to the class"), type="primary", icon=":material/campaign:", key=K.PUSH_BTN):
+            _push(what, list(locks))
+            st.rerun()  # the other buttons (Change the locks, Release, End) follow the new push
         row.button(
             t("Change the locks only"),
             icon=":material/lock:",
