@@ -268,7 +268,6 @@ def _moderate(ex: FairQueue, active: list[dict], names: dict[str, str], now: flo
     job_id = c1.selectbox(t("A job in the queue"), list(by_id), key=K.CLASS_QUEUE_PICK, format_func=labels.get)
     row = by_id[job_id]
     running = row["status"] == "running"
-    name = names.get(row["owner"], row["owner"] or "–")
     c2.button(
         t("Stop it") if running else t("Cancel it"),
         icon=":material/stop:" if running else ":material/close:",
@@ -276,12 +275,19 @@ def _moderate(ex: FairQueue, active: list[dict], names: dict[str, str], now: flo
         width="stretch",
         help=t("The student's Train page says that you stopped or cancelled it. A stopped run keeps its weights."),
         on_click=_stop,
-        args=(ex, job_id, row["owner"], name),
+        args=(ex, by_id, names),
     )
 
 
-def _stop(ex: FairQueue, job_id: str, owner: str, name: str) -> None:
-    """The teacher's Cancel / Stop (a callback: the queue's tables are drawn after it)."""
+def _stop(ex: FairQueue, by_id: dict[str, dict], names: dict[str, str]) -> None:
+    """The teacher's Cancel / Stop (a callback: the queue's tables are drawn after it). The job is the one picked
+    now, read from the picker's state: a callback's args are bound when the button was drawn, so a job picked just
+    before the click would otherwise have stopped the one picked before it (another student's run)."""
+    job_id = st.session_state.get(K.CLASS_QUEUE_PICK)
+    if job_id not in by_id:
+        return
+    owner = by_id[job_id]["owner"]
+    name = names.get(owner, owner or "–")
     waiting = ex.snapshot(job_id).status == "queued"  # as it is now, not as it was drawn
     ex.stop(job_id, by=TEACHER_ID)
     ex.resume(job_id)  # a paused job must wake up to stop
