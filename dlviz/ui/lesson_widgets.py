@@ -623,35 +623,39 @@ def lesson_panel(page_file: str) -> None:
         # the runs the step opens or compares: trained here once if `lessons prepare` did not (a train step's own
         # snapshot is only offered when prepared: training it beside the student's run would halve both)
         needs = _needed(lesson, step)
-        if needs and (st.session_state.get(K.LSN_WAITING) or any(_snapshot_run(lesson, k) is None for k in needs)):
-            _waiting(lesson, step)
-        ready = not needs or all(_snapshot_run(lesson, k) is not None for k in needs)
-        if ready and step.question is not None:
-            _question(lesson, step, lp, lang)
-            if me().teacher:
-                class_guesses(lesson, step)
-        done = ready and action_done(lesson, step)
-        waiting = done and waits_for_teacher(lesson, step)
-        if not ready:
-            pass
-        elif waiting:
-            _await_reveal(lesson, step)
-        elif step.question is not None and (step.id in lp["answers"] or _teacher_revealed(lesson, step)) and done:
-            _reveal(lesson, step, lp, lang)
-        elif step.question is None or step.id in lp["answers"]:
-            if step.action != "next" and not done:
-                st.caption(t(ACTION_HINTS[step.action]))
-                if step.action in ("train", "draw", "change_layer", "compress"):
-                    _watch(lesson, step)
-                if step.action == "train" and step.snapshot:
-                    rid = _snapshot_run(lesson, step.snapshot)
-                    if rid and st.button(
-                        t("Skip the wait: open the prepared run"), icon=":material/bolt:", key=K.LSN_USE_SNAPSHOT
-                    ):
-                        open_run(rid)
-                        lp["runs"][step.id] = rid
-                        save_progress()
-                        st.rerun()
+        # everything that comes and goes (the wait, the question, the hint, the reveal) sits in one container, so
+        # the button row below keeps its place: when it moved, the browser showed the old, disabled Finish beside
+        # the new one until the run ended (the Chromium lesson test saw two)
+        with st.container():
+            if needs and (st.session_state.get(K.LSN_WAITING) or any(_snapshot_run(lesson, k) is None for k in needs)):
+                _waiting(lesson, step)
+            ready = not needs or all(_snapshot_run(lesson, k) is not None for k in needs)
+            if ready and step.question is not None:
+                _question(lesson, step, lp, lang)
+                if me().teacher:
+                    class_guesses(lesson, step)
+            done = ready and action_done(lesson, step)
+            waiting = done and waits_for_teacher(lesson, step)
+            if not ready:
+                pass
+            elif waiting:
+                _await_reveal(lesson, step)
+            elif step.question is not None and (step.id in lp["answers"] or _teacher_revealed(lesson, step)) and done:
+                _reveal(lesson, step, lp, lang)
+            elif step.question is None or step.id in lp["answers"]:
+                if step.action != "next" and not done:
+                    st.caption(t(ACTION_HINTS[step.action]))
+                    if step.action in ("train", "draw", "change_layer", "compress"):
+                        _watch(lesson, step)
+                    if step.action == "train" and step.snapshot:
+                        rid = _snapshot_run(lesson, step.snapshot)
+                        if rid and st.button(
+                            t("Skip the wait: open the prepared run"), icon=":material/bolt:", key=K.LSN_USE_SNAPSHOT
+                        ):
+                            open_run(rid)
+                            lp["runs"][step.id] = rid
+                            save_progress()
+                            st.rerun()
         row = st.container(horizontal=True)
         last = i == len(lesson.steps) - 1
         # Back and Next act in callbacks, before the next run starts: a click while a slow page is still
