@@ -58,7 +58,7 @@ def class_dashboard() -> None:
             icon=":material/groups:",
         )
         return
-    left, right = st.columns(2)
+    left, right = st.columns([5, 6])  # the table's eight columns fit beside the chart on a 1280 px projector
     with left:
         st.subheader(t("Validation accuracy of every run"))
         if curves:
@@ -92,14 +92,14 @@ def class_dashboard() -> None:
             hide_index=True,
             width="stretch",
             column_config={
-                "name": cc.TextColumn(t("Name")),
+                "name": cc.TextColumn(t("Name"), width="medium"),
                 "here": cc.TextColumn("", help=t("Connected"), width=28),
-                "page": cc.TextColumn(t("Page")),
-                "params": cc.TextColumn(t("Parameters"), alignment="right"),
-                "seen": cc.TextColumn(t("Last seen")),
-                "runs": cc.NumberColumn(t("Runs")),
-                "best": cc.TextColumn(t("Best accuracy"), alignment="right"),
-                "status": cc.TextColumn(t("Newest run")),
+                "page": cc.TextColumn(t("Page"), width="small"),
+                "params": cc.TextColumn(t("Parameters"), alignment="right", width="small"),
+                "seen": cc.TextColumn(t("Last seen"), width="small"),
+                "runs": cc.NumberColumn(t("Runs"), width=48),
+                "best": cc.TextColumn(t("Best accuracy"), alignment="right", width="small"),
+                "status": cc.TextColumn(t("Newest run"), width="small"),
             },
             key=table_key,
             on_select="rerun",
