@@ -35,7 +35,9 @@ def class_curves(curves, tr: Tr = _en, height: int = 420) -> go.Figure:
                 hovertemplate=f"{name} · %{{customdata}}<br>{tr('epoch')} %{{x:.2f}}: %{{y:.1%}}<extra></extra>",
             )
         )
-    fig.update_xaxes(title_text=tr("epoch"), rangemode="tozero")
+    last = max((max(tr_.x) for tr_ in fig.data if tr_.x is not None and len(tr_.x)), default=0)
+    # whole epochs: a tick at every epoch of a short run (Plotly drew 0.5, 1.5, ... for a 3-epoch class)
+    fig.update_xaxes(title_text=tr("epoch"), rangemode="tozero", dtick=1 if last <= 12 else None)
     fig.update_yaxes(title_text=tr("Validation accuracy"), range=[0, 1.0], tickformat=".0%")
     fig.update_layout(
         height=height,
