@@ -5,9 +5,6 @@ Skips where Ray or the browser is missing (CI installs both)."""
 
 from __future__ import annotations
 
-import logging
-import os
-import signal
 import time
 from pathlib import Path
 
@@ -32,19 +29,13 @@ skip_without_browser()
 ray = pytest.importorskip("ray")
 
 from playwright.sync_api import sync_playwright  # noqa: E402
+from ray_util import local_cluster  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    handler, env = signal.getsignal(signal.SIGTERM), dict(os.environ)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
-    signal.signal(signal.SIGTERM, handler)  # ray.init took it over (see dlviz.train.ray_executor)
-    try:
-        yield ray.get_runtime_context().gcs_address
-    finally:
-        ray.shutdown()
-        os.environ.clear()  # ray.init set RAY_AUTH_MODE and more for this process: the next tests run without
-        os.environ.update(env)
+    with local_cluster() as address:
+        yield address
 
 
 def _maps(pid: int) -> str:

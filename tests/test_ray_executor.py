@@ -120,18 +120,11 @@ def test_the_class_queue_takes_its_slots_from_a_backend_that_knows_them():
 @pytest.fixture(scope="module")
 def cluster():
     """A 2-CPU local Ray cluster for this module; its address, as ``ray start --head`` prints it."""
-    ray = pytest.importorskip("ray")
-    import logging
+    pytest.importorskip("ray")
+    from ray_util import local_cluster
 
-    handler, env = signal.getsignal(signal.SIGTERM), dict(os.environ)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
-    signal.signal(signal.SIGTERM, handler)  # ray.init took it over (see dlviz.train.ray_executor)
-    try:
-        yield ray.get_runtime_context().gcs_address
-    finally:
-        ray.shutdown()
-        os.environ.clear()  # ray.init set RAY_AUTH_MODE and more for this process: the next tests run without
-        os.environ.update(env)
+    with local_cluster() as address:
+        yield address
 
 
 @pytest.fixture(scope="module")
