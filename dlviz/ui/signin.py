@@ -19,7 +19,7 @@ import streamlit as st
 
 from dlviz.classroom import Person, class_mode
 from dlviz.classroom.owned import NotYoursError
-from dlviz.classroom.roster import Roster
+from dlviz.classroom.roster import MAX_NAME_LENGTH, Roster
 from dlviz.errors import RunError
 from dlviz.i18n import LANGUAGES
 from dlviz.ui import keys as K
@@ -113,7 +113,7 @@ def sign_in_page() -> None:
             name = st.text_input(
                 t("Your name"),
                 key=K.SIGNIN_NAME,
-                max_chars=60,
+                max_chars=MAX_NAME_LENGTH,  # the roster keeps no more: the box says so as the student types
                 help=t("What your teacher sees beside your runs. No account, no password."),
             )
         go = st.form_submit_button(t("Sign in") if teacher else t("Join"), type="primary", icon=":material/login:")
