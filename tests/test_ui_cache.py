@@ -154,3 +154,118 @@ def test_changed_weights_are_computed_afresh_nothing_stale(sessions, tmp_path):
     lesson_runs.clear()  # no longer a lesson's run (its snapshot trained anew): this session's own cache
     assert _scores_of(run, made) == "scores of lesson-run from w2-retrained"
     assert made == ["lesson-run"] * 3
+
+
+# ---------------------------------------------------------------------------------------------------------
+# run_dict: the Explain page's maps and files of a lesson's run, one dict for every session
+
+
+@pytest.fixture
+def dict_sessions(sessions, monkeypatch):
+    from dlviz.ui import cache
+
+    current, lesson_runs = sessions
+    per_session: dict = {"s1": {}, "s2": {}}
+    monkeypatch.setattr(cache, "_session_dict", lambda slot: per_session[current["sid"]].setdefault(slot, {}))
+    monkeypatch.setattr(cache, "_SHARED_DICTS", Bounded(64))
+    return current, lesson_runs
+
+
+def _explained_by_two_sessions(current, run):
+    """Two sessions explain the same input of ``run`` with explain_many (the Explain page's engine); the maps each
+    got and the calls the methods made."""
+    import torch
+
+    from dlviz.explain.batch import explain_many
+    from dlviz.ui.cache import run_dict
+
+    calls = []
+
+    def explain(model, x, target, method, contrast=None, **settings):
+        calls.append((current["sid"], method))
+        return f"{method} map of {run.id}"
+
+    got = {}
+    for sid in ("s1", "s2"):
+        current["sid"] = sid
+        res = explain_many(
+            None,
+            torch.zeros(1, 4, 4),
+            3,
+            None,
+            {"saliency": {}, "occlusion": {"window": 4}},
+            run_dict("_exp_cache", run),
+            f"{run.id}|final|x",
+            explain=explain,
+            limit=8,
+        )
+        got[sid] = res.maps
+    return got, calls
+
+
+def test_a_lesson_runs_explanations_are_computed_once_for_the_class(dict_sessions, tmp_path, monkeypatch):
+    from dlviz.explain import warm
+
+    monkeypatch.setattr(warm, "ready", lambda model, x: None)
+    current, _ = dict_sessions
+    run = _Run("lesson-run", tmp_path)
+    run.weights_path.write_bytes(b"w1")
+    got, calls = _explained_by_two_sessions(current, run)
+    assert (
+        got["s1"] == got["s2"] == {"saliency": "saliency map of lesson-run", "occlusion": "occlusion map of lesson-run"}
+    )
+    assert calls == [("s1", "saliency"), ("s1", "occlusion")]  # the second student waits for nothing
+
+
+def test_a_users_own_explanations_stay_theirs(dict_sessions, tmp_path, monkeypatch):
+    from dlviz.explain import warm
+
+    monkeypatch.setattr(warm, "ready", lambda model, x: None)
+    current, _ = dict_sessions
+    run = _Run("my-run", tmp_path)
+    run.weights_path.write_bytes(b"mine")
+    _, calls = _explained_by_two_sessions(current, run)
+    assert calls == [("s1", "saliency"), ("s1", "occlusion"), ("s2", "saliency"), ("s2", "occlusion")]
+
+
+def test_new_weights_of_a_lesson_run_get_a_new_dict_and_none_means_the_session(dict_sessions, tmp_path):
+    import os
+
+    from dlviz.ui.cache import SharedDict, run_dict
+
+    current, _ = dict_sessions
+    run = _Run("lesson-run", tmp_path)
+    run.weights_path.write_bytes(b"w1")
+    first = run_dict("_exp_cache", run)
+    assert isinstance(first, SharedDict) and run_dict("_exp_cache", run) is first
+    first["k"] = "old map"
+    run.weights_path.write_bytes(b"w2-retrained")
+    info = run.weights_path.stat()
+    os.utime(run.weights_path, ns=(info.st_atime_ns, info.st_mtime_ns + 10**9))
+    assert "k" not in run_dict("_exp_cache", run)  # retrained weights: nothing stale
+    mine = run_dict("_exp_cache", None)
+    assert isinstance(mine, dict) and mine is run_dict("_exp_cache", None)
+
+
+def test_a_shared_dict_survives_sessions_inserting_and_evicting_at_once():
+    from dlviz.ui.cache import SharedDict
+
+    d = SharedDict()
+    errors = []
+
+    def work(base: int) -> None:
+        try:
+            for i in range(2000):
+                d[(base, i)] = i
+                d.get((base, i - 1))
+                while len(d) > 8:
+                    d.pop(next(iter(d)), None)
+        except Exception as e:  # noqa: BLE001 - the test reports any
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(b,)) for b in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors and len(d) <= 8

@@ -47,15 +47,16 @@ def explain_many(
         warm.ready(model, x)  # join the warm-up in flight, warm this model's path: then the first call is warm
     for i, (m, settings) in enumerate(chosen.items()):
         key = keys[m]
-        if key not in cache:
+        got = cache.get(key)  # read once: a cache shared by sessions (a lesson's run) may lose it to another's insert
+        if got is None:
             if on_method is not None:
                 on_method(i, m)
             try:
-                cache[key] = explain(model, x, target, m, contrast=contrast, **settings)
+                got = explain(model, x, target, m, contrast=contrast, **settings)
             except DlvizError as e:
-                cache[key] = e
+                got = e
+            cache[key] = got
             while len(cache) > limit:
-                cache.pop(next(iter(cache)))
-        got = cache[key]
+                cache.pop(next(iter(cache)), None)
         (res.errors if isinstance(got, DlvizError) else res.maps)[m] = got
     return res

@@ -84,6 +84,17 @@ def _weights_stamp(run) -> tuple:
     return (info.st_size, info.st_mtime_ns)
 
 
+def _lesson_run(run) -> bool:
+    """Whether ``run`` is one of the lessons' snapshot runs (class material nobody changes)."""
+    from dlviz.lessons import snapshots
+    from dlviz.ui.state import get_store
+
+    try:
+        return run.id in snapshots.run_ids(get_store())
+    except Exception:  # noqa: BLE001 - an unreadable lesson index: kept per session, as for any run
+        return False
+
+
 def run_cache(slot: str, size: int, run) -> tuple[Bounded, tuple]:
     """Where a page keeps what it computed from ``run`` (a RunRecord), and a stamp to put in the key.
 
@@ -92,18 +103,71 @@ def run_cache(slot: str, size: int, run) -> tuple[Bounded, tuple]:
     scores or latent codes at once (issue 18, instant starts). Any other run stays in this session's cache (a
     user's run is theirs). The stamp is the run's weights file (size, modification time), so a run whose weights
     change is computed afresh and nothing stale is shown."""
-    from dlviz.lessons import snapshots
-    from dlviz.ui.state import get_store
-
     stamp = (run.id, *_weights_stamp(run))
-    try:
-        shared = run.id in snapshots.run_ids(get_store())
-    except Exception:  # noqa: BLE001 - an unreadable lesson index: this session's cache, as for any run
-        shared = False
-    if not shared:
+    if not _lesson_run(run):
         return session_cache(slot, size), stamp
     with _SHARED_LOCK:
         cache = _SHARED.get(slot)
         if cache is None or cache.size != size:
             cache = _SHARED[slot] = Bounded(size)
     return cache, stamp
+
+
+class SharedDict:
+    """A dict that several sessions read and write at once: every operation under one lock, and iterating goes
+    over a copy of the keys (so evicting the oldest entry never races another session's insert)."""
+
+    def __init__(self) -> None:
+        self._items: dict = {}
+        self._lock = threading.RLock()
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def __getitem__(self, key: Hashable) -> Any:
+        with self._lock:
+            return self._items[key]
+
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        with self._lock:
+            return self._items.get(key, default)
+
+    def __setitem__(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def __iter__(self) -> Iterator:
+        with self._lock:
+            return iter(list(self._items))
+
+    def pop(self, key: Hashable, *default: Any) -> Any:
+        with self._lock:
+            return self._items.pop(key, *default)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def _session_dict(slot: str) -> dict:
+    return st.session_state.setdefault(slot, {})
+
+
+_SHARED_DICTS = Bounded(64)  # (slot, run stamp) -> SharedDict
+
+
+def run_dict(slot: str, run) -> dict | SharedDict:
+    """A dict where a page keeps results computed from ``run`` (explanations, the files a download offers).
+
+    For a lesson's snapshot run, one :class:`SharedDict` per slot and weights stamp for every session of the
+    process (the whole class opening the Explain step of a lesson computes its maps once); for any other run,
+    ``ss[slot]``, this session's own dict (a user's run is theirs). Its keys must name the run, as ``run_cache``'s
+    do."""
+    if run is None or not _lesson_run(run):
+        return _session_dict(slot)
+    return _SHARED_DICTS.get_or_make((slot, run.id, *_weights_stamp(run)), SharedDict)

@@ -47,6 +47,7 @@ from dlviz.plots.explain import (
     randomisation_figure,
 )
 from dlviz.plots.text import chips_html, chips_png, comparison_html, lines_html, word_curves_figure
+from dlviz.ui.cache import run_dict
 from dlviz.ui.plain import plain
 from dlviz.ui.state import t
 from dlviz.ui.widgets import show_error
@@ -56,6 +57,7 @@ METHODS = methods_for("image")
 WORD_METHODS = methods_for("tokens")
 DEFAULT_METHODS = ("saliency", "integrated_gradients", "grad_cam", "occlusion")
 DEFAULT_WORD_METHODS = ("integrated_gradients", "occlusion")
+FILES_KEPT = 8  # downloadable files (a picture and a handout) kept per session or lesson run
 CACHE = 48  # attributions kept per session (a 28x28 map each)
 WORD_CACHE = 64  # sentence attributions kept per session (a few dozen floats each)
 PREFERRED_CHECK = ("integrated_gradients", "deeplift", "kernel_shap", "gradient_shap", "occlusion")
@@ -185,9 +187,10 @@ def settings_panel(chosen: list[str], shelf: dict, prefix: str, model=None) -> d
     return out
 
 
-def explain_chosen(model, x, target, contrast, chosen: dict, shelf: dict, slot: str, base: str, limit: int):
-    """Every chosen method's attribution (cached in ``ss[slot]``), with a progress bar while any is computed."""
-    cache: dict = ss.setdefault(slot, {})
+def explain_chosen(model, x, target, contrast, chosen: dict, shelf: dict, slot: str, base: str, limit: int, run=None):
+    """Every chosen method's attribution (cached in ``ss[slot]``; for a lesson's run in one cache for every session,
+    ``run_dict``), with a progress bar while any is computed. ``base`` names the run, its weights and the input."""
+    cache = run_dict(slot, run)
     todo = [m for m in chosen if (base, target, contrast, m, repr(sorted(chosen[m].items()))) not in cache]
     bar = st.progress(0.0, text=t("Computing the explanations...")) if todo else None
 
@@ -283,15 +286,19 @@ def data_randomisation_section(c: Checks, caption: str, key: str, unit: str, run
         st.caption(randomisation_numbers(c.data_randomisation))
 
 
-def downloads(slot: str, fkey: tuple, make, stem: str, prefix: str) -> None:
+def downloads(slot: str, fkey: tuple, make, stem: str, prefix: str, run=None) -> None:
     """The picture (PNG) and the one-page handout (HTML). They are built once per explanation, language and checks
-    (``make()`` -> (png, html)), then served from the session: a deferred download callable was dropped now and
-    then when the click raced a rerun on a busy machine."""
-    files = ss.setdefault(slot, {})
-    if fkey not in files:
-        files.clear()
-        files[fkey] = make()
-    png, page = files[fkey]
+    (``make()`` -> (png, html)), then served from the session (for a lesson's run, from one cache for every session:
+    ``run_dict``; ``fkey`` names the run and the input): a deferred download callable was dropped now and then when
+    the click raced a rerun on a busy machine."""
+    files = run_dict(slot, run)
+    got = files.get(fkey)
+    if got is None:
+        got = make()
+        while len(files) >= FILES_KEPT:
+            files.pop(next(iter(files)), None)
+        files[fkey] = got
+    png, page = got
     files_out = (
         (t("Picture (PNG)"), png, "png", "image/png", ":material/download:"),
         (t("One-page handout (HTML)"), page, "html", "text/html", ":material/description:"),
@@ -369,7 +376,9 @@ def image_method_picker(model) -> list[str]:
 
 def explain_all(ctx, inp, target: int, contrast: int | None, chosen: dict[str, dict]) -> Explained:
     """Every chosen method's attribution of the image (cached), with a progress bar while any is computed."""
-    return explain_chosen(ctx.model, inp.x, target, contrast, chosen, METHODS, "_exp_cache", input_key(ctx, inp), CACHE)
+    return explain_chosen(
+        ctx.model, inp.x, target, contrast, chosen, METHODS, "_exp_cache", input_key(ctx, inp), CACHE, ctx.run
+    )
 
 
 def check_lines(c: Checks, data: bool = True) -> list[str]:
@@ -620,6 +629,7 @@ def image_page() -> None:
         ),
         f"dlviz-{ctx.run.id}-{'-'.join(res.maps)}",
         "_exp",
+        ctx.run if checks is None else None,  # shared for a lesson's run only before this session's own checks
     )
 
 
@@ -648,10 +658,15 @@ def _words_base(cache_key: str, encoded: EncodedText) -> str:
     return f"{cache_key}|{hashlib.sha1(encoded.ids.numpy().tobytes()).hexdigest()[:16]}"
 
 
-def explain_text(model, encoded: EncodedText, target, contrast, chosen: dict, probs, cache_key: str) -> TextExplained:
-    """Every chosen method's word scores (cached), with a progress bar while any is computed."""
+def explain_text(
+    model, encoded: EncodedText, target, contrast, chosen: dict, probs, cache_key: str, run=None
+) -> TextExplained:
+    """Every chosen method's word scores (cached; ``run``: the run ``cache_key`` names, shared for a lesson's run),
+    with a progress bar while any is computed."""
     base = _words_base(cache_key, encoded)
-    got = explain_chosen(model, encoded.ids, target, contrast, chosen, WORD_METHODS, "_txe_cache", base, WORD_CACHE)
+    got = explain_chosen(
+        model, encoded.ids, target, contrast, chosen, WORD_METHODS, "_txe_cache", base, WORD_CACHE, run
+    )
     return TextExplained(encoded, probs, target, contrast, got.maps, got.errors)
 
 
@@ -752,6 +767,7 @@ def words_that_mattered(ctx, key: str = "_txe", compact: bool = False) -> TextEx
         key=key,
         compact=compact,
         shuffled=lambda: shuffled_text_model(ctx),
+        run=ctx.run,
     )
 
 
@@ -777,7 +793,14 @@ def shuffled_text_model(ctx):
 
 
 def words_panel(
-    model, encoded: EncodedText, classes, cache_key: str, key: str = "_txe", compact: bool = False, shuffled=None
+    model,
+    encoded: EncodedText,
+    classes,
+    cache_key: str,
+    key: str = "_txe",
+    compact: bool = False,
+    shuffled=None,
+    run=None,
 ) -> TextExplained | None:
     """Draw "which words mattered" for one encoded sentence and return what was computed. ``model`` is the
     text model in eval mode (left unchanged), ``classes`` its class names, ``cache_key`` names the model
@@ -803,7 +826,7 @@ def words_panel(
             st.info(t("Choose at least one method."), icon=":material/info:")
             return None
         chosen = settings_panel(methods, WORD_METHODS, key)
-    res = explain_text(model, encoded, target, contrast, chosen, probs, cache_key)
+    res = explain_text(model, encoded, target, contrast, chosen, probs, cache_key, run)
     if not res.maps:
         return res
     ig = res.maps.get("integrated_gradients")
@@ -860,7 +883,8 @@ def words_panel(
             text_handout_html(question, encoded.words, res.maps, titles, card, encoded.unknown, lang=lang),
         )
 
-    downloads("_txe_files", fkey, make, f"dlviz-words-{'-'.join(res.maps)}", key)
+    # shared for a lesson's run only while no sanity check has run (their numbers are this session's own)
+    downloads("_txe_files", fkey, make, f"dlviz-words-{'-'.join(res.maps)}", key, run if c is None else None)
     return res
 
 
