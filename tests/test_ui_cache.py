@@ -269,3 +269,63 @@ def test_a_shared_dict_survives_sessions_inserting_and_evicting_at_once():
     for th in threads:
         th.join()
     assert not errors and len(d) <= 8
+
+
+def test_a_class_asking_together_makes_it_once_and_everyone_gets_it():
+    import time
+
+    from dlviz.ui.cache import SharedDict
+
+    d = SharedDict()
+    made, got = [], []
+    start = threading.Barrier(12)
+
+    def make():
+        made.append(1)
+        time.sleep(0.2)  # a slow map: the others arrive while it is being made
+        return "map"
+
+    def student():
+        start.wait()
+        got.append(d.get_or_make("k", make))
+
+    threads = [threading.Thread(target=student) for _ in range(12)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert made == [1] and got == ["map"] * 12
+
+
+def test_when_the_maker_fails_a_waiting_session_makes_it():
+    import time
+
+    from dlviz.ui.cache import SharedDict
+
+    d = SharedDict()
+    calls, results = [], {}
+    first_in = threading.Event()
+
+    def failing():
+        calls.append("first")
+        first_in.set()
+        time.sleep(0.2)
+        raise RuntimeError("the first session was stopped")
+
+    def second():
+        first_in.wait()
+        results["second"] = d.get_or_make("k", lambda: calls.append("second") or "map")
+
+    def first():
+        try:
+            d.get_or_make("k", failing)
+        except RuntimeError:
+            results["first"] = "raised"
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert results == {"first": "raised", "second": "map"} and calls == ["first", "second"]
+    assert d.get_or_make("k", lambda: "never made") == "map"

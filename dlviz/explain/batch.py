@@ -49,12 +49,17 @@ def explain_many(
         key = keys[m]
         got = cache.get(key)  # read once: a cache shared by sessions (a lesson's run) may lose it to another's insert
         if got is None:
-            if on_method is not None:
-                on_method(i, m)
-            try:
-                got = explain(model, x, target, m, contrast=contrast, **settings)
-            except DlvizError as e:
-                got = e
+
+            def compute(i=i, m=m, settings=settings):
+                if on_method is not None:
+                    on_method(i, m)
+                try:
+                    return explain(model, x, target, m, contrast=contrast, **settings)
+                except DlvizError as e:
+                    return e
+
+            shared = getattr(cache, "get_or_make", None)  # dlviz.ui.cache.SharedDict: one session computes it
+            got = shared(key, compute) if shared is not None else compute()
             cache[key] = got
             while len(cache) > limit:
                 cache.pop(next(iter(cache)), None)

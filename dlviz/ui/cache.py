@@ -120,6 +120,32 @@ class SharedDict:
     def __init__(self) -> None:
         self._items: dict = {}
         self._lock = threading.RLock()
+        self._making: dict = {}  # key -> threading.Event, set when the session making it is done
+
+    def get_or_make(self, key: Hashable, make: Callable[[], Any], wait_s: float = 300.0) -> Any:
+        """The value under ``key``, else ``make()``'s, kept; made by one session at a time: a class opening the same
+        lesson step together computes it once, the others wait for it (at most ``wait_s``, then make their own).
+        If the session making it fails or is stopped, the next one waiting makes it."""
+        while True:
+            with self._lock:
+                if key in self._items:
+                    return self._items[key]
+                done = self._making.get(key)
+                mine = done is None
+                if mine:
+                    done = self._making[key] = threading.Event()
+            if mine:
+                try:
+                    value = make()
+                    with self._lock:
+                        self._items[key] = value
+                    return value
+                finally:
+                    with self._lock:
+                        self._making.pop(key, None)
+                    done.set()
+            if not done.wait(wait_s):
+                return make()
 
     def __contains__(self, key: object) -> bool:
         with self._lock:

@@ -294,7 +294,8 @@ def downloads(slot: str, fkey: tuple, make, stem: str, prefix: str, run=None) ->
     files = run_dict(slot, run)
     got = files.get(fkey)
     if got is None:
-        got = make()
+        shared = getattr(files, "get_or_make", None)  # a lesson's run: one session builds them, the others wait
+        got = shared(fkey, make) if shared is not None else make()
         while len(files) >= FILES_KEPT:
             files.pop(next(iter(files)), None)
         files[fkey] = got
