@@ -6,13 +6,10 @@ as the course's prediction figure uses blue/red.
 
 from __future__ import annotations
 
-import base64
-import io
 from typing import Callable, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from PIL import Image
 from plotly.subplots import make_subplots
 
 from dlviz.i18n import translate
@@ -133,64 +130,53 @@ def guess_histogram(
 
 
 def image_grid(images: np.ndarray, captions: Sequence[str], cols: int = 10, cell: int = 84) -> go.Figure:
-    """A grid of grayscale images (N, H, W) uint8 (dark ink on white), or colour ones (N, H, W, 3), ``cols`` to a
-    row, with a caption above each (an empty caption draws none).
+    """A grid of grayscale images (N, H, W) uint8, or colour ones (N, H, W, 3), with a caption under each.
 
-    The grid is one picture: the images are laid out on a white sheet, enlarged to about ``cell`` pixels without
-    smoothing, and sent as one PNG in one Image trace, the captions as annotations above them. A grid of 20 to 60
-    images drawn as one subplot each cost the browser 1-3 s of CPU per page on the pages a lesson opens with
-    (issue 18, bench/lesson_open.py); one picture costs it almost nothing, and the images are hover-free either
-    way."""
-    images = np.asarray(images)
+    The figure is the one ``plotly.subplots.make_subplots`` draws (same domains, axes and titles), written out as
+    one layout: make_subplots and its per-cell updates cost 0.2-0.5 s for a 20-image grid, which every new session
+    of a lesson's first page paid (issue 18, bench/lesson_open.py)."""
     n = len(images)
-    cols = max(1, int(cols))
     rows = max(1, -(-n // cols))
-    colour = images.ndim == 4 and images.shape[-1] == 3
-    h, w = (images.shape[1], images.shape[2]) if n else (28, 28)
-    k = max(1, cell // max(h, w, 1))  # whole-pixel enlargement: a 28-pixel digit is drawn 84 pixels tall
-    tile_h, tile_w = h * k, w * k
-    gap = max(4, tile_w // 10)  # between two images of a row
-    band = 22  # above each row, for its captions
-    sheet = np.full((rows * (band + tile_h), cols * tile_w + (cols - 1) * gap, 3), 255, dtype=np.uint8)
-    for i in range(n):
-        r, c = divmod(i, cols)
-        img = np.asarray(images[i], dtype=np.uint8)
-        rgb = img if colour else np.repeat((255 - img)[..., None], 3, axis=-1)  # grey: ink dark on white
-        big = rgb.repeat(k, axis=0).repeat(k, axis=1)
-        y0, x0 = r * (band + tile_h) + band, c * (tile_w + gap)
-        sheet[y0 : y0 + tile_h, x0 : x0 + tile_w] = big
-    buf = io.BytesIO()
-    Image.fromarray(sheet).save(buf, format="PNG")
-    source = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    h_space = 0.01
+    v_space = 0.08 / max(rows, 1) * 2
+    width = (1.0 - h_space * (cols - 1)) / cols
+    height = (1.0 - v_space * (rows - 1)) / rows
+    layout: dict = {}
+    titles = list(captions) + [""] * (rows * cols - n)
     annotations = []
-    for i, caption in enumerate(list(captions)[:n]):
-        if not caption:
-            continue
+    for i in range(rows * cols):
         r, c = divmod(i, cols)
-        annotations.append(
-            dict(
-                text=as_text(caption),
-                x=c * (tile_w + gap) + tile_w / 2,
-                y=r * (band + tile_h) + band - 3,
-                xref="x",
-                yref="y",
-                xanchor="center",
-                yanchor="bottom",
-                showarrow=False,
-                font=dict(size=12),
-            )
+        suffix = "" if i == 0 else str(i + 1)
+        x0 = c * (width + h_space)
+        y0 = (rows - 1 - r) * (height + v_space)  # the first row on top
+        x_dom = [max(0.0, x0), min(1.0, x0 + width)]
+        y_dom = [max(0.0, y0), min(1.0, y0 + height)]
+        layout[f"xaxis{suffix}"] = dict(anchor=f"y{suffix}", domain=x_dom, visible=False)
+        layout[f"yaxis{suffix}"] = dict(
+            anchor=f"x{suffix}", domain=y_dom, visible=False, scaleanchor=f"x{suffix}", constrain="domain"
         )
-    height_px, width_px = sheet.shape[:2]
-    fig = go.Figure(go.Image(source=source, hoverinfo="skip", x0=0, y0=0, dx=1, dy=1))
-    fig.update_layout(
-        annotations=annotations,
-        height=rows * (cell + band) + 10,
-        margin=dict(l=0, r=0, t=6, b=0),
-        xaxis=dict(visible=False, range=[-0.5, width_px - 0.5], constrain="domain"),
-        yaxis=dict(visible=False, range=[height_px - 0.5, -0.5], scaleanchor="x", constrain="domain"),
-        plot_bgcolor="white",
-    )
-    return fig
+        if titles[i]:
+            annotations.append(
+                dict(
+                    font=dict(size=12),
+                    showarrow=False,
+                    text=titles[i],
+                    x=(x_dom[0] + x_dom[1]) / 2,
+                    xanchor="center",
+                    xref="paper",
+                    y=y_dom[1],
+                    yanchor="bottom",
+                    yref="paper",
+                )
+            )
+    traces = []
+    for i in range(n):
+        trace = picture(images[i])
+        suffix = "" if i == 0 else str(i + 1)
+        trace.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
+        traces.append(trace)
+    layout.update(annotations=annotations, height=rows * cell + 30, margin=dict(l=0, r=0, t=25, b=0))
+    return go.Figure(data=traces, layout=layout)
 
 
 def tile(images: np.ndarray, cols: int = 8, gap: int = 2, fill: float = 0) -> np.ndarray:
