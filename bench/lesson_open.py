@@ -1,14 +1,13 @@
 """How long a lesson takes to open, as a student sees it: Start page, press a lesson's Start, wait until its first
 step's page has drawn everything (issue 18: "a lesson opens in under 2 s after `lessons prepare`").
 
-    python bench/lesson_open.py [--data-dir DIR] [--rounds 2] [--tiny] [--read-s 1] [--json] [--cpu]
+    python bench/lesson_open.py [--data-dir DIR] [--rounds 2] [--tiny] [--read-s 0] [--json] [--cpu]
 
 It prepares the lessons' runs into a private DLVIZ_HOME (``python -m dlviz lessons prepare``; with ``--tiny`` the
 recipes train 1 epoch on 600 images, which changes how long preparing takes but not what opening loads: the same
 architectures, so the same weights to read), starts the app alone on loopback, and for every lesson opens a new
 browser tab (a new browser context: nothing cached, a new session, as a student arriving), waits for the Start page,
-reads it for ``--read-s`` seconds (1 by default; the Start page loads the chart code meanwhile), presses Start, and
-times the click
+presses Start (``--read-s``: after reading it that long), and times the click
 until the script run is over and nothing on the page is stale. Round 1 is the first time the server draws each
 page; round 2 repeats every lesson in new tabs. Prints a table (and one JSON object with ``--json``).
 """
@@ -160,9 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--read-s",
         type=float,
-        default=1.0,
-        help="seconds the student reads the Start page (settled) before pressing Start; the Start page loads the "
-        "chart code meanwhile (dlviz.ui.screen.preload_charts). 0: press at once",
+        default=0.0,
+        help="seconds the student reads the settled Start page before pressing Start (0, the default: at once; "
+        "on a server that has just started, its first page's warm-ups are still running then)",
     )
     a = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright

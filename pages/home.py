@@ -14,7 +14,6 @@ from dlviz.ui.kinds import DATASET_INTROS, IMAGE_KIND, kind_of
 from dlviz.ui.lesson_widgets import lesson_list
 from dlviz.ui.plain import plain
 from dlviz.ui.run_widgets import run_title
-from dlviz.ui.screen import preload_charts
 
 st.title(t("dlviz: build, train and look inside neural networks"))
 _dataset = st.session_state.get(K.DATASET) or "mnist"
@@ -73,4 +72,3 @@ if rid:
         )
 
 lesson_list()
-preload_charts()  # the chart code loads while the student reads (the lessons open on pages with charts)

@@ -127,22 +127,3 @@ def test_lesson_one_start_to_finish(server, page):
     expect(page.locator(".st-key-_lsn_card_first-network")).to_contain_text("Done", timeout=LOAD)
     expect(page.locator(".st-key-_lsn_sheet_first-network")).to_be_visible(timeout=LOAD)  # the worksheet to take home
     assert page.locator(EXCEPTION).count() == 0
-
-
-def test_the_start_page_loads_the_chart_code_before_any_chart(server):
-    """dlviz.ui.screen.preload_charts: a new browser on the Start page (which draws no chart) fetches Streamlit's
-    Plotly chart module while the student reads, so the lesson's first page with charts does not wait for it."""
-    from dlviz.ui.screen import _chart_module
-
-    name = _chart_module()
-    assert name and name.startswith("PlotlyChart.")  # this Streamlit's chart module, found on disk
-    with sync_playwright() as p:
-        b = launch(p)
-        try:
-            fresh = b.new_context(viewport=VIEWPORT).new_page()  # nothing cached
-            with fresh.expect_request_finished(lambda r: r.url.endswith(f"/static/js/{name}"), timeout=LOAD):
-                goto(fresh, server.url, "dlviz: build, train and look inside neural networks", timeout=LOAD)
-            assert fresh.locator(".js-plotly-plot").count() == 0  # loaded before any chart asked for it
-            assert fresh.evaluate("() => window.__dlvizCharts") is True
-        finally:
-            b.close()

@@ -117,33 +117,3 @@ def install() -> None:
     _plotly_chart._dlviz_scaled = True
     DeltaGenerator.plotly_chart = _plotly_chart
     st.plotly_chart = functools.partial(_plotly_chart, st._main)
-
-
-@functools.cache
-def _chart_module() -> str | None:
-    """The file name of Streamlit's Plotly chart code in this install (``PlotlyChart.<hash>.js``), or None."""
-    import pathlib
-
-    folder = pathlib.Path(st.__file__).parent / "static" / "static" / "js"
-    found = sorted(p.name for p in folder.glob("PlotlyChart.*.js"))
-    return found[0] if len(found) == 1 else None
-
-
-def preload_charts() -> None:
-    """On the Start page: the browser loads Streamlit's chart code (4.7 MB of JavaScript, fetched and compiled the
-    first time a page shows a chart) while the student reads the lessons, not after they press Start: every
-    lesson but two opens on a page with charts (issue 18, bench/lesson_open.py). The module is imported from the
-    folder of the app's own bundle, so it is the one Streamlit imports later (a browser loads a module once)."""
-    name = _chart_module()
-    if name is None:  # another Streamlit build: the chart code loads when the first chart is drawn, as usual
-        return
-    st.html(
-        "<script>(() => {"
-        "const app = document.querySelector('script[type=\"module\"][src*=\"/static/js/index.\"]');"
-        "if (!app || window.__dlvizCharts) return; window.__dlvizCharts = true;"
-        f"const url = new URL({name!r}, app.src).href;"
-        "const load = () => import(url).catch(() => { window.__dlvizCharts = false; });"
-        "(window.requestIdleCallback || ((f) => setTimeout(f, 200)))(load, {timeout: 1500});"
-        "})();</script>",
-        unsafe_allow_javascript=True,
-    )
