@@ -243,3 +243,36 @@ def _path_of(node, key: str, path=()):
         if found is not None:
             return found
     return None
+
+
+@pytest.mark.slow
+def test_the_filters_step_of_a_prepared_lesson_is_scored_before_the_first_student(
+    app, tiny, prepared, home, data_dir, monkeypatch
+):
+    """dlviz.ui.lesson_widgets.warm_lesson_views: the Start page starts it; it scores the prepared CNN's units for
+    the Filters step into the cache every session shares, so the first student's Filters step scores nothing."""
+    from dlviz.ui import cache, filters_widgets, lesson_widgets
+    from dlviz.ui.cache import Bounded
+
+    _copy_home(prepared, home)
+    monkeypatch.setattr(cache, "_SHARED", {})  # nothing left from another test
+    monkeypatch.setattr(lesson_widgets, "_VIEWS_WARMED", __import__("threading").Event())
+    started = []
+    real = lesson_widgets.warm_lesson_views
+    monkeypatch.setattr(
+        lesson_widgets, "warm_lesson_views", lambda found, d: started.append(real(found, d)) or started[-1]
+    )
+    at = app(timeout=120)
+    at.run()  # the Start page: it starts the warm-up (once per process)
+    assert not at.exception, at.exception
+    assert len(started) == 1 and started[0] is not None
+    started[0].join(120)
+    scored = cache._SHARED.get("_filt_scores")
+    assert isinstance(scored, Bounded) and len(scored) == 1  # the lesson's CNN, its first layer, 2,000 images
+    calls = []
+    real_scores = filters_widgets.unit_scores
+    monkeypatch.setattr(filters_widgets, "unit_scores", lambda *a, **k: calls.append(1) or real_scores(*a, **k))
+    at.button(key="_lsn_start_convolution-filters").click().run()
+    assert not at.exception, at.exception
+    assert "Unit (0 to" in " ".join(n.label for n in at.number_input)  # the unit explorer is drawn
+    assert calls == []  # its scores came from the warm-up

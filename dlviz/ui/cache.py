@@ -103,14 +103,24 @@ def run_cache(slot: str, size: int, run) -> tuple[Bounded, tuple]:
     scores or latent codes at once (issue 18, instant starts). Any other run stays in this session's cache (a
     user's run is theirs). The stamp is the run's weights file (size, modification time), so a run whose weights
     change is computed afresh and nothing stale is shown."""
-    stamp = (run.id, *_weights_stamp(run))
+    stamp = run_stamp(run)
     if not _lesson_run(run):
         return session_cache(slot, size), stamp
+    return shared_cache(slot, size), stamp
+
+
+def run_stamp(run) -> tuple:
+    """What names ``run`` and its weights in a cache key: its id and its weights file's size and time."""
+    return (run.id, *_weights_stamp(run))
+
+
+def shared_cache(slot: str, size: int) -> Bounded:
+    """The process's cache named ``slot`` for the lessons' runs (``run_cache``; a warm-up fills it ahead)."""
     with _SHARED_LOCK:
         cache = _SHARED.get(slot)
         if cache is None or cache.size != size:
             cache = _SHARED[slot] = Bounded(size)
-    return cache, stamp
+    return cache
 
 
 class SharedDict:

@@ -95,6 +95,10 @@ def filters_and_maps(ctx: InspectCtx, inp: InputImage, convs: list[str]) -> None
     )
 
 
+def _score_key(stamp: tuple, tag, layer: str, reduce: str, n: int) -> tuple:
+    return (stamp, tag, layer, reduce, n)
+
+
 def _scores(ctx: InspectCtx, layer: str, reduce: str, n: int):
     """(indices into the test set, (n, units) scores), computed once per session and cached."""
 
@@ -115,7 +119,28 @@ def _scores(ctx: InspectCtx, layer: str, reduce: str, n: int):
         return idx, scores
 
     cache, stamp = run_cache(K.FILT_SCORES, SCORE_CACHE, ctx.run)  # a lesson's run: once for every student
-    return cache.get_or_make((stamp, ctx.tag, layer, reduce, n), make)
+    return cache.get_or_make(_score_key(stamp, ctx.tag, layer, reduce, n), make)
+
+
+def warm_lesson_scores(run, model, data) -> bool:
+    """For a lesson's snapshot run, ahead of any student (a background thread, no Streamlit): the unit scores the
+    Filters page shows first (its first layer, each map's strongest spot, SAMPLES[0] test images) into the cache
+    every session shares (``run_cache``), and one forward pass of one image (the kernels for that shape are built
+    once per process). ``model``: the run's final weights, in eval mode. Then the first student's Filters step
+    costs what the next one's does (issue 18). False when the model has no unit to rank."""
+    from dlviz.ui.cache import run_stamp, shared_cache
+
+    layers = unit_layers(model, tuple(data.info.input_shape))
+    if not layers:
+        return False
+    n = SAMPLES[0]
+    key = _score_key(run_stamp(run), None, layers[0].name, "max", n)
+    cache = shared_cache(K.FILT_SCORES, SCORE_CACHE)
+    if key not in cache:
+        idx = sample(len(data.test_x), n)
+        cache.put(key, (idx, unit_scores(model, data.test_x[idx], layers[0].name, reduce="max", batch=500)))
+    unit_scores(model, data.test_x[:1], layers[0].name, reduce="max", batch=1)  # one image: the page's shape
+    return True
 
 
 def _label(score: float, cls: str) -> str:
