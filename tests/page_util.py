@@ -36,3 +36,15 @@ def open_page(app, page: str, timeout: float = 60, **state):
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+def path_of(node, key: str, path=()):
+    """The position (child indices from the page's main area) of the widget with ``key`` in an AppTest tree, or
+    None."""
+    if getattr(node, "key", None) == key:
+        return path
+    for i, child in getattr(node, "children", {}).items():
+        found = path_of(child, key, (*path, i))
+        if found is not None:
+            return found
+    return None

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 import streamlit as st
+from page_util import path_of
 from test_classroom_queue import FakeExecutor, _job, _wait_for
 
 from dlviz.classroom import TEACHER_ID, Person
@@ -196,29 +197,18 @@ def test_a_student_sees_neither_the_limits_nor_the_queue(app, klass):
     assert not [s for s in page.subheader if s.value in ("Limits per student", "Training queue")]
 
 
-def _path_of(node, key: str, path=()):
-    """The position (child indices from the page's main area) of the widget with ``key``, or None."""
-    if getattr(node, "key", None) == key:
-        return path
-    for i, child in getattr(node, "children", {}).items():
-        found = _path_of(child, key, (*path, i))
-        if found is not None:
-            return found
-    return None
-
-
 def test_the_train_button_keeps_its_place_when_a_run_starts_and_ends(app, klass):
     """The settings fold into one line while a run waits or trains: the Train row must stay the same element of the
     page, or the browser briefly shows a stale and a new Train button while the page reruns (under load, a
     Chromium test saw two)."""
     _bens_job_trains(klass)
     ana = _open(app, "pages/train.py", klass["ana"])
-    idle = _path_of(ana.main, K.TRAIN_BTN)
+    idle = path_of(ana.main, K.TRAIN_BTN)
     _train(ana)  # Ana's job waits behind Ben's: the page shows the run's line, not the settings
     assert klass["q"].snapshot(ana.session_state[K.JOB_ID]).status == "queued"
     assert ana.button(key=K.TRAIN_BTN).disabled and not [n for n in ana.number_input]
-    assert _path_of(ana.main, K.TRAIN_BTN) == idle
+    assert path_of(ana.main, K.TRAIN_BTN) == idle
     ana.button(key=K.CANCEL_BTN).click().run()  # the settings come back
     assert not ana.exception, ana.exception
     assert not ana.button(key=K.TRAIN_BTN).disabled
-    assert _path_of(ana.main, K.TRAIN_BTN) == idle
+    assert path_of(ana.main, K.TRAIN_BTN) == idle

@@ -11,6 +11,7 @@ import time
 
 import pytest
 import torch
+from page_util import path_of
 
 from dlviz.lessons import load_lessons
 from dlviz.lessons import snapshots as snaps
@@ -205,13 +206,13 @@ def test_train_step_opens_the_prepared_run(app, tiny, home, mnist_dir):
     at.radio(key="_lsn_choice_first-network_train_en").set_value(2).run()
     at.button(key="_lsn_guess_first-network_train").click().run()
     assert not _next_enabled(at)
-    waiting = _path_of(at.main, "_lsn_next")  # under the hint, the watch and the prepared run's button
+    waiting = path_of(at.main, "_lsn_next")  # under the hint, the watch and the prepared run's button
     at.button(key="_lsn_use_snapshot").click().run()
     assert at.session_state["run_id"] == run_id
     assert _next_enabled(at)
     assert "Right: About 97.5%" in _texts(at)
     # the row keeps its place now that those are gone (else the browser shows a stale, disabled Next beside the new)
-    assert waiting is not None and _path_of(at.main, "_lsn_next") == waiting
+    assert waiting is not None and path_of(at.main, "_lsn_next") == waiting
 
 
 @pytest.mark.slow
@@ -232,17 +233,6 @@ def test_first_use_trains_the_snapshot_with_progress(app, tiny):
     rec = snaps.find(RunStore(), lesson.snapshots["cnn"])
     assert rec is not None and at.session_state["run_id"] == rec.id  # trained, kept and opened
     assert lesson.steps[0].question.prompt("en") in _texts(at)
-
-
-def _path_of(node, key: str, path=()):
-    """The position (child indices from the page's main area) of the widget with ``key``, or None."""
-    if getattr(node, "key", None) == key:
-        return path
-    for i, child in getattr(node, "children", {}).items():
-        found = _path_of(child, key, (*path, i))
-        if found is not None:
-            return found
-    return None
 
 
 @pytest.mark.slow

@@ -139,17 +139,22 @@ def test_a_users_own_run_stays_in_their_session(sessions, tmp_path):
     assert made == ["my-run", "my-run"]  # once per session, never shared
 
 
-def test_changed_weights_are_computed_afresh_nothing_stale(sessions, tmp_path):
+def _retrain(run, weights: bytes) -> None:
+    """New weights in the run's file, a second newer than the old ones (the stamp run_cache and run_dict key on)."""
     import os
 
+    run.weights_path.write_bytes(weights)
+    info = run.weights_path.stat()
+    os.utime(run.weights_path, ns=(info.st_atime_ns, info.st_mtime_ns + 10**9))
+
+
+def test_changed_weights_are_computed_afresh_nothing_stale(sessions, tmp_path):
     current, lesson_runs = sessions
     run = _Run("lesson-run", tmp_path)
     run.weights_path.write_bytes(b"w1")
     made = []
     assert _scores_of(run, made) == "scores of lesson-run from w1"
-    run.weights_path.write_bytes(b"w2-retrained")
-    info = run.weights_path.stat()
-    os.utime(run.weights_path, ns=(info.st_atime_ns, info.st_mtime_ns + 10**9))
+    _retrain(run, b"w2-retrained")
     assert _scores_of(run, made) == "scores of lesson-run from w2-retrained"
     lesson_runs.clear()  # no longer a lesson's run (its snapshot trained anew): this session's own cache
     assert _scores_of(run, made) == "scores of lesson-run from w2-retrained"
@@ -162,8 +167,10 @@ def test_changed_weights_are_computed_afresh_nothing_stale(sessions, tmp_path):
 
 @pytest.fixture
 def dict_sessions(sessions, monkeypatch):
+    from dlviz.explain import warm
     from dlviz.ui import cache
 
+    monkeypatch.setattr(warm, "ready", lambda model, x: None)  # explain_many's warm-up: no model here
     current, lesson_runs = sessions
     per_session: dict = {"s1": {}, "s2": {}}
     monkeypatch.setattr(cache, "_session_dict", lambda slot: per_session[current["sid"]].setdefault(slot, {}))
@@ -203,10 +210,7 @@ def _explained_by_two_sessions(current, run):
     return got, calls
 
 
-def test_a_lesson_runs_explanations_are_computed_once_for_the_class(dict_sessions, tmp_path, monkeypatch):
-    from dlviz.explain import warm
-
-    monkeypatch.setattr(warm, "ready", lambda model, x: None)
+def test_a_lesson_runs_explanations_are_computed_once_for_the_class(dict_sessions, tmp_path):
     current, _ = dict_sessions
     run = _Run("lesson-run", tmp_path)
     run.weights_path.write_bytes(b"w1")
@@ -217,10 +221,7 @@ def test_a_lesson_runs_explanations_are_computed_once_for_the_class(dict_session
     assert calls == [("s1", "saliency"), ("s1", "occlusion")]  # the second student waits for nothing
 
 
-def test_a_users_own_explanations_stay_theirs(dict_sessions, tmp_path, monkeypatch):
-    from dlviz.explain import warm
-
-    monkeypatch.setattr(warm, "ready", lambda model, x: None)
+def test_a_users_own_explanations_stay_theirs(dict_sessions, tmp_path):
     current, _ = dict_sessions
     run = _Run("my-run", tmp_path)
     run.weights_path.write_bytes(b"mine")
@@ -229,8 +230,6 @@ def test_a_users_own_explanations_stay_theirs(dict_sessions, tmp_path, monkeypat
 
 
 def test_new_weights_of_a_lesson_run_get_a_new_dict_and_none_means_the_session(dict_sessions, tmp_path):
-    import os
-
     from dlviz.ui.cache import SharedDict, run_dict
 
     current, _ = dict_sessions
@@ -239,9 +238,7 @@ def test_new_weights_of_a_lesson_run_get_a_new_dict_and_none_means_the_session(d
     first = run_dict("_exp_cache", run)
     assert isinstance(first, SharedDict) and run_dict("_exp_cache", run) is first
     first["k"] = "old map"
-    run.weights_path.write_bytes(b"w2-retrained")
-    info = run.weights_path.stat()
-    os.utime(run.weights_path, ns=(info.st_atime_ns, info.st_mtime_ns + 10**9))
+    _retrain(run, b"w2-retrained")
     assert "k" not in run_dict("_exp_cache", run)  # retrained weights: nothing stale
     mine = run_dict("_exp_cache", None)
     assert isinstance(mine, dict) and mine is run_dict("_exp_cache", None)

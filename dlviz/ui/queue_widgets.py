@@ -203,55 +203,46 @@ def _queue(ex: FairQueue) -> None:
     said = ss.get(K.CLASS_QUEUE_SAID)
     if said:
         st.success(t(said[0], **plain_args(said[1])), icon=":material/check:")
-    cc = st.column_config
+
+    def name(r: dict) -> str:
+        return names.get(r["owner"], r["owner"] or "–")
+
     if active:
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "name": names.get(r["owner"], r["owner"] or "–"),
-                        "state": _state(r, now),
-                        "model": _model(r),
-                        "device": _device(r["device"]),
-                    }
-                    for r in active
-                ]
-            ),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "name": cc.TextColumn(t("Name")),
-                "state": cc.TextColumn(t("In the queue")),
-                "model": cc.TextColumn(t("Model")),
-                "device": cc.TextColumn(t("Device")),
-            },
-            key="class_queue_table",
+        _table(
+            active,
+            [
+                ("name", t("Name"), name),
+                ("state", t("In the queue"), lambda r: _state(r, now)),
+                ("model", t("Model"), _model),
+                ("device", t("Device"), lambda r: _device(r["device"])),
+            ],
+            "class_queue_table",
         )
         _moderate(ex, active, names, now)
     if recent:
         st.markdown(t("**Ended lately**"))
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "name": names.get(r["owner"], r["owner"] or "–"),
-                        "result": _result(r),
-                        "model": _model(r),
-                        "ended": _ago(r["ended"], now),
-                    }
-                    for r in recent
-                ]
-            ),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "name": cc.TextColumn(t("Name")),
-                "result": cc.TextColumn(t("Result")),
-                "model": cc.TextColumn(t("Model")),
-                "ended": cc.TextColumn(t("Ended")),
-            },
-            key="class_queue_recent",
+        _table(
+            recent,
+            [
+                ("name", t("Name"), name),
+                ("result", t("Result"), _result),
+                ("model", t("Model"), _model),
+                ("ended", t("Ended"), lambda r: _ago(r["ended"], now)),
+            ],
+            "class_queue_recent",
         )
+
+
+def _table(rows: list[dict], columns: list[tuple], key: str) -> None:
+    """A read-only table of jobs: one row per job, ``columns`` as (column, heading, the job's value) in order."""
+    cc = st.column_config
+    st.dataframe(
+        pd.DataFrame([{col: value(r) for col, _, value in columns} for r in rows]),
+        hide_index=True,
+        width="stretch",
+        column_config={col: cc.TextColumn(heading) for col, heading, _ in columns},
+        key=key,
+    )
 
 
 def _moderate(ex: FairQueue, active: list[dict], names: dict[str, str], now: float) -> None:
