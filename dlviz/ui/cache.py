@@ -206,4 +206,4 @@ def run_dict(slot: str, run) -> dict | SharedDict:
     do."""
     if run is None or not _lesson_run(run):
         return _session_dict(slot)
-    return _SHARED_DICTS.get_or_make((slot, run.id, *_weights_stamp(run)), SharedDict)
+    return _SHARED_DICTS.get_or_make((slot, *run_stamp(run)), SharedDict)

@@ -57,7 +57,7 @@ METHODS = methods_for("image")
 WORD_METHODS = methods_for("tokens")
 DEFAULT_METHODS = ("saliency", "integrated_gradients", "grad_cam", "occlusion")
 DEFAULT_WORD_METHODS = ("integrated_gradients", "occlusion")
-FILES_KEPT = 8  # downloadable files (a picture and a handout) kept per session or lesson run
+FILES_KEPT = 8  # explanations' files (a picture and a handout) kept for a lesson's run, for the whole class
 CACHE = 48  # attributions kept per session (a 28x28 map each)
 WORD_CACHE = 64  # sentence attributions kept per session (a few dozen floats each)
 PREFERRED_CHECK = ("integrated_gradients", "deeplift", "kernel_shap", "gradient_shap", "occlusion")
@@ -296,7 +296,8 @@ def downloads(slot: str, fkey: tuple, make, stem: str, prefix: str, run=None) ->
     if got is None:
         shared = getattr(files, "get_or_make", None)  # a lesson's run: one session builds them, the others wait
         got = shared(fkey, make) if shared is not None else make()
-        while len(files) >= FILES_KEPT:
+        kept = FILES_KEPT if shared is not None else 1  # a session keeps only the files it shows now
+        while len(files) >= kept:
             files.pop(next(iter(files)), None)
         files[fkey] = got
     png, page = got

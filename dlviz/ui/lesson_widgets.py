@@ -66,8 +66,8 @@ def _warm_views(found: dict[str, Lesson], data_dir: str) -> None:
     from dlviz.explain import warm
     from dlviz.models import build
     from dlviz.runs import RunStore
-    from dlviz.runs.store import load_state_into
     from dlviz.ui.filters_widgets import warm_lesson_scores
+    from dlviz.ui.look import with_weights
     from dlviz.ui.state import _cached_dataset
 
     warm.wait(120)  # the first page's own warm-ups go first
@@ -85,11 +85,9 @@ def _warm_views(found: dict[str, Lesson], data_dir: str) -> None:
                 if rec is None:
                     continue
                 info = get_info(rec.dataset)
-                model = build(rec.spec, info.input_shape, info.num_classes, budget=False).module
-                load_state_into(model, store.load_weights(rec.id))
-                model.eval()
-                for p in model.parameters():
-                    p.requires_grad_(False)
+                model = with_weights(
+                    build(rec.spec, info.input_shape, info.num_classes, budget=False).module, rec, None, store
+                )
                 warm_lesson_scores(rec, model, _cached_dataset(rec.dataset, data_dir))
             except Exception:  # noqa: BLE001 - a warm-up never fails anything: the page computes it and says why
                 continue

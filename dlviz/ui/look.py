@@ -61,10 +61,11 @@ class Look:
         raise NotImplementedError
 
 
-def with_weights(model: nn.Module, run: RunRecord, tag: str | None) -> nn.Module:
+def with_weights(model: nn.Module, run: RunRecord, tag: str | None, store: RunStore | None = None) -> nn.Module:
     """``model`` with the run's weights at ``tag`` (None: final), in eval mode and frozen: looking never
-    trains, and the methods that need gradients ask for them. Raises DlvizError."""
-    store = get_store()
+    trains, and the methods that need gradients ask for them. ``store``: this session's unless given (a
+    background warm-up has no session). Raises DlvizError."""
+    store = store if store is not None else get_store()
     load_state_into(model, store.load_snapshot(run.id, tag) if tag else store.load_weights(run.id))
     model.eval()
     for p in model.parameters():
