@@ -363,7 +363,23 @@ def test_an_unsigned_map_is_never_called_evidence_for_or_against():
         0.5,
     )
     assert any(line.startswith("Evidence against 3") for line in both.lines)
-    assert any(line.startswith("Saliency show how much each pixel matters, not which way") for line in both.lines)
+    assert any(
+        line.startswith("Saliency shows how much each pixel matters, not which way, so it is") for line in both.lines
+    )
+    two = make_card(
+        CLASSES,
+        _probs(),
+        3,
+        None,
+        _digit(),
+        {
+            "saliency": _attr(amap.abs(), "saliency"),
+            "occlusion": _attr(amap.abs(), "occlusion", signed=False),
+            "integrated_gradients": _attr(signed),
+        },
+        0.5,
+    )
+    assert any(" show how much each pixel matters, not which way, so they are" in line for line in two.lines)
 
 
 def test_every_method_declares_whether_its_map_is_signed():

@@ -325,14 +325,16 @@ def image_evidence(image, attributions: dict, target: int, contrast: int | None,
             translate("Evidence for {a} rather than {b}: {words}.", lang, a=name(target), b=name(contrast), words=words)
         )
     if unsigned:
-        lines.append(
-            translate(
-                "{methods} show how much each pixel matters, not which way, so they are left "
-                "out of the evidence for and against.",
-                lang,
-                methods=translate(", ", lang).join(_method_title(k, attributions[k], lang) for k in unsigned),
-            )
+        titles = translate(", ", lang).join(_method_title(k, attributions[k], lang) for k in unsigned)
+        one = (
+            "{methods} shows how much each pixel matters, not which way, so it is left out of the evidence for "
+            "and against."
         )
+        many = (
+            "{methods} show how much each pixel matters, not which way, so they are left out of the evidence for "
+            "and against."
+        )
+        lines.append(translate(one if len(unsigned) == 1 else many, lang, methods=titles))
     absmass = float(np.abs(combined).sum())
     neg = float(np.clip(-combined, 0, None).sum())
     if absmass > 0 and neg / absmass >= AGAINST:
