@@ -48,3 +48,19 @@ def path_of(node, key: str, path=()):
         if found is not None:
             return found
     return None
+
+
+def page_as(page: str, person, lang: str = "en"):
+    """``page`` alone (not through the app's navigation) as ``person`` in AppTest, run once: what someone who
+    reached it by its address would see."""
+    from conftest import ROOT
+    from streamlit.testing.v1 import AppTest
+
+    from dlviz.ui import keys as K
+
+    at = AppTest.from_file(str(ROOT / page), default_timeout=60)
+    at.session_state[K.PERSON] = person
+    at.session_state[K.SID] = "0123456789abcdef"
+    at.session_state[K.LANG] = lang
+    at.run()
+    return at

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 import streamlit as st
-from page_util import path_of
+from page_util import page_as, path_of
 from test_classroom_queue import FakeExecutor, _job, _wait_for
 
 from dlviz.classroom import TEACHER_ID, Person
@@ -184,14 +184,7 @@ def test_a_run_stopped_before_it_made_a_run_says_the_teacher_stopped_it(klass):
 
 def test_a_student_sees_neither_the_limits_nor_the_queue(app, klass):
     klass["q"].submit(_job(klass["ben"].id))
-    from conftest import ROOT
-    from streamlit.testing.v1 import AppTest
-
-    page = AppTest.from_file(str(ROOT / "pages/classroom.py"), default_timeout=60)
-    page.session_state[K.PERSON] = klass["ana"]
-    page.session_state[K.SID] = "0123456789abcdef"
-    page.session_state[K.LANG] = "en"
-    page.run()
+    page = page_as("pages/classroom.py", klass["ana"])
     assert not page.exception, page.exception
     assert not page.number_input and not page.dataframe and not page.button and not page.selectbox
     assert not [s for s in page.subheader if s.value in ("Limits per student", "Training queue")]

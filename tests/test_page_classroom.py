@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from page_util import page_as
 
 from dlviz.classroom import TEACHER_ID, Person
 from dlviz.classroom.roster import Roster
@@ -85,14 +86,7 @@ def test_a_student_cannot_open_the_dashboard(app, klass):
     with pytest.raises(ValueError, match="Could not find a navigation page"):  # not in a student's navigation
         at.switch_page("pages/classroom.py")
     # and the page itself, reached some other way, shows nothing of the class
-    from conftest import ROOT
-    from streamlit.testing.v1 import AppTest
-
-    page = AppTest.from_file(str(ROOT / "pages/classroom.py"), default_timeout=60)
-    page.session_state[K.PERSON] = klass["ana"]
-    page.session_state[K.SID] = "0123456789abcdef"
-    page.session_state[K.LANG] = "en"
-    page.run()
+    page = page_as("pages/classroom.py", klass["ana"])
     assert not page.exception, page.exception
     assert any("Only the teacher" in w.value for w in page.warning)
     assert not page.dataframe and not page.get("plotly_chart") and not page.selectbox and not page.button
