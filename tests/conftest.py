@@ -202,3 +202,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for path, cpu in sorted(per_file.items(), key=lambda kv: kv[1], reverse=True)[: n or None]:
         tr.write_line(f"{cpu:8.2f}s  {path}")
     tr.write_line(f"{sum(c for c, _, _ in rows):8.2f}s cpu in all, {sum(w for _, w, _ in rows):.2f}s wall")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for a browser test module (tests/browser_util.py launches it)."""
+    from browser_util import launch
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()

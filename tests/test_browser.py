@@ -19,7 +19,6 @@ from browser_util import (
     VIEWPORT,
     button,
     goto,
-    launch,
     live_state,
     load_preset,
     metric_value,
@@ -39,7 +38,7 @@ pytestmark = pytest.mark.browser
 
 skip_without_browser()
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 ARTIFACTS = ROOT / "test-artifacts"
 LOAD = 60_000  # a page's first render (the first one imports torch in the server)
@@ -48,12 +47,6 @@ RUN_STATES = ("Training", "Paused", "Measuring accuracy on the test set...")
 
 
 # --------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,6 @@ from browser_util import (
     TITLES,
     VIEWPORT,
     button,
-    launch,
     load_preset,
     nav,
     no_exception,
@@ -36,7 +35,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 skip_without_browser()
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 from dlviz.runs import RunStore  # noqa: E402
 
@@ -70,14 +69,6 @@ def server(tmp_path_factory):
     )
     yield srv
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def _person(browser):

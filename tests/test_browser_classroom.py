@@ -13,13 +13,13 @@ import os
 import re
 
 import pytest
-from browser_util import MNIST_DIR, ROOT, button, goto, launch, set_recipe, settled, skip_without_browser, start_server
+from browser_util import MNIST_DIR, ROOT, button, goto, set_recipe, settled, skip_without_browser, start_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 skip_without_browser()
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 LOAD = 90_000
 # a test run must not rewrite tracked files: the README's copies are taken on purpose, with DLVIZ_SCREENSHOTS=1
@@ -59,14 +59,6 @@ def server(tmp_path_factory):
     srv = start_server(home)
     yield srv
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def _page(browser, width: int, height: int):
