@@ -236,6 +236,41 @@ def test_first_use_trains_the_snapshot_with_progress(app, tiny):
 
 
 @pytest.mark.slow
+def test_the_explain_step_of_a_prepared_lesson_is_explained_before_the_first_student(
+    app, tiny, prepared, home, data_dir, monkeypatch
+):
+    """warm_lesson_views also explains the Explain step's test image with the step's methods into the dict every
+    session shares (dlviz.ui.explain_widgets.warm_lesson_maps), so the first student's Explain step computes no map.
+    The keys must be the page's own: the test fails if the warm-up's input, class or settings differ from them."""
+    from dlviz.explain import registry
+    from dlviz.ui import cache, lesson_widgets
+    from dlviz.ui.cache import Bounded
+
+    _copy_home(prepared, home)
+    monkeypatch.setattr(cache, "_SHARED_DICTS", Bounded(64))  # nothing left from another test
+    monkeypatch.setattr(lesson_widgets, "_VIEWS_WARMED", __import__("threading").Event())
+    started = []
+    real = lesson_widgets.warm_lesson_views
+    monkeypatch.setattr(
+        lesson_widgets, "warm_lesson_views", lambda found, d: started.append(real(found, d)) or started[-1]
+    )
+    at = app(timeout=120)
+    at.run()  # the Start page: it starts the warm-up (once per process)
+    assert not at.exception, at.exception
+    assert len(started) == 1 and started[0] is not None
+    started[0].join(120)
+    maps = [d for k, d in cache._SHARED_DICTS.items() if k[0] == "_exp_cache"]
+    assert len(maps) == 1 and len(maps[0]) == 3  # the lesson's CNN: saliency, IG, guided Grad-CAM of image 0
+    calls = []
+    real_explain = registry.explain
+    monkeypatch.setattr(registry, "explain", lambda *a, **k: calls.append(a[3]) or real_explain(*a, **k))
+    at.button(key="_lsn_start_trust-explanations").click().run()
+    assert not at.exception, at.exception
+    assert any(s.value.startswith("Why ") for s in at.subheader)  # the maps are drawn
+    assert calls == []  # they came from the warm-up
+
+
+@pytest.mark.slow
 def test_the_filters_step_of_a_prepared_lesson_is_scored_before_the_first_student(
     app, tiny, prepared, home, data_dir, monkeypatch
 ):

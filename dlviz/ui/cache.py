@@ -206,4 +206,10 @@ def run_dict(slot: str, run) -> dict | SharedDict:
     do."""
     if run is None or not _lesson_run(run):
         return _session_dict(slot)
+    return shared_run_dict(slot, run)
+
+
+def shared_run_dict(slot: str, run) -> SharedDict:
+    """``run_dict`` of a lesson's snapshot run: one for every session of the process (no session needed: a
+    warm-up thread fills it ahead of the first student)."""
     return _SHARED_DICTS.get_or_make((slot, *run_stamp(run)), SharedDict)

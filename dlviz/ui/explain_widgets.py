@@ -59,6 +59,7 @@ DEFAULT_METHODS = ("saliency", "integrated_gradients", "grad_cam", "occlusion")
 DEFAULT_WORD_METHODS = ("integrated_gradients", "occlusion")
 FILES_KEPT = 8  # explanations' files (a picture and a handout) kept for a lesson's run, for the whole class
 CACHE = 48  # attributions kept per session (a 28x28 map each)
+MAPS = "_exp_cache"  # where the image page keeps them (``run_dict``)
 WORD_CACHE = 64  # sentence attributions kept per session (a few dozen floats each)
 PREFERRED_CHECK = ("integrated_gradients", "deeplift", "kernel_shap", "gradient_shap", "occlusion")
 PREFERRED_WORD_CHECK = ("integrated_gradients", "occlusion", "input_x_gradient", "saliency")
@@ -352,8 +353,50 @@ def explain_page(dataset) -> None:
 
 
 def input_key(ctx, inp) -> str:
-    h = hashlib.sha1(inp.x.numpy().tobytes()).hexdigest()[:16]
-    return f"{ctx.run.id}|{ctx.tag}|{h}"
+    return _input_key(ctx.run.id, ctx.tag, inp.x)
+
+
+def _input_key(run_id: str, tag: str | None, x: torch.Tensor) -> str:
+    h = hashlib.sha1(x.numpy().tobytes()).hexdigest()[:16]
+    return f"{run_id}|{tag}|{h}"
+
+
+def default_settings(method: str) -> dict:
+    """The settings ``method`` starts with on this page, as its widgets return them (what a student who touched
+    nothing explains with)."""
+    out = {}
+    for name, s in METHODS[method].settings.items():
+        value = s.default
+        if name == "layer":
+            value = value or ""  # "the last conv layer"
+        elif s.kind == "int":
+            value = int(value)
+        elif s.kind == "float":
+            value = float(value)
+        elif s.kind == "bool":
+            value = bool(value)
+        out[name] = value
+    return out
+
+
+def warm_lesson_maps(run, model, data, methods, index: int = 0) -> int:
+    """For a lesson's snapshot run, ahead of any student (a background thread, no Streamlit): the maps the Explain
+    page shows first (test image ``index``, the model's answer, no contrast, each of ``methods`` with its starting
+    settings) into the cache every session shares (``run_dict``). The first student's Explain step then costs what
+    the next one's does (issue 18: its first open took 1.3-1.9 s on a warm server, 0.4-0.6 s after). ``model``: the
+    run's final weights, in eval mode. Returns how many of ``methods`` this model can explain (and now are)."""
+    from dlviz.ui.cache import shared_run_dict
+    from dlviz.ui.inspect_state import test_image
+
+    has_conv = bool(conv_layers(model))
+    chosen = {m: default_settings(m) for m in methods if m in METHODS and (has_conv or not METHODS[m].needs_conv)}
+    if not chosen:
+        return 0
+    _, x = test_image(data, index)
+    with torch.no_grad():
+        target = int(model(x.unsqueeze(0)).argmax())  # the page's default question: the model's answer
+    explain_many(model, x, target, None, chosen, shared_run_dict(MAPS, run), _input_key(run.id, None, x), limit=CACHE)
+    return len(chosen)
 
 
 def predict(ctx, inp) -> torch.Tensor:
@@ -379,7 +422,7 @@ def image_method_picker(model) -> list[str]:
 def explain_all(ctx, inp, target: int, contrast: int | None, chosen: dict[str, dict]) -> Explained:
     """Every chosen method's attribution of the image (cached), with a progress bar while any is computed."""
     return explain_chosen(
-        ctx.model, inp.x, target, contrast, chosen, METHODS, "_exp_cache", input_key(ctx, inp), CACHE, ctx.run
+        ctx.model, inp.x, target, contrast, chosen, METHODS, MAPS, input_key(ctx, inp), CACHE, ctx.run
     )
 
 

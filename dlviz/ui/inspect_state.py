@@ -66,11 +66,16 @@ def inspect_header(replay: bool = True) -> InspectCtx | None:
     return look_header(IMAGE_LOOK, replay)
 
 
+def test_image(data, index: int):
+    """(i, the i-th test image as a model reads it) for ``index`` clipped into the test set. No Streamlit (a
+    warm-up thread computes a lesson's explanations of it)."""
+    i = int(min(max(index, 0), len(data.test_y) - 1))
+    return i, IMAGE.transform(data.test_x[i : i + 1])[0]
+
+
 def test_input(ctx: InspectCtx, index: int) -> InputImage:
-    n = len(ctx.data.test_y)
-    i = int(min(max(index, 0), n - 1))
+    i, x = test_image(ctx.data, index)
     label = int(ctx.data.test_y[i])
-    x = IMAGE.transform(ctx.data.test_x[i : i + 1])[0]
     return InputImage(
         x=x, label=label, caption=t("Test image {i} ({label})", i=i, label=ctx.classes[label]), source="test", index=i
     )

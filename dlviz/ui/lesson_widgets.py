@@ -46,10 +46,10 @@ _VIEWS_WARMED = threading.Event()  # set once warm_lesson_views has started in t
 
 
 def warm_lesson_views(found: dict[str, Lesson], data_dir: str) -> threading.Thread | None:
-    """Once per server process, in a daemon thread, after the explanation warm-up: what the lessons' Filters steps
-    compute from their prepared runs (the unit scores the page shows first, and the first forward pass), into the
-    cache every session shares. The first student's Filters step then costs what the next one's does (issue 18:
-    the first open of that step took 1.8-2.2 s, the next ones 0.4-0.8 s). Only runs `lessons prepare` or an
+    """Once per server process, in a daemon thread, after the explanation warm-up: what the lessons' Filters and
+    Explain steps compute first from their prepared runs (the unit scores and the first forward pass; the maps of
+    the step's test image), into the cache every session shares. The first student's step then costs what the
+    next one's does (issue 18: the first open of the Filters step took 1.8-2.2 s, the next ones 0.4-0.8 s). Only runs `lessons prepare` or an
     earlier open already trained; nothing is trained or downloaded here."""
     if _VIEWS_WARMED.is_set():
         return None
@@ -66,6 +66,7 @@ def _warm_views(found: dict[str, Lesson], data_dir: str) -> None:
     from dlviz.explain import warm
     from dlviz.models import build
     from dlviz.runs import RunStore
+    from dlviz.ui.explain_widgets import DEFAULT_METHODS, warm_lesson_maps
     from dlviz.ui.filters_widgets import warm_lesson_scores
     from dlviz.ui.look import with_weights
     from dlviz.ui.state import _cached_dataset
@@ -78,17 +79,24 @@ def _warm_views(found: dict[str, Lesson], data_dir: str) -> None:
     for lesson in found.values():
         for step in lesson.steps:
             key = step.state.get("run")
-            if step.page != "filters" or not key or key not in lesson.snapshots:
+            if step.page not in ("filters", "explain") or not key or key not in lesson.snapshots:
                 continue
             try:
                 rec = snapshots.find(store, lesson.snapshots[key])
                 if rec is None:
                     continue
                 info = get_info(rec.dataset)
+                if info.kind != "image":
+                    continue  # a text run's Explain step: its words are explained by the page
                 model = with_weights(
                     build(rec.spec, info.input_shape, info.num_classes, budget=False).module, rec, None, store
                 )
-                warm_lesson_scores(rec, model, _cached_dataset(rec.dataset, data_dir))
+                data = _cached_dataset(rec.dataset, data_dir)
+                if step.page == "filters":
+                    warm_lesson_scores(rec, model, data)
+                elif set(step.state.get("input") or {}) <= {"test_index"}:  # a test image (the page's own: 0)
+                    shown = int((step.state.get("input") or {}).get("test_index", 0))
+                    warm_lesson_maps(rec, model, data, step.state.get("method") or DEFAULT_METHODS, shown)
             except Exception:  # noqa: BLE001 - a warm-up never fails anything: the page computes it and says why
                 continue
 
