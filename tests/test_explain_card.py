@@ -467,6 +467,25 @@ def test_handout_is_self_contained():
     assert "How to read this" in page
 
 
+def test_handout_embeds_the_picture_it_is_given_instead_of_drawing_it_again(monkeypatch):
+    """The Explain page draws the comparison once, for its download and for the handout."""
+    from dlviz.explain import handout
+
+    drawn = []
+    real = handout.comparison_png
+    monkeypatch.setattr(handout, "comparison_png", lambda *a, **k: drawn.append(1) or real(*a, **k))
+    _handout()
+    assert drawn == [1]  # nothing given: drawn here
+    picture = real(_digit(), {"saliency": _attr(torch.ones(28, 28), "saliency")}, {"saliency": "Saliency"})
+    amap = torch.zeros(28, 28)
+    atts = {"saliency": _attr(amap.abs(), "saliency")}
+    comp, rand, curves = _passed()
+    card = make_card(CLASSES, _probs(), 3, None, _digit(), atts, 0.72, comp, rand, curves)
+    page = handout.handout_html("Why 3?", _digit(), atts, {"saliency": "Saliency"}, card, [], png=picture)
+    assert drawn == [1]  # given: not drawn again
+    assert base64.b64encode(picture).decode("ascii") in page
+
+
 def test_handout_escapes_every_user_string():
     evil = "<script>alert(1)</script>"
     page, _ = _handout(

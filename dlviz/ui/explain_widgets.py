@@ -665,13 +665,15 @@ def image_page() -> None:
         lang,
         checks is not None,
     )
+
+    def files() -> tuple[bytes, str]:
+        png = comparison_png(image, res.maps, titles, tr=t)  # drawn once: the download and the handout's picture
+        return png, handout_html(question, image, res.maps, titles, card, lines, lang=lang, png=png)
+
     downloads(
         "_exp_files",
         fkey,
-        lambda: (
-            comparison_png(image, res.maps, titles, tr=t),
-            handout_html(question, image, res.maps, titles, card, lines, lang=lang),
-        ),
+        files,
         f"dlviz-{ctx.run.id}-{'-'.join(res.maps)}",
         "_exp",
         ctx.run if checks is None else None,  # shared for a lesson's run only before this session's own checks
