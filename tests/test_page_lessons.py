@@ -235,19 +235,15 @@ def test_first_use_trains_the_snapshot_with_progress(app, tiny):
     assert lesson.steps[0].question.prompt("en") in _texts(at)
 
 
-@pytest.mark.slow
-def test_the_explain_step_of_a_prepared_lesson_is_explained_before_the_first_student(
-    app, tiny, prepared, home, data_dir, monkeypatch
-):
-    """warm_lesson_views also explains the Explain step's test image with the step's methods into the dict every
-    session shares (dlviz.ui.explain_widgets.warm_lesson_maps), so the first student's Explain step computes no map.
-    The keys must be the page's own: the test fails if the warm-up's input, class or settings differ from them."""
-    from dlviz.explain import registry
+def _warmed_start_page(app, prepared, home, monkeypatch):
+    """The Start page of a server whose lessons are prepared, its lesson-views warm-up started by that page (once
+    per process) and finished; the process's shared caches start empty. Returns the AppTest."""
     from dlviz.ui import cache, lesson_widgets
     from dlviz.ui.cache import Bounded
 
     _copy_home(prepared, home)
-    monkeypatch.setattr(cache, "_SHARED_DICTS", Bounded(64))  # nothing left from another test
+    monkeypatch.setattr(cache, "_SHARED", {})  # nothing left from another test
+    monkeypatch.setattr(cache, "_SHARED_DICTS", Bounded(64))
     monkeypatch.setattr(lesson_widgets, "_VIEWS_WARMED", __import__("threading").Event())
     started = []
     real = lesson_widgets.warm_lesson_views
@@ -259,6 +255,20 @@ def test_the_explain_step_of_a_prepared_lesson_is_explained_before_the_first_stu
     assert not at.exception, at.exception
     assert len(started) == 1 and started[0] is not None
     started[0].join(120)
+    return at
+
+
+@pytest.mark.slow
+def test_the_explain_step_of_a_prepared_lesson_is_explained_before_the_first_student(
+    app, tiny, prepared, home, data_dir, monkeypatch
+):
+    """warm_lesson_views also explains the Explain step's test image with the step's methods into the dict every
+    session shares (dlviz.ui.explain_widgets.warm_lesson_maps), so the first student's Explain step computes no map.
+    The keys must be the page's own: the test fails if the warm-up's input, class or settings differ from them."""
+    from dlviz.explain import registry
+    from dlviz.ui import cache
+
+    at = _warmed_start_page(app, prepared, home, monkeypatch)
     maps = [d for k, d in cache._SHARED_DICTS.items() if k[0] == "_exp_cache"]
     assert len(maps) == 1 and len(maps[0]) == 3  # the lesson's CNN: saliency, IG, guided Grad-CAM of image 0
     calls = []
@@ -276,22 +286,10 @@ def test_the_filters_step_of_a_prepared_lesson_is_scored_before_the_first_studen
 ):
     """dlviz.ui.lesson_widgets.warm_lesson_views: the Start page starts it; it scores the prepared CNN's units for
     the Filters step into the cache every session shares, so the first student's Filters step scores nothing."""
-    from dlviz.ui import cache, filters_widgets, lesson_widgets
+    from dlviz.ui import cache, filters_widgets
     from dlviz.ui.cache import Bounded
 
-    _copy_home(prepared, home)
-    monkeypatch.setattr(cache, "_SHARED", {})  # nothing left from another test
-    monkeypatch.setattr(lesson_widgets, "_VIEWS_WARMED", __import__("threading").Event())
-    started = []
-    real = lesson_widgets.warm_lesson_views
-    monkeypatch.setattr(
-        lesson_widgets, "warm_lesson_views", lambda found, d: started.append(real(found, d)) or started[-1]
-    )
-    at = app(timeout=120)
-    at.run()  # the Start page: it starts the warm-up (once per process)
-    assert not at.exception, at.exception
-    assert len(started) == 1 and started[0] is not None
-    started[0].join(120)
+    at = _warmed_start_page(app, prepared, home, monkeypatch)
     scored = cache._SHARED.get("_filt_scores")
     assert isinstance(scored, Bounded) and len(scored) == 1  # the lesson's CNN, its first layer, 2,000 images
     calls = []

@@ -383,7 +383,7 @@ def warm_lesson_maps(run, model, data, methods, index: int = 0) -> int:
     """For a lesson's snapshot run, ahead of any student (a background thread, no Streamlit): the maps the Explain
     page shows first (test image ``index``, the model's answer, no contrast, each of ``methods`` with its starting
     settings) into the cache every session shares (``run_dict``). The first student's Explain step then costs what
-    the next one's does (issue 18: its first open took 1.3-1.9 s on a warm server, 0.4-0.6 s after). ``model``: the
+    the next one's does (issue 18: its first open took 1.7-2.3 s on a warm server, 0.6-0.8 s with this). ``model``: the
     run's final weights, in eval mode. Returns how many of ``methods`` this model can explain (and now are)."""
     from dlviz.ui.cache import shared_run_dict
     from dlviz.ui.inspect_state import test_image
