@@ -383,16 +383,17 @@ def warm_lesson_maps(run, model, data, methods, index: int = 0) -> int:
     """For a lesson's snapshot run, ahead of any student (a background thread, no Streamlit): the maps the Explain
     page shows first (test image ``index``, the model's answer, no contrast, each of ``methods`` with its starting
     settings) into the cache every session shares (``run_dict``). The first student's Explain step then costs what
-    the next one's does (issue 18: its first open took 1.7-2.3 s on a warm server, 0.6-0.8 s with this). ``model``: the
-    run's final weights, in eval mode. Returns how many of ``methods`` this model can explain (and now are)."""
+    the next one's does (issue 18: its first open took 1.7-2.3 s on a warm server, 0.6-0.8 s with this).
+    ``model``: the run's final weights, in eval mode. Returns how many of ``methods`` this model can explain (and
+    now are)."""
     from dlviz.ui.cache import shared_run_dict
-    from dlviz.ui.inspect_state import test_image
+    from dlviz.ui.inspect_state import nth_test_image
 
     has_conv = bool(conv_layers(model))
     chosen = {m: default_settings(m) for m in methods if m in METHODS and (has_conv or not METHODS[m].needs_conv)}
     if not chosen:
         return 0
-    _, x = test_image(data, index)
+    _, x = nth_test_image(data, index)
     with torch.no_grad():
         target = int(model(x.unsqueeze(0)).argmax())  # the page's default question: the model's answer
     explain_many(model, x, target, None, chosen, shared_run_dict(MAPS, run), _input_key(run.id, None, x), limit=CACHE)

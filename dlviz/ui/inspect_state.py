@@ -66,7 +66,7 @@ def inspect_header(replay: bool = True) -> InspectCtx | None:
     return look_header(IMAGE_LOOK, replay)
 
 
-def test_image(data, index: int):
+def nth_test_image(data, index: int):
     """(i, the i-th test image as a model reads it) for ``index`` clipped into the test set. No Streamlit (a
     warm-up thread computes a lesson's explanations of it)."""
     i = int(min(max(index, 0), len(data.test_y) - 1))
@@ -74,7 +74,7 @@ def test_image(data, index: int):
 
 
 def test_input(ctx: InspectCtx, index: int) -> InputImage:
-    i, x = test_image(ctx.data, index)
+    i, x = nth_test_image(ctx.data, index)
     label = int(ctx.data.test_y[i])
     return InputImage(
         x=x, label=label, caption=t("Test image {i} ({label})", i=i, label=ctx.classes[label]), source="test", index=i

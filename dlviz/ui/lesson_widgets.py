@@ -49,8 +49,8 @@ def warm_lesson_views(found: dict[str, Lesson], data_dir: str) -> threading.Thre
     """Once per server process, in a daemon thread, after the explanation warm-up: what the lessons' Filters and
     Explain steps compute first from their prepared runs (the unit scores and the first forward pass; the maps of
     the step's test image), into the cache every session shares. The first student's step then costs what the
-    next one's does (issue 18: the first open of the Filters step took 1.8-2.2 s, the next ones 0.4-0.8 s). Only runs `lessons prepare` or an
-    earlier open already trained; nothing is trained or downloaded here."""
+    next one's does (issue 18: the first open of the Filters step took 1.8-2.2 s, the next ones 0.4-0.8 s). Only
+    runs `lessons prepare` or an earlier open already trained; nothing is trained or downloaded here."""
     if _VIEWS_WARMED.is_set():
         return None
     _VIEWS_WARMED.set()
@@ -76,6 +76,7 @@ def _warm_views(found: dict[str, Lesson], data_dir: str) -> None:
         store = RunStore()
     except Exception:  # noqa: BLE001 - no store to read (a home being removed): nothing to warm
         return
+    models: dict[str, object] = {}  # run id -> its model: a run that several steps open is built once
     for lesson in found.values():
         for step in lesson.steps:
             key = step.state.get("run")
@@ -88,9 +89,11 @@ def _warm_views(found: dict[str, Lesson], data_dir: str) -> None:
                 info = get_info(rec.dataset)
                 if info.kind != "image":
                     continue  # a text run's Explain step: its words are explained by the page
-                model = with_weights(
-                    build(rec.spec, info.input_shape, info.num_classes, budget=False).module, rec, None, store
-                )
+                model = models.get(rec.id)
+                if model is None:
+                    model = models[rec.id] = with_weights(
+                        build(rec.spec, info.input_shape, info.num_classes, budget=False).module, rec, None, store
+                    )
                 data = _cached_dataset(rec.dataset, data_dir)
                 if step.page == "filters":
                     warm_lesson_scores(rec, model, data)
