@@ -125,12 +125,20 @@ def _noop() -> None:
     pass
 
 
-def warm_up(wait: bool = False) -> None:
+def warm_up(wait: bool = False, after=None) -> None:
     """Start the fork server and let it import torch and dlviz (1-2 s) now, by running one empty child,
-    so that pressing Train later starts at once. In the background unless ``wait``."""
+    so that pressing Train later starts at once. In the background unless ``wait``.
+
+    ``after``: a function the background thread calls first, which returns once the server's own start-up
+    work is over (``dlviz.ui.state.server_warm_ups_over``). The fork server's imports take one of this
+    machine's two cores for 2-4 s; started with the first page, they made the server's first pages and its
+    warm-ups share the other core (a lesson pressed at once on a just-started server, issue 18). A Train
+    pressed before then starts the fork server itself, as it would without any warm-up."""
 
     def go():
         try:
+            if after is not None:
+                after()
             p = context().Process(target=_noop, name=f"{CHILD_PREFIX}warm-up", daemon=True)
             p.start()
             p.join(60)
@@ -140,4 +148,4 @@ def warm_up(wait: bool = False) -> None:
     if wait:
         go()
     else:
-        threading.Thread(target=go, name="dlviz-warm-up", daemon=True).start()
+        threading.Thread(target=go, name="dlviz-fork-server-warm-up", daemon=True).start()

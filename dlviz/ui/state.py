@@ -273,12 +273,33 @@ def undo_spec() -> bool:
     return True
 
 
+FIRST_RUN_OVER = threading.Event()  # set when this server's first page script has run (dlviz.ui.nav.run_app)
+WARM_AFTER_S = 60.0  # the fork server warms up at the latest this long after the server's first page
+
+
+def server_warm_ups_over(timeout: float = WARM_AFTER_S) -> bool:
+    """Return once this server's first page has run and the warm-ups it started (the threads named
+    ``dlviz-...warm-up...``: the explanation path, the pages' imports, the datasets, the lessons' views) are over,
+    or after ``timeout`` seconds. True when they were over. What the fork server's warm-up waits for
+    (``dlviz.train.children.warm_up``): on two cores, its 2-4 s of imports in a process of its own slowed the first
+    lesson a just-started server opens (issue 18)."""
+    deadline = time.monotonic() + timeout
+    me = threading.current_thread()
+    if not FIRST_RUN_OVER.wait(timeout):
+        return False
+    while time.monotonic() < deadline:
+        if not any(th is not me and "warm-up" in th.name and th.is_alive() for th in threading.enumerate()):
+            return True
+        time.sleep(0.1)
+    return False
+
+
 @st.cache_resource(show_spinner=False)
 def get_executor() -> LocalExecutor | FairQueue:
     """One executor per server; each session keeps its own job ids, so tabs train independently.
     Jobs train in child processes (``ProcessExecutor``); DLVIZ_EXECUTOR=thread keeps them in threads.
     On a class server the jobs go through one fair queue (``dlviz.classroom.queue``); alone they start at once."""
-    ex = for_server(make_executor())
+    ex = for_server(make_executor(warm_after=server_warm_ups_over))
     if isinstance(ex, FairQueue):
         set_job_threads(ex)  # a class server: one core left to the pages (dlviz.classroom.queue)
     # Runs left 'running' by an earlier server become 'interrupted'. Start-up clean-up belongs to the
