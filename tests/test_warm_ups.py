@@ -67,3 +67,92 @@ def test_warm_pages_imports_every_pages_modules_once(monkeypatch):
     th.join(30)
     assert imported == names
     assert nav.warm_pages() is None  # once per process
+
+
+def test_the_fork_servers_warm_up_waits_for_the_first_page_its_warm_ups_and_a_quiet_moment(monkeypatch):
+    """The fork server's imports take one of two cores for 2-4 s: they wait until the server's first page has run,
+    every warm-up thread it started is over, and no page has run for a moment (issue 18: the first lesson a
+    just-started server opens, pressed at once or after reading the Start page)."""
+    import threading
+    import time
+
+    monkeypatch.setattr(state, "FIRST_RUN_OVER", threading.Event())
+    monkeypatch.setattr(state, "_runs", {"running": 0, "ended": 0.0})
+    assert state.server_warm_ups_over(timeout=0.2, quiet_s=0.0) is False  # no page has run yet: it gives up
+
+    done = []
+
+    def wait_in_background():
+        th = threading.Thread(target=lambda: done.append(state.server_warm_ups_over(30, 0.6)), daemon=True)
+        th.start()
+        return th
+
+    state.page_run_started()  # the first page runs, and starts a warm-up
+    release = threading.Event()
+    busy = threading.Thread(target=release.wait, args=(30,), name="dlviz-test-warm-up", daemon=True)
+    busy.start()
+    waiter = wait_in_background()
+    time.sleep(0.3)
+    state.page_run_ended()
+    time.sleep(1.0)  # the page has been over for longer than quiet_s, but its warm-up still runs
+    assert done == []
+    release.set()
+    busy.join(10)
+    state.page_run_started()  # another page runs: still not quiet
+    time.sleep(1.0)
+    assert done == []
+    t_end = time.monotonic()
+    state.page_run_ended()
+    waiter.join(10)
+    assert done == [True] and time.monotonic() - t_end >= 0.6  # only after quiet_s without a page
+
+    # a warm-up that never ends holds it back no longer than the timeout
+    stuck = threading.Event()
+    hung = threading.Thread(target=stuck.wait, args=(30,), name="dlviz-hung-warm-up", daemon=True)
+    hung.start()
+    t0 = time.monotonic()
+    assert state.server_warm_ups_over(timeout=0.3, quiet_s=0.0) is False
+    assert time.monotonic() - t0 < 5
+    stuck.set()
+
+
+def test_the_fork_server_starts_only_after_the_wait(monkeypatch):
+    """children.warm_up(after=...): the background thread calls ``after`` before it starts any process; the app's
+    executor passes the server's wait (make_executor(warm_after=...))."""
+    import threading
+
+    from dlviz.train import children, process
+
+    order = []
+
+    class FakeProcess:
+        def __init__(self, **kw):
+            order.append("process")
+
+        def start(self):
+            order.append("start")
+
+        def join(self, timeout=None):
+            pass
+
+    class FakeContext:
+        Process = FakeProcess
+
+    gate = threading.Event()
+    monkeypatch.setattr(children, "context", lambda: FakeContext())
+    children.warm_up(after=lambda: (gate.wait(10), order.append("after")))
+    import time
+
+    time.sleep(0.3)
+    assert order == []  # nothing started while the wait is on
+    gate.set()
+    for _ in range(100):
+        if "start" in order:
+            break
+        time.sleep(0.05)
+    assert order == ["after", "process", "start"]
+
+    seen = []
+    monkeypatch.setattr(process, "warm_up", lambda wait, after=None: seen.append((wait, after)))
+    process.make_executor("process", warm_after=state.server_warm_ups_over)
+    assert seen == [(False, state.server_warm_ups_over)]

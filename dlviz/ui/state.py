@@ -275,20 +275,43 @@ def undo_spec() -> bool:
 
 FIRST_RUN_OVER = threading.Event()  # set when this server's first page script has run (dlviz.ui.nav.run_app)
 WARM_AFTER_S = 60.0  # the fork server warms up at the latest this long after the server's first page
+QUIET_S = 5.0  # ... and otherwise once no page has run for this long
+_runs = {"running": 0, "ended": 0.0}  # page scripts running now; when the last one ended (time.monotonic)
+_runs_lock = threading.Lock()
 
 
-def server_warm_ups_over(timeout: float = WARM_AFTER_S) -> bool:
-    """Return once this server's first page has run and the warm-ups it started (the threads named
-    ``dlviz-...warm-up...``: the explanation path, the pages' imports, the datasets, the lessons' views) are over,
-    or after ``timeout`` seconds. True when they were over. What the fork server's warm-up waits for
-    (``dlviz.train.children.warm_up``): on two cores, its 2-4 s of imports in a process of its own slowed the first
-    lesson a just-started server opens (issue 18)."""
+def page_run_started() -> None:
+    with _runs_lock:
+        _runs["running"] += 1
+
+
+def page_run_ended() -> None:
+    with _runs_lock:
+        _runs["running"] = max(0, _runs["running"] - 1)
+        _runs["ended"] = time.monotonic()
+    FIRST_RUN_OVER.set()
+
+
+def _server_busy(me: threading.Thread, quiet_s: float) -> bool:
+    with _runs_lock:
+        if _runs["running"] or time.monotonic() - _runs["ended"] < quiet_s:
+            return True
+    return any(th is not me and "warm-up" in th.name and th.is_alive() for th in threading.enumerate())
+
+
+def server_warm_ups_over(timeout: float = WARM_AFTER_S, quiet_s: float = QUIET_S) -> bool:
+    """Return once this server's first page has run, the warm-ups it started are over (the threads named
+    ``dlviz-...warm-up...``: the explanation path, the pages' imports, the datasets, the lessons' views), and no
+    page has run for ``quiet_s`` seconds; or after ``timeout`` seconds. True when it was quiet. What the fork
+    server's warm-up waits for (``dlviz.train.children.warm_up``): on two cores, its 2-4 s of imports in a process
+    of its own slowed the first lesson a just-started server opens, and, started as soon as the warm-ups were
+    over, the lesson a student opened after reading the Start page (issue 18)."""
     deadline = time.monotonic() + timeout
     me = threading.current_thread()
     if not FIRST_RUN_OVER.wait(timeout):
         return False
     while time.monotonic() < deadline:
-        if not any(th is not me and "warm-up" in th.name and th.is_alive() for th in threading.enumerate()):
+        if not _server_busy(me, quiet_s):
             return True
         time.sleep(0.1)
     return False
