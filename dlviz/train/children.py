@@ -126,14 +126,15 @@ def _noop() -> None:
 
 
 def warm_up(wait: bool = False, after=None) -> None:
-    """Start the fork server and let it import torch and dlviz (1-2 s) now, by running one empty child,
-    so that pressing Train later starts at once. In the background unless ``wait``.
+    """Start the fork server and let it import torch and dlviz now, by running one empty child, so that pressing
+    Train later starts at once (the first child took 1.5-1.6 s with the fork server cold, 0.012 s warm, on this
+    quiet 2-core machine). In the background unless ``wait``.
 
-    ``after``: a function the background thread calls first, which returns once the server's own start-up
-    work is over (``dlviz.ui.state.server_warm_ups_over``). The fork server's imports take one of this
-    machine's two cores for 2-4 s; started with the first page, they made the server's first pages and its
-    warm-ups share the other core (a lesson pressed at once on a just-started server, issue 18). A Train
-    pressed before then starts the fork server itself, as it would without any warm-up."""
+    ``after``: a function the background thread calls first, which returns once the server is quiet
+    (``dlviz.ui.state.server_warm_ups_over``). Started with the first page, the fork server's imports, a process
+    of their own, ran 4-5 s beside the server's first pages and warm-ups and the browser, and slowed the first
+    lesson a just-started server opened (issue 18, docs/performance.md). A Train pressed before then starts the
+    fork server itself, as it did before this warm-up existed."""
 
     def go():
         try:

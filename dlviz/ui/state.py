@@ -303,9 +303,9 @@ def server_warm_ups_over(timeout: float = WARM_AFTER_S, quiet_s: float = QUIET_S
     """Return once this server's first page has run, the warm-ups it started are over (the threads named
     ``dlviz-...warm-up...``: the explanation path, the pages' imports, the datasets, the lessons' views), and no
     page has run for ``quiet_s`` seconds; or after ``timeout`` seconds. True when it was quiet. What the fork
-    server's warm-up waits for (``dlviz.train.children.warm_up``): on two cores, its 2-4 s of imports in a process
-    of its own slowed the first lesson a just-started server opens, and, started as soon as the warm-ups were
-    over, the lesson a student opened after reading the Start page (issue 18)."""
+    server's warm-up waits for (``dlviz.train.children.warm_up``): on two cores, its imports in a process of their
+    own slowed the first lesson a just-started server opens, pressed at once; started as soon as the warm-ups were
+    over, the lesson a student opened after reading the Start page for 1.5 s (issue 18, docs/performance.md)."""
     deadline = time.monotonic() + timeout
     me = threading.current_thread()
     if not FIRST_RUN_OVER.wait(timeout):
