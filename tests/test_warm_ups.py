@@ -156,3 +156,31 @@ def test_the_fork_server_starts_only_after_the_wait(monkeypatch):
     monkeypatch.setattr(process, "warm_up", lambda wait, after=None: seen.append((wait, after)))
     process.make_executor("process", warm_after=state.server_warm_ups_over)
     assert seen == [(False, state.server_warm_ups_over)]
+
+
+def test_a_train_page_wants_the_fork_server_at_once(monkeypatch):
+    """Once a Train page was opened (state.train_soon), the fork server's warm-up no longer waits for the other
+    warm-ups or a quiet moment, only for the page's script to end: Train may be pressed in a moment."""
+    import threading
+    import time
+
+    first = threading.Event()
+    first.set()
+    monkeypatch.setattr(state, "FIRST_RUN_OVER", first)
+    monkeypatch.setattr(state, "TRAIN_SOON", threading.Event())
+    monkeypatch.setattr(state, "_runs", {"running": 0, "ended": time.monotonic()})  # a page has just run
+    release = threading.Event()
+    busy = threading.Thread(target=release.wait, args=(30,), name="dlviz-test-warm-up", daemon=True)
+    busy.start()
+    assert state.server_warm_ups_over(timeout=0.3, quiet_s=60) is False  # a warm-up runs, not quiet: it waits
+    state.page_run_started()  # the Train page runs
+    state.train_soon()
+    done = []
+    waiter = threading.Thread(target=lambda: done.append(state.server_warm_ups_over(30, 60)), daemon=True)
+    waiter.start()
+    time.sleep(0.3)
+    assert done == []  # not while the Train page's script runs
+    state.page_run_ended()
+    waiter.join(5)
+    assert done == [True]  # then at once: the other warm-up still runs, and 60 s of quiet never came
+    release.set()
