@@ -106,6 +106,14 @@ def test_the_fork_servers_warm_up_waits_for_the_first_page_its_warm_ups_and_a_qu
     waiter.join(10)
     assert done == [True] and time.monotonic() - t_end >= 0.6  # only after quiet_s without a page
 
+    # another fork server warm-up waiting too (a second executor) is not waited for: each would wait for the other
+    other = threading.Event()
+    twin = threading.Thread(target=other.wait, args=(30,), name="dlviz-fork-server-warm-up", daemon=True)
+    twin.start()
+    monkeypatch.setattr(state, "_runs", {"running": 0, "ended": 0.0})
+    assert state.server_warm_ups_over(timeout=5, quiet_s=0.0) is True
+    other.set()
+
     # a warm-up that never ends holds it back no longer than the timeout
     stuck = threading.Event()
     hung = threading.Thread(target=stuck.wait, args=(30,), name="dlviz-hung-warm-up", daemon=True)

@@ -20,6 +20,7 @@ import time
 PRELOAD = ["dlviz.train.process", "torch._dynamo"]
 CHILD_PREFIX = "dlviz-"  # processes started without the parent's __main__ (see _no_main_in_children)
 WATCH_SECONDS = 0.5  # how often a child checks that its server is still alive
+WARM_THREAD = "dlviz-fork-server-warm-up"  # the thread that warms the fork server up (warm_up)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -149,4 +150,4 @@ def warm_up(wait: bool = False, after=None) -> None:
     if wait:
         go()
     else:
-        threading.Thread(target=go, name="dlviz-fork-server-warm-up", daemon=True).start()
+        threading.Thread(target=go, name=WARM_THREAD, daemon=True).start()

@@ -34,6 +34,7 @@ from dlviz.modality import IMAGE, modality_of
 from dlviz.models import PRESETS
 from dlviz.runs import RunStore, dlviz_home
 from dlviz.train import LocalExecutor
+from dlviz.train.children import WARM_THREAD
 from dlviz.train.process import make_executor
 from dlviz.ui import keys as K
 from dlviz.ui.classroom import me
@@ -309,7 +310,10 @@ def _server_busy(me: threading.Thread, quiet_s: float) -> bool:
             return False  # the page that wants it has run: no other warm-up or quiet moment is waited for
         if time.monotonic() - _runs["ended"] < quiet_s:
             return True
-    return any(th is not me and "warm-up" in th.name and th.is_alive() for th in threading.enumerate())
+    return any(
+        th is not me and "warm-up" in th.name and th.name != WARM_THREAD and th.is_alive()
+        for th in threading.enumerate()
+    )  # another fork server warm-up (a second executor, in tests) is not waited for: each would wait for the other
 
 
 def server_warm_ups_over(timeout: float = WARM_AFTER_S, quiet_s: float = QUIET_S) -> bool:
