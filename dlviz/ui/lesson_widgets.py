@@ -29,7 +29,16 @@ from dlviz.ui import keys as K
 from dlviz.ui.class_locks import pushed
 from dlviz.ui.classroom import me
 from dlviz.ui.plain import plain_args
-from dlviz.ui.state import get_executor, get_store, open_run, save_session, set_spec, t, warm_datasets
+from dlviz.ui.state import (
+    get_executor,
+    get_store,
+    open_run,
+    save_session,
+    set_dataset,
+    set_spec,
+    t,
+    warm_datasets,
+)
 
 KEY = K.LSN  # the progress dict in the session
 ACTION_HINTS = {
@@ -240,7 +249,7 @@ def apply_state(lesson: Lesson, step: Step) -> None:
     ss = st.session_state
     state = step.state
     if "dataset" in state and ss.get(K.DATASET) != state["dataset"]:
-        ss[K.DATASET] = state["dataset"]
+        set_dataset(state["dataset"])  # the sidebar's Dataset box too: it put the old one back otherwise
     if "preset" in state:
         from dlviz.models.gan import GAN_PRESETS
         from dlviz.ui.gan_widgets import CLASSIFY, GENERATE

@@ -33,7 +33,7 @@ from dlviz.ui import keys as K
 from dlviz.ui.class_locks import board, hold_widgets, pushed, typed
 from dlviz.ui.classroom import me
 from dlviz.ui.plain import plain
-from dlviz.ui.state import save_session, set_spec, t
+from dlviz.ui.state import save_session, set_dataset, set_spec, t
 
 LOOK_EVERY_S = 3.0  # how often an open student page looks for a new push or lock
 PAGE_TITLES = {
@@ -64,12 +64,6 @@ SETTING_TITLES = {  # a pushed recipe's other settings, for the banner
 # A student's session: take a push once, hold the locks on every run
 
 
-def _set_dataset(name: str) -> None:
-    ss = st.session_state
-    ss[K.DATASET] = name
-    ss[K.DATASET_SELECT_NEXT] = name  # the sidebar's box follows
-
-
 def _set_recipe(recipe: dict) -> None:
     """The Train page's settings as if the student had typed them: its saved settings and its widgets."""
     ss = st.session_state
@@ -85,7 +79,7 @@ def _apply(p: Pushed) -> None:
     """Set what the push sets, in the order the pages depend on: dataset, model, recipe, then a lesson or a page."""
     ss = st.session_state
     if p.dataset in ALL_DATASETS:
-        _set_dataset(p.dataset)
+        set_dataset(p.dataset)
     if p.spec:
         set_spec(copy.deepcopy(p.spec))
     if p.recipe:
@@ -109,7 +103,7 @@ def _hold(p: Pushed) -> None:
     ss = st.session_state
     changed = False
     if p.locked("dataset") and p.dataset and ss.get(K.DATASET) != p.dataset:
-        _set_dataset(p.dataset)
+        set_dataset(p.dataset)
         changed = True
     spec = hold_spec(p, ss[K.SPEC])
     if spec != ss[K.SPEC]:

@@ -274,6 +274,14 @@ def undo_spec() -> bool:
     return True
 
 
+def set_dataset(name: str) -> None:
+    """Make ``name`` the session's dataset, and the sidebar's Dataset box with it: the box keeps the value the browser
+    last sent, so a dataset set without it (a lesson's step did) was put back by the box on the next run."""
+    ss = st.session_state
+    ss[K.DATASET] = name
+    ss[K.DATASET_SELECT_NEXT] = name  # read before the box is drawn (dlviz.ui.widgets.sidebar)
+
+
 FIRST_RUN_OVER = threading.Event()  # set when this server's first page script has run (dlviz.ui.nav.run_app)
 WARM_AFTER_S = 60.0  # the fork server warms up at the latest this long after the server's first page
 QUIET_S = 5.0  # ... and otherwise once no page has run for this long

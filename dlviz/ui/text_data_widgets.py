@@ -17,7 +17,7 @@ from dlviz.ui.cache import session_cache
 from dlviz.ui.classroom import me
 from dlviz.ui.data_widgets import balance_pair, sample_picker, split_metrics
 from dlviz.ui.plain import plain
-from dlviz.ui.state import t
+from dlviz.ui.state import set_dataset, t
 
 N_SAMPLES = 12
 ss = st.session_state
@@ -144,8 +144,7 @@ def csv_upload() -> None:
                 show_error(e)
                 return
             ss[K.TDATA_CSV_DONE] = f.file_id
-            ss[K.DATASET] = name
-            ss[K.DATASET_SELECT_NEXT] = name  # the sidebar's Dataset box follows (it kept rt-polarity otherwise)
+            set_dataset(name)  # the sidebar's Dataset box follows (it kept rt-polarity otherwise)
             ss[K.TDATA_CSV_ADDED] = f.name
             save_session()
             st.rerun()
