@@ -77,6 +77,7 @@ def test_the_fork_servers_warm_up_waits_for_the_first_page_its_warm_ups_and_a_qu
     import time
 
     monkeypatch.setattr(state, "FIRST_RUN_OVER", threading.Event())
+    monkeypatch.setattr(state, "TRAIN_SOON", threading.Event())  # no Train page yet (another test may have opened one)
     monkeypatch.setattr(state, "_runs", {"running": 0, "ended": 0.0})
     assert state.server_warm_ups_over(timeout=0.2, quiet_s=0.0) is False  # no page has run yet: it gives up
 
