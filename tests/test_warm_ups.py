@@ -69,6 +69,14 @@ def test_warm_pages_imports_every_pages_modules_once(monkeypatch):
     assert nav.warm_pages() is None  # once per process
 
 
+def _only_this_tests_threads(monkeypatch):
+    """The warm-up threads an earlier test of this process left running (an AppTest's lesson views) are not this
+    test's: the real filter, applied to this test's threads only."""
+    real = state._other_warm_ups
+    mine = ("dlviz-test-", "dlviz-hung-", "dlviz-fork-server-")
+    monkeypatch.setattr(state, "_other_warm_ups", lambda me: [th for th in real(me) if th.name.startswith(mine)])
+
+
 def test_the_fork_servers_warm_up_waits_for_the_first_page_its_warm_ups_and_a_quiet_moment(monkeypatch):
     """The fork server's imports take one of two cores for 2-4 s: they wait until the server's first page has run,
     every warm-up thread it started is over, and no page has run for a moment (issue 18: the first lesson a
@@ -78,6 +86,7 @@ def test_the_fork_servers_warm_up_waits_for_the_first_page_its_warm_ups_and_a_qu
 
     monkeypatch.setattr(state, "FIRST_RUN_OVER", threading.Event())
     monkeypatch.setattr(state, "TRAIN_SOON", threading.Event())  # no Train page yet (another test may have opened one)
+    _only_this_tests_threads(monkeypatch)
     monkeypatch.setattr(state, "_runs", {"running": 0, "ended": 0.0})
     assert state.server_warm_ups_over(timeout=0.2, quiet_s=0.0) is False  # no page has run yet: it gives up
 
@@ -177,6 +186,7 @@ def test_a_train_page_wants_the_fork_server_at_once(monkeypatch):
     first.set()
     monkeypatch.setattr(state, "FIRST_RUN_OVER", first)
     monkeypatch.setattr(state, "TRAIN_SOON", threading.Event())
+    _only_this_tests_threads(monkeypatch)
     monkeypatch.setattr(state, "_runs", {"running": 0, "ended": time.monotonic()})  # a page has just run
     release = threading.Event()
     busy = threading.Thread(target=release.wait, args=(30,), name="dlviz-test-warm-up", daemon=True)

@@ -318,10 +318,17 @@ def _server_busy(me: threading.Thread, quiet_s: float) -> bool:
             return False  # the page that wants it has run: no other warm-up or quiet moment is waited for
         if time.monotonic() - _runs["ended"] < quiet_s:
             return True
-    return any(
-        th is not me and "warm-up" in th.name and th.name != WARM_THREAD and th.is_alive()
+    return bool(_other_warm_ups(me))
+
+
+def _other_warm_ups(me: threading.Thread) -> list[threading.Thread]:
+    """The server's warm-up threads still running, but ``me`` and any other fork server warm-up (a second
+    executor, in tests: each would wait for the other)."""
+    return [
+        th
         for th in threading.enumerate()
-    )  # another fork server warm-up (a second executor, in tests) is not waited for: each would wait for the other
+        if th is not me and "warm-up" in th.name and th.name != WARM_THREAD and th.is_alive()
+    ]
 
 
 def server_warm_ups_over(timeout: float = WARM_AFTER_S, quiet_s: float = QUIET_S) -> bool:
