@@ -157,9 +157,13 @@ class Server:
 
 
 def start_server(
-    home: Path, timeout: float = 60, app_args: list[str] | tuple[str, ...] = (), env: dict[str, str] | None = None
+    home: Path,
+    timeout: float = 60,
+    app_args: list[str] | tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    data_dir: Path = MNIST_DIR,
 ) -> Server:
-    server = Server(home, app_args=app_args, env=env)
+    server = Server(home, data_dir=data_dir, app_args=app_args, env=env)
     try:
         server.wait_healthy(timeout)
     except BaseException:

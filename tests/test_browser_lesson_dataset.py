@@ -10,7 +10,17 @@ reads MNIST and rt-polarity from ../shared/data.
 from __future__ import annotations
 
 import pytest
-from browser_util import MNIST_DIR, VIEWPORT, Server, goto, launch, nav, no_exception, settled, skip_without_browser
+from browser_util import (
+    MNIST_DIR,
+    VIEWPORT,
+    goto,
+    launch,
+    nav,
+    no_exception,
+    settled,
+    skip_without_browser,
+    start_server,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -26,12 +36,9 @@ def server(tmp_path_factory):
     data = MNIST_DIR.parent
     if not (data / "rt-polarity" / "rt-polarity.pos").exists():
         pytest.skip("../shared/data/rt-polarity is not present")
-    srv = Server(tmp_path_factory.mktemp("lesson-dataset") / "home", data_dir=data, env={"DLVIZ_LESSON_TINY": "1"})
-    try:
-        srv.wait_healthy(60)
-    except BaseException:
-        srv.stop()
-        raise
+    srv = start_server(
+        tmp_path_factory.mktemp("lesson-dataset") / "home", env={"DLVIZ_LESSON_TINY": "1"}, data_dir=data
+    )
     yield srv
     srv.stop()
 
