@@ -5,8 +5,8 @@ Stop button shows and until "Training finished." shows. Then stop the server. Ev
     python bench/first_train.py [--wait-s 0] [--repeat 3] [OTHER_CHECKOUT ...]
 
 Given other checkouts of dlviz, the repeats alternate between them (this one first). The fork server that training
-jobs start from warms up in the background (``dlviz.ui.state.server_warm_ups_over``): at once after a Train page
-has run, else once the server is quiet; pressed before it is warm, the first job starts it.
+jobs start from warms up in the background from the server's first page; pressed before it is warm, the first job
+waits for it (docs/performance.md, "The fork server's warm-up").
 """
 
 from __future__ import annotations

@@ -22,12 +22,11 @@ from dlviz.ui.plain import plain, plain_args
 from dlviz.ui.push_widgets import hold_submit
 from dlviz.ui.run_widgets import run_title
 from dlviz.ui.screen import presenting
-from dlviz.ui.state import adopt_job_run, train_soon
+from dlviz.ui.state import adopt_job_run
 from dlviz.ui.train_widgets import live_panel, result_view, settings_form, settings_summary
 
 ss = st.session_state
 ex = get_executor()
-train_soon()  # the fork server's warm-up starts once this page has run (dlviz.ui.state.server_warm_ups_over)
 job_id = ss[K.JOB_ID] if ss[K.JOB_ID] and ex.has(ss[K.JOB_ID]) else None
 snap = ex.snapshot(job_id) if job_id else None
 active = bool(snap and not snap.done)

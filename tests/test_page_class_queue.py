@@ -32,7 +32,7 @@ def klass(home, monkeypatch):
     monkeypatch.setenv("DLVIZ_CLASS", "1")
     monkeypatch.setenv("DLVIZ_MAX_JOBS", "1")
     monkeypatch.setenv("DLVIZ_TRAIN_THREADS", "1")
-    monkeypatch.setattr(state, "make_executor", lambda **kw: inner)
+    monkeypatch.setattr(state, "make_executor", lambda: inner)
     st.cache_resource.clear()
     roster = Roster()
     ana, ben = roster.join(roster.class_code(), "Ana"), roster.join(roster.class_code(), "Ben")

@@ -38,7 +38,7 @@ def class_queue(home, monkeypatch):
     monkeypatch.setenv("DLVIZ_CLASS", "1")
     monkeypatch.setenv("DLVIZ_MAX_JOBS", "1")
     monkeypatch.setenv("DLVIZ_TRAIN_THREADS", "")  # the class server sets its default; undone after the test
-    monkeypatch.setattr(state, "make_executor", lambda **kw: inner)
+    monkeypatch.setattr(state, "make_executor", lambda: inner)
     st.cache_resource.clear()
     try:
         q = state.get_executor()

@@ -20,7 +20,6 @@ import time
 PRELOAD = ["dlviz.train.process", "torch._dynamo"]
 CHILD_PREFIX = "dlviz-"  # processes started without the parent's __main__ (see _no_main_in_children)
 WATCH_SECONDS = 0.5  # how often a child checks that its server is still alive
-WARM_THREAD = "dlviz-fork-server-warm-up"  # the thread that warms the fork server up (warm_up)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -126,21 +125,12 @@ def _noop() -> None:
     pass
 
 
-def warm_up(wait: bool = False, after=None) -> None:
-    """Start the fork server and let it import torch and dlviz now, by running one empty child, so that pressing
-    Train later starts at once (the first child took 1.5-1.6 s with the fork server cold, 0.012 s warm, on this
-    quiet 2-core machine). In the background unless ``wait``.
-
-    ``after``: a function the background thread calls first, which returns once the server is quiet
-    (``dlviz.ui.state.server_warm_ups_over``). Started with the first page, the fork server's imports, a process
-    of their own, ran 4-5 s beside the server's first pages and warm-ups and the browser, and slowed the first
-    lesson a just-started server opened (issue 18, docs/performance.md). A Train pressed before then starts the
-    fork server itself, as it did before this warm-up existed."""
+def warm_up(wait: bool = False) -> None:
+    """Start the fork server and let it import torch and dlviz (1-2 s) now, by running one empty child,
+    so that pressing Train later starts at once. In the background unless ``wait``."""
 
     def go():
         try:
-            if after is not None:
-                after()
             p = context().Process(target=_noop, name=f"{CHILD_PREFIX}warm-up", daemon=True)
             p.start()
             p.join(60)
@@ -150,4 +140,4 @@ def warm_up(wait: bool = False, after=None) -> None:
     if wait:
         go()
     else:
-        threading.Thread(target=go, name=WARM_THREAD, daemon=True).start()
+        threading.Thread(target=go, name="dlviz-warm-up", daemon=True).start()

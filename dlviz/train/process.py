@@ -202,15 +202,14 @@ def _lost(state, exitcode, store: RunStore) -> None:
     state._set(result=result, status="failed", text=text, text_args=args, background=None)
 
 
-def make_executor(kind: str | None = None, wait: bool = False, warm_after=None):
+def make_executor(kind: str | None = None, wait: bool = False):
     """The app's executor: processes unless DLVIZ_EXECUTOR=thread (threads of this process) or ray (a Ray
     cluster at DLVIZ_RAY_ADDRESS, ``dlviz.train.ray_executor``). The fork server warms up in the background
-    (``wait``: before returning; ``warm_after``: once that function returns, see ``children.warm_up``); the
-    Ray executor starts connecting at once (``wait``: until it has)."""
+    (``wait``: before returning); the Ray executor starts connecting at once (``wait``: until it has)."""
     kind = (kind or os.environ.get("DLVIZ_EXECUTOR") or "process").lower()
     if kind == "thread":
         return LocalExecutor()
-    warm_up(wait, after=warm_after)
+    warm_up(wait)
     if kind == "ray":
         from dlviz.train.ray_executor import RayExecutor  # Ray itself is imported only in its driver process
 

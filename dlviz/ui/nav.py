@@ -19,7 +19,7 @@ from dlviz.ui.cache import Bounded
 from dlviz.ui.classroom import me
 from dlviz.ui.lesson_widgets import lesson_panel
 from dlviz.ui.signin import guard_open_run, sign_in_page, signed_in, touch
-from dlviz.ui.state import init_session, page_run_ended, page_run_started, t, warm_datasets
+from dlviz.ui.state import init_session, t, warm_datasets
 from dlviz.ui.view import take_view_link, view_banner
 from dlviz.ui.widgets import show_error, sidebar
 
@@ -81,14 +81,6 @@ def warm_pages() -> threading.Thread | None:
 
 
 def run_app() -> None:
-    page_run_started()  # the fork server's warm-up waits while pages run (state.server_warm_ups_over)
-    try:
-        _run_app()
-    finally:
-        page_run_ended()
-
-
-def _run_app() -> None:
     # the icon and the logo ship in assets/: the page fetches nothing from outside (tests/test_offline.py)
     st.set_page_config(page_title="dlviz", page_icon=str(_ROOT / "assets/favicon.png"), layout="wide")
     st.logo(str(_ROOT / "assets/logo.png"), size="medium")

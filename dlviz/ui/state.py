@@ -34,7 +34,6 @@ from dlviz.modality import IMAGE, modality_of
 from dlviz.models import PRESETS
 from dlviz.runs import RunStore, dlviz_home
 from dlviz.train import LocalExecutor
-from dlviz.train.children import WARM_THREAD
 from dlviz.train.process import make_executor
 from dlviz.ui import keys as K
 from dlviz.ui.classroom import me
@@ -282,80 +281,12 @@ def set_dataset(name: str) -> None:
     ss[K.DATASET_SELECT_NEXT] = name  # read before the box is drawn (dlviz.ui.widgets.sidebar)
 
 
-FIRST_RUN_OVER = threading.Event()  # set when this server's first page script has run (dlviz.ui.nav.run_app)
-WARM_AFTER_S = 60.0  # the fork server warms up at the latest this long after the server's first page
-QUIET_S = 5.0  # ... and otherwise once no page has run for this long
-TRAIN_SOON = threading.Event()  # a Train page was opened: the fork server is wanted now (train_soon)
-_runs = {"running": 0, "ended": 0.0}  # page scripts running now; when the last one ended (time.monotonic)
-_runs_lock = threading.Lock()
-
-
-def page_run_started() -> None:
-    with _runs_lock:
-        _runs["running"] += 1
-
-
-def page_run_ended() -> None:
-    with _runs_lock:
-        _runs["running"] = max(0, _runs["running"] - 1)
-        _runs["ended"] = time.monotonic()
-    FIRST_RUN_OVER.set()
-
-
-def train_soon() -> None:
-    """The Train page was opened: Train may be pressed in a moment, so the fork server's warm-up starts as soon as
-    this page's script has run, without waiting for a quiet server (a Train pressed 2-3 s after a just-started
-    server's first page otherwise waited for the fork server: its quick demo finished 3.2-4.0 s after the click
-    against 1.1-1.8 s warm)."""
-    TRAIN_SOON.set()
-
-
-def _server_busy(me: threading.Thread, quiet_s: float) -> bool:
-    with _runs_lock:
-        if _runs["running"]:
-            return True
-        if TRAIN_SOON.is_set():
-            return False  # the page that wants it has run: no other warm-up or quiet moment is waited for
-        if time.monotonic() - _runs["ended"] < quiet_s:
-            return True
-    return bool(_other_warm_ups(me))
-
-
-def _other_warm_ups(me: threading.Thread) -> list[threading.Thread]:
-    """The server's warm-up threads still running, but ``me`` and any other fork server warm-up (a second
-    executor, in tests: each would wait for the other)."""
-    return [
-        th
-        for th in threading.enumerate()
-        if th is not me and "warm-up" in th.name and th.name != WARM_THREAD and th.is_alive()
-    ]
-
-
-def server_warm_ups_over(timeout: float = WARM_AFTER_S, quiet_s: float = QUIET_S) -> bool:
-    """Return once this server's first page has run, the warm-ups it started are over (the threads named
-    ``dlviz-...warm-up...``: the explanation path, the pages' imports, the datasets, the lessons' views), and no
-    page has run for ``quiet_s`` seconds; once a Train page has been opened (:func:`train_soon`), as soon as no page
-    runs; or after ``timeout`` seconds. True when it was not the timeout. What the fork
-    server's warm-up waits for (``dlviz.train.children.warm_up``): on two cores, its imports in a process of their
-    own slowed the first lesson a just-started server opens, pressed at once; started as soon as the warm-ups were
-    over, the lesson a student opened after reading the Start page for 1.5 s (issue 18, docs/performance.md)."""
-    deadline = time.monotonic() + timeout
-    me = threading.current_thread()
-    if not FIRST_RUN_OVER.wait(timeout):
-        return False
-    while time.monotonic() < deadline:
-        if not _server_busy(me, quiet_s):
-            return True
-        time.sleep(0.1)
-    return False
-
-
 @st.cache_resource(show_spinner=False)
 def get_executor() -> LocalExecutor | FairQueue:
     """One executor per server; each session keeps its own job ids, so tabs train independently.
     Jobs train in child processes (``ProcessExecutor``); DLVIZ_EXECUTOR=thread keeps them in threads.
     On a class server the jobs go through one fair queue (``dlviz.classroom.queue``); alone they start at once."""
-    ex = for_server(make_executor(warm_after=server_warm_ups_over))
+    ex = for_server(make_executor())
     if isinstance(ex, FairQueue):
         set_job_threads(ex)  # a class server: one core left to the pages (dlviz.classroom.queue)
     # Runs left 'running' by an earlier server become 'interrupted'. Start-up clean-up belongs to the
