@@ -9,7 +9,9 @@ path, every page's imports, the datasets), and a lesson pressed at once (``--rea
 Given other checkouts of dlviz (folders), it opens the same lessons on each, in a random order within each round
 (an interleaved A/B: a busy moment of the machine falls on both), and prints one row per checkout and lesson.
 The lessons are prepared once (``python -m dlviz lessons prepare``, ``--tiny``: 1 epoch on 600 images) by this
-checkout, and each server gets a fresh copy of that home.
+checkout, and each server gets a fresh copy of that home. Each open also records ``start_page_s``, the seconds from
+starting the server to the lesson's Start button drawn: a change that makes the click faster by making the Start page
+slower (or the other way round) shows in both.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
                         shutil.rmtree(home, ignore_errors=True)
                         shutil.copytree(prepared, home)
                         runs_before = _run_count(home)
+                        spawned = time.perf_counter()
+                        shown: list[float] = []
                         server = _server(checkout, home, a.data_dir, a.tiny)
                         try:
                             server.wait_healthy(120)
@@ -83,13 +88,18 @@ def main(argv: list[str] | None = None) -> int:
                                 return server_s, _tree_cpu(me) - server_s
 
                             (settled_s, end_s), (server_cpu, browser_cpu) = _open_one(
-                                browser, server.url, lesson_id, cpu, a.read_s
+                                browser, server.url, lesson_id, cpu, a.read_s, shown
                             )
                         finally:
                             server.stop()
                         trained += _run_count(home) - runs_before
                         rows.setdefault((str(checkout), lesson_id), []).append(
-                            {"open_s": round(settled_s, 2), "run_end_s": end_s, "cpu_s": [server_cpu, browser_cpu]}
+                            {
+                                "open_s": round(settled_s, 2),
+                                "run_end_s": end_s,
+                                "cpu_s": [server_cpu, browser_cpu],
+                                "start_page_s": round(shown[0] - spawned, 2),  # server start to Start drawn
+                            }
                         )
             browser.close()
     every = [r["open_s"] for v in rows.values() for r in v]
@@ -119,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
                 + " ".join(f"{x:.2f}" for x in s)
                 + f"   under 2 s: {sum(x < 2 for x in s)} of {len(s)}"
             )
+    for c in names:
+        shown = [r["start_page_s"] for (co, _), v in rows.items() if co == c for r in v]
+        if shown:
+            print(f"server start to the Start page drawn, {Path(c).name}: median {statistics.median(shown):.2f} s")
     print(f"{out['under_2_s']} of {out['count']} opens under 2 s")
     if trained:
         print(f"NOT A VALID MEASUREMENT: the servers trained {trained} run(s) while the lessons opened")

@@ -98,7 +98,9 @@ def _run_end(page, finished: list[float], t0: float) -> float | None:
     return round(done[-1] - t0, 2) if done else None
 
 
-def _open_one(browser, url: str, lesson_id: str, cpu=None, read_s: float = 0.0) -> float:
+def _open_one(browser, url: str, lesson_id: str, cpu=None, read_s: float = 0.0, shown: list | None = None) -> float:
+    """Open the Start page, press ``lesson_id``'s Start (after ``read_s``), time it until its first step has drawn.
+    ``shown``: gets the ``time.perf_counter()`` at which the Start button had drawn."""
     from playwright.sync_api import expect
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -121,6 +123,8 @@ def _open_one(browser, url: str, lesson_id: str, cpu=None, read_s: float = 0.0) 
         card = page.locator(f".st-key-_lsn_card_{lesson_id}")
         start = card.get_by_role("button", name="Start")
         expect(start).to_be_visible(timeout=120_000)
+        if shown is not None:
+            shown.append(time.perf_counter())
         if read_s:
             page.wait_for_timeout(read_s * 1000)  # the student reads the lesson list before pressing Start
         before = cpu() if cpu else None
