@@ -98,9 +98,11 @@ def _run_end(page, finished: list[float], t0: float) -> float | None:
     return round(done[-1] - t0, 2) if done else None
 
 
-def _open_one(browser, url: str, lesson_id: str, cpu=None, read_s: float = 0.0, shown: list | None = None) -> float:
-    """Open the Start page, press ``lesson_id``'s Start (after ``read_s``), time it until its first step has drawn.
-    ``shown``: gets the ``time.perf_counter()`` at which the Start button had drawn."""
+def _open_one(browser, url: str, lesson_id: str, cpu=None, read_s: float = 0.0, shown: list | None = None) -> tuple:
+    """Open the Start page, press ``lesson_id``'s Start (after ``read_s``), time it until its first step has drawn:
+    (seconds until settled, seconds until the page's run ended), and with ``cpu`` (called just before the click and
+    after) also the difference of what it returned. ``shown``: gets the ``time.perf_counter()`` at which the Start
+    button had drawn."""
     from playwright.sync_api import expect
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
