@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 
 import pytest
 from browser_util import MNIST_DIR, ROOT, button, goto, set_recipe, settled, skip_without_browser, start_server
@@ -170,6 +171,20 @@ def test_a_number_under_the_errors_gallery_opens_the_image_on_inspect(server, br
         ctx.close()
 
 
+def _wait_for_still(locator, seconds: float = 1.0, timeout: float = 60.0) -> None:
+    """Until ``locator``'s place on the page has not moved for ``seconds`` (what is above it is drawn)."""
+    deadline, last, since = time.monotonic() + timeout, None, time.monotonic()
+    while time.monotonic() < deadline:
+        box = locator.bounding_box()
+        y = None if box is None else round(box["y"])
+        if y is None or y != last:
+            last, since = y, time.monotonic()
+        elif time.monotonic() - since >= seconds:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{locator} kept moving for {timeout:.0f} s")
+
+
 def test_inspect_jump_list_scrolls_to_a_folded_layer(server, browser):
     ctx, page = _page(browser, 1280, 720)
     try:
@@ -180,6 +195,7 @@ def test_inspect_jump_list_scrolls_to_a_folded_layer(server, browser):
         hrefs = links.evaluate_all("els => els.map(e => e.getAttribute('href'))")
         assert hrefs == [f"#layer-{i}" for i in range(1, 7)], hrefs  # the MLP: flatten, dense, relu, dense, relu, dense
         target = page.locator("#layer-5")
+        _wait_for_still(target)  # the figures above it are drawn (they would push a jump's target down)
         assert target.bounding_box()["y"] > 720  # below the fold at first
         links.nth(4).click()
         page.wait_for_function(

@@ -259,6 +259,8 @@ def test_a_killed_server_takes_its_training_process_with_it(home, mnist_dir, tmp
         assert all(_alive(pids[k]) for k in ("child", "forkserver", "tracker")), pids
         store = RunStore(home)
         assert store.get(pids["run_id"]).status == "running"
+        # the first epoch's end is reported before its weights are written: kill only once they are on disk
+        _wait_until(lambda: store.has_weights(pids["run_id"]), 60, "the first epoch's weights were never written")
         os.kill(server.pid, signal.SIGKILL)
         server.wait(10)
         for what in ("child", "forkserver", "tracker"):
