@@ -141,6 +141,11 @@ def test_walk_every_step(app, tiny, prepared, home, data_dir, monkeypatch, lesso
         # the runs the step opens are trained once, with progress, if `lessons prepare` did not
         _run_until(at, lambda a: not a.session_state["_lsn_waiting"] if "_lsn_waiting" in a.session_state else True)
         assert step.text(lang) in _texts(at), (step.id, lang)
+        marked = (step.state.get("input") or {}).get("shortcut_index")
+        if marked is not None and step.page == "inspect":  # the marked digit says what it is beside the canvas
+            from dlviz.i18n import translate
+
+            assert translate("Test image {i} with the mark of its label", lang, i=marked) in _texts(at), step.id
         if step.question is not None:
             assert step.question.prompt(lang) in _texts(at)
             assert not _next_enabled(at)  # a guess first

@@ -268,7 +268,11 @@ def _input_picker(ctx: InspectCtx) -> InputImage:
     with right:
         shown = current_input(ctx)
         if raw is None and mode == "draw" and shown.source == "drawn":
-            _show_pair(None, shown)  # the drawing kept from before a refresh (its strokes are on the canvas again)
+            # the drawing kept from before a refresh (its strokes are on the canvas again), or a digit a lesson
+            # put here (a test image with its planted mark): its caption says which, above the canvas's invitation
+            if shown.caption:
+                st.caption(shown.caption)
+            _show_pair(None, shown)
             return shown
         if raw is None:
             st.info(
