@@ -169,6 +169,26 @@ def test_walk_every_step(app, tiny, prepared, home, data_dir, monkeypatch, lesso
     assert at.session_state["_lsn"]["active"] is None
 
 
+def _scrolls_to_top(at) -> bool:
+    return any("scrollTo(0, 0)" in h.proto.body for h in at.get("html"))
+
+
+def test_entering_a_step_scrolls_its_page_to_the_top(app, tiny):
+    """A page switch keeps the scroll of the page before (in Chromium, a lesson started far down the Start page
+    opened its first page 777-852 px down, the step's text out of sight, on a just-started server). Entering a step
+    (Start, Next, Back) puts a script on its page that scrolls to the top, once: not on the page's later runs."""
+    at = app()
+    at.run()
+    assert not _scrolls_to_top(at)
+    at.button(key="_lsn_start_first-network").click().run()
+    assert not at.exception, at.exception
+    assert _scrolls_to_top(at)
+    at.run()  # the same step, drawn again (a widget moved): the student's own scroll stays
+    assert not _scrolls_to_top(at)
+    at.button(key="_lsn_next").click().run()
+    assert _progress(at, "first-network")["step"] == 1 and _scrolls_to_top(at)
+
+
 def test_hide_resume_and_refresh(app, tiny):
     """Hide the lesson (the page alone), show it again, leave and resume at the same step; a new session with the
     same ?s= (a refresh) finds the lesson where it was."""

@@ -387,6 +387,7 @@ LSN_JOBS = "_lsn_jobs"  # snapshot fingerprint -> training job id
 LSN_PROBLEMS = "_lsn_problems"  # lesson files that did not load
 LSN_GOTO = "_lsn_goto"  # the page Back / Next switches to at the top of the next run
 LSN_PANEL = "_lsn_panel"
+LSN_TO_TOP = "_lsn_to_top"  # set when a step is entered: its page opens scrolled to the top (the step's text)
 LSN_HIDDEN_BAR = "_lsn_hidden_bar"
 LSN_SHOW = "_lsn_show"
 LSN_HIDE = "_lsn_hide"

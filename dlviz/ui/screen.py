@@ -24,6 +24,8 @@ BASE_CSS = """
 <style>
 /* no empty band above the title: the curves and figures get the screen */
 [data-testid="stMainBlockContainer"] { padding-top: 2rem; padding-left: 3rem; padding-right: 3rem; }
+/* a script-only html element (a lesson step's scroll to the top, the class cookie) takes no gap in the layout */
+[data-testid="stElementContainer"]:has(> [data-testid="stHtml"] > script:only-child) { display: none; }
 </style>
 """
 PRESENT_CSS = f"""
