@@ -324,3 +324,45 @@ def test_the_filters_step_of_a_prepared_lesson_is_scored_before_the_first_studen
     assert not at.exception, at.exception
     assert "Unit (0 to" in " ".join(n.label for n in at.number_input)  # the unit explorer is drawn
     assert calls == []  # its scores came from the warm-up
+
+
+_NO_DYNAMO = """
+import os, sys, threading
+from streamlit.testing.v1 import AppTest
+from dlviz.lessons import load_lessons
+for lesson_id in load_lessons():
+    at = AppTest.from_file(os.path.abspath("app.py"), default_timeout=120)
+    at.run()
+    at.button(key="_lsn_start_" + lesson_id).click().run()
+    assert not at.exception, (lesson_id, at.exception)
+    print(lesson_id, "torch._dynamo" in sys.modules, flush=True)
+for th in threading.enumerate():
+    if th.name.startswith("dlviz-"):
+        th.join(120)  # the warm-ups the Start page started
+print("warm-ups done", "torch._dynamo" in sys.modules, flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_a_server_that_opens_every_lesson_never_imports_torch_dynamo(prepared, tmp_path, data_dir):
+    """torch._dynamo costs 0.8-2.6 s of CPU to import, once per process. A just-started server's first pages
+    share two cores with its warm-ups and the student's browser (issue 18), so nothing its pages or warm-ups do
+    may import it: the model-cost estimate works on shapes by hand (dlviz.models.layers, "costs on shapes"),
+    and training imports it in its own process. A fresh interpreter opens the Start page and every lesson's
+    first step, waits for the warm-ups, and must not have imported it."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    home = tmp_path / "home"
+    _copy_home(prepared, home)
+    env = dict(os.environ, DLVIZ_HOME=str(home), DLVIZ_LESSON_TINY="1", DLVIZ_OFFLINE="1", DLVIZ_DATA_DIR=str(data_dir))
+    env["PYTHONPATH"] = str(ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", _NO_DYNAMO], cwd=ROOT, env=env, capture_output=True, text=True, timeout=480
+    )
+    lines = [ln for ln in out.stdout.splitlines() if ln.split(" ")[0] in {*LESSONS, "warm-ups"}]
+    assert out.returncode == 0 and len(lines) == len(LESSONS) + 1, out.stdout[-2000:] + out.stderr[-3000:]
+    assert all(ln.endswith("False") for ln in lines), "\n".join(lines)

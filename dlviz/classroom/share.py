@@ -318,7 +318,7 @@ def _check_fits(run: dict, weights: dict[str, torch.Tensor]) -> None:
 
     from dlviz.modality import modality_of
     from dlviz.models import build
-    from dlviz.models.builder import estimate
+    from dlviz.models.builder import estimate, on_meta
     from dlviz.tasks import task_of_spec
 
     rec = SimpleNamespace(id="import", dataset=run["dataset"], spec=run["spec"], settings=run["settings"])
@@ -329,7 +329,7 @@ def _check_fits(run: dict, weights: dict[str, torch.Tensor]) -> None:
     )
     try:
         task = task_of_spec(rec.spec)
-        with torch.device("meta"):
+        with on_meta():
             own = task.build(rec.spec)  # a model its task builds (a GAN): its own fixed layout, counted here
         if own is not None:
             if sum(p.numel() for p in own.module.parameters()) > held:

@@ -55,11 +55,9 @@ def _example(shape: tuple, example) -> torch.Tensor:
 def _run(model: nn.Module, shape: tuple, methods: tuple, example=None) -> None:
     import captum.attr  # noqa: F401  (the lazy imports: about a second once per process)
 
-    # PyTorch's Python kernels for meta tensors (the model-cost estimate that every build runs first,
-    # dlviz.models.builder.estimate) and torch.optim import torch._dynamo on first use: 1.5-2.6 s once
-    # per process, which the first Build page view paid
-    import torch._dynamo  # noqa: F401
-
+    # Not torch._dynamo (0.8-2.6 s of CPU): this warm-up imported it for the model-cost estimate, which no
+    # longer runs on the meta device's kernels, and nothing the server's pages draw needs it; it took the CPU
+    # from a just-started server's first pages (issue 18). Training imports it in its own process.
     from dlviz.explain import explain, inputs_of, methods_for
 
     x = _example(shape, example)

@@ -11,14 +11,16 @@ import copy
 import json
 import re
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from dlviz.errors import SpecError
 from dlviz.limits import Limits, fmt_bytes, limits
-from dlviz.models.layers import LAYER_TYPES, MASKS_PADS, Reads, Recurrent, Shape, fmt_shape, layer_type
+from dlviz.models.layers import LAYER_TYPES, MASKS_PADS, Reads, Shape, fmt_shape, layer_type
 
 MAX_LAYERS = 64
 
@@ -244,86 +246,51 @@ class Estimate:
         return batch * sum(c.activation_bytes for c in self.layers)
 
 
+class _SkipInit(TorchFunctionMode):
+    """Skips torch.nn.init's fills: on the meta device they fill nothing, but PyTorch's Python kernel of one
+    (``normal_``: an Embedding's weights, learned positions, a GAN's init) imports torch._dynamo on first use.
+    A torch-function mode lives in its own thread: another thread building a real model is not touched."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if getattr(func, "__module__", None) == "torch.nn.init":
+            return args[0] if args else kwargs["tensor"]
+        return func(*args, **kwargs)
+
+
+@contextmanager
+def on_meta():
+    """Build modules with shapes but no storage (PyTorch's meta device), skipping their initialisation."""
+    with torch.device("meta"), _SkipInit():
+        yield
+
+
 def estimate(
     spec, input_shape: Shape = (1, 28, 28), input_dtype: torch.dtype | None = None, vocab_size: int | None = None
 ) -> Estimate:
-    """Parameters, activation memory and FLOPs per example of ``spec``, traced on PyTorch's meta device.
+    """Parameters, activation memory and FLOPs per example of ``spec``, from shapes alone.
 
-    Layers are built and run on tensors that have shapes but no storage, so a model of billions of
-    parameters costs nothing here. Raises the builder's SpecErrors for impossible shapes; a forward
-    pass that fails stops the trace (``complete`` False) and :func:`build` reports it.
+    Each layer is built on PyTorch's meta device (parameters with shapes but no storage, so a model of billions
+    of parameters costs nothing here) and its output shape, activations and FLOPs are worked out by hand from
+    its sizes (``LayerType.cost_of``; no forward pass, which on the meta device imports torch._dynamo, 0.8-2.6 s
+    once per process). Raises the builder's SpecErrors for impossible shapes; a layer that shrinks its input to
+    nothing stops the estimate (``complete`` False) and :func:`build` reports it. ``input_dtype`` is accepted
+    for the callers' symmetry with :func:`build`: what a layer outputs is always floats.
     """
-    from torch.utils.flop_counter import FlopCounterMode
-
     spec = with_vocab(spec, vocab_size) if vocab_size is not None else normalize(spec)
-    if input_dtype is None:
-        input_dtype = LAYER_TYPES[spec["layers"][0]["type"]].reads.dtype
     out = Estimate()
     shape = tuple(input_shape)
-    batch = 2  # BatchNorm needs two examples in training mode
-    with torch.device("meta"):
-        x = torch.zeros((batch, *shape), dtype=input_dtype)
-        for i, layer in enumerate(spec["layers"]):
-            lt = LAYER_TYPES[layer["type"]]
+    size = torch.empty((), dtype=torch.get_default_dtype()).element_size()  # every layer outputs floats
+    for i, layer in enumerate(spec["layers"]):
+        lt = LAYER_TYPES[layer["type"]]
+        with on_meta():
             module = lt.build(layer, shape, i)
-            if lt.key in MASKS_PADS:
-                module.mask_pads = False  # the same shapes; finding the pads needs values
-            if isinstance(module, Recurrent):  # PyTorch traces an RNN on meta tensors step by step: slow
-                x, cost = _recurrent_cost(module, x)
-                out.layers.append(LayerCost(i, lt.title, sum(p.numel() for p in module.parameters()), *cost))
-                shape = tuple(x.shape[1:])
-                continue
-            kept = []
-            leaves = [m for m in module.modules() if not any(True for _ in m.children())] or [module]
-            hooks = [m.register_forward_hook(lambda _m, _i, o: kept.append(o)) for m in leaves]  # noqa: B023
-            try:
-                with torch.no_grad(), FlopCounterMode(display=False) as counter:
-                    x = module(x)
-            except Exception:  # noqa: BLE001  the real pass in build() turns it into a SpecError
-                out.complete = False
-                return out
-            finally:
-                for h in hooks:
-                    h.remove()
-            act = sum(_nbytes(o) for o in kept) or _nbytes(x)
-            out.layers.append(
-                LayerCost(
-                    i,
-                    lt.title,
-                    sum(p.numel() for p in module.parameters()),
-                    act // batch,
-                    counter.get_total_flops() // batch,
-                )
-            )
-            shape = tuple(x.shape[1:])
-            if any(s <= 0 for s in shape):
-                out.complete = False
-                return out
+        shape, numbers, flops = lt.cost_of(module, shape)
+        out.layers.append(LayerCost(i, lt.title, sum(p.numel() for p in module.parameters()), numbers * size, flops))
+        if any(s <= 0 for s in shape):
+            out.complete = False
+            return out
     return out
-
-
-def _recurrent_cost(module: Recurrent, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
-    """(the output on meta, (activation bytes, FLOPs) per example) of a recurrent layer, from its sizes."""
-    rnn = module.rnn
-    b, steps, features = x.shape
-    gates = {"rnn": 1, "lstm": 4, "gru": 3}[module.kind]
-    dirs, h = 2 if rnn.bidirectional else 1, rnn.hidden_size
-    flops = act = 0
-    for layer in range(rnn.num_layers):
-        inputs = features if layer == 0 else h * dirs
-        flops += dirs * steps * gates * 2 * (inputs * h + h * h)
-        act += dirs * steps * (gates + 1) * h * 4  # the gates and the state at every step
-    width = h * dirs
-    y = torch.empty((b, steps, width) if module.return_sequence else (b, width), dtype=x.dtype, device="meta")
-    return y, (act, flops)
-
-
-def _nbytes(o) -> int:
-    if isinstance(o, torch.Tensor):
-        return o.numel() * o.element_size()
-    if isinstance(o, (tuple, list)):
-        return sum(_nbytes(v) for v in o)
-    return 0
 
 
 def check_budget(est: Estimate, batch: int | None = None, lim: Limits | None = None) -> None:

@@ -7,6 +7,7 @@ so nobody ever types ``in_features``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -66,12 +67,19 @@ class LayerType:
     label: Callable[[dict], str] | None = None  # short text for the diagram
     aliases: tuple[str, ...] = field(default=())
     reads: Reads = PIXELS  # what a model that starts with this layer takes in
+    cost: Callable[[nn.Module, Shape], Cost] | None = (
+        None  # what one example costs (see "costs on shapes"); None: same_cost
+    )
 
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}
 
     def short(self, params: dict) -> str:
         return self.label(params) if self.label else self.title
+
+    def cost_of(self, module: nn.Module, shape: Shape) -> Cost:
+        """(output shape, numbers output, FLOPs) of one example through ``module`` (this type, built for ``shape``)."""
+        return (self.cost or same_cost)(module, shape)
 
 
 # --------------------------------------------------------------------------- custom modules
@@ -542,6 +550,129 @@ def _kimconv(p, shape, i):
     return KimConv(shape[1], kim_widths(p), int(p["filters"]))
 
 
+# --------------------------------------------------------------------------- costs on shapes
+# What a layer costs one example, worked out from its input shape and its module's sizes, with no forward pass:
+# (output shape, how many numbers its modules output (each kept for the backward pass), FLOPs of the forward
+# pass). FLOPs count what torch.utils.flop_counter counts: matrix products and convolutions, a multiply-add
+# counting 2, biases and elementwise work left out. Tracing a forward pass on PyTorch's meta device gave the same
+# figures (tests/test_layer_costs.py checks every layer type against that trace), but PyTorch's meta kernel of
+# a matrix product imports torch._dynamo on its first call: 0.8-2.6 s once per process, which the first Build
+# page (and the server's first seconds, issue 18) paid.
+Cost = tuple[Shape, int, int]
+
+
+def _n(shape: Shape) -> int:
+    return math.prod(shape)
+
+
+def _out_len(size: int, k: int, stride: int, pad: int = 0) -> int:
+    return (size + 2 * pad - k) // stride + 1
+
+
+def same_cost(m: nn.Module, s: Shape) -> Cost:
+    """A layer whose output has its input's shape (activations, dropout, batch norm): no FLOPs counted."""
+    return s, _n(s), 0
+
+
+def _dense_cost(m: nn.Linear, s: Shape) -> Cost:
+    return (m.out_features,), m.out_features, 2 * m.in_features * m.out_features
+
+
+def _conv_cost(m: nn.Conv2d, s: Shape) -> Cost:
+    (k, _), (st, _), (pad, _) = m.kernel_size, m.stride, m.padding
+    o = (m.out_channels, _out_len(s[1], k, st, pad), _out_len(s[2], k, st, pad))
+    return o, _n(o), 2 * m.in_channels * k * k * _n(o)
+
+
+def _pool_cost(m: nn.Module, s: Shape) -> Cost:
+    k, st = int(m.kernel_size), int(m.stride)
+    o = (s[0], _out_len(s[1], k, st), _out_len(s[2], k, st))
+    return o, _n(o), 0
+
+
+def _residual_cost(m: ResidualBlock, s: Shape) -> Cost:
+    c, st = m.conv1.out_channels, m.conv1.stride[0]
+    o = (c, _out_len(s[1], 3, st, 1), _out_len(s[2], 3, st, 1))
+    n = _n(o)
+    flops = 2 * s[0] * 9 * n + 2 * c * 9 * n  # conv1 (in -> c) and conv2 (c -> c), 3x3
+    act = 6 * n  # conv1, bn1, relu1, conv2, bn2, relu2
+    if isinstance(m.shortcut, nn.Identity):
+        act += _n(s)
+    else:  # a 1x1 convolution and its batch norm
+        act += 2 * n
+        flops += 2 * s[0] * n
+    return o, act, flops
+
+
+def _flat_cost(m: nn.Module, s: Shape) -> Cost:
+    return (_n(s),), _n(s), 0
+
+
+def _reshape_cost(m: nn.Unflatten, s: Shape) -> Cost:
+    o = tuple(int(v) for v in m.unflattened_size)
+    return o, _n(o), 0
+
+
+def _upsample_cost(m: nn.Upsample, s: Shape) -> Cost:
+    k = float(m.scale_factor)
+    o = (s[0], int(s[1] * k), int(s[2] * k))
+    return o, _n(o), 0
+
+
+def _gap_cost(m: nn.Module, s: Shape) -> Cost:
+    return (s[0],), s[0], 0
+
+
+def _rows_cost(m: nn.Module, s: Shape) -> Cost:
+    o = (s[1], s[0] * s[2])
+    return o, _n(o), 0
+
+
+def _embedding_cost(m: nn.Embedding, s: Shape) -> Cost:
+    o = (s[0], m.embedding_dim)
+    return o, _n(o), 0
+
+
+def _recurrent_cost(m: Recurrent, s: Shape) -> Cost:
+    rnn = m.rnn
+    steps, features = s
+    gates = {"rnn": 1, "lstm": 4, "gru": 3}[m.kind]
+    dirs, h = 2 if rnn.bidirectional else 1, rnn.hidden_size
+    flops = act = 0
+    for layer in range(rnn.num_layers):
+        inputs = features if layer == 0 else h * dirs
+        flops += dirs * steps * gates * 2 * (inputs * h + h * h)
+        act += dirs * steps * (gates + 1) * h  # the gates and the state at every step
+    return ((steps, h * dirs) if m.return_sequence else (h * dirs,)), act, flops
+
+
+def _timepool_cost(m: nn.Module, s: Shape) -> Cost:
+    return (s[1],), s[1], 0
+
+
+def _transformer_cost(m: TransformerEncoder, s: Shape) -> Cost:
+    t, d = s
+    act = 2 * t * d + (t * d if m.positions == "learned" else 0)  # the input's dropout, the last LayerNorm
+    flops = 0
+    for layer in m.layers:
+        f = layer.ff1.out_features
+        # norm1, q, k, v, out, drop1, norm2, ff2, drop2: (T, D) each; ff1, GELU: (T, F); the weights (heads, T, T)
+        act += 9 * t * d + 2 * t * f + layer.heads * t * t
+        flops += 2 * t * d * (4 * d + 2 * f) + 2 * 2 * t * t * d  # the Linear layers, then QK^T and weights x V
+    return s, act, flops
+
+
+def _kimconv_cost(m: KimConv, s: Shape) -> Cost:
+    t, d = s
+    act = flops = 0
+    for w, conv in zip(m.widths, m.convs):
+        n = conv.out_channels * (t + w - 1)  # every window that touches the sentence (w - 1 zeros each side)
+        act += 2 * n  # the convolution and its ReLU
+        flops += 2 * d * w * n
+    o = (sum(conv.out_channels for conv in m.convs),)
+    return o, act, flops
+
+
 _UNITS = Param("units", "int", 128, 1, 8192, help="Number of neurons (outputs).")
 _RNN_PARAMS = (
     Param("hidden", "int", 128, 1, 2048, help="Size of the hidden state."),
@@ -562,6 +693,7 @@ LAYER_TYPES: dict[str, LayerType] = {
             "Fully connected: every output sees every input.",
             lambda p: f"Dense {p['units']}",
             aliases=("linear",),
+            cost=_dense_cost,
         ),
         LayerType(
             "conv2d",
@@ -577,6 +709,7 @@ LAYER_TYPES: dict[str, LayerType] = {
             "Slides small learned filters over the image.",
             lambda p: f"Conv {p['out']}@{p['kernel']}x{p['kernel']}",
             aliases=("conv",),
+            cost=_conv_cost,
         ),
         LayerType(
             "maxpool",
@@ -589,6 +722,7 @@ LAYER_TYPES: dict[str, LayerType] = {
             ),
             "Keeps the largest value of each window.",
             lambda p: f"MaxPool {p['size']}x{p['size']}",
+            cost=_pool_cost,
         ),
         LayerType(
             "avgpool",
@@ -601,8 +735,11 @@ LAYER_TYPES: dict[str, LayerType] = {
             ),
             "Averages each window.",
             lambda p: f"AvgPool {p['size']}x{p['size']}",
+            cost=_pool_cost,
         ),
-        LayerType("gap", "Global average pool", "conv", _gap, (), "Averages each feature map to one number."),
+        LayerType(
+            "gap", "Global average pool", "conv", _gap, (), "Averages each feature map to one number.", cost=_gap_cost
+        ),
         LayerType(
             "residual",
             "Residual block",
@@ -614,6 +751,7 @@ LAYER_TYPES: dict[str, LayerType] = {
             ),
             "Two 3x3 convolutions plus a skip connection (ResNet).",
             lambda p: f"Residual {p['channels']}" + (f" /{p['stride']}" if int(p['stride']) > 1 else ""),
+            cost=_residual_cost,
         ),
         LayerType(
             "flatten",
@@ -622,6 +760,7 @@ LAYER_TYPES: dict[str, LayerType] = {
             lambda p, s, i: nn.Flatten(),
             (),
             "Turns an image-shaped input into one long vector.",
+            cost=_flat_cost,
         ),
         LayerType(
             "reshape",
@@ -636,6 +775,7 @@ LAYER_TYPES: dict[str, LayerType] = {
             "Turns one long vector back into an image (the opposite of Flatten): a decoder's way back.",
             lambda p: f"Reshape {p['channels']}x{p['height']}x{p['width']}",
             aliases=("unflatten",),
+            cost=_reshape_cost,
         ),
         LayerType(
             "upsample",
@@ -645,6 +785,7 @@ LAYER_TYPES: dict[str, LayerType] = {
             (Param("scale", "int", 2, 1, 8, help="Each pixel becomes scale x scale pixels."),),
             "Makes the image larger by repeating each pixel (the opposite of pooling): a decoder's way back.",
             lambda p: f"Upsample x{p['scale']}",
+            cost=_upsample_cost,
         ),
         LayerType(
             "dropout",
@@ -675,6 +816,7 @@ LAYER_TYPES: dict[str, LayerType] = {
             _rows,
             (),
             "Reads an image row by row: each row is one time step.",
+            cost=_rows_cost,
         ),
         LayerType(
             "embedding",
@@ -688,6 +830,7 @@ LAYER_TYPES: dict[str, LayerType] = {
             "Turns each token id into a learned vector.",
             lambda p: f"Embedding {p['vocab']}x{p['dim']}",
             reads=TOKEN_IDS,
+            cost=_embedding_cost,
         ),
         LayerType(
             "rnn",
@@ -697,6 +840,7 @@ LAYER_TYPES: dict[str, LayerType] = {
             _RNN_PARAMS,
             "A recurrent layer: a hidden state updated at every time step.",
             lambda p: f"RNN {p['hidden']}",
+            cost=_recurrent_cost,
         ),
         LayerType(
             "lstm",
@@ -706,6 +850,7 @@ LAYER_TYPES: dict[str, LayerType] = {
             _RNN_PARAMS,
             "A recurrent layer with gates that decide what to remember.",
             lambda p: f"LSTM {p['hidden']}",
+            cost=_recurrent_cost,
         ),
         LayerType(
             "gru",
@@ -715,6 +860,7 @@ LAYER_TYPES: dict[str, LayerType] = {
             _RNN_PARAMS,
             "A lighter gated recurrent layer.",
             lambda p: f"GRU {p['hidden']}",
+            cost=_recurrent_cost,
         ),
         LayerType(
             "timepool",
@@ -732,6 +878,7 @@ LAYER_TYPES: dict[str, LayerType] = {
             ),
             "Summarises a sequence into one vector.",
             lambda p: f"{p['mode'].capitalize()} over time",
+            cost=_timepool_cost,
         ),
         LayerType(
             "transformer",
@@ -753,6 +900,7 @@ LAYER_TYPES: dict[str, LayerType] = {
             ),
             "Self-attention: every token looks at every other token (an encoder of a transformer).",
             lambda p: f"Transformer {p['layers']}x{p['heads']}h",
+            cost=_transformer_cost,
         ),
         LayerType(
             "kimconv",
@@ -768,6 +916,7 @@ LAYER_TYPES: dict[str, LayerType] = {
             "Filters slide over a few words at a time; each keeps its strongest match in the sentence.",
             lambda p: f"TextCNN {','.join(map(str, kim_widths(p)))} x{p['filters']}",
             aliases=("textcnn",),
+            cost=_kimconv_cost,
         ),
     ]
 }
