@@ -229,7 +229,7 @@ class Estimate:
     """What a model costs, from shapes alone: nothing of its size is allocated to find out."""
 
     layers: list[LayerCost] = field(default_factory=list)
-    complete: bool = True  # False: a layer could not be traced on shapes (build() then names the problem)
+    complete: bool = True  # False: a layer shrinks its input to nothing (build() then names the problem)
 
     @property
     def params(self) -> int:

@@ -554,10 +554,11 @@ def _kimconv(p, shape, i):
 # What a layer costs one example, worked out from its input shape and its module's sizes, with no forward pass:
 # (output shape, how many numbers its modules output (each kept for the backward pass), FLOPs of the forward
 # pass). FLOPs count what torch.utils.flop_counter counts: matrix products and convolutions, a multiply-add
-# counting 2, biases and elementwise work left out. Tracing a forward pass on PyTorch's meta device gave the same
-# figures (tests/test_layer_costs.py checks every layer type against that trace), but PyTorch's meta kernel of
-# a matrix product imports torch._dynamo on its first call: 0.8-2.6 s once per process, which the first Build
-# page (and the server's first seconds, issue 18) paid.
+# counting 2, biases and elementwise work left out. A real forward pass with PyTorch's FLOP counter and a hook on
+# every leaf module measures the same figures (tests/test_layer_costs.py, every layer type). The estimate used to
+# run that pass on the meta device, but PyTorch's meta kernel of a matrix product imports torch._dynamo on its
+# first call: 0.8-2.6 s once per process, which the first Build page (and the server's first seconds, issue 18)
+# paid.
 Cost = tuple[Shape, int, int]
 
 
