@@ -21,8 +21,8 @@ DLVIZ_MAX_IDX_MB            an IDX data file once decompressed                  
 
 ``DLVIZ_NO_LIMITS=1`` (the CLI's ``--no-limits``) lifts the model limits (parameters, activation
 memory, FLOPs, batch) on a machine of one's own; the file limits stay, they guard against damaged
-files too. Estimates come from shapes alone (:func:`dlviz.models.builder.estimate`, on PyTorch's
-``meta`` device): nothing is allocated before a model passes.
+files too. Estimates come from shapes alone (:func:`dlviz.models.builder.estimate`: layers built on PyTorch's
+``meta`` device, their costs worked out from their sizes): nothing is allocated before a model passes.
 """
 
 from __future__ import annotations

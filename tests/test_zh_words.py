@@ -68,12 +68,16 @@ def test_switching_to_chinese_relabels_the_chosen_options(tmp_path):
             page.goto(server.url + "/train")
             expect(page.get_by_role("heading", name="Train", level=1)).to_be_visible(timeout=90_000)
             settled(page)
+            # the script's run can end before the browser has loaded a select box's code and drawn it
+            select = '[data-testid=stSelectbox] input[aria-label="{}"]'
+            expect(page.locator(select.format("Learning-rate schedule"))).to_have_count(1)
             before = page.evaluate(SELECT_VALUES)
             assert before["Learning-rate schedule"] == "Warm-up then cosine decay", before
             page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
             page.get_by_role("option", name="简体中文").click()
             expect(page.get_by_role("heading", name="训练", level=1)).to_be_visible(timeout=90_000)
             settled(page)
+            expect(page.locator(select.format("学习率调度"))).to_have_count(1)
             after = page.evaluate(SELECT_VALUES)
             browser.close()
     finally:
