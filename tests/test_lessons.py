@@ -222,6 +222,22 @@ def test_snapshot_fingerprint_find_and_remember(home, monkeypatch):
     assert snapshots.find(store, snap) is None
 
 
+def test_a_run_that_several_lessons_share_names_none_of_them():
+    """The course's CNN is one run for lessons 3, 8 and 10 (same data, model, recipe): named after whichever lesson
+    prepared it first, the Explain lesson's model picker read "convolution-filters · cnn"."""
+    from dlviz.lessons import load_lessons, snapshots
+
+    lessons = load_lessons()
+    shared = [
+        snapshots.run_name(lessons[i].snapshots["cnn"], lessons[i])
+        for i in ("convolution-filters", "trust-explanations", "autoencoders-gan-compression")
+    ]
+    assert shared == ["lessons · cnn"] * 3
+    first = lessons["first-network"]
+    assert snapshots.run_name(first.snapshots["mlp"], first) == "first-network · mlp"  # its own: its lesson's name
+    assert snapshots.job_for(first.snapshots["mlp"], first).name == "first-network · mlp"
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_worksheet_has_guesses_reveals_and_curves(home, lang):
     from dlviz.lessons.worksheet import worksheet_html

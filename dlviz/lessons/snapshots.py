@@ -98,8 +98,21 @@ def job_for(snap: Snapshot, lesson: Lesson, data_dir: str | None = None):
         from dlviz.lessons.shortcut import shortcut_data
 
         data = shortcut_data(load_dataset(snap.dataset, data_dir))
-    name = f"{lesson.id} · {snap.key}"
-    return TrainJob(snap.dataset, spec_of(snap), config_of(snap), name=name, data_dir=data_dir, data=data)
+    return TrainJob(
+        snap.dataset, spec_of(snap), config_of(snap), name=run_name(snap, lesson), data_dir=data_dir, data=data
+    )
+
+
+def run_name(snap: Snapshot, lesson: Lesson) -> str:
+    """The name of ``snap``'s run: its lesson and key ("first-network · mlp"). A run that several lessons share (the
+    same data, model and recipe: the course's CNN is lessons 3, 8 and 10's) is "lessons · cnn", so a student in
+    one of them does not read another lesson's name on the model they look inside."""
+    from dlviz.lessons.model import load_lessons_safe
+
+    mine = fingerprint(snap)
+    found, _broken = load_lessons_safe()  # a broken lesson file elsewhere is the Start page's to report
+    users = {other.id for other in found.values() for s in other.snapshots.values() if fingerprint(s) == mine}
+    return f"lessons · {snap.key}" if len(users - {lesson.id}) else f"{lesson.id} · {snap.key}"
 
 
 def missing(store: RunStore, lessons) -> list[tuple[Lesson, Snapshot]]:
