@@ -204,3 +204,49 @@ def test_the_estimate_does_not_import_torch_dynamo():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "False", out.stdout + out.stderr
+
+
+def _random_layer(rng, key: str) -> dict:
+    layer = {"type": key}
+    for p in LAYER_TYPES[key].params:
+        if p.kind == "int":
+            layer[p.name] = rng.randint(p.min, min(p.max, 12))
+        elif p.kind == "float":
+            layer[p.name] = round(rng.uniform(p.min, p.max), 2)
+        elif p.kind == "bool":
+            layer[p.name] = rng.random() < 0.5
+        else:
+            layer[p.name] = rng.choice(p.choices)
+    return layer
+
+
+def test_random_models_a_hostile_user_might_stack():
+    """400 random stacks of random layers on random input shapes (seeded): the estimate either names a problem (a
+    SpecError) or agrees with the model built for real on its parameters and output shape, and never calls a model
+    fine that the builder then refuses."""
+    import random
+
+    from dlviz.models.builder import build
+
+    rng = random.Random(7)
+    kinds = [k for k in LAYER_TYPES if k != "embedding"]
+    built = 0
+    for _ in range(400):
+        text = rng.random() < 0.4
+        layers = [_random_layer(rng, "embedding")] if text else []
+        layers += [_random_layer(rng, rng.choice(kinds)) for _ in range(rng.randint(1, 5))]
+        shape = (rng.randint(1, 20),) if text else (rng.randint(1, 3), rng.randint(1, 30), rng.randint(1, 30))
+        spec = {"layers": layers}
+        try:
+            est = estimate(spec, shape)
+        except SpecError:
+            continue
+        cost_shape = tuple(shape)
+        for c in est.layers:
+            lt = LAYER_TYPES[normalize(spec)["layers"][c.index]["type"]]
+            cost_shape = lt.cost_of(lt.build(normalize(spec)["layers"][c.index], cost_shape, c.index), cost_shape)[0]
+        model = build(spec, shape, None, budget=False)  # a SpecError here fails the test: the estimate said fine
+        assert est.complete and model.params == est.params, (layers, shape)
+        assert tuple(model.table[-1].output_shape) == cost_shape, (layers, shape)
+        built += 1
+    assert built > 50  # the draw makes many models that build, not only ones refused early
