@@ -250,3 +250,31 @@ def test_random_models_a_hostile_user_might_stack():
         assert tuple(model.table[-1].output_shape) == cost_shape, (layers, shape)
         built += 1
     assert built > 50  # the draw makes many models that build, not only ones refused early
+
+
+def test_building_on_meta_leaves_other_threads_alone():
+    """on_meta (the estimate's meta device and skipped initialisation) is a torch-function mode, which lives in the
+    thread that entered it: a model another thread builds meanwhile (a page, a warm-up) is real and initialised."""
+    import threading
+
+    from dlviz.models.builder import on_meta
+
+    inside, done = threading.Event(), threading.Event()
+
+    def hold():
+        with on_meta():
+            inside.set()
+            done.wait(30)
+
+    th = threading.Thread(target=hold)
+    th.start()
+    try:
+        assert inside.wait(30)
+        real = torch.nn.Embedding(100, 8)
+    finally:
+        done.set()
+        th.join(30)
+    assert real.weight.device.type == "cpu" and 0.5 < float(real.weight.detach().std()) < 1.5  # N(0, 1) init
+    with on_meta():
+        skipped = torch.nn.Embedding(100, 8)
+    assert skipped.weight.device.type == "meta"

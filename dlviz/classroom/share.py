@@ -339,7 +339,7 @@ def _check_fits(run: dict, weights: dict[str, torch.Tensor]) -> None:
         else:
             modality = modality_of(rec)
             shape, classes = modality.run_input(rec)
-            if estimate(rec.spec, shape, modality.input_dtype).params > held:
+            if estimate(rec.spec, shape).params > held:
                 raise too_big
             n = task.classes(SimpleNamespace(num_classes=classes))
             model = build(rec.spec, shape, n, input_dtype=modality.input_dtype, budget=False).module

@@ -265,17 +265,15 @@ def on_meta():
         yield
 
 
-def estimate(
-    spec, input_shape: Shape = (1, 28, 28), input_dtype: torch.dtype | None = None, vocab_size: int | None = None
-) -> Estimate:
+def estimate(spec, input_shape: Shape = (1, 28, 28), vocab_size: int | None = None) -> Estimate:
     """Parameters, activation memory and FLOPs per example of ``spec``, from shapes alone.
 
     Each layer is built on PyTorch's meta device (parameters with shapes but no storage, so a model of billions
     of parameters costs nothing here) and its output shape, activations and FLOPs are worked out by hand from
     its sizes (``LayerType.cost_of``; no forward pass, which on the meta device imports torch._dynamo, 0.8-2.6 s
     once per process). Raises the builder's SpecErrors for impossible shapes; a layer that shrinks its input to
-    nothing stops the estimate (``complete`` False) and :func:`build` reports it. ``input_dtype`` is accepted
-    for the callers' symmetry with :func:`build`: what a layer outputs is always floats.
+    nothing stops the estimate (``complete`` False) and :func:`build` reports it. What the first layer reads (pixels
+    or token ids) does not change the costs: every layer outputs floats.
     """
     spec = with_vocab(spec, vocab_size) if vocab_size is not None else normalize(spec)
     out = Estimate()
@@ -393,7 +391,7 @@ def build(
             layer=0,
         )
     if budget:
-        check_budget(estimate(spec, input_shape, input_dtype), batch)
+        check_budget(estimate(spec, input_shape), batch)
     if seed is not None:
         torch.manual_seed(seed)
     modules: OrderedDict[str, nn.Module] = OrderedDict()

@@ -67,9 +67,8 @@ class LayerType:
     label: Callable[[dict], str] | None = None  # short text for the diagram
     aliases: tuple[str, ...] = field(default=())
     reads: Reads = PIXELS  # what a model that starts with this layer takes in
-    cost: Callable[[nn.Module, Shape], Cost] | None = (
-        None  # what one example costs (see "costs on shapes"); None: same_cost
-    )
+    # what one example costs (see "costs on shapes" below); None: its output has its input's shape (same_cost)
+    cost: Callable[[nn.Module, Shape], Cost] | None = None
 
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}
