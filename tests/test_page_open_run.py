@@ -89,6 +89,26 @@ def test_a_run_opened_in_a_fresh_session_is_not_called_reopened(app):
     assert "Reopened" not in _captions(at)
 
 
+def test_a_fresh_session_does_not_reopen_a_lessons_run(app):
+    """After `lessons prepare` the newest run on the computer is a lesson's (the last lesson's GAN): a new session
+    opened it on every page as "the last run trained on this computer". The user's own newest run opens instead,
+    and none when the lessons' runs are all there is."""
+    from dlviz.lessons import load_lessons, snapshots
+
+    lessons = load_lessons()
+    lesson_run = saved_run("cnn")
+    snapshots.remember(RunStore(), lessons["convolution-filters"].snapshots["cnn"], lesson_run.id)
+    at = app()
+    at.run()
+    assert at.session_state["run_id"] is None  # only a lesson's run: nothing reopened
+    own = saved_run("mlp")
+    lesson_run2 = saved_run("cnn")  # newer than the user's own
+    snapshots.remember(RunStore(), lessons["first-network"].snapshots["mlp"], lesson_run2.id)
+    at = app()
+    at.run()
+    assert at.session_state["run_id"] == own.id
+
+
 def test_train_says_which_is_the_model_to_train_and_which_the_open_run(app):
     cnn = saved_run("cnn")
     at = app()

@@ -129,13 +129,18 @@ def init_session() -> None:
 
 def _last_run_of_kind(store: RunStore, dataset: str, owner: str | None = None):
     """The newest run that reads what ``dataset`` holds (sentences or images), or None. A new session on MNIST
-    no longer opens a transformer trained on rt-polarity, which every image page then had to explain away."""
+    no longer opens a transformer trained on rt-polarity, which every image page then had to explain away.
+    The lessons' runs are skipped: after `lessons prepare` the newest run on the computer was the last lesson's
+    GAN, which a new session then opened on every page as "the last run trained on this computer"."""
+    from dlviz.lessons import snapshots
+
     try:
         reads = modality_of(dataset or "mnist")
     except DlvizError:
         reads = IMAGE  # a CSV deleted since: the last image run, as before
+    lessons = snapshots.run_ids(store)
     for run in store.list(skip_damaged=True, owner=owner):
-        if modality_of(run) is reads:
+        if run.id not in lessons and modality_of(run) is reads:
             return run
     return None
 
