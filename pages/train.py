@@ -21,7 +21,7 @@ from dlviz.ui.kinds import kind_of
 from dlviz.ui.plain import plain, plain_args
 from dlviz.ui.push_widgets import hold_submit
 from dlviz.ui.run_widgets import run_title
-from dlviz.ui.screen import presenting
+from dlviz.ui.screen import ask_to_top, presenting, to_top_if_asked
 from dlviz.ui.state import adopt_job_run
 from dlviz.ui.train_widgets import live_panel, result_view, settings_form, settings_summary
 
@@ -36,6 +36,8 @@ active = bool(snap and not snap.done)
 head = st.container()  # title, intro, the model or the training line, the settings
 row = st.container(horizontal=True)  # Train, then Cancel (waiting) or Pause/Resume and Stop
 said = st.empty()  # why a Train press was refused (no room taken otherwise)
+with said:
+    to_top_if_asked()  # a run just started: the settings fold and the live curves take the screen from the top
 with head:
     if not (active and presenting()):  # on a projector, while a run trains, the curves need the height
         st.title(t("Train"))
@@ -99,6 +101,7 @@ if row.button(t("Train"), type="primary", disabled=active, icon=":material/play_
         else:
             ss[K.JOB_ID] = ex.submit(job)  # the run belongs to job.owner (alone: '')
             save_session()
+            ask_to_top()
             st.rerun()
 if active and snap.place:  # waiting in a class's queue: the one thing to do is leave it
     if row.button(t("Cancel"), icon=":material/close:", key=K.CANCEL_BTN):

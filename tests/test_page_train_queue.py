@@ -95,3 +95,29 @@ def test_a_second_waiting_job_is_refused_with_a_plain_message(app, class_queue):
     at.button(key=K.TRAIN_BTN).click().run()
     assert not at.exception, at.exception
     assert any("You already have a run waiting in the queue" in e.value for e in at.error)
+
+
+def _scrolls_to_top(at) -> bool:
+    return any("scrollTo(0, 0)" in h.proto.body for h in at.get("html"))
+
+
+def test_a_started_run_scrolls_the_train_page_to_its_top_once(app, class_queue):
+    """Pressing Train after opening the settings leaves the browser scrolled down; the settings then fold and the
+    live curves move up, so on a 1280x720 projector their top was cut (tests/test_browser_classroom.py, 7.6 px).
+    The run after a started run scrolls the page to its top, once; a refused press does not."""
+    q, inner = class_queue
+    at = app()
+    at.session_state[K.PERSON] = ANN
+    at.run()
+    at.switch_page("pages/train.py").run()
+    assert not _scrolls_to_top(at)
+    at.button(key=K.TRAIN_BTN).click().run()
+    assert not at.exception, at.exception
+    assert at.session_state[K.JOB_ID] and _scrolls_to_top(at)
+    at.run()  # the same page drawn again (the live panel's timer, a widget): the teacher's own scroll stays
+    assert not _scrolls_to_top(at)
+    at.button(key=K.CANCEL_BTN).click().run()
+    q.submit(_job("s-ann"))  # from another tab: the next press is refused
+    at.button(key=K.TRAIN_BTN).click().run()
+    assert any("You already have a run waiting in the queue" in e.value for e in at.error)
+    assert not _scrolls_to_top(at)

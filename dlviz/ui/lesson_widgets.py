@@ -29,6 +29,7 @@ from dlviz.ui import keys as K
 from dlviz.ui.class_locks import pushed
 from dlviz.ui.classroom import me
 from dlviz.ui.plain import plain_args
+from dlviz.ui.screen import ask_to_top, to_top_if_asked
 from dlviz.ui.state import (
     get_executor,
     get_store,
@@ -307,7 +308,7 @@ def enter_step(lesson: Lesson, index: int, switch: bool = True) -> None:
     progress()["active"] = lesson.id
     progress()["hidden"] = False
     save_progress()
-    ss[K.LSN_TO_TOP] = True
+    ask_to_top()  # the step's text is at the top of its page
     if switch:
         st.switch_page(f"pages/{step.page}.py")
 
@@ -657,16 +658,6 @@ def _reveal(lesson: Lesson, step: Step, p: dict, lang: str) -> None:
                 )
 
 
-def _to_top() -> None:
-    """Scroll the page to its top, where the step's text is. A page switch keeps the scroll of the page before:
-    a student who scrolled the Start page down to lesson 6 and pressed Start landed on the Data page 850 px down,
-    the step's text out of sight. A script in the page itself (a constant, nothing a visitor typed)."""
-    st.html(
-        "<script>document.querySelector('[data-testid=\"stMain\"]')?.scrollTo(0, 0);</script>",
-        unsafe_allow_javascript=True,
-    )
-
-
 def lesson_panel(page_file: str) -> None:
     """The active lesson's current step on top of the page ``page_file`` (pages/<name>.py) that calls it."""
     goto = st.session_state.pop(K.LSN_GOTO, None)
@@ -699,8 +690,7 @@ def lesson_panel(page_file: str) -> None:
     here = os.path.splitext(os.path.basename(page_file))[0] == step.page
     if here:
         _css(step)
-        if st.session_state.pop(K.LSN_TO_TOP, False):
-            _to_top()
+        to_top_if_asked()
     with st.container(border=True, key=K.LSN_PANEL):
         st.markdown(f"#### :material/school: {lesson.title(lang)}")
         st.markdown(_trail(lesson, lp, i))

@@ -52,6 +52,24 @@ def _toggled() -> None:
     _set(bool(st.session_state.get(K.PRESENT_TOGGLE)))
 
 
+def ask_to_top() -> None:
+    """Have the page's next run scroll it to its top, once (see :func:`to_top_if_asked`)."""
+    st.session_state[K.TO_TOP] = True
+
+
+def to_top_if_asked() -> None:
+    """Scroll the page to its top when :func:`ask_to_top` asked for it, once. The browser keeps a page's scroll
+    across a page switch and a rerun: a student who scrolled the Start page down to lesson 6 and pressed Start
+    landed on the Data page 850 px down, the step's text out of sight; a teacher who opened the Train page's
+    settings and pressed Train had the live curves, which the folded settings move up, cut at the top of a
+    1280x720 projector. A script in the page itself (a constant, nothing a visitor typed)."""
+    if st.session_state.pop(K.TO_TOP, False):
+        st.html(
+            "<script>document.querySelector('[data-testid=\"stMain\"]')?.scrollTo(0, 0);</script>",
+            unsafe_allow_javascript=True,
+        )
+
+
 def screen_style() -> None:
     """The page's CSS for this session (call once per run, before the page)."""
     st.html(BASE_CSS + (PRESENT_CSS if presenting() else ""))
